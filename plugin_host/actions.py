@@ -1,0 +1,115 @@
+"""Actions: what plugins want done, recorded as data and executed only by the host.
+
+A plugin receives an :class:`Actions` recorder bound to one ticket and calls its methods. The
+executor (:mod:`plugin_host.executor`) merges them per thread, runs every outgoing message
+through the loop guard and executes them idempotently; ``--dry-run`` prints them instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    """Add and remove label names (under the root unless already full names) on a thread."""
+
+    thread_id: str
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An automatic reply into a thread (acknowledgement, notice) — passes the loop guard.
+
+    ``key`` makes it idempotent: the executor stamps ``X-Labeldesk: <key>`` and a deterministic
+    Message-ID, and skips the send when the thread already holds a message with that key.
+    """
+
+    thread_id: str
+    in_reply_to: str  # Gmail message id of the message answered
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    key: str = "reply"
+    from_name: str = ""
+    reply_kind: str = "acknowledgement"  # acknowledgement is subject to the per-sender window
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft reply prepared for an agent in the thread."""
+
+    thread_id: str
+    in_reply_to: str
+    to: str
+    subject: str
+    text: str
+    key: str = "draft"
+
+
+@dataclass(frozen=True)
+class Task:
+    """A Google Task (escalation); ``key`` in the notes keeps it from being created twice."""
+
+    title: str
+    notes: str
+    due: date | None = None
+    tasklist: str = "Labeldesk"
+    key: str = ""
+    thread_id: str = ""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Tell a person something: by email (``channel='email'``) or a chat webhook URL."""
+
+    to: str
+    subject: str
+    text: str
+    channel: str = "email"
+    key: str = ""
+    thread_id: str = ""
+
+
+Action = LabelChange | Reply | Draft | Task | Notification
+
+
+@dataclass
+class Actions:
+    """Records the actions plugins want for one ticket (or for none, e.g. a homepage button)."""
+
+    thread_id: str = ""
+    label_root: str = "Helpdesk"
+    recorded: list[Action] = field(default_factory=list)
+    source: str = ""  # the plugin currently recording, set by the host for logs
+
+    def add_labels(self, *names: str) -> None:
+        self.recorded.append(LabelChange(self.thread_id, add=tuple(names)))
+
+    def remove_labels(self, *names: str) -> None:
+        self.recorded.append(LabelChange(self.thread_id, remove=tuple(names)))
+
+    def reply(self, **fields) -> None:
+        fields.setdefault("thread_id", self.thread_id)
+        self.recorded.append(Reply(**fields))
+
+    def draft(self, **fields) -> None:
+        fields.setdefault("thread_id", self.thread_id)
+        self.recorded.append(Draft(**fields))
+
+    def task(self, **fields) -> None:
+        fields.setdefault("thread_id", self.thread_id)
+        self.recorded.append(Task(**fields))
+
+    def notify(self, **fields) -> None:
+        fields.setdefault("thread_id", self.thread_id)
+        self.recorded.append(Notification(**fields))
+
+    def __iter__(self):
+        return iter(self.recorded)
+
+    def __len__(self) -> int:
+        return len(self.recorded)

@@ -1,0 +1,267 @@
+"""Configuration: ``labeldesk.toml`` plus ``LABELDESK_*`` environment overrides, validated once.
+
+Found via ``--config``, then ``LABELDESK_CONFIG``, then ``./labeldesk.toml``. A bad value is a
+:class:`~plugin_host.errors.ConfigError` naming the key. Environment variables override keys by
+path: ``LABELDESK_MAILBOX__ADDRESS`` → ``[mailbox] address`` (double underscore between levels);
+lists are comma-separated. Nothing reads configuration at import time.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+KNOWN_SECTIONS = {"mailbox", "agents", "plugins", "addon", "host", "admin"}
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A support agent: the person behind replies, always named in full."""
+
+    email: str
+    first_name: str
+    last_name: str
+    title: str = ""
+    team_lead: bool = False
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class MailboxSettings:
+    address: str
+    aliases: tuple[str, ...] = ()
+    api_root: str = ""
+    credentials: str = ""
+    delegated_user: str = ""
+    oauth_token: str = ""
+    label_root: str = "Helpdesk"
+    push_audience: str = ""
+    push_service_account: str = ""
+    ack_window_days: float = 4.0
+    full_sync_days: int = 30
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset(a.lower() for a in (self.address, *self.aliases) if a)
+
+
+@dataclass(frozen=True)
+class AddonSettings:
+    base_url: str = ""
+    service_account_email: str = ""
+    oauth_client_id: str = ""
+    google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    state_dir: str = ".labeldesk"
+    poll_seconds: int = 60
+    sweep_minutes: int = 5
+    timezone: str = "UTC"
+
+
+@dataclass
+class Config:
+    """The validated configuration handed to the host and every plugin hook."""
+
+    mailbox: MailboxSettings
+    agents: dict[str, Agent] = field(default_factory=dict)
+    enabled_plugins: tuple[str, ...] = ()
+    plugin_raw: dict[str, dict] = field(default_factory=dict)
+    addon: AddonSettings = field(default_factory=AddonSettings)
+    host: HostSettings = field(default_factory=HostSettings)
+    admins: tuple[str, ...] = ()
+    path: Path | None = None
+    plugin_settings: dict[str, Any] = field(default_factory=dict)
+
+    def plugin(self, name: str) -> Any:
+        """The validated settings object of plugin ``name`` (raw dict if it declared none)."""
+        if name in self.plugin_settings:
+            return self.plugin_settings[name]
+        return self.plugin_raw.get(name, {})
+
+    def agent(self, email: str) -> Agent | None:
+        return self.agents.get((email or "").lower())
+
+    def is_own_address(self, email: str) -> bool:
+        return (email or "").lower() in self.mailbox.own_addresses
+
+    @property
+    def state_path(self) -> Path:
+        base = Path(self.host.state_dir)
+        if not base.is_absolute() and self.path is not None:
+            base = self.path.parent / base
+        return base
+
+
+def find_config_file(explicit: str | None = None) -> Path | None:
+    """``--config``, then ``LABELDESK_CONFIG``, then ``./labeldesk.toml``; None if none exists."""
+    for candidate in (explicit, os.environ.get("LABELDESK_CONFIG")):
+        if candidate:
+            path = Path(candidate)
+            if not path.is_file():
+                raise ConfigError("--config", f"file {path} does not exist")
+            return path
+    local = Path.cwd() / "labeldesk.toml"
+    return local if local.is_file() else None
+
+
+def load_config(path: str | Path | None = None, *, environ=None, data: dict | None = None) -> Config:
+    """Read, override from the environment and validate the configuration."""
+    environ = os.environ if environ is None else environ
+    if data is None:
+        file = find_config_file(str(path) if path else None)
+        if file is None:
+            raise ConfigError("config", "no labeldesk.toml found: run `labeldesk init` or pass --config")
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(file), f"is not valid TOML: {exc}") from None
+    else:
+        file = Path(path) if path else None
+    data = apply_environment(data, environ)
+    return validate(data, file)
+
+
+def apply_environment(data: dict, environ) -> dict:
+    """Overlay ``LABELDESK_SECTION__KEY=value`` variables onto the parsed file."""
+    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for name, value in environ.items():
+        if not name.startswith("LABELDESK_") or "__" not in name:
+            continue
+        parts = [p.lower() for p in name[len("LABELDESK_"):].split("__")]
+        target = merged
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ConfigError(name, "overrides a value that is not a table")
+        key = parts[-1]
+        existing = target.get(key)
+        if isinstance(existing, list) or key in {"aliases", "enabled", "admins"}:
+            target[key] = [v.strip() for v in value.split(",") if v.strip()]
+        elif isinstance(existing, bool):
+            target[key] = value.lower() in {"1", "true", "yes", "on"}
+        elif isinstance(existing, int):
+            try:
+                target[key] = int(value)
+            except ValueError:
+                raise ConfigError(name, f"must be a whole number, got {value!r}") from None
+        else:
+            target[key] = value
+    return merged
+
+
+def _str(section: dict, key: str, where: str, default: str = "", required: bool = False) -> str:
+    value = section.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}.{key}", f"must be a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise ConfigError(f"{where}.{key}", "is required")
+    return value.strip()
+
+
+def _email(value: str, key: str) -> str:
+    if not EMAIL_RE.match(value):
+        raise ConfigError(key, f"{value!r} is not an email address")
+    return value.lower()
+
+
+def _https_or_local(value: str, key: str) -> str:
+    if value and not re.match(r"^https?://", value):
+        raise ConfigError(key, f"must be an http(s) URL, got {value!r}")
+    return value
+
+
+def validate(data: dict, file: Path | None) -> Config:
+    unknown = set(data) - KNOWN_SECTIONS
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], f"unknown section; expected one of {sorted(KNOWN_SECTIONS)}")
+    mailbox = _mailbox(data.get("mailbox"))
+    agents = _agents(data.get("agents", {}))
+    plugins = data.get("plugins", {})
+    if not isinstance(plugins, dict):
+        raise ConfigError("plugins", "must be a table")
+    enabled = plugins.get("enabled", [])
+    if not isinstance(enabled, list) or not all(isinstance(p, str) for p in enabled):
+        raise ConfigError("plugins.enabled", "must be a list of plugin names")
+    raw = {k: v for k, v in plugins.items() if k != "enabled"}
+    for name, section in raw.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"plugins.{name}", "must be a table")
+    addon = data.get("addon", {})
+    addon_settings = AddonSettings(
+        base_url=_https_or_local(_str(addon, "base_url", "addon").rstrip("/"), "addon.base_url"),
+        service_account_email=_str(addon, "service_account_email", "addon"),
+        oauth_client_id=_str(addon, "oauth_client_id", "addon"),
+        google_certs_url=_str(addon, "google_certs_url", "addon", AddonSettings.google_certs_url),
+    )
+    host = data.get("host", {})
+    try:
+        host_settings = HostSettings(
+            state_dir=_str(host, "state_dir", "host", ".labeldesk"),
+            poll_seconds=int(host.get("poll_seconds", 60)),
+            sweep_minutes=int(host.get("sweep_minutes", 5)),
+            timezone=_str(host, "timezone", "host", "UTC"),
+        )
+    except (TypeError, ValueError):
+        raise ConfigError("host", "poll_seconds and sweep_minutes must be whole numbers") from None
+    admins = tuple(_email(a, "admin.admins") for a in data.get("admin", {}).get("admins", []))
+    return Config(mailbox=mailbox, agents=agents, enabled_plugins=tuple(enabled), plugin_raw=raw,
+                  addon=addon_settings, host=host_settings, admins=admins, path=file)
+
+
+def _mailbox(section: Any) -> MailboxSettings:
+    if not isinstance(section, dict):
+        raise ConfigError("mailbox", "section is required with at least `address = \"support@…\"`")
+    address = _email(_str(section, "address", "mailbox", required=True), "mailbox.address")
+    aliases = section.get("aliases", [])
+    if not isinstance(aliases, list):
+        raise ConfigError("mailbox.aliases", "must be a list of addresses")
+    aliases = tuple(_email(a, "mailbox.aliases") for a in aliases)
+    try:
+        window = float(section.get("ack_window_days", 4))
+        full_days = int(section.get("full_sync_days", 30))
+    except (TypeError, ValueError):
+        raise ConfigError("mailbox.ack_window_days", "must be a number of days") from None
+    if window < 0:
+        raise ConfigError("mailbox.ack_window_days", "must not be negative")
+    root = _str(section, "label_root", "mailbox", "Helpdesk").strip("/")
+    return MailboxSettings(
+        address=address, aliases=aliases,
+        api_root=_https_or_local(_str(section, "api_root", "mailbox"), "mailbox.api_root"),
+        credentials=_str(section, "credentials", "mailbox"),
+        delegated_user=_str(section, "delegated_user", "mailbox"),
+        oauth_token=_str(section, "oauth_token", "mailbox"),
+        label_root=root,
+        push_audience=_str(section, "push_audience", "mailbox"),
+        push_service_account=_str(section, "push_service_account", "mailbox"),
+        ack_window_days=window, full_sync_days=full_days,
+    )
+
+
+def _agents(section: Any) -> dict[str, Agent]:
+    if not isinstance(section, dict):
+        raise ConfigError("agents", "must be a table of email = {first_name, last_name}")
+    agents = {}
+    for email, info in section.items():
+        key = f"agents.\"{email}\""
+        address = _email(email, key)
+        if not isinstance(info, dict):
+            raise ConfigError(key, "must be a table with first_name and last_name")
+        first = _str(info, "first_name", key, required=True)
+        last = _str(info, "last_name", key)
+        if not last:
+            raise ConfigError(f"{key}.last_name", "is required: replies are signed with first AND last name")
+        agents[address] = Agent(address, first, last, _str(info, "title", key),
+                                bool(info.get("team_lead", False)))
+    return agents

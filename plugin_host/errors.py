@@ -1,0 +1,23 @@
+"""Labeldesk's exceptions: one base class, subclasses saying what the user must fix."""
+from __future__ import annotations
+
+
+class LabeldeskError(Exception):
+    """Base class of every error Labeldesk raises on purpose."""
+
+
+class ConfigError(LabeldeskError):
+    """The configuration is wrong; the message names the key and what to change."""
+
+    def __init__(self, key: str, problem: str):
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}")
+
+
+class GmailError(LabeldeskError):
+    """A Gmail/Tasks API call failed after retries; says which mailbox and call."""
+
+
+class VerificationError(LabeldeskError):
+    """An inbound request could not be verified (bad or missing token)."""

@@ -1,0 +1,201 @@
+"""The hooks Labeldesk plugins implement.
+
+Every hook is called with keyword arguments from exactly one place in the host. Arguments may be
+added over time but are never renamed or removed, so implementations should accept only the
+arguments they need (pluggy passes just those).
+
+Plugins never call Gmail: they read a :class:`~plugin_host.ticket.Ticket` and record
+:class:`~plugin_host.actions.Actions`; the host's executor carries them out.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("labeldesk")
+
+
+# ---------------------------------------------------------------------------------------------
+# Event hooks: something happened to a ticket, or the clock ticked.
+# ---------------------------------------------------------------------------------------------
+
+@hookspec
+def on_ticket_opened(ticket, actions, settings, now) -> None:
+    """A new ticket: the first customer message of a thread to a support address arrived.
+
+    Record what should happen (labels, an acknowledgement, …) on ``actions``; return nothing.
+
+    :param ticket: the :class:`~plugin_host.ticket.Ticket` derived from the thread.
+    :param actions: the :class:`~plugin_host.actions.Actions` recorder for this ticket.
+    :param settings: the validated :class:`~plugin_host.config.Config`.
+    :param now: the current time, timezone-aware UTC.
+    """
+
+
+@hookspec
+def on_customer_replied(ticket, actions, settings, now) -> None:
+    """The customer wrote again on an existing ticket.
+
+    :param ticket: the ticket, its latest message the customer's.
+    :param actions: the recorder for this ticket.
+    :param settings: the validated configuration.
+    :param now: the current time, timezone-aware UTC.
+    """
+
+
+@hookspec
+def on_agent_replied(ticket, actions, settings, now) -> None:
+    """A human agent (not an automatic message) replied on a ticket.
+
+    :param ticket: the ticket, its latest message the agent's.
+    :param actions: the recorder for this ticket.
+    :param settings: the validated configuration.
+    :param now: the current time, timezone-aware UTC.
+    """
+
+
+@hookspec
+def sweep_queries(settings, now) -> list[str]:
+    """Gmail search queries whose threads the sweep should look at.
+
+    Return a list of ``q`` strings (labels plus ``after:``/``before:`` epoch bounds), so the
+    sweep reads open tickets, never the whole mailbox. Results of all plugins are merged.
+
+    :param settings: the validated configuration.
+    :param now: the current time, timezone-aware UTC.
+    """
+
+
+@hookspec
+def on_sweep(ticket, actions, settings, now) -> None:
+    """The periodic sweep visits a ticket found by the merged :func:`sweep_queries`.
+
+    Re-derive time-based state (deadlines, at risk, breached) and record label changes,
+    tasks and notifications.
+
+    :param ticket: an open ticket.
+    :param actions: the recorder for this ticket.
+    :param settings: the validated configuration.
+    :param now: the current time, timezone-aware UTC.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts hooks: plugins answering questions other plugins and the add-on ask.
+# ---------------------------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def ticket_deadline(ticket, settings, now) -> Any:
+    """The deadline for the next answer on a ticket, or None. First non-None answer wins.
+
+    Return a :class:`~plugin_host.ticket.Deadline` (due time, target, business-hours text).
+
+    :param ticket: the ticket.
+    :param settings: the validated configuration.
+    :param now: the current time, timezone-aware UTC.
+    """
+
+
+@hookspec(firstresult=True)
+def suggest_articles(text, language, limit, settings) -> Any:
+    """Help articles that answer a customer's text, best first. First non-None answer wins.
+
+    Return a list of :class:`~plugin_host.ticket.Suggestion` (possibly empty when nothing fits).
+
+    :param text: the customer's question (subject plus latest message, cleaned).
+    :param language: ISO 639-1 code of the text, e.g. ``"en"``, ``"ru"``, ``"pl"``.
+    :param limit: the most suggestions wanted.
+    :param settings: the validated configuration.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# UI hooks: what plugins add to the Gmail side panel.
+# ---------------------------------------------------------------------------------------------
+
+@hookspec
+def ticket_sections(ticket, agent, settings, now, urls) -> list[dict]:
+    """Card sections (Card v1 JSON dicts) for the side panel of an opened ticket.
+
+    :param ticket: the ticket the agent is reading.
+    :param agent: the :class:`~plugin_host.config.Agent` looking at it.
+    :param settings: the validated configuration.
+    :param now: the current time, timezone-aware UTC.
+    :param urls: a callable ``urls(endpoint_name) -> https URL`` for button actions.
+    """
+
+
+@hookspec
+def compose_suggestions(ticket, agent, settings) -> list[dict]:
+    """Text the compose panel offers to insert into the agent's draft.
+
+    Return a list of ``{"label", "content", "content_type"}`` dicts (content_type ``TEXT`` or
+    ``MUTABLE_HTML``). ``ticket`` may be None when composing a new message.
+
+    :param ticket: the ticket being answered, or None.
+    :param agent: the agent composing.
+    :param settings: the validated configuration.
+    """
+
+
+@hookspec
+def homepage_sections(agent, tickets, settings, now, urls) -> list[dict]:
+    """Card sections for the add-on homepage (the agent's queue).
+
+    :param agent: the agent.
+    :param tickets: open tickets awaiting a reply.
+    :param settings: the validated configuration.
+    :param now: the current time, timezone-aware UTC.
+    :param urls: a callable ``urls(endpoint_name) -> https URL``.
+    """
+
+
+@hookspec(firstresult=True)
+def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settings, now) -> Any:
+    """A side-panel button was pressed. The plugin owning ``name`` answers; first answer wins.
+
+    Return a :class:`~plugin_host.ticket.CardReply` (notification text, a card to show, or text to
+    insert into the draft), or None if the button is not yours.
+
+    :param name: the button's action name, e.g. ``"sla.escalate"``.
+    :param parameters: the action's parameters as a dict of strings.
+    :param form_inputs: form inputs as a dict of lists of strings.
+    :param ticket: the ticket the panel shows, or None.
+    :param agent: the agent who pressed it.
+    :param actions: a recorder the host executes after the hook returns.
+    :param settings: the validated configuration.
+    :param now: the current time, timezone-aware UTC.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration hooks: plugins contributing routes, commands and settings at start-up.
+# ---------------------------------------------------------------------------------------------
+
+@hookspec
+def register_routes(app) -> None:
+    """Add Flask blueprints or routes to the host's app.
+
+    :param app: the :class:`flask.Flask` application being built.
+    """
+
+
+@hookspec
+def register_commands(cli) -> None:
+    """Add click commands or groups to the ``labeldesk`` command line.
+
+    :param cli: the top-level :class:`click.Group`.
+    """
+
+
+@hookspec
+def register_settings(register) -> None:
+    """Declare this plugin's ``[plugins.<name>]`` settings.
+
+    Call ``register(name, validate)`` where ``validate(raw: dict) -> object`` returns the parsed
+    settings or raises :class:`~plugin_host.config.ConfigError` naming the bad key. Duplicate names
+    are rejected at start-up.
+
+    :param register: the host's settings registry callback.
+    """

@@ -1,0 +1,97 @@
+"""The plugin manager: load plugins from the ``labeldesk`` entry-point group, enable them per config.
+
+Built by a function (never at import time). Shipped plugins are registered through the same entry
+points as third-party ones. ``LABELDESK_LOAD_PLUGINS`` (comma-separated) limits which entry points
+load, ``LABELDESK_TRACE_HOOKS=1`` logs every hook call — both for debugging.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Callable
+
+import pluggy
+
+from . import hookspecs
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+GROUP = "labeldesk"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What ``labeldesk plugins`` shows about one installed plugin."""
+
+    name: str
+    version: str
+    enabled: bool
+    hooks: tuple[str, ...]
+
+
+def installed_plugins() -> dict[str, tuple[Any, str]]:
+    """Entry points of group ``labeldesk``: name → (loaded module, distribution version)."""
+    allow = os.environ.get("LABELDESK_LOAD_PLUGINS")
+    allowed = {n.strip() for n in allow.split(",")} if allow else None
+    found = {}
+    for ep in metadata.entry_points(group=GROUP):
+        if allowed is not None and ep.name not in allowed:
+            continue
+        try:
+            module = ep.load()
+        except Exception as exc:  # a broken third-party plugin must not take the host down
+            log.error("plugin %s failed to load: %s", ep.name, exc)
+            continue
+        version = ep.dist.version if ep.dist else "?"
+        found[ep.name] = (module, version)
+    return found
+
+
+def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str, Any] | None = None) -> pluggy.PluginManager:
+    """A manager with every enabled installed plugin (all of them when ``enabled`` is None).
+
+    ``extra`` registers additional plugin objects by name (tests, one-off plugins).
+    """
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    available = installed_plugins()
+    if enabled is not None:
+        unknown = [n for n in enabled if n not in available and n not in (extra or {})]
+        if unknown:
+            raise ConfigError("plugins.enabled", f"unknown plugin {unknown[0]!r}; installed: {sorted(available)}")
+    for name, (module, _version) in available.items():
+        if enabled is None or name in enabled:
+            pm.register(module, name=name)
+    for name, plugin in (extra or {}).items():
+        pm.register(plugin, name=name)
+    pm.check_pending()
+    if os.environ.get("LABELDESK_TRACE_HOOKS"):
+        pm.trace.root.setwriter(lambda msg: log.info("hook %s", msg.rstrip()))
+        pm.enable_tracing()
+    return pm
+
+
+def plugin_infos(pm_all: pluggy.PluginManager, enabled: tuple[str, ...] | None) -> list[PluginInfo]:
+    """Name, version, enabled flag and implemented hooks of every installed plugin."""
+    versions = {name: version for name, (_m, version) in installed_plugins().items()}
+    infos = []
+    for name, plugin in sorted(pm_all.list_name_plugin()):
+        hooks = tuple(sorted(h.name for h in pm_all.get_hookcallers(plugin) or ()))
+        infos.append(PluginInfo(name, versions.get(name, "?"), enabled is None or name in enabled, hooks))
+    return infos
+
+
+def validate_plugin_settings(pm: pluggy.PluginManager, config) -> None:
+    """Run each plugin's ``register_settings`` validators over ``[plugins.<name>]``; store results."""
+    validators: dict[str, Callable[[dict], Any]] = {}
+
+    def register(name: str, validate: Callable[[dict], Any]) -> None:
+        if name in validators:
+            raise ConfigError(f"plugins.{name}", "settings declared by two plugins")
+        validators[name] = validate
+
+    pm.hook.register_settings(register=register)
+    for name, validate in validators.items():
+        config.plugin_settings[name] = validate(dict(config.plugin_raw.get(name, {})))

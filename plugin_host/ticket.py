@@ -1,0 +1,169 @@
+"""The Ticket: everything a support request *is*, derived again from its Gmail thread.
+
+There is no ticket database. :func:`plugin_host.tickets.build_ticket` turns a Gmail thread
+(``threads.get`` in ``full`` format) plus configuration into a :class:`Ticket`; doing it twice
+gives the same answer, so a crash or a replay never does harm.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+MessageKind = Literal["customer", "agent", "automatic"]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone on a thread: display name (may be empty) and lower-cased address."""
+
+    name: str
+    email: str
+
+    @property
+    def first_name(self) -> str:
+        """The first word of the display name, or the address's local part as a fallback."""
+        if self.name.strip():
+            return self.name.split()[0]
+        return ""
+
+
+@dataclass(frozen=True)
+class TicketMessage:
+    """One message of a ticket, classified and reduced to what plugins need."""
+
+    id: str
+    thread_id: str
+    message_id: str  # the RFC 5322 Message-ID header, with angle brackets
+    sender: Person
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    sent_at: datetime  # Gmail's internalDate, timezone-aware UTC
+    kind: MessageKind
+    text: str  # plain text, quoted history and signature stripped
+    label_ids: frozenset[str] = frozenset()
+    references: str = ""
+    automatic_reason: str = ""  # why kind == "automatic" (bounce, auto-reply, list, ours…)
+    ours: bool = False  # an automatic message Labeldesk itself sent (acknowledgement etc.)
+    marker: str = ""  # value of our X-Labeldesk header when ours
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A support request: a thread holding a message from a customer to a support address."""
+
+    thread_id: str
+    subject: str
+    customer: Person
+    support_address: str
+    messages: tuple[TicketMessage, ...]
+    language: str  # ISO 639-1 of the customer's writing ("en", "ru", "pl", …)
+    labels: frozenset[str]  # label *names* on any message of the thread
+    first_customer_at: datetime
+    first_agent_reply_at: datetime | None
+    last_speaker: MessageKind
+    channel: str = "email"
+    label_root: str = "Helpdesk"
+
+    # -- derived views -------------------------------------------------------------------
+
+    @property
+    def customer_messages(self) -> tuple[TicketMessage, ...]:
+        return tuple(m for m in self.messages if m.kind == "customer")
+
+    @property
+    def agent_messages(self) -> tuple[TicketMessage, ...]:
+        return tuple(m for m in self.messages if m.kind == "agent")
+
+    @property
+    def first_customer_message(self) -> TicketMessage:
+        return self.customer_messages[0]
+
+    @property
+    def latest_customer_message(self) -> TicketMessage:
+        return self.customer_messages[-1]
+
+    @property
+    def latest_message(self) -> TicketMessage:
+        return self.messages[-1]
+
+    @property
+    def question(self) -> str:
+        """What the customer asks: the subject plus their latest message, cleaned."""
+        subject = self.subject.strip()
+        return f"{subject}\n{self.latest_customer_message.text}".strip()
+
+    @property
+    def awaiting_reply(self) -> bool:
+        """True while the customer spoke last among humans."""
+        for message in reversed(self.messages):
+            if message.kind == "customer":
+                return True
+            if message.kind == "agent":
+                return False
+        return False
+
+    def has_label(self, name: str) -> bool:
+        """Whether the thread carries ``<root>/<name>`` (or the exact full name)."""
+        return self.full_label(name) in self.labels or name in self.labels
+
+    def full_label(self, name: str) -> str:
+        """``name`` under the configured root, e.g. ``SLA/Breached`` → ``Helpdesk/SLA/Breached``."""
+        if not self.label_root or name.startswith(self.label_root + "/"):
+            return name
+        return f"{self.label_root}/{name}"
+
+    def labels_under(self, prefix: str) -> list[str]:
+        """Label names below ``<root>/<prefix>/``, without that prefix (e.g. owner names)."""
+        start = self.full_label(prefix) + "/"
+        return sorted(label[len(start):] for label in self.labels if label.startswith(start))
+
+    @property
+    def owner_name(self) -> str | None:
+        owners = self.labels_under("Owner")
+        return owners[0] if owners else None
+
+    @property
+    def priority(self) -> str | None:
+        levels = self.labels_under("Priority")
+        return levels[0].lower() if levels else None
+
+    @property
+    def gmail_url(self) -> str:
+        return f"https://mail.google.com/mail/u/0/#all/{self.thread_id}"
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When the next answer is due (answer of the ``ticket_deadline`` hook)."""
+
+    due: datetime
+    target: str  # "first_response", "next_response", "resolution"
+    priority: str
+    business_hours: bool
+    text: str = ""  # human phrasing, e.g. "within 4 business hours (by Tue 11:00)"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A help article suggested for a question (answer of the ``suggest_articles`` hook)."""
+
+    article_id: str
+    title: str
+    url: str
+    snippet: str
+    score: float
+    reason: str
+    body: str = ""
+
+
+@dataclass
+class CardReply:
+    """What a button handler wants shown: a toast, a new card, and/or text for the draft."""
+
+    notification: str | None = None
+    card: dict | None = None
+    insert_text: str | None = None
+    insert_type: str = "TEXT"
+    extra: dict = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Labeldesk plugin autoreply (in progress)."""

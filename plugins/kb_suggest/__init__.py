@@ -1,0 +1,1 @@
+"""Labeldesk plugin kb_suggest (in progress)."""

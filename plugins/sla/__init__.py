@@ -1,0 +1,1 @@
+"""Labeldesk plugin sla (in progress)."""
