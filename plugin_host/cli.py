@@ -25,8 +25,16 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+_plugin_commands_loaded = False
+
+
 def _load_plugin_commands() -> None:
+    global _plugin_commands_loaded
     from .plugins import make_plugin_manager
+
+    if _plugin_commands_loaded:
+        return
+    _plugin_commands_loaded = True
 
     try:
         pm = make_plugin_manager(enabled=None)
@@ -57,6 +65,208 @@ def plugins(as_json: bool, config_path: str | None) -> None:
     for info in infos:
         state = "enabled" if info.enabled else "disabled"
         click.echo(f"{info.name:<12} {info.version:<8} {state:<9} {', '.join(info.hooks)}")
+
+
+
+STARTER = """# labeldesk.toml — Labeldesk configuration. Every key can be overridden by an environment
+# variable: LABELDESK_<SECTION>__<KEY>, e.g. LABELDESK_MAILBOX__ADDRESS=support@example.com
+
+[mailbox]
+address = "support@example.com"      # the shared support address
+aliases = ["help@example.com"]       # other addresses delivering into the same mailbox
+api_root = ""                        # empty = real Gmail; a URL = a local mailbox (labeldesk mailbox serve)
+# Google Workspace: a service account with domain-wide delegation
+# credentials = "/etc/labeldesk/service-account.json"
+# delegated_user = "support@example.com"
+# Consumer Gmail: an OAuth token file written by `labeldesk auth`
+# oauth_token = ".labeldesk/token.json"
+label_root = "Helpdesk"              # all Labeldesk labels live under this label
+ack_window_days = 4                  # at most one acknowledgement per sender in this window
+# Pub/Sub push (OIDC-authenticated subscription):
+# push_audience = "https://labeldesk.example.com/gmail/push"
+# push_service_account = "gmail-push@your-project.iam.gserviceaccount.com"
+
+[agents]
+# Every reply is signed with first AND last name.
+"anna.kowalska@example.com" = { first_name = "Anna", last_name = "Kowalska", title = "Support Engineer" }
+
+[plugins]
+enabled = ["autoreply", "sla", "kb_suggest"]
+
+[addon]
+# base_url = "https://labeldesk.example.com"
+# service_account_email = "service-123456789@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
+# oauth_client_id = "123456789-abc.apps.googleusercontent.com"
+
+[host]
+state_dir = ".labeldesk"             # cursor and tokens, files mode 0600
+poll_seconds = 60
+sweep_minutes = 5
+"""
+
+
+def _config_option(f):
+    return click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")(f)
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc))
+
+
+@cli.command()
+@click.argument("path", default="labeldesk.toml", type=click.Path())
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, force: bool) -> None:
+    """Write a commented starter labeldesk.toml."""
+    from pathlib import Path
+
+    target = Path(path)
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists; pass --force to overwrite it")
+    target.write_text(STARTER, encoding="utf-8")
+    click.echo(f"Wrote {target}. Edit [mailbox] address and [agents], then run `labeldesk sync --dry-run`.")
+
+
+@cli.command()
+@_config_option
+@click.option("--client-secrets", required=True, type=click.Path(exists=True),
+              help="OAuth client JSON (Desktop app) from Google Cloud console.")
+def auth(config_path, client_secrets) -> None:
+    """Authorise a consumer Gmail account (installed-app OAuth); stores the token with mode 0600."""
+    from .auth import run_oauth_flow
+    from .config import load_config
+
+    try:
+        config = load_config(config_path)
+    except LabeldeskError as exc:
+        _fail(exc)
+    token = config.mailbox.oauth_token or str(config.state_path / "token.json")
+    run_oauth_flow(client_secrets, token)
+    click.echo(f"Token stored in {token}. Set [mailbox] oauth_token = \"{token}\" if it is not already.")
+
+
+def _host(config_path):
+    from .runtime import host_from_cli
+
+    try:
+        return host_from_cli(config_path)
+    except LabeldeskError as exc:
+        _fail(exc)
+
+
+def _print_results(results, echo=click.echo) -> None:
+    for processed in results:
+        ticket = processed.ticket
+        if ticket is None:
+            continue
+        for line in processed.outcome.done + processed.outcome.skipped + processed.outcome.errors:
+            echo(f"{ticket.thread_id} {ticket.customer.email}: {line}")
+
+
+@cli.command()
+@_config_option
+@click.option("--full", is_flag=True, help="Ignore the cursor and sync recent mail from scratch.")
+@click.option("--dry-run", is_flag=True, help="Print the actions instead of executing them.")
+def sync(config_path, full, dry_run) -> None:
+    """Process the mailbox's changes since the cursor once, then exit."""
+    from .sync import ChangeFeed
+
+    host = _host(config_path)
+    with click.progressbar(length=1, label="Syncing", file=sys.stderr) as bar:
+        def progress(done, total):
+            bar.length = total
+            bar.pos = done
+            bar.render_progress()
+        report = ChangeFeed(host, progress=progress).sync(full=full, dry_run=dry_run)
+    _print_results(report.threads)
+    click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
+               f"{len(report.failed)} failed, cursor {report.history_id}")
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@_config_option
+@click.option("--dry-run", is_flag=True, help="Print the actions instead of executing them.")
+def sweep(config_path, dry_run) -> None:
+    """Run the sweep hook once (SLA deadlines, escalations)."""
+    host = _host(config_path)
+    results = host.sweep(dry_run=dry_run)
+    _print_results(results)
+    click.echo(f"sweep: {len(results)} ticket(s) visited")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@_config_option
+def inspect(paths, as_json, config_path) -> None:
+    """Show how Labeldesk reads raw .eml files: customer, language, text, acknowledge or not."""
+    from .cli_inspect import run_inspect
+    from .config import load_config
+
+    config = None
+    try:
+        config = load_config(config_path)
+    except LabeldeskError:
+        if config_path:
+            raise
+    run_inspect(list(paths), config, as_json, click.echo)
+
+
+@cli.command()
+@_config_option
+@click.option("--port", default=8080, show_default=True)
+@click.option("--host", "bind", default="127.0.0.1", show_default=True)
+def serve(config_path, port, bind) -> None:
+    """Run the host: push endpoint, add-on, polling and the sweep scheduler."""
+    from .scheduler import run_server
+
+    host = _host(config_path)
+    run_server(host, bind, port)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Process the sample inbox once, print a table, exit.")
+@click.option("--port", default=8080, show_default=True)
+@click.option("--interval", default=8.0, show_default=True, help="Seconds between new customer messages.")
+def demo(once, port, interval) -> None:
+    """Run Labeldesk on a local mailbox seeded with a sample support inbox (no Google account)."""
+    from .demo import run_demo
+
+    sys.exit(run_demo(once=once, port=port, interval=interval, echo=click.echo))
+
+
+@cli.group()
+def mailbox() -> None:
+    """The local mailbox: a Gmail API stand-in for demos and tests."""
+
+
+@mailbox.command("serve")
+@click.option("--port", default=8025, show_default=True)
+@click.option("--host", "bind", default="127.0.0.1", show_default=True)
+@click.option("--data", type=click.Path(file_okay=False), help="Persist state in this directory.")
+@click.option("--seed", type=click.Choice(["sample"]), help="Load the sample support inbox.")
+@click.option("--address", default="support@example.com", show_default=True)
+@click.option("--rate-limit", type=float, help="Per-user quota units per second (429 above it).")
+@click.option("--push-url", help="POST Pub/Sub-shaped push messages here after users.watch.")
+def mailbox_serve(port, bind, data, seed, address, rate_limit, push_url) -> None:
+    """Serve the local mailbox over HTTP (Gmail API v1 + Tasks v1)."""
+    from .mailbox import LocalMailbox, serve
+
+    local = LocalMailbox(address, data_dir=data, seed=seed, rate_limit_units_per_s=rate_limit)
+    local.app.push_url = push_url
+    root = f"http://{bind}:{port}/"
+    click.echo(f"Local mailbox for {address} at {root} ({len(local.mailbox.messages)} messages"
+               f"{', persisted in ' + data if data else ', in memory'}).")
+    click.echo(f"Point Labeldesk at it with [mailbox] api_root = \"{root}\". Ctrl-C stops.")
+    serve(local, bind, port)
+
+
+def get_cli() -> click.Group:
+    """The command group with plugin commands registered (tests use this)."""
+    _load_plugin_commands()
+    return cli
 
 
 def main() -> None:

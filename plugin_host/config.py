@@ -83,6 +83,7 @@ class Config:
     admins: tuple[str, ...] = ()
     path: Path | None = None
     plugin_settings: dict[str, Any] = field(default_factory=dict)
+    hook: Any = None  # the plugin manager's hook relay, set by the Host (plugins asking plugins)
 
     def plugin(self, name: str) -> Any:
         """The validated settings object of plugin ``name`` (raw dict if it declared none)."""

@@ -65,6 +65,12 @@ class Ticket:
     last_speaker: MessageKind
     channel: str = "email"
     label_root: str = "Helpdesk"
+    markers: frozenset[str] = frozenset()  # X-Labeldesk keys already on the thread (sent or drafted)
+    drafts: tuple[TicketMessage, ...] = ()  # unsent drafts in the thread, not part of the conversation
+
+    def has_marker(self, key: str) -> bool:
+        """Whether Labeldesk already sent or drafted the automatic message with this key."""
+        return key in self.markers
 
     # -- derived views -------------------------------------------------------------------
 

@@ -1,0 +1,57 @@
+"""``labeldesk inspect``: how Labeldesk understands raw .eml files, one JSON line per file.
+
+Never crashes on a bad file: each failure becomes a line with an ``error``.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from pathlib import Path
+from typing import Iterator
+
+from .config import Config
+
+
+def eml_files(paths: list[str]) -> Iterator[Path]:
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            yield path
+
+
+def inspect_file(path: Path, config: Config | None) -> dict:
+    from .language import detect_language
+    from .loopguard import should_acknowledge
+    from .text import customer_text
+    from .tickets import person
+
+    own = config.mailbox.own_addresses if config else frozenset()
+    try:
+        raw = path.read_bytes()
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        sender = person(str(msg.get("From", "") or ""))
+        text = customer_text(msg)
+        decision = should_acknowledge(msg, own)
+        return {"file": str(path), "customer": {"name": sender.name, "email": sender.email},
+                "language": detect_language(f"{msg.get('Subject', '')}\n{text}"), "text": text[:2000],
+                "acknowledge": decision.acknowledge, "reason": decision.reason}
+    except Exception as exc:  # the contract: a bad file is a line with an error, never a crash
+        return {"file": str(path), "error": f"{type(exc).__name__}: {exc}"}
+
+
+def run_inspect(paths: list[str], config: Config | None, as_json: bool, echo) -> int:
+    count = 0
+    for path in eml_files(paths):
+        result = inspect_file(path, config)
+        count += 1
+        if as_json:
+            echo(json.dumps(result, ensure_ascii=False))
+        elif "error" in result:
+            echo(f"{result['file']}: ERROR {result['error']}")
+        else:
+            verdict = "acknowledge" if result["acknowledge"] else f"no acknowledgement ({result['reason']})"
+            echo(f"{result['file']}: {result['customer']['email'] or '?'} [{result['language']}] {verdict}")
+    return count

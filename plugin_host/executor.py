@@ -1,0 +1,267 @@
+"""The executor: the only code that carries out what plugins recorded.
+
+Per thread it merges label changes into one ``threads.modify``, sends automatic replies after the
+loop guard agreed (stamped ``Auto-Submitted: auto-replied``, ``X-Auto-Response-Suppress: All``, a
+deterministic Message-ID and an ``X-Labeldesk`` key so a retry never sends twice), creates drafts,
+tasks and notifications idempotently. ``dry_run`` returns the plan without touching anything.
+Replies go out before labels, so a crash between the two is repaired by the next run: the thread
+then holds the marked reply, the reply is skipped, and the labels converge.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from .actions import Action, Actions, Draft, LabelChange, Notification, Reply, Task
+from .config import Config
+from .ticket import Ticket
+
+log = logging.getLogger(__name__)
+SUPPRESSED_LABEL = "Auto-reply suppressed"
+LABEL_COLORS = {
+    "SLA/Breached": {"backgroundColor": "#cc3a21", "textColor": "#ffffff"},
+    "SLA/At risk": {"backgroundColor": "#ffad47", "textColor": "#000000"},
+    "Priority/Urgent": {"backgroundColor": "#fb4c2f", "textColor": "#ffffff"},
+    "Escalated": {"backgroundColor": "#8e63ce", "textColor": "#ffffff"},
+    "Awaiting reply": {"backgroundColor": "#4a86e8", "textColor": "#ffffff"},
+}
+
+
+@dataclass
+class Outcome:
+    """What one execution did: human-readable lines, also printed by ``--dry-run``."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def message_id_for(key: str, thread_id: str, domain: str) -> str:
+    digest = hashlib.sha256(f"{thread_id}:{key}".encode()).hexdigest()[:20]
+    return f"<labeldesk.{digest}@{domain}>"
+
+
+class Executor:
+    """Carries out Actions against one mailbox through a :class:`~plugin_host.gmail.GmailClient`."""
+
+    def __init__(self, config: Config, client, now=None):
+        self.config = config
+        self.client = client
+        self.now = now or (lambda: datetime.now(timezone.utc))
+        self._labels: dict[str, str] | None = None
+        self._tasklist_ids: dict[str, str] = {}
+
+    # -- labels ------------------------------------------------------------------------------
+
+    def full_name(self, name: str) -> str:
+        root = self.config.mailbox.label_root
+        if not root or name.startswith(root + "/") or name.upper() == name and " " not in name and "/" not in name:
+            return name
+        return f"{root}/{name}"
+
+    def label_ids(self) -> dict[str, str]:
+        if self._labels is None:
+            self._labels = {l["name"]: l["id"] for l in self.client.list_labels()}
+        return self._labels
+
+    def label_id(self, full_name: str) -> str:
+        labels = self.label_ids()
+        if full_name in labels:
+            return labels[full_name]
+        root = self.config.mailbox.label_root
+        short = full_name[len(root) + 1:] if root and full_name.startswith(root + "/") else full_name
+        # Create parents first so Gmail's UI nests them.
+        parts = full_name.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent not in labels:
+                labels[parent] = self.client.create_label(parent)["id"]
+        labels[full_name] = self.client.create_label(full_name, color=LABEL_COLORS.get(short))["id"]
+        return labels[full_name]
+
+    def label_names(self) -> dict[str, str]:
+        return {v: k for k, v in self.label_ids().items()}
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def merge_labels(self, actions: list[Action], ticket: Ticket | None) -> dict[str, tuple[set, set]]:
+        """Per thread: (names to add, names to remove), later actions winning, no-ops dropped."""
+        merged: dict[str, tuple[set, set]] = {}
+        for action in actions:
+            if not isinstance(action, LabelChange) or not action.thread_id:
+                continue
+            add, remove = merged.setdefault(action.thread_id, (set(), set()))
+            for name in action.remove:
+                full = self.full_name(name)
+                add.discard(full)
+                remove.add(full)
+            for name in action.add:
+                full = self.full_name(name)
+                remove.discard(full)
+                add.add(full)
+        if ticket is not None and ticket.thread_id in merged:
+            add, remove = merged[ticket.thread_id]
+            current = ticket.labels
+            merged[ticket.thread_id] = ({n for n in add if n not in current}, {n for n in remove if n in current})
+        return {t: (a, r) for t, (a, r) in merged.items() if a or r}
+
+    def describe(self, actions: Actions, ticket: Ticket | None) -> list[str]:
+        lines = []
+        for thread_id, (add, remove) in self.merge_labels(list(actions), ticket).items():
+            lines.append(f"label {thread_id}: +{sorted(add)} -{sorted(remove)}")
+        for action in actions:
+            if isinstance(action, Reply):
+                lines.append(f"reply ({action.key}) to {action.to} in {action.thread_id}: {action.subject}")
+            elif isinstance(action, Draft):
+                lines.append(f"draft ({action.key}) in {action.thread_id}")
+            elif isinstance(action, Task):
+                lines.append(f"task ({action.key}) {action.title}")
+            elif isinstance(action, Notification):
+                lines.append(f"notify {action.to} via {action.channel}: {action.subject}")
+        return lines
+
+    # -- execution -----------------------------------------------------------------------------
+
+    def execute(self, actions: Actions, ticket: Ticket | None = None, dry_run: bool = False) -> Outcome:
+        outcome = Outcome()
+        if dry_run:
+            outcome.done = ["(dry run) " + line for line in self.describe(actions, ticket)]
+            return outcome
+        extra_labels: list[LabelChange] = []
+        for action in actions:
+            if isinstance(action, Reply):
+                extra_labels += self.send_reply(action, ticket, outcome)
+            elif isinstance(action, Draft):
+                self.create_draft(action, ticket, outcome)
+            elif isinstance(action, Task):
+                self.create_task(action, outcome)
+            elif isinstance(action, Notification):
+                self.notify(action, outcome)
+        self.apply_labels(list(actions) + extra_labels, ticket, outcome)
+        return outcome
+
+    def apply_labels(self, actions: list[Action], ticket: Ticket | None, outcome: Outcome) -> None:
+        for thread_id, (add, remove) in self.merge_labels(actions, ticket).items():
+            add_ids = [self.label_id(n) for n in sorted(add)]
+            known = self.label_ids()
+            remove_ids = [known[n] for n in sorted(remove) if n in known]
+            if add_ids or remove_ids:
+                self.client.modify_thread(thread_id, add_ids, remove_ids)
+                outcome.done.append(f"labelled {thread_id}: +{sorted(add)} -{sorted(remove)}")
+
+    # -- replies ---------------------------------------------------------------------------------
+
+    def send_reply(self, reply: Reply, ticket: Ticket | None, outcome: Outcome) -> list[LabelChange]:
+        from .guard import reply_verdict
+
+        if ticket is None:
+            outcome.errors.append(f"reply {reply.key} without a ticket was dropped")
+            return []
+        if ticket.has_marker(reply.key):
+            outcome.skipped.append(f"reply {reply.key} already in thread {ticket.thread_id}")
+            return []
+        verdict = reply_verdict(reply, ticket, self.config, self.client, self.now())
+        if not verdict.allowed:
+            log.info("no %s for thread %s: %s", reply.reply_kind, ticket.thread_id, verdict.reason)
+            outcome.skipped.append(f"{reply.reply_kind} suppressed in {ticket.thread_id}: {verdict.reason}")
+            return [LabelChange(ticket.thread_id, add=(SUPPRESSED_LABEL,))]
+        raw = self.compose(reply, ticket)
+        self.client.send(raw, thread_id=ticket.thread_id)
+        outcome.done.append(f"sent {reply.reply_kind} ({reply.key}) to {reply.to} in {ticket.thread_id}")
+        return []
+
+    def compose(self, reply: Reply | Draft, ticket: Ticket, automatic: bool = True) -> bytes:
+        answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), ticket.latest_customer_message)
+        msg = EmailMessage(policy=SMTP)
+        domain = ticket.support_address.split("@")[-1]
+        display = clean_header_text(getattr(reply, "from_name", "") or "")
+        msg["From"] = Address(display_name=display, addr_spec=ticket.support_address)
+        msg["To"] = Address(addr_spec=reply.to)
+        msg["Subject"] = clean_header_text(reply.subject)
+        msg["Message-ID"] = message_id_for(reply.key, ticket.thread_id, domain)
+        if answered.message_id:
+            msg["In-Reply-To"] = answered.message_id
+            refs = " ".join(x for x in (answered.references, answered.message_id) if x)
+            msg["References"] = refs
+        msg["X-Labeldesk"] = reply.key
+        if automatic:
+            msg["Auto-Submitted"] = "auto-replied"
+            msg["X-Auto-Response-Suppress"] = "All"
+        msg.set_content(reply.text)
+        html = getattr(reply, "html", None)
+        if html:
+            msg.add_alternative(html, subtype="html")
+        return msg.as_bytes()
+
+    def create_draft(self, draft: Draft, ticket: Ticket | None, outcome: Outcome) -> None:
+        if ticket is None or ticket.has_marker(draft.key):
+            outcome.skipped.append(f"draft {draft.key} already in thread")
+            return
+        self.client.create_draft(self.compose(draft, ticket, automatic=False), thread_id=ticket.thread_id)
+        outcome.done.append(f"drafted ({draft.key}) in {ticket.thread_id}")
+
+    # -- tasks and notifications ---------------------------------------------------------------
+
+    def tasklist_id(self, title: str) -> str:
+        if title not in self._tasklist_ids:
+            lists = self.client.list_tasklists()
+            found = next((l["id"] for l in lists if l.get("title") == title), None)
+            self._tasklist_ids[title] = found or self.client.insert_tasklist(title)["id"]
+        return self._tasklist_ids[title]
+
+    def create_task(self, task: Task, outcome: Outcome) -> None:
+        list_id = self.tasklist_id(task.tasklist)
+        tag = f"[labeldesk:{task.key}]" if task.key else ""
+        if tag and any(tag in (t.get("notes") or "") for t in self.client.list_tasks(list_id)):
+            outcome.skipped.append(f"task {task.key} exists")
+            return
+        body = {"title": task.title[:1024], "notes": (task.notes + ("\n\n" + tag if tag else ""))[:8192],
+                "status": "needsAction"}
+        if task.due:
+            body["due"] = f"{task.due.isoformat()}T00:00:00.000Z"
+        self.client.insert_task(list_id, body)
+        outcome.done.append(f"task created: {task.title}")
+
+    def notify(self, note: Notification, outcome: Outcome) -> None:
+        if note.channel == "email":
+            domain = self.config.mailbox.address.split("@")[-1]
+            msgid = message_id_for("notify:" + note.key, note.thread_id, domain) if note.key else None
+            if msgid and self.client.list_message_ids(q=f"rfc822msgid:{msgid}", include_spam_trash=True):
+                outcome.skipped.append(f"notification {note.key} already sent")
+                return
+            msg = EmailMessage(policy=SMTP)
+            msg["From"] = Address(display_name="Labeldesk", addr_spec=self.config.mailbox.address)
+            msg["To"] = note.to
+            msg["Subject"] = clean_header_text(note.subject)
+            if msgid:
+                msg["Message-ID"] = msgid
+            msg["X-Labeldesk"] = "notify:" + (note.key or "once")
+            msg["Auto-Submitted"] = "auto-generated"
+            msg["X-Auto-Response-Suppress"] = "All"
+            msg.set_content(note.text)
+            self.client.send(msg.as_bytes())
+            outcome.done.append(f"notified {note.to}: {note.subject}")
+        else:
+            post_webhook(note.channel, {"text": f"*{note.subject}*\n{note.text}"})
+            outcome.done.append(f"posted to chat webhook: {note.subject}")
+
+
+def clean_header_text(value: str) -> str:
+    """One line, no control characters: a display name or subject can never inject headers."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value or "").split())[:300]
+
+
+def post_webhook(url: str, payload: dict) -> None:
+    import requests
+
+    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+        raise ValueError(f"chat webhook must be an https URL, got {url!r}")
+    response = requests.post(url, data=json.dumps(payload), timeout=10,
+                             headers={"Content-Type": "application/json; charset=UTF-8"})
+    response.raise_for_status()

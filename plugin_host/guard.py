@@ -1,0 +1,58 @@
+"""The loop guard for outgoing automatic mail, decided from the mailbox itself.
+
+Message-level rules (bounces, auto-replies, lists, robots, own addresses) live in
+:mod:`plugin_host.loopguard` and already classified the ticket's messages. Here: only answer a
+human customer, never our own addresses, once per thread, and at most one acknowledgement per
+sender within the window (default 4 days, like Gmail's vacation responder) — found by searching
+the mailbox's sent mail for our marked acknowledgements, so no separate database is needed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .config import Config
+from .ticket import Ticket
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str = ""
+
+
+def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime) -> Verdict:
+    recipient = (reply.to or "").lower()
+    if not recipient or config.is_own_address(recipient) or config.agent(recipient):
+        return Verdict(False, f"recipient {recipient or '(none)'} is our own address or an agent")
+    answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), None)
+    if answered is None or answered.kind != "customer":
+        why = answered.automatic_reason if answered is not None else "message not in thread"
+        return Verdict(False, f"answered message is not from a customer ({why})")
+    if recipient != answered.sender.email:
+        return Verdict(False, f"recipient {recipient} did not write the answered message")
+    if reply.reply_kind != "acknowledgement":
+        return Verdict(True)
+    if any(marker.startswith("ack") for marker in ticket.markers):
+        return Verdict(False, "thread already holds an acknowledgement")
+    earlier = recent_acknowledgement(recipient, ticket.thread_id, client, now,
+                                     timedelta(days=config.mailbox.ack_window_days))
+    if earlier:
+        return Verdict(False, f"{recipient} was acknowledged within {config.mailbox.ack_window_days:g} days "
+                              f"(thread {earlier})")
+    return Verdict(True)
+
+
+def recent_acknowledgement(address: str, thread_id: str, client, now: datetime, window: timedelta) -> str | None:
+    """Thread id of an acknowledgement sent to ``address`` within ``window``, if any."""
+    if window.total_seconds() <= 0:
+        return None
+    after = int((now - window).timestamp())
+    for ref in client.list_message_ids(q=f"in:sent to:{address} after:{after}"):
+        if ref["threadId"] == thread_id:
+            continue
+        message = client.get_message(ref["id"], format="metadata", metadata_headers=["X-Labeldesk"])
+        headers = message.get("payload", {}).get("headers", [])
+        if any(h["name"].lower() == "x-labeldesk" and h["value"].startswith("ack") for h in headers):
+            return ref["threadId"]
+    return None

@@ -1,0 +1,147 @@
+"""The Host: one mailbox's Gmail client, configuration, plugins and executor, wired together.
+
+It turns threads into Tickets, calls the event hooks from exactly one place
+(:meth:`Host.dispatch`), and hands recorded Actions to the executor. The add-on, the CLI and the
+Flask app all reach Labeldesk through a Host.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from .actions import Actions
+from .config import Config
+from .executor import Executor, Outcome
+from .ticket import Ticket
+from .tickets import build_ticket
+
+log = logging.getLogger(__name__)
+EVENTS = ("on_ticket_opened", "on_customer_replied", "on_agent_replied", "on_sweep")
+
+
+@dataclass
+class Processed:
+    """The result of processing one thread: the ticket, events fired and what was done."""
+
+    thread_id: str
+    ticket: Ticket | None
+    events: list[str] = field(default_factory=list)
+    outcome: Outcome = field(default_factory=Outcome)
+
+
+class Host:
+    def __init__(self, config: Config, pm, client, now: Callable[[], datetime] | None = None):
+        self.config = config
+        self.pm = pm
+        self.client = client
+        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.executor = Executor(config, client, now=self.now)
+        config.hook = pm.hook
+
+    @property
+    def state_dir(self) -> Path:
+        path = self.config.state_path
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
+
+    # -- reading tickets ---------------------------------------------------------------------
+
+    def ticket(self, thread_id: str) -> Ticket | None:
+        thread = self.client.get_thread(thread_id, format="full")
+        return build_ticket(thread, self.config, self.executor.label_names())
+
+    def search_tickets(self, q: str, limit: int = 500) -> list[Ticket]:
+        thread_ids = []
+        for ref in self.client.list_message_ids(q=q, max_results=limit):
+            if ref["threadId"] not in thread_ids:
+                thread_ids.append(ref["threadId"])
+        tickets = []
+        for thread_id in thread_ids[:limit]:
+            ticket = self.ticket(thread_id)
+            if ticket is not None:
+                tickets.append(ticket)
+        return tickets
+
+    def open_tickets(self) -> list[Ticket]:
+        """Tickets awaiting an agent's reply (found by the Awaiting reply label)."""
+        label = self.executor.full_name("Awaiting reply")
+        if label not in self.executor.label_ids():
+            return []
+        q = f"label:{label.replace(' ', '-').replace('/', '-').lower()}"
+        return [t for t in self.search_tickets(q) if t.awaiting_reply]
+
+    def customer_tickets(self, email: str, limit: int = 20) -> list[Ticket]:
+        return self.search_tickets(f"from:{email}", limit=limit)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def events_for(self, ticket: Ticket, new_message_ids: set[str] | None) -> list[str]:
+        """Which event hooks a change fires: derived from which messages are new."""
+        if new_message_ids is None:  # full sync: judge from the thread alone
+            new = [ticket.messages[-1]]
+            if not ticket.first_agent_reply_at:
+                new = list(ticket.customer_messages[:1]) + new
+        else:
+            new = [m for m in ticket.messages if m.id in new_message_ids]
+        events = []
+        if any(m.id == ticket.first_customer_message.id for m in new):
+            events.append("on_ticket_opened")
+        elif any(m.kind == "customer" for m in new):
+            events.append("on_customer_replied")
+        if any(m.kind == "agent" for m in new):
+            events.append("on_agent_replied")
+        return events
+
+    def dispatch(self, event: str, ticket: Ticket) -> Actions:
+        """Call one event hook for a ticket; the only place event hooks are called."""
+        actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
+        hook = getattr(self.pm.hook, event)
+        hook(ticket=ticket, actions=actions, settings=self.config, now=self.now())
+        return actions
+
+    def process_thread(self, thread_id: str, new_message_ids: set[str] | None = None,
+                       dry_run: bool = False, events: list[str] | None = None) -> Processed:
+        ticket = self.ticket(thread_id)
+        result = Processed(thread_id, ticket)
+        if ticket is None:
+            return result
+        result.events = events if events is not None else self.events_for(ticket, new_message_ids)
+        actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
+        for event in result.events:
+            actions.recorded.extend(self.dispatch(event, ticket).recorded)
+        actions.recorded.extend(self.state_labels(ticket).recorded)
+        result.outcome = self.executor.execute(actions, ticket, dry_run=dry_run)
+        return result
+
+    def state_labels(self, ticket: Ticket) -> Actions:
+        """The host's own projection: ``Awaiting reply`` while the customer spoke last."""
+        actions = Actions(thread_id=ticket.thread_id)
+        if ticket.awaiting_reply:
+            actions.add_labels("Awaiting reply")
+        else:
+            actions.remove_labels("Awaiting reply")
+        return actions
+
+    def execute(self, actions: Actions, ticket: Ticket | None = None, dry_run: bool = False) -> Outcome:
+        if ticket is None and actions.thread_id:
+            ticket = self.ticket(actions.thread_id)
+        return self.executor.execute(actions, ticket, dry_run=dry_run)
+
+    # -- sweep -------------------------------------------------------------------------------
+
+    def sweep(self, dry_run: bool = False) -> list[Processed]:
+        """Visit the tickets the plugins' sweep queries find and run ``on_sweep`` on each."""
+        now = self.now()
+        queries = [q for qs in self.pm.hook.sweep_queries(settings=self.config, now=now) for q in (qs or [])]
+        thread_ids: list[str] = []
+        for q in dict.fromkeys(queries):
+            for ref in self.client.list_message_ids(q=q):
+                if ref["threadId"] not in thread_ids:
+                    thread_ids.append(ref["threadId"])
+        results = []
+        for thread_id in thread_ids:
+            results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"]))
+        return results

@@ -1,0 +1,87 @@
+"""The local mailbox: a Gmail API v1 and Google Tasks v1 stand-in Labeldesk runs, demos and tests on.
+
+``LocalMailbox()`` bundles the state (:class:`~.store.Mailbox`), the WSGI app
+(:class:`~.app.LocalMailboxApp`) and an in-process transport, so tests can write::
+
+    local = LocalMailbox(seed="sample")
+    gmail = local.gmail()          # googleapiclient Resource, same code path as real Gmail
+    gmail.users().labels().list(userId="me").execute()
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .app import LocalMailboxApp
+from .faults import FaultPlan
+from .store import Mailbox
+from .transport import InProcessHttp
+
+IN_PROCESS_ROOT = "http://mailbox.local/"
+
+__all__ = ["LocalMailbox", "Mailbox", "LocalMailboxApp", "FaultPlan", "InProcessHttp", "IN_PROCESS_ROOT"]
+
+
+class LocalMailbox:
+    """A mailbox, its app and an in-process transport, optionally persisted under ``data_dir``."""
+
+    def __init__(self, email: str = "support@example.com", *, data_dir: str | Path | None = None,
+                 seed: str | None = None, now: datetime | None = None, faults: FaultPlan | None = None,
+                 rate_limit_units_per_s: float | None = None, history_retention: int = 100_000,
+                 clock=time.time):
+        box = Mailbox.load(data_dir, clock=clock) if data_dir else None
+        fresh = box is None
+        if box is None:
+            box = Mailbox(email=email, history_retention=history_retention, clock=clock)
+        box.history_retention = history_retention
+        self.mailbox = box
+        self.app = LocalMailboxApp(box, data_dir=str(data_dir) if data_dir else None,
+                                   faults=faults or FaultPlan(),
+                                   rate_limit_units_per_s=rate_limit_units_per_s)
+        self.http = InProcessHttp(self.app)
+        self.root = IN_PROCESS_ROOT
+        if seed and fresh:
+            self.seed(seed, now=now)
+
+    def seed(self, name: str, now: datetime | None = None) -> int:
+        """Load a named seed (``sample``: the sample support inbox); returns messages added."""
+        if name != "sample":
+            raise ValueError(f"unknown seed {name!r}; the only seed is 'sample'")
+        from .sample import sample_inbox
+
+        now = now or datetime.now(timezone.utc)
+        count = 0
+        threads: dict[str, str] = {}
+        for seed in sample_inbox(now, support=self.mailbox.email):
+            message = self.mailbox.add_message(seed.raw, list(seed.label_ids),
+                                               thread_id=threads.get(seed.thread_key),
+                                               internal_date=int(seed.received_at.timestamp() * 1000))
+            threads.setdefault(seed.thread_key, message.thread_id)
+            count += 1
+        self.app.persist()
+        return count
+
+    def gmail(self):
+        """A googleapiclient Gmail v1 resource talking to this mailbox in-process."""
+        from googleapiclient.discovery import build
+
+        return build("gmail", "v1", http=self.http, static_discovery=True,
+                     client_options={"api_endpoint": self.root})
+
+    def tasks(self):
+        """A googleapiclient Tasks v1 resource talking to this mailbox in-process."""
+        from googleapiclient.discovery import build
+
+        return build("tasks", "v1", http=self.http, static_discovery=True,
+                     client_options={"api_endpoint": self.root})
+
+
+def serve(local: LocalMailbox, host: str = "127.0.0.1", port: int = 8025, ready=None):
+    """Serve the mailbox over HTTP until interrupted (threaded WSGI server)."""
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, local.app, threaded=True)
+    if ready:
+        ready(server)
+    server.serve_forever()

@@ -1,0 +1,211 @@
+"""The local mailbox as a WSGI app: Gmail API v1 and Google Tasks API v1 over HTTP.
+
+``googleapiclient.discovery.build("gmail", "v1", static_discovery=True,
+client_options={"api_endpoint": ROOT})`` works against it unmodified, and so does the HTTP batch
+endpoint at ``ROOT + "batch"``. Quota units are counted per method (one table:
+:mod:`plugin_host.quota`); an optional per-user rate limit answers 429 like Gmail; seeded fault
+injection adds errors, latency and dropped push notifications for failure tests.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+from . import gmail_api, tasks_api
+from .errors import ApiError
+from .faults import FaultPlan
+from .fields import apply_fields
+from .store import Mailbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: re.Pattern
+    method_id: str
+    handler: Callable
+
+
+def _routes() -> list[Route]:
+    table = gmail_api.ROUTES + tasks_api.ROUTES
+    routes = []
+    for http_method, path, method_id, handler in table:
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.replace("@", "@"))
+        routes.append(Route(http_method, re.compile(f"(?:^|/)({regex})$"), method_id, handler))
+    return routes
+
+
+@dataclass
+class LocalMailboxApp:
+    """WSGI callable serving one or more mailboxes; the first is ``userId='me'``."""
+
+    mailbox: Mailbox = field(default_factory=Mailbox)
+    data_dir: str | None = None
+    rate_limit_units_per_s: float | None = None
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    push_url: str | None = None
+    push_callback: Callable[[dict], None] | None = None
+    clock: Callable[[], float] = time.monotonic
+    units: Counter = field(default_factory=Counter)
+    calls: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.routes = _routes()
+        self._window: list[tuple[float, int]] = []
+        self._lock = threading.Lock()
+        self._push_counter = 0
+        self.pushes_sent = 0
+        self.pushes_dropped = 0
+        self.mailbox.listeners.append(self._on_change)
+
+    # -- WSGI ------------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        method = environ["REQUEST_METHOD"].upper()
+        path = environ.get("PATH_INFO", "")
+        query = environ.get("QUERY_STRING", "")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        status, response_headers, payload = self.handle(method, path, query, body, headers)
+        start_response(status, list(response_headers.items()))
+        return [payload]
+
+    def handle(self, method: str, path: str, query: str, body: bytes, headers: dict) -> tuple[str, dict, bytes]:
+        """Answer one HTTP request: (status line, headers, body bytes)."""
+        if method == "POST" and (path.rstrip("/").endswith("/batch") or path == "batch"):
+            from .batch import handle_batch
+
+            return handle_batch(self, body, headers)
+        try:
+            route, params = self.match(method, path)
+            result = self.call(route, params, parse_qs(query, keep_blank_values=True), body, headers)
+        except ApiError as exc:
+            return self.error_response(exc)
+        except Exception:  # a bug in the stand-in must look like Gmail's 500, not kill the server
+            log.exception("local mailbox failed on %s %s", method, path)
+            return self.error_response(ApiError(500, "Internal error encountered.", "backendError"))
+        if result is None:
+            return "204 No Content", {"Content-Type": "application/json; charset=UTF-8"}, b""
+        data = json.dumps(result, ensure_ascii=False).encode("utf-8")
+        return "200 OK", {"Content-Type": "application/json; charset=UTF-8"}, data
+
+    def error_response(self, exc: ApiError) -> tuple[str, dict, bytes]:
+        reason = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+                  412: "Precondition Failed", 429: "Too Many Requests", 500: "Internal Server Error",
+                  503: "Service Unavailable"}.get(exc.code, "Error")
+        headers = {"Content-Type": "application/json; charset=UTF-8", **exc.headers}
+        return f"{exc.code} {reason}", headers, json.dumps(exc.body()).encode()
+
+    def match(self, method: str, path: str) -> tuple[Route, dict]:
+        upload = "/upload/" in path
+        for route in self.routes:
+            if route.method != method:
+                continue
+            found = route.pattern.search(path)
+            if found:
+                params = {k: v for k, v in found.groupdict().items()}
+                params["_upload"] = upload
+                return route, params
+        raise ApiError(404, f"Method not found: {method} {path}", "notFound")
+
+    def call(self, route: Route, params: dict, query: dict, body: bytes, headers: dict):
+        self.account(route.method_id)
+        self.faults.before_call(route.method_id)
+        user = params.pop("userId", "me")
+        box = self.mailbox_for(user)
+        args = {k: (v if len(v) > 1 or k in ("labelIds", "metadataHeaders", "historyTypes") else v[0])
+                for k, v in query.items()}
+        args.pop("alt", None)
+        fields = args.pop("fields", None)
+        request = gmail_api.Request(box, params, args, body, headers, self)
+        result = route.handler(request)
+        if fields and result is not None:
+            result = apply_fields(result, fields)
+        if route.method != "GET":
+            self.persist()
+        return result
+
+    def mailbox_for(self, user: str) -> Mailbox:
+        if user in ("me", self.mailbox.email):
+            return self.mailbox
+        raise ApiError(403, "Delegation denied for " + user, "forbidden")
+
+    # -- quota -----------------------------------------------------------------------------
+
+    def account(self, method_id: str) -> None:
+        from plugin_host.quota import units_for
+
+        units = units_for(method_id)
+        with self._lock:
+            if self.rate_limit_units_per_s:
+                now = self.clock()
+                self._window = [(t, u) for t, u in self._window if now - t < 1.0]
+                if sum(u for _, u in self._window) + units > self.rate_limit_units_per_s:
+                    raise ApiError(429, "User-rate limit exceeded.  Retry after 1s", "rateLimitExceeded",
+                                   headers={"Retry-After": "1"})
+                self._window.append((now, units))
+            self.units[method_id] += units
+            self.calls[method_id] += 1
+
+    def reset_counters(self) -> None:
+        self.units.clear()
+        self.calls.clear()
+
+    @property
+    def total_units(self) -> int:
+        return sum(self.units.values())
+
+    # -- persistence and push ----------------------------------------------------------------
+
+    def persist(self) -> None:
+        if self.data_dir:
+            self.mailbox.save(self.data_dir)
+
+    def _on_change(self, history_id: int) -> None:
+        watch = self.mailbox.watch_state
+        if not watch or not (self.push_url or self.push_callback):
+            return
+        if self.faults.drop_push():
+            self.pushes_dropped += 1
+            return
+        self._push_counter += 1
+        data = json.dumps({"emailAddress": self.mailbox.email, "historyId": history_id}).encode()
+        envelope = {"message": {"data": base64.urlsafe_b64encode(data).decode(),
+                                "messageId": str(self._push_counter), "message_id": str(self._push_counter),
+                                "publishTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                                "attributes": {}},
+                    "subscription": "projects/local/subscriptions/labeldesk-push"}
+        self.pushes_sent += 1
+        if self.push_callback:
+            self.push_callback(envelope)
+        if self.push_url:
+            threading.Thread(target=_post_json, args=(self.push_url, envelope), daemon=True).start()
+
+
+def _post_json(url: str, envelope: dict) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(url, data=json.dumps(envelope).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=5).read()
+    except Exception as exc:  # push is best-effort, like Pub/Sub's first attempt
+        log.warning("push to %s failed: %s", url, exc)
+
+
+def split_url(uri: str) -> tuple[str, str]:
+    parts = urlsplit(uri)
+    return parts.path, parts.query

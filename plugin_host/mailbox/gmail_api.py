@@ -1,0 +1,494 @@
+"""Gmail API v1 methods of the local mailbox: one small handler per discovery method.
+
+Each handler takes a :class:`Request` and returns the JSON body Gmail would (None for an empty
+204). Paths and method ids come from the shipped discovery document.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import email
+import email.policy
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime, make_msgid, parsedate_to_datetime
+
+from . import resources as res
+from .errors import ApiError
+from .store import HISTORY_TYPES, Mailbox
+
+
+@dataclass
+class Request:
+    box: Mailbox
+    params: dict
+    args: dict
+    body: bytes
+    headers: dict
+    app: object
+
+    def json(self) -> dict:
+        if not self.body:
+            return {}
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            raise ApiError(400, "Invalid JSON payload received.", "parseError") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "Invalid JSON payload received.", "parseError")
+        return data
+
+    def int_arg(self, name: str, default: int, maximum: int) -> int:
+        value = self.args.get(name)
+        if value in (None, ""):
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ApiError(400, f"Invalid value for {name}: {value}", "invalidArgument") from None
+        if number < 0:
+            raise ApiError(400, f"Invalid value for {name}: {value}", "invalidArgument")
+        return min(number or default, maximum)
+
+    def list_arg(self, name: str) -> list[str]:
+        value = self.args.get(name, [])
+        return [value] if isinstance(value, str) else list(value)
+
+    def bool_arg(self, name: str) -> bool:
+        return str(self.args.get(name, "false")).lower() == "true"
+
+    def message_upload(self) -> tuple[bytes, dict]:
+        """The raw message and JSON metadata from a JSON body or an /upload/ media request."""
+        if not self.params.get("_upload"):
+            data = self.json()
+            message = data.get("message", data) if "message" in data and "raw" not in data else data
+            return decode_raw(message.get("raw")), data
+        upload_type = self.args.get("uploadType", "media")
+        content_type = self.headers.get("content-type", "")
+        if upload_type == "multipart" or content_type.startswith("multipart/related"):
+            parsed = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + self.body,
+                                              policy=email.policy.compat32)
+            parts = parsed.get_payload()
+            if not isinstance(parts, list) or len(parts) != 2:
+                raise ApiError(400, "Multipart upload must have metadata and media parts", "invalidArgument")
+            meta = json.loads(parts[0].get_payload(decode=True) or b"{}")
+            return parts[1].get_payload(decode=True) or b"", meta
+        return self.body, {}
+
+
+def decode_raw(value) -> bytes:
+    if not value or not isinstance(value, str):
+        raise ApiError(400, "'raw' RFC822 payload message string or uploading message via /upload/* URL required",
+                       "invalidArgument")
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "Invalid value for ByteString: raw", "invalidArgument") from None
+
+
+def page(items: list, request: Request, default: int = 100, maximum: int = 500) -> tuple[list, str | None]:
+    size = request.int_arg("maxResults", default, maximum)
+    token = request.args.get("pageToken") or "0"
+    try:
+        start = int(token)
+    except ValueError:
+        raise ApiError(400, "Invalid pageToken", "invalidArgument") from None
+    chunk = items[start:start + size]
+    return chunk, (str(start + size) if start + size < len(items) else None)
+
+
+# -- profile, watch -------------------------------------------------------------------------
+
+def get_profile(r: Request):
+    box = r.box
+    return {"emailAddress": box.email, "messagesTotal": len(box.messages), "threadsTotal": len(box.threads),
+            "historyId": str(box.history_id)}
+
+
+def watch(r: Request):
+    data = r.json()
+    topic = data.get("topicName", "")
+    if not re.match(r"^projects/[^/]+/topics/[^/]+$", topic or ""):
+        raise ApiError(400, "Invalid topicName does not match projects/SOME-PROJECT/topics/SOME-TOPIC",
+                       "invalidArgument")
+    expiration = int((time.time() + 7 * 86400) * 1000)
+    r.box.watch_state = {"topicName": topic, "labelIds": data.get("labelIds", []),
+                         "labelFilterBehavior": data.get("labelFilterBehavior", "include"),
+                         "expiration": expiration}
+    return {"historyId": str(r.box.history_id), "expiration": str(expiration)}
+
+
+def stop(r: Request):
+    r.box.watch_state = None
+    return None
+
+
+# -- labels --------------------------------------------------------------------------------
+
+def labels_list(r: Request):
+    return {"labels": [res.label_resource(r.box, l, with_counts=False) for l in r.box.labels.values()]}
+
+
+def labels_get(r: Request):
+    return res.label_resource(r.box, r.box.get_label(r.params["id"]))
+
+
+def labels_create(r: Request):
+    return res.label_resource(r.box, r.box.create_label(r.json()), with_counts=False)
+
+
+def labels_patch(r: Request):
+    return res.label_resource(r.box, r.box.patch_label(r.params["id"], r.json()), with_counts=False)
+
+
+def labels_delete(r: Request):
+    r.box.delete_label(r.params["id"])
+    return None
+
+
+# -- messages ------------------------------------------------------------------------------
+
+def matching_messages(r: Request) -> list:
+    from .searching import select
+
+    return select(r.box, q=r.args.get("q"), label_ids=r.list_arg("labelIds"),
+                  include_spam_trash=r.bool_arg("includeSpamTrash"))
+
+
+def messages_list(r: Request):
+    found = matching_messages(r)
+    chunk, token = page(found, r)
+    body = {"resultSizeEstimate": len(found)}
+    if chunk:
+        body["messages"] = [{"id": m.id, "threadId": m.thread_id} for m in chunk]
+    if token:
+        body["nextPageToken"] = token
+    return body
+
+
+def messages_get(r: Request):
+    fmt = res.check_format(r.args.get("format"))
+    return res.message_resource(r.box, r.box.get_message(r.params["id"]), fmt, r.list_arg("metadataHeaders"))
+
+
+def attachments_get(r: Request):
+    message = r.box.get_message(r.params["messageId"])
+    data = message.parse().attachments.get(r.params["id"])
+    if data is None:
+        raise ApiError(400, "Invalid attachment token", "invalidArgument")
+    return {"size": len(data), "data": base64.urlsafe_b64encode(data).decode()}
+
+
+def complete_outgoing(raw: bytes, sender: str) -> bytes:
+    """Add Message-ID, Date and From when missing, and drop Bcc, as Gmail does on send."""
+    head, sep, rest = raw.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, rest = raw.partition(b"\n\n")
+    newline = b"\r\n" if b"\r\n" in head or not head else b"\n"
+    lines = head.split(newline) if head else []
+    names = {line.split(b":", 1)[0].strip().lower() for line in lines if b":" in line and not line[:1].isspace()}
+    extra = []
+    if b"message-id" not in names:
+        extra.append(b"Message-ID: " + make_msgid(domain="mail.local.labeldesk").encode())
+    if b"date" not in names:
+        extra.append(b"Date: " + format_datetime(datetime.now(timezone.utc)).encode())
+    if b"from" not in names:
+        extra.append(b"From: " + sender.encode())
+    kept, skipping = [], False
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.lower().startswith(b"bcc:")
+        if not skipping:
+            kept.append(line)
+    return newline.join(extra + kept) + (sep or newline * 2) + rest
+
+
+def messages_send(r: Request):
+    raw, meta = r.message_upload()
+    raw = complete_outgoing(raw, r.box.email)
+    labels = ["SENT"]
+    message = r.box.add_message(raw, labels, thread_id=meta.get("threadId"))
+    if r.box.email.lower() in _recipients(message):
+        r.box.modify([message.id], ["INBOX", "UNREAD"], [])
+    return {"id": message.id, "threadId": message.thread_id, "labelIds": sorted(message.label_ids)}
+
+
+def _recipients(message) -> set[str]:
+    from email.utils import getaddresses
+
+    parsed = message.parse()
+    return {a.lower() for _, a in getaddresses([parsed.to or "", parsed.cc or ""]) if a}
+
+
+def _date_header_ms(raw: bytes) -> int | None:
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    try:
+        value = parsedate_to_datetime(msg.get("Date", ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp() * 1000)
+
+
+def _store_received(r: Request, default_source: str):
+    raw, meta = r.message_upload()
+    source = r.args.get("internalDateSource", default_source)
+    internal = _date_header_ms(raw) if source == "dateHeader" else None
+    labels = meta.get("labelIds", [])
+    if r.bool_arg("deleted"):
+        labels = []
+    message = r.box.add_message(raw, labels, thread_id=meta.get("threadId"), internal_date=internal)
+    return {"id": message.id, "threadId": message.thread_id, "labelIds": sorted(message.label_ids)}
+
+
+def messages_insert(r: Request):
+    return _store_received(r, "receivedTime")
+
+
+def messages_import(r: Request):
+    return _store_received(r, "dateHeader")
+
+
+def messages_modify(r: Request):
+    data = r.json()
+    r.box.modify([r.params["id"]], data.get("addLabelIds", []), data.get("removeLabelIds", []))
+    return res.message_resource(r.box, r.box.get_message(r.params["id"]), "minimal")
+
+
+def messages_batch_modify(r: Request):
+    data = r.json()
+    ids = data.get("ids", [])
+    if len(ids) > 1000:
+        raise ApiError(400, "Too many messages: at most 1000 ids per batchModify", "invalidArgument")
+    r.box.modify(ids, data.get("addLabelIds", []), data.get("removeLabelIds", []))
+    return None
+
+
+def messages_batch_delete(r: Request):
+    ids = r.json().get("ids", [])
+    if len(ids) > 1000:
+        raise ApiError(400, "Too many messages: at most 1000 ids per batchDelete", "invalidArgument")
+    r.box.delete(ids)
+    return None
+
+
+def messages_trash(r: Request):
+    r.box.trash([r.params["id"]], True)
+    return res.message_resource(r.box, r.box.get_message(r.params["id"]), "minimal")
+
+
+def messages_untrash(r: Request):
+    r.box.trash([r.params["id"]], False)
+    return res.message_resource(r.box, r.box.get_message(r.params["id"]), "minimal")
+
+
+def messages_delete(r: Request):
+    r.box.delete([r.params["id"]])
+    return None
+
+
+# -- threads -------------------------------------------------------------------------------
+
+def threads_list(r: Request):
+    seen, thread_ids = set(), []
+    for message in matching_messages(r):
+        if message.thread_id not in seen:
+            seen.add(message.thread_id)
+            thread_ids.append(message.thread_id)
+    chunk, token = page(thread_ids, r)
+    body = {"resultSizeEstimate": len(thread_ids)}
+    if chunk:
+        body["threads"] = [res.thread_summary(r.box, t) for t in chunk]
+    if token:
+        body["nextPageToken"] = token
+    return body
+
+
+def threads_get(r: Request):
+    fmt = res.check_format(r.args.get("format"), allow_raw=False)
+    return res.thread_resource(r.box, r.params["id"], fmt, r.list_arg("metadataHeaders"))
+
+
+def threads_modify(r: Request):
+    data = r.json()
+    ids = [m.id for m in r.box.thread_messages(r.params["id"])]
+    r.box.modify(ids, data.get("addLabelIds", []), data.get("removeLabelIds", []))
+    return res.thread_resource(r.box, r.params["id"], "minimal")
+
+
+def threads_trash(r: Request):
+    r.box.trash([m.id for m in r.box.thread_messages(r.params["id"])], True)
+    return res.thread_resource(r.box, r.params["id"], "minimal")
+
+
+def threads_untrash(r: Request):
+    r.box.trash([m.id for m in r.box.thread_messages(r.params["id"])], False)
+    return res.thread_resource(r.box, r.params["id"], "minimal")
+
+
+def threads_delete(r: Request):
+    r.box.delete([m.id for m in r.box.thread_messages(r.params["id"])])
+    return None
+
+
+# -- drafts --------------------------------------------------------------------------------
+
+def drafts_create(r: Request):
+    raw, meta = r.message_upload()
+    thread_id = (meta.get("message") or {}).get("threadId") or meta.get("threadId")
+    draft_id, _ = r.box.create_draft(raw, thread_id)
+    return res.draft_resource(r.box, draft_id, "minimal")
+
+
+def drafts_get(r: Request):
+    fmt = res.check_format(r.args.get("format"))
+    return res.draft_resource(r.box, r.params["id"], fmt)
+
+
+def drafts_list(r: Request):
+    drafts = sorted(r.box.drafts.items(), key=lambda kv: -r.box.messages[kv[1]].internal_date)
+    chunk, token = page(drafts, r)
+    body = {"resultSizeEstimate": len(drafts)}
+    if chunk:
+        body["drafts"] = [{"id": d, "message": {"id": m, "threadId": r.box.messages[m].thread_id}}
+                          for d, m in chunk]
+    if token:
+        body["nextPageToken"] = token
+    return body
+
+
+def drafts_update(r: Request):
+    raw, meta = r.message_upload()
+    thread_id = (meta.get("message") or {}).get("threadId")
+    r.box.update_draft(r.params["id"], raw, thread_id)
+    return res.draft_resource(r.box, r.params["id"], "minimal")
+
+
+def drafts_send(r: Request):
+    data = r.json() if not r.params.get("_upload") else {}
+    draft_id = data.get("id")
+    if not draft_id:
+        raise ApiError(400, "Invalid draft id", "invalidArgument")
+    message = r.box.send_draft(draft_id)
+    return {"id": message.id, "threadId": message.thread_id, "labelIds": sorted(message.label_ids)}
+
+
+def drafts_delete(r: Request):
+    message = r.box.get_draft(r.params["id"])
+    r.box.delete([message.id])
+    r.box.drafts.pop(r.params["id"], None)
+    return None
+
+
+# -- history -------------------------------------------------------------------------------
+
+def history_list(r: Request):
+    start = r.args.get("startHistoryId")
+    if not start:
+        raise ApiError(400, "Missing required parameter: startHistoryId", "invalidArgument")
+    try:
+        start_id = int(start)
+    except ValueError:
+        raise ApiError(400, f"Invalid startHistoryId: {start}", "invalidArgument") from None
+    box = r.box
+    with box.lock:
+        if start_id < box.oldest_history_id:
+            raise ApiError(404, "Requested entity was not found.", "notFound")
+        types = set(r.list_arg("historyTypes")) or set(HISTORY_TYPES)
+        unknown = types - set(HISTORY_TYPES)
+        if unknown:
+            raise ApiError(400, f"Invalid historyTypes: {sorted(unknown)[0]}", "invalidArgument")
+        label_id = r.args.get("labelId")
+        records = [rec for rec in box.history if rec.id > start_id and rec.kind in types
+                   and (not label_id or label_id in rec.message_labels or label_id in rec.label_ids)]
+        chunk, token = page(records, r)
+        body = {"historyId": str(box.history_id)}
+        if chunk:
+            body["history"] = [res.history_resource(rec) for rec in chunk]
+        if token:
+            body["nextPageToken"] = token
+        return body
+
+
+# -- settings.sendAs -----------------------------------------------------------------------
+
+SEND_AS_FIELDS = ("displayName", "replyToAddress", "signature", "isDefault", "treatAsAlias")
+
+
+def send_as_list(r: Request):
+    return {"sendAs": list(r.box.send_as.values())}
+
+
+def _send_as(r: Request) -> dict:
+    entry = r.box.send_as.get(r.params["sendAsEmail"].lower()) or r.box.send_as.get(r.params["sendAsEmail"])
+    if entry is None:
+        raise ApiError(404, "Requested entity was not found.", "notFound")
+    return entry
+
+
+def send_as_get(r: Request):
+    return _send_as(r)
+
+
+def send_as_patch(r: Request):
+    entry = _send_as(r)
+    data = r.json()
+    for key in SEND_AS_FIELDS:
+        if key in data:
+            entry[key] = data[key]
+    return entry
+
+
+ROUTES = [
+    ("GET", "gmail/v1/users/{userId}/profile", "gmail.users.getProfile", get_profile),
+    ("POST", "gmail/v1/users/{userId}/watch", "gmail.users.watch", watch),
+    ("POST", "gmail/v1/users/{userId}/stop", "gmail.users.stop", stop),
+    ("GET", "gmail/v1/users/{userId}/labels", "gmail.users.labels.list", labels_list),
+    ("POST", "gmail/v1/users/{userId}/labels", "gmail.users.labels.create", labels_create),
+    ("GET", "gmail/v1/users/{userId}/labels/{id}", "gmail.users.labels.get", labels_get),
+    ("PATCH", "gmail/v1/users/{userId}/labels/{id}", "gmail.users.labels.patch", labels_patch),
+    ("PUT", "gmail/v1/users/{userId}/labels/{id}", "gmail.users.labels.update", labels_patch),
+    ("DELETE", "gmail/v1/users/{userId}/labels/{id}", "gmail.users.labels.delete", labels_delete),
+    ("POST", "gmail/v1/users/{userId}/messages/send", "gmail.users.messages.send", messages_send),
+    ("POST", "gmail/v1/users/{userId}/messages/import", "gmail.users.messages.import", messages_import),
+    ("POST", "gmail/v1/users/{userId}/messages/batchModify", "gmail.users.messages.batchModify",
+     messages_batch_modify),
+    ("POST", "gmail/v1/users/{userId}/messages/batchDelete", "gmail.users.messages.batchDelete",
+     messages_batch_delete),
+    ("GET", "gmail/v1/users/{userId}/messages", "gmail.users.messages.list", messages_list),
+    ("POST", "gmail/v1/users/{userId}/messages", "gmail.users.messages.insert", messages_insert),
+    ("GET", "gmail/v1/users/{userId}/messages/{messageId}/attachments/{id}",
+     "gmail.users.messages.attachments.get", attachments_get),
+    ("GET", "gmail/v1/users/{userId}/messages/{id}", "gmail.users.messages.get", messages_get),
+    ("POST", "gmail/v1/users/{userId}/messages/{id}/modify", "gmail.users.messages.modify", messages_modify),
+    ("POST", "gmail/v1/users/{userId}/messages/{id}/trash", "gmail.users.messages.trash", messages_trash),
+    ("POST", "gmail/v1/users/{userId}/messages/{id}/untrash", "gmail.users.messages.untrash", messages_untrash),
+    ("DELETE", "gmail/v1/users/{userId}/messages/{id}", "gmail.users.messages.delete", messages_delete),
+    ("GET", "gmail/v1/users/{userId}/threads", "gmail.users.threads.list", threads_list),
+    ("GET", "gmail/v1/users/{userId}/threads/{id}", "gmail.users.threads.get", threads_get),
+    ("POST", "gmail/v1/users/{userId}/threads/{id}/modify", "gmail.users.threads.modify", threads_modify),
+    ("POST", "gmail/v1/users/{userId}/threads/{id}/trash", "gmail.users.threads.trash", threads_trash),
+    ("POST", "gmail/v1/users/{userId}/threads/{id}/untrash", "gmail.users.threads.untrash", threads_untrash),
+    ("DELETE", "gmail/v1/users/{userId}/threads/{id}", "gmail.users.threads.delete", threads_delete),
+    ("POST", "gmail/v1/users/{userId}/drafts/send", "gmail.users.drafts.send", drafts_send),
+    ("GET", "gmail/v1/users/{userId}/drafts", "gmail.users.drafts.list", drafts_list),
+    ("POST", "gmail/v1/users/{userId}/drafts", "gmail.users.drafts.create", drafts_create),
+    ("GET", "gmail/v1/users/{userId}/drafts/{id}", "gmail.users.drafts.get", drafts_get),
+    ("PUT", "gmail/v1/users/{userId}/drafts/{id}", "gmail.users.drafts.update", drafts_update),
+    ("DELETE", "gmail/v1/users/{userId}/drafts/{id}", "gmail.users.drafts.delete", drafts_delete),
+    ("GET", "gmail/v1/users/{userId}/history", "gmail.users.history.list", history_list),
+    ("GET", "gmail/v1/users/{userId}/settings/sendAs", "gmail.users.settings.sendAs.list", send_as_list),
+    ("GET", "gmail/v1/users/{userId}/settings/sendAs/{sendAsEmail}", "gmail.users.settings.sendAs.get",
+     send_as_get),
+    ("PATCH", "gmail/v1/users/{userId}/settings/sendAs/{sendAsEmail}", "gmail.users.settings.sendAs.patch",
+     send_as_patch),
+]

@@ -1,0 +1,413 @@
+"""The local mailbox's state: messages, threads, labels, drafts, history, settings and tasks.
+
+Pure in-memory model with Gmail's semantics (ids, threading, label rules, history records with
+expiring ids); the HTTP layer in :mod:`plugin_host.mailbox.app` turns requests into calls here.
+State can be saved to and loaded from a directory (one JSON document, replaced atomically), so a
+``mailbox serve --data DIR`` survives a restart.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import mime
+from .errors import ApiError
+
+SYSTEM_LABELS = ("INBOX", "SENT", "UNREAD", "STARRED", "IMPORTANT", "TRASH", "SPAM", "DRAFT",
+                 "CHAT", "CATEGORY_PERSONAL", "CATEGORY_SOCIAL", "CATEGORY_PROMOTIONS",
+                 "CATEGORY_UPDATES", "CATEGORY_FORUMS")
+# Labels a client may not put on a message by itself (Gmail answers 400 invalidArgument).
+UNASSIGNABLE = {"SENT", "DRAFT", "CHAT"}
+HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
+ID_BASE = 0x19A0000000000000
+SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|odp|pd|ответ|отв|ha)\s*(\[\d+\])?\s*:\s*)+", re.I)
+
+
+def normalise_subject(subject: str) -> str:
+    """Subject without reply/forward prefixes, for Gmail-style threading."""
+    return SUBJECT_PREFIX.sub("", subject or "").strip().lower()
+
+
+@dataclass
+class StoredMessage:
+    id: str
+    thread_id: str
+    raw: bytes
+    label_ids: set[str]
+    internal_date: int  # epoch milliseconds
+    history_id: int
+    parsed: mime.ParsedMessage | None = None
+
+    def parse(self) -> mime.ParsedMessage:
+        if self.parsed is None:
+            self.parsed = mime.parse_raw(self.raw)
+        return self.parsed
+
+
+@dataclass
+class HistoryRecord:
+    id: int
+    message_id: str
+    thread_id: str
+    kind: str  # one of HISTORY_TYPES
+    label_ids: tuple[str, ...] = ()  # labels added/removed, or the message's labels when added
+    message_labels: tuple[str, ...] = ()
+
+
+@dataclass
+class Mailbox:
+    """One user's mailbox. All methods are thread-safe; ``changed`` callbacks fire after writes."""
+
+    email: str = "support@example.com"
+    history_retention: int = 100_000  # history records kept; older start ids answer 404
+    clock: Callable[[], float] = time.time
+    messages: dict[str, StoredMessage] = field(default_factory=dict)
+    threads: dict[str, list[str]] = field(default_factory=dict)
+    labels: dict[str, dict] = field(default_factory=dict)
+    drafts: dict[str, str] = field(default_factory=dict)  # draft id -> message id
+    history: list[HistoryRecord] = field(default_factory=list)
+    history_id: int = 1000
+    counter: int = 0
+    label_counter: int = 0
+    send_as: dict[str, dict] = field(default_factory=dict)
+    watch_state: dict | None = None
+    tasklists: dict[str, dict] = field(default_factory=dict)
+    tasks: dict[str, dict[str, dict]] = field(default_factory=dict)
+    listeners: list[Callable[[int], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.lock = threading.RLock()
+        for name in SYSTEM_LABELS:
+            self.labels.setdefault(name, {"id": name, "name": name, "type": "system"})
+        self.send_as.setdefault(self.email, {
+            "sendAsEmail": self.email, "displayName": "", "replyToAddress": "", "signature": "",
+            "isPrimary": True, "isDefault": True, "treatAsAlias": False, "verificationStatus": "accepted"})
+
+    # -- ids and history -------------------------------------------------------------------
+
+    def new_id(self) -> str:
+        self.counter += 1
+        return format(ID_BASE + self.counter, "x")
+
+    def record(self, kind: str, message: StoredMessage, label_ids: Iterable[str] = ()) -> None:
+        self.history_id += 1
+        message.history_id = self.history_id
+        self.history.append(HistoryRecord(self.history_id, message.id, message.thread_id, kind,
+                                          tuple(label_ids), tuple(sorted(message.label_ids))))
+        overflow = len(self.history) - self.history_retention
+        if overflow > 0:
+            del self.history[:overflow]
+
+    @property
+    def oldest_history_id(self) -> int:
+        return self.history[0].id - 1 if self.history else self.history_id
+
+    def expire_history(self, keep_last: int = 0) -> None:
+        """Forget all but the newest ``keep_last`` records (tests of the 404 full-sync path)."""
+        with self.lock:
+            self.history = self.history[-keep_last:] if keep_last else []
+            if not self.history:
+                self.history_id += 1  # so the current id is newer than every expired one
+
+    def notify(self) -> None:
+        for listener in list(self.listeners):
+            listener(self.history_id)
+
+    # -- labels ------------------------------------------------------------------------------
+
+    def label_by_name(self, name: str) -> dict | None:
+        wanted = name.lower()
+        return next((l for l in self.labels.values() if l["name"].lower() == wanted), None)
+
+    def create_label(self, body: dict) -> dict:
+        name = (body.get("name") or "").strip()
+        if not name:
+            raise ApiError(400, "Invalid label name", "invalidArgument")
+        with self.lock:
+            if self.label_by_name(name) or name.upper() in SYSTEM_LABELS:
+                raise ApiError(409, "Label name exists or conflicts", "failedPrecondition",
+                               status="ALREADY_EXISTS")
+            self.label_counter += 1
+            label = {"id": f"Label_{self.label_counter}", "name": name, "type": "user",
+                     "messageListVisibility": body.get("messageListVisibility", "show"),
+                     "labelListVisibility": body.get("labelListVisibility", "labelShow")}
+            if body.get("color"):
+                label["color"] = _check_color(body["color"])
+            self.labels[label["id"]] = label
+            return label
+
+    def get_label(self, label_id: str) -> dict:
+        label = self.labels.get(label_id)
+        if label is None:
+            raise ApiError(404, "Requested entity was not found.", "notFound")
+        return label
+
+    def patch_label(self, label_id: str, body: dict) -> dict:
+        with self.lock:
+            label = self.get_label(label_id)
+            if label["type"] == "system":
+                raise ApiError(400, "Invalid label: system labels cannot be changed", "invalidArgument")
+            if "name" in body and body["name"] != label["name"]:
+                other = self.label_by_name(body["name"])
+                if other is not None and other["id"] != label_id:
+                    raise ApiError(409, "Label name exists or conflicts", "failedPrecondition",
+                                   status="ALREADY_EXISTS")
+                label["name"] = body["name"]
+            for key in ("messageListVisibility", "labelListVisibility"):
+                if key in body:
+                    label[key] = body[key]
+            if "color" in body:
+                label["color"] = _check_color(body["color"])
+            return label
+
+    def delete_label(self, label_id: str) -> None:
+        with self.lock:
+            label = self.get_label(label_id)
+            if label["type"] == "system":
+                raise ApiError(400, "Invalid label: system labels cannot be deleted", "invalidArgument")
+            for message in self.messages.values():
+                if label_id in message.label_ids:
+                    message.label_ids.discard(label_id)
+                    self.record("labelRemoved", message, [label_id])
+            del self.labels[label_id]
+        self.notify()
+
+    def label_counts(self, label_id: str) -> dict:
+        with_label = [m for m in self.messages.values() if label_id in m.label_ids]
+        thread_ids = {m.thread_id for m in with_label}
+        unread = [m for m in with_label if "UNREAD" in m.label_ids]
+        return {"messagesTotal": len(with_label), "messagesUnread": len(unread),
+                "threadsTotal": len(thread_ids), "threadsUnread": len({m.thread_id for m in unread})}
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def get_message(self, message_id: str) -> StoredMessage:
+        message = self.messages.get(message_id)
+        if message is None:
+            raise ApiError(404, "Requested entity was not found.", "notFound")
+        return message
+
+    def add_message(self, raw: bytes, label_ids: Iterable[str], *, thread_id: str | None = None,
+                    internal_date: int | None = None, explicit_thread: bool = True) -> StoredMessage:
+        """Store a message (send, insert, import, draft) and thread it like Gmail does."""
+        if not raw:
+            raise ApiError(400, "'raw' RFC822 payload message string or uploading message via /upload/* URL required",
+                           "invalidArgument")
+        parsed = mime.parse_raw(raw)
+        labels = set(label_ids)
+        with self.lock:
+            for label_id in labels:
+                self.get_label_for_message(label_id)
+            target = self.find_thread(parsed, thread_id)
+            message = StoredMessage(self.new_id(), "", raw, labels,
+                                    internal_date if internal_date is not None else int(self.clock() * 1000),
+                                    0, parsed)
+            message.thread_id = target or message.id
+            self.messages[message.id] = message
+            self.threads.setdefault(message.thread_id, []).append(message.id)
+            self.record("messageAdded", message, sorted(labels))
+        self.notify()
+        return message
+
+    def get_label_for_message(self, label_id: str) -> dict:
+        label = self.labels.get(label_id)
+        if label is None:
+            raise ApiError(400, f"Invalid label: {label_id}", "invalidArgument")
+        return label
+
+    def find_thread(self, parsed: mime.ParsedMessage, thread_id: str | None) -> str | None:
+        """Gmail's rule: same thread only if headers reference it AND the subject matches."""
+        wanted = normalise_subject(parsed.subject or "")
+        referenced = set(re.findall(r"<[^<>]+>", f"{parsed.in_reply_to or ''} {parsed.references or ''}"))
+        candidates = [thread_id] if thread_id else self._threads_referenced(referenced)
+        for candidate in candidates:
+            ids = self.threads.get(candidate)
+            if not ids:
+                if thread_id:
+                    raise ApiError(404, "Requested entity was not found.", "notFound")
+                continue
+            members = [self.messages[i].parse() for i in ids]
+            if not any(m.message_id in referenced for m in members):
+                continue
+            if any(normalise_subject(m.subject or "") == wanted for m in members):
+                return candidate
+        return None
+
+    def _threads_referenced(self, referenced: set[str]) -> list[str]:
+        if not referenced:
+            return []
+        found = []
+        for message in self.messages.values():
+            if message.parse().message_id in referenced and message.thread_id not in found:
+                found.append(message.thread_id)
+        return found
+
+    def modify_message(self, message: StoredMessage, add: Iterable[str], remove: Iterable[str]) -> None:
+        add, remove = list(dict.fromkeys(add or [])), list(dict.fromkeys(remove or []))
+        if len(add) + len(remove) > 100:
+            raise ApiError(400, "Too many label ids: at most 100 may be added or removed", "invalidArgument")
+        for label_id in add + remove:
+            self.get_label_for_message(label_id)
+            if label_id in UNASSIGNABLE and label_id in add:
+                raise ApiError(400, f"Invalid label: {label_id}", "invalidArgument")
+        added = [l for l in add if l not in message.label_ids]
+        removed = [l for l in remove if l in message.label_ids and l not in add]
+        message.label_ids.update(added)
+        message.label_ids.difference_update(removed)
+        if added:
+            self.record("labelAdded", message, added)
+        if removed:
+            self.record("labelRemoved", message, removed)
+
+    def modify(self, message_ids: list[str], add: Iterable[str], remove: Iterable[str]) -> None:
+        add, remove = list(add or []), list(remove or [])
+        with self.lock:
+            messages = [self.get_message(i) for i in message_ids]
+            for message in messages:
+                self.modify_message(message, add, remove)
+        self.notify()
+
+    def trash(self, message_ids: list[str], to_trash: bool) -> None:
+        if to_trash:
+            self.modify(message_ids, ["TRASH"], ["INBOX", "SPAM"])
+        else:
+            self.modify(message_ids, [], ["TRASH"])
+
+    def delete(self, message_ids: list[str]) -> None:
+        with self.lock:
+            for message_id in message_ids:
+                message = self.get_message(message_id)
+                self.record("messageDeleted", message)
+                del self.messages[message_id]
+                thread = self.threads[message.thread_id]
+                thread.remove(message_id)
+                if not thread:
+                    del self.threads[message.thread_id]
+                for draft_id, mid in list(self.drafts.items()):
+                    if mid == message_id:
+                        del self.drafts[draft_id]
+        self.notify()
+
+    def thread_messages(self, thread_id: str) -> list[StoredMessage]:
+        ids = self.threads.get(thread_id)
+        if not ids:
+            raise ApiError(404, "Requested entity was not found.", "notFound")
+        return sorted((self.messages[i] for i in ids), key=lambda m: (m.internal_date, m.id))
+
+    # -- drafts ------------------------------------------------------------------------------
+
+    def create_draft(self, raw: bytes, thread_id: str | None) -> tuple[str, StoredMessage]:
+        with self.lock:
+            message = self.add_message(raw, ["DRAFT"], thread_id=thread_id)
+            draft_id = "r" + format(ID_BASE + self.counter, "d")[-19:]
+            self.drafts[draft_id] = message.id
+            return draft_id, message
+
+    def get_draft(self, draft_id: str) -> StoredMessage:
+        message_id = self.drafts.get(draft_id)
+        if message_id is None:
+            raise ApiError(404, "Requested entity was not found.", "notFound")
+        return self.messages[message_id]
+
+    def update_draft(self, draft_id: str, raw: bytes, thread_id: str | None) -> StoredMessage:
+        with self.lock:
+            old = self.get_draft(draft_id)
+            self.delete([old.id])
+            message = self.add_message(raw, ["DRAFT"], thread_id=thread_id or old.thread_id)
+            self.drafts[draft_id] = message.id
+            return message
+
+    def send_draft(self, draft_id: str) -> StoredMessage:
+        with self.lock:
+            draft = self.get_draft(draft_id)
+            raw, thread_id = draft.raw, draft.thread_id
+            self.delete([draft.id])
+            self.drafts.pop(draft_id, None)
+            thread = thread_id if thread_id in self.threads else None
+            return self.add_message(raw, ["SENT"], thread_id=thread)
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def new_task_id(self) -> str:
+        self.counter += 1
+        return base64.urlsafe_b64encode((ID_BASE + self.counter).to_bytes(8, "big")).decode().rstrip("=")
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def to_json(self) -> dict:
+        with self.lock:
+            return {
+                "email": self.email, "history_id": self.history_id, "counter": self.counter,
+                "label_counter": self.label_counter, "labels": self.labels, "drafts": self.drafts,
+                "messages": [{"id": m.id, "thread_id": m.thread_id, "raw": base64.b64encode(m.raw).decode(),
+                              "label_ids": sorted(m.label_ids), "internal_date": m.internal_date,
+                              "history_id": m.history_id} for m in self.messages.values()],
+                "history": [r.__dict__ for r in self.history], "send_as": self.send_as,
+                "watch": self.watch_state, "tasklists": self.tasklists, "tasks": self.tasks,
+            }
+
+    @classmethod
+    def from_json(cls, data: dict, **kwargs) -> "Mailbox":
+        box = cls(email=data["email"], **kwargs)
+        box.history_id, box.counter = data["history_id"], data["counter"]
+        box.label_counter, box.labels, box.drafts = data["label_counter"], data["labels"], data["drafts"]
+        for m in data["messages"]:
+            message = StoredMessage(m["id"], m["thread_id"], base64.b64decode(m["raw"]), set(m["label_ids"]),
+                                    m["internal_date"], m["history_id"])
+            box.messages[message.id] = message
+            box.threads.setdefault(message.thread_id, []).append(message.id)
+        box.history = [HistoryRecord(**{**r, "label_ids": tuple(r["label_ids"]),
+                                        "message_labels": tuple(r["message_labels"])}) for r in data["history"]]
+        box.send_as, box.watch_state = data["send_as"], data["watch"]
+        box.tasklists, box.tasks = data["tasklists"], data["tasks"]
+        return box
+
+    def save(self, directory: str | Path) -> None:
+        """Write the state atomically to ``directory/mailbox.json``."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        target = path / "mailbox.json"
+        tmp = target.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(self.to_json(), fh)
+        os.replace(tmp, target)
+
+    @classmethod
+    def load(cls, directory: str | Path, **kwargs) -> "Mailbox | None":
+        target = Path(directory) / "mailbox.json"
+        if not target.exists():
+            return None
+        return cls.from_json(json.loads(target.read_text(encoding="utf-8")), **kwargs)
+
+
+# Gmail's fixed label colour palette (backgroundColor values accepted by labels.create/patch).
+PALETTE = {
+    "#000000", "#434343", "#666666", "#999999", "#cccccc", "#efefef", "#f3f3f3", "#ffffff",
+    "#fb4c2f", "#ffad47", "#fad165", "#16a766", "#43d692", "#4a86e8", "#a479e2", "#f691b3",
+    "#f6c5be", "#ffe6c7", "#fef1d1", "#b9e4d0", "#c6f3de", "#c9daf8", "#e4d7f5", "#fcdee8",
+    "#efa093", "#ffd6a2", "#fce8b3", "#89d3b2", "#a0eac9", "#a4c2f4", "#d0bcf1", "#fbc8d9",
+    "#e66550", "#ffbc6b", "#fcda83", "#44b984", "#68dfa9", "#6d9eeb", "#b694e8", "#f7a7c0",
+    "#cc3a21", "#eaa041", "#f2c960", "#149e60", "#3dc789", "#3c78d8", "#8e63ce", "#e07798",
+    "#ac2b16", "#cf8933", "#d5ae49", "#0b804b", "#2a9c68", "#285bac", "#653e9b", "#b65775",
+    "#822111", "#a46a21", "#aa8831", "#076239", "#1a764d", "#1c4587", "#41236d", "#83334c",
+    "#464646", "#e7e7e7", "#0d3472", "#b6cff5", "#0d3b44", "#98d7e4", "#3d188e", "#e3d7ff",
+    "#711a36", "#fbd3e0", "#8a1c0a", "#f2b2a8", "#7a2e0b", "#ffc8af", "#7a4706", "#ffdeb5",
+    "#594c05", "#fbe983", "#684e07", "#fdedc1", "#0b4f30", "#b3efd3", "#04502e", "#a2dcc1",
+    "#c2c2c2", "#4986e7", "#2da2bb", "#b99aff", "#994a64", "#f691b2", "#ff7537", "#ffad46",
+    "#662e37", "#ebdbde", "#cca6ac", "#094228", "#42d692", "#16a765",
+}
+
+
+def _check_color(color: dict) -> dict:
+    background, text = color.get("backgroundColor", ""), color.get("textColor", "")
+    for value in (background, text):
+        if value.lower() not in PALETTE:
+            raise ApiError(400, f"Label color {value} is not on the allowed color palette", "invalidArgument")
+    return {"backgroundColor": background, "textColor": text}

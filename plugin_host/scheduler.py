@@ -1,0 +1,53 @@
+"""Background work of ``labeldesk serve``: polling the change feed, the sweep, watch renewal.
+
+Push notifications may be late or lost, so the feed is also polled every ``[host] poll_seconds``;
+the sweep runs every ``[host] sweep_minutes``. Each loop logs and carries on after a failure.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, host, feed, topic: str | None = None):
+        self.host, self.feed, self.topic = host, feed, topic
+        self.stopped = threading.Event()
+
+    def _loop(self, every_seconds: float, work, name: str) -> None:
+        while not self.stopped.wait(every_seconds):
+            try:
+                work()
+            except Exception:
+                log.exception("%s failed; retrying in %ss", name, every_seconds)
+
+    def start(self) -> None:
+        settings = self.host.config.host
+        jobs = [(settings.poll_seconds, self.feed.sync, "poll"),
+                (settings.sweep_minutes * 60, self.host.sweep, "sweep"),
+                (3600, lambda: self.feed.renew_watch(self.topic), "watch renewal")]
+        for every, work, name in jobs:
+            threading.Thread(target=self._loop, args=(every, work, name), name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def run_server(host, bind: str, port: int) -> None:
+    """Serve the Flask app and run the scheduler until interrupted."""
+    from .sync import ChangeFeed
+    from .web import create_app
+
+    feed = ChangeFeed(host)
+    app = create_app(host, feed)
+    scheduler = Scheduler(host, feed)
+    scheduler.start()
+    try:
+        feed.sync()
+    except Exception:
+        log.exception("initial sync failed; polling will retry")
+    app.run(host=bind, port=port, threaded=True, use_reloader=False)
+    scheduler.stop()

@@ -1,0 +1,142 @@
+"""The change feed: from Gmail history (push-triggered or polled) to processed tickets.
+
+The cursor (last fully applied historyId) is the only state the host keeps besides config and
+credentials. It moves only after every thread of a batch was processed; a failure leaves it where
+it was, so the next run repeats the batch — harmless, because every action is idempotent. An
+expired cursor (history.list answers 404) or a lost one costs a full sync of recent mail.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .errors import GmailError
+from .host import Host, Processed
+
+log = logging.getLogger(__name__)
+WATCH_RENEW_SECONDS = 24 * 3600
+
+
+@dataclass
+class Cursor:
+    """The change-feed cursor stored in ``<state>/cursor.json`` (mode 0600)."""
+
+    path: Path
+    history_id: str | None = None
+    watch_renewed_at: float = 0.0
+
+    @classmethod
+    def load(cls, state_dir: Path) -> "Cursor":
+        path = Path(state_dir) / "cursor.json"
+        try:
+            data = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return cls(path)
+        return cls(path, data.get("history_id"), float(data.get("watch_renewed_at", 0)))
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"history_id": self.history_id, "watch_renewed_at": self.watch_renewed_at}, fh)
+        os.replace(tmp, self.path)
+
+
+@dataclass
+class SyncReport:
+    full: bool
+    threads: list[Processed] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    history_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class ChangeFeed:
+    """Processes a mailbox's changes since the cursor; one instance per mailbox."""
+
+    def __init__(self, host: Host, progress: Callable[[int, int], None] | None = None):
+        self.host = host
+        self.cursor = Cursor.load(host.state_dir)
+        self.lock = threading.Lock()
+        self.progress = progress
+
+    def sync(self, full: bool = False, dry_run: bool = False) -> SyncReport:
+        with self.lock:
+            if full or not self.cursor.history_id:
+                return self._full_sync(dry_run)
+            try:
+                changes, latest = self._changes_since(self.cursor.history_id)
+            except GmailError as exc:
+                if getattr(exc, "status", None) == 404 or exc.__class__.__name__ == "HistoryExpired":
+                    log.warning("history id %s expired: running a full sync", self.cursor.history_id)
+                    return self._full_sync(dry_run)
+                raise
+            report = SyncReport(full=False, history_id=latest)
+            self._apply(changes, report, dry_run)
+            self._advance(report, latest, dry_run)
+            return report
+
+    def _changes_since(self, start: str) -> tuple[dict[str, set[str]], str]:
+        """thread id → ids of messages added since ``start``, and the newest history id."""
+        changes: dict[str, set[str]] = {}
+        records, latest = self.host.client.list_history(start, history_types=["messageAdded"])
+        for record in records:
+            for added in record.get("messagesAdded", []):
+                message = added["message"]
+                if "DRAFT" in message.get("labelIds", []):
+                    continue
+                changes.setdefault(message["threadId"], set()).add(message["id"])
+        return changes, latest
+
+    def _full_sync(self, dry_run: bool) -> SyncReport:
+        latest = self.host.client.profile()["historyId"]  # taken first, so nothing slips between
+        days = self.host.config.mailbox.full_sync_days
+        thread_ids: dict[str, None] = {}
+        for ref in self.host.client.list_message_ids(q=f"newer_than:{days}d -in:chats"):
+            thread_ids.setdefault(ref["threadId"], None)
+        report = SyncReport(full=True, history_id=latest)
+        self._apply({t: None for t in thread_ids}, report, dry_run)
+        self._advance(report, latest, dry_run)
+        return report
+
+    def _apply(self, changes: dict, report: SyncReport, dry_run: bool) -> None:
+        total = len(changes)
+        for done, (thread_id, new_ids) in enumerate(changes.items(), 1):
+            try:
+                report.threads.append(self.host.process_thread(thread_id, new_ids, dry_run=dry_run))
+            except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
+                log.exception("processing thread %s failed", thread_id)
+                report.failed.append((thread_id, str(exc)))
+            if self.progress:
+                self.progress(done, total)
+
+    def _advance(self, report: SyncReport, latest: str | None, dry_run: bool) -> None:
+        if dry_run or not report.ok or latest is None:
+            if report.failed:
+                log.error("%d thread(s) failed; cursor stays at %s", len(report.failed), self.cursor.history_id)
+            return
+        self.cursor.history_id = str(latest)
+        self.cursor.save()
+
+    # -- watch -------------------------------------------------------------------------------
+
+    def renew_watch(self, topic: str | None, force: bool = False) -> bool:
+        """Re-issue ``users.watch`` at most daily (Google asks for at least weekly)."""
+        if not topic:
+            return False
+        if not force and time.time() - self.cursor.watch_renewed_at < WATCH_RENEW_SECONDS:
+            return False
+        self.host.client.watch(topic, label_ids=["INBOX"])
+        self.cursor.watch_renewed_at = time.time()
+        self.cursor.save()
+        return True

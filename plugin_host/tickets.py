@@ -1,0 +1,135 @@
+"""Deriving a :class:`~plugin_host.ticket.Ticket` from a Gmail thread: a pure function.
+
+Classification of each message: *automatic* when Labeldesk sent it (``X-Labeldesk`` header) or the
+loop guard recognises a bounce, auto-reply, list or robot; *agent* when a configured agent or the
+support address itself (agents sending as support@) wrote it, or it carries the SENT label;
+*customer* otherwise. A thread without a customer message is not a ticket.
+"""
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+from datetime import datetime, timezone
+from email.utils import getaddresses, parseaddr
+
+from .config import Config
+from .language import detect_language
+from .loopguard import automatic_reason
+from .mailbox.mime import parse_raw, payload_to_email
+from .text import customer_text
+from .ticket import Person, Ticket, TicketMessage
+
+MARKER_HEADER = "X-Labeldesk"
+
+
+def header(msg, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # malformed header: treat as absent
+        return ""
+    return str(value or "").strip()
+
+
+def person(value: str) -> Person:
+    from email.header import decode_header, make_header
+
+    name, address = parseaddr(value or "")
+    try:
+        name = str(make_header(decode_header(name)))
+    except Exception:
+        pass
+    name = " ".join(name.replace("\r", " ").replace("\n", " ").split())
+    return Person(name=name, email=address.strip().lower())
+
+
+def _addresses(msg, *names: str) -> tuple[str, ...]:
+    values = [header(msg, n) for n in names]
+    return tuple(a.lower() for _, a in getaddresses([v for v in values if v]) if a)
+
+
+def classify(msg, label_ids: set[str], config: Config) -> tuple[str, str, bool, str]:
+    """(kind, automatic reason, ours, marker) for one message."""
+    marker = header(msg, MARKER_HEADER)
+    if marker:
+        return "automatic", f"Labeldesk automatic message ({marker})", True, marker
+    sender = person(header(msg, "From")).email
+    if config.agent(sender) is not None or config.is_own_address(sender) or "SENT" in label_ids:
+        reason = automatic_reason(msg, frozenset())
+        if reason and not config.agent(sender):
+            return "automatic", reason, False, ""
+        return "agent", "", False, ""
+    reason = automatic_reason(msg, config.mailbox.own_addresses)
+    if reason:
+        return "automatic", reason, False, ""
+    return "customer", "", False, ""
+
+
+def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, object]:
+    """One Gmail message resource (format=full) as a classified :class:`TicketMessage`."""
+    msg = payload_to_email(gmail_message.get("payload") or {})
+    labels = set(gmail_message.get("labelIds", []))
+    kind, reason, ours, marker = classify(msg, labels, config)
+    sent_at = datetime.fromtimestamp(int(gmail_message.get("internalDate", "0")) / 1000, timezone.utc)
+    message = TicketMessage(
+        id=gmail_message["id"], thread_id=gmail_message.get("threadId", ""),
+        message_id=header(msg, "Message-ID"), sender=person(header(msg, "From")),
+        to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
+        subject=" ".join(header(msg, "Subject").split()), sent_at=sent_at, kind=kind,
+        text=customer_text(msg) if kind != "automatic" or not ours else "",
+        label_ids=frozenset(labels), references=header(msg, "References"),
+        automatic_reason=reason, ours=ours, marker=marker)
+    return message, msg
+
+
+def support_address_of(msg, config: Config) -> str:
+    for address in _addresses(msg, "Delivered-To", "X-Original-To", "To", "Cc"):
+        if config.is_own_address(address):
+            return address
+    return config.mailbox.address
+
+
+def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | None = None) -> Ticket | None:
+    """The ticket a Gmail thread (``threads.get`` format=full) represents, or None if it is none."""
+    label_names = label_names or {}
+    conversation, drafts, originals = [], [], {}
+    for raw in sorted(thread.get("messages", []), key=lambda m: (int(m.get("internalDate", "0")), m["id"])):
+        message, msg = ticket_message(raw, config)
+        if "DRAFT" in message.label_ids:
+            drafts.append(message)
+        else:
+            conversation.append(message)
+            originals[message.id] = msg
+    customers = [m for m in conversation if m.kind == "customer"]
+    if not customers:
+        return None
+    first = customers[0]
+    first_agent = next((m for m in conversation if m.kind == "agent" and m.sent_at >= first.sent_at), None)
+    humans = [m for m in conversation if m.kind != "automatic"]
+    labels = frozenset(label_names.get(l, l) for m in conversation + drafts for l in m.label_ids)
+    sample = f"{first.subject}\n{first.text}"
+    return Ticket(
+        thread_id=thread.get("id", first.thread_id), subject=first.subject or "(no subject)",
+        customer=first.sender, support_address=support_address_of(originals[first.id], config),
+        messages=tuple(conversation), language=detect_language(sample),
+        labels=labels, first_customer_at=first.sent_at,
+        first_agent_reply_at=first_agent.sent_at if first_agent else None,
+        last_speaker=humans[-1].kind if humans else "customer",
+        label_root=config.mailbox.label_root,
+        markers=frozenset(m.marker for m in conversation + drafts if m.marker),
+        drafts=tuple(drafts),
+    )
+
+
+def gmail_message_from_raw(raw: bytes, message_id: str = "eml", thread_id: str = "eml",
+                           label_ids: tuple[str, ...] = ("INBOX", "UNREAD")) -> dict:
+    """A Gmail-shaped message resource for a raw .eml (previews, ``inspect``)."""
+    parsed = parse_raw(raw)
+    when = parsed.date or datetime.now(timezone.utc)
+    return {"id": message_id, "threadId": thread_id, "labelIds": list(label_ids),
+            "internalDate": str(int(when.timestamp() * 1000)), "payload": parsed.payload}
+
+
+def ticket_from_eml(raw: bytes, config: Config) -> Ticket | None:
+    """The ticket a single raw customer email would open (None if it is no customer mail)."""
+    return build_ticket({"id": "eml", "messages": [gmail_message_from_raw(raw)]}, config)

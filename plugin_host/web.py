@@ -1,0 +1,84 @@
+"""The Flask app factory: push endpoint, plugin routes (the add-on among them), health, sweep.
+
+``create_app(host)`` builds the app around an existing :class:`~plugin_host.host.Host`; nothing
+reads configuration at import time. The push endpoint verifies Pub/Sub's OIDC token before it
+looks at the body, answers fast, and leaves the work to a background sync.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Blueprint, Flask, abort, current_app, jsonify, request
+
+from .errors import VerificationError
+
+log = logging.getLogger(__name__)
+push = Blueprint("push", __name__)
+
+
+def create_app(host, feed=None, test_config: dict | None = None, demo: bool = False) -> Flask:
+    """The host's web app for one mailbox."""
+    app = Flask("labeldesk")
+    app.config.update(LABELDESK_DEMO=demo, MAX_CONTENT_LENGTH=2 * 1024 * 1024)
+    app.config.from_prefixed_env("LABELDESK")
+    if test_config:
+        app.config.update(test_config)
+    app.config["LABELDESK_DEMO"] = demo or bool(test_config and test_config.get("LABELDESK_DEMO"))
+    app.extensions["labeldesk"] = host
+    app.extensions["labeldesk.feed"] = feed
+    app.register_blueprint(push)
+    host.pm.hook.register_routes(app=app)
+
+    @app.get("/healthz")
+    def health():
+        """Liveness: the app is up and knows its mailbox."""
+        return {"ok": True, "mailbox": host.config.mailbox.address}
+
+    @app.get("/plugins.json")
+    def plugins_json():
+        """Installed plugins with version, enabled flag and hooks (like ``labeldesk plugins --json``)."""
+        from .plugins import make_plugin_manager, plugin_infos
+
+        infos = plugin_infos(make_plugin_manager(enabled=None), host.config.enabled_plugins)
+        return jsonify([{**i.__dict__, "hooks": list(i.hooks)} for i in infos])
+
+    return app
+
+
+@push.post("/gmail/push")
+def gmail_push():
+    """Pub/Sub push from Gmail: verify the OIDC token, parse, acknowledge, sync in the background."""
+    from .push import BadPush, parse_push, verify_push_token
+
+    host = current_app.extensions["labeldesk"]
+    settings = host.config.mailbox
+    if not settings.push_audience or not settings.push_service_account:
+        log.warning("push received but [mailbox] push_audience/push_service_account are not configured")
+        abort(403)
+    try:
+        verify_push_token(request.headers.get("Authorization", ""), audience=settings.push_audience,
+                          service_account_email=settings.push_service_account,
+                          certs_url=host.config.addon.google_certs_url or None)
+    except VerificationError as exc:
+        log.warning("rejected push: %s", exc)
+        abort(401)
+    try:
+        notice = parse_push(request.get_data())
+    except BadPush as exc:
+        log.warning("malformed push: %s", exc)
+        return {"error": "malformed push message"}, 400
+    if notice.email_address.lower() != settings.address:
+        log.warning("push for %s ignored: this host serves %s", notice.email_address, settings.address)
+        return {"ignored": True}, 200
+    feed = current_app.extensions.get("labeldesk.feed")
+    if feed is not None:
+        threading.Thread(target=_sync_quietly, args=(feed,), daemon=True).start()
+    return {"accepted": True, "historyId": str(notice.history_id)}, 200
+
+
+def _sync_quietly(feed) -> None:
+    try:
+        feed.sync()
+    except Exception:  # logged for humans; the next push or poll retries
+        log.exception("background sync after push failed")
