@@ -1,0 +1,69 @@
+"""Shared fixtures: a local mailbox driven through googleapiclient, shared data location."""
+from __future__ import annotations
+
+import base64
+import os
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path | None:
+    candidate = Path(os.environ.get("LABELDESK_SHARED") or ROOT.parent / "shared")
+    return candidate if candidate.is_dir() else None
+
+
+@pytest.fixture
+def shared():
+    path = shared_dir()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("../shared is missing in CI")
+        pytest.skip("shared data (../shared or $LABELDESK_SHARED) is not available")
+    return path
+
+
+@pytest.fixture
+def local():
+    from plugin_host.mailbox import LocalMailbox
+
+    return LocalMailbox("support@example.com")
+
+
+@pytest.fixture
+def gmail(local):
+    return local.gmail()
+
+
+def make_email(sender="Jane Customer <jane@example.org>", to="support@example.com", subject="Order 1234 is late",
+               body="Hello, my order has not arrived yet. Can you check?", message_id=None, in_reply_to=None,
+               references=None, date=None, headers=None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or datetime.now(timezone.utc))
+    msg["Message-ID"] = message_id or f"<{abs(hash((sender, subject, body)))}@example.org>"
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references or in_reply_to:
+        msg["References"] = references or in_reply_to
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def deliver(gmail, raw: bytes, labels=("INBOX", "UNREAD"), **extra) -> dict:
+    """Deliver a message into the mailbox the way incoming mail arrives (messages.insert)."""
+    body = {"raw": b64(raw), "labelIds": list(labels), **extra}
+    return gmail.users().messages().insert(userId="me", body=body).execute()
