@@ -19,6 +19,9 @@ from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 GROUP = "labeldesk"
+# Names of hooks called in this process (with at least one implementation); tests use it to prove
+# every hook is exercised.
+HOOKS_CALLED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str,
     for name, plugin in (extra or {}).items():
         pm.register(plugin, name=name)
     pm.check_pending()
+    pm.add_hookcall_monitoring(lambda name, impls, kwargs: impls and HOOKS_CALLED.add(name),
+                               lambda outcome, name, impls, kwargs: None)
     if os.environ.get("LABELDESK_TRACE_HOOKS"):
         pm.trace.root.setwriter(lambda msg: log.info("hook %s", msg.rstrip()))
         pm.enable_tracing()

@@ -67,3 +67,19 @@ def deliver(gmail, raw: bytes, labels=("INBOX", "UNREAD"), **extra) -> dict:
     """Deliver a message into the mailbox the way incoming mail arrives (messages.insert)."""
     body = {"raw": b64(raw), "labelIds": list(labels), **extra}
     return gmail.users().messages().insert(userId="me", body=body).execute()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """When the whole suite ran, fail it if some hook was never called by any test."""
+    from plugin_host.hookdocs import hook_names
+    from plugin_host.plugins import HOOKS_CALLED
+
+    config = session.config
+    whole_suite = not config.getoption("keyword") and not config.getoption("markexpr") and \
+        all(str(a).rstrip("/").endswith("tests") for a in (config.args or ["tests"]))
+    if not whole_suite or exitstatus != 0 or session.testsfailed:
+        return
+    never = sorted(set(hook_names()) - HOOKS_CALLED)
+    if never:
+        session.config.get_terminal_writer().line(f"hooks never exercised by a test: {never}", red=True)
+        session.exitstatus = 1

@@ -459,3 +459,48 @@ def test_fields_partial_response(gmail):
     deliver(gmail, make_email())
     body = gmail.users().messages().list(userId="me", fields="messages(id),resultSizeEstimate").execute()
     assert set(body) == {"messages", "resultSizeEstimate"} and set(body["messages"][0]) == {"id"}
+
+
+# -- search operators through the API ------------------------------------------------------------
+
+def test_search_operators_through_googleapiclient(gmail):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    old = gmail.users().messages().import_(
+        userId="me", internalDateSource="dateHeader",
+        body={"raw": b64(make_email(sender="Олег <oleg@example.ru>", subject="Не работает оплата",
+                                    body="Срочно: не работает оплата картой", message_id="<ru@example.ru>",
+                                    date=now - timedelta(days=10))), "labelIds": ["INBOX"]}).execute()
+    pl = deliver(gmail, make_email(sender="Łukasz <lukasz@example.pl>", to="help@example.com",
+                                   subject="Pilne: zamówienie", body="Zażółć gęślą jaźń", message_id="<pl@example.pl>"))
+    en = deliver(gmail, make_email(subject="Refund for order 77", body="Please refund my order",
+                                   message_id="<en@example.org>"))
+    label = gmail.users().labels().create(userId="me", body={"name": "Helpdesk/SLA/At risk"}).execute()
+    gmail.users().messages().modify(userId="me", id=en["id"], body={"addLabelIds": [label["id"], "STARRED"],
+                                                                   "removeLabelIds": ["UNREAD"]}).execute()
+
+    def ids(q):
+        body = gmail.users().messages().list(userId="me", q=q).execute()
+        return {m["id"] for m in body.get("messages", [])}
+
+    assert ids("label:helpdesk-sla-at-risk") == {en["id"]}
+    assert ids('label:"Helpdesk/SLA/At risk"') == {en["id"]}
+    assert ids("-label:helpdesk-sla-at-risk") == {old["id"], pl["id"]}
+    assert ids("in:inbox is:starred") == {en["id"]}
+    assert ids("is:unread") == {pl["id"]}
+    assert ids("from:oleg@example.ru") == {old["id"]}
+    assert ids("to:help@example.com") == {pl["id"]}
+    assert ids("subject:refund") == {en["id"]}
+    assert ids("rfc822msgid:<pl@example.pl>") == {pl["id"]}
+    assert ids("оплата") == {old["id"]}
+    assert ids("gęślą") == {pl["id"]}
+    assert ids('"refund my order"') == {en["id"]}
+    assert ids("refund OR pilne") == {en["id"], pl["id"]}
+    assert ids(f"after:{int((now - timedelta(days=2)).timestamp())}") == {pl["id"], en["id"]}
+    assert ids(f"before:{int((now - timedelta(days=2)).timestamp())}") == {old["id"]}
+    assert ids("older_than:5d") == {old["id"]} and ids("newer_than:5d") == {pl["id"], en["id"]}
+    threads = gmail.users().threads().list(userId="me", q="from:lukasz@example.pl").execute()
+    assert [t["id"] for t in threads["threads"]] == [pl["threadId"]]
+    resp = gmail.users().messages().list(userId="me", q='subject:"unclosed')
+    assert status_of(resp) == 400

@@ -22,7 +22,6 @@ import codecs
 import email
 import email.policy
 import hashlib
-import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -69,6 +68,10 @@ class ParsedMessage:
     references: str | None = None
     text: str = ""
 
+    @property
+    def has_attachment(self) -> bool:
+        return bool(self.attachments)
+
 
 # ---------------------------------------------------------------- base64url and headers
 
@@ -79,8 +82,8 @@ def b64url(data: bytes) -> str:
 
 def unb64url(data: str) -> bytes:
     """Decode URL-safe base64, tolerating missing padding and standard-alphabet input."""
-    text = "".join((data or "").split()).replace("+", "-").replace("/", "_")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    text = "".join((data or "").split()).rstrip("=").replace("+", "-").replace("/", "_")
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
 def header(payload_or_headers: dict | Iterable[dict] | None, name: str) -> str | None:
@@ -217,7 +220,7 @@ def html_to_text(markup: str) -> str:
 
 def _snippet(text: str) -> str:
     """Gmail's snippet: whitespace collapsed, cut at a word within 200 characters, HTML-escaped."""
-    words = " ".join(text.split())
+    words = " ".join(re.sub(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", " ", text).split())
     if len(words) > SNIPPET_LENGTH:
         cut = words[:SNIPPET_LENGTH + 1]
         words = cut.rsplit(" ", 1)[0] if " " in cut else words[:SNIPPET_LENGTH]
@@ -384,7 +387,7 @@ def parse_raw(raw: bytes) -> ParsedMessage:
         from_=_decode_addresses(_all(headers, "from")), to=_decode_addresses(_all(headers, "to")),
         cc=_decode_addresses(_all(headers, "cc")), bcc=_decode_addresses(_all(headers, "bcc")),
         date=_date(first("Date")), in_reply_to=first("In-Reply-To"), references=first("References"),
-        text="\n".join(_texts(message, "plain")))
+        text="\n".join(_texts(message, "plain")).replace("\r\n", "\n"))
 
 
 # ---------------------------------------------------------------- Gmail payload -> stdlib message

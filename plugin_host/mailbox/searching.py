@@ -29,14 +29,14 @@ def select(box: Mailbox, q: str | None = None, label_ids: list[str] | None = Non
                 continue
             if not include_spam_trash and (message.label_ids & {"SPAM", "TRASH"}) - explicit:
                 continue
-            if query is not None and not query.matches(searchable(message, names), now):
+            if query is not None and not query.matches(searchable(message, names, box.email), now):
                 continue
             found.append(message)
     found.sort(key=lambda m: (m.internal_date, m.id), reverse=True)
     return found
 
 
-def searchable(message: StoredMessage, names: dict[str, str]):
+def searchable(message: StoredMessage, names: dict[str, str], owner: str = ""):
     from .search import SearchableMessage
 
     parsed = message.parse()
@@ -44,4 +44,5 @@ def searchable(message: StoredMessage, names: dict[str, str]):
         label_ids=frozenset(message.label_ids), label_names=names,
         sender=parsed.from_ or "", to=parsed.to or "", cc=parsed.cc or "", bcc="",
         subject=parsed.subject or "", text=parsed.text or "", rfc822msgid=parsed.message_id or "",
-        internal_date=datetime.fromtimestamp(message.internal_date / 1000, timezone.utc))
+        internal_date=datetime.fromtimestamp(message.internal_date / 1000, timezone.utc),
+        has_attachment=bool(parsed.attachments), owner=owner)
