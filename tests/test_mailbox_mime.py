@@ -161,6 +161,14 @@ def test_bad_arguments_raise_clear_errors():
         mime.payload_to_raw({"mimeType": "text/plain", "headers": [], "body": {"data": "***"}})
 
 
+def test_metadata_payload_and_header_injection():
+    payload = {"partId": "", "mimeType": "text/plain",
+               "headers": [{"name": "Subject", "value": "Hi\r\nBcc: victim@example.org"}]}
+    msg = mime.payload_to_email(payload)  # format=metadata: no body
+    assert msg["Bcc"] is None and msg["Subject"] == "Hi Bcc: victim@example.org"
+    assert msg.get_payload() == ""
+
+
 def test_header_helper_is_case_insensitive_and_takes_lists():
     headers = [{"name": "Message-Id", "value": "<a@b>"}, {"name": "Message-ID", "value": "<c@d>"}]
     assert mime.header(headers, "message-id") == "<a@b>"

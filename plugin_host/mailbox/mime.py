@@ -416,6 +416,10 @@ def _transfer_encode(data: bytes, encoding: str) -> bytes:
     return data
 
 
+def _one_line(value) -> str:
+    return re.sub(r"[\r\n]+", " ", str(value))
+
+
 def _leaf_data(node: dict, attachments: AttachmentSource | None) -> bytes:
     body = node.get("body") or {}
     try:
@@ -463,7 +467,8 @@ def _serialise(node: dict, attachments: AttachmentSource | None) -> bytes:
     else:
         encoding = (header(headers, "Content-Transfer-Encoding") or "").strip().lower()
         body = _transfer_encode(_leaf_data(node, attachments), encoding)
-    head = b"".join(f"{h.get('name', '')}: {h.get('value', '')}\r\n".encode("utf-8", "surrogateescape")
+    # Line breaks inside a value would start a new header: flatten them.
+    head = b"".join(f"{h.get('name', '')}: {_one_line(h.get('value', ''))}\r\n".encode("utf-8", "surrogateescape")
                     for h in headers)
     return head + b"\r\n" + body
 

@@ -5,7 +5,8 @@ accent-insensitive, on subject, body, from, to and cc), ``label:``, ``in:``, ``i
 ``category:``, ``has:attachment``, ``from:``/``to:``/``cc:``/``bcc:``/``subject:`` (also with a
 group, ``subject:(refund late)``), ``rfc822msgid:``, ``after:``/``before:`` (``newer:``/``older:``),
 ``newer_than:``/``older_than:``, ``OR``, ``{a b}`` (any of), ``-`` negation, parentheses and
-``AND``. Terms are ANDed by default.
+``AND``. Terms are ANDed by default; ``OR`` binds tighter (``a b OR c`` is a AND (b OR c)),
+as in Gmail.
 
 Deliberate differences from Gmail, so mistakes surface in tests instead of as silent misses:
 
@@ -73,7 +74,7 @@ def words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", fold(text or ""))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def _padded_words(text: str) -> str:
     # Cached by text: the mailbox builds a fresh SearchableMessage per search, bodies repeat.
     return " " + " ".join(words(text)) + " "
