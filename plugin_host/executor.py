@@ -24,6 +24,7 @@ from .ticket import Ticket
 
 log = logging.getLogger(__name__)
 SUPPRESSED_LABEL = "Auto-reply suppressed"
+SYSTEM_LABELS = {"INBOX", "UNREAD", "STARRED", "IMPORTANT", "SPAM", "TRASH"}
 LABEL_COLORS = {
     "SLA/Breached": {"backgroundColor": "#cc3a21", "textColor": "#ffffff"},
     "SLA/At risk": {"backgroundColor": "#ffad47", "textColor": "#000000"},
@@ -61,7 +62,7 @@ class Executor:
 
     def full_name(self, name: str) -> str:
         root = self.config.mailbox.label_root
-        if not root or name.startswith(root + "/") or name.upper() == name and " " not in name and "/" not in name:
+        if not root or name.startswith(root + "/") or name in SYSTEM_LABELS:
             return name
         return f"{root}/{name}"
 
@@ -84,6 +85,9 @@ class Executor:
                 labels[parent] = self.client.create_label(parent)["id"]
         labels[full_name] = self.client.create_label(full_name, color=LABEL_COLORS.get(short))["id"]
         return labels[full_name]
+
+    def forget_labels(self) -> None:
+        self._labels = None
 
     def label_names(self) -> dict[str, str]:
         return {v: k for k, v in self.label_ids().items()}

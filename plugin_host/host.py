@@ -51,7 +51,12 @@ class Host:
 
     def ticket(self, thread_id: str) -> Ticket | None:
         thread = self.client.get_thread(thread_id, format="full")
-        return build_ticket(thread, self.config, self.executor.label_names())
+        names = self.executor.label_names()
+        used = {l for m in thread.get("messages", []) for l in m.get("labelIds", [])}
+        if used - set(names):  # a label made elsewhere since we cached the list
+            self.executor.forget_labels()
+            names = self.executor.label_names()
+        return build_ticket(thread, self.config, names)
 
     def search_tickets(self, q: str, limit: int = 500) -> list[Ticket]:
         thread_ids = []

@@ -149,10 +149,7 @@ class LocalMailboxApp:
     # -- quota -----------------------------------------------------------------------------
 
     def account(self, method_id: str) -> None:
-        try:
-            from plugin_host.quota import units_for
-        except ImportError:  # TEMP until quota.py lands
-            units_for = lambda m: 5  # noqa: E731
+        from plugin_host.quota import units_for
         units = units_for(method_id)
         with self._lock:
             if self.rate_limit_units_per_s:

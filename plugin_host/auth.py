@@ -1,0 +1,66 @@
+"""Credentials for one mailbox: none (local mailbox), a delegated service account, or an OAuth token.
+
+Secrets are never logged; token files are written with mode 0600.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import MailboxSettings
+from .errors import ConfigError
+
+SCOPES = [
+    "https://www.googleapis.com/auth/gmail.modify",
+    "https://www.googleapis.com/auth/gmail.send",
+    "https://www.googleapis.com/auth/gmail.settings.basic",
+    "https://www.googleapis.com/auth/tasks",
+]
+
+
+def is_local(api_root: str) -> bool:
+    return api_root.startswith(("http://127.", "http://localhost", "http://[::1]", "local:")) or \
+        api_root.startswith("http://mailbox.local")
+
+
+def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = None):
+    """Credentials for ``settings`` or None for a local mailbox."""
+    if settings.api_root and is_local(settings.api_root):
+        return None
+    if settings.credentials:
+        from google.oauth2 import service_account
+
+        path = Path(settings.credentials)
+        if not path.is_file():
+            raise ConfigError("mailbox.credentials", f"service account file {path} does not exist")
+        try:
+            creds = service_account.Credentials.from_service_account_file(str(path), scopes=SCOPES)
+        except (ValueError, KeyError) as exc:
+            raise ConfigError("mailbox.credentials", f"{path} is not a service account key file ({exc.__class__.__name__})") from None
+        return creds.with_subject(settings.delegated_user or settings.address)
+    token = settings.oauth_token or (str(Path(state_dir) / "token.json") if state_dir else "")
+    if token and Path(token).is_file():
+        from google.oauth2.credentials import Credentials
+
+        try:
+            return Credentials.from_authorized_user_file(token, SCOPES)
+        except (ValueError, KeyError):
+            raise ConfigError("mailbox.oauth_token", f"{token} is not an authorized-user token file; run `labeldesk auth`") from None
+    if settings.api_root:
+        return None  # a non-local custom root (e.g. a test server) without credentials
+    raise ConfigError("mailbox.credentials",
+                      "no credentials: set credentials (+ delegated_user) for Workspace, run `labeldesk auth` "
+                      "for consumer Gmail, or set api_root to a local mailbox")
+
+
+def run_oauth_flow(client_secrets: str, token_path: str) -> None:
+    """Installed-app OAuth in the browser; stores the refresh token with mode 0600."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    flow = InstalledAppFlow.from_client_secrets_file(client_secrets, SCOPES)
+    creds = flow.run_local_server(port=0)
+    path = Path(token_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(creds.to_json())

@@ -1,0 +1,315 @@
+"""Gmail and Tasks access for one mailbox: googleapiclient with retries, quota and batching.
+
+Uses the discovery documents shipped in google-api-python-client (no discovery call) with the
+root URL from ``[mailbox] api_root`` (empty = Google). Every call is charged to a per-mailbox token
+bucket in quota units, retried with exponential backoff and jitter on 429/5xx and rate-limit 403s
+(honouring Retry-After), and a final failure says which mailbox and which call failed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections import Counter
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable
+
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest
+
+from .config import MailboxSettings
+from .errors import GmailError
+from .quota import TokenBucket, units_for
+
+log = logging.getLogger(__name__)
+GOOGLE_ROOTS = {"gmail": "https://gmail.googleapis.com/", "tasks": "https://tasks.googleapis.com/"}
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
+BATCH_SIZE = 50
+
+
+class HistoryExpired(GmailError):
+    """history.list answered 404: the start id is too old; do a full sync."""
+
+    status = 404
+
+
+def _status(exc: HttpError) -> int:
+    return int(getattr(exc.resp, "status", 0) or 0)
+
+
+def _reason(exc: HttpError) -> str:
+    try:
+        return json.loads(exc.content)["error"]["errors"][0]["reason"]
+    except Exception:
+        return ""
+
+
+def retry_after_seconds(exc: HttpError) -> float | None:
+    value = (exc.resp or {}).get("retry-after") if hasattr(exc, "resp") else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def retryable(exc: Exception) -> bool:
+    if not isinstance(exc, HttpError):
+        return isinstance(exc, (ConnectionError, TimeoutError, OSError))
+    status = _status(exc)
+    return status in RETRY_STATUSES or (status == 403 and _reason(exc) in RATE_REASONS)
+
+
+class GmailClient:
+    """One mailbox's Gmail + Tasks access. ``stats`` counts calls and units per method id."""
+
+    def __init__(self, settings: MailboxSettings, credentials=None, http=None, bucket: TokenBucket | None = None,
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 max_attempts: int = 6, base_delay: float = 0.5, max_delay: float = 32.0):
+        self.settings = settings
+        self.address = settings.address
+        self.http = http
+        self.bucket = bucket or TokenBucket(250.0, capacity=500.0, sleep=sleep)
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
+        self.stats: dict[str, Counter] = {"calls": Counter(), "units": Counter(), "retries": Counter()}
+        self.gmail = self._build("gmail", credentials)
+        self.tasks = self._build("tasks", credentials)
+        self.root = self.settings.api_root or GOOGLE_ROOTS["gmail"]
+
+    def _build(self, api: str, credentials):
+        root = self.settings.api_root or GOOGLE_ROOTS[api]
+        kwargs: dict[str, Any] = {"static_discovery": True, "client_options": {"api_endpoint": root},
+                                  "cache_discovery": False}
+        if self.http is not None:
+            kwargs["http"] = self.http
+        elif credentials is not None:
+            kwargs["credentials"] = credentials
+        else:
+            import httplib2
+
+            kwargs["http"] = httplib2.Http(timeout=60)
+        return build(api, "v1", **kwargs)
+
+    # -- the core: one call with quota, retries and a clear error -------------------------------
+
+    def backoff(self, attempt: int, exc: Exception) -> float:
+        delay = min(self.max_delay, self.base_delay * (2 ** attempt))
+        delay = delay / 2 + self.rng.uniform(0, delay / 2)  # jitter in [delay/2, delay]
+        hinted = retry_after_seconds(exc) if isinstance(exc, HttpError) else None
+        return max(delay, hinted) if hinted is not None else delay
+
+    def execute(self, request, method_id: str, describe: str = "") -> Any:
+        for attempt in range(self.max_attempts):
+            self.bucket.take(units_for(method_id))
+            self.stats["calls"][method_id] += 1
+            self.stats["units"][method_id] += units_for(method_id)
+            try:
+                return request.execute(num_retries=0)
+            except Exception as exc:
+                if not retryable(exc) or attempt == self.max_attempts - 1:
+                    raise self.failure(method_id, describe, exc) from exc
+                delay = self.backoff(attempt, exc)
+                self.stats["retries"][method_id] += 1
+                log.info("%s %s on %s failed (%s); retry in %.2fs", method_id, describe, self.address,
+                         _status(exc) if isinstance(exc, HttpError) else exc, delay)
+                self.sleep(delay)
+
+    def failure(self, method_id: str, describe: str, exc: Exception) -> GmailError:
+        if isinstance(exc, HttpError):
+            detail = f"HTTP {_status(exc)} {_reason(exc) or exc.reason}"
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+        error = GmailError(f"mailbox {self.address}: {method_id}{' ' + describe if describe else ''} failed: {detail}")
+        error.status = _status(exc) if isinstance(exc, HttpError) else 0
+        return error
+
+    def batch(self, calls: list[tuple[Any, str]]) -> list[Any]:
+        """Execute ``(request, method_id)`` pairs in HTTP batches of ≤50; results (or errors) in order."""
+        results: list[Any] = [None] * len(calls)
+        pending = list(range(len(calls)))
+        for attempt in range(self.max_attempts):
+            failed: list[tuple[int, Exception]] = []
+            for start in range(0, len(pending), BATCH_SIZE):
+                chunk = pending[start:start + BATCH_SIZE]
+                batch = BatchHttpRequest(batch_uri=self.root + "batch")
+
+                def callback(request_id, response, exception, _chunk=chunk):
+                    index = _chunk[int(request_id)]
+                    if exception is not None:
+                        failed.append((index, exception))
+                    else:
+                        results[index] = response
+                for position, index in enumerate(chunk):
+                    request, method_id = calls[index]
+                    self.bucket.take(units_for(method_id))
+                    self.stats["calls"][method_id] += 1
+                    self.stats["units"][method_id] += units_for(method_id)
+                    batch.add(request, callback=callback, request_id=str(position))
+                self.stats["calls"]["batch"] += 1
+                batch.execute(http=self.http) if self.http is not None else batch.execute()
+            retry = [(i, e) for i, e in failed if retryable(e)]
+            for index, exc in failed:
+                if not retryable(exc) or attempt == self.max_attempts - 1:
+                    results[index] = self.failure(calls[index][1], "(in batch)", exc)
+            if not retry or attempt == self.max_attempts - 1:
+                break
+            self.sleep(max(self.backoff(attempt, e) for _, e in retry))
+            pending = sorted(i for i, _ in retry)
+        return results
+
+    # -- convenience methods the host uses ------------------------------------------------------
+
+    @property
+    def users(self):
+        return self.gmail.users()
+
+    def profile(self) -> dict:
+        return self.execute(self.users.getProfile(userId="me"), "gmail.users.getProfile")
+
+    def list_labels(self) -> list[dict]:
+        return self.execute(self.users.labels().list(userId="me"), "gmail.users.labels.list").get("labels", [])
+
+    def create_label(self, name: str, color: dict | None = None) -> dict:
+        body = {"name": name, "labelListVisibility": "labelShow", "messageListVisibility": "show"}
+        if color:
+            body["color"] = color
+        try:
+            return self.execute(self.users.labels().create(userId="me", body=body), "gmail.users.labels.create", name)
+        except GmailError as exc:
+            if getattr(exc, "status", 0) != 409:
+                raise
+            existing = next((l for l in self.list_labels() if l["name"].lower() == name.lower()), None)
+            if existing is None:
+                raise
+            return existing
+
+    def get_thread(self, thread_id: str, format: str = "full") -> dict:
+        return self.execute(self.users.threads().get(userId="me", id=thread_id, format=format),
+                            "gmail.users.threads.get", thread_id)
+
+    def get_message(self, message_id: str, format: str = "full", metadata_headers: list[str] | None = None) -> dict:
+        kwargs = {"userId": "me", "id": message_id, "format": format}
+        if metadata_headers:
+            kwargs["metadataHeaders"] = metadata_headers
+        return self.execute(self.users.messages().get(**kwargs), "gmail.users.messages.get", message_id)
+
+    def list_message_ids(self, q: str | None = None, label_ids: list[str] | None = None,
+                         max_results: int | None = None, include_spam_trash: bool = False) -> list[dict]:
+        """``[{id, threadId}]`` newest first, following pages up to ``max_results``."""
+        found, token = [], None
+        while True:
+            kwargs = {"userId": "me", "maxResults": min(500, max_results or 500)}
+            if q:
+                kwargs["q"] = q
+            if label_ids:
+                kwargs["labelIds"] = label_ids
+            if include_spam_trash:
+                kwargs["includeSpamTrash"] = True
+            if token:
+                kwargs["pageToken"] = token
+            page = self.execute(self.users.messages().list(**kwargs), "gmail.users.messages.list", q or "")
+            found += page.get("messages", [])
+            token = page.get("nextPageToken")
+            if not token or (max_results and len(found) >= max_results):
+                return found[:max_results] if max_results else found
+
+    def list_history(self, start_history_id: str, history_types: list[str] | None = None,
+                     label_id: str | None = None) -> tuple[list[dict], str]:
+        """All history records after ``start_history_id`` and the mailbox's current history id."""
+        records, token, latest = [], None, start_history_id
+        while True:
+            kwargs = {"userId": "me", "startHistoryId": start_history_id, "maxResults": 500}
+            if history_types:
+                kwargs["historyTypes"] = history_types
+            if label_id:
+                kwargs["labelId"] = label_id
+            if token:
+                kwargs["pageToken"] = token
+            try:
+                page = self.execute(self.users.history().list(**kwargs), "gmail.users.history.list",
+                                    f"startHistoryId={start_history_id}")
+            except GmailError as exc:
+                if getattr(exc, "status", 0) == 404:
+                    raise HistoryExpired(str(exc)) from exc
+                raise
+            records += page.get("history", [])
+            latest = page.get("historyId", latest)
+            token = page.get("nextPageToken")
+            if not token:
+                return records, latest
+
+    def modify_thread(self, thread_id: str, add: list[str], remove: list[str]) -> dict:
+        body = {"addLabelIds": add, "removeLabelIds": remove}
+        return self.execute(self.users.threads().modify(userId="me", id=thread_id, body=body),
+                            "gmail.users.threads.modify", thread_id)
+
+    def batch_modify(self, message_ids: list[str], add: list[str], remove: list[str]) -> None:
+        for start in range(0, len(message_ids), 1000):
+            body = {"ids": message_ids[start:start + 1000], "addLabelIds": add, "removeLabelIds": remove}
+            self.execute(self.users.messages().batchModify(userId="me", body=body), "gmail.users.messages.batchModify")
+
+    def send(self, raw: bytes, thread_id: str | None = None) -> dict:
+        import base64
+
+        body = {"raw": base64.urlsafe_b64encode(raw).decode()}
+        if thread_id:
+            body["threadId"] = thread_id
+        return self.execute(self.users.messages().send(userId="me", body=body), "gmail.users.messages.send",
+                            thread_id or "")
+
+    def insert(self, raw: bytes, label_ids: list[str], thread_id: str | None = None) -> dict:
+        import base64
+
+        body = {"raw": base64.urlsafe_b64encode(raw).decode(), "labelIds": label_ids}
+        if thread_id:
+            body["threadId"] = thread_id
+        return self.execute(self.users.messages().insert(userId="me", body=body), "gmail.users.messages.insert")
+
+    def create_draft(self, raw: bytes, thread_id: str | None = None) -> dict:
+        import base64
+
+        message = {"raw": base64.urlsafe_b64encode(raw).decode()}
+        if thread_id:
+            message["threadId"] = thread_id
+        return self.execute(self.users.drafts().create(userId="me", body={"message": message}),
+                            "gmail.users.drafts.create", thread_id or "")
+
+    def watch(self, topic: str, label_ids: list[str] | None = None) -> dict:
+        body = {"topicName": topic, "labelIds": label_ids or ["INBOX"], "labelFilterBehavior": "include"}
+        return self.execute(self.users.watch(userId="me", body=body), "gmail.users.watch", topic)
+
+    def stop(self) -> None:
+        self.execute(self.users.stop(userId="me"), "gmail.users.stop")
+
+    def list_send_as(self) -> list[dict]:
+        return self.execute(self.users.settings().sendAs().list(userId="me"),
+                            "gmail.users.settings.sendAs.list").get("sendAs", [])
+
+    def patch_send_as(self, send_as_email: str, body: dict) -> dict:
+        return self.execute(self.users.settings().sendAs().patch(userId="me", sendAsEmail=send_as_email, body=body),
+                            "gmail.users.settings.sendAs.patch", send_as_email)
+
+    def list_tasklists(self) -> list[dict]:
+        return self.execute(self.tasks.tasklists().list(maxResults=100), "tasks.tasklists.list").get("items", [])
+
+    def insert_tasklist(self, title: str) -> dict:
+        return self.execute(self.tasks.tasklists().insert(body={"title": title}), "tasks.tasklists.insert", title)
+
+    def list_tasks(self, tasklist: str, show_completed: bool = True) -> list[dict]:
+        return self.execute(self.tasks.tasks().list(tasklist=tasklist, showCompleted=show_completed, maxResults=100),
+                            "tasks.tasks.list", tasklist).get("items", [])
+
+    def insert_task(self, tasklist: str, body: dict) -> dict:
+        return self.execute(self.tasks.tasks().insert(tasklist=tasklist, body=body), "tasks.tasks.insert", tasklist)
+
+    def patch_task(self, tasklist: str, task: str, body: dict) -> dict:
+        return self.execute(self.tasks.tasks().patch(tasklist=tasklist, task=task, body=body), "tasks.tasks.patch", task)

@@ -1,0 +1,49 @@
+"""Language of a customer's text: script detection plus stop-word scores (en, ru, pl, uk, de, fr, es).
+
+Short support emails defeat statistical detectors; stop words and letters specific to a language
+decide them reliably and deterministically.
+"""
+from __future__ import annotations
+
+import re
+
+STOP_WORDS = {
+    "en": "the and to of a i is in it you that for my on with have be not this are can your was me please "
+          "hi hello thanks thank order help we do but how what when why from at an there any will would",
+    "pl": "i w z na nie się to że do jest jak co mam mi po o ale czy dla już jest moje mój moja proszę "
+          "dzień dobry witam dziękuję pozdrawiam zamówienie nie działa jeszcze tak od przez oraz też są "
+          "mnie bardzo może można kiedy gdzie",
+    "ru": "и в не на я что с как по это но у меня мой моя вы за из от к для все так же уже или да нет "
+          "здравствуйте добрый день спасибо пожалуйста заказ работает когда где почему",
+    "uk": "і в не на я що з як по це але у мене мій моя ви за із від до для все так вже або так ні "
+          "доброго дня дякую будь ласка замовлення працює коли де чому",
+    "de": "und der die das ist nicht ich sie es mit zu ein eine ich mein meine bitte danke hallo bestellung "
+          "funktioniert wann wo warum auf für",
+    "fr": "le la les et est pas je vous il de un une mon ma mes merci bonjour commande fonctionne quand où "
+          "pourquoi pour avec sur",
+    "es": "el la los las y es no yo usted de un una mi mis gracias hola pedido funciona cuando donde por "
+          "qué para con",
+}
+STOP = {lang: set(words.split()) for lang, words in STOP_WORDS.items()}
+LETTERS = {"pl": set("ąćęłńóśźż"), "uk": set("іїєґ"), "ru": set("ыэъё"), "de": set("äöüß"),
+           "fr": set("àâçèéêëîïôûùœ"), "es": set("ñ¿¡áíóú")}
+WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """ISO 639-1 code of ``text`` (``default`` when there is nothing to go on)."""
+    words = [w.lower() for w in WORD.findall(text or "")]
+    if not words:
+        return default
+    cyrillic = sum(1 for w in words if re.search(r"[\u0400-\u04ff]", w))
+    candidates = ("ru", "uk") if cyrillic > len(words) / 2 else ("en", "pl", "de", "fr", "es")
+    letters = set("".join(words))
+    scores = {}
+    for lang in candidates:
+        score = sum(1.0 for w in words if w in STOP[lang])
+        score += 2.0 * len(letters & LETTERS.get(lang, set()))
+        scores[lang] = score
+    best = max(candidates, key=lambda l: (scores[l], l == default))
+    if scores[best] == 0:
+        return "ru" if cyrillic > len(words) / 2 else default
+    return best

@@ -1,0 +1,99 @@
+"""The one table of Gmail and Tasks quota units per API method, and a per-mailbox token bucket.
+
+Units marked (ref) are from ../shared/reference/gmail-api.md; the others are Google's published
+per-method costs (Gmail "Usage limits" page), and Tasks calls are counted as 1 unit each (Tasks has
+a request quota rather than units).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+UNITS: dict[str, int] = {
+    "gmail.users.getProfile": 1,
+    "gmail.users.watch": 100,  # (ref)
+    "gmail.users.stop": 50,
+    "gmail.users.history.list": 2,  # (ref)
+    "gmail.users.labels.list": 1,
+    "gmail.users.labels.get": 1,
+    "gmail.users.labels.create": 5,
+    "gmail.users.labels.patch": 5,
+    "gmail.users.labels.update": 5,
+    "gmail.users.labels.delete": 5,
+    "gmail.users.messages.list": 5,
+    "gmail.users.messages.get": 5,  # (ref; 20 for projects created from May 2026)
+    "gmail.users.messages.attachments.get": 5,
+    "gmail.users.messages.send": 100,  # (ref)
+    "gmail.users.messages.insert": 25,
+    "gmail.users.messages.import": 25,
+    "gmail.users.messages.modify": 5,  # (ref)
+    "gmail.users.messages.batchModify": 50,  # (ref)
+    "gmail.users.messages.batchDelete": 50,
+    "gmail.users.messages.trash": 5,
+    "gmail.users.messages.untrash": 5,
+    "gmail.users.messages.delete": 10,
+    "gmail.users.threads.list": 10,
+    "gmail.users.threads.get": 10,  # (ref)
+    "gmail.users.threads.modify": 10,
+    "gmail.users.threads.trash": 10,
+    "gmail.users.threads.untrash": 10,
+    "gmail.users.threads.delete": 20,
+    "gmail.users.drafts.create": 10,  # (ref)
+    "gmail.users.drafts.get": 5,
+    "gmail.users.drafts.list": 5,
+    "gmail.users.drafts.update": 15,
+    "gmail.users.drafts.send": 100,
+    "gmail.users.drafts.delete": 10,
+    "gmail.users.settings.sendAs.list": 1,
+    "gmail.users.settings.sendAs.get": 1,
+    "gmail.users.settings.sendAs.patch": 100,
+    "gmail.users.settings.sendAs.update": 100,
+}
+TASKS_UNITS = 1
+DEFAULT_UNITS = 5
+
+
+def units_for(method_id: str) -> int:
+    """Quota units one call of ``method_id`` (a discovery id like ``gmail.users.messages.get``) costs."""
+    if method_id in UNITS:
+        return UNITS[method_id]
+    if method_id.startswith("tasks."):
+        return TASKS_UNITS
+    return DEFAULT_UNITS
+
+
+class TokenBucket:
+    """Quota units per second for one mailbox; ``take`` waits until the units are available."""
+
+    def __init__(self, rate_units_per_s: float = 250.0, capacity: float | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        if rate_units_per_s <= 0:
+            raise ValueError("rate_units_per_s must be positive")
+        self.rate = float(rate_units_per_s)
+        self.capacity = float(capacity if capacity is not None else rate_units_per_s)
+        self.clock, self.sleep = clock, sleep
+        self.tokens = self.capacity
+        self.updated = clock()
+        self.lock = threading.Lock()
+        self.waited = 0.0
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def take(self, units: float) -> float:
+        """Consume ``units`` (capped at capacity), sleeping as needed; returns seconds waited."""
+        units = min(float(units), self.capacity)
+        waited = 0.0
+        with self.lock:
+            while True:
+                self._refill()
+                if self.tokens >= units:
+                    self.tokens -= units
+                    self.waited += waited
+                    return waited
+                delay = (units - self.tokens) / self.rate
+                self.sleep(delay)
+                waited += delay
