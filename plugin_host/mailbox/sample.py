@@ -209,6 +209,7 @@ def _message(key: str, index: int, sender: Address, to: Address, subject: str, b
     if key == "attachment" and isinstance(msg, EmailMessage):
         msg.add_attachment(b"%PDF-1.4\n% sample receipt\n", maintype="application", subtype="pdf",
                            filename="receipt.pdf")
+        msg.set_boundary(f"sample-{key}-{index}-boundary")  # deterministic output
     return msg.as_bytes(), message_id
 
 
