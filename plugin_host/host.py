@@ -135,6 +135,42 @@ class Host:
             ticket = self.ticket(actions.thread_id)
         return self.executor.execute(actions, ticket, dry_run=dry_run)
 
+    # -- UI hooks: the one place the add-on's hooks are called ----------------------------------
+
+    def deadline(self, ticket: Ticket):
+        """The next-answer deadline from whichever plugin answers ``ticket_deadline`` (or None)."""
+        return self.pm.hook.ticket_deadline(ticket=ticket, settings=self.config, now=self.now())
+
+    def suggestions(self, ticket: Ticket, limit: int = 3) -> list:
+        found = self.pm.hook.suggest_articles(text=ticket.question, language=ticket.language, limit=limit,
+                                              settings=self.config)
+        return list(found or [])
+
+    def side_panel_sections(self, ticket: Ticket, agent, urls) -> list[dict]:
+        results = self.pm.hook.ticket_sections(ticket=ticket, agent=agent, settings=self.config, now=self.now(),
+                                               urls=urls)
+        return [section for sections in reversed(results) for section in (sections or [])]
+
+    def compose_suggestions(self, ticket: Ticket | None, agent) -> list[dict]:
+        results = self.pm.hook.compose_suggestions(ticket=ticket, agent=agent, settings=self.config)
+        return [item for items in reversed(results) for item in (items or [])]
+
+    def homepage_sections(self, agent, tickets: list[Ticket], urls) -> list[dict]:
+        results = self.pm.hook.homepage_sections(agent=agent, tickets=tickets, settings=self.config,
+                                                 now=self.now(), urls=urls)
+        return [section for sections in reversed(results) for section in (sections or [])]
+
+    def card_action(self, name: str, parameters: dict, form_inputs: dict, ticket: Ticket | None, agent,
+                    dry_run: bool = False):
+        """Route a button to the plugin that owns it; execute what it recorded. Returns its CardReply."""
+        actions = Actions(thread_id=ticket.thread_id if ticket else "", label_root=self.config.mailbox.label_root)
+        reply = self.pm.hook.on_card_action(name=name, parameters=parameters, form_inputs=form_inputs,
+                                            ticket=ticket, agent=agent, actions=actions, settings=self.config,
+                                            now=self.now())
+        if len(actions):
+            self.executor.execute(actions, ticket, dry_run=dry_run)
+        return reply
+
     # -- sweep -------------------------------------------------------------------------------
 
     def sweep(self, dry_run: bool = False) -> list[Processed]:
