@@ -1,0 +1,111 @@
+"""Pub/Sub push from Gmail: verify the OIDC bearer token, then parse the notification.
+
+Pub/Sub sends ``Authorization: Bearer <Google-signed ID token>`` when the push subscription has
+OIDC authentication. We check signature, expiry and issuer (google-auth), the audience (our push
+URL), and that the token was issued to the configured service account with a verified email.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from .errors import VerificationError
+
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+ISSUERS = ("accounts.google.com", "https://accounts.google.com")
+
+
+class BadPush(ValueError):
+    """The push body is not a Pub/Sub message carrying a Gmail notification."""
+
+
+@dataclass(frozen=True)
+class PushNotice:
+    email_address: str
+    history_id: int
+    message_id: str
+
+
+def parse_push(body: bytes) -> PushNotice:
+    try:
+        envelope = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadPush("body is not JSON") from None
+    message = envelope.get("message") if isinstance(envelope, dict) else None
+    if not isinstance(message, dict) or not isinstance(message.get("data"), str):
+        raise BadPush("missing message.data")
+    data = message["data"]
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        try:
+            decoded = json.loads(base64.b64decode(data + "=" * (-len(data) % 4)))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise BadPush("message.data is not base64-encoded JSON") from None
+    if not isinstance(decoded, dict):
+        raise BadPush("message.data is not a JSON object")
+    address, history = decoded.get("emailAddress"), decoded.get("historyId")
+    if not isinstance(address, str) or "@" not in address:
+        raise BadPush("message.data has no emailAddress")
+    try:
+        history_id = int(history)
+    except (TypeError, ValueError):
+        raise BadPush("message.data has no numeric historyId") from None
+    return PushNotice(address.lower(), history_id, str(message.get("messageId") or message.get("message_id") or ""))
+
+
+def bearer_token(authorization: str) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise VerificationError("missing or malformed Authorization: Bearer header")
+    return token.strip()
+
+
+def verify_google_token(token: str, audience: str, certs_url: str | None = None, request=None) -> dict:
+    """Signature, expiry, issuer and audience of a Google-signed ID token; returns its claims."""
+    from google.auth import exceptions
+    from google.auth.transport import requests as google_requests
+    from google.oauth2 import id_token
+
+    if not audience:
+        raise VerificationError("no audience configured")
+    request = request or cached_request()
+    try:
+        claims = id_token.verify_token(token, request, audience=audience, certs_url=certs_url or GOOGLE_CERTS_URL)
+    except (ValueError, exceptions.GoogleAuthError) as exc:
+        raise VerificationError(f"token rejected: {exc.__class__.__name__}") from None
+    if claims.get("iss") not in ISSUERS:
+        raise VerificationError("token not issued by Google")
+    return claims
+
+
+def verify_push_token(authorization_header: str, audience: str, service_account_email: str, request=None,
+                      certs_url: str | None = None) -> dict:
+    claims = verify_google_token(bearer_token(authorization_header), audience, certs_url, request)
+    if (claims.get("email") or "").lower() != (service_account_email or "").lower() or not service_account_email:
+        raise VerificationError("token was issued to another service account")
+    if claims.get("email_verified") is not True:
+        raise VerificationError("token email is not verified")
+    return claims
+
+
+_session = None
+
+
+def cached_request():
+    """A google-auth Request whose HTTP session caches the certificates (Cache-Control honoured)."""
+    global _session
+    from google.auth.transport import requests as google_requests
+
+    if _session is None:
+        import requests
+
+        try:
+            import cachecontrol
+
+            _session = cachecontrol.CacheControl(requests.Session())
+        except ImportError:
+            _session = requests.Session()
+    return google_requests.Request(session=_session)
