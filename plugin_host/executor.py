@@ -155,7 +155,13 @@ class Executor:
             add_ids = [self.label_id(n) for n in sorted(add)]
             known = self.label_ids()
             remove_ids = [known[n] for n in sorted(remove) if n in known]
-            if add_ids or remove_ids:
+            if not (add_ids or remove_ids):
+                continue
+            if ticket is not None and ticket.thread_id == thread_id and len(ticket.messages) == 1 \
+                    and not ticket.drafts:
+                # One message: messages.modify costs half of threads.modify.
+                self.client.modify_message(ticket.messages[0].id, add_ids, remove_ids)
+            else:
                 self.client.modify_thread(thread_id, add_ids, remove_ids)
                 outcome.done.append(f"labelled {thread_id}: +{sorted(add)} -{sorted(remove)}")
 

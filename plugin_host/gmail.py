@@ -252,6 +252,11 @@ class GmailClient:
         return self.execute(self.users.threads().modify(userId="me", id=thread_id, body=body),
                             "gmail.users.threads.modify", thread_id)
 
+    def modify_message(self, message_id: str, add: list[str], remove: list[str]) -> dict:
+        body = {"addLabelIds": add, "removeLabelIds": remove}
+        return self.execute(self.users.messages().modify(userId="me", id=message_id, body=body),
+                            "gmail.users.messages.modify", message_id)
+
     def batch_modify(self, message_ids: list[str], add: list[str], remove: list[str]) -> None:
         for start in range(0, len(message_ids), 1000):
             body = {"ids": message_ids[start:start + 1000], "addLabelIds": add, "removeLabelIds": remove}

@@ -49,6 +49,7 @@ def make_host(tmp_path, local=None, plugin=None, config=None):
     local = local or LocalMailbox("support@example.com")
     plugin = plugin or Acknowledger()
     host = build_host(cfg, http=local.http, extra_plugins={"test-ack": plugin})
+    host.client.sleep = lambda seconds: None  # backoff without waiting in tests
     return local, host, plugin
 
 
@@ -116,6 +117,7 @@ def test_crash_between_send_and_label_converges_without_second_ack(tmp_path):
     before = feed.cursor.history_id
     ref = deliver(g, make_email(message_id="<crash@example.org>"))
     local.app.faults.fail_next("gmail.users.threads.modify", count=50, status=500)
+    local.app.faults.fail_next("gmail.users.messages.modify", count=50, status=500)
     report = feed.sync()
     assert not report.ok and feed.cursor.history_id == before  # cursor did not move
     assert len(sent_acks(local)) == 1  # the acknowledgement went out before the crash
@@ -139,6 +141,7 @@ def test_lost_cursor_full_sync_makes_no_duplicate_actions(tmp_path):
     assert len(sent_acks(local)) == 3
     assert local.app.calls["gmail.users.messages.send"] == 0
     assert local.app.calls["gmail.users.threads.modify"] == 0
+    assert local.app.calls["gmail.users.messages.modify"] == 0
 
 
 def test_expired_history_falls_back_to_full_sync(tmp_path):
