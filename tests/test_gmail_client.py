@@ -1,0 +1,106 @@
+"""GmailClient: retries with backoff honouring Retry-After, clear errors, batching, quota bucket."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from plugin_host.config import MailboxSettings
+from plugin_host.errors import GmailError
+from plugin_host.gmail import GmailClient, HistoryExpired
+from plugin_host.mailbox import FaultPlan, LocalMailbox
+from plugin_host.quota import TokenBucket, units_for
+
+from .conftest import deliver, make_email
+
+
+def client_for(local, sleeps=None, **kwargs):
+    settings = MailboxSettings(address="support@example.com", api_root=local.root)
+    sleeps = sleeps if sleeps is not None else []
+    return GmailClient(settings, http=local.http, sleep=sleeps.append, rng=random.Random(1), **kwargs)
+
+
+def test_retries_5xx_with_exponential_backoff_and_jitter():
+    local = LocalMailbox()
+    local.app.faults.fail_next("gmail.users.getProfile", count=3, status=503)
+    sleeps = []
+    client = client_for(local, sleeps, base_delay=1.0)
+    assert client.profile()["emailAddress"] == "support@example.com"
+    assert len(sleeps) == 3
+    for attempt, delay in enumerate(sleeps):
+        assert 2 ** attempt / 2 <= delay <= 2 ** attempt
+    assert client.stats["retries"]["gmail.users.getProfile"] == 3
+
+
+def test_429_honours_retry_after():
+    local = LocalMailbox()
+    local.app.faults.fail_next("gmail.users.labels.list", count=1, status=429)
+    sleeps = []
+    client = client_for(local, sleeps, base_delay=0.01)
+    client.list_labels()
+    assert sleeps == [1.0]  # the mailbox answered Retry-After: 1
+
+
+def test_give_up_error_names_mailbox_and_call():
+    local = LocalMailbox()
+    local.app.faults.fail_next("gmail.users.threads.get", count=10, status=500)
+    client = client_for(local, max_attempts=3)
+    with pytest.raises(GmailError) as info:
+        client.get_thread("abc")
+    text = str(info.value)
+    assert "support@example.com" in text and "gmail.users.threads.get abc" in text and "500" in text
+
+
+def test_client_errors_are_not_retried():
+    local = LocalMailbox()
+    sleeps = []
+    with pytest.raises(GmailError) as info:
+        client_for(local, sleeps).get_message("missing")
+    assert sleeps == [] and "404" in str(info.value)
+
+
+def test_history_expired_is_its_own_error():
+    local = LocalMailbox()
+    client = client_for(local)
+    deliver(local.gmail(), make_email())
+    local.mailbox.expire_history()
+    with pytest.raises(HistoryExpired):
+        client.list_history("1000")
+
+
+def test_batch_chunks_by_50_and_retries_only_failures():
+    local = LocalMailbox(faults=FaultPlan(seed=3, error_rates={"gmail.users.messages.get": 0.2}, status=503))
+    g = local.gmail()
+    local.app.faults.error_rates = {}
+    ids = [deliver(g, make_email(message_id=f"<b{i}@example.org>"))["id"] for i in range(120)]
+    local.app.faults.error_rates = {"gmail.users.messages.get": 0.2}
+    client = client_for(local)
+    calls = [(client.users.messages().get(userId="me", id=i, format="minimal"), "gmail.users.messages.get")
+             for i in ids]
+    results = client.batch(calls)
+    assert [r["id"] for r in results] == ids
+    assert client.stats["calls"]["batch"] >= 3  # 120 calls → at least 3 batches of ≤50
+    assert local.app.faults.injected > 0
+
+
+def test_token_bucket_waits_for_units():
+    now = [0.0]
+    waits = []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(100, capacity=100, clock=lambda: now[0], sleep=sleep)
+    bucket.take(100)
+    assert waits == []
+    bucket.take(units_for("gmail.users.messages.send"))  # 100 more units at 100/s
+    assert abs(sum(waits) - 1.0) < 1e-9
+
+
+def test_quota_table_matches_reference():
+    assert units_for("gmail.users.messages.get") == 5
+    assert units_for("gmail.users.messages.send") == 100
+    assert units_for("gmail.users.history.list") == 2
+    assert units_for("gmail.users.messages.batchModify") == 50
+    assert units_for("gmail.users.watch") == 100
