@@ -41,11 +41,22 @@ def ticket_table(results) -> list[str]:
             continue
         root = ticket.label_root + "/"
         state = "awaiting reply" if ticket.awaiting_reply else "answered"
-        actions = "; ".join(processed.outcome.done) or "-"
+        actions = "; ".join(_short(line) for line in processed.outcome.done + processed.outcome.skipped) or "-"
         after = sorted({l[len(root):] for l in _labels_after(processed) if l.startswith(root)})
         rows.append((ticket.customer.email, ticket.subject[:40], state, ", ".join(after)[:60], actions[:90]))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows]
+
+
+def _short(line: str) -> str:
+    if line.startswith("sent "):
+        return line.split(" (", 1)[0].replace("sent ", "sent ")
+    if line.startswith("labelled ") and ": +" in line:
+        import ast
+
+        adds, _, removes = line.split(": +", 1)[1].partition(" -")
+        return f"labels +{len(ast.literal_eval(adds))} -{len(ast.literal_eval(removes))}"
+    return line[:60]
 
 
 def _labels_after(processed) -> set[str]:

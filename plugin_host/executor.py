@@ -163,7 +163,7 @@ class Executor:
                 self.client.modify_message(ticket.messages[0].id, add_ids, remove_ids)
             else:
                 self.client.modify_thread(thread_id, add_ids, remove_ids)
-                outcome.done.append(f"labelled {thread_id}: +{sorted(add)} -{sorted(remove)}")
+            outcome.done.append(f"labelled {thread_id}: +{sorted(add)} -{sorted(remove)}")
 
     # -- replies ---------------------------------------------------------------------------------
 

@@ -1,1 +1,110 @@
-"""Labeldesk plugin autoreply (in progress)."""
+"""Labeldesk plugin ``autoreply``: acknowledge every request like a person would.
+
+One acknowledgement per new ticket, in the customer's language, naming when to expect an answer
+and signed with an agent's full name; full-name signatures and handover lines in compose;
+ownership (``Owner/<Full Name>``) for the first agent who replies or presses "Take"; a warning
+when an agent's reply goes out without a full-name sign-off.
+"""
+from __future__ import annotations
+
+import html
+import logging
+
+from plugin_host import hookimpl
+from plugin_host.ticket import CardReply
+
+from . import acknowledgement, people
+from .settings import validate
+
+log = logging.getLogger(__name__)
+NAME = "autoreply"
+WARNING_LABEL = "Warning/No full name"
+
+
+def _settings(config):
+    settings = config.plugin(NAME)
+    return settings if not isinstance(settings, dict) else validate(settings)
+
+
+@hookimpl
+def register_settings(register):
+    register(NAME, validate)
+
+
+@hookimpl
+def on_ticket_opened(ticket, actions, settings, now):
+    options = _settings(settings)
+    reason = acknowledgement.skip_reason(ticket, options, settings, now)
+    if reason:
+        log.info("no acknowledgement for %s: %s", ticket.thread_id, reason)
+        return
+    owner, assigned = acknowledgement.owner_of(ticket, options, settings)
+    ack = acknowledgement.compose(ticket, options, settings, now)
+    actions.reply(in_reply_to=ticket.first_customer_message.id, to=ticket.customer.email, subject=ack["subject"],
+                  text=ack["text"], key="ack", from_name=ack["from_name"], reply_kind="acknowledgement")
+    actions.add_labels("Acknowledged")
+    if assigned and owner is not None:
+        actions.add_labels(f"Owner/{owner.full_name}")
+
+
+@hookimpl
+def on_agent_replied(ticket, actions, settings, now):
+    latest = ticket.agent_messages[-1] if ticket.agent_messages else None
+    if latest is None:
+        return
+    agent = people.agent_for_message(latest, settings.agents)
+    if agent is None:
+        actions.add_labels(WARNING_LABEL)
+        return
+    if not ticket.owner_name:
+        actions.add_labels(f"Owner/{agent.full_name}")
+    if people.has_full_name_sign_off(latest.text, agent):
+        actions.remove_labels(WARNING_LABEL)
+    else:
+        actions.add_labels(WARNING_LABEL)
+
+
+@hookimpl
+def compose_suggestions(ticket, agent, settings):
+    if agent is None:
+        return []
+    language = ticket.language if ticket is not None else "en"
+    items = [{"label": "Insert my signature", "content": people.signature(agent, language), "content_type": "TEXT"}]
+    if ticket is not None and ticket.owner_name and ticket.owner_name != agent.full_name:
+        items.insert(0, {"label": f"Handover from {ticket.owner_name}",
+                         "content": people.handover_line(agent, ticket.owner_name, language), "content_type": "TEXT"})
+    return items
+
+
+@hookimpl
+def ticket_sections(ticket, agent, settings, now, urls):
+    widgets = []
+    if ticket.has_label(WARNING_LABEL):
+        widgets.append({"decoratedText": {"topLabel": "Signature",
+                                          "text": "A reply went out without the agent's first and last name."}})
+    owner = ticket.owner_name
+    widgets.append({"decoratedText": {"topLabel": "Owner", "text": html.escape(owner or "nobody yet")}})
+    if agent is not None and owner != agent.full_name:
+        widgets.append({"buttonList": {"buttons": [{"text": "Take", "onClick": {"action": {
+            "function": urls("action"),
+            "parameters": [{"key": "name", "value": "autoreply.take"},
+                           {"key": "threadId", "value": ticket.thread_id}]}}}]}})
+    return [{"header": "Ownership", "widgets": widgets}]
+
+
+@hookimpl
+def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settings, now):
+    if name != "autoreply.take":
+        return None
+    if ticket is None or agent is None:
+        return CardReply(notification="Open a ticket to take it.")
+    actions.remove_labels(*[f"Owner/{n}" for n in ticket.labels_under("Owner") if n != agent.full_name])
+    actions.add_labels(f"Owner/{agent.full_name}")
+    return CardReply(notification=f"{agent.full_name} now owns this ticket.")
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import register
+
+    register(cli)

@@ -1,0 +1,110 @@
+"""The acknowledgement rule: who gets one, signed by whom, saying what and when.
+
+Only the first customer message of a thread to an enabled support address, from a customer who is
+not opted out, recent enough (never a backfill of old mail), in a thread no agent answered yet.
+The host's loop guard adds the rest (automatic mail, once per thread, once per sender per window).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .hours import OfficeHours
+from .people import round_robin, safe_first_name
+from .templates import render
+
+OWNER_PHRASE = {
+    "en": ("{name} will look after it", "our team will look after it"),
+    "ru": ("им займётся {name}", "им займётся наша команда"),
+    "pl": ("zajmie się nim {name}", "zajmie się nim nasz zespół"),
+}
+EXPECT_BY = {
+    "en": "You can expect an answer by {when}.",
+    "ru": "Ответ вы получите не позднее {when}.",
+    "pl": "Odpowiedź otrzymasz najpóźniej {when}.",
+}
+
+
+def skip_reason(ticket, settings, config, now: datetime) -> str:
+    """Why this ticket gets no acknowledgement from the plugin, or ""."""
+    first = ticket.first_customer_message
+    if first.kind != "customer":
+        return "first message is not a customer's"
+    if ticket.first_agent_reply_at is not None:
+        return "an agent already answered"
+    if settings.addresses and ticket.support_address not in settings.addresses:
+        return f"acknowledgements are off for {ticket.support_address}"
+    if ticket.customer.email in settings.skip_senders:
+        return "sender opted out"
+    if ticket.customer.email.rsplit("@", 1)[-1] in settings.skip_domains:
+        return "domain opted out"
+    if any(ticket.has_label(label) for label in settings.skip_labels):
+        return "label opted out"
+    if now - first.sent_at > timedelta(hours=settings.max_age_hours):
+        return f"request older than {settings.max_age_hours:g} hours"
+    return ""
+
+
+def on_duty_agents(settings, config) -> list:
+    emails = settings.on_duty or tuple(config.agents)
+    return [config.agents[e] for e in emails if e in config.agents]
+
+
+def owner_of(ticket, settings, config):
+    """(owner agent or None, whether the owner is newly assigned by round robin)."""
+    if ticket.owner_name:
+        owner = next((a for a in config.agents.values() if a.full_name == ticket.owner_name), None)
+        return owner, False
+    if settings.round_robin:
+        return round_robin(ticket.thread_id, on_duty_agents(settings, config)), True
+    return None, False
+
+
+def signer(ticket, settings, config):
+    owner, _ = owner_of(ticket, settings, config)
+    if owner is not None:
+        return owner
+    duty = on_duty_agents(settings, config)
+    return round_robin(ticket.thread_id, duty) if duty else None
+
+
+def expectation(ticket, settings, config, now, language: str) -> str:
+    hook = getattr(config, "hook", None)
+    deadline = hook.ticket_deadline(ticket=ticket, settings=config, now=now) if hook is not None else None
+    if deadline is not None:
+        if deadline.text:
+            return EXPECT_BY.get(language, EXPECT_BY["en"]).format(when=deadline.text)
+        return EXPECT_BY.get(language, EXPECT_BY["en"]).format(when=deadline.due.strftime("%Y-%m-%d %H:%M %Z"))
+    return settings.expectation.get(language) or settings.expectation.get("en", "")
+
+
+def articles(ticket, settings, config) -> list:
+    hook = getattr(config, "hook", None)
+    if hook is None or not settings.articles:
+        return []
+    found = hook.suggest_articles(text=ticket.question, language=ticket.language, limit=settings.articles,
+                                  settings=config) or []
+    return [a for a in found if str(a.url).startswith("https://")][:settings.articles]
+
+
+def compose(ticket, settings, config, now: datetime) -> dict:
+    """Subject, text and signer of the acknowledgement for ``ticket``."""
+    language = ticket.language if ticket.language in OWNER_PHRASE else "en"
+    owner, _ = owner_of(ticket, settings, config)
+    agent = signer(ticket, settings, config)
+    hours = OfficeHours.parse(settings.hours, settings.timezone, settings.holidays)
+    open_now = hours.is_open(now)
+    phrase_known, phrase_team = OWNER_PHRASE[language]
+    context = {
+        "first_name": safe_first_name(ticket.customer.name),
+        "subject": " ".join(ticket.subject.split())[:150],
+        "owner_phrase": phrase_known.format(name=owner.full_name) if owner else phrase_team,
+        "expectation": expectation(ticket, settings, config, now, language),
+        "articles": [{"title": a.title, "url": a.url} for a in articles(ticket, settings, config)],
+        "agent_name": agent.full_name if agent else "Customer Support",
+        "agent_title": agent.title if agent else "",
+        "holiday": hours.holiday(now),
+    }
+    variant = "acknowledgement" if open_now else "out_of_hours"
+    text = render(settings, ticket.language, variant, context)
+    subject = ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}"
+    return {"subject": subject, "text": text, "from_name": agent.full_name if agent else "", "variant": variant}

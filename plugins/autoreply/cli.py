@@ -1,0 +1,88 @@
+"""``labeldesk autoreply preview`` and ``labeldesk signatures sync``."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("autoreply")
+    def autoreply():
+        """Acknowledgements: preview what a customer would receive."""
+
+    @autoreply.command("preview")
+    @click.argument("eml", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
+    @click.option("--now", "now_text", help="Pretend it is this ISO time (for out-of-hours variants).")
+    def preview(eml, config_path, now_text):
+        """Show exactly what would be sent in answer to EML (headers and body)."""
+        from email.parser import BytesParser
+        from email.policy import default
+
+        from plugin_host.actions import Actions
+        from plugin_host.errors import LabeldeskError
+        from plugin_host.runtime import build_host
+        from plugin_host.config import load_config
+        from plugin_host.tickets import ticket_from_eml
+
+        try:
+            config = load_config(config_path)
+            host = build_host(config, http=_offline_http())
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
+        now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=timezone.utc)
+        raw = open(eml, "rb").read()
+        ticket = ticket_from_eml(raw, config)
+        if ticket is None:
+            from plugin_host.loopguard import should_acknowledge
+
+            verdict = should_acknowledge(BytesParser(policy=default).parsebytes(raw), config.mailbox.own_addresses)
+            click.echo(f"No acknowledgement: not a customer request ({verdict.reason}).")
+            return
+        ticket = _recent(ticket, now)
+        actions = Actions(thread_id=ticket.thread_id)
+        host.pm.hook.on_ticket_opened(ticket=ticket, actions=actions, settings=config, now=now)
+        replies = [a for a in actions if a.__class__.__name__ == "Reply"]
+        if not replies:
+            click.echo("No acknowledgement would be sent (see the log with -v for the reason).")
+            return
+        raw_out = host.executor.compose(replies[0], ticket)
+        click.echo(BytesParser(policy=default).parsebytes(raw_out).as_string())
+
+    @cli.group("signatures")
+    def signatures():
+        """Full-name signatures for agents."""
+
+    @signatures.command("sync")
+    @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
+    @click.option("--dry-run", is_flag=True, help="Print the signatures instead of setting them.")
+    def sync(config_path, dry_run):
+        """Set each agent's full-name signature as the Gmail send-as signature for the support address."""
+        from plugin_host.errors import LabeldeskError
+        from plugin_host.runtime import host_from_cli
+
+        from .signatures import sync_signatures
+
+        try:
+            host = host_from_cli(config_path)
+            for line in sync_signatures(host, dry_run=dry_run):
+                click.echo(line)
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
+
+
+def _recent(ticket, now):
+    """A preview treats the message as just received, so the age rule does not hide it."""
+    import dataclasses
+
+    first = dataclasses.replace(ticket.messages[0], sent_at=now)
+    return dataclasses.replace(ticket, messages=(first,) + ticket.messages[1:], first_customer_at=now)
+
+
+def _offline_http():
+    from plugin_host.mailbox import LocalMailbox
+
+    return LocalMailbox().http  # the preview reads and sends nothing: an empty local mailbox suffices

@@ -1,0 +1,64 @@
+"""Office hours for the out-of-hours acknowledgement when the SLA plugin is not enabled.
+
+``Mon-Fri 09:00-18:00; Sat 10:00-14:00`` in a time zone, with public holidays from the
+``holidays`` package.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from plugin_host.errors import ConfigError
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SPEC = re.compile(r"^\s*(\w{3})(?:\s*-\s*(\w{3}))?\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    periods: dict  # weekday index -> list of (start, end) times
+    zone: ZoneInfo
+    country: str = ""
+
+    @classmethod
+    def parse(cls, spec: str, timezone: str = "UTC", country: str = "", key: str = "hours") -> "OfficeHours":
+        try:
+            zone = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(key.replace("hours", "timezone"), f"unknown time zone {timezone!r}") from None
+        periods: dict[int, list] = {}
+        for chunk in filter(None, (c.strip() for c in spec.split(";"))):
+            found = SPEC.match(chunk)
+            if not found or found.group(1).lower() not in DAYS or (found.group(2) and found.group(2).lower() not in DAYS):
+                raise ConfigError(key, f"cannot read {chunk!r}; write e.g. \"Mon-Fri 09:00-18:00\"")
+            first = DAYS.index(found.group(1).lower())
+            last = DAYS.index((found.group(2) or found.group(1)).lower())
+            start, end = (time.fromisoformat(found.group(i).zfill(5)) for i in (3, 4))
+            if end <= start:
+                raise ConfigError(key, f"{chunk!r} ends before it starts")
+            for day in range(first, last + 1):
+                periods.setdefault(day, []).append((start, end))
+        if country:
+            import holidays
+
+            try:
+                holidays.country_holidays(country)
+            except NotImplementedError:
+                raise ConfigError(key.replace("hours", "holidays"), f"unknown country code {country!r}") from None
+        return cls(periods, zone, country)
+
+    def holiday(self, when: datetime) -> str:
+        if not self.country:
+            return ""
+        import holidays
+
+        local = when.astimezone(self.zone).date()
+        return holidays.country_holidays(self.country, years=local.year).get(local) or ""
+
+    def is_open(self, when: datetime) -> bool:
+        local = when.astimezone(self.zone)
+        if self.holiday(when):
+            return False
+        return any(start <= local.time() < end for start, end in self.periods.get(local.weekday(), []))

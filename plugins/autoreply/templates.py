@@ -1,0 +1,63 @@
+"""Acknowledgement templates: Jinja2 in an immutable sandbox, admin folder first, shipped second.
+
+One template per language and variant: ``<lang>/acknowledgement.txt.j2`` and
+``<lang>/out_of_hours.txt.j2``. A broken admin template is a start-up error naming the file and
+line; a render failure at run time falls back to the shipped template and is logged.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from plugin_host.errors import ConfigError
+
+log = logging.getLogger(__name__)
+SHIPPED = Path(__file__).parent / "templates"
+VARIANTS = ("acknowledgement", "out_of_hours")
+
+
+def environment(templates_dir: str = "") -> ImmutableSandboxedEnvironment:
+    loaders = [FileSystemLoader(templates_dir)] if templates_dir else []
+    loaders.append(FileSystemLoader(str(SHIPPED)))
+    return ImmutableSandboxedEnvironment(loader=ChoiceLoader(loaders), autoescape=False, undefined=StrictUndefined,
+                                         keep_trailing_newline=True, trim_blocks=False)
+
+
+def shipped_environment() -> ImmutableSandboxedEnvironment:
+    return environment("")
+
+
+def languages(templates_dir: str = "") -> set[str]:
+    found = {p.name for p in SHIPPED.iterdir() if p.is_dir()}
+    if templates_dir:
+        found |= {p.name for p in Path(templates_dir).iterdir() if p.is_dir()}
+    return found
+
+
+def check_templates(settings) -> None:
+    """Compile every admin template now, so a mistake stops start-up, not a customer's reply."""
+    if not settings.templates_dir:
+        return
+    env = environment(settings.templates_dir)
+    for path in sorted(Path(settings.templates_dir).rglob("*.j2")):
+        name = path.relative_to(settings.templates_dir).as_posix()
+        try:
+            env.get_template(name)
+        except TemplateSyntaxError as exc:
+            raise ConfigError("plugins.autoreply.templates_dir", f"{path}:{exc.lineno}: {exc.message}") from None
+
+
+def render(settings, language: str, variant: str, context: dict) -> str:
+    name = f"{language}/{variant}.txt.j2"
+    if language not in languages(settings.templates_dir):
+        name = f"en/{variant}.txt.j2"
+    try:
+        return environment(settings.templates_dir).get_template(name).render(**context)
+    except (TemplateError, TemplateNotFound, ArithmeticError, TypeError, ValueError) as exc:
+        log.error("template %s failed (%s); using the shipped template", name, exc)
+        if (SHIPPED / name).exists():
+            return shipped_environment().get_template(name).render(**context)
+        return shipped_environment().get_template(f"en/{variant}.txt.j2").render(**context)
