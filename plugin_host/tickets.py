@@ -8,6 +8,7 @@ support address itself (agents sending as support@) wrote it, or it carries the 
 from __future__ import annotations
 
 import base64
+import re
 import email
 import email.policy
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ from email.utils import getaddresses, parseaddr
 from .config import Config
 from .language import detect_language
 from .loopguard import automatic_reason
-from .mailbox.mime import parse_raw, payload_to_email
+from .mailbox.mime import decode_header_value, parse_raw, payload_to_email
 from .text import customer_text
 from .ticket import Person, Ticket, TicketMessage
 
@@ -31,15 +32,19 @@ def header(msg, name: str) -> str:
     return str(value or "").strip()
 
 
-def person(value: str) -> Person:
-    from email.header import decode_header, make_header
+ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>\s*$")
 
-    name, address = parseaddr(value or "")
-    try:
-        name = str(make_header(decode_header(name)))
-    except Exception:
-        pass
-    name = " ".join(name.replace("\r", " ").replace("\n", " ").split())
+
+def person(value: str) -> Person:
+    """Name and address from a From header; an encoded word cannot smuggle in another address."""
+    value = value or ""
+    found = ANGLE_ADDRESS.search(value)
+    if found:  # "Name <addr>": trust only the final angle-bracket address
+        name, address = value[:found.start()], found.group(1)
+    else:
+        name, address = parseaddr(value)
+    name = decode_header_value(name.strip().strip('"'))
+    name = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
     return Person(name=name, email=address.strip().lower())
 
 
@@ -67,7 +72,8 @@ def classify(msg, label_ids: set[str], config: Config) -> tuple[str, str, bool, 
 
 def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, object]:
     """One Gmail message resource (format=full) as a classified :class:`TicketMessage`."""
-    msg = payload_to_email(gmail_message.get("payload") or {})
+    # compat32: lenient with hostile headers (policy.default raises on CR/LF in a display name).
+    msg = payload_to_email(gmail_message.get("payload") or {}, policy=email.policy.compat32)
     labels = set(gmail_message.get("labelIds", []))
     kind, reason, ours, marker = classify(msg, labels, config)
     sent_at = datetime.fromtimestamp(int(gmail_message.get("internalDate", "0")) / 1000, timezone.utc)
@@ -75,7 +81,7 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
         id=gmail_message["id"], thread_id=gmail_message.get("threadId", ""),
         message_id=header(msg, "Message-ID"), sender=person(header(msg, "From")),
         to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
-        subject=" ".join(header(msg, "Subject").split()), sent_at=sent_at, kind=kind,
+        subject=" ".join(decode_header_value(header(msg, "Subject")).split()), sent_at=sent_at, kind=kind,
         text=customer_text(msg) if kind != "automatic" or not ours else "",
         label_ids=frozenset(labels), references=header(msg, "References"),
         automatic_reason=reason, ours=ours, marker=marker)

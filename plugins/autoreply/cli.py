@@ -50,7 +50,11 @@ def register(cli: click.Group) -> None:
             click.echo("No acknowledgement would be sent (see the log with -v for the reason).")
             return
         raw_out = host.executor.compose(replies[0], ticket)
-        click.echo(BytesParser(policy=default).parsebytes(raw_out).as_string())
+        message = BytesParser(policy=default).parsebytes(raw_out)
+        for name, value in message.items():
+            click.echo(f"{name}: {value}")
+        click.echo("")
+        click.echo(message.get_body(("plain",)).get_content())
 
     @cli.group("signatures")
     def signatures():

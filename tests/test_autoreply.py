@@ -1,0 +1,210 @@
+"""plugins.autoreply end to end on the local mailbox, plus its pure parts."""
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from plugin_host.config import load_config
+from plugin_host.errors import ConfigError
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugin_host.sync import ChangeFeed
+from plugins.autoreply import people
+from plugins.autoreply.settings import validate
+
+from .conftest import deliver, make_email
+
+AGENTS = {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska", "title": "Support Engineer"},
+          "ivan.petrov@example.com": {"first_name": "Ivan", "last_name": "Petrov"}}
+
+
+def setup(tmp_path, plugin_settings=None, local=None):
+    settings = {"hours": "Mon-Sun 00:00-23:59", **(plugin_settings or {})}
+    data = {"mailbox": {"address": "support@example.com", "aliases": ["help@example.com"]}, "agents": AGENTS,
+            "plugins": {"enabled": ["autoreply"], "autoreply": settings},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "labeldesk.toml", data=data, environ={})
+    local = local or LocalMailbox()
+    host = build_host(config, http=local.http)
+    host.client.sleep = lambda s: None
+    return local, host, ChangeFeed(host)
+
+
+def acks(local):
+    return [email.message_from_bytes(m.raw, policy=email.policy.default) for m in local.mailbox.messages.values()
+            if b"X-Labeldesk: ack" in m.raw]
+
+
+def test_one_acknowledgement_per_new_thread_even_after_repeated_syncs(tmp_path):
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    deliver(g, make_email(sender="Jane Cooper <jane@example.org>", message_id="<o1@example.org>", subject="Order late"))
+    feed.sync()
+    feed.sync()
+    feed.sync(full=True)
+    sent = acks(local)
+    assert len(sent) == 1
+    ack = sent[0]
+    assert ack["In-Reply-To"] == "<o1@example.org>" and ack["References"] == "<o1@example.org>"
+    assert ack["Subject"] == "Re: Order late" and ack["Auto-Submitted"] == "auto-replied"
+    assert ack["X-Auto-Response-Suppress"] == "All"
+    body = ack.get_content()
+    assert body.startswith("Hello Jane,") and "Anna Kowalska" in body or "Ivan Petrov" in body
+
+
+def test_customer_writes_again_before_anyone_answered(tmp_path):
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    feed.sync()
+    deliver(g, make_email(message_id="<w1@example.org>", subject="Broken"))
+    feed.sync()
+    deliver(g, make_email(message_id="<w2@example.org>", subject="Re: Broken", in_reply_to="<w1@example.org>",
+                          body="Hello? Any news?"))
+    feed.sync()
+    assert len(acks(local)) == 1
+
+
+def test_two_aliases_and_a_crash_between_send_and_label(tmp_path):
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    feed.sync()
+    deliver(g, make_email(to="support@example.com", message_id="<x1@example.org>", subject="Invoice"))
+    deliver(g, make_email(to="help@example.com", message_id="<x2@example.org>", subject="Invoice"))
+    local.app.faults.fail_next("gmail.users.messages.modify", count=20, status=503)
+    local.app.faults.fail_next("gmail.users.threads.modify", count=20, status=503)
+    assert not feed.sync().ok
+    local.app.faults.scheduled.clear()
+    assert ChangeFeed(setup(tmp_path, local=local)[1]).sync().ok
+    assert len(acks(local)) == 1
+    names = {l["id"]: l["name"] for l in local.mailbox.labels.values()}
+    labelled = {names[l] for m in local.mailbox.messages.values() for l in m.label_ids}
+    assert {"Helpdesk/Acknowledged", "Helpdesk/Auto-reply suppressed"} <= labelled
+
+
+def test_none_for_bounces_and_auto_replies(tmp_path, shared):
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    for path in sorted((shared / "data" / "mail" / "bounces-and-autoreplies").glob("*.eml"))[::7]:
+        deliver(g, path.read_bytes())
+    report = feed.sync()
+    assert report.ok and acks(local) == []
+
+
+@pytest.mark.parametrize("sender,subject,greeting,expect", [
+    ("Мария Иванова <maria@example.ru>", "Не работает оплата", "Здравствуйте, Мария!", "Спасибо за обращение"),
+    ("Łukasz Wiśniewski <lukasz@example.pl>", "Zamówienie nie dotarło", "Dzień dobry, Łukasz,", "dziękujemy"),
+])
+def test_russian_and_polish_acknowledgements(tmp_path, sender, subject, greeting, expect):
+    local, host, feed = setup(tmp_path)
+    body = {"ru": "Здравствуйте, не работает оплата картой, помогите пожалуйста.",
+            "pl": "Dzień dobry, zamówienie nie dotarło, proszę o pomoc."}["ru" if "ru" in sender else "pl"]
+    deliver(local.gmail(), make_email(sender=sender, subject=subject, body=body, message_id="<lang@example.org>"))
+    feed.sync()
+    [ack] = acks(local)
+    assert ack["Subject"] == f"Re: {subject}"
+    text = ack.get_content()
+    assert text.startswith(greeting) and expect in text
+    assert "Anna Kowalska" in text or "Ivan Petrov" in text
+
+
+def test_display_name_cannot_inject(tmp_path):
+    local, host, feed = setup(tmp_path)
+    raw = (b"From: =?utf-8?q?Eve=0D=0ABcc:_victim@example.org?= <eve@example.org>\r\nTo: support@example.com\r\n"
+           b"Subject: =?utf-8?q?Hi=0D=0ABcc:_x@example.org?=\r\nMessage-ID: <inj@example.org>\r\n"
+           b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nHello {{ 7*7 }} there\r\n")
+    deliver(local.gmail(), raw)
+    feed.sync()
+    [ack] = acks(local)
+    assert ack["Bcc"] is None and "victim" not in str(ack["To"])
+    assert "\n" not in str(ack["Subject"]) and "49" not in ack.get_content()
+
+
+def test_old_requests_and_opt_outs_get_nothing(tmp_path):
+    local, host, feed = setup(tmp_path, {"skip_domains": ["partner.example"]})
+    g = local.gmail()
+    old = make_email(message_id="<old@example.org>", date=datetime.now(timezone.utc) - timedelta(days=3))
+    g.users().messages().import_(userId="me", internalDateSource="dateHeader",
+                                 body={"raw": __import__("base64").urlsafe_b64encode(old).decode(),
+                                       "labelIds": ["INBOX"]}).execute()
+    deliver(g, make_email(sender="bob@partner.example", message_id="<p@example.org>"))
+    feed.sync()
+    assert acks(local) == []
+
+
+def test_safe_first_names():
+    assert people.safe_first_name("Jane Cooper") == "Jane"
+    assert people.safe_first_name("Doe, Jane") == "Jane"
+    assert people.safe_first_name("Łukasz Wiśniewski") == "Łukasz"
+    assert people.safe_first_name("мария") == "Мария"
+    for bad in ("", "jane@example.org", "<script>", "=?utf-8?q?x?=", "Eve\r\nBcc: x", "1234", "A" * 60):
+        assert people.safe_first_name(bad) in ("", "Eve")
+
+
+def test_sandbox_blocks_template_attacks(tmp_path):
+    folder = tmp_path / "templates" / "en"
+    folder.mkdir(parents=True)
+    (folder / "acknowledgement.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    settings = validate({"templates_dir": str(tmp_path / "templates"), "hours": "Mon-Sun 00:00-23:59"})
+    from plugins.autoreply.templates import render
+
+    text = render(settings, "en", "acknowledgement", {"first_name": "A", "subject": "s", "owner_phrase": "x",
+                                                      "expectation": "e", "articles": [], "agent_name": "N",
+                                                      "agent_title": "", "holiday": ""})
+    assert "subclasses" not in text and text.startswith("Hello A,")  # fell back to the shipped template
+    (folder / "acknowledgement.txt.j2").write_text("{% if %}")
+    with pytest.raises(ConfigError) as info:
+        validate({"templates_dir": str(tmp_path / "templates")})
+    assert "acknowledgement.txt.j2:1" in str(info.value)
+
+
+def test_bad_settings_name_the_key():
+    with pytest.raises(ConfigError, match="plugins.autoreply.hours"):
+        validate({"hours": "Someday 9-5"})
+    with pytest.raises(ConfigError, match="plugins.autoreply.colour"):
+        validate({"colour": "red"})
+
+
+def test_ownership_signature_warning_and_handover(tmp_path):
+    import base64
+
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    feed.sync()
+    ref = deliver(g, make_email(message_id="<own@example.org>", subject="Help"))
+    feed.sync()
+    reply = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject="Re: Help",
+                       message_id="<own-r@example.com>", in_reply_to="<own@example.org>", body="Done!\n\nAnna")
+    g.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(reply).decode(),
+                                                 "threadId": ref["threadId"]}).execute()
+    feed.sync()
+    ticket = host.ticket(ref["threadId"])
+    assert ticket.owner_name == "Anna Kowalska" and ticket.has_label("Warning/No full name")
+    ivan = host.config.agent("ivan.petrov@example.com")
+    offers = host.compose_suggestions(ticket, ivan)
+    assert offers[0]["content"].startswith("I'm Ivan Petrov; I'm taking over your request from Anna Kowalska")
+    assert any("Ivan Petrov" in o["content"] for o in offers[1:])
+    reply = host.card_action("autoreply.take", {}, {}, ticket, ivan)
+    assert "Ivan Petrov" in reply.notification
+    assert host.ticket(ref["threadId"]).owner_name == "Ivan Petrov"
+
+
+def test_preview_command(tmp_path):
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    config = tmp_path / "labeldesk.toml"
+    config.write_text('[mailbox]\naddress = "support@example.com"\n[agents]\n'
+                      '"anna.kowalska@example.com" = { first_name = "Anna", last_name = "Kowalska" }\n'
+                      '[plugins]\nenabled = ["autoreply"]\n[host]\nstate_dir = "state"\n')
+    eml = tmp_path / "q.eml"
+    eml.write_bytes(make_email(sender="Мария Иванова <maria@example.ru>", subject="Где заказ?",
+                               body="Здравствуйте, где мой заказ? Спасибо."))
+    result = CliRunner().invoke(get_cli(), ["autoreply", "preview", str(eml), "--config", str(config),
+                                            "--now", "2026-11-24T10:00:00+00:00"])
+    assert result.exit_code == 0, result.output
+    assert "Здравствуйте, Мария!" in result.output and "Auto-Submitted: auto-replied" in result.output
+    assert "Anna Kowalska" in result.output
