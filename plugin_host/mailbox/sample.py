@@ -171,7 +171,10 @@ def sample_config_toml(api_root: str) -> str:
     for email, info in AGENTS.items():
         lines.append(f'"{email}" = {{ first_name = "{info["first_name"]}", last_name = "{info["last_name"]}", '
                      f'title = "{info["title"]}" }}')
-    lines += ["", "[plugins]", 'enabled = ["autoreply", "sla", "kb_suggest"]', ""]
+    lines += ["", "[plugins]", 'enabled = ["autoreply", "sla", "kb_suggest"]', "",
+              "[plugins.autoreply]", 'hours = "Mon-Fri 09:00-18:00"', 'timezone = "Europe/Warsaw"', 'holidays = "PL"', "",
+              "[plugins.sla]", 'hours = "Mon-Fri 09:00-18:00"', 'timezone = "Europe/Warsaw"', 'holidays = "PL"',
+              'vip_domains = ["vipclient.example"]', 'team_lead = "sam.taylor@example.com"', ""]
     return "\n".join(lines)
 
 

@@ -1,0 +1,171 @@
+"""Business calendars: time zone, working periods per weekday, public holidays, custom days off.
+
+``add_business_time`` and ``business_time_between`` walk the calendar day by day in local time,
+so DST changes, weekends and holidays are counted right. Holidays come from the ``holidays``
+package by country code (PL, RU, US, DE, …) plus custom dates; extra working days are allowed too.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from plugin_host.errors import ConfigError
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAY_SPEC = re.compile(r"^(\w{3})(?:\s*-\s*(\w{3}))?\s+(.+)$")
+PERIOD = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+MAX_DAYS = 3660  # never walk more than ten years looking for working time
+
+
+@lru_cache(maxsize=64)
+def _holidays(country: str, subdivision: str, year: int) -> dict:
+    import holidays
+
+    return dict(holidays.country_holidays(country, subdiv=subdivision or None, years=year))
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    zone: ZoneInfo
+    week: tuple  # 7 tuples of (start, end) time pairs, Monday first
+    countries: tuple[str, ...] = ()
+    subdivision: str = ""
+    days_off: frozenset = frozenset()
+    extra_working_days: frozenset = frozenset()
+    always_open: bool = False
+
+    @classmethod
+    def parse(cls, hours: str = "Mon-Fri 09:00-18:00", timezone: str = "UTC", holidays: str | list = "",
+              days_off: list | None = None, working_days: list | None = None, key: str = "plugins.sla") -> "BusinessCalendar":
+        try:
+            zone = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{key}.timezone", f"unknown time zone {timezone!r} (use e.g. Europe/Warsaw)") from None
+        if hours.strip().lower() in ("24/7", "always"):
+            return cls(zone, tuple(((time(0), None),) for _ in range(7)), always_open=True)
+        week: list[list] = [[] for _ in range(7)]
+        for chunk in filter(None, (c.strip() for c in hours.split(";"))):
+            found = DAY_SPEC.match(chunk)
+            if not found or found.group(1).lower() not in DAYS or (found.group(2) and found.group(2).lower() not in DAYS):
+                raise ConfigError(f"{key}.hours", f"cannot read {chunk!r}; write e.g. \"Mon-Fri 09:00-18:00\" or "
+                                                  f"\"Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00\"")
+            first, last = DAYS.index(found.group(1).lower()), DAYS.index((found.group(2) or found.group(1)).lower())
+            for period in found.group(3).split(","):
+                match = PERIOD.match(period.strip())
+                if not match:
+                    raise ConfigError(f"{key}.hours", f"cannot read period {period.strip()!r}; write HH:MM-HH:MM")
+                h1, m1, h2, m2 = map(int, match.groups())
+                if not (0 <= h1 <= 24 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
+                    raise ConfigError(f"{key}.hours", f"{period.strip()!r} is not a time of day")
+                start, end = h1 * 60 + m1, h2 * 60 + m2
+                if end <= start:
+                    raise ConfigError(f"{key}.hours", f"{period.strip()!r} ends before it starts "
+                                                      "(periods over midnight: split them per day)")
+                for day in range(first, last + 1):
+                    week[day].append((start, end))
+        if not any(week):
+            raise ConfigError(f"{key}.hours", "no working time at all")
+        countries = tuple(c.strip().upper() for c in ([holidays] if isinstance(holidays, str) else holidays) if c.strip())
+        for country in countries:
+            try:
+                _holidays(country, "", 2026)
+            except NotImplementedError:
+                raise ConfigError(f"{key}.holidays", f"unknown country code {country!r}") from None
+        parse_day = lambda d, k: _date(d, f"{key}.{k}")  # noqa: E731
+        return cls(zone, tuple(tuple(sorted(p)) for p in week), countries,
+                   days_off=frozenset(parse_day(d, "days_off") for d in days_off or []),
+                   extra_working_days=frozenset(parse_day(d, "working_days") for d in working_days or []))
+
+    # -- what a day looks like ----------------------------------------------------------------
+
+    def holiday_name(self, day: date) -> str:
+        if day in self.days_off:
+            return "day off"
+        for country in self.countries:
+            name = _holidays(country, self.subdivision, day.year).get(day)
+            if name:
+                return name
+        return ""
+
+    def periods(self, day: date) -> list[tuple[datetime, datetime]]:
+        """Working periods of a local date as aware datetimes (empty on weekends and holidays)."""
+        if self.always_open:
+            start = datetime.combine(day, time(0), self.zone)
+            return [(start, datetime.combine(day + timedelta(days=1), time(0), self.zone))]
+        minutes = self.week[day.weekday()]
+        if day in self.extra_working_days and not minutes:
+            minutes = next((w for w in self.week if w), ())
+        if not minutes or (self.holiday_name(day) and day not in self.extra_working_days):
+            return []
+        out = []
+        for start, end in minutes:
+            out.append((_local(day, start, self.zone), _local(day, end, self.zone)))
+        return out
+
+    def is_open(self, when: datetime) -> bool:
+        local = when.astimezone(self.zone)
+        return any(a <= local < b for a, b in self.periods(local.date()))
+
+    # -- arithmetic ---------------------------------------------------------------------------
+
+    def add_business_time(self, start: datetime, duration: timedelta) -> datetime:
+        """The moment ``duration`` of working time after ``start``."""
+        if self.always_open:
+            return start + duration
+        remaining = duration
+        day = start.astimezone(self.zone).date()
+        for _ in range(MAX_DAYS):
+            for a, b in self.periods(day):
+                a = max(a, start)
+                if b <= a:
+                    continue
+                if b - a >= remaining:
+                    return (a + remaining).astimezone(start.tzinfo)
+                remaining -= b - a
+            day += timedelta(days=1)
+        raise ValueError("calendar has no working time in the next ten years")
+
+    def business_time_between(self, a: datetime, b: datetime) -> timedelta:
+        """Working time from ``a`` to ``b`` (zero if ``b`` is not after ``a``)."""
+        if b <= a:
+            return timedelta(0)
+        if self.always_open:
+            return b - a
+        total = timedelta(0)
+        day, last = a.astimezone(self.zone).date(), b.astimezone(self.zone).date()
+        while day <= last:
+            for start, end in self.periods(day):
+                lo, hi = max(start, a), min(end, b)
+                if hi > lo:
+                    total += hi - lo
+            day += timedelta(days=1)
+        return total
+
+
+def _local(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    if minutes >= 24 * 60:
+        return datetime.combine(day + timedelta(days=1), time(0), zone)
+    return datetime.combine(day, time(minutes // 60, minutes % 60), zone)
+
+
+def _date(value, key: str) -> date:
+    try:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(key, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.I)
+
+
+def parse_duration(text: str, key: str = "duration") -> timedelta:
+    """"30m", "4h", "2d", "1w" as a timedelta. With a calendar it counts working time (1d = 24 working hours)."""
+    found = DURATION.match(str(text))
+    if not found:
+        raise ConfigError(key, f"{text!r} is not a duration; write e.g. 30m, 4h, 2d")
+    amount, unit = float(found.group(1)), found.group(2).lower()
+    return timedelta(minutes=amount) if unit in ("m", "min") else timedelta(hours=amount) if unit == "h" \
+        else timedelta(days=amount) if unit == "d" else timedelta(weeks=amount)

@@ -1,0 +1,81 @@
+"""``labeldesk sla due`` (check a calendar) and ``labeldesk report`` (support metrics)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("sla")
+    def sla():
+        """Service levels: deadlines in business hours."""
+
+    @sla.command("due")
+    @click.option("--received", required=True, help="When the request arrived (ISO 8601).")
+    @click.option("--target", required=True, help="Target duration, e.g. 4h, 30m, 2d.")
+    @click.option("--timezone", "tz", help="Calendar time zone, e.g. Europe/Warsaw.")
+    @click.option("--hours", help='Working hours, e.g. "Mon-Fri 09:00-18:00".')
+    @click.option("--holidays", help="Country code(s) for public holidays, e.g. PL or PL,DE.")
+    @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
+    def due(received, target, tz, hours, holidays, config_path):
+        """Print the deadline as ISO 8601 in the calendar's time zone (flags override the config)."""
+        from plugin_host.errors import LabeldeskError
+
+        from .calendar import BusinessCalendar, parse_duration
+
+        raw = {}
+        if config_path:
+            from plugin_host.config import load_config
+
+            try:
+                raw = dict(load_config(config_path).plugin_raw.get("sla", {}))
+            except LabeldeskError as exc:
+                raise click.ClickException(str(exc))
+        try:
+            calendar = BusinessCalendar.parse(hours or raw.get("hours", "Mon-Fri 09:00-18:00"),
+                                              tz or raw.get("timezone", "UTC"),
+                                              holidays.split(",") if holidays else raw.get("holidays", ""),
+                                              raw.get("days_off"), raw.get("working_days"))
+            start = datetime.fromisoformat(received)
+            duration = parse_duration(target, "--target")
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
+        except ValueError:
+            raise click.ClickException(f"--received {received!r} is not an ISO 8601 time")
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=calendar.zone)
+        click.echo(calendar.add_business_time(start, duration).astimezone(calendar.zone).isoformat())
+
+    @cli.command("report")
+    @click.option("--since", default="30d", show_default=True, help="Period, e.g. 30d or 12w.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Write an HTML report here.")
+    @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
+    def report(since, as_json, html_file, config_path):
+        """Support metrics: first response, resolution, SLA attainment, volume per label and agent."""
+        import json
+
+        from plugin_host.errors import LabeldeskError
+        from plugin_host.runtime import host_from_cli
+
+        from .metrics import compute, render_html, render_text
+        from .calendar import parse_duration
+
+        try:
+            host = host_from_cli(config_path)
+            days = max(1, int(parse_duration(since, "--since").total_seconds() // 86400))
+            tickets = host.search_tickets(f"newer_than:{days}d", limit=2000)
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
+        from . import policy_of
+
+        metrics = compute(tickets, policy_of(host.config), host.config, datetime.now(timezone.utc))
+        if html_file:
+            with open(html_file, "w", encoding="utf-8") as fh:
+                fh.write(render_html(metrics))
+            click.echo(f"Wrote {html_file}")
+        if as_json:
+            click.echo(json.dumps(metrics, ensure_ascii=False, indent=2, default=str))
+        elif not html_file:
+            click.echo(render_text(metrics))

@@ -1,0 +1,74 @@
+"""The SLA clock: a pure function of (ticket, policy, now).
+
+First response runs from the customer's first message until the first human agent reply
+(acknowledgements are automatic and don't count). Next response restarts when the customer writes
+again after an agent. The clock pauses while the ticket waits on the customer (a label) and stops
+when it is resolved (a label, or archived when configured).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .policy import SlaPolicy, priority_of
+
+
+@dataclass(frozen=True)
+class SlaState:
+    priority: str
+    priority_reason: str
+    kind: str  # first_response | next_response | "" when no answer is owed
+    started_at: datetime | None
+    due: datetime | None
+    target: timedelta | None
+    elapsed: timedelta
+    at_risk: bool
+    breached: bool
+    paused: bool
+    resolved: bool
+
+    @property
+    def left(self) -> timedelta | None:
+        return None if self.target is None else self.target - self.elapsed
+
+
+def clock_start(ticket) -> tuple[str, datetime | None]:
+    """Which response target runs and since when, from the conversation alone."""
+    last_agent = None
+    for message in ticket.messages:
+        if message.kind == "agent":
+            last_agent = message
+    if last_agent is None:
+        return "first_response", ticket.first_customer_at
+    waiting = [m for m in ticket.messages if m.kind == "customer" and m.sent_at > last_agent.sent_at]
+    if not waiting:
+        return "", None
+    return "next_response", waiting[0].sent_at
+
+
+def sla_state(ticket, policy: SlaPolicy, now: datetime) -> SlaState:
+    priority, why = priority_of(ticket, policy)
+    resolved = ticket.has_label(policy.resolved_label) or (
+        policy.resolve_on_archive and not any("INBOX" in m.label_ids for m in ticket.messages))
+    paused = ticket.has_label(policy.waiting_label)
+    kind, started = clock_start(ticket)
+    if resolved or paused or not kind:
+        return SlaState(priority, why, kind if not resolved else "", started, None, None, timedelta(0),
+                        False, False, paused, resolved)
+    target = policy.target(priority, kind, ticket.channel)
+    due = policy.due(started, target)
+    elapsed = policy.elapsed(started, now)
+    breached = now >= due
+    at_risk = not breached and elapsed >= target * policy.at_risk_share
+    return SlaState(priority, why, kind, started, due, target, elapsed, at_risk, breached, False, False)
+
+
+def human_left(delta: timedelta | None, business: bool) -> str:
+    if delta is None:
+        return "no deadline"
+    sign = "" if delta >= timedelta(0) else "overdue by "
+    minutes = int(abs(delta).total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+    suffix = " business time" if business else ""
+    return f"{sign}{text}{suffix}" if sign else f"{text}{suffix} left"

@@ -1,0 +1,55 @@
+"""The escalation ladder and the "Escalate" button: notifications and Google Tasks, idempotent.
+
+Keys include the thread and the start of the running clock, so each breach of each response
+target escalates once, however often the sweep runs.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .clock import SlaState
+
+
+def summary(ticket, limit: int = 600) -> str:
+    text = ticket.latest_customer_message.text.strip().replace("\r", "")
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def _owner_email(ticket, settings) -> str:
+    name = ticket.owner_name
+    return next((a.email for a in settings.agents.values() if a.full_name == name), "") if name else ""
+
+
+def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) -> None:
+    if state.started_at is None or not (state.at_risk or state.breached):
+        return
+    clock = f"{ticket.thread_id}:{int(state.started_at.timestamp())}"
+    owner = _owner_email(ticket, settings)
+    if state.at_risk and policy.notify_owner_at_risk and owner:
+        actions.notify(to=owner, subject=f"At risk: {ticket.subject}", key=f"atrisk:{clock}",
+                       text=f"The {state.kind.replace('_', ' ')} for {ticket.customer.email} is due "
+                            f"{state.due:%Y-%m-%d %H:%M %Z}.\n{ticket.gmail_url}")
+    if not state.breached:
+        return
+    lead = policy.team_lead or owner
+    actions.task(title=f"SLA breached: {ticket.subject}"[:1024], key=f"breach:{clock}", tasklist=policy.tasklist,
+                 due=now.date(), notes=f"Customer: {ticket.customer.email}\nPriority: {state.priority}\n"
+                                       f"Due: {state.due:%Y-%m-%d %H:%M %Z}\nThread: {ticket.gmail_url}\n\n"
+                                       f"{summary(ticket)}")
+    text = f"SLA breached ({state.priority}, {state.kind.replace('_', ' ')}): {ticket.subject}\n{ticket.gmail_url}"
+    if policy.chat_webhook:
+        actions.notify(to="team", channel=policy.chat_webhook, subject="SLA breached", text=text, key=f"breach:{clock}")
+    elif lead:
+        actions.notify(to=lead, subject=f"SLA breached: {ticket.subject}", text=text, key=f"breach:{clock}")
+    if lead and now - state.due >= policy.second_step_after:
+        actions.notify(to=lead, subject=f"Still unanswered: {ticket.subject}", key=f"breach2:{clock}",
+                       text=f"Breached {now - state.due} ago and still unanswered.\n{ticket.gmail_url}")
+
+
+def escalate(ticket, team: str, agent, policy, actions, now: datetime) -> None:
+    who = agent.full_name if agent else "an agent"
+    actions.task(title=f"[{team}] {ticket.subject}"[:1024], key=f"escalate:{team}:{ticket.thread_id}",
+                 tasklist=f"{policy.tasklist} — {team}", due=now.date(),
+                 notes=f"Escalated by {who}.\nCustomer: {ticket.customer.email}\nThread: {ticket.gmail_url}\n\n"
+                       f"{summary(ticket)}")
+    actions.add_labels("Escalated", f"Escalated/{team.capitalize()}")

@@ -1,0 +1,94 @@
+"""Support metrics from tickets: response and resolution times (business hours), SLA attainment,
+volume per label and per agent. Averages hide the worst cases, so the tail (p90, max) is shown too."""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import datetime, timedelta
+
+from jinja2 import Environment, select_autoescape
+
+from .clock import clock_start
+from .policy import priority_of
+
+
+def _hours(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 3600, 2)
+
+
+def _summary(values: list[float]) -> dict:
+    if not values:
+        return {"count": 0, "median_h": None, "p90_h": None, "max_h": None}
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    return {"count": len(values), "median_h": round(statistics.median(ordered), 2), "p90_h": p90, "max_h": ordered[-1]}
+
+
+def compute(tickets, policy, config, now: datetime) -> dict:
+    first, resolution, replies = [], [], []
+    within, per_priority = Counter(), Counter()
+    labels, agents = Counter(), Counter()
+    root = config.mailbox.label_root + "/" if config.mailbox.label_root else ""
+    for ticket in tickets:
+        priority, _ = priority_of(ticket, policy)
+        per_priority[priority] += 1
+        target = policy.target(priority, "first_response", ticket.channel)
+        if ticket.first_agent_reply_at is not None:
+            taken = policy.elapsed(ticket.first_customer_at, ticket.first_agent_reply_at)
+            first.append(_hours(taken))
+            within[priority] += taken <= target
+        else:
+            within[priority] += policy.elapsed(ticket.first_customer_at, now) <= target
+        if ticket.has_label(policy.resolved_label) and ticket.agent_messages:
+            resolution.append(_hours(policy.elapsed(ticket.first_customer_at, ticket.agent_messages[-1].sent_at)))
+            replies.append(len(ticket.agent_messages))
+        for label in ticket.labels:
+            if label.startswith(root) and not label.startswith((root + "SLA/", root + "Owner/", root + "Priority/")):
+                labels[label[len(root):]] += 1
+        for owner in ticket.labels_under("Owner"):
+            agents[owner] += 1
+    answered = len(first)
+    return {
+        "tickets": len(tickets),
+        "business_hours": policy.business_hours,
+        "first_response": {**_summary(first), "within_target": round(sum(within.values()) / len(tickets), 3)
+                           if tickets else None, "unanswered": len(tickets) - answered},
+        "resolution": _summary(resolution),
+        "replies_until_resolved": round(statistics.mean(replies), 2) if replies else None,
+        "sla_attainment": {p: round(within[p] / n, 3) for p, n in sorted(per_priority.items())},
+        "volume_by_label": dict(labels.most_common()),
+        "volume_by_agent": dict(agents.most_common()),
+    }
+
+
+def render_text(metrics: dict) -> str:
+    fr = metrics["first_response"]
+    lines = [f"Tickets: {metrics['tickets']}",
+             f"First response (h{' business' if metrics['business_hours'] else ''}): median {fr['median_h']}, "
+             f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}; unanswered {fr['unanswered']}",
+             f"Resolution (h): median {metrics['resolution']['median_h']}, p90 {metrics['resolution']['p90_h']}",
+             f"Replies until resolved: {metrics['replies_until_resolved']}",
+             "SLA attainment: " + ", ".join(f"{p} {v:.0%}" for p, v in metrics["sla_attainment"].items()),
+             "By label: " + ", ".join(f"{k} {v}" for k, v in metrics["volume_by_label"].items()),
+             "By agent: " + ", ".join(f"{k} {v}" for k, v in metrics["volume_by_agent"].items())]
+    return "\n".join(lines)
+
+
+TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk report</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}
+.bar{background:#4a86e8;height:12px}</style></head><body>
+<h1>Support report</h1><p>{{ m.tickets }} tickets.</p>
+<h2>First response{% if m.business_hours %} (business hours){% endif %}</h2>
+<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>unanswered</th></tr>
+<tr><td>{{ m.first_response.median_h }}</td><td>{{ m.first_response.p90_h }}</td><td>{{ m.first_response.max_h }}</td>
+<td>{{ m.first_response.within_target }}</td><td>{{ m.first_response.unanswered }}</td></tr></table>
+<h2>SLA attainment per priority</h2><table>{% for p, v in m.sla_attainment.items() %}
+<tr><td>{{ p }}</td><td>{{ (v * 100)|round(1) }}%</td><td><div class="bar" style="width:{{ (v * 300)|int }}px"></div></td></tr>{% endfor %}</table>
+<h2>Volume per label</h2><table>{% for k, v in m.volume_by_label.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
+<h2>Volume per agent</h2><table>{% for k, v in m.volume_by_agent.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
+</body></html>"""
+
+
+def render_html(metrics: dict) -> str:
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    return env.from_string(TEMPLATE).render(m=metrics)
