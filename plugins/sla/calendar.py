@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+
+UTC = timezone.utc
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -93,8 +95,7 @@ class BusinessCalendar:
     def periods(self, day: date) -> list[tuple[datetime, datetime]]:
         """Working periods of a local date as aware datetimes (empty on weekends and holidays)."""
         if self.always_open:
-            start = datetime.combine(day, time(0), self.zone)
-            return [(start, datetime.combine(day + timedelta(days=1), time(0), self.zone))]
+            return [(_local(day, 0, self.zone), _local(day, 24 * 60, self.zone))]
         minutes = self.week[day.weekday()]
         if day in self.extra_working_days and not minutes:
             minutes = next((w for w in self.week if w), ())
@@ -114,8 +115,10 @@ class BusinessCalendar:
     def add_business_time(self, start: datetime, duration: timedelta) -> datetime:
         """The moment ``duration`` of working time after ``start``."""
         if self.always_open:
-            return start + duration
+            return (start.astimezone(UTC) + duration).astimezone(start.tzinfo)
         remaining = duration
+        original_zone = start.tzinfo or UTC
+        start = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
         day = start.astimezone(self.zone).date()
         for _ in range(MAX_DAYS):
             for a, b in self.periods(day):
@@ -123,13 +126,14 @@ class BusinessCalendar:
                 if b <= a:
                     continue
                 if b - a >= remaining:
-                    return (a + remaining).astimezone(start.tzinfo)
+                    return (a + remaining).astimezone(original_zone)
                 remaining -= b - a
             day += timedelta(days=1)
         raise ValueError("calendar has no working time in the next ten years")
 
     def business_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Working time from ``a`` to ``b`` (zero if ``b`` is not after ``a``)."""
+        a, b = a.astimezone(UTC), b.astimezone(UTC)
         if b <= a:
             return timedelta(0)
         if self.always_open:
@@ -146,9 +150,12 @@ class BusinessCalendar:
 
 
 def _local(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    """A local wall time as UTC: arithmetic between aware datetimes of one zone ignores DST."""
     if minutes >= 24 * 60:
-        return datetime.combine(day + timedelta(days=1), time(0), zone)
-    return datetime.combine(day, time(minutes // 60, minutes % 60), zone)
+        local = datetime.combine(day + timedelta(days=1), time(0), zone)
+    else:
+        local = datetime.combine(day, time(minutes // 60, minutes % 60), zone)
+    return local.astimezone(UTC)
 
 
 def _date(value, key: str) -> date:
