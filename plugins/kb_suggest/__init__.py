@@ -1,1 +1,132 @@
-"""Labeldesk plugin kb_suggest (in progress)."""
+"""Labeldesk plugin ``kb_suggest``: help articles that answer the ticket, in the side panel and in
+acknowledgements. Multilingual (Snowball stems for English, Russian, Polish and more), with a
+confidence gate (nothing is suggested when nothing fits) and learning from what agents insert."""
+from __future__ import annotations
+
+import html
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from plugin_host import hookimpl
+from plugin_host.errors import ConfigError
+from plugin_host.ticket import CardReply, Suggestion
+
+from .engine import KnowledgeBase
+from .store import load_articles, load_feedback, remember_insert
+
+NAME = "kb_suggest"
+_cache: dict = {}
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class KbSettings:
+    articles: str = ""  # a folder of Markdown articles, or a .jsonl file
+    threshold: float = 0.4
+    limit: int = 3
+
+
+def validate(raw: dict) -> KbSettings:
+    unknown = set(raw) - {"articles", "threshold", "limit"}
+    if unknown:
+        raise ConfigError(f"plugins.kb_suggest.{sorted(unknown)[0]}", "unknown setting; known: articles, threshold, limit")
+    source = str(raw.get("articles", ""))
+    if source and not Path(source).exists():
+        raise ConfigError("plugins.kb_suggest.articles", f"{source} does not exist (a folder of .md files or a .jsonl)")
+    try:
+        threshold = float(raw.get("threshold", 0.4))
+    except (TypeError, ValueError):
+        raise ConfigError("plugins.kb_suggest.threshold", "must be a number between 0 and 1") from None
+    if not 0 <= threshold <= 1:
+        raise ConfigError("plugins.kb_suggest.threshold", "must be between 0 and 1")
+    return KbSettings(source, threshold, int(raw.get("limit", 3)))
+
+
+def options(config) -> KbSettings:
+    found = config.plugin(NAME)
+    return found if isinstance(found, KbSettings) else validate(found or {})
+
+
+def knowledge_base(config) -> KnowledgeBase:
+    """The index for the configured articles, rebuilt when the articles or the feedback change."""
+    settings = options(config)
+    state = config.state_path
+    stamp = (settings.articles, _mtime(settings.articles), _mtime(state / "kb-feedback.jsonl"), settings.threshold)
+    with _cache_lock:
+        if _cache.get(str(state), (None,))[0] != stamp:
+            kb = KnowledgeBase(load_articles(settings.articles), load_feedback(state), threshold=settings.threshold)
+            _cache[str(state)] = (stamp, kb)
+        return _cache[str(state)][1]
+
+
+def _mtime(path) -> float:
+    try:
+        path = Path(path)
+        if path.is_dir():
+            return max([p.stat().st_mtime for p in path.rglob("*.md")] + [path.stat().st_mtime])
+        return path.stat().st_mtime
+    except (OSError, ValueError):
+        return 0.0
+
+
+def to_suggestion(hit) -> Suggestion:
+    reason = "matched: " + ", ".join(hit.matched) if hit.matched else "similar wording"
+    return Suggestion(hit.article.id, hit.article.title, hit.article.url, hit.passage, hit.confidence, reason,
+                      hit.article.body)
+
+
+@hookimpl
+def register_settings(register):
+    register(NAME, validate)
+
+
+@hookimpl
+def suggest_articles(text, language, limit, settings):
+    kb = knowledge_base(settings)
+    return [to_suggestion(h) for h in kb.search(text, language, limit=limit)]
+
+
+@hookimpl
+def ticket_sections(ticket, agent, settings, now, urls):
+    suggestions = suggest_articles(ticket.question, ticket.language, options(settings).limit, settings)
+    if not suggestions:
+        return [{"header": "Help articles", "widgets": [{"textParagraph": {"text": "No article fits this question."}}]}]
+    widgets = []
+    for s in suggestions:
+        widgets.append({"decoratedText": {"topLabel": html.escape(s.reason)[:120], "text": f"<b>{html.escape(s.title)}</b>",
+                                          "bottomLabel": html.escape(s.snippet)[:200], "wrapText": True}})
+        buttons = []
+        for label, action in (("Insert link", "kb.insert_link"), ("Insert answer", "kb.insert_answer")):
+            buttons.append({"text": label, "onClick": {"action": {"function": urls("action"), "parameters": [
+                {"key": "name", "value": action}, {"key": "article", "value": s.article_id},
+                {"key": "threadId", "value": ticket.thread_id}]}}})
+        if s.url.startswith("https://"):
+            buttons.append({"text": "Open", "onClick": {"openLink": {"url": s.url}}})
+        widgets.append({"buttonList": {"buttons": buttons}})
+    return [{"header": "Help articles", "widgets": widgets}]
+
+
+@hookimpl
+def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settings, now):
+    if name not in ("kb.insert_link", "kb.insert_answer"):
+        return None
+    kb = knowledge_base(settings)
+    article = next((a for a in kb.articles if a.id == parameters.get("article")), None)
+    if article is None:
+        return CardReply(notification="That article no longer exists.")
+    if ticket is not None:
+        remember_insert(settings.state_path, ticket.question, article.id)
+    if name == "kb.insert_link":
+        text = f"{article.title}: {article.url}" if article.url else article.title
+    else:
+        text = article.body
+    return CardReply(insert_text=text, notification=f"Inserted “{article.title}”.")
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import register
+
+    register(cli)

@@ -1,0 +1,101 @@
+"""``labeldesk kb index | search | eval | gaps``."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("kb")
+    def kb():
+        """Knowledge base: index articles, try suggestions, measure quality, find gaps."""
+
+    def _config(config_path):
+        from plugin_host.config import load_config
+        from plugin_host.errors import LabeldeskError
+
+        try:
+            return load_config(config_path)
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
+
+    @kb.command("index")
+    @click.option("--config", "config_path", type=click.Path())
+    def index(config_path):
+        """Analyse the configured articles (only new or changed ones), with a progress bar."""
+        from . import options
+        from .store import load_articles, update_cache
+
+        config = _config(config_path)
+        articles = load_articles(options(config).articles)
+        if not articles:
+            raise click.ClickException("no articles: set [plugins.kb_suggest] articles = \"path/to/folder\"")
+        with click.progressbar(length=len(articles), label="Indexing articles", file=sys.stderr) as bar:
+            changed, total = update_cache(config.state_path, articles, progress=lambda n: bar.update(1))
+        click.echo(f"{total} articles, {changed} new or changed.")
+
+    @kb.command("search")
+    @click.argument("text")
+    @click.option("--lang", default=None, help="Language of the text (detected when omitted).")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.option("--config", "config_path", type=click.Path())
+    def search(text, lang, as_json, config_path):
+        """Show what would be suggested for TEXT, and why."""
+        from plugin_host.language import detect_language
+
+        from . import knowledge_base
+
+        config = _config(config_path)
+        language = lang or detect_language(text)
+        hits = knowledge_base(config).search(text, language, limit=3)
+        if as_json:
+            click.echo(json.dumps([{"id": h.article.id, "title": h.article.title, "confidence": h.confidence,
+                                    "matched": list(h.matched), "passage": h.passage} for h in hits], ensure_ascii=False))
+            return
+        if not hits:
+            click.echo("Nothing confident enough to suggest.")
+        for h in hits:
+            click.echo(f"{h.confidence:.2f}  {h.article.title}  [{h.article.id}]\n      matched: {', '.join(h.matched)}"
+                       f"\n      {h.passage}")
+
+    @kb.command("eval")
+    @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True))
+    @click.option("--queries", "queries_path", required=True, type=click.Path(exists=True))
+    @click.option("--threshold", type=float, default=None, help="Confidence gate (default: the shipped one).")
+    @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object with the metrics.")
+    def evaluate_cmd(articles_path, queries_path, threshold, as_json):
+        """Recall@1/3, MRR@5, no-suggestion rate and latency, next to plain bm25s."""
+        from .articles import load_jsonl
+        from .evaluate import evaluate, evaluate_baseline, load_queries
+
+        articles, queries = load_jsonl(articles_path), load_queries(queries_path)
+        ours = evaluate(articles, queries, threshold)
+        baseline = evaluate_baseline(articles, queries)
+        keys = ("recall@1", "recall@3", "mrr@5", "no_suggestion_rate", "p50_ms", "p95_ms")
+        click.echo(f"{'metric':<20}{'labeldesk':>12}{'bm25s':>12}")
+        for key in keys:
+            click.echo(f"{key:<20}{str(ours[key]):>12}{str(baseline[key]):>12}")
+        if as_json:
+            click.echo(json.dumps({**{k: ours[k] for k in keys}, "baseline": {k: baseline[k] for k in keys}}))
+
+    @kb.command("gaps")
+    @click.option("--since", default="30d", show_default=True)
+    @click.option("--config", "config_path", type=click.Path())
+    def gaps_cmd(since, config_path):
+        """Customer questions with no confident suggestion, grouped, with counts."""
+        from plugin_host.errors import LabeldeskError
+        from plugin_host.runtime import host_from_cli
+
+        from . import knowledge_base
+        from .gaps import gaps
+
+        days = int(since.rstrip("d")) if since.rstrip("d").isdigit() else 30
+        try:
+            host = host_from_cli(config_path)
+            tickets = host.search_tickets(f"newer_than:{days}d", limit=2000)
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
+        for group in gaps(tickets, knowledge_base(host.config)):
+            click.echo(f"{group['count']:>4}  {group['example']}  ({', '.join(group['keywords'])})")

@@ -1,0 +1,86 @@
+"""Measuring suggestion quality in the shared format: recall@1, recall@3, MRR@5, no-suggestion rate
+for out-of-scope questions, latency — for our ranker and for plain bm25s in the same run."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from .articles import Article
+from .engine import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    text: str
+    lang: str
+    expected: tuple[str, ...]
+
+
+def load_queries(path) -> list[Query]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                item = json.loads(line)
+                out.append(Query(str(item["id"]), item["text"], item.get("lang", "en"), tuple(item.get("expected", []))))
+    return out
+
+
+def metrics(ranked: list[list[str]], queries: list[Query], latencies: list[float]) -> dict:
+    in_scope = [(r, q) for r, q in zip(ranked, queries) if q.expected]
+    out_scope = [(r, q) for r, q in zip(ranked, queries) if not q.expected]
+
+    def recall(k):
+        return sum(any(a in q.expected for a in r[:k]) for r, q in in_scope) / len(in_scope) if in_scope else None
+
+    mrr = 0.0
+    for r, q in in_scope:
+        for rank, article in enumerate(r[:5], 1):
+            if article in q.expected:
+                mrr += 1 / rank
+                break
+    ms = np.array(latencies) * 1000 if latencies else np.array([0.0])
+    return {"recall@1": _round(recall(1)), "recall@3": _round(recall(3)),
+            "mrr@5": _round(mrr / len(in_scope)) if in_scope else None,
+            "no_suggestion_rate": _round(sum(not r for r, _ in out_scope) / len(out_scope)) if out_scope else None,
+            "p50_ms": round(float(np.percentile(ms, 50)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3),
+            "queries": len(queries), "in_scope": len(in_scope), "out_of_scope": len(out_scope)}
+
+
+def _round(value):
+    return None if value is None else round(value, 4)
+
+
+def evaluate(articles: list[Article], queries: list[Query], threshold: float | None = None) -> dict:
+    kb = KnowledgeBase(articles) if threshold is None else KnowledgeBase(articles, threshold=threshold)
+    ranked, latencies = [], []
+    for query in queries:
+        began = time.perf_counter()
+        hits = kb.search(query.text, query.lang, limit=5)
+        latencies.append(time.perf_counter() - began)
+        ranked.append([h.article.id for h in hits])
+    return metrics(ranked, queries, latencies)
+
+
+def evaluate_baseline(articles: list[Article], queries: list[Query]) -> dict:
+    """Plain bm25s: its own tokenizer with English stop words, title + body, top 5, no threshold."""
+    corpus = [f"{a.title}\n{a.body}" for a in articles]
+    index = bm25s.BM25()
+    index.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False)
+    ids = [a.id for a in articles]
+    ranked, latencies = [], []
+    for query in queries:
+        began = time.perf_counter()
+        tokens = bm25s.tokenize([query.text], stopwords="en", show_progress=False)
+        if tokens.ids and tokens.ids[0]:
+            docs, scores = index.retrieve(tokens, k=min(5, len(ids)), show_progress=False)
+            ranked.append([ids[d] for d, s in zip(docs[0], scores[0]) if s > 0])
+        else:
+            ranked.append([])
+        latencies.append(time.perf_counter() - began)
+    return metrics(ranked, queries, latencies)
