@@ -57,6 +57,8 @@ class Executor:
         self.now = now or (lambda: datetime.now(timezone.utc))
         self._labels: dict[str, str] | None = None
         self._tasklist_ids: dict[str, str] = {}
+        # Ids of messages this process sent: their history records need no second look.
+        self.sent_ids: set[str] = set()
 
     # -- labels ------------------------------------------------------------------------------
 
@@ -182,7 +184,8 @@ class Executor:
             outcome.skipped.append(f"{reply.reply_kind} suppressed in {ticket.thread_id}: {verdict.reason}")
             return [LabelChange(ticket.thread_id, add=(SUPPRESSED_LABEL,))]
         raw = self.compose(reply, ticket)
-        self.client.send(raw, thread_id=ticket.thread_id)
+        sent = self.client.send(raw, thread_id=ticket.thread_id)
+        self.sent_ids.add(sent.get("id", ""))
         outcome.done.append(f"sent {reply.reply_kind} ({reply.key}) to {reply.to} in {ticket.thread_id}")
         return []
 
@@ -255,7 +258,7 @@ class Executor:
             msg["Auto-Submitted"] = "auto-generated"
             msg["X-Auto-Response-Suppress"] = "All"
             msg.set_content(note.text)
-            self.client.send(msg.as_bytes())
+            self.sent_ids.add(self.client.send(msg.as_bytes()).get("id", ""))
             outcome.done.append(f"notified {note.to}: {note.subject}")
         else:
             post_webhook(note.channel, {"text": f"*{note.subject}*\n{note.text}"})

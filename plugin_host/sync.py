@@ -93,8 +93,8 @@ class ChangeFeed:
         for record in records:
             for added in record.get("messagesAdded", []):
                 message = added["message"]
-                if "DRAFT" in message.get("labelIds", []):
-                    continue
+                if "DRAFT" in message.get("labelIds", []) or message["id"] in self.host.executor.sent_ids:
+                    continue  # drafts, and what we just sent ourselves, change nothing
                 changes.setdefault(message["threadId"], set()).add(message["id"])
         return changes, latest
 

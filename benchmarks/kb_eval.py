@@ -1,0 +1,89 @@
+"""Knowledge-base suggestions: quality on the shared eval sets and speed at scale.
+
+Quality: `labeldesk kb eval` metrics for each set under ../shared/data/kb_eval, plus an
+out-of-scope check (the other set's questions asked against this set's articles must get no
+suggestion). Speed: latency per query with 1,000 articles and indexing time for 10,000 synthetic
+articles, next to plain bm25s measured in the same run.
+
+    python benchmarks/kb_eval.py [--shared ../shared]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import bm25s  # noqa: E402
+import numpy as np  # noqa: E402
+
+from plugins.kb_suggest.articles import Article, load_jsonl  # noqa: E402
+from plugins.kb_suggest.engine import KnowledgeBase  # noqa: E402
+from plugins.kb_suggest.evaluate import Query, evaluate, evaluate_baseline, load_queries  # noqa: E402
+
+
+def synthetic(n: int, seed: int = 7) -> list[Article]:
+    rng = random.Random(seed)
+    vocabulary = [f"{a}{b}" for a in ("pay", "card", "ship", "order", "login", "refund", "plan", "invoice", "box", "api")
+                  for b in ("ment", "ing", "er", "s", "ed", "ability", "ance", "ion", "ly", "")] * 3
+    words = vocabulary + [f"term{i}" for i in range(3000)]
+    return [Article(f"a{i}", " ".join(rng.choices(words, k=5)), " ".join(rng.choices(words, k=180))) for i in range(n)]
+
+
+def speed() -> dict:
+    articles = synthetic(1000)
+    kb = KnowledgeBase(articles)
+    rng = random.Random(1)
+    queries = [" ".join(rng.choices(articles[rng.randrange(1000)].body.split(), k=12)) for _ in range(500)]
+    lat = []
+    for q in queries:
+        t = time.perf_counter()
+        kb.search(q, "en", limit=3)
+        lat.append(time.perf_counter() - t)
+    base = bm25s.BM25()
+    base.index(bm25s.tokenize([f"{a.title} {a.body}" for a in articles], show_progress=False), show_progress=False)
+    base_lat = []
+    for q in queries:
+        t = time.perf_counter()
+        base.retrieve(bm25s.tokenize([q], show_progress=False), k=3, show_progress=False)
+        base_lat.append(time.perf_counter() - t)
+    big = synthetic(10_000)
+    t = time.perf_counter()
+    KnowledgeBase(big)
+    index_s = time.perf_counter() - t
+    t = time.perf_counter()
+    b = bm25s.BM25()
+    b.index(bm25s.tokenize([f"{a.title} {a.body}" for a in big], show_progress=False), show_progress=False)
+    base_index_s = time.perf_counter() - t
+    ms = lambda xs, p: round(float(np.percentile(np.array(xs) * 1000, p)), 3)  # noqa: E731
+    return {"articles": 1000, "p50_ms": ms(lat, 50), "p95_ms": ms(lat, 95), "bm25s_p95_ms": ms(base_lat, 95),
+            "index_10k_s": round(index_s, 2), "bm25s_index_10k_s": round(base_index_s, 2),
+            "index_ratio_to_bm25s": round(index_s / base_index_s, 1)}
+
+
+def quality(shared: Path) -> dict:
+    sets = {p.name: (load_jsonl(p / "articles.jsonl"), load_queries(p / "queries.jsonl"))
+            for p in sorted((shared / "data" / "kb_eval").iterdir()) if (p / "articles.jsonl").exists()}
+    out = {}
+    for name, (articles, queries) in sets.items():
+        foreign = [Query(f"oos-{q.id}", q.text, q.lang, ()) for other, (_, qs) in sets.items() if other != name
+                   for q in qs[::4]]
+        out[name] = {"labeldesk": evaluate(articles, queries + foreign),
+                     "labeldesk_no_gate": evaluate(articles, queries, threshold=0.0),
+                     "bm25s": evaluate_baseline(articles, queries + foreign)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shared", default=str(Path(__file__).resolve().parent.parent.parent / "shared"))
+    args = parser.parse_args()
+    print(json.dumps({"speed": speed(), "quality": quality(Path(args.shared))}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
