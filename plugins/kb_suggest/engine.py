@@ -29,6 +29,7 @@ from .articles import Article
 TITLE_WEIGHT = 3
 WORD_WEIGHT = 0.6
 NGRAM_WEIGHT = 0.4
+PREFIX = 5
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class KnowledgeBase:
         self.word_index = self._bm25(self.word_docs)
         self.gram_index = self._bm25(gram_docs)
         self.doc_sets = [set(doc) for doc in self.word_docs]
+        # Stems of inflected forms often differ only in the ending (возвращен/возврат, dostawa/dostaw):
+        # a shared 5-letter prefix counts as a match for the confidence gate.
+        self.doc_prefixes = [{t[:PREFIX] for t in doc if len(t) >= PREFIX} for doc in self.doc_sets]
         frequency: dict[str, int] = {}
         for doc in self.doc_sets:
             for term in doc:
@@ -108,7 +112,8 @@ class KnowledgeBase:
         for index in order:
             if fused[index] <= 0:
                 break
-            matched = [t for t in weights if t in self.doc_sets[index]]
+            matched = [t for t in weights if t in self.doc_sets[index]
+                       or (len(t) >= PREFIX and t[:PREFIX] in self.doc_prefixes[index])]
             confidence = sum(weights[t] for t in matched) / query_weight if query_weight else 0.0
             if confidence < gate:
                 continue

@@ -1,0 +1,133 @@
+"""plugins.kb_suggest: multilingual ranking, confidence gate, feedback, gaps, eval, side panel, CLI."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from plugin_host.cli import get_cli
+from plugins.kb_suggest.articles import Article, load_folder
+from plugins.kb_suggest.engine import KnowledgeBase
+from plugins.kb_suggest.evaluate import Query, evaluate, metrics
+from plugins.kb_suggest.gaps import group_questions
+
+ARTICLES = [
+    Article("refund", "How refunds work", "Refunds are paid back to the original card within 5 business days.",
+            "https://help.example.com/refunds"),
+    Article("password", "Reset your password", "Use the 'Forgot password' link on the sign-in page; the reset email "
+            "arrives within minutes. Check the spam folder.", "https://help.example.com/password"),
+    Article("shipping", "Delivery times", "Parcels ship within 24 hours; tracking numbers are emailed.",
+            "https://help.example.com/shipping"),
+    Article("ru-vozvrat", "Возврат денег", "Деньги возвращаются на карту в течение пяти рабочих дней после возврата товара.",
+            "https://help.example.com/ru/refund", lang="ru"),
+    Article("pl-dostawa", "Czas dostawy", "Paczki wysyłamy w ciągu 24 godzin, numer przesyłki przychodzi mailem.",
+            "https://help.example.com/pl/dostawa", lang="pl"),
+]
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return KnowledgeBase(ARTICLES)
+
+
+@pytest.mark.parametrize("text,lang,expected", [
+    ("When will I get my refund?", "en", "refund"),
+    ("I never received the password reset email", "en", "password"),
+    ("Когда вернут деньги за возвращённый товар?", "ru", "ru-vozvrat"),
+    ("Kiedy dostanę paczkę? Czy jest numer przesyłki?", "pl", "pl-dostawa"),
+    ("reset pasword email not arriving", "en", "password"),  # a typo: n-grams still find it
+])
+def test_multilingual_ranking(kb, text, lang, expected):
+    hits = kb.search(text, lang)
+    assert hits and hits[0].article.id == expected
+    assert hits[0].matched and hits[0].passage
+
+
+def test_nothing_fits_means_no_suggestion(kb):
+    assert kb.search("Do you sponsor football tournaments in Brazil?", "en") == []
+    assert kb.search("", "en") == [] and kb.search("the and of", "en") == []
+
+
+def test_feedback_changes_ranking():
+    question = "What is the bank transfer reference for my invoice?"
+    before = KnowledgeBase(ARTICLES).search(question, "en", threshold=0.0)
+    assert not before or before[0].article.id != "shipping"
+    after = KnowledgeBase(ARTICLES, feedback={"shipping": [question]}).search(question, "en")
+    assert after and after[0].article.id == "shipping"
+
+
+def test_metrics_on_a_known_tiny_set():
+    queries = [Query("1", "a", "en", ("x",)), Query("2", "b", "en", ("y",)), Query("3", "c", "en", ())]
+    result = metrics([["x", "z"], ["z", "q", "y"], []], queries, [0.001, 0.002, 0.003])
+    assert result["recall@1"] == 0.5 and result["recall@3"] == 1.0
+    assert result["mrr@5"] == round((1 + 1 / 3) / 2, 4) and result["no_suggestion_rate"] == 1.0
+
+
+def test_gaps_group_similar_questions():
+    groups = group_questions([("Do you sell gift cards?", "en"), ("Can I buy a gift card?", "en"),
+                              ("Gift cards available?", "en"), ("Is there a student discount?", "en")])
+    assert groups[0]["count"] == 3 and groups[-1]["count"] == 1
+
+
+def test_markdown_folder_with_front_matter(tmp_path):
+    (tmp_path / "billing").mkdir()
+    (tmp_path / "billing" / "refunds.md").write_text(
+        "---\ntitle: Refunds\nurl: https://help.example.com/refunds\nlang: en\ntags: [billing, money]\n---\n# Refunds\nMoney back in 5 days.\n")
+    [article] = load_folder(tmp_path)
+    assert article.id == "billing/refunds" and article.tags == ("billing", "money") and article.url.startswith("https://")
+
+
+def test_eval_command_json_last_line(tmp_path):
+    articles = tmp_path / "a.jsonl"
+    queries = tmp_path / "q.jsonl"
+    articles.write_text("\n".join(json.dumps({"id": a.id, "title": a.title, "body": a.body, "lang": a.lang})
+                                  for a in ARTICLES))
+    queries.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "1", "text": "where is my refund", "lang": "en", "expected": ["refund"]},
+        {"id": "2", "text": "weather on Mars tomorrow", "lang": "en", "expected": []}]))
+    result = CliRunner().invoke(get_cli(), ["kb", "eval", "--articles", str(articles), "--queries", str(queries), "--json"])
+    assert result.exit_code == 0, result.output
+    last = json.loads(result.output.strip().splitlines()[-1])
+    assert set(last) == {"recall@1", "recall@3", "mrr@5", "no_suggestion_rate", "p50_ms", "p95_ms", "baseline"}
+    assert last["recall@1"] == 1.0 and last["no_suggestion_rate"] == 1.0
+
+
+def test_shared_sets_beat_plain_ranking_floor(shared):
+    from plugins.kb_suggest.articles import load_jsonl
+    from plugins.kb_suggest.evaluate import load_queries
+
+    base = shared / "data" / "kb_eval" / "bitext"
+    result = evaluate(load_jsonl(base / "articles.jsonl"), load_queries(base / "queries.jsonl")[::10], threshold=0.0)
+    assert result["recall@3"] >= 0.78  # measured 0.83 on the full set (plain bm25s: 0.72)
+
+
+def test_side_panel_and_insert(tmp_path):
+    import google.apps.card_v1 as card_v1
+
+    from plugin_host.config import load_config
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/r\n---\n"
+                                       "Refunds reach your card within 5 business days.\n")
+    data = {"mailbox": {"address": "support@example.com"},
+            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder)}},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    host = build_host(config, http=local.http)
+    from .conftest import deliver, make_email
+
+    ref = deliver(local.gmail(), make_email(subject="Refund <script>", body="When do I get my refund back?"))
+    ticket = host.ticket(ref["threadId"])
+    agent = config.agent("anna.kowalska@example.com")
+    sections = host.side_panel_sections(ticket, agent, lambda n: f"https://labeldesk.example.com/addon/{n}")
+    card_v1.Card.from_json(json.dumps({"sections": sections}), ignore_unknown_fields=False)
+    assert "How refunds work" in json.dumps(sections)
+    reply = host.card_action("kb.insert_answer", {"article": "refunds"}, {}, ticket, agent)
+    assert "5 business days" in reply.insert_text
+    assert (tmp_path / "state" / "kb-feedback.jsonl").exists()
