@@ -19,6 +19,7 @@ from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 GROUP = "labeldesk"
+ALWAYS_ON = {"addon"}  # parts of the product packaged as plugins, not features admins switch
 # Names of hooks called in this process (with at least one implementation); tests use it to prove
 # every hook is exercised.
 HOOKS_CALLED: set[str] = set()
@@ -65,7 +66,7 @@ def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str,
         if unknown:
             raise ConfigError("plugins.enabled", f"unknown plugin {unknown[0]!r}; installed: {sorted(available)}")
     for name, (module, _version) in available.items():
-        if enabled is None or name in enabled:
+        if enabled is None or name in enabled or name in ALWAYS_ON:
             pm.register(module, name=name)
     for name, plugin in (extra or {}).items():
         pm.register(plugin, name=name)
@@ -84,7 +85,8 @@ def plugin_infos(pm_all: pluggy.PluginManager, enabled: tuple[str, ...] | None) 
     infos = []
     for name, plugin in sorted(pm_all.list_name_plugin()):
         hooks = tuple(sorted(h.name for h in pm_all.get_hookcallers(plugin) or ()))
-        infos.append(PluginInfo(name, versions.get(name, "?"), enabled is None or name in enabled, hooks))
+        infos.append(PluginInfo(name, versions.get(name, "?"), enabled is None or name in enabled or name in ALWAYS_ON,
+                                hooks))
     return infos
 
 

@@ -1,0 +1,1 @@
+"""The Gmail add-on (HTTP alternate runtime): verified endpoints, card builders, manifest, preview."""

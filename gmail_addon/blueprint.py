@@ -1,0 +1,168 @@
+"""The add-on's HTTP endpoints: one per trigger, each verified before anything else.
+
+POST /addon/homepage   the agent's queue
+POST /addon/message    the ticket card for the opened message (contextual, unconditional)
+POST /addon/compose    what the agent can insert into the draft
+POST /addon/action     every button; routed by the parameter ``name`` to the owning plugin
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from plugin_host.errors import VerificationError
+
+from . import cards
+from .verify import verify_request
+
+log = logging.getLogger(__name__)
+addon = Blueprint("addon", __name__, url_prefix="/addon")
+HEX_ID = re.compile(r"^[0-9a-f]{8,24}$")
+
+
+class AddonError(Exception):
+    """Something the agent should read on a card (not a bug)."""
+
+
+def base_url() -> str:
+    configured = current_app.extensions["labeldesk"].config.addon.base_url
+    if current_app.config.get("LABELDESK_DEMO") or not configured:
+        return request.host_url.rstrip("/")
+    return configured.rstrip("/")
+
+
+def urls(name: str) -> str:
+    return f"{base_url()}/addon/{name}"
+
+
+def _verified():
+    host = current_app.extensions["labeldesk"]
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400)
+    signer = current_app.extensions.get("labeldesk.demo_signer") if current_app.config.get("LABELDESK_DEMO") else None
+    try:
+        caller = verify_request(request.headers, body, base_url() + request.path, host.config.addon, signer)
+    except VerificationError as exc:
+        log.warning("add-on request to %s rejected: %s", request.path, exc)
+        abort(401)
+    return host, body, caller
+
+
+def _handle(handler):
+    host, body, caller = _verified()
+    agent = host.config.agent(caller.email)
+    if agent is None:
+        return jsonify(cards.push_card(cards.not_agent_card(caller.email)))
+    try:
+        return jsonify(handler(host, body, agent))
+    except AddonError as exc:
+        return jsonify(cards.push_card(cards.message_card("Labeldesk", str(exc))))
+    except Exception:  # the agent sees a friendly card; the details go to the log
+        log.exception("add-on %s failed", request.path)
+        return jsonify(cards.push_card(cards.error_card()))
+
+
+def _event(body: dict) -> tuple[dict, dict, dict]:
+    common = body.get("commonEventObject") or {}
+    parameters = {str(k): str(v) for k, v in (common.get("parameters") or {}).items()}
+    inputs = {name: list(((value or {}).get("stringInputs") or {}).get("value") or [])
+              for name, value in (common.get("formInputs") or {}).items()}
+    return body.get("gmail") or {}, parameters, inputs
+
+
+def thread_id_of(host, gmail: dict, parameters: dict) -> str | None:
+    """The API thread id for the event: hex ids as they are, else resolved through the message."""
+    for candidate in (parameters.get("threadId"), gmail.get("threadId")):
+        if candidate and HEX_ID.match(candidate):
+            return candidate
+    message_id = gmail.get("messageId")
+    if message_id:
+        try:
+            return host.client.get_message(message_id, format="minimal")["threadId"]
+        except Exception:
+            raise AddonError("This message could not be opened by Labeldesk.") from None
+    return None
+
+
+def _ticket(host, gmail, parameters):
+    thread_id = thread_id_of(host, gmail, parameters)
+    return host.ticket(thread_id) if thread_id else None
+
+
+def _ticket_card(host, ticket, agent):
+    deadline = host.deadline(ticket)
+    earlier = host.customer_tickets(ticket.customer.email, limit=10)
+    return cards.ticket_card(ticket, deadline, earlier, host.side_panel_sections(ticket, agent, urls), urls)
+
+
+@addon.post("/homepage")
+def homepage():
+    """The agent's queue: tickets awaiting a reply, own first, then by deadline."""
+    def build(host, body, agent):
+        rows, counts = [], {"open": 0, "at_risk": 0, "breached": 0}
+        tickets = host.open_tickets()
+        for ticket in tickets:
+            rows.append((ticket, host.deadline(ticket)))
+            counts["open"] += 1
+            counts["at_risk"] += ticket.has_label("SLA/At risk")
+            counts["breached"] += ticket.has_label("SLA/Breached")
+        far = None
+        rows.sort(key=lambda row: (row[0].owner_name != agent.full_name,
+                                   row[1].due.timestamp() if row[1] else float("inf")))
+        return cards.push_card(cards.homepage_card(agent, rows, counts, host.homepage_sections(agent, tickets, urls), urls))
+    return _handle(build)
+
+
+@addon.post("/message")
+def message():
+    """The ticket card for the opened message."""
+    def build(host, body, agent):
+        gmail, parameters, _ = _event(body)
+        ticket = _ticket(host, gmail, parameters)
+        if ticket is None:
+            return cards.push_card(cards.message_card("Not a ticket", "This thread has no customer message to a "
+                                                      "support address (internal or automatic mail)."))
+        return cards.push_card(_ticket_card(host, ticket, agent))
+    return _handle(build)
+
+
+@addon.post("/compose")
+def compose():
+    """Text to insert into the draft: signature, handover line, articles…"""
+    def build(host, body, agent):
+        gmail, parameters, _ = _event(body)
+        ticket = _ticket(host, gmail, parameters) if (gmail.get("threadId") or gmail.get("messageId")) else None
+        return cards.push_card(cards.compose_card(host.compose_suggestions(ticket, agent), urls))
+    return _handle(build)
+
+
+@addon.post("/action")
+def action():
+    """Every button: built-ins here, the rest routed to the plugin that owns it."""
+    def build(host, body, agent):
+        gmail, parameters, inputs = _event(body)
+        name = parameters.get("name", "")
+        ticket = _ticket(host, gmail, parameters) if (parameters.get("threadId") or gmail) else None
+        if name == "compose.insert":
+            items = host.compose_suggestions(ticket, agent)
+            index = int(parameters.get("index", "-1")) if parameters.get("index", "").isdigit() else -1
+            if not 0 <= index < len(items):
+                raise AddonError("That text is no longer available; reopen the panel.")
+            return cards.insert_into_draft(items[index]["content"], items[index].get("content_type", "TEXT"))
+        if name == "ticket.refresh":
+            if ticket is None:
+                raise AddonError("Open a ticket first.")
+            return cards.update_card(_ticket_card(host, ticket, agent))
+        reply = host.card_action(name, parameters, inputs, ticket, agent)
+        if reply is None:
+            raise AddonError("This button is not available any more.")
+        if reply.insert_text:
+            return cards.insert_into_draft(reply.insert_text, reply.insert_type)
+        if reply.card:
+            return cards.update_card(reply.card)
+        fresh = host.ticket(ticket.thread_id) if ticket is not None else None
+        return cards.notify(reply.notification or "Done.", _ticket_card(host, fresh, agent) if fresh else None)
+    return _handle(build)

@@ -1,0 +1,130 @@
+"""Card builders: small pure functions from tickets to Google Card v1 JSON, and response wrappers.
+
+All customer text is HTML-escaped (card text supports a little HTML); links go only to https URLs
+we built. Cards stay within Google's limits: ≤100 sections, ≤100 widgets per section.
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+MAX_SECTIONS = 100
+MAX_WIDGETS = 100
+
+
+def text(value: str, limit: int = 500) -> str:
+    value = value or ""
+    return html.escape(value[:limit] + ("…" if len(value) > limit else ""))
+
+
+def section(header: str, widgets: list[dict], collapsible: bool = False) -> dict:
+    if len(widgets) > MAX_WIDGETS:
+        widgets = widgets[:MAX_WIDGETS - 1] + [{"textParagraph": {"text": f"… {len(widgets) - MAX_WIDGETS + 1} more"}}]
+    out = {"header": header, "widgets": widgets}
+    if collapsible:
+        out["collapsible"] = True
+        out["uncollapsibleWidgetsCount"] = 1
+    return out
+
+
+def card(title: str, subtitle: str, sections: list[dict]) -> dict:
+    sections = [s for s in sections if s.get("widgets")]
+    if len(sections) > MAX_SECTIONS:
+        sections = sections[:MAX_SECTIONS]
+    return {"header": {"title": text(title, 120), "subtitle": text(subtitle, 120)}, "sections": sections}
+
+
+def button(label: str, url: str, name: str, **parameters) -> dict:
+    params = [{"key": "name", "value": name}] + [{"key": k, "value": str(v)} for k, v in parameters.items()]
+    return {"text": label, "onClick": {"action": {"function": url, "parameters": params}}}
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], urls) -> dict:
+    status = "Awaiting reply" if ticket.awaiting_reply else "Answered"
+    if ticket.has_label("Resolved"):
+        status = "Resolved"
+    customer = [
+        {"decoratedText": {"topLabel": "Customer", "text": text(ticket.customer.name or ticket.customer.email, 120),
+                           "bottomLabel": text(ticket.customer.email, 120)}},
+        {"decoratedText": {"topLabel": "Language · channel", "text": text(f"{ticket.language} · {ticket.channel}")}},
+    ]
+    others = [t for t in earlier if t.thread_id != ticket.thread_id]
+    if others:
+        customer.append({"decoratedText": {"topLabel": f"Earlier tickets ({len(others)})", "wrapText": True,
+                                           "text": "<br>".join(text(t.subject, 80) for t in others[:5])}})
+    state = [
+        {"decoratedText": {"topLabel": "Status", "text": status}},
+        {"decoratedText": {"topLabel": "Owner", "text": text(ticket.owner_name or "nobody yet")}},
+        {"decoratedText": {"topLabel": "Priority", "text": text((ticket.priority or "normal").capitalize())}},
+        {"decoratedText": {"topLabel": "First message", "text": _when(ticket.first_customer_at)}},
+    ]
+    if deadline is not None:
+        state.append({"decoratedText": {"topLabel": "Answer due", "text": text(deadline.text or _when(deadline.due))}})
+    state.append({"buttonList": {"buttons": [button("Refresh", urls("action"), "ticket.refresh", threadId=ticket.thread_id)]}})
+    sections = [section("Customer", customer), section("Ticket", state)] + list(plugin_sections)
+    return card(ticket.subject, f"{len(ticket.messages)} messages", sections[:MAX_SECTIONS])
+
+
+def homepage_card(agent, rows: list[tuple], counts: dict, plugin_sections: list[dict], urls) -> dict:
+    """``rows``: (ticket, deadline) pairs already ordered (own tickets first, then by deadline)."""
+    summary = [{"decoratedText": {"topLabel": "Awaiting reply", "text": str(counts.get("open", 0))}},
+               {"decoratedText": {"topLabel": "At risk · breached",
+                                  "text": f"{counts.get('at_risk', 0)} · {counts.get('breached', 0)}"}}]
+    queue = []
+    for ticket, deadline in rows[:MAX_WIDGETS]:
+        mine = ticket.owner_name == agent.full_name
+        queue.append({"decoratedText": {
+            "topLabel": ("★ yours · " if mine else "") + text(ticket.customer.email, 60),
+            "text": text(ticket.subject, 80),
+            "bottomLabel": text("due " + (deadline.text if deadline else "—"), 80),
+            "onClick": {"openLink": {"url": ticket.gmail_url}}}})
+    if not queue:
+        queue = [{"textParagraph": {"text": "Nothing is waiting for a reply. 🎉"}}]
+    return card(f"Queue of {agent.full_name}", "Tickets awaiting a reply",
+                [section("Today", summary), section("Queue", queue)] + list(plugin_sections))
+
+
+def compose_card(items: list[dict], urls) -> dict:
+    buttons = [button(item["label"][:40], urls("action"), "compose.insert", index=i) for i, item in enumerate(items)]
+    widgets = [{"buttonList": {"buttons": buttons}}] if buttons else [{"textParagraph": {"text": "Nothing to insert."}}]
+    return card("Labeldesk", "Insert into your reply", [section("Insert", widgets)])
+
+
+def message_card(title: str, message: str) -> dict:
+    return card(title, "", [section("", [{"textParagraph": {"text": text(message)}}])])
+
+
+def error_card() -> dict:
+    return message_card("Something went wrong", "Labeldesk could not show this ticket right now. Try again in a "
+                        "minute; if it keeps happening, tell your admin.")
+
+
+def not_agent_card(email: str) -> dict:
+    return message_card("Not a Labeldesk agent", f"{email} is not configured as an agent. Ask your admin to add you "
+                        "to [agents] in labeldesk.toml.")
+
+
+# -- response wrappers --------------------------------------------------------------------------
+
+def push_card(built: dict) -> dict:
+    return {"action": {"navigations": [{"pushCard": built}]}}
+
+
+def update_card(built: dict) -> dict:
+    return {"renderActions": {"action": {"navigations": [{"updateCard": built}]}}}
+
+
+def notify(message: str, built: dict | None = None) -> dict:
+    action = {"notification": {"text": message[:200]}}
+    if built is not None:
+        action["navigations"] = [{"updateCard": built}]
+    return {"renderActions": {"action": action}}
+
+
+def insert_into_draft(content: str, content_type: str = "TEXT") -> dict:
+    return {"renderActions": {"hostAppAction": {"gmailAction": {"updateDraftActionMarkup": {"updateBody": {
+        "insertContents": [{"content": content, "contentType": content_type}], "type": "IN_PLACE_INSERT"}}}}}}

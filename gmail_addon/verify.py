@@ -1,0 +1,47 @@
+"""Every add-on request is verified before anything else is read.
+
+Google sends ``Authorization: Bearer <ID token>`` signed for the add-on's service account, with
+audience = the exact endpoint URL. The agent is identified from the verified ``userIdToken``
+(audience = the add-on's OAuth client id). In ``labeldesk demo`` the preview signs its own tokens
+with an in-memory key; only an app created in demo mode trusts that key, production never does.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from plugin_host.errors import VerificationError
+from plugin_host.push import bearer_token, verify_google_token
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Caller:
+    email: str  # the agent's address from the verified userIdToken
+    claims: dict
+
+
+def verify_request(headers, body: dict, endpoint_url: str, addon_settings, demo_signer=None) -> Caller:
+    """Verify the system token and the user token; raise VerificationError on anything wrong."""
+    token = bearer_token(headers.get("Authorization", ""))
+    claims = _verify(token, endpoint_url, addon_settings, demo_signer)
+    expected = addon_settings.service_account_email if demo_signer is None else demo_signer.service_account
+    if not expected or (claims.get("email") or "").lower() != expected.lower():
+        raise VerificationError("system token issued to another service account")
+    if claims.get("email_verified") is not True:
+        raise VerificationError("system token email not verified")
+    user_token = ((body or {}).get("authorizationEventObject") or {}).get("userIdToken") or ""
+    if not user_token:
+        raise VerificationError("no userIdToken: set addOns.httpOptions so Google sends it")
+    audience = addon_settings.oauth_client_id if demo_signer is None else demo_signer.client_id
+    user = _verify(user_token, audience, addon_settings, demo_signer)
+    if user.get("email_verified") is not True or not user.get("email"):
+        raise VerificationError("user token has no verified email")
+    return Caller(user["email"].lower(), user)
+
+
+def _verify(token: str, audience: str, addon_settings, demo_signer) -> dict:
+    if demo_signer is not None:
+        return demo_signer.verify(token, audience)
+    return verify_google_token(token, audience, addon_settings.google_certs_url or None)

@@ -1,0 +1,225 @@
+"""The Gmail add-on: verified endpoints, valid cards, compose inserts, manifest, demo preview."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import responses
+
+from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugin_host.web import create_app
+
+from .conftest import deliver, make_email
+from .tokens import CERTS_URL, TokenSigner, serve_certs
+
+BASE = "https://labeldesk.example.com"
+ADDON_SA = "service-42@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
+CLIENT_ID = "42-abc.apps.googleusercontent.com"
+AGENTS = {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska", "title": "Support Engineer"},
+          "ivan.petrov@example.com": {"first_name": "Ivan", "last_name": "Petrov"}}
+
+
+@pytest.fixture(scope="module")
+def signer():
+    return TokenSigner()
+
+
+@pytest.fixture
+def env(tmp_path, signer):
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
+            "plugins": {"enabled": ["autoreply", "sla", "kb_suggest"]},
+            "addon": {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
+                      "google_certs_url": CERTS_URL},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    host = build_host(config, http=local.http)
+    app = create_app(host)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_certs(mock, signer)
+        yield local, host, app.test_client()
+
+
+def body_for(signer, user="anna.kowalska@example.com", **gmail):
+    return {"commonEventObject": {"hostApp": "GMAIL", "platform": "WEB"}, "gmail": gmail,
+            "authorizationEventObject": {"userIdToken": signer.token(CLIENT_ID, user)}}
+
+
+def post(client, signer, path, body, token=None):
+    token = token if token is not None else signer.token(BASE + path, ADDON_SA)
+    return client.post(path, json=body, headers={"Authorization": f"Bearer {token}"} if token else {})
+
+
+def validate_card(card: dict) -> None:
+    import google.apps.card_v1 as card_v1
+
+    card_v1.Card.from_json(json.dumps(card), ignore_unknown_fields=False)
+    assert len(card["sections"]) <= 100 and all(len(s["widgets"]) <= 100 for s in card["sections"])
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                assert "_" not in key, f"snake_case key {key}"
+                if key == "selectionInput" or key == "textInput":
+                    assert value.get("name")
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+    walk(card)
+
+
+def pushed(response) -> dict:
+    data = response.get_json()
+    return data["action"]["navigations"][0]["pushCard"]
+
+
+def test_message_card_for_a_ticket(env, signer):
+    local, host, client = env
+    ref = deliver(local.gmail(), make_email(sender="Eve <script>alert(1)</script> <eve@example.org>",
+                                            subject="<img src=x onerror=alert(1)> urgent: outage"))
+    response = post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"], messageId=ref["id"]))
+    assert response.status_code == 200
+    card = pushed(response)
+    validate_card(card)
+    raw = json.dumps(card)
+    assert "<img" not in raw and "<script>" not in raw and "&lt;img" in raw
+    headers = [s["header"] for s in card["sections"]]
+    assert {"Customer", "Ticket", "Service level", "Ownership", "Help articles"} <= set(headers)
+
+
+def test_requests_are_verified_first(env, signer):
+    local, host, client = env
+    body = body_for(signer)
+    bad_tokens = {
+        "missing": "",
+        "wrong audience": signer.token(BASE + "/addon/compose", ADDON_SA),
+        "wrong email": signer.token(BASE + "/addon/homepage", "attacker@evil.example"),
+        "unverified": signer.token(BASE + "/addon/homepage", ADDON_SA, email_verified=False),
+        "expired": signer.token(BASE + "/addon/homepage", ADDON_SA, expires_in=-3600),
+        "forged": TokenSigner().token(BASE + "/addon/homepage", ADDON_SA),
+    }
+    for name, token in bad_tokens.items():
+        response = post(client, signer, "/addon/homepage", body, token=token)
+        assert response.status_code == 401, name
+        assert b"token" not in response.data.lower() and b"audience" not in response.data.lower()
+    forged_user = dict(body, authorizationEventObject={"userIdToken": TokenSigner().token(CLIENT_ID, "anna.kowalska@example.com")})
+    assert post(client, signer, "/addon/homepage", forged_user).status_code == 401
+    assert post(client, signer, "/addon/homepage", {**body, "authorizationEventObject": {}}).status_code == 401
+
+
+def test_shared_fixtures_as_request_bodies(env, signer, shared):
+    local, host, client = env
+    compose = json.loads((shared / "fixtures" / "addon" / "compose_post.json").read_text())
+    compose["authorizationEventObject"]["userIdToken"] = signer.token(CLIENT_ID, "anna.kowalska@example.com")
+    response = post(client, signer, "/addon/compose", compose)
+    card = pushed(response)
+    validate_card(card)
+    assert "Insert my signature" in json.dumps(card)
+    reply = json.loads((shared / "fixtures" / "addon" / "generate_reply_post.json").read_text())
+    reply["authorizationEventObject"]["userIdToken"] = signer.token(CLIENT_ID, "anna.kowalska@example.com")
+    reply["commonEventObject"]["parameters"] = {"name": "unknown.button"}
+    response = post(client, signer, "/addon/action", reply)
+    validate_card(pushed(response))  # a friendly card, not a stack trace
+
+
+def test_non_agents_see_no_ticket_data(env, signer):
+    local, host, client = env
+    ref = deliver(local.gmail(), make_email(subject="Secret order details"))
+    response = post(client, signer, "/addon/message", body_for(signer, "stranger@example.com", threadId=ref["threadId"]))
+    card = pushed(response)
+    validate_card(card)
+    assert "Secret order" not in json.dumps(card) and "Ask your admin" in json.dumps(card)
+
+
+def test_failure_renders_an_error_card(env, signer, monkeypatch):
+    local, host, client = env
+    ref = deliver(local.gmail(), make_email())
+    monkeypatch.setattr(host, "ticket", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("db exploded at 0xdead")))
+    response = post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"]))
+    assert response.status_code == 200 and b"0xdead" not in response.data and b"Traceback" not in response.data
+    validate_card(pushed(response))
+
+
+def test_homepage_queue_and_buttons(env, signer):
+    local, host, client = env
+    from plugin_host.sync import ChangeFeed
+
+    g = local.gmail()
+    refs = [deliver(g, make_email(sender=f"c{i}@example.org", message_id=f"<hq{i}@example.org>", subject=f"Q{i}"))
+            for i in range(3)]
+    ChangeFeed(host).sync()
+    card = pushed(post(client, signer, "/addon/homepage", body_for(signer)))
+    validate_card(card)
+    assert "Q0" in json.dumps(card) and "Awaiting reply" in json.dumps(card)
+    action = body_for(signer, threadId=refs[0]["threadId"])
+    action["commonEventObject"]["parameters"] = {"name": "autoreply.take", "threadId": refs[0]["threadId"]}
+    data = post(client, signer, "/addon/action", action).get_json()
+    assert "Anna Kowalska" in data["renderActions"]["action"]["notification"]["text"]
+    validate_card(data["renderActions"]["action"]["navigations"][0]["updateCard"])
+    assert host.ticket(refs[0]["threadId"]).owner_name == "Anna Kowalska"
+    action["commonEventObject"]["parameters"] = {"name": "compose.insert", "index": "0", "threadId": refs[0]["threadId"]}
+    data = post(client, signer, "/addon/action", action).get_json()
+    body = data["renderActions"]["hostAppAction"]["gmailAction"]["updateDraftActionMarkup"]["updateBody"]
+    assert body["type"] == "IN_PLACE_INSERT" and "Anna Kowalska" in body["insertContents"][0]["content"]
+
+
+def test_300_message_thread_stays_within_card_limits():
+    from datetime import datetime, timezone
+
+    from gmail_addon import cards
+    from plugin_host.ticket import Person, Ticket, TicketMessage
+
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    messages = tuple(TicketMessage(str(i), "t", f"<{i}@x>", Person("C", "c@example.org"), (), (), "S", now,
+                                   "customer", "text") for i in range(300))
+    ticket = Ticket("t", "S", Person("C", "c@example.org"), "support@example.com", messages, "en", frozenset(),
+                    now, None, "customer")
+    many = [{"header": f"s{i}", "widgets": [{"textParagraph": {"text": "x"}}] * 150} for i in range(150)]
+    card = cards.ticket_card(ticket, None, [ticket] * 50, [cards.section(s["header"], s["widgets"]) for s in many],
+                             lambda n: f"{BASE}/addon/{n}")
+    validate_card(card)
+
+
+def test_manifest_is_a_valid_deployment():
+    from click.testing import CliRunner
+    from google.cloud import gsuiteaddons_v1
+
+    from plugin_host.cli import get_cli
+
+    result = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", BASE])
+    assert result.exit_code == 0, result.output
+    gsuiteaddons_v1.Deployment.from_json(result.output, ignore_unknown_fields=False)
+    manifest = json.loads(result.output)
+    assert manifest["addOns"]["gmail"]["contextualTriggers"][0]["onTriggerFunction"] == BASE + "/addon/message"
+    assert all("gmail.modify" not in s for s in manifest["oauthScopes"])
+    assert CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", "http://insecure"]).exit_code != 0
+
+
+def test_demo_preview_renders_cards_with_working_buttons(tmp_path):
+    from plugin_host.demo import demo_host
+
+    local, host = demo_host(str(tmp_path))
+    from plugin_host.sync import ChangeFeed
+
+    ChangeFeed(host).sync()
+    app = create_app(host, demo=True)
+    client = app.test_client()
+    index = client.get("/preview/")
+    assert index.status_code == 200 and b"Where is my order" in index.data
+    thread_id = next(t for t in local.mailbox.threads if host.ticket(t) is not None)
+    page = client.get(f"/preview/{thread_id}")
+    assert page.status_code == 200 and b"Service level" in page.data and b"Compose panel" in page.data
+    press = client.post(f"/preview/{thread_id}", data={"parameters": json.dumps({"name": "autoreply.take",
+                                                                                "threadId": thread_id}),
+                                                       "agent": "ivan.petrov@example.com"})
+    assert press.status_code == 200 and b"Ivan Petrov now owns this ticket" in press.data
+    # The demo signer is trusted only by a demo app: production rejects its tokens.
+    signer = app.extensions["labeldesk.demo_signer"]
+    prod = create_app(host).test_client()
+    forged = prod.post("/addon/homepage", json={"authorizationEventObject": {"userIdToken": signer.token(signer.client_id, "anna.kowalska@example.com")}},
+                       headers={"Authorization": "Bearer " + signer.token("http://localhost/addon/homepage", signer.service_account)})
+    assert forged.status_code == 401
