@@ -48,6 +48,7 @@ class MailboxSettings:
     push_service_account: str = ""
     ack_window_days: float = 4.0
     full_sync_days: int = 30
+    quota_units_per_second: float = 0.0  # 0 = Gmail's 250 (unlimited for a local mailbox)
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -247,7 +248,18 @@ def _mailbox(section: Any) -> MailboxSettings:
         push_audience=_str(section, "push_audience", "mailbox"),
         push_service_account=_str(section, "push_service_account", "mailbox"),
         ack_window_days=window, full_sync_days=full_days,
+        quota_units_per_second=_positive(section.get("quota_units_per_second", 0), "mailbox.quota_units_per_second"),
     )
+
+
+def _positive(value, key: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(key, f"must be a number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(key, "must not be negative")
+    return number
 
 
 def _agents(section: Any) -> dict[str, Agent]:

@@ -18,8 +18,15 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
 
     pm = make_plugin_manager(enabled=config.enabled_plugins, extra=extra_plugins)
     validate_plugin_settings(pm, config)
+    from .auth import is_local
+    from .quota import TokenBucket
+
     credentials = None if http is not None else credentials_for(config.mailbox, config.state_path)
-    client = GmailClient(config.mailbox, credentials=credentials, http=http)
+    local = http is not None or is_local(config.mailbox.api_root)
+    # Gmail's per-user ceiling is 250 units/s; a local mailbox has none unless it simulates one.
+    rate = config.mailbox.quota_units_per_second or (1e9 if local else 250.0)
+    client = GmailClient(config.mailbox, credentials=credentials, http=http,
+                         bucket=TokenBucket(rate, capacity=max(rate, 500.0)))
     return Host(config, pm, client, now=now)
 
 

@@ -8,12 +8,14 @@ charsets and encoded display names. Everything is deterministic for a given ``no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.mime.text import MIMEText
 from email.utils import format_datetime
 
+SAMPLE_KB = Path(__file__).parent / "data" / "kb"  # help articles the demo suggests
 AGENTS = {
     "anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska", "title": "Support Engineer"},
     "ivan.petrov@example.com": {"first_name": "Ivan", "last_name": "Petrov", "title": "Support Engineer"},
@@ -174,7 +176,8 @@ def sample_config_toml(api_root: str) -> str:
     lines += ["", "[plugins]", 'enabled = ["autoreply", "sla", "kb_suggest"]', "",
               "[plugins.autoreply]", 'hours = "Mon-Fri 09:00-18:00"', 'timezone = "Europe/Warsaw"', 'holidays = "PL"', "",
               "[plugins.sla]", 'hours = "Mon-Fri 09:00-18:00"', 'timezone = "Europe/Warsaw"', 'holidays = "PL"',
-              'vip_domains = ["vipclient.example"]', 'team_lead = "sam.taylor@example.com"', ""]
+              'vip_domains = ["vipclient.example"]', 'team_lead = "sam.taylor@example.com"', "",
+              "[plugins.kb_suggest]", f'articles = "{SAMPLE_KB.as_posix()}"', ""]
     return "\n".join(lines)
 
 
