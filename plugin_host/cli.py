@@ -277,3 +277,7 @@ def main() -> None:
     except LabeldeskError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":  # python -m plugin_host.cli
+    main()

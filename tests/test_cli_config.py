@@ -1,0 +1,178 @@
+"""Configuration, plugin listing and the command line (init, plugins, inspect, sync, sweep, demo, mailbox)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from plugin_host.cli import get_cli
+from plugin_host.cli_inspect import eml_files, inspect_file, run_inspect
+from plugin_host.config import load_config
+from plugin_host.errors import ConfigError
+
+from .conftest import make_email
+
+GOOD = {"mailbox": {"address": "support@example.com"},
+        "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}}}
+
+
+@pytest.mark.parametrize("data,key", [
+    ({}, "mailbox"),
+    ({"mailbox": {"address": "not-an-email"}}, "mailbox.address"),
+    ({**GOOD, "agents": {"a@example.com": {"first_name": "Anna"}}}, "last_name"),
+    ({**GOOD, "colour": {}}, "colour"),
+    ({**GOOD, "plugins": {"enabled": "sla"}}, "plugins.enabled"),
+    ({"mailbox": {"address": "s@example.com", "aliases": "help@example.com"}}, "mailbox.aliases"),
+    ({"mailbox": {"address": "s@example.com", "api_root": "ftp://x"}}, "mailbox.api_root"),
+    ({**GOOD, "plugins": {"enabled": ["sla"], "sla": {"hours": "whenever"}}}, "plugins.sla.hours"),
+    ({**GOOD, "plugins": {"enabled": ["nonexistent"]}}, "plugins.enabled"),
+])
+def test_bad_settings_name_the_key(tmp_path, data, key):
+    from plugin_host.runtime import build_host
+    from plugin_host.mailbox import LocalMailbox
+
+    with pytest.raises(ConfigError) as info:
+        config = load_config(tmp_path / "x.toml", data=data, environ={})
+        build_host(config, http=LocalMailbox().http)
+    assert key in str(info.value)
+
+
+def test_lookup_order_and_environment_overrides(tmp_path, monkeypatch):
+    first = tmp_path / "first.toml"
+    first.write_text('[mailbox]\naddress = "one@example.com"\naliases = ["a@example.com"]\n')
+    second = tmp_path / "labeldesk.toml"
+    second.write_text('[mailbox]\naddress = "two@example.com"\n')
+    monkeypatch.chdir(tmp_path)
+    assert load_config(environ={}).mailbox.address == "two@example.com"
+    monkeypatch.setenv("LABELDESK_CONFIG", str(first))
+    assert load_config().mailbox.address == "one@example.com"
+    assert load_config(str(second)).mailbox.address == "two@example.com"
+    env = {"LABELDESK_MAILBOX__ADDRESS": "env@example.com", "LABELDESK_MAILBOX__ALIASES": "x@example.com, y@example.com",
+           "LABELDESK_HOST__POLL_SECONDS": "30"}
+    config = load_config(str(first), environ=env)
+    assert config.mailbox.address == "env@example.com" and config.mailbox.aliases == ("x@example.com", "y@example.com")
+    assert config.host.poll_seconds == 30
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[mailbox\naddress=")
+    with pytest.raises(ConfigError, match="broken.toml"):
+        load_config(str(broken))
+
+
+def test_init_writes_a_valid_commented_starter(tmp_path):
+    runner = CliRunner()
+    target = tmp_path / "labeldesk.toml"
+    assert runner.invoke(get_cli(), ["init", str(target)]).exit_code == 0
+    text = target.read_text()
+    assert text.count("#") > 10
+    config = load_config(str(target), environ={})
+    assert config.mailbox.address == "support@example.com" and config.enabled_plugins
+    again = runner.invoke(get_cli(), ["init", str(target)])
+    assert again.exit_code != 0 and "--force" in again.output
+
+
+def test_plugins_json_lists_installed_plugins(tmp_path):
+    config = tmp_path / "labeldesk.toml"
+    config.write_text('[mailbox]\naddress = "support@example.com"\n[plugins]\nenabled = ["sla"]\n')
+    result = CliRunner().invoke(get_cli(), ["plugins", "--json", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    listed = {p["name"]: p for p in json.loads(result.output)}
+    assert {"autoreply", "sla", "kb_suggest", "addon"} <= set(listed)
+    assert listed["sla"]["enabled"] and not listed["autoreply"]["enabled"]
+    assert "ticket_deadline" in listed["sla"]["hooks"] and listed["sla"]["version"]
+
+
+def test_disabled_plugins_are_not_called(tmp_path):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    config = load_config(tmp_path / "x.toml", data={**GOOD, "plugins": {"enabled": []}}, environ={})
+    host = build_host(config, http=LocalMailbox().http)
+    assert host.pm.get_plugin("sla") is None and host.pm.get_plugin("autoreply") is None
+
+
+def test_inspect_json_lines_and_bad_files(tmp_path):
+    (tmp_path / "good.eml").write_bytes(make_email(sender="Мария <maria@example.ru>", subject="Заказ",
+                                                   body="Здравствуйте, где мой заказ? Он не пришёл."))
+    (tmp_path / "bounce.eml").write_bytes(b"From: MAILER-DAEMON@example.org\r\nTo: support@example.com\r\n"
+                                          b"Subject: Undelivered\r\nAuto-Submitted: auto-replied\r\n\r\nfailed\r\n")
+    (tmp_path / "garbage.eml").write_bytes(os.urandom(2000))
+    result = CliRunner().invoke(get_cli(), ["inspect", "--json", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = {json.loads(l)["file"].rsplit("/", 1)[-1]: json.loads(l) for l in result.output.splitlines()}
+    assert set(lines) == {"good.eml", "bounce.eml", "garbage.eml"}
+    good = lines["good.eml"]
+    assert good["acknowledge"] is True and good["language"] == "ru" and good["customer"]["email"] == "maria@example.ru"
+    assert "где мой заказ" in good["text"]
+    assert lines["bounce.eml"]["acknowledge"] is False and "Auto-Submitted" in lines["bounce.eml"]["reason"]
+    assert "error" in lines["garbage.eml"] or lines["garbage.eml"]["acknowledge"] is False
+
+
+def test_inspect_acknowledges_no_bounce_and_never_crashes(shared):
+    folder = shared / "data" / "mail" / "bounces-and-autoreplies"
+    results = [inspect_file(p, None) for p in eml_files([str(folder)])]
+    assert len(results) == 629
+    assert [r["file"] for r in results if r.get("acknowledge")] == []
+    assert [r for r in results if "error" in r] == []
+    others = [inspect_file(p, None) for p in eml_files([str(shared / "data" / "mail" / "cpython-email-tests")])]
+    assert others and all("error" not in r for r in others)
+
+
+def test_sync_and_sweep_commands_against_a_served_mailbox(tmp_path):
+    port = _free_port()
+    data = tmp_path / "mbox"
+    server = subprocess.Popen([sys.executable, "-m", "plugin_host.cli", "mailbox", "serve", "--port", str(port),
+                               "--data", str(data), "--seed", "sample"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait(port)
+        config = tmp_path / "labeldesk.toml"
+        config.write_text(f'[mailbox]\naddress = "support@example.com"\napi_root = "http://127.0.0.1:{port}/"\n'
+                          '[agents]\n"anna.kowalska@example.com" = { first_name = "Anna", last_name = "Kowalska" }\n'
+                          '[plugins]\nenabled = ["sla"]\n[host]\nstate_dir = "state"\n')
+        runner = CliRunner()
+        dry = runner.invoke(get_cli(), ["sync", "--config", str(config), "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+        assert "(dry run)" in dry.output and not (tmp_path / "state" / "cursor.json").exists()
+        real = runner.invoke(get_cli(), ["sync", "--config", str(config)])
+        assert real.exit_code == 0 and "full sync" in real.output
+        assert (tmp_path / "state" / "cursor.json").exists()
+        sweep = runner.invoke(get_cli(), ["sweep", "--config", str(config)])
+        assert sweep.exit_code == 0 and "ticket(s) visited" in sweep.output
+    finally:
+        server.terminate()
+        server.wait(10)
+    # The state survives a restart of the served mailbox.
+    from plugin_host.mailbox import LocalMailbox
+
+    restored = LocalMailbox(data_dir=data)
+    names = {l["name"] for l in restored.mailbox.labels.values()}
+    assert "Helpdesk/Awaiting reply" in names and len(restored.mailbox.threads) >= 40
+
+
+def test_demo_once_prints_a_ticket_table():
+    result = subprocess.run([sys.executable, "-m", "plugin_host.cli", "demo", "--once"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "customer" in result.stdout and "sent acknowledgement" in result.stdout
+    assert "tickets," in result.stdout and "Gmail quota units" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int) -> None:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("mailbox did not start")
