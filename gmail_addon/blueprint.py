@@ -94,7 +94,7 @@ def _ticket(host, gmail, parameters):
 
 def _ticket_card(host, ticket, agent):
     deadline = host.deadline(ticket)
-    earlier = host.customer_tickets(ticket.customer.email, limit=10)
+    earlier = host.customer_history(ticket.customer.email, exclude_thread=ticket.thread_id)
     return cards.ticket_card(ticket, deadline, earlier, host.side_panel_sections(ticket, agent, urls), urls)
 
 

@@ -32,6 +32,12 @@ class Processed:
     outcome: Outcome = field(default_factory=Outcome)
 
 
+@dataclass(frozen=True)
+class EarlierTicket:
+    thread_id: str
+    subject: str
+
+
 class Host:
     def __init__(self, config: Config, pm, client, now: Callable[[], datetime] | None = None):
         self.config = config
@@ -39,6 +45,7 @@ class Host:
         self.client = client
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.executor = Executor(config, client, now=self.now)
+        self._tickets: dict = {}
         config.hook = pm.hook
 
     @property
@@ -61,7 +68,16 @@ class Host:
         if used - set(names):  # a label made elsewhere since we cached the list
             self.executor.forget_labels()
             names = self.executor.label_names()
-        return build_ticket(thread, self.config, names)
+        # A thread whose messages, labels and history are unchanged gives the same Ticket: reuse it.
+        key = (thread_id, tuple((m["id"], m.get("historyId"), tuple(m.get("labelIds", [])))
+                                for m in thread.get("messages", [])))
+        cached = self._tickets.get(key)
+        if cached is None:
+            cached = build_ticket(thread, self.config, names)
+            if len(self._tickets) > 512:
+                self._tickets.clear()
+            self._tickets[key] = cached
+        return cached
 
     def search_tickets(self, q: str, limit: int = 500) -> list[Ticket]:
         thread_ids = []
@@ -85,6 +101,21 @@ class Host:
 
     def customer_tickets(self, email: str, limit: int = 20) -> list[Ticket]:
         return self.search_tickets(f"from:{email}", limit=limit)
+
+    def customer_history(self, email: str, exclude_thread: str = "", limit: int = 5) -> list["EarlierTicket"]:
+        """The customer's other threads, newest first: one metadata read each, not whole threads."""
+        seen, out = {exclude_thread}, []
+        for ref in self.client.list_message_ids(q=f"from:{email}", max_results=50):
+            if ref["threadId"] in seen:
+                continue
+            seen.add(ref["threadId"])
+            message = self.client.get_message(ref["id"], format="metadata", metadata_headers=["Subject"])
+            subject = next((h["value"] for h in message.get("payload", {}).get("headers", [])
+                            if h["name"].lower() == "subject"), "(no subject)")
+            out.append(EarlierTicket(ref["threadId"], subject))
+            if len(out) == limit:
+                break
+        return out
 
     # -- events ------------------------------------------------------------------------------
 

@@ -223,3 +223,55 @@ def test_demo_preview_renders_cards_with_working_buttons(tmp_path):
     forged = prod.post("/addon/homepage", json={"authorizationEventObject": {"userIdToken": signer.token(signer.client_id, "anna.kowalska@example.com")}},
                        headers={"Authorization": "Bearer " + signer.token("http://localhost/addon/homepage", signer.service_account)})
     assert forged.status_code == 401
+
+
+def test_every_button_through_the_endpoint(env, signer, tmp_path):
+    local, host, client = env
+    ref = deliver(local.gmail(), make_email(subject="Refund missing", body="Where is my refund?"))
+    thread = ref["threadId"]
+
+    def press(name, inputs=None, **params):
+        body = body_for(signer, threadId=thread)
+        body["commonEventObject"]["parameters"] = {"name": name, "threadId": thread, **params}
+        if inputs:
+            body["commonEventObject"]["formInputs"] = {k: {"stringInputs": {"value": [v]}} for k, v in inputs.items()}
+        response = post(client, signer, "/addon/action", body)
+        assert response.status_code == 200
+        return response.get_json()
+
+    refreshed = press("ticket.refresh")
+    validate_card(refreshed["renderActions"]["action"]["navigations"][0]["updateCard"])
+    note = press("sla.set_priority", priority="urgent")["renderActions"]["action"]["notification"]["text"]
+    assert "urgent" in note and host.ticket(thread).priority == "urgent"
+    note = press("sla.escalate", {"team": "billing"})["renderActions"]["action"]["notification"]["text"]
+    assert "billing" in note and host.ticket(thread).has_label("Escalated")
+    press("autoreply.take")
+    assert host.ticket(thread).owner_name == "Anna Kowalska"
+    unknown = press("nobody.owns.this")
+    validate_card(unknown["action"]["navigations"][0]["pushCard"])
+
+
+def test_insert_article_through_the_endpoint(tmp_path, signer):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/r\n---\n"
+                                       "Refunds reach your card within 5 business days.\n")
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
+            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder)}},
+            "addon": {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
+                      "google_certs_url": CERTS_URL}, "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    host = build_host(config, http=local.http)
+    client = create_app(host).test_client()
+    ref = deliver(local.gmail(), make_email(subject="Refund", body="When will my refund reach my card?"))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_certs(mock, signer)
+        card = pushed(post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"])))
+        assert "How refunds work" in json.dumps(card)
+        for name, expected in (("kb.insert_link", "https://help.example.com/r"), ("kb.insert_answer", "5 business days")):
+            body = body_for(signer, threadId=ref["threadId"])
+            body["commonEventObject"]["parameters"] = {"name": name, "article": "refunds", "threadId": ref["threadId"]}
+            data = post(client, signer, "/addon/action", body).get_json()
+            inserted = data["renderActions"]["hostAppAction"]["gmailAction"]["updateDraftActionMarkup"]
+            assert expected in inserted["updateBody"]["insertContents"][0]["content"]
