@@ -68,7 +68,18 @@ def sweep_queries(settings, now) -> list[str]:
 
 
 @hookspec
-def on_sweep(ticket, actions, settings, now) -> None:
+def sweep_tasklists(settings) -> list[str]:
+    """Titles of Google Tasks lists whose completed tasks the sweep should report.
+
+    The host reads each list once per sweep and passes the idempotency keys of completed tasks
+    to :func:`on_sweep` as ``completed_tasks`` (closing the loop on escalations).
+
+    :param settings: the validated configuration.
+    """
+
+
+@hookspec
+def on_sweep(ticket, actions, settings, now, completed_tasks) -> None:
     """The periodic sweep visits a ticket found by the merged :func:`sweep_queries`.
 
     Re-derive time-based state (deadlines, at risk, breached) and record label changes,
@@ -78,6 +89,8 @@ def on_sweep(ticket, actions, settings, now) -> None:
     :param actions: the recorder for this ticket.
     :param settings: the validated configuration.
     :param now: the current time, timezone-aware UTC.
+    :param completed_tasks: keys of completed Labeldesk tasks in the lists named by
+        :func:`sweep_tasklists` (a frozenset of strings).
     """
 
 

@@ -136,15 +136,15 @@ class Host:
             events.append("on_agent_replied")
         return events
 
-    def dispatch(self, event: str, ticket: Ticket) -> Actions:
+    def dispatch(self, event: str, ticket: Ticket, **extra) -> Actions:
         """Call one event hook for a ticket; the only place event hooks are called."""
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
         hook = getattr(self.pm.hook, event)
-        hook(ticket=ticket, actions=actions, settings=self.config, now=self.now())
+        hook(ticket=ticket, actions=actions, settings=self.config, now=self.now(), **extra)
         return actions
 
     def process_thread(self, thread_id: str, new_message_ids: set[str] | None = None,
-                       dry_run: bool = False, events: list[str] | None = None) -> Processed:
+                       dry_run: bool = False, events: list[str] | None = None, **extra) -> Processed:
         ticket = self.ticket(thread_id, new_message_ids)
         result = Processed(thread_id, ticket)
         if ticket is None:
@@ -152,7 +152,7 @@ class Host:
         result.events = events if events is not None else self.events_for(ticket, new_message_ids)
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
         for event in result.events:
-            actions.recorded.extend(self.dispatch(event, ticket).recorded)
+            actions.recorded.extend(self.dispatch(event, ticket, **(extra if event == "on_sweep" else {})).recorded)
         actions.recorded.extend(self.state_labels(ticket).recorded)
         result.outcome = self.executor.execute(actions, ticket, dry_run=dry_run)
         return result
@@ -218,7 +218,25 @@ class Host:
             for ref in self.client.list_message_ids(q=q):
                 if ref["threadId"] not in thread_ids:
                     thread_ids.append(ref["threadId"])
+        completed = self.completed_tasks()
         results = []
         for thread_id in thread_ids:
-            results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"]))
+            results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"],
+                                               completed_tasks=completed))
         return results
+
+    def completed_tasks(self) -> frozenset[str]:
+        """Keys (``[labeldesk:KEY]`` in notes) of completed tasks in the lists plugins watch."""
+        import re
+
+        titles = {t for ts in self.pm.hook.sweep_tasklists(settings=self.config) for t in (ts or [])}
+        if not titles:
+            return frozenset()
+        keys = set()
+        for tasklist in self.client.list_tasklists():
+            if not any(tasklist.get("title", "").startswith(t) for t in titles):
+                continue
+            for task in self.client.list_tasks(tasklist["id"]):
+                if task.get("status") == "completed":
+                    keys.update(re.findall(r"\[labeldesk:([^\]]+)\]", task.get("notes") or ""))
+        return frozenset(keys)

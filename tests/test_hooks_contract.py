@@ -46,8 +46,13 @@ class EveryHook:
         return [f"label:helpdesk-awaiting-reply before:{int(now.timestamp()) + 60}"]
 
     @hookimpl
-    def on_sweep(self, ticket, actions, settings, now):
-        self.seen("on_sweep", ticket=ticket)
+    def sweep_tasklists(self, settings):
+        self.seen("sweep_tasklists")
+        return ["Everyhook"]
+
+    @hookimpl
+    def on_sweep(self, ticket, actions, settings, now, completed_tasks):
+        self.seen("on_sweep", ticket=ticket, completed_tasks=completed_tasks)
         actions.add_labels("Swept")
 
     @hookimpl
@@ -113,6 +118,7 @@ def test_every_hook_is_called_with_documented_arguments(tmp_path):
     group = click.Group()
     host.pm.hook.register_commands(cli=group)
     assert "everyhook" in group.commands
-    assert {"register_settings", "register_routes", "register_commands", "sweep_queries", "on_sweep",
+    assert plugin.calls["on_sweep"]["completed_tasks"] == frozenset()
+    assert {"register_settings", "register_routes", "register_commands", "sweep_queries", "on_sweep", "sweep_tasklists",
             "ticket_deadline", "suggest_articles", "ticket_sections", "compose_suggestions",
             "homepage_sections", "on_card_action"} <= set(plugin.calls)

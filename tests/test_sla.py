@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json as json_module
 import json
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -196,3 +197,44 @@ def test_report_metrics(tmp_path):
     assert metrics["first_response"]["unanswered"] == 1
     html = render_html(metrics)
     assert "<b>Q</b>" not in html and "Support report" in html
+
+
+def test_completing_the_escalation_task_tells_the_agent_to_tell_the_customer(tmp_path):
+    local, host, clock = setup(tmp_path, monday(10))
+    ref = deliver(local.gmail(), make_email(message_id="<fix@example.org>"))
+    ticket = host.ticket(ref["threadId"])
+    agent = host.config.agent("anna.kowalska@example.com")
+    host.card_action("sla.escalate", {}, {"team": ["engineering"]}, ticket, agent)
+    host.sweep()
+    assert not host.ticket(ticket.thread_id).has_label("Fixed - tell customer")
+    tasks = local.tasks()
+    lists = tasks.tasklists().list().execute()["items"]
+    team = next(l for l in lists if l["title"].endswith("engineering"))
+    [task] = tasks.tasks().list(tasklist=team["id"]).execute()["items"]
+    tasks.tasks().patch(tasklist=team["id"], task=task["id"], body={"status": "completed"}).execute()
+    host.sweep()
+    fixed = host.ticket(ticket.thread_id)
+    assert fixed.has_label("Fixed - tell customer") and not fixed.has_label("Escalated")
+    sections = host.side_panel_sections(fixed, agent, lambda n: f"https://x.example/{n}")
+    assert "Fixed — tell the customer" in json_module.dumps(sections, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("country,start,hours,expected", [
+    ("PL", datetime(2026, 12, 23, 17, 0, tzinfo=WAW), 2, datetime(2026, 12, 28, 10, 0, tzinfo=WAW)),  # 24-26 Dec off
+    # 31 Dec 2026 is a substituted day off in Russia, 1-8 Jan are New Year holidays, 9-10 Jan a weekend.
+    ("RU", datetime(2026, 12, 30, 17, 0, tzinfo=ZoneInfo("Europe/Moscow")), 2,
+     datetime(2027, 1, 11, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))),
+])
+def test_christmas_eve_in_poland_and_new_year_in_russia(country, start, hours, expected):
+    zone = start.tzinfo.key
+    calendar = BusinessCalendar.parse("Mon-Fri 09:00-18:00", zone, country)
+    assert calendar.add_business_time(start, timedelta(hours=hours)) == expected
+
+
+def test_time_zones_and_split_shifts_with_custom_days_off():
+    ny = BusinessCalendar.parse("Mon-Fri 08:00-12:00,13:00-17:00", "America/New_York", "US", days_off=["2026-11-27"])
+    start = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)  # Wed 15:00 in New York
+    # 2h left Wed, Thu is Thanksgiving, Fri a custom day off → Mon 08:00 + 2h = 10:00 New York.
+    due = ny.add_business_time(start, timedelta(hours=4))
+    assert due.astimezone(ZoneInfo("America/New_York")) == datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert ny.business_time_between(start, due) == timedelta(hours=4)

@@ -61,8 +61,14 @@ def on_agent_replied(ticket, actions, settings, now):
 
 
 @hookimpl
-def on_sweep(ticket, actions, settings, now):
+def on_sweep(ticket, actions, settings, now, completed_tasks):
     record_state(ticket, actions, settings, now)
+    escalation.close_the_loop(ticket, completed_tasks or frozenset(), actions)
+
+
+@hookimpl
+def sweep_tasklists(settings):
+    return [policy_of(settings).tasklist]
 
 
 def _q(settings, name: str) -> str:
@@ -76,7 +82,8 @@ def sweep_queries(settings, now):
     policy = policy_of(settings)
     earliest = policy.shortest_response_target() * policy.at_risk_share  # wall time ≥ business time
     bound = int((now - earliest).timestamp())
-    return [f"{_q(settings, 'Awaiting reply')} before:{bound}", _q(settings, AT_RISK), _q(settings, BREACHED)]
+    return [f"{_q(settings, 'Awaiting reply')} before:{bound}", _q(settings, AT_RISK), _q(settings, BREACHED),
+            _q(settings, "Escalated")]
 
 
 @hookimpl

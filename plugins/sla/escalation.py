@@ -53,3 +53,15 @@ def escalate(ticket, team: str, agent, policy, actions, now: datetime) -> None:
                  notes=f"Escalated by {who}.\nCustomer: {ticket.customer.email}\nThread: {ticket.gmail_url}\n\n"
                        f"{summary(ticket)}")
     actions.add_labels("Escalated", f"Escalated/{team.capitalize()}")
+
+
+FIXED_LABEL = "Fixed - tell customer"
+
+
+def close_the_loop(ticket, completed_tasks: frozenset, actions) -> None:
+    """An escalation task was completed: the ticket now says "fixed — tell the customer"."""
+    if not ticket.has_label("Escalated"):
+        return
+    if any(key.startswith("escalate:") and key.endswith(":" + ticket.thread_id) for key in completed_tasks):
+        actions.add_labels(FIXED_LABEL)
+        actions.remove_labels("Escalated")
