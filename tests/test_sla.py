@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import json as json_module
 import json
 from datetime import datetime, timedelta, timezone
@@ -238,3 +239,20 @@ def test_time_zones_and_split_shifts_with_custom_days_off():
     due = ny.add_business_time(start, timedelta(hours=4))
     assert due.astimezone(ZoneInfo("America/New_York")) == datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("America/New_York"))
     assert ny.business_time_between(start, due) == timedelta(hours=4)
+
+
+def test_report_command_json_and_html(tmp_path, monkeypatch):
+    import plugin_host.runtime as runtime
+
+    local, host, clock = setup(tmp_path, monday(17))
+    deliver(local.gmail(), make_email(message_id="<rep@example.org>", subject="Report me"))
+    from plugin_host.sync import ChangeFeed
+
+    ChangeFeed(host).sync()
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(get_cli(), ["report", "--since", "30d", "--json", "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{"):])
+    assert data["tickets"] == 1 and data["first_response"]["unanswered"] == 1
+    assert 'class="bar"' in out.read_text() and "Awaiting reply" in out.read_text()

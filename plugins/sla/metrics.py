@@ -84,8 +84,9 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk 
 <td>{{ m.first_response.within_target }}</td><td>{{ m.first_response.unanswered }}</td></tr></table>
 <h2>SLA attainment per priority</h2><table>{% for p, v in m.sla_attainment.items() %}
 <tr><td>{{ p }}</td><td>{{ (v * 100)|round(1) }}%</td><td><div class="bar" style="width:{{ (v * 300)|int }}px"></div></td></tr>{% endfor %}</table>
-<h2>Volume per label</h2><table>{% for k, v in m.volume_by_label.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
-<h2>Volume per agent</h2><table>{% for k, v in m.volume_by_agent.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
+{% set top = [m.tickets, 1]|max %}
+<h2>Volume per label</h2><table>{% for k, v in m.volume_by_label.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td><td><div class="bar" style="width:{{ (v / top * 300)|int }}px"></div></td></tr>{% endfor %}</table>
+<h2>Volume per agent</h2><table>{% for k, v in m.volume_by_agent.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td><td><div class="bar" style="width:{{ (v / top * 300)|int }}px"></div></td></tr>{% endfor %}</table>
 </body></html>"""
 
 
