@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -144,20 +145,57 @@ def test_safe_first_names():
 
 
 def test_sandbox_blocks_template_attacks(tmp_path):
+    from plugins.autoreply.settings import AutoreplySettings
+    from plugins.autoreply.templates import SAMPLE_CONTEXT, render
+
     folder = tmp_path / "templates" / "en"
     folder.mkdir(parents=True)
     (folder / "acknowledgement.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
-    settings = validate({"templates_dir": str(tmp_path / "templates"), "hours": "Mon-Sun 00:00-23:59"})
-    from plugins.autoreply.templates import render
-
-    text = render(settings, "en", "acknowledgement", {"first_name": "A", "subject": "s", "owner_phrase": "x",
-                                                      "expectation": "e", "articles": [], "agent_name": "N",
-                                                      "agent_title": "", "holiday": ""})
-    assert "subclasses" not in text and text.startswith("Hello A,")  # fell back to the shipped template
+    with pytest.raises(ConfigError) as info:  # refused at start-up with a clear error
+        validate({"templates_dir": str(tmp_path / "templates"), "hours": "Mon-Sun 00:00-23:59"})
+    assert "Python internals" in str(info.value) and "acknowledgement.txt.j2" in str(info.value)
+    # Edited after start-up: the render is refused by the sandbox and the shipped template is used.
+    settings = AutoreplySettings(templates_dir=str(tmp_path / "templates"))
+    text = render(settings, "en", "acknowledgement", SAMPLE_CONTEXT)
+    assert "subclasses" not in text and text.startswith("Hello Anna,")
     (folder / "acknowledgement.txt.j2").write_text("{% if %}")
     with pytest.raises(ConfigError) as info:
         validate({"templates_dir": str(tmp_path / "templates")})
     assert "acknowledgement.txt.j2:1" in str(info.value)
+    (folder / "acknowledgement.txt.j2").write_text("Hi {{ customer_nickname }}")
+    with pytest.raises(ConfigError, match="customer_nickname"):
+        validate({"templates_dir": str(tmp_path / "templates")})
+    (folder / "acknowledgement.txt.j2").write_text("Dear {{ first_name }}, thanks!\n{{ agent_name }}")
+    good = validate({"templates_dir": str(tmp_path / "templates")})
+    assert render(good, "en", "acknowledgement", SAMPLE_CONTEXT) == "Dear Anna, thanks!\nAnna Kowalska"
+
+
+def test_agents_sync_from_the_workspace_directory(tmp_path):
+    from googleapiclient.discovery import build
+    from googleapiclient.http import HttpMockSequence
+
+    from plugins.autoreply.directory import directory_agents, merge_into_config
+
+    page1 = {"users": [{"primaryEmail": "Olga.Nowak@example.com", "name": {"givenName": "Olga", "familyName": "Nowak"},
+                        "organizations": [{"primary": True, "title": "Support Engineer"}]},
+                       {"primaryEmail": "gone@example.com", "suspended": True,
+                        "name": {"givenName": "Gone", "familyName": "User"}}],
+             "nextPageToken": "p2"}
+    page2 = {"users": [{"primaryEmail": "mono@example.com", "name": {"givenName": "Mono", "familyName": ""}},
+                       {"primaryEmail": "anna.kowalska@example.com",
+                        "name": {"givenName": "Anna", "familyName": "Kowalska"}}]}
+    http = HttpMockSequence([({"status": "200"}, json.dumps(page1)), ({"status": "200"}, json.dumps(page2))])
+    service = build("admin", "directory_v1", http=http, static_discovery=True)
+    found = directory_agents(service, "example.com", "orgUnitPath='/Support'")
+    assert found == {"olga.nowak@example.com": {"first_name": "Olga", "last_name": "Nowak", "title": "Support Engineer"},
+                     "anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}}
+    config = tmp_path / "labeldesk.toml"
+    config.write_text('[mailbox]\naddress = "support@example.com"\n[agents]\n'
+                      '"anna.kowalska@example.com" = { first_name = "Anna", last_name = "Kowalska", title = "Lead" }\n')
+    assert merge_into_config(config, found) == (1, 1)
+    loaded = load_config(str(config), environ={})
+    assert loaded.agent("olga.nowak@example.com").full_name == "Olga Nowak"
+    assert loaded.agent("anna.kowalska@example.com").title == "Lead"  # what the admin typed is kept
 
 
 def test_bad_settings_name_the_key():
@@ -208,3 +246,45 @@ def test_preview_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Здравствуйте, Мария!" in result.output and "Auto-Submitted: auto-replied" in result.output
     assert "Anna Kowalska" in result.output
+
+
+def test_out_of_hours_holiday_articles_round_robin_and_addresses(tmp_path):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/refunds\n---\n"
+                                       "Refunds reach your card within 5 business days after approval.\n")
+    data = {"mailbox": {"address": "support@example.com", "aliases": ["sales@example.com"]}, "agents": AGENTS,
+            "plugins": {"enabled": ["autoreply", "kb_suggest"],
+                        "autoreply": {"hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Warsaw", "holidays": "PL",
+                                      "round_robin": True, "addresses": ["support@example.com"]},
+                        "kb_suggest": {"articles": str(folder)}},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    holiday = datetime(2026, 11, 11, 12, 0, tzinfo=timezone.utc)  # Independence Day in Poland
+    host = build_host(config, http=local.http, now=lambda: holiday)
+    g = local.gmail()
+    ref = deliver(g, make_email(subject="Refund", body="When will my refund reach my card?", message_id="<h@example.org>",
+                                date=holiday))
+    local.mailbox.messages[ref["id"]].internal_date = int(holiday.timestamp() * 1000)
+    deliver(g, make_email(sender="lead@example.net", to="sales@example.com", subject="Pricing", message_id="<s@example.org>",
+                          date=holiday))
+    for m in local.mailbox.messages.values():
+        m.internal_date = int(holiday.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = acks(local)
+    text = ack.get_content()
+    assert "out of the office right now (" in text  # the holiday is named
+    assert "https://help.example.com/refunds" in text
+    owner = host.ticket(ref["threadId"]).owner_name
+    assert owner in ("Anna Kowalska", "Ivan Petrov") and f"{owner} will look after it" in text
+    assert text.rstrip().endswith(owner) or owner in text.rstrip().splitlines()[-2:]
+
+
+def test_signatures_sync_sets_the_send_as_signature(tmp_path):
+    from plugins.autoreply.signatures import sync_signatures
+
+    local, host, feed = setup(tmp_path)
+    lines = sync_signatures(host)
+    got = local.gmail().users().settings().sendAs().get(userId="me", sendAsEmail="support@example.com").execute()
+    assert got["signature"] == "Anna Kowalska<br>Support Engineer" and "signature of Anna Kowalska" in lines[0]

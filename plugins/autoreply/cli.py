@@ -56,6 +56,38 @@ def register(cli: click.Group) -> None:
         click.echo("")
         click.echo(message.get_body(("plain",)).get_content())
 
+    @cli.group("agents")
+    def agents():
+        """The agent directory ([agents] in labeldesk.toml)."""
+
+    @agents.command("sync")
+    @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
+    @click.option("--query", default=None, help="Admin SDK users.list query (overrides directory_query).")
+    @click.option("--dry-run", is_flag=True, help="Print who would be added.")
+    def agents_sync(config_path, query, dry_run):
+        """Add agents (first name, last name, title) from the Google Workspace directory."""
+        from plugin_host.config import find_config_file, load_config
+        from plugin_host.errors import LabeldeskError
+        from plugin_host.plugins import make_plugin_manager, validate_plugin_settings
+
+        from .directory import build_directory, directory_agents, merge_into_config
+
+        try:
+            config = load_config(config_path)
+            validate_plugin_settings(make_plugin_manager(enabled=("autoreply",)), config)
+            service = build_directory(config)
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
+        settings = config.plugin("autoreply")
+        domain = config.mailbox.address.split("@")[1]
+        found = directory_agents(service, domain, query if query is not None else settings.directory_query)
+        if dry_run:
+            for email, entry in sorted(found.items()):
+                click.echo(f"{email}: {entry['first_name']} {entry['last_name']} {entry.get('title', '')}".rstrip())
+            return
+        added, kept = merge_into_config(config.path or find_config_file(config_path), found)
+        click.echo(f"{added} agent(s) added, {kept} already configured.")
+
     @cli.group("signatures")
     def signatures():
         """Full-name signatures for agents."""

@@ -28,6 +28,8 @@ class AutoreplySettings:
     on_duty: tuple[str, ...] = ()  # agents who sign acknowledgements / get round-robin tickets
     round_robin: bool = False
     articles: int = 3
+    directory_admin: str = ""  # admin to impersonate for `labeldesk agents sync`
+    directory_query: str = ""  # Admin SDK users.list query, e.g. "orgUnitPath='/Support'"
 
 
 def _list(raw: dict, key: str) -> tuple[str, ...]:
@@ -61,7 +63,8 @@ def validate(raw: dict) -> AutoreplySettings:
         skip_labels=tuple(v for v in raw.get("skip_labels", [])), hours=str(raw.get("hours", AutoreplySettings.hours)),
         timezone=str(raw.get("timezone", "UTC")), holidays=str(raw.get("holidays", "")),
         on_duty=_list(raw, "on_duty"), round_robin=bool(raw.get("round_robin", False)),
-        articles=max(0, min(articles, 3)))
+        articles=max(0, min(articles, 3)), directory_admin=str(raw.get("directory_admin", "")),
+        directory_query=str(raw.get("directory_query", "")))
     from .hours import OfficeHours
 
     OfficeHours.parse(settings.hours, settings.timezone, settings.holidays, key="plugins.autoreply.hours")

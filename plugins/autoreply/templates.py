@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from jinja2.exceptions import SecurityError
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -37,17 +38,29 @@ def languages(templates_dir: str = "") -> set[str]:
     return found
 
 
+SAMPLE_CONTEXT = {"first_name": "Anna", "subject": "Order 1234", "owner_phrase": "our team will look after it",
+                  "expectation": "We usually answer within one business day.",
+                  "articles": [{"title": "Refunds", "url": "https://help.example.com/refunds"}],
+                  "agent_name": "Anna Kowalska", "agent_title": "Support", "holiday": ""}
+
+
 def check_templates(settings) -> None:
-    """Compile every admin template now, so a mistake stops start-up, not a customer's reply."""
+    """Compile and trial-render every admin template now, so a mistake stops start-up, not a
+    customer's reply: syntax errors, unknown variables, and attempts to reach Python internals."""
     if not settings.templates_dir:
         return
     env = environment(settings.templates_dir)
     for path in sorted(Path(settings.templates_dir).rglob("*.j2")):
         name = path.relative_to(settings.templates_dir).as_posix()
         try:
-            env.get_template(name)
+            env.get_template(name).render(**SAMPLE_CONTEXT)
         except TemplateSyntaxError as exc:
             raise ConfigError("plugins.autoreply.templates_dir", f"{path}:{exc.lineno}: {exc.message}") from None
+        except SecurityError as exc:
+            raise ConfigError("plugins.autoreply.templates_dir",
+                              f"{path}: refused, the template tries to reach Python internals ({exc})") from None
+        except TemplateError as exc:
+            raise ConfigError("plugins.autoreply.templates_dir", f"{path}: {exc}") from None
 
 
 def render(settings, language: str, variant: str, context: dict) -> str:

@@ -1,0 +1,73 @@
+"""Filling ``[agents]`` from the Google Workspace directory (Admin SDK ``users.list``).
+
+Reads first name, last name and title of the users matching a query (e.g. the support
+organisational unit) and merges them into ``labeldesk.toml``: existing agents keep what an admin
+typed, new ones are added. Needs a service account with domain-wide delegation to an admin and
+the scope ``admin.directory.user.readonly``.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import tomli_w
+
+SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+
+
+def directory_agents(service, domain: str, query: str = "") -> dict[str, dict]:
+    """email → {first_name, last_name, title?} for active users of the domain matching ``query``."""
+    agents, token = {}, None
+    while True:
+        kwargs = {"domain": domain, "maxResults": 500, "orderBy": "email", "projection": "full"}
+        if query:
+            kwargs["query"] = query
+        if token:
+            kwargs["pageToken"] = token
+        page = service.users().list(**kwargs).execute(num_retries=3)
+        for user in page.get("users", []):
+            if user.get("suspended") or user.get("archived"):
+                continue
+            name = user.get("name") or {}
+            first, last = (name.get("givenName") or "").strip(), (name.get("familyName") or "").strip()
+            if not first or not last:
+                continue  # never sign with half a name
+            entry = {"first_name": first, "last_name": last}
+            title = next((o.get("title") for o in user.get("organizations", []) if o.get("primary") and o.get("title")), "")
+            if title:
+                entry["title"] = title
+            agents[user["primaryEmail"].lower()] = entry
+        token = page.get("nextPageToken")
+        if not token:
+            return agents
+
+
+def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
+    """Add new agents to the config file; returns (added, already there)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    agents = data.setdefault("agents", {})
+    added = 0
+    for email, entry in found.items():
+        if email not in agents:
+            agents[email] = entry
+            added += 1
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return added, len(found) - added
+
+
+def build_directory(config):
+    from dataclasses import replace
+
+    from google.oauth2 import service_account
+    from googleapiclient.discovery import build
+
+    from plugin_host.errors import ConfigError
+
+    settings = config.plugin("autoreply")
+    admin = getattr(settings, "directory_admin", "")
+    if not config.mailbox.credentials or not admin:
+        raise ConfigError("plugins.autoreply.directory_admin",
+                          "agents sync needs [mailbox] credentials (a service account with domain-wide delegation) "
+                          "and directory_admin = an admin's address")
+    creds = service_account.Credentials.from_service_account_file(config.mailbox.credentials, scopes=[SCOPE])
+    return build("admin", "directory_v1", credentials=creds.with_subject(admin), static_discovery=True)
