@@ -53,6 +53,7 @@ def run(batches: int, per_batch: int, plugins: list[str]) -> dict:
         feed = ChangeFeed(host)
         feed.sync()  # initial full sync of the empty mailbox sets the cursor
         local.app.reset_counters()
+        requests_before = local.http.requests
         n = 0
         for _ in range(batches):
             for _ in range(per_batch):
@@ -60,11 +61,13 @@ def run(batches: int, per_batch: int, plugins: list[str]) -> dict:
                 local.mailbox.add_message(customer_email(n), ["INBOX", "UNREAD"])
             feed.sync()
         units, calls = Counter(local.app.units), Counter(local.app.calls)
+        http_requests = local.http.requests - requests_before
     tickets = batches * per_batch
     minimum = (units_for("gmail.users.history.list") / per_batch + units_for("gmail.users.messages.get")
                + units_for("gmail.users.messages.modify") + units_for("gmail.users.messages.send"))
     return {"tickets": tickets, "plugins": plugins, "units_per_ticket": round(sum(units.values()) / tickets, 2),
-            "calls_per_ticket": round(sum(calls.values()) / tickets, 2), "minimum_units_per_ticket": round(minimum, 2),
+            "calls_per_ticket": round(sum(calls.values()) / tickets, 2),
+            "http_requests_per_ticket": round(http_requests / tickets, 2), "minimum_units_per_ticket": round(minimum, 2),
             "ratio_to_minimum": round(sum(units.values()) / tickets / minimum, 3),
             "units_by_method": dict(sorted(units.items())), "calls_by_method": dict(sorted(calls.items()))}
 

@@ -49,6 +49,7 @@ class MailboxSettings:
     ack_window_days: float = 4.0
     full_sync_days: int = 30
     quota_units_per_second: float = 0.0  # 0 = Gmail's 250 (unlimited for a local mailbox)
+    watch_topic: str = ""  # projects/<p>/topics/<t>: users.watch is renewed daily when set
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -249,7 +250,14 @@ def _mailbox(section: Any) -> MailboxSettings:
         push_service_account=_str(section, "push_service_account", "mailbox"),
         ack_window_days=window, full_sync_days=full_days,
         quota_units_per_second=_positive(section.get("quota_units_per_second", 0), "mailbox.quota_units_per_second"),
+        watch_topic=_topic(_str(section, "watch_topic", "mailbox")),
     )
+
+
+def _topic(value: str) -> str:
+    if value and not re.match(r"^projects/[^/]+/topics/[^/]+$", value):
+        raise ConfigError("mailbox.watch_topic", f"{value!r} must look like projects/<project>/topics/<topic>")
+    return value
 
 
 def _positive(value, key: str) -> float:

@@ -46,6 +46,7 @@ class Host:
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.executor = Executor(config, client, now=self.now)
         self._tickets: dict = {}
+        self._prefetched: dict[str, dict] = {}
         config.hook = pm.hook
 
     @property
@@ -56,8 +57,28 @@ class Host:
 
     # -- reading tickets ---------------------------------------------------------------------
 
+    def prefetch(self, changes: dict[str, set[str] | None]) -> None:
+        """Read many changed threads in HTTP batches (≤50 calls each) before processing them."""
+        calls, keys = [], []
+        for thread_id, new_ids in changes.items():
+            if new_ids == {thread_id}:
+                calls.append((self.client.users.messages().get(userId="me", id=thread_id, format="full"),
+                              "gmail.users.messages.get"))
+            else:
+                calls.append((self.client.users.threads().get(userId="me", id=thread_id, format="full"),
+                              "gmail.users.threads.get"))
+            keys.append((thread_id, new_ids == {thread_id}))
+        if len(calls) < 2:
+            return
+        for (thread_id, single), result in zip(keys, self.client.batch(calls)):
+            if isinstance(result, dict):
+                self._prefetched[thread_id] = {"id": thread_id, "messages": [result]} if single else result
+
     def ticket(self, thread_id: str, new_message_ids: set[str] | None = None) -> Ticket | None:
-        if new_message_ids == {thread_id}:
+        prefetched = self._prefetched.pop(thread_id, None)
+        if prefetched is not None:
+            thread = prefetched
+        elif new_message_ids == {thread_id}:
             # Gmail gives a new thread the id of its first message: a brand-new one-message thread
             # costs one messages.get (5 units) instead of threads.get (10).
             thread = {"id": thread_id, "messages": [self.client.get_message(thread_id, format="full")]}

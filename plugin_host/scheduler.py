@@ -43,7 +43,13 @@ def run_server(host, bind: str, port: int) -> None:
 
     feed = ChangeFeed(host)
     app = create_app(host, feed)
-    scheduler = Scheduler(host, feed)
+    topic = host.config.mailbox.watch_topic
+    scheduler = Scheduler(host, feed, topic=topic)
+    if topic:
+        try:
+            feed.renew_watch(topic)
+        except Exception:
+            log.exception("users.watch failed; polling continues")
     scheduler.start()
     try:
         feed.sync()

@@ -111,6 +111,10 @@ class ChangeFeed:
 
     def _apply(self, changes: dict, report: SyncReport, dry_run: bool) -> None:
         total = len(changes)
+        try:
+            self.host.prefetch(changes)
+        except Exception:  # prefetching is an optimisation: each thread is read on its own instead
+            log.warning("batched prefetch failed; reading threads one by one", exc_info=True)
         for done, (thread_id, new_ids) in enumerate(changes.items(), 1):
             try:
                 report.threads.append(self.host.process_thread(thread_id, new_ids, dry_run=dry_run))

@@ -97,8 +97,10 @@ class Ticket:
     @property
     def question(self) -> str:
         """What the customer asks: the subject plus their latest message, cleaned."""
+        from .text import strip_greeting
+
         subject = self.subject.strip()
-        return f"{subject}\n{self.latest_customer_message.text}".strip()
+        return f"{subject}\n{strip_greeting(self.latest_customer_message.text)}".strip()
 
     @property
     def awaiting_reply(self) -> bool:

@@ -104,3 +104,33 @@ def test_quota_table_matches_reference():
     assert units_for("gmail.users.history.list") == 2
     assert units_for("gmail.users.messages.batchModify") == 50
     assert units_for("gmail.users.watch") == 100
+
+
+def test_credentials_for_each_kind_of_mailbox(tmp_path):
+    import json as _json
+
+    from plugin_host.auth import credentials_for
+    from plugin_host.errors import ConfigError
+
+    local = MailboxSettings(address="support@example.com", api_root="http://127.0.0.1:8025/")
+    assert credentials_for(local) is None
+    with pytest.raises(ConfigError, match="mailbox.credentials"):
+        credentials_for(MailboxSettings(address="support@example.com", credentials=str(tmp_path / "missing.json")))
+    with pytest.raises(ConfigError, match="mailbox.credentials"):
+        credentials_for(MailboxSettings(address="support@example.com"))  # nothing configured for real Gmail
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key = tmp_path / "sa.json"
+    key.write_text(_json.dumps({"type": "service_account", "client_email": "labeldesk@p.iam.gserviceaccount.com",
+                                "private_key": pem, "private_key_id": "k1", "token_uri": "https://oauth2.googleapis.com/token",
+                                "project_id": "p", "client_id": "1"}))
+    creds = credentials_for(MailboxSettings(address="support@example.com", credentials=str(key),
+                                            delegated_user="support@example.com"))
+    assert creds._subject == "support@example.com" and "gmail.modify" in " ".join(creds._scopes)
+    token = tmp_path / "token.json"
+    token.write_text(_json.dumps({"refresh_token": "r", "client_id": "c", "client_secret": "s", "type": "authorized_user"}))
+    user = credentials_for(MailboxSettings(address="me@gmail.com", oauth_token=str(token)))
+    assert user.refresh_token == "r"
