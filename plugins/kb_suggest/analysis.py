@@ -68,13 +68,26 @@ def stems(text: str, language: str) -> list[str]:
 
 
 def ngrams(text: str, language: str, n: int = 4) -> list[str]:
-    grams = []
+    grams: list[str] = []
     for word in content_words(text, language):
-        if word.isdigit():
-            continue
-        padded = f"^{word}$"
-        if len(padded) <= n:
-            grams.append(padded)
-        else:
-            grams.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+        grams.extend(_word_grams(word, n))
     return grams
+
+
+@lru_cache(maxsize=200_000)
+def _word_grams(word: str, n: int) -> tuple[str, ...]:
+    if word.isdigit():
+        return ()
+    padded = f"^{word}$"
+    if len(padded) <= n:
+        return (padded,)
+    return tuple(padded[i:i + n] for i in range(len(padded) - n + 1))
+
+
+def analyse(text: str, language: str, n: int = 4) -> tuple[list[str], list[str]]:
+    """Stems and character n-grams of a text in one pass over its words."""
+    words_ = content_words(text, language)
+    grams: list[str] = []
+    for word in words_:
+        grams.extend(_word_grams(word, n))
+    return [_stem(w, language) for w in words_], grams

@@ -23,7 +23,7 @@ import numpy as np
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-from .analysis import ngrams, stems, words
+from .analysis import analyse, ngrams, stems, words
 from .articles import Article
 
 TITLE_WEIGHT = 3
@@ -54,8 +54,9 @@ class KnowledgeBase:
             learned = " ".join(feedback.get(article.id, []))
             title = f"{article.title} " * TITLE_WEIGHT
             text = f"{title}\n{' '.join(article.tags)}\n{article.body}\n{learned}"
-            self.word_docs.append(stems(text, article.lang))
-            gram_docs.append(ngrams(f"{title}\n{article.body}\n{learned}", article.lang))
+            word_doc, gram_doc = analyse(text, article.lang)
+            self.word_docs.append(word_doc)
+            gram_docs.append(gram_doc)
             if progress:
                 progress(number + 1)
         self.word_index = self._bm25(self.word_docs)
