@@ -131,3 +131,14 @@ def test_side_panel_and_insert(tmp_path):
     reply = host.card_action("kb.insert_answer", {"article": "refunds"}, {}, ticket, agent)
     assert "5 business days" in reply.insert_text
     assert (tmp_path / "state" / "kb-feedback.jsonl").exists()
+
+
+def test_reindexing_touches_only_changed_articles(tmp_path):
+    from plugins.kb_suggest.store import update_cache
+
+    articles = list(ARTICLES)
+    assert update_cache(tmp_path, articles) == (5, 5)
+    assert update_cache(tmp_path, articles) == (0, 5)
+    changed = [Article(a.id, a.title, a.body + " Updated.", a.url, a.lang) if a.id == "refund" else a for a in articles]
+    assert update_cache(tmp_path, changed) == (1, 5)
+    assert oct((tmp_path / "kb-index.json").stat().st_mode & 0o777) == "0o600"
