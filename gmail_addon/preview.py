@@ -108,11 +108,13 @@ def thread(thread_id):
     from plugin_host.mailbox.mime import payload_to_email
 
     raw_thread = host.client.get_thread(thread_id)
+    names = host.executor.label_names()
     messages = []
     for m in raw_thread.get("messages", []):
         msg = payload_to_email(m.get("payload") or {})
         messages.append({"from": str(msg.get("From", "")), "subject": str(msg.get("Subject", "")),
-                         "text": customer_text(msg), "labels": m.get("labelIds", [])})
+                         "text": customer_text(msg),
+                         "labels": [names.get(l, l) for l in m.get("labelIds", [])]})
     return render_template("preview_thread.html", card=card, compose=compose, note=note, inserted=inserted,
                            ticket=ticket, messages=messages, agent=agent, agents=list(host.config.agents.values()),
                            thread_id=thread_id, card_text=card_text, json=json)

@@ -88,10 +88,15 @@ def urgency_keyword(text: str, keywords) -> str:
 
 
 def priority_of(ticket, policy: SlaPolicy) -> tuple[str, str]:
-    """(priority, why) for a ticket."""
-    for level in PRIORITIES:
-        if ticket.has_label(f"Priority/{level.capitalize()}"):
-            return level, "set by an agent"
+    """(priority, why) for a ticket: the rules' answer, unless an agent set another level."""
+    ruled, why = _rule_priority(ticket, policy)
+    labelled = [level for level in PRIORITIES if ticket.has_label(f"Priority/{level.capitalize()}")]
+    if labelled and labelled[0] != ruled:
+        return labelled[0], "set by an agent"
+    return ruled, why
+
+
+def _rule_priority(ticket, policy: SlaPolicy) -> tuple[str, str]:
     for label, level in policy.label_priorities.items():
         if ticket.has_label(label):
             return level, f"label {label}"
