@@ -142,3 +142,27 @@ def test_reindexing_touches_only_changed_articles(tmp_path):
     changed = [Article(a.id, a.title, a.body + " Updated.", a.url, a.lang) if a.id == "refund" else a for a in articles]
     assert update_cache(tmp_path, changed) == (1, 5)
     assert oct((tmp_path / "kb-index.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_compose_panel_offers_articles(tmp_path):
+    from plugin_host.config import load_config
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    from .conftest import deliver, make_email
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/r\n---\n"
+                                       "Refunds reach your card within 5 business days.\n")
+    data = {"mailbox": {"address": "support@example.com"},
+            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder)}},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    host = build_host(config, http=local.http)
+    ref = deliver(local.gmail(), make_email(subject="Refund", body="When does my refund reach my card?"))
+    items = host.compose_suggestions(host.ticket(ref["threadId"]), config.agent("anna.kowalska@example.com"))
+    assert any(i["label"].startswith("Article: How refunds") and "5 business days" in i["content"] for i in items)
+    assert any(i["content"].endswith("https://help.example.com/r") for i in items)

@@ -109,6 +109,19 @@ def ticket_sections(ticket, agent, settings, now, urls):
 
 
 @hookimpl
+def compose_suggestions(ticket, agent, settings):
+    """The best articles as ready-to-insert text in the compose panel (where Gmail allows inserts)."""
+    if ticket is None:
+        return []
+    items = []
+    for s in suggest_articles(ticket.question, ticket.language, 2, settings):
+        items.append({"label": f"Article: {s.title}"[:40], "content": s.body, "content_type": "TEXT"})
+        if s.url.startswith("https://"):
+            items.append({"label": f"Link: {s.title}"[:40], "content": f"{s.title}: {s.url}", "content_type": "TEXT"})
+    return items
+
+
+@hookimpl
 def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settings, now):
     if name not in ("kb.insert_link", "kb.insert_answer"):
         return None
