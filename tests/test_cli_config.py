@@ -176,3 +176,36 @@ def _wait(port: int) -> None:
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("mailbox did not start")
+
+
+def test_serve_runs_the_host_against_a_served_mailbox(tmp_path):
+    import urllib.request
+
+    mailbox_port, host_port = _free_port(), _free_port()
+    mailbox = subprocess.Popen([sys.executable, "-m", "plugin_host.cli", "mailbox", "serve", "--port", str(mailbox_port),
+                                "--seed", "sample"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    host = None
+    try:
+        _wait(mailbox_port)
+        config = tmp_path / "labeldesk.toml"
+        config.write_text(f'[mailbox]\naddress = "support@example.com"\napi_root = "http://127.0.0.1:{mailbox_port}/"\n'
+                          '[agents]\n"anna.kowalska@example.com" = { first_name = "Anna", last_name = "Kowalska" }\n'
+                          '[plugins]\nenabled = ["autoreply", "sla"]\n[plugins.autoreply]\nmax_age_hours = 1000\n'
+                          '[host]\nstate_dir = "state"\npoll_seconds = 1\n')
+        host = subprocess.Popen([sys.executable, "-m", "plugin_host.cli", "serve", "--config", str(config),
+                                 "--port", str(host_port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _wait(host_port)
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{host_port}/healthz", timeout=5).read())
+        assert health == {"ok": True, "mailbox": "support@example.com"}
+        from googleapiclient.discovery import build
+
+        gmail = build("gmail", "v1", static_discovery=True,
+                      client_options={"api_endpoint": f"http://127.0.0.1:{mailbox_port}/"}, developerKey="local")
+        sent = gmail.users().messages().list(userId="me", q="in:sent subject:Re").execute()
+        assert sent.get("resultSizeEstimate", 0) > 0  # the initial sync acknowledged open tickets
+        assert (tmp_path / "state" / "cursor.json").exists()
+    finally:
+        for process in (host, mailbox):
+            if process is not None:
+                process.terminate()
+                process.wait(10)
