@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import responses as responses_lib
 from click.testing import CliRunner
 
 from plugin_host.cli import get_cli
@@ -166,3 +167,26 @@ def test_compose_panel_offers_articles(tmp_path):
     items = host.compose_suggestions(host.ticket(ref["threadId"]), config.agent("anna.kowalska@example.com"))
     assert any(i["label"].startswith("Article: How refunds") and "5 business days" in i["content"] for i in items)
     assert any(i["content"].endswith("https://help.example.com/r") for i in items)
+
+
+@responses_lib.activate
+def test_help_centre_import_from_a_sitemap(tmp_path):
+    sitemap = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+               "<url><loc>https://help.example.com/refunds</loc></url>"
+               "<url><loc>https://help.example.com/pl/dostawa</loc></url>"
+               "<url><loc>https://evil.example.net/x</loc></url>"
+               "<url><loc>https://help.example.com/missing</loc></url></urlset>")
+    responses_lib.add("GET", "https://help.example.com/sitemap.xml", body=sitemap)
+    responses_lib.add("GET", "https://help.example.com/refunds", body="<html lang='en'><head><title>Refunds | Help</title>"
+                      "</head><body><nav>Menu</nav><main><h1>How refunds work</h1><p>Money back in 5 days.</p></main></body></html>")
+    responses_lib.add("GET", "https://help.example.com/pl/dostawa", body="<html lang='pl-PL'><body><h1>Czas dostawy</h1>"
+                      "<article>Wysyłamy w 24 godziny.</article></body></html>")
+    responses_lib.add("GET", "https://help.example.com/missing", status=404)
+    result = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", "https://help.example.com/sitemap.xml",
+                                            "--out", str(tmp_path / "kb")])
+    assert result.exit_code == 0, result.output
+    articles = {a.id: a for a in load_folder(tmp_path / "kb")}
+    assert set(articles) == {"refunds", "pl-dostawa"}
+    assert articles["refunds"].title == "How refunds work" and "Money back" in articles["refunds"].body
+    assert "Menu" not in articles["refunds"].body and articles["pl-dostawa"].lang == "pl"
+    assert KnowledgeBase(articles.values()).search("when is my money back refund", "en")[0].article.id == "refunds"

@@ -36,6 +36,25 @@ def register(cli: click.Group) -> None:
             changed, total = update_cache(config.state_path, articles, progress=lambda n: bar.update(1))
         click.echo(f"{total} articles, {changed} new or changed.")
 
+    @kb.command("import")
+    @click.option("--sitemap", required=True, help="URL of the help centre's sitemap.xml.")
+    @click.option("--out", "folder", required=True, type=click.Path(file_okay=False),
+                  help="Folder to write Markdown articles into (point [plugins.kb_suggest] articles at it).")
+    def import_cmd(sitemap, folder):
+        """Import a help centre's pages (from its sitemap) as Markdown articles."""
+        import requests
+
+        from .articles import ArticleError
+        from .helpcentre import import_sitemap
+
+        try:
+            written, failures = import_sitemap(sitemap, folder)
+        except (ArticleError, requests.RequestException) as exc:
+            raise click.ClickException(f"cannot read the sitemap: {exc}")
+        for failure in failures:
+            click.echo(f"skipped {failure}", err=True)
+        click.echo(f"{written} articles written to {folder}.")
+
     @kb.command("search")
     @click.argument("text")
     @click.option("--lang", default=None, help="Language of the text (detected when omitted).")
