@@ -190,3 +190,18 @@ def test_help_centre_import_from_a_sitemap(tmp_path):
     assert articles["refunds"].title == "How refunds work" and "Money back" in articles["refunds"].body
     assert "Menu" not in articles["refunds"].body and articles["pl-dostawa"].lang == "pl"
     assert KnowledgeBase(articles.values()).search("when is my money back refund", "en")[0].article.id == "refunds"
+
+
+def test_semantic_rerank_is_optional_and_explicit():
+    from plugin_host.errors import ConfigError
+    from plugins.kb_suggest import validate
+    from plugins.kb_suggest.semantic import available
+
+    if not available():
+        with pytest.raises(ConfigError, match="semantic_rerank"):
+            validate({"semantic_rerank": True})
+        pytest.skip("embedding model not installed (optional): lexical ranking only")
+    kb = KnowledgeBase(ARTICLES, semantic=True)
+    hits = kb.search("My money did not come back after I sent the item back", "en")
+    assert hits and hits[0].article.id == "refund"
+    assert kb.search("Do you sponsor football tournaments in Brazil?", "en") == []

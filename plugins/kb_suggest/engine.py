@@ -30,6 +30,8 @@ TITLE_WEIGHT = 3
 WORD_WEIGHT = 0.6
 NGRAM_WEIGHT = 0.4
 PREFIX = 5
+SEMANTIC_MIX = 0.4  # share of the lexical score when semantic re-ranking is on
+SEMANTIC_GATE = 0.45  # cosine similarity below which nothing is suggested (semantic mode)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class KnowledgeBase:
     """An in-memory index of articles; build once, query many times (≈1 ms a query)."""
 
     def __init__(self, articles: Iterable[Article], feedback: dict[str, list[str]] | None = None,
-                 threshold: float = 0.4, progress=None):
+                 threshold: float = 0.4, progress=None, semantic: bool = False):
         self.articles = list(articles)
         self.threshold = threshold
         feedback = feedback or {}
@@ -73,6 +75,13 @@ class KnowledgeBase:
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
         self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
         self.languages = np.array([a.lang for a in self.articles])
+        self.semantic = None
+        if semantic and self.articles:
+            from .semantic import SemanticIndex
+
+            learned = feedback or {}
+            self.semantic = SemanticIndex([f"{a.title}. {a.body[:1500]} {' '.join(learned.get(a.id, []))}"
+                                           for a in self.articles])
 
     @staticmethod
     def _bm25(docs: list[list[str]]):
@@ -102,11 +111,17 @@ class KnowledgeBase:
         fused = WORD_WEIGHT * _normalise(word) + NGRAM_WEIGHT * _normalise(gram)
         if not fused.any():
             return []
+        similarity = None
+        if self.semantic is not None:
+            similarity = np.clip(self.semantic.scores(text), 0, None)
+            fused = SEMANTIC_MIX * fused + (1 - SEMANTIC_MIX) * _normalise(similarity)
         same_language = self.languages == language
         if same_language.any() and not same_language.all():
             fused = fused + 0.05 * same_language  # prefer the customer's language on near ties
         order = np.argsort(-fused)[: max(limit * 3, limit)]
         gate = self.threshold if threshold is None else threshold
+        if similarity is not None and threshold is None:
+            gate = SEMANTIC_GATE
         weights = informativeness(text, language)
         query_weight = sum(weights.values())
         hits = []
@@ -116,6 +131,8 @@ class KnowledgeBase:
             matched = [t for t in weights if t in self.doc_sets[index]
                        or (len(t) >= PREFIX and t[:PREFIX] in self.doc_prefixes[index])]
             confidence = sum(weights[t] for t in matched) / query_weight if query_weight else 0.0
+            if similarity is not None:  # with a model, cosine similarity is the better confidence
+                confidence = float(similarity[index])
             if confidence < gate:
                 continue
             article = self.articles[index]

@@ -56,8 +56,10 @@ def _round(value):
     return None if value is None else round(value, 4)
 
 
-def evaluate(articles: list[Article], queries: list[Query], threshold: float | None = None) -> dict:
-    kb = KnowledgeBase(articles) if threshold is None else KnowledgeBase(articles, threshold=threshold)
+def evaluate(articles: list[Article], queries: list[Query], threshold: float | None = None,
+             semantic: bool = False) -> dict:
+    kwargs = {"semantic": semantic} if threshold is None else {"threshold": threshold, "semantic": semantic}
+    kb = KnowledgeBase(articles, **kwargs)
     ranked, latencies = [], []
     for query in queries:
         began = time.perf_counter()
