@@ -103,9 +103,8 @@ def test_shared_sets_beat_plain_ranking_floor(shared):
     assert result["recall@3"] >= 0.78  # measured 0.83 on the full set (plain bm25s: 0.72)
 
 
-def test_side_panel_and_insert(tmp_path):
-    import google.apps.card_v1 as card_v1
-
+def kb_host(tmp_path):
+    """A host with one refunds article in a Markdown folder, on a local mailbox."""
     from plugin_host.config import load_config
     from plugin_host.mailbox import LocalMailbox
     from plugin_host.runtime import build_host
@@ -120,9 +119,15 @@ def test_side_panel_and_insert(tmp_path):
             "host": {"state_dir": str(tmp_path / "state")}}
     config = load_config(tmp_path / "x.toml", data=data, environ={})
     local = LocalMailbox()
-    host = build_host(config, http=local.http)
+    return local, build_host(config, http=local.http), config
+
+
+def test_side_panel_and_insert(tmp_path):
+    import google.apps.card_v1 as card_v1
+
     from .conftest import deliver, make_email
 
+    local, host, config = kb_host(tmp_path)
     ref = deliver(local.gmail(), make_email(subject="Refund <script>", body="When do I get my refund back?"))
     ticket = host.ticket(ref["threadId"])
     agent = config.agent("anna.kowalska@example.com")
@@ -146,23 +151,9 @@ def test_reindexing_touches_only_changed_articles(tmp_path):
 
 
 def test_compose_panel_offers_articles(tmp_path):
-    from plugin_host.config import load_config
-    from plugin_host.mailbox import LocalMailbox
-    from plugin_host.runtime import build_host
-
     from .conftest import deliver, make_email
 
-    folder = tmp_path / "kb"
-    folder.mkdir()
-    (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/r\n---\n"
-                                       "Refunds reach your card within 5 business days.\n")
-    data = {"mailbox": {"address": "support@example.com"},
-            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
-            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder)}},
-            "host": {"state_dir": str(tmp_path / "state")}}
-    config = load_config(tmp_path / "x.toml", data=data, environ={})
-    local = LocalMailbox()
-    host = build_host(config, http=local.http)
+    local, host, config = kb_host(tmp_path)
     ref = deliver(local.gmail(), make_email(subject="Refund", body="When does my refund reach my card?"))
     items = host.compose_suggestions(host.ticket(ref["threadId"]), config.agent("anna.kowalska@example.com"))
     assert any(i["label"].startswith("Article: How refunds") and "5 business days" in i["content"] for i in items)
