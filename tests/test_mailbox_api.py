@@ -504,3 +504,18 @@ def test_search_operators_through_googleapiclient(gmail):
     assert [t["id"] for t in threads["threads"]] == [pl["threadId"]]
     resp = gmail.users().messages().list(userId="me", q='subject:"unclosed')
     assert status_of(resp) == 400
+
+
+def test_media_uploads_send_insert_and_import(local, gmail):
+    import io
+
+    from googleapiclient.http import MediaIoBaseUpload
+
+    raw = make_email(sender="support@example.com", to="x@example.org", subject="Uploaded")
+    sent = gmail.users().messages().send(userId="me", body={},
+                                         media_body=MediaIoBaseUpload(io.BytesIO(raw), mimetype="message/rfc822")).execute()
+    assert local.mailbox.messages[sent["id"]].parse().subject == "Uploaded"
+    incoming = make_email(subject="Inserted by upload", body="Hello from an upload")
+    ref = gmail.users().messages().insert(userId="me", body={"labelIds": ["INBOX", "UNREAD"]},
+                                          media_body=MediaIoBaseUpload(io.BytesIO(incoming), mimetype="message/rfc822")).execute()
+    assert ref["labelIds"] == ["INBOX", "UNREAD"] and local.mailbox.messages[ref["id"]].raw == incoming

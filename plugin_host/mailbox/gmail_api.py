@@ -69,14 +69,33 @@ class Request:
         upload_type = self.args.get("uploadType", "media")
         content_type = self.headers.get("content-type", "")
         if upload_type == "multipart" or content_type.startswith("multipart/related"):
-            parsed = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + self.body,
-                                              policy=email.policy.compat32)
-            parts = parsed.get_payload()
-            if not isinstance(parts, list) or len(parts) != 2:
-                raise ApiError(400, "Multipart upload must have metadata and media parts", "invalidArgument")
-            meta = json.loads(parts[0].get_payload(decode=True) or b"{}")
-            return parts[1].get_payload(decode=True) or b"", meta
+            return _split_related(self.body, content_type)
         return self.body, {}
+
+
+def _split_related(body: bytes, content_type: str) -> tuple[bytes, dict]:
+    """The JSON metadata and the message bytes, exactly as sent, of a multipart/related upload."""
+    found = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not found:
+        raise ApiError(400, "Multipart upload without a boundary", "invalidArgument")
+    delimiter = b"--" + found.group(1).encode()
+    parts = [p for p in body.split(delimiter)[1:] if not p.startswith(b"--")]
+    contents = []
+    for part in parts:
+        part = part[2:] if part.startswith(b"\r\n") else part.lstrip(b"\n")
+        head, sep, content = part.partition(b"\r\n\r\n")
+        if not sep:
+            head, sep, content = part.partition(b"\n\n")
+        # The line break before the next delimiter belongs to the delimiter, not to the content.
+        contents.append(content[:-2] if content.endswith(b"\r\n") else content[:-1] if content.endswith(b"\n")
+                        else content)
+    if len(contents) != 2:
+        raise ApiError(400, "Multipart upload must have metadata and media parts", "invalidArgument")
+    try:
+        meta = json.loads(contents[0] or b"{}")
+    except ValueError:
+        raise ApiError(400, "Invalid JSON payload received.", "parseError") from None
+    return contents[1], meta
 
 
 def decode_raw(value) -> bytes:
