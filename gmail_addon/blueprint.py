@@ -109,7 +109,6 @@ def homepage():
             counts["open"] += 1
             counts["at_risk"] += ticket.has_label("SLA/At risk")
             counts["breached"] += ticket.has_label("SLA/Breached")
-        far = None
         rows.sort(key=lambda row: (row[0].owner_name != agent.full_name,
                                    row[1].due.timestamp() if row[1] else float("inf")))
         return cards.push_card(cards.homepage_card(agent, rows, counts, host.homepage_sections(agent, tickets, urls), urls))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
-import time
 import tomllib
 from datetime import datetime, timezone
 from pathlib import Path

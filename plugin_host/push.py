@@ -66,7 +66,6 @@ def bearer_token(authorization: str) -> str:
 def verify_google_token(token: str, audience: str, certs_url: str | None = None, request=None) -> dict:
     """Signature, expiry, issuer and audience of a Google-signed ID token; returns its claims."""
     from google.auth import exceptions
-    from google.auth.transport import requests as google_requests
     from google.oauth2 import id_token
 
     if not audience:

@@ -7,7 +7,6 @@ support address itself (agents sending as support@) wrote it, or it carries the 
 """
 from __future__ import annotations
 
-import base64
 import re
 import email
 import email.policy

@@ -1,7 +1,6 @@
 """The Gmail add-on: verified endpoints, valid cards, compose inserts, manifest, demo preview."""
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from plugin_host.cli import get_cli
-from plugin_host.cli_inspect import eml_files, inspect_file, run_inspect
+from plugin_host.cli_inspect import eml_files, inspect_file
 from plugin_host.config import load_config
 from plugin_host.errors import ConfigError
 

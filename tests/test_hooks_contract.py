@@ -5,7 +5,6 @@ import click
 from flask import Blueprint
 
 from plugin_host import hookimpl
-from plugin_host.actions import Actions
 from plugin_host.ticket import CardReply, Deadline, Suggestion
 from plugin_host.web import create_app
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 
-import pytest
 
 from plugin_host import hookimpl
 from plugin_host.config import load_config

@@ -14,7 +14,6 @@ from googleapiclient.http import BatchHttpRequest
 from plugin_host.mailbox import FaultPlan, LocalMailbox
 
 from .conftest import b64, deliver, make_email
-from .discovery_schema import check
 
 
 def status_of(call) -> int:

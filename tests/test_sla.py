@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import json
 import json as json_module
-import json
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 

@@ -56,7 +56,6 @@ def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
 
 
 def build_directory(config):
-    from dataclasses import replace
 
     from google.oauth2 import service_account
     from googleapiclient.discovery import build

@@ -4,7 +4,6 @@ confidence gate (nothing is suggested when nothing fits) and learning from what 
 from __future__ import annotations
 
 import html
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path

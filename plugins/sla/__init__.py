@@ -10,7 +10,6 @@ a second notification.
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta
 
 from plugin_host import hookimpl
 from plugin_host.ticket import CardReply, Deadline

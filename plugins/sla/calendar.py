@@ -7,7 +7,7 @@ package by country code (PL, RU, US, DE, …) plus custom dates; extra working d
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 UTC = timezone.utc

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from jinja2 import Environment, select_autoescape
 
-from .clock import clock_start
 from .policy import priority_of
 
 
