@@ -192,3 +192,17 @@ def test_cursor_file_is_private(tmp_path):
     ChangeFeed(host).sync()
     mode = (tmp_path / "state" / "cursor.json").stat().st_mode & 0o777
     assert mode == 0o600
+
+
+def test_watch_is_renewed_daily(tmp_path, monkeypatch):
+    import plugin_host.sync as sync_module
+
+    local, host, _ = make_host(tmp_path)
+    feed = ChangeFeed(host)
+    assert feed.renew_watch(None) is False
+    assert feed.renew_watch("projects/p/topics/gmail") is True
+    assert local.mailbox.watch_state["topicName"] == "projects/p/topics/gmail"
+    assert feed.renew_watch("projects/p/topics/gmail") is False  # renewed less than a day ago
+    later = sync_module.time.time() + 25 * 3600
+    monkeypatch.setattr(sync_module.time, "time", lambda: later)
+    assert ChangeFeed(host).renew_watch("projects/p/topics/gmail") is True  # the state file remembers the last one
