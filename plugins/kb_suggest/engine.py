@@ -1,37 +1,48 @@
-"""Ranking help articles for a customer's question: two bm25s indexes fused, with a confidence gate.
+"""Ranking help articles for a customer's question: lexical and semantic scores fused, with a
+confidence gate.
 
-* A word index: Snowball stems without stop words; the title counts three times, and questions that
-  agents answered with the article before (feedback) are added to it, so the index learns.
-* A character 4-gram index over the same text, which forgives typos and inflection (Polish,
-  Russian) that stemming misses.
+* A word index (bm25s): Snowball stems without stop words; the title counts three times, and
+  questions that agents answered with the article before (feedback) are added, so the index learns.
+* A character 4-gram index (bm25s) over the same words, which forgives typos and the inflection
+  (Polish, Russian) that stemming misses.
+* Sentence embeddings (see ``embeddings``): WordLlama by default, plus all-MiniLM-L6-v2 when its
+  optional package is installed. They match meaning where the customer's words differ from the
+  article's ("locate my card" → "Card arrival").
 
-Scores of both are normalised by their best hit and fused. A suggestion is made only when enough of
-the question's informative (IDF-weighted) stems are found in the article: otherwise nothing is
-suggested. Each suggestion says why: the matched words.
+Scores are normalised by their best hit and fused. A suggestion is made only when it is confident
+enough: the cosine similarity of question and article when a model is loaded, otherwise the share
+of the question's informative words the article covers. Each suggestion says why: the matched words
+and the article's passage closest to the question.
 """
 from __future__ import annotations
 
-import math
+import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable
-
-import logging
 
 import bm25s
 import numpy as np
 
-logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-from .analysis import analyse, ngrams, stems, words
+from .analysis import _stem, _word_grams, content_words, ngrams, stems, words
 from .articles import Article
+from .embeddings import embedder, resolve
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 TITLE_WEIGHT = 3
 WORD_WEIGHT = 0.6
 NGRAM_WEIGHT = 0.4
 PREFIX = 5
-SEMANTIC_MIX = 0.4  # share of the lexical score when semantic re-ranking is on
-SEMANTIC_GATE = 0.45  # cosine similarity below which nothing is suggested (semantic mode)
+# Share of each signal in the fused score, by the models loaded (measured on the shared dev sets,
+# see benchmarks/RESULTS.md; the same weights for every knowledge base).
+MIX = {(): {"lexical": 1.0},
+       ("wordllama",): {"lexical": 0.3, "wordllama": 0.7},
+       ("minilm",): {"lexical": 0.4, "minilm": 0.6},
+       ("wordllama", "minilm"): {"lexical": 0.25, "wordllama": 0.25, "minilm": 0.5}}
+# Default confidence gates: lexical coverage, or the cosine similarity of the model that decides.
+GATES = {"lexical": 0.4, "wordllama": 0.4, "minilm": 0.45}
 
 
 @dataclass(frozen=True)
@@ -43,45 +54,87 @@ class Hit:
     passage: str
 
 
+def indexed_text(article: Article) -> str:
+    return f"{f'{article.title} ' * TITLE_WEIGHT}\n{' '.join(article.tags)}\n{article.body}"
+
+
+def embedded_text(article: Article) -> str:
+    return f"{article.title}. {article.body[:2000]}"
+
+
 class KnowledgeBase:
-    """An in-memory index of articles; build once, query many times (≈1 ms a query)."""
+    """An in-memory index of articles; build once, query many times (about 1 ms a query).
+
+    ``semantic`` is ``auto`` (every installed model), ``static``, ``full`` or ``off``. ``prepared``
+    maps article digests to earlier analysis (content words and vectors), so re-indexing only
+    analyses new or changed articles; ``self.prepared`` holds the analysis of the current articles.
+    """
 
     def __init__(self, articles: Iterable[Article], feedback: dict[str, list[str]] | None = None,
-                 threshold: float = 0.4, progress=None, semantic: bool = False):
+                 threshold: float | None = None, progress=None, semantic: str = "auto",
+                 prepared: dict | None = None):
         self.articles = list(articles)
-        self.threshold = threshold
         feedback = feedback or {}
-        self.word_docs, gram_docs = [], []
-        for number, article in enumerate(self.articles):
-            learned = " ".join(feedback.get(article.id, []))
-            title = f"{article.title} " * TITLE_WEIGHT
-            text = f"{title}\n{' '.join(article.tags)}\n{article.body}\n{learned}"
-            word_doc, gram_doc = analyse(text, article.lang)
-            self.word_docs.append(word_doc)
-            gram_docs.append(gram_doc)
-            if progress:
-                progress(number + 1)
-        self.word_index = self._bm25(self.word_docs)
-        self.gram_index = self._bm25(gram_docs)
+        self.models = resolve(semantic) if self.articles else ()
+        self.mix = MIX[self.models]
+        self.gate_model = "minilm" if "minilm" in self.models else self.models[0] if self.models else "lexical"
+        self.threshold = GATES[self.gate_model] if threshold is None else threshold
+        previous = prepared or {}
+        self.prepared: dict[str, dict] = {}
+        for article in self.articles:
+            old = previous.get(article.digest) or {}
+            self.prepared[article.digest] = {"words": old.get("words"), "vectors": dict(old.get("vectors", {}))}
+        self.changed = sum(1 for e in self.prepared.values()
+                           if e["words"] is None or not set(self.models) <= set(e["vectors"]))
+        # Embedding (Rust tokenizer, numpy) runs beside the lexical analysis: two cores, half the wait.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            embedding = pool.submit(self._embed_new_articles) if self.models else None
+            self.word_docs = self._analyse(feedback, progress)
+            if embedding:
+                embedding.result()
+        self.vectors = {name: self._vectors(name, feedback) for name in self.models}
         self.doc_sets = [set(doc) for doc in self.word_docs]
         # Stems of inflected forms often differ only in the ending (возвращен/возврат, dostawa/dostaw):
-        # a shared 5-letter prefix counts as a match for the confidence gate.
+        # a shared 5-letter prefix counts as a match for the lexical gate.
         self.doc_prefixes = [{t[:PREFIX] for t in doc if len(t) >= PREFIX} for doc in self.doc_sets]
-        frequency: dict[str, int] = {}
-        for doc in self.doc_sets:
-            for term in doc:
-                frequency[term] = frequency.get(term, 0) + 1
-        n = max(1, len(self.articles))
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
-        self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
         self.languages = np.array([a.lang for a in self.articles])
-        self.semantic = None
-        if semantic and self.articles:
-            from .semantic import SemanticIndex
+        self._sentences: dict[int, tuple[list[str], np.ndarray | None]] = {}
 
-            learned = feedback or {}
-            self.semantic = SemanticIndex([f"{a.title}. {a.body[:1500]} {' '.join(learned.get(a.id, []))}"
-                                           for a in self.articles])
+    def _analyse(self, feedback: dict[str, list[str]], progress) -> list[list[str]]:
+        """Stems and character 4-grams of every article (content words reused when unchanged); both indexes."""
+        word_docs, gram_docs, stem_of = [], [], {}
+        for number, article in enumerate(self.articles):
+            entry = self.prepared[article.digest]
+            if entry["words"] is None:
+                entry["words"] = content_words(indexed_text(article), article.lang)
+            doc_words = entry["words"] + content_words(" ".join(feedback.get(article.id, [])), article.lang)
+            language = stem_of.setdefault(article.lang, {})
+            word_docs.append([language[w] if w in language else language.setdefault(w, _stem(w, article.lang))
+                              for w in doc_words])
+            gram_docs.append([g for w in doc_words if not w.isdigit() for g in _word_grams(w, 4)])
+            if progress:
+                progress(number + 1)
+        self.word_index = self._bm25(word_docs)
+        self.gram_index = self._bm25(gram_docs)
+        return word_docs
+
+    def _embed_new_articles(self) -> None:
+        for name in self.models:
+            missing = [a for a in self.articles if name not in self.prepared[a.digest]["vectors"]]
+            if missing:
+                fresh = embedder(name).embed([embedded_text(a) for a in missing])
+                for article, vector in zip(missing, fresh):
+                    self.prepared[article.digest]["vectors"][name] = vector.astype(np.float16)
+
+    def _vectors(self, name: str, feedback: dict[str, list[str]]) -> np.ndarray:
+        vectors = np.array([self.prepared[a.digest]["vectors"][name] for a in self.articles], dtype=np.float32)
+        learned = [(i, q) for i, a in enumerate(self.articles) for q in feedback.get(a.id, [])]
+        if learned:  # questions agents answered with an article pull its vector towards them
+            questions = embedder(name).embed([q for _, q in learned])
+            for (i, _), vector in zip(learned, questions):
+                vectors[i] += 0.5 * vector / max(1, len(feedback[self.articles[i].id]))
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        return vectors
 
     @staticmethod
     def _bm25(docs: list[list[str]]):
@@ -99,48 +152,63 @@ class KnowledgeBase:
             return np.zeros(len(self.articles))
         return np.asarray(index.get_scores(known), dtype=float)
 
+    def embed_question(self, text: str) -> dict[str, np.ndarray]:
+        """The question's vector, per loaded model."""
+        return {name: embedder(name).embed([text])[0] for name in self.models}
+
     def search(self, text: str, language: str = "en", limit: int = 3, threshold: float | None = None) -> list[Hit]:
         """The best articles for ``text``, at most ``limit``; empty when nothing is confident enough."""
-        if not self.articles:
+        if not self.articles or not content_words(text, language):
             return []
-        query = stems(text, language)
-        if not query:
-            return []
-        word = self._scores(self.word_index, query)
+        word = self._scores(self.word_index, stems(text, language))
         gram = self._scores(self.gram_index, ngrams(text, language))
-        fused = WORD_WEIGHT * _normalise(word) + NGRAM_WEIGHT * _normalise(gram)
+        lexical = WORD_WEIGHT * _normalise(word) + NGRAM_WEIGHT * _normalise(gram)
+        question = self.embed_question(text)
+        similarity = {name: self.vectors[name] @ vector for name, vector in question.items()}
+        fused = self.mix["lexical"] * lexical
+        for name, cosine in similarity.items():
+            fused = fused + self.mix[name] * _normalise(np.clip(cosine, 0, None))
         if not fused.any():
             return []
-        similarity = None
-        if self.semantic is not None:
-            similarity = np.clip(self.semantic.scores(text), 0, None)
-            fused = SEMANTIC_MIX * fused + (1 - SEMANTIC_MIX) * _normalise(similarity)
         same_language = self.languages == language
         if same_language.any() and not same_language.all():
             fused = fused + 0.05 * same_language  # prefer the customer's language on near ties
-        order = np.argsort(-fused)[: max(limit * 3, limit)]
         gate = self.threshold if threshold is None else threshold
-        if similarity is not None and threshold is None:
-            gate = SEMANTIC_GATE
         weights = informativeness(text, language)
-        query_weight = sum(weights.values())
         hits = []
-        for index in order:
+        for index in np.argsort(-fused)[: max(limit * 3, limit)]:
             if fused[index] <= 0:
                 break
             matched = [t for t in weights if t in self.doc_sets[index]
                        or (len(t) >= PREFIX and t[:PREFIX] in self.doc_prefixes[index])]
-            confidence = sum(weights[t] for t in matched) / query_weight if query_weight else 0.0
-            if similarity is not None:  # with a model, cosine similarity is the better confidence
-                confidence = float(similarity[index])
+            if self.gate_model == "lexical":
+                total = sum(weights.values())
+                confidence = sum(weights[t] for t in matched) / total if total else 0.0
+            else:
+                confidence = float(similarity[self.gate_model][index])
             if confidence < gate:
                 continue
             article = self.articles[index]
             hits.append(Hit(article, float(fused[index]), round(confidence, 3),
-                            tuple(_surface(text, language, matched)), passage(article, matched)))
+                            tuple(_surface(text, language, matched)), self.passage(index, question, matched)))
             if len(hits) == limit:
                 break
         return hits
+
+    def passage(self, index: int, question: dict[str, np.ndarray], matched: list[str], width: int = 200) -> str:
+        """The article's sentence closest to the question: by meaning with a model, else by shared stems."""
+        article = self.articles[index]
+        if index not in self._sentences:
+            sentences = _sentences(article.body) or [article.title]
+            vectors = embedder(self.models[0]).embed(sentences) if self.models else None
+            self._sentences[index] = (sentences, vectors)
+        sentences, vectors = self._sentences[index]
+        if vectors is not None:
+            best = sentences[int(np.argmax(vectors @ question[self.models[0]]))]
+        else:
+            wanted = set(matched)
+            best = max(sentences, key=lambda s: len(wanted & set(stems(s, article.lang))))
+        return best[:width] + ("…" if len(best) > width else "")
 
 
 def informativeness(text: str, language: str) -> dict[str, float]:
@@ -149,8 +217,6 @@ def informativeness(text: str, language: str) -> dict[str, float]:
     Uses wordfreq's Zipf frequencies: "order" or "account" say little, "chargeback" a lot. This
     makes the confidence gate independent of how the knowledge base happens to be written.
     """
-    from .analysis import _stem, content_words
-
     weights: dict[str, float] = {}
     for word in content_words(text, language):
         stem = _stem(word, language)
@@ -183,10 +249,10 @@ def _surface(text: str, language: str, matched_stems: list[str]) -> list[str]:
     return out[:6]
 
 
-def passage(article: Article, matched_stems: list[str], width: int = 200) -> str:
-    """The sentence of the article that shares most matched stems (a snippet that explains)."""
-    body = re.sub(r"\s+", " ", re.sub(r"[#*_`>\[\]()]", " ", article.body)).strip()
-    sentences = re.split(r"(?<=[.!?])\s+|\s+-\s+", body) or [body]
-    wanted = set(matched_stems)
-    best = max(sentences, key=lambda s: len(wanted & set(stems(s, article.lang))), default=body)
-    return best[:width] + ("…" if len(best) > width else "")
+def _sentences(body: str) -> list[str]:
+    text = re.sub(r"[#*_`>\[\]()]", " ", body)
+    parts = []
+    for line in text.splitlines():
+        line = re.sub(r"\s+", " ", line).strip(" -")
+        parts.extend(p for p in re.split(r"(?<=[.!?])\s+", line) if len(p.split()) >= 3)
+    return parts[:60]

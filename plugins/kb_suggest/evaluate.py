@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from .articles import Article
+from .articles import Article, ArticleError
 from .engine import KnowledgeBase
 
 
@@ -24,10 +24,16 @@ class Query:
 def load_queries(path) -> list[Query]:
     out = []
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
                 item = json.loads(line)
-                out.append(Query(str(item["id"]), item["text"], item.get("lang", "en"), tuple(item.get("expected", []))))
+                out.append(Query(str(item["id"]), str(item["text"]), str(item.get("lang") or "en"),
+                                 tuple(str(e) for e in item.get("expected") or ())))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ArticleError(f"{path}:{number}: not a query ({exc}); expected "
+                                   '{"id", "text", "lang", "expected": [article ids]}') from None
     return out
 
 
@@ -57,9 +63,8 @@ def _round(value):
 
 
 def evaluate(articles: list[Article], queries: list[Query], threshold: float | None = None,
-             semantic: bool = False) -> dict:
-    kwargs = {"semantic": semantic} if threshold is None else {"threshold": threshold, "semantic": semantic}
-    kb = KnowledgeBase(articles, **kwargs)
+             semantic: str = "auto") -> dict:
+    kb = KnowledgeBase(articles, threshold=threshold, semantic=semantic)
     ranked, latencies = [], []
     for query in queries:
         began = time.perf_counter()

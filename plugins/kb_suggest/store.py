@@ -5,12 +5,14 @@ No database: two small JSON files in the host's state directory (mode 0600).
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
 from pathlib import Path
 
-from .analysis import ngrams, stems
+import numpy as np
+
 from .articles import Article, load_folder, load_jsonl
 
 _lock = threading.Lock()
@@ -32,25 +34,53 @@ def load_articles(source: str) -> list[Article]:
     return load_jsonl(path) if path.suffix == ".jsonl" else load_folder(path)
 
 
-def update_cache(state_dir: Path, articles: list[Article], progress=None) -> tuple[int, int]:
-    """Analyse new or changed articles only; returns (changed, total)."""
-    path = Path(state_dir) / "kb-index.json"
+INDEX_VERSION = 2
+
+
+def load_prepared(state_dir: Path) -> dict:
+    """Earlier analysis by article digest: content words and vectors (float16, base64)."""
     try:
-        cache = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads((Path(state_dir) / "kb-index.json").read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
-        cache = {}
-    fresh, changed = {}, 0
-    for number, article in enumerate(articles, 1):
-        entry = cache.get(article.id)
-        if not entry or entry.get("digest") != article.digest:
-            entry = {"digest": article.digest, "stems": stems(f"{article.title} {article.body}", article.lang),
-                     "grams": len(ngrams(article.body, article.lang))}
-            changed += 1
-        fresh[article.id] = entry
-        if progress:
-            progress(number)
-    _write_private(path, fresh)
-    return changed, len(articles)
+        return {}
+    if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
+        return {}  # an index from another version is rebuilt, never misread
+    prepared = {}
+    for digest, entry in data.get("articles", {}).items():
+        try:
+            vectors = {name: np.frombuffer(base64.b64decode(v), dtype=np.float16) for name, v in entry["vectors"].items()}
+            prepared[digest] = {"words": list(entry["words"]), "vectors": vectors}
+        except (KeyError, TypeError, ValueError):
+            continue
+    return prepared
+
+
+def save_prepared(state_dir: Path, prepared: dict) -> None:
+    articles = {digest: {"words": entry["words"],
+                         "vectors": {name: base64.b64encode(np.asarray(v, dtype=np.float16).tobytes()).decode()
+                                     for name, v in entry["vectors"].items()}}
+                for digest, entry in prepared.items()}
+    _write_private(Path(state_dir) / "kb-index.json", {"version": INDEX_VERSION, "articles": articles})
+
+
+def build_index(state_dir: Path, articles: list[Article], settings=None, feedback=None, progress=None):
+    """A KnowledgeBase for ``articles`` that reuses the saved analysis of unchanged ones, and saves its own."""
+    from .engine import KnowledgeBase
+
+    semantic = getattr(settings, "semantic", "auto")
+    threshold = getattr(settings, "threshold", None)
+    previous = load_prepared(state_dir)
+    kb = KnowledgeBase(articles, feedback, threshold=threshold, progress=progress, semantic=semantic,
+                       prepared=previous)
+    if kb.changed or kb.prepared.keys() != previous.keys():
+        save_prepared(state_dir, kb.prepared)
+    return kb
+
+
+def update_cache(state_dir: Path, articles: list[Article], progress=None, settings=None) -> tuple[int, int]:
+    """Analyse new or changed articles only and save the index; returns (changed, total)."""
+    kb = build_index(state_dir, articles, settings, progress=progress)
+    return kb.changed, len(articles)
 
 
 def feedback_path(state_dir: Path) -> Path:
