@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from unittest.mock import ANY
 import responses as responses_lib
 from click.testing import CliRunner
 
@@ -244,3 +245,29 @@ def test_full_semantic_mode_with_minilm():
     hits = kb.search("My money did not come back after I sent the item back", "en")
     assert hits and hits[0].article.id == "refund"
     assert kb.search("Do you sponsor football tournaments in Brazil?", "en") == []
+
+
+def test_russian_and_polish_paraphrases_rank_lexically():
+    """A hand-written RU/PL set (tests/data/kb_ru_pl): paraphrases with few shared words, and questions
+    no article answers. The English embedding models are not used for these languages."""
+    from pathlib import Path
+
+    from plugins.kb_suggest.articles import load_jsonl
+    from plugins.kb_suggest.evaluate import load_queries
+
+    folder = Path(__file__).parent / "data" / "kb_ru_pl"
+    articles, queries = load_jsonl(folder / "articles.jsonl"), load_queries(folder / "queries.jsonl")
+    result = evaluate(articles, queries)
+    assert result["recall@3"] >= 0.75 and result["no_suggestion_rate"] == 1.0
+    assert evaluate(articles, queries, threshold=0.0)["recall@3"] >= 0.9
+    assert evaluate(articles, queries, semantic="off") == {**result, "p50_ms": ANY, "p95_ms": ANY}
+
+
+def test_malformed_query_line_names_the_line(tmp_path):
+    from plugins.kb_suggest.articles import ArticleError
+    from plugins.kb_suggest.evaluate import load_queries
+
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "1", "text": "ok", "expected": []}\n{"id": "2"}\n')
+    with pytest.raises(ArticleError, match=r"q.jsonl:2: not a query"):
+        load_queries(path)

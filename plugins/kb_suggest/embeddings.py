@@ -20,6 +20,9 @@ import numpy as np
 from plugin_host.errors import ConfigError
 
 MODES = ("auto", "static", "full", "off")
+# Both models were trained on English text: for other languages their similarities are noise (measured
+# on tests/data/kb_ru_pl: every Russian or Polish question looked alike), so those rank lexically.
+MODEL_LANGUAGES = {"wordllama": {"en"}, "minilm": {"en"}}
 
 
 class StaticEmbedder:

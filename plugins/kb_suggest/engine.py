@@ -27,7 +27,7 @@ import numpy as np
 
 from .analysis import _stem, _word_grams, content_words, ngrams, stems, words
 from .articles import Article
-from .embeddings import embedder, resolve
+from .embeddings import MODEL_LANGUAGES, embedder, resolve
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -41,8 +41,12 @@ MIX = {(): {"lexical": 1.0},
        ("wordllama",): {"lexical": 0.3, "wordllama": 0.7},
        ("minilm",): {"lexical": 0.4, "minilm": 0.6},
        ("wordllama", "minilm"): {"lexical": 0.25, "wordllama": 0.25, "minilm": 0.5}}
-# Default confidence gates: lexical coverage, or the cosine similarity of the model that decides.
-GATES = {"lexical": 0.4, "wordllama": 0.4, "minilm": 0.45}
+# Default confidence gates: the cosine similarity of the model that decides, or lexical coverage.
+# Coverage is counted on stems, and inflected languages (Russian, Polish) keep fewer exact matches
+# for the same meaning than English, hence a lower bar there.
+GATES = {"wordllama": 0.4, "minilm": 0.45}
+LEXICAL_GATES = {"en": 0.4}
+LEXICAL_GATE_OTHER = 0.25
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,9 @@ class KnowledgeBase:
         self.articles = list(articles)
         feedback = feedback or {}
         self.models = resolve(semantic) if self.articles else ()
-        self.mix = MIX[self.models]
-        self.gate_model = "minilm" if "minilm" in self.models else self.models[0] if self.models else "lexical"
-        self.threshold = GATES[self.gate_model] if threshold is None else threshold
+        self.threshold = threshold  # None: the default gate for the models and language of each question
+        for language in {a.lang for a in self.articles} | {"en"}:
+            _information("warm", language)  # load word frequencies now, not during the first question
         previous = prepared or {}
         self.prepared: dict[str, dict] = {}
         for article in self.articles:
@@ -152,9 +156,9 @@ class KnowledgeBase:
             return np.zeros(len(self.articles))
         return np.asarray(index.get_scores(known), dtype=float)
 
-    def embed_question(self, text: str) -> dict[str, np.ndarray]:
-        """The question's vector, per loaded model."""
-        return {name: embedder(name).embed([text])[0] for name in self.models}
+    def embed_question(self, text: str, models: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """The question's vector, per model."""
+        return {name: embedder(name).embed([text])[0] for name in models}
 
     def search(self, text: str, language: str = "en", limit: int = 3, threshold: float | None = None) -> list[Hit]:
         """The best articles for ``text``, at most ``limit``; empty when nothing is confident enough."""
@@ -163,17 +167,21 @@ class KnowledgeBase:
         word = self._scores(self.word_index, stems(text, language))
         gram = self._scores(self.gram_index, ngrams(text, language))
         lexical = WORD_WEIGHT * _normalise(word) + NGRAM_WEIGHT * _normalise(gram)
-        question = self.embed_question(text)
+        models = tuple(m for m in self.models if language in MODEL_LANGUAGES[m])  # the models know English only
+        question = self.embed_question(text, models)
         similarity = {name: self.vectors[name] @ vector for name, vector in question.items()}
-        fused = self.mix["lexical"] * lexical
+        mix = MIX[models]
+        fused = mix["lexical"] * lexical
         for name, cosine in similarity.items():
-            fused = fused + self.mix[name] * _normalise(np.clip(cosine, 0, None))
+            fused = fused + mix[name] * _normalise(np.clip(cosine, 0, None))
         if not fused.any():
             return []
         same_language = self.languages == language
         if same_language.any() and not same_language.all():
             fused = fused + 0.05 * same_language  # prefer the customer's language on near ties
-        gate = self.threshold if threshold is None else threshold
+        gate_model = "minilm" if "minilm" in models else models[0] if models else "lexical"
+        gate = threshold if threshold is not None else self.threshold if self.threshold is not None else (
+            GATES[gate_model] if models else LEXICAL_GATES.get(language, LEXICAL_GATE_OTHER))
         weights = informativeness(text, language)
         hits = []
         for index in np.argsort(-fused)[: max(limit * 3, limit)]:
@@ -181,11 +189,11 @@ class KnowledgeBase:
                 break
             matched = [t for t in weights if t in self.doc_sets[index]
                        or (len(t) >= PREFIX and t[:PREFIX] in self.doc_prefixes[index])]
-            if self.gate_model == "lexical":
+            if gate_model == "lexical":
                 total = sum(weights.values())
                 confidence = sum(weights[t] for t in matched) / total if total else 0.0
             else:
-                confidence = float(similarity[self.gate_model][index])
+                confidence = float(similarity[gate_model][index])
             if confidence < gate:
                 continue
             article = self.articles[index]
@@ -203,7 +211,7 @@ class KnowledgeBase:
             vectors = embedder(self.models[0]).embed(sentences) if self.models else None
             self._sentences[index] = (sentences, vectors)
         sentences, vectors = self._sentences[index]
-        if vectors is not None:
+        if vectors is not None and self.models[0] in question:
             best = sentences[int(np.argmax(vectors @ question[self.models[0]]))]
         else:
             wanted = set(matched)
