@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
+from unittest.mock import ANY
 
 import pytest
-from unittest.mock import ANY
 import responses as responses_lib
 from click.testing import CliRunner
 
@@ -210,11 +210,12 @@ def test_static_embeddings_match_meaning_when_words_differ():
 
 
 def test_static_embedder_is_wordllamas_own_pooling():
+    from pathlib import Path
+
     import numpy as np
     import wordllama
     from wordllama import WordLlama
 
-    from pathlib import Path
     from plugins.kb_suggest.embeddings import embedder
 
     texts = ["Where is my card?", "Когда вернут деньги?", "Kiedy dostanę paczkę?"]
