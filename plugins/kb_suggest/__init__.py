@@ -24,7 +24,7 @@ _cache_lock = threading.Lock()
 @dataclass(frozen=True)
 class KbSettings:
     articles: str = ""  # a folder of Markdown articles, or a .jsonl file
-    threshold: float | None = None  # None: the gate that fits the loaded models (see engine.GATES)
+    threshold: float | None = None  # None: calibrated per knowledge base (see engine)
     limit: int = 3
     semantic: str = "auto"  # auto | static | full | off (see embeddings)
 

@@ -70,11 +70,13 @@ def register(cli: click.Group) -> None:
 
         config = _config(config_path)
         language = lang or detect_language(text)
-        hits = knowledge_base(config).search(text, language, limit=3)
+        kb = knowledge_base(config)
+        hits = kb.search(text, language, limit=3)
         if as_json:
             click.echo(json.dumps([{"id": h.article.id, "title": h.article.title, "confidence": h.confidence,
                                     "matched": list(h.matched), "passage": h.passage} for h in hits], ensure_ascii=False))
             return
+        click.echo(f"Language {language}; {kb.describe_gate(language)}.")
         if not hits:
             click.echo("Nothing confident enough to suggest.")
         for h in hits:

@@ -20,6 +20,8 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
 import bm25s
@@ -41,10 +43,14 @@ MIX = {(): {"lexical": 1.0},
        ("wordllama",): {"lexical": 0.3, "wordllama": 0.7},
        ("minilm",): {"lexical": 0.4, "minilm": 0.6},
        ("wordllama", "minilm"): {"lexical": 0.25, "wordllama": 0.25, "minilm": 0.5}}
-# Default confidence gates: the cosine similarity of the model that decides, or lexical coverage.
-# Coverage is counted on stems, and inflected languages (Russian, Polish) keep fewer exact matches
+# Default confidence gates. With a model: cosine similarity, calibrated per knowledge base — just above
+# the highest similarity that generic off-topic questions (data/off_topic.txt) reach in its articles,
+# because long answer texts give lower similarities than short question-like articles. Without one:
+# lexical coverage, counted on stems; inflected languages (Russian, Polish) keep fewer exact matches
 # for the same meaning than English, hence a lower bar there.
-GATES = {"wordllama": 0.4, "minilm": 0.45}
+# Per model: margin above the off-topic high mark, and the range the gate is kept in (MiniLM spreads
+# similarities wider than WordLlama: off-topic questions sit lower, related ones higher).
+CALIBRATION = {"wordllama": (0.05, 0.3, 0.5), "minilm": (0.15, 0.4, 0.6)}
 LEXICAL_GATES = {"en": 0.4}
 LEXICAL_GATE_OTHER = 0.25
 
@@ -97,6 +103,7 @@ class KnowledgeBase:
             if embedding:
                 embedding.result()
         self.vectors = {name: self._vectors(name, feedback) for name in self.models}
+        self.gates = {name: self._calibrate(name) for name in self.models}
         self.doc_sets = [set(doc) for doc in self.word_docs]
         # Stems of inflected forms often differ only in the ending (возвращен/возврат, dostawa/dostaw):
         # a shared 5-letter prefix counts as a match for the lexical gate.
@@ -140,6 +147,12 @@ class KnowledgeBase:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
         return vectors
 
+    def _calibrate(self, name: str) -> float:
+        off_topic = embedder(name).embed(off_topic_questions())
+        highest = float((off_topic @ self.vectors[name].T).max())
+        margin, lowest, top = CALIBRATION[name]
+        return round(float(np.clip(highest + margin, lowest, top)), 3)
+
     @staticmethod
     def _bm25(docs: list[list[str]]):
         if not docs:
@@ -181,7 +194,7 @@ class KnowledgeBase:
             fused = fused + 0.05 * same_language  # prefer the customer's language on near ties
         gate_model = "minilm" if "minilm" in models else models[0] if models else "lexical"
         gate = threshold if threshold is not None else self.threshold if self.threshold is not None else (
-            GATES[gate_model] if models else LEXICAL_GATES.get(language, LEXICAL_GATE_OTHER))
+            self.gates[gate_model] if models else LEXICAL_GATES.get(language, LEXICAL_GATE_OTHER))
         weights = informativeness(text, language)
         hits = []
         for index in np.argsort(-fused)[: max(limit * 3, limit)]:
@@ -203,6 +216,16 @@ class KnowledgeBase:
                 break
         return hits
 
+    def describe_gate(self, language: str) -> str:
+        """How a question in ``language`` is judged confident enough (for ``labeldesk kb search``)."""
+        models = [m for m in self.models if language in MODEL_LANGUAGES[m]]
+        if self.threshold is not None:
+            return f"gate {self.threshold} (configured)"
+        if models:
+            model = "minilm" if "minilm" in models else models[0]
+            return f"gate: {model} similarity ≥ {self.gates[model]} (calibrated for this knowledge base)"
+        return f"gate: word coverage ≥ {LEXICAL_GATES.get(language, LEXICAL_GATE_OTHER)} (no model for this language)"
+
     def passage(self, index: int, question: dict[str, np.ndarray], matched: list[str], width: int = 200) -> str:
         """The article's sentence closest to the question: by meaning with a model, else by shared stems."""
         article = self.articles[index]
@@ -217,6 +240,12 @@ class KnowledgeBase:
             wanted = set(matched)
             best = max(sentences, key=lambda s: len(wanted & set(stems(s, article.lang))))
         return best[:width] + ("…" if len(best) > width else "")
+
+
+@lru_cache(maxsize=1)
+def off_topic_questions() -> list[str]:
+    text = (Path(__file__).parent / "data" / "off_topic.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def informativeness(text: str, language: str) -> dict[str, float]:
