@@ -50,7 +50,7 @@ MIX = {(): {"lexical": 1.0},
 # for the same meaning than English, hence a lower bar there.
 # Per model: margin above the off-topic high mark, and the range the gate is kept in (MiniLM spreads
 # similarities wider than WordLlama: off-topic questions sit lower, related ones higher).
-CALIBRATION = {"wordllama": (0.05, 0.3, 0.5), "minilm": (0.15, 0.4, 0.6)}
+CALIBRATION = {"wordllama": (0.05, 0.3, 0.5), "minilm": (0.1, 0.4, 0.55)}
 LEXICAL_GATES = {"en": 0.4}
 LEXICAL_GATE_OTHER = 0.25
 
