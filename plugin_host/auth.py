@@ -16,6 +16,9 @@ SCOPES = [
     "https://www.googleapis.com/auth/gmail.settings.basic",
     "https://www.googleapis.com/auth/tasks",
 ]
+# Asked for only when the knowledge base is a Drive folder (`labeldesk auth --drive`; for a service
+# account, the admin adds this scope to its domain-wide delegation).
+DRIVE_SCOPES = ["https://www.googleapis.com/auth/drive.readonly"]
 
 
 def is_local(api_root: str) -> bool:
@@ -23,8 +26,9 @@ def is_local(api_root: str) -> bool:
         api_root.startswith("http://mailbox.local")
 
 
-def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = None):
-    """Credentials for ``settings`` or None for a local mailbox."""
+def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = None, scopes: list[str] | None = None):
+    """Credentials for ``settings`` (Gmail and Tasks scopes unless ``scopes``) or None for a local mailbox."""
+    scopes = scopes or SCOPES
     if settings.api_root and is_local(settings.api_root):
         return None
     if settings.credentials:
@@ -34,7 +38,7 @@ def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = No
         if not path.is_file():
             raise ConfigError("mailbox.credentials", f"service account file {path} does not exist")
         try:
-            creds = service_account.Credentials.from_service_account_file(str(path), scopes=SCOPES)
+            creds = service_account.Credentials.from_service_account_file(str(path), scopes=scopes)
         except (ValueError, KeyError) as exc:
             raise ConfigError("mailbox.credentials", f"{path} is not a service account key file ({exc.__class__.__name__})") from None
         return creds.with_subject(settings.delegated_user or settings.address)
@@ -43,7 +47,7 @@ def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = No
         from google.oauth2.credentials import Credentials
 
         try:
-            return Credentials.from_authorized_user_file(token, SCOPES)
+            return Credentials.from_authorized_user_file(token, scopes)
         except (ValueError, KeyError):
             raise ConfigError("mailbox.oauth_token", f"{token} is not an authorized-user token file; run `labeldesk auth`") from None
     if settings.api_root:
@@ -53,11 +57,11 @@ def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = No
                       "for consumer Gmail, or set api_root to a local mailbox")
 
 
-def run_oauth_flow(client_secrets: str, token_path: str) -> None:
+def run_oauth_flow(client_secrets: str, token_path: str, scopes: list[str] | None = None) -> None:
     """Installed-app OAuth in the browser; stores the refresh token with mode 0600."""
     from google_auth_oauthlib.flow import InstalledAppFlow
 
-    flow = InstalledAppFlow.from_client_secrets_file(client_secrets, SCOPES)
+    flow = InstalledAppFlow.from_client_secrets_file(client_secrets, scopes or SCOPES)
     creds = flow.run_local_server(port=0)
     path = Path(token_path)
     path.parent.mkdir(parents=True, exist_ok=True)

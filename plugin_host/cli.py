@@ -131,9 +131,10 @@ def init(path: str, force: bool) -> None:
 @_config_option
 @click.option("--client-secrets", required=True, type=click.Path(exists=True),
               help="OAuth client JSON (Desktop app) from Google Cloud console.")
-def auth(config_path, client_secrets) -> None:
+@click.option("--drive", is_flag=True, help="Also allow reading Google Docs (knowledge base in a Drive folder).")
+def auth(config_path, client_secrets, drive) -> None:
     """Authorise a consumer Gmail account (installed-app OAuth); stores the token with mode 0600."""
-    from .auth import run_oauth_flow
+    from .auth import DRIVE_SCOPES, SCOPES, run_oauth_flow
     from .config import load_config
 
     try:
@@ -141,7 +142,7 @@ def auth(config_path, client_secrets) -> None:
     except LabeldeskError as exc:
         _fail(exc)
     token = config.mailbox.oauth_token or str(config.state_path / "token.json")
-    run_oauth_flow(client_secrets, token)
+    run_oauth_flow(client_secrets, token, SCOPES + (DRIVE_SCOPES if drive else []))
     click.echo(f"Token stored in {token}. Set [mailbox] oauth_token = \"{token}\" if it is not already.")
 
 

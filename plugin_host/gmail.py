@@ -24,7 +24,12 @@ from .errors import GmailError
 from .quota import TokenBucket, units_for
 
 log = logging.getLogger(__name__)
-GOOGLE_ROOTS = {"gmail": "https://gmail.googleapis.com/", "tasks": "https://tasks.googleapis.com/"}
+GOOGLE_ROOTS = {"gmail": "https://gmail.googleapis.com/", "tasks": "https://tasks.googleapis.com/",
+                "drive": "https://www.googleapis.com/"}
+VERSIONS = {"gmail": "v1", "tasks": "v1", "drive": "v3"}
+DRIVE_FILE_FIELDS = "nextPageToken, files(id, name, mimeType, modifiedTime, webViewLink)"
+DRIVE_FOLDER = "application/vnd.google-apps.folder"
+DRIVE_DOCUMENT = "application/vnd.google-apps.document"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
 BATCH_SIZE = 50
@@ -71,7 +76,7 @@ class GmailClient:
     """One mailbox's Gmail + Tasks access. ``stats`` counts calls and units per method id."""
 
     def __init__(self, settings: MailboxSettings, credentials=None, http=None, bucket: TokenBucket | None = None,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 drive_credentials: Callable[[], Any] | None = None, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
                  max_attempts: int = 6, base_delay: float = 0.5, max_delay: float = 32.0):
         self.settings = settings
         self.address = settings.address
@@ -83,10 +88,14 @@ class GmailClient:
         self.stats: dict[str, Counter] = {"calls": Counter(), "units": Counter(), "retries": Counter()}
         self.gmail = self._build("gmail", credentials)
         self.tasks = self._build("tasks", credentials)
+        self._drive_credentials = drive_credentials
+        self._drive = None
         self.root = self.settings.api_root or GOOGLE_ROOTS["gmail"]
 
     def _build(self, api: str, credentials):
         root = self.settings.api_root or GOOGLE_ROOTS[api]
+        if api == "drive":  # Drive's discovery puts the version in the path: the endpoint must too
+            root = root.rstrip("/") + "/drive/v3/"
         kwargs: dict[str, Any] = {"static_discovery": True, "client_options": {"api_endpoint": root},
                                   "cache_discovery": False}
         if self.http is not None:
@@ -97,7 +106,15 @@ class GmailClient:
             import httplib2
 
             kwargs["http"] = httplib2.Http(timeout=60)
-        return build(api, "v1", **kwargs)
+        return build(api, VERSIONS[api], **kwargs)
+
+    @property
+    def drive(self):
+        """Drive v3, built on first use with read-only Drive credentials (only the KB's Drive source needs it)."""
+        if self._drive is None:
+            credentials = self._drive_credentials() if self._drive_credentials and self.http is None else None
+            self._drive = self._build("drive", credentials)
+        return self._drive
 
     # -- the core: one call with quota, retries and a clear error -------------------------------
 
@@ -318,3 +335,35 @@ class GmailClient:
 
     def patch_task(self, tasklist: str, task: str, body: dict) -> dict:
         return self.execute(self.tasks.tasks().patch(tasklist=tasklist, task=task, body=body), "tasks.tasks.patch", task)
+
+    # -- Drive: a folder of Google Docs as help articles --------------------------------------------
+
+    def drive_documents(self, folder_id: str, max_depth: int = 5) -> list[dict]:
+        """Google Docs in ``folder_id`` and its subfolders: id, name, mimeType, modifiedTime, webViewLink."""
+        documents, folders, seen = [], [(folder_id, 0)], set()
+        while folders:
+            folder, depth = folders.pop(0)
+            if folder in seen:
+                continue
+            seen.add(folder)
+            token = None
+            while True:
+                request = self.drive.files().list(q=f"'{folder}' in parents and trashed = false", pageSize=100,
+                                                  pageToken=token, fields=DRIVE_FILE_FIELDS, supportsAllDrives=True,
+                                                  includeItemsFromAllDrives=True)
+                page = self.execute(request, "drive.files.list", f"folder {folder}")
+                for file in page.get("files", []):
+                    if file.get("mimeType") == DRIVE_DOCUMENT:
+                        documents.append(file)
+                    elif file.get("mimeType") == DRIVE_FOLDER and depth < max_depth:
+                        folders.append((file["id"], depth + 1))
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+        return documents
+
+    def export_document(self, file_id: str) -> str:
+        """A Google Doc's text (Drive's text/plain export)."""
+        data = self.execute(self.drive.files().export(fileId=file_id, mimeType="text/plain"), "drive.files.export",
+                            f"document {file_id}")
+        return data.decode("utf-8-sig") if isinstance(data, bytes) else str(data)

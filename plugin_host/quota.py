@@ -60,6 +60,8 @@ def units_for(method_id: str) -> int:
         return UNITS[method_id]
     if method_id.startswith("tasks."):
         return TASKS_UNITS
+    if method_id.startswith("drive."):
+        return 0  # Drive has its own per-user request quota; it does not spend Gmail units
     return DEFAULT_UNITS
 
 

@@ -25,8 +25,14 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     local = http is not None or is_local(config.mailbox.api_root)
     # Gmail's per-user ceiling is 250 units/s; a local mailbox has none unless it simulates one.
     rate = config.mailbox.quota_units_per_second or (1e9 if local else 250.0)
+    def drive_credentials():
+        from .auth import DRIVE_SCOPES
+
+        return credentials_for(config.mailbox, config.state_path, scopes=DRIVE_SCOPES)
+
     client = GmailClient(config.mailbox, credentials=credentials, http=http,
-                         bucket=TokenBucket(rate, capacity=max(rate, 500.0)))
+                         bucket=TokenBucket(rate, capacity=max(rate, 500.0)),
+                         drive_credentials=None if local else drive_credentials)
     return Host(config, pm, client, now=now)
 
 

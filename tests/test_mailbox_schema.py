@@ -4,6 +4,8 @@ from __future__ import annotations
 from googleapiclient.http import BatchHttpRequest
 
 from plugin_host.mailbox import LocalMailbox
+from plugin_host.mailbox.drive_api import ROUTES as DRIVE_ROUTES
+from plugin_host.mailbox.drive_api import Media
 from plugin_host.mailbox.gmail_api import ROUTES as GMAIL_ROUTES
 from plugin_host.mailbox.tasks_api import ROUTES as TASKS_ROUTES
 
@@ -94,15 +96,23 @@ def test_every_response_kind_matches_the_discovery_schema():
     local = LocalMailbox()
     local.app.recorded = []
     exercise(local)
+    folder = local.add_folder("Help centre")
+    doc = local.add_document("Refunds", "Money back in 5 days.", folder)
+    d = local.drive()
+    d.files().list(q=f"'{folder}' in parents and trashed = false", pageSize=1).execute()
+    d.files().list(q="trashed = false", fields="nextPageToken, files(id, name, mimeType, modifiedTime, webViewLink, "
+                   "parents, trashed)").execute()
+    d.files().get(fileId=doc, fields="id, name, modifiedTime").execute()
+    d.files().export(fileId=doc, mimeType="text/markdown").execute()
     covered = {method_id for method_id, _ in local.app.recorded}
-    implemented = {r[2] for r in GMAIL_ROUTES + TASKS_ROUTES}
+    implemented = {r[2] for r in GMAIL_ROUTES + TASKS_ROUTES + DRIVE_ROUTES}
     assert implemented - covered == set(), "every implemented method is exercised"
     problems = []
     for method_id, body in local.app.recorded:
-        doc = "tasks.v1.json" if method_id.startswith("tasks.") else "gmail.v1.json"
+        doc = {"tasks": "tasks.v1.json", "drive": "drive.v3.json"}.get(method_id.split(".")[0], "gmail.v1.json")
         schema = method_response_schema(doc, method_id)
         if schema is None:
-            assert body is None, f"{method_id} has no response body in Gmail"
+            assert body is None or isinstance(body, Media), f"{method_id} has no JSON response body in Google's API"
             continue
         problems += [f"{method_id}: {p}" for p in check(body, schema, doc)]
     assert problems == []

@@ -69,12 +69,48 @@ class LocalMailbox:
         return build("gmail", "v1", http=self.http, static_discovery=True,
                      client_options={"api_endpoint": self.root})
 
+    def drive(self):
+        """A googleapiclient Drive v3 resource talking to this mailbox in-process."""
+        from googleapiclient.discovery import build
+
+        return build("drive", "v3", http=self.http, static_discovery=True,
+                     client_options={"api_endpoint": self.root + "drive/v3/"})
+
+    def add_folder(self, name: str, parent: str | None = None) -> str:
+        """A Drive folder (for help-article Docs); returns its id."""
+        return self._add_drive_file(name, "application/vnd.google-apps.folder", parent)
+
+    def add_document(self, name: str, text: str, folder: str | None = None, modified: datetime | None = None) -> str:
+        """A Google Doc with ``text`` (Markdown headings allowed) in ``folder``; returns its id."""
+        return self._add_drive_file(name, "application/vnd.google-apps.document", folder, text, modified)
+
+    def update_document(self, file_id: str, text: str, modified: datetime | None = None) -> None:
+        file = self.mailbox.drive_files[file_id]
+        file["content"] = text
+        file["modifiedTime"] = _rfc3339(modified)
+        self.app.persist()
+
+    def _add_drive_file(self, name, mime, parent, text="", modified=None) -> str:
+        file_id = "1" + self.mailbox.new_task_id().replace("-", "x").replace("_", "y") + "Doc"
+        self.mailbox.drive_files[file_id] = {
+            "id": file_id, "name": name, "mimeType": mime, "parents": [parent] if parent else ["root"],
+            "trashed": False, "modifiedTime": _rfc3339(modified), "content": text,
+            "webViewLink": f"https://docs.google.com/document/d/{file_id}/edit" if text or "document" in mime
+            else f"https://drive.google.com/drive/folders/{file_id}"}
+        self.app.persist()
+        return file_id
+
     def tasks(self):
         """A googleapiclient Tasks v1 resource talking to this mailbox in-process."""
         from googleapiclient.discovery import build
 
         return build("tasks", "v1", http=self.http, static_discovery=True,
                      client_options={"api_endpoint": self.root})
+
+
+def _rfc3339(moment: datetime | None) -> str:
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def serve(local: LocalMailbox, host: str = "127.0.0.1", port: int = 8025, ready=None):

@@ -1,4 +1,4 @@
-"""The local mailbox as a WSGI app: Gmail API v1 and Google Tasks API v1 over HTTP.
+"""The local mailbox as a WSGI app: Gmail API v1, Google Tasks API v1 and a little of Drive v3 over HTTP.
 
 ``googleapiclient.discovery.build("gmail", "v1", static_discovery=True,
 client_options={"api_endpoint": ROOT})`` works against it unmodified, and so does the HTTP batch
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import gmail_api, tasks_api
+from . import drive_api, gmail_api, tasks_api
 from .errors import ApiError
 from .faults import FaultPlan
 from .fields import apply_fields
@@ -37,7 +37,7 @@ class Route:
 
 
 def _routes() -> list[Route]:
-    table = gmail_api.ROUTES + tasks_api.ROUTES
+    table = gmail_api.ROUTES + tasks_api.ROUTES + drive_api.ROUTES
     routes = []
     for http_method, path, method_id, handler in table:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.replace("@", "@"))
@@ -98,6 +98,8 @@ class LocalMailboxApp:
         except Exception:  # a bug in the stand-in must look like Gmail's 500, not kill the server
             log.exception("local mailbox failed on %s %s", method, path)
             return self.error_response(ApiError(500, "Internal error encountered.", "backendError"))
+        if isinstance(result, drive_api.Media):
+            return "200 OK", {"Content-Type": result.content_type}, result.content
         if result is None:
             return "204 No Content", {"Content-Type": "application/json; charset=UTF-8"}, b""
         data = json.dumps(result, ensure_ascii=False).encode("utf-8")
@@ -131,9 +133,9 @@ class LocalMailboxApp:
                 for k, v in query.items()}
         args.pop("alt", None)
         fields = args.pop("fields", None)
-        request = gmail_api.Request(box, params, args, body, headers, self)
+        request = gmail_api.Request(box, params, args, body, headers, self, fields)
         result = route.handler(request)
-        if fields and result is not None:
+        if fields and isinstance(result, dict):
             result = apply_fields(result, fields)
         if route.method != "GET":
             self.persist()

@@ -29,6 +29,7 @@ class Request:
     body: bytes
     headers: dict
     app: object
+    fields: str | None = None  # the partial-response mask, applied by the app after the handler
 
     def json(self) -> dict:
         if not self.body:

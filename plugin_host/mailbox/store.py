@@ -80,6 +80,7 @@ class Mailbox:
     watch_state: dict | None = None
     tasklists: dict[str, dict] = field(default_factory=dict)
     tasks: dict[str, dict[str, dict]] = field(default_factory=dict)
+    drive_files: dict[str, dict] = field(default_factory=dict)  # Drive v3 files (help-article Docs)
     listeners: list[Callable[[int], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -351,6 +352,7 @@ class Mailbox:
                               "history_id": m.history_id} for m in self.messages.values()],
                 "history": [r.__dict__ for r in self.history], "send_as": self.send_as,
                 "watch": self.watch_state, "tasklists": self.tasklists, "tasks": self.tasks,
+                "drive_files": self.drive_files,
             }
 
     @classmethod
@@ -367,6 +369,7 @@ class Mailbox:
                                         "message_labels": tuple(r["message_labels"])}) for r in data["history"]]
         box.send_as, box.watch_state = data["send_as"], data["watch"]
         box.tasklists, box.tasks = data["tasklists"], data["tasks"]
+        box.drive_files = data.get("drive_files", {})
         return box
 
     def save(self, directory: str | Path) -> None:

@@ -12,6 +12,7 @@ from plugin_host import hookimpl
 from plugin_host.errors import ConfigError
 from plugin_host.ticket import CardReply, Suggestion
 
+from .drive import FOLDER_ID, drive_articles
 from .embeddings import resolve
 from .engine import KnowledgeBase
 from .store import build_index, load_articles, load_feedback, remember_insert
@@ -27,9 +28,10 @@ class KbSettings:
     threshold: float | None = None  # None: calibrated per knowledge base (see engine)
     limit: int = 3
     semantic: str = "auto"  # auto | static | full | off (see embeddings)
+    drive_folder: str = ""  # a Google Drive folder id of Docs, synced by `labeldesk kb index`
 
 
-KNOWN = ("articles", "threshold", "limit", "semantic")
+KNOWN = ("articles", "threshold", "limit", "semantic", "drive_folder")
 
 
 def validate(raw: dict) -> KbSettings:
@@ -55,7 +57,11 @@ def validate(raw: dict) -> KbSettings:
         raise ConfigError("plugins.kb_suggest.limit", "must be a whole number of articles (1-10)") from None
     if not 1 <= limit <= 10:
         raise ConfigError("plugins.kb_suggest.limit", "must be between 1 and 10")
-    return KbSettings(source, threshold, limit, semantic)
+    drive_folder = str(raw.get("drive_folder", "")).strip()
+    if drive_folder and not FOLDER_ID.match(drive_folder):
+        raise ConfigError("plugins.kb_suggest.drive_folder",
+                          "must be a Drive folder id (the part after /folders/ in the folder's URL)")
+    return KbSettings(source, threshold, limit, semantic, drive_folder)
 
 
 def options(config) -> KbSettings:
@@ -72,12 +78,20 @@ def knowledge_base(config) -> KnowledgeBase:
     settings = options(config)
     state = config.state_path
     stamp = (settings.articles, _mtime(settings.articles), _mtime(state / "kb-feedback.jsonl"), settings.threshold,
-             settings.semantic)
+             settings.semantic, settings.drive_folder and _mtime(state / "kb-drive.json"))
     with _cache_lock:
         if _cache.get(str(state), (None,))[0] != stamp:
-            kb = build_index(state, load_articles(settings.articles), settings, load_feedback(state))
+            kb = build_index(state, configured_articles(settings, state), settings, load_feedback(state))
             _cache[str(state)] = (stamp, kb)
         return _cache[str(state)][1]
+
+
+def configured_articles(settings: KbSettings, state_dir) -> list:
+    """The Markdown folder (or JSONL) articles plus the Drive Docs saved by the last sync."""
+    articles = load_articles(settings.articles)
+    if settings.drive_folder:
+        articles += drive_articles(state_dir)
+    return articles
 
 
 def _mtime(path) -> float:

@@ -24,19 +24,42 @@ def register(cli: click.Group) -> None:
     @kb.command("index")
     @click.option("--config", "config_path", type=click.Path())
     def index(config_path):
-        """Analyse the configured articles (only new or changed ones), with a progress bar."""
-        from . import options
-        from .store import load_articles, update_cache
+        """Sync the Drive folder (if set) and analyse new or changed articles, with progress bars."""
+        from . import configured_articles, options
+        from .store import update_cache
 
         config = _config(config_path)
         settings = options(config)
-        articles = load_articles(settings.articles)
+        if settings.drive_folder:
+            _sync_drive(config_path, settings.drive_folder, config.state_path)
+        articles = configured_articles(settings, config.state_path)
         if not articles:
-            raise click.ClickException("no articles: set [plugins.kb_suggest] articles = \"path/to/folder\"")
+            raise click.ClickException("no articles: set [plugins.kb_suggest] articles = \"path/to/folder\" "
+                                       "or drive_folder = \"<Drive folder id>\"")
         with click.progressbar(length=len(articles), label="Indexing articles", file=sys.stderr) as bar:
             changed, total = update_cache(config.state_path, articles, progress=lambda n: bar.update(1),
                                           settings=settings)
         click.echo(f"{total} articles, {changed} new or changed.")
+
+    def _sync_drive(config_path, folder, state_dir):
+        from plugin_host.errors import LabeldeskError
+        from plugin_host.runtime import host_from_cli
+
+        from .drive import sync_drive
+
+        try:
+            client = host_from_cli(config_path).client
+            with click.progressbar(length=0, label="Reading Drive folder", file=sys.stderr) as bar:
+                def progress(done, total):
+                    bar.length = total
+                    bar.update(1)
+                result = sync_drive(client, folder, state_dir, progress=progress)
+        except LabeldeskError as exc:
+            raise click.ClickException(f"cannot read Drive folder {folder}: {exc}")
+        for failure in result["failed"]:
+            click.echo(f"skipped {failure}", err=True)
+        click.echo(f"Drive: {result['documents']} Docs, {result['exported']} exported (new or changed), "
+                   f"{result['removed']} removed.")
 
     @kb.command("import")
     @click.option("--sitemap", required=True, help="URL of the help centre's sitemap.xml.")

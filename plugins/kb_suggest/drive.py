@@ -1,0 +1,79 @@
+"""Help articles from a Google Drive folder of Docs (``[plugins.kb_suggest] drive_folder``).
+
+``labeldesk kb index`` lists the folder (and its subfolders) through the host's Google client and
+exports only the Docs whose ``modifiedTime`` changed since the last run; the texts are kept in
+``kb-drive.json`` in the state directory (mode 0600), where suggestions read them: no Drive call is
+made while an agent waits. A Doc that cannot be exported is reported and skipped, and its last good
+text is kept, so one broken file never empties the knowledge base.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from plugin_host.errors import LabeldeskError
+from plugin_host.language import detect_language
+
+from .articles import Article
+
+log = logging.getLogger(__name__)
+FOLDER_ID = re.compile(r"^[A-Za-z0-9_-]{10,100}$")
+CACHE = "kb-drive.json"
+
+
+def cache_path(state_dir) -> Path:
+    return Path(state_dir) / CACHE
+
+
+def load_cached(state_dir) -> dict:
+    try:
+        data = json.loads(cache_path(state_dir).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return data.get("documents", {}) if isinstance(data, dict) else {}
+
+
+def drive_articles(state_dir) -> list[Article]:
+    """The Drive Docs saved by the last sync, as articles (id ``drive/<file id>``)."""
+    return [Article(f"drive/{file_id}", doc["title"], doc["body"], doc.get("url", ""), doc.get("lang", "en"))
+            for file_id, doc in sorted(load_cached(state_dir).items(), key=lambda item: item[1]["title"])]
+
+
+def sync_drive(client, folder_id: str, state_dir, progress=None) -> dict:
+    """Bring ``kb-drive.json`` up to date with the folder; returns counts and the Docs that failed."""
+    from .store import _write_private
+
+    cached = load_cached(state_dir)
+    documents = client.drive_documents(folder_id)
+    fresh, exported, failed = {}, 0, []
+    for number, document in enumerate(documents, 1):
+        old = cached.get(document["id"])
+        if old and old.get("modified") == document.get("modifiedTime") and old.get("title") == document["name"]:
+            fresh[document["id"]] = old
+        else:
+            try:
+                text = client.export_document(document["id"])
+            except LabeldeskError as exc:
+                failed.append(f"{document['name']}: {exc}")
+                if old:
+                    fresh[document["id"]] = old
+                continue
+            body = _without_title(text, document["name"])
+            fresh[document["id"]] = {"title": document["name"], "body": body, "url": document.get("webViewLink", ""),
+                                     "lang": detect_language(f"{document['name']}\n{body}"),
+                                     "modified": document.get("modifiedTime")}
+            exported += 1
+        if progress:
+            progress(number, len(documents))
+    _write_private(cache_path(state_dir), {"folder": folder_id, "documents": fresh})
+    return {"documents": len(fresh), "exported": exported, "removed": len(set(cached) - set(fresh)), "failed": failed}
+
+
+def _without_title(text: str, title: str) -> str:
+    """Docs usually repeat their name as the first line; the article title already says it."""
+    lines = text.replace("\r\n", "\n").strip().split("\n")
+    if lines and lines[0].strip().lower() == title.strip().lower():
+        lines = lines[1:]
+    return "\n".join(lines).strip()
