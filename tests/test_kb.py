@@ -272,3 +272,13 @@ def test_malformed_query_line_names_the_line(tmp_path):
     path.write_text('{"id": "1", "text": "ok", "expected": []}\n{"id": "2"}\n')
     with pytest.raises(ArticleError, match=r"q.jsonl:2: not a query"):
         load_queries(path)
+
+
+def test_close_runners_up_are_offered_once_one_article_is_confident(kb):
+    question = "When will I get my refund?"
+    ranked = kb.search(question, "en", threshold=0.0)
+    first, second = ranked[0].confidence, ranked[1].confidence
+    assert ranked[0].article.id == "refund" and first - second > 0.15, ranked
+    with_runner_up = kb.search(question, "en", threshold=second + 0.05)
+    assert [h.article.id for h in with_runner_up][:2] == [ranked[0].article.id, ranked[1].article.id]
+    assert [h.article.id for h in kb.search(question, "en", threshold=second + 0.15)] == ["refund"]

@@ -51,6 +51,7 @@ MIX = {(): {"lexical": 1.0},
 # Per model: margin above the off-topic high mark, and the range the gate is kept in (MiniLM spreads
 # similarities wider than WordLlama: off-topic questions sit lower, related ones higher).
 CALIBRATION = {"wordllama": (0.05, 0.3, 0.5), "minilm": (0.1, 0.4, 0.55)}
+ALTERNATIVE_MARGIN = 0.1
 LEXICAL_GATES = {"en": 0.4}
 LEXICAL_GATE_OTHER = 0.25
 
@@ -207,7 +208,8 @@ class KnowledgeBase:
                 confidence = sum(weights[t] for t in matched) / total if total else 0.0
             else:
                 confidence = float(similarity[gate_model][index])
-            if confidence < gate:
+            # Once one article is confident, close runners-up (within ALTERNATIVE_MARGIN) are offered too.
+            if confidence < gate - (ALTERNATIVE_MARGIN if hits and gate > ALTERNATIVE_MARGIN else 0.0):
                 continue
             article = self.articles[index]
             hits.append(Hit(article, float(fused[index]), round(confidence, 3),
