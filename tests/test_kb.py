@@ -282,3 +282,19 @@ def test_close_runners_up_are_offered_once_one_article_is_confident(kb):
     with_runner_up = kb.search(question, "en", threshold=second + 0.05)
     assert [h.article.id for h in with_runner_up][:2] == [ranked[0].article.id, ranked[1].article.id]
     assert [h.article.id for h in kb.search(question, "en", threshold=second + 0.15)] == ["refund"]
+
+
+def test_missing_language_is_detected(tmp_path):
+    from plugins.kb_suggest.articles import ArticleError, load_jsonl
+    from plugins.kb_suggest.evaluate import load_queries
+
+    articles = tmp_path / "a.jsonl"
+    articles.write_text('{"id": "r", "title": "Возврат денег", "body": "Деньги вернутся на карту."}\n'
+                        '{"id": "p", "title": "Zwrot pieniędzy", "body": "Pieniądze wrócą na kartę w ciągu 5 dni."}\n')
+    assert [a.lang for a in load_jsonl(articles)] == ["ru", "pl"]
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": "1", "text": "Когда вернут деньги?", "expected": ["r"]}\n')
+    assert load_queries(queries)[0].lang == "ru"
+    (tmp_path / "bad.jsonl").write_text('["not", "an", "object"]\n')
+    with pytest.raises(ArticleError, match="bad.jsonl:1"):
+        load_jsonl(tmp_path / "bad.jsonl")

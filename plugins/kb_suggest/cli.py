@@ -115,12 +115,11 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object with the metrics.")
     def evaluate_cmd(articles_path, queries_path, threshold, semantic, as_json):
         """Recall@1/3, MRR@5, no-suggestion rate and latency, next to plain bm25s."""
-        from .articles import load_jsonl
-        from .evaluate import evaluate, evaluate_baseline, load_queries
-
         from plugin_host.errors import LabeldeskError
 
+        from .articles import load_jsonl
         from .embeddings import resolve
+        from .evaluate import evaluate, evaluate_baseline, load_queries
 
         try:
             articles, queries = load_jsonl(articles_path), load_queries(queries_path)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
+from plugin_host.language import detect_language
+
 from .articles import Article, ArticleError
 from .engine import KnowledgeBase
 
@@ -29,9 +31,9 @@ def load_queries(path) -> list[Query]:
                 continue
             try:
                 item = json.loads(line)
-                out.append(Query(str(item["id"]), str(item["text"]), str(item.get("lang") or "en"),
+                out.append(Query(str(item["id"]), str(item["text"]), str(item.get("lang") or detect_language(str(item["text"]))),
                                  tuple(str(e) for e in item.get("expected") or ())))
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ArticleError(f"{path}:{number}: not a query ({exc}); expected "
                                    '{"id", "text", "lang", "expected": [article ids]}') from None
     return out
