@@ -129,6 +129,8 @@ def register(cli: click.Group) -> None:
         ours = evaluate(articles, queries, threshold, semantic=semantic)
         baseline = evaluate_baseline(articles, queries)
         keys = ("recall@1", "recall@3", "mrr@5", "no_suggestion_rate", "p50_ms", "p95_ms")
+        click.echo(f"{len(articles)} articles, {ours['queries']} questions ({ours['out_of_scope']} out of scope). "
+                   f"Ranking: {ours['ranking']}.")
         click.echo(f"{'metric':<20}{'labeldesk':>12}{'bm25s':>12}")
         for key in keys:
             click.echo(f"{key:<20}{str(ours[key]):>12}{str(baseline[key]):>12}")

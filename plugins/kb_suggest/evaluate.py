@@ -73,7 +73,10 @@ def evaluate(articles: list[Article], queries: list[Query], threshold: float | N
         hits = kb.search(query.text, query.lang, limit=5)
         latencies.append(time.perf_counter() - began)
         ranked.append([h.article.id for h in hits])
-    return metrics(ranked, queries, latencies)
+    languages = sorted({q.lang for q in queries})
+    ranking = "lexical" + "".join(f" + {m}" for m in kb.models)
+    gates = "; ".join(f"{lang}: {kb.describe_gate(lang)}" for lang in languages)
+    return {**metrics(ranked, queries, latencies), "ranking": f"{ranking} ({gates})"}
 
 
 def evaluate_baseline(articles: list[Article], queries: list[Query]) -> dict:
