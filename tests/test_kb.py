@@ -98,9 +98,11 @@ def test_shared_sets_beat_plain_ranking_floor(shared):
     from plugins.kb_suggest.articles import load_jsonl
     from plugins.kb_suggest.evaluate import load_queries
 
-    base = shared / "data" / "kb_eval" / "bitext"
-    result = evaluate(load_jsonl(base / "articles.jsonl"), load_queries(base / "queries.jsonl")[::10], threshold=0.0)
-    assert result["recall@3"] >= 0.78  # measured 0.83 on the full set (plain bm25s: 0.72)
+    for name in ("banking77", "bitext"):  # full sets, default install: 0.930 and 0.933 (plain bm25s 0.86, 0.72)
+        base = shared / "data" / "kb_eval" / name
+        articles, queries = load_jsonl(base / "articles.jsonl"), load_queries(base / "queries.jsonl")[::10]
+        assert evaluate(articles, queries, threshold=0.0, semantic="static")["recall@3"] >= 0.9, name
+        assert evaluate(articles, queries, threshold=0.0, semantic="off")["recall@3"] >= 0.8, name
 
 
 def kb_host(tmp_path):
