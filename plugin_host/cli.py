@@ -93,6 +93,11 @@ ack_window_days = 4                  # at most one acknowledgement per sender in
 [plugins]
 enabled = ["autoreply", "sla", "kb_suggest"]
 
+[plugins.kb_suggest]
+# articles = "kb"                  # a folder of Markdown help articles (front matter: title, url, lang, tags)
+# drive_folder = "1AbC..."         # and/or a Google Drive folder of Docs (`labeldesk kb index` syncs it)
+# semantic = "auto"                # auto | static | full | off
+
 [addon]
 # base_url = "https://labeldesk.example.com"
 # service_account_email = "service-123456789@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
