@@ -300,3 +300,16 @@ def test_missing_language_is_detected(tmp_path):
     (tmp_path / "bad.jsonl").write_text('["not", "an", "object"]\n')
     with pytest.raises(ArticleError, match="bad.jsonl:1"):
         load_jsonl(tmp_path / "bad.jsonl")
+
+
+def test_gaps_group_by_meaning_as_well_as_words():
+    from plugins.kb_suggest.embeddings import embedder
+
+    questions = [("Is there a student discount?", "en"), ("Any discount for students?", "en"),
+                 ("Do you sell gift cards?", "en"), ("Can I buy a gift card?", "en"),
+                 ("Czy macie karty podarunkowe?", "pl"), ("Czy można kupić kartę podarunkową?", "pl"),
+                 ("Can I pay with Bitcoin?", "en")]
+    groups = group_questions(questions, embed=embedder("wordllama").embed)
+    assert [g["count"] for g in groups] == [2, 2, 2, 1]
+    assert {g["language"] for g in groups if g["count"] == 2} == {"en", "pl"}
+    assert groups[0]["keywords"][0] in {"discount", "student", "gift", "card", "kart"}
