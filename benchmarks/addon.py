@@ -9,6 +9,8 @@ the same run is a bare ``threads.get`` of the same thread, the floor any side pa
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import json
 import random
 import statistics
@@ -47,7 +49,8 @@ def articles(folder: Path, n: int = 1000) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=60)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print where the time goes")
+    parser.add_argument("--semantic", default="static", help="kb_suggest semantic mode (static: the default install)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         kb = Path(tmp) / "kb"
@@ -55,7 +58,7 @@ def main() -> None:
         articles(kb)
         data = {"mailbox": {"address": "support@example.com"},
                 "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
-                "plugins": {"enabled": ["autoreply", "sla", "kb_suggest"], "kb_suggest": {"articles": str(kb)}},
+                "plugins": {"enabled": ["autoreply", "sla", "kb_suggest"], "kb_suggest": {"articles": str(kb), "semantic": args.semantic}},
                 "addon": {"base_url": BASE, "service_account_email": SA, "oauth_client_id": CLIENT,
                           "google_certs_url": CERTS_URL}, "host": {"state_dir": str(Path(tmp) / "state")}}
         config = load_config(Path(tmp) / "x.toml", data=data, environ={})
@@ -79,7 +82,9 @@ def main() -> None:
                     "authorizationEventObject": {"userIdToken": signer.token(CLIENT, "anna.kowalska@example.com")}}
             headers = {"Authorization": "Bearer " + signer.token(BASE + "/addon/message", SA)}
             client.post("/addon/message", json=body, headers=headers)  # warm: index built, certs cached
-            import cProfile; prof = cProfile.Profile(); prof.enable()
+            profile = cProfile.Profile()
+            if args.profile:
+                profile.enable()
             card_ms, floor_ms = [], []
             for _ in range(args.runs):
                 t = time.perf_counter()
@@ -89,8 +94,10 @@ def main() -> None:
                 t = time.perf_counter()
                 host.client.get_thread(first["threadId"])
                 floor_ms.append((time.perf_counter() - t) * 1000)
-    prof.disable(); import pstats; pstats.Stats(prof).sort_stats("cumulative").print_stats(30) if "--profile" in sys.argv else None
-    result = {"runs": args.runs, "thread_messages": 50, "articles": 1000,
+    if args.profile:
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+    result = {"runs": args.runs, "thread_messages": 50, "articles": 1000, "semantic": args.semantic,
               "p50_ms": round(float(np.percentile(card_ms, 50)), 1), "p95_ms": round(float(np.percentile(card_ms, 95)), 1),
               "threads_get_p50_ms": round(statistics.median(floor_ms), 1),
               "ratio_p50_to_threads_get": round(float(np.percentile(card_ms, 50)) / statistics.median(floor_ms), 1)}
