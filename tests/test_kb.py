@@ -205,6 +205,8 @@ def test_static_embeddings_match_meaning_when_words_differ():
     lexical = KnowledgeBase(ARTICLES, semantic="off")
     static = KnowledgeBase(ARTICLES, semantic="static")
     assert lexical.models == () and static.models == ("wordllama",)
+    languages = [a.lang for a in ARTICLES]  # the English model leaves Russian and Polish articles to lexical ranking
+    assert not static.vectors["wordllama"][languages.index("ru")].any() and static.vectors["wordllama"][0].any()
     assert lexical.search(question, "en") == []  # too few shared words for the lexical gate
     [first, *_] = static.search(question, "en")
     assert first.article.id == "refund" and first.passage.startswith("Refunds are paid back")

@@ -140,6 +140,8 @@ class KnowledgeBase:
 
     def _vectors(self, name: str, feedback: dict[str, list[str]]) -> np.ndarray:
         vectors = np.array([self.prepared[a.digest]["vectors"][name] for a in self.articles], dtype=np.float32)
+        # Articles in languages the model does not know rank lexically only: no similarity, no noise.
+        vectors[[a.lang not in MODEL_LANGUAGES[name] for a in self.articles]] = 0.0
         learned = [(i, q) for i, a in enumerate(self.articles) for q in feedback.get(a.id, [])]
         if learned:  # questions agents answered with an article pull its vector towards them
             questions = embedder(name).embed([q for _, q in learned])
