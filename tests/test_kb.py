@@ -315,3 +315,23 @@ def test_gaps_group_by_meaning_as_well_as_words():
     assert [g["count"] for g in groups] == [2, 2, 2, 1]
     assert {g["language"] for g in groups if g["count"] == 2} == {"en", "pl"}
     assert groups[0]["keywords"][0] in {"discount", "student", "gift", "card", "kart"}
+
+
+def test_kb_search_command_shows_suggestions_reasons_and_the_gate(tmp_path):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    for article in ARTICLES:
+        (folder / f"{article.id}.md").write_text(f"---\ntitle: {article.title}\nurl: {article.url}\nlang: {article.lang}\n"
+                                                 f"---\n{article.body}\n", encoding="utf-8")
+    config = tmp_path / "labeldesk.toml"
+    config.write_text(f'[mailbox]\naddress = "support@example.com"\n[plugins]\nenabled = ["kb_suggest"]\n'
+                      f'[plugins.kb_suggest]\narticles = "{folder}"\nsemantic = "static"\n[host]\nstate_dir = "{tmp_path / "state"}"\n')
+    runner = CliRunner()
+    shown = runner.invoke(get_cli(), ["kb", "search", "When will I get my refund?", "--config", str(config)])
+    assert shown.exit_code == 0, shown.output
+    assert "Language en; gate: wordllama similarity ≥" in shown.output and "How refunds work  [refund]" in shown.output
+    assert "matched: refund" in shown.output
+    polish = runner.invoke(get_cli(), ["kb", "search", "Kiedy dostanę paczkę?", "--json", "--config", str(config)])
+    assert json.loads(polish.output.splitlines()[-1])[0]["id"] == "pl-dostawa"
+    nothing = runner.invoke(get_cli(), ["kb", "search", "Do you sponsor football tournaments?", "--config", str(config)])
+    assert "Nothing confident enough to suggest." in nothing.output

