@@ -35,6 +35,7 @@ def load_articles(source: str) -> list[Article]:
 
 
 INDEX_VERSION = 2
+FEEDBACK_PER_ARTICLE = 50
 
 
 def load_prepared(state_dir: Path) -> dict:
@@ -106,7 +107,8 @@ def load_feedback(state_dir: Path) -> dict[str, list[str]]:
     for line in lines:
         try:
             item = json.loads(line)
-            out.setdefault(item["article"], []).append(item["question"])
-        except (ValueError, KeyError):
+            out.setdefault(str(item["article"]), []).append(str(item["question"]))
+        except (ValueError, KeyError, TypeError):
             continue
-    return out
+    # The latest inserts per article are what agents do now; older ones would only slow rebuilds.
+    return {article: questions[-FEEDBACK_PER_ARTICLE:] for article, questions in out.items()}
