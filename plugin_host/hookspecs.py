@@ -79,6 +79,19 @@ def sweep_tasklists(settings) -> list[str]:
 
 
 @hookspec
+def background_jobs(settings) -> list:
+    """Periodic work a plugin needs while ``labeldesk serve`` runs, besides the sweep.
+
+    Return ``(every_seconds, name, job)`` triples; ``job(google)`` is called with the host's Google
+    client (retries, quota, credentials) for *reading* sources such as a Drive folder of help
+    articles. Jobs never change the mailbox: mailbox changes are Actions recorded by event hooks.
+    A failing job is logged and tried again at its next turn.
+
+    :param settings: the validated configuration.
+    """
+
+
+@hookspec
 def on_sweep(ticket, actions, settings, now, completed_tasks) -> None:
     """The periodic sweep visits a ticket found by the merged :func:`sweep_queries`.
 

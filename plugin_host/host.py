@@ -246,6 +246,14 @@ class Host:
                                                completed_tasks=completed))
         return results
 
+    def background_jobs(self) -> list[tuple[float, str, object]]:
+        """The plugins' periodic jobs, each bound to this host's Google client: (seconds, name, callable)."""
+        jobs = []
+        for answer in self.pm.hook.background_jobs(settings=self.config):
+            for every, name, job in answer or []:
+                jobs.append((float(every), name, lambda job=job: job(self.client)))
+        return jobs
+
     def completed_tasks(self) -> frozenset[str]:
         """Keys (``[labeldesk:KEY]`` in notes) of completed tasks in the lists plugins watch."""
         import re

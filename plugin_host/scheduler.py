@@ -1,4 +1,5 @@
-"""Background work of ``labeldesk serve``: polling the change feed, the sweep, watch renewal.
+"""Background work of ``labeldesk serve``: polling the change feed, the sweep, watch renewal, and
+the plugins' ``background_jobs`` (e.g. syncing a Drive folder of help articles).
 
 Push notifications may be late or lost, so the feed is also polled every ``[host] poll_seconds``;
 the sweep runs every ``[host] sweep_minutes``. Each loop logs and carries on after a failure.
@@ -23,12 +24,16 @@ class Scheduler:
             except Exception:
                 log.exception("%s failed; retrying in %ss", name, every_seconds)
 
-    def start(self) -> None:
+    def jobs(self) -> list[tuple[float, object, str]]:
+        """(every seconds, work, name) of each loop."""
         settings = self.host.config.host
-        jobs = [(settings.poll_seconds, self.feed.sync, "poll"),
+        jobs = [(settings.poll_seconds, lambda: self.feed.sync(), "poll"),
                 (settings.sweep_minutes * 60, self.host.sweep, "sweep"),
                 (3600, lambda: self.feed.renew_watch(self.topic), "watch renewal")]
-        for every, work, name in jobs:
+        return jobs + [(every, job, name) for every, name, job in self.host.background_jobs()]
+
+    def start(self) -> None:
+        for every, work, name in self.jobs():
             threading.Thread(target=self._loop, args=(every, work, name), name=name, daemon=True).start()
 
     def stop(self) -> None:

@@ -121,3 +121,21 @@ def test_drive_folder_setting_is_checked():
         validate({"drive_folder": "https://drive.google.com/drive/folders/x y"})
     assert validate({"drive_folder": "1AbCdEfGhIjKlMnOp"}).drive_folder == "1AbCdEfGhIjKlMnOp"
     assert json.dumps(validate({}).drive_folder) == '""'
+
+
+def test_serve_keeps_the_drive_copy_fresh_as_a_background_job(tmp_path):
+    from plugin_host.scheduler import Scheduler
+
+    local = LocalMailbox()
+    folder, ids = drive_kb(local)
+    host, config = host_for(tmp_path, local, folder)
+    [(every, name, job)] = host.background_jobs()
+    assert every == 900 and name == "kb drive sync"
+    job()
+    assert {a.title for a in drive_articles(config.state_path)} == {"How refunds work", "Reset your password",
+                                                                    "Возврат денег"}
+    local.update_document(ids["refunds"], "Refunds take 10 days now.", modified=T0 + timedelta(days=2))
+    job()
+    assert "10 days" in {a.title: a.body for a in drive_articles(config.state_path)}["How refunds work"]
+    names = [name for _, _, name in Scheduler(host, feed=None).jobs()]
+    assert names == ["poll", "sweep", "watch renewal", "kb drive sync"]

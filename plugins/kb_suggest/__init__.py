@@ -4,6 +4,7 @@ confidence gate (nothing is suggested when nothing fits) and learning from what 
 from __future__ import annotations
 
 import html
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +13,14 @@ from plugin_host import hookimpl
 from plugin_host.errors import ConfigError
 from plugin_host.ticket import CardReply, Suggestion
 
-from .drive import FOLDER_ID, drive_articles
+from .drive import FOLDER_ID, drive_articles, sync_drive
 from .embeddings import resolve
 from .engine import KnowledgeBase
 from .store import build_index, load_articles, load_feedback, remember_insert
 
 NAME = "kb_suggest"
+DRIVE_SYNC_SECONDS = 900
+log = logging.getLogger(__name__)
 _cache: dict = {}
 _cache_lock = threading.Lock()
 
@@ -113,6 +116,21 @@ def to_suggestion(hit) -> Suggestion:
 @hookimpl
 def register_settings(register):
     register(NAME, validate)
+
+
+@hookimpl
+def background_jobs(settings):
+    """Keep the Drive copy of the knowledge base fresh while the host runs (every 15 minutes)."""
+    folder = options(settings).drive_folder
+    if not folder:
+        return []
+
+    def sync(google):
+        result = sync_drive(google, folder, settings.state_path)
+        for failure in result["failed"]:
+            log.warning("knowledge base: Drive Doc skipped: %s", failure)
+
+    return [(DRIVE_SYNC_SECONDS, "kb drive sync", sync)]
 
 
 @hookimpl
