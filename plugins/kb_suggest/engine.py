@@ -180,24 +180,16 @@ class KnowledgeBase:
         """The best articles for ``text``, at most ``limit``; empty when nothing is confident enough."""
         if not self.articles or not content_words(text, language):
             return []
-        word = self._scores(self.word_index, stems(text, language))
-        gram = self._scores(self.gram_index, ngrams(text, language))
-        lexical = WORD_WEIGHT * _normalise(word) + NGRAM_WEIGHT * _normalise(gram)
         models = tuple(m for m in self.models if language in MODEL_LANGUAGES[m])  # the models know English only
         question = self.embed_question(text, models)
         similarity = {name: self.vectors[name] @ vector for name, vector in question.items()}
-        mix = MIX[models]
-        fused = mix["lexical"] * lexical
-        for name, cosine in similarity.items():
-            fused = fused + mix[name] * _normalise(np.clip(cosine, 0, None))
+        fused = self._fuse(text, language, similarity, MIX[models])
         if not fused.any():
             return []
-        same_language = self.languages == language
-        if same_language.any() and not same_language.all():
-            fused = fused + 0.05 * same_language  # prefer the customer's language on near ties
-        gate_model = "minilm" if "minilm" in models else models[0] if models else "lexical"
-        gate = threshold if threshold is not None else self.threshold if self.threshold is not None else (
-            self.gates[gate_model] if models else LEXICAL_GATES.get(language, LEXICAL_GATE_OTHER))
+        judge = _judge(models)
+        gate = threshold if threshold is not None else self.threshold
+        if gate is None:
+            gate = self._default_gate(judge, language)
         weights = informativeness(text, language)
         hits = []
         for index in np.argsort(-fused)[: max(limit * 3, limit)]:
@@ -205,11 +197,11 @@ class KnowledgeBase:
                 break
             matched = [t for t in weights if t in self.doc_sets[index]
                        or (len(t) >= PREFIX and t[:PREFIX] in self.doc_prefixes[index])]
-            if gate_model == "lexical":
+            if judge == "lexical":
                 total = sum(weights.values())
                 confidence = sum(weights[t] for t in matched) / total if total else 0.0
             else:
-                confidence = float(similarity[gate_model][index])
+                confidence = float(similarity[judge][index])
             # Once one article is confident, close runners-up (within ALTERNATIVE_MARGIN) are offered too.
             if confidence < gate - (ALTERNATIVE_MARGIN if hits and gate > ALTERNATIVE_MARGIN else 0.0):
                 continue
@@ -220,15 +212,29 @@ class KnowledgeBase:
                 break
         return hits
 
+    def _fuse(self, text: str, language: str, similarity: dict[str, np.ndarray], mix: dict[str, float]) -> np.ndarray:
+        """Lexical scores and model similarities, each normalised by its best hit, mixed by ``mix``."""
+        word = self._scores(self.word_index, stems(text, language))
+        gram = self._scores(self.gram_index, ngrams(text, language))
+        fused = mix["lexical"] * (WORD_WEIGHT * _normalise(word) + NGRAM_WEIGHT * _normalise(gram))
+        for name, cosine in similarity.items():
+            fused = fused + mix[name] * _normalise(np.clip(cosine, 0, None))
+        same_language = self.languages == language
+        if fused.any() and same_language.any() and not same_language.all():
+            fused = fused + 0.05 * same_language  # prefer the customer's language on near ties
+        return fused
+
+    def _default_gate(self, judge: str, language: str) -> float:
+        return self.gates[judge] if judge != "lexical" else LEXICAL_GATES.get(language, LEXICAL_GATE_OTHER)
+
     def describe_gate(self, language: str) -> str:
         """How a question in ``language`` is judged confident enough (for ``labeldesk kb search``)."""
-        models = [m for m in self.models if language in MODEL_LANGUAGES[m]]
+        judge = _judge(tuple(m for m in self.models if language in MODEL_LANGUAGES[m]))
         if self.threshold is not None:
             return f"gate {self.threshold} (configured)"
-        if models:
-            model = "minilm" if "minilm" in models else models[0]
-            return f"gate: {model} similarity ≥ {self.gates[model]} (calibrated for this knowledge base)"
-        return f"gate: word coverage ≥ {LEXICAL_GATES.get(language, LEXICAL_GATE_OTHER)} (no model for this language)"
+        if judge != "lexical":
+            return f"gate: {judge} similarity ≥ {self.gates[judge]} (calibrated for this knowledge base)"
+        return f"gate: word coverage ≥ {self._default_gate(judge, language)} (no model for this language)"
 
     def passage(self, index: int, question: dict[str, np.ndarray], matched: list[str], width: int = 200) -> str:
         """The article's sentence closest to the question: by meaning with a model, else by shared stems."""
@@ -244,6 +250,11 @@ class KnowledgeBase:
             wanted = set(matched)
             best = max(sentences, key=lambda s: len(wanted & set(stems(s, article.lang))))
         return best[:width] + ("…" if len(best) > width else "")
+
+
+def _judge(models: tuple[str, ...]) -> str:
+    """Whose confidence decides: the best loaded model's similarity, else lexical coverage."""
+    return "minilm" if "minilm" in models else models[0] if models else "lexical"
 
 
 @lru_cache(maxsize=1)
