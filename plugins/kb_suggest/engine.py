@@ -20,6 +20,7 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -105,16 +106,13 @@ class KnowledgeBase:
                 embedding.result()
         self.vectors = {name: self._vectors(name, feedback) for name in self.models}
         self.gates = {name: self._calibrate(name) for name in self.models}
-        self.doc_sets = [set(doc) for doc in self.word_docs]
-        # Stems of inflected forms often differ only in the ending (возвращен/возврат, dostawa/dostaw):
-        # a shared 5-letter prefix counts as a match for the lexical gate.
-        self.doc_prefixes = [{t[:PREFIX] for t in doc if len(t) >= PREFIX} for doc in self.doc_sets]
+        self._terms: dict[int, tuple[set, set]] = {}
         self.languages = np.array([a.lang for a in self.articles])
         self._sentences: dict[int, tuple[list[str], np.ndarray | None]] = {}
 
     def _analyse(self, feedback: dict[str, list[str]], progress) -> list[list[str]]:
         """Stems and character 4-grams of every article (content words reused when unchanged); both indexes."""
-        word_docs, gram_docs, stem_of = [], [], {}
+        word_docs, gram_docs, stem_of, grams_of = [], [], {}, {}
         for number, article in enumerate(self.articles):
             entry = self.prepared[article.digest]
             if entry["words"] is None:
@@ -123,12 +121,21 @@ class KnowledgeBase:
             language = stem_of.setdefault(article.lang, {})
             word_docs.append([language[w] if w in language else language.setdefault(w, _stem(w, article.lang))
                               for w in doc_words])
-            gram_docs.append([g for w in doc_words if not w.isdigit() for g in _word_grams(w, 4)])
+            gram_docs.append(list(chain.from_iterable(
+                grams_of[w] if w in grams_of else grams_of.setdefault(w, _word_grams(w, 4)) for w in doc_words)))
             if progress:
                 progress(number + 1)
         self.word_index = self._bm25(word_docs)
         self.gram_index = self._bm25(gram_docs)
         return word_docs
+
+    def _doc_terms(self, index: int) -> tuple[set, set]:
+        """An article's stems, and their 5-letter prefixes: stems of inflected forms often differ only in
+        the ending (возвращен/возврат, dostawa/dostaw), so a shared prefix counts as a match. Built on demand."""
+        if index not in self._terms:
+            stems_ = set(self.word_docs[index])
+            self._terms[index] = (stems_, {t[:PREFIX] for t in stems_ if len(t) >= PREFIX})
+        return self._terms[index]
 
     def _embed_new_articles(self) -> None:
         for name in self.models:
@@ -195,8 +202,8 @@ class KnowledgeBase:
         for index in np.argsort(-fused)[: max(limit * 3, limit)]:
             if fused[index] <= 0:
                 break
-            matched = [t for t in weights if t in self.doc_sets[index]
-                       or (len(t) >= PREFIX and t[:PREFIX] in self.doc_prefixes[index])]
+            stems_, prefixes = self._doc_terms(index)
+            matched = [t for t in weights if t in stems_ or (len(t) >= PREFIX and t[:PREFIX] in prefixes)]
             if judge == "lexical":
                 total = sum(weights.values())
                 confidence = sum(weights[t] for t in matched) / total if total else 0.0
