@@ -164,6 +164,8 @@ class Suggestion:
     score: float
     reason: str
     body: str = ""
+    confident: bool = True  # False: offered as a close runner-up, below the confidence gate itself
+    language: str = ""
 
 
 @dataclass

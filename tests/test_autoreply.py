@@ -288,3 +288,21 @@ def test_signatures_sync_sets_the_send_as_signature(tmp_path):
     lines = sync_signatures(host)
     got = local.gmail().users().settings().sendAs().get(userId="me", sendAsEmail="support@example.com").execute()
     assert got["signature"] == "Anna Kowalska<br>Support Engineer" and "signature of Anna Kowalska" in lines[0]
+
+
+def test_acknowledgements_link_only_confident_articles_in_the_customers_language():
+    from types import SimpleNamespace
+
+    from plugin_host.ticket import Suggestion
+    from plugins.autoreply.acknowledgement import articles
+
+    found = [Suggestion("a", "Refunds", "https://help.example.com/a", "", 0.6, "", confident=True, language="en"),
+             Suggestion("b", "Возврат", "https://help.example.com/b", "", 0.5, "", confident=True, language="ru"),
+             Suggestion("c", "Returns", "https://help.example.com/c", "", 0.3, "", confident=False, language="en"),
+             Suggestion("d", "Local", "http://intranet/d", "", 0.7, "", confident=True, language="en")]
+    config = SimpleNamespace(hook=SimpleNamespace(suggest_articles=lambda **kwargs: found))
+    settings = SimpleNamespace(articles=3)
+    english = SimpleNamespace(question="refund?", language="en")
+    polish = SimpleNamespace(question="zwrot?", language="pl")
+    assert [a.article_id for a in articles(english, settings, config)] == ["a"]
+    assert [a.article_id for a in articles(polish, settings, config)] == ["a", "b"]  # none in Polish: all confident

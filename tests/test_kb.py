@@ -285,6 +285,7 @@ def test_close_runners_up_are_offered_once_one_article_is_confident(kb):
     assert ranked[0].article.id == "refund" and first - second > 0.15, ranked
     with_runner_up = kb.search(question, "en", threshold=second + 0.05)
     assert [h.article.id for h in with_runner_up][:2] == [ranked[0].article.id, ranked[1].article.id]
+    assert with_runner_up[0].confident and not with_runner_up[1].confident
     assert [h.article.id for h in kb.search(question, "en", threshold=second + 0.15)] == ["refund"]
 
 

@@ -78,12 +78,16 @@ def expectation(ticket, settings, config, now, language: str) -> str:
 
 
 def articles(ticket, settings, config) -> list:
+    """Help articles worth linking for the customer: confident ones only (agents also see close
+    alternatives in the side panel), https links, and in the customer's language when there are any."""
     hook = getattr(config, "hook", None)
     if hook is None or not settings.articles:
         return []
     found = hook.suggest_articles(text=ticket.question, language=ticket.language, limit=settings.articles,
                                   settings=config) or []
-    return [a for a in found if str(a.url).startswith("https://")][:settings.articles]
+    found = [a for a in found if str(a.url).startswith("https://") and getattr(a, "confident", True)]
+    own_language = [a for a in found if getattr(a, "language", "") == ticket.language]
+    return (own_language or found)[:settings.articles]
 
 
 def compose(ticket, settings, config, now: datetime) -> dict:

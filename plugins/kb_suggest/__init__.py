@@ -108,9 +108,11 @@ def _mtime(path) -> float:
 
 
 def to_suggestion(hit) -> Suggestion:
-    reason = "matched: " + ", ".join(hit.matched) if hit.matched else "similar wording"
+    reason = "matched: " + ", ".join(hit.matched) if hit.matched else "similar meaning"
+    if not hit.confident:
+        reason += " (a close alternative)"
     return Suggestion(hit.article.id, hit.article.title, hit.article.url, hit.passage, hit.confidence, reason,
-                      hit.article.body)
+                      hit.article.body, confident=hit.confident, language=hit.article.lang)
 
 
 @hookimpl

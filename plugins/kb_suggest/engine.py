@@ -64,6 +64,7 @@ class Hit:
     confidence: float
     matched: tuple[str, ...]
     passage: str
+    confident: bool = True  # False: a close runner-up offered because another article is confident
 
 
 def indexed_text(article: Article) -> str:
@@ -214,7 +215,8 @@ class KnowledgeBase:
                 continue
             article = self.articles[index]
             hits.append(Hit(article, float(fused[index]), round(confidence, 3),
-                            tuple(_surface(text, language, matched)), self.passage(index, question, matched)))
+                            tuple(_surface(text, language, matched)), self.passage(index, question, matched),
+                            confident=confidence >= gate))
             if len(hits) == limit:
                 break
         return hits
