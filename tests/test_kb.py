@@ -336,3 +336,23 @@ def test_kb_search_command_shows_suggestions_reasons_and_the_gate(tmp_path):
     assert json.loads(polish.output.splitlines()[-1])[0]["id"] == "pl-dostawa"
     nothing = runner.invoke(get_cli(), ["kb", "search", "Do you sponsor football tournaments?", "--config", str(config)])
     assert "Nothing confident enough to suggest." in nothing.output
+
+
+def test_rebuilds_after_an_insert_happen_in_the_background(tmp_path):
+    import time
+
+    from plugins.kb_suggest import knowledge_base
+    from plugins.kb_suggest.store import remember_insert
+
+    _, host, config = kb_host(tmp_path)
+    first = knowledge_base(config)
+    assert knowledge_base(config) is first
+    remember_insert(config.state_path, "Can I get my money back for a broken lamp?", "refunds")
+    assert knowledge_base(config) is first  # the previous index answers while the new one is built
+    deadline = time.monotonic() + 30
+    while knowledge_base(config) is first and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rebuilt = knowledge_base(config)
+    assert rebuilt is not first and rebuilt.search("money back for a broken lamp", "en")[0].article.id == "refunds"
+    remember_insert(config.state_path, "Another question", "refunds")
+    assert knowledge_base(config, wait=True) is not rebuilt

@@ -23,6 +23,7 @@ DRIVE_SYNC_SECONDS = 900
 log = logging.getLogger(__name__)
 _cache: dict = {}
 _cache_lock = threading.Lock()
+_rebuilding: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -72,21 +73,46 @@ def options(config) -> KbSettings:
     return found if isinstance(found, KbSettings) else validate(found or {})
 
 
-def knowledge_base(config) -> KnowledgeBase:
-    """The index for the configured articles, rebuilt when the articles or the feedback change.
+def knowledge_base(config, wait: bool = False) -> KnowledgeBase:
+    """The index for the configured articles, rebuilt when the articles, the Drive copy or the feedback change.
 
     Analysis of unchanged articles (words and vectors) comes from the index file that
-    ``labeldesk kb index`` and earlier rebuilds wrote, so a rebuild only analyses what changed.
+    ``labeldesk kb index`` and earlier rebuilds wrote, so a rebuild only analyses what changed. Only
+    the first build is waited for: later rebuilds (an agent's insert, an edited article) run in the
+    background while the previous index keeps answering, so no side panel waits for them.
     """
     settings = options(config)
     state = config.state_path
     stamp = (settings.articles, _mtime(settings.articles), _mtime(state / "kb-feedback.jsonl"), settings.threshold,
              settings.semantic, settings.drive_folder and _mtime(state / "kb-drive.json"))
+    key = str(state)
     with _cache_lock:
-        if _cache.get(str(state), (None,))[0] != stamp:
-            kb = build_index(state, configured_articles(settings, state), settings, load_feedback(state))
-            _cache[str(state)] = (stamp, kb)
-        return _cache[str(state)][1]
+        current = _cache.get(key)
+        if current is not None and current[0] == stamp:
+            return current[1]
+        if current is None or wait:
+            _cache[key] = (stamp, _build(settings, state))
+            return _cache[key][1]
+        if key not in _rebuilding:
+            _rebuilding.add(key)
+            threading.Thread(target=_rebuild, args=(key, stamp, settings, state), name="kb rebuild", daemon=True).start()
+        return current[1]
+
+
+def _build(settings: KbSettings, state) -> KnowledgeBase:
+    return build_index(state, configured_articles(settings, state), settings, load_feedback(state))
+
+
+def _rebuild(key: str, stamp: tuple, settings: KbSettings, state) -> None:
+    try:
+        kb = _build(settings, state)
+        with _cache_lock:
+            _cache[key] = (stamp, kb)
+    except Exception:  # the previous index keeps answering; the next request tries again
+        log.exception("knowledge base: rebuilding the index failed")
+    finally:
+        with _cache_lock:
+            _rebuilding.discard(key)
 
 
 def configured_articles(settings: KbSettings, state_dir) -> list:
