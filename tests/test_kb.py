@@ -356,3 +356,13 @@ def test_rebuilds_after_an_insert_happen_in_the_background(tmp_path):
     assert rebuilt is not first and rebuilt.search("money back for a broken lamp", "en")[0].article.id == "refunds"
     remember_insert(config.state_path, "Another question", "refunds")
     assert knowledge_base(config, wait=True) is not rebuilt
+
+
+def test_article_folder_is_looked_at_again_only_every_few_seconds(tmp_path):
+    from plugins.kb_suggest import knowledge_base
+
+    _, host, config = kb_host(tmp_path)
+    first = knowledge_base(config)
+    (tmp_path / "kb" / "gift-cards.md").write_text("---\ntitle: Gift cards\n---\nWe sell gift cards online.\n")
+    assert knowledge_base(config) is first  # the folder walk is not repeated on every side panel
+    assert "gift-cards" in {a.id for a in knowledge_base(config, wait=True).articles}

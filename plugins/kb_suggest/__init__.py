@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 _cache: dict = {}
 _cache_lock = threading.Lock()
 _rebuilding: set[str] = set()
+_folder_stamps: dict[str, tuple[float, float]] = {}  # article source → (when looked at, newest mtime)
+FOLDER_CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,8 @@ def knowledge_base(config, wait: bool = False) -> KnowledgeBase:
     """
     settings = options(config)
     state = config.state_path
-    stamp = (settings.articles, _mtime(settings.articles), _mtime(state / "kb-feedback.jsonl"), settings.threshold,
-             settings.semantic, settings.drive_folder and _mtime(state / "kb-drive.json"))
+    stamp = (settings.articles, _articles_mtime(settings.articles, force=wait), _mtime(state / "kb-feedback.jsonl"),
+             settings.threshold, settings.semantic, settings.drive_folder and _mtime(state / "kb-drive.json"))
     key = str(state)
     with _cache_lock:
         current = _cache.get(key)
@@ -121,6 +124,16 @@ def configured_articles(settings: KbSettings, state_dir) -> list:
     if settings.drive_folder:
         articles += drive_articles(state_dir)
     return articles
+
+
+def _articles_mtime(source: str, force: bool = False) -> float:
+    """The article folder's newest change, looked up at most every FOLDER_CHECK_SECONDS: walking a
+    folder of 1,000 files costs about 8 ms, too much for every side panel."""
+    now = time.monotonic()
+    seen = _folder_stamps.get(source)
+    if seen is None or force or now - seen[0] >= FOLDER_CHECK_SECONDS:
+        seen = _folder_stamps[source] = (now, _mtime(source))
+    return seen[1]
 
 
 def _mtime(path) -> float:
