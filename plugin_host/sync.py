@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import GmailError
+from .files import write_private_json
 from .host import Host, Processed
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,7 @@ class Cursor:
         return cls(path, data.get("history_id"), float(data.get("watch_renewed_at", 0)))
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"history_id": self.history_id, "watch_renewed_at": self.watch_renewed_at}, fh)
-        os.replace(tmp, self.path)
+        write_private_json(self.path, {"history_id": self.history_id, "watch_renewed_at": self.watch_renewed_at})
 
 
 @dataclass

@@ -150,6 +150,7 @@ def test_reindexing_touches_only_changed_articles(tmp_path):
     changed = [Article(a.id, a.title, a.body + " Updated.", a.url, a.lang) if a.id == "refund" else a for a in articles]
     assert update_cache(tmp_path, changed) == (1, 5)
     assert oct((tmp_path / "kb-index.json").stat().st_mode & 0o777) == "0o600"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb-index.json"]  # no temporary file left behind
 
 
 def test_compose_panel_offers_articles(tmp_path):

@@ -9,16 +9,15 @@ text is kept, so one broken file never empties the knowledge base.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 
 from plugin_host.errors import LabeldeskError
+from plugin_host.files import write_private_json
 from plugin_host.language import detect_language
 
 from .articles import Article
 
-log = logging.getLogger(__name__)
 FOLDER_ID = re.compile(r"^[A-Za-z0-9_-]{10,100}$")
 CACHE = "kb-drive.json"
 
@@ -43,8 +42,6 @@ def drive_articles(state_dir) -> list[Article]:
 
 def sync_drive(client, folder_id: str, state_dir, progress=None) -> dict:
     """Bring ``kb-drive.json`` up to date with the folder; returns counts and the Docs that failed."""
-    from .store import _write_private
-
     cached = load_cached(state_dir)
     documents = client.drive_documents(folder_id)
     fresh, exported, failed = {}, 0, []
@@ -67,7 +64,7 @@ def sync_drive(client, folder_id: str, state_dir, progress=None) -> dict:
             exported += 1
         if progress:
             progress(number, len(documents))
-    _write_private(cache_path(state_dir), {"folder": folder_id, "documents": fresh})
+    write_private_json(cache_path(state_dir), {"folder": folder_id, "documents": fresh})
     return {"documents": len(fresh), "exported": exported, "removed": len(set(cached) - set(fresh)), "failed": failed}
 
 

@@ -13,18 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from plugin_host.files import write_private_json
+
 from .articles import Article, load_folder, load_jsonl
 
 _lock = threading.Lock()
-
-
-def _write_private(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
-    os.replace(tmp, path)
 
 
 def load_articles(source: str) -> list[Article]:
@@ -61,7 +54,7 @@ def save_prepared(state_dir: Path, prepared: dict) -> None:
                          "vectors": {name: base64.b64encode(np.asarray(v, dtype=np.float16).tobytes()).decode()
                                      for name, v in entry["vectors"].items()}}
                 for digest, entry in prepared.items()}
-    _write_private(Path(state_dir) / "kb-index.json", {"version": INDEX_VERSION, "articles": articles})
+    write_private_json(Path(state_dir) / "kb-index.json", {"version": INDEX_VERSION, "articles": articles})
 
 
 def build_index(state_dir: Path, articles: list[Article], settings=None, feedback=None, progress=None):
