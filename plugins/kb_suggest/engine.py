@@ -109,7 +109,8 @@ class KnowledgeBase:
         self.gates = {name: self._calibrate(name) for name in self.models}
         self._terms: dict[int, tuple[set, set]] = {}
         self.languages = np.array([a.lang for a in self.articles])
-        self._sentences: dict[int, tuple[list[str], np.ndarray | None]] = {}
+        self._sentences: dict[int, list[str]] = {}
+        self._sentence_vectors: dict[tuple[int, str], np.ndarray] = {}
 
     def _analyse(self, feedback: dict[str, list[str]], progress) -> list[list[str]]:
         """Stems and character 4-grams of every article (content words reused when unchanged); both indexes."""
@@ -248,13 +249,15 @@ class KnowledgeBase:
     def passage(self, index: int, question: dict[str, np.ndarray], matched: list[str], width: int = 200) -> str:
         """The article's sentence closest to the question: by meaning with a model, else by shared stems."""
         article = self.articles[index]
-        if index not in self._sentences:
-            sentences = _sentences(article.body) or [article.title]
-            vectors = embedder(self.models[0]).embed(sentences) if self.models else None
-            self._sentences[index] = (sentences, vectors)
-        sentences, vectors = self._sentences[index]
-        if vectors is not None and self.models[0] in question:
-            best = sentences[int(np.argmax(vectors @ question[self.models[0]]))]
+        sentences = self._sentences.get(index)
+        if sentences is None:
+            sentences = self._sentences[index] = _sentences(article.body) or [article.title]
+        model = next((m for m in question if article.lang in MODEL_LANGUAGES[m]), None)
+        if model is not None:
+            key = (index, model)
+            if key not in self._sentence_vectors:  # embedded once, the first time the article is suggested
+                self._sentence_vectors[key] = embedder(model).embed(sentences)
+            best = sentences[int(np.argmax(self._sentence_vectors[key] @ question[model]))]
         else:
             wanted = set(matched)
             best = max(sentences, key=lambda s: len(wanted & set(stems(s, article.lang))))
