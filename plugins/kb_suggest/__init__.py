@@ -98,7 +98,8 @@ def knowledge_base(config, wait: bool = False) -> KnowledgeBase:
             return _cache[key][1]
         if key not in _rebuilding:
             _rebuilding.add(key)
-            threading.Thread(target=_rebuild, args=(key, stamp, settings, state), name="kb rebuild", daemon=True).start()
+            # Not a daemon: an exit waits for the rebuild instead of cutting off native code (torch) mid-call.
+            threading.Thread(target=_rebuild, args=(key, stamp, settings, state), name="kb rebuild").start()
         return current[1]
 
 
