@@ -134,3 +134,18 @@ def test_credentials_for_each_kind_of_mailbox(tmp_path):
     token.write_text(_json.dumps({"refresh_token": "r", "client_id": "c", "client_secret": "s", "type": "authorized_user"}))
     user = credentials_for(MailboxSettings(address="me@gmail.com", oauth_token=str(token)))
     assert user.refresh_token == "r"
+    from plugin_host.auth import DRIVE_SCOPES
+
+    drive = credentials_for(MailboxSettings(address="support@example.com", credentials=str(key)), scopes=DRIVE_SCOPES)
+    assert drive._scopes == DRIVE_SCOPES  # Drive is asked for read-only, and only when a Drive source needs it
+
+
+def test_drive_client_is_built_on_first_use_with_read_only_drive_credentials(tmp_path):
+    from plugin_host.gmail import GmailClient
+
+    asked = []
+    client = GmailClient(MailboxSettings(address="support@example.com", api_root="https://example.test/"),
+                         credentials=None, drive_credentials=lambda: asked.append("drive") or None)
+    assert asked == [] and client._drive is None  # nothing for Drive until a Drive source reads
+    assert client.drive.files is not None and asked == ["drive"]
+    assert client.drive._baseUrl == "https://example.test/drive/v3/"
