@@ -79,6 +79,20 @@ def quality(shared: Path, modes: list[str]) -> dict:
     return out
 
 
+def own_sets(modes: list[str]) -> dict:
+    """The repository's hand-written Russian/Polish sets (with their own out-of-scope questions)."""
+    root = Path(__file__).resolve().parent.parent
+    out = {}
+    for folder in [*sorted((root / "benchmarks" / "data").iterdir()), root / "tests" / "data" / "kb_ru_pl"]:
+        articles, queries = load_jsonl(folder / "articles.jsonl"), load_queries(folder / "queries.jsonl")
+        in_scope = [q for q in queries if q.expected]
+        out[folder.name] = {"bm25s": evaluate_baseline(articles, queries)}
+        for mode in modes:
+            out[folder.name][mode] = evaluate(articles, queries, semantic=mode)
+            out[folder.name][f"{mode}_no_gate"] = evaluate(articles, in_scope, threshold=0.0, semantic=mode)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared", default=str(Path(__file__).resolve().parent.parent.parent / "shared"))
@@ -86,7 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     modes = args.modes.split(",")
     print(json.dumps({"speed": [speed(mode) for mode in modes if mode != "full"],
-                      "quality": quality(Path(args.shared), modes)}, indent=2))
+                      "quality": quality(Path(args.shared), modes), "own_sets": own_sets(modes)}, indent=2))
 
 
 if __name__ == "__main__":

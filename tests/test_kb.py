@@ -201,13 +201,41 @@ def test_semantic_setting_is_checked():
             validate({"semantic": "full"})
 
 
+RUSSIAN = [
+    Article("lost-phone", "Потеря или кража телефона", "Сразу заблокируйте SIM-карту в личном кабинете, чтобы никто "
+            "не воспользовался номером. Восстановить SIM-карту можно в салоне по паспорту.", "https://h.example/lost", lang="ru"),
+    Article("tariff", "Смена тарифа", "Перейти на другой тарифный план можно в личном кабинете в разделе Тарифы.",
+            "https://h.example/tariff", lang="ru"),
+    Article("roaming", "Роуминг за границей", "Перед поездкой включите роуминг в приложении и подключите пакет "
+            "интернета для нужной страны.", "https://h.example/roaming", lang="ru"),
+    Article("payment", "Способы оплаты", "Пополнить баланс можно банковской картой, через СБП или наличными.",
+            "https://h.example/pay", lang="ru"),
+]
+
+
+def test_russian_word_vectors_rank_meaning_but_words_judge():
+    question = "Мобильник стащили в метро"  # no word in common with "Потеря или кража телефона"
+    lexical = KnowledgeBase(RUSSIAN, semantic="off")
+    russian = KnowledgeBase(RUSSIAN, semantic="static")
+    assert russian.models == ("navec",) and russian.gates == {}  # only the models these articles' languages need
+    assert lexical.search(question, "ru", threshold=0.0) == []
+    assert russian.search(question, "ru", threshold=0.0)[0].article.id == "lost-phone"
+    # Navec ranks; confidence stays word coverage, so a question sharing no word is still not suggested.
+    assert russian.search(question, "ru") == []
+    assert "navec ranks, words judge" in russian.describe_gate("ru")
+    [hit] = russian.search("Как сменить тарифный план?", "ru", limit=1)
+    assert hit.article.id == "tariff" and hit.passage.startswith("Перейти на другой тарифный план")
+
+
 def test_static_embeddings_match_meaning_when_words_differ():
     question = "I returned the jacket two weeks ago and the cash still hasn't come back"
     lexical = KnowledgeBase(ARTICLES, semantic="off")
     static = KnowledgeBase(ARTICLES, semantic="static")
-    assert lexical.models == () and static.models == ("wordllama",)
-    languages = [a.lang for a in ARTICLES]  # the English model leaves Russian and Polish articles to lexical ranking
+    assert lexical.models == () and static.models == ("wordllama", "navec")
+    languages = [a.lang for a in ARTICLES]  # each model leaves articles in other languages to lexical ranking
     assert not static.vectors["wordllama"][languages.index("ru")].any() and static.vectors["wordllama"][0].any()
+    assert static.vectors["navec"][languages.index("ru")].any() and not static.vectors["navec"][0].any()
+    assert not static.vectors["navec"][languages.index("pl")].any()
     assert lexical.search(question, "en") == []  # too few shared words for the lexical gate
     [first, *_] = static.search(question, "en")
     assert first.article.id == "refund" and first.passage.startswith("Refunds are paid back")
@@ -247,15 +275,15 @@ def test_full_semantic_mode_with_minilm():
     if not transformer_available():
         pytest.skip("all-MiniLM-L6-v2 not installed (optional): WordLlama and lexical ranking only")
     kb = KnowledgeBase(ARTICLES, semantic="full")
-    assert kb.models == ("wordllama", "minilm")
+    assert kb.models == ("wordllama", "navec", "minilm")
     hits = kb.search("My money did not come back after I sent the item back", "en")
     assert hits and hits[0].article.id == "refund"
     assert kb.search("Do you sponsor football tournaments in Brazil?", "en") == []
 
 
-def test_russian_and_polish_paraphrases_rank_lexically():
+def test_russian_and_polish_paraphrases():
     """A hand-written RU/PL set (tests/data/kb_ru_pl): paraphrases with few shared words, and questions
-    no article answers. The English embedding models are not used for these languages."""
+    no article answers. The English models are not used for these languages; Navec ranks Russian."""
     from pathlib import Path
 
     from plugins.kb_suggest.articles import load_jsonl
@@ -266,7 +294,12 @@ def test_russian_and_polish_paraphrases_rank_lexically():
     result = evaluate(articles, queries)
     assert result["recall@3"] >= 0.75 and result["no_suggestion_rate"] == 1.0
     assert evaluate(articles, queries, threshold=0.0)["recall@3"] >= 0.9
-    assert evaluate(articles, queries, semantic="off") == {**result, "p50_ms": ANY, "p95_ms": ANY, "ranking": ANY}
+    lexical = evaluate(articles, queries, semantic="off")
+    assert "navec" in result["ranking"] and "navec" not in lexical["ranking"]
+    assert result["mrr@5"] >= lexical["mrr@5"] and lexical["no_suggestion_rate"] == 1.0
+    polish = [q for q in queries if q.lang == "pl"]  # no model for Polish: the same ranking either way
+    assert evaluate(articles, polish) == {**evaluate(articles, polish, semantic="off"), "p50_ms": ANY, "p95_ms": ANY,
+                                          "ranking": ANY}
 
 
 def test_malformed_query_line_names_the_line(tmp_path):

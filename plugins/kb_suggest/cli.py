@@ -111,7 +111,7 @@ def register(cli: click.Group) -> None:
     @click.option("--queries", "queries_path", required=True, type=click.Path(exists=True))
     @click.option("--threshold", type=float, default=None, help="Confidence gate (default: the shipped one).")
     @click.option("--semantic", type=click.Choice(["auto", "static", "full", "off"]), default="auto", show_default=True,
-                  help="Embedding models: every installed one, WordLlama only, WordLlama + MiniLM, or none.")
+                  help="Embedding models: every installed one, the static ones (WordLlama, Navec), those and MiniLM, or none.")
     @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object with the metrics.")
     def evaluate_cmd(articles_path, queries_path, threshold, semantic, as_json):
         """Recall@1/3, MRR@5, no-suggestion rate and latency, next to plain bm25s."""

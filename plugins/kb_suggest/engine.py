@@ -5,13 +5,14 @@ confidence gate.
   questions that agents answered with the article before (feedback) are added, so the index learns.
 * A character 4-gram index (bm25s) over the same words, which forgives typos and the inflection
   (Polish, Russian) that stemming misses.
-* Sentence embeddings (see ``embeddings``): WordLlama by default, plus all-MiniLM-L6-v2 when its
-  optional package is installed. They match meaning where the customer's words differ from the
-  article's ("locate my card" → "Card arrival").
+* Sentence embeddings (see ``embeddings``): WordLlama for English and Navec for Russian by default,
+  plus all-MiniLM-L6-v2 for English when its optional package is installed. They match meaning where
+  the customer's words differ from the article's ("locate my card" → "Card arrival").
 
 Scores are normalised by their best hit and fused. A suggestion is made only when it is confident
-enough: the cosine similarity of question and article when a model is loaded, otherwise the share
-of the question's informative words the article covers. Each suggestion says why: the matched words
+enough: the cosine similarity of question and article for English (WordLlama or MiniLM), otherwise
+the share of the question's informative words the article covers (Navec's similarities separate
+off-topic questions worse than word coverage does, so it ranks Russian but does not judge). Each suggestion says why: the matched words
 and the article's passage closest to the question.
 """
 from __future__ import annotations
@@ -43,7 +44,8 @@ PREFIX = 5
 MIX = {(): {"lexical": 1.0},
        ("wordllama",): {"lexical": 0.3, "wordllama": 0.7},
        ("minilm",): {"lexical": 0.4, "minilm": 0.6},
-       ("wordllama", "minilm"): {"lexical": 0.25, "wordllama": 0.25, "minilm": 0.5}}
+       ("wordllama", "minilm"): {"lexical": 0.25, "wordllama": 0.25, "minilm": 0.5},
+       ("navec",): {"lexical": 0.5, "navec": 0.5}}
 # Default confidence gates. With a model: cosine similarity, calibrated per knowledge base — just above
 # the highest similarity that generic off-topic questions (data/off_topic.txt) reach in its articles,
 # because long answer texts give lower similarities than short question-like articles. Without one:
@@ -52,6 +54,7 @@ MIX = {(): {"lexical": 1.0},
 # Per model: margin above the off-topic high mark, and the range the gate is kept in (MiniLM spreads
 # similarities wider than WordLlama: off-topic questions sit lower, related ones higher).
 CALIBRATION = {"wordllama": (0.05, 0.3, 0.5), "minilm": (0.1, 0.4, 0.55)}
+JUDGES = ("minilm", "wordllama")  # the models whose similarity decides confidence, best first
 ALTERNATIVE_MARGIN = 0.1
 LEXICAL_GATES = {"en": 0.4}
 LEXICAL_GATE_OTHER = 0.25
@@ -88,17 +91,19 @@ class KnowledgeBase:
                  prepared: dict | None = None):
         self.articles = list(articles)
         feedback = feedback or {}
-        self.models = resolve(semantic) if self.articles else ()
+        languages = {a.lang for a in self.articles}
+        # Only the models that know a language of these articles are loaded.
+        self.models = tuple(m for m in resolve(semantic) if MODEL_LANGUAGES[m] & languages) if self.articles else ()
         self.threshold = threshold  # None: the default gate for the models and language of each question
-        for language in {a.lang for a in self.articles} | {"en"}:
+        for language in languages | {"en"} if self.articles else {"en"}:
             _information("warm", language)  # load word frequencies now, not during the first question
         previous = prepared or {}
         self.prepared: dict[str, dict] = {}
         for article in self.articles:
             old = previous.get(article.digest) or {}
             self.prepared[article.digest] = {"words": old.get("words"), "vectors": dict(old.get("vectors", {}))}
-        self.changed = sum(1 for e in self.prepared.values()
-                           if e["words"] is None or not set(self.models) <= set(e["vectors"]))
+        self.changed = sum(1 for a in self.articles if self.prepared[a.digest]["words"] is None
+                           or any(self._needs_vector(a, name) for name in self.models))
         # Embedding (Rust tokenizer, numpy) runs beside the lexical analysis: two cores, half the wait.
         with ThreadPoolExecutor(max_workers=1) as pool:
             embedding = pool.submit(self._embed_new_articles) if self.models else None
@@ -106,7 +111,7 @@ class KnowledgeBase:
             if embedding:
                 embedding.result()
         self.vectors = {name: self._vectors(name, feedback) for name in self.models}
-        self.gates = {name: self._calibrate(name) for name in self.models}
+        self.gates = {name: self._calibrate(name) for name in self.models if name in JUDGES}
         self._terms: dict[int, tuple[set, set]] = {}
         self.languages = np.array([a.lang for a in self.articles])
         self._sentences: dict[int, list[str]] = {}
@@ -139,19 +144,25 @@ class KnowledgeBase:
             self._terms[index] = (stems_, {t[:PREFIX] for t in stems_ if len(t) >= PREFIX})
         return self._terms[index]
 
+    def _needs_vector(self, article: Article, name: str) -> bool:
+        return article.lang in MODEL_LANGUAGES[name] and name not in self.prepared[article.digest]["vectors"]
+
     def _embed_new_articles(self) -> None:
         for name in self.models:
-            missing = [a for a in self.articles if name not in self.prepared[a.digest]["vectors"]]
+            missing = [a for a in self.articles if self._needs_vector(a, name)]
             if missing:
                 fresh = embedder(name).embed([embedded_text(a) for a in missing])
                 for article, vector in zip(missing, fresh):
                     self.prepared[article.digest]["vectors"][name] = vector.astype(np.float16)
 
     def _vectors(self, name: str, feedback: dict[str, list[str]]) -> np.ndarray:
-        vectors = np.array([self.prepared[a.digest]["vectors"][name] for a in self.articles], dtype=np.float32)
-        # Articles in languages the model does not know rank lexically only: no similarity, no noise.
-        vectors[[a.lang not in MODEL_LANGUAGES[name] for a in self.articles]] = 0.0
-        learned = [(i, q) for i, a in enumerate(self.articles) for q in feedback.get(a.id, [])]
+        # Articles in languages the model does not know rank lexically only: no vector, no similarity, no noise.
+        vectors = np.zeros((len(self.articles), embedder(name).dimensions), dtype=np.float32)
+        for i, article in enumerate(self.articles):
+            if article.lang in MODEL_LANGUAGES[name]:
+                vectors[i] = self.prepared[article.digest]["vectors"][name]
+        learned = [(i, q) for i, a in enumerate(self.articles) if a.lang in MODEL_LANGUAGES[name]
+                   for q in feedback.get(a.id, [])]
         if learned:  # questions agents answered with an article pull its vector towards them
             questions = embedder(name).embed([q for _, q in learned])
             for (i, _), vector in zip(learned, questions):
@@ -239,12 +250,14 @@ class KnowledgeBase:
 
     def describe_gate(self, language: str) -> str:
         """How a question in ``language`` is judged confident enough (for ``labeldesk kb search``)."""
-        judge = _judge(tuple(m for m in self.models if language in MODEL_LANGUAGES[m]))
+        models = tuple(m for m in self.models if language in MODEL_LANGUAGES[m])
+        judge = _judge(models)
         if self.threshold is not None:
             return f"gate {self.threshold} (configured)"
         if judge != "lexical":
             return f"gate: {judge} similarity ≥ {self.gates[judge]} (calibrated for this knowledge base)"
-        return f"gate: word coverage ≥ {self._default_gate(judge, language)} (no model for this language)"
+        why = f"{', '.join(models)} ranks, words judge" if models else "no model for this language"
+        return f"gate: word coverage ≥ {self._default_gate(judge, language)} ({why})"
 
     def passage(self, index: int, question: dict[str, np.ndarray], matched: list[str], width: int = 200) -> str:
         """The article's sentence closest to the question: by meaning with a model, else by shared stems."""
@@ -266,7 +279,7 @@ class KnowledgeBase:
 
 def _judge(models: tuple[str, ...]) -> str:
     """Whose confidence decides: the best loaded model's similarity, else lexical coverage."""
-    return "minilm" if "minilm" in models else models[0] if models else "lexical"
+    return next((m for m in JUDGES if m in models), "lexical")
 
 
 @lru_cache(maxsize=1)

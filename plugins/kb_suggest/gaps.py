@@ -55,8 +55,8 @@ def group_questions(questions: list[tuple[str, str]], similarity: float = WORDS,
 def gaps(tickets, kb) -> list[dict]:
     unanswered = [(t.question, t.language) for t in tickets if not kb.search(t.question, t.language, limit=1)]
     embed = None
-    if kb.models:
+    if "wordllama" in kb.models:  # MEANING is measured for WordLlama's similarities (English)
         from .embeddings import embedder
 
-        embed = embedder(kb.models[0]).embed
+        embed = embedder("wordllama").embed
     return group_questions(unanswered, embed=embed)
