@@ -2,7 +2,8 @@
 
 Quality: `labeldesk kb eval` metrics for each set under ../shared/data/kb_eval, plus an
 out-of-scope check (the other set's questions asked against this set's articles must get no
-suggestion). Speed: latency per query with 1,000 articles and indexing time for 10,000 synthetic
+suggestion) and held-out generic off-topic questions (benchmarks/data/generic_off_topic.txt); the
+repository's own Russian/Polish sets (benchmarks/data/*, tests/data/kb_ru_pl). Speed: latency per query with 1,000 articles and indexing time for 10,000 synthetic
 articles, next to plain bm25s measured in the same run.
 
     python benchmarks/kb_eval.py [--shared ../shared]
@@ -75,15 +76,23 @@ def quality(shared: Path, modes: list[str]) -> dict:
         out[name] = {"bm25s": evaluate_baseline(articles, queries + foreign)}
         for mode in modes:
             out[name][mode] = evaluate(articles, queries + foreign, semantic=mode)
+            out[name][f"{mode}_generic_off_topic"] = evaluate(articles, generic_off_topic(), semantic=mode)["no_suggestion_rate"]
             out[name][f"{mode}_no_gate"] = evaluate(articles, queries, threshold=0.0, semantic=mode)
     return out
+
+
+def generic_off_topic() -> list[Query]:
+    path = Path(__file__).resolve().parent / "data" / "generic_off_topic.txt"
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return [Query(f"generic-{n}", line, "en", ()) for n, line in enumerate(lines) if line and not line.startswith("#")]
 
 
 def own_sets(modes: list[str]) -> dict:
     """The repository's hand-written Russian/Polish sets (with their own out-of-scope questions)."""
     root = Path(__file__).resolve().parent.parent
     out = {}
-    for folder in [*sorted((root / "benchmarks" / "data").iterdir()), root / "tests" / "data" / "kb_ru_pl"]:
+    sets = [p for p in sorted((root / "benchmarks" / "data").iterdir()) if (p / "articles.jsonl").exists()]
+    for folder in [*sets, root / "tests" / "data" / "kb_ru_pl"]:
         articles, queries = load_jsonl(folder / "articles.jsonl"), load_queries(folder / "queries.jsonl")
         in_scope = [q for q in queries if q.expected]
         out[folder.name] = {"bm25s": evaluate_baseline(articles, queries)}

@@ -47,3 +47,9 @@ def detect_language(text: str, default: str = "en") -> str:
     if scores[best] == 0:
         return "ru" if cyrillic > len(words) / 2 else default
     return best
+
+
+def language_code(value, text: str = "") -> str:
+    """A language as the rankers key it: "EN", "en-US" and "pt_BR" become "en" and "pt"; empty → detected."""
+    code = re.split(r"[-_]", str(value or "").strip().lower(), maxsplit=1)[0]
+    return code if code.isalpha() else detect_language(text)

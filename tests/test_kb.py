@@ -302,6 +302,19 @@ def test_russian_and_polish_paraphrases():
                                           "ranking": ANY}
 
 
+def test_language_codes_are_normalised(tmp_path):
+    from plugins.kb_suggest.articles import load_jsonl
+    from plugins.kb_suggest.evaluate import load_queries
+
+    articles = tmp_path / "a.jsonl"
+    articles.write_text('{"id": "1", "title": "Refunds", "body": "Money back in 5 days.", "lang": "EN-us"}\n'
+                        '{"id": "2", "title": "Возврат", "body": "Деньги вернутся за пять дней.", "lang": ""}\n')
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": "1", "text": "Где мои деньги?", "lang": "ru_RU", "expected": ["2"]}\n')
+    assert [a.lang for a in load_jsonl(articles)] == ["en", "ru"]
+    assert load_queries(queries)[0].lang == "ru"
+
+
 def test_malformed_query_line_names_the_line(tmp_path):
     from plugins.kb_suggest.articles import ArticleError
     from plugins.kb_suggest.evaluate import load_queries

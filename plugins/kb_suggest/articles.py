@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plugin_host.errors import LabeldeskError
-from plugin_host.language import detect_language
+from plugin_host.language import language_code
 
 
 class ArticleError(LabeldeskError):
@@ -63,7 +63,7 @@ def load_folder(folder: str | Path) -> list[Article]:
         tags = tags if isinstance(tags, list) else [t.strip() for t in str(tags).split(",") if t.strip()]
         title = str(meta.get("title") or path.stem.replace("-", " ").replace("_", " ").capitalize())
         articles.append(Article(path.relative_to(root).with_suffix("").as_posix(), title, body.strip(),
-                                str(meta.get("url", "")), str(meta.get("lang") or detect_language(f"{title}\n{body}")),
+                                str(meta.get("url", "")), language_code(meta.get("lang"), f"{title}\n{body}"),
                                 tuple(tags)))
     return articles
 
@@ -78,7 +78,7 @@ def load_jsonl(path: str | Path) -> list[Article]:
                 item = json.loads(line)
                 articles.append(Article(str(item["id"]), str(item.get("title", "")), str(item.get("body", "")),
                                         str(item.get("url", "")),
-                                        str(item.get("lang") or detect_language(f"{item.get('title', '')}\n{item.get('body', '')}")),
+                                        language_code(item.get("lang"), f"{item.get('title', '')}\n{item.get('body', '')}"),
                                         tuple(item.get("tags", []))))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ArticleError(f"{path}:{number}: not an article ({exc})") from None

@@ -87,12 +87,12 @@ def register(cli: click.Group) -> None:
     @click.option("--config", "config_path", type=click.Path())
     def search(text, lang, as_json, config_path):
         """Show what would be suggested for TEXT, and why."""
-        from plugin_host.language import detect_language
+        from plugin_host.language import language_code
 
         from . import knowledge_base
 
         config = _config(config_path)
-        language = lang or detect_language(text)
+        language = language_code(lang, text)
         kb = knowledge_base(config)
         hits = kb.search(text, language, limit=3)
         if as_json:

