@@ -94,6 +94,19 @@ def test_eval_command_json_last_line(tmp_path):
     assert last["recall@1"] == 1.0 and last["no_suggestion_rate"] == 1.0
 
 
+def test_eval_command_explains_bad_sets(tmp_path):
+    articles, queries = tmp_path / "a.jsonl", tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "1", "text": "where is my refund", "lang": "en", "expected": ["gone"]}))
+    run = lambda: CliRunner().invoke(get_cli(), ["kb", "eval", "--articles", str(articles), "--queries", str(queries)])  # noqa: E731
+    articles.write_text("")
+    assert run().exit_code == 1 and "has no articles" in run().output
+    articles.write_text('{"id": "x", "title": "A", "body": "b"}\n{"id": "x", "title": "B", "body": "c"}\n')
+    assert run().exit_code == 1 and "a.jsonl:2: article id 'x' is already used on line 1" in run().output
+    articles.write_text('{"id": "x", "title": "", "body": ""}\n')  # nothing to index: nothing suggested, no crash
+    result = run()
+    assert result.exit_code == 0 and "not in" in result.stderr and "gone" in result.stderr
+
+
 def test_shared_sets_beat_plain_ranking_floor(shared):
     from plugins.kb_suggest.articles import load_jsonl
     from plugins.kb_suggest.evaluate import load_queries

@@ -69,13 +69,18 @@ def load_folder(folder: str | Path) -> list[Article]:
 
 
 def load_jsonl(path: str | Path) -> list[Article]:
-    articles = []
+    """Articles from JSON Lines (``{"id", "title", "body", "lang", "url", "tags"}``); ids must be unique."""
+    articles, lines = [], {}
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 item = json.loads(line)
+                if str(item["id"]) in lines:
+                    raise ArticleError(f"{path}:{number}: article id {str(item['id'])!r} is already used on line "
+                                       f"{lines[str(item['id'])]}; ids must be unique")
+                lines[str(item["id"])] = number
                 articles.append(Article(str(item["id"]), str(item.get("title", "")), str(item.get("body", "")),
                                         str(item.get("url", "")),
                                         language_code(item.get("lang"), f"{item.get('title', '')}\n{item.get('body', '')}"),

@@ -126,6 +126,13 @@ def register(cli: click.Group) -> None:
             resolve(semantic)
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
+        if not articles:
+            raise click.ClickException(f"{articles_path} has no articles (one JSON object a line)")
+        known = {a.id for a in articles}
+        unknown = sorted({e for q in queries for e in q.expected if e not in known})
+        if unknown:
+            click.echo(f"warning: questions expect {len(unknown)} article id(s) that are not in {articles_path}: "
+                       f"{', '.join(unknown[:10])}{' …' if len(unknown) > 10 else ''}", err=True)
         ours = evaluate(articles, queries, threshold, semantic=semantic)
         baseline = evaluate_baseline(articles, queries)
         keys = ("recall@1", "recall@3", "mrr@5", "no_suggestion_rate", "p50_ms", "p95_ms")

@@ -82,8 +82,11 @@ def evaluate(articles: list[Article], queries: list[Query], threshold: float | N
 def evaluate_baseline(articles: list[Article], queries: list[Query]) -> dict:
     """Plain bm25s: its own tokenizer with English stop words, title + body, top 5, no threshold."""
     corpus = [f"{a.title}\n{a.body}" for a in articles]
+    tokenized = bm25s.tokenize(corpus, stopwords="en", show_progress=False)
+    if not tokenized.vocab:  # no article has a word bm25s indexes: it can suggest nothing
+        return metrics([[] for _ in queries], queries, [0.0] * len(queries))
     index = bm25s.BM25()
-    index.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False)
+    index.index(tokenized, show_progress=False)
     ids = [a.id for a in articles]
     ranked, latencies = [], []
     for query in queries:
