@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from unittest.mock import ANY
 
+import numpy as np
 import pytest
 import responses as responses_lib
 from click.testing import CliRunner
@@ -238,6 +239,21 @@ def test_russian_word_vectors_rank_meaning_but_words_judge():
     assert "navec ranks, words judge" in russian.describe_gate("ru")
     [hit] = russian.search("Как сменить тарифный план?", "ru", limit=1)
     assert hit.article.id == "tariff" and hit.passage.startswith("Перейти на другой тарифный план")
+
+
+def test_russian_vectors_are_the_same_from_many_threads():
+    """Side panels and background rebuilds embed at once; results must not depend on who came first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from plugins.kb_suggest.embeddings import NavecEmbedder
+
+    texts = [f"{a.title}. {a.body}" for a in RUSSIAN] * 5 + ["", "и в на", "Мобильник стащили в метро"]
+    serial = NavecEmbedder().embed(texts)
+    shared = NavecEmbedder()
+    with ThreadPoolExecutor(8) as pool:
+        parallel = list(pool.map(lambda text: shared.embed([text])[0], texts))
+    assert np.allclose(np.array(parallel), serial, atol=1e-6)
+    assert not serial[-3].any() and not serial[-2].any() and abs(np.linalg.norm(serial[-1]) - 1) < 1e-5
 
 
 def test_static_embeddings_match_meaning_when_words_differ():

@@ -61,8 +61,8 @@ class StaticEmbedder:
 
 
 class NavecEmbedder:
-    """Navec's Russian word vectors, weighted by rarity and averaged. Words are unpacked from the
-    product-quantised table (25 MB in memory rather than 300 MB) once, the first time they are seen."""
+    """Navec's Russian word vectors, weighted by rarity and averaged. Only the words of the texts at
+    hand are unpacked from the product-quantised table (25 MB in memory rather than 300 MB)."""
 
     name = "navec"
     language = "ru"
@@ -77,44 +77,37 @@ class NavecEmbedder:
         self.pq = navec.pq
         self.dimensions = navec.pq.dim
         self.stop = STOP[self.language] | STOP["en"]
-        self._rows: dict[str, int] = {}  # word → row of self._vectors (-1: stop word or unknown)
-        self._vectors = np.zeros((0, self.dimensions), dtype=np.float32)
-        self._weights = np.zeros(0, dtype=np.float32)
+        self._known: dict[str, tuple[int, float] | None] = {}  # word → (Navec id, weight); None: skipped
 
-    def _learn(self, new_words: set[str]) -> None:
-        from wordfreq import word_frequency
+    def _word(self, word: str) -> tuple[int, float] | None:
+        if word not in self._known:  # two threads may both fill it in: the same value, no harm
+            from wordfreq import word_frequency
 
-        known = sorted(w for w in new_words if w not in self.stop and w in self.ids)
-        for word in new_words:
-            self._rows[word] = -1
-        if not known:
-            return
-        for offset, word in enumerate(known, len(self._weights)):
-            self._rows[word] = offset
-        ids = [self.ids[w] for w in known]
-        vectors = self.pq.codes[self.pq.qdims, self.pq.indexes[ids]].reshape(len(ids), self.dimensions)
-        weights = np.array([SIF_A / (SIF_A + word_frequency(w, self.language)) for w in known], dtype=np.float32)
-        self._vectors = np.vstack([self._vectors, vectors.astype(np.float32)])
-        self._weights = np.concatenate([self._weights, weights])
+            known = word not in self.stop and word in self.ids
+            self._known[word] = (self.ids[word], SIF_A / (SIF_A + word_frequency(word, self.language))) if known else None
+        return self._known[word]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         from scipy.sparse import csr_matrix
 
         from .analysis import words
 
-        tokens = [words(text) for text in texts]
-        unseen = {w for ws in tokens for w in ws if w not in self._rows}
-        if unseen:
-            self._learn(unseen)
-        rows, columns = [], []
-        for row, ws in enumerate(tokens):
-            for w in ws:
-                if (column := self._rows[w]) >= 0:
-                    rows.append(row)
-                    columns.append(column)
+        columns: dict[str, int] = {}  # the words of these texts that have vectors → their column
+        navec_ids, weights, rows, cols = [], [], [], []
+        for row, text in enumerate(texts):
+            for word in words(text):
+                if (info := self._word(word)) is None:
+                    continue
+                if word not in columns:
+                    columns[word] = len(navec_ids)
+                    navec_ids.append(info[0])
+                rows.append(row)
+                cols.append(columns[word])
+                weights.append(info[1])
+        vectors = self.pq.codes[self.pq.qdims, self.pq.indexes[navec_ids]].reshape(len(navec_ids), self.dimensions)
         # texts × words (rarity weights) times words × dimensions: every weighted sum in one product
-        counts = csr_matrix((self._weights[columns], (rows, columns)), shape=(len(texts), len(self._weights)))
-        return _unit(np.asarray(counts @ self._vectors, dtype=np.float32))
+        counts = csr_matrix((np.asarray(weights, dtype=np.float32), (rows, cols)), shape=(len(texts), len(navec_ids)))
+        return _unit(np.asarray(counts @ vectors, dtype=np.float32))
 
 
 class TransformerEmbedder:
