@@ -412,6 +412,9 @@ def test_kb_search_command_shows_suggestions_reasons_and_the_gate(tmp_path):
     assert json.loads(polish.output.splitlines()[-1])[0]["id"] == "pl-dostawa"
     nothing = runner.invoke(get_cli(), ["kb", "search", "Do you sponsor football tournaments?", "--config", str(config)])
     assert "Nothing confident enough to suggest." in nothing.output
+    config.write_text(config.read_text().replace(f'articles = "{folder}"\n', ""))
+    empty = runner.invoke(get_cli(), ["kb", "search", "refund", "--config", str(config)])
+    assert empty.exit_code == 1 and "the knowledge base has no articles: set [plugins.kb_suggest] articles" in empty.output
 
 
 def test_rebuilds_after_an_insert_happen_in_the_background(tmp_path):

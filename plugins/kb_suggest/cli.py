@@ -93,7 +93,11 @@ def register(cli: click.Group) -> None:
 
         config = _config(config_path)
         language = language_code(lang, text)
-        kb = knowledge_base(config)
+        kb = knowledge_base(config, wait=True)  # a command answers from the articles as they are now
+        if not kb.articles:
+            raise click.ClickException(
+                "the knowledge base has no articles: set [plugins.kb_suggest] articles (a folder of Markdown files "
+                "or a .jsonl file) or drive_folder in the configuration, then run `labeldesk kb index`")
         hits = kb.search(text, language, limit=3)
         if as_json:
             click.echo(json.dumps([{"id": h.article.id, "title": h.article.title, "confidence": h.confidence,
