@@ -80,6 +80,33 @@ def test_markdown_folder_with_front_matter(tmp_path):
     assert article.id == "billing/refunds" and article.tags == ("billing", "money") and article.url.startswith("https://")
 
 
+MARKDOWN = """# Refunds
+
+Refunds are paid **within 5 days**. See [our refund page](https://help.example.com/refunds?utm_source=kb)
+or <a href="https://x.example/y">the form</a>.
+
+<div class="note">Banks &amp; cards differ.</div>
+<script>alert("x")</script>
+
+- Write to <support@example.com>
+"""
+
+
+def test_ranking_reads_the_text_readers_see_and_answers_keep_links():
+    article = Article("refunds", "Refunds", MARKDOWN, "https://help.example.com/refunds")
+    assert article.text.splitlines() == ["Refunds", "Refunds are paid within 5 days. See our refund page",
+                                         "or the form.", "Banks & cards differ.", "Write to support@example.com"]
+    assert "our refund page (https://help.example.com/refunds?utm_source=kb)" in article.answer
+    assert "support@example.com (" not in article.answer and "alert" not in article.answer and "**" not in article.answer
+    lexical = KnowledgeBase([article, *ARTICLES[1:3]], semantic="off")
+    assert lexical.search("utm source div class href", "en", threshold=0.0) == []  # markup is not indexed
+    kb = KnowledgeBase([article, *ARTICLES[1:3]])
+    [hit] = kb.search("When are refunds paid?", "en", limit=1)
+    assert hit.article.id == "refunds" and "**" not in hit.passage and "](" not in hit.passage
+    plain = Article("p", "Plain", "No markup here: 5 days.")
+    assert plain.text == plain.answer == plain.body
+
+
 def test_eval_command_json_last_line(tmp_path):
     articles = tmp_path / "a.jsonl"
     queries = tmp_path / "q.jsonl"
@@ -290,7 +317,7 @@ def test_index_file_keeps_vectors_for_unchanged_articles(tmp_path):
     from plugins.kb_suggest.store import build_index, load_prepared
 
     first = build_index(tmp_path, ARTICLES)
-    assert first.changed == 5 and json.loads((tmp_path / "kb-index.json").read_text())["version"] == 2
+    assert first.changed == 5 and json.loads((tmp_path / "kb-index.json").read_text())["version"] == 3
     again = build_index(tmp_path, ARTICLES)
     assert again.changed == 0
     assert (again.vectors["wordllama"] == first.vectors["wordllama"]).all()

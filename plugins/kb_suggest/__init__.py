@@ -152,7 +152,7 @@ def to_suggestion(hit) -> Suggestion:
     if not hit.confident:
         reason += " (a close alternative)"
     return Suggestion(hit.article.id, hit.article.title, hit.article.url, hit.passage, hit.confidence, reason,
-                      hit.article.body, confident=hit.confident, language=hit.article.lang)
+                      hit.article.answer, confident=hit.confident, language=hit.article.lang)
 
 
 @hookimpl
@@ -227,7 +227,7 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     if name == "kb.insert_link":
         text = f"{article.title}: {article.url}" if article.url else article.title
     else:
-        text = article.body
+        text = article.answer
     return CardReply(insert_text=text, notification=f"Inserted “{article.title}”.")
 
 

@@ -71,11 +71,11 @@ class Hit:
 
 
 def indexed_text(article: Article) -> str:
-    return f"{f'{article.title} ' * TITLE_WEIGHT}\n{' '.join(article.tags)}\n{article.body}"
+    return f"{f'{article.title} ' * TITLE_WEIGHT}\n{' '.join(article.tags)}\n{article.text}"
 
 
 def embedded_text(article: Article) -> str:
-    return f"{article.title}. {article.body[:2000]}"
+    return f"{article.title}. {article.text[:2000]}"
 
 
 class KnowledgeBase:
@@ -264,7 +264,7 @@ class KnowledgeBase:
         article = self.articles[index]
         sentences = self._sentences.get(index)
         if sentences is None:
-            sentences = self._sentences[index] = _sentences(article.body) or [article.title]
+            sentences = self._sentences[index] = _sentences(article.text) or [article.title]
         model = next((m for m in question if article.lang in MODEL_LANGUAGES[m]), None)
         if model is not None:
             key = (index, model)

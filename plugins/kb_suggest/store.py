@@ -27,7 +27,7 @@ def load_articles(source: str) -> list[Article]:
     return load_jsonl(path) if path.suffix == ".jsonl" else load_folder(path)
 
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3  # 3: words and vectors of the rendered text, not the raw Markdown
 FEEDBACK_PER_ARTICLE = 50
 
 
