@@ -17,7 +17,7 @@ from pathlib import Path
 
 from plugin_host.errors import LabeldeskError
 from plugin_host.language import language_code
-from plugin_host.mailbox.mime import html_to_text
+from plugin_host.text import html_to_text
 
 MARKUP = re.compile(r"[\[\]<>&*_`#|]")  # a body without these reads the same rendered: no need to render it
 

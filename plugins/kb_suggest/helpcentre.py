@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from plugin_host.mailbox.mime import html_to_text
+from plugin_host.text import html_to_text
 
 from .articles import ArticleError
 
