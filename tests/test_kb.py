@@ -472,3 +472,17 @@ def test_article_folder_is_looked_at_again_only_every_few_seconds(tmp_path):
     (tmp_path / "kb" / "gift-cards.md").write_text("---\ntitle: Gift cards\n---\nWe sell gift cards online.\n")
     assert knowledge_base(config) is first  # the folder walk is not repeated on every side panel
     assert "gift-cards" in {a.id for a in knowledge_base(config, wait=True).articles}
+
+
+def test_typos_are_corrected_towards_the_articles_words():
+    from plugins.kb_suggest.spelling import Spelling
+
+    spelling = Spelling(["order", "order", "orders", "cancel", "purchase", "delivery", "refund"])
+    assert spelling.correct("Cancel ordedr 3707955617 plz", "en") == "Cancel order 3707955617 plz"
+    assert spelling.correct("where is my deilvery? puchase", "en") == "where is my delivery? purchase"
+    # Real words, names and short words stay as written, even when an article word is one edit away.
+    assert spelling.correct("Border Ordem Krakow odr refun", "en") == "Border Ordem Krakow odr refund"
+    assert spelling.correct("Заказ не пришёл", "ru") == "Заказ не пришёл"
+    kb = KnowledgeBase(ARTICLES)
+    [hit, *_] = kb.search("pasword resset emial never arived", "en")
+    assert hit.article.id == "password" and {"password", "reset", "email"} <= set(hit.matched)

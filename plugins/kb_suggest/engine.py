@@ -9,7 +9,8 @@ confidence gate.
   plus all-MiniLM-L6-v2 for English when its optional package is installed. They match meaning where
   the customer's words differ from the article's ("locate my card" → "Card arrival").
 
-Scores are normalised by their best hit and fused. A suggestion is made only when it is confident
+Questions are first cleared of typos against the articles' own words (see ``spelling``). Scores
+are normalised by their best hit and fused. A suggestion is made only when it is confident
 enough: the cosine similarity of question and article for English (WordLlama or MiniLM), otherwise
 the share of the question's informative words the article covers (Navec's similarities separate
 off-topic questions worse than word coverage does, so it ranks Russian but does not judge). Each suggestion says why: the matched words
@@ -32,6 +33,7 @@ import numpy as np
 from .analysis import _stem, _word_grams, content_words, ngrams, stems, words
 from .articles import Article
 from .embeddings import MODEL_LANGUAGES, embedder, resolve
+from .spelling import Spelling
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -116,6 +118,7 @@ class KnowledgeBase:
         self.languages = np.array([a.lang for a in self.articles])
         self._sentences: dict[int, list[str]] = {}
         self._sentence_vectors: dict[tuple[int, str], np.ndarray] = {}
+        self.spelling = Spelling(chain.from_iterable(self.prepared[a.digest]["words"] for a in self.articles))
 
     def _analyse(self, feedback: dict[str, list[str]], progress) -> list[list[str]]:
         """Stems and character 4-grams of every article (content words reused when unchanged); both indexes."""
@@ -200,6 +203,7 @@ class KnowledgeBase:
         """The best articles for ``text``, at most ``limit``; empty when nothing is confident enough."""
         if not self.articles or not content_words(text, language):
             return []
+        text = self.spelling.correct(text, language)
         models = tuple(m for m in self.models if language in MODEL_LANGUAGES[m])  # the models know English only
         question = self.embed_question(text, models)
         similarity = {name: self.vectors[name] @ vector for name, vector in question.items()}
