@@ -486,3 +486,14 @@ def test_typos_are_corrected_towards_the_articles_words():
     kb = KnowledgeBase(ARTICLES)
     [hit, *_] = kb.search("pasword resset emial never arived", "en")
     assert hit.article.id == "password" and {"password", "reset", "email"} <= set(hit.matched)
+
+
+def test_text_full_of_unknown_words_is_left_alone():
+    from plugins.kb_suggest.spelling import MOST_UNKNOWN, Spelling
+
+    spelling = Spelling(["order", "delivery", "refund", "account"])
+    log = " ".join(["zorblax", "quandtex", "frobnic", "blargon", "wizzlek", "snorfle", "glorpix"][:MOST_UNKNOWN - 1])
+    assert spelling.correct("ordedr " + log, "en").startswith("order ")  # up to MOST_UNKNOWN unknown words: typos
+    log += " deliveryy"  # one more: another language, a log or codes, not typos
+    assert spelling.correct("ordedr " + log, "en") == "ordedr " + log
+    assert spelling.correct("ordedr and accuont", "en") == spelling.correct("ordedr and accuont", "en") == "order and account"

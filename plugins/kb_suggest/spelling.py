@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Iterable
 
 from .analysis import fold
@@ -19,6 +20,8 @@ WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 MIN_LENGTH = 4
 KNOWN_ZIPF = 1.0  # wordfreq Zipf frequency from which a word counts as a real word of the language
 FREQUENCY_LANGUAGES = ("en", "ru", "pl", "uk", "de", "fr", "es", "it", "pt", "nl", "cs")
+MOST_UNKNOWN = 6  # more unknown words than this: not typos but another language, a log or codes; left as is
+REMEMBERED = 50_000  # corrections kept per knowledge base (a long-running host sees endless new words)
 
 
 class Spelling:
@@ -26,36 +29,63 @@ class Spelling:
 
     def __init__(self, words: Iterable[str]):
         self.counts = Counter(w for w in words if w.isalpha() and len(w) >= 3)
-        self.choices = list(self.counts)
+        self.by_length: dict[int, list[str]] = {}  # a word within n edits is within n letters of its length
+        for word in self.counts:
+            self.by_length.setdefault(len(word), []).append(word)
         self._fixed: dict[tuple[str, str], str] = {}
+        self._near: dict[tuple[int, int], list[str]] = {}
 
     def correct(self, text: str, language: str) -> str:
         """``text`` with its misspelt words replaced (case and everything else kept)."""
+        unknown = {w for w in map(fold, WORD.findall(text)) if self._unknown(w, language)}
+        if not unknown or len(unknown) > MOST_UNKNOWN:
+            return text
+
         def replace(match: re.Match) -> str:
             word = fold(match.group(0))
-            fixed = self.word(word, language)
+            fixed = self.word(word, language) if word in unknown else word
             return match.group(0) if fixed == word else fixed
 
         return WORD.sub(replace, text)
 
     def word(self, word: str, language: str) -> str:
         key = (word, language)
-        if key not in self._fixed:  # two threads may both fill it in: the same value, no harm
-            self._fixed[key] = self._lookup(word, language)
-        return self._fixed[key]
+        fixed = self._fixed.get(key)
+        if fixed is None:  # two threads may both fill it in: the same value, no harm
+            if len(self._fixed) >= REMEMBERED:
+                self._fixed = {}
+            fixed = self._fixed[key] = self._lookup(word, language)
+        return fixed
+
+    def _lengths_near(self, length: int, edits: int) -> list[str]:
+        """The articles' words whose length is within ``edits`` of ``length`` (built once per pair)."""
+        key = (length, edits)
+        if key not in self._near:
+            self._near[key] = [w for n in range(length - edits, length + edits + 1) for w in self.by_length.get(n, ())]
+        return self._near[key]
+
+    def _unknown(self, word: str, language: str) -> bool:
+        """Neither a word of the articles nor (by wordfreq) of the language: perhaps a typo."""
+        if len(word) < MIN_LENGTH or word in self.counts or not self.counts:
+            return False
+        return _zipf(word, language if language in FREQUENCY_LANGUAGES else "en") < KNOWN_ZIPF
 
     def _lookup(self, word: str, language: str) -> str:
-        if len(word) < MIN_LENGTH or word in self.counts or not self.choices:
-            return word
-        from wordfreq import zipf_frequency
-
-        if zipf_frequency(word, language if language in FREQUENCY_LANGUAGES else "en") >= KNOWN_ZIPF:
+        if not self._unknown(word, language):
             return word
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
         edits = 1 if len(word) <= 5 else 2
-        found = process.extract(word, self.choices, scorer=OSA.distance, score_cutoff=edits, limit=5)
+        found = process.extract(word, self._lengths_near(len(word), edits), scorer=OSA.distance,
+                                score_cutoff=edits, limit=5)
         if not found:
             return word
         return min(found, key=lambda match: (match[1], -self.counts[match[0]], match[0]))[0]
+
+
+@lru_cache(maxsize=100_000)
+def _zipf(word: str, language: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, language)
