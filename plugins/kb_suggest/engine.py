@@ -148,7 +148,11 @@ class KnowledgeBase:
         return self._terms[index]
 
     def _needs_vector(self, article: Article, name: str) -> bool:
-        return article.lang in MODEL_LANGUAGES[name] and name not in self.prepared[article.digest]["vectors"]
+        """Whether the article is in the model's languages and has no usable vector from an earlier build."""
+        if article.lang not in MODEL_LANGUAGES[name]:
+            return False
+        vector = self.prepared[article.digest]["vectors"].get(name)
+        return vector is None or np.shape(vector) != (embedder(name).dimensions,)
 
     def _embed_new_articles(self) -> None:
         for name in self.models:

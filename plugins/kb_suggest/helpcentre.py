@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,7 +57,8 @@ def page_article(url: str, html: str) -> str:
     page = _Page()
     page.feed(html)
     main = re.search(r"<(main|article)\b.*?>(.*?)</\1>", html, re.S | re.I)
-    body = html_to_text(main.group(2) if main else html).strip()
+    # The page's text, escaped so that what was text there ("<script>" in a how-to) stays text in Markdown.
+    body = escape(html_to_text(main.group(2) if main else html).strip(), quote=False)
     title = " ".join((page.h1 or page.title or url).split())
     meta = [f"title: {title}", f"url: {url}", f"lang: {page.lang or 'en'}"]
     return "---\n" + "\n".join(meta) + "\n---\n" + body + "\n"

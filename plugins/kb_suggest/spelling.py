@@ -16,7 +16,7 @@ from typing import Iterable
 
 from .analysis import fold
 
-WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits: a token with a digit is a code, never corrected
 MIN_LENGTH = 4
 KNOWN_ZIPF = 1.0  # wordfreq Zipf frequency from which a word counts as a real word of the language
 FREQUENCY_LANGUAGES = ("en", "ru", "pl", "uk", "de", "fr", "es", "it", "pt", "nl", "cs")
@@ -42,9 +42,10 @@ class Spelling:
             return text
 
         def replace(match: re.Match) -> str:
-            word = fold(match.group(0))
+            written = match.group(0)
+            word = fold(written)
             fixed = self.word(word, language) if word in unknown else word
-            return match.group(0) if fixed == word else fixed
+            return written if fixed == word else _same_case(written, fixed)
 
         return WORD.sub(replace, text)
 
@@ -66,7 +67,7 @@ class Spelling:
 
     def _unknown(self, word: str, language: str) -> bool:
         """Neither a word of the articles nor (by wordfreq) of the language: perhaps a typo."""
-        if len(word) < MIN_LENGTH or word in self.counts or not self.counts:
+        if len(word) < MIN_LENGTH or word in self.counts or not self.counts or not word.isalpha():
             return False
         return _zipf(word, language if language in FREQUENCY_LANGUAGES else "en") < KNOWN_ZIPF
 
@@ -78,10 +79,17 @@ class Spelling:
 
         edits = 1 if len(word) <= 5 else 2
         found = process.extract(word, self._lengths_near(len(word), edits), scorer=OSA.distance,
-                                score_cutoff=edits, limit=5)
+                                score_cutoff=edits, limit=None)
         if not found:
             return word
         return min(found, key=lambda match: (match[1], -self.counts[match[0]], match[0]))[0]
+
+
+def _same_case(written: str, fixed: str) -> str:
+    """"Invoce" → "Invoice", "INVOCE" → "INVOICE", "invoce" → "invoice"."""
+    if written.isupper() and len(written) > 1:
+        return fixed.upper()
+    return fixed[:1].upper() + fixed[1:] if written[:1].isupper() else fixed
 
 
 @lru_cache(maxsize=100_000)
