@@ -118,6 +118,8 @@ def test_ranking_reads_the_text_readers_see_and_answers_keep_links():
     # Only targets a customer can open are written out; others leave just their label.
     ("[x](javascript:alert(1)) and <a href='data:text/html,hi'>y</a>", "x and y"),
     ("Mail <help@example.com> or [us](mailto:help@example.com)", "Mail help@example.com or us (help@example.com)"),
+    ('<p>See <a href="https://x.example/a">our page</a>, not <a href="javascript:x">this</a>.</p>\n<p>A &amp; B</p>',
+     "See our page (https://x.example/a), not this.\nA & B"),  # an exported HTML block
 ])
 def test_answers_keep_what_a_customer_needs(markdown, answer):
     assert Article("a", "A", markdown).answer == answer

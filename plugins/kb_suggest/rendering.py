@@ -17,6 +17,7 @@ MARKUP = re.compile(r"[\[\]<>&*_`#|\\]")  # a body without these renders as itse
 SHOWN_TARGETS = ("https://", "http://", "mailto:")
 HIDDEN_TAGS = re.compile(r"<(/?)(script|style)\b", re.I)
 HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*["']?([^"'\s>]+)""", re.I)
+HTML_LINK = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*["']?([^"'\s>]+)[^>]*>(.*?)</a\s*>""", re.I | re.S)
 
 
 @lru_cache(maxsize=20_000)
@@ -78,7 +79,10 @@ class _Walk:
         elif kind in ("fence", "code_block"):
             self.emit(token.content.rstrip("\n"))
         elif kind == "html_block":
-            self.emit(html_to_text(_without_hidden(token.content)))
+            markup = _without_hidden(token.content)
+            if self.links:  # <a href="X">label</a> → label (X), before the tags go
+                markup = HTML_LINK.sub(lambda m: m.group(2) + self.target(m.group(1), html_to_text(m.group(2))), markup)
+            self.emit(html_to_text(markup))
 
     def emit(self, text: str, item: bool = False) -> None:
         text = text.strip("\n")
