@@ -7,6 +7,7 @@ POST /addon/action     every button; routed by the parameter ``name`` to the own
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -15,7 +16,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from plugin_host.errors import VerificationError
 
 from . import cards
-from .verify import verify_request
+from .verify import verify_system_token, verify_user
 
 log = logging.getLogger(__name__)
 addon = Blueprint("addon", __name__, url_prefix="/addon")
@@ -27,9 +28,14 @@ class AddonError(Exception):
 
 
 def base_url() -> str:
-    configured = current_app.extensions["labeldesk"].config.addon.base_url
-    if current_app.config.get("LABELDESK_DEMO") or not configured:
+    """Where Google reaches the add-on: ``[addon] base_url``. Only the demo trusts the Host header, because
+    the audience Google signs must not be chosen by the caller (nor lose https behind a proxy)."""
+    if current_app.config.get("LABELDESK_DEMO"):
         return request.host_url.rstrip("/")
+    configured = current_app.extensions["labeldesk"].config.addon.base_url
+    if not configured:
+        log.error("add-on request refused: set [addon] base_url to the public https URL Google calls")
+        abort(503)
     return configured.rstrip("/")
 
 
@@ -38,13 +44,22 @@ def urls(name: str) -> str:
 
 
 def _verified():
+    """The system token first (before the body is even parsed), then the body, then the agent's token."""
     host = current_app.extensions["labeldesk"]
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400)
     signer = current_app.extensions.get("labeldesk.demo_signer") if current_app.config.get("LABELDESK_DEMO") else None
     try:
-        caller = verify_request(request.headers, body, base_url() + request.path, host.config.addon, signer)
+        verify_system_token(request.headers, base_url() + request.path, host.config.addon, signer)
+    except VerificationError as exc:
+        log.warning("add-on request to %s rejected: %s", request.path, exc)
+        abort(401)
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep to parse
+        abort(400)
+    if not isinstance(body, dict):
+        abort(400)
+    try:
+        caller = verify_user(body, host.config.addon, signer)
     except VerificationError as exc:
         log.warning("add-on request to %s rejected: %s", request.path, exc)
         abort(401)
@@ -146,11 +161,11 @@ def action():
         name = parameters.get("name", "")
         ticket = _ticket(host, gmail, parameters) if (parameters.get("threadId") or gmail) else None
         if name == "compose.insert":
-            items = host.compose_suggestions(ticket, agent)
-            index = int(parameters.get("index", "-1")) if parameters.get("index", "").isdigit() else -1
-            if not 0 <= index < len(items):
+            wanted = parameters.get("key", "")
+            item = next((i for i in host.compose_suggestions(ticket, agent) if cards.insert_key(i) == wanted), None)
+            if item is None:  # the ticket changed since the panel opened (new owner, new message)
                 raise AddonError("That text is no longer available; reopen the panel.")
-            return cards.insert_into_draft(items[index]["content"], items[index].get("content_type", "TEXT"))
+            return cards.insert_into_draft(item["content"], item.get("content_type", "TEXT"))
         if name == "ticket.refresh":
             if ticket is None:
                 raise AddonError("Open a ticket first.")

@@ -5,6 +5,8 @@ we built. Cards stay within Google's limits: ≤100 sections, ≤100 widgets per
 """
 from __future__ import annotations
 
+import hashlib
+
 import html
 from datetime import datetime
 
@@ -88,8 +90,14 @@ def homepage_card(agent, rows: list[tuple], counts: dict, plugin_sections: list[
                 [section("Today", summary), section("Queue", queue)] + list(plugin_sections))
 
 
+def insert_key(item: dict) -> str:
+    """A compose item's identity: its button inserts exactly what it showed, even if the list changed since."""
+    what = "\0".join((item["label"], item["content"], item.get("content_type", "TEXT")))
+    return hashlib.sha256(what.encode()).hexdigest()[:16]
+
+
 def compose_card(items: list[dict], urls) -> dict:
-    buttons = [button(item["label"][:40], urls("action"), "compose.insert", index=i) for i, item in enumerate(items)]
+    buttons = [button(item["label"][:40], urls("action"), "compose.insert", key=insert_key(item)) for item in items]
     widgets = [{"buttonList": {"buttons": buttons}}] if buttons else [{"textParagraph": {"text": "Nothing to insert."}}]
     return card("Labeldesk", "Insert into your reply", [section("Insert", widgets)])
 

@@ -24,6 +24,12 @@ class Caller:
 
 def verify_request(headers, body: dict, endpoint_url: str, addon_settings, demo_signer=None) -> Caller:
     """Verify the system token and the user token; raise VerificationError on anything wrong."""
+    verify_system_token(headers, endpoint_url, addon_settings, demo_signer)
+    return verify_user(body, addon_settings, demo_signer)
+
+
+def verify_system_token(headers, endpoint_url: str, addon_settings, demo_signer=None) -> dict:
+    """The bearer token Google signs for the add-on's service account, audience = the endpoint URL."""
     token = bearer_token(headers.get("Authorization", ""))
     claims = _verify(token, endpoint_url, addon_settings, demo_signer)
     expected = addon_settings.service_account_email if demo_signer is None else demo_signer.service_account
@@ -31,8 +37,14 @@ def verify_request(headers, body: dict, endpoint_url: str, addon_settings, demo_
         raise VerificationError("system token issued to another service account")
     if claims.get("email_verified") is not True:
         raise VerificationError("system token email not verified")
-    user_token = ((body or {}).get("authorizationEventObject") or {}).get("userIdToken") or ""
-    if not user_token:
+    return claims
+
+
+def verify_user(body: dict, addon_settings, demo_signer=None) -> Caller:
+    """The agent, from the request's ``authorizationEventObject.userIdToken`` (audience = OAuth client id)."""
+    event = body.get("authorizationEventObject") if isinstance(body, dict) else None
+    user_token = event.get("userIdToken") if isinstance(event, dict) else None
+    if not isinstance(user_token, str) or not user_token:
         raise VerificationError("no userIdToken: set addOns.httpOptions so Google sends it")
     audience = addon_settings.oauth_client_id if demo_signer is None else demo_signer.client_id
     user = _verify(user_token, audience, addon_settings, demo_signer)

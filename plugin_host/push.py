@@ -15,6 +15,7 @@ from .errors import VerificationError
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 ISSUERS = ("accounts.google.com", "https://accounts.google.com")
+CLOCK_SKEW_SECONDS = 60  # servers' clocks drift: a token issued "in a few seconds" by Google is still genuine
 
 
 class BadPush(ValueError):
@@ -31,7 +32,7 @@ class PushNotice:
 def parse_push(body: bytes) -> PushNotice:
     try:
         envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadPush("body is not JSON") from None
     message = envelope.get("message") if isinstance(envelope, dict) else None
     if not isinstance(message, dict) or not isinstance(message.get("data"), str):
@@ -39,10 +40,10 @@ def parse_push(body: bytes) -> PushNotice:
     data = message["data"]
     try:
         decoded = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         try:
             decoded = json.loads(base64.b64decode(data + "=" * (-len(data) % 4)))
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+        except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
             raise BadPush("message.data is not base64-encoded JSON") from None
     if not isinstance(decoded, dict):
         raise BadPush("message.data is not a JSON object")
@@ -51,8 +52,10 @@ def parse_push(body: bytes) -> PushNotice:
         raise BadPush("message.data has no emailAddress")
     try:
         history_id = int(history)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 and Infinity
         raise BadPush("message.data has no numeric historyId") from None
+    if history_id <= 0:
+        raise BadPush("message.data has no positive historyId")
     return PushNotice(address.lower(), history_id, str(message.get("messageId") or message.get("message_id") or ""))
 
 
@@ -72,7 +75,8 @@ def verify_google_token(token: str, audience: str, certs_url: str | None = None,
         raise VerificationError("no audience configured")
     request = request or cached_request()
     try:
-        claims = id_token.verify_token(token, request, audience=audience, certs_url=certs_url or GOOGLE_CERTS_URL)
+        claims = id_token.verify_token(token, request, audience=audience, certs_url=certs_url or GOOGLE_CERTS_URL,
+                                       clock_skew_in_seconds=CLOCK_SKEW_SECONDS)
     except (ValueError, exceptions.GoogleAuthError) as exc:
         raise VerificationError(f"token rejected: {exc.__class__.__name__}") from None
     if claims.get("iss") not in ISSUERS:

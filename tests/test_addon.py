@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import responses
@@ -108,6 +109,18 @@ def test_requests_are_verified_first(env, signer):
     forged_user = dict(body, authorizationEventObject={"userIdToken": TokenSigner().token(CLIENT_ID, "anna.kowalska@example.com")})
     assert post(client, signer, "/addon/homepage", forged_user).status_code == 401
     assert post(client, signer, "/addon/homepage", {**body, "authorizationEventObject": {}}).status_code == 401
+    for odd in ("x", ["a"], 5, {"userIdToken": 7}):  # a wrongly typed event object is a rejection, not a crash
+        assert post(client, signer, "/addon/homepage", {**body, "authorizationEventObject": odd}).status_code == 401
+    # The system token is checked before the body is parsed: a body too deeply nested to parse costs nothing.
+    deep = "[" * 100_000
+    anonymous = client.post("/addon/homepage", data=deep, content_type="application/json")
+    assert anonymous.status_code == 401
+    signed = client.post("/addon/homepage", data=deep, content_type="application/json",
+                         headers={"Authorization": "Bearer " + signer.token(BASE + "/addon/homepage", ADDON_SA)})
+    assert signed.status_code == 400
+    # Google's clock and ours differ by a few seconds: a token issued "just now" by Google's clock is fine.
+    early = signer.token(BASE + "/addon/homepage", ADDON_SA, iat=int(time.time()) + 5)
+    assert post(client, signer, "/addon/homepage", body, token=early).status_code == 200
 
 
 def test_shared_fixtures_as_request_bodies(env, signer, shared):
@@ -160,10 +173,19 @@ def test_homepage_queue_and_buttons(env, signer):
     assert "Anna Kowalska" in data["renderActions"]["action"]["notification"]["text"]
     validate_card(data["renderActions"]["action"]["navigations"][0]["updateCard"])
     assert host.ticket(refs[0]["threadId"]).owner_name == "Anna Kowalska"
-    action["commonEventObject"]["parameters"] = {"name": "compose.insert", "index": "0", "threadId": refs[0]["threadId"]}
+    compose = pushed(post(client, signer, "/addon/compose", body_for(signer, threadId=refs[0]["threadId"])))
+    [first, *_] = compose["sections"][0]["widgets"][0]["buttonList"]["buttons"]
+    parameters = {p["key"]: p["value"] for p in first["onClick"]["action"]["parameters"]}
+    action["commonEventObject"]["parameters"] = {**parameters, "threadId": refs[0]["threadId"]}
     data = post(client, signer, "/addon/action", action).get_json()
     body = data["renderActions"]["hostAppAction"]["gmailAction"]["updateDraftActionMarkup"]["updateBody"]
     assert body["type"] == "IN_PLACE_INSERT" and "Anna Kowalska" in body["insertContents"][0]["content"]
+    # Ivan takes the ticket while Anna's panel is open: her button inserts what it showed, or nothing.
+    take = body_for(signer, user="ivan.petrov@example.com", threadId=refs[0]["threadId"])
+    take["commonEventObject"]["parameters"] = {"name": "autoreply.take", "threadId": refs[0]["threadId"]}
+    post(client, signer, "/addon/action", take)
+    again = post(client, signer, "/addon/action", action).get_json()
+    assert again == data  # the same signature as before, not the handover text that now comes first
 
 
 def test_300_message_thread_stays_within_card_limits():
@@ -221,7 +243,7 @@ def test_demo_preview_renders_cards_with_working_buttons(tmp_path):
     prod = create_app(host).test_client()
     forged = prod.post("/addon/homepage", json={"authorizationEventObject": {"userIdToken": signer.token(signer.client_id, "anna.kowalska@example.com")}},
                        headers={"Authorization": "Bearer " + signer.token("http://localhost/addon/homepage", signer.service_account)})
-    assert forged.status_code == 401
+    assert forged.status_code == 503  # and without [addon] base_url, production refuses every request
 
 
 def test_every_button_through_the_endpoint(env, signer, tmp_path):

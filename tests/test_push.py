@@ -35,8 +35,12 @@ def signer():
 def test_parse_push_accepts_pubsub_shape_and_rejects_garbage():
     notice = parse_push(push_body())
     assert notice.email_address == "support@example.com" and notice.history_id == 1234
-    for bad in (b"not json", b"{}", b'{"message": {"data": "%%%"}}',
-                json.dumps({"message": {"data": base64.b64encode(b'{"historyId": 5}').decode()}}).encode()):
+    def data(raw: bytes) -> bytes:
+        return json.dumps({"message": {"data": base64.b64encode(raw).decode()}}).encode()
+
+    for bad in (b"not json", b"{}", b'{"message": {"data": "%%%"}}', data(b'{"historyId": 5}'), b"[" * 100_000,
+                data(b"[" * 100_000), data(b'{"emailAddress": "a@b.c", "historyId": 1e999}'),
+                data(b'{"emailAddress": "a@b.c", "historyId": Infinity}'), data(b'{"emailAddress": "a@b.c", "historyId": -3}')):
         with pytest.raises(BadPush):
             parse_push(bad)
 
