@@ -20,6 +20,7 @@ from email.policy import SMTP
 
 from .actions import Action, Actions, Draft, LabelChange, Notification, Reply, Task
 from .config import Config
+from .errors import GmailError
 from .ticket import Ticket
 
 log = logging.getLogger(__name__)
@@ -159,13 +160,24 @@ class Executor:
             remove_ids = [known[n] for n in sorted(remove) if n in known]
             if not (add_ids or remove_ids):
                 continue
-            if ticket is not None and ticket.thread_id == thread_id and len(ticket.messages) == 1 \
-                    and not ticket.drafts:
-                # One message: messages.modify costs half of threads.modify.
-                self.client.modify_message(ticket.messages[0].id, add_ids, remove_ids)
-            else:
-                self.client.modify_thread(thread_id, add_ids, remove_ids)
+            try:
+                self._modify(thread_id, ticket, add_ids, remove_ids)
+            except GmailError as exc:
+                if getattr(exc, "status", 0) != 400:
+                    raise
+                # A label deleted in Gmail since we cached the list: look the labels up again, once.
+                self.forget_labels()
+                add_ids = [self.label_id(n) for n in sorted(add)]
+                known = self.label_ids()
+                self._modify(thread_id, ticket, add_ids, [known[n] for n in sorted(remove) if n in known])
             outcome.done.append(f"labelled {thread_id}: +{sorted(add)} -{sorted(remove)}")
+
+    def _modify(self, thread_id: str, ticket: Ticket | None, add_ids: list[str], remove_ids: list[str]) -> None:
+        if ticket is not None and ticket.thread_id == thread_id and len(ticket.messages) == 1 and not ticket.drafts:
+            # One message: messages.modify costs half of threads.modify.
+            self.client.modify_message(ticket.messages[0].id, add_ids, remove_ids)
+        else:
+            self.client.modify_thread(thread_id, add_ids, remove_ids)
 
     # -- replies ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Callable
 
 from .actions import Actions
 from .config import Config
+from .errors import GmailError
 from .executor import Executor, Outcome
 from .ticket import Ticket
 from .tickets import build_ticket
@@ -74,16 +75,24 @@ class Host:
             if isinstance(result, dict):
                 self._prefetched[thread_id] = {"id": thread_id, "messages": [result]} if single else result
 
-    def ticket(self, thread_id: str, new_message_ids: set[str] | None = None) -> Ticket | None:
+    def _read_thread(self, thread_id: str, new_message_ids: set[str] | None) -> dict:
         prefetched = self._prefetched.pop(thread_id, None)
         if prefetched is not None:
-            thread = prefetched
-        elif new_message_ids == {thread_id}:
+            return prefetched
+        if new_message_ids == {thread_id}:
             # Gmail gives a new thread the id of its first message: a brand-new one-message thread
             # costs one messages.get (5 units) instead of threads.get (10).
-            thread = {"id": thread_id, "messages": [self.client.get_message(thread_id, format="full")]}
-        else:
-            thread = self.client.get_thread(thread_id, format="full")
+            return {"id": thread_id, "messages": [self.client.get_message(thread_id, format="full")]}
+        return self.client.get_thread(thread_id, format="full")
+
+    def ticket(self, thread_id: str, new_message_ids: set[str] | None = None) -> Ticket | None:
+        try:
+            thread = self._read_thread(thread_id, new_message_ids)
+        except GmailError as exc:
+            if getattr(exc, "status", 0) == 404:  # deleted since the change was recorded: nothing to do
+                log.info("thread %s is gone; skipped", thread_id)
+                return None
+            raise
         names = self.executor.label_names()
         used = {l for m in thread.get("messages", []) for l in m.get("labelIds", [])}
         if used - set(names):  # a label made elsewhere since we cached the list
@@ -242,8 +251,11 @@ class Host:
         completed = self.completed_tasks()
         results = []
         for thread_id in thread_ids:
-            results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"],
-                                               completed_tasks=completed))
+            try:
+                results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"],
+                                                   completed_tasks=completed))
+            except Exception:  # one bad ticket must not keep the others from their deadlines
+                log.exception("sweeping thread %s failed", thread_id)
         return results
 
     def background_jobs(self) -> list[tuple[float, str, object]]:

@@ -21,6 +21,7 @@ from .host import Host, Processed
 
 log = logging.getLogger(__name__)
 WATCH_RENEW_SECONDS = 24 * 3600
+IGNORED_LABELS = {"DRAFT", "SPAM", "TRASH"}
 
 
 @dataclass
@@ -84,13 +85,20 @@ class ChangeFeed:
     def _changes_since(self, start: str) -> tuple[dict[str, set[str]], str]:
         """thread id → ids of messages added since ``start``, and the newest history id."""
         changes: dict[str, set[str]] = {}
+        ours: dict[str, set[str]] = {}
         records, latest = self.host.client.list_history(start, history_types=["messageAdded"])
         for record in records:
             for added in record.get("messagesAdded", []):
                 message = added["message"]
-                if "DRAFT" in message.get("labelIds", []) or message["id"] in self.host.executor.sent_ids:
-                    continue  # drafts, and what we just sent ourselves, change nothing
+                if IGNORED_LABELS & set(message.get("labelIds", [])):
+                    continue  # drafts change nothing; spam and trash are never tickets (no backscatter)
+                if message["id"] in self.host.executor.sent_ids:
+                    ours.setdefault(message["threadId"], set()).add(message["id"])
+                    continue  # a thread whose only news is what we just sent changes nothing
                 changes.setdefault(message["threadId"], set()).add(message["id"])
+        for thread_id, sent in ours.items():
+            if thread_id in changes:  # read it whole, our message included (a retry must see our acknowledgement)
+                changes[thread_id] |= sent
         return changes, latest
 
     def _full_sync(self, dry_run: bool) -> SyncReport:

@@ -1,0 +1,84 @@
+"""The change feed never answers twice or answers spam: retries in a long-running process, spam and trash."""
+from __future__ import annotations
+
+from plugin_host.sync import ChangeFeed
+from tests.conftest import deliver, make_email
+from tests.test_host_sync import CONFIG, make_host, sent_acks
+
+
+def test_a_retry_in_the_same_process_does_not_acknowledge_again(tmp_path):
+    """The acknowledgement went out, then labelling failed: the next sync (same process) must see it."""
+    local, host, _ = make_host(tmp_path)
+    feed = ChangeFeed(host)
+    feed.sync()
+    deliver(local.gmail(), make_email(message_id="<retry@example.org>"))
+    local.app.faults.fail_next("gmail.users.messages.modify", count=6, status=500)
+    assert not feed.sync().ok and len(sent_acks(local)) == 1
+    for _ in range(2):
+        assert feed.sync().ok
+    assert len(sent_acks(local)) == 1
+
+
+def test_spam_and_trash_are_never_tickets(tmp_path):
+    class Quiet:
+        pass
+
+    config = {**CONFIG, "plugins": {"enabled": ["autoreply"]}}
+    local, host, _ = make_host(tmp_path, plugin=Quiet(), config=config)
+    feed = ChangeFeed(host)
+    feed.sync()
+    for number, label in enumerate(("SPAM", "TRASH")):
+        deliver(local.gmail(), make_email(sender=f"Offers <offers{number}@example.net>", subject="Cheap pills",
+                                          message_id=f"<junk{number}@example.net>"), labels=(label,))
+    report = feed.sync()
+    assert report.ok and report.threads == [] and sent_acks(local) == []
+
+
+def test_a_thread_deleted_before_the_sync_does_not_hold_the_cursor(tmp_path):
+    local, host, _ = make_host(tmp_path)
+    gmail = local.gmail()
+    feed = ChangeFeed(host)
+    feed.sync()
+    start = feed.cursor.history_id
+    gone = deliver(gmail, make_email(message_id="<gone@example.org>", subject="spam"))
+    gmail.users().messages().delete(userId="me", id=gone["id"]).execute()
+    deliver(gmail, make_email(sender="bob@example.org", message_id="<ok@example.org>", subject="real"))
+    report = feed.sync()
+    assert report.ok and feed.cursor.history_id != start and len(sent_acks(local)) == 1
+
+
+def test_a_label_deleted_in_gmail_is_looked_up_again(tmp_path):
+    local, host, _ = make_host(tmp_path)
+    gmail = local.gmail()
+    feed = ChangeFeed(host)
+    deliver(gmail, make_email(sender="a@example.org", subject="first", message_id="<f@x>"))
+    assert feed.sync().ok
+    label = next(l for l in local.mailbox.labels.values() if l["name"] == "Helpdesk/Acknowledged")
+    gmail.users().labels().delete(userId="me", id=label["id"]).execute()  # an admin tidies labels in Gmail
+    deliver(gmail, make_email(sender="b@example.org", subject="second", message_id="<s@x>"))
+    assert feed.sync().ok
+    assert any(l["name"] == "Helpdesk/Acknowledged" for l in local.mailbox.labels.values())
+
+
+def test_one_failing_ticket_does_not_stop_the_sweep(tmp_path):
+    from plugin_host import hookimpl
+
+    class Sweeper:
+        seen: list = []
+
+        @hookimpl
+        def sweep_queries(self, settings, now):
+            return ["in:inbox"]
+
+        @hookimpl
+        def on_sweep(self, ticket, actions):
+            self.seen.append(ticket.subject)
+            if ticket.subject == "bad":
+                raise RuntimeError("a plugin bug")
+            actions.add_labels("Swept")
+
+    local, host, _ = make_host(tmp_path, plugin=Sweeper())
+    for subject in ("a", "b", "bad", "c", "d"):
+        deliver(local.gmail(), make_email(sender=f"{subject}@example.org", subject=subject, message_id=f"<{subject}@x>"))
+    results = host.sweep()
+    assert sorted(Sweeper.seen) == ["a", "b", "bad", "c", "d"] and len(results) == 4
