@@ -7,6 +7,7 @@ lists are comma-separated. Nothing reads configuration at import time.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -185,6 +186,11 @@ def _https_or_local(value: str, key: str) -> str:
     return value
 
 
+def _with_slash(root: str) -> str:
+    """API roots end in "/": the client joins paths (and the batch endpoint) onto them."""
+    return root if not root or root.endswith("/") else root + "/"
+
+
 def validate(data: dict, file: Path | None) -> Config:
     unknown = set(data) - KNOWN_SECTIONS
     if unknown:
@@ -201,31 +207,61 @@ def validate(data: dict, file: Path | None) -> Config:
     for name, section in raw.items():
         if not isinstance(section, dict):
             raise ConfigError(f"plugins.{name}", "must be a table")
-    addon = data.get("addon", {})
+    addon = _table(data, "addon", ("base_url", "service_account_email", "oauth_client_id", "google_certs_url"))
     addon_settings = AddonSettings(
         base_url=_https_or_local(_str(addon, "base_url", "addon").rstrip("/"), "addon.base_url"),
         service_account_email=_str(addon, "service_account_email", "addon"),
         oauth_client_id=_str(addon, "oauth_client_id", "addon"),
         google_certs_url=_str(addon, "google_certs_url", "addon", AddonSettings.google_certs_url),
     )
-    host = data.get("host", {})
-    try:
-        host_settings = HostSettings(
-            state_dir=_str(host, "state_dir", "host", ".labeldesk"),
-            poll_seconds=int(host.get("poll_seconds", 60)),
-            sweep_minutes=int(host.get("sweep_minutes", 5)),
-            timezone=_str(host, "timezone", "host", "UTC"),
-        )
-    except (TypeError, ValueError):
-        raise ConfigError("host", "poll_seconds and sweep_minutes must be whole numbers") from None
-    admins = tuple(_email(a, "admin.admins") for a in data.get("admin", {}).get("admins", []))
+    host = _table(data, "host", ("state_dir", "poll_seconds", "sweep_minutes", "timezone"))
+    host_settings = HostSettings(
+        state_dir=_str(host, "state_dir", "host", ".labeldesk"),
+        poll_seconds=_whole(host.get("poll_seconds", 60), "host.poll_seconds", least=1),
+        sweep_minutes=_whole(host.get("sweep_minutes", 5), "host.sweep_minutes", least=1),
+        timezone=_str(host, "timezone", "host", "UTC"),
+    )
+    admin = _table(data, "admin", ("admins",))
+    if not isinstance(admin.get("admins", []), list):
+        raise ConfigError("admin.admins", "must be a list of addresses")
+    admins = tuple(_email(a, "admin.admins") for a in admin.get("admins", []))
     return Config(mailbox=mailbox, agents=agents, enabled_plugins=tuple(enabled), plugin_raw=raw,
                   addon=addon_settings, host=host_settings, admins=admins, path=file)
+
+
+MAILBOX_KEYS = ("address", "aliases", "api_root", "credentials", "delegated_user", "oauth_token", "label_root",
+                "push_audience", "push_service_account", "ack_window_days", "full_sync_days",
+                "quota_units_per_second", "watch_topic")
+
+
+def _table(data: dict, name: str, known: tuple[str, ...]) -> dict:
+    """An optional section: a table whose keys are all known (a misspelt key is an error, not ignored)."""
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigError(name, "must be a table")
+    _known_keys(section, name, known)
+    return section
+
+
+def _known_keys(section: dict, name: str, known: tuple[str, ...]) -> None:
+    unknown = sorted(set(section) - set(known))
+    if unknown:
+        raise ConfigError(f"{name}.{unknown[0]}", f"unknown setting; known: {', '.join(known)}")
+
+
+def _whole(value, key: str, least: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
+        raise ConfigError(key, f"must be a whole number, got {value!r}")
+    number = int(value)
+    if number < least:
+        raise ConfigError(key, f"must be at least {least}, got {number}")
+    return number
 
 
 def _mailbox(section: Any) -> MailboxSettings:
     if not isinstance(section, dict):
         raise ConfigError("mailbox", "section is required with at least `address = \"support@…\"`")
+    _known_keys(section, "mailbox", MAILBOX_KEYS)
     address = _email(_str(section, "address", "mailbox", required=True), "mailbox.address")
     aliases = section.get("aliases", [])
     if not isinstance(aliases, list):
@@ -233,15 +269,15 @@ def _mailbox(section: Any) -> MailboxSettings:
     aliases = tuple(_email(a, "mailbox.aliases") for a in aliases)
     try:
         window = float(section.get("ack_window_days", 4))
-        full_days = int(section.get("full_sync_days", 30))
     except (TypeError, ValueError):
         raise ConfigError("mailbox.ack_window_days", "must be a number of days") from None
-    if window < 0:
-        raise ConfigError("mailbox.ack_window_days", "must not be negative")
+    if not math.isfinite(window) or window < 0:
+        raise ConfigError("mailbox.ack_window_days", f"must be a number of days, not negative, got {window!r}")
+    full_days = _whole(section.get("full_sync_days", 30), "mailbox.full_sync_days", least=1)
     root = _str(section, "label_root", "mailbox", "Helpdesk").strip("/")
     return MailboxSettings(
         address=address, aliases=aliases,
-        api_root=_https_or_local(_str(section, "api_root", "mailbox"), "mailbox.api_root"),
+        api_root=_with_slash(_https_or_local(_str(section, "api_root", "mailbox"), "mailbox.api_root")),
         credentials=_str(section, "credentials", "mailbox"),
         delegated_user=_str(section, "delegated_user", "mailbox"),
         oauth_token=_str(section, "oauth_token", "mailbox"),

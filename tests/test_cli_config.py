@@ -32,6 +32,16 @@ GOOD = {"mailbox": {"address": "support@example.com"},
     ({"mailbox": {"address": "s@example.com", "api_root": "ftp://x"}}, "mailbox.api_root"),
     ({**GOOD, "plugins": {"enabled": ["sla"], "sla": {"hours": "whenever"}}}, "plugins.sla.hours"),
     ({**GOOD, "plugins": {"enabled": ["nonexistent"]}}, "plugins.enabled"),
+    ({"mailbox": {"address": "s@example.com", "ack_window_day": 2}}, "mailbox.ack_window_day"),  # misspelt
+    ({"mailbox": {"address": "s@example.com", "full_sync_days": "x"}}, "mailbox.full_sync_days"),
+    ({"mailbox": {"address": "s@example.com", "full_sync_days": -3}}, "mailbox.full_sync_days"),
+    ({"mailbox": {"address": "s@example.com", "ack_window_days": "nan"}}, "mailbox.ack_window_days"),
+    ({**GOOD, "host": {"poll_seconds": 0}}, "host.poll_seconds"),
+    ({**GOOD, "host": {"sweep_minutes": -1}}, "host.sweep_minutes"),
+    ({**GOOD, "host": "fast"}, "host"),
+    ({**GOOD, "addon": ["x"]}, "addon"),
+    ({**GOOD, "addon": {"base_ulr": "https://x.example"}}, "addon.base_ulr"),
+    ({**GOOD, "admin": {"admins": "a@example.com"}}, "admin.admins"),
 ])
 def test_bad_settings_name_the_key(tmp_path, data, key):
     from plugin_host.runtime import build_host
@@ -41,6 +51,17 @@ def test_bad_settings_name_the_key(tmp_path, data, key):
         config = load_config(tmp_path / "x.toml", data=data, environ={})
         build_host(config, http=LocalMailbox().http)
     assert key in str(info.value)
+
+
+def test_a_misspelt_environment_override_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="mailbox.ack_window"):
+        load_config(tmp_path / "x.toml", data=GOOD, environ={"LABELDESK_MAILBOX__ACK_WINDOW": "2"})
+
+
+def test_api_root_gets_its_trailing_slash(tmp_path):
+    config = load_config(tmp_path / "x.toml", data={"mailbox": {"address": "s@example.com",
+                                                                "api_root": "http://127.0.0.1:18931"}}, environ={})
+    assert config.mailbox.api_root == "http://127.0.0.1:18931/"
 
 
 def test_lookup_order_and_environment_overrides(tmp_path, monkeypatch):
