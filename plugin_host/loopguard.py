@@ -19,18 +19,30 @@ VENDOR_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", "X
                   "X-Auto-Reply", "X-Cron-Env", "X-Failed-Recipients", "X-MLServer", "X-ML-Name")
 REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|odp|pd|tr|sv|ответ|отв)\s*(\[\d+\])?\s*:\s*)+", re.I)
 ROBOT_LOCAL = re.compile(
-    r"^(mailer-daemon|mailer_daemon|post_?master|.+-admin|abuse|owner-.+|.+-request|.*no-?reply.*|do-?not-?reply.*|"
-    r"bounces?([+-].*)?|.*-bounces?(\+.*)?|notifications?|notify|daemon|listserv|majordomo|auto-?reply|"
-    r"autoresponder|root|nobody)$", re.I)
-AUTO_SUBJECT = re.compile(
-    r"^\s*(auto(matic)?[ _-]?(reply|response|antwort)|autoreply|out of (the )?office|abwesenheit|"
-    r"absence|vacation|on leave|undeliver(able|ed)|delivery (status )?(notification|failure|failed|report)|"
-    r"mail delivery (failed|failure|system)|returned mail|failure notice|delivery has failed|"
-    r"message not delivered|non[- ]?delivery|could not be delivered|"
-    r"автоответ|автоматический ответ|недоставленное сообщение|не доставлено|отсутств|"
-    r"complaint about message|abuse report|loop alert|see transcript|warning: could not send|"
-    r"nieobecno|odpowied[zź] automatyczna|automatyczna odpowied[zź]|niedostarczon|"
-    r"r[ée]ponse automatique|absent|risposta automatica|respuesta autom[aá]tica)", re.I)
+    r"^(mailer-daemon|mailer_daemon|post_?master|.+-admin|abuse|owner-.+|.+-request|.*no[-_.]?reply.*|"
+    r".*do[-_.]?not[-_.]?reply.*|bounces?([+-].*)?|.*-bounces?(\+.*)?|notifications?|notify|daemon|listserv|"
+    r"majordomo|auto-?reply|autoresponder|root|nobody)$", re.I)
+# Whole auto-reply and bounce phrases only, each ending on a word boundary, a colon or the end of the
+# subject: customers write "Undelivered parcel", "Vacation package refund" or "Отсутствует товар".
+AUTO_SUBJECT_PHRASES = (
+    # auto-replies
+    r"auto(matic)?[ _-]?(reply|response|antwort)\b", r"autoreply\b", r"auto\s*:", r"out of (the )?office\b",
+    r"abwesenheitsnotiz\b", r"automatische antwort\b", r"automatisch antwoord\b", r"autosvar\b",
+    r"r[ée]ponse automatique\b", r"risposta automatica\b", r"respuesta autom[aá]tica\b",
+    r"автоответ\b", r"автоматический ответ\b",
+    r"nieobecno[śs][ćc](\s*:|\s*$|\s+w\s+(biurze|pracy)\b)", r"odpowied[zź] automatyczna\b",
+    r"automatyczna odpowied[zź]\b",
+    # bounces and other reports
+    r"undeliverable\s*:", r"undelivered mail returned to sender\b", r"delivery status notification\b",
+    r"delivery notification\s*:", r"non[- ]?delivery (report|notification)\b",
+    r"mail delivery (failed|failure)\b", r"returned mail\s*:", r"failure notice\s*$",
+    r"message not delivered\s*(:|$)", r"(your )?message could not be delivered\b",
+    r"недоставленное сообщение\b", r"сообщение не доставлено\b",
+    r"niedostarczona wiadomo[śs][ćc]", r"wiadomo[śs][ćc] niedostarczona\b",
+    r"complaint about message from\b", r"loop alert\b", r"see transcript for details\b",
+    r"warning: could not send\b",
+)
+AUTO_SUBJECT = re.compile(r"^\s*(" + "|".join(AUTO_SUBJECT_PHRASES) + ")", re.I)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The acknowledgement rule: who gets one, signed by whom, saying what and when.
 
 Only the first customer message of a thread to an enabled support address, from a customer who is
-not opted out, recent enough (never a backfill of old mail), in a thread no agent answered yet.
+not opted out, recent enough (never a backfill of old mail), in a thread no agent has written in
+(neither an answer nor an agent's own first message that the customer is replying to).
 The host's loop guard adds the rest (automatic mail, once per thread, once per sender per window).
 """
 from __future__ import annotations
@@ -29,8 +30,8 @@ def skip_reason(ticket, settings, config, now: datetime) -> str:
     first = ticket.first_customer_message
     if first.kind != "customer":
         return "first message is not a customer's"
-    if ticket.first_agent_reply_at is not None:
-        return "an agent already answered"
+    if ticket.agent_messages:  # answered, or the agent started the conversation ("Thanks a lot!")
+        return "an agent already wrote in this thread"
     if settings.addresses and ticket.support_address not in settings.addresses:
         return f"acknowledgements are off for {ticket.support_address}"
     if ticket.customer.email in settings.skip_senders:

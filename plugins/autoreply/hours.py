@@ -16,6 +16,22 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SPEC = re.compile(r"^\s*(\w{3})(?:\s*-\s*(\w{3}))?\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
 
 
+def weekdays(first: str, last: str) -> list[int]:
+    """Weekday indexes from ``first`` to ``last`` inclusive, wrapping over the weekend ("Sun-Thu")."""
+    start, stop = DAYS.index(first.lower()), DAYS.index(last.lower())
+    return [(start + step) % 7 for step in range((stop - start) % 7 + 1)]
+
+
+def clock(text: str, chunk: str, key: str) -> time:
+    """A time of day from "HH:MM"; "24:00" is the end of the day (night shifts "22:00-24:00")."""
+    if text.zfill(5) == "24:00":
+        return time.max
+    try:
+        return time.fromisoformat(text.zfill(5))
+    except ValueError:
+        raise ConfigError(key, f"{text!r} in {chunk!r} is not a time of day (00:00 to 24:00)") from None
+
+
 @dataclass(frozen=True)
 class OfficeHours:
     periods: dict  # weekday index -> list of (start, end) times
@@ -33,13 +49,12 @@ class OfficeHours:
             found = SPEC.match(chunk)
             if not found or found.group(1).lower() not in DAYS or (found.group(2) and found.group(2).lower() not in DAYS):
                 raise ConfigError(key, f"cannot read {chunk!r}; write e.g. \"Mon-Fri 09:00-18:00\"")
-            first = DAYS.index(found.group(1).lower())
-            last = DAYS.index((found.group(2) or found.group(1)).lower())
-            start, end = (time.fromisoformat(found.group(i).zfill(5)) for i in (3, 4))
+            start, end = (clock(found.group(i), chunk, key) for i in (3, 4))
             if end <= start:
                 raise ConfigError(key, f"{chunk!r} ends before it starts")
-            for day in range(first, last + 1):
+            for day in weekdays(found.group(1), found.group(2) or found.group(1)):
                 periods.setdefault(day, []).append((start, end))
+        country = country.strip().upper()
         if country:
             import holidays
 

@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 NAME_PART = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*$", re.UNICODE)
+HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "pan", "pani"}
 
 SIGN_OFF = {
     "en": "Best regards,",
@@ -25,6 +26,10 @@ HANDOVER = {
 }
 
 
+def _is_honorific(word: str) -> bool:
+    return word.strip(".,;:!?").lower() in HONORIFICS
+
+
 def safe_first_name(display_name: str) -> str:
     """A first name fit to print in a greeting, or "" when the display name is not a plausible name."""
     cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in display_name or "")
@@ -33,7 +38,10 @@ def safe_first_name(display_name: str) -> str:
     words = cleaned.replace('"', " ").split()
     if "," in cleaned and len(words) >= 2:  # "Doe, Jane"
         words = cleaned.split(",", 1)[1].split()
-    if not words:
+    titled = bool(words) and _is_honorific(words[0])
+    while words and _is_honorific(words[0]):
+        words = words[1:]
+    if not words or titled and len(words) == 1 and "," not in cleaned:  # "Mr Smith": a surname only
         return ""
     first = words[0].strip(".,;:!?")
     if len(first) > 40 or not NAME_PART.match(first):
@@ -41,25 +49,36 @@ def safe_first_name(display_name: str) -> str:
     return first[:1].upper() + first[1:]
 
 
+def mentions(text: str, words: str) -> bool:
+    """Whether ``words`` (a name) stands in ``text`` as whole words: "Ann Lee" is not in "Joann Leeds"."""
+    parts = [re.escape(w) for w in words.split()]
+    if not parts:
+        return False
+    return re.search(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", text, re.IGNORECASE) is not None
+
+
+def sign_off_lines(text: str) -> str:
+    return "\n".join(text.strip().split("\n")[-6:])
+
+
 def agent_for_message(message, agents: dict):
     """The configured agent who wrote an agent message, or None."""
     by_address = agents.get(message.sender.email)
     if by_address is not None:
         return by_address
-    display = message.sender.name.lower()
     for agent in agents.values():
-        if agent.full_name.lower() in display:
+        if mentions(message.sender.name, agent.full_name):
             return agent
-    tail = "\n".join(message.text.strip().split("\n")[-6:]).lower()
+    tail = sign_off_lines(message.text)
     for agent in agents.values():
-        if agent.full_name.lower() in tail:
+        if mentions(tail, agent.full_name):
             return agent
     return None
 
 
 def has_full_name_sign_off(text: str, agent) -> bool:
-    tail = "\n".join(text.strip().split("\n")[-6:]).lower()
-    return agent.first_name.lower() in tail and agent.last_name.lower() in tail
+    tail = sign_off_lines(text)
+    return mentions(tail, agent.first_name) and mentions(tail, agent.last_name)
 
 
 def signature(agent, language: str) -> str:

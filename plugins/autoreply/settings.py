@@ -1,6 +1,7 @@
 """``[plugins.autoreply]`` settings, validated at start-up with errors that name the key."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,39 +33,92 @@ class AutoreplySettings:
     directory_query: str = ""  # Admin SDK users.list query, e.g. "orgUnitPath='/Support'"
 
 
-def _list(raw: dict, key: str) -> tuple[str, ...]:
+def _key(key: str) -> str:
+    return f"plugins.autoreply.{key}"
+
+
+def _list(raw: dict, key: str, lower: bool = True) -> tuple[str, ...]:
+    """A list of strings; a single string is a comma-separated list (``skip_labels = "VIP"``, and how
+    environment overrides arrive)."""
     value = raw.get(key, [])
+    if isinstance(value, str):
+        value = value.split(",")
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"plugins.autoreply.{key}", "must be a list of strings")
-    return tuple(v.strip().lower() for v in value)
+        raise ConfigError(_key(key), "must be a list of strings, e.g. [\"a\", \"b\"]")
+    return tuple(v.strip().lower() if lower else v.strip() for v in value if v.strip())
+
+
+def _text(raw: dict, key: str, default: str = "") -> str:
+    value = raw.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(_key(key), f"must be a string, got {type(value).__name__}")
+    return value.strip()
+
+
+FLAGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def _flag(raw: dict, key: str, default: bool) -> bool:
+    """A boolean; the strings environment overrides give ("true", "false", "yes", "no", …) are read as
+    such — "false" never counts as true."""
+    value = raw.get(key, default)
+    if isinstance(value, str) and value.strip().lower() in FLAGS:
+        return FLAGS[value.strip().lower()]
+    if not isinstance(value, bool):
+        raise ConfigError(_key(key), f"must be true or false, got {value!r}")
+    return value
+
+
+def _number(raw: dict, key: str, default: float) -> float:
+    value = _numeric(raw.get(key, default))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ConfigError(_key(key), f"must be a number of 0 or more, got {raw.get(key, default)!r}")
+    return float(value)
+
+
+def _whole_number(raw: dict, key: str, default: int) -> int:
+    value = _numeric(raw.get(key, default))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(_key(key), f"must be a whole number, got {raw.get(key, default)!r}")
+    return value
+
+
+def _numeric(value):
+    """Numbers as environment overrides give them ("4", "2.5") are numbers."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+        except ValueError:
+            return value
+    return value
+
+
+def _expectation(raw: dict) -> dict:
+    expectation = dict(DEFAULT_EXPECTATION)
+    given = raw.get("expectation", {})
+    if not isinstance(given, dict):
+        raise ConfigError(_key("expectation"), "must be a table of language = text")
+    expectation.update({str(k): str(v) for k, v in given.items()})
+    return expectation
 
 
 def validate(raw: dict) -> AutoreplySettings:
     known = set(AutoreplySettings.__dataclass_fields__)
     unknown = set(raw) - known
     if unknown:
-        raise ConfigError(f"plugins.autoreply.{sorted(unknown)[0]}", f"unknown setting; known: {sorted(known)}")
-    templates_dir = str(raw.get("templates_dir", ""))
+        raise ConfigError(_key(sorted(unknown)[0]), f"unknown setting; known: {sorted(known)}")
+    templates_dir = _text(raw, "templates_dir")
     if templates_dir and not Path(templates_dir).is_dir():
-        raise ConfigError("plugins.autoreply.templates_dir", f"folder {templates_dir} does not exist")
-    expectation = dict(DEFAULT_EXPECTATION)
-    given = raw.get("expectation", {})
-    if not isinstance(given, dict):
-        raise ConfigError("plugins.autoreply.expectation", "must be a table of language = text")
-    expectation.update({str(k): str(v) for k, v in given.items()})
-    try:
-        max_age = float(raw.get("max_age_hours", 24))
-        articles = int(raw.get("articles", 3))
-    except (TypeError, ValueError):
-        raise ConfigError("plugins.autoreply.max_age_hours", "must be a number") from None
+        raise ConfigError(_key("templates_dir"), f"folder {templates_dir} does not exist")
     settings = AutoreplySettings(
-        addresses=_list(raw, "addresses"), templates_dir=templates_dir, expectation=expectation,
-        max_age_hours=max_age, skip_senders=_list(raw, "skip_senders"), skip_domains=_list(raw, "skip_domains"),
-        skip_labels=tuple(v for v in raw.get("skip_labels", [])), hours=str(raw.get("hours", AutoreplySettings.hours)),
-        timezone=str(raw.get("timezone", "UTC")), holidays=str(raw.get("holidays", "")),
-        on_duty=_list(raw, "on_duty"), round_robin=bool(raw.get("round_robin", False)),
-        articles=max(0, min(articles, 3)), directory_admin=str(raw.get("directory_admin", "")),
-        directory_query=str(raw.get("directory_query", "")))
+        addresses=_list(raw, "addresses"), templates_dir=templates_dir, expectation=_expectation(raw),
+        max_age_hours=_number(raw, "max_age_hours", 24.0), skip_senders=_list(raw, "skip_senders"),
+        skip_domains=_list(raw, "skip_domains"), skip_labels=_list(raw, "skip_labels", lower=False),
+        hours=_text(raw, "hours", AutoreplySettings.hours), timezone=_text(raw, "timezone", "UTC"),
+        holidays=_text(raw, "holidays").upper(), on_duty=_list(raw, "on_duty"),
+        round_robin=_flag(raw, "round_robin", False), articles=max(0, min(_whole_number(raw, "articles", 3), 3)),
+        directory_admin=_text(raw, "directory_admin"), directory_query=_text(raw, "directory_query"))
     from .hours import OfficeHours
 
     OfficeHours.parse(settings.hours, settings.timezone, settings.holidays, key="plugins.autoreply.hours")

@@ -44,9 +44,14 @@ SAMPLE_CONTEXT = {"first_name": "Anna", "subject": "Order 1234", "owner_phrase":
                   "agent_name": "Anna Kowalska", "agent_title": "Support", "holiday": ""}
 
 
+# Everything an admin template can raise while rendering; a folder removed at run time is an OSError.
+RENDER_FAILURES = (TemplateError, ArithmeticError, TypeError, ValueError, RecursionError, OSError)
+
+
 def check_templates(settings) -> None:
     """Compile and trial-render every admin template now, so a mistake stops start-up, not a
-    customer's reply: syntax errors, unknown variables, and attempts to reach Python internals."""
+    customer's reply: syntax errors, unknown variables, endless recursion, unreadable files and
+    attempts to reach Python internals."""
     if not settings.templates_dir:
         return
     env = environment(settings.templates_dir)
@@ -59,18 +64,33 @@ def check_templates(settings) -> None:
         except SecurityError as exc:
             raise ConfigError("plugins.autoreply.templates_dir",
                               f"{path}: refused, the template tries to reach Python internals ({exc})") from None
-        except TemplateError as exc:
-            raise ConfigError("plugins.autoreply.templates_dir", f"{path}: {exc}") from None
+        except RecursionError:
+            raise ConfigError("plugins.autoreply.templates_dir",
+                              f"{path}: the template calls itself without end (a recursive macro?)") from None
+        except RENDER_FAILURES as exc:
+            raise ConfigError("plugins.autoreply.templates_dir", f"{path}: {type(exc).__name__}: {exc}") from None
+
+
+def template_name(templates_dir: str, language: str, variant: str) -> str:
+    """The template for a language, English when neither the admin nor we ship that language."""
+    if language in languages(templates_dir):
+        return f"{language}/{variant}.txt.j2"
+    return f"en/{variant}.txt.j2"
+
+
+def render_shipped(language: str, variant: str, context: dict) -> str:
+    name = f"{language}/{variant}.txt.j2"
+    if not (SHIPPED / name).exists():
+        name = f"en/{variant}.txt.j2"
+    return shipped_environment().get_template(name).render(**context)
 
 
 def render(settings, language: str, variant: str, context: dict) -> str:
-    name = f"{language}/{variant}.txt.j2"
-    if language not in languages(settings.templates_dir):
-        name = f"en/{variant}.txt.j2"
+    """The admin's template (or ours); any failure of the admin's falls back to the shipped one."""
     try:
+        name = template_name(settings.templates_dir, language, variant)
         return environment(settings.templates_dir).get_template(name).render(**context)
-    except (TemplateError, TemplateNotFound, ArithmeticError, TypeError, ValueError) as exc:
-        log.error("template %s failed (%s); using the shipped template", name, exc)
-        if (SHIPPED / name).exists():
-            return shipped_environment().get_template(name).render(**context)
-        return shipped_environment().get_template(f"en/{variant}.txt.j2").render(**context)
+    except RENDER_FAILURES as exc:
+        log.error("template %s/%s failed (%s: %s); using the shipped template", language, variant,
+                  type(exc).__name__, exc)
+        return render_shipped(language, variant, context)

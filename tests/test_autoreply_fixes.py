@@ -1,0 +1,229 @@
+"""Regression tests for reviewed autoreply and loop-guard bugs: dropped requests, no-reply senders,
+agent-started threads, week-wrapping hours, settings errors, whole-word names, template fallbacks."""
+from __future__ import annotations
+
+import base64
+import shutil
+from datetime import datetime, timezone
+from email import message_from_bytes
+from email.policy import compat32
+from types import SimpleNamespace
+
+import pytest
+
+from plugin_host.config import load_config
+from plugin_host.errors import ConfigError
+from plugin_host.loopguard import automatic_reason
+from plugin_host.tickets import ticket_from_eml
+from plugins.autoreply import people
+from plugins.autoreply.hours import OfficeHours
+from plugins.autoreply.settings import validate
+from plugins.autoreply.templates import SAMPLE_CONTEXT, render
+
+from .conftest import deliver, make_email
+from .test_autoreply import acks, setup
+
+
+def customer_config(tmp_path):
+    data = {"mailbox": {"address": "support@example.com"}, "plugins": {"enabled": ["autoreply"]},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    return load_config(tmp_path / "labeldesk.toml", data=data, environ={})
+
+
+def parsed(sender: str, subject: str):
+    return message_from_bytes(make_email(sender=sender, subject=subject), policy=compat32)
+
+
+# 1. customer subjects that merely start like an auto-reply word
+
+@pytest.mark.parametrize("subject", [
+    "Undelivered parcel 1234", "Vacation package refund", "Absence of invoice", "On leave policy",
+    "Отсутствует товар в заказе", "Absent item in my order", "Returned mail order", "Failure notice not received",
+    "Re: undeliverable parcel", "Nieobecność w dostawie", "Non-delivery of order 1234", "Delivery failed for order 9",
+    "Не доставлено заказ", "Niedostarczona paczka",
+])
+def test_customer_subjects_that_look_automatic_still_open_a_ticket(tmp_path, subject):
+    config = customer_config(tmp_path)
+    ticket = ticket_from_eml(make_email(sender="Jane <jane@example.org>", subject=subject), config)
+    assert ticket is not None and ticket.customer.email == "jane@example.org"
+
+
+@pytest.mark.parametrize("subject", [
+    "Out of office: Order 1234", "Automatic reply: Order late", "Auto: Order late", "Autoreply: hi",
+    "Auto reply: Nyaan", "Undeliverable: Order late", "Undelivered Mail Returned to Sender",
+    "Delivery Status Notification (Failure)", "Mail delivery failed: returning message to sender",
+    "Returned mail: see transcript for details", "failure notice", "Abwesenheitsnotiz: Bestellung",
+    "Автоответ: Заказ", "Автоматический ответ: Заказ", "Nieobecność", "Nieobecność w biurze",
+    "Odpowiedź automatyczna: Zamówienie", "Re: Out of Office", "Réponse automatique : commande",
+])
+def test_real_auto_reply_and_bounce_subjects_are_automatic(subject):
+    assert automatic_reason(parsed("Jane <jane@example.org>", subject)).startswith("automatic subject")
+
+
+def test_no_real_bounce_or_auto_reply_becomes_a_ticket(tmp_path, shared):
+    config = customer_config(tmp_path)
+    folder = shared / "data" / "mail" / "bounces-and-autoreplies"
+    tickets = [p.name for p in sorted(folder.glob("*.eml")) if ticket_from_eml(p.read_bytes(), config) is not None]
+    assert len(list(folder.glob("*.eml"))) == 629 and tickets == []
+
+
+# 2. no-reply senders in every spelling
+
+@pytest.mark.parametrize("address", ["no_reply@email.apple.com", "no.reply@x.com", "do_not_reply@x.com",
+                                     "donotreply@x.com", "do.not.reply@x.com", "noreply@x.com", "no-reply@x.com",
+                                     "billing-noreply@x.com"])
+def test_no_reply_senders_in_any_spelling_are_robots(address):
+    assert automatic_reason(parsed(f"Shop <{address}>", "Your receipt")).startswith("robot sender")
+
+
+def test_no_reply_reply_to_with_underscore_is_automatic():
+    msg = parsed("Shop <shop@x.com>", "Your receipt")
+    msg["Reply-To"] = "no_reply@x.com"
+    assert automatic_reason(msg) == "no-reply Reply-To"
+
+
+# 3. the agent started the conversation
+
+def test_no_acknowledgement_when_our_agent_wrote_first(tmp_path):
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    feed.sync()
+    outreach = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org",
+                          subject="Your refund", message_id="<out@example.com>",
+                          body="Hello Jane, your refund is on its way.\n\nAnna Kowalska")
+    sent = g.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(outreach).decode()}).execute()
+    feed.sync()
+    deliver(g, make_email(sender="Jane Cooper <jane@example.org>", subject="Re: Your refund", body="Thanks a lot!",
+                          message_id="<thanks@example.org>", in_reply_to="<out@example.com>"),
+            threadId=sent["threadId"])
+    feed.sync()
+    ticket = host.ticket(sent["threadId"])
+    assert ticket is not None and ticket.agent_messages and acks(local) == []
+
+
+# 4. office hours across the weekend and until midnight
+
+def test_day_ranges_wrap_over_the_weekend():
+    hours = OfficeHours.parse("Sun-Thu 09:00-17:00")
+    assert sorted(hours.periods) == [0, 1, 2, 3, 6]
+    assert sorted(OfficeHours.parse("Fri-Mon 09:00-18:00").periods) == [0, 4, 5, 6]
+
+
+def test_night_shift_may_end_at_24_00():
+    hours = OfficeHours.parse("Mon-Fri 22:00-24:00")
+    assert hours.is_open(datetime(2026, 11, 23, 23, 59, 30, tzinfo=timezone.utc))  # a Monday
+    assert not hours.is_open(datetime(2026, 11, 23, 21, 59, tzinfo=timezone.utc))
+    assert not hours.is_open(datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc))  # a Saturday
+    assert validate({"hours": "Mon-Fri 22:00-24:00"}).hours == "Mon-Fri 22:00-24:00"
+
+
+@pytest.mark.parametrize("spec", ["Mon 09:00-25:00", "Mon 24:00-24:00", "Mon 9:60-18:00"])
+def test_impossible_times_name_the_hours_setting(spec):
+    with pytest.raises(ConfigError, match=r"^plugins\.autoreply\.hours: "):
+        validate({"hours": spec})
+
+
+# 5. malformed settings
+
+@pytest.mark.parametrize("raw,key", [
+    ({"articles": "three"}, "articles"), ({"articles": 2.5}, "articles"), ({"max_age_hours": "nan"}, "max_age_hours"),
+    ({"max_age_hours": float("nan")}, "max_age_hours"), ({"max_age_hours": -1}, "max_age_hours"),
+    ({"round_robin": "maybe"}, "round_robin"), ({"round_robin": 1}, "round_robin"), ({"timezone": 5}, "timezone"),
+    ({"hours": 5}, "hours"), ({"holidays": 5}, "holidays"), ({"skip_labels": ["VIP", 3]}, "skip_labels"),
+    ({"addresses": {"a": 1}}, "addresses"),
+])
+def test_malformed_settings_name_the_right_key(raw, key):
+    with pytest.raises(ConfigError) as caught:
+        validate(raw)
+    assert caught.value.key == f"plugins.autoreply.{key}"
+
+
+def test_a_single_string_is_a_one_item_list():
+    settings = validate({"skip_labels": "VIP", "addresses": "Support@Example.com"})
+    assert settings.skip_labels == ("VIP",) and settings.addresses == ("support@example.com",)
+
+
+def test_real_booleans_and_lowercase_country_codes_are_accepted():
+    settings = validate({"round_robin": False, "holidays": "pl"})
+    assert settings.round_robin is False and settings.holidays == "PL"
+    assert validate({"round_robin": True}).round_robin is True
+    # Environment overrides arrive as strings: "false" is false, numbers are numbers, lists are comma-separated.
+    from_env = validate({"round_robin": "false", "skip_labels": "VIP, Press"})
+    assert from_env.round_robin is False and from_env.skip_labels == ("VIP", "Press")
+    christmas = datetime(2026, 12, 25, 12, 0, tzinfo=timezone.utc)
+    assert OfficeHours.parse("Mon-Sun 00:00-23:59", "UTC", "pl").holiday(christmas)
+
+
+# 6. names as whole words, honorifics skipped
+
+def agent(first, last):
+    return SimpleNamespace(first_name=first, last_name=last, full_name=f"{first} {last}")
+
+
+def agent_message(name, text="", address="support@example.com"):
+    return SimpleNamespace(sender=SimpleNamespace(name=name, email=address), text=text)
+
+
+def test_agent_names_match_whole_words_only():
+    anna, ann = agent("Anna", "Kowalska"), agent("Ann", "Lee")
+    agents = {"anna@example.com": anna, "ann@example.com": ann}
+    assert people.agent_for_message(agent_message("Joanna Kowalska via Support"), agents) is None
+    assert people.agent_for_message(agent_message("Anna Kowalska via Support"), agents) is anna
+    assert people.agent_for_message(agent_message("Support", "We planned it.\n\nJoann Leeds"), agents) is None
+    assert people.agent_for_message(agent_message("Support", "Done.\n\nBest,\nann lee"), agents) is ann
+    assert not people.has_full_name_sign_off("It is planned.\nSee the Leeds office.", ann)
+    assert people.has_full_name_sign_off("Done.\n\nBest regards,\nAnn Lee", ann)
+
+
+@pytest.mark.parametrize("display,first", [
+    ("Mr John Smith", "John"), ("Mrs. Jane Doe", "Jane"), ("Dr Anna Nowak", "Anna"), ("Prof. Ivan Petrov", "Ivan"),
+    ("Pani Anna Kowalska", "Anna"), ("Pan Jan Kowalski", "Jan"), ("Sir Elton John", "Elton"),
+    ("Mr Smith", ""), ("Madam", ""), ("Smith, Mr John", "John"),
+])
+def test_honorifics_are_not_first_names(display, first):
+    assert people.safe_first_name(display) == first
+
+
+# 7. template failures at run time and at start-up
+
+RECURSIVE = "{% macro again(n) %}{{ again(n) }}{% endmacro %}{{ again(1) }}"
+
+
+def admin_templates(tmp_path, body="Hi {{ first_name }}, custom"):
+    folder = tmp_path / "tpl"
+    (folder / "en").mkdir(parents=True)
+    (folder / "en" / "acknowledgement.txt.j2").write_text(body)
+    return folder
+
+
+def test_recursive_template_falls_back_at_run_time(tmp_path):
+    folder = admin_templates(tmp_path)
+    settings = validate({"templates_dir": str(folder)})
+    (folder / "en" / "acknowledgement.txt.j2").write_text(RECURSIVE)
+    text = render(settings, "en", "acknowledgement", SAMPLE_CONTEXT)
+    assert text.startswith("Hello Anna,")
+
+
+def test_deleted_templates_dir_falls_back_at_run_time(tmp_path):
+    folder = admin_templates(tmp_path)
+    settings = validate({"templates_dir": str(folder)})
+    assert render(settings, "en", "acknowledgement", SAMPLE_CONTEXT) == "Hi Anna, custom"
+    shutil.rmtree(folder)
+    assert render(settings, "pl", "acknowledgement", SAMPLE_CONTEXT).startswith("Dzień dobry, Anna")
+
+
+def test_recursive_template_is_a_start_up_error_naming_the_file(tmp_path):
+    folder = admin_templates(tmp_path, RECURSIVE)
+    with pytest.raises(ConfigError, match=r"plugins\.autoreply\.templates_dir: .*acknowledgement\.txt\.j2"):
+        validate({"templates_dir": str(folder)})
+
+
+def test_template_removed_during_start_up_is_an_error_naming_the_file(tmp_path, monkeypatch):
+    folder = admin_templates(tmp_path)
+
+    def vanished(self, environment, template):
+        raise FileNotFoundError(2, "No such file or directory", template)
+
+    monkeypatch.setattr("jinja2.FileSystemLoader.get_source", vanished)
+    with pytest.raises(ConfigError, match=r"plugins\.autoreply\.templates_dir: .*acknowledgement\.txt\.j2"):
+        validate({"templates_dir": str(folder)})
