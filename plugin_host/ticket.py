@@ -47,6 +47,7 @@ class TicketMessage:
     automatic_reason: str = ""  # why kind == "automatic" (bounce, auto-reply, list, ours…)
     ours: bool = False  # an automatic message Labeldesk itself sent (acknowledgement etc.)
     marker: str = ""  # value of our X-Labeldesk header when ours
+    labels: frozenset[str] = frozenset()  # label *names* on this message (Gmail labels messages, not threads)
 
 
 @dataclass(frozen=True)

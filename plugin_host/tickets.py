@@ -7,6 +7,8 @@ support address itself (agents sending as support@) wrote it, or it carries the 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import re
 import email
 import email.policy
@@ -111,6 +113,9 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
     first = customers[0]
     first_agent = next((m for m in conversation if m.kind == "agent" and m.sent_at >= first.sent_at), None)
     humans = [m for m in conversation if m.kind != "automatic"]
+    # A message that arrives later does not carry the labels already on its thread: keep each one's own.
+    conversation = [dataclasses.replace(m, labels=frozenset(label_names.get(l, l) for l in m.label_ids))
+                    for m in conversation]
     labels = frozenset(label_names.get(l, l) for m in conversation + drafts for l in m.label_ids)
     sample = f"{first.subject}\n{first.text}"
     return Ticket(

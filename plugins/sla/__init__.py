@@ -1,7 +1,9 @@
 """Labeldesk plugin ``sla``: business-hours deadlines, visible SLA labels, breach escalation.
 
 Labels (under the root): ``Priority/<Level>``, ``SLA/At risk`` (at a share of the target, default
-75%), ``SLA/Breached`` (red); removed when no longer true. The sweep finds candidates with Gmail
+75%), ``SLA/Breached`` (red); removed when no longer true. ``SLA/Priority set by agent`` marks a
+level chosen with the side-panel buttons (it then overrides the rules). A waiting/resolved label the
+customer has written past is removed. The sweep finds candidates with Gmail
 search (labels plus ``before:`` epoch bounds), so its cost grows with open tickets, not mailbox
 size. Escalation ladder: at risk → the owner is notified; breached → a Google Task for the team lead
 and a notification (email or Google Chat webhook); still breached after ``second_step_after`` →
@@ -15,8 +17,8 @@ from plugin_host import hookimpl
 from plugin_host.ticket import CardReply, Deadline
 
 from . import escalation
-from .clock import human_left, sla_state
-from .policy import PRIORITIES, SlaPolicy, validate
+from .clock import human_left, sla_state, stale_hold_labels
+from .policy import AGENT_PRIORITY, PRIORITIES, SlaPolicy, validate
 
 NAME = "sla"
 AT_RISK, BREACHED = "SLA/At risk", "SLA/Breached"
@@ -41,6 +43,9 @@ def record_state(ticket, actions, settings, now) -> None:
     actions.remove_labels(*[o for o in others if ticket.has_label(o)])
     actions.add_labels(AT_RISK) if state.at_risk else actions.remove_labels(AT_RISK)
     actions.add_labels(BREACHED) if state.breached else actions.remove_labels(BREACHED)
+    stale = stale_hold_labels(ticket, policy)
+    if stale:
+        actions.remove_labels(*stale)
     escalation.ladder(ticket, state, policy, actions, settings, now)
 
 
@@ -138,7 +143,7 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
         if level not in PRIORITIES:
             return CardReply(notification="Unknown priority.")
         actions.remove_labels(*[f"Priority/{p.capitalize()}" for p in PRIORITIES if p != level])
-        actions.add_labels(f"Priority/{level.capitalize()}")
+        actions.add_labels(f"Priority/{level.capitalize()}", AGENT_PRIORITY)
         return CardReply(notification=f"Priority set to {level}.")
     team = (form_inputs.get("team") or [policy.teams[0] if policy.teams else "engineering"])[0]
     if team not in policy.teams:

@@ -42,44 +42,21 @@ class BusinessCalendar:
     @classmethod
     def parse(cls, hours: str = "Mon-Fri 09:00-18:00", timezone: str = "UTC", holidays: str | list = "",
               days_off: list | None = None, working_days: list | None = None, key: str = "plugins.sla") -> "BusinessCalendar":
-        try:
-            zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"{key}.timezone", f"unknown time zone {timezone!r} (use e.g. Europe/Warsaw)") from None
+        zone = _zone(timezone, f"{key}.timezone")
+        if not isinstance(hours, str):
+            raise ConfigError(f"{key}.hours", f"must be a string like \"Mon-Fri 09:00-18:00\", got {hours!r}")
         if hours.strip().lower() in ("24/7", "always"):
             return cls(zone, tuple(((time(0), None),) for _ in range(7)), always_open=True)
-        week: list[list] = [[] for _ in range(7)]
-        for chunk in filter(None, (c.strip() for c in hours.split(";"))):
-            found = DAY_SPEC.match(chunk)
-            if not found or found.group(1).lower() not in DAYS or (found.group(2) and found.group(2).lower() not in DAYS):
-                raise ConfigError(f"{key}.hours", f"cannot read {chunk!r}; write e.g. \"Mon-Fri 09:00-18:00\" or "
-                                                  f"\"Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00\"")
-            first, last = DAYS.index(found.group(1).lower()), DAYS.index((found.group(2) or found.group(1)).lower())
-            for period in found.group(3).split(","):
-                match = PERIOD.match(period.strip())
-                if not match:
-                    raise ConfigError(f"{key}.hours", f"cannot read period {period.strip()!r}; write HH:MM-HH:MM")
-                h1, m1, h2, m2 = map(int, match.groups())
-                if not (0 <= h1 <= 24 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
-                    raise ConfigError(f"{key}.hours", f"{period.strip()!r} is not a time of day")
-                start, end = h1 * 60 + m1, h2 * 60 + m2
-                if end <= start:
-                    raise ConfigError(f"{key}.hours", f"{period.strip()!r} ends before it starts "
-                                                      "(periods over midnight: split them per day)")
-                for day in range(first, last + 1):
-                    week[day].append((start, end))
-        if not any(week):
-            raise ConfigError(f"{key}.hours", "no working time at all")
-        countries = tuple(c.strip().upper() for c in ([holidays] if isinstance(holidays, str) else holidays) if c.strip())
+        week = _week(hours, f"{key}.hours")
+        countries = tuple(c.strip().upper() for c in string_list(holidays, f"{key}.holidays", "country codes") if c.strip())
         for country in countries:
             try:
                 _holidays(country, "", 2026)
             except NotImplementedError:
                 raise ConfigError(f"{key}.holidays", f"unknown country code {country!r}") from None
-        parse_day = lambda d, k: _date(d, f"{key}.{k}")  # noqa: E731
-        return cls(zone, tuple(tuple(sorted(p)) for p in week), countries,
-                   days_off=frozenset(parse_day(d, "days_off") for d in days_off or []),
-                   extra_working_days=frozenset(parse_day(d, "working_days") for d in working_days or []))
+        parse_days = lambda given, k: frozenset(_date(d, f"{key}.{k}") for d in _dates(given, f"{key}.{k}"))  # noqa: E731
+        return cls(zone, week, countries, days_off=parse_days(days_off, "days_off"),
+                   extra_working_days=parse_days(working_days, "working_days"))
 
     # -- what a day looks like ----------------------------------------------------------------
 
@@ -149,6 +126,74 @@ class BusinessCalendar:
         return total
 
 
+def _zone(name, key: str) -> ZoneInfo:
+    """The IANA time zone called ``name``."""
+    try:
+        if not isinstance(name, str):
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(key, f"unknown time zone {name!r} (use e.g. Europe/Warsaw)") from None
+
+
+def _week(hours: str, key: str) -> tuple:
+    """7 sorted tuples of (start, end) minutes, Monday first, from "Mon-Fri 09:00-18:00; Sat 10:00-14:00"."""
+    week: list[list] = [[] for _ in range(7)]
+    for chunk in filter(None, (c.strip() for c in hours.split(";"))):
+        found = DAY_SPEC.match(chunk)
+        if not found or found.group(1).lower() not in DAYS or (found.group(2) and found.group(2).lower() not in DAYS):
+            raise ConfigError(key, f"cannot read {chunk!r}; write e.g. \"Mon-Fri 09:00-18:00\" or "
+                                   f"\"Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00\"")
+        periods = [_period(p.strip(), key) for p in found.group(3).split(",")]
+        for day in _day_range(found.group(1), found.group(2) or found.group(1)):
+            week[day].extend(periods)
+    if not any(week):
+        raise ConfigError(key, "no working time at all")
+    return tuple(tuple(sorted(p)) for p in week)
+
+
+def _day_range(first: str, last: str) -> list[int]:
+    """Weekday indexes from ``first`` to ``last``, wrapping over the weekend ("Sun-Thu", "Fri-Mon")."""
+    start, end = DAYS.index(first.lower()), DAYS.index(last.lower())
+    return [(start + offset) % 7 for offset in range((end - start) % 7 + 1)]
+
+
+def _period(text: str, key: str) -> tuple[int, int]:
+    """"09:00-18:00" as (start, end) minutes after local midnight; the end may be 24:00."""
+    match = PERIOD.match(text)
+    if not match:
+        raise ConfigError(key, f"cannot read period {text!r}; write HH:MM-HH:MM")
+    h1, m1, h2, m2 = map(int, match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if not (m1 < 60 and m2 < 60 and start < 24 * 60 and end <= 24 * 60):
+        raise ConfigError(key, f"{text!r} is not a time of day (00:00 to 24:00)")
+    if end <= start:
+        raise ConfigError(key, f"{text!r} ends before it starts (periods over midnight: split them per day)")
+    return start, end
+
+
+def string_list(value, key: str, what: str) -> list[str]:
+    """A list of strings; a single string is a comma-separated list (as environment overrides give it)."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(key, f"must be a list of {what}, got {value!r}")
+    return list(value)
+
+
+def _dates(value, key: str) -> list:
+    """Dates as a list; a single date or string is a one-item (or comma-separated) list."""
+    if value is None:
+        return []
+    if isinstance(value, date):
+        return [value]
+    if isinstance(value, str):
+        return string_list(value, key, "dates (YYYY-MM-DD)")
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(key, f"must be a list of dates (YYYY-MM-DD), got {value!r}")
+    return list(value)
+
+
 def _local(day: date, minutes: int, zone: ZoneInfo) -> datetime:
     """A local wall time as UTC: arithmetic between aware datetimes of one zone ignores DST."""
     if minutes >= 24 * 60:
@@ -169,7 +214,8 @@ DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.I)
 
 
 def parse_duration(text: str, key: str = "duration") -> timedelta:
-    """"30m", "4h", "2d", "1w" as a timedelta. With a calendar it counts working time (1d = 24 working hours)."""
+    """"30m", "4h", "2d", "1w" as a timedelta. With a calendar it counts working time (1d = 24 working hours,
+    not one business day: with 9-hour days "1d" lasts about 2.7 business days)."""
     found = DURATION.match(str(text))
     if not found:
         raise ConfigError(key, f"{text!r} is not a duration; write e.g. 30m, 4h, 2d")

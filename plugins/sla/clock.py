@@ -3,7 +3,9 @@
 First response runs from the customer's first message until the first human agent reply
 (acknowledgements are automatic and don't count). Next response restarts when the customer writes
 again after an agent. The clock pauses while the ticket waits on the customer (a label) and stops
-when it is resolved (a label, or archived when configured).
+when it is resolved (a label, or archived when configured). Both labels hold the clock only while
+the agent spoke last: once the customer writes after the last agent reply they are stale, the
+next-response clock runs and the plugin removes them.
 """
 from __future__ import annotations
 
@@ -46,11 +48,31 @@ def clock_start(ticket) -> tuple[str, datetime | None]:
     return "next_response", waiting[0].sent_at
 
 
+def stale_hold_labels(ticket, policy: SlaPolicy) -> list[str]:
+    """Waiting/resolved labels the customer has written past: set before their latest message.
+
+    Gmail labels messages: a message that arrives after the label was set does not carry it, while
+    an agent who marks the ticket after reading it ("Thanks!" → Resolved) labels that message too.
+    Nothing else takes a stale label off, so it would hold the clock for good. Before any agent
+    reply the labels stay in force (e.g. spam resolved without an answer).
+    """
+    if clock_start(ticket)[0] != "next_response":
+        return []
+    latest = ticket.latest_customer_message
+    return [label for label in (policy.waiting_label, policy.resolved_label)
+            if ticket.has_label(label) and not ({ticket.full_label(label), label} & latest.labels)]
+
+
+def _holds(ticket, policy: SlaPolicy, label: str) -> bool:
+    """Whether ``label`` is on the ticket and still holds the clock."""
+    return ticket.has_label(label) and label not in stale_hold_labels(ticket, policy)
+
+
 def sla_state(ticket, policy: SlaPolicy, now: datetime) -> SlaState:
     priority, why = priority_of(ticket, policy)
-    resolved = ticket.has_label(policy.resolved_label) or (
+    resolved = _holds(ticket, policy, policy.resolved_label) or (
         policy.resolve_on_archive and not any("INBOX" in m.label_ids for m in ticket.messages))
-    paused = ticket.has_label(policy.waiting_label)
+    paused = _holds(ticket, policy, policy.waiting_label)
     kind, started = clock_start(ticket)
     if resolved or paused or not kind:
         return SlaState(priority, why, kind if not resolved else "", started, None, None, timedelta(0),

@@ -1,6 +1,8 @@
 """``[plugins.sla]`` settings: targets per priority, the calendar, priority rules, escalation.
 
-Priority of a ticket, first match wins: an agent-set ``Priority/<Level>`` label; a label rule; the
+Priority of a ticket, first match wins: a level an agent chose (``Priority/<Level>`` together with
+the ``SLA/Priority set by agent`` marker the side-panel buttons add; the plugin's own
+``Priority/<Level>`` label alone is only its last answer and follows the rules); a label rule; the
 channel (social media → ``social`` targets); a VIP sender or domain (high); urgency keywords in
 English, Russian and Polish, matched as whole words or word stems, never inside other words
 (urgent); otherwise normal.
@@ -13,9 +15,10 @@ from datetime import timedelta
 
 from plugin_host.errors import ConfigError
 
-from .calendar import BusinessCalendar, parse_duration
+from .calendar import BusinessCalendar, string_list, parse_duration
 
 PRIORITIES = ("urgent", "high", "normal", "low")
+AGENT_PRIORITY = "SLA/Priority set by agent"  # marker: the Priority/<Level> label is an agent's choice
 TARGET_KINDS = ("first_response", "next_response", "resolution")
 DEFAULT_TARGETS = {
     "urgent": {"first_response": "1h", "next_response": "2h", "resolution": "8h"},
@@ -88,12 +91,16 @@ def urgency_keyword(text: str, keywords) -> str:
 
 
 def priority_of(ticket, policy: SlaPolicy) -> tuple[str, str]:
-    """(priority, why) for a ticket: the rules' answer, unless an agent set another level."""
-    ruled, why = _rule_priority(ticket, policy)
-    labelled = [level for level in PRIORITIES if ticket.has_label(f"Priority/{level.capitalize()}")]
-    if labelled and labelled[0] != ruled:
-        return labelled[0], "set by an agent"
-    return ruled, why
+    """(priority, why) for a ticket: the level an agent chose, else the rules' answer."""
+    chosen = agent_priority(ticket)
+    return (chosen, "set by an agent") if chosen else _rule_priority(ticket, policy)
+
+
+def agent_priority(ticket) -> str:
+    """The level an agent chose with the priority buttons, or "" (then the rules decide)."""
+    if not ticket.has_label(AGENT_PRIORITY):
+        return ""
+    return next((level for level in PRIORITIES if ticket.has_label(f"Priority/{level.capitalize()}")), "")
 
 
 def _rule_priority(ticket, policy: SlaPolicy) -> tuple[str, str]:
@@ -118,39 +125,79 @@ def validate(raw: dict) -> SlaPolicy:
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{key}.{sorted(unknown)[0]}", f"unknown setting; known: {sorted(known)}")
-    targets = {}
-    given = raw.get("targets", {})
-    if not isinstance(given, dict):
-        raise ConfigError(f"{key}.targets", "must be a table per priority")
-    for level in PRIORITIES:
-        level_given = given.get(level, {})
-        targets[level] = {kind: parse_duration(level_given.get(kind, DEFAULT_TARGETS[level][kind]),
-                                               f"{key}.targets.{level}.{kind}") for kind in TARGET_KINDS}
-    for level in set(given) - set(PRIORITIES):
-        raise ConfigError(f"{key}.targets.{level}", f"unknown priority; use {list(PRIORITIES)}")
+    targets = _targets(raw.get("targets", {}), f"{key}.targets")
     calendar = BusinessCalendar.parse(raw.get("hours", "Mon-Fri 09:00-18:00"), raw.get("timezone", "UTC"),
                                       raw.get("holidays", ""), raw.get("days_off"), raw.get("working_days"), key)
-    share = float(raw.get("at_risk_share", 0.75))
-    if not 0 < share < 1:
-        raise ConfigError(f"{key}.at_risk_share", "must be between 0 and 1, e.g. 0.75")
-    label_priorities = dict(raw.get("label_priorities", {}))
-    for label, level in label_priorities.items():
-        if level not in PRIORITIES:
-            raise ConfigError(f"{key}.label_priorities.{label}", f"{level!r} is not one of {list(PRIORITIES)}")
+    share = _share(raw.get("at_risk_share", 0.75), f"{key}.at_risk_share")
+    label_priorities = _label_priorities(raw.get("label_priorities", {}), f"{key}.label_priorities")
     webhook = str(raw.get("chat_webhook", ""))
     if webhook and not webhook.startswith("https://"):
         raise ConfigError(f"{key}.chat_webhook", "must be an https:// URL (Google Chat incoming webhook)")
-    lower = lambda values: frozenset(str(v).lower() for v in values)  # noqa: E731
+    names = lambda name, default=(): tuple(string_list(raw.get(name, list(default)), f"{key}.{name}", "strings"))  # noqa: E731
+    lower = lambda name: frozenset(v.lower() for v in names(name))  # noqa: E731
+    flag = lambda name, default: _flag(raw.get(name, default), f"{key}.{name}")  # noqa: E731
     return SlaPolicy(
-        targets=targets, calendar=calendar, business_hours=bool(raw.get("business_hours", True)),
-        at_risk_share=share, vip_senders=lower(raw.get("vip_senders", [])), vip_domains=lower(raw.get("vip_domains", [])),
-        keywords=tuple(raw.get("keywords", DEFAULT_KEYWORDS)) + tuple(raw.get("extra_keywords", [])),
+        targets=targets, calendar=calendar, business_hours=flag("business_hours", True),
+        at_risk_share=share, vip_senders=lower("vip_senders"), vip_domains=lower("vip_domains"),
+        keywords=names("keywords", DEFAULT_KEYWORDS) + names("extra_keywords"),
         label_priorities=label_priorities,
         social_first_response=parse_duration(raw.get("social_first_response", "10m"), f"{key}.social_first_response"),
         waiting_label=str(raw.get("waiting_label", "Waiting on customer")),
         resolved_label=str(raw.get("resolved_label", "Resolved")),
-        resolve_on_archive=bool(raw.get("resolve_on_archive", False)), team_lead=str(raw.get("team_lead", "")).lower(),
-        chat_webhook=webhook, notify_owner_at_risk=bool(raw.get("notify_owner_at_risk", True)),
-        teams=tuple(raw.get("teams", ("engineering", "billing", "logistics"))),
+        resolve_on_archive=flag("resolve_on_archive", False), team_lead=str(raw.get("team_lead", "")).lower(),
+        chat_webhook=webhook, notify_owner_at_risk=flag("notify_owner_at_risk", True),
+        teams=names("teams", ("engineering", "billing", "logistics")),
         tasklist=str(raw.get("tasklist", "Labeldesk escalations")),
         second_step_after=parse_duration(raw.get("second_step_after", "4h"), f"{key}.second_step_after"))
+
+
+def _targets(given, key: str) -> dict:
+    """priority -> kind -> timedelta from ``targets.<priority>.<kind>`` durations, defaults filled in."""
+    if not isinstance(given, dict):
+        raise ConfigError(key, "must be a table per priority")
+    for level in set(given) - set(PRIORITIES):
+        raise ConfigError(f"{key}.{level}", f"unknown priority; use {list(PRIORITIES)}")
+    targets = {}
+    for level in PRIORITIES:
+        level_given = given.get(level, {})
+        if not isinstance(level_given, dict):
+            raise ConfigError(f"{key}.{level}", f"must be a table of durations per target, e.g. "
+                                                f"{{ first_response = \"4h\", next_response = \"8h\", resolution = \"40h\" }}")
+        for kind in set(level_given) - set(TARGET_KINDS):
+            raise ConfigError(f"{key}.{level}.{kind}", f"unknown target; use {list(TARGET_KINDS)}")
+        targets[level] = {kind: parse_duration(level_given.get(kind, DEFAULT_TARGETS[level][kind]),
+                                               f"{key}.{level}.{kind}") for kind in TARGET_KINDS}
+    return targets
+
+
+def _share(value, key: str) -> float:
+    """The share of a target after which a ticket is at risk: a number between 0 and 1."""
+    try:
+        share = float(value) if not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        share = -1.0
+    if not 0 < share < 1:
+        raise ConfigError(key, f"must be a number between 0 and 1, e.g. 0.75, got {value!r}")
+    return share
+
+
+def _label_priorities(given, key: str) -> dict:
+    """label name -> priority, from a table like ``{ Outage = "urgent" }``."""
+    if not isinstance(given, dict):
+        raise ConfigError(key, f"must be a table of label = priority, e.g. {{ Outage = \"urgent\" }}, got {given!r}")
+    for label, level in given.items():
+        if level not in PRIORITIES:
+            raise ConfigError(f"{key}.{label}", f"{level!r} is not one of {list(PRIORITIES)}")
+    return dict(given)
+
+
+FLAGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def _flag(value, key: str) -> bool:
+    """A boolean; the strings environment overrides give ("true", "false", "yes", "no", …) are read too."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in FLAGS:
+        return FLAGS[value.strip().lower()]
+    raise ConfigError(key, f"must be true or false, got {value!r}")

@@ -1,0 +1,191 @@
+"""plugins.sla fixes: stale waiting/resolved labels, agent-chosen priority, week-wrapping hours, config errors."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from plugin_host.actions import Actions
+from plugin_host.errors import ConfigError
+from plugin_host.ticket import Person, Ticket, TicketMessage
+from plugins.sla.calendar import BusinessCalendar, parse_duration
+from plugins.sla.clock import sla_state
+from plugins.sla.policy import priority_of, validate
+
+from .conftest import deliver, make_email
+from .test_sla import labels_of, monday, setup
+
+UTC = timezone.utc
+MON9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+JANE, ANNA = Person("Jane", "jane@example.org"), Person("Anna", "support@example.com")
+
+
+def message(i, kind, at, text="Hello, where is my order?"):
+    return TicketMessage(id=f"m{i}", thread_id="t", message_id=f"<m{i}@x>", sender=JANE if kind == "customer" else ANNA,
+                         to=(), cc=(), subject="Order", sent_at=at, kind=kind, text=text, label_ids=frozenset({"INBOX"}))
+
+
+def ticket(messages, labels=()):
+    return Ticket(thread_id="t", subject="Order", customer=JANE, support_address="support@example.com",
+                  messages=tuple(messages), language="en", labels=frozenset(labels), first_customer_at=messages[0].sent_at,
+                  first_agent_reply_at=next((m.sent_at for m in messages if m.kind == "agent"), None),
+                  last_speaker=messages[-1].kind)
+
+
+ASKED = [message(1, "customer", MON9), message(2, "agent", MON9 + timedelta(hours=1))]
+ANSWERED = ASKED + [message(3, "customer", MON9 + timedelta(hours=2), "Here is the info you asked for")]
+
+
+# -- 1. waiting/resolved labels hold the clock only while the agent spoke last ------------------------
+
+@pytest.mark.parametrize("label", ["Helpdesk/Waiting on customer", "Helpdesk/Resolved"])
+def test_customer_writing_after_waiting_or_resolved_restarts_the_clock(label):
+    state = sla_state(ticket(ANSWERED, {label}), validate({}), MON9 + timedelta(days=7))
+    assert state.kind == "next_response" and state.due is not None and state.breached
+    assert not state.paused and not state.resolved
+
+
+def test_marking_resolved_after_the_customers_thanks_holds():
+    """Customer: "Thanks!"; the agent marks the ticket Resolved without replying. Gmail labels every
+    message then in the thread, the thanks included: the label is not stale, the ticket stays resolved."""
+    import dataclasses
+
+    thanked = ASKED + [message(3, "customer", MON9 + timedelta(hours=2), "Thanks a lot!")]
+    marked = [dataclasses.replace(m, labels=frozenset({"Helpdesk/Resolved"})) for m in thanked]
+    state = sla_state(ticket(marked, {"Helpdesk/Resolved"}), validate({}), MON9 + timedelta(days=7))
+    assert state.resolved and state.due is None and not state.breached
+
+
+def test_waiting_and_resolved_labels_hold_while_the_agent_spoke_last():
+    policy = validate({})
+    waiting = sla_state(ticket(ASKED, {"Helpdesk/Waiting on customer"}), policy, MON9 + timedelta(days=7))
+    assert waiting.paused and waiting.due is None
+    resolved = sla_state(ticket(ASKED, {"Helpdesk/Resolved"}), policy, MON9 + timedelta(days=7))
+    assert resolved.resolved and resolved.due is None
+    spam = sla_state(ticket(ASKED[:1], {"Helpdesk/Resolved"}), policy, MON9 + timedelta(days=7))
+    assert spam.resolved and not spam.breached  # resolved before any reply: nothing to compare with
+
+
+def test_stale_waiting_label_is_removed_when_the_customer_writes_again(tmp_path):
+    local, host, clock = setup(tmp_path, monday(9))
+    g = local.gmail()
+    ref = deliver(g, make_email(message_id="<w1@example.org>", subject="Question"))
+    local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
+    reply = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject="Re: Question",
+                       message_id="<w1r@example.com>", in_reply_to="<w1@example.org>", body="Which order?")
+    sent = g.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(reply).decode(),
+                                                        "threadId": ref["threadId"]}).execute()
+    local.mailbox.messages[sent["id"]].internal_date = int(monday(10).timestamp() * 1000)
+    waiting = Actions(thread_id=ref["threadId"])
+    waiting.add_labels("Waiting on customer")
+    host.execute(waiting, host.ticket(ref["threadId"]))
+    clock["now"] = monday(11)
+    host.process_thread(ref["threadId"], events=["on_sweep"], completed_tasks=frozenset())
+    assert "Helpdesk/Waiting on customer" in labels_of(host, ref["threadId"])  # agent spoke last: it holds
+    again = deliver(g, make_email(message_id="<w2@example.org>", subject="Re: Question", in_reply_to="<w1r@example.com>",
+                                  body="Order 1234"), threadId=ref["threadId"])
+    local.mailbox.messages[again["id"]].internal_date = int(monday(12).timestamp() * 1000)
+    clock["now"] = monday(12, days=1)  # 9 working hours of an 8h next-response target
+    host.process_thread(ref["threadId"], events=["on_sweep"], completed_tasks=frozenset())
+    found = labels_of(host, ref["threadId"])
+    assert "Helpdesk/Waiting on customer" not in found and "Helpdesk/SLA/Breached" in found
+
+
+# -- 2. the plugin's own Priority label follows the rules; an agent's choice sticks -------------------
+
+OUTAGE = {"label_priorities": {"Outage": "urgent"}, "vip_domains": ["example.org"]}
+
+
+def test_own_priority_label_follows_a_later_rule():
+    policy = validate(OUTAGE)
+    labelled = ticket(ASKED[:1], {"Helpdesk/Priority/High", "Helpdesk/Outage"})  # High was the plugin's answer
+    assert priority_of(labelled, policy) == ("urgent", "label Outage")
+
+
+def test_agent_chosen_priority_overrides_the_rules():
+    policy = validate(OUTAGE)
+    chosen = ticket(ASKED[:1], {"Helpdesk/Priority/Low", "Helpdesk/SLA/Priority set by agent", "Helpdesk/Outage"})
+    assert priority_of(chosen, policy) == ("low", "set by an agent")
+
+
+def test_priority_button_marks_the_choice_and_it_sticks(tmp_path):
+    local, host, clock = setup(tmp_path, monday(10), sla={"label_priorities": {"Outage": "urgent"}})
+    ref = deliver(local.gmail(), make_email(message_id="<p@example.org>"))
+    thread = ref["threadId"]
+    host.process_thread(thread, events=["on_sweep"], completed_tasks=frozenset())
+    assert "Helpdesk/Priority/Normal" in labels_of(host, thread)
+    outage = Actions(thread_id=thread)
+    outage.add_labels("Outage")
+    host.execute(outage, host.ticket(thread))
+    host.process_thread(thread, events=["on_sweep"], completed_tasks=frozenset())
+    assert {"Helpdesk/Priority/Urgent"} == {l for l in labels_of(host, thread) if "/Priority/" in l}
+    agent = host.config.agent("anna.kowalska@example.com")
+    host.card_action("sla.set_priority", {"priority": "low"}, {}, host.ticket(thread), agent)
+    host.process_thread(thread, events=["on_sweep"], completed_tasks=frozenset())
+    found = labels_of(host, thread)
+    assert "Helpdesk/SLA/Priority set by agent" in found
+    assert {"Helpdesk/Priority/Low"} == {l for l in found if "/Priority/" in l}
+    assert host.deadline(host.ticket(thread)).priority == "low"
+
+
+# -- 3. day ranges wrap over the weekend; periods may end at 24:00 -------------------------------------
+
+def test_sunday_to_thursday_weeks():
+    calendar = BusinessCalendar.parse("Sun-Thu 09:00-17:00; Fri 09:00-13:00", "Asia/Jerusalem")
+    assert [bool(day) for day in calendar.week] == [True, True, True, True, True, False, True]
+    assert calendar.week[6] == ((540, 1020),) and calendar.week[4] == ((540, 780),)
+    alone = BusinessCalendar.parse("Sun-Thu 09:00-17:00", "UTC")
+    assert [bool(day) for day in alone.week] == [True, True, True, True, False, False, True]
+    weekend = BusinessCalendar.parse("Fri-Mon 10:00-14:00", "UTC")
+    assert [bool(day) for day in weekend.week] == [True, False, False, False, True, True, True]
+
+
+def test_periods_end_at_midnight_but_not_after():
+    late = BusinessCalendar.parse("Mon-Fri 18:00-24:00", "UTC")
+    assert late.add_business_time(monday(23), timedelta(hours=2)) == monday(19, days=1)
+    for hours in ("Mon-Fri 24:00-24:30", "Mon-Fri 09:00-24:30", "Mon-Fri 09:00-25:00"):
+        with pytest.raises(ConfigError, match="plugins.sla.hours"):
+            BusinessCalendar.parse(hours)
+
+
+# -- 4. malformed settings name the setting ------------------------------------------------------------
+
+@pytest.mark.parametrize("raw,key", [
+    ({"at_risk_share": "high"}, "plugins.sla.at_risk_share"),
+    ({"at_risk_share": None}, "plugins.sla.at_risk_share"),
+    ({"targets": {"normal": "4h"}}, "plugins.sla.targets.normal"),
+    ({"targets": {"normal": {"first_reponse": "4h"}}}, "plugins.sla.targets.normal.first_reponse"),
+    ({"hours": 9}, "plugins.sla.hours"),
+    ({"timezone": 5}, "plugins.sla.timezone"),
+    ({"holidays": 5}, "plugins.sla.holidays"),
+    ({"holidays": ["PL", 5]}, "plugins.sla.holidays"),
+    ({"label_priorities": ["x"]}, "plugins.sla.label_priorities"),
+    ({"days_off": 5}, "plugins.sla.days_off"),
+    ({"keywords": 5}, "plugins.sla.keywords"),
+    ({"teams": ["billing", 3]}, "plugins.sla.teams"),
+    ({"business_hours": "maybe"}, "plugins.sla.business_hours"),
+    ({"resolve_on_archive": 1}, "plugins.sla.resolve_on_archive"),
+])
+def test_malformed_settings_name_the_setting(raw, key):
+    with pytest.raises(ConfigError) as caught:
+        validate(raw)
+    assert caught.value.key == key
+
+
+def test_single_strings_are_one_item_lists_and_string_booleans_are_read():
+    policy = validate({"keywords": "outage", "vip_domains": "VIP.example", "teams": "billing",
+                       "days_off": "2026-12-24", "holidays": "PL"})
+    assert policy.keywords == ("outage",) and policy.vip_domains == frozenset({"vip.example"})
+    assert policy.teams == ("billing",) and policy.calendar.holiday_name(datetime(2026, 12, 24).date())
+    assert validate({"business_hours": "false", "notify_owner_at_risk": "no"}).business_hours is False
+    assert validate({"notify_owner_at_risk": "no"}).notify_owner_at_risk is False
+    assert validate({"resolve_on_archive": "true"}).resolve_on_archive is True
+
+
+# -- 5. a day of target is 24 working hours, not a business day -----------------------------------------
+
+def test_a_day_of_target_is_24_working_hours():
+    calendar = BusinessCalendar.parse("Mon-Fri 09:00-18:00", "UTC")
+    assert parse_duration("1d") == timedelta(hours=24)
+    assert calendar.add_business_time(monday(9), parse_duration("1d")) == monday(15, days=2)  # Wednesday 15:00
