@@ -124,8 +124,16 @@ class GmailClient:
         hinted = retry_after_seconds(exc) if isinstance(exc, HttpError) else None
         return max(delay, hinted) if hinted is not None else delay
 
-    def execute(self, request, method_id: str, describe: str = "") -> Any:
+    def execute(self, request, method_id: str, describe: str = "", settled: Callable[[], Any] | None = None) -> Any:
+        """Run one call with quota, retries and a clear error. ``settled``, for calls that must not happen
+        twice (sending mail), is asked before each retry whether the failed attempt took effect after all
+        (its response lost to a timeout or a 5xx): if it returns something, that is the result."""
         for attempt in range(self.max_attempts):
+            if attempt and settled is not None:
+                done = settled()
+                if done is not None:
+                    log.info("%s %s on %s had gone through; not repeated", method_id, describe, self.address)
+                    return done
             self.bucket.take(units_for(method_id))
             self.stats["calls"][method_id] += 1
             self.stats["units"][method_id] += units_for(method_id)
@@ -286,7 +294,23 @@ class GmailClient:
         if thread_id:
             body["threadId"] = thread_id
         return self.execute(self.users.messages().send(userId="me", body=body), "gmail.users.messages.send",
-                            thread_id or "")
+                            thread_id or "", settled=self._already_there(raw))
+
+    def _already_there(self, raw: bytes, scope: str = "") -> Callable[[], dict | None]:
+        """A check for a message we wrote (by its Message-ID) having reached the mailbox anyway."""
+        from email.parser import BytesHeaderParser
+
+        message_id = (BytesHeaderParser().parsebytes(raw).get("Message-ID") or "").strip().strip("<>")
+
+        def check() -> dict | None:
+            if not message_id:
+                return None
+            try:
+                found = self.list_message_ids(q=f"{scope}rfc822msgid:{message_id}", max_results=1)
+            except GmailError:
+                return None  # cannot tell: the retry goes ahead
+            return {"id": found[0]["id"], "threadId": found[0]["threadId"]} if found else None
+        return check
 
     def insert(self, raw: bytes, label_ids: list[str], thread_id: str | None = None) -> dict:
         import base64
@@ -302,8 +326,10 @@ class GmailClient:
         message = {"raw": base64.urlsafe_b64encode(raw).decode()}
         if thread_id:
             message["threadId"] = thread_id
+        found = self._already_there(raw, "in:drafts ")
         return self.execute(self.users.drafts().create(userId="me", body={"message": message}),
-                            "gmail.users.drafts.create", thread_id or "")
+                            "gmail.users.drafts.create", thread_id or "",
+                            settled=lambda: (lambda m: {"message": m} if m else None)(found()))
 
     def watch(self, topic: str, label_ids: list[str] | None = None) -> dict:
         body = {"topicName": topic, "labelIds": label_ids or ["INBOX"], "labelFilterBehavior": "include"}
@@ -327,8 +353,17 @@ class GmailClient:
         return self.execute(self.tasks.tasklists().insert(body={"title": title}), "tasks.tasklists.insert", title)
 
     def list_tasks(self, tasklist: str, show_completed: bool = True) -> list[dict]:
-        return self.execute(self.tasks.tasks().list(tasklist=tasklist, showCompleted=show_completed, maxResults=100),
-                            "tasks.tasks.list", tasklist).get("items", [])
+        """Every task of the list, page by page; hidden ones too (Google hides tasks completed in Gmail or
+        the Tasks app unless asked), so finished escalations and existing keys are always seen."""
+        tasks, token = [], None
+        while True:
+            page = self.execute(self.tasks.tasks().list(tasklist=tasklist, showCompleted=show_completed,
+                                                        showHidden=show_completed, maxResults=100, pageToken=token),
+                                "tasks.tasks.list", tasklist)
+            tasks.extend(page.get("items", []))
+            token = page.get("nextPageToken")
+            if not token:
+                return tasks
 
     def insert_task(self, tasklist: str, body: dict) -> dict:
         return self.execute(self.tasks.tasks().insert(tasklist=tasklist, body=body), "tasks.tasks.insert", tasklist)

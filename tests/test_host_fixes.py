@@ -82,3 +82,42 @@ def test_one_failing_ticket_does_not_stop_the_sweep(tmp_path):
         deliver(local.gmail(), make_email(sender=f"{subject}@example.org", subject=subject, message_id=f"<{subject}@x>"))
     results = host.sweep()
     assert sorted(Sweeper.seen) == ["a", "b", "bad", "c", "d"] and len(results) == 4
+
+
+def test_a_send_whose_response_was_lost_is_not_sent_again(tmp_path):
+    """Gmail accepted the acknowledgement but the response timed out: the retry finds it by Message-ID."""
+    local, host, _ = make_host(tmp_path)
+    deliver(local.gmail(), make_email(message_id="<timeout@example.org>"))
+    original = local.http.request
+    lost = []
+
+    def response_lost(uri, method="GET", body=None, headers=None, **kw):
+        response = original(uri, method, body, headers, **kw)
+        if "/messages/send" in uri and not lost:
+            lost.append(uri)
+            raise TimeoutError("timed out reading the response")
+        return response
+
+    local.http.request = response_lost
+    report = ChangeFeed(host).sync()
+    assert lost and report.ok and len(sent_acks(local)) == 1
+
+
+def test_every_page_of_tasks_and_hidden_ones_are_read(tmp_path):
+    """Google returns at most 100 tasks a page, and hides tasks completed in Gmail unless asked."""
+    from plugin_host.actions import Actions
+    from plugin_host.executor import Outcome
+
+    local, host, _ = make_host(tmp_path)
+    list_id = host.executor.tasklist_id("Labeldesk")
+    for number in range(130):
+        host.client.insert_task(list_id, {"title": f"t{number}", "notes": f"[labeldesk:k{number}]"})
+    done = host.client.insert_task(list_id, {"title": "escalation", "notes": "[labeldesk:done-in-gmail]"})
+    task = local.mailbox.tasks[list_id][done["id"]]
+    task.update(status="completed", hidden=True)  # completed in Gmail's Tasks panel: Google hides it
+    assert len(host.client.list_tasks(list_id)) == 131
+    for key in ("k125", "done-in-gmail"):  # on the second page; hidden
+        actions = Actions(thread_id="t1")
+        actions.task(title="again", notes="", key=key, tasklist="Labeldesk")
+        assert host.executor.execute(actions).skipped == [f"task {key} exists"]
+    assert len(host.client.list_tasks(list_id)) == 131

@@ -108,12 +108,24 @@ def _public_task(list_id: str, task: dict) -> dict:
 
 
 def tasks_list(r):
+    """Like Google: pages of ``maxResults`` (default 20, at most 100) with ``nextPageToken``; completed
+    tasks only with ``showCompleted`` (default true); hidden ones (completed in Gmail or the Tasks app,
+    or cleared) only with ``showHidden``."""
     list_id = _list_id(r)
     show_completed = str(r.args.get("showCompleted", "true")).lower() == "true"
-    items = [t for t in r.box.tasks[list_id].values() if show_completed or t["status"] != "completed"]
+    show_hidden = str(r.args.get("showHidden", "false")).lower() == "true"
+    items = [t for t in r.box.tasks[list_id].values()
+             if (show_completed or t["status"] != "completed") and (show_hidden or not t.get("hidden"))]
+    try:
+        size = min(100, max(1, int(r.args.get("maxResults", 20))))
+        start = int(r.args.get("pageToken") or 0)
+    except ValueError:
+        raise ApiError(400, "Invalid maxResults or pageToken.", "invalid") from None
     body = {"kind": "tasks#tasks", "etag": '"local"'}
-    if items:
-        body["items"] = [_public_task(list_id, t) for t in items]
+    if items[start:start + size]:
+        body["items"] = [_public_task(list_id, t) for t in items[start:start + size]]
+    if start + size < len(items):
+        body["nextPageToken"] = str(start + size)
     return body
 
 
