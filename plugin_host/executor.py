@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
+from pathlib import Path
 
 from .actions import Action, Actions, Draft, LabelChange, Notification, Reply, Task
 from .config import Config
@@ -130,7 +131,7 @@ class Executor:
             elif isinstance(action, Task):
                 lines.append(f"task ({action.key}) {action.title}")
             elif isinstance(action, Notification):
-                lines.append(f"notify {action.to} via {action.channel}: {action.subject}")
+                lines.append(f"notify {action.to} via {redact_url(action.channel)}: {action.subject}")
         return lines
 
     # -- execution -----------------------------------------------------------------------------
@@ -273,7 +274,13 @@ class Executor:
             self.sent_ids.add(self.client.send(msg.as_bytes()).get("id", ""))
             outcome.done.append(f"notified {note.to}: {note.subject}")
         else:
+            posted = WebhookLog(self.config.state_path)
+            if note.key and posted.has(note.key):
+                outcome.skipped.append(f"notification {note.key} already posted")
+                return
             post_webhook(note.channel, {"text": f"*{note.subject}*\n{note.text}"})
+            if note.key:
+                posted.add(note.key)
             outcome.done.append(f"posted to chat webhook: {note.subject}")
 
 
@@ -282,11 +289,50 @@ def clean_header_text(value: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in value or "").split())[:300]
 
 
+def redact_url(url: str) -> str:
+    """A webhook URL for messages and logs: its path and query carry the secret, so only the host shows."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.scheme and parts.netloc else url
+
+
 def post_webhook(url: str, payload: dict) -> None:
     import requests
 
     if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
-        raise ValueError(f"chat webhook must be an https URL, got {url!r}")
-    response = requests.post(url, data=json.dumps(payload), timeout=10,
-                             headers={"Content-Type": "application/json; charset=UTF-8"})
-    response.raise_for_status()
+        raise ValueError(f"chat webhook must be an https URL, got {redact_url(url)!r}")
+    try:
+        response = requests.post(url, data=json.dumps(payload), timeout=10,
+                                 headers={"Content-Type": "application/json; charset=UTF-8"})
+    except requests.RequestException as exc:
+        raise RuntimeError(f"chat webhook {redact_url(url)} unreachable: {type(exc).__name__}") from None
+    if response.status_code >= 400:
+        raise RuntimeError(f"chat webhook {redact_url(url)} answered HTTP {response.status_code}")
+
+
+class WebhookLog:
+    """Keys of chat notifications already posted (``<state>/webhook-posted.json``, 0600): a webhook has no
+    mailbox to search, so this small file is what keeps a keyed alert from being posted twice."""
+
+    KEEP_DAYS = 60
+
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / "webhook-posted.json"
+
+    def _load(self) -> dict[str, float]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def has(self, key: str) -> bool:
+        return key in self._load()
+
+    def add(self, key: str) -> None:
+        from .files import write_private_json
+
+        now = datetime.now(timezone.utc).timestamp()
+        kept = {k: t for k, t in self._load().items() if now - t < self.KEEP_DAYS * 86400}
+        write_private_json(self.path, {**kept, key: now})

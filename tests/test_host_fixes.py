@@ -121,3 +121,43 @@ def test_every_page_of_tasks_and_hidden_ones_are_read(tmp_path):
         actions.task(title="again", notes="", key=key, tasklist="Labeldesk")
         assert host.executor.execute(actions).skipped == [f"task {key} exists"]
     assert len(host.client.list_tasks(list_id)) == 131
+
+
+def test_a_keyed_chat_alert_is_posted_once_and_its_secret_url_never_shown(tmp_path):
+    import http.server
+    import threading
+
+    from plugin_host.actions import Actions
+
+    posts = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200 if "/ok" in self.path else 500)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        local, host, _ = make_host(tmp_path)
+        url = f"http://127.0.0.1:{server.server_port}/ok?key=SECRET"
+        outcomes = []
+        for _ in range(2):
+            actions = Actions(thread_id="t1")
+            actions.notify(to="team", channel=url, subject="SLA breached", text="x", key="breach:t1:1")
+            outcomes.append(host.executor.execute(actions))
+        assert len(posts) == 1 and outcomes[1].skipped == ["notification breach:t1:1 already posted"]
+        failing = Actions(thread_id="t1")
+        failing.notify(to="team", channel=url.replace("/ok", "/fail"), subject="SLA breached", text="x", key="b2")
+        import pytest
+
+        with pytest.raises(RuntimeError) as failure:
+            host.executor.execute(failing)
+        shown = " ".join(host.executor.describe(failing, None)) + str(failure.value)
+        assert "SECRET" not in shown and "127.0.0.1" in shown and "HTTP 500" in shown
+    finally:
+        server.shutdown()
