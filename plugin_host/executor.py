@@ -209,7 +209,7 @@ class Executor:
         display = clean_header_text(getattr(reply, "from_name", "") or "")
         msg["From"] = Address(display_name=display, addr_spec=ticket.support_address)
         msg["To"] = Address(addr_spec=reply.to)
-        msg["Subject"] = clean_header_text(reply.subject)
+        msg["Subject"] = clean_header_text(reply.subject, limit=2000)  # shortened, Gmail would not thread it
         msg["Message-ID"] = message_id_for(reply.key, ticket.thread_id, domain)
         if answered.message_id:
             msg["In-Reply-To"] = answered.message_id
@@ -284,9 +284,9 @@ class Executor:
             outcome.done.append(f"posted to chat webhook: {note.subject}")
 
 
-def clean_header_text(value: str) -> str:
+def clean_header_text(value: str, limit: int = 300) -> str:
     """One line, no control characters: a display name or subject can never inject headers."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in value or "").split())[:300]
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value or "").split())[:limit]
 
 
 def redact_url(url: str) -> str:

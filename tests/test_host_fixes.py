@@ -161,3 +161,20 @@ def test_a_keyed_chat_alert_is_posted_once_and_its_secret_url_never_shown(tmp_pa
         assert "SECRET" not in shown and "127.0.0.1" in shown and "HTTP 500" in shown
     finally:
         server.shutdown()
+
+
+def test_an_acknowledgement_without_subject_joins_the_thread_and_is_sent_once(tmp_path):
+    class Quiet:  # the shipped autoreply plugin writes the acknowledgement
+        pass
+
+    config = {**CONFIG, "mailbox": {**CONFIG["mailbox"], "ack_window_days": 0}, "plugins": {"enabled": ["autoreply"]}}
+    local, host, _ = make_host(tmp_path, plugin=Quiet(), config=config)
+    raw = (b"From: Jane <jane1@example.org>\r\nTo: support@example.com\r\nMessage-ID: <ns@x>\r\n"
+           b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nhello, my order is late\r\n")
+    ref = deliver(local.gmail(), raw)
+    feed = ChangeFeed(host)
+    for _ in range(3):
+        assert feed.sync(full=True).ok
+    [ack] = sent_acks(local)
+    thread = local.gmail().users().threads().get(userId="me", id=ref["threadId"]).execute()
+    assert len(thread["messages"]) == 2 and "(no subject)" not in str(ack.raw)
