@@ -152,6 +152,7 @@ class Deadline:
     priority: str
     business_hours: bool
     text: str = ""  # human phrasing, e.g. "within 4 business hours (by Tue 11:00)"
+    open_now: bool | None = None  # whether the team is at work now, by the same calendar (None: not known)
 
 
 @dataclass(frozen=True)

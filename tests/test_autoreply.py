@@ -306,3 +306,23 @@ def test_acknowledgements_link_only_confident_articles_in_the_customers_language
     polish = SimpleNamespace(question="zwrot?", language="pl")
     assert [a.article_id for a in articles(english, settings, config)] == ["a"]
     assert [a.article_id for a in articles(polish, settings, config)] == ["a", "b"]  # none in Polish: all confident
+
+
+def test_out_of_hours_wording_follows_the_sla_calendar_when_sla_is_on(tmp_path):
+    """Monday 09:30 in Warsaw: the SLA calendar (Warsaw) is open though autoreply's default hours (UTC) are
+    not; the acknowledgement must not say "out of the office" while promising an answer today."""
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
+            "plugins": {"enabled": ["autoreply", "sla"],
+                        "sla": {"hours": "Mon-Fri 09:00-18:00", "timezone": "Europe/Warsaw"}},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    monday = datetime(2026, 11, 23, 8, 30, tzinfo=timezone.utc)  # 09:30 in Warsaw
+    host = build_host(config, http=local.http, now=lambda: monday)
+    host.client.sleep = lambda s: None
+    ref = deliver(local.gmail(), make_email(subject="Order", body="Where is my order?", message_id="<w@example.org>",
+                                            date=monday))
+    local.mailbox.messages[ref["id"]].internal_date = int(monday.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = acks(local)
+    assert "out of the office" not in ack.get_content() and "2026-11-23" in ack.get_content()

@@ -68,6 +68,16 @@ def signer(ticket, settings, config):
     return round_robin(ticket.thread_id, duty) if duty else None
 
 
+def team_at_work(ticket, hours, config, now) -> bool:
+    """By the SLA calendar when the SLA plugin answers (so "out of the office" never contradicts the
+    deadline it promises); by autoreply's own ``hours`` otherwise."""
+    hook = getattr(config, "hook", None)
+    deadline = hook.ticket_deadline(ticket=ticket, settings=config, now=now) if hook is not None else None
+    if deadline is not None and deadline.open_now is not None:
+        return deadline.open_now
+    return hours.is_open(now)
+
+
 def expectation(ticket, settings, config, now, language: str) -> str:
     hook = getattr(config, "hook", None)
     deadline = hook.ticket_deadline(ticket=ticket, settings=config, now=now) if hook is not None else None
@@ -97,7 +107,7 @@ def compose(ticket, settings, config, now: datetime) -> dict:
     owner, _ = owner_of(ticket, settings, config)
     agent = signer(ticket, settings, config)
     hours = OfficeHours.parse(settings.hours, settings.timezone, settings.holidays)
-    open_now = hours.is_open(now)
+    open_now = team_at_work(ticket, hours, config, now)
     phrase_known, phrase_team = OWNER_PHRASE[language]
     context = {
         "first_name": safe_first_name(ticket.customer.name),

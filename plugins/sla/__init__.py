@@ -100,7 +100,7 @@ def ticket_deadline(ticket, settings, now):
     local = state.due.astimezone(zone)
     text = f"{local:%Y-%m-%d %H:%M} ({zone.key})"
     return Deadline(due=state.due, target=state.kind, priority=state.priority, business_hours=policy.business_hours,
-                    text=text)
+                    text=text, open_now=policy.calendar.is_open(now) if policy.business_hours else True)
 
 
 @hookimpl
