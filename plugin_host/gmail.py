@@ -33,6 +33,7 @@ DRIVE_DOCUMENT = "application/vnd.google-apps.document"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
 BATCH_SIZE = 50
+LONGEST_WAIT = 120.0  # a Retry-After beyond this is not slept through (it holds the sync); the next run retries
 
 
 class HistoryExpired(GmailError):
@@ -143,6 +144,10 @@ class GmailClient:
                 if not retryable(exc) or attempt == self.max_attempts - 1:
                     raise self.failure(method_id, describe, exc) from exc
                 delay = self.backoff(attempt, exc)
+                if delay > LONGEST_WAIT:
+                    log.warning("%s %s on %s: Google asks to wait %.0fs; leaving it to the next run", method_id,
+                                describe, self.address, delay)
+                    raise self.failure(method_id, describe, exc) from exc
                 self.stats["retries"][method_id] += 1
                 log.info("%s %s on %s failed (%s); retry in %.2fs", method_id, describe, self.address,
                          _status(exc) if isinstance(exc, HttpError) else exc, delay)

@@ -41,6 +41,18 @@ def test_429_honours_retry_after():
     assert sleeps == [1.0]  # the mailbox answered Retry-After: 1
 
 
+def test_a_retry_after_of_an_hour_is_left_to_the_next_run(monkeypatch):
+    import plugin_host.gmail as gmail
+
+    local = LocalMailbox()
+    local.app.faults.fail_next("gmail.users.labels.list", count=1, status=429)
+    monkeypatch.setattr(gmail, "retry_after_seconds", lambda exc: 3600.0)
+    sleeps = []
+    with pytest.raises(GmailError):
+        client_for(local, sleeps, base_delay=0.01).list_labels()
+    assert sleeps == []  # never holds the sync (and its lock) for an hour
+
+
 def test_give_up_error_names_mailbox_and_call():
     local = LocalMailbox()
     local.app.faults.fail_next("gmail.users.threads.get", count=10, status=500)
