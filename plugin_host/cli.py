@@ -187,6 +187,8 @@ def sync(config_path, full, dry_run) -> None:
     _print_results(report.threads)
     click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
                f"{len(report.failed)} failed, cursor {report.history_id}")
+    for thread_id, why in report.set_aside:
+        click.echo(f"set aside after failing 3 syncs in a row: thread {thread_id} ({why}); answer it by hand", err=True)
     if report.failed:
         sys.exit(1)
 

@@ -22,6 +22,7 @@ from .host import Host, Processed
 log = logging.getLogger(__name__)
 WATCH_RENEW_SECONDS = 24 * 3600
 IGNORED_LABELS = {"DRAFT", "SPAM", "TRASH"}
+STRIKES = 3  # a thread that fails this many syncs in a row for a reason that is not Gmail's is set aside
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Cursor:
     path: Path
     history_id: str | None = None
     watch_renewed_at: float = 0.0
+    strikes: dict = field(default_factory=dict)  # thread id → syncs in a row it failed (not for Gmail's reasons)
 
     @classmethod
     def load(cls, state_dir: Path) -> "Cursor":
@@ -39,10 +41,12 @@ class Cursor:
             data = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
             return cls(path)
-        return cls(path, data.get("history_id"), float(data.get("watch_renewed_at", 0)))
+        strikes = data.get("strikes") if isinstance(data.get("strikes"), dict) else {}
+        return cls(path, data.get("history_id"), float(data.get("watch_renewed_at", 0)), strikes)
 
     def save(self) -> None:
-        write_private_json(self.path, {"history_id": self.history_id, "watch_renewed_at": self.watch_renewed_at})
+        write_private_json(self.path, {"history_id": self.history_id, "watch_renewed_at": self.watch_renewed_at,
+                                       "strikes": self.strikes})
 
 
 @dataclass
@@ -50,6 +54,7 @@ class SyncReport:
     full: bool
     threads: list[Processed] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    set_aside: list[tuple[str, str]] = field(default_factory=list)  # failed STRIKES times: logged, skipped
     history_id: str | None = None
 
     @property
@@ -121,11 +126,30 @@ class ChangeFeed:
         for done, (thread_id, new_ids) in enumerate(changes.items(), 1):
             try:
                 report.threads.append(self.host.process_thread(thread_id, new_ids, dry_run=dry_run))
+                self.cursor.strikes.pop(thread_id, None)
             except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
                 log.exception("processing thread %s failed", thread_id)
-                report.failed.append((thread_id, str(exc)))
+                self._strike(thread_id, exc, report, dry_run)
             if self.progress:
                 self.progress(done, total)
+
+    def _strike(self, thread_id: str, exc: Exception, report: SyncReport, dry_run: bool) -> None:
+        """A failure holds the cursor, so the thread is tried again. Gmail's failures (outages, quota) always
+        do; any other (a message our parser cannot read) sets the thread aside after STRIKES syncs in a row,
+        so one poisoned thread cannot stop the mailbox for good."""
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        if isinstance(exc, GmailError) or dry_run:
+            report.failed.append((thread_id, detail))
+            return
+        self.cursor.strikes[thread_id] = self.cursor.strikes.get(thread_id, 0) + 1
+        if self.cursor.strikes[thread_id] >= STRIKES:
+            log.error("thread %s failed %d syncs in a row (%s); set aside — open it in Gmail and answer by hand",
+                      thread_id, STRIKES, detail)
+            self.cursor.strikes.pop(thread_id)
+            report.set_aside.append((thread_id, detail))
+        else:
+            report.failed.append((thread_id, detail))
+        self.cursor.save()
 
     def _advance(self, report: SyncReport, latest: str | None, dry_run: bool) -> None:
         if dry_run or not report.ok or latest is None:

@@ -178,3 +178,27 @@ def test_an_acknowledgement_without_subject_joins_the_thread_and_is_sent_once(tm
     [ack] = sent_acks(local)
     thread = local.gmail().users().threads().get(userId="me", id=ref["threadId"]).execute()
     assert len(thread["messages"]) == 2 and "(no subject)" not in str(ack.raw)
+
+
+def test_a_thread_that_always_fails_is_set_aside_after_three_syncs(tmp_path):
+    from plugin_host import hookimpl
+    from plugin_host.errors import GmailError
+
+    class Fragile:
+        @hookimpl
+        def on_ticket_opened(self, ticket, actions):
+            if ticket.subject == "poison":
+                raise RecursionError("maximum recursion depth exceeded")  # e.g. a message nested too deep
+            if ticket.subject == "outage":
+                raise GmailError("mailbox support@example.com: gmail.users.messages.send failed: HTTP 503")
+
+    local, host, _ = make_host(tmp_path, plugin=Fragile())
+    feed = ChangeFeed(host)
+    feed.sync()
+    for subject in ("poison", "outage"):
+        deliver(local.gmail(), make_email(sender=f"{subject}@example.org", subject=subject, message_id=f"<{subject}@x>"))
+    reports = [feed.sync() for _ in range(3)]
+    assert [len(r.failed) for r in reports] == [2, 2, 1] and [t for t, _ in reports[2].set_aside] != []
+    assert "outage" not in str(reports[2].set_aside) and feed.cursor.strikes == {}
+    held = feed.cursor.history_id
+    assert not feed.sync().ok and feed.cursor.history_id == held  # Gmail's own failures always hold the cursor
