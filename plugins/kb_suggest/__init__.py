@@ -3,6 +3,9 @@ acknowledgements. Multilingual (Snowball stems for English, Russian, Polish and 
 confidence gate (nothing is suggested when nothing fits) and learning from what agents insert."""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+
 import html
 import logging
 import threading
@@ -48,7 +51,7 @@ def validate(raw: dict) -> KbSettings:
     semantic = str(raw.get("semantic", "auto"))
     resolve(semantic)  # a clear error now, not at the first ticket
     source = str(raw.get("articles", ""))
-    if source and not Path(source).exists():
+    if source and Path(source).is_absolute() and not Path(source).exists():  # relative: see options()
         raise ConfigError("plugins.kb_suggest.articles", f"{source} does not exist (a folder of .md files or a .jsonl)")
     threshold = raw.get("threshold")
     if threshold is not None:
@@ -72,8 +75,19 @@ def validate(raw: dict) -> KbSettings:
 
 
 def options(config) -> KbSettings:
+    """The plugin's settings, with a relative ``articles`` path read from the configuration file's folder
+    (like ``state_dir``), not from wherever the command happens to run."""
     found = config.plugin(NAME)
-    return found if isinstance(found, KbSettings) else validate(found or {})
+    settings = found if isinstance(found, KbSettings) else validate(found or {})
+    source = Path(settings.articles) if settings.articles else None
+    if source is not None and not source.is_absolute():
+        base = Path(config.path).parent if getattr(config, "path", None) else Path.cwd()
+        source = base / source
+        if not source.exists():
+            raise ConfigError("plugins.kb_suggest.articles",
+                              f"{settings.articles} does not exist in {base} (a folder of .md files or a .jsonl)")
+        settings = dataclasses.replace(settings, articles=str(source))
+    return settings
 
 
 def knowledge_base(config, wait: bool = False) -> KnowledgeBase:
@@ -127,22 +141,36 @@ def configured_articles(settings: KbSettings, state_dir) -> list:
     return articles
 
 
-def _articles_mtime(source: str, force: bool = False) -> float:
-    """The article folder's newest change, looked up at most every FOLDER_CHECK_SECONDS: walking a
-    folder of 1,000 files costs about 8 ms, too much for every side panel."""
+def _articles_mtime(source: str, force: bool = False):
+    """A signature of the articles, looked up at most every FOLDER_CHECK_SECONDS: walking a folder of
+    1,000 files costs about 8 ms, too much for every side panel."""
     now = time.monotonic()
     seen = _folder_stamps.get(source)
     if seen is None or force or now - seen[0] >= FOLDER_CHECK_SECONDS:
-        seen = _folder_stamps[source] = (now, _mtime(source))
+        seen = _folder_stamps[source] = (now, _signature(source))
     return seen[1]
+
+
+def _signature(source):
+    """Every article file's path, size and modification time: a deleted file, or one copied in with an old
+    modification time (rsync -a, cp -p, unzip), changes it as surely as an edit."""
+    path = Path(source) if source else None
+    if path is None or not path.is_dir():
+        return _mtime(source) if source else 0.0
+    entries = []
+    for file in path.rglob("*.md"):
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        entries.append((file.relative_to(path).as_posix(), stat.st_size, stat.st_mtime_ns))
+    return hashlib.sha256(repr(sorted(entries)).encode()).hexdigest()
 
 
 def _mtime(path) -> float:
     try:
-        path = Path(path)
-        if path.is_dir():
-            return max([p.stat().st_mtime for p in path.rglob("*.md")] + [path.stat().st_mtime])
-        return path.stat().st_mtime
+        stat = Path(path).stat()
+        return stat.st_mtime_ns + stat.st_size / 1e9  # an edit within the same tick changes the size
     except (OSError, ValueError):
         return 0.0
 
@@ -188,8 +216,9 @@ def ticket_sections(ticket, agent, settings, now, urls):
         return [{"header": "Help articles", "widgets": [{"textParagraph": {"text": "No article fits this question."}}]}]
     widgets = []
     for s in suggestions:
-        widgets.append({"decoratedText": {"topLabel": html.escape(s.reason)[:120], "text": f"<b>{html.escape(s.title)}</b>",
-                                          "bottomLabel": html.escape(s.snippet)[:200], "wrapText": True}})
+        # Cut, then escape: cutting escaped text could split an entity ("&am").
+        widgets.append({"decoratedText": {"topLabel": html.escape(s.reason[:120]), "text": f"<b>{html.escape(s.title)}</b>",
+                                          "bottomLabel": html.escape(s.snippet[:200]), "wrapText": True}})
         buttons = []
         for label, action in (("Insert link", "kb.insert_link"), ("Insert answer", "kb.insert_answer")):
             buttons.append({"text": label, "onClick": {"action": {"function": urls("action"), "parameters": [
@@ -225,7 +254,8 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     if ticket is not None:
         remember_insert(settings.state_path, ticket.question, article.id)
     if name == "kb.insert_link":
-        text = f"{article.title}: {article.url}" if article.url else article.title
+        link = article.url if article.url.startswith(("https://", "http://")) else ""  # never javascript: and such
+        text = f"{article.title}: {link}" if link else article.title
     else:
         text = article.answer
     return CardReply(insert_text=text, notification=f"Inserted “{article.title}”.")

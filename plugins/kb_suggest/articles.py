@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from plugin_host.errors import LabeldeskError
 from plugin_host.language import language_code
 
 from .rendering import plain_text
+
+log = logging.getLogger(__name__)
 
 
 class ArticleError(LabeldeskError):
@@ -47,7 +50,13 @@ class Article:
         return plain_text(self.body, links=True)
 
 
+LIST_KEYS = {"tags"}  # the only front-matter values read as lists ("[a, b]" or "a, b")
+
+
 def parse_front_matter(text: str) -> tuple[dict, str]:
+    """``key: value`` lines between ``---`` lines. Values may be quoted; only ``tags`` is a list, so a
+    title like ``[Beta] Export [new]`` stays a title. A byte-order mark is ignored."""
+    text = text.removeprefix("\ufeff")
     if not text.startswith("---"):
         return {}, text
     head, sep, body = text[3:].partition("\n---")
@@ -57,37 +66,80 @@ def parse_front_matter(text: str) -> tuple[dict, str]:
     for line in head.strip().splitlines():
         if ":" in line:
             key, value = line.split(":", 1)
-            value = value.strip().strip('"').strip("'")
-            if value.startswith("[") and value.endswith("]"):
-                value = [v.strip().strip('"').strip("'") for v in value[1:-1].split(",") if v.strip()]
-            meta[key.strip().lower()] = value
+            key = key.strip().lower()
+            value = _unquote(value.strip())
+            if key in LIST_KEYS and isinstance(value, str):
+                inner = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+                value = [_unquote(v.strip()) for v in inner.split(",") if v.strip()]
+            meta[key] = value
     return meta, body.lstrip("-").lstrip("\n")
 
 
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        try:
+            return str(json.loads(value))  # "a \"quoted\" title", as the help-centre import writes it
+        except ValueError:
+            return value[1:-1]
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    return value
+
+
+MAX_ARTICLE_BYTES = 2_000_000
+
+
 def load_folder(folder: str | Path) -> list[Article]:
+    """Every ``*.md`` under ``folder``. A file that cannot be an article (not UTF-8, too large, a link out
+    of the folder, an editor's lock link, a directory named ``x.md``) is skipped with a warning naming
+    it, so one bad file never takes the knowledge base down."""
     root = Path(folder)
     if not root.is_dir():
         raise ArticleError(f"articles folder {root} does not exist")
+    inside = root.resolve()
     articles = []
     for path in sorted(root.rglob("*.md")):
         try:
-            meta, body = parse_front_matter(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
-            raise ArticleError(f"{path} is not UTF-8 text") from None
-        tags = meta.get("tags", [])
-        tags = tags if isinstance(tags, list) else [t.strip() for t in str(tags).split(",") if t.strip()]
-        title = str(meta.get("title") or path.stem.replace("-", " ").replace("_", " ").capitalize())
-        articles.append(Article(path.relative_to(root).with_suffix("").as_posix(), title, body.strip(),
-                                str(meta.get("url", "")), language_code(meta.get("lang"), f"{title}\n{body}"),
-                                tuple(tags)))
+            articles.append(_article_file(root, inside, path))
+        except ArticleError as exc:
+            log.warning("article skipped: %s", exc)
     return articles
+
+
+def _article_file(root: Path, inside: Path, path: Path) -> Article:
+    try:
+        if not path.is_file():
+            raise ArticleError(f"{path} is not a regular file (a broken link, an editor's lock, a folder)")
+        if not path.resolve().is_relative_to(inside):
+            raise ArticleError(f"{path} links outside the articles folder")
+        if path.stat().st_size > MAX_ARTICLE_BYTES:
+            raise ArticleError(f"{path} is larger than {MAX_ARTICLE_BYTES // 1_000_000} MB")
+        meta, body = parse_front_matter(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ArticleError(f"{path} is not UTF-8 text: save it as UTF-8") from None
+    except OSError as exc:
+        raise ArticleError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    tags = meta.get("tags", [])
+    tags = tags if isinstance(tags, list) else [t.strip() for t in str(tags).split(",") if t.strip()]
+    title = str(meta.get("title") or path.stem.replace("-", " ").replace("_", " ").capitalize())
+    return Article(path.relative_to(root).with_suffix("").as_posix(), title, body.strip(), str(meta.get("url", "")),
+                   language_code(meta.get("lang"), f"{title}\n{body}"), tuple(tags))
+
+
+def _tags(value) -> tuple[str, ...]:
+    """Tags as a list, or one comma-separated string ("billing,refunds")."""
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(str(t).strip() for t in value if str(t).strip())
 
 
 def load_jsonl(path: str | Path) -> list[Article]:
     """Articles from JSON Lines (``{"id", "title", "body", "lang", "url", "tags"}``); ids must be unique."""
     articles, lines = [], {}
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
         for number, line in enumerate(fh, 1):
+            if any("\udc80" <= ch <= "\udcff" for ch in line):
+                raise ArticleError(f"{path}:{number}: not UTF-8 text: save the file as UTF-8")
             if not line.strip():
                 continue
             try:
@@ -99,7 +151,7 @@ def load_jsonl(path: str | Path) -> list[Article]:
                 articles.append(Article(str(item["id"]), str(item.get("title", "")), str(item.get("body", "")),
                                         str(item.get("url", "")),
                                         language_code(item.get("lang"), f"{item.get('title', '')}\n{item.get('body', '')}"),
-                                        tuple(item.get("tags", []))))
+                                        _tags(item.get("tags", []))))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ArticleError(f"{path}:{number}: not an article ({exc})") from None
     return articles

@@ -6,12 +6,14 @@ sitemap's own host are fetched; pages that fail are reported, not fatal.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import xml.etree.ElementTree as ET
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -45,44 +47,136 @@ class _Page(HTMLParser):
             self.h1 += data
 
 
-def sitemap_urls(xml_text: str) -> list[str]:
+MAX_BYTES = 5_000_000  # a page or sitemap larger than this is not a help article
+MAX_REDIRECTS = 5
+MAX_PAGES = 10_000
+SLUG_LENGTH = 80
+
+
+def sitemap_urls(xml: bytes | str) -> tuple[list[str], list[str]]:
+    """(page URLs, nested sitemap URLs) of a sitemap or sitemap index; image and other extension
+    ``loc`` elements are not pages."""
     try:
-        root = ET.fromstring(xml_text)
+        root = ET.fromstring(xml)
     except ET.ParseError as exc:
         raise ArticleError(f"sitemap is not XML: {exc}") from None
-    return [el.text.strip() for el in root.iter() if el.tag.endswith("loc") and el.text]
+    pages, sitemaps = [], []
+    for element in root.iter():
+        name = element.tag.rsplit("}", 1)[-1]
+        if name not in ("url", "sitemap"):
+            continue
+        loc = next((c for c in element if c.tag.rsplit("}", 1)[-1] == "loc" and c.text), None)
+        if loc is not None:
+            (pages if name == "url" else sitemaps).append(loc.text.strip())
+    return pages, sitemaps
 
 
 def page_article(url: str, html: str) -> str:
     page = _Page()
     page.feed(html)
-    main = re.search(r"<(main|article)\b.*?>(.*?)</\1>", html, re.S | re.I)
+    main = _main_part(html)
     # The page's text, escaped so that what was text there ("<script>" in a how-to) stays text in Markdown.
-    body = escape(html_to_text(main.group(2) if main else html).strip(), quote=False)
+    body = escape(html_to_text(main if main is not None else html).strip(), quote=False)
     title = " ".join((page.h1 or page.title or url).split())
-    meta = [f"title: {title}", f"url: {url}", f"lang: {page.lang or 'en'}"]
+    meta = [f"title: {json.dumps(title, ensure_ascii=False)}", f"url: {url}", f"lang: {page.lang or 'en'}"]
     return "---\n" + "\n".join(meta) + "\n---\n" + body + "\n"
 
 
+def _main_part(html: str) -> str | None:
+    """The inside of the page's <main> (else <article>), found in linear time (no regex backtracking)."""
+    lower = html.lower()
+    for tag in ("main", "article"):
+        start = 0
+        while (start := lower.find(f"<{tag}", start)) >= 0:
+            after = lower[start + len(tag) + 1:start + len(tag) + 2]
+            if after in (">", " ", "\t", "\n", "\r", "/"):
+                opened = lower.find(">", start)
+                end = lower.rfind(f"</{tag}")
+                if opened >= 0 and end > opened:
+                    return html[opened + 1:end]
+                break
+            start += 1
+    return None
+
+
 def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=None) -> tuple[int, list[str]]:
-    """Fetch the sitemap's pages into ``folder``; returns (written, failures)."""
+    """Fetch the sitemap's pages (and those of the sitemaps it lists) into ``folder``; returns (written,
+    failures). Only http(s) URLs on the sitemap's own host are fetched — redirects included."""
     session = session or requests.Session()
     host = urlsplit(sitemap_url).netloc
-    response = session.get(sitemap_url, timeout=30)
-    response.raise_for_status()
-    urls = [u for u in sitemap_urls(response.text) if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc == host]
+    urls = _page_urls(session, sitemap_url, host)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    written, failures = 0, []
+    written, failures, taken = 0, [], {}
     for number, url in enumerate(urls, 1):
         try:
-            page = session.get(url, timeout=30)
-            page.raise_for_status()
-            slug = re.sub(r"[^a-z0-9]+", "-", urlsplit(url).path.lower()).strip("-") or "index"
-            (out / f"{slug}.md").write_text(page_article(url, page.text), encoding="utf-8")
+            html = _decoded(*_fetch(session, url, host))
+            slug = _slug(url, taken)
+            (out / f"{slug}.md").write_text(page_article(url, html), encoding="utf-8")
             written += 1
-        except requests.RequestException as exc:
-            failures.append(f"{url}: {exc.__class__.__name__}")
+        except (requests.RequestException, ArticleError, OSError) as exc:
+            failures.append(f"{url}: {exc if isinstance(exc, ArticleError) else exc.__class__.__name__}")
         if progress:
             progress(number, len(urls))
     return written, failures
+
+
+def _page_urls(session, sitemap_url: str, host: str, depth: int = 0) -> list[str]:
+    response, content = _fetch(session, sitemap_url, host)
+    pages, sitemaps = sitemap_urls(content)
+    found = [u for u in pages if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc == host]
+    for nested in sitemaps[:100] if depth < 2 else []:  # a sitemap index: its sitemaps, two levels at most
+        try:
+            found += _page_urls(session, nested, host, depth + 1)
+        except (requests.RequestException, ArticleError):
+            continue
+        if len(found) >= MAX_PAGES:
+            break
+    return list(dict.fromkeys(found))[:MAX_PAGES]
+
+
+def _fetch(session, url: str, host: str):
+    """GET ``url``, following redirects by hand so that every hop stays on ``host`` over http(s)."""
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or parts.netloc != host:
+            raise ArticleError(f"leads off {host} (to {parts.scheme}://{parts.netloc}); not followed")
+        response = session.get(url, timeout=30, allow_redirects=False, stream=True)
+        if response.is_redirect:
+            url = urljoin(url, response.headers.get("location", ""))
+            response.close()
+            continue
+        response.raise_for_status()
+        content = b""
+        for chunk in response.iter_content(65536):
+            content += chunk
+            if len(content) > MAX_BYTES:
+                raise ArticleError(f"larger than {MAX_BYTES // 1_000_000} MB")
+        return response, content
+    raise ArticleError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _decoded(response, content: bytes) -> str:
+    """The page's text: the charset the server or the page declares, else UTF-8 (not ISO-8859-1, which
+    requests assumes for text/html without a charset)."""
+    declared = requests.utils.get_encoding_from_headers(response.headers)
+    if declared and declared.lower() == "iso-8859-1" and "charset" not in response.headers.get("content-type", "").lower():
+        declared = None
+    meta = re.search(rb"""<meta[^>]{0,200}?charset=["']?([A-Za-z0-9_-]+)""", content[:4096], re.I)
+    for encoding in (declared, meta and meta.group(1).decode("ascii"), "utf-8"):
+        if encoding:
+            try:
+                return content.decode(encoding)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return content.decode("utf-8", errors="replace")
+
+
+def _slug(url: str, taken: dict[str, str]) -> str:
+    """A file name for the page: its path (and query), short; a hash of the URL when two pages would clash."""
+    parts = urlsplit(url)
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{parts.path}?{parts.query}".lower()).strip("-") or "index"
+    if len(slug) > SLUG_LENGTH or taken.get(slug, url) != url:
+        slug = f"{slug[:SLUG_LENGTH].rstrip('-')}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+    taken[slug] = url
+    return slug

@@ -85,16 +85,21 @@ def remember_insert(state_dir: Path, question: str, article_id: str) -> None:
     """An agent inserted this article for this question: later similar questions rank it higher."""
     path = feedback_path(state_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"question": question[:1000], "article": article_id}, ensure_ascii=False) + "\n"
     with _lock:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"question": question[:1000], "article": article_id}, ensure_ascii=False) + "\n")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a+b") as fh:
+            if fh.seek(0, os.SEEK_END):
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":  # a line cut short by a crash stays alone; this insert is not lost
+                    line = "\n" + line
+            fh.write(line.encode("utf-8"))
 
 
 def load_feedback(state_dir: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     try:
-        lines = feedback_path(state_dir).read_text(encoding="utf-8").splitlines()
+        lines = feedback_path(state_dir).read_text(encoding="utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return out
     for line in lines:
