@@ -93,8 +93,15 @@ def thread(thread_id):
     if agent is None:
         abort(404)
     note = inserted = ""
+    if host.ticket(thread_id) is None:
+        abort(404)  # not a ticket of this mailbox
     if request.method == "POST":
-        parameters = json.loads(request.form.get("parameters", "{}"))
+        try:
+            parameters = json.loads(request.form.get("parameters", "{}"))
+        except ValueError:
+            abort(400)
+        if not isinstance(parameters, dict):
+            abort(400)
         inputs = {k: {"stringInputs": {"value": [v]}} for k, v in request.form.items()
                   if k not in ("parameters", "agent")}
         card, note, inserted = _card_from(_call("/addon/action", {"commonEventObject": {

@@ -61,10 +61,15 @@ def run_oauth_flow(client_secrets: str, token_path: str, scopes: list[str] | Non
     """Installed-app OAuth in the browser; stores the refresh token with mode 0600."""
     from google_auth_oauthlib.flow import InstalledAppFlow
 
-    flow = InstalledAppFlow.from_client_secrets_file(client_secrets, scopes or SCOPES)
+    try:
+        flow = InstalledAppFlow.from_client_secrets_file(client_secrets, scopes or SCOPES)
+    except (ValueError, KeyError, OSError) as exc:  # json errors are ValueErrors
+        raise ConfigError("--client-secrets", f"{client_secrets} is not an OAuth client file for a Desktop app "
+                                              f"({type(exc).__name__}); download it again from the Cloud console") from None
     creds = flow.run_local_server(port=0)
     path = Path(token_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode above applies only to a new file: an old token.json may be 0644
     with os.fdopen(fd, "w") as fh:
         fh.write(creds.to_json())

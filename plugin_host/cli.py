@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import tempfile
+from pathlib import Path
 
 import click
 
@@ -85,6 +87,7 @@ ack_window_days = 4                  # at most one acknowledgement per sender in
 # Pub/Sub push (OIDC-authenticated subscription):
 # push_audience = "https://labeldesk.example.com/gmail/push"
 # push_service_account = "gmail-push@your-project.iam.gserviceaccount.com"
+# watch_topic = "projects/your-project/topics/gmail"  # Pub/Sub topic: enables push (users.watch, renewed daily)
 
 [agents]
 # Every reply is signed with first AND last name.
@@ -128,7 +131,10 @@ def init(path: str, force: bool) -> None:
     target = Path(path)
     if target.exists() and not force:
         raise click.ClickException(f"{target} exists; pass --force to overwrite it")
-    target.write_text(STARTER, encoding="utf-8")
+    try:
+        target.write_text(STARTER, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}")
     click.echo(f"Wrote {target}. Edit [mailbox] address and [agents], then run `labeldesk sync --dry-run`.")
 
 
@@ -222,22 +228,31 @@ def inspect(paths, as_json, config_path) -> None:
     run_inspect(list(paths), config, as_json, click.echo)
 
 
+PORT = click.IntRange(1, 65535)
+
+
 @cli.command()
 @_config_option
-@click.option("--port", default=8080, show_default=True)
+@click.option("--port", default=8080, show_default=True, type=PORT)
 @click.option("--host", "bind", default="127.0.0.1", show_default=True)
 def serve(config_path, port, bind) -> None:
-    """Run the host: push endpoint, add-on, polling and the sweep scheduler."""
+    """Run the host: push endpoint, add-on, polling and the sweep scheduler (Ctrl-C or SIGTERM stops)."""
     from .scheduler import run_server
 
     host = _host(config_path)
-    run_server(host, bind, port)
+    try:
+        run_server(host, bind, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {bind}:{port}: {exc.strerror or exc}; choose another --port")
+    except KeyboardInterrupt:
+        click.echo("stopped.")
 
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Process the sample inbox once, print a table, exit.")
-@click.option("--port", default=8080, show_default=True)
-@click.option("--interval", default=8.0, show_default=True, help="Seconds between new customer messages.")
+@click.option("--port", default=8080, show_default=True, type=PORT)
+@click.option("--interval", default=8.0, show_default=True, type=click.FloatRange(min=0.5),
+              help="Seconds between new customer messages (at least 0.5).")
 def demo(once, port, interval) -> None:
     """Run Labeldesk on a local mailbox seeded with a sample support inbox (no Google account)."""
     from .demo import run_demo
@@ -251,7 +266,7 @@ def mailbox() -> None:
 
 
 @mailbox.command("serve")
-@click.option("--port", default=8025, show_default=True)
+@click.option("--port", default=8025, show_default=True, type=PORT)
 @click.option("--host", "bind", default="127.0.0.1", show_default=True)
 @click.option("--data", type=click.Path(file_okay=False), help="Persist state in this directory.")
 @click.option("--seed", type=click.Choice(["sample"]), help="Load the sample support inbox.")
@@ -262,7 +277,14 @@ def mailbox_serve(port, bind, data, seed, address, rate_limit, push_url) -> None
     """Serve the local mailbox over HTTP (Gmail API v1 + Tasks v1)."""
     from .mailbox import LocalMailbox, serve
 
-    local = LocalMailbox(address, data_dir=data, seed=seed, rate_limit_units_per_s=rate_limit)
+    try:
+        if data:  # fail now, not with a 500 on the first change
+            Path(data).mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=data):
+                pass
+        local = LocalMailbox(address, data_dir=data, seed=seed, rate_limit_units_per_s=rate_limit)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot keep the mailbox in {data}: {exc}")
     local.app.push_url = push_url
     root = f"http://{bind}:{port}/"
     click.echo(f"Local mailbox for {address} at {root} ({len(local.mailbox.messages)} messages"

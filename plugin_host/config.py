@@ -7,6 +7,7 @@ lists are comma-separated. Nothing reads configuration at import time.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -131,6 +132,10 @@ def load_config(path: str | Path | None = None, *, environ=None, data: dict | No
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(file), f"is not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(str(file), "is not UTF-8 text: save it as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(str(file), f"cannot be read ({exc.strerror or exc})") from None
     else:
         file = Path(path) if path else None
     data = apply_environment(data, environ)
@@ -186,6 +191,16 @@ def _https_or_local(value: str, key: str) -> str:
     return value
 
 
+def _beside(mailbox: MailboxSettings, file: Path | None) -> MailboxSettings:
+    """Relative credential paths are read from the configuration file's folder, like ``state_dir``,
+    whichever directory a command runs in."""
+    if file is None:
+        return mailbox
+    moved = {key: str(Path(file).parent / value) for key in ("credentials", "oauth_token")
+             if (value := getattr(mailbox, key)) and not Path(value).expanduser().is_absolute()}
+    return dataclasses.replace(mailbox, **moved) if moved else mailbox
+
+
 def _with_slash(root: str) -> str:
     """API roots end in "/": the client joins paths (and the batch endpoint) onto them."""
     return root if not root or root.endswith("/") else root + "/"
@@ -195,7 +210,7 @@ def validate(data: dict, file: Path | None) -> Config:
     unknown = set(data) - KNOWN_SECTIONS
     if unknown:
         raise ConfigError(sorted(unknown)[0], f"unknown section; expected one of {sorted(KNOWN_SECTIONS)}")
-    mailbox = _mailbox(data.get("mailbox"))
+    mailbox = _beside(_mailbox(data.get("mailbox")), file)
     agents = _agents(data.get("agents", {}))
     plugins = data.get("plugins", {})
     if not isinstance(plugins, dict):

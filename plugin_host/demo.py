@@ -88,13 +88,18 @@ def run_demo(once: bool, port: int, interval: float, echo=print) -> int:
 
 def _serve_demo(local, host, feed, port: int, interval: float, echo) -> int:
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     from .mailbox.sample import new_customer_message
     from .web import create_app
 
     app = create_app(host, feed, demo=True)
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/mailbox": local.app})
+    try:
+        server = make_server("127.0.0.1", port, app, threaded=True)  # bound before any URL is printed
+    except OSError as exc:
+        echo(f"Cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}): try `labeldesk demo --port 8081`.")
+        return 1
     base = f"http://127.0.0.1:{port}"
     echo(f"Labeldesk demo for {host.config.mailbox.address}")
     echo(f"  add-on preview:  {base}/preview/")
@@ -121,7 +126,10 @@ def _serve_demo(local, host, feed, port: int, interval: float, echo) -> int:
 
     threading.Thread(target=feeder, daemon=True).start()
     try:
-        run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        echo("stopped.")
     finally:
         stop.set()
+        server.server_close()
     return 0

@@ -14,7 +14,7 @@ from typing import Callable
 
 from .actions import Actions
 from .config import Config
-from .errors import GmailError
+from .errors import ConfigError, GmailError
 from .executor import Executor, Outcome
 from .ticket import Ticket
 from .tickets import build_ticket
@@ -53,7 +53,11 @@ class Host:
     @property
     def state_dir(self) -> Path:
         path = self.config.state_path
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise ConfigError("host.state_dir", f"{path} cannot be created ({exc.strerror or exc}): "
+                                                "point state_dir at a writable folder") from None
         return path
 
     # -- reading tickets ---------------------------------------------------------------------

@@ -41,23 +41,45 @@ class Scheduler:
 
 
 def run_server(host, bind: str, port: int) -> None:
-    """Serve the Flask app and run the scheduler until interrupted."""
+    """Serve the Flask app and run the scheduler until interrupted (Ctrl-C or SIGTERM).
+
+    The port is bound first: if it is taken, nothing has been synced, sent or saved yet. The first
+    sync then runs in the background, so push notifications are received meanwhile."""
+    import signal
+
+    from werkzeug.serving import make_server
+
     from .sync import ChangeFeed
     from .web import create_app
 
     feed = ChangeFeed(host)
     app = create_app(host, feed)
+    server = make_server(bind, port, app, threaded=True)  # OSError "Address already in use" before any work
     topic = host.config.mailbox.watch_topic
     scheduler = Scheduler(host, feed, topic=topic)
-    if topic:
+
+    def first_run() -> None:
+        if topic:
+            try:
+                feed.renew_watch(topic)
+            except Exception:
+                log.exception("users.watch failed; polling continues")
         try:
-            feed.renew_watch(topic)
+            feed.sync()
         except Exception:
-            log.exception("users.watch failed; polling continues")
+            log.exception("initial sync failed; polling will retry")
+
+    def terminate(signum, frame):  # platforms stop services with SIGTERM: shut down as on Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate) if threading.current_thread() is threading.main_thread() else None
+    threading.Thread(target=first_run, name="first sync", daemon=True).start()
     scheduler.start()
+    log.info("serving on http://%s:%s", bind, server.server_port)
     try:
-        feed.sync()
-    except Exception:
-        log.exception("initial sync failed; polling will retry")
-    app.run(host=bind, port=port, threaded=True, use_reloader=False)
-    scheduler.stop()
+        server.serve_forever()
+    finally:
+        scheduler.stop()
+        server.server_close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

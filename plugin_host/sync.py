@@ -46,7 +46,7 @@ class Cursor:
 
     def save(self) -> None:
         write_private_json(self.path, {"history_id": self.history_id, "watch_renewed_at": self.watch_renewed_at,
-                                       "strikes": self.strikes})
+                                       "strikes": dict(self.strikes)})  # a copy: renewal saves beside a sync
 
 
 @dataclass

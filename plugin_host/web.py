@@ -30,6 +30,18 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
     app.register_blueprint(push)
     host.pm.hook.register_routes(app=app)
 
+    @app.after_request
+    def security_headers(response):
+        """Pages may not be framed or sniffed, and load nothing from elsewhere."""
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy",
+                                        "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; "
+                                        "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+        return response
+
     @app.get("/healthz")
     def health():
         """Liveness: the app is up and knows its mailbox."""

@@ -238,6 +238,9 @@ def test_demo_preview_renders_cards_with_working_buttons(tmp_path):
                                                                                 "threadId": thread_id}),
                                                        "agent": "ivan.petrov@example.com"})
     assert press.status_code == 200 and b"Ivan Petrov now owns this ticket" in press.data
+    assert client.get("/preview/nonexistent").status_code == 404
+    assert client.post(f"/preview/{thread_id}", data={"parameters": "notjson"}).status_code == 400
+    assert page.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     # The demo signer is trusted only by a demo app: production rejects its tokens.
     signer = app.extensions["labeldesk.demo_signer"]
     prod = create_app(host).test_client()

@@ -222,11 +222,69 @@ def test_serve_runs_the_host_against_a_served_mailbox(tmp_path):
 
         gmail = build("gmail", "v1", static_discovery=True,
                       client_options={"api_endpoint": f"http://127.0.0.1:{mailbox_port}/"}, developerKey="local")
+        # The port opens first; the initial sync runs beside it (push notifications are taken meanwhile).
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "state" / "cursor.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (tmp_path / "state" / "cursor.json").exists()
         sent = gmail.users().messages().list(userId="me", q="in:sent subject:Re").execute()
         assert sent.get("resultSizeEstimate", 0) > 0  # the initial sync acknowledged open tickets
-        assert (tmp_path / "state" / "cursor.json").exists()
     finally:
         for process in (host, mailbox):
             if process is not None:
                 process.terminate()
                 process.wait(10)
+
+
+def test_serve_on_a_taken_port_stops_before_doing_anything(tmp_path):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        config = tmp_path / "labeldesk.toml"
+        config.write_text('[mailbox]\naddress = "support@example.com"\napi_root = "http://127.0.0.1:9/"\n'
+                          '[host]\nstate_dir = "state"\n')
+        run = subprocess.run([sys.executable, "-m", "plugin_host.cli", "serve", "--config", str(config), "--port",
+                              str(taken.getsockname()[1])], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 1 and "is in use" in run.stderr and "Traceback" not in run.stderr
+        assert not (tmp_path / "state" / "cursor.json").exists()
+    finally:
+        taken.close()
+    bad = CliRunner().invoke(get_cli(), ["demo", "--port", "99999"])
+    assert bad.exit_code == 2 and "99999" in bad.output
+    assert CliRunner().invoke(get_cli(), ["demo", "--interval", "-1"]).exit_code == 2
+
+
+def test_unreadable_files_and_folders_are_clear_errors(tmp_path):
+    runner = CliRunner()
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('[mailbox]\naddress = "caf\xe9@example.com"\n'.encode("latin-1"))
+    result = runner.invoke(get_cli(), ["sync", "--config", str(latin)])
+    assert result.exit_code == 1 and "is not UTF-8 text" in result.output and "Traceback" not in result.output
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    config = tmp_path / "labeldesk.toml"
+    config.write_text(f'[mailbox]\naddress = "s@example.com"\napi_root = "http://127.0.0.1:9/"\n'
+                      f'[host]\nstate_dir = "{blocker / "state"}"\n')
+    run = subprocess.run([sys.executable, "-m", "plugin_host.cli", "sync", "--config", str(config)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "host.state_dir" in run.stderr and "writable" in run.stderr
+    assert "Traceback" not in run.stderr
+    result = runner.invoke(get_cli(), ["init", str(tmp_path / "missing" / "x.toml")])
+    assert result.exit_code == 1 and "cannot write" in result.output
+
+
+def test_relative_credential_paths_are_read_beside_the_config(tmp_path):
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "s@example.com", "oauth_token": ".labeldesk/token.json", "credentials": "/abs/key.json"}})
+    assert config.mailbox.oauth_token == str(tmp_path / ".labeldesk" / "token.json")
+    assert config.mailbox.credentials == "/abs/key.json"
+
+
+def test_a_malformed_client_secrets_file_is_named(tmp_path):
+    from plugin_host.auth import run_oauth_flow
+
+    secrets = tmp_path / "client.json"
+    secrets.write_text("{not json")
+    with pytest.raises(ConfigError, match="client.json is not an OAuth client file"):
+        run_oauth_flow(str(secrets), str(tmp_path / "token.json"))

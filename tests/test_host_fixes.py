@@ -106,7 +106,6 @@ def test_a_send_whose_response_was_lost_is_not_sent_again(tmp_path):
 def test_every_page_of_tasks_and_hidden_ones_are_read(tmp_path):
     """Google returns at most 100 tasks a page, and hides tasks completed in Gmail unless asked."""
     from plugin_host.actions import Actions
-    from plugin_host.executor import Outcome
 
     local, host, _ = make_host(tmp_path)
     list_id = host.executor.tasklist_id("Labeldesk")

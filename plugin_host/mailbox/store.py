@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import threading
 import time
@@ -373,21 +372,28 @@ class Mailbox:
         return box
 
     def save(self, directory: str | Path) -> None:
-        """Write the state atomically to ``directory/mailbox.json``."""
+        """Write the state atomically to ``directory/mailbox.json`` (mode 0600; concurrent requests take
+        turns, each through its own temporary file)."""
+        from ..files import write_private_json
+
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
-        target = path / "mailbox.json"
-        tmp = target.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.to_json(), fh)
-        os.replace(tmp, target)
+        with _save_lock:
+            write_private_json(path / "mailbox.json", self.to_json())
 
     @classmethod
     def load(cls, directory: str | Path, **kwargs) -> "Mailbox | None":
         target = Path(directory) / "mailbox.json"
         if not target.exists():
             return None
-        return cls.from_json(json.loads(target.read_text(encoding="utf-8")), **kwargs)
+        try:
+            return cls.from_json(json.loads(target.read_text(encoding="utf-8")), **kwargs)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{target} is not a saved local mailbox ({type(exc).__name__}: {exc}); "
+                             "move it away to start afresh") from None
+
+
+_save_lock = threading.Lock()
 
 
 # Gmail's fixed label colour palette (backgroundColor values accepted by labels.create/patch).

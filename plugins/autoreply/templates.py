@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from jinja2.exceptions import SecurityError
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from plugin_host.errors import ConfigError

@@ -161,8 +161,8 @@ def _targets(given, key: str) -> dict:
     for level in PRIORITIES:
         level_given = given.get(level, {})
         if not isinstance(level_given, dict):
-            raise ConfigError(f"{key}.{level}", f"must be a table of durations per target, e.g. "
-                                                f"{{ first_response = \"4h\", next_response = \"8h\", resolution = \"40h\" }}")
+            raise ConfigError(f"{key}.{level}", "must be a table of durations per target, e.g. "
+                                                "{ first_response = \"4h\", next_response = \"8h\", resolution = \"40h\" }")
         for kind in set(level_given) - set(TARGET_KINDS):
             raise ConfigError(f"{key}.{level}.{kind}", f"unknown target; use {list(TARGET_KINDS)}")
         targets[level] = {kind: parse_duration(level_given.get(kind, DEFAULT_TARGETS[level][kind]),
