@@ -95,7 +95,7 @@ class ChangeFeed:
         for record in records:
             for added in record.get("messagesAdded", []):
                 message = added["message"]
-                if IGNORED_LABELS & set(message.get("labelIds", [])):
+                if IGNORED_LABELS & set(message.get("labelIds", [])):  # when Gmail says; tickets check again
                     continue  # drafts change nothing; spam and trash are never tickets (no backscatter)
                 if message["id"] in self.host.executor.sent_ids:
                     ours.setdefault(message["threadId"], set()).add(message["id"])

@@ -102,6 +102,8 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
     conversation, drafts, originals = [], [], {}
     for raw in sorted(thread.get("messages", []), key=lambda m: (int(m.get("internalDate", "0")), m["id"])):
         message, msg = ticket_message(raw, config)
+        if {"SPAM", "TRASH"} & message.label_ids:
+            continue  # spam and trash are never part of a ticket (answering them would be backscatter)
         if "DRAFT" in message.label_ids:
             drafts.append(message)
         else:

@@ -95,6 +95,9 @@ class LocalMailboxApp:
             result = self.call(route, params, parse_qs(query, keep_blank_values=True), body, headers)
         except ApiError as exc:
             return self.error_response(exc)
+        except (TypeError, AttributeError, KeyError) as exc:  # a body of the wrong shape: Gmail answers 400
+            log.info("local mailbox: bad request %s %s (%s)", method, path, exc)
+            return self.error_response(ApiError(400, f"Invalid value: {type(exc).__name__}", "invalidArgument"))
         except Exception:  # a bug in the stand-in must look like Gmail's 500, not kill the server
             log.exception("local mailbox failed on %s %s", method, path)
             return self.error_response(ApiError(500, "Internal error encountered.", "backendError"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 
+from . import mime
 from . import resources as res
 from .errors import ApiError
 from .store import HISTORY_TYPES, Mailbox
@@ -232,11 +233,25 @@ def complete_outgoing(raw: bytes, sender: str) -> bytes:
 def messages_send(r: Request):
     raw, meta = r.message_upload()
     raw = complete_outgoing(raw, r.box.email)
+    _require_recipients(raw)
     labels = ["SENT"]
-    message = r.box.add_message(raw, labels, thread_id=meta.get("threadId"))
+    message = r.box.add_message(raw, labels, thread_id=meta.get("threadId"), explicit_thread=True)
     if r.box.email.lower() in _recipients(message):
         r.box.modify([message.id], ["INBOX", "UNREAD"], [])
     return {"id": message.id, "threadId": message.thread_id, "labelIds": sorted(message.label_ids)}
+
+
+def _require_recipients(raw: bytes) -> None:
+    """Like Gmail: a message to nobody, or to something that is not an address, is not sent."""
+    from email.utils import getaddresses
+
+    parsed = mime.parse_raw(raw)
+    fields = [f for f in (parsed.to, parsed.cc, getattr(parsed, "bcc", None)) if f]
+    addresses = [a for _, a in getaddresses(fields)]
+    if not addresses:
+        raise ApiError(400, "Recipient address required", "invalidArgument")
+    if any("@" not in a or " " in a.strip() for a in addresses):
+        raise ApiError(400, "Invalid To header", "invalidArgument")
 
 
 def _recipients(message) -> set[str]:
@@ -266,7 +281,8 @@ def _store_received(r: Request, default_source: str):
     labels = meta.get("labelIds", [])
     if r.bool_arg("deleted"):
         labels = []
-    message = r.box.add_message(raw, labels, thread_id=meta.get("threadId"), internal_date=internal)
+    message = r.box.add_message(raw, labels, thread_id=meta.get("threadId"), internal_date=internal,
+                                explicit_thread=False)  # received mail: threaded by its headers too
     return {"id": message.id, "threadId": message.thread_id, "labelIds": sorted(message.label_ids)}
 
 
@@ -433,7 +449,8 @@ def history_list(r: Request):
         chunk, token = page(records, r)
         body = {"historyId": str(box.history_id)}
         if chunk:
-            body["history"] = [res.history_resource(rec) for rec in chunk]
+            # Like Gmail: messages inside history records carry only id and threadId (no labelIds).
+            body["history"] = [res.history_resource(rec, with_message_labels=False) for rec in chunk]
         if token:
             body["nextPageToken"] = token
         return body

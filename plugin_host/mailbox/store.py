@@ -205,7 +205,8 @@ class Mailbox:
         with self.lock:
             for label_id in labels:
                 self.get_label_for_message(label_id)
-            target = self.find_thread(parsed, thread_id)
+            # Sent mail and drafts join a thread only through threadId; received mail also by its headers.
+            target = self.find_thread(parsed, thread_id) if thread_id or not explicit_thread else None
             message = StoredMessage(self.new_id(), "", raw, labels,
                                     internal_date if internal_date is not None else int(self.clock() * 1000),
                                     0, parsed)
