@@ -26,17 +26,18 @@ def inspect_file(path: Path, config: Config | None) -> dict:
     from .language import detect_language
     from .loopguard import should_acknowledge
     from .text import customer_text
-    from .tickets import person
+    from .tickets import decode_header_value, header, person
 
     own = config.mailbox.own_addresses if config else frozenset()
     try:
         raw = path.read_bytes()
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-        sender = person(str(msg.get("From", "") or ""))
+        sender = person(header(msg, "From"))
         text = customer_text(msg)
         decision = should_acknowledge(msg, own)
         return {"file": str(path), "customer": {"name": sender.name, "email": sender.email},
-                "language": detect_language(f"{msg.get('Subject', '')}\n{text}"), "text": text[:2000],
+                "language": detect_language(f"{decode_header_value(header(msg, 'Subject'))}\n{text}"),
+                "text": text[:2000],
                 "acknowledge": decision.acknowledge, "reason": decision.reason}
     except Exception as exc:  # the contract: a bad file is a line with an error, never a crash
         return {"file": str(path), "error": f"{type(exc).__name__}: {exc}"}

@@ -11,6 +11,7 @@ import dataclasses
 
 import re
 import email
+import email.header
 import email.policy
 from datetime import datetime, timezone
 from email.utils import getaddresses, parseaddr
@@ -28,9 +29,29 @@ MARKER_HEADER = "X-Labeldesk"
 def header(msg, name: str) -> str:
     try:
         value = msg.get(name)
+        if isinstance(value, email.header.Header):  # raw 8-bit bytes in the header (RFC 6532 mail)
+            value = "".join(_header_text(chunk, charset) for chunk, charset in email.header.decode_header(value))
     except Exception:  # malformed header: treat as absent
         return ""
     return str(value or "").strip()
+
+
+def _header_text(chunk, charset: str | None) -> str:
+    """One piece of a header: UTF-8 when it is (RFC 6532), else what charset-normalizer recognises."""
+    if isinstance(chunk, str):
+        return chunk
+    if charset and charset != "unknown-8bit":
+        try:
+            return chunk.decode(charset, errors="replace")
+        except LookupError:
+            pass
+    try:
+        return chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(chunk).best()
+        return str(best) if best is not None else chunk.decode("utf-8", errors="replace")
 
 
 ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>\s*$")

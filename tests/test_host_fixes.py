@@ -201,3 +201,20 @@ def test_a_thread_that_always_fails_is_set_aside_after_three_syncs(tmp_path):
     assert "outage" not in str(reports[2].set_aside) and feed.cursor.strikes == {}
     held = feed.cursor.history_id
     assert not feed.sync().ok and feed.cursor.history_id == held  # Gmail's own failures always hold the cursor
+
+
+def test_a_raw_utf8_subject_is_read_and_answered_in_its_thread(tmp_path):
+    """RFC 6532 mail: the subject in plain UTF-8 bytes, no encoded words (common from Polish and Russian clients)."""
+    class Quiet:
+        pass
+
+    config = {**CONFIG, "plugins": {"enabled": ["autoreply"]}}
+    local, host, _ = make_host(tmp_path, plugin=Quiet(), config=config)
+    raw = ("From: Anna Nowak <anna@example.pl>\r\nTo: support@example.com\r\nSubject: Nie mogę się zalogować\r\n"
+           "Message-ID: <pl@x>\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           "Pomocy, nie mogę się zalogować do konta.\r\n").encode()
+    ref = deliver(local.gmail(), raw)
+    assert host.ticket(ref["threadId"]).subject == "Nie mogę się zalogować"
+    assert ChangeFeed(host).sync().ok
+    [ack] = sent_acks(local)
+    assert ack.thread_id == ref["threadId"] and "Re: Nie mogę się zalogować" in ack.parse().subject
