@@ -160,11 +160,14 @@ def apply_environment(data: dict, environ) -> dict:
             target[key] = [v.strip() for v in value.split(",") if v.strip()]
         elif isinstance(existing, bool):
             target[key] = value.lower() in {"1", "true", "yes", "on"}
-        elif isinstance(existing, int):
+        elif isinstance(existing, (int, float)):
             try:
                 target[key] = int(value)
             except ValueError:
-                raise ConfigError(name, f"must be a whole number, got {value!r}") from None
+                try:  # "2.5" over a file's 4: the setting may take fractions; validation decides
+                    target[key] = float(value)
+                except ValueError:
+                    raise ConfigError(name, f"must be a number, got {value!r}") from None
         else:
             target[key] = value
     return merged

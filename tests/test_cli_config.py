@@ -288,3 +288,22 @@ def test_a_malformed_client_secrets_file_is_named(tmp_path):
     secrets.write_text("{not json")
     with pytest.raises(ConfigError, match="client.json is not an OAuth client file"):
         run_oauth_flow(str(secrets), str(tmp_path / "token.json"))
+
+
+def test_a_fractional_environment_override_over_a_whole_number(tmp_path):
+    data = {"mailbox": {"address": "s@example.com", "ack_window_days": 4}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_MAILBOX__ACK_WINDOW_DAYS": "2.5"})
+    assert config.mailbox.ack_window_days == 2.5
+    with pytest.raises(ConfigError, match="LABELDESK_MAILBOX__ACK_WINDOW_DAYS"):
+        load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_MAILBOX__ACK_WINDOW_DAYS": "soon"})
+
+
+def test_too_many_acknowledgement_links_and_a_bad_preview_time(tmp_path):
+    from plugins.autoreply.settings import validate
+
+    with pytest.raises(ConfigError, match="plugins.autoreply.articles"):
+        validate({"articles": 5})
+    email_file = tmp_path / "m.eml"
+    email_file.write_bytes(make_email())
+    result = CliRunner().invoke(get_cli(), ["autoreply", "preview", str(email_file), "--now", "tomorrow"])
+    assert result.exit_code == 2 and "is not an ISO time" in result.output

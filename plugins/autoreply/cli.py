@@ -27,11 +27,17 @@ def register(cli: click.Group) -> None:
         from plugin_host.tickets import ticket_from_eml
 
         try:
+            now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc)
+        except ValueError:
+            raise click.BadParameter(f"{now_text!r} is not an ISO time, e.g. 2026-11-23T20:00+01:00",
+                                     param_hint="--now") from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=timezone.utc)
+        try:
             config = load_config(config_path)
             host = build_host(config, http=_offline_http())
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
-        now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc)
         if now.tzinfo is None:
             now = now.replace(tzinfo=timezone.utc)
         raw = open(eml, "rb").read()

@@ -83,6 +83,13 @@ def _whole_number(raw: dict, key: str, default: int) -> int:
     return value
 
 
+def _articles(raw: dict) -> int:
+    count = _whole_number(raw, "articles", 3)
+    if count > 3:
+        raise ConfigError(_key("articles"), f"must be 0 to 3 (help links in an acknowledgement), got {count}")
+    return count
+
+
 def _numeric(value):
     """Numbers as environment overrides give them ("4", "2.5") are numbers."""
     if isinstance(value, str):
@@ -117,7 +124,7 @@ def validate(raw: dict) -> AutoreplySettings:
         skip_domains=_list(raw, "skip_domains"), skip_labels=_list(raw, "skip_labels", lower=False),
         hours=_text(raw, "hours", AutoreplySettings.hours), timezone=_text(raw, "timezone", "UTC"),
         holidays=_text(raw, "holidays").upper(), on_duty=_list(raw, "on_duty"),
-        round_robin=_flag(raw, "round_robin", False), articles=max(0, min(_whole_number(raw, "articles", 3), 3)),
+        round_robin=_flag(raw, "round_robin", False), articles=_articles(raw),
         directory_admin=_text(raw, "directory_admin"), directory_query=_text(raw, "directory_query"))
     from .hours import OfficeHours
 
