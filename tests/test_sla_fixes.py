@@ -189,3 +189,17 @@ def test_a_day_of_target_is_24_working_hours():
     calendar = BusinessCalendar.parse("Mon-Fri 09:00-18:00", "UTC")
     assert parse_duration("1d") == timedelta(hours=24)
     assert calendar.add_business_time(monday(9), parse_duration("1d")) == monday(15, days=2)  # Wednesday 15:00
+
+
+def test_sla_due_reads_the_configuration_like_every_command(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    (tmp_path / "labeldesk.toml").write_text('[mailbox]\naddress = "s@example.com"\n[plugins.sla]\nbusiness_hours = false\n')
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(get_cli(), ["sla", "due", "--received", "2026-11-23T17:00+00:00", "--target", "4h"])
+    assert result.output.strip() == "2026-11-23T21:00:00+00:00"  # calendar hours off: plain time
+    (tmp_path / "labeldesk.toml").write_text('[mailbox]\naddress = "s@example.com"\n[plugins.sla]\ntargets = { normal = "4h" }\n')
+    result = CliRunner().invoke(get_cli(), ["sla", "due", "--received", "2026-11-23T17:00+00:00", "--target", "4h"])
+    assert result.exit_code == 1 and "plugins.sla.targets" in result.output

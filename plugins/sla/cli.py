@@ -22,21 +22,22 @@ def register(cli: click.Group) -> None:
         """Print the deadline as ISO 8601 in the calendar's time zone (flags override the config)."""
         from plugin_host.errors import LabeldeskError
 
-        from .calendar import BusinessCalendar, parse_duration
+        from .calendar import parse_duration
+
+        from plugin_host.config import load_config
+
+        from .policy import validate
 
         raw = {}
-        if config_path:
-            from plugin_host.config import load_config
-
-            try:
-                raw = dict(load_config(config_path).plugin_raw.get("sla", {}))
-            except LabeldeskError as exc:
+        try:  # the configuration as every command finds it (--config, $LABELDESK_CONFIG, ./labeldesk.toml)
+            raw = dict(load_config(config_path).plugin_raw.get("sla", {}))
+        except LabeldeskError as exc:
+            if config_path:
                 raise click.ClickException(str(exc))
+        overrides = {k: v for k, v in (("hours", hours), ("timezone", tz), ("holidays", holidays)) if v}
         try:
-            calendar = BusinessCalendar.parse(hours or raw.get("hours", "Mon-Fri 09:00-18:00"),
-                                              tz or raw.get("timezone", "UTC"),
-                                              holidays.split(",") if holidays else raw.get("holidays", ""),
-                                              raw.get("days_off"), raw.get("working_days"))
+            policy = validate({**raw, **overrides})  # the settings are checked as at start-up
+            calendar = policy.calendar
             start = datetime.fromisoformat(received)
             duration = parse_duration(target, "--target")
         except LabeldeskError as exc:
@@ -45,7 +46,8 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(f"--received {received!r} is not an ISO 8601 time")
         if start.tzinfo is None:
             start = start.replace(tzinfo=calendar.zone)
-        click.echo(calendar.add_business_time(start, duration).astimezone(calendar.zone).isoformat())
+        due = calendar.add_business_time(start, duration) if policy.business_hours else start + duration
+        click.echo(due.astimezone(calendar.zone).isoformat())
 
     @cli.command("report")
     @click.option("--since", default="30d", show_default=True, help="Period, e.g. 30d or 12w.")
