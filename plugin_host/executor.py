@@ -124,7 +124,10 @@ class Executor:
         for thread_id, (add, remove) in self.merge_labels(list(actions), ticket).items():
             lines.append(f"label {thread_id}: +{sorted(add)} -{sorted(remove)}")
         for action in actions:
-            if isinstance(action, Reply):
+            done = isinstance(action, (Reply, Draft)) and ticket is not None and ticket.has_marker(action.key)
+            if done:  # what a real run would skip is not listed as if it would happen
+                lines.append(f"skip {type(action).__name__.lower()} ({action.key}): already in thread {action.thread_id}")
+            elif isinstance(action, Reply):
                 lines.append(f"reply ({action.key}) to {action.to} in {action.thread_id}: {action.subject}")
             elif isinstance(action, Draft):
                 lines.append(f"draft ({action.key}) in {action.thread_id}")

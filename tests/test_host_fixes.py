@@ -218,3 +218,12 @@ def test_a_raw_utf8_subject_is_read_and_answered_in_its_thread(tmp_path):
     assert ChangeFeed(host).sync().ok
     [ack] = sent_acks(local)
     assert ack.thread_id == ref["threadId"] and "Re: Nie mogę się zalogować" in ack.parse().subject
+
+
+def test_a_dry_run_does_not_list_replies_a_real_run_would_skip(tmp_path):
+    local, host, _ = make_host(tmp_path)
+    deliver(local.gmail(), make_email(message_id="<dry@example.org>"))
+    feed = ChangeFeed(host)
+    assert feed.sync().ok and len(sent_acks(local)) == 1
+    lines = [line for p in feed.sync(full=True, dry_run=True).threads if p.outcome for line in p.outcome.done]
+    assert lines and not any(line.startswith("(dry run) reply") for line in lines) and any("skip reply" in line for line in lines)
