@@ -203,3 +203,11 @@ def test_sla_due_reads_the_configuration_like_every_command(tmp_path, monkeypatc
     (tmp_path / "labeldesk.toml").write_text('[mailbox]\naddress = "s@example.com"\n[plugins.sla]\ntargets = { normal = "4h" }\n')
     result = CliRunner().invoke(get_cli(), ["sla", "due", "--received", "2026-11-23T17:00+00:00", "--target", "4h"])
     assert result.exit_code == 1 and "plugins.sla.targets" in result.output
+
+
+def test_a_later_clause_replaces_a_days_hours_and_overlaps_count_once():
+    friday_two = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+    short_friday = BusinessCalendar.parse("Mon-Fri 09:00-13:00,14:00-18:00; Fri 09:00-15:00", "UTC")
+    assert short_friday.add_business_time(friday_two, timedelta(hours=2)) == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    overlapping = BusinessCalendar.parse("Mon-Fri 09:00-12:00,11:00-15:00", "UTC")
+    assert overlapping.add_business_time(friday_two, timedelta(hours=2)) == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)

@@ -146,10 +146,21 @@ def _week(hours: str, key: str) -> tuple:
                                    f"\"Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00\"")
         periods = [_period(p.strip(), key) for p in found.group(3).split(",")]
         for day in _day_range(found.group(1), found.group(2) or found.group(1)):
-            week[day].extend(periods)
+            week[day] = list(periods)  # a later clause replaces a day's hours ("Mon-Fri …; Fri 09:00-15:00")
     if not any(week):
         raise ConfigError(key, "no working time at all")
-    return tuple(tuple(sorted(p)) for p in week)
+    return tuple(_merged(p) for p in week)
+
+
+def _merged(periods: list) -> tuple:
+    """A day's periods sorted, overlapping ones joined, so no minute counts twice."""
+    out: list[list[int]] = []
+    for start, end in sorted(periods):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return tuple((start, end) for start, end in out)
 
 
 def _day_range(first: str, last: str) -> list[int]:
