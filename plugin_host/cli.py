@@ -57,10 +57,14 @@ def plugins(as_json: bool, config_path: str | None) -> None:
     enabled = None
     try:
         enabled = load_config(config_path).enabled_plugins
-    except LabeldeskError:
+    except LabeldeskError as exc:
         if config_path:
             raise
+        click.echo(f"(no configuration read: {exc}; showing every installed plugin as enabled)", err=True)
     infos = plugin_infos(make_plugin_manager(enabled=None), enabled)
+    unknown = sorted(set(enabled or ()) - {info.name for info in infos})
+    if unknown:
+        click.echo(f"warning: [plugins] enabled names {', '.join(unknown)}, which is not installed", err=True)
     if as_json:
         click.echo(json.dumps([info.__dict__ | {"hooks": list(info.hooks)} for info in infos], indent=2))
         return

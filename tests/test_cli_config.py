@@ -307,3 +307,13 @@ def test_too_many_acknowledgement_links_and_a_bad_preview_time(tmp_path):
     email_file.write_bytes(make_email())
     result = CliRunner().invoke(get_cli(), ["autoreply", "preview", str(email_file), "--now", "tomorrow"])
     assert result.exit_code == 2 and "is not an ISO time" in result.output
+
+
+def test_plugins_says_when_it_read_no_configuration_and_names_unknown_plugins(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LABELDESK_CONFIG", raising=False)
+    result = CliRunner().invoke(get_cli(), ["plugins"])
+    assert result.exit_code == 0 and "no configuration read" in result.output
+    (tmp_path / "labeldesk.toml").write_text('[mailbox]\naddress = "s@example.com"\n[plugins]\nenabled = ["kb_sugest"]\n')
+    result = CliRunner().invoke(get_cli(), ["plugins"])
+    assert "kb_sugest, which is not installed" in result.output
