@@ -173,6 +173,29 @@ def apply_environment(data: dict, environ) -> dict:
     return merged
 
 
+FLAGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def read_flag(value, key: str) -> bool:
+    """A boolean setting; the strings environment overrides give ("true", "false", "yes", "no", …) are
+    read as such ("false" never counts as true). For plugins' settings too."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in FLAGS:
+        return FLAGS[value.strip().lower()]
+    raise ConfigError(key, f"must be true or false, got {value!r}")
+
+
+def read_list(value, key: str, what: str = "strings") -> list[str]:
+    """A list-of-strings setting; a single string is a comma-separated list (as environment overrides
+    give it). For plugins' settings too."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(key, f"must be a list of {what}, e.g. [\"a\", \"b\"], got {value!r}")
+    return [v.strip() for v in value if v.strip()]
+
+
 def _str(section: dict, key: str, where: str, default: str = "", required: bool = False) -> str:
     value = section.get(key, default)
     if not isinstance(value, str):

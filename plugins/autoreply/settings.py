@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plugin_host.config import read_flag, read_list
 from plugin_host.errors import ConfigError
 
 DEFAULT_EXPECTATION = {
@@ -38,14 +39,8 @@ def _key(key: str) -> str:
 
 
 def _list(raw: dict, key: str, lower: bool = True) -> tuple[str, ...]:
-    """A list of strings; a single string is a comma-separated list (``skip_labels = "VIP"``, and how
-    environment overrides arrive)."""
-    value = raw.get(key, [])
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(_key(key), "must be a list of strings, e.g. [\"a\", \"b\"]")
-    return tuple(v.strip().lower() if lower else v.strip() for v in value if v.strip())
+    """A list of strings; a single string is a comma-separated list (``skip_labels = "VIP"``)."""
+    return tuple(v.lower() if lower else v for v in read_list(raw.get(key, []), _key(key)))
 
 
 def _text(raw: dict, key: str, default: str = "") -> str:
@@ -55,18 +50,8 @@ def _text(raw: dict, key: str, default: str = "") -> str:
     return value.strip()
 
 
-FLAGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
-
-
 def _flag(raw: dict, key: str, default: bool) -> bool:
-    """A boolean; the strings environment overrides give ("true", "false", "yes", "no", …) are read as
-    such — "false" never counts as true."""
-    value = raw.get(key, default)
-    if isinstance(value, str) and value.strip().lower() in FLAGS:
-        return FLAGS[value.strip().lower()]
-    if not isinstance(value, bool):
-        raise ConfigError(_key(key), f"must be true or false, got {value!r}")
-    return value
+    return read_flag(raw.get(key, default), _key(key))
 
 
 def _number(raw: dict, key: str, default: float) -> float:

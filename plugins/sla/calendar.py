@@ -14,6 +14,7 @@ UTC = timezone.utc
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from plugin_host.config import read_list
 from plugin_host.errors import ConfigError
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -48,7 +49,7 @@ class BusinessCalendar:
         if hours.strip().lower() in ("24/7", "always"):
             return cls(zone, tuple(((time(0), None),) for _ in range(7)), always_open=True)
         week = _week(hours, f"{key}.hours")
-        countries = tuple(c.strip().upper() for c in string_list(holidays, f"{key}.holidays", "country codes") if c.strip())
+        countries = tuple(c.strip().upper() for c in read_list(holidays, f"{key}.holidays", "country codes") if c.strip())
         for country in countries:
             try:
                 _holidays(country, "", 2026)
@@ -183,15 +184,6 @@ def _period(text: str, key: str) -> tuple[int, int]:
     return start, end
 
 
-def string_list(value, key: str, what: str) -> list[str]:
-    """A list of strings; a single string is a comma-separated list (as environment overrides give it)."""
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(key, f"must be a list of {what}, got {value!r}")
-    return list(value)
-
-
 def _dates(value, key: str) -> list:
     """Dates as a list; a single date or string is a one-item (or comma-separated) list."""
     if value is None:
@@ -199,7 +191,7 @@ def _dates(value, key: str) -> list:
     if isinstance(value, date):
         return [value]
     if isinstance(value, str):
-        return string_list(value, key, "dates (YYYY-MM-DD)")
+        return read_list(value, key, "dates (YYYY-MM-DD)")
     if not isinstance(value, (list, tuple)):
         raise ConfigError(key, f"must be a list of dates (YYYY-MM-DD), got {value!r}")
     return list(value)

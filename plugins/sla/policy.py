@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from plugin_host.config import read_flag, read_list
 from plugin_host.errors import ConfigError
 
-from .calendar import BusinessCalendar, string_list, parse_duration
+from .calendar import BusinessCalendar, parse_duration
 
 PRIORITIES = ("urgent", "high", "normal", "low")
 AGENT_PRIORITY = "SLA/Priority set by agent"  # marker: the Priority/<Level> label is an agent's choice
@@ -133,9 +134,9 @@ def validate(raw: dict) -> SlaPolicy:
     webhook = str(raw.get("chat_webhook", ""))
     if webhook and not webhook.startswith("https://"):
         raise ConfigError(f"{key}.chat_webhook", "must be an https:// URL (Google Chat incoming webhook)")
-    names = lambda name, default=(): tuple(string_list(raw.get(name, list(default)), f"{key}.{name}", "strings"))  # noqa: E731
+    names = lambda name, default=(): tuple(read_list(raw.get(name, list(default)), f"{key}.{name}"))  # noqa: E731
     lower = lambda name: frozenset(v.lower() for v in names(name))  # noqa: E731
-    flag = lambda name, default: _flag(raw.get(name, default), f"{key}.{name}")  # noqa: E731
+    flag = lambda name, default: read_flag(raw.get(name, default), f"{key}.{name}")  # noqa: E731
     return SlaPolicy(
         targets=targets, calendar=calendar, business_hours=flag("business_hours", True),
         at_risk_share=share, vip_senders=lower("vip_senders"), vip_domains=lower("vip_domains"),
@@ -191,13 +192,3 @@ def _label_priorities(given, key: str) -> dict:
     return dict(given)
 
 
-FLAGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
-
-
-def _flag(value, key: str) -> bool:
-    """A boolean; the strings environment overrides give ("true", "false", "yes", "no", …) are read too."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in FLAGS:
-        return FLAGS[value.strip().lower()]
-    raise ConfigError(key, f"must be true or false, got {value!r}")
