@@ -45,6 +45,18 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().replace("ё", "е")
 
 
+FREQUENCY_LANGUAGES = ("en", "ru", "pl", "uk", "de", "fr", "es", "it", "pt", "nl", "cs")  # wordfreq's, among ours
+
+
+@lru_cache(maxsize=100_000)
+def zipf(word: str, language: str) -> float:
+    """How common ``word`` is in ``language`` (wordfreq's Zipf scale: 0 unknown, 7 "the"); English
+    frequencies for a language wordfreq does not know."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, language if language in FREQUENCY_LANGUAGES else "en")
+
+
 def words(text: str) -> list[str]:
     return WORD.findall(fold(text))
 

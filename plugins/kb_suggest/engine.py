@@ -30,7 +30,7 @@ from typing import Iterable
 import bm25s
 import numpy as np
 
-from .analysis import _stem, _word_grams, content_words, ngrams, stems, words
+from .analysis import _stem, _word_grams, content_words, ngrams, stems, words, zipf
 from .articles import Article
 from .embeddings import MODEL_LANGUAGES, embedder, resolve
 from .spelling import Spelling
@@ -310,13 +310,9 @@ def informativeness(text: str, language: str) -> dict[str, float]:
 
 
 def _information(word: str, language: str) -> float:
-    try:
-        from wordfreq import zipf_frequency
-    except ImportError:  # optional: without it every word counts the same
-        return 1.0
     if word.isdigit():
         return 0.3
-    return max(0.3, 7.5 - zipf_frequency(word, language if language in ("en", "ru", "pl", "uk", "de", "fr", "es") else "en"))
+    return max(0.3, 7.5 - zipf(word, language))
 
 
 def _normalise(scores: np.ndarray) -> np.ndarray:

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import lru_cache
 from typing import Iterable
 
-from .analysis import fold
+from .analysis import WORD, fold, zipf  # WORD: letters and digits; a token with a digit is a code, never corrected
 
-WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits: a token with a digit is a code, never corrected
 MIN_LENGTH = 4
 KNOWN_ZIPF = 1.0  # wordfreq Zipf frequency from which a word counts as a real word of the language
-FREQUENCY_LANGUAGES = ("en", "ru", "pl", "uk", "de", "fr", "es", "it", "pt", "nl", "cs")
 MOST_UNKNOWN = 6  # more unknown words than this: not typos but another language, a log or codes; left as is
 REMEMBERED = 50_000  # corrections kept per knowledge base (a long-running host sees endless new words)
 
@@ -69,7 +66,7 @@ class Spelling:
         """Neither a word of the articles nor (by wordfreq) of the language: perhaps a typo."""
         if len(word) < MIN_LENGTH or word in self.counts or not self.counts or not word.isalpha():
             return False
-        return _zipf(word, language if language in FREQUENCY_LANGUAGES else "en") < KNOWN_ZIPF
+        return zipf(word, language) < KNOWN_ZIPF
 
     def _lookup(self, word: str, language: str) -> str:
         if not self._unknown(word, language):
@@ -90,10 +87,3 @@ def _same_case(written: str, fixed: str) -> str:
     if written.isupper() and len(written) > 1:
         return fixed.upper()
     return fixed[:1].upper() + fixed[1:] if written[:1].isupper() else fixed
-
-
-@lru_cache(maxsize=100_000)
-def _zipf(word: str, language: str) -> float:
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, language)
