@@ -26,8 +26,6 @@ def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime) 
     if not recipient or config.is_own_address(recipient) or config.agent(recipient):
         return Verdict(False, f"recipient {recipient or '(none)'} is our own address or an agent")
     answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), None)
-    if answered is not None and {"SPAM", "TRASH"} & set(answered.label_ids):
-        return Verdict(False, "answered message is in spam or trash")
     if answered is None or answered.kind != "customer":
         why = answered.automatic_reason if answered is not None else "message not in thread"
         return Verdict(False, f"answered message is not from a customer ({why})")

@@ -68,19 +68,21 @@ def signer(ticket, settings, config):
     return round_robin(ticket.thread_id, duty) if duty else None
 
 
-def team_at_work(ticket, hours, config, now) -> bool:
+def deadline_of(ticket, config, now):
+    """The SLA plugin's deadline for the ticket (None without it): asked once per acknowledgement."""
+    hook = getattr(config, "hook", None)
+    return hook.ticket_deadline(ticket=ticket, settings=config, now=now) if hook is not None else None
+
+
+def team_at_work(deadline, hours, now) -> bool:
     """By the SLA calendar when the SLA plugin answers (so "out of the office" never contradicts the
     deadline it promises); by autoreply's own ``hours`` otherwise."""
-    hook = getattr(config, "hook", None)
-    deadline = hook.ticket_deadline(ticket=ticket, settings=config, now=now) if hook is not None else None
     if deadline is not None and deadline.open_now is not None:
         return deadline.open_now
     return hours.is_open(now)
 
 
-def expectation(ticket, settings, config, now, language: str) -> str:
-    hook = getattr(config, "hook", None)
-    deadline = hook.ticket_deadline(ticket=ticket, settings=config, now=now) if hook is not None else None
+def expectation(deadline, settings, language: str) -> str:
     if deadline is not None:
         if deadline.text:
             return EXPECT_BY.get(language, EXPECT_BY["en"]).format(when=deadline.text)
@@ -107,13 +109,14 @@ def compose(ticket, settings, config, now: datetime) -> dict:
     owner, _ = owner_of(ticket, settings, config)
     agent = signer(ticket, settings, config)
     hours = OfficeHours.parse(settings.hours, settings.timezone, settings.holidays)
-    open_now = team_at_work(ticket, hours, config, now)
+    deadline = deadline_of(ticket, config, now)
+    open_now = team_at_work(deadline, hours, now)
     phrase_known, phrase_team = OWNER_PHRASE[language]
     context = {
         "first_name": safe_first_name(ticket.customer.name),
         "subject": " ".join(ticket.subject.split())[:150],
         "owner_phrase": phrase_known.format(name=owner.full_name) if owner else phrase_team,
-        "expectation": expectation(ticket, settings, config, now, language),
+        "expectation": expectation(deadline, settings, language),
         "articles": [{"title": a.title, "url": a.url} for a in articles(ticket, settings, config)],
         "agent_name": agent.full_name if agent else "Customer Support",
         "agent_title": agent.title if agent else "",
