@@ -6,6 +6,16 @@ from tests.conftest import deliver, make_email
 from tests.test_host_sync import CONFIG, make_host, sent_acks
 
 
+def autoreply_host(tmp_path, **mailbox):
+    """A host whose acknowledgements come from the shipped autoreply plugin (not the test's stand-in)."""
+    class Quiet:
+        pass
+
+    config = {**CONFIG, "mailbox": {**CONFIG["mailbox"], **mailbox}, "plugins": {"enabled": ["autoreply"]}}
+    local, host, _ = make_host(tmp_path, plugin=Quiet(), config=config)
+    return local, host
+
+
 def test_a_retry_in_the_same_process_does_not_acknowledge_again(tmp_path):
     """The acknowledgement went out, then labelling failed: the next sync (same process) must see it."""
     local, host, _ = make_host(tmp_path)
@@ -20,11 +30,7 @@ def test_a_retry_in_the_same_process_does_not_acknowledge_again(tmp_path):
 
 
 def test_spam_and_trash_are_never_tickets(tmp_path):
-    class Quiet:
-        pass
-
-    config = {**CONFIG, "plugins": {"enabled": ["autoreply"]}}
-    local, host, _ = make_host(tmp_path, plugin=Quiet(), config=config)
+    local, host = autoreply_host(tmp_path)
     feed = ChangeFeed(host)
     feed.sync()
     for number, label in enumerate(("SPAM", "TRASH")):
@@ -163,11 +169,7 @@ def test_a_keyed_chat_alert_is_posted_once_and_its_secret_url_never_shown(tmp_pa
 
 
 def test_an_acknowledgement_without_subject_joins_the_thread_and_is_sent_once(tmp_path):
-    class Quiet:  # the shipped autoreply plugin writes the acknowledgement
-        pass
-
-    config = {**CONFIG, "mailbox": {**CONFIG["mailbox"], "ack_window_days": 0}, "plugins": {"enabled": ["autoreply"]}}
-    local, host, _ = make_host(tmp_path, plugin=Quiet(), config=config)
+    local, host = autoreply_host(tmp_path, ack_window_days=0)
     raw = (b"From: Jane <jane1@example.org>\r\nTo: support@example.com\r\nMessage-ID: <ns@x>\r\n"
            b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nhello, my order is late\r\n")
     ref = deliver(local.gmail(), raw)
@@ -205,11 +207,7 @@ def test_a_thread_that_always_fails_is_set_aside_after_three_syncs(tmp_path):
 
 def test_a_raw_utf8_subject_is_read_and_answered_in_its_thread(tmp_path):
     """RFC 6532 mail: the subject in plain UTF-8 bytes, no encoded words (common from Polish and Russian clients)."""
-    class Quiet:
-        pass
-
-    config = {**CONFIG, "plugins": {"enabled": ["autoreply"]}}
-    local, host, _ = make_host(tmp_path, plugin=Quiet(), config=config)
+    local, host = autoreply_host(tmp_path)
     raw = ("From: Anna Nowak <anna@example.pl>\r\nTo: support@example.com\r\nSubject: Nie mogę się zalogować\r\n"
            "Message-ID: <pl@x>\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
            "Pomocy, nie mogę się zalogować do konta.\r\n").encode()
