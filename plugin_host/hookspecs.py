@@ -115,7 +115,8 @@ def on_sweep(ticket, actions, settings, now, completed_tasks) -> None:
 def ticket_deadline(ticket, settings, now) -> Any:
     """The deadline for the next answer on a ticket, or None. First non-None answer wins.
 
-    Return a :class:`~plugin_host.ticket.Deadline` (due time, target, business-hours text).
+    Return a :class:`~plugin_host.ticket.Deadline` (due time, target, business-hours text, and whether
+    the team is at work now by the same calendar, ``open_now``, which acknowledgements use).
 
     :param ticket: the ticket.
     :param settings: the validated configuration.
