@@ -229,6 +229,8 @@ def test_serve_runs_the_host_against_a_served_mailbox(tmp_path):
         assert (tmp_path / "state" / "cursor.json").exists()
         sent = gmail.users().messages().list(userId="me", q="in:sent subject:Re").execute()
         assert sent.get("resultSizeEstimate", 0) > 0  # the initial sync acknowledged open tickets
+        host.terminate()  # SIGTERM, as service managers stop it: a clean exit
+        assert host.wait(20) == 0
     finally:
         for process in (host, mailbox):
             if process is not None:
