@@ -70,6 +70,28 @@ class ChangeFeed:
         self.cursor = Cursor.load(host.state_dir)
         self.lock = threading.Lock()
         self.progress = progress
+        self._queue_guard = threading.Lock()
+        self._queue = threading.Lock()  # held by the one background sync that runs or waits its turn
+        self._waiting = threading.Event()  # a background sync is queued and has not started yet
+
+    def sync_soon(self) -> bool:
+        """Sync in the background (after a push). A burst of pushes costs one running sync and at most
+        one waiting behind it, not one each: the waiting one will see every change. False: one already waits."""
+        with self._queue_guard:
+            if self._waiting.is_set():
+                return False
+            self._waiting.set()
+        threading.Thread(target=self._background_sync, name="sync after push", daemon=True).start()
+        return True
+
+    def _background_sync(self) -> None:
+        with self._queue:
+            with self._queue_guard:
+                self._waiting.clear()  # from here on a new push must queue another sync: this one may miss it
+            try:
+                self.sync()
+            except Exception:  # logged for humans; the next push or poll retries
+                log.exception("background sync after push failed")
 
     def sync(self, full: bool = False, dry_run: bool = False) -> SyncReport:
         with self.lock:

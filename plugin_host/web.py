@@ -7,7 +7,6 @@ looks at the body, answers fast, and leaves the work to a background sync.
 from __future__ import annotations
 
 import logging
-import threading
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 
@@ -85,12 +84,5 @@ def gmail_push():
         return {"ignored": True}, 200
     feed = current_app.extensions.get("labeldesk.feed")
     if feed is not None:
-        threading.Thread(target=_sync_quietly, args=(feed,), daemon=True).start()
+        feed.sync_soon()
     return {"accepted": True, "historyId": str(notice.history_id)}, 200
-
-
-def _sync_quietly(feed) -> None:
-    try:
-        feed.sync()
-    except Exception:  # logged for humans; the next push or poll retries
-        log.exception("background sync after push failed")

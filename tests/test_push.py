@@ -102,3 +102,33 @@ def test_push_endpoint_unconfigured_is_forbidden(tmp_path):
     *_, client = push_app(tmp_path, configured=False)
     assert client.post("/gmail/push", data=push_body()).status_code == 403
     assert client.get("/healthz").json["mailbox"] == "support@example.com"
+
+
+def test_a_burst_of_pushes_queues_one_sync_behind_the_running_one(tmp_path):
+    """Gmail may push many notices a second: one sync runs, one waits (it sees every change), the rest
+    are dropped instead of each starting a thread that repeats history.list."""
+    import threading
+
+    _, _, feed, _ = push_app(tmp_path)
+    started, release, runs = threading.Event(), threading.Event(), []
+
+    def slow_sync(*args, **kwargs):
+        runs.append(threading.current_thread().name)
+        started.set()
+        release.wait(5)
+
+    feed.sync = slow_sync
+    assert feed.sync_soon() is True
+    assert started.wait(5)  # the first sync runs and holds the queue
+    queued = [feed.sync_soon() for _ in range(50)]
+    assert queued.count(True) == 1  # one waits its turn, 49 are redundant
+    release.set()
+    for _ in range(100):
+        if len(runs) == 2 and not feed._waiting.is_set():
+            break
+        time.sleep(0.02)
+    time.sleep(0.1)
+    assert len(runs) == 2
+    started.clear()
+    assert feed.sync_soon() is True  # after the burst, a new push syncs again
+    assert started.wait(5) and len(runs) == 3
