@@ -10,6 +10,8 @@ import logging
 import threading
 
 log = logging.getLogger(__name__)
+SERVER_THREADS = 8  # add-on cards, pushes and health checks at once; syncs run on their own threads
+MAX_REQUEST_BYTES = 4 * 1024 * 1024  # events and pushes are a few KB; Flask answers 413 above 2 MB, waitress drops above this
 
 
 class Scheduler:
@@ -43,18 +45,22 @@ class Scheduler:
 def run_server(host, bind: str, port: int) -> None:
     """Serve the Flask app and run the scheduler until interrupted (Ctrl-C or SIGTERM).
 
-    The port is bound first: if it is taken, nothing has been synced, sent or saved yet. The first
-    sync then runs in the background, so push notifications are received meanwhile."""
+    The server is waitress, a production WSGI server (Werkzeug's is for development only): a pool of
+    worker threads, request bodies capped, slow clients buffered without holding a thread. The port is
+    bound first: if it is taken, nothing has been synced, sent or saved yet. The first sync then runs in
+    the background, so push notifications are received meanwhile."""
     import signal
 
-    from werkzeug.serving import make_server
+    from waitress import create_server
 
     from .sync import ChangeFeed
     from .web import create_app
 
     feed = ChangeFeed(host)
     app = create_app(host, feed)
-    server = make_server(bind, port, app, threaded=True)  # OSError "Address already in use" before any work
+    # Binds now: OSError "Address already in use" before any work.
+    server = create_server(app, host=bind, port=port, threads=SERVER_THREADS, ident="labeldesk",
+                           max_request_body_size=MAX_REQUEST_BYTES, channel_timeout=60)
     topic = host.config.mailbox.watch_topic
     scheduler = Scheduler(host, feed, topic=topic)
 
@@ -75,11 +81,11 @@ def run_server(host, bind: str, port: int) -> None:
     previous = signal.signal(signal.SIGTERM, terminate) if threading.current_thread() is threading.main_thread() else None
     threading.Thread(target=first_run, name="first sync", daemon=True).start()
     scheduler.start()
-    log.info("serving on http://%s:%s", bind, server.server_port)
+    log.info("serving on http://%s:%s", bind, server.effective_port)
     try:
-        server.serve_forever()
+        server.run()  # returns on Ctrl-C or SIGTERM, once waitress has stopped its workers
     finally:
         scheduler.stop()
-        server.server_close()
+        server.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

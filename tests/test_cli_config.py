@@ -216,8 +216,12 @@ def test_serve_runs_the_host_against_a_served_mailbox(tmp_path):
         host = subprocess.Popen([sys.executable, "-m", "plugin_host.cli", "serve", "--config", str(config),
                                  "--port", str(host_port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         _wait(host_port)
-        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{host_port}/healthz", timeout=5).read())
-        assert health == {"ok": True, "mailbox": "support@example.com"}
+        response = urllib.request.urlopen(f"http://127.0.0.1:{host_port}/healthz", timeout=5)
+        assert json.loads(response.read()) == {"ok": True, "mailbox": "support@example.com"}
+        assert response.headers["Server"] == "labeldesk"  # waitress, the production server, not Werkzeug's
+        with socket.create_connection(("127.0.0.1", host_port), timeout=10) as huge:  # refused before it is read
+            huge.sendall(b"POST /gmail/push HTTP/1.1\r\nHost: x\r\nContent-Length: 5242880\r\n\r\n")
+            assert huge.recv(200).startswith(b"HTTP/1.1 413")
         from googleapiclient.discovery import build
 
         gmail = build("gmail", "v1", static_discovery=True,
@@ -248,7 +252,7 @@ def test_serve_on_a_taken_port_stops_before_doing_anything(tmp_path):
                           '[host]\nstate_dir = "state"\n')
         run = subprocess.run([sys.executable, "-m", "plugin_host.cli", "serve", "--config", str(config), "--port",
                               str(taken.getsockname()[1])], capture_output=True, text=True, timeout=60)
-        assert run.returncode == 1 and "is in use" in run.stderr and "Traceback" not in run.stderr
+        assert run.returncode == 1 and "in use" in run.stderr and "choose another --port" in run.stderr and "Traceback" not in run.stderr
         assert not (tmp_path / "state" / "cursor.json").exists()
     finally:
         taken.close()
