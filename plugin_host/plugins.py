@@ -10,6 +10,7 @@ import logging
 import os
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Callable
 
 import pluggy
@@ -92,13 +93,26 @@ def plugin_infos(pm_all: pluggy.PluginManager, enabled: tuple[str, ...] | None) 
 
 def validate_plugin_settings(pm: pluggy.PluginManager, config) -> None:
     """Run each plugin's ``register_settings`` validators over ``[plugins.<name>]``; store results."""
-    validators: dict[str, Callable[[dict], Any]] = {}
+    validators: dict[str, tuple[Callable[[dict], Any], tuple[str, ...]]] = {}
 
-    def register(name: str, validate: Callable[[dict], Any]) -> None:
+    def register(name: str, validate: Callable[[dict], Any], paths: tuple[str, ...] = ()) -> None:
         if name in validators:
             raise ConfigError(f"plugins.{name}", "settings declared by two plugins")
-        validators[name] = validate
+        validators[name] = (validate, tuple(paths))
 
     pm.hook.register_settings(register=register)
-    for name, validate in validators.items():
-        config.plugin_settings[name] = validate(dict(config.plugin_raw.get(name, {})))
+    for name, (validate, paths) in validators.items():
+        raw = _paths_beside_config(dict(config.plugin_raw.get(name, {})), paths, getattr(config, "path", None))
+        config.plugin_settings[name] = validate(raw)
+
+
+def _paths_beside_config(raw: dict, paths: tuple[str, ...], config_file) -> dict:
+    """Relative path settings, read from the configuration file's folder (like ``state_dir``)."""
+    for key in paths:
+        value = raw.get(key)
+        if isinstance(value, str) and value.strip():
+            path = Path(value).expanduser()
+            if not path.is_absolute() and config_file is not None:
+                path = Path(config_file).parent / path
+            raw[key] = str(path)
+    return raw

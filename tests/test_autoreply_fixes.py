@@ -227,3 +227,25 @@ def test_template_removed_during_start_up_is_an_error_naming_the_file(tmp_path, 
     monkeypatch.setattr("jinja2.FileSystemLoader.get_source", vanished)
     with pytest.raises(ConfigError, match=r"plugins\.autoreply\.templates_dir: .*acknowledgement\.txt\.j2"):
         validate({"templates_dir": str(folder)})
+
+
+def test_a_relative_templates_dir_is_read_beside_the_config_file(tmp_path, monkeypatch):
+    """An admin writes templates_dir = "templates" next to labeldesk.toml; `labeldesk serve` run from
+    a service manager's working directory (/) must still find the folder."""
+    from plugin_host.plugins import make_plugin_manager, validate_plugin_settings
+
+    site = tmp_path / "site"
+    (site / "templates" / "en").mkdir(parents=True)
+    (site / "templates" / "en" / "acknowledgement.txt.j2").write_text("Thanks for writing!")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    data = {"mailbox": {"address": "s@example.com"},
+            "plugins": {"enabled": ["autoreply", "kb_suggest"], "autoreply": {"templates_dir": "templates"}}}
+    config = load_config(site / "labeldesk.toml", data=data, environ={})
+    validate_plugin_settings(make_plugin_manager(enabled=("autoreply",)), config)
+    assert config.plugin_settings["autoreply"].templates_dir == str(site / "templates")
+    data["plugins"]["autoreply"]["templates_dir"] = "missing"
+    config = load_config(site / "labeldesk.toml", data=data, environ={})
+    with pytest.raises(ConfigError, match=r"plugins\.autoreply\.templates_dir: folder .*site/missing does not exist"):
+        validate_plugin_settings(make_plugin_manager(enabled=("autoreply",)), config)

@@ -28,7 +28,7 @@ def _settings(config):
 
 @hookimpl
 def register_settings(register):
-    register(NAME, validate)
+    register(NAME, validate, paths=("templates_dir",))
 
 
 @hookimpl

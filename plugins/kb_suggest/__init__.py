@@ -185,7 +185,7 @@ def to_suggestion(hit) -> Suggestion:
 
 @hookimpl
 def register_settings(register):
-    register(NAME, validate)
+    register(NAME, validate, paths=("articles",))
 
 
 @hookimpl
