@@ -249,3 +249,23 @@ def test_a_relative_templates_dir_is_read_beside_the_config_file(tmp_path, monke
     config = load_config(site / "labeldesk.toml", data=data, environ={})
     with pytest.raises(ConfigError, match=r"plugins\.autoreply\.templates_dir: folder .*site/missing does not exist"):
         validate_plugin_settings(make_plugin_manager(enabled=("autoreply",)), config)
+
+
+def test_office_hours_read_lunch_breaks_and_short_fridays_like_the_sla_calendar():
+    """One syntax for both plugins: several periods a day, and a later clause replacing a day's hours."""
+    from plugins.sla.calendar import BusinessCalendar
+
+    spec = "Mon-Fri 09:00-13:00,14:00-18:00; Fri 09:00-15:00"
+    hours = OfficeHours.parse(spec, "Europe/Warsaw")
+    calendar = BusinessCalendar.parse(spec, "Europe/Warsaw")
+    monday, friday = datetime(2026, 11, 23, tzinfo=timezone.utc), datetime(2026, 11, 27, tzinfo=timezone.utc)
+    for day in (monday, friday):
+        for hour in range(24):
+            when = day.replace(hour=hour, minute=30)
+            assert hours.is_open(when) == calendar.is_open(when), when
+    assert hours.is_open(monday.replace(hour=11)) and not hours.is_open(monday.replace(hour=12, minute=30))  # lunch
+    assert hours.is_open(friday.replace(hour=13, minute=30)) and not hours.is_open(friday.replace(hour=15))  # short Friday
+    with pytest.raises(ConfigError, match=r"^plugins\.autoreply\.hours: .*'Mon 09:00-13:00,13:30-12:00'"):
+        validate({"hours": "Mon 09:00-13:00,13:30-12:00"})
+    always = OfficeHours.parse("24/7")
+    assert all(always.is_open(monday.replace(hour=h)) for h in range(24))

@@ -1,40 +1,21 @@
 """Office hours for the out-of-hours acknowledgement when the SLA plugin is not enabled.
 
-``Mon-Fri 09:00-18:00; Sat 10:00-14:00`` in a time zone, with public holidays from the
-``holidays`` package.
+``Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00`` in a time zone (the syntax of
+``plugin_host.hours``, shared with the SLA calendar), with public holidays from the ``holidays`` package.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.errors import ConfigError
-
-DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-SPEC = re.compile(r"^\s*(\w{3})(?:\s*-\s*(\w{3}))?\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
-
-
-def weekdays(first: str, last: str) -> list[int]:
-    """Weekday indexes from ``first`` to ``last`` inclusive, wrapping over the weekend ("Sun-Thu")."""
-    start, stop = DAYS.index(first.lower()), DAYS.index(last.lower())
-    return [(start + step) % 7 for step in range((stop - start) % 7 + 1)]
-
-
-def clock(text: str, chunk: str, key: str) -> time:
-    """A time of day from "HH:MM"; "24:00" is the end of the day (night shifts "22:00-24:00")."""
-    if text.zfill(5) == "24:00":
-        return time.max
-    try:
-        return time.fromisoformat(text.zfill(5))
-    except ValueError:
-        raise ConfigError(key, f"{text!r} in {chunk!r} is not a time of day (00:00 to 24:00)") from None
+from plugin_host.hours import parse_week
 
 
 @dataclass(frozen=True)
 class OfficeHours:
-    periods: dict  # weekday index -> list of (start, end) times
+    periods: dict  # weekday index -> (start, end) minutes after local midnight; days off are left out
     zone: ZoneInfo
     country: str = ""
 
@@ -44,16 +25,7 @@ class OfficeHours:
             zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(key.replace("hours", "timezone"), f"unknown time zone {timezone!r}") from None
-        periods: dict[int, list] = {}
-        for chunk in filter(None, (c.strip() for c in spec.split(";"))):
-            found = SPEC.match(chunk)
-            if not found or found.group(1).lower() not in DAYS or (found.group(2) and found.group(2).lower() not in DAYS):
-                raise ConfigError(key, f"cannot read {chunk!r}; write e.g. \"Mon-Fri 09:00-18:00\"")
-            start, end = (clock(found.group(i), chunk, key) for i in (3, 4))
-            if end <= start:
-                raise ConfigError(key, f"{chunk!r} ends before it starts")
-            for day in weekdays(found.group(1), found.group(2) or found.group(1)):
-                periods.setdefault(day, []).append((start, end))
+        periods = {day: spans for day, spans in enumerate(parse_week(spec, key)) if spans}
         country = country.strip().upper()
         if country:
             import holidays
@@ -76,4 +48,5 @@ class OfficeHours:
         local = when.astimezone(self.zone)
         if self.holiday(when):
             return False
-        return any(start <= local.time() < end for start, end in self.periods.get(local.weekday(), []))
+        minute = local.hour * 60 + local.minute + local.second / 60
+        return any(start <= minute < end for start, end in self.periods.get(local.weekday(), ()))

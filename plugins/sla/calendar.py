@@ -16,10 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.config import read_list
 from plugin_host.errors import ConfigError
+from plugin_host.hours import ALWAYS, parse_week
 
-DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-DAY_SPEC = re.compile(r"^(\w{3})(?:\s*-\s*(\w{3}))?\s+(.+)$")
-PERIOD = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 MAX_DAYS = 3660  # never walk more than ten years looking for working time
 
 
@@ -46,9 +44,9 @@ class BusinessCalendar:
         zone = _zone(timezone, f"{key}.timezone")
         if not isinstance(hours, str):
             raise ConfigError(f"{key}.hours", f"must be a string like \"Mon-Fri 09:00-18:00\", got {hours!r}")
-        if hours.strip().lower() in ("24/7", "always"):
+        if hours.strip().lower() in ALWAYS:  # open through holidays too
             return cls(zone, tuple(((time(0), None),) for _ in range(7)), always_open=True)
-        week = _week(hours, f"{key}.hours")
+        week = parse_week(hours, f"{key}.hours")
         countries = tuple(c.strip().upper() for c in read_list(holidays, f"{key}.holidays", "country codes") if c.strip())
         for country in countries:
             try:
@@ -135,53 +133,6 @@ def _zone(name, key: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(key, f"unknown time zone {name!r} (use e.g. Europe/Warsaw)") from None
-
-
-def _week(hours: str, key: str) -> tuple:
-    """7 sorted tuples of (start, end) minutes, Monday first, from "Mon-Fri 09:00-18:00; Sat 10:00-14:00"."""
-    week: list[list] = [[] for _ in range(7)]
-    for chunk in filter(None, (c.strip() for c in hours.split(";"))):
-        found = DAY_SPEC.match(chunk)
-        if not found or found.group(1).lower() not in DAYS or (found.group(2) and found.group(2).lower() not in DAYS):
-            raise ConfigError(key, f"cannot read {chunk!r}; write e.g. \"Mon-Fri 09:00-18:00\" or "
-                                   f"\"Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00\"")
-        periods = [_period(p.strip(), key) for p in found.group(3).split(",")]
-        for day in _day_range(found.group(1), found.group(2) or found.group(1)):
-            week[day] = list(periods)  # a later clause replaces a day's hours ("Mon-Fri …; Fri 09:00-15:00")
-    if not any(week):
-        raise ConfigError(key, "no working time at all")
-    return tuple(_merged(p) for p in week)
-
-
-def _merged(periods: list) -> tuple:
-    """A day's periods sorted, overlapping ones joined, so no minute counts twice."""
-    out: list[list[int]] = []
-    for start, end in sorted(periods):
-        if out and start <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], end)
-        else:
-            out.append([start, end])
-    return tuple((start, end) for start, end in out)
-
-
-def _day_range(first: str, last: str) -> list[int]:
-    """Weekday indexes from ``first`` to ``last``, wrapping over the weekend ("Sun-Thu", "Fri-Mon")."""
-    start, end = DAYS.index(first.lower()), DAYS.index(last.lower())
-    return [(start + offset) % 7 for offset in range((end - start) % 7 + 1)]
-
-
-def _period(text: str, key: str) -> tuple[int, int]:
-    """"09:00-18:00" as (start, end) minutes after local midnight; the end may be 24:00."""
-    match = PERIOD.match(text)
-    if not match:
-        raise ConfigError(key, f"cannot read period {text!r}; write HH:MM-HH:MM")
-    h1, m1, h2, m2 = map(int, match.groups())
-    start, end = h1 * 60 + m1, h2 * 60 + m2
-    if not (m1 < 60 and m2 < 60 and start < 24 * 60 and end <= 24 * 60):
-        raise ConfigError(key, f"{text!r} is not a time of day (00:00 to 24:00)")
-    if end <= start:
-        raise ConfigError(key, f"{text!r} ends before it starts (periods over midnight: split them per day)")
-    return start, end
 
 
 def _dates(value, key: str) -> list:

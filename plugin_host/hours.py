@@ -1,0 +1,70 @@
+"""Weekly working hours as admins write them, read one way for every plugin.
+
+``"Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00"``: clauses separated by ``;``, each a day or a
+day range (wrapping over the weekend: ``Sun-Thu``) and one or more comma-separated periods; a period
+may end at ``24:00``; ``24/7`` is every minute. A later clause replaces a day's hours (``Mon-Fri 09:00-18:00; Fri 09:00-15:00``
+is a short Friday), and overlapping periods are joined so no minute counts twice. The SLA calendar
+and the acknowledgement's office hours both use it.
+"""
+from __future__ import annotations
+
+import re
+
+from .errors import ConfigError
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAY_SPEC = re.compile(r"^(\w{3})(?:\s*-\s*(\w{3}))?\s+(.+)$")
+PERIOD = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+ALWAYS = ("24/7", "always")
+Week = tuple  # 7 tuples (Monday first) of sorted, disjoint (start, end) minutes after local midnight
+
+
+def parse_week(hours: str, key: str) -> Week:
+    """The working periods of each weekday; a ConfigError naming ``key`` says what to write instead."""
+    if not isinstance(hours, str):
+        raise ConfigError(key, f"must be a string like \"Mon-Fri 09:00-18:00\", got {hours!r}")
+    if hours.strip().lower() in ALWAYS:
+        return tuple(((0, 24 * 60),) for _ in range(7))
+    week: list[list] = [[] for _ in range(7)]
+    for chunk in filter(None, (c.strip() for c in str(hours).split(";"))):
+        found = DAY_SPEC.match(chunk)
+        if not found or found.group(1).lower() not in DAYS or (found.group(2) and found.group(2).lower() not in DAYS):
+            raise ConfigError(key, f"cannot read {chunk!r}; write e.g. \"Mon-Fri 09:00-18:00\" or "
+                                   f"\"Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00\"")
+        periods = [_period(p.strip(), chunk, key) for p in found.group(3).split(",")]
+        for day in day_range(found.group(1), found.group(2) or found.group(1)):
+            week[day] = list(periods)  # a later clause replaces a day's hours
+    if not any(week):
+        raise ConfigError(key, "no working time at all")
+    return tuple(_merged(p) for p in week)
+
+
+def day_range(first: str, last: str) -> list[int]:
+    """Weekday indexes from ``first`` to ``last``, wrapping over the weekend ("Sun-Thu", "Fri-Mon")."""
+    start, end = DAYS.index(first.lower()), DAYS.index(last.lower())
+    return [(start + offset) % 7 for offset in range((end - start) % 7 + 1)]
+
+
+def _period(text: str, chunk: str, key: str) -> tuple[int, int]:
+    """"09:00-18:00" as (start, end) minutes after local midnight; the end may be 24:00."""
+    match = PERIOD.match(text)
+    if not match:
+        raise ConfigError(key, f"cannot read period {text!r} in {chunk!r}; write HH:MM-HH:MM")
+    h1, m1, h2, m2 = map(int, match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if not (m1 < 60 and m2 < 60 and start < 24 * 60 and end <= 24 * 60):
+        raise ConfigError(key, f"{text!r} in {chunk!r} is not a time of day (00:00 to 24:00)")
+    if end <= start:
+        raise ConfigError(key, f"{text!r} in {chunk!r} ends before it starts (periods over midnight: split them per day)")
+    return start, end
+
+
+def _merged(periods: list) -> tuple:
+    """A day's periods sorted, overlapping ones joined."""
+    out: list[list[int]] = []
+    for start, end in sorted(periods):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return tuple((start, end) for start, end in out)
