@@ -131,8 +131,12 @@ class Executor:
                 lines.append(f"reply ({action.key}) to {action.to} in {action.thread_id}: {action.subject}")
             elif isinstance(action, Draft):
                 lines.append(f"draft ({action.key}) in {action.thread_id}")
+            elif isinstance(action, Task) and self.task_exists(action):
+                lines.append(f"skip task ({action.key}): exists")
             elif isinstance(action, Task):
                 lines.append(f"task ({action.key}) {action.title}")
+            elif isinstance(action, Notification) and self.notified(action):
+                lines.append(f"skip notification ({action.key}): already sent")
             elif isinstance(action, Notification):
                 lines.append(f"notify {action.to} via {redact_url(action.channel)}: {action.subject}")
         return lines
@@ -237,17 +241,25 @@ class Executor:
 
     # -- tasks and notifications ---------------------------------------------------------------
 
-    def tasklist_id(self, title: str) -> str:
+    def tasklist_id(self, title: str, create: bool = True) -> str | None:
         if title not in self._tasklist_ids:
             lists = self.client.list_tasklists()
             found = next((l["id"] for l in lists if l.get("title") == title), None)
+            if found is None and not create:
+                return None
             self._tasklist_ids[title] = found or self.client.insert_tasklist(title)["id"]
         return self._tasklist_ids[title]
+
+    def task_exists(self, task: Task, list_id: str | None = None) -> bool:
+        """Whether a task with this key is in its list already, completed ones included (reads only)."""
+        list_id = list_id or self.tasklist_id(task.tasklist, create=False)
+        tag = f"[labeldesk:{task.key}]" if task.key else ""
+        return bool(tag and list_id and any(tag in (t.get("notes") or "") for t in self.client.list_tasks(list_id)))
 
     def create_task(self, task: Task, outcome: Outcome) -> None:
         list_id = self.tasklist_id(task.tasklist)
         tag = f"[labeldesk:{task.key}]" if task.key else ""
-        if tag and any(tag in (t.get("notes") or "") for t in self.client.list_tasks(list_id)):
+        if self.task_exists(task, list_id):
             outcome.skipped.append(f"task {task.key} exists")
             return
         body = {"title": task.title[:1024], "notes": (task.notes + ("\n\n" + tag if tag else ""))[:8192],
@@ -257,13 +269,25 @@ class Executor:
         self.client.insert_task(list_id, body)
         outcome.done.append(f"task created: {task.title}")
 
-    def notify(self, note: Notification, outcome: Outcome) -> None:
+    def _notification_id(self, note: Notification) -> str | None:
+        domain = self.config.mailbox.address.split("@")[-1]
+        return message_id_for("notify:" + note.key, note.thread_id, domain) if note.key else None
+
+    def notified(self, note: Notification) -> bool:
+        """Whether a keyed notification went out already: its message in the mailbox, or the webhook log."""
+        if not note.key:
+            return False
         if note.channel == "email":
-            domain = self.config.mailbox.address.split("@")[-1]
-            msgid = message_id_for("notify:" + note.key, note.thread_id, domain) if note.key else None
-            if msgid and self.client.list_message_ids(q=f"rfc822msgid:{msgid}", include_spam_trash=True):
-                outcome.skipped.append(f"notification {note.key} already sent")
-                return
+            msgid = self._notification_id(note)
+            return bool(self.client.list_message_ids(q=f"rfc822msgid:{msgid}", include_spam_trash=True))
+        return WebhookLog(self.config.state_path).has(note.key)
+
+    def notify(self, note: Notification, outcome: Outcome) -> None:
+        if self.notified(note):
+            outcome.skipped.append(f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}")
+            return
+        if note.channel == "email":
+            msgid = self._notification_id(note)
             msg = EmailMessage(policy=SMTP)
             msg["From"] = Address(display_name="Labeldesk", addr_spec=self.config.mailbox.address)
             msg["To"] = note.to
@@ -278,9 +302,6 @@ class Executor:
             outcome.done.append(f"notified {note.to}: {note.subject}")
         else:
             posted = WebhookLog(self.config.state_path)
-            if note.key and posted.has(note.key):
-                outcome.skipped.append(f"notification {note.key} already posted")
-                return
             post_webhook(note.channel, {"text": f"*{note.subject}*\n{note.text}"})
             if note.key:
                 posted.add(note.key)

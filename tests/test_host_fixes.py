@@ -225,3 +225,21 @@ def test_a_dry_run_does_not_list_replies_a_real_run_would_skip(tmp_path):
     assert feed.sync().ok and len(sent_acks(local)) == 1
     lines = [line for p in feed.sync(full=True, dry_run=True).threads if p.outcome for line in p.outcome.done]
     assert lines and not any(line.startswith("(dry run) reply") for line in lines) and any("skip reply" in line for line in lines)
+
+
+def test_dry_runs_list_tasks_and_notifications_a_real_run_would_skip(tmp_path):
+    """A dry run reads (never writes) Tasks and the mailbox, so it does not promise an escalation task or
+    an alert that already exists — and it does not create the task list to find out."""
+    from plugin_host.actions import Actions
+
+    local, host, _ = make_host(tmp_path)
+    actions = Actions(thread_id="t1")
+    actions.task(title="Escalate t1", notes="", key="esc-t1", tasklist="Escalations")
+    actions.notify(to="lead@example.com", subject="Breach", text="t1 breached", key="breach-t1", channel="email")
+    first = host.executor.execute(actions, dry_run=True).done
+    assert first == ["(dry run) task (esc-t1) Escalate t1",
+                     "(dry run) notify lead@example.com via email: Breach"]
+    assert all(l["title"] != "Escalations" for l in host.client.list_tasklists())
+    assert host.executor.execute(actions).done == ["task created: Escalate t1", "notified lead@example.com: Breach"]
+    again = host.executor.execute(actions, dry_run=True).done
+    assert again == ["(dry run) skip task (esc-t1): exists", "(dry run) skip notification (breach-t1): already sent"]
