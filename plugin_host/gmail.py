@@ -4,12 +4,17 @@ Uses the discovery documents shipped in google-api-python-client (no discovery c
 root URL from ``[mailbox] api_root`` (empty = Google). Every call is charged to a per-mailbox token
 bucket in quota units, retried with exponential backoff and jitter on 429/5xx and rate-limit 403s
 (honouring Retry-After), and a final failure says which mailbox and which call failed.
+
+httplib2 connections are not thread-safe, and ``labeldesk serve`` calls Gmail from the change feed,
+the sweep and add-on requests at once: each thread gets its own connection (the library's documented
+``requestBuilder`` pattern), reused by that thread's later calls.
 """
 from __future__ import annotations
 
 import json
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from email.utils import parsedate_to_datetime
@@ -17,7 +22,7 @@ from typing import Any, Callable
 
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
-from googleapiclient.http import BatchHttpRequest
+from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from .config import MailboxSettings
 from .errors import GmailError
@@ -87,6 +92,7 @@ class GmailClient:
         self.rng = rng or random.Random()
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.stats: dict[str, Counter] = {"calls": Counter(), "units": Counter(), "retries": Counter()}
+        self._connections = threading.local()  # per thread: credentials id -> its own httplib2 connection
         self.gmail = self._build("gmail", credentials)
         self.tasks = self._build("tasks", credentials)
         self._drive_credentials = drive_credentials
@@ -99,15 +105,27 @@ class GmailClient:
             root = root.rstrip("/") + "/drive/v3/"
         kwargs: dict[str, Any] = {"static_discovery": True, "client_options": {"api_endpoint": root},
                                   "cache_discovery": False}
-        if self.http is not None:
+        if self.http is not None:  # an injected transport (the local mailbox in tests and the demo)
             kwargs["http"] = self.http
-        elif credentials is not None:
-            kwargs["credentials"] = credentials
         else:
+            kwargs["http"] = self.connection(credentials)
+            kwargs["requestBuilder"] = lambda _http, *args, **kw: HttpRequest(self.connection(credentials), *args, **kw)
+        return build(api, VERSIONS[api], **kwargs)
+
+    def connection(self, credentials=None):
+        """This thread's HTTP connection (authorised with ``credentials``), made on its first call."""
+        made = self._connections.__dict__.setdefault("by_credentials", {})
+        key = id(credentials)
+        if key not in made:
             import httplib2
 
-            kwargs["http"] = httplib2.Http(timeout=60)
-        return build(api, VERSIONS[api], **kwargs)
+            http = httplib2.Http(timeout=60)
+            if credentials is not None:
+                from google_auth_httplib2 import AuthorizedHttp
+
+                http = AuthorizedHttp(credentials, http=http)
+            made[key] = http
+        return made[key]
 
     @property
     def drive(self):

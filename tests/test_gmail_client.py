@@ -161,3 +161,45 @@ def test_drive_client_is_built_on_first_use_with_read_only_drive_credentials(tmp
     assert asked == [] and client._drive is None  # nothing for Drive until a Drive source reads
     assert client.drive.files is not None and asked == ["drive"]
     assert client.drive._baseUrl == "https://example.test/drive/v3/"
+
+
+def test_each_thread_calls_gmail_on_its_own_connection():
+    """httplib2 is not thread-safe; serve's feed, sweep and add-on requests share one client. Over real
+    sockets every thread gets its own connection, reused for its later calls, batches included."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    local = LocalMailbox()
+    for number in range(3):
+        deliver(local.gmail(), make_email(subject=f"Hello {number}", message_id=f"<t{number}@example.org>"))
+    server = make_server("127.0.0.1", 0, local.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = MailboxSettings(address="support@example.com", api_root=f"http://127.0.0.1:{server.server_port}/")
+        client = GmailClient(settings, sleep=lambda s: None)
+        used, failures = {}, []
+
+        def work(name):
+            try:
+                for _ in range(15):
+                    request = client.gmail.users().labels().list(userId="me")
+                    used.setdefault(name, set()).add(id(request.http))
+                    client.execute(request, "gmail.users.labels.list")
+                    ids = [m["id"] for m in client.list_message_ids(q="")]
+                    calls = [(client.gmail.users().messages().get(userId="me", id=i, format="minimal"),
+                              "gmail.users.messages.get") for i in ids]
+                    assert [m["id"] for m in client.batch(calls)] == ids  # a batch on this thread's connection
+            except Exception as exc:  # noqa: BLE001 — reported below with the thread's name
+                failures.append((name, exc))
+
+        threads = [threading.Thread(target=work, args=(f"t{i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert failures == []
+        assert all(len(connections) == 1 for connections in used.values())  # reused within a thread
+        assert len(set().union(*used.values())) == 4  # never shared between threads
+    finally:
+        server.shutdown()
