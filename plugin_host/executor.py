@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.headerregistry import Address
@@ -25,6 +27,7 @@ from .errors import GmailError
 from .ticket import Ticket
 
 log = logging.getLogger(__name__)
+MAX_CLAIMS = 200_000  # idempotency keys remembered in memory (a few MB); Gmail and Tasks remain the record
 SUPPRESSED_LABEL = "Auto-reply suppressed"
 SYSTEM_LABELS = {"INBOX", "UNREAD", "STARRED", "IMPORTANT", "SPAM", "TRASH"}
 LABEL_COLORS = {
@@ -61,6 +64,25 @@ class Executor:
         self._tasklist_ids: dict[str, str] = {}
         # Ids of messages this process sent: their history records need no second look.
         self.sent_ids: set[str] = set()
+        # The feed, the sweep and add-on requests run on their own threads over one executor: label and
+        # task-list creation, and each idempotency key (reply, draft, task, notification), one at a time.
+        self._lock = threading.RLock()
+        self._claims: OrderedDict[tuple, None] = OrderedDict()
+
+    def _claim(self, key: tuple) -> bool:
+        """Take an idempotency key for this process: False when another run holds it or has done it."""
+        with self._lock:
+            if key in self._claims:
+                return False
+            self._claims[key] = None
+            while len(self._claims) > MAX_CLAIMS:
+                self._claims.popitem(last=False)
+            return True
+
+    def _release(self, key: tuple) -> None:
+        """Give a key back after a failure or a decision not to act, so a later run may try again."""
+        with self._lock:
+            self._claims.pop(key, None)
 
     # -- labels ------------------------------------------------------------------------------
 
@@ -71,11 +93,16 @@ class Executor:
         return f"{root}/{name}"
 
     def label_ids(self) -> dict[str, str]:
-        if self._labels is None:
-            self._labels = {l["name"]: l["id"] for l in self.client.list_labels()}
-        return self._labels
+        with self._lock:
+            if self._labels is None:
+                self._labels = {l["name"]: l["id"] for l in self.client.list_labels()}
+            return self._labels
 
     def label_id(self, full_name: str) -> str:
+        with self._lock:  # two threads must not both create a new label (Gmail answers the second with 409)
+            return self._label_id(full_name)
+
+    def _label_id(self, full_name: str) -> str:
         labels = self.label_ids()
         if full_name in labels:
             return labels[full_name]
@@ -91,7 +118,8 @@ class Executor:
         return labels[full_name]
 
     def forget_labels(self) -> None:
-        self._labels = None
+        with self._lock:
+            self._labels = None
 
     def label_names(self) -> dict[str, str]:
         return {v: k for k, v in self.label_ids().items()}
@@ -198,13 +226,21 @@ class Executor:
         if ticket.has_marker(reply.key):
             outcome.skipped.append(f"reply {reply.key} already in thread {ticket.thread_id}")
             return []
-        verdict = reply_verdict(reply, ticket, self.config, self.client, self.now())
-        if not verdict.allowed:
-            log.info("no %s for thread %s: %s", reply.reply_kind, ticket.thread_id, verdict.reason)
-            outcome.skipped.append(f"{reply.reply_kind} suppressed in {ticket.thread_id}: {verdict.reason}")
-            return [LabelChange(ticket.thread_id, add=(SUPPRESSED_LABEL,))]
-        raw = self.compose(reply, ticket)
-        sent = self.client.send(raw, thread_id=ticket.thread_id)
+        claim = ("reply", ticket.thread_id, reply.key)
+        if not self._claim(claim):
+            outcome.skipped.append(f"reply {reply.key} in {ticket.thread_id} sent by another run of this process")
+            return []
+        sent = None
+        try:
+            verdict = reply_verdict(reply, ticket, self.config, self.client, self.now())
+            if not verdict.allowed:
+                log.info("no %s for thread %s: %s", reply.reply_kind, ticket.thread_id, verdict.reason)
+                outcome.skipped.append(f"{reply.reply_kind} suppressed in {ticket.thread_id}: {verdict.reason}")
+                return [LabelChange(ticket.thread_id, add=(SUPPRESSED_LABEL,))]
+            sent = self.client.send(self.compose(reply, ticket), thread_id=ticket.thread_id)
+        finally:
+            if sent is None:
+                self._release(claim)
         self.sent_ids.add(sent.get("id", ""))
         outcome.done.append(f"sent {reply.reply_kind} ({reply.key}) to {reply.to} in {ticket.thread_id}")
         return []
@@ -236,12 +272,24 @@ class Executor:
         if ticket is None or ticket.has_marker(draft.key):
             outcome.skipped.append(f"draft {draft.key} already in thread")
             return
-        self.client.create_draft(self.compose(draft, ticket, automatic=False), thread_id=ticket.thread_id)
+        claim = ("draft", ticket.thread_id, draft.key)
+        if not self._claim(claim):
+            outcome.skipped.append(f"draft {draft.key} in {ticket.thread_id} made by another run of this process")
+            return
+        try:
+            self.client.create_draft(self.compose(draft, ticket, automatic=False), thread_id=ticket.thread_id)
+        except BaseException:
+            self._release(claim)
+            raise
         outcome.done.append(f"drafted ({draft.key}) in {ticket.thread_id}")
 
     # -- tasks and notifications ---------------------------------------------------------------
 
     def tasklist_id(self, title: str, create: bool = True) -> str | None:
+        with self._lock:  # one new list, not one per thread that needs it
+            return self._tasklist_id(title, create)
+
+    def _tasklist_id(self, title: str, create: bool) -> str | None:
         if title not in self._tasklist_ids:
             lists = self.client.list_tasklists()
             found = next((l["id"] for l in lists if l.get("title") == title), None)
@@ -257,17 +305,30 @@ class Executor:
         return bool(tag and list_id and any(tag in (t.get("notes") or "") for t in self.client.list_tasks(list_id)))
 
     def create_task(self, task: Task, outcome: Outcome) -> None:
+        claim = ("task", task.tasklist, task.key)
+        if task.key and not self._claim(claim):
+            outcome.skipped.append(f"task {task.key} exists")
+            return
+        created = False
+        try:
+            created = self._create_task(task, outcome)
+        finally:
+            if task.key and not created:
+                self._release(claim)
+
+    def _create_task(self, task: Task, outcome: Outcome) -> bool:
         list_id = self.tasklist_id(task.tasklist)
         tag = f"[labeldesk:{task.key}]" if task.key else ""
         if self.task_exists(task, list_id):
             outcome.skipped.append(f"task {task.key} exists")
-            return
+            return True  # done before: the key stays taken
         body = {"title": task.title[:1024], "notes": (task.notes + ("\n\n" + tag if tag else ""))[:8192],
                 "status": "needsAction"}
         if task.due:
             body["due"] = f"{task.due.isoformat()}T00:00:00.000Z"
         self.client.insert_task(list_id, body)
         outcome.done.append(f"task created: {task.title}")
+        return True
 
     def _notification_id(self, note: Notification) -> str | None:
         domain = self.config.mailbox.address.split("@")[-1]
@@ -283,9 +344,21 @@ class Executor:
         return WebhookLog(self.config.state_path).has(note.key)
 
     def notify(self, note: Notification, outcome: Outcome) -> None:
-        if self.notified(note):
+        claim = ("notify", note.channel, note.key)
+        if note.key and not self._claim(claim):
             outcome.skipped.append(f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}")
             return
+        done = False
+        try:
+            done = self._notify(note, outcome)
+        finally:
+            if note.key and not done:
+                self._release(claim)
+
+    def _notify(self, note: Notification, outcome: Outcome) -> bool:
+        if self.notified(note):
+            outcome.skipped.append(f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}")
+            return True  # done before: the key stays taken
         if note.channel == "email":
             msgid = self._notification_id(note)
             msg = EmailMessage(policy=SMTP)
@@ -306,6 +379,7 @@ class Executor:
             if note.key:
                 posted.add(note.key)
             outcome.done.append(f"posted to chat webhook: {note.subject}")
+        return True
 
 
 def clean_header_text(value: str, limit: int = 300) -> str:

@@ -1,6 +1,8 @@
 """The change feed never answers twice or answers spam: retries in a long-running process, spam and trash."""
 from __future__ import annotations
 
+import pytest
+
 from plugin_host.sync import ChangeFeed
 from tests.conftest import deliver, make_email
 from tests.test_host_sync import CONFIG, make_host, sent_acks
@@ -243,3 +245,64 @@ def test_dry_runs_list_tasks_and_notifications_a_real_run_would_skip(tmp_path):
     assert host.executor.execute(actions).done == ["task created: Escalate t1", "notified lead@example.com: Breach"]
     again = host.executor.execute(actions, dry_run=True).done
     assert again == ["(dry run) skip task (esc-t1): exists", "(dry run) skip notification (breach-t1): already sent"]
+
+
+def test_concurrent_runs_send_a_reply_and_create_a_label_once(tmp_path):
+    """The feed, the sweep and add-on requests may act on one thread at once: both read the ticket before
+    either sent. The executor holds each idempotency key for one run, and creates a new label once."""
+    import threading
+    import time
+
+    from plugin_host.actions import Actions
+
+    local, host, _ = make_host(tmp_path)
+    deliver(local.gmail(), make_email(message_id="<race@example.org>", subject="Race"))
+    thread_id = next(iter(local.mailbox.threads))
+    ticket = host.ticket(thread_id)
+    original_send, original_label = host.client.send, host.client.create_label
+
+    def slow_send(raw, thread_id=None):
+        time.sleep(0.2)  # both runs are past their checks before the first message lands
+        return original_send(raw, thread_id=thread_id)
+
+    def slow_label(name, color=None):
+        time.sleep(0.1)
+        return original_label(name, color=color)
+
+    host.client.send, host.client.create_label = slow_send, slow_label
+    outcomes = []
+
+    def run():
+        actions = Actions(thread_id=thread_id)
+        actions.reply(in_reply_to=ticket.first_customer_message.id, to=ticket.customer.email, subject="Re: Race",
+                      text="We got it.", key="race-ack", reply_kind="acknowledgement")
+        actions.add_labels("Brand new label")
+        outcomes.append(host.executor.execute(actions, ticket))
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(10)
+    sent = [m for m in local.mailbox.messages.values() if b"X-Labeldesk: race-ack" in m.raw]
+    assert len(sent) == 1
+    assert sum("sent by another run" in line for o in outcomes for line in o.skipped) == 1
+    labels = [l["name"] for l in host.client.list_labels()]
+    assert labels.count("Helpdesk/Brand new label") == 1 and not any(o.errors for o in outcomes)
+
+
+def test_a_failed_send_gives_its_key_back(tmp_path):
+    from plugin_host.actions import Actions
+    from plugin_host.errors import GmailError
+
+    local, host, _ = make_host(tmp_path)
+    deliver(local.gmail(), make_email(message_id="<fail@example.org>", subject="Fail"))
+    thread_id = next(iter(local.mailbox.threads))
+    ticket = host.ticket(thread_id)
+    actions = Actions(thread_id=thread_id)
+    actions.reply(in_reply_to=ticket.first_customer_message.id, to=ticket.customer.email, subject="Re: Fail",
+                  text="We got it.", key="fail-ack", reply_kind="acknowledgement")
+    local.app.faults.fail_next("gmail.users.messages.send", count=6, status=500)
+    with pytest.raises(GmailError):
+        host.executor.execute(actions, ticket)
+    assert host.executor.execute(actions, ticket).done[0].startswith("sent acknowledgement (fail-ack)")
