@@ -85,6 +85,18 @@ def index():
                            agents=list(host.config.agents.values()))
 
 
+def _same_origin() -> bool:
+    """A button press from the preview page itself: browsers send Sec-Fetch-Site and Origin on form
+    posts, and another site's page cannot forge them. Clients that send neither (scripts) are allowed."""
+    from urllib.parse import urlsplit
+
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
+
+
 @preview.route("/<thread_id>", methods=["GET", "POST"])
 def thread(thread_id):
     """A thread beside its side panel; POST presses a card button."""
@@ -96,6 +108,8 @@ def thread(thread_id):
     if host.ticket(thread_id) is None:
         abort(404)  # not a ticket of this mailbox
     if request.method == "POST":
+        if not _same_origin():
+            abort(403)  # another site's page posting into the demo (CSRF)
         try:
             parameters = json.loads(request.form.get("parameters", "{}"))
         except ValueError:

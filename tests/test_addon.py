@@ -240,6 +240,12 @@ def test_demo_preview_renders_cards_with_working_buttons(tmp_path):
     assert press.status_code == 200 and b"Ivan Petrov now owns this ticket" in press.data
     assert client.get("/preview/nonexistent").status_code == 404
     assert client.post(f"/preview/{thread_id}", data={"parameters": "notjson"}).status_code == 400
+    # Another site's page posting into the demo (CSRF) is refused; the preview's own form is not.
+    press = {"parameters": json.dumps({"name": "autoreply.take", "threadId": thread_id}), "agent": "anna.kowalska@example.com"}
+    for forged in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}):
+        assert client.post(f"/preview/{thread_id}", data=press, headers=forged).status_code == 403
+    own = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
+    assert client.post(f"/preview/{thread_id}", data=press, headers=own).status_code == 200
     assert page.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     # The demo signer is trusted only by a demo app: production rejects its tokens.
     signer = app.extensions["labeldesk.demo_signer"]
