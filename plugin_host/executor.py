@@ -122,7 +122,8 @@ class Executor:
             self._labels = None
 
     def label_names(self) -> dict[str, str]:
-        return {v: k for k, v in self.label_ids().items()}
+        with self._lock:  # _label_id adds to the same dict from other threads
+            return {v: k for k, v in self.label_ids().items()}
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -414,6 +415,7 @@ class WebhookLog:
     mailbox to search, so this small file is what keeps a keyed alert from being posted twice."""
 
     KEEP_DAYS = 60
+    _lock = threading.Lock()  # the feed and the sweep post from their own threads: one read-modify-write at a time
 
     def __init__(self, state_dir: Path):
         self.path = Path(state_dir) / "webhook-posted.json"
@@ -431,6 +433,7 @@ class WebhookLog:
     def add(self, key: str) -> None:
         from .files import write_private_json
 
-        now = datetime.now(timezone.utc).timestamp()
-        kept = {k: t for k, t in self._load().items() if now - t < self.KEEP_DAYS * 86400}
-        write_private_json(self.path, {**kept, key: now})
+        with self._lock:
+            now = datetime.now(timezone.utc).timestamp()
+            kept = {k: t for k, t in self._load().items() if now - t < self.KEEP_DAYS * 86400}
+            write_private_json(self.path, {**kept, key: now})

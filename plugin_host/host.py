@@ -7,6 +7,7 @@ Flask app all reach Labeldesk through a Host.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,7 +49,12 @@ class Host:
         self.executor = Executor(config, client, now=self.now)
         self._tickets: dict = {}
         self._prefetched: dict[str, dict] = {}
+        # One reader-planner-writer per Gmail thread at a time (feed, sweep, add-on requests): striped locks.
+        self._thread_locks = [threading.RLock() for _ in range(64)]
         config.hook = pm.hook
+
+    def thread_lock(self, thread_id: str):
+        return self._thread_locks[hash(thread_id) % len(self._thread_locks)]
 
     @property
     def state_dir(self) -> Path:
@@ -179,6 +185,10 @@ class Host:
 
     def process_thread(self, thread_id: str, new_message_ids: set[str] | None = None,
                        dry_run: bool = False, events: list[str] | None = None, **extra) -> Processed:
+        with self.thread_lock(thread_id):
+            return self._process_thread(thread_id, new_message_ids, dry_run, events, **extra)
+
+    def _process_thread(self, thread_id, new_message_ids, dry_run, events, **extra) -> Processed:
         ticket = self.ticket(thread_id, new_message_ids)
         result = Processed(thread_id, ticket)
         if ticket is None:
@@ -233,6 +243,13 @@ class Host:
     def card_action(self, name: str, parameters: dict, form_inputs: dict, ticket: Ticket | None, agent,
                     dry_run: bool = False):
         """Route a button to the plugin that owns it; execute what it recorded. Returns its CardReply."""
+        if ticket is None:
+            return self._card_action(name, parameters, form_inputs, None, agent, dry_run)
+        with self.thread_lock(ticket.thread_id):  # decide from the thread as it is now, not as the card saw it
+            fresh = self.ticket(ticket.thread_id)
+            return self._card_action(name, parameters, form_inputs, fresh or ticket, agent, dry_run)
+
+    def _card_action(self, name, parameters, form_inputs, ticket, agent, dry_run):
         actions = Actions(thread_id=ticket.thread_id if ticket else "", label_root=self.config.mailbox.label_root)
         reply = self.pm.hook.on_card_action(name=name, parameters=parameters, form_inputs=form_inputs,
                                             ticket=ticket, agent=agent, actions=actions, settings=self.config,

@@ -3,6 +3,7 @@ more), plus character n-grams that survive typos and rich inflection."""
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -35,10 +36,17 @@ STOP = {
 }
 
 
-@lru_cache(maxsize=16)
+_stemmers = threading.local()  # snowballstemmer objects keep the word being stemmed in the object: one per thread
+
+
 def stemmer(language: str):
     name = STEMMERS.get(language)
-    return snowballstemmer.stemmer(name) if name else None
+    if not name:
+        return None
+    mine = _stemmers.__dict__.setdefault("by_name", {})
+    if name not in mine:
+        mine[name] = snowballstemmer.stemmer(name)
+    return mine[name]
 
 
 def fold(text: str) -> str:
