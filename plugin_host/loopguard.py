@@ -67,6 +67,16 @@ def _get(msg: Message, name: str) -> str:
     return " ".join(out).strip()
 
 
+def _addresses(msg: Message, name: str) -> list[str]:
+    """Addresses of a header, parsed *before* RFC 2047 decoding (a decoded display name may hold
+    commas or angle brackets: "Магазин, уведомления" <noreply@…> is one address, not two)."""
+    try:
+        values = [str(v) for v in msg.get_all(name) or []]
+        return [a.lower() for _, a in getaddresses(values) if a]
+    except Exception:
+        return []
+
+
 def _has(msg: Message, name: str) -> bool:
     try:
         return msg.get(name) is not None
@@ -126,7 +136,8 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
             return f"vendor auto-reply header {name}"
     if _get(msg, "X-Loop") or _get(msg, "X-Mailing-List") or _get(msg, "Mailing-List"):
         return "loop/list marker header"
-    sender = parseaddr(_get(msg, "From"))[1].lower()
+    senders = _addresses(msg, "From")
+    sender = senders[0] if senders else parseaddr(_get(msg, "From"))[1].lower()
     local = sender.split("@")[0] if sender else ""
     if not sender:
         return "no sender address"
@@ -134,7 +145,7 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
         return f"robot sender {sender}"
     if sender in own_addresses:
         return f"own address {sender}"
-    reply_to = [a.lower() for _, a in getaddresses([_get(msg, "Reply-To")]) if a]
+    reply_to = _addresses(msg, "Reply-To")
     if any(a.split("@")[0] and ROBOT_LOCAL.match(a.split("@")[0]) for a in reply_to):
         return "no-reply Reply-To"
     subject = _get(msg, "Subject")

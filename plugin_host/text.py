@@ -6,11 +6,17 @@ from email.message import Message
 
 from .mailbox.mime import decode_text, html_to_text
 
-QUOTE_HEADER = re.compile(
+# Attribution lines ("On <date>, <name> wrote:", "<date>, <name> пишет:"): real ones carry a date or an
+# address; a customer's own "сайт пишет:" / "kurier napisał:" / "it wrote:" does not.
+ATTRIBUTION = re.compile(
     r"^\s*(On .{3,200}wrote:|Le .{3,200}a écrit\s*:|Am .{3,200}schrieb.*:|El .{3,200}escribió:|"
     r".{0,200}(пишет|написал|написала|написал\(а\))\s*:|"
     r"W dniu .{3,200}(pisze|napisał|napisała|napisał\(a\))\s*:|.{0,200}(napisał|napisała|napisał\(a\))\s*:|"
-    r"-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"
+    # Gmail in Russian and Yandex/Mail.ru: "пн, 23 нояб. 2026 г. в 10:05, Name <address>:" (no verb)
+    r".{0,200}\d{1,2}:\d{2}.{0,200}<[^<>\s]+@[^<>\s]+>\s*:)\s*$", re.I)
+# Separators that start quoted or forwarded mail wherever they appear.
+QUOTE_HEADER = re.compile(
+    r"^\s*(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"
     r"_{10,}|From:\s.+|От:\s.+|Od:\s.+)\s*$", re.I)
 SIGNATURE = re.compile(r"^(-- ?|__+|Sent from my .+|Отправлено с .+|Wysłane z .+|Get Outlook for .+)\s*$", re.I)
 GREETING = re.compile(
@@ -56,11 +62,32 @@ def plain_text(msg: Message) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+ATTRIBUTION_EVIDENCE = re.compile(r"\d{1,2}:\d{2}|@|\b(19|20)\d\d\b")  # a time, an address or a year
+
+
+def _is_attribution(text: str) -> bool:
+    return bool(ATTRIBUTION.match(text)) and bool(ATTRIBUTION_EVIDENCE.search(text))
+
+
+def _quote_starts(lines: list[str], i: int) -> bool:
+    """Whether quoted history starts at ``lines[i]``: a separator, or an attribution line, also one
+    wrapped over two lines (Gmail wraps its plain-text "On … <\naddress> wrote:" at 78 columns)."""
+    line = lines[i]
+    if QUOTE_HEADER.match(line) or _is_attribution(line):
+        return True
+    following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+    joined = f"{line.rstrip()} {following}"
+    # wrapped because of the long "<address>": the address must span or end the two lines
+    return bool(line.strip() and following) and "@" in joined and re.search(r"<[^<>]*@", joined) is not None \
+        and _is_attribution(joined) and not _is_attribution(following)
+
+
 def strip_quoted(text: str) -> str:
     """Cut quoted history (``>`` lines, "On … wrote:" in several languages) and signatures."""
     kept = []
-    for line in text.split("\n"):
-        if QUOTE_HEADER.match(line) and kept:
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if kept and _quote_starts(lines, i):
             break
         if SIGNATURE.match(line):
             break

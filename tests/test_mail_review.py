@@ -1,0 +1,74 @@
+"""Reading real mail right: attribution lines in several clients and languages, customers quoting
+someone, robots with commas in encoded names (emails in tests/data/mail_review and ../shared fixtures)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from plugin_host.config import load_config
+from plugin_host.tickets import build_ticket, ticket_from_eml
+
+from .conftest import deliver
+
+DATA = Path(__file__).parent / "data" / "mail_review"
+
+
+@pytest.fixture
+def config(tmp_path):
+    data = {"mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")}}
+    return load_config(tmp_path / "labeldesk.toml", data=data, environ={})
+
+
+def test_gmail_wrapped_attribution_is_not_customer_text(shared, config):
+    """Real Gmail reply (fixtures/addon/sample_message_2_of_2.json): Gmail wraps the plain-text
+    attribution "On <date> <name> <\\n<address>> wrote:" over two lines; it stayed in the text."""
+    messages = [json.loads((shared / "fixtures" / "addon" / f"sample_message_{i}_of_2.json").read_text())
+                for i in (1, 2)]
+    for message in messages:
+        message["labelIds"] = ["INBOX"]  # as received by a support mailbox
+    ticket = build_ticket({"id": messages[0]["threadId"], "messages": messages}, config)
+    assert ticket.latest_customer_message.text == "This is the 2nd message as part of this thread!"
+
+
+def test_gmail_russian_attribution_is_not_customer_text(config):
+    """Gmail in Russian writes "пн, 23 нояб. 2026 г. в 10:05, Name <address>:" (no verb)."""
+    ticket = ticket_from_eml((DATA / "ru-gmail-reply.eml").read_bytes(), config)
+    assert ticket.messages[0].text == "Оплата прошла, спасибо!"
+
+
+@pytest.mark.parametrize("name, kept", [
+    ("ru-site-says.eml", "«Ошибка 502. Платёж отклонён банком»"),
+    ("pl-courier-wrote.eml", "Paczka zwrócona do nadawcy – błędny adres."),
+])
+def test_customer_quoting_someone_keeps_their_words(config, gmail, name, kept):
+    """"сайт пишет:" / "kurier napisał:" in the customer's own words is no quote attribution:
+    everything after it (the actual problem) was cut, leaving only the greeting."""
+    raw = (DATA / name).read_bytes()
+    assert kept in ticket_from_eml(raw, config).messages[0].text
+    # the same through the local mailbox, as the host reads it
+    thread_id = deliver(gmail, raw)["threadId"]
+    thread = gmail.users().threads().get(userId="me", id=thread_id, format="full").execute()
+    ticket = build_ticket(thread, config)
+    assert kept in ticket.messages[0].text
+    assert kept.split()[0].strip("«") in ticket.question
+
+
+def test_no_reply_robot_with_comma_in_encoded_name_is_automatic(config, tmp_path):
+    """loopguard decodes RFC 2047 words *before* parsing the address: "Магазин «Ромашка», уведомления"
+    <noreply@…> parses as address "магазин «ромашка»", so the no-reply rule never sees noreply@."""
+    from email import message_from_bytes
+    from email.policy import compat32
+
+    from plugin_host.loopguard import automatic_reason
+
+    from .test_autoreply import acks, setup
+
+    raw = (DATA / "ru-noreply-comma-name.eml").read_bytes()
+    assert automatic_reason(message_from_bytes(raw, policy=compat32)).startswith("robot sender")
+    assert ticket_from_eml(raw, config) is None
+    local, host, feed = setup(tmp_path)
+    deliver(local.gmail(), raw)
+    feed.sync()
+    assert acks(local) == []  # today: an acknowledgement is sent to noreply@romashka.example.ru
