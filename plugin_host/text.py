@@ -19,10 +19,17 @@ QUOTE_HEADER = re.compile(
     r"^\s*(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"
     r"_{10,}|From:\s.+|От:\s.+|Od:\s.+)\s*$", re.I)
 SIGNATURE = re.compile(r"^(-- ?|__+|Sent from my .+|Отправлено с .+|Wysłane z .+|Get Outlook for .+)\s*$", re.I)
+FORWARDED = re.compile(r"^\s*(-{2,}\s*(Forwarded message|Пересылаемое сообщение|Przekazana wiadomość|"
+                       r"Wiadomość przekazana dalej)\s*-{2,}|Begin forwarded message:)\s*$", re.I)
+FORWARDED_FIELD = re.compile(r"^\s*(From|Date|Sent|Subject|To|Cc|От|Дата|Отправлено|Тема|Кому|Копия|"
+                             r"Od|Data|Wysłano|Temat|Do|DW):\s", re.I)
+# A greeting and at most three words (a name, "team", "support") up to a comma, "!" or "." or the line's end;
+# what follows on the same line is the question and stays.
 GREETING = re.compile(
     r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|"
     r"здравствуйте|добрый (день|вечер)|доброе утро|привет|уважаемые?|"
-    r"dzień dobry|witam|cześć|szanowni państwo|szanowny)\b[^\n]{0,40}[,!.]?\s*$", re.I)
+    r"dzień dobry|witam|cześć|szanowni państwo|szanowny)\b([^\S\n]+[^\s,!.:;?]+){0,3}?[^\S\n]*([,!.:;]+|(?=\n)|\Z)[^\S\n]*",
+    re.I)
 
 
 def _part_text(part: Message) -> str:
@@ -41,7 +48,7 @@ def plain_text(msg: Message) -> str:
     """The best plain text of a message: text/plain, else HTML converted; attachments ignored."""
     plain, html = [], []
     try:
-        parts = list(msg.walk())
+        parts = list(_own_parts(msg))
     except Exception:
         parts = [msg]
     for part in parts:
@@ -60,6 +67,17 @@ def plain_text(msg: Message) -> str:
             html.append(html_to_text(_part_text(part)))
     text = "\n".join(plain) if any(p.strip() for p in plain) else "\n".join(html)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _own_parts(msg: Message):
+    """``msg.walk()`` without the insides of attached messages (message/rfc822 attachments)."""
+    yield msg
+    if msg.is_multipart():
+        for part in msg.get_payload():
+            if part.get_content_type() == "message/rfc822" and \
+                    "attachment" in (part.get("Content-Disposition") or "").lower():
+                continue
+            yield from _own_parts(part)
 
 
 ATTRIBUTION_EVIDENCE = re.compile(r"\d{1,2}:\d{2}|@|\b(19|20)\d\d\b")  # a time, an address or a year
@@ -86,7 +104,17 @@ def strip_quoted(text: str) -> str:
     """Cut quoted history (``>`` lines, "On … wrote:" in several languages) and signatures."""
     kept = []
     lines = text.split("\n")
+    forwarded = False  # in the header block of a message forwarded without a comment above it
     for i, line in enumerate(lines):
+        if FORWARDED.match(line):
+            if any(k.strip() for k in kept):
+                break  # the customer's own words are above the forwarded message
+            forwarded = True
+            continue
+        if forwarded:
+            if FORWARDED_FIELD.match(line) or not line.strip():
+                continue
+            forwarded = False
         if kept and _quote_starts(lines, i):
             break
         if SIGNATURE.match(line):
@@ -109,8 +137,7 @@ def customer_text(msg: Message) -> str:
 
 
 def strip_greeting(text: str) -> str:
-    """Drop a leading greeting line ("Hi team," / "Здравствуйте," / "Dzień dobry,")."""
-    lines = text.strip().split("\n")
-    if lines and GREETING.match(lines[0]):
-        lines = lines[1:]
-    return "\n".join(lines).strip()
+    """Drop a leading greeting ("Hi team," / "Здравствуйте," / "Dzień dobry,"); the rest of its line stays."""
+    text = text.strip()
+    found = GREETING.match(text)
+    return text[found.end():].strip() if found else text

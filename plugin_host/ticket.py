@@ -6,9 +6,13 @@ gives the same answer, so a crash or a replay never does harm.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+
+# Reply and forward prefixes of a subject, in the clients' languages (repeated: "Re: Fwd: …").
+REPLY_PREFIX = re.compile(r"^(\s*(re|fw|fwd|aw|wg|odp|pd|tr|sv|vs|ответ|отв|пересл)(\[\d+\])?\s*:\s*)+", re.I)
 
 MessageKind = Literal["customer", "agent", "automatic"]
 
@@ -100,7 +104,8 @@ class Ticket:
         """What the customer asks: the subject plus their latest message, cleaned."""
         from .text import strip_greeting
 
-        subject = self.subject.strip()
+        # The subject as the customer wrote it: never the "(no subject)" placeholder, without "Re:"/"Fwd:".
+        subject = REPLY_PREFIX.sub("", self.first_customer_message.subject.strip())
         return f"{subject}\n{strip_greeting(self.latest_customer_message.text)}".strip()
 
     @property

@@ -159,7 +159,13 @@ def register(cli: click.Group) -> None:
         from . import knowledge_base
         from .gaps import gaps
 
-        days = int(since.rstrip("d")) if since.rstrip("d").isdigit() else 30
+        import re
+
+        found = re.fullmatch(r"\s*(\d+)\s*([hdwm]?)\s*", since.lower())
+        if not found or int(found.group(1)) == 0:
+            raise click.BadParameter("a period like 30d, 12h, 2w or 3m", param_hint="--since")
+        number, unit = int(found.group(1)), found.group(2) or "d"
+        days = max(1, -(-number // 24)) if unit == "h" else number * {"d": 1, "w": 7, "m": 30}[unit]
         try:
             host = host_from_cli(config_path)
             tickets = host.search_tickets(f"newer_than:{days}d", limit=2000)

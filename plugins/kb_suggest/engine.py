@@ -214,10 +214,8 @@ class KnowledgeBase:
         fused = self._fuse(text, language, similarity, MIX[models])
         if not fused.any():
             return []
-        judge = _judge(models)
-        gate = threshold if threshold is not None else self.threshold
-        if gate is None:
-            gate = self._default_gate(judge, language)
+        model_judge = _judge(models)
+        configured = threshold if threshold is not None else self.threshold
         weights = informativeness(text, language)
         hits = []
         for index in np.argsort(-fused)[: max(limit * 3, limit)]:
@@ -225,6 +223,10 @@ class KnowledgeBase:
                 break
             stems_, prefixes = self._doc_terms(index)
             matched = [t for t in weights if t in stems_ or (len(t) >= PREFIX and t[:PREFIX] in prefixes)]
+            # A model cannot judge an article in a language it does not know (it has no vector): words do.
+            judge = model_judge if model_judge == "lexical" or \
+                self.articles[index].lang in MODEL_LANGUAGES[model_judge] else "lexical"
+            gate = configured if configured is not None else self._default_gate(judge, language)
             if judge == "lexical":
                 total = sum(weights.values())
                 confidence = sum(weights[t] for t in matched) / total if total else 0.0

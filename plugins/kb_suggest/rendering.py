@@ -98,12 +98,15 @@ class _Walk:
         targets: list[str] = []  # hrefs of the open links
         starts: list[int] = []  # where each open link's label begins in parts
         hidden = 0
-        for child in children:
+        for number, child in enumerate(children):
             kind = child.type
             if kind == "html_inline":
                 tag = child.content
                 hide = HIDDEN_TAGS.match(tag)
-                if hide:
+                if hide and not hide.group(1) and not _closed_later(children[number + 1:], hide.group(2)):
+                    if not hidden:
+                        parts.append(tag)  # a stray <script> is text, as in html blocks: it hides nothing after it
+                elif hide:
                     hidden = max(0, hidden + (-1 if hide.group(1) else 1))
                 elif re.match(r"<a\b", tag, re.I):
                     href = HREF.match(tag)
@@ -134,6 +137,10 @@ class _Walk:
         if not self.links or not href.startswith(SHOWN_TARGETS) or shown == label.strip():
             return ""
         return f" ({shown})"
+
+
+def _closed_later(children, name: str) -> bool:
+    return any(c.type == "html_inline" and re.match(rf"</{name}\b", c.content, re.I) for c in children)
 
 
 def _without_hidden(markup: str) -> str:
