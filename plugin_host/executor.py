@@ -305,17 +305,25 @@ class Executor:
         tag = f"[labeldesk:{task.key}]" if task.key else ""
         return bool(tag and list_id and any(tag in (t.get("notes") or "") for t in self.client.list_tasks(list_id)))
 
-    def create_task(self, task: Task, outcome: Outcome) -> None:
-        claim = ("task", task.tasklist, task.key)
-        if task.key and not self._claim(claim):
-            outcome.skipped.append(f"task {task.key} exists")
+    def _keyed(self, claim: tuple, work, outcome: Outcome, busy: str) -> None:
+        """Run ``work`` holding the idempotency key ``claim`` (its last item; none: just run). ``work``
+        returns True once the thing is done, now or before; otherwise the key is given back."""
+        if not claim[-1]:
+            work()
             return
-        created = False
+        if not self._claim(claim):
+            outcome.skipped.append(busy)
+            return
+        done = False
         try:
-            created = self._create_task(task, outcome)
+            done = work()
         finally:
-            if task.key and not created:
+            if not done:
                 self._release(claim)
+
+    def create_task(self, task: Task, outcome: Outcome) -> None:
+        self._keyed(("task", task.tasklist, task.key), lambda: self._create_task(task, outcome), outcome,
+                    f"task {task.key} exists")
 
     def _create_task(self, task: Task, outcome: Outcome) -> bool:
         list_id = self.tasklist_id(task.tasklist)
@@ -345,20 +353,12 @@ class Executor:
         return WebhookLog(self.config.state_path).has(note.key)
 
     def notify(self, note: Notification, outcome: Outcome) -> None:
-        claim = ("notify", note.channel, note.key)
-        if note.key and not self._claim(claim):
-            outcome.skipped.append(f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}")
-            return
-        done = False
-        try:
-            done = self._notify(note, outcome)
-        finally:
-            if note.key and not done:
-                self._release(claim)
+        already = f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}"
+        self._keyed(("notify", note.channel, note.key), lambda: self._notify(note, outcome, already), outcome, already)
 
-    def _notify(self, note: Notification, outcome: Outcome) -> bool:
+    def _notify(self, note: Notification, outcome: Outcome, already: str) -> bool:
         if self.notified(note):
-            outcome.skipped.append(f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}")
+            outcome.skipped.append(already)
             return True  # done before: the key stays taken
         if note.channel == "email":
             msgid = self._notification_id(note)
