@@ -420,8 +420,8 @@ class GmailClient:
                     break
         return documents
 
-    def export_document(self, file_id: str) -> str:
-        """A Google Doc's text (Drive's text/plain export)."""
-        data = self.execute(self.drive.files().export(fileId=file_id, mimeType="text/plain"), "drive.files.export",
+    def export_document(self, file_id: str, mime_type: str = "text/plain") -> str:
+        """A Google Doc exported as text: ``text/plain``, or ``text/markdown`` (headings, lists and links kept)."""
+        data = self.execute(self.drive.files().export(fileId=file_id, mimeType=mime_type), "drive.files.export",
                             f"document {file_id}")
         return data.decode("utf-8-sig") if isinstance(data, bytes) else str(data)

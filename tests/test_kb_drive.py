@@ -71,7 +71,7 @@ def test_sync_exports_only_changed_docs_and_keeps_the_last_good_text(tmp_path):
     first = sync_drive(host.client, folder, state)
     assert first == {"documents": 3, "exported": 3, "removed": 0, "failed": []}
     articles = {a.title: a for a in drive_articles(state)}
-    assert articles["How refunds work"].body.startswith("Refunds\nRefunds reach")  # repeated title line dropped
+    assert articles["How refunds work"].body.startswith("# Refunds\nRefunds reach")  # repeated title line dropped
     assert articles["Возврат денег"].lang == "ru" and articles["Reset your password"].url.startswith("https://docs.")
     assert oct((state / "kb-drive.json").stat().st_mode & 0o777) == "0o600"
 
@@ -139,3 +139,23 @@ def test_serve_keeps_the_drive_copy_fresh_as_a_background_job(tmp_path):
     assert "10 days" in {a.title: a.body for a in drive_articles(config.state_path)}["How refunds work"]
     names = [name for _, _, name in Scheduler(host, feed=None).jobs()]
     assert names == ["poll", "sweep", "watch renewal", "kb drive sync"]
+
+
+def test_docs_export_as_markdown_so_inserted_answers_keep_their_links(tmp_path):
+    local = LocalMailbox()
+    folder = local.add_folder("Help centre")
+    doc = local.add_document("Refund form", "# Refund form\nFill in the [refund form](https://example.com/refund) "
+                             "and we pay back within **5 days**.\n\n- keep the receipt\n- add the order number",
+                             folder, modified=T0)
+    host, config = host_for(tmp_path, local, folder)
+    sync_drive(host.client, folder, config.state_path)
+    article = drive_articles(config.state_path)[0]
+    assert "refund form (https://example.com/refund)" in article.answer and "**" not in article.answer
+    assert "keep the receipt" in article.answer and not article.body.startswith("# Refund form")
+    assert local.app.calls["drive.files.export"] == 1
+    # A Drive that refuses the Markdown conversion (400) gets the plain-text export instead.
+    local.update_document(doc, "Plain words only.", modified=T0 + timedelta(days=1))
+    local.app.faults.fail_next("drive.files.export", count=1, status=400)
+    result = sync_drive(host.client, folder, config.state_path)
+    assert result["exported"] == 1 and result["failed"] == []
+    assert drive_articles(config.state_path)[0].body == "Plain words only."

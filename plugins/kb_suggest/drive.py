@@ -1,7 +1,7 @@
 """Help articles from a Google Drive folder of Docs (``[plugins.kb_suggest] drive_folder``).
 
 ``labeldesk kb index`` lists the folder (and its subfolders) through the host's Google client and
-exports only the Docs whose ``modifiedTime`` changed since the last run; the texts are kept in
+exports only the Docs whose ``modifiedTime`` changed since the last run, as Markdown (links kept); the texts are kept in
 ``kb-drive.json`` in the state directory (mode 0600), where suggestions read them: no Drive call is
 made while an agent waits. A Doc that cannot be exported is reported and skipped, and its last good
 text is kept, so one broken file never empties the knowledge base.
@@ -51,7 +51,7 @@ def sync_drive(client, folder_id: str, state_dir, progress=None) -> dict:
             fresh[document["id"]] = old
         else:
             try:
-                text = client.export_document(document["id"])
+                text = _export(client, document["id"])
             except LabeldeskError as exc:
                 failed.append(f"{document['name']}: {exc}")
                 if old:
@@ -68,9 +68,20 @@ def sync_drive(client, folder_id: str, state_dir, progress=None) -> dict:
     return {"documents": len(fresh), "exported": exported, "removed": len(set(cached) - set(fresh)), "failed": failed}
 
 
+def _export(client, file_id: str) -> str:
+    """The Doc as Markdown, so its links, lists and headings reach "Insert answer"; as plain text when
+    Drive refuses the Markdown conversion (400)."""
+    try:
+        return client.export_document(file_id, "text/markdown")
+    except LabeldeskError as exc:
+        if getattr(exc, "status", 0) != 400:
+            raise
+        return client.export_document(file_id, "text/plain")
+
+
 def _without_title(text: str, title: str) -> str:
-    """Docs usually repeat their name as the first line; the article title already says it."""
+    """Docs usually repeat their name as the first line (a heading in Markdown); the article title says it."""
     lines = text.replace("\r\n", "\n").strip().split("\n")
-    if lines and lines[0].strip().lower() == title.strip().lower():
+    if lines and re.sub(r"^#+\s*", "", lines[0]).strip().strip("*_").strip().lower() == title.strip().lower():
         lines = lines[1:]
     return "\n".join(lines).strip()
