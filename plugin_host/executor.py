@@ -305,7 +305,7 @@ class Executor:
         tag = f"[labeldesk:{task.key}]" if task.key else ""
         return bool(tag and list_id and any(tag in (t.get("notes") or "") for t in self.client.list_tasks(list_id)))
 
-    def _keyed(self, claim: tuple, work, outcome: Outcome, busy: str) -> None:
+    def _keyed(self, claim: tuple, work, outcome: Outcome, busy: str, keep: bool = True) -> None:
         """Run ``work`` holding the idempotency key ``claim`` (its last item; none: just run). ``work``
         returns True once the thing is done, now or before; otherwise the key is given back."""
         if not claim[-1]:
@@ -318,12 +318,14 @@ class Executor:
         try:
             done = work()
         finally:
-            if not done:
+            if not done or not keep:
                 self._release(claim)
 
     def create_task(self, task: Task, outcome: Outcome) -> None:
+        # Tasks lists a new task at once: the list, not this process's memory, says whether it exists
+        # (a task the team deleted is made again, as before); the key only keeps two runs from racing.
         self._keyed(("task", task.tasklist, task.key), lambda: self._create_task(task, outcome), outcome,
-                    f"task {task.key} exists")
+                    f"task {task.key} exists", keep=False)
 
     def _create_task(self, task: Task, outcome: Outcome) -> bool:
         list_id = self.tasklist_id(task.tasklist)

@@ -17,7 +17,7 @@ ATTRIBUTION = re.compile(
 # Separators that start quoted or forwarded mail wherever they appear.
 QUOTE_HEADER = re.compile(
     r"^\s*(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"
-    r"_{10,}|From:\s.+|От:\s.+|Od:\s.+)\s*$", re.I)
+    r"-{2,}\s*Конец пересылаемого сообщения\s*-{2,}|_{10,}|From:\s.+|От:\s.+|Od:\s.+)\s*$", re.I)
 SIGNATURE = re.compile(r"^(-- ?|__+|Sent from my .+|Отправлено с .+|Wysłane z .+|Get Outlook for .+)\s*$", re.I)
 FORWARDED = re.compile(r"^\s*(-{2,}\s*(Forwarded message|Пересылаемое сообщение|Przekazana wiadomość|"
                        r"Wiadomość przekazana dalej)\s*-{2,}|Begin forwarded message:)\s*$", re.I)
@@ -28,8 +28,13 @@ FORWARDED_FIELD = re.compile(r"^\s*(From|Date|Sent|Subject|To|Cc|От|Дата|�
 GREETING = re.compile(
     r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|"
     r"здравствуйте|добрый (день|вечер)|доброе утро|привет|уважаемые?|"
-    r"dzień dobry|witam|cześć|szanowni państwo|szanowny)\b([^\S\n]+[^\s,!.:;?]+){0,3}?[^\S\n]*([,!.:;]+|(?=\n)|\Z)[^\S\n]*",
+    r"dzień dobry|witam|cześć|szanowni państwo|szanowny)\b(?P<words>([^\S\n]+[^\s,!.:;?]+){0,3}?)[^\S\n]*"
+    r"(?P<end>[,:;][,!.:;]*|[!.]+|(?=\n)|\Z)[^\S\n]*",
     re.I)
+# Without a comma after it, a greeting's words must look like an addressee ("Hello team", "Hi John!"),
+# not the start of the question ("Hey site is down!", "Witam nie działa logowanie.").
+ADDRESSEE = re.compile(r"^(team|all|there|everyone|everybody|folks|guys|support|again|serdecznie|всем|коллеги|"
+                       r"друзья|wszystkim)$", re.I)
 
 
 def _part_text(part: Message) -> str:
@@ -80,11 +85,15 @@ def _own_parts(msg: Message):
             yield from _own_parts(part)
 
 
-ATTRIBUTION_EVIDENCE = re.compile(r"\d{1,2}:\d{2}|@|\b(19|20)\d\d\b")  # a time, an address or a year
+# An address in <…>, or a whole date (a day and a year: "15 ноября 2026", "Nov 23, 2026", 23.11.26):
+# a customer's own "today at 14:30 the site says:" or "in 2025 the manager wrote:" has neither.
+ADDRESS_EVIDENCE = re.compile(r"<[^<>\s]+@[^<>\s]+>")
+DATE_EVIDENCE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b(19|20)\d\d[./-]\d{1,2}[./-]\d{1,2}\b|"
+                           r"\b\d{1,2}\b\D{1,20}\b(19|20)\d\d\b")
 
 
 def _is_attribution(text: str) -> bool:
-    return bool(ATTRIBUTION.match(text)) and bool(ATTRIBUTION_EVIDENCE.search(text))
+    return bool(ATTRIBUTION.match(text)) and bool(ADDRESS_EVIDENCE.search(text) or DATE_EVIDENCE.search(text))
 
 
 def _quote_starts(lines: list[str], i: int) -> bool:
@@ -94,6 +103,12 @@ def _quote_starts(lines: list[str], i: int) -> bool:
     if QUOTE_HEADER.match(line) or _is_attribution(line):
         return True
     following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+    if not (line.strip() and following):
+        return False
+    if re.search(r"<[^<>@]*$", line):  # wrapped inside "<address>": the halves join without a space
+        return _is_attribution(line.rstrip() + following)
+    if following.startswith("<"):  # wrapped just before "<address>"
+        return "@" in following and _is_attribution(f"{line.rstrip()} {following}")
     joined = f"{line.rstrip()} {following}"
     # wrapped because of the long "<address>": the address must span or end the two lines
     return bool(line.strip() and following) and "@" in joined and re.search(r"<[^<>]*@", joined) is not None \
@@ -112,7 +127,7 @@ def strip_quoted(text: str) -> str:
             forwarded = True
             continue
         if forwarded:
-            if FORWARDED_FIELD.match(line) or not line.strip():
+            if FORWARDED_FIELD.match(line) or _is_attribution(line) or not line.strip():
                 continue
             forwarded = False
         if kept and _quote_starts(lines, i):
@@ -140,4 +155,9 @@ def strip_greeting(text: str) -> str:
     """Drop a leading greeting ("Hi team," / "Здравствуйте," / "Dzień dobry,"); the rest of its line stays."""
     text = text.strip()
     found = GREETING.match(text)
-    return text[found.end():].strip() if found else text
+    if not found:
+        return text
+    if not found.group("end").startswith((",", ":", ";")) and not all(
+            word[:1].isupper() or ADDRESSEE.match(word) for word in found.group("words").split()):
+        return text
+    return text[found.end():].strip()
