@@ -69,6 +69,12 @@ def deliver(gmail, raw: bytes, labels=("INBOX", "UNREAD"), **extra) -> dict:
     return gmail.users().messages().insert(userId="me", body=body).execute()
 
 
+def send(gmail, raw: bytes, thread_id: str | None = None) -> dict:
+    """Send a message from the mailbox the way an agent does in Gmail (messages.send, in the thread)."""
+    body = {"raw": b64(raw), **({"threadId": thread_id} if thread_id else {})}
+    return gmail.users().messages().send(userId="me", body=body).execute()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """When the whole suite ran, fail it if some hook was never called by any test."""
     from plugin_host.hookdocs import hook_names

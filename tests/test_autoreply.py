@@ -16,7 +16,7 @@ from plugin_host.sync import ChangeFeed
 from plugins.autoreply import people
 from plugins.autoreply.settings import validate
 
-from .conftest import deliver, make_email
+from .conftest import deliver, make_email, send
 
 AGENTS = {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska", "title": "Support Engineer"},
           "ivan.petrov@example.com": {"first_name": "Ivan", "last_name": "Petrov"}}
@@ -206,7 +206,6 @@ def test_bad_settings_name_the_key():
 
 
 def test_ownership_signature_warning_and_handover(tmp_path):
-    import base64
 
     local, host, feed = setup(tmp_path)
     g = local.gmail()
@@ -215,8 +214,7 @@ def test_ownership_signature_warning_and_handover(tmp_path):
     feed.sync()
     reply = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject="Re: Help",
                        message_id="<own-r@example.com>", in_reply_to="<own@example.org>", body="Done!\n\nAnna")
-    g.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(reply).decode(),
-                                                 "threadId": ref["threadId"]}).execute()
+    send(g, reply, ref["threadId"])
     feed.sync()
     ticket = host.ticket(ref["threadId"])
     assert ticket.owner_name == "Anna Kowalska" and ticket.has_label("Warning/No full name")

@@ -2,7 +2,6 @@
 agent-started threads, week-wrapping hours, settings errors, whole-word names, template fallbacks."""
 from __future__ import annotations
 
-import base64
 import shutil
 from datetime import datetime, timezone
 from email import message_from_bytes
@@ -20,7 +19,7 @@ from plugins.autoreply.hours import OfficeHours
 from plugins.autoreply.settings import validate
 from plugins.autoreply.templates import SAMPLE_CONTEXT, render
 
-from .conftest import deliver, make_email
+from .conftest import deliver, make_email, send
 from .test_autoreply import acks, setup
 
 
@@ -91,7 +90,7 @@ def test_no_acknowledgement_when_our_agent_wrote_first(tmp_path):
     outreach = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org",
                           subject="Your refund", message_id="<out@example.com>",
                           body="Hello Jane, your refund is on its way.\n\nAnna Kowalska")
-    sent = g.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(outreach).decode()}).execute()
+    sent = send(g, outreach)
     feed.sync()
     deliver(g, make_email(sender="Jane Cooper <jane@example.org>", subject="Re: Your refund", body="Thanks a lot!",
                           message_id="<thanks@example.org>", in_reply_to="<out@example.com>"),

@@ -5,7 +5,7 @@ import pytest
 
 from plugin_host.sync import ChangeFeed
 from tests.conftest import deliver, make_email
-from tests.test_host_sync import CONFIG, make_host, sent_acks
+from tests.test_host_sync import CONFIG, make_host, sent_acks, synced_host
 
 
 def autoreply_host(tmp_path, **mailbox):
@@ -20,9 +20,7 @@ def autoreply_host(tmp_path, **mailbox):
 
 def test_a_retry_in_the_same_process_does_not_acknowledge_again(tmp_path):
     """The acknowledgement went out, then labelling failed: the next sync (same process) must see it."""
-    local, host, _ = make_host(tmp_path)
-    feed = ChangeFeed(host)
-    feed.sync()
+    local, host, _, feed = synced_host(tmp_path)
     deliver(local.gmail(), make_email(message_id="<retry@example.org>"))
     local.app.faults.fail_next("gmail.users.messages.modify", count=6, status=500)
     assert not feed.sync().ok and len(sent_acks(local)) == 1
@@ -43,10 +41,8 @@ def test_spam_and_trash_are_never_tickets(tmp_path):
 
 
 def test_a_thread_deleted_before_the_sync_does_not_hold_the_cursor(tmp_path):
-    local, host, _ = make_host(tmp_path)
+    local, host, _, feed = synced_host(tmp_path)
     gmail = local.gmail()
-    feed = ChangeFeed(host)
-    feed.sync()
     start = feed.cursor.history_id
     gone = deliver(gmail, make_email(message_id="<gone@example.org>", subject="spam"))
     gmail.users().messages().delete(userId="me", id=gone["id"]).execute()

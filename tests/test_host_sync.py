@@ -1,7 +1,6 @@
 """The host end to end on the local mailbox: change feed, events, actions, idempotency, loop guard."""
 from __future__ import annotations
 
-import base64
 
 
 from plugin_host import hookimpl
@@ -10,7 +9,7 @@ from plugin_host.mailbox import LocalMailbox
 from plugin_host.runtime import build_host
 from plugin_host.sync import ChangeFeed
 
-from .conftest import deliver, make_email
+from .conftest import deliver, make_email, send
 
 CONFIG = {
     "mailbox": {"address": "support@example.com", "aliases": ["help@example.com"]},
@@ -52,6 +51,14 @@ def make_host(tmp_path, local=None, plugin=None, config=None):
     return local, host, plugin
 
 
+def synced_host(tmp_path, **kwargs):
+    """A host and its change feed with the cursor set by a first (full) sync: (local, host, plugin, feed)."""
+    local, host, plugin = make_host(tmp_path, **kwargs)
+    feed = ChangeFeed(host)
+    feed.sync()
+    return local, host, plugin, feed
+
+
 def sent_acks(local) -> list:
     found = []
     for message in local.mailbox.messages.values():
@@ -87,10 +94,8 @@ def test_new_ticket_is_acknowledged_once_with_threading_headers(tmp_path):
 
 
 def test_incremental_events_customer_then_agent(tmp_path):
-    local, host, plugin = make_host(tmp_path)
+    local, host, plugin, feed = synced_host(tmp_path)  # empty mailbox: full sync sets the cursor
     g = local.gmail()
-    feed = ChangeFeed(host)
-    feed.sync()  # empty mailbox: full sync sets the cursor
     ref = deliver(g, make_email(message_id="<c1@example.org>", subject="Broken login"))
     feed.sync()
     deliver(g, make_email(message_id="<c2@example.org>", subject="Re: Broken login", in_reply_to="<c1@example.org>",
@@ -99,8 +104,7 @@ def test_incremental_events_customer_then_agent(tmp_path):
     agent = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org",
                        subject="Re: Broken login", message_id="<a1@example.com>", in_reply_to="<c2@example.org>",
                        body="Fixed it.\n\nAnna Kowalska")
-    g.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(agent).decode(),
-                                                 "threadId": ref["threadId"]}).execute()
+    send(g, agent, ref["threadId"])
     feed.sync()
     thread = ref["threadId"]
     assert plugin.events == [("opened", thread), ("customer", thread), ("agent", thread)]
@@ -109,10 +113,8 @@ def test_incremental_events_customer_then_agent(tmp_path):
 
 
 def test_crash_between_send_and_label_converges_without_second_ack(tmp_path):
-    local, host, _ = make_host(tmp_path)
+    local, host, _, feed = synced_host(tmp_path)
     g = local.gmail()
-    feed = ChangeFeed(host)
-    feed.sync()
     before = feed.cursor.history_id
     ref = deliver(g, make_email(message_id="<crash@example.org>"))
     local.app.faults.fail_next("gmail.users.threads.modify", count=50, status=500)
@@ -144,9 +146,7 @@ def test_lost_cursor_full_sync_makes_no_duplicate_actions(tmp_path):
 
 
 def test_expired_history_falls_back_to_full_sync(tmp_path):
-    local, host, plugin = make_host(tmp_path)
-    feed = ChangeFeed(host)
-    feed.sync()
+    local, host, plugin, feed = synced_host(tmp_path)
     deliver(local.gmail(), make_email(message_id="<exp@example.org>"))
     local.mailbox.expire_history()
     report = feed.sync()

@@ -20,6 +20,11 @@ from .test_kb import kb_host
     ("Hi, I was charged twice for order 123", "I was charged twice for order 123"),
     ("Здравствуйте, не приходят деньги за возврат.", "не приходят деньги за возврат."),
     ("Dzień dobry, kiedy dostanę paczkę?", "kiedy dostanę paczkę?"),
+    # without a comma, the words after the greeting are the customer's, not an addressee
+    ("Witam nie działa logowanie.", "nie działa logowanie"),
+    ("Привет не работает оплата.", "не работает оплата"),
+    ("Hey site is down!", "site is down"),
+    ("Hi app keeps crashing\n\nSteps: open it, tap Pay", "app keeps crashing"),
 ])
 def test_greeting_on_the_question_line_keeps_the_question(text, kept):
     assert kept in strip_greeting(text)

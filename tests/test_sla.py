@@ -1,7 +1,6 @@
 """plugins.sla: business calendar, priorities, the clock, labels, sweep, escalation, CLI, report."""
 from __future__ import annotations
 
-import base64
 import json
 import json as json_module
 from datetime import datetime, timedelta, timezone
@@ -19,7 +18,7 @@ from plugin_host.sync import ChangeFeed
 from plugins.sla.calendar import BusinessCalendar, parse_duration
 from plugins.sla.policy import urgency_keyword, validate
 
-from .conftest import deliver, make_email
+from .conftest import deliver, make_email, send
 
 WAW = ZoneInfo("Europe/Warsaw")
 
@@ -102,6 +101,18 @@ def monday(hour, minute=0, days=0):
     return datetime(2026, 11, 23, hour, minute, tzinfo=timezone.utc) + timedelta(days=days)
 
 
+def answered(local, key: str, subject: str, asked: datetime, replied: datetime, body: str = "") -> dict:
+    """A customer question received at ``asked`` and Anna's reply in its thread at ``replied``."""
+    g = local.gmail()
+    ref = deliver(g, make_email(message_id=f"<{key}@example.org>", subject=subject))
+    local.mailbox.messages[ref["id"]].internal_date = int(asked.timestamp() * 1000)
+    reply = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject=f"Re: {subject}",
+                       message_id=f"<{key}r@example.com>", in_reply_to=f"<{key}@example.org>", body=body or "Done.")
+    sent = send(g, reply, ref["threadId"])
+    local.mailbox.messages[sent["id"]].internal_date = int(replied.timestamp() * 1000)
+    return ref
+
+
 def labels_of(host, thread_id):
     return {l for l in host.ticket(thread_id).labels if l.startswith("Helpdesk/")}
 
@@ -128,8 +139,7 @@ def test_labels_follow_the_clock_and_escalate_once(tmp_path):
     assert len(notes) == 1
     reply = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject="Re: Question",
                        message_id="<s1r@example.com>", in_reply_to="<s1@example.org>", body="Done.\nAnna Kowalska")
-    g.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(reply).decode(),
-                                                 "threadId": ref["threadId"]}).execute()
+    send(g, reply, ref["threadId"])
     feed.sync()
     assert not {"Helpdesk/SLA/Breached", "Helpdesk/SLA/At risk"} & labels_of(host, ref["threadId"])
 
@@ -183,13 +193,7 @@ def test_report_metrics(tmp_path):
 
     local, host, clock = setup(tmp_path, monday(17))
     g = local.gmail()
-    ref = deliver(g, make_email(message_id="<m1@example.org>", subject="<b>Q</b>"))
-    local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
-    reply = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject="Re: <b>Q</b>",
-                       message_id="<m1r@example.com>", in_reply_to="<m1@example.org>")
-    sent = g.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(reply).decode(),
-                                                        "threadId": ref["threadId"]}).execute()
-    local.mailbox.messages[sent["id"]].internal_date = int(monday(11).timestamp() * 1000)
+    ref = answered(local, "m1", "<b>Q</b>", monday(9), monday(11))
     deliver(g, make_email(sender="x@example.org", message_id="<m2@example.org>"))
     tickets = [host.ticket(ref["threadId"])] + [t for t in host.search_tickets("from:x@example.org")]
     metrics = compute(tickets, policy_of(host.config), host.config, monday(17))

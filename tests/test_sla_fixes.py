@@ -1,7 +1,6 @@
 """plugins.sla fixes: stale waiting/resolved labels, agent-chosen priority, week-wrapping hours, config errors."""
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,7 +13,7 @@ from plugins.sla.clock import sla_state
 from plugins.sla.policy import priority_of, validate
 
 from .conftest import deliver, make_email
-from .test_sla import labels_of, monday, setup
+from .test_sla import answered, labels_of, monday, setup
 
 UTC = timezone.utc
 MON9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -70,13 +69,7 @@ def test_waiting_and_resolved_labels_hold_while_the_agent_spoke_last():
 def test_stale_waiting_label_is_removed_when_the_customer_writes_again(tmp_path):
     local, host, clock = setup(tmp_path, monday(9))
     g = local.gmail()
-    ref = deliver(g, make_email(message_id="<w1@example.org>", subject="Question"))
-    local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
-    reply = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject="Re: Question",
-                       message_id="<w1r@example.com>", in_reply_to="<w1@example.org>", body="Which order?")
-    sent = g.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(reply).decode(),
-                                                        "threadId": ref["threadId"]}).execute()
-    local.mailbox.messages[sent["id"]].internal_date = int(monday(10).timestamp() * 1000)
+    ref = answered(local, "w1", "Question", monday(9), monday(10), body="Which order?")
     waiting = Actions(thread_id=ref["threadId"])
     waiting.add_labels("Waiting on customer")
     host.execute(waiting, host.ticket(ref["threadId"]))
