@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from .mailbox.mime import decode_text, html_to_text
+from .mailbox.mime import NESTED_MESSAGE_TYPES, decode_text, html_to_text
 
 # Attribution lines ("On <date>, <name> wrote:", "<date>, <name> пишет:"): real ones carry a date or an
 # address; a customer's own "сайт пишет:" / "kurier napisał:" / "it wrote:" does not.
@@ -75,11 +75,11 @@ def plain_text(msg: Message) -> str:
 
 
 def _own_parts(msg: Message):
-    """``msg.walk()`` without the insides of attached messages (message/rfc822 attachments)."""
+    """``msg.walk()`` without the insides of attached messages (message/rfc822 or message/global)."""
     yield msg
     if msg.is_multipart():
         for part in msg.get_payload():
-            if part.get_content_type() == "message/rfc822" and \
+            if part.get_content_type() in NESTED_MESSAGE_TYPES and \
                     "attachment" in (part.get("Content-Disposition") or "").lower():
                 continue
             yield from _own_parts(part)
@@ -109,10 +109,9 @@ def _quote_starts(lines: list[str], i: int) -> bool:
         return _is_attribution(line.rstrip() + following)
     if following.startswith("<"):  # wrapped just before "<address>"
         return "@" in following and _is_attribution(f"{line.rstrip()} {following}")
+    # wrapped in the words before "<address>": the two lines together are the attribution
     joined = f"{line.rstrip()} {following}"
-    # wrapped because of the long "<address>": the address must span or end the two lines
-    return bool(line.strip() and following) and "@" in joined and re.search(r"<[^<>]*@", joined) is not None \
-        and _is_attribution(joined) and not _is_attribution(following)
+    return bool(ADDRESS_EVIDENCE.search(joined)) and _is_attribution(joined) and not _is_attribution(following)
 
 
 def strip_quoted(text: str) -> str:
