@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 import responses
 
 from plugins.kb_suggest.articles import ArticleError, load_folder, load_jsonl, parse_front_matter
@@ -144,3 +145,22 @@ def test_a_relative_articles_folder_is_read_from_the_configuration_folder(tmp_pa
     config.plugin_settings["kb_suggest"] = validate(config.plugin_raw["kb_suggest"])
     monkeypatch.chdir(tmp_path.parent)  # run from elsewhere
     assert [a.id for a in knowledge_base(config, wait=True).articles] == ["r"]
+
+
+def test_eval_files_saved_with_a_byte_order_mark_or_latin1_get_read_or_named(tmp_path):
+    """Windows editors save JSON Lines with a byte-order mark and CRLF; that is still valid input.
+    A query file that is not UTF-8 names its line instead of ending in a traceback."""
+    from plugins.kb_suggest.evaluate import load_queries
+    articles, queries = tmp_path / "a.jsonl", tmp_path / "q.jsonl"
+    articles.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": 7, "title": "Refunds", "body": "B", "lang": "en"}).encode()
+                         + b"\r\n")
+    queries.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": 1, "text": "refund?", "lang": "en", "expected": [7]}).encode()
+                        + b"\r\n\r\n" + json.dumps({"id": 2, "text": "hi", "expected": []}).encode() + b"\r\n")
+    assert [a.id for a in load_jsonl(articles)] == ["7"]
+    assert [(q.id, q.expected) for q in load_queries(queries)] == [("1", ("7",)), ("2", ())]
+    queries.write_bytes(b'{"id": 1, "text": "ok", "expected": []}\n{"id": 2, "text": "Caf\xe9", "expected": []}\n')
+    with pytest.raises(ArticleError, match=r"q.jsonl:2: not UTF-8"):
+        load_queries(queries)
+    queries.write_text('["not", "an", "object"]\n')
+    with pytest.raises(ArticleError, match=r"q.jsonl:1: not a query \(a JSON object is expected\)"):
+        load_queries(queries)

@@ -133,10 +133,10 @@ def _tags(value) -> tuple[str, ...]:
     return tuple(str(t).strip() for t in value if str(t).strip())
 
 
-def load_jsonl(path: str | Path) -> list[Article]:
-    """Articles from JSON Lines (``{"id", "title", "body", "lang", "url", "tags"}``); ids must be unique."""
-    articles, lines = [], {}
-    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+def json_lines(path: str | Path, what: str, shape: str = ""):
+    """``(line number, object)`` for each non-blank line of a JSON Lines file. A byte-order mark (as
+    Windows editors write) is ignored; a line that is not UTF-8 or not JSON is an error naming it."""
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:
         for number, line in enumerate(fh, 1):
             if any("\udc80" <= ch <= "\udcff" for ch in line):
                 raise ArticleError(f"{path}:{number}: not UTF-8 text: save the file as UTF-8")
@@ -144,14 +144,26 @@ def load_jsonl(path: str | Path) -> list[Article]:
                 continue
             try:
                 item = json.loads(line)
-                if str(item["id"]) in lines:
-                    raise ArticleError(f"{path}:{number}: article id {str(item['id'])!r} is already used on line "
-                                       f"{lines[str(item['id'])]}; ids must be unique")
-                lines[str(item["id"])] = number
-                articles.append(Article(str(item["id"]), str(item.get("title", "")), str(item.get("body", "")),
-                                        str(item.get("url", "")),
-                                        language_code(item.get("lang"), f"{item.get('title', '')}\n{item.get('body', '')}"),
-                                        _tags(item.get("tags", []))))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ArticleError(f"{path}:{number}: not an article ({exc})") from None
+            except ValueError as exc:
+                raise ArticleError(f"{path}:{number}: not {what} ({exc}){shape}") from None
+            if not isinstance(item, dict):
+                raise ArticleError(f"{path}:{number}: not {what} (a JSON object is expected){shape}")
+            yield number, item
+
+
+def load_jsonl(path: str | Path) -> list[Article]:
+    """Articles from JSON Lines (``{"id", "title", "body", "lang", "url", "tags"}``); ids must be unique."""
+    articles, lines = [], {}
+    for number, item in json_lines(path, "an article"):
+        try:
+            if str(item["id"]) in lines:
+                raise ArticleError(f"{path}:{number}: article id {str(item['id'])!r} is already used on line "
+                                   f"{lines[str(item['id'])]}; ids must be unique")
+            lines[str(item["id"])] = number
+            articles.append(Article(str(item["id"]), str(item.get("title", "")), str(item.get("body", "")),
+                                    str(item.get("url", "")),
+                                    language_code(item.get("lang"), f"{item.get('title', '')}\n{item.get('body', '')}"),
+                                    _tags(item.get("tags", []))))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ArticleError(f"{path}:{number}: not an article ({exc})") from None
     return articles

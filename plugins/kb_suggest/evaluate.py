@@ -2,7 +2,6 @@
 for out-of-scope questions, latency — for our ranker and for plain bm25s in the same run."""
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ import numpy as np
 
 from plugin_host.language import language_code
 
-from .articles import Article, ArticleError
+from .articles import Article, ArticleError, json_lines
 from .engine import KnowledgeBase
 
 
@@ -24,18 +23,14 @@ class Query:
 
 
 def load_queries(path) -> list[Query]:
+    shape = '; expected {"id", "text", "lang", "expected": [article ids]}'
     out = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                out.append(Query(str(item["id"]), str(item["text"]), language_code(item.get("lang"), str(item["text"])),
-                                 tuple(str(e) for e in item.get("expected") or ())))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ArticleError(f"{path}:{number}: not a query ({exc}); expected "
-                                   '{"id", "text", "lang", "expected": [article ids]}') from None
+    for number, item in json_lines(path, "a query", shape):
+        try:
+            out.append(Query(str(item["id"]), str(item["text"]), language_code(item.get("lang"), str(item["text"])),
+                             tuple(str(e) for e in item.get("expected") or ())))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ArticleError(f"{path}:{number}: not a query ({exc}){shape}") from None
     return out
 
 
