@@ -268,3 +268,15 @@ def test_office_hours_read_lunch_breaks_and_short_fridays_like_the_sla_calendar(
         validate({"hours": "Mon 09:00-13:00,13:30-12:00"})
     always = OfficeHours.parse("24/7")
     assert all(always.is_open(monday.replace(hour=h)) for h in range(24))
+
+
+# 8. a misspelt variable in a branch the trial render does not take
+
+@pytest.mark.parametrize("body", [
+    "Hello{% if holiday %} ({{ holliday }}){% endif %}",  # the sample context has no holiday
+    "{% if not first_name %}Hello {{ customer }}{% else %}Hello {{ first_name }}{% endif %}",
+])
+def test_unknown_variables_stop_start_up_in_every_branch(tmp_path, body):
+    folder = admin_templates(tmp_path, body)
+    with pytest.raises(ConfigError, match=r"acknowledgement\.txt\.j2: unknown variable"):
+        validate({"templates_dir": str(folder)})

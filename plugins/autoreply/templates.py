@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError, meta
 from jinja2.exceptions import SecurityError
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from plugin_host.errors import ConfigError
@@ -50,8 +50,8 @@ RENDER_FAILURES = (TemplateError, ArithmeticError, TypeError, ValueError, Recurs
 
 def check_templates(settings) -> None:
     """Compile and trial-render every admin template now, so a mistake stops start-up, not a
-    customer's reply: syntax errors, unknown variables, endless recursion, unreadable files and
-    attempts to reach Python internals."""
+    customer's reply: syntax errors, unknown variables (in every branch, not only those the sample
+    takes), endless recursion, unreadable files and attempts to reach Python internals."""
     if not settings.templates_dir:
         return
     env = environment(settings.templates_dir)
@@ -59,6 +59,7 @@ def check_templates(settings) -> None:
         name = path.relative_to(settings.templates_dir).as_posix()
         try:
             env.get_template(name).render(**SAMPLE_CONTEXT)
+            unknown = unknown_variables(env, name)
         except TemplateSyntaxError as exc:
             raise ConfigError("plugins.autoreply.templates_dir", f"{path}:{exc.lineno}: {exc.message}") from None
         except SecurityError as exc:
@@ -69,6 +70,16 @@ def check_templates(settings) -> None:
                               f"{path}: the template calls itself without end (a recursive macro?)") from None
         except RENDER_FAILURES as exc:
             raise ConfigError("plugins.autoreply.templates_dir", f"{path}: {type(exc).__name__}: {exc}") from None
+        if unknown:
+            raise ConfigError("plugins.autoreply.templates_dir", f"{path}: unknown variable {unknown[0]!r}; "
+                                                                 f"the templates know {sorted(SAMPLE_CONTEXT)}")
+
+
+def unknown_variables(env, name: str) -> list[str]:
+    """Variables a template reads that the acknowledgement does not give it, whichever branch uses them."""
+    source, _, _ = env.loader.get_source(env, name)
+    found = meta.find_undeclared_variables(env.parse(source))
+    return sorted(found - set(SAMPLE_CONTEXT) - set(env.globals))
 
 
 def template_name(templates_dir: str, language: str, variant: str) -> str:
