@@ -4,11 +4,14 @@
 day range (wrapping over the weekend: ``Sun-Thu``) and one or more comma-separated periods; a period
 may end at ``24:00``; ``24/7`` is every minute. A later clause replaces a day's hours (``Mon-Fri 09:00-18:00; Fri 09:00-15:00``
 is a short Friday), and overlapping periods are joined so no minute counts twice. The SLA calendar
-and the acknowledgement's office hours both use it.
+and the acknowledgement's office hours both use it, and both read public holidays here: from the
+``holidays`` package, with the weekend days a country makes working days (Russia's moved Saturdays).
 """
 from __future__ import annotations
 
 import re
+from datetime import date
+from functools import lru_cache
 
 from .errors import ConfigError
 
@@ -68,3 +71,16 @@ def _merged(periods: list) -> tuple:
         else:
             out.append([start, end])
     return tuple((start, end) for start, end in out)
+
+
+@lru_cache(maxsize=64)
+def public_holidays(country: str, subdivision: str, year: int):
+    """The ``holidays`` calendar of one country and year: day → name, plus ``weekend_workdays``."""
+    import holidays
+
+    return holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+
+
+def worked_by_law(country: str, subdivision: str, day: date) -> bool:
+    """Whether the country makes this weekend day a working day (a day off moved to another date)."""
+    return day in getattr(public_holidays(country, subdivision, day.year), "weekend_workdays", ())

@@ -204,3 +204,22 @@ def test_a_later_clause_replaces_a_days_hours_and_overlaps_count_once():
     assert short_friday.add_business_time(friday_two, timedelta(hours=2)) == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
     overlapping = BusinessCalendar.parse("Mon-Fri 09:00-12:00,11:00-15:00", "UTC")
     assert overlapping.add_business_time(friday_two, timedelta(hours=2)) == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+# -- 6. a Saturday the law makes a working day (holidays' weekend_workdays) counts ---------------------
+
+def test_a_transferred_working_saturday_counts_as_business_time():
+    from zoneinfo import ZoneInfo
+
+    from plugins.autoreply.hours import OfficeHours
+
+    moscow = ZoneInfo("Europe/Moscow")
+    # 2027: Saturday 20 February is worked, Monday 22 February is off instead (then 23 February, a holiday).
+    calendar = BusinessCalendar.parse("Mon-Fri 09:00-18:00", "Europe/Moscow", "RU")
+    friday = datetime(2027, 2, 19, 17, 0, tzinfo=moscow)
+    assert calendar.add_business_time(friday, timedelta(hours=2)) == datetime(2027, 2, 20, 10, 0, tzinfo=moscow)
+    assert calendar.is_open(datetime(2027, 2, 20, 12, 0, tzinfo=moscow))
+    assert not calendar.is_open(datetime(2027, 2, 22, 12, 0, tzinfo=moscow))
+    office = OfficeHours.parse("Mon-Fri 09:00-18:00", "Europe/Moscow", "RU")
+    assert office.is_open(datetime(2027, 2, 20, 12, 0, tzinfo=moscow))
+    assert not office.is_open(datetime(2027, 2, 21, 12, 0, tzinfo=moscow))

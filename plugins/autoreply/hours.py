@@ -1,7 +1,8 @@
 """Office hours for the out-of-hours acknowledgement when the SLA plugin is not enabled.
 
 ``Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00`` in a time zone (the syntax of
-``plugin_host.hours``, shared with the SLA calendar), with public holidays from the ``holidays`` package.
+``plugin_host.hours``, shared with the SLA calendar), with public holidays from the ``holidays`` package
+and the weekend days it makes working days.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.errors import ConfigError
-from plugin_host.hours import parse_week
+from plugin_host.hours import parse_week, public_holidays, worked_by_law
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,19 @@ class OfficeHours:
     def holiday(self, when: datetime) -> str:
         if not self.country:
             return ""
-        import holidays
-
         local = when.astimezone(self.zone).date()
-        return holidays.country_holidays(self.country, years=local.year).get(local) or ""
+        return public_holidays(self.country, "", local.year).get(local) or ""
 
     def is_open(self, when: datetime) -> bool:
         local = when.astimezone(self.zone)
         if self.holiday(when):
             return False
         minute = local.hour * 60 + local.minute + local.second / 60
-        return any(start <= minute < end for start, end in self.periods.get(local.weekday(), ()))
+        return any(start <= minute < end for start, end in self.day_periods(local.date()))
+
+    def day_periods(self, day) -> tuple:
+        """A date's working periods: its weekday's, or a working day's on a weekend day worked by law."""
+        spans = self.periods.get(day.weekday(), ())
+        if not spans and self.country and worked_by_law(self.country, "", day):
+            spans = next(iter(self.periods.values()), ())
+        return spans

@@ -2,7 +2,8 @@
 
 ``add_business_time`` and ``business_time_between`` walk the calendar day by day in local time,
 so DST changes, weekends and holidays are counted right. Holidays come from the ``holidays``
-package by country code (PL, RU, US, DE, …) plus custom dates; extra working days are allowed too.
+package by country code (PL, RU, US, DE, …) plus custom dates; extra working days are allowed too,
+and so are the weekend days a country's calendar makes working days (Russia's transferred Saturdays).
 """
 from __future__ import annotations
 
@@ -11,21 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 UTC = timezone.utc
-from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.config import read_list
 from plugin_host.errors import ConfigError
-from plugin_host.hours import ALWAYS, parse_week
+from plugin_host.hours import ALWAYS, parse_week, public_holidays, worked_by_law
 
 MAX_DAYS = 3660  # never walk more than ten years looking for working time
-
-
-@lru_cache(maxsize=64)
-def _holidays(country: str, subdivision: str, year: int) -> dict:
-    import holidays
-
-    return dict(holidays.country_holidays(country, subdiv=subdivision or None, years=year))
 
 
 @dataclass(frozen=True)
@@ -50,7 +43,7 @@ class BusinessCalendar:
         countries = tuple(c.strip().upper() for c in read_list(holidays, f"{key}.holidays", "country codes") if c.strip())
         for country in countries:
             try:
-                _holidays(country, "", 2026)
+                public_holidays(country, "", 2026)
             except NotImplementedError:
                 raise ConfigError(f"{key}.holidays", f"unknown country code {country!r}") from None
         parse_days = lambda given, k: frozenset(_date(d, f"{key}.{k}") for d in _dates(given, f"{key}.{k}"))  # noqa: E731
@@ -63,17 +56,20 @@ class BusinessCalendar:
         if day in self.days_off:
             return "day off"
         for country in self.countries:
-            name = _holidays(country, self.subdivision, day.year).get(day)
+            name = public_holidays(country, self.subdivision, day.year).get(day)
             if name:
                 return name
         return ""
+
+    def worked_by_law(self, day: date) -> bool:
+        return any(worked_by_law(country, self.subdivision, day) for country in self.countries)
 
     def periods(self, day: date) -> list[tuple[datetime, datetime]]:
         """Working periods of a local date as aware datetimes (empty on weekends and holidays)."""
         if self.always_open:
             return [(_local(day, 0, self.zone), _local(day, 24 * 60, self.zone))]
         minutes = self.week[day.weekday()]
-        if day in self.extra_working_days and not minutes:
+        if not minutes and (day in self.extra_working_days or self.worked_by_law(day)):
             minutes = next((w for w in self.week if w), ())
         if not minutes or (self.holiday_name(day) and day not in self.extra_working_days):
             return []
