@@ -5,7 +5,8 @@ day range (wrapping over the weekend: ``Sun-Thu``) and one or more comma-separat
 may end at ``24:00``; ``24/7`` is every minute. A later clause replaces a day's hours (``Mon-Fri 09:00-18:00; Fri 09:00-15:00``
 is a short Friday), and overlapping periods are joined so no minute counts twice. The SLA calendar
 and the acknowledgement's office hours both use it, and both read public holidays here: from the
-``holidays`` package, with the weekend days a country makes working days (Russia's moved Saturdays).
+``holidays`` package, for a country (``PL``) or one of its regions (``DE-BY``, ``US-CA``, ISO 3166-2),
+with the weekend days a country makes working days (Russia's moved Saturdays).
 """
 from __future__ import annotations
 
@@ -84,3 +85,20 @@ def public_holidays(country: str, subdivision: str, year: int):
 def worked_by_law(country: str, subdivision: str, day: date) -> bool:
     """Whether the country makes this weekend day a working day (a day off moved to another date)."""
     return day in getattr(public_holidays(country, subdivision, day.year), "weekend_workdays", ())
+
+
+def read_region(code: str, key: str) -> tuple[str, str]:
+    """``"PL"`` or ``"DE-BY"`` (any case) as (country, subdivision) of the ``holidays`` package; a
+    ConfigError naming ``key`` says which codes exist."""
+    country, _, subdivision = code.strip().partition("-")
+    country = country.strip().upper()
+    try:
+        known = public_holidays(country, "", 2026).subdivisions
+    except NotImplementedError:
+        raise ConfigError(key, f"unknown country code {code.strip()!r} (write e.g. PL, or DE-BY for a region)") from None
+    if not subdivision.strip():
+        return country, ""
+    found = next((s for s in known if s.lower() == subdivision.strip().lower()), None)
+    if found is None:
+        raise ConfigError(key, f"{country} has no subdivision {subdivision.strip().upper()!r}; use one of {list(known)}")
+    return country, found

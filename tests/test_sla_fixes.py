@@ -223,3 +223,27 @@ def test_a_transferred_working_saturday_counts_as_business_time():
     office = OfficeHours.parse("Mon-Fri 09:00-18:00", "Europe/Moscow", "RU")
     assert office.is_open(datetime(2027, 2, 20, 12, 0, tzinfo=moscow))
     assert not office.is_open(datetime(2027, 2, 21, 12, 0, tzinfo=moscow))
+
+
+# -- 7. regional holidays: a subdivision after the country code (ISO 3166-2, "DE-BY") ----------------
+
+def test_regional_holidays_follow_the_subdivision():
+    from zoneinfo import ZoneInfo
+
+    from plugins.autoreply.hours import OfficeHours
+    from plugins.autoreply.settings import validate as autoreply_settings
+
+    berlin = ZoneInfo("Europe/Berlin")
+    monday_evening = datetime(2026, 1, 5, 17, 0, tzinfo=berlin)  # 6 January: Epiphany in Bavaria, not in Berlin
+    bavaria = validate({"holidays": "de-by", "timezone": "Europe/Berlin"}).calendar
+    berlin_office = validate({"holidays": "DE-BE", "timezone": "Europe/Berlin"}).calendar
+    assert bavaria.add_business_time(monday_evening, timedelta(hours=2)) == datetime(2026, 1, 7, 10, 0, tzinfo=berlin)
+    assert berlin_office.add_business_time(monday_evening, timedelta(hours=2)) == datetime(2026, 1, 6, 10, 0, tzinfo=berlin)
+    epiphany_noon = datetime(2026, 1, 6, 12, 0, tzinfo=berlin)
+    assert OfficeHours.parse("Mon-Fri 09:00-18:00", "Europe/Berlin", "DE-BY").holiday(epiphany_noon)
+    assert not OfficeHours.parse("Mon-Fri 09:00-18:00", "Europe/Berlin", "DE-BY").is_open(epiphany_noon)
+    assert autoreply_settings({"holidays": "de-by"}).holidays == "DE-BY"
+    with pytest.raises(ConfigError, match=r"plugins\.sla\.holidays: DE has no subdivision 'XX'.*'BY'"):
+        validate({"holidays": "DE-XX"})
+    with pytest.raises(ConfigError, match=r"plugins\.autoreply\.holidays: DE has no subdivision 'XX'"):
+        autoreply_settings({"holidays": "DE-XX"})

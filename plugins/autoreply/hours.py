@@ -11,14 +11,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.errors import ConfigError
-from plugin_host.hours import parse_week, public_holidays, worked_by_law
+from plugin_host.hours import parse_week, public_holidays, read_region, worked_by_law
 
 
 @dataclass(frozen=True)
 class OfficeHours:
     periods: dict  # weekday index -> (start, end) minutes after local midnight; days off are left out
     zone: ZoneInfo
-    country: str = ""
+    region: tuple[str, str] = ("", "")  # (country, subdivision) whose public holidays apply
 
     @classmethod
     def parse(cls, spec: str, timezone: str = "UTC", country: str = "", key: str = "hours") -> "OfficeHours":
@@ -27,21 +27,14 @@ class OfficeHours:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(key.replace("hours", "timezone"), f"unknown time zone {timezone!r}") from None
         periods = {day: spans for day, spans in enumerate(parse_week(spec, key)) if spans}
-        country = country.strip().upper()
-        if country:
-            import holidays
-
-            try:
-                holidays.country_holidays(country)
-            except NotImplementedError:
-                raise ConfigError(key.replace("hours", "holidays"), f"unknown country code {country!r}") from None
-        return cls(periods, zone, country)
+        region = read_region(country, key.replace("hours", "holidays")) if country.strip() else ("", "")
+        return cls(periods, zone, region)
 
     def holiday(self, when: datetime) -> str:
-        if not self.country:
+        if not self.region[0]:
             return ""
         local = when.astimezone(self.zone).date()
-        return public_holidays(self.country, "", local.year).get(local) or ""
+        return public_holidays(*self.region, local.year).get(local) or ""
 
     def is_open(self, when: datetime) -> bool:
         local = when.astimezone(self.zone)
@@ -53,6 +46,6 @@ class OfficeHours:
     def day_periods(self, day) -> tuple:
         """A date's working periods: its weekday's, or a working day's on a weekend day worked by law."""
         spans = self.periods.get(day.weekday(), ())
-        if not spans and self.country and worked_by_law(self.country, "", day):
+        if not spans and self.region[0] and worked_by_law(*self.region, day):
             spans = next(iter(self.periods.values()), ())
         return spans

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.config import read_list
 from plugin_host.errors import ConfigError
-from plugin_host.hours import ALWAYS, parse_week, public_holidays, worked_by_law
+from plugin_host.hours import ALWAYS, parse_week, public_holidays, read_region, worked_by_law
 
 MAX_DAYS = 3660  # never walk more than ten years looking for working time
 
@@ -25,8 +25,7 @@ MAX_DAYS = 3660  # never walk more than ten years looking for working time
 class BusinessCalendar:
     zone: ZoneInfo
     week: tuple  # 7 tuples of (start, end) time pairs, Monday first
-    countries: tuple[str, ...] = ()
-    subdivision: str = ""
+    regions: tuple[tuple[str, str], ...] = ()  # (country, subdivision) whose public holidays apply
     days_off: frozenset = frozenset()
     extra_working_days: frozenset = frozenset()
     always_open: bool = False
@@ -40,14 +39,10 @@ class BusinessCalendar:
         if hours.strip().lower() in ALWAYS:  # open through holidays too
             return cls(zone, tuple(((time(0), None),) for _ in range(7)), always_open=True)
         week = parse_week(hours, f"{key}.hours")
-        countries = tuple(c.strip().upper() for c in read_list(holidays, f"{key}.holidays", "country codes") if c.strip())
-        for country in countries:
-            try:
-                public_holidays(country, "", 2026)
-            except NotImplementedError:
-                raise ConfigError(f"{key}.holidays", f"unknown country code {country!r}") from None
+        regions = tuple(read_region(code, f"{key}.holidays")
+                        for code in read_list(holidays, f"{key}.holidays", "country codes") if code.strip())
         parse_days = lambda given, k: frozenset(_date(d, f"{key}.{k}") for d in _dates(given, f"{key}.{k}"))  # noqa: E731
-        return cls(zone, week, countries, days_off=parse_days(days_off, "days_off"),
+        return cls(zone, week, regions, days_off=parse_days(days_off, "days_off"),
                    extra_working_days=parse_days(working_days, "working_days"))
 
     # -- what a day looks like ----------------------------------------------------------------
@@ -55,14 +50,14 @@ class BusinessCalendar:
     def holiday_name(self, day: date) -> str:
         if day in self.days_off:
             return "day off"
-        for country in self.countries:
-            name = public_holidays(country, self.subdivision, day.year).get(day)
+        for country, subdivision in self.regions:
+            name = public_holidays(country, subdivision, day.year).get(day)
             if name:
                 return name
         return ""
 
     def worked_by_law(self, day: date) -> bool:
-        return any(worked_by_law(country, self.subdivision, day) for country in self.countries)
+        return any(worked_by_law(country, subdivision, day) for country, subdivision in self.regions)
 
     def periods(self, day: date) -> list[tuple[datetime, datetime]]:
         """Working periods of a local date as aware datetimes (empty on weekends and holidays)."""

@@ -16,7 +16,7 @@ def register(cli: click.Group) -> None:
     @click.option("--target", required=True, help="Target duration, e.g. 4h, 30m, 2d.")
     @click.option("--timezone", "tz", help="Calendar time zone, e.g. Europe/Warsaw.")
     @click.option("--hours", help='Working hours, e.g. "Mon-Fri 09:00-18:00".')
-    @click.option("--holidays", help="Country code(s) for public holidays, e.g. PL or PL,DE.")
+    @click.option("--holidays", help="Country or region code(s) for public holidays, e.g. PL, PL,DE or DE-BY.")
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
     def due(received, target, tz, hours, holidays, config_path):
         """Print the deadline as ISO 8601 in the calendar's time zone (flags override the config)."""
