@@ -247,3 +247,25 @@ def test_regional_holidays_follow_the_subdivision():
         validate({"holidays": "DE-XX"})
     with pytest.raises(ConfigError, match=r"plugins\.autoreply\.holidays: DE has no subdivision 'XX'"):
         autoreply_settings({"holidays": "DE-XX"})
+
+
+# -- 8. the second escalation step counts working time after the breach, like every SLA duration ------
+
+def test_still_unanswered_waits_for_working_time_not_the_night(tmp_path):
+    friday = monday(13, days=-3)  # Friday 20 November, 13:00 UTC: the 4h target is due at 17:00
+    local, host, clock = setup(tmp_path, friday)
+    ref = deliver(local.gmail(), make_email(message_id="<late@example.org>", subject="Question"))
+    local.mailbox.messages[ref["id"]].internal_date = int(friday.timestamp() * 1000)
+
+    def still_unanswered():
+        return [m for m in local.mailbox.messages.values() if b"Subject: Still unanswered" in m.raw]
+
+    for now in (monday(17, 30, days=-3), monday(22, days=-3), monday(11, days=2 - 4)):  # Fri 17:30, 22:00, Sun
+        clock["now"] = now
+        host.process_thread(ref["threadId"], events=["on_sweep"], completed_tasks=frozenset())
+    assert "Helpdesk/SLA/Breached" in labels_of(host, ref["threadId"]) and still_unanswered() == []
+    clock["now"] = monday(12)  # 1h on Friday + 3h on Monday: 4 working hours after the breach
+    host.process_thread(ref["threadId"], events=["on_sweep"], completed_tasks=frozenset())
+    host.process_thread(ref["threadId"], events=["on_sweep"], completed_tasks=frozenset())
+    [note] = still_unanswered()
+    assert b"4h 00m" in note.raw

@@ -89,8 +89,12 @@ def human_left(delta: timedelta | None, business: bool) -> str:
     if delta is None:
         return "no deadline"
     sign = "" if delta >= timedelta(0) else "overdue by "
-    minutes = int(abs(delta).total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    text = f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+    text = human_duration(abs(delta))
     suffix = " business time" if business else ""
     return f"{sign}{text}{suffix}" if sign else f"{text}{suffix} left"
+
+
+def human_duration(delta: timedelta) -> str:
+    """"4h 05m" or "35m"."""
+    hours, minutes = divmod(int(delta.total_seconds() // 60), 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"

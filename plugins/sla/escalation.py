@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .clock import SlaState
+from .clock import SlaState, human_duration
 
 
 def summary(ticket, limit: int = 600) -> str:
@@ -41,9 +41,11 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
         actions.notify(to="team", channel=policy.chat_webhook, subject="SLA breached", text=text, key=f"breach:{clock}")
     elif lead:
         actions.notify(to=lead, subject=f"SLA breached: {ticket.subject}", text=text, key=f"breach:{clock}")
-    if lead and now - state.due >= policy.second_step_after:
+    overdue = policy.elapsed(state.due, now)  # working time with a calendar, like the targets
+    if lead and overdue >= policy.second_step_after:
+        late = human_duration(overdue) + (" business time" if policy.business_hours else "")
         actions.notify(to=lead, subject=f"Still unanswered: {ticket.subject}", key=f"breach2:{clock}",
-                       text=f"Breached {now - state.due} ago and still unanswered.\n{ticket.gmail_url}")
+                       text=f"Breached {late} ago and still unanswered.\n{ticket.gmail_url}")
 
 
 def escalate(ticket, team: str, agent, policy, actions, now: datetime) -> None:
