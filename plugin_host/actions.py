@@ -52,7 +52,9 @@ class Draft:
 
 @dataclass(frozen=True)
 class Task:
-    """A Google Task (escalation); ``key`` in the notes keeps it from being created twice."""
+    """A Google Task (escalation); ``key`` in the notes keeps it from being created twice.
+    With ``again_when_done`` a new one is made when every task with the key is completed
+    (a problem that came back after it was fixed)."""
 
     title: str
     notes: str
@@ -60,6 +62,7 @@ class Task:
     tasklist: str = "Labeldesk"
     key: str = ""
     thread_id: str = ""
+    again_when_done: bool = False
 
 
 @dataclass(frozen=True)

@@ -300,10 +300,14 @@ class Executor:
         return self._tasklist_ids[title]
 
     def task_exists(self, task: Task, list_id: str | None = None) -> bool:
-        """Whether a task with this key is in its list already, completed ones included (reads only)."""
+        """Whether a task with this key is in its list already, completed ones included, or with
+        ``again_when_done`` only open ones (reads only)."""
         list_id = list_id or self.tasklist_id(task.tasklist, create=False)
         tag = f"[labeldesk:{task.key}]" if task.key else ""
-        return bool(tag and list_id and any(tag in (t.get("notes") or "") for t in self.client.list_tasks(list_id)))
+        if not (tag and list_id):
+            return False
+        found = [t for t in self.client.list_tasks(list_id) if tag in (t.get("notes") or "")]
+        return any(t.get("status") != "completed" for t in found) if task.again_when_done else bool(found)
 
     def _keyed(self, claim: tuple, work, outcome: Outcome, busy: str, keep: bool = True) -> None:
         """Run ``work`` holding the idempotency key ``claim`` (its last item; none: just run). ``work``

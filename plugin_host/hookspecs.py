@@ -72,7 +72,8 @@ def sweep_tasklists(settings) -> list[str]:
     """Titles of Google Tasks lists whose completed tasks the sweep should report.
 
     The host reads each list once per sweep and passes the idempotency keys of completed tasks
-    to :func:`on_sweep` as ``completed_tasks`` (closing the loop on escalations).
+    to :func:`on_sweep` as ``completed_tasks`` (closing the loop on escalations); a key that
+    also has an open task (made again for a problem that came back) is not completed.
 
     :param settings: the validated configuration.
     """

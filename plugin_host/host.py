@@ -288,17 +288,18 @@ class Host:
         return jobs
 
     def completed_tasks(self) -> frozenset[str]:
-        """Keys (``[labeldesk:KEY]`` in notes) of completed tasks in the lists plugins watch."""
+        """Keys (``[labeldesk:KEY]`` in notes) of the lists plugins watch whose tasks are all completed
+        (a key made again for a problem that came back is open until its new task is done)."""
         import re
 
         titles = {t for ts in self.pm.hook.sweep_tasklists(settings=self.config) for t in (ts or [])}
         if not titles:
             return frozenset()
-        keys = set()
+        done, open_ = set(), set()
         for tasklist in self.client.list_tasklists():
             if not any(tasklist.get("title", "").startswith(t) for t in titles):
                 continue
             for task in self.client.list_tasks(tasklist["id"]):
-                if task.get("status") == "completed":
-                    keys.update(re.findall(r"\[labeldesk:([^\]]+)\]", task.get("notes") or ""))
-        return frozenset(keys)
+                keys = re.findall(r"\[labeldesk:([^\]]+)\]", task.get("notes") or "")
+                (done if task.get("status") == "completed" else open_).update(keys)
+        return frozenset(done - open_)

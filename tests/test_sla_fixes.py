@@ -269,3 +269,42 @@ def test_still_unanswered_waits_for_working_time_not_the_night(tmp_path):
     host.process_thread(ref["threadId"], events=["on_sweep"], completed_tasks=frozenset())
     [note] = still_unanswered()
     assert b"4h 00m" in note.raw
+
+
+# -- 9. a problem that comes back after its escalation was completed is escalated again -----------------
+
+def test_escalating_again_after_the_fix_makes_a_new_task_and_waits_for_it(tmp_path):
+    local, host, clock = setup(tmp_path, monday(10))
+    thread = deliver(local.gmail(), make_email(message_id="<again@example.org>"))["threadId"]
+    agent = host.config.agent("anna.kowalska@example.com")
+    tasks = local.tasks()
+
+    def engineering():
+        lists = tasks.tasklists().list().execute()["items"]
+        team = next(l for l in lists if l["title"].endswith("engineering"))
+        found = tasks.tasks().list(tasklist=team["id"], showHidden=True).execute().get("items", [])
+        return team["id"], found
+
+    def escalate():
+        host.card_action("sla.escalate", {}, {"team": ["engineering"]}, host.ticket(thread), agent)
+
+    def complete_open_tasks():
+        team, found = engineering()
+        for task in found:
+            if task["status"] != "completed":
+                tasks.tasks().patch(tasklist=team, task=task["id"], body={"status": "completed"}).execute()
+
+    escalate()
+    complete_open_tasks()
+    host.sweep()
+    assert host.ticket(thread).has_label("Fixed - tell customer")
+    escalate()  # the customer: "it happens again"
+    escalate()  # pressed twice
+    assert [t["status"] for t in engineering()[1]] == ["completed", "needsAction"]
+    host.sweep()
+    ticket = host.ticket(thread)
+    assert ticket.has_label("Escalated") and not ticket.has_label("Fixed - tell customer")
+    complete_open_tasks()
+    host.sweep()
+    ticket = host.ticket(thread)
+    assert ticket.has_label("Fixed - tell customer") and not ticket.has_label("Escalated")

@@ -1,7 +1,9 @@
 """The escalation ladder and the "Escalate" button: notifications and Google Tasks, idempotent.
 
 Keys include the thread and the start of the running clock, so each breach of each response
-target escalates once, however often the sweep runs.
+target escalates once, however often the sweep runs. "Escalate" makes one open task per team and
+thread; once that is completed (the fix) a press makes a new one, and the ticket counts as fixed
+again only when every task of the thread for that team is completed.
 """
 from __future__ import annotations
 
@@ -51,10 +53,11 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
 def escalate(ticket, team: str, agent, policy, actions, now: datetime) -> None:
     who = agent.full_name if agent else "an agent"
     actions.task(title=f"[{team}] {ticket.subject}"[:1024], key=f"escalate:{team}:{ticket.thread_id}",
-                 tasklist=f"{policy.tasklist} — {team}", due=now.date(),
+                 tasklist=f"{policy.tasklist} — {team}", due=now.date(), again_when_done=True,
                  notes=f"Escalated by {who}.\nCustomer: {ticket.customer.email}\nThread: {ticket.gmail_url}\n\n"
                        f"{summary(ticket)}")
     actions.add_labels("Escalated", f"Escalated/{team.capitalize()}")
+    actions.remove_labels(FIXED_LABEL)  # escalated again: the earlier fix did not hold
 
 
 FIXED_LABEL = "Fixed - tell customer"
