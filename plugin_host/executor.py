@@ -5,7 +5,9 @@ loop guard agreed (stamped ``Auto-Submitted: auto-replied``, ``X-Auto-Response-S
 deterministic Message-ID and an ``X-Labeldesk`` key so a retry never sends twice), creates drafts,
 tasks and notifications idempotently. ``dry_run`` returns the plan without touching anything.
 Replies go out before labels, so a crash between the two is repaired by the next run: the thread
-then holds the marked reply, the reply is skipped, and the labels converge.
+then holds the marked reply, the reply is skipped, and the labels converge. A task or notification
+that fails does not stop the rest (labels included); its error is raised afterwards and its key lets
+the next run retry it.
 """
 from __future__ import annotations
 
@@ -178,17 +180,28 @@ class Executor:
             outcome.done = ["(dry run) " + line for line in self.describe(actions, ticket)]
             return outcome
         extra_labels: list[LabelChange] = []
+        failed: list[Exception] = []
         for action in actions:
             if isinstance(action, Reply):
                 extra_labels += self.send_reply(action, ticket, outcome)
             elif isinstance(action, Draft):
                 self.create_draft(action, ticket, outcome)
-            elif isinstance(action, Task):
-                self.create_task(action, outcome)
-            elif isinstance(action, Notification):
-                self.notify(action, outcome)
+            elif isinstance(action, (Task, Notification)):
+                failed += self.carry_out_alert(action, outcome)
         self.apply_labels(list(actions) + extra_labels, ticket, outcome)
+        if failed:
+            raise failed[0]  # after the labels: the caller still learns that an alert did not go out
         return outcome
+
+    def carry_out_alert(self, action: Task | Notification, outcome: Outcome) -> list[Exception]:
+        """A task or notification; its failure (Tasks or a webhook down) is returned, not raised, so the
+        other alerts and the labels still happen. Its key makes the next run try it again, once."""
+        try:
+            self.create_task(action, outcome) if isinstance(action, Task) else self.notify(action, outcome)
+        except Exception as exc:
+            outcome.errors.append(f"{type(action).__name__.lower()} {action.key} failed: {type(exc).__name__}")
+            return [exc]
+        return []
 
     def apply_labels(self, actions: list[Action], ticket: Ticket | None, outcome: Outcome) -> None:
         for thread_id, (add, remove) in self.merge_labels(actions, ticket).items():

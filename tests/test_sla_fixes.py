@@ -308,3 +308,26 @@ def test_escalating_again_after_the_fix_makes_a_new_task_and_waits_for_it(tmp_pa
     host.sweep()
     ticket = host.ticket(thread)
     assert ticket.has_label("Fixed - tell customer") and not ticket.has_label("Escalated")
+
+
+# -- 10. Google Tasks failing never silences the breach label and the team lead's email ----------------
+
+def test_breach_is_labelled_and_mailed_while_google_tasks_fails(tmp_path):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.mailbox.faults import FaultPlan
+    from plugin_host.sync import ChangeFeed
+
+    tasks_down = FaultPlan(error_rates={"tasks.tasklists.list": 1.0, "tasks.tasks.list": 1.0}, status=403)
+    local, host, clock = setup(tmp_path, monday(9), local=LocalMailbox(faults=tasks_down))
+    ref = deliver(local.gmail(), make_email(message_id="<tasksdown@example.org>", subject="Question"))
+    local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
+    ChangeFeed(host).sync()
+    clock["now"] = monday(14)  # 4h target due at 13:00
+    host.sweep()
+    assert "Helpdesk/SLA/Breached" in labels_of(host, ref["threadId"])
+    assert len([m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw]) == 1
+    tasks_down.error_rates.clear()  # Tasks is back: the next sweep makes the task, once
+    host.sweep()
+    host.sweep()
+    assert len(host.client.list_tasks(host.executor.tasklist_id("Labeldesk escalations"))) == 1
+    assert len([m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw]) == 1
