@@ -280,3 +280,27 @@ def test_unknown_variables_stop_start_up_in_every_branch(tmp_path, body):
     folder = admin_templates(tmp_path, body)
     with pytest.raises(ConfigError, match=r"acknowledgement\.txt\.j2: unknown variable"):
         validate({"templates_dir": str(folder)})
+
+
+# 9. an acknowledgement sent late (after an outage) never promises a time already past
+
+def test_a_late_acknowledgement_does_not_promise_a_past_deadline(tmp_path):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+    from plugin_host.sync import ChangeFeed
+
+    data = {"mailbox": {"address": "support@example.com"},
+            "plugins": {"enabled": ["autoreply", "sla"], "autoreply": {"hours": "24/7"},
+                        "sla": {"hours": "Mon-Fri 09:00-18:00", "timezone": "UTC"}},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    asked = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # urgent: answer due at 10:00
+    host = build_host(config, http=local.http, now=lambda: datetime(2026, 11, 23, 10, 30, tzinfo=timezone.utc))
+    host.client.sleep = lambda s: None
+    ref = deliver(local.gmail(), make_email(subject="Urgent: checkout is down", message_id="<late@example.org>",
+                                            date=asked))
+    local.mailbox.messages[ref["id"]].internal_date = int(asked.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = acks(local)
+    assert "10:00" not in ack.get_content() and "as soon as possible" in ack.get_content()

@@ -23,6 +23,11 @@ EXPECT_BY = {
     "ru": "Ответ вы получите не позднее {when}.",
     "pl": "Odpowiedź otrzymasz najpóźniej {when}.",
 }
+EXPECT_SOON = {  # the deadline passed before we could acknowledge (an outage, a late sync)
+    "en": "We will get back to you as soon as possible.",
+    "ru": "Мы ответим вам как можно скорее.",
+    "pl": "Odpowiemy najszybciej, jak to możliwe.",
+}
 
 
 def skip_reason(ticket, settings, config, now: datetime) -> str:
@@ -82,7 +87,10 @@ def team_at_work(deadline, hours, now) -> bool:
     return hours.is_open(now)
 
 
-def expectation(deadline, settings, language: str) -> str:
+def expectation(deadline, settings, language: str, now: datetime) -> str:
+    """When to expect an answer: the SLA deadline, never one already past, else the configured text."""
+    if deadline is not None and deadline.due <= now:
+        return EXPECT_SOON.get(language, EXPECT_SOON["en"])
     if deadline is not None:
         if deadline.text:
             return EXPECT_BY.get(language, EXPECT_BY["en"]).format(when=deadline.text)
@@ -116,7 +124,7 @@ def compose(ticket, settings, config, now: datetime) -> dict:
         "first_name": safe_first_name(ticket.customer.name),
         "subject": " ".join(ticket.subject.split())[:150],
         "owner_phrase": phrase_known.format(name=owner.full_name) if owner else phrase_team,
-        "expectation": expectation(deadline, settings, language),
+        "expectation": expectation(deadline, settings, language, now),
         "articles": [{"title": a.title, "url": a.url} for a in articles(ticket, settings, config)],
         "agent_name": agent.full_name if agent else "Customer Support",
         "agent_title": agent.title if agent else "",
