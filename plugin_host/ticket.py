@@ -158,6 +158,7 @@ class Deadline:
     business_hours: bool
     text: str = ""  # human phrasing, e.g. "within 4 business hours (by Tue 11:00)"
     open_now: bool | None = None  # whether the team is at work now, by the same calendar (None: not known)
+    holiday: str = ""  # today's public holiday or day off by the same calendar, "" on other days
 
 
 @dataclass(frozen=True)

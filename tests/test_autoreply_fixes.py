@@ -304,3 +304,26 @@ def test_a_late_acknowledgement_does_not_promise_a_past_deadline(tmp_path):
     ChangeFeed(host).sync()
     [ack] = acks(local)
     assert "10:00" not in ack.get_content() and "as soon as possible" in ack.get_content()
+
+
+# 10. with the SLA plugin on, the out-of-hours acknowledgement names the holiday of the SLA calendar
+
+def test_out_of_hours_names_the_holiday_of_the_sla_calendar(tmp_path):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+    from plugin_host.sync import ChangeFeed
+
+    data = {"mailbox": {"address": "support@example.com"},
+            "plugins": {"enabled": ["autoreply", "sla"], "autoreply": {"hours": "24/7"},
+                        "sla": {"hours": "Mon-Fri 09:00-18:00", "timezone": "Europe/Warsaw", "holidays": "PL"}},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    asked = datetime(2026, 11, 11, 11, 0, tzinfo=timezone.utc)  # a Wednesday, Independence Day in Poland
+    host = build_host(config, http=local.http, now=lambda: asked)
+    host.client.sleep = lambda s: None
+    ref = deliver(local.gmail(), make_email(subject="Order", message_id="<holiday@example.org>", date=asked))
+    local.mailbox.messages[ref["id"]].internal_date = int(asked.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = acks(local)
+    assert "out of the office right now (National Independence Day)" in ack.get_content()

@@ -87,6 +87,13 @@ def team_at_work(deadline, hours, now) -> bool:
     return hours.is_open(now)
 
 
+def holiday_today(deadline, hours, now) -> str:
+    """Today's holiday by the calendar that decided the wording (the SLA plugin's when it answers)."""
+    if deadline is not None and deadline.open_now is not None:
+        return deadline.holiday
+    return hours.holiday(now)
+
+
 def expectation(deadline, settings, language: str, now: datetime) -> str:
     """When to expect an answer: the SLA deadline, never one already past, else the configured text."""
     if deadline is not None and deadline.due <= now:
@@ -128,7 +135,7 @@ def compose(ticket, settings, config, now: datetime) -> dict:
         "articles": [{"title": a.title, "url": a.url} for a in articles(ticket, settings, config)],
         "agent_name": agent.full_name if agent else "Customer Support",
         "agent_title": agent.title if agent else "",
-        "holiday": hours.holiday(now),
+        "holiday": holiday_today(deadline, hours, now),
     }
     variant = "acknowledgement" if open_now else "out_of_hours"
     text = render(settings, ticket.language, variant, context)

@@ -99,8 +99,10 @@ def ticket_deadline(ticket, settings, now):
     zone = policy.calendar.zone
     local = state.due.astimezone(zone)
     text = f"{local:%Y-%m-%d %H:%M} ({zone.key})"
-    return Deadline(due=state.due, target=state.kind, priority=state.priority, business_hours=policy.business_hours,
-                    text=text, open_now=policy.calendar.is_open(now) if policy.business_hours else True)
+    business = policy.business_hours
+    return Deadline(due=state.due, target=state.kind, priority=state.priority, business_hours=business, text=text,
+                    open_now=policy.calendar.is_open(now) if business else True,
+                    holiday=policy.calendar.holiday_name(now.astimezone(zone).date()) if business else "")
 
 
 @hookimpl
