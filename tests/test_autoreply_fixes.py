@@ -327,3 +327,18 @@ def test_out_of_hours_names_the_holiday_of_the_sla_calendar(tmp_path):
     ChangeFeed(host).sync()
     [ack] = acks(local)
     assert "out of the office right now (National Independence Day)" in ack.get_content()
+
+
+# 11. a language the admin added (templates and expectation) is used whole, not half in English
+
+def test_an_added_language_gets_its_own_expectation_text(tmp_path):
+    folder = tmp_path / "tpl" / "de"
+    folder.mkdir(parents=True)
+    (folder / "acknowledgement.txt.j2").write_text("Hallo {{ first_name }}, danke! {{ expectation }}\n{{ agent_name }}")
+    local, host, feed = setup(tmp_path, {"templates_dir": str(tmp_path / "tpl"),
+                                         "expectation": {"de": "Wir antworten innerhalb eines Werktages."}})
+    deliver(local.gmail(), make_email(subject="Bestellung 1234", message_id="<de@example.org>",
+                                      body="Hallo, meine Bestellung ist nicht angekommen. Bitte helfen Sie mir, danke."))
+    feed.sync()
+    [ack] = acks(local)
+    assert "Hallo Jane, danke! Wir antworten innerhalb eines Werktages." in ack.get_content()
