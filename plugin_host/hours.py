@@ -2,7 +2,8 @@
 
 ``"Mon-Thu 09:00-13:00,14:00-18:00; Fri 09:00-15:00"``: clauses separated by ``;``, each a day or a
 day range (wrapping over the weekend: ``Sun-Thu``) and one or more comma-separated periods; a period
-may end at ``24:00``; ``24/7`` is every minute. A later clause replaces a day's hours (``Mon-Fri 09:00-18:00; Fri 09:00-15:00``
+may end at ``24:00``; ``24/7`` is every minute. A shift over midnight (``Mon-Fri 22:00-06:00``) is refused
+with the exact per-day hours to write instead. A later clause replaces a day's hours (``Mon-Fri 09:00-18:00; Fri 09:00-15:00``
 is a short Friday), and overlapping periods are joined so no minute counts twice. The SLA calendar
 and the acknowledgement's office hours both use it, and both read public holidays here: from the
 ``holidays`` package, for a country (``PL``) or one of its regions (``DE-BY``, ``US-CA``, ISO 3166-2),
@@ -38,9 +39,41 @@ def parse_week(hours: str, key: str) -> Week:
         periods = [_period(p.strip(), chunk, key) for p in found.group(3).split(",")]
         for day in day_range(found.group(1), found.group(2) or found.group(1)):
             week[day] = list(periods)  # a later clause replaces a day's hours
+    if any(end < start for periods in week for start, end in periods):
+        raise ConfigError(key, f"{hours!r} has a shift over midnight, which belongs to two days (and a later clause "
+                               f"replaces a day's hours): write \"{week_text(_split_at_midnight(week))}\"")
     if not any(week):
         raise ConfigError(key, "no working time at all")
     return tuple(_merged(p) for p in week)
+
+
+def _split_at_midnight(week: list) -> Week:
+    """Each day's own periods with a shift over midnight ("22:00-06:00") cut into its two days."""
+    split: list[list] = [[] for _ in range(7)]
+    for day, periods in enumerate(week):
+        for start, end in periods:
+            split[day].append((start, end if end > start else 24 * 60))
+            if 0 < end < start:
+                split[(day + 1) % 7].append((0, end))
+    return tuple(_merged(p) for p in split)
+
+
+def week_text(week: Week) -> str:
+    """A week written back as ``hours``: "Mon 22:00-24:00; Tue-Fri 00:00-06:00,22:00-24:00; Sat 00:00-06:00"."""
+    clauses, day = [], 0
+    while day < 7:
+        last = day
+        while last + 1 < 7 and week[last + 1] == week[day]:
+            last += 1
+        if week[day]:
+            days = DAYS[day].capitalize() + (f"-{DAYS[last].capitalize()}" if last > day else "")
+            clauses.append(days + " " + ",".join(f"{_clock(a)}-{_clock(b)}" for a, b in week[day]))
+        day = last + 1
+    return "; ".join(clauses)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def day_range(first: str, last: str) -> list[int]:
@@ -58,9 +91,9 @@ def _period(text: str, chunk: str, key: str) -> tuple[int, int]:
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if not (m1 < 60 and m2 < 60 and start < 24 * 60 and end <= 24 * 60):
         raise ConfigError(key, f"{text!r} in {chunk!r} is not a time of day (00:00 to 24:00)")
-    if end <= start:
-        raise ConfigError(key, f"{text!r} in {chunk!r} ends before it starts (periods over midnight: split them per day)")
-    return start, end
+    if end == start:
+        raise ConfigError(key, f"{text!r} in {chunk!r} ends when it starts")
+    return start, end  # may run over midnight: parse_week says how to write it
 
 
 def _merged(periods: list) -> tuple:

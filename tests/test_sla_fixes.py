@@ -331,3 +331,27 @@ def test_breach_is_labelled_and_mailed_while_google_tasks_fails(tmp_path):
     host.sweep()
     assert len(host.client.list_tasks(host.executor.tasklist_id("Labeldesk escalations"))) == 1
     assert len([m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw]) == 1
+
+
+# -- 11. a night shift over midnight: the error shows the hours to write instead, and they are right ----
+
+@pytest.mark.parametrize("shift", ["Mon-Fri 22:00-06:00", "Fri-Sun 20:30-04:00", "Sun 23:00-07:00"])
+def test_a_shift_over_midnight_gets_an_exact_rewrite(shift):
+    import re
+
+    from plugin_host.hours import DAYS, parse_week
+
+    with pytest.raises(ConfigError, match="plugins.sla.hours") as caught:
+        BusinessCalendar.parse(shift)
+    suggested = re.search(r'write "([^"]+)"', str(caught.value)).group(1)
+    week = parse_week(suggested, "plugins.sla.hours")
+    days, times = shift.split()
+    first, _, last = days.partition("-")
+    start, end = [int(t[:2]) * 60 + int(t[3:]) for t in times.split("-")]
+    first_day, last_day = DAYS.index(first.lower()), DAYS.index((last or first).lower())
+    expected = [[] for _ in range(7)]
+    for offset in range((last_day - first_day) % 7 + 1):
+        day = (first_day + offset) % 7
+        expected[day].append((start, 24 * 60))
+        expected[(day + 1) % 7].append((0, end))
+    assert [tuple(sorted(e)) for e in expected] == [tuple(w) for w in week]
