@@ -159,6 +159,8 @@ def test_periods_end_at_midnight_but_not_after():
     ({"teams": ["billing", 3]}, "plugins.sla.teams"),
     ({"business_hours": "maybe"}, "plugins.sla.business_hours"),
     ({"resolve_on_archive": 1}, "plugins.sla.resolve_on_archive"),
+    ({"team_lead": "Anna Kowalska"}, "plugins.sla.team_lead"),  # a name, not an address: every breach mail fails
+    ({"team_lead": 5}, "plugins.sla.team_lead"),
 ])
 def test_malformed_settings_name_the_setting(raw, key):
     with pytest.raises(ConfigError) as caught:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from plugin_host.config import read_flag, read_list
+from plugin_host.config import EMAIL_RE, read_flag, read_list
 from plugin_host.errors import ConfigError
 
 from .calendar import BusinessCalendar, parse_duration
@@ -145,7 +145,8 @@ def validate(raw: dict) -> SlaPolicy:
         social_first_response=parse_duration(raw.get("social_first_response", "10m"), f"{key}.social_first_response"),
         waiting_label=str(raw.get("waiting_label", "Waiting on customer")),
         resolved_label=str(raw.get("resolved_label", "Resolved")),
-        resolve_on_archive=flag("resolve_on_archive", False), team_lead=str(raw.get("team_lead", "")).lower(),
+        resolve_on_archive=flag("resolve_on_archive", False),
+        team_lead=_address(raw.get("team_lead", ""), f"{key}.team_lead"),
         chat_webhook=webhook, notify_owner_at_risk=flag("notify_owner_at_risk", True),
         teams=names("teams", ("engineering", "billing", "logistics")),
         tasklist=str(raw.get("tasklist", "Labeldesk escalations")),
@@ -169,6 +170,13 @@ def _targets(given, key: str) -> dict:
         targets[level] = {kind: parse_duration(level_given.get(kind, DEFAULT_TARGETS[level][kind]),
                                                f"{key}.{level}.{kind}") for kind in TARGET_KINDS}
     return targets
+
+
+def _address(value, key: str) -> str:
+    """An email address, lower-cased, or "" when not set: breach notifications are mailed to it."""
+    if not isinstance(value, str) or value.strip() and not EMAIL_RE.match(value.strip()):
+        raise ConfigError(key, f"must be an email address, e.g. \"lead@example.com\", got {value!r}")
+    return value.strip().lower()
 
 
 def _share(value, key: str) -> float:
