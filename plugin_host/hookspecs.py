@@ -117,8 +117,8 @@ def ticket_deadline(ticket, settings, now) -> Any:
     """The deadline for the next answer on a ticket, or None. First non-None answer wins.
 
     Return a :class:`~plugin_host.ticket.Deadline` (due time, target, business-hours text, and whether
-    the team is at work now by the same calendar, ``open_now``, and today's holiday by it, ``holiday``,
-    which acknowledgements use).
+    the team is at work now by the same calendar, ``open_now``, today's holiday by it, ``holiday``, and
+    when the team is back, ``back_at``, which acknowledgements use).
 
     :param ticket: the ticket.
     :param settings: the validated configuration.

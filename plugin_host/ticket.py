@@ -159,6 +159,7 @@ class Deadline:
     text: str = ""  # human phrasing, e.g. "within 4 business hours (by Tue 11:00)"
     open_now: bool | None = None  # whether the team is at work now, by the same calendar (None: not known)
     holiday: str = ""  # today's public holiday or day off by the same calendar, "" on other days
+    back_at: str = ""  # when the team is next at work by the same calendar, as text ("" while at work)
 
 
 @dataclass(frozen=True)

@@ -342,3 +342,30 @@ def test_an_added_language_gets_its_own_expectation_text(tmp_path):
     feed.sync()
     [ack] = acks(local)
     assert "Hallo Jane, danke! Wir antworten innerhalb eines Werktages." in ack.get_content()
+
+
+# 12. out of hours, the acknowledgement says when the team is back, by the calendar that decided
+
+@pytest.mark.parametrize("plugins,back", [
+    ({"enabled": ["autoreply"], "autoreply": {"hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Warsaw",
+                                              "holidays": "PL"}}, "2026-12-28 09:00 (Europe/Warsaw)"),
+    ({"enabled": ["autoreply", "sla"], "sla": {"hours": "Mon-Fri 08:00-16:00", "timezone": "Europe/Warsaw",
+                                               "holidays": "PL"}}, "2026-12-28 08:00 (Europe/Warsaw)"),
+])
+def test_out_of_hours_says_when_the_team_is_back(tmp_path, plugins, back):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+    from plugin_host.sync import ChangeFeed
+
+    data = {"mailbox": {"address": "support@example.com"}, "plugins": plugins,
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    asked = datetime(2026, 12, 23, 19, 0, tzinfo=timezone.utc)  # Wednesday 20:00 in Warsaw; 24-26 Dec are holidays
+    host = build_host(config, http=local.http, now=lambda: asked)
+    host.client.sleep = lambda s: None
+    ref = deliver(local.gmail(), make_email(subject="Order", message_id="<back@example.org>", date=asked))
+    local.mailbox.messages[ref["id"]].internal_date = int(asked.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = acks(local)
+    assert f"when we are back, on {back}." in " ".join(ack.get_content().split())

@@ -94,6 +94,13 @@ def holiday_today(deadline, hours, now) -> str:
     return hours.holiday(now)
 
 
+def back_at(deadline, hours, now) -> str:
+    """When the team is next at work, by the calendar that decided the wording ("" while at work)."""
+    if deadline is not None and deadline.open_now is not None:
+        return deadline.back_at
+    return "" if hours.is_open(now) else hours.back_at(now)
+
+
 def expectation(deadline, settings, language: str, now: datetime) -> str:
     """When to expect an answer: the SLA deadline, never one already past, else the configured text."""
     if deadline is not None and deadline.due <= now:
@@ -136,6 +143,7 @@ def compose(ticket, settings, config, now: datetime) -> dict:
         "agent_name": agent.full_name if agent else "Customer Support",
         "agent_title": agent.title if agent else "",
         "holiday": holiday_today(deadline, hours, now),
+        "back_at": back_at(deadline, hours, now),
     }
     variant = "acknowledgement" if open_now else "out_of_hours"
     text = render(settings, ticket.language, variant, context)

@@ -7,7 +7,7 @@ and the weekend days it makes working days.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.errors import ConfigError
@@ -43,9 +43,33 @@ class OfficeHours:
         minute = local.hour * 60 + local.minute + local.second / 60
         return any(start <= minute < end for start, end in self.day_periods(local.date()))
 
+    def next_opening(self, when: datetime) -> datetime | None:
+        """The first moment at or after ``when`` the office is open (None if not within a year)."""
+        local = when.astimezone(self.zone)
+        for offset in range(366):
+            day = local.date() + timedelta(days=offset)
+            if self.holiday(datetime.combine(day, time(12), self.zone)):
+                continue
+            for start, end in self.day_periods(day):
+                opens, closes = _at(day, start, self.zone), _at(day, end, self.zone)
+                if closes > local:
+                    return max(opens, local)
+        return None
+
+    def back_at(self, when: datetime) -> str:
+        """When the office opens next, as text in its zone ("" if never within a year)."""
+        opens = self.next_opening(when)
+        return f"{opens:%Y-%m-%d %H:%M} ({self.zone.key})" if opens else ""
+
     def day_periods(self, day) -> tuple:
         """A date's working periods: its weekday's, or a working day's on a weekend day worked by law."""
         spans = self.periods.get(day.weekday(), ())
         if not spans and self.region[0] and worked_by_law(*self.region, day):
             spans = next(iter(self.periods.values()), ())
         return spans
+
+
+def _at(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    """Minutes after local midnight of ``day`` as an aware time (24:00 is the next midnight)."""
+    day, minutes = day + timedelta(days=minutes // (24 * 60)), minutes % (24 * 60)
+    return datetime.combine(day, time(minutes // 60, minutes % 60), zone)

@@ -41,7 +41,8 @@ def languages(templates_dir: str = "") -> set[str]:
 SAMPLE_CONTEXT = {"first_name": "Anna", "subject": "Order 1234", "owner_phrase": "our team will look after it",
                   "expectation": "We usually answer within one business day.",
                   "articles": [{"title": "Refunds", "url": "https://help.example.com/refunds"}],
-                  "agent_name": "Anna Kowalska", "agent_title": "Support", "holiday": ""}
+                  "agent_name": "Anna Kowalska", "agent_title": "Support", "holiday": "",
+                  "back_at": "2026-11-23 09:00 (Europe/Warsaw)"}
 
 
 # Everything an admin template can raise while rendering; a folder removed at run time is an OSError.

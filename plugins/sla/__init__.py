@@ -96,13 +96,17 @@ def ticket_deadline(ticket, settings, now):
     state = sla_state(ticket, policy, now)
     if state.due is None:
         return None
-    zone = policy.calendar.zone
-    local = state.due.astimezone(zone)
-    text = f"{local:%Y-%m-%d %H:%M} ({zone.key})"
-    business = policy.business_hours
-    return Deadline(due=state.due, target=state.kind, priority=state.priority, business_hours=business, text=text,
-                    open_now=policy.calendar.is_open(now) if business else True,
-                    holiday=policy.calendar.holiday_name(now.astimezone(zone).date()) if business else "")
+    calendar, business = policy.calendar, policy.business_hours
+    open_now = calendar.is_open(now) if business else True
+    return Deadline(due=state.due, target=state.kind, priority=state.priority, business_hours=business,
+                    text=local_text(state.due, calendar.zone), open_now=open_now,
+                    holiday=calendar.holiday_name(now.astimezone(calendar.zone).date()) if business else "",
+                    back_at="" if open_now else local_text(calendar.next_opening(now), calendar.zone))
+
+
+def local_text(when, zone) -> str:
+    """A moment as the customer reads it in an acknowledgement: "2026-11-23 12:00 (Europe/Warsaw)"."""
+    return f"{when.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
 
 
 @hookimpl

@@ -77,6 +77,10 @@ class BusinessCalendar:
         local = when.astimezone(self.zone)
         return any(a <= local < b for a, b in self.periods(local.date()))
 
+    def next_opening(self, when: datetime) -> datetime:
+        """The first working moment at or after ``when``."""
+        return self.add_business_time(when, timedelta(0))
+
     # -- arithmetic ---------------------------------------------------------------------------
 
     def add_business_time(self, start: datetime, duration: timedelta) -> datetime:
