@@ -357,3 +357,29 @@ def test_a_shift_over_midnight_gets_an_exact_rewrite(shift):
         expected[day].append((start, 24 * 60))
         expected[(day + 1) % 7].append((0, end))
     assert [tuple(sorted(e)) for e in expected] == [tuple(w) for w in week]
+
+
+# -- 12. escalated to two teams: fixed only when both tasks are done ------------------------------------
+
+def test_a_ticket_escalated_to_two_teams_is_fixed_when_both_are_done(tmp_path):
+    local, host, clock = setup(tmp_path, monday(10))
+    thread = deliver(local.gmail(), make_email(message_id="<two@example.org>"))["threadId"]
+    agent = host.config.agent("anna.kowalska@example.com")
+    for team in ("billing", "engineering"):
+        host.card_action("sla.escalate", {}, {"team": [team]}, host.ticket(thread), agent)
+    tasks = local.tasks()
+
+    def complete(team):
+        lists = tasks.tasklists().list().execute()["items"]
+        found = next(l for l in lists if l["title"].endswith(team))
+        [task] = tasks.tasks().list(tasklist=found["id"]).execute()["items"]
+        tasks.tasks().patch(tasklist=found["id"], task=task["id"], body={"status": "completed"}).execute()
+
+    complete("billing")
+    host.sweep()
+    ticket = host.ticket(thread)
+    assert ticket.has_label("Escalated") and not ticket.has_label("Fixed - tell customer")  # engineering still works
+    complete("engineering")
+    host.sweep()
+    ticket = host.ticket(thread)
+    assert ticket.has_label("Fixed - tell customer") and not ticket.has_label("Escalated")

@@ -67,7 +67,7 @@ def on_agent_replied(ticket, actions, settings, now):
 @hookimpl
 def on_sweep(ticket, actions, settings, now, completed_tasks):
     record_state(ticket, actions, settings, now)
-    escalation.close_the_loop(ticket, completed_tasks or frozenset(), actions)
+    escalation.close_the_loop(ticket, completed_tasks or frozenset(), actions, policy_of(settings))
 
 
 @hookimpl

@@ -63,10 +63,15 @@ def escalate(ticket, team: str, agent, policy, actions, now: datetime) -> None:
 FIXED_LABEL = "Fixed - tell customer"
 
 
-def close_the_loop(ticket, completed_tasks: frozenset, actions) -> None:
-    """An escalation task was completed: the ticket now says "fixed — tell the customer"."""
+def close_the_loop(ticket, completed_tasks: frozenset, actions, policy) -> None:
+    """The escalation tasks are completed: the ticket now says "fixed — tell the customer". Escalated
+    to several teams (``Escalated/<Team>``), it waits for every one of them."""
     if not ticket.has_label("Escalated"):
         return
-    if any(key.startswith("escalate:") and key.endswith(":" + ticket.thread_id) for key in completed_tasks):
+    teams = [t for t in policy.teams if ticket.has_label(f"Escalated/{t.capitalize()}")]
+    keys = {f"escalate:{team}:{ticket.thread_id}" for team in teams}
+    done = keys <= completed_tasks if keys else any(
+        key.startswith("escalate:") and key.endswith(":" + ticket.thread_id) for key in completed_tasks)
+    if done:
         actions.add_labels(FIXED_LABEL)
         actions.remove_labels("Escalated")
