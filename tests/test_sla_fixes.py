@@ -383,3 +383,25 @@ def test_a_ticket_escalated_to_two_teams_is_fixed_when_both_are_done(tmp_path):
     host.sweep()
     ticket = host.ticket(thread)
     assert ticket.has_label("Fixed - tell customer") and not ticket.has_label("Escalated")
+
+
+def test_the_report_measures_resolution_against_its_target(tmp_path):
+    """targets.<level>.resolution: the report says which share of resolved tickets met it and how many
+    open tickets are past it (business hours: Mon-Fri 09:00-18:00, normal resolution 40h)."""
+    from plugins.sla import policy_of
+    from plugins.sla.metrics import compute, render_html, render_text
+
+    local, host, clock = setup(tmp_path, MON9)
+    policy = policy_of(host.config)
+    quick = ticket(ASKED, {"Helpdesk/Resolved"})  # resolved after one business hour
+    late_answer = [message(1, "customer", MON9), message(2, "agent", MON9 + timedelta(days=7))]
+    slow = ticket(late_answer, {"Helpdesk/Resolved"})  # 45 business hours: past 40h
+    still_open = ticket([message(1, "customer", MON9)])
+    now = MON9 + timedelta(days=8)
+    metrics = compute([quick, slow, still_open], policy, host.config, now)
+    assert metrics["resolution"]["within_target"] == 0.5 and metrics["resolution"]["max_h"] == 45.0
+    assert metrics["resolution"]["open_past_target"] == 1
+    assert "within target 0.5; open past target 1" in render_text(metrics)
+    assert "open past target</th>" in render_html(metrics)
+    fresh = compute([quick, ticket([message(1, "customer", now - timedelta(hours=2))])], policy, host.config, now)
+    assert fresh["resolution"]["within_target"] == 1.0 and fresh["resolution"]["open_past_target"] == 0

@@ -1,5 +1,9 @@
 """Support metrics from tickets: response and resolution times (business hours), SLA attainment,
-volume per label and per agent. Averages hide the worst cases, so the tail (p90, max) is shown too."""
+volume per label and per agent. Averages hide the worst cases, so the tail (p90, max) is shown too.
+
+Resolution targets are measured here, not alerted: the share of resolved tickets resolved within
+their priority's target, and the open tickets already past it. Gmail keeps no record of how long a
+ticket waited on the customer, so a live resolution clock could not pause fairly."""
 from __future__ import annotations
 
 import statistics
@@ -26,6 +30,7 @@ def _summary(values: list[float]) -> dict:
 def compute(tickets, policy, config, now: datetime) -> dict:
     first, resolution, replies = [], [], []
     within, per_priority = Counter(), Counter()
+    resolved_within, open_overdue = [], 0
     labels, agents = Counter(), Counter()
     root = config.mailbox.label_root + "/" if config.mailbox.label_root else ""
     for ticket in tickets:
@@ -38,9 +43,14 @@ def compute(tickets, policy, config, now: datetime) -> dict:
             within[priority] += taken <= target
         else:
             within[priority] += policy.elapsed(ticket.first_customer_at, now) <= target
+        resolve_by = policy.target(priority, "resolution", ticket.channel)
         if ticket.has_label(policy.resolved_label) and ticket.agent_messages:
-            resolution.append(_hours(policy.elapsed(ticket.first_customer_at, ticket.agent_messages[-1].sent_at)))
+            taken = policy.elapsed(ticket.first_customer_at, ticket.agent_messages[-1].sent_at)
+            resolution.append(_hours(taken))
+            resolved_within.append(taken <= resolve_by)
             replies.append(len(ticket.agent_messages))
+        elif not ticket.has_label(policy.resolved_label):
+            open_overdue += policy.elapsed(ticket.first_customer_at, now) > resolve_by
         for label in ticket.labels:
             if label.startswith(root) and not label.startswith((root + "SLA/", root + "Owner/", root + "Priority/")):
                 labels[label[len(root):]] += 1
@@ -52,7 +62,8 @@ def compute(tickets, policy, config, now: datetime) -> dict:
         "business_hours": policy.business_hours,
         "first_response": {**_summary(first), "within_target": round(sum(within.values()) / len(tickets), 3)
                            if tickets else None, "unanswered": len(tickets) - answered},
-        "resolution": _summary(resolution),
+        "resolution": {**_summary(resolution), "within_target": round(sum(resolved_within) / len(resolved_within), 3)
+                       if resolved_within else None, "open_past_target": open_overdue},
         "replies_until_resolved": round(statistics.mean(replies), 2) if replies else None,
         "sla_attainment": {p: round(within[p] / n, 3) for p, n in sorted(per_priority.items())},
         "volume_by_label": dict(labels.most_common()),
@@ -61,11 +72,12 @@ def compute(tickets, policy, config, now: datetime) -> dict:
 
 
 def render_text(metrics: dict) -> str:
-    fr = metrics["first_response"]
+    fr, rs = metrics["first_response"], metrics["resolution"]
     lines = [f"Tickets: {metrics['tickets']}",
              f"First response (h{' business' if metrics['business_hours'] else ''}): median {fr['median_h']}, "
              f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}; unanswered {fr['unanswered']}",
-             f"Resolution (h): median {metrics['resolution']['median_h']}, p90 {metrics['resolution']['p90_h']}",
+             f"Resolution (h): median {rs['median_h']}, p90 {rs['p90_h']}, max {rs['max_h']}; within target "
+             f"{rs['within_target']}; open past target {rs['open_past_target']}",
              f"Replies until resolved: {metrics['replies_until_resolved']}",
              "SLA attainment: " + ", ".join(f"{p} {v:.0%}" for p, v in metrics["sla_attainment"].items()),
              "By label: " + ", ".join(f"{k} {v}" for k, v in metrics["volume_by_label"].items()),
@@ -81,7 +93,11 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk 
 <table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>unanswered</th></tr>
 <tr><td>{{ m.first_response.median_h }}</td><td>{{ m.first_response.p90_h }}</td><td>{{ m.first_response.max_h }}</td>
 <td>{{ m.first_response.within_target }}</td><td>{{ m.first_response.unanswered }}</td></tr></table>
-<h2>SLA attainment per priority</h2><table>{% for p, v in m.sla_attainment.items() %}
+<h2>Resolution{% if m.business_hours %} (business hours){% endif %}</h2>
+<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>open past target</th></tr>
+<tr><td>{{ m.resolution.median_h }}</td><td>{{ m.resolution.p90_h }}</td><td>{{ m.resolution.max_h }}</td>
+<td>{{ m.resolution.within_target }}</td><td>{{ m.resolution.open_past_target }}</td></tr></table>
+<h2>First-response SLA attainment per priority</h2><table>{% for p, v in m.sla_attainment.items() %}
 <tr><td>{{ p }}</td><td>{{ (v * 100)|round(1) }}%</td><td><div class="bar" style="width:{{ (v * 300)|int }}px"></div></td></tr>{% endfor %}</table>
 {% set top = [m.tickets, 1]|max %}
 <h2>Volume per label</h2><table>{% for k, v in m.volume_by_label.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td><td><div class="bar" style="width:{{ (v / top * 300)|int }}px"></div></td></tr>{% endfor %}</table>
