@@ -14,7 +14,8 @@ from typing import Literal
 # Reply and forward prefixes of a subject, in the clients' languages (repeated: "Re: Fwd: …").
 REPLY_PREFIX = re.compile(r"^(\s*(re|fw|fwd|aw|wg|odp|pd|tr|sv|vs|ответ|отв|пересл)(\[\d+\])?\s*:\s*)+", re.I)
 
-MessageKind = Literal["customer", "agent", "automatic"]
+# "internal": an agent's message to none of the customers (a forward to engineering); it answers nobody.
+MessageKind = Literal["customer", "agent", "internal", "automatic"]
 
 
 @dataclass(frozen=True)

@@ -133,9 +133,10 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
     customers = [m for m in conversation if m.kind == "customer"]
     if not customers:
         return None
+    conversation = internal_notes_marked(conversation, customers, originals)
     first = customers[0]
     first_agent = next((m for m in conversation if m.kind == "agent" and m.sent_at >= first.sent_at), None)
-    humans = [m for m in conversation if m.kind != "automatic"]
+    humans = [m for m in conversation if m.kind in ("customer", "agent")]
     # A message that arrives later does not carry the labels already on its thread: keep each one's own.
     conversation = [dataclasses.replace(m, labels=frozenset(label_names.get(l, l) for l in m.label_ids))
                     for m in conversation]
@@ -152,6 +153,20 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
         markers=frozenset(m.marker for m in conversation + drafts if m.marker),
         drafts=tuple(drafts),
     )
+
+
+def internal_notes_marked(conversation: list, customers: list, originals: dict) -> list:
+    """Agent messages sent to none of the thread's customers (a forward to engineering, a note to a
+    colleague) become ``internal``: they answer nobody, so they stop no clock and count as no reply."""
+    customer_addresses = {m.sender.email for m in customers}
+    for m in customers:
+        customer_addresses.update(_addresses(originals[m.id], "Reply-To"))
+
+    def internal(m) -> bool:
+        recipients = set(m.to) | set(m.cc) | set(_addresses(originals[m.id], "Bcc"))
+        return m.kind == "agent" and bool(recipients) and not recipients & customer_addresses
+
+    return [dataclasses.replace(m, kind="internal") if internal(m) else m for m in conversation]
 
 
 def gmail_message_from_raw(raw: bytes, message_id: str = "eml", thread_id: str = "eml",

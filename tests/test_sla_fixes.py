@@ -12,7 +12,7 @@ from plugins.sla.calendar import BusinessCalendar, parse_duration
 from plugins.sla.clock import sla_state
 from plugins.sla.policy import priority_of, validate
 
-from .conftest import deliver, make_email
+from .conftest import deliver, make_email, send
 from .test_sla import answered, labels_of, monday, setup
 
 UTC = timezone.utc
@@ -405,3 +405,40 @@ def test_the_report_measures_resolution_against_its_target(tmp_path):
     assert "open past target</th>" in render_html(metrics)
     fresh = compute([quick, ticket([message(1, "customer", now - timedelta(hours=2))])], policy, host.config, now)
     assert fresh["resolution"]["within_target"] == 1.0 and fresh["resolution"]["open_past_target"] == 0
+
+
+def test_a_forward_to_engineering_is_no_answer_to_the_customer(tmp_path):
+    """An agent forwards the question to engineering in the same thread: the customer got nothing, so
+    the first-response clock runs on and the ticket still awaits a reply. A message to engineering with
+    the customer in Cc, or a reply to the customer's Reply-To address, is an answer."""
+    from plugin_host.sync import ChangeFeed
+
+    local, host, clock = setup(tmp_path, monday(9))
+    g = local.gmail()
+    ref = deliver(g, make_email(message_id="<fw1@example.org>", subject="Export fails"))
+    forward = make_email(sender="Anna Kowalska <support@example.com>", to="engineering@example.com",
+                         subject="Fwd: Export fails", message_id="<fw1f@example.com>", in_reply_to="<fw1@example.org>",
+                         body="Can you look at this one?")
+    sent = send(g, forward, ref["threadId"])
+    for message_id, at in ((ref["id"], monday(9)), (sent["id"], monday(10))):
+        local.mailbox.messages[message_id].internal_date = int(at.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    ticket = host.ticket(ref["threadId"])
+    assert [m.kind for m in ticket.messages] == ["customer", "internal"]
+    assert ticket.awaiting_reply and ticket.first_agent_reply_at is None and not ticket.agent_messages
+    clock["now"] = monday(14)  # 5h of a 4h first-response target
+    host.sweep()
+    assert "Helpdesk/SLA/Breached" in labels_of(host, ref["threadId"])
+
+    form = deliver(g, make_email(sender="Bob Smith <bob@work.example.org>", message_id="<fw2@example.org>",
+                                 subject="Callback please", headers={"Reply-To": "Bob <bob@home.example.net>"}))
+    answer = make_email(sender="Anna Kowalska <support@example.com>", to="bob@home.example.net", subject="Re: Callback please",
+                        message_id="<fw2r@example.com>", in_reply_to="<fw2@example.org>", body="Calling you now.")
+    send(g, answer, form["threadId"])
+    hidden = make_email(sender="Anna Kowalska <support@example.com>", to="engineering@example.com",
+                        subject="Re: Order 1234 is late", message_id="<fw3r@example.com>", in_reply_to="<fw3@example.org>",
+                        headers={"Cc": "Jane <jane@example.org>"}, body="Answered, engineering copied.")
+    third = deliver(g, make_email(message_id="<fw3@example.org>"))
+    send(g, hidden, third["threadId"])
+    for thread_id in (form["threadId"], third["threadId"]):
+        assert [m.kind for m in host.ticket(thread_id).messages] == ["customer", "agent"]
