@@ -22,6 +22,8 @@ ROBOT_LOCAL = re.compile(
     r"^(mailer-daemon|mailer_daemon|post_?master|.+-admin|abuse|owner-.+|.+-request|.*no[-_.]?reply.*|"
     r".*do[-_.]?not[-_.]?reply.*|bounces?([+-].*)?|.*-bounces?(\+.*)?|notifications?|notify|daemon|listserv|"
     r"majordomo|auto-?reply|autoresponder|root|nobody)$", re.I)
+# Senders that web forms and shop plugins send visitors' messages from, with the visitor in Reply-To.
+FORM_LOCAL = re.compile(r"^(.*no[-_.]?reply.*|.*do[-_.]?not[-_.]?reply.*|notifications?|notify)$", re.I)
 # Whole auto-reply and bounce phrases only, each ending on a word boundary, a colon or the end of the
 # subject: customers write "Undelivered parcel", "Vacation package refund" or "Отсутствует товар".
 AUTO_SUBJECT_PHRASES = (
@@ -141,7 +143,7 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
     local = sender.split("@")[0] if sender else ""
     if not sender:
         return "no sender address"
-    if local and ROBOT_LOCAL.match(local):
+    if local and ROBOT_LOCAL.match(local) and not form_visitor(msg, own_addresses):
         return f"robot sender {sender}"
     if sender in own_addresses:
         return f"own address {sender}"
@@ -152,6 +154,19 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
     if AUTO_SUBJECT.match(subject) or AUTO_SUBJECT.match(REPLY_PREFIX.sub("", subject)):
         return f"automatic subject {subject[:60]!r}"
     return ""
+
+
+def form_visitor(msg: Message, own_addresses: frozenset[str] = frozenset()) -> str:
+    """The visitor's address when a web form sent this message: a no-reply or notifications sender
+    and one Reply-To, a person's address at another domain (Webflow, Typeform, Tilda); else ""."""
+    senders, reply_to = _addresses(msg, "From"), _addresses(msg, "Reply-To")
+    if len(senders) != 1 or len(reply_to) != 1 or not FORM_LOCAL.match(senders[0].split("@")[0]):
+        return ""
+    visitor = reply_to[0]
+    local, _, domain = visitor.partition("@")
+    if not local or ROBOT_LOCAL.match(local) or visitor in own_addresses or domain == senders[0].partition("@")[2]:
+        return ""
+    return visitor
 
 
 def should_acknowledge(msg: Message, own_addresses: frozenset[str] = frozenset()) -> Decision:

@@ -3,14 +3,19 @@ someone, robots with commas in encoded names (emails in tests/data/mail_review a
 from __future__ import annotations
 
 import json
+from email import message_from_bytes
+from email.policy import compat32
 from pathlib import Path
 
 import pytest
 
 from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugin_host.sync import ChangeFeed
 from plugin_host.tickets import build_ticket, ticket_from_eml
 
-from .conftest import deliver
+from .conftest import deliver, make_email
 
 DATA = Path(__file__).parent / "data" / "mail_review"
 
@@ -58,8 +63,6 @@ def test_customer_quoting_someone_keeps_their_words(config, gmail, name, kept):
 def test_no_reply_robot_with_comma_in_encoded_name_is_automatic(config, tmp_path):
     """loopguard decodes RFC 2047 words *before* parsing the address: "Магазин «Ромашка», уведомления"
     <noreply@…> parses as address "магазин «ромашка»", so the no-reply rule never sees noreply@."""
-    from email import message_from_bytes
-    from email.policy import compat32
 
     from plugin_host.loopguard import automatic_reason
 
@@ -72,3 +75,39 @@ def test_no_reply_robot_with_comma_in_encoded_name_is_automatic(config, tmp_path
     deliver(local.gmail(), raw)
     feed.sync()
     assert acks(local) == []  # today: an acknowledgement is sent to noreply@romashka.example.ru
+
+
+def test_a_web_form_message_is_a_ticket_from_the_visitor_in_reply_to(tmp_path):
+    """Webflow, Typeform or Tilda send a contact form from a no-reply address with the visitor in
+    Reply-To: that is a customer's request, acknowledged to the visitor (where Gmail's Reply goes).
+    A no-reply sender whose Reply-To is its own company's support, a bounce with a human Reply-To,
+    and a Reply-To that is itself a robot stay automatic."""
+    from plugin_host.loopguard import automatic_reason
+
+    def form(sender, reply_to, subject="New form submission"):
+        return message_from_bytes(f"From: {sender}\nReply-To: {reply_to}\nTo: support@example.com\n"
+                                  f"Subject: {subject}\n\nName: Bob\nMessage: my invoice is wrong\n".encode(),
+                                  policy=compat32)
+
+    assert automatic_reason(form("Webflow <no-reply@webflow.com>", "Bob Stone <bob@example.net>")) == ""
+    assert automatic_reason(form("notifications@tilda.ws", "bob@example.net")) == ""
+    assert automatic_reason(form("noreply@shop.example", "support@shop.example")).startswith("robot sender")
+    assert automatic_reason(form("MAILER-DAEMON@mx.example", "bob@example.net")).startswith("robot sender")
+    assert automatic_reason(form("noreply@webflow.com", "donotreply@example.net")) != ""
+    assert automatic_reason(form("noreply@webflow.com", "support@example.com", "Hi"),
+                            frozenset({"support@example.com"})).startswith("robot sender")
+
+    local = LocalMailbox()
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
+        "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+        "plugins": {"enabled": ["autoreply"]}})
+    host = build_host(config, http=local.http)
+    raw = make_email(sender="Webflow <no-reply@webflow.com>", subject="New form submission: Contact",
+                     headers={"Reply-To": "Bob Stone <bob@example.net>"}, body="Message: my invoice is wrong")
+    ref = deliver(local.gmail(), raw)
+    ChangeFeed(host).sync()
+    ticket = host.ticket(ref["threadId"])
+    assert ticket.customer.email == "bob@example.net" and ticket.customer.first_name == "Bob"
+    sent = [m for m in local.mailbox.messages.values() if "SENT" in m.label_ids]
+    assert len(sent) == 1 and "To: bob@example.net" in sent[0].raw.decode()
