@@ -35,3 +35,31 @@ def test_history_records_carry_only_ids(gmail):
     history = gmail.users().history().list(userId="me", startHistoryId=start).execute()["history"]
     [added] = [record["messagesAdded"][0]["message"] for record in history if "messagesAdded" in record]
     assert set(added) == {"id", "threadId"}
+
+
+def test_updating_a_draft_without_a_thread_id_keeps_the_draft(gmail):
+    raw = make_email(sender="support@example.com", to="jane@example.org", subject="Note", message_id="<n1@example.com>")
+    draft = gmail.users().drafts().create(userId="me", body={"message": {"raw": b64(raw)}}).execute()
+    new = make_email(sender="support@example.com", to="jane@example.org", subject="Note", body="Second version",
+                     message_id="<n2@example.com>")
+    updated = gmail.users().drafts().update(userId="me", id=draft["id"], body={"message": {"raw": b64(new)}}).execute()
+    assert updated["id"] == draft["id"] and updated["message"]["id"] != draft["message"]["id"]
+    assert updated["message"]["labelIds"] == ["DRAFT"]
+    got = gmail.users().drafts().get(userId="me", id=draft["id"]).execute()
+    assert got["message"]["snippet"] == "Second version"
+    assert status_of(gmail.users().messages().get(userId="me", id=draft["message"]["id"])) == 404
+
+
+def test_a_draft_leaves_its_thread_when_an_update_names_no_thread(gmail):
+    # Message.threadId: a draft is in a thread only if the Draft.Message supplied names it.
+    customer = deliver(gmail, make_email(subject="Refund", message_id="<c1@cust.example>"))
+    reply = make_email(sender="support@example.com", to="jane@example.org", subject="Re: Refund",
+                       in_reply_to="<c1@cust.example>", message_id="<d1@example.com>")
+    draft = gmail.users().drafts().create(
+        userId="me", body={"message": {"raw": b64(reply), "threadId": customer["threadId"]}}).execute()
+    assert draft["message"]["threadId"] == customer["threadId"]
+    updated = gmail.users().drafts().update(userId="me", id=draft["id"], body={"message": {"raw": b64(reply)}}).execute()
+    assert updated["message"]["threadId"] != customer["threadId"]
+    kept = gmail.users().drafts().update(
+        userId="me", id=draft["id"], body={"message": {"raw": b64(reply), "threadId": customer["threadId"]}}).execute()
+    assert kept["message"]["threadId"] == customer["threadId"]

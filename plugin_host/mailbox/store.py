@@ -318,10 +318,15 @@ class Mailbox:
         return self.messages[message_id]
 
     def update_draft(self, draft_id: str, raw: bytes, thread_id: str | None) -> StoredMessage:
+        """Replace a draft's message with a new one (a new message id, the same draft id).
+
+        As on create, the new message is in a thread only through ``thread_id``; it is stored
+        before the old one goes, so naming the draft's own thread is never a missing thread.
+        """
         with self.lock:
             old = self.get_draft(draft_id)
+            message = self.add_message(raw, ["DRAFT"], thread_id=thread_id)
             self.delete([old.id])
-            message = self.add_message(raw, ["DRAFT"], thread_id=thread_id or old.thread_id)
             self.drafts[draft_id] = message.id
             return message
 
