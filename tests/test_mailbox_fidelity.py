@@ -63,3 +63,39 @@ def test_a_draft_leaves_its_thread_when_an_update_names_no_thread(gmail):
     kept = gmail.users().drafts().update(
         userId="me", id=draft["id"], body={"message": {"raw": b64(reply), "threadId": customer["threadId"]}}).execute()
     assert kept["message"]["threadId"] == customer["threadId"]
+
+
+def test_sending_a_draft_follows_the_rules_of_send(gmail):
+    nobody = b"From: support@example.com\r\nSubject: Unfinished\r\n\r\nHello\r\n"
+    draft = gmail.users().drafts().create(userId="me", body={"message": {"raw": b64(nobody)}}).execute()
+    assert status_of(gmail.users().drafts().send(userId="me", body={"id": draft["id"]})) == 400
+    assert gmail.users().drafts().get(userId="me", id=draft["id"]).execute()["id"] == draft["id"]  # still a draft
+    bare = b"From: support@example.com\r\nTo: x@example.org\r\nBcc: secret@example.org\r\nSubject: Hi\r\n\r\nHello\r\n"
+    draft = gmail.users().drafts().create(userId="me", body={"message": {"raw": b64(bare)}}).execute()
+    sent = gmail.users().drafts().send(userId="me", body={"id": draft["id"]}).execute()
+    got = gmail.users().messages().get(userId="me", id=sent["id"], format="metadata").execute()
+    names = {h["name"].lower() for h in got["payload"]["headers"]}
+    assert "message-id" in names and "date" in names and "bcc" not in names
+    to_self = b"From: support@example.com\r\nTo: support@example.com\r\nSubject: Note to self\r\n\r\nHello\r\n"
+    draft = gmail.users().drafts().create(userId="me", body={"message": {"raw": b64(to_self)}}).execute()
+    sent = gmail.users().drafts().send(userId="me", body={"id": draft["id"]}).execute()
+    assert sent["labelIds"] == ["INBOX", "SENT", "UNREAD"]
+
+
+def test_a_draft_can_be_sent_with_a_new_message(local, gmail):
+    # drafts.send takes a Draft (and media uploads): the message supplied replaces the draft's content.
+    old = make_email(sender="support@example.com", to="jane@example.org", subject="Answer", body="First try",
+                     message_id="<a1@example.com>")
+    new = make_email(sender="support@example.com", to="jane@example.org", subject="Answer", body="Final answer",
+                     message_id="<a2@example.com>")
+    draft = gmail.users().drafts().create(userId="me", body={"message": {"raw": b64(old)}}).execute()
+    sent = gmail.users().drafts().send(userId="me", body={"id": draft["id"], "message": {"raw": b64(new)}}).execute()
+    assert gmail.users().messages().get(userId="me", id=sent["id"]).execute()["snippet"] == "Final answer"
+    assert "drafts" not in gmail.users().drafts().list(userId="me").execute()
+    draft = gmail.users().drafts().create(userId="me", body={"message": {"raw": b64(old)}}).execute()
+    from googleapiclient.http import MediaInMemoryUpload
+
+    media = MediaInMemoryUpload(new, mimetype="message/rfc822")
+    sent = gmail.users().drafts().send(userId="me", body={"id": draft["id"]}, media_body=media).execute()
+    assert gmail.users().messages().get(userId="me", id=sent["id"]).execute()["snippet"] == "Final answer"
+    assert "drafts" not in gmail.users().drafts().list(userId="me").execute()

@@ -232,12 +232,17 @@ def complete_outgoing(raw: bytes, sender: str) -> bytes:
 
 def messages_send(r: Request):
     raw, meta = r.message_upload()
-    raw = complete_outgoing(raw, r.box.email)
+    return send_message(r.box, raw, meta.get("threadId"))
+
+
+def send_message(box: Mailbox, raw: bytes, thread_id: str | None) -> dict:
+    """What messages.send and drafts.send share: complete the headers, refuse a message to nobody,
+    file it as SENT (and in the INBOX too when it is addressed to the mailbox itself)."""
+    raw = complete_outgoing(raw, box.email)
     _require_recipients(raw)
-    labels = ["SENT"]
-    message = r.box.add_message(raw, labels, thread_id=meta.get("threadId"), explicit_thread=True)
-    if r.box.email.lower() in _recipients(message):
-        r.box.modify([message.id], ["INBOX", "UNREAD"], [])
+    message = box.add_message(raw, ["SENT"], thread_id=thread_id, explicit_thread=True)
+    if box.email.lower() in _recipients(message):
+        box.modify([message.id], ["INBOX", "UNREAD"], [])
     return {"id": message.id, "threadId": message.thread_id, "labelIds": sorted(message.label_ids)}
 
 
@@ -410,18 +415,37 @@ def drafts_update(r: Request):
 
 
 def drafts_send(r: Request):
-    data = r.json() if not r.params.get("_upload") else {}
-    draft_id = data.get("id")
+    """Send a draft as it is, or with the new message supplied (JSON ``message.raw`` or a media upload).
+
+    The sent message is a new message (new id, SENT); the draft goes only once the send succeeded.
+    """
+    raw, meta = _draft_to_send(r)
+    draft_id = meta.get("id")
     if not draft_id:
         raise ApiError(400, "Invalid draft id", "invalidArgument")
-    message = r.box.send_draft(draft_id)
-    return {"id": message.id, "threadId": message.thread_id, "labelIds": sorted(message.label_ids)}
+    box = r.box
+    with box.lock:
+        draft = box.get_draft(draft_id)
+        if raw is None:
+            raw, thread_id = draft.raw, draft.thread_id
+        else:
+            thread_id = (meta.get("message") or {}).get("threadId")
+        sent = send_message(box, raw, thread_id)
+        box.delete_draft(draft_id)
+    return sent
+
+
+def _draft_to_send(r: Request) -> tuple[bytes | None, dict]:
+    """The replacement message (None: send the draft as it is) and the Draft metadata of drafts.send."""
+    if r.params.get("_upload"):
+        return r.message_upload()
+    data = r.json()
+    message = data.get("message") or {}
+    return (decode_raw(message["raw"]) if message.get("raw") else None), data
 
 
 def drafts_delete(r: Request):
-    message = r.box.get_draft(r.params["id"])
-    r.box.delete([message.id])
-    r.box.drafts.pop(r.params["id"], None)
+    r.box.delete_draft(r.params["id"])
     return None
 
 

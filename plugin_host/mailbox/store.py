@@ -330,14 +330,12 @@ class Mailbox:
             self.drafts[draft_id] = message.id
             return message
 
-    def send_draft(self, draft_id: str) -> StoredMessage:
+    def delete_draft(self, draft_id: str) -> None:
+        """Remove a draft and its message (drafts.delete, and drafts.send once sent)."""
         with self.lock:
-            draft = self.get_draft(draft_id)
-            raw, thread_id = draft.raw, draft.thread_id
-            self.delete([draft.id])
+            message = self.get_draft(draft_id)
+            self.delete([message.id])
             self.drafts.pop(draft_id, None)
-            thread = thread_id if thread_id in self.threads else None
-            return self.add_message(raw, ["SENT"], thread_id=thread)
 
     # -- tasks -------------------------------------------------------------------------------
 
