@@ -99,3 +99,32 @@ def test_a_draft_can_be_sent_with_a_new_message(local, gmail):
     sent = gmail.users().drafts().send(userId="me", body={"id": draft["id"]}, media_body=media).execute()
     assert gmail.users().messages().get(userId="me", id=sent["id"]).execute()["snippet"] == "Final answer"
     assert "drafts" not in gmail.users().drafts().list(userId="me").execute()
+
+
+def _all_pages(call, key, first_page, **kwargs):
+    ids, token = [item["id"] for item in first_page[key]], first_page.get("nextPageToken")
+    while token:
+        page = call(pageToken=token, **kwargs).execute()
+        ids += [item["id"] for item in page.get(key, [])]
+        token = page.get("nextPageToken")
+    return ids
+
+
+def test_page_tokens_stay_put_while_mail_arrives_or_goes(gmail):
+    # Gmail's page tokens are opaque positions, not offsets: paging on while new mail arrives at the
+    # top (or a listed message is deleted) neither repeats nor skips what was there.
+    ids = [deliver(gmail, make_email(subject=f"Question {i}", message_id=f"<pq{i}@example.org>"))["id"]
+           for i in range(7)]
+    messages = gmail.users().messages()
+    first = messages.list(userId="me", maxResults=3).execute()
+    deliver(gmail, make_email(subject="Newcomer", message_id="<new@example.org>"))
+    assert _all_pages(messages.list, "messages", first, userId="me", maxResults=3) == list(reversed(ids))
+    first = messages.list(userId="me", maxResults=3).execute()
+    messages.delete(userId="me", id=first["messages"][0]["id"]).execute()
+    rest = _all_pages(messages.list, "messages", first, userId="me", maxResults=3)
+    assert rest[3:] == list(reversed(ids))[2:]  # the first page was the newcomer and the two newest
+    threads = gmail.users().threads()
+    first = threads.list(userId="me", maxResults=2).execute()
+    deliver(gmail, make_email(subject="Another newcomer", message_id="<new2@example.org>"))
+    listed = _all_pages(threads.list, "threads", first, userId="me", maxResults=2)
+    assert len(listed) == len(set(listed)) == 7  # the threads there when paging began, each once

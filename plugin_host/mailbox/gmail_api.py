@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime, make_msgid, parsedate_to_datetime
+from typing import Callable
 
 from . import mime
 from . import resources as res
@@ -110,15 +111,40 @@ def decode_raw(value) -> bytes:
         raise ApiError(400, "Invalid value for ByteString: raw", "invalidArgument") from None
 
 
-def page(items: list, request: Request, default: int = 100, maximum: int = 500) -> tuple[list, str | None]:
+def page(items: list, request: Request, position: Callable[[object], tuple[int, ...]],
+         default: int = 100, maximum: int = 500) -> tuple[list, str | None]:
+    """One page of ``items`` and the token of the next, like Gmail's: opaque and stable.
+
+    ``position(item)`` grows along the list; the token holds the position of the page's last item,
+    so the next page starts right after it even when items were added or removed meanwhile.
+    """
     size = request.int_arg("maxResults", default, maximum)
-    token = request.args.get("pageToken") or "0"
+    after = _token_position(request.args.get("pageToken"))
+    if after is not None:
+        items = [item for item in items if position(item) > after]
+    chunk = items[:size]
+    return chunk, (_page_token(position(chunk[-1])) if len(items) > size else None)
+
+
+def _page_token(position: tuple[int, ...]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode().rstrip("=")
+
+
+def _token_position(token: str | None) -> tuple[int, ...] | None:
+    if not token:
+        return None
     try:
-        start = int(token)
-    except ValueError:
-        raise ApiError(400, "Invalid pageToken", "invalidArgument") from None
-    chunk = items[start:start + size]
-    return chunk, (str(start + size) if start + size < len(items) else None)
+        position = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError):
+        position = None
+    if not isinstance(position, list) or not position or not all(type(p) is int for p in position):
+        raise ApiError(400, "Invalid pageToken", "invalidArgument")
+    return tuple(position)
+
+
+def newest_first(message) -> tuple[int, int]:
+    """A message's position in Gmail's list order (newest first), for page tokens."""
+    return -message.internal_date, -int(message.id, 16)
 
 
 # -- profile, watch -------------------------------------------------------------------------
@@ -181,7 +207,7 @@ def matching_messages(r: Request) -> list:
 
 def messages_list(r: Request):
     found = matching_messages(r)
-    chunk, token = page(found, r)
+    chunk, token = page(found, r, newest_first)
     body = {"resultSizeEstimate": len(found)}
     if chunk:
         body["messages"] = [{"id": m.id, "threadId": m.thread_id} for m in chunk]
@@ -340,12 +366,11 @@ def messages_delete(r: Request):
 # -- threads -------------------------------------------------------------------------------
 
 def threads_list(r: Request):
-    seen, thread_ids = set(), []
+    newest: dict[str, tuple[int, int]] = {}  # thread id -> position of its newest matching message
     for message in matching_messages(r):
-        if message.thread_id not in seen:
-            seen.add(message.thread_id)
-            thread_ids.append(message.thread_id)
-    chunk, token = page(thread_ids, r)
+        newest.setdefault(message.thread_id, newest_first(message))
+    thread_ids = list(newest)
+    chunk, token = page(thread_ids, r, newest.__getitem__)
     body = {"resultSizeEstimate": len(thread_ids)}
     if chunk:
         body["threads"] = [res.thread_summary(r.box, t) for t in chunk]
@@ -396,8 +421,11 @@ def drafts_get(r: Request):
 
 
 def drafts_list(r: Request):
-    drafts = sorted(r.box.drafts.items(), key=lambda kv: -r.box.messages[kv[1]].internal_date)
-    chunk, token = page(drafts, r)
+    def position(draft: tuple[str, str]) -> tuple[int, int]:
+        return newest_first(r.box.messages[draft[1]])
+
+    drafts = sorted(r.box.drafts.items(), key=position)
+    chunk, token = page(drafts, r, position)
     body = {"resultSizeEstimate": len(drafts)}
     if chunk:
         body["drafts"] = [{"id": d, "message": {"id": m, "threadId": r.box.messages[m].thread_id}}
@@ -470,7 +498,7 @@ def history_list(r: Request):
         label_id = r.args.get("labelId")
         records = [rec for rec in box.history if rec.id > start_id and rec.kind in types
                    and (not label_id or label_id in rec.message_labels or label_id in rec.label_ids)]
-        chunk, token = page(records, r)
+        chunk, token = page(records, r, lambda record: (record.id,))
         body = {"historyId": str(box.history_id)}
         if chunk:
             # Like Gmail: messages inside history records carry only id and threadId (no labelIds).
