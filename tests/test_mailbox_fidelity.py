@@ -1,6 +1,8 @@
 """The local mailbox answers like Gmail where the product could otherwise pass tests and fail for real."""
 from __future__ import annotations
 
+import json
+
 from .conftest import b64, deliver, make_email
 from .test_mailbox_api import status_of
 
@@ -128,3 +130,19 @@ def test_page_tokens_stay_put_while_mail_arrives_or_goes(gmail):
     deliver(gmail, make_email(subject="Another newcomer", message_id="<new2@example.org>"))
     listed = _all_pages(threads.list, "threads", first, userId="me", maxResults=2)
     assert len(listed) == len(set(listed)) == 7  # the threads there when paging began, each once
+
+
+def test_batch_takes_utf8_bodies_at_either_batch_path(local, gmail):
+    # Clients other than googleapiclient send UTF-8 JSON unescaped; the batch guide's default path is
+    # /batch/<api>/<version>, the discovery document's batchPath is /batch: Gmail answers both.
+    body = json.dumps({"name": "Поддержка/Срочно"}, ensure_ascii=False)
+    for path in ("batch", "batch/gmail/v1"):
+        parts = ("--b\r\nContent-Type: application/http\r\nContent-ID: <1>\r\n\r\n"
+                 "POST /gmail/v1/users/me/labels HTTP/1.1\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
+                 f"{body}\r\n--b--\r\n").encode("utf-8")
+        resp, content = local.http.request(local.root + path, "POST", body=parts,
+                                           headers={"content-type": "multipart/mixed; boundary=b"})
+        assert resp.status == 200
+        assert ("HTTP/1.1 409" if path != "batch" else "HTTP/1.1 200") in content.decode("utf-8")
+    names = [label["name"] for label in gmail.users().labels().list(userId="me").execute()["labels"]]
+    assert "Поддержка/Срочно" in names

@@ -20,6 +20,7 @@ from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import drive_api, gmail_api, tasks_api
+from .batch import handle_batch, is_batch_path
 from .errors import ApiError
 from .faults import FaultPlan
 from .fields import apply_fields
@@ -86,9 +87,7 @@ class LocalMailboxApp:
 
     def handle(self, method: str, path: str, query: str, body: bytes, headers: dict) -> tuple[str, dict, bytes]:
         """Answer one HTTP request: (status line, headers, body bytes)."""
-        if method == "POST" and (path.rstrip("/").endswith("/batch") or path == "batch"):
-            from .batch import handle_batch
-
+        if method == "POST" and is_batch_path(path):
             return handle_batch(self, body, headers)
         try:
             route, params = self.match(method, path)

@@ -7,17 +7,27 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import uuid
 from urllib.parse import urlsplit
 
 from .errors import ApiError
 
 MAX_CALLS = 100
+BATCH_PATH = re.compile(r"(?:^|/)batch(?:/gmail/v1)?/?$")
 
 
-def _parse_inner(payload: str) -> tuple[str, str, str, dict, bytes]:
-    head, _, body = payload.replace("\r\n", "\n").partition("\n\n")
-    lines = head.split("\n")
+def is_batch_path(path: str) -> bool:
+    """The discovery document's batchPath (``batch``) or the batch guide's ``batch/gmail/v1``."""
+    return bool(BATCH_PATH.search(path))
+
+
+def _parse_inner(payload: bytes) -> tuple[str, str, str, dict, bytes]:
+    """An inner HTTP request; its body stays the bytes sent (UTF-8 JSON from most clients)."""
+    head, sep, body = payload.partition(b"\r\n\r\n")
+    if not sep:
+        head, _, body = payload.partition(b"\n\n")
+    lines = head.decode("utf-8", "replace").replace("\r\n", "\n").split("\n")
     method, target, _version = lines[0].split(" ", 2)
     headers = {}
     for line in lines[1:]:
@@ -25,7 +35,7 @@ def _parse_inner(payload: str) -> tuple[str, str, str, dict, bytes]:
             name, value = line.split(":", 1)
             headers[name.strip().lower()] = value.strip()
     parts = urlsplit(target)
-    return method.upper(), parts.path, parts.query, headers, body.encode("utf-8")
+    return method.upper(), parts.path, parts.query, headers, body
 
 
 def handle_batch(app, body: bytes, headers: dict) -> tuple[str, dict, bytes]:
@@ -41,7 +51,7 @@ def handle_batch(app, body: bytes, headers: dict) -> tuple[str, dict, bytes]:
     out = []
     for part in parts:
         content_id = part.get("Content-ID", "")
-        inner = part.get_payload(decode=False)
+        inner = part.get_payload(decode=True) or b""  # the bytes as sent, not decoded as ASCII
         try:
             method, path, query, inner_headers, inner_body = _parse_inner(inner)
             status, response_headers, data = app.handle(method, path, query, inner_body, inner_headers)
