@@ -146,3 +146,36 @@ def test_batch_takes_utf8_bodies_at_either_batch_path(local, gmail):
         assert ("HTTP/1.1 409" if path != "batch" else "HTTP/1.1 200") in content.decode("utf-8")
     names = [label["name"] for label in gmail.users().labels().list(userId="me").execute()["labels"]]
     assert "Поддержка/Срочно" in names
+
+
+def _sent_from(gmail, sent: dict) -> str:
+    got = gmail.users().messages().get(userId="me", id=sent["id"], format="metadata", metadataHeaders=["From"]).execute()
+    return got["payload"]["headers"][0]["value"]
+
+
+def test_send_puts_the_default_send_as_address_in_a_from_gmail_would_not_send_as(local, gmail):
+    # Gmail sends only as the account's send-as addresses: any other From is silently replaced by the
+    # default one (display name included); a send-as alias is kept as written.
+    local.mailbox.add_send_as("help@example.com")
+    gmail.users().settings().sendAs().patch(userId="me", sendAsEmail="support@example.com",
+                                            body={"displayName": "Example Support"}).execute()
+
+    def sent(sender: str) -> dict:
+        raw = make_email(sender=sender, to="jane@example.org", subject="Hello", message_id=None)
+        return gmail.users().messages().send(userId="me", body={"raw": b64(raw)}).execute()
+
+    assert _sent_from(gmail, sent("Anna <help@example.com>")) == "Anna <help@example.com>"
+    assert _sent_from(gmail, sent("Anna <SUPPORT@example.com>")) == "Anna <SUPPORT@example.com>"
+    assert _sent_from(gmail, sent("Mallory <ceo@bank.example>")) == "Example Support <support@example.com>"
+    raw = make_email(sender="ceo@bank.example", to="jane@example.org", subject="Draft")
+    draft = gmail.users().drafts().create(userId="me", body={"message": {"raw": b64(raw)}}).execute()
+    assert _sent_from(gmail, gmail.users().drafts().send(userId="me", body={"id": draft["id"]}).execute()) == \
+        "Example Support <support@example.com>"
+
+
+def test_the_sample_mailbox_may_send_as_its_alias():
+    from plugin_host.mailbox import LocalMailbox
+
+    sample = LocalMailbox(seed="sample")
+    listed = sample.gmail().users().settings().sendAs().list(userId="me").execute()["sendAs"]
+    assert {entry["sendAsEmail"] for entry in listed} == {"support@example.com", "help@example.com"}

@@ -48,9 +48,11 @@ class LocalMailbox:
         """Load a named seed (``sample``: the sample support inbox); returns messages added."""
         if name != "sample":
             raise ValueError(f"unknown seed {name!r}; the only seed is 'sample'")
-        from .sample import sample_inbox
+        from .sample import SAMPLE_ALIASES, sample_inbox
 
         now = now or datetime.now(timezone.utc)
+        for alias in SAMPLE_ALIASES:
+            self.mailbox.add_send_as(alias)
         count = 0
         threads: dict[str, str] = {}
         for seed in sample_inbox(now, support=self.mailbox.email):

@@ -229,31 +229,46 @@ def attachments_get(r: Request):
     return {"size": len(data), "data": base64.urlsafe_b64encode(data).decode()}
 
 
-def complete_outgoing(raw: bytes, sender: str) -> bytes:
-    """Add Message-ID, Date and From when missing, and drop Bcc, as Gmail does on send."""
+def complete_outgoing(raw: bytes, box: Mailbox) -> bytes:
+    """Add Message-ID and Date when missing, drop Bcc, and make From the default send-as address when
+    it is missing or names an address the mailbox may not send as, as Gmail does on send."""
     head, sep, rest = raw.partition(b"\r\n\r\n")
     if not sep:
         head, sep, rest = raw.partition(b"\n\n")
     newline = b"\r\n" if b"\r\n" in head or not head else b"\n"
-    lines = head.split(newline) if head else []
-    names = {line.split(b":", 1)[0].strip().lower() for line in lines if b":" in line and not line[:1].isspace()}
+    fields = _header_fields(head.split(newline) if head else [])
+    names = {name for name, _ in fields}
+    dropped = {b"bcc"}
     extra = []
     if b"message-id" not in names:
         extra.append(b"Message-ID: " + make_msgid(domain="mail.local.labeldesk").encode())
     if b"date" not in names:
         extra.append(b"Date: " + format_datetime(datetime.now(timezone.utc)).encode())
-    if b"from" not in names:
-        extra.append(b"From: " + sender.encode())
-    kept, skipping = [], False
-    for line in lines:
-        if line[:1] in (b" ", b"\t"):
-            if not skipping:
-                kept.append(line)
-            continue
-        skipping = line.lower().startswith(b"bcc:")
-        if not skipping:
-            kept.append(line)
+    if not _may_send_as(box, fields):
+        extra.append(b"From: " + box.default_sender().encode())
+        dropped.add(b"from")
+    kept = [line for name, lines in fields if name not in dropped for line in lines]
     return newline.join(extra + kept) + (sep or newline * 2) + rest
+
+
+def _header_fields(lines: list[bytes]) -> list[tuple[bytes, list[bytes]]]:
+    """Header lines grouped by field, continuation lines with their field: (lower-case name, lines)."""
+    fields: list[tuple[bytes, list[bytes]]] = []
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1][1].append(line)
+        else:
+            fields.append((line.split(b":", 1)[0].strip().lower() if b":" in line else b"", [line]))
+    return fields
+
+
+def _may_send_as(box: Mailbox, fields: list[tuple[bytes, list[bytes]]]) -> bool:
+    """True when the From field names only addresses the mailbox may send as."""
+    from email.utils import getaddresses
+
+    values = [b" ".join(l.strip() for l in lines).split(b":", 1)[1] for name, lines in fields if name == b"from"]
+    addresses = [a for _, a in getaddresses([v.decode("utf-8", "replace") for v in values])]
+    return bool(addresses) and all(box.may_send_as(a) for a in addresses)
 
 
 def messages_send(r: Request):
@@ -264,7 +279,7 @@ def messages_send(r: Request):
 def send_message(box: Mailbox, raw: bytes, thread_id: str | None) -> dict:
     """What messages.send and drafts.send share: complete the headers, refuse a message to nobody,
     file it as SENT (and in the INBOX too when it is addressed to the mailbox itself)."""
-    raw = complete_outgoing(raw, box.email)
+    raw = complete_outgoing(raw, box)
     _require_recipients(raw)
     message = box.add_message(raw, ["SENT"], thread_id=thread_id, explicit_thread=True)
     if box.email.lower() in _recipients(message):

@@ -163,12 +163,17 @@ CONVERSATIONS = [
 ]
 
 
+# The support address's alias in the sample inbox; the seeded mailbox may send as it, like a Workspace alias.
+SAMPLE_ALIASES = ("help@example.com",)
+
+
 def sample_agents() -> dict[str, dict]:
     return {email: dict(info) for email, info in AGENTS.items()}
 
 
 def sample_config_toml(api_root: str) -> str:
-    lines = ['[mailbox]', 'address = "support@example.com"', 'aliases = ["help@example.com"]',
+    aliases = ", ".join(f'"{a}"' for a in SAMPLE_ALIASES)
+    lines = ['[mailbox]', 'address = "support@example.com"', f'aliases = [{aliases}]',
              f'api_root = "{api_root}"', "", "[agents]"]
     for email, info in AGENTS.items():
         lines.append(f'"{email}" = {{ first_name = "{info["first_name"]}", last_name = "{info["last_name"]}", '
@@ -299,7 +304,7 @@ def _dsn(now: datetime, support: str) -> bytes:
             "--dsn--\r\n").encode()
 
 
-def sample_inbox(now: datetime, support: str = "support@example.com", aliases=("help@example.com",),
+def sample_inbox(now: datetime, support: str = "support@example.com", aliases=SAMPLE_ALIASES,
                  agents: dict | None = None) -> list[SeedMessage]:
     """Every seed message, oldest first."""
     alias = aliases[0] if aliases else support

@@ -337,6 +337,28 @@ class Mailbox:
             self.delete([message.id])
             self.drafts.pop(draft_id, None)
 
+    # -- send-as -----------------------------------------------------------------------------
+
+    def add_send_as(self, address: str, display_name: str = "") -> dict:
+        """A verified send-as alias, as an admin sets up under "Send mail as" (seeds and tests)."""
+        with self.lock:
+            return self.send_as.setdefault(address, {
+                "sendAsEmail": address, "displayName": display_name, "replyToAddress": "", "signature": "",
+                "isPrimary": False, "isDefault": False, "treatAsAlias": True, "verificationStatus": "accepted"})
+
+    def may_send_as(self, address: str) -> bool:
+        """Whether Gmail would send mail From ``address``: a send-as address that is verified."""
+        wanted = address.strip().lower()
+        return any(entry["sendAsEmail"].lower() == wanted and entry.get("verificationStatus") == "accepted"
+                   for entry in self.send_as.values())
+
+    def default_sender(self) -> str:
+        """The From Gmail writes for the default send-as address (with its display name, if any)."""
+        from email.utils import formataddr
+
+        entry = next((e for e in self.send_as.values() if e.get("isDefault")), None) or self.send_as[self.email]
+        return formataddr((entry.get("displayName") or "", entry["sendAsEmail"]), charset="utf-8")
+
     # -- tasks -------------------------------------------------------------------------------
 
     def new_task_id(self) -> str:
