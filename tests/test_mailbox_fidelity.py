@@ -179,3 +179,19 @@ def test_the_sample_mailbox_may_send_as_its_alias():
     sample = LocalMailbox(seed="sample")
     listed = sample.gmail().users().settings().sendAs().list(userId="me").execute()["sendAs"]
     assert {entry["sendAsEmail"] for entry in listed} == {"support@example.com", "help@example.com"}
+
+
+def test_labelling_a_thread_leaves_its_draft_with_only_the_draft_label(gmail):
+    # Drafts guide: "Draft messages cannot have any label other than the DRAFT system label".
+    customer = deliver(gmail, make_email(subject="Broken login", message_id="<bl@cust.example>"))
+    reply = make_email(sender="support@example.com", to="jane@example.org", subject="Re: Broken login",
+                       in_reply_to="<bl@cust.example>", message_id="<bl-draft@example.com>")
+    draft = gmail.users().drafts().create(
+        userId="me", body={"message": {"raw": b64(reply), "threadId": customer["threadId"]}}).execute()
+    label = gmail.users().labels().create(userId="me", body={"name": "Helpdesk/Open"}).execute()
+    thread = gmail.users().threads().modify(userId="me", id=customer["threadId"],
+                                            body={"addLabelIds": [label["id"], "STARRED"]}).execute()
+    labels = {m["id"]: m["labelIds"] for m in thread["messages"]}
+    assert labels[draft["message"]["id"]] == ["DRAFT"]
+    assert label["id"] in labels[customer["id"]] and "STARRED" in labels[customer["id"]]
+    assert gmail.users().labels().get(userId="me", id=label["id"]).execute()["messagesTotal"] == 1

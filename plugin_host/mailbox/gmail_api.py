@@ -400,8 +400,9 @@ def threads_get(r: Request):
 
 
 def threads_modify(r: Request):
+    """Change the labels of every message of the thread but its drafts, which keep only DRAFT (as in Gmail)."""
     data = r.json()
-    ids = [m.id for m in r.box.thread_messages(r.params["id"])]
+    ids = [m.id for m in r.box.thread_messages(r.params["id"]) if "DRAFT" not in m.label_ids]
     r.box.modify(ids, data.get("addLabelIds", []), data.get("removeLabelIds", []))
     return res.thread_resource(r.box, r.params["id"], "minimal")
 
