@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import b64, deliver, make_email
+from .conftest import b64, deliver, make_email, send
 from .test_mailbox_api import status_of
 
 
@@ -195,3 +195,25 @@ def test_labelling_a_thread_leaves_its_draft_with_only_the_draft_label(gmail):
     assert labels[draft["message"]["id"]] == ["DRAFT"]
     assert label["id"] in labels[customer["id"]] and "STARRED" in labels[customer["id"]]
     assert gmail.users().labels().get(userId="me", id=label["id"]).execute()["messagesTotal"] == 1
+
+
+def test_push_notifications_honour_the_watch_label_filter(local, gmail):
+    # WatchRequest.labelIds "dictates which labels are required for a push notification to be generated".
+    pushes = []
+    local.app.push_callback = pushes.append
+    gmail.users().watch(userId="me", body={"topicName": "projects/p/topics/t", "labelIds": ["INBOX"],
+                                           "labelFilterBehavior": "include"}).execute()
+    inbox = deliver(gmail, make_email(subject="In the inbox", message_id="<in@cust.example>"))
+    assert len(pushes) == 1
+    deliver(gmail, make_email(subject="Filed away", message_id="<away@cust.example>"), labels=["UNREAD"])
+    send(gmail, make_email(sender="support@example.com", to="jane@example.org", subject="Agent note",
+                           message_id="<note@example.com>"))
+    assert len(pushes) == 1  # neither change relates to INBOX
+    gmail.users().messages().modify(userId="me", id=inbox["id"], body={"removeLabelIds": ["INBOX"]}).execute()
+    assert len(pushes) == 2  # taking INBOX away relates to INBOX
+    gmail.users().watch(userId="me", body={"topicName": "projects/p/topics/t", "labelIds": ["SPAM"],
+                                           "labelFilterBehavior": "exclude"}).execute()
+    deliver(gmail, make_email(subject="Spammy", message_id="<spam@cust.example>"), labels=["SPAM"])
+    assert len(pushes) == 2
+    deliver(gmail, make_email(subject="Fine", message_id="<fine@cust.example>"))
+    assert len(pushes) == 3

@@ -66,6 +66,7 @@ class LocalMailboxApp:
         self._window: list[tuple[float, int]] = []
         self._lock = threading.Lock()
         self._push_counter = 0
+        self._last_change = self.mailbox.history_id  # the newest history record already considered for push
         self.pushes_sent = 0
         self.pushes_dropped = 0
         self.mailbox.listeners.append(self._on_change)
@@ -181,8 +182,9 @@ class LocalMailboxApp:
             self.mailbox.save(self.data_dir)
 
     def _on_change(self, history_id: int) -> None:
+        changes = self._changes_since_last()
         watch = self.mailbox.watch_state
-        if not watch or not (self.push_url or self.push_callback):
+        if not watch or not (self.push_url or self.push_callback) or not watched(watch, changes):
             return
         if self.faults.drop_push():
             self.pushes_dropped += 1
@@ -199,6 +201,32 @@ class LocalMailboxApp:
             self.push_callback(envelope)
         if self.push_url:
             threading.Thread(target=_post_json, args=(self.push_url, envelope), daemon=True).start()
+
+
+    def _changes_since_last(self) -> list:
+        """The history records written since the previous change notification."""
+        box = self.mailbox
+        with box.lock, self._lock:
+            changes = []
+            for record in reversed(box.history):
+                if record.id <= self._last_change:
+                    break
+                changes.append(record)
+            self._last_change = box.history_id
+        return changes
+
+
+def watched(watch: dict, changes: list) -> bool:
+    """Whether a watch's label filter lets these changes through (users.watch ``labelIds`` and
+    ``labelFilterBehavior``, or the deprecated ``labelFilterAction``): a change relates to a label when
+    the message has it or the change adds or removes it."""
+    labels = set(watch.get("labelIds") or [])
+    if not changes or not labels:
+        return bool(changes)
+    related = [bool(labels & (set(r.message_labels) | set(r.label_ids))) for r in changes]
+    if watch.get("labelFilterBehavior", "include") == "exclude":
+        return not all(related)
+    return any(related)
 
 
 def _post_json(url: str, envelope: dict) -> None:

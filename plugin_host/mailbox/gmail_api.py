@@ -163,7 +163,8 @@ def watch(r: Request):
                        "invalidArgument")
     expiration = int((time.time() + 7 * 86400) * 1000)
     r.box.watch_state = {"topicName": topic, "labelIds": data.get("labelIds", []),
-                         "labelFilterBehavior": data.get("labelFilterBehavior", "include"),
+                         "labelFilterBehavior": data.get("labelFilterBehavior") or data.get("labelFilterAction")
+                         or "include",
                          "expiration": expiration}
     return {"historyId": str(r.box.history_id), "expiration": str(expiration)}
 
