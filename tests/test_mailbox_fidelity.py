@@ -217,3 +217,14 @@ def test_push_notifications_honour_the_watch_label_filter(local, gmail):
     assert len(pushes) == 2
     deliver(gmail, make_email(subject="Fine", message_id="<fine@cust.example>"))
     assert len(pushes) == 3
+
+
+def test_renaming_a_label_follows_the_rules_of_creating_one(gmail):
+    label = gmail.users().labels().create(userId="me", body={"name": "  Helpdesk/Waiting  "}).execute()
+    assert label["name"] == "Helpdesk/Waiting"
+    for bad in ("", "   "):
+        assert status_of(gmail.users().labels().patch(userId="me", id=label["id"], body={"name": bad})) == 400
+    assert status_of(gmail.users().labels().patch(userId="me", id=label["id"], body={"name": "Inbox"})) == 409
+    renamed = gmail.users().labels().patch(userId="me", id=label["id"], body={"name": " Helpdesk/Pending "}).execute()
+    assert renamed["name"] == "Helpdesk/Pending"
+    assert gmail.users().labels().get(userId="me", id=label["id"]).execute()["name"] == "Helpdesk/Pending"

@@ -127,13 +127,9 @@ class Mailbox:
         return next((l for l in self.labels.values() if l["name"].lower() == wanted), None)
 
     def create_label(self, body: dict) -> dict:
-        name = (body.get("name") or "").strip()
-        if not name:
-            raise ApiError(400, "Invalid label name", "invalidArgument")
+        name = _label_name(body.get("name"))
         with self.lock:
-            if self.label_by_name(name) or name.upper() in SYSTEM_LABELS:
-                raise ApiError(409, "Label name exists or conflicts", "failedPrecondition",
-                               status="ALREADY_EXISTS")
+            self._check_name_free(name)
             self.label_counter += 1
             label = {"id": f"Label_{self.label_counter}", "name": name, "type": "user",
                      "messageListVisibility": body.get("messageListVisibility", "show"),
@@ -142,6 +138,12 @@ class Mailbox:
                 label["color"] = _check_color(body["color"])
             self.labels[label["id"]] = label
             return label
+
+    def _check_name_free(self, name: str, label_id: str | None = None) -> None:
+        """A label name may not be another label's (any case) nor a system label's."""
+        other = self.label_by_name(name)
+        if (other is not None and other["id"] != label_id) or name.upper() in SYSTEM_LABELS:
+            raise ApiError(409, "Label name exists or conflicts", "failedPrecondition", status="ALREADY_EXISTS")
 
     def get_label(self, label_id: str) -> dict:
         label = self.labels.get(label_id)
@@ -154,12 +156,11 @@ class Mailbox:
             label = self.get_label(label_id)
             if label["type"] == "system":
                 raise ApiError(400, "Invalid label: system labels cannot be changed", "invalidArgument")
-            if "name" in body and body["name"] != label["name"]:
-                other = self.label_by_name(body["name"])
-                if other is not None and other["id"] != label_id:
-                    raise ApiError(409, "Label name exists or conflicts", "failedPrecondition",
-                                   status="ALREADY_EXISTS")
-                label["name"] = body["name"]
+            if body.get("name") is not None:
+                name = _label_name(body["name"])
+                if name != label["name"]:
+                    self._check_name_free(name, label_id)
+                    label["name"] = name
             for key in ("messageListVisibility", "labelListVisibility"):
                 if key in body:
                     label[key] = body[key]
@@ -438,6 +439,14 @@ PALETTE = {
     "#c2c2c2", "#4986e7", "#2da2bb", "#b99aff", "#994a64", "#f691b2", "#ff7537", "#ffad46",
     "#662e37", "#ebdbde", "#cca6ac", "#094228", "#42d692", "#16a765",
 }
+
+
+def _label_name(value) -> str:
+    """A label name as stored: without surrounding blanks, never empty."""
+    name = value.strip() if isinstance(value, str) else ""
+    if not name:
+        raise ApiError(400, "Invalid label name", "invalidArgument")
+    return name
 
 
 def _check_color(color: dict) -> dict:
