@@ -228,3 +228,14 @@ def test_renaming_a_label_follows_the_rules_of_creating_one(gmail):
     renamed = gmail.users().labels().patch(userId="me", id=label["id"], body={"name": " Helpdesk/Pending "}).execute()
     assert renamed["name"] == "Helpdesk/Pending"
     assert gmail.users().labels().get(userId="me", id=label["id"]).execute()["name"] == "Helpdesk/Pending"
+
+
+def test_batch_delete_takes_ids_that_are_gone_already(gmail):
+    # Discovery: batchDelete "Provides no guarantees that messages were not already deleted or even existed at all."
+    kept = deliver(gmail, make_email(subject="Keep", message_id="<keep@cust.example>"))
+    gone = deliver(gmail, make_email(subject="Gone", message_id="<gone@cust.example>"))
+    gmail.users().messages().delete(userId="me", id=gone["id"]).execute()
+    doomed = deliver(gmail, make_email(subject="Doomed", message_id="<doomed@cust.example>"))
+    gmail.users().messages().batchDelete(userId="me", body={"ids": [doomed["id"], gone["id"], "0123abc"]}).execute()
+    assert status_of(gmail.users().messages().get(userId="me", id=doomed["id"])) == 404
+    assert gmail.users().messages().get(userId="me", id=kept["id"]).execute()["id"] == kept["id"]

@@ -357,10 +357,12 @@ def messages_batch_modify(r: Request):
 
 
 def messages_batch_delete(r: Request):
+    """Like Gmail, no guarantee that the messages existed: ids of no (or no longer a) message are passed over."""
     ids = r.json().get("ids", [])
     if len(ids) > 1000:
         raise ApiError(400, "Too many messages: at most 1000 ids per batchDelete", "invalidArgument")
-    r.box.delete(ids)
+    with r.box.lock:
+        r.box.delete([i for i in dict.fromkeys(ids) if i in r.box.messages])
     return None
 
 
