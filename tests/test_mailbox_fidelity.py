@@ -239,3 +239,13 @@ def test_batch_delete_takes_ids_that_are_gone_already(gmail):
     gmail.users().messages().batchDelete(userId="me", body={"ids": [doomed["id"], gone["id"], "0123abc"]}).execute()
     assert status_of(gmail.users().messages().get(userId="me", id=doomed["id"])) == 404
     assert gmail.users().messages().get(userId="me", id=kept["id"]).execute()["id"] == kept["id"]
+
+
+def test_a_taken_label_name_answers_gmails_409_error(gmail):
+    # As Gmail answers (quoted in client bug reports): 409 "Label name exists or conflicts", reason "aborted".
+    from .test_mailbox_api import error_body
+
+    gmail.users().labels().create(userId="me", body={"name": "Helpdesk/New"}).execute()
+    error = error_body(gmail.users().labels().create(userId="me", body={"name": "helpdesk/new"}))["error"]
+    assert error["code"] == 409 and error["message"] == "Label name exists or conflicts"
+    assert error["errors"][0]["reason"] == "aborted" and error["status"] == "ABORTED"

@@ -143,7 +143,7 @@ class Mailbox:
         """A label name may not be another label's (any case) nor a system label's."""
         other = self.label_by_name(name)
         if (other is not None and other["id"] != label_id) or name.upper() in SYSTEM_LABELS:
-            raise ApiError(409, "Label name exists or conflicts", "failedPrecondition", status="ALREADY_EXISTS")
+            raise ApiError(409, "Label name exists or conflicts", "aborted", status="ABORTED")
 
     def get_label(self, label_id: str) -> dict:
         label = self.labels.get(label_id)
