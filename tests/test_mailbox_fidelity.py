@@ -249,3 +249,8 @@ def test_a_taken_label_name_answers_gmails_409_error(gmail):
     error = error_body(gmail.users().labels().create(userId="me", body={"name": "helpdesk/new"}))["error"]
     assert error["code"] == 409 and error["message"] == "Label name exists or conflicts"
     assert error["errors"][0]["reason"] == "aborted" and error["status"] == "ABORTED"
+
+
+def test_user_id_is_the_address_in_any_case(gmail):
+    assert gmail.users().getProfile(userId="Support@Example.COM").execute()["emailAddress"] == "support@example.com"
+    assert status_of(gmail.users().getProfile(userId="someone.else@example.com")) == 403

@@ -147,7 +147,7 @@ class LocalMailboxApp:
         return result
 
     def mailbox_for(self, user: str) -> Mailbox:
-        if user in ("me", self.mailbox.email):
+        if user.lower() in ("me", self.mailbox.email.lower()):  # an address, so in any case
             return self.mailbox
         raise ApiError(403, "Delegation denied for " + user, "forbidden")
 
