@@ -139,7 +139,7 @@ def test_batch_takes_utf8_bodies_at_either_batch_path(local, gmail):
     for path in ("batch", "batch/gmail/v1"):
         parts = ("--b\r\nContent-Type: application/http\r\nContent-ID: <1>\r\n\r\n"
                  "POST /gmail/v1/users/me/labels HTTP/1.1\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
-                 f"{body}\r\n--b--\r\n").encode("utf-8")
+                 f"{body}\r\n--b--\r\n").encode()
         resp, content = local.http.request(local.root + path, "POST", body=parts,
                                            headers={"content-type": "multipart/mixed; boundary=b"})
         assert resp.status == 200

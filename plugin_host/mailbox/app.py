@@ -202,7 +202,6 @@ class LocalMailboxApp:
         if self.push_url:
             threading.Thread(target=_post_json, args=(self.push_url, envelope), daemon=True).start()
 
-
     def _changes_since_last(self) -> list:
         """The history records written since the previous change notification."""
         box = self.mailbox

@@ -267,7 +267,7 @@ def _may_send_as(box: Mailbox, fields: list[tuple[bytes, list[bytes]]]) -> bool:
     """True when the From field names only addresses the mailbox may send as."""
     from email.utils import getaddresses
 
-    values = [b" ".join(l.strip() for l in lines).split(b":", 1)[1] for name, lines in fields if name == b"from"]
+    values = [b" ".join(line.strip() for line in lines).split(b":", 1)[1] for name, lines in fields if name == b"from"]
     addresses = [a for _, a in getaddresses([v.decode("utf-8", "replace") for v in values])]
     return bool(addresses) and all(box.may_send_as(a) for a in addresses)
 
