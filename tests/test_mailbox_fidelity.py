@@ -254,3 +254,20 @@ def test_a_taken_label_name_answers_gmails_409_error(gmail):
 def test_user_id_is_the_address_in_any_case(gmail):
     assert gmail.users().getProfile(userId="Support@Example.COM").execute()["emailAddress"] == "support@example.com"
     assert status_of(gmail.users().getProfile(userId="someone.else@example.com")) == 403
+
+
+def test_a_fields_mask_naming_no_field_of_the_response_is_a_400(gmail):
+    # Google's partial responses: an invalid fields selection answers 400 "Invalid field selection ...";
+    # the request is not carried out.
+    from .test_mailbox_api import error_body
+
+    ref = deliver(gmail, make_email(subject="Fields", message_id="<fields@cust.example>"))
+    messages = gmail.users().messages()
+    error = error_body(messages.get(userId="me", id=ref["id"], fields="id,labelIDs"))["error"]
+    assert error["code"] == 400 and error["message"] == "Invalid field selection labelIDs"
+    assert status_of(messages.list(userId="me", fields="messages(id,thread)")) == 400
+    assert status_of(messages.modify(userId="me", id=ref["id"], body={"addLabelIds": ["STARRED"]}, fields="nope")) == 400
+    assert "STARRED" not in messages.get(userId="me", id=ref["id"], format="minimal").execute()["labelIds"]
+    got = messages.get(userId="me", id=ref["id"], fields="id,payload/headers(name),labelIds").execute()
+    assert set(got) == {"id", "payload", "labelIds"} and set(got["payload"]["headers"][0]) == {"name"}
+    assert messages.get(userId="me", id=ref["id"], fields="*").execute()["id"] == ref["id"]

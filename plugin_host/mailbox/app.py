@@ -23,7 +23,7 @@ from . import drive_api, gmail_api, tasks_api
 from .batch import handle_batch, is_batch_path
 from .errors import ApiError
 from .faults import FaultPlan
-from .fields import apply_fields
+from .fields import apply_fields, check_fields
 from .store import Mailbox
 
 log = logging.getLogger(__name__)
@@ -136,10 +136,11 @@ class LocalMailboxApp:
                 for k, v in query.items()}
         args.pop("alt", None)
         fields = args.pop("fields", None)
+        mask = check_fields(fields, route.method_id) if fields else None  # a bad mask stops the call
         request = gmail_api.Request(box, params, args, body, headers, self, fields)
         result = route.handler(request)
-        if fields and isinstance(result, dict):
-            result = apply_fields(result, fields)
+        if mask and isinstance(result, dict):
+            result = apply_fields(result, mask)
         if route.method != "GET":
             self.persist()
         if self.recorded is not None:
