@@ -271,3 +271,16 @@ def test_a_fields_mask_naming_no_field_of_the_response_is_a_400(gmail):
     got = messages.get(userId="me", id=ref["id"], fields="id,payload/headers(name),labelIds").execute()
     assert set(got) == {"id", "payload", "labelIds"} and set(got["payload"]["headers"][0]) == {"name"}
     assert messages.get(userId="me", id=ref["id"], fields="*").execute()["id"] == ref["id"]
+
+
+def test_one_send_as_address_is_the_default(local, gmail):
+    # SendAs.isDefault: exactly one default; setting it on one address unsets it on the previous one, and
+    # true is the only value a client may write. The default is what a From Gmail cannot send as becomes.
+    local.mailbox.add_send_as("help@example.com", display_name="Help Desk")
+    send_as = gmail.users().settings().sendAs()
+    send_as.patch(userId="me", sendAsEmail="help@example.com", body={"isDefault": True}).execute()
+    defaults = {e["sendAsEmail"]: e["isDefault"] for e in send_as.list(userId="me").execute()["sendAs"]}
+    assert defaults == {"support@example.com": False, "help@example.com": True}
+    assert status_of(send_as.patch(userId="me", sendAsEmail="help@example.com", body={"isDefault": False})) == 400
+    raw = make_email(sender="ceo@bank.example", to="jane@example.org", subject="Hello")
+    assert _sent_from(gmail, send(gmail, raw)) == "Help Desk <help@example.com>"

@@ -550,9 +550,14 @@ def send_as_get(r: Request):
 def send_as_patch(r: Request):
     entry = _send_as(r)
     data = r.json()
+    if data.get("isDefault") not in (None, True):
+        raise ApiError(400, "isDefault may only be set to true", "invalidArgument")
     for key in SEND_AS_FIELDS:
         if key in data:
             entry[key] = data[key]
+    if data.get("isDefault"):  # exactly one default: the previous one stops being it
+        for other in r.box.send_as.values():
+            other["isDefault"] = other is entry
     return entry
 
 
