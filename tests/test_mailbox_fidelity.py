@@ -284,3 +284,13 @@ def test_one_send_as_address_is_the_default(local, gmail):
     assert status_of(send_as.patch(userId="me", sendAsEmail="help@example.com", body={"isDefault": False})) == 400
     raw = make_email(sender="ceo@bank.example", to="jane@example.org", subject="Hello")
     assert _sent_from(gmail, send(gmail, raw)) == "Help Desk <help@example.com>"
+
+
+def test_drafts_list_takes_a_query(gmail):
+    for to, subject in (("jane@example.org", "Refund"), ("bob@example.org", "Invoice")):
+        raw = make_email(sender="support@example.com", to=to, subject=subject, message_id=f"<{to}>")
+        gmail.users().drafts().create(userId="me", body={"message": {"raw": b64(raw)}}).execute()
+    found = gmail.users().drafts().list(userId="me", q="to:bob@example.org").execute()
+    assert [d["message"]["id"] for d in found["drafts"]] == [
+        m["id"] for m in gmail.users().messages().list(userId="me", q="in:drafts to:bob@example.org").execute()["messages"]]
+    assert "drafts" not in gmail.users().drafts().list(userId="me", q="subject:nothing").execute()

@@ -440,10 +440,12 @@ def drafts_get(r: Request):
 
 
 def drafts_list(r: Request):
+    """Drafts newest first; ``q`` (and ``includeSpamTrash``) select them like messages.list does."""
     def position(draft: tuple[str, str]) -> tuple[int, int]:
         return newest_first(r.box.messages[draft[1]])
 
-    drafts = sorted(r.box.drafts.items(), key=position)
+    found = {m.id for m in matching_messages(r)}
+    drafts = sorted(((d, m) for d, m in r.box.drafts.items() if m in found), key=position)
     chunk, token = page(drafts, r, position)
     body = {"resultSizeEstimate": len(drafts)}
     if chunk:
