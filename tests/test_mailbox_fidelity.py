@@ -294,3 +294,13 @@ def test_drafts_list_takes_a_query(gmail):
     assert [d["message"]["id"] for d in found["drafts"]] == [
         m["id"] for m in gmail.users().messages().list(userId="me", q="in:drafts to:bob@example.org").execute()["messages"]]
     assert "drafts" not in gmail.users().drafts().list(userId="me", q="subject:nothing").execute()
+
+
+def test_label_visibilities_are_the_schema_enums(gmail):
+    labels = gmail.users().labels()
+    bad = {"name": "Helpdesk/Odd", "labelListVisibility": "visible"}
+    assert status_of(labels.create(userId="me", body=bad)) == 400
+    label = labels.create(userId="me", body={"name": "Helpdesk/Odd", "labelListVisibility": "labelHide"}).execute()
+    assert label["labelListVisibility"] == "labelHide"
+    assert status_of(labels.patch(userId="me", id=label["id"], body={"messageListVisibility": "shown"})) == 400
+    assert labels.get(userId="me", id=label["id"]).execute()["messageListVisibility"] == "show"

@@ -132,8 +132,8 @@ class Mailbox:
             self._check_name_free(name)
             self.label_counter += 1
             label = {"id": f"Label_{self.label_counter}", "name": name, "type": "user",
-                     "messageListVisibility": body.get("messageListVisibility", "show"),
-                     "labelListVisibility": body.get("labelListVisibility", "labelShow")}
+                     "messageListVisibility": "show", "labelListVisibility": "labelShow"}
+            label.update(_visibilities(body))
             if body.get("color"):
                 label["color"] = _check_color(body["color"])
             self.labels[label["id"]] = label
@@ -156,16 +156,15 @@ class Mailbox:
             label = self.get_label(label_id)
             if label["type"] == "system":
                 raise ApiError(400, "Invalid label: system labels cannot be changed", "invalidArgument")
+            changes = _visibilities(body)  # every value is checked before anything changes
             if body.get("name") is not None:
                 name = _label_name(body["name"])
                 if name != label["name"]:
                     self._check_name_free(name, label_id)
-                    label["name"] = name
-            for key in ("messageListVisibility", "labelListVisibility"):
-                if key in body:
-                    label[key] = body[key]
+                    changes["name"] = name
             if "color" in body:
-                label["color"] = _check_color(body["color"])
+                changes["color"] = _check_color(body["color"])
+            label.update(changes)
             return label
 
     def delete_label(self, label_id: str) -> None:
@@ -439,6 +438,19 @@ PALETTE = {
     "#c2c2c2", "#4986e7", "#2da2bb", "#b99aff", "#994a64", "#f691b2", "#ff7537", "#ffad46",
     "#662e37", "#ebdbde", "#cca6ac", "#094228", "#42d692", "#16a765",
 }
+
+
+VISIBILITIES = {"messageListVisibility": ("show", "hide"),
+                "labelListVisibility": ("labelShow", "labelShowIfUnread", "labelHide")}  # the Label schema's enums
+
+
+def _visibilities(body: dict) -> dict:
+    """The visibility settings a label body sets; a value outside the schema's enum is a 400."""
+    found = {key: body[key] for key in VISIBILITIES if body.get(key) is not None}
+    for key, value in found.items():
+        if value not in VISIBILITIES[key]:
+            raise ApiError(400, f"Invalid value for {key}: {value}", "invalidArgument")
+    return found
 
 
 def _label_name(value) -> str:
