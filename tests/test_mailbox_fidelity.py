@@ -304,3 +304,11 @@ def test_label_visibilities_are_the_schema_enums(gmail):
     assert label["labelListVisibility"] == "labelHide"
     assert status_of(labels.patch(userId="me", id=label["id"], body={"messageListVisibility": "shown"})) == 400
     assert labels.get(userId="me", id=label["id"]).execute()["messageListVisibility"] == "show"
+
+
+def test_a_message_to_bcc_recipients_only_is_sent(gmail):
+    # messages.send "Sends the specified message to the recipients in the To, Cc, and Bcc headers".
+    raw = b"From: support@example.com\r\nBcc: x@example.org\r\nSubject: Notice\r\n\r\nHello\r\n"
+    assert send(gmail, raw)["labelIds"] == ["SENT"]
+    to_self = b"From: support@example.com\r\nTo: x@example.org\r\nBcc: support@example.com\r\nSubject: Copy\r\n\r\nHi\r\n"
+    assert send(gmail, to_self)["labelIds"] == ["INBOX", "SENT", "UNREAD"]

@@ -280,32 +280,26 @@ def messages_send(r: Request):
 def send_message(box: Mailbox, raw: bytes, thread_id: str | None) -> dict:
     """What messages.send and drafts.send share: complete the headers, refuse a message to nobody,
     file it as SENT (and in the INBOX too when it is addressed to the mailbox itself)."""
+    recipients = _recipients(raw)  # To, Cc and Bcc, read before Bcc is dropped
     raw = complete_outgoing(raw, box)
-    _require_recipients(raw)
     message = box.add_message(raw, ["SENT"], thread_id=thread_id, explicit_thread=True)
-    if box.email.lower() in _recipients(message):
+    if box.email.lower() in recipients:
         box.modify([message.id], ["INBOX", "UNREAD"], [])
     return {"id": message.id, "threadId": message.thread_id, "labelIds": sorted(message.label_ids)}
 
 
-def _require_recipients(raw: bytes) -> None:
-    """Like Gmail: a message to nobody, or to something that is not an address, is not sent."""
+def _recipients(raw: bytes) -> set[str]:
+    """The lower-cased addresses of To, Cc and Bcc. Like Gmail: a message to nobody, or to something that
+    is not an address, is not sent."""
     from email.utils import getaddresses
 
     parsed = mime.parse_raw(raw)
-    fields = [f for f in (parsed.to, parsed.cc, getattr(parsed, "bcc", None)) if f]
-    addresses = [a for _, a in getaddresses(fields)]
+    addresses = [a for _, a in getaddresses([f for f in (parsed.to, parsed.cc, parsed.bcc) if f])]
     if not addresses:
         raise ApiError(400, "Recipient address required", "invalidArgument")
     if any("@" not in a or " " in a.strip() for a in addresses):
         raise ApiError(400, "Invalid To header", "invalidArgument")
-
-
-def _recipients(message) -> set[str]:
-    from email.utils import getaddresses
-
-    parsed = message.parse()
-    return {a.lower() for _, a in getaddresses([parsed.to or "", parsed.cc or ""]) if a}
+    return {a.lower() for a in addresses}
 
 
 def _date_header_ms(raw: bytes) -> int | None:
