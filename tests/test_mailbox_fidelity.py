@@ -312,3 +312,6 @@ def test_a_message_to_bcc_recipients_only_is_sent(gmail):
     assert send(gmail, raw)["labelIds"] == ["SENT"]
     to_self = b"From: support@example.com\r\nTo: x@example.org\r\nBcc: support@example.com\r\nSubject: Copy\r\n\r\nHi\r\n"
     assert send(gmail, to_self)["labelIds"] == ["INBOX", "SENT", "UNREAD"]
+    # The usual To of such mail is an empty RFC 5322 group.
+    undisclosed = raw.replace(b"Bcc:", b"To: undisclosed-recipients:;\r\nBcc:")
+    assert send(gmail, undisclosed)["labelIds"] == ["SENT"]

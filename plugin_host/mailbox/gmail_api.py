@@ -294,7 +294,8 @@ def _recipients(raw: bytes) -> set[str]:
     from email.utils import getaddresses
 
     parsed = mime.parse_raw(raw)
-    addresses = [a for _, a in getaddresses([f for f in (parsed.to, parsed.cc, parsed.bcc) if f])]
+    # An empty group ("undisclosed-recipients:;") names nobody, and is no mistake either.
+    addresses = [a for _, a in getaddresses([f for f in (parsed.to, parsed.cc, parsed.bcc) if f]) if a]
     if not addresses:
         raise ApiError(400, "Recipient address required", "invalidArgument")
     if any("@" not in a or " " in a.strip() for a in addresses):
