@@ -17,7 +17,7 @@ from .actions import Actions
 from .config import Config
 from .errors import ConfigError, GmailError
 from .executor import Executor, Outcome
-from .ticket import Ticket
+from .ticket import CardReply, Ticket
 from .tickets import build_ticket
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,9 @@ class Host:
             return self._card_action(name, parameters, form_inputs, None, agent, dry_run)
         with self.thread_lock(ticket.thread_id):  # decide from the thread as it is now, not as the card saw it
             fresh = self.ticket(ticket.thread_id)
-            return self._card_action(name, parameters, form_inputs, fresh or ticket, agent, dry_run)
+            if fresh is None:  # deleted since the card was shown: no plugin acts on the stale copy
+                return CardReply(notification="This conversation no longer exists (deleted?); nothing was changed.")
+            return self._card_action(name, parameters, form_inputs, fresh, agent, dry_run)
 
     def _card_action(self, name, parameters, form_inputs, ticket, agent, dry_run):
         actions = Actions(thread_id=ticket.thread_id if ticket else "", label_root=self.config.mailbox.label_root)

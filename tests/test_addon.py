@@ -305,3 +305,27 @@ def test_insert_article_through_the_endpoint(tmp_path, signer):
             data = post(client, signer, "/addon/action", body).get_json()
             inserted = data["renderActions"]["hostAppAction"]["gmailAction"]["updateDraftActionMarkup"]
             assert expected in inserted["updateBody"]["insertContents"][0]["content"]
+
+
+def test_button_on_a_thread_deleted_meanwhile_changes_nothing(env, signer, monkeypatch):
+    local, host, client = env
+    g = local.gmail()
+    ref = deliver(g, make_email(subject="Deleted while the panel was open"))
+    thread = ref["threadId"]
+    read = host.ticket
+
+    def read_then_delete(thread_id, *args, **kwargs):  # another agent deletes it right after the panel read it
+        found = read(thread_id, *args, **kwargs)
+        monkeypatch.setattr(host, "ticket", read)
+        g.users().threads().delete(userId="me", id=thread_id).execute()
+        return found
+
+    monkeypatch.setattr(host, "ticket", read_then_delete)
+    body = body_for(signer, threadId=thread)
+    body["commonEventObject"]["parameters"] = {"name": "sla.escalate", "threadId": thread}
+    body["commonEventObject"]["formInputs"] = {"team": {"stringInputs": {"value": ["billing"]}}}
+    data = post(client, signer, "/addon/action", body).get_json()
+    assert "Something went wrong" not in json.dumps(data)
+    assert "Escalated" not in data["renderActions"]["action"]["notification"]["text"]
+    tasks = [t for tl in host.client.list_tasklists() for t in host.client.list_tasks(tl["id"])]
+    assert tasks == []  # no escalation task for a conversation that no longer exists
