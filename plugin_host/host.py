@@ -103,6 +103,9 @@ class Host:
                 log.info("thread %s is gone; skipped", thread_id)
                 return None
             raise
+        return self._ticket_of(thread_id, thread)
+
+    def _ticket_of(self, thread_id: str, thread: dict) -> Ticket | None:
         names = self.executor.label_names()
         used = {l for m in thread.get("messages", []) for l in m.get("labelIds", [])}
         if used - set(names):  # a label made elsewhere since we cached the list
@@ -120,13 +123,18 @@ class Host:
         return cached
 
     def search_tickets(self, q: str, limit: int = 500) -> list[Ticket]:
-        thread_ids = []
-        for ref in self.client.list_message_ids(q=q, max_results=limit):
-            if ref["threadId"] not in thread_ids:
-                thread_ids.append(ref["threadId"])
+        """Tickets of the threads a search finds; the threads are read in HTTP batches of ≤50, so the
+        add-on's queue costs a few round trips, not one per ticket."""
+        thread_ids = list(dict.fromkeys(ref["threadId"] for ref in self.client.list_message_ids(q=q, max_results=limit)))
+        calls = [(self.client.users.threads().get(userId="me", id=thread_id, format="full"), "gmail.users.threads.get")
+                 for thread_id in thread_ids[:limit]]
         tickets = []
-        for thread_id in thread_ids[:limit]:
-            ticket = self.ticket(thread_id)
+        for thread_id, thread in zip(thread_ids, self.client.batch(calls) if calls else []):
+            if isinstance(thread, GmailError):
+                if getattr(thread, "status", 0) == 404:  # deleted since the search
+                    continue
+                raise thread
+            ticket = self._ticket_of(thread_id, thread)
             if ticket is not None:
                 tickets.append(ticket)
         return tickets

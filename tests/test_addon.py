@@ -329,3 +329,24 @@ def test_button_on_a_thread_deleted_meanwhile_changes_nothing(env, signer, monke
     assert "Escalated" not in data["renderActions"]["action"]["notification"]["text"]
     tasks = [t for tl in host.client.list_tasklists() for t in host.client.list_tasks(tl["id"])]
     assert tasks == []  # no escalation task for a conversation that no longer exists
+
+
+def test_homepage_reads_the_queue_in_batches(env, signer, monkeypatch):
+    local, host, client = env
+    from plugin_host.sync import ChangeFeed
+
+    g = local.gmail()
+    for i in range(120):
+        deliver(g, make_email(sender=f"q{i}@example.org", message_id=f"<batch{i}@example.org>", subject=f"Queue {i}"))
+    ChangeFeed(host).sync()
+    before = local.http.requests
+    card = pushed(post(client, signer, "/addon/homepage", body_for(signer)))
+    validate_card(card)
+    assert "Queue 7" in json.dumps(card)
+    # One search, then the 120 threads in batches of ≤50: not one round trip per ticket (Google waits
+    # for the card; a request per thread is ~120 × Gmail's latency).
+    assert local.http.requests - before <= 6
+    found = host.client.list_message_ids
+    monkeypatch.setattr(host.client, "list_message_ids",
+                        lambda **kw: found(**kw) + [{"id": "ffffffffffffffff", "threadId": "ffffffffffffffff"}])
+    assert len(host.open_tickets()) == 120  # a thread deleted between the search and the read is skipped
