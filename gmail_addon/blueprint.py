@@ -160,6 +160,8 @@ def action():
         gmail, parameters, inputs = _event(body)
         name = parameters.get("name", "")
         ticket = _ticket(host, gmail, parameters) if (parameters.get("threadId") or gmail) else None
+        if ticket is None and HEX_ID.match(parameters.get("threadId", "")):  # the card's ticket, deleted since
+            raise AddonError("This conversation no longer exists (deleted?); nothing was changed.")
         if name == "compose.insert":
             wanted = parameters.get("key", "")
             item = next((i for i in host.compose_suggestions(ticket, agent) if cards.insert_key(i) == wanted), None)

@@ -350,3 +350,16 @@ def test_homepage_reads_the_queue_in_batches(env, signer, monkeypatch):
     monkeypatch.setattr(host.client, "list_message_ids",
                         lambda **kw: found(**kw) + [{"id": "ffffffffffffffff", "threadId": "ffffffffffffffff"}])
     assert len(host.open_tickets()) == 120  # a thread deleted between the search and the read is skipped
+
+
+def test_button_on_a_deleted_thread_says_so(env, signer):
+    local, host, client = env
+    g = local.gmail()
+    thread = deliver(g, make_email(subject="Deleted before the press"))["threadId"]
+    g.users().threads().delete(userId="me", id=thread).execute()
+    for name in ("sla.escalate", "autoreply.take", "ticket.refresh"):
+        body = body_for(signer, threadId=thread)
+        body["commonEventObject"]["parameters"] = {"name": name, "threadId": thread}
+        card = pushed(post(client, signer, "/addon/action", body))
+        validate_card(card)
+        assert "no longer exists" in json.dumps(card), name  # not "Open a ticket first": the agent had it open
