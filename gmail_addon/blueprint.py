@@ -66,18 +66,19 @@ def _verified():
     return host, body, caller
 
 
-def _handle(handler):
+def _handle(handler, push=cards.push_card):
+    """Verify, then build the answer; ``push`` wraps the cards shown instead (a trigger's or a button's way)."""
     host, body, caller = _verified()
     agent = host.config.agent(caller.email)
     if agent is None:
-        return jsonify(cards.push_card(cards.not_agent_card(caller.email)))
+        return jsonify(push(cards.not_agent_card(caller.email)))
     try:
         return jsonify(handler(host, body, agent))
     except AddonError as exc:
-        return jsonify(cards.push_card(cards.message_card("Labeldesk", str(exc))))
+        return jsonify(push(cards.message_card("Labeldesk", str(exc))))
     except Exception:  # the agent sees a friendly card; the details go to the log
         log.exception("add-on %s failed", request.path)
-        return jsonify(cards.push_card(cards.error_card()))
+        return jsonify(push(cards.error_card()))
 
 
 def _event(body: dict) -> tuple[dict, dict, dict]:
@@ -181,4 +182,4 @@ def action():
             return cards.update_card(reply.card)
         fresh = host.ticket(ticket.thread_id) if ticket is not None else None
         return cards.notify(reply.notification or "Done.", _ticket_card(host, fresh, agent) if fresh else None)
-    return _handle(build)
+    return _handle(build, push=cards.push_card_from_button)

@@ -119,7 +119,14 @@ def not_agent_card(email: str) -> dict:
 # -- response wrappers --------------------------------------------------------------------------
 
 def push_card(built: dict) -> dict:
+    """A trigger's answer (homepage, contextual, compose): the card to show."""
     return {"action": {"navigations": [{"pushCard": built}]}}
+
+
+def push_card_from_button(built: dict) -> dict:
+    """A button's answer that opens a new card: Google's samples put every answer to an action
+    callback in ``renderActions``, and only a trigger's in a bare ``action``."""
+    return {"renderActions": {"action": {"navigations": [{"pushCard": built}]}}}
 
 
 def update_card(built: dict) -> dict:

@@ -77,6 +77,12 @@ def pushed(response) -> dict:
     return data["action"]["navigations"][0]["pushCard"]
 
 
+def pushed_by_button(response) -> dict:
+    """The card a button's answer opens: answers to actions are wrapped in ``renderActions``."""
+    data = response.get_json()
+    return data["renderActions"]["action"]["navigations"][0]["pushCard"]
+
+
 def test_message_card_for_a_ticket(env, signer):
     local, host, client = env
     ref = deliver(local.gmail(), make_email(sender="Eve <script>alert(1)</script> <eve@example.org>",
@@ -135,7 +141,7 @@ def test_shared_fixtures_as_request_bodies(env, signer, shared):
     reply["authorizationEventObject"]["userIdToken"] = signer.token(CLIENT_ID, "anna.kowalska@example.com")
     reply["commonEventObject"]["parameters"] = {"name": "unknown.button"}
     response = post(client, signer, "/addon/action", reply)
-    validate_card(pushed(response))  # a friendly card, not a stack trace
+    validate_card(pushed_by_button(response))  # a friendly card, not a stack trace
 
 
 def test_non_agents_see_no_ticket_data(env, signer):
@@ -278,7 +284,7 @@ def test_every_button_through_the_endpoint(env, signer, tmp_path):
     press("autoreply.take")
     assert host.ticket(thread).owner_name == "Anna Kowalska"
     unknown = press("nobody.owns.this")
-    validate_card(unknown["action"]["navigations"][0]["pushCard"])
+    validate_card(unknown["renderActions"]["action"]["navigations"][0]["pushCard"])
 
 
 def test_insert_article_through_the_endpoint(tmp_path, signer):
@@ -360,6 +366,30 @@ def test_button_on_a_deleted_thread_says_so(env, signer):
     for name in ("sla.escalate", "autoreply.take", "ticket.refresh"):
         body = body_for(signer, threadId=thread)
         body["commonEventObject"]["parameters"] = {"name": name, "threadId": thread}
-        card = pushed(post(client, signer, "/addon/action", body))
+        card = pushed_by_button(post(client, signer, "/addon/action", body))
         validate_card(card)
         assert "no longer exists" in json.dumps(card), name  # not "Open a ticket first": the agent had it open
+
+
+def test_every_button_answer_is_wrapped_in_render_actions(env, signer, monkeypatch):
+    """Google's samples answer triggers with ``action`` and every button (action callback) with
+    ``renderActions``: the errors a button can meet are answered the same way as its successes."""
+    local, host, client = env
+    thread = deliver(local.gmail(), make_email())["threadId"]
+
+    def press(user="anna.kowalska@example.com", **parameters):
+        body = body_for(signer, user, threadId=thread)
+        body["commonEventObject"]["parameters"] = parameters
+        response = post(client, signer, "/addon/action", body)
+        assert response.status_code == 200
+        data = response.get_json()
+        assert list(data) == ["renderActions"], data
+        return data["renderActions"]["action"]["navigations"][0]["pushCard"]
+
+    assert "no longer available" in json.dumps(press(name="compose.insert", key="0123456789abcdef"))
+    assert "not available any more" in json.dumps(press(name="nobody.owns.this", threadId=thread))
+    assert "Ask your admin" in json.dumps(press("stranger@example.com", name="autoreply.take", threadId=thread))
+    monkeypatch.setattr(host, "card_action", lambda *a, **k: 1 / 0)
+    card = press(name="autoreply.take", threadId=thread)
+    validate_card(card)
+    assert "Something went wrong" in json.dumps(card)
