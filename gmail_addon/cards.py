@@ -1,7 +1,9 @@
 """Card builders: small pure functions from tickets to Google Card v1 JSON, and response wrappers.
 
-All customer text is HTML-escaped (card text supports a little HTML); links go only to https URLs
-we built. Cards stay within Google's limits: ≤100 sections, ≤100 widgets per section.
+All customer text is HTML-escaped (card text supports a little HTML), quotes excepted: they mean
+nothing outside a tag, and the card header shows text as typed ("&#x27;" would appear as such);
+links go only to https URLs we built. Cards stay within Google's limits: ≤100 sections, ≤100
+widgets per section.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ MAX_WIDGETS = 100
 
 def text(value: str, limit: int = 500) -> str:
     value = value or ""
-    return html.escape(value[:limit] + ("…" if len(value) > limit else ""))
+    return html.escape(value[:limit] + ("…" if len(value) > limit else ""), quote=False)
 
 
 def section(header: str, widgets: list[dict], collapsible: bool = False) -> dict:

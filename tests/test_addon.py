@@ -393,3 +393,17 @@ def test_every_button_answer_is_wrapped_in_render_actions(env, signer, monkeypat
     card = press(name="autoreply.take", threadId=thread)
     validate_card(card)
     assert "Something went wrong" in json.dumps(card)
+
+
+def test_apostrophes_and_quotes_are_shown_as_typed(env, signer):
+    local, host, client = env
+    ref = deliver(local.gmail(), make_email(sender="Seán O'Brien <sean@example.org>",
+                                            subject='Can\'t log in: "invalid password" <again>'))
+    card = pushed(post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"])))
+    validate_card(card)
+    # The card header is plain text (Card v1 documents simple HTML only for section headers, text
+    # paragraphs and decorated text): an escaped quote would show as "&#x27;" there. Quotes need no
+    # escaping anywhere once "<" is escaped, so they stay as the customer typed them.
+    assert card["header"]["title"] == 'Can\'t log in: "invalid password" &lt;again&gt;'
+    customer = card["sections"][0]["widgets"][0]["decoratedText"]
+    assert customer["text"] == "Seán O'Brien"
