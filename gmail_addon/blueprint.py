@@ -39,6 +39,15 @@ def base_url() -> str:
     return configured.rstrip("/")
 
 
+def _require_identities(settings) -> None:
+    """Who may call (the add-on's service account) and whose agents (its OAuth client): without
+    them no request can be verified, which is the operator's to fix, not a forged token."""
+    for key in ("service_account_email", "oauth_client_id"):
+        if not getattr(settings, key):
+            log.error("add-on request refused: set [addon] %s (see docs/addon.md, Deploying)", key)
+            abort(503)
+
+
 def urls(name: str) -> str:
     return f"{base_url()}/addon/{name}"
 
@@ -47,6 +56,8 @@ def _verified():
     """The system token first (before the body is even parsed), then the body, then the agent's token."""
     host = current_app.extensions["labeldesk"]
     signer = current_app.extensions.get("labeldesk.demo_signer") if current_app.config.get("LABELDESK_DEMO") else None
+    if signer is None:
+        _require_identities(host.config.addon)
     try:
         verify_system_token(request.headers, base_url() + request.path, host.config.addon, signer)
     except VerificationError as exc:

@@ -407,3 +407,20 @@ def test_apostrophes_and_quotes_are_shown_as_typed(env, signer):
     assert card["header"]["title"] == 'Can\'t log in: "invalid password" &lt;again&gt;'
     customer = card["sections"][0]["widgets"][0]["decoratedText"]
     assert customer["text"] == "Seán O'Brien"
+
+
+@pytest.mark.parametrize("missing", ["service_account_email", "oauth_client_id"])
+def test_unconfigured_addon_says_which_setting_is_missing(tmp_path, signer, missing, caplog):
+    addon = {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
+             "google_certs_url": CERTS_URL}
+    del addon[missing]
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS, "plugins": {"enabled": []},
+            "addon": addon, "host": {"state_dir": str(tmp_path / "state")}}
+    host = build_host(load_config(tmp_path / "x.toml", data=data, environ={}), http=LocalMailbox().http)
+    client = create_app(host).test_client()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_certs(mock, signer)
+        response = post(client, signer, "/addon/homepage", body_for(signer))
+    # Like a missing base_url: the operator's mistake, not Google's forged request (401 would blame the token).
+    assert response.status_code == 503
+    assert f"[addon] {missing}" in caplog.text
