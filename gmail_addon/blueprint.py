@@ -13,7 +13,7 @@ import re
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from plugin_host.errors import VerificationError
+from plugin_host.errors import GmailError, VerificationError
 
 from . import cards
 from .verify import verify_system_token, verify_user
@@ -109,7 +109,9 @@ def thread_id_of(host, gmail: dict, parameters: dict) -> str | None:
     if message_id:
         try:
             return host.client.get_message(message_id, format="minimal")["threadId"]
-        except Exception:
+        except GmailError as exc:
+            if getattr(exc, "status", 0) not in (400, 404):  # busy or failing: the "try again" card
+                raise
             raise AddonError("This message could not be opened by Labeldesk.") from None
     return None
 

@@ -424,3 +424,22 @@ def test_unconfigured_addon_says_which_setting_is_missing(tmp_path, signer, miss
     # Like a missing base_url: the operator's mistake, not Google's forged request (401 would blame the token).
     assert response.status_code == 503
     assert f"[addon] {missing}" in caplog.text
+
+
+def test_message_that_cannot_be_read_now_is_not_called_unreadable(env, signer, monkeypatch):
+    from plugin_host.errors import GmailError
+
+    local, host, client = env
+    opened = {"messageId": "msg-f:1234567890", "threadId": "thread-f:1234567890"}
+    card = pushed(post(client, signer, "/addon/message", body_for(signer, **opened)))
+    assert "could not be opened" in json.dumps(card)  # not a message of this mailbox
+
+    def busy(*args, **kwargs):
+        error = GmailError("mailbox support@example.com: gmail.users.messages.get failed: HTTP 429 rateLimitExceeded")
+        error.status = 429
+        raise error
+
+    monkeypatch.setattr(host.client, "get_message", busy)
+    card = pushed(post(client, signer, "/addon/message", body_for(signer, **opened)))
+    validate_card(card)
+    assert "could not be opened" not in json.dumps(card) and "Try again" in json.dumps(card)
