@@ -21,10 +21,14 @@ def text(value: str, limit: int = 500) -> str:
     return html.escape(value[:limit] + ("…" if len(value) > limit else ""), quote=False)
 
 
+def _capped(widgets: list[dict]) -> list[dict]:
+    if len(widgets) <= MAX_WIDGETS:
+        return widgets
+    return widgets[:MAX_WIDGETS - 1] + [{"textParagraph": {"text": f"… {len(widgets) - MAX_WIDGETS + 1} more"}}]
+
+
 def section(header: str, widgets: list[dict], collapsible: bool = False) -> dict:
-    if len(widgets) > MAX_WIDGETS:
-        widgets = widgets[:MAX_WIDGETS - 1] + [{"textParagraph": {"text": f"… {len(widgets) - MAX_WIDGETS + 1} more"}}]
-    out = {"header": header, "widgets": widgets}
+    out = {"header": header, "widgets": _capped(widgets)}
     if collapsible:
         out["collapsible"] = True
         out["uncollapsibleWidgetsCount"] = 1
@@ -32,9 +36,8 @@ def section(header: str, widgets: list[dict], collapsible: bool = False) -> dict
 
 
 def card(title: str, subtitle: str, sections: list[dict]) -> dict:
-    sections = [s for s in sections if s.get("widgets")]
-    if len(sections) > MAX_SECTIONS:
-        sections = sections[:MAX_SECTIONS]
+    """A card of the non-empty sections, each held to the limits (plugins' sections included)."""
+    sections = [{**s, "widgets": _capped(s["widgets"])} for s in sections if s.get("widgets")][:MAX_SECTIONS]
     return {"header": {"title": text(title, 120), "subtitle": text(subtitle, 120)}, "sections": sections}
 
 

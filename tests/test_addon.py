@@ -443,3 +443,23 @@ def test_message_that_cannot_be_read_now_is_not_called_unreadable(env, signer, m
     card = pushed(post(client, signer, "/addon/message", body_for(signer, **opened)))
     validate_card(card)
     assert "could not be opened" not in json.dumps(card) and "Try again" in json.dumps(card)
+
+
+def test_plugin_sections_are_held_to_the_card_limits():
+    """A plugin's section may list more than Google renders (≤100 widgets): the card cuts it, with a
+    "… more" line, like the host's own sections."""
+    from datetime import datetime, timezone
+
+    from gmail_addon import cards
+    from plugin_host.ticket import Person, Ticket, TicketMessage
+
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    message = TicketMessage("1", "t", "<1@x>", Person("C", "c@example.org"), (), (), "S", now, "customer", "text")
+    ticket = Ticket("t", "S", Person("C", "c@example.org"), "support@example.com", (message,), "en", frozenset(),
+                    now, None, "customer")
+    raw = [{"header": "Linked orders", "collapsible": True, "widgets": [{"textParagraph": {"text": "x"}}] * 150}]
+    card = cards.ticket_card(ticket, None, [], raw, lambda n: f"{BASE}/addon/{n}")
+    validate_card(card)
+    linked = card["sections"][-1]
+    assert linked["collapsible"] is True and linked["widgets"][-1]["textParagraph"]["text"] == "… 51 more"
+    assert len(raw[0]["widgets"]) == 150  # the plugin's own list is left alone
