@@ -125,7 +125,8 @@ class Host:
     def search_tickets(self, q: str, limit: int = 500) -> list[Ticket]:
         """Tickets of the threads a search finds; the threads are read in HTTP batches of ≤50, so the
         add-on's queue costs a few round trips, not one per ticket."""
-        thread_ids = list(dict.fromkeys(ref["threadId"] for ref in self.client.list_message_ids(q=q, max_results=limit)))
+        refs = self.client.list_message_ids(q=q, max_results=limit)
+        thread_ids = list(dict.fromkeys(ref["threadId"] for ref in refs))
         calls = [(self.client.users.threads().get(userId="me", id=thread_id, format="full"), "gmail.users.threads.get")
                  for thread_id in thread_ids[:limit]]
         tickets = []
