@@ -7,6 +7,7 @@ Flask app all reach Labeldesk through a Host.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from .ticket import CardReply, Ticket
 from .tickets import build_ticket
 
 log = logging.getLogger(__name__)
+PLAIN_ADDRESS = re.compile(r"[\w.%+'=!#$&*/?^`|~][\w.%+'=!#$&*/?^`|~-]*@[\w-]+(\.[\w-]+)*")
 EVENTS = ("on_ticket_opened", "on_customer_replied", "on_agent_replied", "on_sweep")
 
 
@@ -149,12 +151,14 @@ class Host:
         return [t for t in self.search_tickets(q) if t.awaiting_reply]
 
     def customer_tickets(self, email: str, limit: int = 20) -> list[Ticket]:
-        return self.search_tickets(f"from:{email}", limit=limit)
+        return self.search_tickets(from_query(email), limit=limit) if from_query(email) else []
 
     def customer_history(self, email: str, exclude_thread: str = "", limit: int = 5) -> list["EarlierTicket"]:
         """The customer's other threads, newest first: one metadata read each, not whole threads."""
         seen, out = {exclude_thread}, []
-        for ref in self.client.list_message_ids(q=f"from:{email}", max_results=50):
+        if not from_query(email):
+            return out
+        for ref in self.client.list_message_ids(q=from_query(email), max_results=50):
             if ref["threadId"] in seen:
                 continue
             seen.add(ref["threadId"])
@@ -318,3 +322,10 @@ class Host:
                 keys = re.findall(r"\[labeldesk:([^\]]+)\]", task.get("notes") or "")
                 (done if task.get("status") == "completed" else open_).update(keys)
         return frozenset(done - open_)
+
+
+def from_query(email: str) -> str:
+    """A Gmail search for mail from one plain address, or "" for an address Gmail's search syntax
+    cannot hold (a quoted local part with spaces, "OR", braces, or a leading "-" would widen or
+    invert the search and show another customer's threads)."""
+    return f"from:{email}" if PLAIN_ADDRESS.fullmatch(email or "") else ""

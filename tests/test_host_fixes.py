@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from plugin_host.config import load_config
 from plugin_host.sync import ChangeFeed
 from tests.conftest import deliver, make_email
 from tests.test_host_sync import CONFIG, make_host, sent_acks, synced_host
@@ -302,3 +303,26 @@ def test_a_failed_send_gives_its_key_back(tmp_path):
     with pytest.raises(GmailError):
         host.executor.execute(actions, ticket)
     assert host.executor.execute(actions, ticket).done[0].startswith("sent acknowledgement (fail-ack)")
+
+
+def test_earlier_tickets_of_an_odd_address_do_not_pull_in_other_customers(tmp_path):
+    """Braces are legal in an address and mean OR in Gmail's search: ``from:{jane}@example.net`` also
+    found every thread from anyone called "jane". Such an address (or a quoted local part with spaces
+    and "OR") gets no history rather than someone else's."""
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    local = LocalMailbox()
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")}})
+    host = build_host(config, http=local.http)
+    g = local.gmail()
+    deliver(g, make_email(sender="Jane <jane@example.org>", subject="Mine", message_id="<j1@example.org>"))
+    odd = deliver(g, make_email(sender="Odd <{jane}@example.net>", subject="Odd one", message_id="<o1@example.net>"))
+    email = host.ticket(odd["threadId"]).customer.email
+    assert email == "{jane}@example.net"
+    assert host.customer_history(email, exclude_thread=odd["threadId"]) == [] and host.customer_tickets(email) == []
+    assert host.customer_history('"jane or x"@example.net') == [] and host.customer_history("-jane@example.org") == []
+    assert host.customer_history("") == [] and host.customer_tickets(" ") == []
+    plain = host.customer_history("jane@example.org")
+    assert [e.subject for e in plain] == ["Mine"]
