@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .config import Config
-from .ticket import Ticket
+from .ticket import Ticket, is_plain_address
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime) 
     recipient = (reply.to or "").lower()
     if not recipient or config.is_own_address(recipient) or config.agent(recipient):
         return Verdict(False, f"recipient {recipient or '(none)'} is our own address or an agent")
+    if not is_plain_address(recipient):
+        return Verdict(False, f"recipient {recipient!r} is not a plain email address")
     answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), None)
     if answered is None or answered.kind != "customer":
         why = answered.automatic_reason if answered is not None else "message not in thread"

@@ -7,7 +7,6 @@ Flask app all reach Labeldesk through a Host.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,11 +17,10 @@ from .actions import Actions
 from .config import Config
 from .errors import ConfigError, GmailError
 from .executor import Executor, Outcome
-from .ticket import CardReply, Ticket
+from .ticket import CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
 
 log = logging.getLogger(__name__)
-PLAIN_ADDRESS = re.compile(r"[\w.%+'=!#$&*/?^`|~][\w.%+'=!#$&*/?^`|~-]*@[\w-]+(\.[\w-]+)*")
 EVENTS = ("on_ticket_opened", "on_customer_replied", "on_agent_replied", "on_sweep")
 
 
@@ -328,4 +326,4 @@ def from_query(email: str) -> str:
     """A Gmail search for mail from one plain address, or "" for an address Gmail's search syntax
     cannot hold (a quoted local part with spaces, "OR", braces, or a leading "-" would widen or
     invert the search and show another customer's threads)."""
-    return f"from:{email}" if PLAIN_ADDRESS.fullmatch(email or "") else ""
+    return f"from:{email}" if is_plain_address(email) else ""

@@ -15,6 +15,14 @@ from typing import Literal
 REPLY_PREFIX = re.compile(r"^(\s*(re|fw|fwd|aw|wg|odp|pd|tr|sv|vs|ответ|отв|пересл)(\[\d+\])?\s*:\s*)+", re.I)
 
 # "internal": an agent's message to none of the customers (a forward to engineering); it answers nobody.
+# An address as mail and Gmail's search both take it: no spaces, quotes, braces or a leading "-".
+PLAIN_ADDRESS = re.compile(r"[\w.%+'=!#$&*/?^`|~][\w.%+'=!#$&*/?^`|~-]*@[\w-]+(\.[\w-]+)+")
+
+
+def is_plain_address(email: str) -> bool:
+    return bool(PLAIN_ADDRESS.fullmatch(email or ""))
+
+
 MessageKind = Literal["customer", "agent", "internal", "automatic"]
 
 

@@ -326,3 +326,16 @@ def test_earlier_tickets_of_an_odd_address_do_not_pull_in_other_customers(tmp_pa
     assert host.customer_history("") == [] and host.customer_tickets(" ") == []
     plain = host.customer_history("jane@example.org")
     assert [e.subject for e in plain] == ["Mine"]
+
+
+@pytest.mark.parametrize("sender", ["<img src=x onerror=alert(1)>", "Odd <{jane}@example.net>", "jane at example.org"])
+def test_a_sender_address_that_is_no_plain_address_gets_no_acknowledgement_and_no_error(tmp_path, sender):
+    """A From header with no real address made the acknowledgement fail in every sync (a header defect,
+    or a 400 from the per-sender search) until the thread was set aside. Now the guard says why."""
+    local, host, plugin, feed = synced_host(tmp_path)
+    ref = deliver(local.gmail(), make_email(sender=sender, message_id="<bad-from@example.org>"))
+    report = feed.sync()
+    [processed] = [p for p in report.threads if p.thread_id == ref["threadId"]]
+    assert not processed.outcome.errors and sent_acks(local) == []
+    assert any("not a plain email address" in line for line in processed.outcome.skipped)
+    assert feed.sync().threads == [] and sent_acks(local) == []
