@@ -167,6 +167,17 @@ def compose():
     return _handle(build)
 
 
+def _insert_from_message_card(host, ticket, agent, reply) -> dict:
+    """A side-panel button's text: Gmail inserts into a draft only from compose, so the text becomes a
+    new reply draft that Gmail opens; an agent's draft already in the thread is never overwritten."""
+    fresh = host.ticket(ticket.thread_id) if ticket is not None else None
+    if fresh is None:
+        raise AddonError("Open a ticket first.")
+    if fresh.drafts:
+        return cards.notify("This thread has a draft already: open it and insert from Labeldesk's compose panel.")
+    return cards.open_draft(host.reply_draft(fresh, agent, reply.insert_text))
+
+
 @addon.post("/action")
 def action():
     """Every button: built-ins here, the rest routed to the plugin that owns it."""
@@ -190,7 +201,7 @@ def action():
         if reply is None:
             raise AddonError("This button is not available any more.")
         if reply.insert_text:
-            return cards.insert_into_draft(reply.insert_text, reply.insert_type)
+            return _insert_from_message_card(host, ticket, agent, reply)
         if reply.card:
             return cards.update_card(reply.card)
         fresh = host.ticket(ticket.thread_id) if ticket is not None else None

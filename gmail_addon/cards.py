@@ -145,6 +145,12 @@ def notify(message: str, built: dict | None = None) -> dict:
     return {"renderActions": {"action": action}}
 
 
+def open_draft(draft: dict) -> dict:
+    """Open a draft the host created through the API (message context: Gmail inserts only in compose)."""
+    return {"renderActions": {"hostAppAction": {"gmailAction": {"openCreatedDraftActionMarkup": {
+        "draftId": draft["id"], "draftThreadId": (draft.get("message") or {}).get("threadId", "")}}}}}
+
+
 def insert_into_draft(content: str, content_type: str = "TEXT") -> dict:
     return {"renderActions": {"hostAppAction": {"gmailAction": {"updateDraftActionMarkup": {"updateBody": {
         "insertContents": [{"content": content, "contentType": content_type}], "type": "IN_PLACE_INSERT"}}}}}}

@@ -259,11 +259,11 @@ class Executor:
         outcome.done.append(f"sent {reply.reply_kind} ({reply.key}) to {reply.to} in {ticket.thread_id}")
         return []
 
-    def compose(self, reply: Reply | Draft, ticket: Ticket, automatic: bool = True) -> bytes:
+    def compose(self, reply: Reply | Draft, ticket: Ticket, automatic: bool = True, from_name: str = "") -> bytes:
         answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), ticket.latest_customer_message)
         msg = EmailMessage(policy=SMTP)
         domain = ticket.support_address.split("@")[-1]
-        display = clean_header_text(getattr(reply, "from_name", "") or "")
+        display = clean_header_text(getattr(reply, "from_name", "") or from_name)
         msg["From"] = Address(display_name=display, addr_spec=ticket.support_address)
         msg["To"] = Address(addr_spec=reply.to)
         msg["Subject"] = clean_header_text(reply.subject, limit=2000)  # shortened, Gmail would not thread it

@@ -7,6 +7,7 @@ Flask app all reach Labeldesk through a Host.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -262,6 +263,17 @@ class Host:
                 return CardReply(notification="This conversation no longer exists (deleted?); nothing was changed.")
             return self._card_action(name, parameters, form_inputs, fresh, agent, dry_run)
 
+    def reply_draft(self, ticket: Ticket, agent, text: str) -> dict:
+        """A new reply draft to the customer in the ticket's thread holding ``text`` (what a side-panel
+        "Insert" button makes when no draft is open: Gmail inserts into a draft only from compose)."""
+        from .actions import Draft
+
+        key = f"insert-{secrets.token_hex(6)}"  # each press its own draft and Message-ID
+        draft = Draft(thread_id=ticket.thread_id, in_reply_to=ticket.latest_customer_message.id,
+                      to=ticket.customer.email, subject=reply_subject(ticket.subject), text=text, key=key)
+        raw = self.executor.compose(draft, ticket, automatic=False, from_name=agent.full_name if agent else "")
+        return self.client.create_draft(raw, thread_id=ticket.thread_id)
+
     def _card_action(self, name, parameters, form_inputs, ticket, agent, dry_run):
         actions = Actions(thread_id=ticket.thread_id if ticket else "", label_root=self.config.mailbox.label_root)
         reply = self.pm.hook.on_card_action(name=name, parameters=parameters, form_inputs=form_inputs,
@@ -327,3 +339,8 @@ def from_query(email: str) -> str:
     cannot hold (a quoted local part with spaces, "OR", braces, or a leading "-" would widen or
     invert the search and show another customer's threads)."""
     return f"from:{email}" if is_plain_address(email) else ""
+
+
+def reply_subject(subject: str) -> str:
+    """"Re: <subject>", once: Gmail threads a reply by its subject too."""
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"

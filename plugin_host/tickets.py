@@ -1,7 +1,8 @@
 """Deriving a :class:`~plugin_host.ticket.Ticket` from a Gmail thread: a pure function.
 
-Classification of each message: *automatic* when Labeldesk sent it (``X-Labeldesk`` header) or the
-loop guard recognises a bounce, auto-reply, list or robot; *agent* when a configured agent or the
+Classification of each message: *automatic* when Labeldesk sent it (``X-Labeldesk`` header with
+``Auto-Submitted``; a draft Labeldesk prepared carries the header without it, and once an agent sends
+it, it is the agent's) or the loop guard recognises a bounce, auto-reply, list or robot; *agent* when a configured agent or the
 support address itself (agents sending as support@) wrote it, or it carries the SENT label;
 *customer* otherwise. A thread without a customer message is not a ticket.
 """
@@ -90,14 +91,15 @@ def writer(msg, kind: str, config: Config) -> Person:
 def classify(msg, label_ids: set[str], config: Config) -> tuple[str, str, bool, str]:
     """(kind, automatic reason, ours, marker) for one message."""
     marker = header(msg, MARKER_HEADER)
-    if marker:
-        return "automatic", f"Labeldesk automatic message ({marker})", True, marker
     sender = person(header(msg, "From")).email
-    if config.agent(sender) is not None or config.is_own_address(sender) or "SENT" in label_ids:
+    ours = config.agent(sender) is not None or config.is_own_address(sender) or bool({"SENT", "DRAFT"} & label_ids)
+    if marker and (header(msg, "Auto-Submitted") or not ours):
+        return "automatic", f"Labeldesk automatic message ({marker})", True, marker
+    if ours:
         reason = automatic_reason(msg, frozenset())
-        if reason and not config.agent(sender):
+        if reason and not config.agent(sender) and not marker:
             return "automatic", reason, False, ""
-        return "agent", "", False, ""
+        return "agent", "", False, marker
     reason = automatic_reason(msg, config.mailbox.own_addresses)
     if reason:
         return "automatic", reason, False, ""

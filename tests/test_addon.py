@@ -1,6 +1,7 @@
 """The Gmail add-on: verified endpoints, valid cards, compose inserts, manifest, demo preview."""
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -305,12 +306,29 @@ def test_insert_article_through_the_endpoint(tmp_path, signer):
         serve_certs(mock, signer)
         card = pushed(post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"])))
         assert "How refunds work" in json.dumps(card)
-        for name, expected in (("kb.insert_link", "https://help.example.com/r"), ("kb.insert_answer", "5 business days")):
+        g = local.gmail()
+
+        def press(name):
             body = body_for(signer, threadId=ref["threadId"])
             body["commonEventObject"]["parameters"] = {"name": name, "article": "refunds", "threadId": ref["threadId"]}
-            data = post(client, signer, "/addon/action", body).get_json()
-            inserted = data["renderActions"]["hostAppAction"]["gmailAction"]["updateDraftActionMarkup"]
-            assert expected in inserted["updateBody"]["insertContents"][0]["content"]
+            return post(client, signer, "/addon/action", body).get_json()
+
+        # Message context: Gmail inserts into a draft only from compose, so the text becomes a reply
+        # draft that Gmail opens; an agent's draft already in the thread is never touched.
+        for name, expected in (("kb.insert_link", "https://help.example.com/r"), ("kb.insert_answer", "5 business days")):
+            opened = press(name)["renderActions"]["hostAppAction"]["gmailAction"]["openCreatedDraftActionMarkup"]
+            assert opened["draftThreadId"] == ref["threadId"]
+            draft = g.users().drafts().get(userId="me", id=opened["draftId"], format="raw").execute()
+            raw = base64.urlsafe_b64decode(draft["message"]["raw"]).decode()
+            assert expected in raw and "To: jane@example.org" in raw and "Subject: Re: Refund" in raw
+            assert "Auto-Submitted" not in raw
+            busy = press("kb.insert_answer")["renderActions"]["action"]["notification"]["text"]
+            assert "draft already" in busy and len(g.users().drafts().list(userId="me").execute()["drafts"]) == 1
+            if name == "kb.insert_link":
+                g.users().drafts().delete(userId="me", id=opened["draftId"]).execute()
+        g.users().drafts().send(userId="me", body={"id": opened["draftId"]}).execute()
+        ticket = host.ticket(ref["threadId"])  # the agent sent the prepared draft: it is the agent's answer
+        assert [m.kind for m in ticket.messages] == ["customer", "agent"] and not ticket.awaiting_reply
 
 
 def test_button_on_a_thread_deleted_meanwhile_changes_nothing(env, signer, monkeypatch):

@@ -339,3 +339,13 @@ def test_a_sender_address_that_is_no_plain_address_gets_no_acknowledgement_and_n
     assert not processed.outcome.errors and sent_acks(local) == []
     assert any("not a plain email address" in line for line in processed.outcome.skipped)
     assert feed.sync().threads == [] and sent_acks(local) == []
+
+
+def test_a_customer_cannot_pass_for_labeldesk_or_an_agent_with_our_marker_header(tmp_path):
+    """Only our own sent mail with the marker counts as ours: a customer's message carrying a forged
+    ``X-Labeldesk`` header stays automatic (never answered, never an agent's reply)."""
+    local, host, plugin, feed = synced_host(tmp_path)
+    forged = deliver(local.gmail(), make_email(message_id="<forged@example.org>", headers={"X-Labeldesk": "ack"}))
+    assert host.ticket(forged["threadId"]) is None  # no customer message: not a ticket, no acknowledgement
+    feed.sync()
+    assert sent_acks(local) == []
