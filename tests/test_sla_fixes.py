@@ -442,3 +442,16 @@ def test_a_forward_to_engineering_is_no_answer_to_the_customer(tmp_path):
     send(g, hidden, third["threadId"])
     for thread_id in (form["threadId"], third["threadId"]):
         assert [m.kind for m in host.ticket(thread_id).messages] == ["customer", "agent"]
+
+
+def test_urgency_in_a_follow_up_raises_the_priority():
+    """The customer's latest message counts: "still down, we are losing money" in a follow-up makes the
+    ticket urgent; an urgent first message stays urgent after a calm follow-up."""
+    policy = validate({})
+    calm = ASKED + [message(3, "customer", MON9 + timedelta(hours=2), "Any news?")]
+    assert priority_of(ticket(calm), policy)[0] == "normal"
+    pressing = ASKED + [message(3, "customer", MON9 + timedelta(hours=2), "Production is down, we are losing money")]
+    assert priority_of(ticket(pressing), policy)[0] == "urgent"
+    first_urgent = [message(1, "customer", MON9, "Production is down!"), message(2, "agent", MON9 + timedelta(hours=1)),
+                    message(3, "customer", MON9 + timedelta(hours=2), "Thanks, it works again.")]
+    assert priority_of(ticket(first_urgent), policy)[0] == "urgent"

@@ -111,7 +111,10 @@ def _rule_priority(ticket, policy: SlaPolicy) -> tuple[str, str]:
     email = ticket.customer.email
     if email in policy.vip_senders or email.rsplit("@", 1)[-1] in policy.vip_domains:
         return "high", "VIP customer"
-    found = urgency_keyword(f"{ticket.subject}\n{ticket.first_customer_message.text}", policy.keywords)
+    # The first message, and the latest: "still down, we are losing money" in a follow-up counts too.
+    latest = ticket.latest_customer_message
+    extra = latest.text if latest is not ticket.first_customer_message else ""
+    found = urgency_keyword(f"{ticket.subject}\n{ticket.first_customer_message.text}\n{extra}", policy.keywords)
     if found:
         return "urgent", f"urgency keyword “{found}”"
     return "normal", "default"
