@@ -19,6 +19,7 @@ from typing import Any
 from .errors import ConfigError
 
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+DOTLESS_DOMAINS = {"gmail.com", "googlemail.com"}  # Gmail ignores dots in these addresses' local part
 KNOWN_SECTIONS = {"mailbox", "agents", "plugins", "addon", "host", "admin"}
 
 
@@ -99,7 +100,8 @@ class Config:
         return self.agents.get((email or "").lower())
 
     def is_own_address(self, email: str) -> bool:
-        return (email or "").lower() in self.mailbox.own_addresses
+        """Whether ``email`` reaches this mailbox: the address or an alias, in any case, with any +tag."""
+        return bool(own_address_in(email, self.mailbox.own_addresses))
 
     @property
     def state_path(self) -> Path:
@@ -107,6 +109,24 @@ class Config:
         if not base.is_absolute() and self.path is not None:
             base = self.path.parent / base
         return base
+
+
+def address_key(email: str) -> str:
+    """An address as the mailbox receives it: lower case, without a ``+tag`` (``support+x@`` reaches
+    ``support@``), and for gmail.com without dots. Two addresses with one key are one mailbox."""
+    local, at, domain = (email or "").strip().lower().rpartition("@")
+    if not at:
+        return domain
+    local = local.split("+", 1)[0] or local
+    if domain in DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def own_address_in(email: str, own_addresses) -> str:
+    """The configured address among ``own_addresses`` that ``email`` is another spelling of, or ""."""
+    key = address_key(email)
+    return next((a for a in sorted(own_addresses) if key and address_key(a) == key), "")
 
 
 def find_config_file(explicit: str | None = None) -> Path | None:

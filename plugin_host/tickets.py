@@ -17,7 +17,7 @@ import email.policy
 from datetime import datetime, timezone
 from email.utils import getaddresses, parseaddr
 
-from .config import Config
+from .config import Config, own_address_in
 from .language import detect_language
 from .loopguard import ROBOT_LOCAL, automatic_reason
 from .mailbox.mime import decode_header_value, parse_raw, payload_to_email
@@ -126,8 +126,9 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
 
 def support_address_of(msg, config: Config) -> str:
     for address in _addresses(msg, "Delivered-To", "X-Original-To", "To", "Cc"):
-        if config.is_own_address(address):
-            return address
+        ours = own_address_in(address, config.mailbox.own_addresses)
+        if ours:  # the configured spelling: replies are sent from it (never from a +tag)
+            return ours
     return config.mailbox.address
 
 
