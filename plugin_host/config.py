@@ -8,6 +8,7 @@ lists are comma-separated. Nothing reads configuration at import time.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import re
@@ -88,6 +89,7 @@ class Config:
     admins: tuple[str, ...] = ()
     path: Path | None = None
     plugin_settings: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)  # dotted key → LABELDESK_… variable that set it
     hook: Any = None  # the plugin manager's hook relay, set by the Host (plugins asking plugins)
 
     def plugin(self, name: str) -> Any:
@@ -158,8 +160,33 @@ def load_config(path: str | Path | None = None, *, environ=None, data: dict | No
             raise ConfigError(str(file), f"cannot be read ({exc.strerror or exc})") from None
     else:
         file = Path(path) if path else None
-    data = apply_environment(data, environ)
-    return validate(data, file)
+    overrides = environment_keys(environ)
+    try:
+        config = validate(apply_environment(data, environ), file)
+    except ConfigError as exc:
+        raise from_environment(exc, overrides) from None
+    config.environment = overrides
+    return config
+
+
+def environment_keys(environ) -> dict[str, str]:
+    """Dotted setting → the ``LABELDESK_SECTION__KEY`` variable overriding it."""
+    return {".".join(p.lower() for p in name[len("LABELDESK_"):].split("__")): name
+            for name in environ if name.startswith("LABELDESK_") and "__" in name}
+
+
+def from_environment(exc: ConfigError, overrides: dict[str, str]) -> ConfigError:
+    """``exc`` naming the environment variable behind its key, if one is: the file does not hold that value."""
+    for path, name in overrides.items():
+        if path == exc.key or path.startswith(exc.key + ".") or exc.key.startswith(path + "."):
+            return ConfigError(f"{exc.key} (from {name})", exc.problem)
+    return exc
+
+
+def did_you_mean(name: str, known, shown=str) -> str:
+    """" (did you mean X?)" when ``name`` looks like a typo of one of ``known``, else ""."""
+    close = difflib.get_close_matches(str(name).lower(), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {shown(close[0])}?)" if close else ""
 
 
 def apply_environment(data: dict, environ) -> dict:
@@ -255,7 +282,9 @@ def _with_slash(root: str) -> str:
 def validate(data: dict, file: Path | None) -> Config:
     unknown = set(data) - KNOWN_SECTIONS
     if unknown:
-        raise ConfigError(sorted(unknown)[0], f"unknown section; expected one of {sorted(KNOWN_SECTIONS)}")
+        name = sorted(unknown)[0]
+        raise ConfigError(name, f"unknown section{did_you_mean(name, KNOWN_SECTIONS, '[{}]'.format)}; "
+                                f"expected one of {sorted(KNOWN_SECTIONS)}")
     mailbox = _beside(_mailbox(data.get("mailbox")), file)
     agents = _agents(data.get("agents", {}))
     plugins = data.get("plugins", {})
@@ -307,7 +336,8 @@ def _table(data: dict, name: str, known: tuple[str, ...]) -> dict:
 def _known_keys(section: dict, name: str, known: tuple[str, ...]) -> None:
     unknown = sorted(set(section) - set(known))
     if unknown:
-        raise ConfigError(f"{name}.{unknown[0]}", f"unknown setting; known: {', '.join(known)}")
+        raise ConfigError(f"{name}.{unknown[0]}", f"unknown setting{did_you_mean(unknown[0], known)}; "
+                                                 f"known: {', '.join(known)}")
 
 
 def _whole(value, key: str, least: int = 0) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import pluggy
 
 from . import hookspecs
+from .config import did_you_mean, from_environment
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str,
     if enabled is not None:
         unknown = [n for n in enabled if n not in available and n not in (extra or {})]
         if unknown:
-            raise ConfigError("plugins.enabled", f"unknown plugin {unknown[0]!r}; installed: {sorted(available)}")
+            raise ConfigError("plugins.enabled", f"unknown plugin {unknown[0]!r}{did_you_mean(unknown[0], available, repr)}; "
+                                                 f"installed: {sorted(available)}")
     for name, (module, _version) in available.items():
         if enabled is None or name in enabled or name in ALWAYS_ON:
             pm.register(module, name=name)
@@ -91,6 +93,14 @@ def plugin_infos(pm_all: pluggy.PluginManager, enabled: tuple[str, ...] | None) 
     return infos
 
 
+def check_plugin_sections(config, extra: dict[str, Any] | None = None) -> None:
+    """Every ``[plugins.<name>]`` belongs to an installed plugin: a misspelt name is an error, not ignored."""
+    installed = {ep.name for ep in metadata.entry_points(group=GROUP)} | set(extra or {})
+    for name in sorted(set(config.plugin_raw) - installed):
+        raise ConfigError(f"plugins.{name}", f"no plugin {name!r} is installed{did_you_mean(name, installed, repr)}; "
+                                             f"installed: {sorted(installed)}")
+
+
 def validate_plugin_settings(pm: pluggy.PluginManager, config) -> None:
     """Run each plugin's ``register_settings`` validators over ``[plugins.<name>]``; store results."""
     validators: dict[str, tuple[Callable[[dict], Any], tuple[str, ...]]] = {}
@@ -103,7 +113,10 @@ def validate_plugin_settings(pm: pluggy.PluginManager, config) -> None:
     pm.hook.register_settings(register=register)
     for name, (validate, paths) in validators.items():
         raw = _paths_beside_config(dict(config.plugin_raw.get(name, {})), paths, getattr(config, "path", None))
-        config.plugin_settings[name] = validate(raw)
+        try:
+            config.plugin_settings[name] = validate(raw)
+        except ConfigError as exc:  # name the LABELDESK_PLUGINS__… variable when one set the value
+            raise from_environment(exc, getattr(config, "environment", {})) from None
 
 
 def _paths_beside_config(raw: dict, paths: tuple[str, ...], config_file) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .host import Host
-from .plugins import make_plugin_manager, validate_plugin_settings
+from .plugins import check_plugin_sections, make_plugin_manager, validate_plugin_settings
 
 
 def build_host(config: Config, http=None, extra_plugins: dict | None = None, now=None) -> Host:
@@ -17,6 +17,7 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     from .gmail import GmailClient
 
     pm = make_plugin_manager(enabled=config.enabled_plugins, extra=extra_plugins)
+    check_plugin_sections(config, extra_plugins)
     validate_plugin_settings(pm, config)
     from .auth import is_local
     from .quota import TokenBucket

@@ -41,3 +41,46 @@ def test_mail_from_our_plus_address_gets_no_acknowledgement(tmp_path):
     deliver(local.gmail(), make_email(headers={"Reply-To": "support+x@example.com"}, message_id="<rt@example.org>"))
     assert feed.sync().ok
     assert sent_acks(local) == []
+
+
+# 2. A misspelt section, key or plugin name is an error that suggests the right one; a bad environment
+#    override names the variable to fix (the file does not hold the value).
+GOOD = {"mailbox": {"address": "support@example.com", "api_root": "http://127.0.0.1:9/"}}
+
+
+@pytest.mark.parametrize("data, environ, expected", [
+    ({**GOOD, "mailbx": {}}, {}, "mailbx: unknown section (did you mean [mailbox]?)"),
+    ({"mailbox": {**GOOD["mailbox"], "aliasses": []}}, {}, "mailbox.aliasses: unknown setting (did you mean aliases?)"),
+    ({**GOOD, "host": {"poll_second": 5}}, {}, "(did you mean poll_seconds?)"),
+    (GOOD, {"LABELDESK_MAILBOX__ADRESS": "x@example.com"}, "LABELDESK_MAILBOX__ADRESS"),
+    (GOOD, {"LABELDESK_MAILBOX__ADRESS": "x@example.com"}, "(did you mean address?)"),
+    (GOOD, {"LABELDESK_HOST__POLL_SECONDS": "soon"}, "host.poll_seconds (from LABELDESK_HOST__POLL_SECONDS)"),
+    (GOOD, {"LABELDESK_MAILBOX__ADDRESS": "nobody"}, "(from LABELDESK_MAILBOX__ADDRESS)"),
+    (GOOD, {"LABELDESK_MAILBX__ADDRESS": "x@example.com"}, "LABELDESK_MAILBX__ADDRESS"),
+])
+def test_config_mistakes_say_what_to_fix(tmp_path, data, environ, expected):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "x.toml", data=data, environ=environ)
+    assert expected in str(info.value)
+
+
+@pytest.mark.parametrize("plugins, environ, expected", [
+    ({"enabled": ["autorepy"]}, {}, "unknown plugin 'autorepy' (did you mean 'autoreply'?)"),
+    ({"enabled": [], "autorepy": {"x": 1}}, {},
+     "plugins.autorepy: no plugin 'autorepy' is installed (did you mean 'autoreply'?)"),
+    ({"enabled": ["autoreply"]}, {"LABELDESK_PLUGINS__AUTOREPLY__BOGUS": "1"},
+     "(from LABELDESK_PLUGINS__AUTOREPLY__BOGUS)"),
+])
+def test_a_misspelt_plugin_name_is_an_error_with_a_suggestion(tmp_path, plugins, environ, expected):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    config = load_config(tmp_path / "x.toml", data={**GOOD, "plugins": plugins}, environ=environ)
+    with pytest.raises(ConfigError) as info:
+        build_host(config, http=LocalMailbox().http)
+    assert expected in str(info.value)
