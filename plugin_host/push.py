@@ -3,12 +3,17 @@
 Pub/Sub sends ``Authorization: Bearer <Google-signed ID token>`` when the push subscription has
 OIDC authentication. We check signature, expiry and issuer (google-auth), the audience (our push
 URL), and that the token was issued to the configured service account with a verified email.
+Each Pub/Sub message is taken once (:class:`SeenMessages`): a replay of a verified request within the
+token's lifetime is refused instead of starting another sync.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from .errors import VerificationError
@@ -16,6 +21,7 @@ from .errors import VerificationError
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 CLOCK_SKEW_SECONDS = 60  # servers' clocks drift: a token issued "in a few seconds" by Google is still genuine
+REMEMBER_SECONDS = 2 * 3600  # longer than a Google ID token lives (1 hour): an older replay fails verification
 
 
 class BadPush(ValueError):
@@ -56,7 +62,31 @@ def parse_push(body: bytes) -> PushNotice:
         raise BadPush("message.data has no numeric historyId") from None
     if history_id <= 0:
         raise BadPush("message.data has no positive historyId")
-    return PushNotice(address.lower(), history_id, str(message.get("messageId") or message.get("message_id") or ""))
+    message_id = message.get("messageId") or message.get("message_id")
+    if not isinstance(message_id, (str, int)) or isinstance(message_id, bool) or not str(message_id).strip():
+        raise BadPush("missing message.messageId")
+    return PushNotice(address.lower(), history_id, str(message_id).strip())
+
+
+class SeenMessages:
+    """Pub/Sub message ids accepted lately: the same message again is a replay (or Pub/Sub's rare duplicate,
+    whose first copy already started a sync). Thread-safe; forgets ids after ``REMEMBER_SECONDS``."""
+
+    def __init__(self, remember_seconds: float = REMEMBER_SECONDS, clock=time.monotonic):
+        self.remember_seconds, self.clock = remember_seconds, clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_time(self, message_id: str) -> bool:
+        """True the first time ``message_id`` is offered (it is then remembered), False on a repeat."""
+        now = self.clock()
+        with self._lock:
+            while self._seen and now - next(iter(self._seen.values())) > self.remember_seconds:
+                self._seen.popitem(last=False)
+            if message_id in self._seen:
+                return False
+            self._seen[message_id] = now
+            return True
 
 
 def bearer_token(authorization: str) -> str:
@@ -77,7 +107,7 @@ def verify_google_token(token: str, audience: str, certs_url: str | None = None,
     try:
         claims = id_token.verify_token(token, request, audience=audience, certs_url=certs_url or GOOGLE_CERTS_URL,
                                        clock_skew_in_seconds=CLOCK_SKEW_SECONDS)
-    except (ValueError, exceptions.GoogleAuthError) as exc:
+    except (ValueError, TypeError, AttributeError, exceptions.GoogleAuthError) as exc:  # signed claims of odd types too
         raise VerificationError(f"token rejected: {exc.__class__.__name__}") from None
     if claims.get("iss") not in ISSUERS:
         raise VerificationError("token not issued by Google")
@@ -87,7 +117,8 @@ def verify_google_token(token: str, audience: str, certs_url: str | None = None,
 def verify_push_token(authorization_header: str, audience: str, service_account_email: str, request=None,
                       certs_url: str | None = None) -> dict:
     claims = verify_google_token(bearer_token(authorization_header), audience, certs_url, request)
-    if (claims.get("email") or "").lower() != (service_account_email or "").lower() or not service_account_email:
+    email = claims.get("email")
+    if not isinstance(email, str) or email.lower() != (service_account_email or "").lower() or not service_account_email:
         raise VerificationError("token was issued to another service account")
     if claims.get("email_verified") is not True:
         raise VerificationError("token email is not verified")

@@ -2,7 +2,8 @@
 
 ``create_app(host)`` builds the app around an existing :class:`~plugin_host.host.Host`; nothing
 reads configuration at import time. The push endpoint verifies Pub/Sub's OIDC token before it
-looks at the body, answers fast, and leaves the work to a background sync.
+looks at the body, refuses a message it has already taken (409), answers fast, and leaves the work to
+a background sync.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 
 from .errors import VerificationError
+from .push import SeenMessages
 
 log = logging.getLogger(__name__)
 push = Blueprint("push", __name__)
@@ -26,6 +28,7 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
     app.config["LABELDESK_DEMO"] = demo or bool(test_config and test_config.get("LABELDESK_DEMO"))
     app.extensions["labeldesk"] = host
     app.extensions["labeldesk.feed"] = feed
+    app.extensions["labeldesk.pushes"] = SeenMessages()
     app.register_blueprint(push)
     host.pm.hook.register_routes(app=app)
 
@@ -82,6 +85,9 @@ def gmail_push():
     if notice.email_address.lower() != settings.address:
         log.warning("push for %s ignored: this host serves %s", notice.email_address, settings.address)
         return {"ignored": True}, 200
+    if not current_app.extensions["labeldesk.pushes"].first_time(notice.message_id):
+        log.warning("push message %s received again: refused as a replay", notice.message_id)
+        return {"error": "push message already received"}, 409
     feed = current_app.extensions.get("labeldesk.feed")
     if feed is not None:
         feed.sync_soon()

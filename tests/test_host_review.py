@@ -2,7 +2,10 @@
 explained (with a suggestion for a typo), push notifications are taken once, credentials are named."""
 from __future__ import annotations
 
+import json
+
 import pytest
+import responses
 
 from plugin_host.loopguard import should_acknowledge
 from tests.conftest import deliver, make_email
@@ -84,3 +87,29 @@ def test_a_misspelt_plugin_name_is_an_error_with_a_suggestion(tmp_path, plugins,
     with pytest.raises(ConfigError) as info:
         build_host(config, http=LocalMailbox().http)
     assert expected in str(info.value)
+
+
+# 3. A push is taken once: the same Pub/Sub message again (a replay) is refused and starts no sync; a push
+#    without its messageId is malformed; a signed token with claims of the wrong type is a 401, not a 500.
+@responses.activate
+def test_a_replayed_push_is_refused_and_starts_no_sync(tmp_path):
+    from tests.test_push import AUDIENCE, PUSHER, push_app, push_body
+    from tests.tokens import TokenSigner, serve_certs
+
+    signer = TokenSigner()
+    serve_certs(responses, signer)
+    _, _, feed, client = push_app(tmp_path)
+    syncs = []
+    feed.sync_soon = lambda: syncs.append(1) or True
+    auth = {"Authorization": "Bearer " + signer.token(AUDIENCE, PUSHER)}
+    assert client.post("/gmail/push", data=push_body(), headers=auth).status_code == 200
+    replay = client.post("/gmail/push", data=push_body(), headers=auth)
+    assert replay.status_code == 409 and "already" in replay.json["error"]
+    assert len(syncs) == 1
+    unnamed = json.loads(push_body())
+    del unnamed["message"]["messageId"]
+    assert client.post("/gmail/push", data=json.dumps(unnamed), headers=auth).status_code == 400
+    for email, claims in ((PUSHER, {"exp": "soon"}), (PUSHER, {"iat": "x"}), ([PUSHER], {})):
+        odd = {"Authorization": "Bearer " + signer.token(AUDIENCE, email, **claims)}
+        assert client.post("/gmail/push", data=push_body(), headers=odd).status_code == 401
+    assert len(syncs) == 1
