@@ -41,6 +41,8 @@ def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = No
             creds = service_account.Credentials.from_service_account_file(str(path), scopes=scopes)
         except (ValueError, KeyError) as exc:
             raise ConfigError("mailbox.credentials", f"{path} is not a service account key file ({exc.__class__.__name__})") from None
+        except OSError as exc:
+            raise unreadable("mailbox.credentials", path, exc) from None
         return creds.with_subject(settings.delegated_user or settings.address)
     token = settings.oauth_token or (str(Path(state_dir) / "token.json") if state_dir else "")
     if token and Path(token).is_file():
@@ -50,11 +52,22 @@ def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = No
             return Credentials.from_authorized_user_file(token, scopes)
         except (ValueError, KeyError):
             raise ConfigError("mailbox.oauth_token", f"{token} is not an authorized-user token file; run `labeldesk auth`") from None
+        except OSError as exc:
+            raise unreadable("mailbox.oauth_token", token, exc) from None
     if settings.api_root:
         return None  # a non-local custom root (e.g. a test server) without credentials
+    if settings.oauth_token:
+        raise ConfigError("mailbox.oauth_token", f"token file {token} does not exist: run `labeldesk auth "
+                                                 "--client-secrets <client.json>` to create it, or fix the path")
     raise ConfigError("mailbox.credentials",
                       "no credentials: set credentials (+ delegated_user) for Workspace, run `labeldesk auth` "
                       "for consumer Gmail, or set api_root to a local mailbox")
+
+
+def unreadable(key: str, path, exc: OSError) -> ConfigError:
+    """A credentials file that exists but cannot be read (permissions, a folder): say which and why."""
+    return ConfigError(key, f"{path} cannot be read ({exc.strerror or type(exc).__name__}): check its owner and "
+                            "mode (the host's user must read it; 0600 is enough)")
 
 
 def run_oauth_flow(client_secrets: str, token_path: str, scopes: list[str] | None = None) -> None:

@@ -113,3 +113,41 @@ def test_a_replayed_push_is_refused_and_starts_no_sync(tmp_path):
         odd = {"Authorization": "Bearer " + signer.token(AUDIENCE, email, **claims)}
         assert client.post("/gmail/push", data=push_body(), headers=odd).status_code == 401
     assert len(syncs) == 1
+
+
+# 4. Credentials: a configured token file that is missing is named (not "no credentials"), and a key or
+#    token file that cannot be read is a clear error, not a traceback.
+def test_a_missing_oauth_token_file_is_named(tmp_path):
+    from plugin_host.auth import credentials_for
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    config = load_config(tmp_path / "x.toml", data={"mailbox": {"address": "support@example.com",
+                                                                "oauth_token": "secrets/token.json"}}, environ={})
+    with pytest.raises(ConfigError) as info:
+        credentials_for(config.mailbox, config.state_path)
+    assert info.value.key == "mailbox.oauth_token"
+    assert str(tmp_path / "secrets" / "token.json") in str(info.value) and "labeldesk auth" in str(info.value)
+
+
+@pytest.mark.parametrize("key, loader", [
+    ("credentials", "google.oauth2.service_account.Credentials.from_service_account_file"),
+    ("oauth_token", "google.oauth2.credentials.Credentials.from_authorized_user_file"),
+])
+def test_an_unreadable_credentials_file_is_a_clear_error(tmp_path, monkeypatch, key, loader):
+    from plugin_host.auth import credentials_for
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    secret = tmp_path / "secret.json"
+    secret.write_text("{}")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(secret))
+
+    monkeypatch.setattr(loader, refuse)
+    config = load_config(tmp_path / "x.toml", data={"mailbox": {"address": "support@example.com",
+                                                                key: str(secret)}}, environ={})
+    with pytest.raises(ConfigError) as info:
+        credentials_for(config.mailbox, config.state_path)
+    assert info.value.key == f"mailbox.{key}" and "cannot be read (Permission denied)" in str(info.value)
