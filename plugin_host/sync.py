@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 WATCH_RENEW_SECONDS = 24 * 3600
 IGNORED_LABELS = {"DRAFT", "SPAM", "TRASH"}
 STRIKES = 3  # a thread that fails this many syncs in a row for a reason that is not Gmail's is set aside
+LOGGED_FROM = 20  # a sync of this many threads or more logs its progress when nobody watches a progress bar
 
 
 @dataclass
@@ -154,6 +155,8 @@ class ChangeFeed:
                 self._strike(thread_id, exc, report, dry_run)
             if self.progress:
                 self.progress(done, total)
+            else:
+                log_progress(done, total, report.full)
 
     def _strike(self, thread_id: str, exc: Exception, report: SyncReport, dry_run: bool) -> None:
         """A failure holds the cursor, so the thread is tried again. Gmail's failures (outages, quota) always
@@ -193,3 +196,12 @@ class ChangeFeed:
         self.cursor.watch_renewed_at = time.time()
         self.cursor.save()
         return True
+
+
+def log_progress(done: int, total: int, full: bool) -> None:
+    """Progress of a long sync in the log (``serve`` has no terminal): each tenth of the way. A full sync
+    (first run, lost or expired cursor) logs as a warning, so an operator sees why the host is busy."""
+    step = max(1, total // 10)
+    if total >= LOGGED_FROM and (done % step == 0 or done == total):
+        log.log(logging.WARNING if full else logging.INFO, "%s sync: %d of %d threads processed",
+                "full" if full else "incremental", done, total)

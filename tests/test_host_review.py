@@ -151,3 +151,18 @@ def test_an_unreadable_credentials_file_is_a_clear_error(tmp_path, monkeypatch, 
     with pytest.raises(ConfigError) as info:
         credentials_for(config.mailbox, config.state_path)
     assert info.value.key == f"mailbox.{key}" and "cannot be read (Permission denied)" in str(info.value)
+
+
+# 5. A full sync after an expired history id, with no terminal (``serve``), reports its progress in the log.
+def test_a_full_sync_after_expired_history_logs_its_progress(tmp_path, caplog):
+    import logging
+
+    local, host, _, feed = synced_host(tmp_path)
+    for number in range(30):
+        deliver(local.gmail(), make_email(subject=f"Question {number}", message_id=f"<q{number}@example.org>"))
+    local.mailbox.expire_history()
+    with caplog.at_level(logging.WARNING, logger="plugin_host.sync"):
+        report = feed.sync()
+    assert report.full and report.ok
+    progress = [r.getMessage() for r in caplog.records if "threads processed" in r.getMessage()]
+    assert progress and progress[-1] == "full sync: 30 of 30 threads processed" and len(progress) <= 11
