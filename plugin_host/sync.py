@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import GmailError
+from .errors import ConfigError, GmailError
 from .files import write_private_json
 from .host import Host, Processed
 
@@ -37,17 +37,36 @@ class Cursor:
 
     @classmethod
     def load(cls, state_dir: Path) -> "Cursor":
+        """The saved cursor; a missing or damaged file gives an empty one (the next sync is a full sync)."""
         path = Path(state_dir) / "cursor.json"
         try:
-            data = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
             return cls(path)
+        except ValueError:  # not JSON (or not UTF-8)
+            data = None
+        except OSError as exc:
+            raise ConfigError("host.state_dir", f"{path} cannot be read ({exc.strerror or exc}): remove it or point "
+                                                "state_dir at another folder") from None
+        if not isinstance(data, dict):
+            log.warning("%s is damaged; the next sync is a full sync", path)
+            return cls(path)
+        history_id = data.get("history_id")
+        if history_id is not None and not str(history_id).isdigit():
+            log.warning("%s holds no history id (%r); the next sync is a full sync", path, history_id)
+            history_id = None
         strikes = data.get("strikes") if isinstance(data.get("strikes"), dict) else {}
-        return cls(path, data.get("history_id"), float(data.get("watch_renewed_at", 0)), strikes)
+        renewed = data.get("watch_renewed_at")
+        renewed = float(renewed) if isinstance(renewed, (int, float)) and not isinstance(renewed, bool) else 0.0
+        return cls(path, str(history_id) if history_id is not None else None, renewed, strikes)
 
     def save(self) -> None:
-        write_private_json(self.path, {"history_id": self.history_id, "watch_renewed_at": self.watch_renewed_at,
-                                       "strikes": dict(self.strikes)})  # a copy: renewal saves beside a sync
+        try:
+            write_private_json(self.path, {"history_id": self.history_id, "watch_renewed_at": self.watch_renewed_at,
+                                           "strikes": dict(self.strikes)})  # a copy: renewal saves beside a sync
+        except OSError as exc:
+            raise ConfigError("host.state_dir", f"{self.path} cannot be written ({exc.strerror or exc}): make the "
+                                                "folder writable or point state_dir elsewhere") from None
 
 
 @dataclass

@@ -166,3 +166,31 @@ def test_a_full_sync_after_expired_history_logs_its_progress(tmp_path, caplog):
     assert report.full and report.ok
     progress = [r.getMessage() for r in caplog.records if "threads processed" in r.getMessage()]
     assert progress and progress[-1] == "full sync: 30 of 30 threads processed" and len(progress) <= 11
+
+
+# 6. A damaged cursor file costs a full sync (like a lost one), never a traceback or a stuck feed; one that
+#    cannot be read or written at all is a configuration error naming it.
+@pytest.mark.parametrize("text", ["[1]", '{"history_id": {"a": 1}, "watch_renewed_at": "x", "strikes": []}',
+                                  '{"history_id": "abc"}', "\x00\xff"])
+def test_a_damaged_cursor_file_costs_a_full_sync(tmp_path, text):
+    from plugin_host.sync import ChangeFeed
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    deliver(local.gmail(), make_email(message_id="<damaged@example.org>"))
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "cursor.json").write_text(text, encoding="latin-1")
+    report = ChangeFeed(host).sync()
+    assert report.full and report.ok and len(sent_acks(local)) == 1
+    assert ChangeFeed(host).cursor.history_id == report.history_id
+
+
+def test_a_cursor_path_that_cannot_be_read_is_named(tmp_path):
+    from plugin_host.errors import ConfigError
+    from plugin_host.sync import ChangeFeed
+    from tests.test_host_sync import make_host
+
+    _, host, _ = make_host(tmp_path)
+    (tmp_path / "state" / "cursor.json").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="cursor.json cannot be read"):
+        ChangeFeed(host).sync()
