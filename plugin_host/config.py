@@ -253,7 +253,7 @@ def _str(section: dict, key: str, where: str, default: str = "", required: bool 
 
 
 def _email(value: str, key: str) -> str:
-    if not EMAIL_RE.match(value):
+    if not isinstance(value, str) or not EMAIL_RE.match(value):
         raise ConfigError(key, f"{value!r} is not an email address")
     return value.lower()
 
@@ -305,11 +305,13 @@ def validate(data: dict, file: Path | None) -> Config:
         google_certs_url=_str(addon, "google_certs_url", "addon", AddonSettings.google_certs_url),
     )
     host = _table(data, "host", ("state_dir", "poll_seconds", "sweep_minutes", "timezone"))
+    addon_settings = dataclasses.replace(addon_settings, google_certs_url=_https_or_local(
+        addon_settings.google_certs_url, "addon.google_certs_url"))
     host_settings = HostSettings(
         state_dir=_str(host, "state_dir", "host", ".labeldesk"),
         poll_seconds=_whole(host.get("poll_seconds", 60), "host.poll_seconds", least=1),
         sweep_minutes=_whole(host.get("sweep_minutes", 5), "host.sweep_minutes", least=1),
-        timezone=_str(host, "timezone", "host", "UTC"),
+        timezone=_zone(_str(host, "timezone", "host", "UTC"), "host.timezone"),
     )
     admin = _table(data, "admin", ("admins",))
     if not isinstance(admin.get("admins", []), list):
@@ -358,27 +360,37 @@ def _mailbox(section: Any) -> MailboxSettings:
     if not isinstance(aliases, list):
         raise ConfigError("mailbox.aliases", "must be a list of addresses")
     aliases = tuple(_email(a, "mailbox.aliases") for a in aliases)
-    try:
-        window = float(section.get("ack_window_days", 4))
-    except (TypeError, ValueError):
-        raise ConfigError("mailbox.ack_window_days", "must be a number of days") from None
-    if not math.isfinite(window) or window < 0:
-        raise ConfigError("mailbox.ack_window_days", f"must be a number of days, not negative, got {window!r}")
+    window = _positive(section.get("ack_window_days", 4), "mailbox.ack_window_days", "a number of days")
     full_days = _whole(section.get("full_sync_days", 30), "mailbox.full_sync_days", least=1)
     root = _str(section, "label_root", "mailbox", "Helpdesk").strip("/")
     return MailboxSettings(
         address=address, aliases=aliases,
         api_root=_with_slash(_https_or_local(_str(section, "api_root", "mailbox"), "mailbox.api_root")),
         credentials=_str(section, "credentials", "mailbox"),
-        delegated_user=_str(section, "delegated_user", "mailbox"),
+        delegated_user=_optional_email(section, "delegated_user"),
         oauth_token=_str(section, "oauth_token", "mailbox"),
         label_root=root,
-        push_audience=_str(section, "push_audience", "mailbox"),
-        push_service_account=_str(section, "push_service_account", "mailbox"),
+        push_audience=_https_or_local(_str(section, "push_audience", "mailbox"), "mailbox.push_audience"),
+        push_service_account=_optional_email(section, "push_service_account"),
         ack_window_days=window, full_sync_days=full_days,
         quota_units_per_second=_positive(section.get("quota_units_per_second", 0), "mailbox.quota_units_per_second"),
         watch_topic=_topic(_str(section, "watch_topic", "mailbox")),
     )
+
+
+def _optional_email(section: dict, key: str) -> str:
+    value = _str(section, key, "mailbox")
+    return _email(value, f"mailbox.{key}") if value else ""
+
+
+def _zone(name: str, key: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # not found is a KeyError; "../x" a ValueError; "Europe" a folder
+        raise ConfigError(key, f"{name!r} is not a time zone; use an IANA name such as \"Europe/Warsaw\"") from None
+    return name
 
 
 def _topic(value: str) -> str:
@@ -387,14 +399,20 @@ def _topic(value: str) -> str:
     return value
 
 
-def _positive(value, key: str) -> float:
+def _positive(value, key: str, what: str = "a number") -> float:
+    """A finite number, not negative (true/false, nan and inf are not numbers here)."""
     try:
-        number = float(value)
+        number = float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError):
-        raise ConfigError(key, f"must be a number, got {value!r}") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise ConfigError(key, f"must be {what}, got {value!r}")
     if number < 0:
-        raise ConfigError(key, "must not be negative")
+        raise ConfigError(key, f"must not be negative, got {value!r}")
     return number
+
+
+AGENT_KEYS = ("first_name", "last_name", "title", "team_lead")
 
 
 def _agents(section: Any) -> dict[str, Agent]:
@@ -406,10 +424,11 @@ def _agents(section: Any) -> dict[str, Agent]:
         address = _email(email, key)
         if not isinstance(info, dict):
             raise ConfigError(key, "must be a table with first_name and last_name")
+        _known_keys(info, key, AGENT_KEYS)
         first = _str(info, "first_name", key, required=True)
         last = _str(info, "last_name", key)
         if not last:
             raise ConfigError(f"{key}.last_name", "is required: replies are signed with first AND last name")
         agents[address] = Agent(address, first, last, _str(info, "title", key),
-                                bool(info.get("team_lead", False)))
+                                read_flag(info.get("team_lead", False), f"{key}.team_lead"))
     return agents

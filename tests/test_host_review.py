@@ -194,3 +194,37 @@ def test_a_cursor_path_that_cannot_be_read_is_named(tmp_path):
     (tmp_path / "state" / "cursor.json").mkdir(parents=True)
     with pytest.raises(ConfigError, match="cursor.json cannot be read"):
         ChangeFeed(host).sync()
+
+
+# 7. Values of the wrong type are errors naming the key, never a traceback or a silent misreading.
+@pytest.mark.parametrize("data, key", [
+    ({"mailbox": {**GOOD["mailbox"], "aliases": [5]}}, "mailbox.aliases"),
+    ({**GOOD, "admin": {"admins": [None]}}, "admin.admins"),
+    ({**GOOD, "agents": {"a@example.com": {"first_name": "A", "last_name": "B", "team_lead": "maybe"}}}, "team_lead"),
+    ({**GOOD, "agents": {"a@example.com": {"first_name": "A", "last_name": "B", "tittle": "x"}}}, "did you mean title"),
+    ({"mailbox": {**GOOD["mailbox"], "ack_window_days": True}}, "mailbox.ack_window_days"),
+    ({"mailbox": {**GOOD["mailbox"], "quota_units_per_second": float("nan")}}, "mailbox.quota_units_per_second"),
+    ({"mailbox": {**GOOD["mailbox"], "quota_units_per_second": float("inf")}}, "mailbox.quota_units_per_second"),
+    ({"mailbox": {**GOOD["mailbox"], "push_service_account": "gmail-push"}}, "mailbox.push_service_account"),
+    ({"mailbox": {**GOOD["mailbox"], "delegated_user": "support"}}, "mailbox.delegated_user"),
+    ({"mailbox": {**GOOD["mailbox"], "push_audience": "labeldesk.example.com/gmail/push"}}, "mailbox.push_audience"),
+    ({**GOOD, "addon": {"google_certs_url": "certs"}}, "addon.google_certs_url"),
+    ({**GOOD, "host": {"timezone": "Mars/Olympus"}}, "host.timezone"),
+])
+def test_wrong_types_are_errors_naming_the_key(tmp_path, data, key):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "x.toml", data=data, environ={})
+    assert key in str(info.value)
+
+
+def test_a_team_lead_flag_reads_false_as_false(tmp_path):
+    from plugin_host.config import load_config
+
+    agents = {"a@example.com": {"first_name": "A", "last_name": "B", "team_lead": False},
+              "b@example.com": {"first_name": "B", "last_name": "C", "team_lead": True},
+              "c@example.com": {"first_name": "C", "last_name": "D", "team_lead": "no"}}
+    config = load_config(tmp_path / "x.toml", data={**GOOD, "agents": agents}, environ={})
+    assert [a.team_lead for a in config.agents.values()] == [False, True, False]
