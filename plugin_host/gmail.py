@@ -341,7 +341,8 @@ class GmailClient:
         body = {"raw": base64.urlsafe_b64encode(raw).decode(), "labelIds": label_ids}
         if thread_id:
             body["threadId"] = thread_id
-        return self.execute(self.users.messages().insert(userId="me", body=body), "gmail.users.messages.insert")
+        return self.execute(self.users.messages().insert(userId="me", body=body), "gmail.users.messages.insert",
+                            settled=self._already_there(raw))
 
     def create_draft(self, raw: bytes, thread_id: str | None = None) -> dict:
         import base64
@@ -373,7 +374,17 @@ class GmailClient:
         return self.execute(self.tasks.tasklists().list(maxResults=100), "tasks.tasklists.list").get("items", [])
 
     def insert_tasklist(self, title: str) -> dict:
-        return self.execute(self.tasks.tasklists().insert(body={"title": title}), "tasks.tasklists.insert", title)
+        return self.execute(self.tasks.tasklists().insert(body={"title": title}), "tasks.tasklists.insert", title,
+                            settled=self._found(self.list_tasklists, lambda l: l.get("title") == title))
+
+    def _found(self, listing: Callable[[], list[dict]], match: Callable[[dict], bool]) -> Callable[[], dict | None]:
+        """A check for an insert (not idempotent in Tasks) having gone through though its response was lost."""
+        def check() -> dict | None:
+            try:
+                return next((item for item in listing() if match(item)), None)
+            except GmailError:
+                return None  # cannot tell: the retry goes ahead
+        return check
 
     def list_tasks(self, tasklist: str, show_completed: bool = True) -> list[dict]:
         """Every task of the list, page by page; hidden ones too (Google hides tasks completed in Gmail or
@@ -389,7 +400,9 @@ class GmailClient:
                 return tasks
 
     def insert_task(self, tasklist: str, body: dict) -> dict:
-        return self.execute(self.tasks.tasks().insert(tasklist=tasklist, body=body), "tasks.tasks.insert", tasklist)
+        same = lambda task: (task.get("title"), task.get("notes") or "") == (body.get("title"), body.get("notes") or "")
+        return self.execute(self.tasks.tasks().insert(tasklist=tasklist, body=body), "tasks.tasks.insert", tasklist,
+                            settled=self._found(lambda: self.list_tasks(tasklist), same))
 
     def patch_task(self, tasklist: str, task: str, body: dict) -> dict:
         return self.execute(self.tasks.tasks().patch(tasklist=tasklist, task=task, body=body), "tasks.tasks.patch", task)

@@ -228,3 +228,48 @@ def test_a_team_lead_flag_reads_false_as_false(tmp_path):
               "c@example.com": {"first_name": "C", "last_name": "D", "team_lead": "no"}}
     config = load_config(tmp_path / "x.toml", data={**GOOD, "agents": agents}, environ={})
     assert [a.team_lead for a in config.agents.values()] == [False, True, False]
+
+
+# 8. Tasks.insert is not idempotent: a task (or task list) created whose response was lost is found, not made twice.
+@pytest.mark.parametrize("path", ["/tasks/v1/lists/", "/tasks/v1/users/@me/lists"])
+def test_a_task_whose_response_was_lost_is_not_created_again(tmp_path, path):
+    from plugin_host.actions import Actions
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    original, lost = local.http.request, []
+
+    def response_lost(uri, method="GET", body=None, headers=None, **kw):
+        response = original(uri, method, body, headers, **kw)
+        if method == "POST" and path in uri and not lost:
+            lost.append(uri)
+            raise TimeoutError("timed out reading the response")
+        return response
+
+    local.http.request = response_lost
+    actions = Actions(thread_id="t1")
+    actions.task(title="Escalated: order 1234", notes="Customer waits.", key="esc-1", tasklist="Escalations")
+    outcome = host.executor.execute(actions)
+    assert lost and outcome.done == ["task created: Escalated: order 1234"]
+    titles = [l["title"] for l in host.client.list_tasklists()]
+    assert titles.count("Escalations") == 1
+    list_id = host.executor.tasklist_id("Escalations")
+    assert [t["title"] for t in host.client.list_tasks(list_id)] == ["Escalated: order 1234"]
+
+
+def test_a_message_inserted_whose_response_was_lost_is_not_inserted_again(tmp_path):
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    original, lost = local.http.request, []
+
+    def response_lost(uri, method="GET", body=None, headers=None, **kw):
+        response = original(uri, method, body, headers, **kw)
+        if method == "POST" and "/users/me/messages?" in uri and not lost:
+            lost.append(uri)
+            raise TimeoutError("timed out reading the response")
+        return response
+
+    local.http.request = response_lost
+    host.client.insert(make_email(message_id="<post-1@social.example>"), ["INBOX"])
+    assert lost and len(host.client.list_message_ids(q="rfc822msgid:post-1@social.example")) == 1
