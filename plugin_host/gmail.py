@@ -178,6 +178,7 @@ class GmailClient:
             detail = f"{type(exc).__name__}: {exc}"
         error = GmailError(f"mailbox {self.address}: {method_id}{' ' + describe if describe else ''} failed: {detail}")
         error.status = _status(exc) if isinstance(exc, HttpError) else 0
+        error.unavailable = retryable(exc)  # Gmail out of quota, down or unreachable: later calls would fail too
         return error
 
     def batch(self, calls: list[tuple[Any, str]]) -> list[Any]:

@@ -165,17 +165,28 @@ class ChangeFeed:
             self.host.prefetch(changes)
         except Exception:  # prefetching is an optimisation: each thread is read on its own instead
             log.warning("batched prefetch failed; reading threads one by one", exc_info=True)
+        pending = list(changes)
         for done, (thread_id, new_ids) in enumerate(changes.items(), 1):
+            pending.remove(thread_id)
             try:
                 report.threads.append(self.host.process_thread(thread_id, new_ids, dry_run=dry_run))
                 self.cursor.strikes.pop(thread_id, None)
             except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
                 log.exception("processing thread %s failed", thread_id)
                 self._strike(thread_id, exc, report, dry_run)
+                if getattr(exc, "unavailable", False):  # out of quota or down: the others would fail alike
+                    self._not_tried(pending, exc, report)
+                    break
             if self.progress:
                 self.progress(done, total)
             else:
                 log_progress(done, total, report.full)
+
+    def _not_tried(self, thread_ids: list[str], exc: Exception, report: SyncReport) -> None:
+        """Gmail refused even after retries: the rest of the batch waits for the next sync (the cursor stays)."""
+        if thread_ids:
+            log.error("Gmail refused (%s); %d more thread(s) left for the next sync", exc, len(thread_ids))
+        report.failed.extend((t, "not tried: Gmail refused an earlier thread of this batch") for t in thread_ids)
 
     def _strike(self, thread_id: str, exc: Exception, report: SyncReport, dry_run: bool) -> None:
         """A failure holds the cursor, so the thread is tried again. Gmail's failures (outages, quota) always

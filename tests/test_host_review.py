@@ -273,3 +273,22 @@ def test_a_message_inserted_whose_response_was_lost_is_not_inserted_again(tmp_pa
     local.http.request = response_lost
     host.client.insert(make_email(message_id="<post-1@social.example>"), ["INBOX"])
     assert lost and len(host.client.list_message_ids(q="rfc822msgid:post-1@social.example")) == 1
+
+
+# 9. Gmail out of quota (or down) half-way through a batch: the sync stops at the first thread Gmail refused
+#    after its retries, instead of spending every other thread's retries against the same wall. Nothing is
+#    lost: the cursor stays, every unprocessed thread is reported, and the next sync does them.
+def test_a_batch_stops_when_gmail_refuses_and_the_next_sync_finishes_it(tmp_path):
+    local, host, _, feed = synced_host(tmp_path)
+    for number in range(5):
+        deliver(local.gmail(), make_email(sender=f"Customer {number} <c{number}@example.org>", subject=f"Parcel {number}",
+                                          message_id=f"<parcel{number}@example.org>"))
+    cursor = feed.cursor.history_id
+    local.app.faults.error_rates.update({"gmail.users.messages.get": 1.0, "gmail.users.threads.get": 1.0})
+    local.app.faults.status = 429
+    report = feed.sync()
+    tries = local.app.faults.injected
+    assert not report.ok and len(report.failed) == 5 and feed.cursor.history_id == cursor
+    assert tries <= 6 * host.client.max_attempts, tries  # the batched reads, then one thread's tries, not five
+    local.app.faults.error_rates.clear()
+    assert feed.sync().ok and len(sent_acks(local)) == 5
