@@ -32,6 +32,10 @@ def inspect_file(path: Path, config: Config | None) -> dict:
     try:
         raw = path.read_bytes()
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        unreadable = not_an_email(raw, msg)
+        if unreadable:
+            return {"file": str(path), "customer": {"name": "", "email": ""}, "language": "", "text": "",
+                    "acknowledge": False, "reason": unreadable}
         sender = person(header(msg, "From"))
         text = customer_text(msg)
         decision = should_acknowledge(msg, own)
@@ -41,6 +45,15 @@ def inspect_file(path: Path, config: Config | None) -> dict:
                 "acknowledge": decision.acknowledge, "reason": decision.reason}
     except Exception as exc:  # the contract: a bad file is a line with an error, never a crash
         return {"file": str(path), "error": f"{type(exc).__name__}: {exc}"}
+
+
+def not_an_email(raw: bytes, msg) -> str:
+    """Why a file is no email message at all ("" when it looks like one): said plainly, not guessed at."""
+    if not raw.strip():
+        return "empty file"
+    if not msg.keys():
+        return "no mail headers: not an .eml file?"
+    return ""
 
 
 def run_inspect(paths: list[str], config: Config | None, as_json: bool, echo) -> int:
@@ -54,5 +67,5 @@ def run_inspect(paths: list[str], config: Config | None, as_json: bool, echo) ->
             echo(f"{result['file']}: ERROR {result['error']}")
         else:
             verdict = "acknowledge" if result["acknowledge"] else f"no acknowledgement ({result['reason']})"
-            echo(f"{result['file']}: {result['customer']['email'] or '?'} [{result['language']}] {verdict}")
+            echo(f"{result['file']}: {result['customer']['email'] or '?'} [{result['language'] or '?'}] {verdict}")
     return count

@@ -292,3 +292,19 @@ def test_a_batch_stops_when_gmail_refuses_and_the_next_sync_finishes_it(tmp_path
     assert tries <= 6 * host.client.max_attempts, tries  # the batched reads, then one thread's tries, not five
     local.app.faults.error_rates.clear()
     assert feed.sync().ok and len(sent_acks(local)) == 5
+
+
+# 10. `labeldesk inspect` says what is wrong with a file that is no email, instead of guessing a language
+#     for random bytes and reporting a missing sender.
+def test_inspect_names_empty_and_headerless_files(tmp_path):
+    import os
+
+    from plugin_host.cli_inspect import inspect_file
+
+    (tmp_path / "empty.eml").write_bytes(b"")
+    (tmp_path / "binary.eml").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(3000))
+    (tmp_path / "body-only.eml").write_bytes(b"Hello, where is my order?\n\nThanks\n")
+    empty, binary, body = (inspect_file(tmp_path / n, None) for n in ("empty.eml", "binary.eml", "body-only.eml"))
+    assert empty["reason"] == "empty file" and empty["acknowledge"] is False
+    for result in (binary, body):
+        assert result["reason"].startswith("no mail headers") and result["language"] == "" and not result["acknowledge"]
