@@ -86,6 +86,10 @@ class Host:
             if isinstance(result, dict):
                 self._prefetched[thread_id] = {"id": thread_id, "messages": [result]} if single else result
 
+    def drop_prefetched(self) -> None:
+        """Forget threads read ahead and not processed (a batch stopped early): later reads must be fresh."""
+        self._prefetched.clear()
+
     def _read_thread(self, thread_id: str, new_message_ids: set[str] | None) -> dict:
         prefetched = self._prefetched.pop(thread_id, None)
         if prefetched is not None:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 WATCH_RENEW_SECONDS = 24 * 3600
 IGNORED_LABELS = {"DRAFT", "SPAM", "TRASH"}
 STRIKES = 3  # a thread that fails this many syncs in a row for a reason that is not Gmail's is set aside
+PREFETCH = 50  # threads read ahead in one HTTP batch (Gmail's recommended batch size)
 LOGGED_FROM = 20  # a sync of this many threads or more logs its progress when nobody watches a progress bar
 
 
@@ -160,27 +161,32 @@ class ChangeFeed:
         return report
 
     def _apply(self, changes: dict, report: SyncReport, dry_run: bool) -> None:
-        total = len(changes)
+        order = list(changes)
+        try:
+            for done, thread_id in enumerate(order, 1):
+                if done % PREFETCH == 1:  # read the next batch as we go: memory holds one batch, progress moves
+                    self._prefetch({t: changes[t] for t in order[done - 1:done - 1 + PREFETCH]})
+                try:
+                    report.threads.append(self.host.process_thread(thread_id, changes[thread_id], dry_run=dry_run))
+                    self.cursor.strikes.pop(thread_id, None)
+                except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
+                    log.exception("processing thread %s failed", thread_id)
+                    self._strike(thread_id, exc, report, dry_run)
+                    if getattr(exc, "unavailable", False):  # out of quota or down: the others would fail alike
+                        self._not_tried(order[done:], exc, report)
+                        break
+                if self.progress:
+                    self.progress(done, len(order))
+                else:
+                    log_progress(done, len(order), report.full)
+        finally:
+            self.host.drop_prefetched()  # what a stopped batch read ahead would be stale by the next sync
+
+    def _prefetch(self, changes: dict) -> None:
         try:
             self.host.prefetch(changes)
         except Exception:  # prefetching is an optimisation: each thread is read on its own instead
             log.warning("batched prefetch failed; reading threads one by one", exc_info=True)
-        pending = list(changes)
-        for done, (thread_id, new_ids) in enumerate(changes.items(), 1):
-            pending.remove(thread_id)
-            try:
-                report.threads.append(self.host.process_thread(thread_id, new_ids, dry_run=dry_run))
-                self.cursor.strikes.pop(thread_id, None)
-            except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
-                log.exception("processing thread %s failed", thread_id)
-                self._strike(thread_id, exc, report, dry_run)
-                if getattr(exc, "unavailable", False):  # out of quota or down: the others would fail alike
-                    self._not_tried(pending, exc, report)
-                    break
-            if self.progress:
-                self.progress(done, total)
-            else:
-                log_progress(done, total, report.full)
 
     def _not_tried(self, thread_ids: list[str], exc: Exception, report: SyncReport) -> None:
         """Gmail refused even after retries: the rest of the batch waits for the next sync (the cursor stays)."""

@@ -308,3 +308,21 @@ def test_inspect_names_empty_and_headerless_files(tmp_path):
     assert empty["reason"] == "empty file" and empty["acknowledge"] is False
     for result in (binary, body):
         assert result["reason"].startswith("no mail headers") and result["language"] == "" and not result["acknowledge"]
+
+
+# 11. A long sync reads threads in batches as it goes: memory holds one batch, and progress moves from the start.
+def test_a_long_sync_reads_threads_batch_by_batch(tmp_path):
+    from plugin_host.sync import ChangeFeed
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    for number in range(120):
+        deliver(local.gmail(), make_email(sender=f"C{number} <c{number}@example.org>", subject=f"Q {number}",
+                                          message_id=f"<long{number}@example.org>"))
+    held, progress = [], []
+    prefetch = host.prefetch
+    host.prefetch = lambda changes: (prefetch(changes), held.append(len(host._prefetched)))
+    report = ChangeFeed(host, progress=lambda done, total: progress.append((done, len(held)))).sync()
+    assert report.ok and len(report.threads) == 120
+    assert max(held) <= 50 and len(held) == 3
+    assert progress[0] == (1, 1)  # the first thread is done after the first batch was read, not all of them
