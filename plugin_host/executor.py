@@ -444,7 +444,11 @@ class WebhookLog:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return {}
-        return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        now = datetime.now(timezone.utc).timestamp()  # a key whose time is damaged was posted: kept, as if now
+        return {str(k): float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else now
+                for k, v in data.items()}
 
     def has(self, key: str) -> bool:
         return key in self._load()

@@ -326,3 +326,15 @@ def test_a_long_sync_reads_threads_batch_by_batch(tmp_path):
     assert report.ok and len(report.threads) == 120
     assert max(held) <= 50 and len(held) == 3
     assert progress[0] == (1, 1)  # the first thread is done after the first batch was read, not all of them
+
+
+# 12. A damaged webhook log (the record of chat alerts posted) is read as far as it makes sense, never a crash.
+@pytest.mark.parametrize("text", ['{"sla:1": null, "sla:2": "x", "sla:3": 1700000000}', "[1, 2]", "{oops"])
+def test_a_damaged_webhook_log_is_read_not_raised(tmp_path, text):
+    from plugin_host.executor import WebhookLog
+
+    (tmp_path / "webhook-posted.json").write_text(text)
+    log = WebhookLog(tmp_path)
+    assert log.has("sla:3") == text.startswith("{\"")
+    log.add("sla:4")
+    assert log.has("sla:4")
