@@ -56,16 +56,21 @@ def parse_push(body: bytes) -> PushNotice:
     address, history = decoded.get("emailAddress"), decoded.get("historyId")
     if not isinstance(address, str) or "@" not in address:
         raise BadPush("message.data has no emailAddress")
-    try:
-        history_id = int(history)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 and Infinity
-        raise BadPush("message.data has no numeric historyId") from None
-    if history_id <= 0:
-        raise BadPush("message.data has no positive historyId")
+    history_id = _history_id(history)
     message_id = message.get("messageId") or message.get("message_id")
     if not isinstance(message_id, (str, int)) or isinstance(message_id, bool) or not str(message_id).strip():
         raise BadPush("missing message.messageId")
     return PushNotice(address.lower(), history_id, str(message_id).strip())
+
+
+def _history_id(value) -> int:
+    """Gmail's history id: an unsigned 64-bit number, sent as a JSON number or a string of digits."""
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
+        raise BadPush("message.data has no numeric historyId")
+    if int(text) <= 0:
+        raise BadPush("message.data has no positive historyId")
+    return int(text)
 
 
 class SeenMessages:

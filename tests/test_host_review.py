@@ -338,3 +338,25 @@ def test_a_damaged_webhook_log_is_read_not_raised(tmp_path, text):
     assert log.has("sla:3") == text.startswith("{\"")
     log.add("sla:4")
     assert log.has("sla:4")
+
+
+# 13. historyId is Gmail's unsigned 64-bit number (JSON number or digit string); true, 1.5 or 400 digits are not.
+@pytest.mark.parametrize("history_id", [True, 1.5, 10 ** 400, "12a", " 7", "²", 0])
+def test_a_push_with_an_odd_history_id_is_malformed(history_id):
+    import base64
+
+    from plugin_host.push import BadPush, parse_push
+
+    data = base64.b64encode(json.dumps({"emailAddress": "support@example.com", "historyId": history_id}).encode())
+    with pytest.raises(BadPush):
+        parse_push(json.dumps({"message": {"data": data.decode(), "messageId": "9"}}).encode())
+
+
+@pytest.mark.parametrize("history_id", [12345, "12345"])
+def test_a_push_history_id_as_number_or_text(history_id):
+    import base64
+
+    from plugin_host.push import parse_push
+
+    data = base64.b64encode(json.dumps({"emailAddress": "support@example.com", "historyId": history_id}).encode())
+    assert parse_push(json.dumps({"message": {"data": data.decode(), "messageId": "9"}}).encode()).history_id == 12345
