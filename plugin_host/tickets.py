@@ -135,10 +135,11 @@ def support_address_of(msg, config: Config) -> str:
 def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | None = None) -> Ticket | None:
     """The ticket a Gmail thread (``threads.get`` format=full) represents, or None if it is none."""
     label_names = label_names or {}
-    conversation, drafts, originals = [], [], {}
+    conversation, drafts, originals, binned = [], [], {}, []
     for raw in sorted(thread.get("messages", []), key=lambda m: (int(m.get("internalDate", "0")), m["id"])):
         message, msg = ticket_message(raw, config)
         if {"SPAM", "TRASH"} & message.label_ids:
+            binned.append(message)  # still sent: an acknowledgement an agent deleted must not go out again
             continue  # spam and trash are never part of a ticket (answering them would be backscatter)
         if "DRAFT" in message.label_ids:
             drafts.append(message)
@@ -165,7 +166,7 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
         first_agent_reply_at=first_agent.sent_at if first_agent else None,
         last_speaker=humans[-1].kind if humans else "customer",
         label_root=config.mailbox.label_root,
-        markers=frozenset(m.marker for m in conversation + drafts if m.marker),
+        markers=frozenset(m.marker for m in conversation + drafts + binned if m.marker),
         drafts=tuple(drafts),
     )
 

@@ -360,3 +360,18 @@ def test_a_push_history_id_as_number_or_text(history_id):
 
     data = base64.b64encode(json.dumps({"emailAddress": "support@example.com", "historyId": history_id}).encode())
     assert parse_push(json.dumps({"message": {"data": data.decode(), "messageId": "9"}}).encode()).history_id == 12345
+
+
+# 14. An acknowledgement an agent deleted (Trash) is still an acknowledgement sent: a later full sync (lost or
+#     expired cursor) must not send another.
+def test_a_trashed_acknowledgement_is_not_sent_again_by_a_full_sync(tmp_path):
+    from plugin_host.sync import ChangeFeed
+    from tests.test_host_sync import make_host
+
+    local, host, _, feed = synced_host(tmp_path)
+    deliver(local.gmail(), make_email(message_id="<trash-ack@example.org>"))
+    assert feed.sync().ok and len(sent_acks(local)) == 1
+    local.gmail().users().messages().trash(userId="me", id=sent_acks(local)[0].id).execute()
+    _, restarted, _ = make_host(tmp_path, local=local)  # a new process: nothing remembered in memory
+    assert ChangeFeed(restarted).sync(full=True).ok
+    assert len(sent_acks(local)) == 1
