@@ -308,8 +308,11 @@ class Host:
             try:
                 results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"],
                                                    completed_tasks=completed))
-            except Exception:  # one bad ticket must not keep the others from their deadlines
+            except Exception as exc:  # one bad ticket must not keep the others from their deadlines
                 log.exception("sweeping thread %s failed", thread_id)
+                if getattr(exc, "unavailable", False):  # Gmail out of quota or down: the rest would fail alike
+                    log.error("sweep stopped: Gmail refused; the next sweep visits the other tickets")
+                    break
         return results
 
     def background_jobs(self) -> list[tuple[float, str, object]]:

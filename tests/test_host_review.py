@@ -375,3 +375,24 @@ def test_a_trashed_acknowledgement_is_not_sent_again_by_a_full_sync(tmp_path):
     _, restarted, _ = make_host(tmp_path, local=local)  # a new process: nothing remembered in memory
     assert ChangeFeed(restarted).sync(full=True).ok
     assert len(sent_acks(local)) == 1
+
+
+# 15. The sweep, like the feed, stops at the first ticket Gmail refuses after its retries (quota, outage):
+#     the next sweep visits them all again anyway.
+def test_the_sweep_stops_when_gmail_refuses(tmp_path):
+    from plugin_host import hookimpl
+    from tests.test_host_sync import make_host
+
+    class Sweeper:
+        @hookimpl
+        def sweep_queries(self, settings, now):
+            return ["in:inbox"]
+
+    local, host, _ = make_host(tmp_path, plugin=Sweeper())
+    for number in range(4):
+        deliver(local.gmail(), make_email(sender=f"s{number}@example.org", subject=f"s{number}",
+                                          message_id=f"<s{number}@x>"))
+    local.app.faults.error_rates.update({"gmail.users.messages.get": 1.0, "gmail.users.threads.get": 1.0})
+    local.app.faults.status = 503
+    assert host.sweep() == []
+    assert local.app.faults.injected == host.client.max_attempts  # one ticket's tries, not four
