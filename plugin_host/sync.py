@@ -162,6 +162,7 @@ class ChangeFeed:
 
     def _apply(self, changes: dict, report: SyncReport, dry_run: bool) -> None:
         order = list(changes)
+        progress = self.progress or ProgressLog(report.full)
         try:
             for done, thread_id in enumerate(order, 1):
                 if done % PREFETCH == 1:  # read the next batch as we go: memory holds one batch, progress moves
@@ -175,10 +176,7 @@ class ChangeFeed:
                     if getattr(exc, "unavailable", False):  # out of quota or down: the others would fail alike
                         self._not_tried(order[done:], exc, report)
                         break
-                if self.progress:
-                    self.progress(done, len(order))
-                else:
-                    log_progress(done, len(order), report.full)
+                progress(done, len(order))
         finally:
             self.host.drop_prefetched()  # what a stopped batch read ahead would be stale by the next sync
 
@@ -234,10 +232,17 @@ class ChangeFeed:
         return True
 
 
-def log_progress(done: int, total: int, full: bool) -> None:
-    """Progress of a long sync in the log (``serve`` has no terminal): each tenth of the way. A full sync
-    (first run, lost or expired cursor) logs as a warning, so an operator sees why the host is busy."""
-    step = max(1, total // 10)
-    if total >= LOGGED_FROM and (done % step == 0 or done == total):
-        log.log(logging.WARNING if full else logging.INFO, "%s sync: %d of %d threads processed",
-                "full" if full else "incremental", done, total)
+class ProgressLog:
+    """Progress of a long sync in the log (``serve`` has no terminal): every ``every`` seconds and at the end.
+    A full sync (first run, lost or expired cursor) logs as a warning, so an operator sees why the host is busy."""
+
+    def __init__(self, full: bool, every: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        self.full, self.every, self.clock = full, every, clock
+        self.last = clock()
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < LOGGED_FROM or (done < total and self.clock() - self.last < self.every):
+            return
+        self.last = self.clock()
+        log.log(logging.WARNING if self.full else logging.INFO, "%s sync: %d of %d threads processed",
+                "full" if self.full else "incremental", done, total)

@@ -396,3 +396,19 @@ def test_the_sweep_stops_when_gmail_refuses(tmp_path):
     local.app.faults.status = 503
     assert host.sweep() == []
     assert local.app.faults.injected == host.client.max_attempts  # one ticket's tries, not four
+
+
+def test_progress_is_logged_every_ten_seconds_and_at_the_end(caplog):
+    import logging
+
+    from plugin_host.sync import ProgressLog
+
+    ticks = iter(range(0, 10_000, 3))
+    progress = ProgressLog(full=True, clock=lambda: next(ticks))
+    with caplog.at_level(logging.WARNING, logger="plugin_host.sync"):
+        for done in range(1, 101):
+            progress(done, 100)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "full sync: 4 of 100 threads processed" and lines[-1] == "full sync: 100 of 100 threads processed"
+    assert len(lines) == 25
+
