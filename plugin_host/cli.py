@@ -245,7 +245,7 @@ def serve(config_path, port, bind) -> None:
 
     host = _host(config_path)
     try:
-        run_server(host, bind, port)
+        run_server(host, bind, port, announce=click.echo)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {bind}:{port}: {exc.strerror or exc}; choose another --port")
     except KeyboardInterrupt:

@@ -42,13 +42,14 @@ class Scheduler:
         self.stopped.set()
 
 
-def run_server(host, bind: str, port: int) -> None:
+def run_server(host, bind: str, port: int, announce=None) -> None:
     """Serve the Flask app and run the scheduler until interrupted (Ctrl-C or SIGTERM).
 
     The server is waitress, a production WSGI server (Werkzeug's is for development only): a pool of
     worker threads, request bodies capped, slow clients buffered without holding a thread. The port is
     bound first: if it is taken, nothing has been synced, sent or saved yet. The first sync then runs in
-    the background, so push notifications are received meanwhile."""
+    the background, so push notifications are received meanwhile. ``announce`` (the CLI's echo) is told
+    where the host listens once the port is bound."""
     import signal
 
     from waitress import create_server
@@ -81,7 +82,8 @@ def run_server(host, bind: str, port: int) -> None:
     previous = signal.signal(signal.SIGTERM, terminate) if threading.current_thread() is threading.main_thread() else None
     threading.Thread(target=first_run, name="first sync", daemon=True).start()
     scheduler.start()
-    log.info("serving on http://%s:%s", bind, server.effective_port)
+    (announce or log.info)(f"Labeldesk for {host.config.mailbox.address} on http://{bind}:{server.effective_port} "
+                           f"(polling every {host.config.host.poll_seconds}s; Ctrl-C stops)")
     try:
         server.run()  # returns on Ctrl-C or SIGTERM, once waitress has stopped its workers
     finally:

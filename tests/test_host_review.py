@@ -412,3 +412,25 @@ def test_progress_is_logged_every_ten_seconds_and_at_the_end(caplog):
     assert lines[0] == "full sync: 4 of 100 threads processed" and lines[-1] == "full sync: 100 of 100 threads processed"
     assert len(lines) == 25
 
+
+# 16. `labeldesk serve` says where it listens and for which mailbox, without -v.
+def test_serve_announces_where_it_listens(tmp_path, monkeypatch):
+    import waitress
+
+    from plugin_host.scheduler import run_server
+    from tests.test_host_sync import make_host
+
+    class Server:
+        effective_port = 8099
+
+        def run(self):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(waitress, "create_server", lambda app, **kw: Server())
+    _, host, _ = make_host(tmp_path)
+    said = []
+    run_server(host, "127.0.0.1", 8099, announce=said.append)
+    assert said and "support@example.com" in said[0] and "http://127.0.0.1:8099" in said[0]
