@@ -206,7 +206,9 @@ def apply_environment(data: dict, environ) -> dict:
         if isinstance(existing, list) or key in {"aliases", "enabled", "admins"}:
             target[key] = [v.strip() for v in value.split(",") if v.strip()]
         elif isinstance(existing, bool):
-            target[key] = value.lower() in {"1", "true", "yes", "on"}
+            if value.strip().lower() not in FLAGS:  # "ture" must not quietly switch a setting off
+                raise ConfigError(name, f"must be true or false, got {value!r}")
+            target[key] = FLAGS[value.strip().lower()]
         elif isinstance(existing, (int, float)):
             try:
                 target[key] = int(value)

@@ -434,3 +434,15 @@ def test_serve_announces_where_it_listens(tmp_path, monkeypatch):
     said = []
     run_server(host, "127.0.0.1", 8099, announce=said.append)
     assert said and "support@example.com" in said[0] and "http://127.0.0.1:8099" in said[0]
+
+
+# 17. An environment override of a true/false setting that is neither is an error, not a silent false.
+def test_a_flag_override_that_is_no_flag_is_an_error(tmp_path):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    data = {**GOOD, "plugins": {"enabled": [], "autoreply": {"round_robin": True}}}
+    with pytest.raises(ConfigError, match="LABELDESK_PLUGINS__AUTOREPLY__ROUND_ROBIN: must be true or false"):
+        load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_PLUGINS__AUTOREPLY__ROUND_ROBIN": "ture"})
+    config = load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_PLUGINS__AUTOREPLY__ROUND_ROBIN": "off"})
+    assert config.plugin_raw["autoreply"]["round_robin"] is False
