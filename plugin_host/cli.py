@@ -51,7 +51,7 @@ def _load_plugin_commands() -> None:
 @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
 def plugins(as_json: bool, config_path: str | None) -> None:
     """Show installed plugins: name, version, enabled, hooks."""
-    from .config import load_config
+    from .config import did_you_mean, load_config
     from .plugins import make_plugin_manager, plugin_infos
 
     enabled = None
@@ -63,8 +63,9 @@ def plugins(as_json: bool, config_path: str | None) -> None:
         click.echo(f"(no configuration read: {exc}; showing every installed plugin as enabled)", err=True)
     infos = plugin_infos(make_plugin_manager(enabled=None), enabled)
     unknown = sorted(set(enabled or ()) - {info.name for info in infos})
-    if unknown:
-        click.echo(f"warning: [plugins] enabled names {', '.join(unknown)}, which is not installed", err=True)
+    for name in unknown:
+        hint = did_you_mean(name, [info.name for info in infos], repr)
+        click.echo(f"warning: [plugins] enabled names {name}, which is not installed{hint}", err=True)
     if as_json:
         click.echo(json.dumps([info.__dict__ | {"hooks": list(info.hooks)} for info in infos], indent=2))
         return

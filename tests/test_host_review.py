@@ -446,3 +446,16 @@ def test_a_flag_override_that_is_no_flag_is_an_error(tmp_path):
         load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_PLUGINS__AUTOREPLY__ROUND_ROBIN": "ture"})
     config = load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_PLUGINS__AUTOREPLY__ROUND_ROBIN": "off"})
     assert config.plugin_raw["autoreply"]["round_robin"] is False
+
+
+def test_plugins_command_suggests_the_plugin_a_misspelt_name_means(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LABELDESK_CONFIG", raising=False)
+    (tmp_path / "labeldesk.toml").write_text('[mailbox]\naddress = "s@example.com"\n[plugins]\nenabled = ["kb_sugest"]\n')
+    result = CliRunner().invoke(get_cli(), ["plugins", "--json"])
+    assert "kb_sugest, which is not installed (did you mean 'kb_suggest'?)" in result.output
+    assert json.loads(result.stdout)  # the warning goes to stderr: stdout stays one JSON document
