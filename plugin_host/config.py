@@ -133,11 +133,13 @@ def own_address_in(email: str, own_addresses) -> str:
 
 def find_config_file(explicit: str | None = None) -> Path | None:
     """``--config``, then ``LABELDESK_CONFIG``, then ``./labeldesk.toml``; None if none exists."""
-    for candidate in (explicit, os.environ.get("LABELDESK_CONFIG")):
+    for source, candidate in (("--config", explicit), ("LABELDESK_CONFIG", os.environ.get("LABELDESK_CONFIG"))):
         if candidate:
             path = Path(candidate)
+            if path.is_dir():
+                raise ConfigError(source, f"{path} is a folder: name the labeldesk.toml file itself")
             if not path.is_file():
-                raise ConfigError("--config", f"file {path} does not exist")
+                raise ConfigError(source, f"file {path} does not exist")
             return path
     local = Path.cwd() / "labeldesk.toml"
     return local if local.is_file() else None

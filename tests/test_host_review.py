@@ -459,3 +459,16 @@ def test_plugins_command_suggests_the_plugin_a_misspelt_name_means(tmp_path, mon
     result = CliRunner().invoke(get_cli(), ["plugins", "--json"])
     assert "kb_sugest, which is not installed (did you mean 'kb_suggest'?)" in result.output
     assert json.loads(result.stdout)  # the warning goes to stderr: stdout stays one JSON document
+
+
+# 18. The configuration file's own path: a folder, or a LABELDESK_CONFIG that names no file, says which and why.
+def test_a_config_path_that_is_a_folder_or_comes_from_the_environment_is_named(tmp_path, monkeypatch):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path, environ={})
+    monkeypatch.setenv("LABELDESK_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigError) as info:
+        load_config(None, environ={})
+    assert str(info.value).startswith("LABELDESK_CONFIG: file ") and "missing.toml does not exist" in str(info.value)
