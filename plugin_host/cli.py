@@ -180,6 +180,12 @@ def _print_results(results, echo=click.echo) -> None:
             echo(f"{ticket.thread_id} {ticket.customer.email}: {line}")
 
 
+def _advance_bar(bar, done: int, total: int) -> None:
+    bar.length = total
+    bar.pos = done
+    bar.render_progress()
+
+
 @cli.command()
 @_config_option
 @click.option("--full", is_flag=True, help="Ignore the cursor and sync recent mail from scratch.")
@@ -190,11 +196,8 @@ def sync(config_path, full, dry_run) -> None:
 
     host = _host(config_path)
     with click.progressbar(length=1, label="Syncing", file=sys.stderr) as bar:
-        def progress(done, total):
-            bar.length = total
-            bar.pos = done
-            bar.render_progress()
-        report = ChangeFeed(host, progress=progress).sync(full=full, dry_run=dry_run)
+        report = ChangeFeed(host, progress=lambda done, total: _advance_bar(bar, done, total)).sync(
+            full=full, dry_run=dry_run)
     _print_results(report.threads)
     click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
                f"{len(report.failed)} failed, cursor {report.history_id}")
@@ -210,7 +213,8 @@ def sync(config_path, full, dry_run) -> None:
 def sweep(config_path, dry_run) -> None:
     """Run the sweep hook once (SLA deadlines, escalations)."""
     host = _host(config_path)
-    results = host.sweep(dry_run=dry_run)
+    with click.progressbar(length=1, label="Sweeping", file=sys.stderr) as bar:
+        results = host.sweep(dry_run=dry_run, progress=lambda done, total: _advance_bar(bar, done, total))
     _print_results(results)
     click.echo(f"sweep: {len(results)} ticket(s) visited")
 

@@ -289,8 +289,9 @@ class Host:
 
     # -- sweep -------------------------------------------------------------------------------
 
-    def sweep(self, dry_run: bool = False) -> list[Processed]:
-        """Visit the tickets the plugins' sweep queries find and run ``on_sweep`` on each."""
+    def sweep(self, dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> list[Processed]:
+        """Visit the tickets the plugins' sweep queries find and run ``on_sweep`` on each; ``progress(done,
+        total)`` after each (the CLI's bar)."""
         now = self.now()
         queries = [q for qs in self.pm.hook.sweep_queries(settings=self.config, now=now) for q in (qs or [])]
         thread_ids: list[str] = []
@@ -304,7 +305,7 @@ class Host:
             log.exception("reading completed tasks failed; no escalation is closed this sweep")
             completed = frozenset()
         results = []
-        for thread_id in thread_ids:
+        for done, thread_id in enumerate(thread_ids, 1):
             try:
                 results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"],
                                                    completed_tasks=completed))
@@ -313,6 +314,8 @@ class Host:
                 if getattr(exc, "unavailable", False):  # Gmail out of quota or down: the rest would fail alike
                     log.error("sweep stopped: Gmail refused; the next sweep visits the other tickets")
                     break
+            if progress:
+                progress(done, len(thread_ids))
         return results
 
     def background_jobs(self) -> list[tuple[float, str, object]]:

@@ -472,3 +472,22 @@ def test_a_config_path_that_is_a_folder_or_comes_from_the_environment_is_named(t
     with pytest.raises(ConfigError) as info:
         load_config(None, environ={})
     assert str(info.value).startswith("LABELDESK_CONFIG: file ") and "missing.toml does not exist" in str(info.value)
+
+
+# 19. A sweep reports its progress (the CLI shows a bar, like sync).
+def test_the_sweep_reports_progress(tmp_path):
+    from plugin_host import hookimpl
+    from tests.test_host_sync import make_host
+
+    class Sweeper:
+        @hookimpl
+        def sweep_queries(self, settings, now):
+            return ["in:inbox"]
+
+    local, host, _ = make_host(tmp_path, plugin=Sweeper())
+    for number in range(3):
+        deliver(local.gmail(), make_email(sender=f"p{number}@example.org", subject=f"p{number}",
+                                          message_id=f"<p{number}@x>"))
+    seen = []
+    assert len(host.sweep(progress=lambda done, total: seen.append((done, total)))) == 3
+    assert seen == [(1, 3), (2, 3), (3, 3)]
