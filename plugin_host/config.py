@@ -195,6 +195,8 @@ def apply_environment(data: dict, environ) -> dict:
     """Overlay ``LABELDESK_SECTION__KEY=value`` variables onto the parsed file."""
     merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for name, value in environ.items():
+        if name.startswith("LABELDESK_") and "__" not in name:
+            _check_single_underscore(name)
         if not name.startswith("LABELDESK_") or "__" not in name:
             continue
         parts = [p.lower() for p in name[len("LABELDESK_"):].split("__")]
@@ -222,6 +224,15 @@ def apply_environment(data: dict, environ) -> dict:
         else:
             target[key] = value
     return merged
+
+
+def _check_single_underscore(name: str) -> None:
+    """LABELDESK_MAILBOX_ADDRESS would override nothing (levels are joined by two underscores): say so."""
+    rest = name[len("LABELDESK_"):]
+    section = next((s for s in sorted(KNOWN_SECTIONS) if rest.lower().startswith(s + "_")), None)
+    if section:
+        raise ConfigError(name, f"overrides nothing: did you mean LABELDESK_{section.upper()}__"
+                                f"{rest[len(section) + 1:]}? (two underscores between levels)")
 
 
 FLAGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}

@@ -491,3 +491,14 @@ def test_the_sweep_reports_progress(tmp_path):
     seen = []
     assert len(host.sweep(progress=lambda done, total: seen.append((done, total)))) == 3
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+# 20. LABELDESK_MAILBOX_ADDRESS (one underscore) overrides nothing: an error shows the spelling that does.
+def test_an_override_with_one_underscore_after_the_section_is_an_error(tmp_path):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="did you mean LABELDESK_MAILBOX__ADDRESS"):
+        load_config(tmp_path / "x.toml", data=GOOD, environ={"LABELDESK_MAILBOX_ADDRESS": "help@example.com"})
+    assert load_config(tmp_path / "x.toml", data=GOOD, environ={"LABELDESK_LOAD_PLUGINS": "sla",
+                                                                "LABELDESK_SECRET_KEY": "x"}).mailbox.address
