@@ -12,6 +12,8 @@ from typing import Iterator
 
 from .config import Config
 
+MAX_BYTES = 64 * 1024 * 1024  # Gmail takes messages up to 25 MB (about 35 MB encoded): anything beyond is no mail
+
 
 def eml_files(paths: list[str]) -> Iterator[Path]:
     for name in paths:
@@ -30,7 +32,7 @@ def inspect_file(path: Path, config: Config | None) -> dict:
 
     own = config.mailbox.own_addresses if config else frozenset()
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path)
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
         unreadable = not_an_email(raw, msg)
         if unreadable:
@@ -45,6 +47,15 @@ def inspect_file(path: Path, config: Config | None) -> dict:
                 "acknowledge": decision.acknowledge, "reason": decision.reason}
     except Exception as exc:  # the contract: a bad file is a line with an error, never a crash
         return {"file": str(path), "error": f"{type(exc).__name__}: {exc}"}
+
+
+def read_limited(path: Path) -> bytes:
+    """The file's bytes, refusing one larger than any mail message (a device such as /dev/zero never ends)."""
+    with open(path, "rb") as fh:
+        raw = fh.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise ValueError(f"larger than {MAX_BYTES // (1024 * 1024)} MB: no mail message is this big")
+    return raw
 
 
 def not_an_email(raw: bytes, msg) -> str:

@@ -502,3 +502,15 @@ def test_an_override_with_one_underscore_after_the_section_is_an_error(tmp_path)
         load_config(tmp_path / "x.toml", data=GOOD, environ={"LABELDESK_MAILBOX_ADDRESS": "help@example.com"})
     assert load_config(tmp_path / "x.toml", data=GOOD, environ={"LABELDESK_LOAD_PLUGINS": "sla",
                                                                 "LABELDESK_SECRET_KEY": "x"}).mailbox.address
+
+
+# 21. inspect reads at most what a mail message can be: a file beyond Gmail's limit (or /dev/zero) is named,
+#     not read into memory whole.
+def test_inspect_refuses_a_file_larger_than_any_mail(tmp_path):
+    from plugin_host.cli_inspect import MAX_BYTES, inspect_file
+
+    big = tmp_path / "big.eml"
+    with open(big, "wb") as fh:
+        fh.truncate(MAX_BYTES + 1)  # sparse: no disk used
+    result = inspect_file(big, None)
+    assert "larger than" in result["error"]
