@@ -81,8 +81,12 @@ def run_oauth_flow(client_secrets: str, token_path: str, scopes: list[str] | Non
                                               f"({type(exc).__name__}); download it again from the Cloud console") from None
     creds = flow.run_local_server(port=0)
     path = Path(token_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # the mode above applies only to a new file: an old token.json may be 0644
-    with os.fdopen(fd, "w") as fh:
-        fh.write(creds.to_json())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # the mode above applies only to a new file: an old token.json may be 0644
+        with os.fdopen(fd, "w") as fh:
+            fh.write(creds.to_json())
+    except OSError as exc:
+        raise ConfigError("mailbox.oauth_token", f"{path} cannot be written ({exc.strerror or type(exc).__name__}): "
+                                                 "point oauth_token at a writable file and run `labeldesk auth` again") from None

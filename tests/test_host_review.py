@@ -514,3 +514,23 @@ def test_inspect_refuses_a_file_larger_than_any_mail(tmp_path):
         fh.truncate(MAX_BYTES + 1)  # sparse: no disk used
     result = inspect_file(big, None)
     assert "larger than" in result["error"]
+
+
+# 22. `labeldesk auth` that cannot store the token says where and why (after the browser step, not a traceback).
+def test_auth_that_cannot_write_the_token_is_a_clear_error(tmp_path, monkeypatch):
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    from plugin_host.auth import run_oauth_flow
+    from plugin_host.errors import ConfigError
+
+    class Flow:
+        def run_local_server(self, port):
+            return type("Creds", (), {"to_json": lambda self: '{"refresh_token": "secret-refresh"}'})()
+
+    monkeypatch.setattr(InstalledAppFlow, "from_client_secrets_file", classmethod(lambda cls, *a, **k: Flow()))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError) as info:
+        run_oauth_flow("client.json", str(blocker / "token.json"))
+    assert "mailbox.oauth_token" in str(info.value) and "cannot be written" in str(info.value)
+    assert "secret-refresh" not in str(info.value)
