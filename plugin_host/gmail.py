@@ -318,10 +318,11 @@ class GmailClient:
         if thread_id:
             body["threadId"] = thread_id
         return self.execute(self.users.messages().send(userId="me", body=body), "gmail.users.messages.send",
-                            thread_id or "", settled=self._already_there(raw))
+                            thread_id or "", settled=self._already_there(raw, thread_id=thread_id))
 
-    def _already_there(self, raw: bytes, scope: str = "") -> Callable[[], dict | None]:
-        """A check for a message we wrote (by its Message-ID) having reached the mailbox anyway."""
+    def _already_there(self, raw: bytes, scope: str = "", thread_id: str | None = None) -> Callable[[], dict | None]:
+        """A check for a message we wrote (by its Message-ID) having reached the mailbox anyway: in its thread
+        first (read at once), then by search (whose index may lag a message sent a second ago)."""
         from email.parser import BytesHeaderParser
 
         message_id = (BytesHeaderParser().parsebytes(raw).get("Message-ID") or "").strip().strip("<>")
@@ -330,11 +331,25 @@ class GmailClient:
             if not message_id:
                 return None
             try:
-                found = self.list_message_ids(q=f"{scope}rfc822msgid:{message_id}", max_results=1)
+                found = self._in_thread(thread_id, message_id) if thread_id else None
+                if found is None:
+                    refs = self.list_message_ids(q=f"{scope}rfc822msgid:{message_id}", max_results=1)
+                    found = {"id": refs[0]["id"], "threadId": refs[0]["threadId"]} if refs else None
             except GmailError:
                 return None  # cannot tell: the retry goes ahead
-            return {"id": found[0]["id"], "threadId": found[0]["threadId"]} if found else None
+            return found
         return check
+
+    def _in_thread(self, thread_id: str, message_id: str) -> dict | None:
+        """``{id, threadId}`` of the message in ``thread_id`` whose Message-ID header is ``message_id``."""
+        thread = self.execute(self.users.threads().get(userId="me", id=thread_id, format="metadata",
+                                                       metadataHeaders=["Message-ID"]),
+                              "gmail.users.threads.get", thread_id)
+        for message in thread.get("messages", []):
+            headers = message.get("payload", {}).get("headers", [])
+            if any(h["name"].lower() == "message-id" and h["value"].strip().strip("<>") == message_id for h in headers):
+                return {"id": message["id"], "threadId": message.get("threadId", thread_id)}
+        return None
 
     def insert(self, raw: bytes, label_ids: list[str], thread_id: str | None = None) -> dict:
         import base64
@@ -351,7 +366,7 @@ class GmailClient:
         message = {"raw": base64.urlsafe_b64encode(raw).decode()}
         if thread_id:
             message["threadId"] = thread_id
-        found = self._already_there(raw, "in:drafts ")
+        found = self._already_there(raw, "in:drafts ", thread_id=thread_id)
         return self.execute(self.users.drafts().create(userId="me", body={"message": message}),
                             "gmail.users.drafts.create", thread_id or "",
                             settled=lambda: (lambda m: {"message": m} if m else None)(found()))

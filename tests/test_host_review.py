@@ -534,3 +534,27 @@ def test_auth_that_cannot_write_the_token_is_a_clear_error(tmp_path, monkeypatch
         run_oauth_flow("client.json", str(blocker / "token.json"))
     assert "mailbox.oauth_token" in str(info.value) and "cannot be written" in str(info.value)
     assert "secret-refresh" not in str(info.value)
+
+
+# 23. A send whose response was lost is looked for in its thread (read at once), not only through search,
+#     whose index may not show a message sent a second ago.
+def test_a_lost_send_is_found_in_its_thread_while_search_lags(tmp_path):
+    from plugin_host.sync import ChangeFeed
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    deliver(local.gmail(), make_email(message_id="<lag@example.org>"))
+    original, lost = local.http.request, []
+
+    def response_lost(uri, method="GET", body=None, headers=None, **kw):
+        if "rfc822msgid" in uri:  # the search index has not caught up yet
+            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
+        response = original(uri, method, body, headers, **kw)
+        if "/messages/send" in uri and not lost:
+            lost.append(uri)
+            raise TimeoutError("timed out reading the response")
+        return response
+
+    local.http.request = response_lost
+    assert ChangeFeed(host).sync().ok and lost
+    assert len(sent_acks(local)) == 1
