@@ -66,6 +66,8 @@ class Executor:
         self._tasklist_ids: dict[str, str] = {}
         # Ids of messages this process sent: their history records need no second look.
         self.sent_ids: set[str] = set()
+        # Acknowledgements this process sent, address → (thread, time): Gmail's search may lag behind them.
+        self.acknowledged: dict[str, tuple[str, datetime]] = {}
         # The feed, the sweep and add-on requests run on their own threads over one executor: label and
         # task-list creation, and each idempotency key (reply, draft, task, notification), one at a time.
         self._lock = threading.RLock()
@@ -246,7 +248,7 @@ class Executor:
             return []
         sent = None
         try:
-            verdict = reply_verdict(reply, ticket, self.config, self.client, self.now())
+            verdict = reply_verdict(reply, ticket, self.config, self.client, self.now(), self.acknowledged)
             if not verdict.allowed:
                 log.info("no %s for thread %s: %s", reply.reply_kind, ticket.thread_id, verdict.reason)
                 outcome.skipped.append(f"{reply.reply_kind} suppressed in {ticket.thread_id}: {verdict.reason}")
@@ -256,8 +258,18 @@ class Executor:
             if sent is None:
                 self._release(claim)
         self.sent_ids.add(sent.get("id", ""))
+        if reply.reply_kind == "acknowledgement":
+            self.remember_acknowledgement(reply.to, ticket.thread_id)
         outcome.done.append(f"sent {reply.reply_kind} ({reply.key}) to {reply.to} in {ticket.thread_id}")
         return []
+
+    def remember_acknowledgement(self, address: str, thread_id: str) -> None:
+        with self._lock:
+            now = self.now()
+            if len(self.acknowledged) > MAX_CLAIMS:  # forget the oldest half: Gmail's search has long caught up
+                for stale in sorted(self.acknowledged, key=lambda a: self.acknowledged[a][1])[:MAX_CLAIMS // 2]:
+                    del self.acknowledged[stale]
+            self.acknowledged[(address or "").lower()] = (thread_id, now)
 
     def compose(self, reply: Reply | Draft, ticket: Ticket, automatic: bool = True, from_name: str = "") -> bytes:
         answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), ticket.latest_customer_message)

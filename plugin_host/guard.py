@@ -4,7 +4,8 @@ Message-level rules (bounces, auto-replies, lists, robots, own addresses) live i
 :mod:`plugin_host.loopguard` and already classified the ticket's messages. Here: only answer a
 human customer, never our own addresses, once per thread, and at most one acknowledgement per
 sender within the window (default 4 days, like Gmail's vacation responder) — found by searching
-the mailbox's sent mail for our marked acknowledgements, so no separate database is needed.
+the mailbox's sent mail for our marked acknowledgements, so no separate database is needed (and, for
+what search may not show yet, in the acknowledgements this process sent).
 """
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ class Verdict:
     reason: str = ""
 
 
-def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime) -> Verdict:
+def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime,
+                  sent_here: dict[str, tuple[str, datetime]] | None = None) -> Verdict:
+    """May ``reply`` go out? ``sent_here``: address → (thread, time) of acknowledgements this process sent,
+    which Gmail's search may not show yet."""
     recipient = (reply.to or "").lower()
     if not recipient or config.is_own_address(recipient) or config.agent(recipient):
         return Verdict(False, f"recipient {recipient or '(none)'} is our own address or an agent")
@@ -37,8 +41,10 @@ def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime) 
         return Verdict(True)
     if any(marker.startswith("ack") for marker in ticket.markers):
         return Verdict(False, "thread already holds an acknowledgement")
-    earlier = recent_acknowledgement(recipient, ticket.thread_id, client, now,
-                                     timedelta(days=config.mailbox.ack_window_days))
+    window = timedelta(days=config.mailbox.ack_window_days)
+    thread, when = (sent_here or {}).get(recipient, ("", None))
+    earlier = thread if thread != ticket.thread_id and when and now - when < window else None
+    earlier = earlier or recent_acknowledgement(recipient, ticket.thread_id, client, now, window)
     if earlier:
         return Verdict(False, f"{recipient} was acknowledged within {config.mailbox.ack_window_days:g} days "
                               f"(thread {earlier})")

@@ -558,3 +558,24 @@ def test_a_lost_send_is_found_in_its_thread_while_search_lags(tmp_path):
     local.http.request = response_lost
     assert ChangeFeed(host).sync().ok and lost
     assert len(sent_acks(local)) == 1
+
+
+# 24. Two new threads from one customer in one sync: the second gets no acknowledgement even when search does
+#     not show yet the first acknowledgement, sent a moment ago (the host remembers what it sent).
+def test_one_acknowledgement_per_sender_while_search_lags(tmp_path):
+    from plugin_host.sync import ChangeFeed
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    for number in range(2):
+        deliver(local.gmail(), make_email(subject=f"Problem {number}", message_id=f"<twice{number}@example.org>"))
+    original = local.http.request
+
+    def lagging_search(uri, method="GET", body=None, headers=None, **kw):
+        if "in%3Asent" in uri:  # the acknowledgement sent a moment ago is not indexed yet
+            uri = uri.replace("in%3Asent", "in%3Asent+not-indexed-yet")
+        return original(uri, method, body, headers, **kw)
+
+    local.http.request = lagging_search
+    assert ChangeFeed(host).sync().ok
+    assert len(sent_acks(local)) == 1
