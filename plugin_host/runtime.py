@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import Config, load_config
+from .config import Config, from_environment, load_config
+from .errors import ConfigError
 from .host import Host
 from .plugins import check_plugin_sections, make_plugin_manager, validate_plugin_settings
 
@@ -16,8 +17,11 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     from .auth import credentials_for
     from .gmail import GmailClient
 
-    pm = make_plugin_manager(enabled=config.enabled_plugins, extra=extra_plugins)
-    check_plugin_sections(config, extra_plugins)
+    try:
+        pm = make_plugin_manager(enabled=config.enabled_plugins, extra=extra_plugins)
+        check_plugin_sections(config, extra_plugins)
+    except ConfigError as exc:  # LABELDESK_PLUGINS__ENABLED may be what names the unknown plugin
+        raise from_environment(exc, config.environment) from None
     validate_plugin_settings(pm, config)
     from .auth import is_local
     from .quota import TokenBucket

@@ -76,6 +76,8 @@ def test_config_mistakes_say_what_to_fix(tmp_path, data, environ, expected):
      "plugins.autorepy: no plugin 'autorepy' is installed (did you mean 'autoreply'?)"),
     ({"enabled": ["autoreply"]}, {"LABELDESK_PLUGINS__AUTOREPLY__BOGUS": "1"},
      "(from LABELDESK_PLUGINS__AUTOREPLY__BOGUS)"),
+    ({"enabled": []}, {"LABELDESK_PLUGINS__ENABLED": "sla,autorepy"},
+     "plugins.enabled (from LABELDESK_PLUGINS__ENABLED): unknown plugin 'autorepy'"),
 ])
 def test_a_misspelt_plugin_name_is_an_error_with_a_suggestion(tmp_path, plugins, environ, expected):
     from plugin_host.config import load_config
