@@ -196,11 +196,16 @@ def sync(config_path, full, dry_run) -> None:
 
     host = _host(config_path)
     with click.progressbar(length=1, label="Syncing", file=sys.stderr) as bar:
-        report = ChangeFeed(host, progress=lambda done, total: _advance_bar(bar, done, total)).sync(
-            full=full, dry_run=dry_run)
+        feed = ChangeFeed(host, progress=lambda done, total: _advance_bar(bar, done, total))
+        report = feed.sync(full=full, dry_run=dry_run)
     _print_results(report.threads)
+    moved = "stays at" if report.failed or dry_run else "at"  # the cursor moves only past work that was done
     click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
-               f"{len(report.failed)} failed, cursor {report.history_id}")
+               f"{len(report.failed)} failed, cursor {moved} {feed.cursor.history_id or '(none)'}")
+    for thread_id, why in report.failed[:20]:
+        click.echo(f"failed: thread {thread_id}: {why}", err=True)
+    if len(report.failed) > 20:
+        click.echo(f"… and {len(report.failed) - 20} more; the next sync tries them all again", err=True)
     for thread_id, why in report.set_aside:
         click.echo(f"set aside after failing 3 syncs in a row: thread {thread_id} ({why}); answer it by hand", err=True)
     if report.failed:

@@ -581,3 +581,20 @@ def test_one_acknowledgement_per_sender_while_search_lags(tmp_path):
     local.http.request = lagging_search
     assert ChangeFeed(host).sync().ok
     assert len(sent_acks(local)) == 1
+
+
+# 25. `labeldesk sync` names the threads that failed and why (on stderr), not only how many.
+def test_sync_command_names_failed_threads(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import plugin_host.runtime
+    from plugin_host.cli import get_cli
+
+    local, host, _, feed = synced_host(tmp_path)
+    ref = deliver(local.gmail(), make_email(message_id="<failing@example.org>"))
+    local.app.faults.fail_next("gmail.users.messages.get", count=50, status=500)
+    monkeypatch.setattr(plugin_host.runtime, "host_from_cli", lambda config_path=None: host)
+    result = CliRunner().invoke(get_cli(), ["sync"])
+    assert result.exit_code == 1
+    assert f"failed: thread {ref['threadId']}: GmailError" in result.stderr and "HTTP 500" in result.stderr
+    assert f"1 failed, cursor stays at {feed.cursor.history_id}" in result.stdout  # not the newest history id
