@@ -24,6 +24,7 @@ WATCH_RENEW_SECONDS = 24 * 3600
 IGNORED_LABELS = {"DRAFT", "SPAM", "TRASH"}
 STRIKES = 3  # a thread that fails this many syncs in a row for a reason that is not Gmail's is set aside
 PREFETCH = 50  # threads read ahead in one HTTP batch (Gmail's recommended batch size)
+THREAD_STATUSES = {400, 404}  # Gmail refusing one thread's request (bad address, label name; gone): its own problem
 LOGGED_FROM = 20  # a sync of this many threads or more logs its progress when nobody watches a progress bar
 
 
@@ -193,11 +194,13 @@ class ChangeFeed:
         report.failed.extend((t, "not tried: Gmail refused an earlier thread of this batch") for t in thread_ids)
 
     def _strike(self, thread_id: str, exc: Exception, report: SyncReport, dry_run: bool) -> None:
-        """A failure holds the cursor, so the thread is tried again. Gmail's failures (outages, quota) always
-        do; any other (a message our parser cannot read) sets the thread aside after STRIKES syncs in a row,
-        so one poisoned thread cannot stop the mailbox for good."""
+        """A failure holds the cursor, so the thread is tried again. Gmail's failures (outages, quota, refused
+        credentials) always do; any other (a message our parser cannot read, a request Gmail calls bad for this
+        thread alone) sets the thread aside after STRIKES syncs in a row, so one poisoned thread cannot stop
+        the mailbox for good."""
         detail = f"{type(exc).__name__}: {exc}"[:300]
-        if isinstance(exc, GmailError) or dry_run:
+        mailbox_wide = isinstance(exc, GmailError) and getattr(exc, "status", 0) not in THREAD_STATUSES
+        if mailbox_wide or dry_run:
             report.failed.append((thread_id, detail))
             return
         self.cursor.strikes[thread_id] = self.cursor.strikes.get(thread_id, 0) + 1

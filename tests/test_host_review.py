@@ -598,3 +598,19 @@ def test_sync_command_names_failed_threads(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert f"failed: thread {ref['threadId']}: GmailError" in result.stderr and "HTTP 500" in result.stderr
     assert f"1 failed, cursor stays at {feed.cursor.history_id}" in result.stdout  # not the newest history id
+
+
+# 26. Gmail refusing one thread's request as bad (HTTP 400: a customer address Gmail will not send to, a label
+#     name it rejects) is that thread's problem, not an outage: it is set aside after three syncs like any
+#     poisoned thread, instead of holding the cursor (and the whole mailbox) forever.
+def test_a_thread_gmail_answers_with_400_is_set_aside_not_held_forever(tmp_path):
+    local, host, _, feed = synced_host(tmp_path)
+    deliver(local.gmail(), make_email(sender="Bad Address <bad@example.org>", message_id="<bad400@example.org>"))
+    local.app.faults.fail_next("gmail.users.messages.send", count=100, status=400)
+    reports = [feed.sync() for _ in range(3)]
+    assert [len(r.failed) for r in reports[:2]] == [1, 1] and len(reports[2].set_aside) == 1
+    assert "HTTP 400" in reports[2].set_aside[0][1]
+    held = feed.cursor.history_id
+    deliver(local.gmail(), make_email(sender="Next <next@example.org>", message_id="<next@example.org>"))
+    local.app.faults.scheduled.clear()
+    assert feed.sync().ok and feed.cursor.history_id != held
