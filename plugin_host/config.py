@@ -310,8 +310,9 @@ def validate(data: dict, file: Path | None) -> Config:
         raise ConfigError("plugins.enabled", "must be a list of plugin names")
     raw = {k: v for k, v in plugins.items() if k != "enabled"}
     for name, section in raw.items():
-        if not isinstance(section, dict):
-            raise ConfigError(f"plugins.{name}", "must be a table")
+        if not isinstance(section, dict):  # `enable = [...]`: a misspelt setting, not a plugin's table
+            raise ConfigError(f"plugins.{name}", f"unknown setting{did_you_mean(name, ['enabled'])}; [plugins] holds "
+                                                 "`enabled` and one [plugins.<name>] table per plugin")
     addon = _table(data, "addon", ("base_url", "service_account_email", "oauth_client_id", "google_certs_url"))
     addon_settings = AddonSettings(
         base_url=_https_or_local(_str(addon, "base_url", "addon").rstrip("/"), "addon.base_url"),

@@ -60,6 +60,7 @@ GOOD = {"mailbox": {"address": "support@example.com", "api_root": "http://127.0.
     (GOOD, {"LABELDESK_HOST__POLL_SECONDS": "soon"}, "host.poll_seconds (from LABELDESK_HOST__POLL_SECONDS)"),
     (GOOD, {"LABELDESK_MAILBOX__ADDRESS": "nobody"}, "(from LABELDESK_MAILBOX__ADDRESS)"),
     (GOOD, {"LABELDESK_MAILBX__ADDRESS": "x@example.com"}, "LABELDESK_MAILBX__ADDRESS"),
+    ({**GOOD, "plugins": {"enable": ["sla"]}}, {}, "plugins.enable: unknown setting (did you mean enabled?)"),
 ])
 def test_config_mistakes_say_what_to_fix(tmp_path, data, environ, expected):
     from plugin_host.config import load_config
