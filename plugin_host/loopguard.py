@@ -4,7 +4,7 @@ Rules from RFC 3834 and practice (../shared/reference/gmail-api.md): ``Auto-Subm
 ``no``; ``Precedence: bulk|list|junk``; any ``List-*`` header; a null return path; MAILER-DAEMON,
 postmaster, owner-*, *-request and no-reply senders; delivery/feedback/disposition reports; vendor
 auto-reply headers; localised auto-reply and bounce subjects; the mailbox's own addresses (in any
-case, with any ``+tag``), as the sender or in ``Reply-To``.
+case, with any ``+tag``), as the sender, in ``Reply-To`` or as the ``Return-Path``.
 """
 from __future__ import annotations
 
@@ -151,9 +151,10 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
     if own_address_in(sender, own_addresses):
         return f"own address {sender}"
     reply_to = _addresses(msg, "Reply-To")
-    ours = next((a for a in reply_to if own_address_in(a, own_addresses)), "")
-    if ours:  # an answer would come back to us
-        return f"Reply-To is our own address {ours}"
+    for name in ("Reply-To", "Return-Path"):  # an answer would come back to us (Return-Path: our own mail forwarded)
+        ours = next((a for a in _addresses(msg, name) if own_address_in(a, own_addresses)), "")
+        if ours:
+            return f"{name} is our own address {ours}"
     if any(a.split("@")[0] and ROBOT_LOCAL.match(a.split("@")[0]) for a in reply_to):
         return "no-reply Reply-To"
     subject = _get(msg, "Subject")

@@ -28,6 +28,7 @@ OWN = frozenset({"support@example.com", "help@example.com"})
     ("HELP+shop@example.com", {}),
     ("Jane Customer <jane@example.org>", {"Reply-To": "Support <support+replies@example.com>"}),
     ("Jane Customer <jane@example.org>", {"Reply-To": "jane@example.org, HELP@example.com"}),
+    ("Jane Customer <jane@example.org>", {"Return-Path": "<support+caf_=fwd@example.com>"}),  # forwarded back to us
 ])
 def test_our_own_address_in_any_spelling_is_not_acknowledged(sender, headers):
     decision = should_acknowledge(parsed(make_email(sender=sender, headers=headers)), OWN)
