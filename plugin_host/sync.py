@@ -1,6 +1,6 @@
 """The change feed: from Gmail history (push-triggered or polled) to processed tickets.
 
-The cursor (last fully applied historyId) is the only state the host keeps besides config and
+The cursor (last fully applied historyId, and the mailbox it belongs to) is the only state the host keeps besides config and
 credentials. It moves only after every thread of a batch was processed; a failure leaves it where
 it was, so the next run repeats the batch — harmless, because every action is idempotent. An
 expired cursor (history.list answers 404) or a lost one costs a full sync of recent mail.
@@ -36,15 +36,17 @@ class Cursor:
     history_id: str | None = None
     watch_renewed_at: float = 0.0
     strikes: dict = field(default_factory=dict)  # thread id → syncs in a row it failed (not for Gmail's reasons)
+    mailbox: str = ""  # whose history ids these are
 
     @classmethod
-    def load(cls, state_dir: Path) -> "Cursor":
-        """The saved cursor; a missing or damaged file gives an empty one (the next sync is a full sync)."""
+    def load(cls, state_dir: Path, mailbox: str = "") -> "Cursor":
+        """The saved cursor; a missing or damaged file, or another mailbox's, gives an empty one (the next sync
+        is a full sync)."""
         path = Path(state_dir) / "cursor.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return cls(path)
+            return cls(path, mailbox=mailbox)
         except ValueError:  # not JSON (or not UTF-8)
             data = None
         except OSError as exc:
@@ -52,7 +54,10 @@ class Cursor:
                                                 "state_dir at another folder") from None
         if not isinstance(data, dict):
             log.warning("%s is damaged; the next sync is a full sync", path)
-            return cls(path)
+            return cls(path, mailbox=mailbox)
+        if mailbox and data.get("mailbox") not in (None, "", mailbox):  # [mailbox] address changed, same state_dir
+            log.warning("%s belongs to %s, not %s; the next sync is a full sync", path, data.get("mailbox"), mailbox)
+            return cls(path, mailbox=mailbox)
         history_id = data.get("history_id")
         if history_id is not None and not str(history_id).isdigit():
             log.warning("%s holds no history id (%r); the next sync is a full sync", path, history_id)
@@ -60,11 +65,12 @@ class Cursor:
         strikes = data.get("strikes") if isinstance(data.get("strikes"), dict) else {}
         renewed = data.get("watch_renewed_at")
         renewed = float(renewed) if isinstance(renewed, (int, float)) and not isinstance(renewed, bool) else 0.0
-        return cls(path, str(history_id) if history_id is not None else None, renewed, strikes)
+        return cls(path, str(history_id) if history_id is not None else None, renewed, strikes, mailbox)
 
     def save(self) -> None:
         try:
-            write_private_json(self.path, {"history_id": self.history_id, "watch_renewed_at": self.watch_renewed_at,
+            write_private_json(self.path, {"mailbox": self.mailbox, "history_id": self.history_id,
+                                           "watch_renewed_at": self.watch_renewed_at,
                                            "strikes": dict(self.strikes)})  # a copy: renewal saves beside a sync
         except OSError as exc:
             raise ConfigError("host.state_dir", f"{self.path} cannot be written ({exc.strerror or exc}): make the "
@@ -89,7 +95,7 @@ class ChangeFeed:
 
     def __init__(self, host: Host, progress: Callable[[int, int], None] | None = None):
         self.host = host
-        self.cursor = Cursor.load(host.state_dir)
+        self.cursor = Cursor.load(host.state_dir, host.config.mailbox.address)
         self.lock = threading.Lock()
         self.progress = progress
         self._queue_guard = threading.Lock()

@@ -616,3 +616,19 @@ def test_a_thread_gmail_answers_with_400_is_set_aside_not_held_forever(tmp_path)
     deliver(local.gmail(), make_email(sender="Next <next@example.org>", message_id="<next@example.org>"))
     local.app.faults.scheduled.clear()
     assert feed.sync().ok and feed.cursor.history_id != held
+
+
+# 27. The cursor belongs to one mailbox: after [mailbox] address changes (same state_dir), the first sync of the
+#     new mailbox is a full sync, not an incremental one from another mailbox's history id.
+def test_a_cursor_of_another_mailbox_is_not_used(tmp_path):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.sync import ChangeFeed
+    from tests.test_host_sync import CONFIG, make_host
+
+    synced_host(tmp_path)
+    other = {**CONFIG, "mailbox": {"address": "help@example.net"}}
+    local = LocalMailbox("help@example.net")
+    deliver(local.gmail(), make_email(to="help@example.net", message_id="<other-mailbox@example.org>"))
+    _, host, _ = make_host(tmp_path, local=local, config=other)
+    report = ChangeFeed(host).sync()
+    assert report.full and report.ok and len(sent_acks(local)) == 1
