@@ -1,9 +1,10 @@
 """The change feed: from Gmail history (push-triggered or polled) to processed tickets.
 
-The cursor (last fully applied historyId, and the mailbox it belongs to) is the only state the host keeps besides config and
-credentials. It moves only after every thread of a batch was processed; a failure leaves it where
-it was, so the next run repeats the batch — harmless, because every action is idempotent. An
-expired cursor (history.list answers 404) or a lost one costs a full sync of recent mail.
+The cursor (last fully applied historyId, and the mailbox it belongs to) is the only state the host
+keeps besides config and credentials. It moves only after every thread of a batch was processed; a
+failure leaves it where it was, so the next run repeats the batch — harmless, because every action is
+idempotent. An expired cursor (history.list answers 404), a lost or damaged one, or another mailbox's
+costs a full sync of recent mail.
 """
 from __future__ import annotations
 
