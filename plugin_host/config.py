@@ -195,9 +195,10 @@ def apply_environment(data: dict, environ) -> dict:
     """Overlay ``LABELDESK_SECTION__KEY=value`` variables onto the parsed file."""
     merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for name, value in environ.items():
-        if name.startswith("LABELDESK_") and "__" not in name:
+        if not name.startswith("LABELDESK_"):
+            continue
+        if "__" not in name:  # LABELDESK_CONFIG and friends, or a misspelt override
             _check_single_underscore(name)
-        if not name.startswith("LABELDESK_") or "__" not in name:
             continue
         parts = [p.lower() for p in name[len("LABELDESK_"):].split("__")]
         target = merged
@@ -318,11 +319,10 @@ def validate(data: dict, file: Path | None) -> Config:
         base_url=_https_or_local(_str(addon, "base_url", "addon").rstrip("/"), "addon.base_url"),
         service_account_email=_str(addon, "service_account_email", "addon"),
         oauth_client_id=_str(addon, "oauth_client_id", "addon"),
-        google_certs_url=_str(addon, "google_certs_url", "addon", AddonSettings.google_certs_url),
+        google_certs_url=_https_or_local(_str(addon, "google_certs_url", "addon", AddonSettings.google_certs_url),
+                                         "addon.google_certs_url"),
     )
     host = _table(data, "host", ("state_dir", "poll_seconds", "sweep_minutes", "timezone"))
-    addon_settings = dataclasses.replace(addon_settings, google_certs_url=_https_or_local(
-        addon_settings.google_certs_url, "addon.google_certs_url"))
     host_settings = HostSettings(
         state_dir=_str(host, "state_dir", "host", ".labeldesk"),
         poll_seconds=_whole(host.get("poll_seconds", 60), "host.poll_seconds", least=1),
