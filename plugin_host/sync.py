@@ -60,7 +60,7 @@ class Cursor:
             log.warning("%s belongs to %s, not %s; the next sync is a full sync", path, data.get("mailbox"), mailbox)
             return cls(path, mailbox=mailbox)
         history_id = data.get("history_id")
-        if history_id is not None and not str(history_id).isdigit():
+        if history_id is not None and not (str(history_id).isascii() and str(history_id).isdigit()):
             log.warning("%s holds no history id (%r); the next sync is a full sync", path, history_id)
             history_id = None
         strikes = data.get("strikes") if isinstance(data.get("strikes"), dict) else {}

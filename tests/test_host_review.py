@@ -175,7 +175,7 @@ def test_a_full_sync_after_expired_history_logs_its_progress(tmp_path, caplog):
 # 6. A damaged cursor file costs a full sync (like a lost one), never a traceback or a stuck feed; one that
 #    cannot be read or written at all is a configuration error naming it.
 @pytest.mark.parametrize("text", ["[1]", '{"history_id": {"a": 1}, "watch_renewed_at": "x", "strikes": []}',
-                                  '{"history_id": "abc"}', "\x00\xff"])
+                                  '{"history_id": "abc"}', '{"history_id": "²"}', "\x00\xff"])
 def test_a_damaged_cursor_file_costs_a_full_sync(tmp_path, text):
     from plugin_host.sync import ChangeFeed
     from tests.test_host_sync import make_host
