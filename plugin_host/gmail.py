@@ -416,7 +416,9 @@ class GmailClient:
                 return tasks
 
     def insert_task(self, tasklist: str, body: dict) -> dict:
-        same = lambda task: (task.get("title"), task.get("notes") or "") == (body.get("title"), body.get("notes") or "")
+        def same(task: dict) -> bool:
+            return (task.get("title"), task.get("notes") or "") == (body.get("title"), body.get("notes") or "")
+
         return self.execute(self.tasks.tasks().insert(tasklist=tasklist, body=body), "tasks.tasks.insert", tasklist,
                             settled=self._found(lambda: self.list_tasks(tasklist), same))
 
