@@ -2,8 +2,8 @@
 
 ``create_app(host)`` builds the app around an existing :class:`~plugin_host.host.Host`; nothing
 reads configuration at import time. The push endpoint verifies Pub/Sub's OIDC token before it
-looks at the body, refuses a message it has already taken (409), answers fast, and leaves the work to
-a background sync.
+looks at the body, does nothing for a message it has already taken (answered 200, so Pub/Sub does not
+redeliver a duplicate for days), answers fast, and leaves the work to a background sync.
 """
 from __future__ import annotations
 
@@ -86,8 +86,10 @@ def gmail_push():
         log.warning("push for %s ignored: this host serves %s", notice.email_address, settings.address)
         return {"ignored": True}, 200
     if not current_app.extensions["labeldesk.pushes"].first_time(notice.message_id):
-        log.warning("push message %s received again: refused as a replay", notice.message_id)
-        return {"error": "push message already received"}, 409
+        # A replay, or Pub/Sub's own duplicate delivery: no sync. A 2xx acknowledges it; an error status
+        # would make Pub/Sub redeliver it until its retention (7 days) runs out.
+        log.warning("push message %s received again: ignored (a replay or a duplicate delivery)", notice.message_id)
+        return {"duplicate": True}, 200
     feed = current_app.extensions.get("labeldesk.feed")
     if feed is not None:
         feed.sync_soon()
