@@ -178,7 +178,9 @@ class GmailClient:
             detail = f"{type(exc).__name__}: {exc}"
         error = GmailError(f"mailbox {self.address}: {method_id}{' ' + describe if describe else ''} failed: {detail}")
         error.status = _status(exc) if isinstance(exc, HttpError) else 0
-        error.unavailable = retryable(exc)  # Gmail out of quota, down or unreachable: later calls would fail too
+        # Gmail out of quota, down or unreachable: later calls would fail too. Google Tasks (or Drive) down says
+        # nothing about Gmail (an escalation's task failing must not stop a sync or sweep of the other tickets).
+        error.unavailable = retryable(exc) and method_id.startswith("gmail.")
         return error
 
     def batch(self, calls: list[tuple[Any, str]]) -> list[Any]:
