@@ -369,9 +369,26 @@ class GmailClient:
         if thread_id:
             message["threadId"] = thread_id
         found = self._already_there(raw, "in:drafts ", thread_id=thread_id)
+
+        def settled() -> dict | None:  # the draft itself: its id is what opens it (the side panel's Insert)
+            message = found()
+            try:
+                return self._draft_holding(message["id"]) if message else None
+            except GmailError:
+                return None  # cannot tell: the retry goes ahead
         return self.execute(self.users.drafts().create(userId="me", body={"message": message}),
-                            "gmail.users.drafts.create", thread_id or "",
-                            settled=lambda: (lambda m: {"message": m} if m else None)(found()))
+                            "gmail.users.drafts.create", thread_id or "", settled=settled)
+
+    def _draft_holding(self, message_id: str) -> dict | None:
+        """``{id, message}`` of the draft whose message is ``message_id``, from the drafts list."""
+        token = None
+        while True:
+            page = self.execute(self.users.drafts().list(userId="me", maxResults=500, pageToken=token),
+                                "gmail.users.drafts.list")
+            found = next((d for d in page.get("drafts", []) if d.get("message", {}).get("id") == message_id), None)
+            if found is not None or not page.get("nextPageToken"):
+                return found
+            token = page["nextPageToken"]
 
     def watch(self, topic: str, label_ids: list[str] | None = None) -> dict:
         body = {"topicName": topic, "labelIds": label_ids or ["INBOX"], "labelFilterBehavior": "include"}

@@ -23,3 +23,30 @@ def test_a_google_tasks_outage_does_not_stop_the_sweep_at_the_first_breach(tmp_p
     clock["now"] = monday(14)  # 4h target due at 13:00
     host.sweep()
     assert all("Helpdesk/SLA/Breached" in labels_of(host, t) for t in threads)
+
+
+def test_a_reply_draft_whose_response_was_lost_is_found_with_its_draft_id(tmp_path):
+    """The side panel's Insert makes a reply draft and opens it by its draft id. A drafts.create whose
+    response was lost is found again in the thread (by its Message-ID), but as a message: without the
+    draft's id, the card that opens it failed (and a retry must not make a second draft)."""
+    from gmail_addon import cards
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    ref = deliver(local.gmail(), make_email(message_id="<lostdraft@example.org>"))
+    original, lost = local.http.request, []
+
+    def response_lost(uri, method="GET", body=None, headers=None, **kw):
+        response = original(uri, method, body, headers, **kw)
+        if method == "POST" and "/users/me/drafts" in uri and not lost:
+            lost.append(uri)
+            raise TimeoutError("timed out reading the response")
+        return response
+
+    local.http.request = response_lost
+    ticket = host.ticket(ref["threadId"])
+    draft = host.reply_draft(ticket, None, "Refunds reach your card within 5 business days.")
+    drafts = local.gmail().users().drafts().list(userId="me").execute()["drafts"]
+    assert lost and [d["id"] for d in drafts] == [draft["id"]]
+    opened = cards.open_draft(draft)["renderActions"]["hostAppAction"]["gmailAction"]["openCreatedDraftActionMarkup"]
+    assert opened == {"draftId": draft["id"], "draftThreadId": ref["threadId"]}
