@@ -154,14 +154,14 @@ class Host:
         return [t for t in self.search_tickets(q) if t.awaiting_reply]
 
     def customer_tickets(self, email: str, limit: int = 20) -> list[Ticket]:
-        return self.search_tickets(from_query(email), limit=limit) if from_query(email) else []
+        return self.search_tickets(customer_query(email), limit=limit) if customer_query(email) else []
 
     def customer_history(self, email: str, exclude_thread: str = "", limit: int = 5) -> list["EarlierTicket"]:
         """The customer's other threads, newest first: one metadata read each, not whole threads."""
         seen, out = {exclude_thread}, []
-        if not from_query(email):
+        if not customer_query(email):
             return out
-        for ref in self.client.list_message_ids(q=from_query(email), max_results=50):
+        for ref in self.client.list_message_ids(q=customer_query(email), max_results=50):
             if ref["threadId"] in seen:
                 continue
             seen.add(ref["threadId"])
@@ -344,11 +344,12 @@ class Host:
         return frozenset(done - open_)
 
 
-def from_query(email: str) -> str:
-    """A Gmail search for mail from one plain address, or "" for an address Gmail's search syntax
-    cannot hold (a quoted local part with spaces, "OR", braces, or a leading "-" would widen or
-    invert the search and show another customer's threads)."""
-    return f"from:{email}" if is_plain_address(email) else ""
+def customer_query(email: str) -> str:
+    """A Gmail search for a customer's mail: from one plain address, or to it (a web form's visitor
+    writes from the form's no-reply address; our answers go to the visitor), or "" for an address
+    Gmail's search syntax cannot hold (a quoted local part with spaces, "OR", braces, or a leading "-"
+    would widen or invert the search and show another customer's threads)."""
+    return f"{{from:{email} to:{email}}}" if is_plain_address(email) else ""
 
 
 def reply_subject(subject: str) -> str:

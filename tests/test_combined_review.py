@@ -50,3 +50,28 @@ def test_a_reply_draft_whose_response_was_lost_is_found_with_its_draft_id(tmp_pa
     assert lost and [d["id"] for d in drafts] == [draft["id"]]
     opened = cards.open_draft(draft)["renderActions"]["hostAppAction"]["gmailAction"]["openCreatedDraftActionMarkup"]
     assert opened == {"draftId": draft["id"], "draftThreadId": ref["threadId"]}
+
+
+def test_a_web_form_visitors_earlier_tickets_are_in_their_history(tmp_path):
+    """A form visitor is the ticket's customer (the Reply-To), but their mail comes from the form's
+    no-reply address: a history searched by ``from:`` alone showed none of their earlier tickets."""
+    from tests.test_host_sync import make_host
+
+    from .conftest import send
+
+    local, host, _ = make_host(tmp_path)
+    g = local.gmail()
+
+    def form(n):
+        return deliver(g, make_email(sender="Webflow <no-reply@webflow.com>", subject=f"New form submission {n}",
+                                     headers={"Reply-To": "Bob Stone <bob@example.net>"}, message_id=f"<form{n}@webflow.com>",
+                                     body="Message: my invoice is wrong"))
+
+    first = form(1)
+    send(g, make_email(sender="support@example.com", to="bob@example.net", subject="Re: New form submission 1",
+                       in_reply_to="<form1@webflow.com>", body="Fixed."), first["threadId"])
+    second = form(2)
+    assert host.ticket(second["threadId"]).customer.email == "bob@example.net"
+    earlier = host.customer_history("bob@example.net", exclude_thread=second["threadId"])
+    assert [e.thread_id for e in earlier] == [first["threadId"]]
+    assert first["threadId"] in [t.thread_id for t in host.customer_tickets("bob@example.net")]
