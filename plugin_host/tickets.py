@@ -175,8 +175,8 @@ def internal_notes_marked(conversation: list, customers: list, originals: dict) 
     """Agent messages sent to none of the thread's customers (a forward to engineering, a note to a
     colleague) become ``internal``: they answer nobody, so they stop no clock and count as no reply."""
     customer_addresses = {m.sender.email for m in customers}
-    for m in customers:
-        customer_addresses.update(_addresses(originals[m.id], "Reply-To"))
+    for m in customers:  # the writer is the Reply-To person when there is one: the From address is theirs too
+        customer_addresses.update(_addresses(originals[m.id], "From", "Reply-To"))
 
     def internal(m) -> bool:
         recipients = set(m.to) | set(m.cc) | set(_addresses(originals[m.id], "Bcc"))

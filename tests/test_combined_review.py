@@ -75,3 +75,21 @@ def test_a_web_form_visitors_earlier_tickets_are_in_their_history(tmp_path):
     earlier = host.customer_history("bob@example.net", exclude_thread=second["threadId"])
     assert [e.thread_id for e in earlier] == [first["threadId"]]
     assert first["threadId"] in [t.thread_id for t in host.customer_tickets("bob@example.net")]
+
+
+def test_an_answer_to_the_customers_from_address_is_not_an_internal_note(tmp_path):
+    """A customer writing with another address in Reply-To is known by the Reply-To; an agent's answer to
+    the address the customer wrote from is still to the customer, not an internal note that answers nobody."""
+    from tests.test_host_sync import make_host
+
+    from .conftest import send
+
+    local, host, _ = make_host(tmp_path)
+    g = local.gmail()
+    ref = deliver(g, make_email(sender="Jane <jane@corp.example>", headers={"Reply-To": "Jane <jane@home.example>"},
+                                message_id="<corp1@corp.example>"))
+    send(g, make_email(sender="support@example.com", to="jane@corp.example", subject="Re: Order 1234 is late",
+                       in_reply_to="<corp1@corp.example>", body="On its way."), ref["threadId"])
+    ticket = host.ticket(ref["threadId"])
+    assert ticket.customer.email == "jane@home.example"
+    assert [m.kind for m in ticket.messages] == ["customer", "agent"] and not ticket.awaiting_reply
