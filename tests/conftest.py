@@ -75,6 +75,22 @@ def send(gmail, raw: bytes, thread_id: str | None = None) -> dict:
     return gmail.users().messages().send(userId="me", body=body).execute()
 
 
+def lose_first_response(local, matches) -> list:
+    """The first request ``matches(uri, method)`` accepts goes through, but its response is lost (a timeout),
+    as when Gmail or Tasks did the work and the connection dropped. Returns the list of lost URIs."""
+    original, lost = local.http.request, []
+
+    def response_lost(uri, method="GET", body=None, headers=None, **kw):
+        response = original(uri, method, body, headers, **kw)
+        if matches(uri, method) and not lost:
+            lost.append(uri)
+            raise TimeoutError("timed out reading the response")
+        return response
+
+    local.http.request = response_lost
+    return lost
+
+
 def pytest_sessionfinish(session, exitstatus):
     """When the whole suite ran, fail it if some hook was never called by any test."""
     from plugin_host.hookdocs import hook_names

@@ -5,7 +5,7 @@ from plugin_host.mailbox import LocalMailbox
 from plugin_host.mailbox.faults import FaultPlan
 from plugin_host.sync import ChangeFeed
 
-from .conftest import deliver, make_email
+from .conftest import deliver, lose_first_response, make_email
 from .test_sla import labels_of, monday, setup
 
 
@@ -34,16 +34,7 @@ def test_a_reply_draft_whose_response_was_lost_is_found_with_its_draft_id(tmp_pa
 
     local, host, _ = make_host(tmp_path)
     ref = deliver(local.gmail(), make_email(message_id="<lostdraft@example.org>"))
-    original, lost = local.http.request, []
-
-    def response_lost(uri, method="GET", body=None, headers=None, **kw):
-        response = original(uri, method, body, headers, **kw)
-        if method == "POST" and "/users/me/drafts" in uri and not lost:
-            lost.append(uri)
-            raise TimeoutError("timed out reading the response")
-        return response
-
-    local.http.request = response_lost
+    lost = lose_first_response(local, lambda uri, method: method == "POST" and "/users/me/drafts" in uri)
     ticket = host.ticket(ref["threadId"])
     draft = host.reply_draft(ticket, None, "Refunds reach your card within 5 business days.")
     drafts = local.gmail().users().drafts().list(userId="me").execute()["drafts"]

@@ -5,7 +5,7 @@ import pytest
 
 from plugin_host.config import load_config
 from plugin_host.sync import ChangeFeed
-from tests.conftest import deliver, make_email
+from tests.conftest import deliver, lose_first_response, make_email
 from tests.test_host_sync import CONFIG, make_host, sent_acks, synced_host
 
 
@@ -93,17 +93,7 @@ def test_a_send_whose_response_was_lost_is_not_sent_again(tmp_path):
     """Gmail accepted the acknowledgement but the response timed out: the retry finds it by Message-ID."""
     local, host, _ = make_host(tmp_path)
     deliver(local.gmail(), make_email(message_id="<timeout@example.org>"))
-    original = local.http.request
-    lost = []
-
-    def response_lost(uri, method="GET", body=None, headers=None, **kw):
-        response = original(uri, method, body, headers, **kw)
-        if "/messages/send" in uri and not lost:
-            lost.append(uri)
-            raise TimeoutError("timed out reading the response")
-        return response
-
-    local.http.request = response_lost
+    lost = lose_first_response(local, lambda uri, method: "/messages/send" in uri)
     report = ChangeFeed(host).sync()
     assert lost and report.ok and len(sent_acks(local)) == 1
 

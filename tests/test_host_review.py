@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from plugin_host.loopguard import should_acknowledge
-from tests.conftest import deliver, make_email
+from tests.conftest import deliver, lose_first_response, make_email
 from tests.test_host_sync import sent_acks, synced_host
 
 
@@ -242,16 +242,7 @@ def test_a_task_whose_response_was_lost_is_not_created_again(tmp_path, path):
     from tests.test_host_sync import make_host
 
     local, host, _ = make_host(tmp_path)
-    original, lost = local.http.request, []
-
-    def response_lost(uri, method="GET", body=None, headers=None, **kw):
-        response = original(uri, method, body, headers, **kw)
-        if method == "POST" and path in uri and not lost:
-            lost.append(uri)
-            raise TimeoutError("timed out reading the response")
-        return response
-
-    local.http.request = response_lost
+    lost = lose_first_response(local, lambda uri, method: method == "POST" and path in uri)
     actions = Actions(thread_id="t1")
     actions.task(title="Escalated: order 1234", notes="Customer waits.", key="esc-1", tasklist="Escalations")
     outcome = host.executor.execute(actions)
@@ -266,16 +257,7 @@ def test_a_message_inserted_whose_response_was_lost_is_not_inserted_again(tmp_pa
     from tests.test_host_sync import make_host
 
     local, host, _ = make_host(tmp_path)
-    original, lost = local.http.request, []
-
-    def response_lost(uri, method="GET", body=None, headers=None, **kw):
-        response = original(uri, method, body, headers, **kw)
-        if method == "POST" and "/users/me/messages?" in uri and not lost:
-            lost.append(uri)
-            raise TimeoutError("timed out reading the response")
-        return response
-
-    local.http.request = response_lost
+    lost = lose_first_response(local, lambda uri, method: method == "POST" and "/users/me/messages?" in uri)
     host.client.insert(make_email(message_id="<post-1@social.example>"), ["INBOX"])
     assert lost and len(host.client.list_message_ids(q="rfc822msgid:post-1@social.example")) == 1
 
@@ -549,18 +531,15 @@ def test_a_lost_send_is_found_in_its_thread_while_search_lags(tmp_path):
 
     local, host, _ = make_host(tmp_path)
     deliver(local.gmail(), make_email(message_id="<lag@example.org>"))
-    original, lost = local.http.request, []
+    original = local.http.request
 
-    def response_lost(uri, method="GET", body=None, headers=None, **kw):
+    def search_lags(uri, method="GET", body=None, headers=None, **kw):
         if "rfc822msgid" in uri:  # the search index has not caught up yet
             uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
-        response = original(uri, method, body, headers, **kw)
-        if "/messages/send" in uri and not lost:
-            lost.append(uri)
-            raise TimeoutError("timed out reading the response")
-        return response
+        return original(uri, method, body, headers, **kw)
 
-    local.http.request = response_lost
+    local.http.request = search_lags
+    lost = lose_first_response(local, lambda uri, method: "/messages/send" in uri)
     assert ChangeFeed(host).sync().ok and lost
     assert len(sent_acks(local)) == 1
 
