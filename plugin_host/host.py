@@ -274,7 +274,7 @@ class Host:
 
         key = f"insert-{secrets.token_hex(6)}"  # each press its own draft and Message-ID
         draft = Draft(thread_id=ticket.thread_id, in_reply_to=ticket.latest_customer_message.id,
-                      to=ticket.customer.email, subject=reply_subject(ticket.subject), text=text, key=key)
+                      to=ticket.customer.email, subject=ticket.reply_subject, text=text, key=key)
         raw = self.executor.compose(draft, ticket, automatic=False, from_name=agent.full_name if agent else "")
         return self.client.create_draft(raw, thread_id=ticket.thread_id)
 
@@ -351,7 +351,3 @@ def customer_query(email: str) -> str:
     would widen or invert the search and show another customer's threads)."""
     return f"{{from:{email} to:{email}}}" if is_plain_address(email) else ""
 
-
-def reply_subject(subject: str) -> str:
-    """"Re: <subject>", once: Gmail threads a reply by its subject too."""
-    return subject if subject.lower().startswith("re:") else f"Re: {subject}"

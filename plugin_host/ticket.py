@@ -109,6 +109,15 @@ class Ticket:
         return self.messages[-1]
 
     @property
+    def reply_subject(self) -> str:
+        """The customer's own subject with "Re: ", once: Gmail threads a reply only when the subjects match,
+        so never the "(no subject)" placeholder and never shortened. No subject stays no subject."""
+        raw = " ".join(self.first_customer_message.subject.split())
+        if not raw or raw.lower().startswith("re:"):
+            return raw
+        return f"Re: {raw}"
+
+    @property
     def question(self) -> str:
         """What the customer asks: the subject plus their latest message, cleaned."""
         from .text import strip_greeting

@@ -84,3 +84,15 @@ def test_an_answer_to_the_customers_from_address_is_not_an_internal_note(tmp_pat
     ticket = host.ticket(ref["threadId"])
     assert ticket.customer.email == "jane@home.example"
     assert [m.kind for m in ticket.messages] == ["customer", "agent"] and not ticket.awaiting_reply
+
+
+def test_an_inserted_reply_draft_to_a_message_without_subject_stays_in_its_thread(tmp_path):
+    """Gmail threads a message only when its subject matches the thread's: the side panel's reply draft
+    took the ticket's "(no subject)" placeholder ("Re: (no subject)") and landed in a thread of its own."""
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    ref = deliver(local.gmail(), make_email(subject="", message_id="<nosubject@example.org>"))
+    draft = host.reply_draft(host.ticket(ref["threadId"]), None, "Which order do you mean?")
+    assert draft["message"]["threadId"] == ref["threadId"]
+    assert host.ticket(ref["threadId"]).drafts

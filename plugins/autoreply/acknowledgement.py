@@ -147,13 +147,4 @@ def compose(ticket, settings, config, now: datetime) -> dict:
     }
     variant = "acknowledgement" if open_now else "out_of_hours"
     text = render(settings, ticket.language, variant, context)
-    return {"subject": reply_subject(ticket), "text": text, "from_name": agent.full_name if agent else "", "variant": variant}
-
-
-def reply_subject(ticket) -> str:
-    """The customer's own subject with "Re: ": Gmail threads a reply only when the subjects match, so
-    never the "(no subject)" placeholder and never shortened. No subject stays no subject."""
-    raw = " ".join(ticket.first_customer_message.subject.split())
-    if not raw or raw.lower().startswith("re:"):
-        return raw
-    return f"Re: {raw}"
+    return {"subject": ticket.reply_subject, "text": text, "from_name": agent.full_name if agent else "", "variant": variant}
