@@ -152,7 +152,8 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
         return f"own address {sender}"
     reply_to = _addresses(msg, "Reply-To")
     for name in ("Reply-To", "Return-Path"):  # an answer would come back to us (Return-Path: our own mail forwarded)
-        ours = next((a for a in _addresses(msg, name) if own_address_in(a, own_addresses)), "")
+        ours = next((a for a in _addresses(msg, name) if own_address_in(a, own_addresses)
+                     and not (name == "Return-Path" and forwarded_to_us(a, own_addresses))), "")
         if ours:
             return f"{name} is our own address {ours}"
     if any(a.split("@")[0] and ROBOT_LOCAL.match(a.split("@")[0]) for a in reply_to):
@@ -161,6 +162,15 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
     if AUTO_SUBJECT.match(subject) or AUTO_SUBJECT.match(REPLY_PREFIX.sub("", subject)):
         return f"automatic subject {subject[:60]!r}"
     return ""
+
+
+def forwarded_to_us(return_path: str, own_addresses: frozenset[str]) -> bool:
+    """Whether a Return-Path is Gmail's auto-forwarding envelope of one of our addresses forwarding to
+    another ("help+caf_=support=example.com@example.com": help@ forwards its mail to support@), not our
+    own mail that went elsewhere and came back."""
+    tag = return_path.split("@")[0].partition("+caf_=")[2]
+    target_local, _, target_domain = tag.rpartition("=")
+    return bool(target_local) and bool(own_address_in(f"{target_local}@{target_domain}", own_addresses))
 
 
 def form_visitor(msg: Message, own_addresses: frozenset[str] = frozenset()) -> str:

@@ -96,3 +96,17 @@ def test_an_inserted_reply_draft_to_a_message_without_subject_stays_in_its_threa
     draft = host.reply_draft(host.ticket(ref["threadId"]), None, "Which order do you mean?")
     assert draft["message"]["threadId"] == ref["threadId"]
     assert host.ticket(ref["threadId"]).drafts
+
+
+def test_a_customer_message_an_alias_mailbox_forwarded_to_us_is_acknowledged():
+    """Own addresses are matched with any +tag, and a Return-Path naming one is our mail come back. But
+    Gmail's auto-forwarding writes the forwarder into the Return-Path with a +caf_ tag naming where it
+    forwards to: help@ forwarding its mail to support@ made every customer's message automatic."""
+    from plugin_host.loopguard import should_acknowledge
+
+    from .test_host_review import OWN, parsed
+
+    forwarded = make_email(headers={"Return-Path": "<help+caf_=support=example.com@example.com>"})
+    assert should_acknowledge(parsed(forwarded), OWN).acknowledge
+    looped = make_email(headers={"Return-Path": "<support+caf_=fwd=elsewhere.example@example.com>"})
+    assert not should_acknowledge(parsed(looped), OWN).acknowledge  # ours, forwarded elsewhere and back
