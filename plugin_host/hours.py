@@ -107,6 +107,11 @@ def _merged(periods: list) -> tuple:
     return tuple((start, end) for start, end in out)
 
 
+def local_text(when, zone) -> str:
+    """A moment as a customer reads it in an acknowledgement: "2026-11-23 12:00 (Europe/Warsaw)"."""
+    return f"{when.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
+
+
 @lru_cache(maxsize=64)
 def public_holidays(country: str, subdivision: str, year: int):
     """The ``holidays`` calendar of one country and year: day → name, plus ``weekend_workdays``."""

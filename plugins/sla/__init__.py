@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 
 from plugin_host import hookimpl
+from plugin_host.hours import local_text
 from plugin_host.ticket import CardReply, Deadline
 
 from . import escalation
@@ -102,11 +103,6 @@ def ticket_deadline(ticket, settings, now):
                     text=local_text(state.due, calendar.zone), open_now=open_now,
                     holiday=calendar.holiday_name(now.astimezone(calendar.zone).date()) if business else "",
                     back_at="" if open_now else local_text(calendar.next_opening(now), calendar.zone))
-
-
-def local_text(when, zone) -> str:
-    """A moment as the customer reads it in an acknowledgement: "2026-11-23 12:00 (Europe/Warsaw)"."""
-    return f"{when.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
 
 
 @hookimpl
