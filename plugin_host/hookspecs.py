@@ -46,7 +46,9 @@ def on_customer_replied(ticket, actions, settings, now) -> None:
 
 @hookspec
 def on_agent_replied(ticket, actions, settings, now) -> None:
-    """A human agent (not an automatic message) replied on a ticket.
+    """A human agent (not an automatic message) replied on a ticket: wrote to a customer. A message to
+    none of the customers (a forward to engineering) is internal and fires no event; a draft Labeldesk
+    prepared counts once the agent sends it.
 
     :param ticket: the ticket, its latest message the agent's.
     :param actions: the recorder for this ticket.
@@ -185,7 +187,8 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     """A side-panel button was pressed. The plugin owning ``name`` answers; first answer wins.
 
     Return a :class:`~plugin_host.ticket.CardReply` (notification text, a card to show, or text to
-    insert into the draft), or None if the button is not yours.
+    insert: the host puts it in a new reply draft that Gmail opens, unless the thread holds a draft
+    already), or None if the button is not yours.
 
     :param name: the button's action name, e.g. ``"sla.escalate"``.
     :param parameters: the action's parameters as a dict of strings.
