@@ -110,3 +110,20 @@ def test_a_customer_message_an_alias_mailbox_forwarded_to_us_is_acknowledged():
     assert should_acknowledge(parsed(forwarded), OWN).acknowledge
     looped = make_email(headers={"Return-Path": "<support+caf_=fwd=elsewhere.example@example.com>"})
     assert not should_acknowledge(parsed(looped), OWN).acknowledge  # ours, forwarded elsewhere and back
+
+
+def test_the_resolution_report_counts_archived_tickets_as_resolved_with_resolve_on_archive(tmp_path):
+    """With ``resolve_on_archive`` the clock stops when a ticket leaves the inbox; the report's new
+    resolution measures looked only at the Resolved label, so every archived ticket was "open past target"."""
+    import dataclasses
+    from datetime import timedelta
+
+    from plugins.sla import policy_of
+    from plugins.sla.metrics import compute
+
+    from .test_sla_fixes import ASKED, MON9, ticket
+
+    local, host, clock = setup(tmp_path, MON9, sla={"resolve_on_archive": True})
+    archived = ticket([dataclasses.replace(m, label_ids=frozenset()) for m in ASKED])  # answered, then archived
+    metrics = compute([archived], policy_of(host.config), host.config, MON9 + timedelta(days=8))
+    assert metrics["resolution"]["open_past_target"] == 0 and metrics["resolution"]["within_target"] == 1.0

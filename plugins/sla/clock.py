@@ -68,10 +68,15 @@ def _holds(ticket, policy: SlaPolicy, label: str) -> bool:
     return ticket.has_label(label) and label not in stale_hold_labels(ticket, policy)
 
 
+def is_resolved(ticket, policy: SlaPolicy) -> bool:
+    """The resolved label holds (the customer has not written past it), or archived with ``resolve_on_archive``."""
+    return _holds(ticket, policy, policy.resolved_label) or (
+        policy.resolve_on_archive and not any("INBOX" in m.label_ids for m in ticket.messages))
+
+
 def sla_state(ticket, policy: SlaPolicy, now: datetime) -> SlaState:
     priority, why = priority_of(ticket, policy)
-    resolved = _holds(ticket, policy, policy.resolved_label) or (
-        policy.resolve_on_archive and not any("INBOX" in m.label_ids for m in ticket.messages))
+    resolved = is_resolved(ticket, policy)
     paused = _holds(ticket, policy, policy.waiting_label)
     kind, started = clock_start(ticket)
     if resolved or paused or not kind:

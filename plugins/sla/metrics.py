@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from jinja2 import Environment, select_autoescape
 
+from .clock import is_resolved
 from .policy import priority_of
 
 
@@ -44,12 +45,13 @@ def compute(tickets, policy, config, now: datetime) -> dict:
         else:
             within[priority] += policy.elapsed(ticket.first_customer_at, now) <= target
         resolve_by = policy.target(priority, "resolution", ticket.channel)
-        if ticket.has_label(policy.resolved_label) and ticket.agent_messages:
+        resolved = is_resolved(ticket, policy)  # as the clock sees it: archived too with resolve_on_archive
+        if resolved and ticket.agent_messages:
             taken = policy.elapsed(ticket.first_customer_at, ticket.agent_messages[-1].sent_at)
             resolution.append(_hours(taken))
             resolved_within.append(taken <= resolve_by)
             replies.append(len(ticket.agent_messages))
-        elif not ticket.has_label(policy.resolved_label):
+        elif not resolved:
             open_overdue += policy.elapsed(ticket.first_customer_at, now) > resolve_by
         for label in ticket.labels:
             if label.startswith(root) and not label.startswith((root + "SLA/", root + "Owner/", root + "Priority/")):
