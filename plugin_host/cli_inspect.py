@@ -28,7 +28,7 @@ def inspect_file(path: Path, config: Config | None) -> dict:
     from .language import detect_language
     from .loopguard import should_acknowledge
     from .text import customer_text
-    from .tickets import decode_header_value, header, person
+    from .tickets import decode_header_value, header, writer
 
     own = config.mailbox.own_addresses if config else frozenset()
     try:
@@ -38,9 +38,9 @@ def inspect_file(path: Path, config: Config | None) -> dict:
         if unreadable:
             return {"file": str(path), "customer": {"name": "", "email": ""}, "language": "", "text": "",
                     "acknowledge": False, "reason": unreadable}
-        sender = person(header(msg, "From"))
         text = customer_text(msg)
         decision = should_acknowledge(msg, own)
+        sender = writer(msg, "customer" if decision.acknowledge else "automatic", own)  # whom it would go to
         return {"file": str(path), "customer": {"name": sender.name, "email": sender.email},
                 "language": detect_language(f"{decode_header_value(header(msg, 'Subject'))}\n{text}"),
                 "text": text[:2000],

@@ -76,12 +76,12 @@ def _addresses(msg, *names: str) -> tuple[str, ...]:
     return tuple(a.lower() for _, a in getaddresses([v for v in values if v]) if a)
 
 
-def writer(msg, kind: str, config: Config) -> Person:
+def writer(msg, kind: str, own_addresses: frozenset[str]) -> Person:
     """Who wrote a message: for a customer's, the one Reply-To person when there is one (a web form's
     visitor, a customer's other address: where Gmail's Reply goes too), else the From person."""
     sender = person(header(msg, "From"))
     reply_to = _addresses(msg, "Reply-To")
-    if kind != "customer" or len(reply_to) != 1 or reply_to[0] == sender.email or config.is_own_address(reply_to[0]):
+    if kind != "customer" or len(reply_to) != 1 or reply_to[0] == sender.email or own_address_in(reply_to[0], own_addresses):
         return sender
     if ROBOT_LOCAL.match(reply_to[0].split("@")[0]):
         return sender
@@ -115,7 +115,7 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
     sent_at = datetime.fromtimestamp(int(gmail_message.get("internalDate", "0")) / 1000, timezone.utc)
     message = TicketMessage(
         id=gmail_message["id"], thread_id=gmail_message.get("threadId", ""),
-        message_id=header(msg, "Message-ID"), sender=writer(msg, kind, config),
+        message_id=header(msg, "Message-ID"), sender=writer(msg, kind, config.mailbox.own_addresses),
         to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
         subject=" ".join(decode_header_value(header(msg, "Subject")).split()), sent_at=sent_at, kind=kind,
         text=customer_text(msg) if kind != "automatic" or not ours else "",

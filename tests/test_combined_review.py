@@ -127,3 +127,15 @@ def test_the_resolution_report_counts_archived_tickets_as_resolved_with_resolve_
     archived = ticket([dataclasses.replace(m, label_ids=frozenset()) for m in ASKED])  # answered, then archived
     metrics = compute([archived], policy_of(host.config), host.config, MON9 + timedelta(days=8))
     assert metrics["resolution"]["open_past_target"] == 0 and metrics["resolution"]["within_target"] == 1.0
+
+
+def test_inspect_names_the_web_form_visitor_who_would_be_acknowledged(tmp_path):
+    """``labeldesk inspect`` says whom a message would be acknowledged to: for a web form that is the
+    visitor in Reply-To (the ticket's customer), not the form's no-reply sender."""
+    from plugin_host.cli_inspect import inspect_file
+
+    path = tmp_path / "form.eml"
+    path.write_bytes(make_email(sender="Webflow <no-reply@webflow.com>", subject="New form submission",
+                                headers={"Reply-To": "Bob Stone <bob@example.net>"}, body="Message: my invoice is wrong"))
+    result = inspect_file(path, None)
+    assert result["acknowledge"] and result["customer"] == {"name": "Bob Stone", "email": "bob@example.net"}
