@@ -48,6 +48,7 @@ class Draft:
     subject: str
     text: str
     key: str = "draft"
+    html: str | None = None  # an HTML alternative to ``text``
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from plugin_host.mailbox.faults import FaultPlan
 from plugin_host.sync import ChangeFeed
 
 from .conftest import deliver, lose_first_response, make_email
+from .test_addon import signer  # noqa: F401 (the add-on tests' token signer fixture)
 from .test_sla import labels_of, monday, setup
 
 
@@ -139,3 +140,45 @@ def test_inspect_names_the_web_form_visitor_who_would_be_acknowledged(tmp_path):
                                 headers={"Reply-To": "Bob Stone <bob@example.net>"}, body="Message: my invoice is wrong"))
     result = inspect_file(path, None)
     assert result["acknowledge"] and result["customer"] == {"name": "Bob Stone", "email": "bob@example.net"}
+
+
+def test_a_side_panel_insert_of_html_becomes_an_html_reply_draft(tmp_path, signer):
+    """A plugin's CardReply may insert HTML (``insert_type="HTML"``). Since side-panel inserts became reply
+    drafts the type was dropped: the customer would have been sent the tags as text."""
+    import base64
+
+    import responses
+
+    from plugin_host import hookimpl
+    from plugin_host.config import load_config
+    from plugin_host.runtime import build_host
+    from plugin_host.ticket import CardReply
+    from plugin_host.web import create_app
+
+    from .test_addon import ADDON_SA, AGENTS, BASE, CLIENT_ID, body_for, post
+    from .tokens import CERTS_URL, serve_certs
+
+    class Formatted:
+        @hookimpl
+        def on_card_action(self, name, parameters, form_inputs, ticket, agent, actions, settings, now):
+            if name == "fmt.insert":
+                return CardReply(insert_text="<p>See <b>our refund page</b></p>", insert_type="HTML")
+
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
+            "addon": {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
+                      "google_certs_url": CERTS_URL}, "host": {"state_dir": str(tmp_path / "state")}}
+    local = LocalMailbox()
+    host = build_host(load_config(tmp_path / "x.toml", data=data, environ={}), http=local.http,
+                      extra_plugins={"fmt": Formatted()})
+    client = create_app(host).test_client()
+    ref = deliver(local.gmail(), make_email(subject="Refund"))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_certs(mock, signer)
+        body = body_for(signer, threadId=ref["threadId"])
+        body["commonEventObject"]["parameters"] = {"name": "fmt.insert", "threadId": ref["threadId"]}
+        answer = post(client, signer, "/addon/action", body).get_json()
+    opened = answer["renderActions"]["hostAppAction"]["gmailAction"]["openCreatedDraftActionMarkup"]
+    draft = local.gmail().users().drafts().get(userId="me", id=opened["draftId"], format="raw").execute()
+    raw = base64.urlsafe_b64decode(draft["message"]["raw"]).decode()
+    assert "Content-Type: text/html" in raw and "<b>our refund page</b>" in raw
+    assert "See our refund page" in raw  # the plain-text alternative
