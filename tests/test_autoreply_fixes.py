@@ -308,24 +308,30 @@ def test_a_late_acknowledgement_does_not_promise_a_past_deadline(tmp_path):
 
 # 10. with the SLA plugin on, the out-of-hours acknowledgement names the holiday of the SLA calendar
 
-def test_out_of_hours_names_the_holiday_of_the_sla_calendar(tmp_path):
+def acknowledgement_at(tmp_path, plugins: dict, asked: datetime):
+    """The one acknowledgement a customer's message received at ``asked`` gets, with these ``[plugins]``."""
     from plugin_host.mailbox import LocalMailbox
     from plugin_host.runtime import build_host
     from plugin_host.sync import ChangeFeed
 
-    data = {"mailbox": {"address": "support@example.com"},
-            "plugins": {"enabled": ["autoreply", "sla"], "autoreply": {"hours": "24/7"},
-                        "sla": {"hours": "Mon-Fri 09:00-18:00", "timezone": "Europe/Warsaw", "holidays": "PL"}},
+    data = {"mailbox": {"address": "support@example.com"}, "plugins": plugins,
             "host": {"state_dir": str(tmp_path / "state")}}
     config = load_config(tmp_path / "x.toml", data=data, environ={})
     local = LocalMailbox()
-    asked = datetime(2026, 11, 11, 11, 0, tzinfo=timezone.utc)  # a Wednesday, Independence Day in Poland
     host = build_host(config, http=local.http, now=lambda: asked)
     host.client.sleep = lambda s: None
-    ref = deliver(local.gmail(), make_email(subject="Order", message_id="<holiday@example.org>", date=asked))
+    ref = deliver(local.gmail(), make_email(subject="Order", message_id="<asked@example.org>", date=asked))
     local.mailbox.messages[ref["id"]].internal_date = int(asked.timestamp() * 1000)
     ChangeFeed(host).sync()
     [ack] = acks(local)
+    return ack
+
+
+def test_out_of_hours_names_the_holiday_of_the_sla_calendar(tmp_path):
+    plugins = {"enabled": ["autoreply", "sla"], "autoreply": {"hours": "24/7"},
+               "sla": {"hours": "Mon-Fri 09:00-18:00", "timezone": "Europe/Warsaw", "holidays": "PL"}}
+    asked = datetime(2026, 11, 11, 11, 0, tzinfo=timezone.utc)  # a Wednesday, Independence Day in Poland
+    ack = acknowledgement_at(tmp_path, plugins, asked)
     assert "out of the office right now (National Independence Day)" in ack.get_content()
 
 
@@ -353,19 +359,6 @@ def test_an_added_language_gets_its_own_expectation_text(tmp_path):
                                                "holidays": "PL"}}, "2026-12-28 08:00 (Europe/Warsaw)"),
 ])
 def test_out_of_hours_says_when_the_team_is_back(tmp_path, plugins, back):
-    from plugin_host.mailbox import LocalMailbox
-    from plugin_host.runtime import build_host
-    from plugin_host.sync import ChangeFeed
-
-    data = {"mailbox": {"address": "support@example.com"}, "plugins": plugins,
-            "host": {"state_dir": str(tmp_path / "state")}}
-    config = load_config(tmp_path / "x.toml", data=data, environ={})
-    local = LocalMailbox()
     asked = datetime(2026, 12, 23, 19, 0, tzinfo=timezone.utc)  # Wednesday 20:00 in Warsaw; 24-26 Dec are holidays
-    host = build_host(config, http=local.http, now=lambda: asked)
-    host.client.sleep = lambda s: None
-    ref = deliver(local.gmail(), make_email(subject="Order", message_id="<back@example.org>", date=asked))
-    local.mailbox.messages[ref["id"]].internal_date = int(asked.timestamp() * 1000)
-    ChangeFeed(host).sync()
-    [ack] = acks(local)
+    ack = acknowledgement_at(tmp_path, plugins, asked)
     assert f"when we are back, on {back}." in " ".join(ack.get_content().split())
