@@ -40,6 +40,14 @@ def gmail(local):
     return local.gmail()
 
 
+@pytest.fixture(scope="session")
+def signer():
+    """Signs Google-style ID tokens (push and add-on requests) with a test key served as Google's certs."""
+    from .tokens import TokenSigner
+
+    return TokenSigner()
+
+
 def make_email(sender="Jane Customer <jane@example.org>", to="support@example.com", subject="Order 1234 is late",
                body="Hello, my order has not arrived yet. Can you check?", message_id=None, in_reply_to=None,
                references=None, date=None, headers=None) -> bytes:

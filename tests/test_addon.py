@@ -23,11 +23,6 @@ AGENTS = {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowa
           "ivan.petrov@example.com": {"first_name": "Ivan", "last_name": "Petrov"}}
 
 
-@pytest.fixture(scope="module")
-def signer():
-    return TokenSigner()
-
-
 @pytest.fixture
 def env(tmp_path, signer):
     data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,

@@ -6,7 +6,6 @@ from plugin_host.mailbox.faults import FaultPlan
 from plugin_host.sync import ChangeFeed
 
 from .conftest import deliver, lose_first_response, make_email
-from .test_addon import signer  # noqa: F401 (the add-on tests' token signer fixture)
 from .test_sla import labels_of, monday, setup
 
 

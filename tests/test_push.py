@@ -27,11 +27,6 @@ def push_body(address="support@example.com", history_id=1234) -> bytes:
                        "subscription": "projects/p/subscriptions/s"}).encode()
 
 
-@pytest.fixture(scope="module")
-def signer():
-    return TokenSigner()
-
-
 def test_parse_push_accepts_pubsub_shape_and_rejects_garbage():
     notice = parse_push(push_body())
     assert notice.email_address == "support@example.com" and notice.history_id == 1234
