@@ -181,3 +181,33 @@ def test_a_side_panel_insert_of_html_becomes_an_html_reply_draft(tmp_path, signe
     raw = base64.urlsafe_b64decode(draft["message"]["raw"]).decode()
     assert "Content-Type: text/html" in raw and "<b>our refund page</b>" in raw
     assert "See our refund page" in raw  # the plain-text alternative
+
+
+def test_an_insert_refused_for_a_draft_already_there_teaches_the_knowledge_base_nothing(tmp_path):
+    """An article an agent inserts joins the index as feedback. A side-panel insert into a thread that holds
+    a draft already is refused (the agent is told to insert from compose), yet it was recorded as an insert."""
+    from plugin_host.config import load_config
+    from plugin_host.runtime import build_host
+    from plugins.kb_suggest.store import feedback_path
+
+    from .conftest import b64
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/r\n---\n"
+                                       "Refunds reach your card within 5 business days.\n")
+    data = {"mailbox": {"address": "support@example.com"},
+            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder)}},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    host = build_host(config, http=local.http)
+    g = local.gmail()
+    ref = deliver(g, make_email(subject="Refund", body="When will my refund reach my card?", message_id="<r1@example.org>"))
+    draft = make_email(sender="support@example.com", to="jane@example.org", subject="Re: Refund", in_reply_to="<r1@example.org>")
+    g.users().drafts().create(userId="me", body={"message": {"raw": b64(draft), "threadId": ref["threadId"]}}).execute()
+    agent = config.agent("anna.kowalska@example.com")
+    reply = host.card_action("kb.insert_answer", {"article": "refunds"}, {}, host.ticket(ref["threadId"]), agent)
+    assert reply.insert_text  # the host then refuses it: the thread holds a draft
+    assert not feedback_path(config.state_path).exists()

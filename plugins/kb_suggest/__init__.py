@@ -251,7 +251,7 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     article = next((a for a in kb.articles if a.id == parameters.get("article")), None)
     if article is None:
         return CardReply(notification="That article no longer exists.")
-    if ticket is not None:
+    if ticket is not None and not ticket.drafts:  # with a draft there the host refuses the insert: nothing learnt
         remember_insert(settings.state_path, ticket.question, article.id)
     if name == "kb.insert_link":
         link = article.url if article.url.startswith(("https://", "http://")) else ""  # never javascript: and such
