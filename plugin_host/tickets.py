@@ -2,8 +2,9 @@
 
 Classification of each message: *automatic* when Labeldesk sent it (``X-Labeldesk`` header with
 ``Auto-Submitted``; a draft Labeldesk prepared carries the header without it, and once an agent sends
-it, it is the agent's) or the loop guard recognises a bounce, auto-reply, list or robot; *agent* when a configured agent or the
-support address itself (agents sending as support@) wrote it, or it carries the SENT label;
+it, it is the agent's) or the loop guard recognises a bounce, auto-reply, list or robot; *agent* when
+a configured agent or the support address itself (agents sending as support@) wrote it, or it
+carries the SENT label; *internal* when such a message went to none of the thread's customers;
 *customer* otherwise. A thread without a customer message is not a ticket.
 """
 from __future__ import annotations
@@ -81,7 +82,9 @@ def writer(msg, kind: str, own_addresses: frozenset[str]) -> Person:
     visitor, a customer's other address: where Gmail's Reply goes too), else the From person."""
     sender = person(header(msg, "From"))
     reply_to = _addresses(msg, "Reply-To")
-    if kind != "customer" or len(reply_to) != 1 or reply_to[0] == sender.email or own_address_in(reply_to[0], own_addresses):
+    if kind != "customer" or len(reply_to) != 1 or reply_to[0] == sender.email:
+        return sender
+    if own_address_in(reply_to[0], own_addresses):
         return sender
     if ROBOT_LOCAL.match(reply_to[0].split("@")[0]):
         return sender

@@ -55,8 +55,8 @@ def test_a_web_form_visitors_earlier_tickets_are_in_their_history(tmp_path):
 
     def form(n):
         return deliver(g, make_email(sender="Webflow <no-reply@webflow.com>", subject=f"New form submission {n}",
-                                     headers={"Reply-To": "Bob Stone <bob@example.net>"}, message_id=f"<form{n}@webflow.com>",
-                                     body="Message: my invoice is wrong"))
+                                     headers={"Reply-To": "Bob Stone <bob@example.net>"},
+                                     message_id=f"<form{n}@webflow.com>", body="Message: my invoice is wrong"))
 
     first = form(1)
     send(g, make_email(sender="support@example.com", to="bob@example.net", subject="Re: New form submission 1",
@@ -136,7 +136,8 @@ def test_inspect_names_the_web_form_visitor_who_would_be_acknowledged(tmp_path):
 
     path = tmp_path / "form.eml"
     path.write_bytes(make_email(sender="Webflow <no-reply@webflow.com>", subject="New form submission",
-                                headers={"Reply-To": "Bob Stone <bob@example.net>"}, body="Message: my invoice is wrong"))
+                                headers={"Reply-To": "Bob Stone <bob@example.net>"},
+                                body="Message: my invoice is wrong"))
     result = inspect_file(path, None)
     assert result["acknowledge"] and result["customer"] == {"name": "Bob Stone", "email": "bob@example.net"}
 
@@ -204,8 +205,10 @@ def test_an_insert_refused_for_a_draft_already_there_teaches_the_knowledge_base_
     local = LocalMailbox()
     host = build_host(config, http=local.http)
     g = local.gmail()
-    ref = deliver(g, make_email(subject="Refund", body="When will my refund reach my card?", message_id="<r1@example.org>"))
-    draft = make_email(sender="support@example.com", to="jane@example.org", subject="Re: Refund", in_reply_to="<r1@example.org>")
+    ref = deliver(g, make_email(subject="Refund", body="When will my refund reach my card?",
+                                message_id="<r1@example.org>"))
+    draft = make_email(sender="support@example.com", to="jane@example.org", subject="Re: Refund",
+                       in_reply_to="<r1@example.org>")
     g.users().drafts().create(userId="me", body={"message": {"raw": b64(draft), "threadId": ref["threadId"]}}).execute()
     agent = config.agent("anna.kowalska@example.com")
     reply = host.card_action("kb.insert_answer", {"article": "refunds"}, {}, host.ticket(ref["threadId"]), agent)
