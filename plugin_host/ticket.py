@@ -61,6 +61,7 @@ class TicketMessage:
     ours: bool = False  # an automatic message Labeldesk itself sent (acknowledgement etc.)
     marker: str = ""  # value of our X-Labeldesk header when ours
     labels: frozenset[str] = frozenset()  # label *names* on this message (Gmail labels messages, not threads)
+    from_email: str = ""  # the From address (``sender`` is the one human Reply-To of a customer's message)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,12 @@ class Ticket:
     @property
     def latest_message(self) -> TicketMessage:
         return self.messages[-1]
+
+    @property
+    def customer_addresses(self) -> tuple[str, ...]:
+        """The customer's address and the one their first message came from, when it has a Reply-To: what
+        opt-outs and VIP lists name."""
+        return tuple(dict.fromkeys(a for a in (self.customer.email, self.first_customer_message.from_email) if a))
 
     @property
     def reply_subject(self) -> str:

@@ -119,6 +119,7 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
     message = TicketMessage(
         id=gmail_message["id"], thread_id=gmail_message.get("threadId", ""),
         message_id=header(msg, "Message-ID"), sender=writer(msg, kind, config.mailbox.own_addresses),
+        from_email=person(header(msg, "From")).email,
         to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
         subject=" ".join(decode_header_value(header(msg, "Subject")).split()), sent_at=sent_at, kind=kind,
         text=customer_text(msg) if kind != "automatic" or not ours else "",

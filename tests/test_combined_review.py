@@ -214,3 +214,27 @@ def test_an_insert_refused_for_a_draft_already_there_teaches_the_knowledge_base_
     reply = host.card_action("kb.insert_answer", {"article": "refunds"}, {}, host.ticket(ref["threadId"]), agent)
     assert reply.insert_text  # the host then refuses it: the thread holds a draft
     assert not feedback_path(config.state_path).exists()
+
+
+def test_opt_outs_and_vip_domains_still_match_the_address_a_customer_writes_from(tmp_path):
+    """A customer's writer is now the one human Reply-To. An address opted out of acknowledgements, or a VIP
+    domain, is the one the customer writes from: with a personal Reply-To the opt-out was ignored and the
+    VIP customer lost their priority."""
+    from datetime import datetime, timezone
+
+    from plugins.autoreply.acknowledgement import skip_reason
+    from plugins.autoreply.settings import validate as autoreply_settings
+    from plugins.sla import policy_of
+    from plugins.sla.policy import priority_of
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    ref = deliver(local.gmail(), make_email(sender="Olivia <olivia@vip.example>",
+                                            headers={"Reply-To": "Olivia <olivia.home@example.net>"}))
+    ticket = host.ticket(ref["threadId"])
+    assert ticket.customer.email == "olivia.home@example.net"
+    now = datetime.now(timezone.utc)
+    assert skip_reason(ticket, autoreply_settings({"skip_senders": ["olivia@vip.example"]}), host.config, now)
+    assert skip_reason(ticket, autoreply_settings({"skip_domains": ["vip.example"]}), host.config, now)
+    policy = policy_of(setup(tmp_path / "sla", monday(9))[1].config)  # vip_domains = ["vip.example"]
+    assert priority_of(ticket, policy)[0] == "high"

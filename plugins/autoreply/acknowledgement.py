@@ -39,9 +39,9 @@ def skip_reason(ticket, settings, config, now: datetime) -> str:
         return "an agent already wrote in this thread"
     if settings.addresses and ticket.support_address not in settings.addresses:
         return f"acknowledgements are off for {ticket.support_address}"
-    if ticket.customer.email in settings.skip_senders:
+    if any(email in settings.skip_senders for email in ticket.customer_addresses):
         return "sender opted out"
-    if ticket.customer.email.rsplit("@", 1)[-1] in settings.skip_domains:
+    if any(email.rsplit("@", 1)[-1] in settings.skip_domains for email in ticket.customer_addresses):
         return "domain opted out"
     if any(ticket.has_label(label) for label in settings.skip_labels):
         return "label opted out"

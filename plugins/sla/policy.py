@@ -108,8 +108,8 @@ def _rule_priority(ticket, policy: SlaPolicy) -> tuple[str, str]:
     for label, level in policy.label_priorities.items():
         if ticket.has_label(label):
             return level, f"label {label}"
-    email = ticket.customer.email
-    if email in policy.vip_senders or email.rsplit("@", 1)[-1] in policy.vip_domains:
+    if any(email in policy.vip_senders or email.rsplit("@", 1)[-1] in policy.vip_domains
+           for email in ticket.customer_addresses):
         return "high", "VIP customer"
     # The first message, and the latest: "still down, we are losing money" in a follow-up counts too.
     latest = ticket.latest_customer_message
