@@ -276,8 +276,8 @@ class Host:
 
         key = f"insert-{secrets.token_hex(6)}"  # each press its own draft and Message-ID
         html = text if content_type.upper() == "HTML" else None
-        draft = Draft(thread_id=ticket.thread_id, in_reply_to=ticket.latest_customer_message.id,
-                      to=ticket.customer.email, subject=ticket.reply_subject,
+        latest = ticket.latest_customer_message  # answered: its writer gets the draft, not the first customer
+        draft = Draft(thread_id=ticket.thread_id, in_reply_to=latest.id, to=latest.sender.email, subject=ticket.reply_subject,
                       text=html_to_text(html) if html else text, html=html, key=key)
         raw = self.executor.compose(draft, ticket, automatic=False, from_name=agent.full_name if agent else "")
         return self.client.create_draft(raw, thread_id=ticket.thread_id)

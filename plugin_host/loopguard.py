@@ -146,12 +146,14 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
     local = sender.split("@")[0] if sender else ""
     if not sender:
         return "no sender address"
-    if local and ROBOT_LOCAL.match(local) and not form_visitor(msg, own_addresses):
+    form = form_visitor(msg, own_addresses)  # a web form, sent from a no-reply address or from our own
+    if local and ROBOT_LOCAL.match(local) and not form:
         return f"robot sender {sender}"
-    if own_address_in(sender, own_addresses):
+    if own_address_in(sender, own_addresses) and not form:
         return f"own address {sender}"
     reply_to = _addresses(msg, "Reply-To")
-    for name in ("Reply-To", "Return-Path"):  # an answer would come back to us (Return-Path: our own mail forwarded)
+    # An answer would come back to us (Return-Path: our own mail forwarded back; a form of ours has it).
+    for name in ("Reply-To",) if form else ("Reply-To", "Return-Path"):
         ours = next((a for a in _addresses(msg, name) if own_address_in(a, own_addresses)
                      and not (name == "Return-Path" and forwarded_to_us(a, own_addresses))), "")
         if ours:
@@ -174,14 +176,22 @@ def forwarded_to_us(return_path: str, own_addresses: frozenset[str]) -> bool:
 
 
 def form_visitor(msg: Message, own_addresses: frozenset[str] = frozenset()) -> str:
-    """The visitor's address when a web form sent this message: a no-reply or notifications sender
-    and one Reply-To, a person's address at another domain (Webflow, Typeform, Tilda); else ""."""
+    """The visitor's address when a web form sent this message, else "": one Reply-To, a person's
+    address at another domain than the sender's, and a sender that is either a no-reply or
+    notifications address (Webflow, Typeform, Tilda) or our own address writing only to our own
+    addresses (a WordPress form mailing support@ as support@)."""
     senders, reply_to = _addresses(msg, "From"), _addresses(msg, "Reply-To")
-    if len(senders) != 1 or len(reply_to) != 1 or not FORM_LOCAL.match(senders[0].split("@")[0]):
+    if len(senders) != 1 or len(reply_to) != 1:
         return ""
-    visitor = reply_to[0]
+    sender, visitor = senders[0], reply_to[0]
+    if own_address_in(sender, own_addresses):
+        recipients = _addresses(msg, "To") + _addresses(msg, "Cc")
+        if not recipients or not all(own_address_in(a, own_addresses) for a in recipients):
+            return ""
+    elif not FORM_LOCAL.match(sender.split("@")[0]):
+        return ""
     local, _, domain = visitor.partition("@")
-    if not local or ROBOT_LOCAL.match(local) or visitor in own_addresses or domain == senders[0].partition("@")[2]:
+    if not local or ROBOT_LOCAL.match(local) or own_address_in(visitor, own_addresses) or domain == sender.partition("@")[2]:
         return ""
     return visitor
 

@@ -20,7 +20,7 @@ from email.utils import getaddresses, parseaddr
 
 from .config import Config, own_address_in
 from .language import detect_language
-from .loopguard import ROBOT_LOCAL, automatic_reason
+from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor
 from .mailbox.mime import decode_header_value, parse_raw, payload_to_email
 from .text import customer_text
 from .ticket import Person, Ticket, TicketMessage
@@ -96,6 +96,9 @@ def classify(msg, label_ids: set[str], config: Config) -> tuple[str, str, bool, 
     marker = header(msg, MARKER_HEADER)
     sender = person(header(msg, "From")).email
     ours = config.agent(sender) is not None or config.is_own_address(sender) or bool({"SENT", "DRAFT"} & label_ids)
+    if ours and not marker and config.agent(sender) is None and "DRAFT" not in label_ids \
+            and form_visitor(msg, config.mailbox.own_addresses):
+        ours = False  # a web form mailing support@ as support@ (and so also in Sent): the visitor asks
     if marker and (header(msg, "Auto-Submitted") or not ours):
         return "automatic", f"Labeldesk automatic message ({marker})", True, marker
     if ours:
@@ -151,8 +154,8 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
             conversation.append(message)
             originals[message.id] = msg
     customers = [m for m in conversation if m.kind == "customer"]
-    if not customers:
-        return None
+    if not customers or (conversation[0].marker or "").startswith("notify:"):
+        return None  # no customer; or our alert to the team (a team lead's answer to it is no request)
     conversation = internal_notes_marked(conversation, customers, originals)
     first = customers[0]
     first_agent = next((m for m in conversation if m.kind == "agent" and m.sent_at >= first.sent_at), None)

@@ -1,11 +1,13 @@
 """The change feed never answers twice or answers spam: retries in a long-running process, spam and trash."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from plugin_host.config import load_config
 from plugin_host.sync import ChangeFeed
-from tests.conftest import deliver, lose_first_response, make_email
+from tests.conftest import deliver, lose_first_response, make_email, send
 from tests.test_host_sync import CONFIG, make_host, sent_acks, synced_host
 
 
@@ -339,3 +341,35 @@ def test_a_customer_cannot_pass_for_labeldesk_or_an_agent_with_our_marker_header
     assert host.ticket(forged["threadId"]) is None  # no customer message: not a ticket, no acknowledgement
     feed.sync()
     assert sent_acks(local) == []
+
+
+def test_a_team_leads_answer_to_our_breach_alert_is_no_ticket(tmp_path):
+    """The breach email goes from support@ to a team lead who is not an agent; the lead's "on it" lands
+    in the same thread. It is no customer request: no ticket, no acknowledgement."""
+    local, host, plugin, feed = synced_host(tmp_path)
+    g = local.gmail()
+    alert = make_email(sender="Labeldesk <support@example.com>", to="lead@example.com", subject="SLA breached: Order 1",
+                       message_id="<notify-1@example.com>",
+                       headers={"X-Labeldesk": "notify:breach:t1", "Auto-Submitted": "auto-generated"})
+    sent = send(g, alert)
+    answer = make_email(sender="Lena Lead <lead@example.com>", subject="Re: SLA breached: Order 1", body="On it.",
+                        message_id="<lead-1@example.com>", in_reply_to="<notify-1@example.com>")
+    deliver(g, answer, threadId=sent["threadId"])
+    assert host.ticket(sent["threadId"]) is None
+    feed.sync()
+    assert sent_acks(local) == []
+
+
+def test_an_insert_draft_answers_whoever_wrote_last(tmp_path):
+    """Jane asked, her colleague Bob followed up in the thread: the side panel's insert draft replies to
+    Bob's message and goes to Bob, as Gmail's Reply would."""
+    local, host, plugin, feed = synced_host(tmp_path)
+    g = local.gmail()
+    first = deliver(g, make_email(message_id="<q1@example.org>", subject="Invoice"))
+    deliver(g, make_email(sender="Bob <bob@example.org>", subject="Re: Invoice", message_id="<q2@example.org>",
+                          in_reply_to="<q1@example.org>", body="Any news on this?"), threadId=first["threadId"])
+    ticket = host.ticket(first["threadId"])
+    draft = host.reply_draft(ticket, None, "Here is how invoices work.")
+    raw = g.users().drafts().get(userId="me", id=draft["id"], format="raw").execute()["message"]["raw"]
+    text = base64.urlsafe_b64decode(raw).decode()
+    assert "To: bob@example.org" in text and "In-Reply-To: <q2@example.org>" in text

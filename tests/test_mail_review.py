@@ -111,3 +111,38 @@ def test_a_web_form_message_is_a_ticket_from_the_visitor_in_reply_to(tmp_path):
     assert ticket.customer.email == "bob@example.net" and ticket.customer.first_name == "Bob"
     sent = [m for m in local.mailbox.messages.values() if "SENT" in m.label_ids]
     assert len(sent) == 1 and "To: bob@example.net" in sent[0].raw.decode()
+
+
+def test_a_web_form_mailing_support_as_support_is_a_ticket_from_the_visitor(tmp_path):
+    """WordPress forms often send From: support@ To: support@ with the visitor in Reply-To, through
+    Gmail's SMTP, so the message is in Sent as well as the inbox. It is the visitor's request, not an
+    agent's message. Our own note to ourselves (no Reply-To) and a reply to a customer are not forms."""
+    from plugin_host.loopguard import form_visitor
+
+    own = frozenset({"support@example.com"})
+
+    def parsed(headers):
+        return message_from_bytes(("".join(f"{k}: {v}\n" for k, v in headers.items()) + "\nHi\n").encode(),
+                                  policy=compat32)
+
+    form = {"From": "Site <support@example.com>", "To": "support@example.com", "Reply-To": "Bob <bob@example.net>",
+            "Return-Path": "<support@example.com>"}
+    assert form_visitor(parsed(form), own) == "bob@example.net"
+    assert form_visitor(parsed({**form, "To": "carol@example.org"}), own) == ""  # an answer to a customer
+    assert form_visitor(parsed({k: v for k, v in form.items() if k != "Reply-To"}), own) == ""  # a note to self
+    assert form_visitor(parsed({**form, "Reply-To": "anna@example.com"}), own) == ""  # a colleague
+
+    local = LocalMailbox()
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
+        "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+        "plugins": {"enabled": ["autoreply"]}})
+    host = build_host(config, http=local.http)
+    raw = make_email(sender="Our site <support@example.com>", to="support@example.com", subject="Contact form: refund",
+                     headers={"Reply-To": "Bob Stone <bob@example.net>"}, body="Name: Bob\nMessage: refund please")
+    ref = deliver(local.gmail(), raw, labels=("INBOX", "UNREAD", "SENT"))
+    ChangeFeed(host).sync()
+    ticket = host.ticket(ref["threadId"])
+    assert ticket is not None and ticket.customer.email == "bob@example.net"
+    acks = [m for m in local.mailbox.messages.values() if "SENT" in m.label_ids and m.id != ref["id"]]
+    assert len(acks) == 1 and "To: bob@example.net" in acks[0].raw.decode()
