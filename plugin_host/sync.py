@@ -38,6 +38,7 @@ class Cursor:
     watch_renewed_at: float = 0.0
     strikes: dict = field(default_factory=dict)  # thread id → syncs in a row it failed (not for Gmail's reasons)
     mailbox: str = ""  # whose history ids these are
+    sent: list = field(default_factory=list)  # ids of messages we sent after history_id: the next process skips them
 
     @classmethod
     def load(cls, state_dir: Path, mailbox: str = "") -> "Cursor":
@@ -66,13 +67,15 @@ class Cursor:
         strikes = data.get("strikes") if isinstance(data.get("strikes"), dict) else {}
         renewed = data.get("watch_renewed_at")
         renewed = float(renewed) if isinstance(renewed, (int, float)) and not isinstance(renewed, bool) else 0.0
-        return cls(path, str(history_id) if history_id is not None else None, renewed, strikes, mailbox)
+        sent = [str(i) for i in data.get("sent") or [] if isinstance(i, str)] if isinstance(data.get("sent"), list) else []
+        return cls(path, str(history_id) if history_id is not None else None, renewed, strikes, mailbox, sent)
 
     def save(self) -> None:
         try:
             write_private_json(self.path, {"mailbox": self.mailbox, "history_id": self.history_id,
                                            "watch_renewed_at": self.watch_renewed_at,
-                                           "strikes": dict(self.strikes)})  # a copy: renewal saves beside a sync
+                                           "strikes": dict(self.strikes),  # a copy: renewal saves beside a sync
+                                           "sent": list(self.sent)})
         except OSError as exc:
             raise ConfigError("host.state_dir", f"{self.path} cannot be written ({exc.strerror or exc}): make the "
                                                 "folder writable or point state_dir elsewhere") from None
@@ -97,6 +100,7 @@ class ChangeFeed:
     def __init__(self, host: Host, progress: Callable[[int, int], None] | None = None):
         self.host = host
         self.cursor = Cursor.load(host.state_dir, host.config.mailbox.address)
+        host.executor.sent_ids.update(self.cursor.sent)  # what the last process sent is no news to this one
         self.lock = threading.Lock()
         self.progress = progress
         self._queue_guard = threading.Lock()
@@ -124,6 +128,7 @@ class ChangeFeed:
 
     def sync(self, full: bool = False, dry_run: bool = False) -> SyncReport:
         with self.lock:
+            self._sent_before = set(self.host.executor.sent_ids)
             if full or not self.cursor.history_id:
                 return self._full_sync(dry_run)
             try:
@@ -221,11 +226,18 @@ class ChangeFeed:
         self.cursor.save()
 
     def _advance(self, report: SyncReport, latest: str | None, dry_run: bool) -> None:
+        """Move the cursor to ``latest`` and record what this sync sent (its history comes after ``latest``,
+        and a new process — the next cron run — would otherwise read each answered thread again)."""
+        sent = sorted(self.host.executor.sent_ids - self._sent_before)
         if dry_run or not report.ok or latest is None:
             if report.failed:
                 log.error("%d thread(s) failed; cursor stays at %s", len(report.failed), self.cursor.history_id)
+            if sent and not dry_run:  # the cursor stays: what we sent lies after it, beside last run's
+                self.cursor.sent = sorted(set(self.cursor.sent) | set(sent))
+                self.cursor.save()
             return
         self.cursor.history_id = str(latest)
+        self.cursor.sent = sent
         self.cursor.save()
 
     # -- watch -------------------------------------------------------------------------------

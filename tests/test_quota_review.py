@@ -1,0 +1,57 @@
+"""Gmail quota at scale: what a run costs when nothing needs doing (counted through the local mailbox)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugin_host.sync import ChangeFeed
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+READS = ("gmail.users.threads.get", "gmail.users.messages.get")
+
+
+def sample_host(tmp_path, local=None, plugins=("autoreply", "sla"), **sections):
+    data = {"mailbox": {"address": "support@example.com", "aliases": ["help@example.com"]},
+            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": list(plugins)}, "host": {"state_dir": str(tmp_path / "state")}, **sections}
+    config = load_config(tmp_path / "labeldesk.toml", data=data, environ={})
+    local = local or LocalMailbox("support@example.com", seed="sample", now=NOW)
+    return local, build_host(config, http=local.http, now=lambda: NOW)
+
+
+def reads(local) -> int:
+    return sum(local.app.calls[m] for m in READS)
+
+
+def test_a_new_process_does_not_read_again_the_threads_the_last_one_only_answered(tmp_path):
+    local, host = sample_host(tmp_path)
+    first = ChangeFeed(host).sync()  # `labeldesk sync` from cron: acknowledges the sample inbox
+    sent = local.app.calls["gmail.users.messages.send"]
+    assert first.ok and sent >= 20
+    local.app.reset_counters()
+    second = ChangeFeed(sample_host(tmp_path, local=local)[1]).sync()  # the next cron run, a new process
+    assert second.ok and not second.full
+    assert reads(local) == 0, f"{reads(local)} threads read again for the {sent} messages we sent"
+    assert local.app.calls["gmail.users.messages.send"] == 0
+
+
+def test_a_customer_reply_in_a_thread_answered_by_the_last_process_is_read_whole(tmp_path):
+    from .conftest import deliver, make_email
+
+    local, host = sample_host(tmp_path)
+    ChangeFeed(host).sync()
+    ours = next(m for m in local.mailbox.messages.values() if "SENT" in m.label_ids and b"X-Labeldesk: ack" in m.raw)
+    thread_id = ours.thread_id
+    import email
+
+    headers = email.message_from_bytes(ours.raw)
+    customer = headers["To"]
+    deliver(local.gmail(), make_email(sender=customer, subject=headers["Subject"], body="One more thing.",
+                                      in_reply_to=headers["Message-ID"]), threadId=thread_id)
+    local.app.reset_counters()
+    report = ChangeFeed(sample_host(tmp_path, local=local)[1]).sync()
+    assert [p.thread_id for p in report.threads] == [thread_id]
+    assert report.threads[0].events == ["on_customer_replied"]
+    assert local.app.calls["gmail.users.threads.get"] == 1
