@@ -406,7 +406,14 @@ class GmailClient:
                             "gmail.users.settings.sendAs.patch", send_as_email)
 
     def list_tasklists(self) -> list[dict]:
-        return self.execute(self.tasks.tasklists().list(maxResults=100), "tasks.tasklists.list").get("items", [])
+        """Every task list of the mailbox's user, page by page."""
+        lists, token = [], None
+        while True:
+            page = self.execute(self.tasks.tasklists().list(maxResults=100, pageToken=token), "tasks.tasklists.list")
+            lists.extend(page.get("items", []))
+            token = page.get("nextPageToken")
+            if not token:
+                return lists
 
     def insert_tasklist(self, title: str) -> dict:
         return self.execute(self.tasks.tasklists().insert(body={"title": title}), "tasks.tasklists.insert", title,

@@ -55,3 +55,15 @@ def test_a_customer_reply_in_a_thread_answered_by_the_last_process_is_read_whole
     assert [p.thread_id for p in report.threads] == [thread_id]
     assert report.threads[0].events == ["on_customer_replied"]
     assert local.app.calls["gmail.users.threads.get"] == 1
+
+
+def test_a_task_list_beyond_the_first_page_is_found_not_made_again(tmp_path):
+    local, host = sample_host(tmp_path, plugins=())
+    tasks = host.client.tasks
+    for i in range(120):
+        tasks.tasklists().insert(body={"title": f"Team list {i}"}).execute()
+    tasks.tasklists().insert(body={"title": "Labeldesk escalations"}).execute()
+    local.app.reset_counters()
+    assert len(host.client.list_tasklists()) == 122  # with "My Tasks"
+    assert host.executor.tasklist_id("Labeldesk escalations") is not None
+    assert local.app.calls["tasks.tasklists.insert"] == 0

@@ -43,7 +43,22 @@ def _public_list(tasklist: dict) -> dict:
 
 
 def tasklists_list(r):
-    return {"kind": "tasks#taskLists", "etag": '"local"', "items": [_public_list(l) for l in _lists(r).values()]}
+    """Like Google: pages of ``maxResults`` (default and at most 1000, as the discovery document says)
+    with ``nextPageToken``."""
+    lists = list(_lists(r).values())
+    size, start = _page(r, default=1000, most=1000)
+    body = {"kind": "tasks#taskLists", "etag": '"local"', "items": [_public_list(l) for l in lists[start:start + size]]}
+    if start + size < len(lists):
+        body["nextPageToken"] = str(start + size)
+    return body
+
+
+def _page(r, default: int, most: int) -> tuple[int, int]:
+    """(page size, first index) from ``maxResults`` and ``pageToken``."""
+    try:
+        return min(most, max(1, int(r.args.get("maxResults", default)))), int(r.args.get("pageToken") or 0)
+    except ValueError:
+        raise ApiError(400, "Invalid maxResults or pageToken.", "invalid") from None
 
 
 def tasklists_get(r):
@@ -116,11 +131,7 @@ def tasks_list(r):
     show_hidden = str(r.args.get("showHidden", "false")).lower() == "true"
     items = [t for t in r.box.tasks[list_id].values()
              if (show_completed or t["status"] != "completed") and (show_hidden or not t.get("hidden"))]
-    try:
-        size = min(100, max(1, int(r.args.get("maxResults", 20))))
-        start = int(r.args.get("pageToken") or 0)
-    except ValueError:
-        raise ApiError(400, "Invalid maxResults or pageToken.", "invalid") from None
+    size, start = _page(r, default=20, most=100)
     body = {"kind": "tasks#tasks", "etag": '"local"'}
     if items[start:start + size]:
         body["items"] = [_public_task(list_id, t) for t in items[start:start + size]]
