@@ -389,7 +389,7 @@ def _mailbox(section: Any) -> MailboxSettings:
         push_audience=_https_or_local(_str(section, "push_audience", "mailbox"), "mailbox.push_audience"),
         push_service_account=_optional_email(section, "push_service_account"),
         ack_window_days=window, full_sync_days=full_days,
-        quota_units_per_second=_positive(section.get("quota_units_per_second", 0), "mailbox.quota_units_per_second"),
+        quota_units_per_second=_quota_rate(section.get("quota_units_per_second", 0)),
         watch_topic=_topic(_str(section, "watch_topic", "mailbox")),
     )
 
@@ -426,6 +426,21 @@ def _positive(value, key: str, what: str = "a number") -> float:
     if number < 0:
         raise ConfigError(key, f"must not be negative, got {value!r}")
     return number
+
+
+QUOTA_RATES = (10.0, 250.0)  # below 10 a send (100 units) waits over 10 s; Gmail answers above 250 per user with 429s
+
+
+def _quota_rate(value) -> float:
+    """``[mailbox] quota_units_per_second``: 0 (the default) or a rate the host can live with."""
+    key = "mailbox.quota_units_per_second"
+    rate = _positive(value, key)
+    low, high = QUOTA_RATES
+    if rate and not low <= rate <= high:
+        raise ConfigError(key, f"must be between {low:g} and {high:g} units a second (Gmail's per-user limit), "
+                               f"or 0 for the default, got {value!r}: below {low:g} every message sent (100 units) "
+                               "waits longer than 10 s for its quota (at 0.001, more than a day)")
+    return rate
 
 
 AGENT_KEYS = ("first_name", "last_name", "title", "team_lead")

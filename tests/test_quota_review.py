@@ -67,3 +67,19 @@ def test_a_task_list_beyond_the_first_page_is_found_not_made_again(tmp_path):
     assert len(host.client.list_tasklists()) == 122  # with "My Tasks"
     assert host.executor.tasklist_id("Labeldesk escalations") is not None
     assert local.app.calls["tasks.tasklists.insert"] == 0
+
+
+def test_a_quota_rate_that_would_stall_the_host_is_a_config_error(tmp_path):
+    import pytest
+
+    from plugin_host.errors import ConfigError
+
+    mailbox = {"address": "support@example.com"}
+    for rate in (0.001, 1, 9.9, 251, 10_000):
+        with pytest.raises(ConfigError, match=r"mailbox.quota_units_per_second.*between 10 and 250") as info:
+            load_config(tmp_path / "x.toml", data={"mailbox": {**mailbox, "quota_units_per_second": rate}}, environ={})
+        assert repr(rate) in str(info.value)
+    for rate in (0, 10, 100.5, 250):  # 0: the default (Gmail's 250; a local mailbox unlimited)
+        config = load_config(tmp_path / "x.toml", data={"mailbox": {**mailbox, "quota_units_per_second": rate}},
+                             environ={})
+        assert config.mailbox.quota_units_per_second == rate
