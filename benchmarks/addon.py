@@ -2,7 +2,8 @@
 
 Requests go through the real Flask endpoint with verified tokens (a local test key; certificates
 served from memory), the local mailbox in-process, all shipped plugins on. The baseline measured in
-the same run is a bare ``threads.get`` of the same thread, the floor any side panel pays.
+the same run is a bare ``threads.get`` of the same thread, the floor any side panel pays. Also the Gmail
+units of the homepage (the queue) with 150 open tickets, opened twice.
 
     python benchmarks/addon.py [--runs 60]
 """
@@ -44,6 +45,31 @@ def articles(folder: Path, n: int = 1000) -> None:
         words = " ".join(rng.choices(topics + ["order", "account", "payment", "email", "update", "issue"], k=120))
         (folder / f"a{i}.md").write_text(f"---\ntitle: {topic.capitalize()} help {i}\nurl: https://help.example.com/{i}\n---\n"
                                          f"How to fix your {topic}: {words}\n")
+
+
+def queue_units(config, signer, mock, tickets: int = 150) -> dict:
+    """Gmail units of the add-on's homepage (the queue) with ``tickets`` open: its first open after a sync,
+    and an open when nothing changed since."""
+    from plugin_host.sync import ChangeFeed
+
+    local = LocalMailbox()
+    g = local.gmail()
+    for i in range(tickets):
+        g.users().messages().insert(userId="me", body={"raw": b64(make_email(
+            sender=f"q{i}@example.org", message_id=f"<q{i}@example.org>", subject=f"Question {i}")),
+            "labelIds": ["INBOX", "UNREAD"]}).execute()
+    host = build_host(config, http=local.http)
+    ChangeFeed(host).sync()
+    client = create_app(host).test_client()
+    body = {"commonEventObject": {"hostApp": "GMAIL"}, "gmail": {},
+            "authorizationEventObject": {"userIdToken": signer.token(CLIENT, "anna.kowalska@example.com")}}
+    headers = {"Authorization": "Bearer " + signer.token(BASE + "/addon/homepage", SA)}
+    units = []
+    for _ in range(2):
+        local.app.reset_counters()
+        assert client.post("/addon/homepage", json=body, headers=headers).status_code == 200
+        units.append(local.app.total_units)
+    return {"open_tickets": tickets, "first_open_units": units[0], "unchanged_open_units": units[1]}
 
 
 def main() -> None:
@@ -94,13 +120,15 @@ def main() -> None:
                 t = time.perf_counter()
                 host.client.get_thread(first["threadId"])
                 floor_ms.append((time.perf_counter() - t) * 1000)
+            queue = queue_units(config, signer, mock)
     if args.profile:
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
     result = {"runs": args.runs, "thread_messages": 50, "articles": 1000, "semantic": args.semantic,
               "p50_ms": round(float(np.percentile(card_ms, 50)), 1), "p95_ms": round(float(np.percentile(card_ms, 95)), 1),
               "threads_get_p50_ms": round(statistics.median(floor_ms), 1),
-              "ratio_p50_to_threads_get": round(float(np.percentile(card_ms, 50)) / statistics.median(floor_ms), 1)}
+              "ratio_p50_to_threads_get": round(float(np.percentile(card_ms, 50)) / statistics.median(floor_ms), 1),
+              "homepage_queue": queue}
     print(json.dumps(result, indent=2))
 
 

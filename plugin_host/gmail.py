@@ -273,6 +273,21 @@ class GmailClient:
             if not token or (max_results and len(found) >= max_results):
                 return found[:max_results] if max_results else found
 
+    def list_threads(self, q: str | None = None, max_results: int | None = None) -> list[dict]:
+        """``[{id, historyId, snippet}]`` of the threads a search finds, newest first, up to ``max_results``."""
+        found, token = [], None
+        while True:
+            kwargs = {"userId": "me", "maxResults": min(500, max_results or 500)}
+            if q:
+                kwargs["q"] = q
+            if token:
+                kwargs["pageToken"] = token
+            page = self.execute(self.users.threads().list(**kwargs), "gmail.users.threads.list", q or "")
+            found += page.get("threads", [])
+            token = page.get("nextPageToken")
+            if not token or (max_results and len(found) >= max_results):
+                return found[:max_results] if max_results else found
+
     def list_history(self, start_history_id: str, history_types: list[str] | None = None,
                      label_id: str | None = None) -> tuple[list[dict], str]:
         """All history records after ``start_history_id`` and the mailbox's current history id."""

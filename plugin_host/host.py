@@ -22,6 +22,7 @@ from .ticket import CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
 
 log = logging.getLogger(__name__)
+KNOWN_THREADS = 2048  # tickets kept by thread history id (the add-on's queue); all forgotten beyond this
 EVENTS = ("on_ticket_opened", "on_customer_replied", "on_agent_replied", "on_sweep")
 
 
@@ -49,6 +50,7 @@ class Host:
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.executor = Executor(config, client, now=self.now)
         self._tickets: dict = {}
+        self._known: dict[str, tuple[str, Ticket | None]] = {}  # thread id → (its history id, its ticket) when read
         self._prefetched: dict[str, dict] = {}
         # One reader-planner-writer per Gmail thread at a time (feed, sweep, add-on requests): striped locks.
         self._thread_locks = [threading.RLock() for _ in range(64)]
@@ -108,7 +110,16 @@ class Host:
                 log.info("thread %s is gone; skipped", thread_id)
                 return None
             raise
-        return self._ticket_of(thread_id, thread)
+        return self._remember(thread_id, thread, self._ticket_of(thread_id, thread))
+
+    def _remember(self, thread_id: str, thread: dict, ticket: Ticket | None) -> Ticket | None:
+        """Keep a thread's ticket with the thread's history id, which any change to the thread (a message,
+        a label) moves: a search that lists the same history id needs no second read."""
+        if thread.get("historyId"):
+            if len(self._known) > KNOWN_THREADS:
+                self._known.clear()
+            self._known[thread_id] = (thread["historyId"], ticket)
+        return ticket
 
     def _ticket_of(self, thread_id: str, thread: dict) -> Ticket | None:
         names = self.executor.label_names()
@@ -128,22 +139,23 @@ class Host:
         return cached
 
     def search_tickets(self, q: str, limit: int = 500) -> list[Ticket]:
-        """Tickets of the threads a search finds; the threads are read in HTTP batches of ≤50, so the
-        add-on's queue costs a few round trips, not one per ticket."""
-        refs = self.client.list_message_ids(q=q, max_results=limit)
-        thread_ids = list(dict.fromkeys(ref["threadId"] for ref in refs))
+        """Tickets of the threads a search finds. ``threads.list`` gives each thread's history id, so a
+        thread unchanged since this host last read it is not read again (the add-on's queue, opened all
+        day, costs one search and the threads that changed); the others are read in HTTP batches of ≤50,
+        a few round trips, not one per ticket."""
+        found = [(ref["id"], ref.get("historyId")) for ref in self.client.list_threads(q=q, max_results=limit)]
+        known = {t: self._known.get(t) for t, _ in found}
+        stale = [t for t, history in found if known[t] is None or known[t][0] != history]
         calls = [(self.client.users.threads().get(userId="me", id=thread_id, format="full"), "gmail.users.threads.get")
-                 for thread_id in thread_ids[:limit]]
-        tickets = []
-        for thread_id, thread in zip(thread_ids, self.client.batch(calls) if calls else []):
+                 for thread_id in stale]
+        for thread_id, thread in zip(stale, self.client.batch(calls) if calls else []):
             if isinstance(thread, GmailError):
                 if getattr(thread, "status", 0) == 404:  # deleted since the search
+                    known[thread_id] = None
                     continue
                 raise thread
-            ticket = self._ticket_of(thread_id, thread)
-            if ticket is not None:
-                tickets.append(ticket)
-        return tickets
+            known[thread_id] = (thread.get("historyId"), self._remember(thread_id, thread, self._ticket_of(thread_id, thread)))
+        return [known[t][1] for t, _ in found if known[t] is not None and known[t][1] is not None]
 
     def open_tickets(self) -> list[Ticket]:
         """Tickets awaiting an agent's reply (found by the Awaiting reply label)."""

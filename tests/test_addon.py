@@ -365,9 +365,9 @@ def test_homepage_reads_the_queue_in_batches(env, signer, monkeypatch):
     # One search, then the 120 threads in batches of ≤50: not one round trip per ticket (Google waits
     # for the card; a request per thread is ~120 × Gmail's latency).
     assert local.http.requests - before <= 6
-    found = host.client.list_message_ids
-    monkeypatch.setattr(host.client, "list_message_ids",
-                        lambda **kw: found(**kw) + [{"id": "ffffffffffffffff", "threadId": "ffffffffffffffff"}])
+    found = host.client.list_threads
+    monkeypatch.setattr(host.client, "list_threads",
+                        lambda **kw: found(**kw) + [{"id": "ffffffffffffffff", "historyId": "1"}])
     assert len(host.open_tickets()) == 120  # a thread deleted between the search and the read is skipped
 
 
@@ -476,3 +476,32 @@ def test_plugin_sections_are_held_to_the_card_limits():
     linked = card["sections"][-1]
     assert linked["collapsible"] is True and linked["widgets"][-1]["textParagraph"]["text"] == "… 51 more"
     assert len(raw[0]["widgets"]) == 150  # the plugin's own list is left alone
+
+
+def test_homepage_reads_again_only_the_threads_that_changed(env, signer):
+    """150 open tickets: each open of the queue used to cost a full threads.get per ticket (≈1,500 units,
+    six seconds of Gmail's 250 units/s). An unchanged thread is not read again."""
+    local, host, client = env
+    from plugin_host.sync import ChangeFeed
+
+    g = local.gmail()
+    refs = [deliver(g, make_email(sender=f"h{i}@example.org", message_id=f"<home{i}@example.org>", subject=f"Home {i}"))
+            for i in range(150)]
+    ChangeFeed(host).sync()
+    queue = lambda card: [w["decoratedText"]["text"] for s in card["sections"] for w in s["widgets"]  # noqa: E731
+                          if "onClick" in w.get("decoratedText", {})]
+    local.app.reset_counters()
+    first = pushed(post(client, signer, "/addon/homepage", body_for(signer)))
+    first_units = local.app.total_units
+    local.app.reset_counters()
+    again = pushed(post(client, signer, "/addon/homepage", body_for(signer)))
+    assert queue(again) == queue(first) and len(queue(first)) == 100  # the card shows 100 rows
+    assert local.app.calls["gmail.users.threads.get"] == 0
+    assert local.app.total_units * 50 <= first_units, (local.app.total_units, first_units)
+    # A customer's new message and an agent's label: those two threads are read again, no others.
+    deliver(g, make_email(sender="h3@example.org", subject="Re: Home 3", message_id="<home3b@example.org>",
+                          in_reply_to="<home3@example.org>", body="Any news?"), threadId=refs[3]["threadId"])
+    g.users().threads().modify(userId="me", id=refs[7]["threadId"], body={"addLabelIds": ["STARRED"]}).execute()
+    local.app.reset_counters()
+    pushed(post(client, signer, "/addon/homepage", body_for(signer)))
+    assert local.app.calls["gmail.users.threads.get"] == 2
