@@ -243,6 +243,10 @@ class GmailClient:
                 raise
             return existing
 
+    def delete_label(self, label_id: str) -> None:
+        """Delete a label: Gmail takes it off every message at once (5 units, however many threads)."""
+        self.execute(self.users.labels().delete(userId="me", id=label_id), "gmail.users.labels.delete", label_id)
+
     def get_thread(self, thread_id: str, format: str = "full") -> dict:
         return self.execute(self.users.threads().get(userId="me", id=thread_id, format=format),
                             "gmail.users.threads.get", thread_id)

@@ -10,7 +10,8 @@ import inspect
 from . import hookspecs
 
 GROUPS = [
-    ("Event hooks", ["on_ticket_opened", "on_customer_replied", "on_agent_replied", "sweep_queries", "sweep_tasklists", "on_sweep"]),
+    ("Event hooks", ["on_ticket_opened", "on_customer_replied", "on_agent_replied", "sweep_queries", "sweep_tasklists", "on_sweep",
+                     "owned_labels"]),
     ("Facts hooks", ["ticket_deadline", "suggest_articles"]),
     ("UI hooks", ["ticket_sections", "compose_suggestions", "homepage_sections", "on_card_action"]),
     ("Registration hooks", ["register_routes", "register_commands", "register_settings"]),

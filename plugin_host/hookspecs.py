@@ -82,6 +82,19 @@ def sweep_tasklists(settings) -> list[str]:
 
 
 @hookspec
+def owned_labels(settings) -> list[str]:
+    """Labels (names under ``[mailbox] label_root``) that only this plugin keeps true: derived state such
+    as ``SLA/At risk``, recomputed by its own hooks.
+
+    While the plugin is installed but not enabled, nothing would ever take them off a thread: the
+    sweep deletes them from the mailbox (one ``labels.delete`` each; enabling the plugin again makes
+    them anew). Labels agents also set by hand (a priority, an owner) do not belong here.
+
+    :param settings: the validated configuration.
+    """
+
+
+@hookspec
 def background_jobs(settings) -> list:
     """Periodic work a plugin needs while ``labeldesk serve`` runs, besides the sweep.
 

@@ -50,6 +50,7 @@ class Host:
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.executor = Executor(config, client, now=self.now)
         self._tickets: dict = {}
+        self._retired: list[str] | None = None  # labels of installed plugins that are not enabled
         self._known: dict[str, tuple[str, Ticket | None]] = {}  # thread id → (its history id, its ticket) when read
         self._prefetched: dict[str, dict] = {}
         # One reader-planner-writer per Gmail thread at a time (feed, sweep, add-on requests): striped locks.
@@ -309,6 +310,10 @@ class Host:
         """Visit the tickets the plugins' sweep queries find and run ``on_sweep`` on each; ``progress(done,
         total)`` after each (the CLI's bar)."""
         now = self.now()
+        try:
+            self.retire_labels(dry_run)
+        except GmailError:  # tidying up must not keep the tickets from their deadlines; the next sweep retries
+            log.exception("deleting the labels of plugins that are not enabled failed")
         queries = [q for qs in self.pm.hook.sweep_queries(settings=self.config, now=now) for q in (qs or [])]
         thread_ids: list[str] = []
         for q in dict.fromkeys(queries):
@@ -333,6 +338,25 @@ class Host:
             if progress:
                 progress(done, len(thread_ids))
         return results
+
+    def retire_labels(self, dry_run: bool = False) -> list[str]:
+        """Delete from the mailbox the labels that installed plugins which are not enabled own (``owned_labels``,
+        e.g. ``SLA/At risk``): nothing would ever take them off a thread again. One ``labels.delete`` each,
+        once; the label list is the executor's cached one, so a sweep with nothing to retire costs no call."""
+        from .plugins import disabled_plugins_labels
+
+        if self._retired is None:
+            self._retired = sorted(self.executor.full_name(n) for n in disabled_plugins_labels(self.config, self.pm))
+        present = self.executor.label_ids()
+        gone = [name for name in self._retired if name in present]
+        for name in gone:
+            log.warning("label %s belongs to a plugin that is not enabled; %s", name,
+                        "it would be deleted (dry run)" if dry_run else "deleted")
+            if not dry_run:
+                self.client.delete_label(present[name])
+        if gone and not dry_run:
+            self.executor.forget_labels()
+        return gone
 
     def background_jobs(self) -> list[tuple[float, str, object]]:
         """The plugins' periodic jobs, each bound to this host's Google client: (seconds, name, callable)."""

@@ -129,3 +129,16 @@ def _paths_beside_config(raw: dict, paths: tuple[str, ...], config_file) -> dict
                 path = Path(config_file).parent / path
             raw[key] = str(path)
     return raw
+
+
+def disabled_plugins_labels(config, enabled_pm: pluggy.PluginManager) -> set[str]:
+    """Labels that installed plugins which are not enabled declare with ``owned_labels``, less those an
+    enabled plugin owns too: nothing keeps them true any more."""
+    disabled = pluggy.PluginManager(GROUP)
+    disabled.add_hookspecs(hookspecs)
+    for name, (module, _version) in installed_plugins().items():
+        if not enabled_pm.has_plugin(name):
+            disabled.register(module, name=name)
+    owned = {label for labels in disabled.hook.owned_labels(settings=config) for label in labels or []}
+    kept = {label for labels in enabled_pm.hook.owned_labels(settings=config) for label in labels or []}
+    return owned - kept

@@ -12,10 +12,10 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 READS = ("gmail.users.threads.get", "gmail.users.messages.get")
 
 
-def sample_host(tmp_path, local=None, plugins=("autoreply", "sla"), **sections):
+def sample_host(tmp_path, local=None, plugins=("autoreply", "sla"), **settings):
     data = {"mailbox": {"address": "support@example.com", "aliases": ["help@example.com"]},
             "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
-            "plugins": {"enabled": list(plugins)}, "host": {"state_dir": str(tmp_path / "state")}, **sections}
+            "plugins": {"enabled": list(plugins), **settings}, "host": {"state_dir": str(tmp_path / "state")}}
     config = load_config(tmp_path / "labeldesk.toml", data=data, environ={})
     local = local or LocalMailbox("support@example.com", seed="sample", now=NOW)
     return local, build_host(config, http=local.http, now=lambda: NOW)
@@ -83,3 +83,28 @@ def test_a_quota_rate_that_would_stall_the_host_is_a_config_error(tmp_path):
         config = load_config(tmp_path / "x.toml", data={"mailbox": {**mailbox, "quota_units_per_second": rate}},
                              environ={})
         assert config.mailbox.quota_units_per_second == rate
+
+
+def label_names_on_threads(local) -> set[str]:
+    names = {l["id"]: l["name"] for l in local.mailbox.labels.values()}
+    return {names[l] for m in local.mailbox.messages.values() for l in m.label_ids if l in names}
+
+
+def test_a_disabled_plugins_state_labels_leave_the_mailbox_at_the_next_sweep(tmp_path):
+    local, host = sample_host(tmp_path, plugins=("sla",), sla={"hours": "24/7"})
+    ChangeFeed(host).sync()
+    host.sweep()
+    assert {"Helpdesk/SLA/Breached"} <= label_names_on_threads(local)
+    assert any(n.startswith("Helpdesk/Priority/") for n in label_names_on_threads(local))
+    # The admin disables sla: nothing keeps "at risk" and "breached" true any more.
+    _, without = sample_host(tmp_path, local=local, plugins=("autoreply",))
+    local.app.reset_counters()
+    without.sweep()
+    left = label_names_on_threads(local)
+    assert not {"Helpdesk/SLA/At risk", "Helpdesk/SLA/Breached"} & left
+    assert not {"Helpdesk/SLA/At risk", "Helpdesk/SLA/Breached"} & {l["name"] for l in local.mailbox.labels.values()}
+    assert any(n.startswith("Helpdesk/Priority/") for n in left)  # a priority stays: agents set it too
+    assert local.app.calls["gmail.users.labels.delete"] == 2  # one call a label, not one a thread
+    local.app.reset_counters()
+    without.sweep()
+    assert local.app.calls["gmail.users.labels.delete"] == 0

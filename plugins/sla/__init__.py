@@ -35,6 +35,11 @@ def register_settings(register):
     register(NAME, validate)
 
 
+@hookimpl
+def owned_labels(settings):
+    return [AT_RISK, BREACHED]  # claims about time nobody re-checks once sla is off; priorities stay
+
+
 def record_state(ticket, actions, settings, now) -> None:
     policy = policy_of(settings)
     state = sla_state(ticket, policy, now)
