@@ -23,6 +23,7 @@ from .tickets import build_ticket
 
 log = logging.getLogger(__name__)
 KNOWN_THREADS = 2048  # tickets kept by thread history id (the add-on's queue); all forgotten beyond this
+KNOWN_SUBJECTS = 20_000  # message subjects kept for the add-on card's earlier tickets (a few MB at most)
 EVENTS = ("on_ticket_opened", "on_customer_replied", "on_agent_replied", "on_sweep")
 
 
@@ -50,6 +51,7 @@ class Host:
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.executor = Executor(config, client, now=self.now)
         self._tickets: dict = {}
+        self._subjects: dict[str, str] = {}  # message id → Subject (the customer's earlier tickets on the card)
         self._retired: list[str] | None = None  # labels of installed plugins that are not enabled
         self._known: dict[str, tuple[str, Ticket | None]] = {}  # thread id → (its history id, its ticket) when read
         self._prefetched: dict[str, dict] = {}
@@ -170,7 +172,8 @@ class Host:
         return self.search_tickets(customer_query(email), limit=limit) if customer_query(email) else []
 
     def customer_history(self, email: str, exclude_thread: str = "", limit: int = 5) -> list["EarlierTicket"]:
-        """The customer's other threads, newest first: one metadata read each, not whole threads."""
+        """The customer's other threads, newest first: one metadata read each, not whole threads, and only
+        the first time (a message's subject never changes)."""
         seen, out = {exclude_thread}, []
         if not customer_query(email):
             return out
@@ -178,13 +181,21 @@ class Host:
             if ref["threadId"] in seen:
                 continue
             seen.add(ref["threadId"])
-            message = self.client.get_message(ref["id"], format="metadata", metadata_headers=["Subject"])
-            subject = next((h["value"] for h in message.get("payload", {}).get("headers", [])
-                            if h["name"].lower() == "subject"), "(no subject)")
-            out.append(EarlierTicket(ref["threadId"], subject))
+            out.append(EarlierTicket(ref["threadId"], self._subject(ref["id"])))
             if len(out) == limit:
                 break
         return out
+
+    def _subject(self, message_id: str) -> str:
+        subject = self._subjects.get(message_id)
+        if subject is None:
+            message = self.client.get_message(message_id, format="metadata", metadata_headers=["Subject"])
+            subject = next((h["value"] for h in message.get("payload", {}).get("headers", [])
+                            if h["name"].lower() == "subject"), "(no subject)")
+            if len(self._subjects) > KNOWN_SUBJECTS:
+                self._subjects.clear()
+            self._subjects[message_id] = subject
+        return subject
 
     # -- events ------------------------------------------------------------------------------
 

@@ -505,3 +505,20 @@ def test_homepage_reads_again_only_the_threads_that_changed(env, signer):
     local.app.reset_counters()
     pushed(post(client, signer, "/addon/homepage", body_for(signer)))
     assert local.app.calls["gmail.users.threads.get"] == 2
+
+
+def test_reopening_a_ticket_does_not_read_the_customers_earlier_subjects_again(env, signer):
+    """The card lists the customer's five earlier tickets by subject: one metadata read each the first time;
+    a message's subject never changes, so opening the ticket again reads only the thread and the search."""
+    local, host, client = env
+    g = local.gmail()
+    for i in range(6):
+        thread = deliver(g, make_email(message_id=f"<earlier{i}@example.org>", subject=f"Earlier problem {i}"))["threadId"]
+    body = body_for(signer, threadId=thread)
+    first = pushed(post(client, signer, "/addon/message", body))
+    assert "Earlier problem 0" in json.dumps(first)
+    local.app.reset_counters()
+    again = pushed(post(client, signer, "/addon/message", body))
+    assert "Earlier problem 0" in json.dumps(again)
+    assert local.app.calls["gmail.users.messages.get"] == 0
+    assert local.app.calls["gmail.users.threads.get"] == 1
