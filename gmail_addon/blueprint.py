@@ -21,6 +21,7 @@ from .verify import verify_system_token, verify_user
 log = logging.getLogger(__name__)
 addon = Blueprint("addon", __name__, url_prefix="/addon")
 HEX_ID = re.compile(r"^[0-9a-f]{8,24}$")
+GONE = "This conversation no longer exists (deleted?); nothing was changed."
 
 
 class AddonError(Exception):
@@ -167,10 +168,10 @@ def compose():
     return _handle(build)
 
 
-def _insert_from_message_card(host, ticket, agent, reply) -> dict:
+def _insert_from_message_card(host, thread_id, agent, reply) -> dict:
     """A side-panel button's text: Gmail inserts into a draft only from compose, so the text becomes a
     new reply draft that Gmail opens; an agent's draft already in the thread is never overwritten."""
-    fresh = host.ticket(ticket.thread_id) if ticket is not None else None
+    fresh = host.ticket(thread_id) if thread_id else None
     if fresh is None:
         raise AddonError("Open a ticket first.")
     if fresh.drafts:
@@ -184,26 +185,35 @@ def action():
     def build(host, body, agent):
         gmail, parameters, inputs = _event(body)
         name = parameters.get("name", "")
-        ticket = _ticket(host, gmail, parameters) if (parameters.get("threadId") or gmail) else None
+        thread_id = thread_id_of(host, gmail, parameters) if (parameters.get("threadId") or gmail) else None
+        if name not in ("compose.insert", "ticket.refresh"):  # a plugin's button: the host reads the thread once
+            return _plugin_button(host, name, parameters, inputs, thread_id, agent)
+        ticket = host.ticket(thread_id) if thread_id else None
         if ticket is None and HEX_ID.match(parameters.get("threadId", "")):  # the card's ticket, deleted since
-            raise AddonError("This conversation no longer exists (deleted?); nothing was changed.")
+            raise AddonError(GONE)
         if name == "compose.insert":
             wanted = parameters.get("key", "")
             item = next((i for i in host.compose_suggestions(ticket, agent) if cards.insert_key(i) == wanted), None)
             if item is None:  # the ticket changed since the panel opened (new owner, new message)
                 raise AddonError("That text is no longer available; reopen the panel.")
             return cards.insert_into_draft(item["content"], item.get("content_type", "TEXT"))
-        if name == "ticket.refresh":
-            if ticket is None:
-                raise AddonError("Open a ticket first.")
-            return cards.update_card(_ticket_card(host, ticket, agent))
-        reply = host.card_action(name, parameters, inputs, ticket, agent)
-        if reply is None:
-            raise AddonError("This button is not available any more.")
-        if reply.insert_text:
-            return _insert_from_message_card(host, ticket, agent, reply)
-        if reply.card:
-            return cards.update_card(reply.card)
-        fresh = host.ticket(ticket.thread_id) if ticket is not None else None
-        return cards.notify(reply.notification or "Done.", _ticket_card(host, fresh, agent) if fresh else None)
+        if ticket is None:
+            raise AddonError("Open a ticket first.")
+        return cards.update_card(_ticket_card(host, ticket, agent))
     return _handle(build, push=cards.push_card_from_button)
+
+
+def _plugin_button(host, name, parameters, inputs, thread_id, agent) -> dict:
+    """The plugin decides from the thread the host reads under its lock; the card after it shows the thread
+    as the action left it (two reads, none before)."""
+    reply = host.card_action(name, parameters, inputs, thread_id, agent)
+    if reply is None:
+        raise AddonError("This button is not available any more.")
+    if reply.insert_text:
+        return _insert_from_message_card(host, thread_id, agent, reply)
+    if reply.card:
+        return cards.update_card(reply.card)
+    fresh = host.ticket(thread_id) if thread_id else None
+    if fresh is None and HEX_ID.match(parameters.get("threadId", "")):  # the card's ticket, deleted since
+        raise AddonError(GONE)
+    return cards.notify(reply.notification or "Done.", _ticket_card(host, fresh, agent) if fresh else None)

@@ -280,13 +280,15 @@ class Host:
                                                  now=self.now(), urls=urls)
         return [section for sections in reversed(results) for section in (sections or [])]
 
-    def card_action(self, name: str, parameters: dict, form_inputs: dict, ticket: Ticket | None, agent,
+    def card_action(self, name: str, parameters: dict, form_inputs: dict, ticket: Ticket | str | None, agent,
                     dry_run: bool = False):
-        """Route a button to the plugin that owns it; execute what it recorded. Returns its CardReply."""
-        if ticket is None:
+        """Route a button to the plugin that owns it; execute what it recorded. Returns its CardReply.
+        ``ticket`` may be just its thread id: the thread is read here, under its lock, either way."""
+        if not ticket:
             return self._card_action(name, parameters, form_inputs, None, agent, dry_run)
-        with self.thread_lock(ticket.thread_id):  # decide from the thread as it is now, not as the card saw it
-            fresh = self.ticket(ticket.thread_id)
+        thread_id = ticket if isinstance(ticket, str) else ticket.thread_id
+        with self.thread_lock(thread_id):  # decide from the thread as it is now, not as the card saw it
+            fresh = self.ticket(thread_id)
             if fresh is None:  # deleted since the card was shown: no plugin acts on the stale copy
                 return CardReply(notification="This conversation no longer exists (deleted?); nothing was changed.")
             return self._card_action(name, parameters, form_inputs, fresh, agent, dry_run)

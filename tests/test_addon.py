@@ -331,21 +331,17 @@ def test_button_on_a_thread_deleted_meanwhile_changes_nothing(env, signer, monke
     g = local.gmail()
     ref = deliver(g, make_email(subject="Deleted while the panel was open"))
     thread = ref["threadId"]
-    read = host.ticket
-
-    def read_then_delete(thread_id, *args, **kwargs):  # another agent deletes it right after the panel read it
-        found = read(thread_id, *args, **kwargs)
-        monkeypatch.setattr(host, "ticket", read)
-        g.users().threads().delete(userId="me", id=thread_id).execute()
-        return found
-
-    monkeypatch.setattr(host, "ticket", read_then_delete)
+    # The panel read it (the button's request reads the thread only under the host's lock, so the panel's
+    # read is the card's); another agent deletes it right after.
+    assert "Deleted while the panel was open" in json.dumps(post(client, signer, "/addon/message",
+                                                                 body_for(signer, threadId=thread)).get_json())
+    g.users().threads().delete(userId="me", id=thread).execute()
     body = body_for(signer, threadId=thread)
     body["commonEventObject"]["parameters"] = {"name": "sla.escalate", "threadId": thread}
     body["commonEventObject"]["formInputs"] = {"team": {"stringInputs": {"value": ["billing"]}}}
     data = post(client, signer, "/addon/action", body).get_json()
     assert "Something went wrong" not in json.dumps(data)
-    assert "Escalated" not in data["renderActions"]["action"]["notification"]["text"]
+    assert "Escalated" not in json.dumps(data) and "no longer exists" in json.dumps(data)
     tasks = [t for tl in host.client.list_tasklists() for t in host.client.list_tasks(tl["id"])]
     assert tasks == []  # no escalation task for a conversation that no longer exists
 
@@ -522,3 +518,17 @@ def test_reopening_a_ticket_does_not_read_the_customers_earlier_subjects_again(e
     assert "Earlier problem 0" in json.dumps(again)
     assert local.app.calls["gmail.users.messages.get"] == 0
     assert local.app.calls["gmail.users.threads.get"] == 1
+
+
+def test_a_button_reads_its_thread_once_before_and_once_after_the_action(env, signer):
+    """The plugin decides from a fresh read under the thread's lock, and the card shown after it needs the
+    thread as the action left it: two reads. The blueprint's own read before them was a third."""
+    local, host, client = env
+    thread = deliver(local.gmail(), make_email(message_id="<take@example.org>"))["threadId"]
+    body = body_for(signer, threadId=thread)
+    body["commonEventObject"]["parameters"] = {"name": "autoreply.take", "threadId": thread}
+    local.app.reset_counters()
+    answer = post(client, signer, "/addon/action", body).get_json()
+    assert "now owns this ticket" in json.dumps(answer)
+    assert "Helpdesk/Owner/Anna Kowalska" in {l["name"] for l in local.mailbox.labels.values()}
+    assert local.app.calls["gmail.users.threads.get"] + local.app.calls["gmail.users.messages.get"] == 2
