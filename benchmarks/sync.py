@@ -5,6 +5,8 @@ runs the change feed with the shipped plugins, and reads the mailbox's quota cou
 possible per new ticket is computed from the same quota table: its share of one history.list per
 batch, one read (messages.get), one label change (messages.modify) and one send.
 
+The same with a new process for each sync (``labeldesk sync`` from cron) is reported beside it.
+
     python benchmarks/sync.py [--batches 5] [--per-batch 20] [--plugins autoreply,sla,kb_suggest]
 """
 from __future__ import annotations
@@ -42,7 +44,8 @@ def customer_email(n: int) -> bytes:
     return msg.as_bytes()
 
 
-def run(batches: int, per_batch: int, plugins: list[str]) -> dict:
+def run(batches: int, per_batch: int, plugins: list[str], new_process: bool = False) -> dict:
+    """``new_process``: each sync by a new host and feed (``labeldesk sync`` from cron), not one serving process."""
     with tempfile.TemporaryDirectory() as state:
         data = {"mailbox": {"address": "support@example.com"},
                 "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
@@ -59,6 +62,8 @@ def run(batches: int, per_batch: int, plugins: list[str]) -> dict:
             for _ in range(per_batch):
                 n += 1
                 local.mailbox.add_message(customer_email(n), ["INBOX", "UNREAD"])
+            if new_process:
+                feed = ChangeFeed(build_host(config, http=local.http))
             feed.sync()
         units, calls = Counter(local.app.units), Counter(local.app.calls)
         http_requests = local.http.requests - requests_before
@@ -81,7 +86,8 @@ def main() -> None:
     plugins = [p for p in args.plugins.split(",") if p]
     result = run(args.batches, args.per_batch, plugins)
     bare = run(args.batches, args.per_batch, [])
-    print(json.dumps({"with_plugins": result, "host_only": bare}, indent=2))
+    cron = run(args.batches, args.per_batch, plugins, new_process=True)
+    print(json.dumps({"with_plugins": result, "host_only": bare, "with_plugins_new_process_each_sync": cron}, indent=2))
 
 
 if __name__ == "__main__":
