@@ -108,3 +108,11 @@ def test_a_disabled_plugins_state_labels_leave_the_mailbox_at_the_next_sweep(tmp
     local.app.reset_counters()
     without.sweep()
     assert local.app.calls["gmail.users.labels.delete"] == 0
+
+
+def test_the_sweep_asks_gmail_one_search_for_all_the_plugins_queries():
+    from benchmarks.sweep import measure
+
+    swept = measure(100)  # sla asks four: awaiting reply before a bound, at risk, breached, escalated
+    assert swept["visited"] == swept["open_tickets"] == 20
+    assert swept["calls_by_method"]["gmail.users.messages.list"] == 1
