@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.headerregistry import Address
@@ -72,6 +73,7 @@ class Executor:
         # task-list creation, and each idempotency key (reply, draft, task, notification), one at a time.
         self._lock = threading.RLock()
         self._claims: OrderedDict[tuple, None] = OrderedDict()
+        self._local = threading.local()  # .tasks: list id → its tasks, read once within tasks_read_once()
 
     def _claim(self, key: tuple) -> bool:
         """Take an idempotency key for this process: False when another run holds it or has done it."""
@@ -324,6 +326,24 @@ class Executor:
             self._tasklist_ids[title] = found or self.client.insert_tasklist(title)["id"]
         return self._tasklist_ids[title]
 
+    @contextmanager
+    def tasks_read_once(self):
+        """Within the block, on this thread (one sweep), each task list is read once, not once per task
+        checked; tasks made meanwhile are added to what was read."""
+        self._local.tasks = {}
+        try:
+            yield
+        finally:
+            self._local.tasks = None
+
+    def list_tasks(self, list_id: str) -> list[dict]:
+        read = getattr(self._local, "tasks", None)
+        if read is None:
+            return self.client.list_tasks(list_id)
+        if list_id not in read:
+            read[list_id] = self.client.list_tasks(list_id)
+        return read[list_id]
+
     def task_exists(self, task: Task, list_id: str | None = None) -> bool:
         """Whether a task with this key is in its list already, completed ones included, or with
         ``again_when_done`` only open ones (reads only)."""
@@ -331,7 +351,7 @@ class Executor:
         tag = f"[labeldesk:{task.key}]" if task.key else ""
         if not (tag and list_id):
             return False
-        found = [t for t in self.client.list_tasks(list_id) if tag in (t.get("notes") or "")]
+        found = [t for t in self.list_tasks(list_id) if tag in (t.get("notes") or "")]
         return any(t.get("status") != "completed" for t in found) if task.again_when_done else bool(found)
 
     def _keyed(self, claim: tuple, work, outcome: Outcome, busy: str, keep: bool = True) -> None:
@@ -366,7 +386,10 @@ class Executor:
                 "status": "needsAction"}
         if task.due:
             body["due"] = f"{task.due.isoformat()}T00:00:00.000Z"
-        self.client.insert_task(list_id, body)
+        created = self.client.insert_task(list_id, body)
+        read = getattr(self._local, "tasks", None)
+        if read is not None and list_id in read:
+            read[list_id].append(created)
         outcome.done.append(f"task created: {task.title}")
         return True
 

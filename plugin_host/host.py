@@ -332,6 +332,10 @@ class Host:
         # One search for all of them (5 units, not 5 a query): Gmail groups with parentheses and ORs them.
         q = " OR ".join(f"({q})" for q in queries) if len(queries) > 1 else "".join(queries)
         thread_ids = list(dict.fromkeys(ref["threadId"] for ref in self.client.list_message_ids(q=q))) if q else []
+        with self.executor.tasks_read_once():  # each task list read once this sweep, not once per escalation
+            return self._sweep(thread_ids, dry_run, progress)
+
+    def _sweep(self, thread_ids: list[str], dry_run: bool, progress) -> list[Processed]:
         try:
             completed = self.completed_tasks()
         except Exception:  # Google Tasks down or not allowed: deadlines and alerts still go on
@@ -390,7 +394,7 @@ class Host:
         for tasklist in self.client.list_tasklists():
             if not any(tasklist.get("title", "").startswith(t) for t in titles):
                 continue
-            for task in self.client.list_tasks(tasklist["id"]):
+            for task in self.executor.list_tasks(tasklist["id"]):
                 keys = re.findall(r"\[labeldesk:([^\]]+)\]", task.get("notes") or "")
                 (done if task.get("status") == "completed" else open_).update(keys)
         return frozenset(done - open_)

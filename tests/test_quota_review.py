@@ -116,3 +116,14 @@ def test_the_sweep_asks_gmail_one_search_for_all_the_plugins_queries():
     swept = measure(100)  # sla asks four: awaiting reply before a bound, at risk, breached, escalated
     assert swept["visited"] == swept["open_tickets"] == 20
     assert swept["calls_by_method"]["gmail.users.messages.list"] == 1
+
+
+def test_the_sweep_reads_each_task_list_once_not_once_per_escalation():
+    """Every breached ticket checks its escalation task by key; the list (all its pages, completed tasks
+    included) was read again for each, so a list of 1,000 tasks and 20 breached tickets cost 200 Tasks calls
+    a sweep, every few minutes (Tasks allows 50,000 a day)."""
+    from benchmarks.sweep import measure
+
+    swept = measure(100)
+    assert swept["calls_by_method"]["tasks.tasks.list"] == 1
+    assert swept["calls_by_method"]["tasks.tasklists.list"] == 1
