@@ -330,6 +330,9 @@ class Executor:
     def tasks_read_once(self):
         """Within the block, on this thread (one sweep), each task list is read once, not once per task
         checked; tasks made meanwhile are added to what was read."""
+        if getattr(self._local, "tasks", None) is not None:  # already inside one
+            yield
+            return
         self._local.tasks = {}
         try:
             yield

@@ -176,6 +176,10 @@ class ChangeFeed:
     def _apply(self, changes: dict, report: SyncReport, dry_run: bool) -> None:
         order = list(changes)
         progress = self.progress or ProgressLog(report.full)
+        with self.host.executor.tasks_read_once():  # escalations check their task list once, not once per task
+            self._apply_in_order(order, changes, report, dry_run, progress)
+
+    def _apply_in_order(self, order: list[str], changes: dict, report: SyncReport, dry_run: bool, progress) -> None:
         try:
             for done, thread_id in enumerate(order, 1):
                 if done % PREFETCH == 1:  # read the next batch as we go: memory holds one batch, progress moves

@@ -127,3 +127,13 @@ def test_the_sweep_reads_each_task_list_once_not_once_per_escalation():
     swept = measure(100)
     assert swept["calls_by_method"]["tasks.tasks.list"] == 1
     assert swept["calls_by_method"]["tasks.tasklists.list"] == 1
+
+
+def test_a_sync_reads_the_escalation_task_list_once_not_once_per_task():
+    import tempfile
+    from pathlib import Path
+
+    local, host = sample_host(Path(tempfile.mkdtemp()))
+    ChangeFeed(host).sync()  # the sample inbox has old unanswered tickets: sla escalates several
+    assert local.app.calls["tasks.tasks.insert"] >= 5
+    assert local.app.calls["tasks.tasks.list"] == 1
