@@ -284,9 +284,9 @@ class Host:
                     dry_run: bool = False):
         """Route a button to the plugin that owns it; execute what it recorded. Returns its CardReply.
         ``ticket`` may be just its thread id: the thread is read here, under its lock, either way."""
-        if not ticket:
+        thread_id = ticket if isinstance(ticket, str) else ticket.thread_id if ticket is not None else ""
+        if not thread_id:
             return self._card_action(name, parameters, form_inputs, None, agent, dry_run)
-        thread_id = ticket if isinstance(ticket, str) else ticket.thread_id
         with self.thread_lock(thread_id):  # decide from the thread as it is now, not as the card saw it
             fresh = self.ticket(thread_id)
             if fresh is None:  # deleted since the card was shown: no plugin acts on the stale copy
@@ -330,8 +330,9 @@ class Host:
         queries = [q for qs in self.pm.hook.sweep_queries(settings=self.config, now=now) for q in (qs or [])]
         queries = list(dict.fromkeys(queries))
         # One search for all of them (5 units, not 5 a query): Gmail groups with parentheses and ORs them.
-        q = " OR ".join(f"({q})" for q in queries) if len(queries) > 1 else "".join(queries)
-        thread_ids = list(dict.fromkeys(ref["threadId"] for ref in self.client.list_message_ids(q=q))) if q else []
+        search = " OR ".join(f"({q})" for q in queries) if len(queries) > 1 else "".join(queries)
+        refs = self.client.list_message_ids(q=search) if search else []
+        thread_ids = list(dict.fromkeys(ref["threadId"] for ref in refs))
         with self.executor.tasks_read_once():  # each task list read once this sweep, not once per escalation
             return self._sweep(thread_ids, dry_run, progress)
 

@@ -67,7 +67,7 @@ class Cursor:
         strikes = data.get("strikes") if isinstance(data.get("strikes"), dict) else {}
         renewed = data.get("watch_renewed_at")
         renewed = float(renewed) if isinstance(renewed, (int, float)) and not isinstance(renewed, bool) else 0.0
-        sent = [str(i) for i in data.get("sent") or [] if isinstance(i, str)] if isinstance(data.get("sent"), list) else []
+        sent = [i for i in data["sent"] if isinstance(i, str)] if isinstance(data.get("sent"), list) else []
         return cls(path, str(history_id) if history_id is not None else None, renewed, strikes, mailbox, sent)
 
     def save(self) -> None:
@@ -101,6 +101,7 @@ class ChangeFeed:
         self.host = host
         self.cursor = Cursor.load(host.state_dir, host.config.mailbox.address)
         host.executor.sent_ids.update(self.cursor.sent)  # what the last process sent is no news to this one
+        self._sent_before: set[str] = set()  # what the executor had sent when the running sync began
         self.lock = threading.Lock()
         self.progress = progress
         self._queue_guard = threading.Lock()
