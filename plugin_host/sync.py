@@ -244,6 +244,9 @@ class ChangeFeed:
         self.cursor.history_id = str(latest)
         self.cursor.sent = sent
         self.cursor.save()
+        # What was sent before this sync has its history at or before ``latest``, which the cursor has now
+        # passed: forget it, so a long-running ``serve`` does not remember every message it ever sent.
+        self.host.executor.sent_ids.difference_update(self._sent_before)
 
     # -- watch -------------------------------------------------------------------------------
 

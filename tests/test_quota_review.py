@@ -137,3 +137,21 @@ def test_a_sync_reads_the_escalation_task_list_once_not_once_per_task():
     ChangeFeed(host).sync()  # the sample inbox has old unanswered tickets: sla escalates several
     assert local.app.calls["tasks.tasks.insert"] >= 5
     assert local.app.calls["tasks.tasks.list"] == 1
+
+
+def test_a_long_running_host_forgets_what_it_sent_once_the_cursor_has_passed_it(tmp_path):
+    """``serve`` remembers the ids it sent so a sync skips threads whose only news is our own message;
+    once the cursor is past them they can never come back, and keeping them grew memory forever."""
+    from .conftest import deliver, make_email
+
+    local, host = sample_host(tmp_path)
+    feed = ChangeFeed(host)
+    feed.sync()
+    first_round = set(host.executor.sent_ids)
+    assert len(first_round) >= 20
+    feed.sync()  # the history of those messages is now behind the cursor
+    assert not first_round & host.executor.sent_ids
+    deliver(local.gmail(), make_email(sender="Zed <zed@example.org>", subject="New one", message_id="<zed@example.org>"))
+    local.app.reset_counters()
+    report = feed.sync()
+    assert [p.events for p in report.threads] == [["on_ticket_opened"]] and reads(local) <= 2
