@@ -93,6 +93,27 @@ def test_a_misspelt_plugin_name_is_an_error_with_a_suggestion(tmp_path, plugins,
     assert expected in str(info.value)
 
 
+@pytest.mark.parametrize("plugin, settings, expected", [
+    ("autoreply", {"max_age_hour": 2}, "plugins.autoreply.max_age_hour: unknown setting (did you mean max_age_hours?)"),
+    ("sla", {"timezon": "UTC"}, "plugins.sla.timezon: unknown setting (did you mean timezone?)"),
+    ("sla", {"targets": {"urgnt": {}}}, "plugins.sla.targets.urgnt: unknown priority (did you mean urgent?)"),
+    ("sla", {"targets": {"high": {"first_reponse": "1h"}}},
+     "plugins.sla.targets.high.first_reponse: unknown target (did you mean first_response?)"),
+    ("kb_suggest", {"artciles": "kb"}, "plugins.kb_suggest.artciles: unknown setting (did you mean articles?)"),
+])
+def test_a_misspelt_plugin_setting_suggests_the_right_name(tmp_path, plugin, settings, expected):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    config = load_config(tmp_path / "x.toml", data={**GOOD, "plugins": {"enabled": [plugin], plugin: settings}},
+                         environ={})
+    with pytest.raises(ConfigError) as info:
+        build_host(config, http=LocalMailbox().http)
+    assert expected in str(info.value)
+
+
 # 3. A push is taken once: the same Pub/Sub message again (a replay, or Pub/Sub's duplicate delivery) starts no
 #    sync and is acknowledged with a 200 (an error would make Pub/Sub redeliver it for days); a push
 #    without its messageId is malformed; a signed token with claims of the wrong type is a 401, not a 500.

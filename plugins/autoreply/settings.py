@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plugin_host.config import read_flag, read_list
+from plugin_host.config import did_you_mean, read_flag, read_list
 from plugin_host.errors import ConfigError
 
 DEFAULT_EXPECTATION = {
@@ -97,9 +97,10 @@ def _expectation(raw: dict) -> dict:
 
 def validate(raw: dict) -> AutoreplySettings:
     known = set(AutoreplySettings.__dataclass_fields__)
-    unknown = set(raw) - known
+    unknown = sorted(set(raw) - known)
     if unknown:
-        raise ConfigError(_key(sorted(unknown)[0]), f"unknown setting; known: {sorted(known)}")
+        raise ConfigError(_key(unknown[0]), f"unknown setting{did_you_mean(unknown[0], known)}; "
+                                            f"known: {', '.join(sorted(known))}")
     templates_dir = _text(raw, "templates_dir")
     if templates_dir and not Path(templates_dir).is_dir():
         raise ConfigError(_key("templates_dir"), f"folder {templates_dir} does not exist")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plugin_host import hookimpl
+from plugin_host.config import did_you_mean
 from plugin_host.errors import ConfigError
 from plugin_host.ticket import CardReply, Suggestion
 
@@ -47,7 +48,9 @@ KNOWN = ("articles", "threshold", "limit", "semantic", "drive_folder")
 def validate(raw: dict) -> KbSettings:
     unknown = set(raw) - set(KNOWN)
     if unknown:
-        raise ConfigError(f"plugins.kb_suggest.{min(unknown)}", f"unknown setting; known: {', '.join(KNOWN)}")
+        name = min(unknown)
+        raise ConfigError(f"plugins.kb_suggest.{name}", f"unknown setting{did_you_mean(name, KNOWN)}; "
+                                                        f"known: {', '.join(KNOWN)}")
     semantic = str(raw.get("semantic", "auto"))
     resolve(semantic)  # a clear error now, not at the first ticket
     source = str(raw.get("articles", ""))

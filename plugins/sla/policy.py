@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from plugin_host.config import EMAIL_RE, read_flag, read_list
+from plugin_host.config import EMAIL_RE, did_you_mean, read_flag, read_list
 from plugin_host.errors import ConfigError
 
 from .calendar import BusinessCalendar, parse_duration
@@ -126,9 +126,10 @@ def validate(raw: dict) -> SlaPolicy:
              "at_risk_share", "vip_senders", "vip_domains", "keywords", "extra_keywords", "label_priorities",
              "social_first_response", "waiting_label", "resolved_label", "resolve_on_archive", "team_lead",
              "chat_webhook", "notify_owner_at_risk", "teams", "tasklist", "second_step_after"}
-    unknown = set(raw) - known
+    unknown = sorted(set(raw) - known)
     if unknown:
-        raise ConfigError(f"{key}.{sorted(unknown)[0]}", f"unknown setting; known: {sorted(known)}")
+        raise ConfigError(f"{key}.{unknown[0]}", f"unknown setting{did_you_mean(unknown[0], known)}; "
+                                                 f"known: {', '.join(sorted(known))}")
     targets = _targets(raw.get("targets", {}), f"{key}.targets")
     calendar = BusinessCalendar.parse(raw.get("hours", "Mon-Fri 09:00-18:00"), raw.get("timezone", "UTC"),
                                       raw.get("holidays", ""), raw.get("days_off"), raw.get("working_days"), key)
@@ -160,16 +161,18 @@ def _targets(given, key: str) -> dict:
     """priority -> kind -> timedelta from ``targets.<priority>.<kind>`` durations, defaults filled in."""
     if not isinstance(given, dict):
         raise ConfigError(key, "must be a table per priority")
-    for level in set(given) - set(PRIORITIES):
-        raise ConfigError(f"{key}.{level}", f"unknown priority; use {list(PRIORITIES)}")
+    for level in sorted(set(given) - set(PRIORITIES)):
+        raise ConfigError(f"{key}.{level}", f"unknown priority{did_you_mean(level, PRIORITIES)}; "
+                                            f"use {', '.join(PRIORITIES)}")
     targets = {}
     for level in PRIORITIES:
         level_given = given.get(level, {})
         if not isinstance(level_given, dict):
             raise ConfigError(f"{key}.{level}", "must be a table of durations per target, e.g. "
                                                 "{ first_response = \"4h\", next_response = \"8h\", resolution = \"40h\" }")
-        for kind in set(level_given) - set(TARGET_KINDS):
-            raise ConfigError(f"{key}.{level}.{kind}", f"unknown target; use {list(TARGET_KINDS)}")
+        for kind in sorted(set(level_given) - set(TARGET_KINDS)):
+            raise ConfigError(f"{key}.{level}.{kind}", f"unknown target{did_you_mean(kind, TARGET_KINDS)}; "
+                                                       f"use {', '.join(TARGET_KINDS)}")
         targets[level] = {kind: parse_duration(level_given.get(kind, DEFAULT_TARGETS[level][kind]),
                                                f"{key}.{level}.{kind}") for kind in TARGET_KINDS}
     return targets
