@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +27,24 @@ def cli(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+
+class Period(click.ParamType):
+    """A look-back period for ``--since``, as whole days for Gmail's ``newer_than:``: hours, days, weeks or
+    months (30 days) — ``12h``, ``30d``, ``2w``, ``3m``; a bare number is days. For plugins' commands too."""
+
+    name = "period"
+
+    def convert(self, value, param, ctx) -> int:
+        if isinstance(value, int):
+            return value
+        found = re.fullmatch(r"\s*(\d+)\s*([hdwm]?)\s*", str(value).lower())
+        if not found or int(found.group(1)) == 0:
+            self.fail(f"{value!r} is not a period; write e.g. 30d, 12h, 2w or 3m (months)", param, ctx)
+        number, unit = int(found.group(1)), found.group(2) or "d"
+        return max(1, -(-number // 24)) if unit == "h" else number * {"d": 1, "w": 7, "m": 30}[unit]
+
+
+PERIOD = Period()
 
 _plugin_commands_loaded = False
 

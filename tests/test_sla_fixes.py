@@ -455,3 +455,35 @@ def test_urgency_in_a_follow_up_raises_the_priority():
     first_urgent = [message(1, "customer", MON9, "Production is down!"), message(2, "agent", MON9 + timedelta(hours=1)),
                     message(3, "customer", MON9 + timedelta(hours=2), "Thanks, it works again.")]
     assert priority_of(ticket(first_urgent), policy)[0] == "urgent"
+
+
+# -- report --since reads a period as `kb gaps --since` does: 3m is three months, 12h half a day ----------
+
+@pytest.mark.parametrize("since, query", [("3m", "newer_than:90d"), ("2w", "newer_than:14d"), ("12h", "newer_than:1d"),
+                                          ("7", "newer_than:7d")])
+def test_report_since_takes_the_periods_kb_gaps_takes(tmp_path, monkeypatch, since, query):
+    from click.testing import CliRunner
+
+    import plugin_host.runtime as runtime
+    from plugin_host.cli import get_cli
+
+    _, host, _ = setup(tmp_path, monday(17))
+    asked = []
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
+    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: asked.append(q) or [])
+    result = CliRunner().invoke(get_cli(), ["report", "--since", since, "--json"])
+    assert result.exit_code == 0, result.output
+    assert asked == [query]
+
+
+@pytest.mark.parametrize("since", ["2x", "0d", "-5d"])
+def test_report_since_refuses_what_is_no_period(tmp_path, monkeypatch, since):
+    from click.testing import CliRunner
+
+    import plugin_host.runtime as runtime
+    from plugin_host.cli import get_cli
+
+    _, host, _ = setup(tmp_path, monday(17))
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
+    result = CliRunner().invoke(get_cli(), ["report", "--since", since])
+    assert result.exit_code == 2 and "--since" in result.output and "Traceback" not in result.output

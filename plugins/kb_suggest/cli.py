@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from plugin_host.cli import PERIOD
+
 
 def register(cli: click.Group) -> None:
     @cli.group("kb")
@@ -149,9 +151,10 @@ def register(cli: click.Group) -> None:
             click.echo(json.dumps({**{k: ours[k] for k in keys}, "baseline": {k: baseline[k] for k in keys}}))
 
     @kb.command("gaps")
-    @click.option("--since", default="30d", show_default=True)
+    @click.option("--since", "days", type=PERIOD, default="30d", show_default=True,
+                  help="Period: hours, days, weeks or months, e.g. 12h, 30d, 2w, 3m.")
     @click.option("--config", "config_path", type=click.Path())
-    def gaps_cmd(since, config_path):
+    def gaps_cmd(days, config_path):
         """Customer questions with no confident suggestion, grouped, with counts."""
         from plugin_host.errors import LabeldeskError
         from plugin_host.runtime import host_from_cli
@@ -159,13 +162,6 @@ def register(cli: click.Group) -> None:
         from . import knowledge_base
         from .gaps import gaps
 
-        import re
-
-        found = re.fullmatch(r"\s*(\d+)\s*([hdwm]?)\s*", since.lower())
-        if not found or int(found.group(1)) == 0:
-            raise click.BadParameter("a period like 30d, 12h, 2w or 3m", param_hint="--since")
-        number, unit = int(found.group(1)), found.group(2) or "d"
-        days = max(1, -(-number // 24)) if unit == "h" else number * {"d": 1, "w": 7, "m": 30}[unit]
         try:
             host = host_from_cli(config_path)
             tickets = host.search_tickets(f"newer_than:{days}d", limit=2000)

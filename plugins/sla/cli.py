@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 import click
 
+from plugin_host.cli import PERIOD
+
 
 def register(cli: click.Group) -> None:
     @cli.group("sla")
@@ -50,11 +52,12 @@ def register(cli: click.Group) -> None:
         click.echo(due.astimezone(calendar.zone).isoformat())
 
     @cli.command("report")
-    @click.option("--since", default="30d", show_default=True, help="Period, e.g. 30d or 12w.")
+    @click.option("--since", "days", type=PERIOD, default="30d", show_default=True,
+                  help="Period: hours, days, weeks or months, e.g. 12h, 30d, 2w, 3m.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Write an HTML report here.")
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
-    def report(since, as_json, html_file, config_path):
+    def report(days, as_json, html_file, config_path):
         """Support metrics: first response, resolution, SLA attainment, volume per label and agent."""
         import json
 
@@ -62,11 +65,9 @@ def register(cli: click.Group) -> None:
         from plugin_host.runtime import host_from_cli
 
         from .metrics import compute, render_html, render_text
-        from .calendar import parse_duration
 
         try:
             host = host_from_cli(config_path)
-            days = max(1, int(parse_duration(since, "--since").total_seconds() // 86400))
             tickets = host.search_tickets(f"newer_than:{days}d", limit=2000)
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
