@@ -137,6 +137,15 @@ def test_malformed_settings_name_the_right_key(raw, key):
     assert caught.value.key == f"plugins.autoreply.{key}"
 
 
+@pytest.mark.parametrize("key", ["addresses", "on_duty", "skip_senders"])
+def test_a_setting_of_addresses_refuses_what_is_no_address(key):
+    # "support" instead of "support@example.com" would silently switch every acknowledgement off (addresses),
+    # sign none (on_duty) or opt nobody out (skip_senders).
+    with pytest.raises(ConfigError) as caught:
+        validate({key: ["anna.kowalska@example.com", "support"]})
+    assert caught.value.key == f"plugins.autoreply.{key}" and "'support' is not an email address" in str(caught.value)
+
+
 def test_a_single_string_is_a_one_item_list():
     settings = validate({"skip_labels": "VIP", "addresses": "Support@Example.com"})
     assert settings.skip_labels == ("VIP",) and settings.addresses == ("support@example.com",)

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plugin_host.config import did_you_mean, read_flag, read_list
+from plugin_host.config import EMAIL_RE, did_you_mean, read_flag, read_list
 from plugin_host.errors import ConfigError
 
 DEFAULT_EXPECTATION = {
@@ -41,6 +41,15 @@ def _key(key: str) -> str:
 def _list(raw: dict, key: str, lower: bool = True) -> tuple[str, ...]:
     """A list of strings; a single string is a comma-separated list (``skip_labels = "VIP"``)."""
     return tuple(v.lower() if lower else v for v in read_list(raw.get(key, []), _key(key)))
+
+
+def _addresses(raw: dict, key: str) -> tuple[str, ...]:
+    """A list of email addresses, lower-cased: a plain "support" would never match a message's address."""
+    addresses = _list(raw, key)
+    for address in addresses:
+        if not EMAIL_RE.match(address):
+            raise ConfigError(_key(key), f"{address!r} is not an email address")
+    return addresses
 
 
 def _text(raw: dict, key: str, default: str = "") -> str:
@@ -105,11 +114,11 @@ def validate(raw: dict) -> AutoreplySettings:
     if templates_dir and not Path(templates_dir).is_dir():
         raise ConfigError(_key("templates_dir"), f"folder {templates_dir} does not exist")
     settings = AutoreplySettings(
-        addresses=_list(raw, "addresses"), templates_dir=templates_dir, expectation=_expectation(raw),
-        max_age_hours=_number(raw, "max_age_hours", 24.0), skip_senders=_list(raw, "skip_senders"),
+        addresses=_addresses(raw, "addresses"), templates_dir=templates_dir, expectation=_expectation(raw),
+        max_age_hours=_number(raw, "max_age_hours", 24.0), skip_senders=_addresses(raw, "skip_senders"),
         skip_domains=_list(raw, "skip_domains"), skip_labels=_list(raw, "skip_labels", lower=False),
         hours=_text(raw, "hours", AutoreplySettings.hours), timezone=_text(raw, "timezone", "UTC"),
-        holidays=_text(raw, "holidays").upper(), on_duty=_list(raw, "on_duty"),
+        holidays=_text(raw, "holidays").upper(), on_duty=_addresses(raw, "on_duty"),
         round_robin=_flag(raw, "round_robin", False), articles=_articles(raw),
         directory_admin=_text(raw, "directory_admin"), directory_query=_text(raw, "directory_query"))
     from .hours import OfficeHours
