@@ -269,6 +269,19 @@ def test_semantic_setting_is_checked():
             validate({"semantic": "full"})
 
 
+@pytest.mark.parametrize("raw, key", [({"limit": 2.5}, "limit"), ({"limit": True}, "limit"), ({"threshold": True}, "threshold"),
+                                      ({"articles": 5}, "articles"), ({"semantic": 1}, "semantic")])
+def test_kb_settings_of_the_wrong_kind_are_errors(raw, key):
+    # limit = 2.5 became 2 and articles = 5 a folder named "5", silently.
+    from plugin_host.errors import ConfigError
+    from plugins.kb_suggest import validate
+
+    with pytest.raises(ConfigError) as caught:
+        validate(raw)
+    assert caught.value.key == f"plugins.kb_suggest.{key}"
+    assert validate({"limit": "2", "threshold": "0.5"}).limit == 2  # environment overrides arrive as strings
+
+
 RUSSIAN = [
     Article("lost-phone", "Потеря или кража телефона", "Сразу заблокируйте SIM-карту в личном кабинете, чтобы никто "
             "не воспользовался номером. Восстановить SIM-карту можно в салоне по паспорту.", "https://h.example/lost", lang="ru"),

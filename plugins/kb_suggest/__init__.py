@@ -53,10 +53,14 @@ def validate(raw: dict) -> KbSettings:
                                                         f"known: {', '.join(KNOWN)}")
     semantic = str(raw.get("semantic", "auto"))
     resolve(semantic)  # a clear error now, not at the first ticket
-    source = str(raw.get("articles", ""))
+    source = raw.get("articles", "")
+    if not isinstance(source, str):
+        raise ConfigError("plugins.kb_suggest.articles", f"must be a path in quotes, got {source!r}")
     if source and Path(source).is_absolute() and not Path(source).exists():  # relative: see options()
         raise ConfigError("plugins.kb_suggest.articles", f"{source} does not exist (a folder of .md files or a .jsonl)")
     threshold = raw.get("threshold")
+    if isinstance(threshold, bool):
+        raise ConfigError("plugins.kb_suggest.threshold", f"must be a number between 0 and 1, got {threshold!r}")
     if threshold is not None:
         try:
             threshold = float(threshold)
@@ -64,10 +68,10 @@ def validate(raw: dict) -> KbSettings:
             raise ConfigError("plugins.kb_suggest.threshold", "must be a number between 0 and 1") from None
         if not 0 <= threshold <= 1:
             raise ConfigError("plugins.kb_suggest.threshold", "must be between 0 and 1")
-    try:
-        limit = int(raw.get("limit", 3))
-    except (TypeError, ValueError):
-        raise ConfigError("plugins.kb_suggest.limit", "must be a whole number of articles (1-10)") from None
+    limit = raw.get("limit", 3)
+    if isinstance(limit, bool) or not str(limit).strip().isdigit():  # 2.5 is no number of articles
+        raise ConfigError("plugins.kb_suggest.limit", f"must be a whole number of articles (1-10), got {limit!r}")
+    limit = int(limit)
     if not 1 <= limit <= 10:
         raise ConfigError("plugins.kb_suggest.limit", "must be between 1 and 10")
     drive_folder = str(raw.get("drive_folder", "")).strip()
