@@ -487,3 +487,16 @@ def test_report_since_refuses_what_is_no_period(tmp_path, monkeypatch, since):
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
     result = CliRunner().invoke(get_cli(), ["report", "--since", since])
     assert result.exit_code == 2 and "--since" in result.output and "Traceback" not in result.output
+
+
+# -- sla due: a wrong flag is named as the flag, not as a setting the user never wrote ---------------------
+
+@pytest.mark.parametrize("flag, value", [("--holidays", "XX"), ("--timezone", "Mars/Base"), ("--hours", "Mon-Fri 9-5")])
+def test_sla_due_names_the_flag_that_is_wrong(tmp_path, monkeypatch, flag, value):
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(get_cli(), ["sla", "due", "--received", "2026-11-23T09:00", "--target", "4h", flag, value])
+    assert result.exit_code == 1 and f"Error: {flag}: " in result.output and "plugins.sla" not in result.output

@@ -22,7 +22,7 @@ def register(cli: click.Group) -> None:
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
     def due(received, target, tz, hours, holidays, config_path):
         """Print the deadline as ISO 8601 in the calendar's time zone (flags override the config)."""
-        from plugin_host.errors import LabeldeskError
+        from plugin_host.errors import ConfigError, LabeldeskError
 
         from .calendar import parse_duration
 
@@ -38,7 +38,11 @@ def register(cli: click.Group) -> None:
                 raise click.ClickException(str(exc))
         overrides = {k: v for k, v in (("hours", hours), ("timezone", tz), ("holidays", holidays)) if v}
         try:
-            policy = validate({**raw, **overrides})  # the settings are checked as at start-up
+            try:
+                policy = validate({**raw, **overrides})  # the settings are checked as at start-up
+            except ConfigError as exc:  # a flag's value is named as the flag, not as a setting
+                flag = exc.key.removeprefix("plugins.sla.")
+                raise ConfigError(f"--{flag}", exc.problem) if flag in overrides else exc from None
             calendar = policy.calendar
             start = datetime.fromisoformat(received)
             duration = parse_duration(target, "--target")
