@@ -164,3 +164,15 @@ def test_eval_files_saved_with_a_byte_order_mark_or_latin1_get_read_or_named(tmp
     queries.write_text('["not", "an", "object"]\n')
     with pytest.raises(ArticleError, match=r"q.jsonl:1: not a query \(a JSON object is expected\)"):
         load_queries(queries)
+
+
+@pytest.mark.parametrize("sitemap", ["help.example.com/sitemap.xml", "ftp://help.example.com/sitemap.xml", "https://"])
+def test_import_asks_for_an_http_sitemap_url(tmp_path, sitemap):
+    # Was: "cannot read the sitemap: leads off  (to ://); not followed".
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    result = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", sitemap, "--out", str(tmp_path / "kb")])
+    assert result.exit_code == 2 and "--sitemap" in result.output and "http(s) URL" in result.output
+    assert "leads off" not in result.output and not (tmp_path / "kb").exists()

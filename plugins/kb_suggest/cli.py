@@ -71,9 +71,15 @@ def register(cli: click.Group) -> None:
         """Import a help centre's pages (from its sitemap) as Markdown articles."""
         import requests
 
+        from urllib.parse import urlsplit
+
         from .articles import ArticleError
         from .helpcentre import import_sitemap
 
+        parts = urlsplit(sitemap.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise click.BadParameter(f"{sitemap!r} is not an http(s) URL, e.g. https://help.example.com/sitemap.xml",
+                                     param_hint="--sitemap")
         try:
             written, failures = import_sitemap(sitemap, folder)
         except (ArticleError, requests.RequestException) as exc:
