@@ -298,14 +298,29 @@ def mailbox() -> None:
     """The local mailbox: a Gmail API stand-in for demos and tests."""
 
 
+def _address_option(ctx, param, value):
+    from .config import EMAIL_RE
+
+    if not EMAIL_RE.match(value):
+        raise click.BadParameter(f"{value!r} is not an email address, e.g. support@example.com")
+    return value.lower()
+
+
+def _url_option(ctx, param, value):
+    if value and not re.match(r"^https?://[^/\s]+", value):
+        raise click.BadParameter(f"{value!r} is not an http(s) URL, e.g. http://127.0.0.1:8080/gmail/push")
+    return value
+
+
 @mailbox.command("serve")
 @click.option("--port", default=8025, show_default=True, type=PORT)
 @click.option("--host", "bind", default="127.0.0.1", show_default=True)
 @click.option("--data", type=click.Path(file_okay=False), help="Persist state in this directory.")
 @click.option("--seed", type=click.Choice(["sample"]), help="Load the sample support inbox.")
-@click.option("--address", default="support@example.com", show_default=True)
-@click.option("--rate-limit", type=float, help="Per-user quota units per second (429 above it).")
-@click.option("--push-url", help="POST Pub/Sub-shaped push messages here after users.watch.")
+@click.option("--address", default="support@example.com", show_default=True, callback=_address_option)
+@click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True),
+              help="Per-user quota units per second (429 above it).")
+@click.option("--push-url", callback=_url_option, help="POST Pub/Sub-shaped push messages here after users.watch.")
 def mailbox_serve(port, bind, data, seed, address, rate_limit, push_url) -> None:
     """Serve the local mailbox over HTTP (Gmail API v1 + Tasks v1)."""
     from .mailbox import LocalMailbox, serve

@@ -323,3 +323,17 @@ def test_plugins_says_when_it_read_no_configuration_and_names_unknown_plugins(tm
     (tmp_path / "labeldesk.toml").write_text('[mailbox]\naddress = "s@example.com"\n[plugins]\nenabled = ["kb_sugest"]\n')
     result = CliRunner().invoke(get_cli(), ["plugins"])
     assert "kb_sugest, which is not installed" in result.output
+
+
+@pytest.mark.parametrize("args, option", [(["--rate-limit", "-1"], "--rate-limit"), (["--rate-limit", "0"], "--rate-limit"),
+                                          (["--address", "support"], "--address"), (["--push-url", "localhost:8080/gmail/push"], "--push-url")])
+def test_mailbox_serve_refuses_wrong_options_before_serving(monkeypatch, args, option):
+    # Each was accepted: a mailbox for "support", a negative quota, a push URL that every push would fail on.
+    import plugin_host.mailbox as mailbox_module
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    monkeypatch.setattr(mailbox_module, "serve", lambda *a, **k: pytest.fail("served"))
+    result = CliRunner().invoke(get_cli(), ["mailbox", "serve", *args])
+    assert result.exit_code == 2 and option in result.output and "Traceback" not in result.output
