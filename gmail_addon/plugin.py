@@ -29,13 +29,26 @@ def register_commands(cli):
 
     @addon_group.command("manifest")
     @click.option("--base-url", required=True, help="Public https:// URL where `labeldesk serve` runs.")
-    @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml (unused keys ok).")
+    @click.option("--config", "config_path", type=click.Path(),
+                  help="Path to labeldesk.toml: --base-url is checked against its [addon] base_url.")
     @click.option("--name", default="Labeldesk", show_default=True)
     def manifest(base_url, config_path, name):
         """Print the deployment JSON (homepage, contextual and compose triggers, minimal scopes)."""
+        from plugin_host.config import load_config
+        from plugin_host.errors import LabeldeskError
+
         from .manifest import deployment
 
         try:
             click.echo(json.dumps(deployment(base_url, name), indent=2))
         except ValueError as exc:
             raise click.ClickException(str(exc))
+        try:
+            configured = load_config(config_path).addon.base_url
+        except LabeldeskError as exc:
+            if config_path:
+                raise click.ClickException(str(exc))
+            return
+        if configured and configured != base_url.rstrip("/"):
+            click.echo(f"warning: [addon] base_url is {configured}: the host accepts only requests signed for it, "
+                       f"so with this manifest ({base_url}) every request would be refused", err=True)

@@ -532,3 +532,18 @@ def test_a_button_reads_its_thread_once_before_and_once_after_the_action(env, si
     assert "now owns this ticket" in json.dumps(answer)
     assert "Helpdesk/Owner/Anna Kowalska" in {l["name"] for l in local.mailbox.labels.values()}
     assert local.app.calls["gmail.users.threads.get"] + local.app.calls["gmail.users.messages.get"] == 2
+def test_manifest_warns_when_its_url_is_not_the_configured_base_url(tmp_path):
+    # --config was read by nothing: a manifest for another URL than [addon] base_url makes Google sign tokens
+    # for endpoints the host does not accept, and every request is a 401.
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    config = tmp_path / "labeldesk.toml"
+    config.write_text(f'[mailbox]\naddress = "support@example.com"\n[addon]\nbase_url = "{BASE}"\n')
+    other = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", "https://other.example.com",
+                                           "--config", str(config)])
+    assert other.exit_code == 0 and json.loads(other.stdout)
+    assert f"[addon] base_url is {BASE}" in other.stderr
+    same = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", BASE + "/", "--config", str(config)])
+    assert same.exit_code == 0 and same.stderr == ""
