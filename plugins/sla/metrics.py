@@ -74,13 +74,14 @@ def compute(tickets, policy, config, now: datetime) -> dict:
 
 
 def render_text(metrics: dict) -> str:
-    fr, rs = metrics["first_response"], metrics["resolution"]
+    fr, rs = ({k: "–" if v is None else v for k, v in metrics[part].items()} for part in ("first_response", "resolution"))
+    replies = "–" if metrics["replies_until_resolved"] is None else metrics["replies_until_resolved"]
     lines = [f"Tickets: {metrics['tickets']}",
              f"First response (h{' business' if metrics['business_hours'] else ''}): median {fr['median_h']}, "
              f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}; unanswered {fr['unanswered']}",
              f"Resolution (h): median {rs['median_h']}, p90 {rs['p90_h']}, max {rs['max_h']}; within target "
              f"{rs['within_target']}; open past target {rs['open_past_target']}",
-             f"Replies until resolved: {metrics['replies_until_resolved']}",
+             f"Replies until resolved: {replies}",
              "SLA attainment: " + ", ".join(f"{p} {v:.0%}" for p, v in metrics["sla_attainment"].items()),
              "By label: " + ", ".join(f"{k} {v}" for k, v in metrics["volume_by_label"].items()),
              "By agent: " + ", ".join(f"{k} {v}" for k, v in metrics["volume_by_agent"].items())]
