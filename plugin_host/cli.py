@@ -149,10 +149,12 @@ def _fail(exc: Exception) -> None:
 @click.argument("path", default="labeldesk.toml", type=click.Path())
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, force: bool) -> None:
-    """Write a commented starter labeldesk.toml."""
+    """Write a commented starter labeldesk.toml (PATH may be a file or a folder to write it in)."""
     from pathlib import Path
 
     target = Path(path)
+    if target.is_dir():
+        target = target / "labeldesk.toml"
     if target.exists() and not force:
         raise click.ClickException(f"{target} exists; pass --force to overwrite it")
     try:

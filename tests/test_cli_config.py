@@ -337,3 +337,11 @@ def test_mailbox_serve_refuses_wrong_options_before_serving(monkeypatch, args, o
     monkeypatch.setattr(mailbox_module, "serve", lambda *a, **k: pytest.fail("served"))
     result = CliRunner().invoke(get_cli(), ["mailbox", "serve", *args])
     assert result.exit_code == 2 and option in result.output and "Traceback" not in result.output
+
+
+def test_init_into_a_folder_writes_labeldesk_toml_there(tmp_path):
+    # Was: "<folder> exists; pass --force to overwrite it", and with --force "cannot write <folder>: Is a directory".
+    result = CliRunner().invoke(get_cli(), ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert load_config(tmp_path / "labeldesk.toml").mailbox.address == "support@example.com"
+    assert "exists" in CliRunner().invoke(get_cli(), ["init", str(tmp_path)]).output
