@@ -7,6 +7,7 @@ seconds, so a person can watch tickets being acknowledged, labelled and escalate
 from __future__ import annotations
 
 import logging
+import socket
 import tempfile
 import threading
 import tomllib
@@ -73,6 +74,9 @@ def _labels_after(processed) -> set[str]:
 def run_demo(once: bool, port: int, interval: float, echo=print) -> int:
     from .sync import ChangeFeed
 
+    if not once and (why := _unavailable(port)):  # before the sample inbox is processed, not after
+        echo(f"Cannot listen on 127.0.0.1:{port} ({why}): try `labeldesk demo --port 8081`.")
+        return 1
     with tempfile.TemporaryDirectory(prefix="labeldesk-demo-") as state_dir:
         local, host = demo_host(state_dir)
         feed = ChangeFeed(host)
@@ -84,6 +88,17 @@ def run_demo(once: bool, port: int, interval: float, echo=print) -> int:
                  f"{local.app.total_units} Gmail quota units, {sum(local.app.calls.values())} API calls.")
             return 0 if report.ok else 1
         return _serve_demo(local, host, feed, port, interval, echo)
+
+
+def _unavailable(port: int) -> str:
+    """Why 127.0.0.1:``port`` cannot be listened on, or "" (werkzeug's server would exit by itself)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return ""
 
 
 def _serve_demo(local, host, feed, port: int, interval: float, echo) -> int:

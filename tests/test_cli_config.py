@@ -345,3 +345,18 @@ def test_init_into_a_folder_writes_labeldesk_toml_there(tmp_path):
     assert result.exit_code == 0, result.output
     assert load_config(tmp_path / "labeldesk.toml").mailbox.address == "support@example.com"
     assert "exists" in CliRunner().invoke(get_cli(), ["init", str(tmp_path)]).output
+
+
+def test_demo_on_a_port_in_use_says_so_before_seeding(monkeypatch):
+    # werkzeug's make_server exits by itself ("Address already in use") after the whole sample inbox was processed,
+    # so the advice to pass --port was never printed.
+    import plugin_host.demo as demo
+
+    monkeypatch.setattr(demo, "demo_host", lambda *a, **k: pytest.fail("seeded before the port was checked"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(get_cli(), ["demo", "--port", str(port)])
+    assert result.exit_code == 1 and f"Cannot listen on 127.0.0.1:{port}" in result.output
+    assert "labeldesk demo --port" in result.output
