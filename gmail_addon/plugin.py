@@ -31,7 +31,7 @@ def register_commands(cli):
     @click.option("--base-url", required=True, help="Public https:// URL where `labeldesk serve` runs.")
     @click.option("--config", "config_path", type=click.Path(),
                   help="Path to labeldesk.toml: --base-url is checked against its [addon] base_url.")
-    @click.option("--name", default="Labeldesk", show_default=True)
+    @click.option("--name", default="Labeldesk", show_default=True, help="The add-on's name in Gmail.")
     def manifest(base_url, config_path, name):
         """Print the deployment JSON (homepage, contextual and compose triggers, minimal scopes)."""
         from plugin_host.config import load_config

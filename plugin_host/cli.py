@@ -268,8 +268,10 @@ PORT = click.IntRange(1, 65535)
 
 @cli.command()
 @_config_option
-@click.option("--port", default=8080, show_default=True, type=PORT)
-@click.option("--host", "bind", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=PORT,
+              help="Port for the push endpoint, the add-on and health checks.")
+@click.option("--host", "bind", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")
 def serve(config_path, port, bind) -> None:
     """Run the host: push endpoint, add-on, polling and the sweep scheduler (Ctrl-C or SIGTERM stops)."""
     from .scheduler import run_server
@@ -285,7 +287,8 @@ def serve(config_path, port, bind) -> None:
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Process the sample inbox once, print a table, exit.")
-@click.option("--port", default=8080, show_default=True, type=PORT)
+@click.option("--port", default=8080, show_default=True, type=PORT,
+              help="Port for the preview page and the local Gmail API.")
 @click.option("--interval", default=8.0, show_default=True, type=click.FloatRange(min=0.5),
               help="Seconds between new customer messages (at least 0.5).")
 def demo(once, port, interval) -> None:
@@ -315,11 +318,13 @@ def _url_option(ctx, param, value):
 
 
 @mailbox.command("serve")
-@click.option("--port", default=8025, show_default=True, type=PORT)
-@click.option("--host", "bind", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True, type=PORT, help="Port to serve the Gmail API on.")
+@click.option("--host", "bind", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--data", type=click.Path(file_okay=False), help="Persist state in this directory.")
 @click.option("--seed", type=click.Choice(["sample"]), help="Load the sample support inbox.")
-@click.option("--address", default="support@example.com", show_default=True, callback=_address_option)
+@click.option("--address", default="support@example.com", show_default=True, callback=_address_option,
+              help="The mailbox's own address.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True),
               help="Per-user quota units per second (429 above it).")
 @click.option("--push-url", callback=_url_option, help="POST Pub/Sub-shaped push messages here after users.watch.")

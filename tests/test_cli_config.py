@@ -360,3 +360,18 @@ def test_demo_on_a_port_in_use_says_so_before_seeding(monkeypatch):
         result = CliRunner().invoke(get_cli(), ["demo", "--port", str(port)])
     assert result.exit_code == 1 and f"Cannot listen on 127.0.0.1:{port}" in result.output
     assert "labeldesk demo --port" in result.output
+
+
+def test_every_option_of_every_command_says_what_it_is_for():
+    import click
+
+    def commands(group, path=()):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from commands(command, (*path, name))
+            else:
+                yield " ".join((*path, name)), command
+
+    silent = [f"{name} {option.opts[0]}" for name, command in commands(get_cli()) for option in command.params
+              if isinstance(option, click.Option) and not option.help]
+    assert silent == []

@@ -24,7 +24,7 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(str(exc))
 
     @kb.command("index")
-    @click.option("--config", "config_path", type=click.Path())
+    @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
     def index(config_path):
         """Sync the Drive folder (if set) and analyse new or changed articles, with progress bars."""
         from . import configured_articles, options
@@ -91,8 +91,8 @@ def register(cli: click.Group) -> None:
     @kb.command("search")
     @click.argument("text")
     @click.option("--lang", default=None, help="Language of the text (detected when omitted).")
-    @click.option("--json", "as_json", is_flag=True)
-    @click.option("--config", "config_path", type=click.Path())
+    @click.option("--json", "as_json", is_flag=True, help="One JSON list of suggestions.")
+    @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
     def search(text, lang, as_json, config_path):
         """Show what would be suggested for TEXT, and why."""
         from plugin_host.language import language_code
@@ -119,8 +119,10 @@ def register(cli: click.Group) -> None:
                        f"\n      {h.passage}")
 
     @kb.command("eval")
-    @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True))
-    @click.option("--queries", "queries_path", required=True, type=click.Path(exists=True))
+    @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True),
+                  help='Articles: a .jsonl of {"id", "title", "body", "url", "lang", "tags"}.')
+    @click.option("--queries", "queries_path", required=True, type=click.Path(exists=True),
+                  help='Questions: a .jsonl of {"id", "text", "lang", "expected": [article ids]}.')
     @click.option("--threshold", type=float, default=None, help="Confidence gate (default: the shipped one).")
     @click.option("--semantic", type=click.Choice(["auto", "static", "full", "off"]), default="auto", show_default=True,
                   help="Embedding models: every installed one, the static ones (WordLlama, Navec), those and MiniLM, or none.")
@@ -159,7 +161,7 @@ def register(cli: click.Group) -> None:
     @kb.command("gaps")
     @click.option("--since", "days", type=PERIOD, default="30d", show_default=True,
                   help="Period: hours, days, weeks or months, e.g. 12h, 30d, 2w, 3m.")
-    @click.option("--config", "config_path", type=click.Path())
+    @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
     def gaps_cmd(days, config_path):
         """Customer questions with no confident suggestion, grouped, with counts."""
         from plugin_host.errors import LabeldeskError
