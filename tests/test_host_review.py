@@ -100,6 +100,8 @@ def test_a_misspelt_plugin_name_is_an_error_with_a_suggestion(tmp_path, plugins,
     ("sla", {"targets": {"high": {"first_reponse": "1h"}}},
      "plugins.sla.targets.high.first_reponse: unknown target (did you mean first_response?)"),
     ("kb_suggest", {"artciles": "kb"}, "plugins.kb_suggest.artciles: unknown setting (did you mean articles?)"),
+    ("sla", {"label_priorities": {"Outage": "urgnt"}}, "plugins.sla.label_priorities.Outage: 'urgnt' is not a priority "
+                                                        "(did you mean 'urgent'?)"),
 ])
 def test_a_misspelt_plugin_setting_suggests_the_right_name(tmp_path, plugin, settings, expected):
     from plugin_host.config import load_config

@@ -202,7 +202,8 @@ def _label_priorities(given, key: str) -> dict:
         raise ConfigError(key, f"must be a table of label = priority, e.g. {{ Outage = \"urgent\" }}, got {given!r}")
     for label, level in given.items():
         if level not in PRIORITIES:
-            raise ConfigError(f"{key}.{label}", f"{level!r} is not one of {list(PRIORITIES)}")
+            raise ConfigError(f"{key}.{label}", f"{level!r} is not a priority{did_you_mean(level, PRIORITIES, repr)}; "
+                                                f"use {', '.join(PRIORITIES)}")
     return dict(given)
 
 
