@@ -100,6 +100,8 @@ def test_a_misspelt_plugin_name_is_an_error_with_a_suggestion(tmp_path, plugins,
     ("sla", {"targets": {"high": {"first_reponse": "1h"}}},
      "plugins.sla.targets.high.first_reponse: unknown target (did you mean first_response?)"),
     ("kb_suggest", {"artciles": "kb"}, "plugins.kb_suggest.artciles: unknown setting (did you mean articles?)"),
+    ("kb_suggest", {"semantic": "statc"}, "plugins.kb_suggest.semantic: must be one of auto, static, full, off, "
+                                          "not 'statc' (did you mean 'static'?)"),
     ("sla", {"label_priorities": {"Outage": "urgnt"}}, "plugins.sla.label_priorities.Outage: 'urgnt' is not a priority "
                                                         "(did you mean 'urgent'?)"),
 ])

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from plugin_host.config import did_you_mean
 from plugin_host.errors import ConfigError
 
 MODES = ("auto", "static", "full", "off")
@@ -178,7 +179,8 @@ def transformer_available() -> bool:
 def resolve(mode: str) -> tuple[str, ...]:
     """The model names a ``semantic`` setting stands for on this machine; errors say what to install."""
     if mode not in MODES:
-        raise ConfigError("plugins.kb_suggest.semantic", f"must be one of {', '.join(MODES)}, not {mode!r}")
+        raise ConfigError("plugins.kb_suggest.semantic",
+                          f"must be one of {', '.join(MODES)}, not {mode!r}{did_you_mean(mode, MODES, repr)}")
     if mode == "off":
         return ()
     available = {"wordllama": static_available(), "navec": navec_available(), "minilm": transformer_available()}
