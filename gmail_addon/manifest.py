@@ -1,6 +1,8 @@
 """The add-on's deployment JSON for ``gcloud workspace-add-ons deployments create|replace``."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 SCOPES = [
     "https://www.googleapis.com/auth/gmail.addons.execute",
     "https://www.googleapis.com/auth/gmail.addons.current.message.metadata",
@@ -11,8 +13,10 @@ SCOPES = [
 
 def deployment(base_url: str, name: str = "Labeldesk", logo_url: str = "") -> dict:
     base = base_url.rstrip("/")
-    if not base.startswith("https://"):
-        raise ValueError("--base-url must be the add-on's public https:// URL")
+    parts = urlsplit(base)
+    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("--base-url must be the add-on's public https:// URL, without ?query or #fragment "
+                         "(the endpoints' paths are added to it)")
     logo = logo_url or "https://www.gstatic.com/images/icons/material/system/1x/support_agent_black_48dp.png"
     return {
         "oauthScopes": SCOPES,

@@ -547,3 +547,14 @@ def test_manifest_warns_when_its_url_is_not_the_configured_base_url(tmp_path):
     assert f"[addon] base_url is {BASE}" in other.stderr
     same = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", BASE + "/", "--config", str(config)])
     assert same.exit_code == 0 and same.stderr == ""
+
+
+@pytest.mark.parametrize("base_url", ["https://labeldesk.example.com/?x=1", "https://labeldesk.example.com/#top", "https://"])
+def test_manifest_refuses_a_base_url_that_cannot_prefix_the_endpoints(base_url):
+    # "https://host/?x=1" gave runFunction "https://host/?x=1/addon/homepage": a URL Google calls but no endpoint answers.
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    result = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", base_url])
+    assert result.exit_code == 1 and "--base-url" in result.output and "runFunction" not in result.output
