@@ -371,3 +371,11 @@ def test_out_of_hours_says_when_the_team_is_back(tmp_path, plugins, back):
     asked = datetime(2026, 12, 23, 19, 0, tzinfo=timezone.utc)  # Wednesday 20:00 in Warsaw; 24-26 Dec are holidays
     ack = acknowledgement_at(tmp_path, plugins, asked)
     assert f"when we are back, on {back}." in " ".join(ack.get_content().split())
+
+
+def test_the_english_out_of_hours_text_does_not_say_our_team_twice():
+    # Was: "Our team is out of the office right now, so our team will look after it when we are back".
+    from plugins.autoreply.templates import render_shipped
+
+    text = render_shipped("en", "out_of_hours", SAMPLE_CONTEXT)
+    assert "We are out of the office right now, so our team will look after it when we are back" in text
