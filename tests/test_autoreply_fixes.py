@@ -379,3 +379,11 @@ def test_the_english_out_of_hours_text_does_not_say_our_team_twice():
 
     text = render_shipped("en", "out_of_hours", SAMPLE_CONTEXT)
     assert "We are out of the office right now, so our team will look after it when we are back" in text
+
+
+def test_skip_domains_takes_a_domain_written_with_its_at_sign_and_refuses_an_address():
+    # "@example.net" matched no sender's domain, silently: the opt-out never applied.
+    assert validate({"skip_domains": ["@Example.net", "shop.example.org"]}).skip_domains == ("example.net", "shop.example.org")
+    with pytest.raises(ConfigError) as caught:
+        validate({"skip_domains": ["press@example.net"]})
+    assert caught.value.key == "plugins.autoreply.skip_domains" and "not a domain" in str(caught.value)

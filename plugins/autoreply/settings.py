@@ -52,6 +52,15 @@ def _addresses(raw: dict, key: str) -> tuple[str, ...]:
     return addresses
 
 
+def _domains(raw: dict, key: str) -> tuple[str, ...]:
+    """Mail domains, lower-cased; "@example.com" is example.com (an address is an error: skip_senders takes those)."""
+    domains = tuple(d.removeprefix("@") for d in _list(raw, key))
+    for domain in domains:
+        if "@" in domain or "." not in domain:
+            raise ConfigError(_key(key), f"{domain!r} is not a domain, e.g. example.com")
+    return domains
+
+
 def _text(raw: dict, key: str, default: str = "") -> str:
     value = raw.get(key, default)
     if not isinstance(value, str):
@@ -116,7 +125,7 @@ def validate(raw: dict) -> AutoreplySettings:
     settings = AutoreplySettings(
         addresses=_addresses(raw, "addresses"), templates_dir=templates_dir, expectation=_expectation(raw),
         max_age_hours=_number(raw, "max_age_hours", 24.0), skip_senders=_addresses(raw, "skip_senders"),
-        skip_domains=_list(raw, "skip_domains"), skip_labels=_list(raw, "skip_labels", lower=False),
+        skip_domains=_domains(raw, "skip_domains"), skip_labels=_list(raw, "skip_labels", lower=False),
         hours=_text(raw, "hours", AutoreplySettings.hours), timezone=_text(raw, "timezone", "UTC"),
         holidays=_text(raw, "holidays").upper(), on_duty=_addresses(raw, "on_duty"),
         round_robin=_flag(raw, "round_robin", False), articles=_articles(raw),
