@@ -515,3 +515,8 @@ def test_the_text_report_shows_a_dash_where_nothing_was_measured():
     text = render_text(metrics)
     assert "None" not in text and "Resolution (h): median –, p90 –, max –; within target –" in text
     assert "Replies until resolved: –" in text and "within target 0.279" in text
+
+
+def test_vip_domains_take_a_domain_written_with_its_at_sign():
+    # "@bigcorp.example" matched no sender's domain, silently: VIPs got normal priority.
+    assert validate({"vip_domains": ["@BigCorp.example", "vip.example"]}).vip_domains == {"bigcorp.example", "vip.example"}

@@ -143,7 +143,7 @@ def validate(raw: dict) -> SlaPolicy:
     flag = lambda name, default: read_flag(raw.get(name, default), f"{key}.{name}")  # noqa: E731
     return SlaPolicy(
         targets=targets, calendar=calendar, business_hours=flag("business_hours", True),
-        at_risk_share=share, vip_senders=lower("vip_senders"), vip_domains=lower("vip_domains"),
+        at_risk_share=share, vip_senders=lower("vip_senders"), vip_domains=frozenset(d.removeprefix("@") for d in lower("vip_domains")),
         keywords=names("keywords", DEFAULT_KEYWORDS) + names("extra_keywords"),
         label_priorities=label_priorities,
         social_first_response=parse_duration(raw.get("social_first_response", "10m"), f"{key}.social_first_response"),
