@@ -160,3 +160,24 @@ def strip_greeting(text: str) -> str:
             word[:1].isupper() or ADDRESSEE.match(word) for word in found.group("words").split()):
         return text
     return text[found.end():].strip()
+
+
+# A web form's contact fields ("Name: Bob", "E-mail: …", "Телефон: …", "Imię i nazwisko: …"): not the question.
+FORM_FIELD = re.compile(
+    r"^\s*(your\s+|first\s+|last\s+|full\s+)?(name|e-?mail(\s+address)?|phone(\s+number)?|tel(ephone)?|mobile|"
+    r"company|organi[sz]ation|website|url|country|city|subject|ip(\s+address)?|user\s+agent|page(\s+url)?|"
+    r"referr?er|date|time|consent|gdpr|"
+    r"имя|фио|e-?mail|почта|эл\.?\s*почта|телефон|компания|организация|сайт|город|страна|тема|"
+    r"imi[eę](\s+i\s+nazwisko)?|nazwisko|telefon|firma|strona|miasto|kraj|temat)\s*[:：]", re.I)
+FORM_MESSAGE = re.compile(r"^\s*(your\s+)?(message|comments?|question|details|inquiry|enquiry|"
+                          r"сообщение|вопрос|комментарий|wiadomo[sś][cć]|pytanie|komentarz|tre[sś][cć])\s*[:：]\s*", re.I)
+
+
+def strip_form_fields(text: str) -> str:
+    """A web form's message without its contact-field lines and with its "Message:" label dropped,
+    when at least two lines are such fields (one "Name:" line in a letter is the customer's text)."""
+    lines = text.splitlines()
+    if sum(1 for line in lines if FORM_FIELD.match(line) or FORM_MESSAGE.match(line)) < 2:
+        return text
+    kept = [FORM_MESSAGE.sub("", line) for line in lines if not FORM_FIELD.match(line)]
+    return "\n".join(kept).strip()

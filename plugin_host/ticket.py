@@ -127,11 +127,11 @@ class Ticket:
     @property
     def question(self) -> str:
         """What the customer asks: the subject plus their latest message, cleaned."""
-        from .text import strip_greeting
+        from .text import strip_form_fields, strip_greeting
 
         # The subject as the customer wrote it: never the "(no subject)" placeholder, without "Re:"/"Fwd:".
         subject = REPLY_PREFIX.sub("", self.first_customer_message.subject.strip())
-        return f"{subject}\n{strip_greeting(self.latest_customer_message.text)}".strip()
+        return f"{subject}\n{strip_greeting(strip_form_fields(self.latest_customer_message.text))}".strip()
 
     @property
     def awaiting_reply(self) -> bool:

@@ -146,3 +146,22 @@ def test_a_web_form_mailing_support_as_support_is_a_ticket_from_the_visitor(tmp_
     assert ticket is not None and ticket.customer.email == "bob@example.net"
     acks = [m for m in local.mailbox.messages.values() if "SENT" in m.label_ids and m.id != ref["id"]]
     assert len(acks) == 1 and "To: bob@example.net" in acks[0].raw.decode()
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("Name: Bob Stone\nEmail: bob@example.net\nPhone: +1 555 0100\nMessage: My invoice shows VAT twice.\nPlease fix.",
+     "My invoice shows VAT twice.\nPlease fix."),
+    ("Имя: Иван\nТелефон: +7 900 000-00-00\nСообщение: Не работает интернет", "Не работает интернет"),
+    ("Imię i nazwisko: Jan Nowak\nE-mail: jan@example.pl\nWiadomość: Faktura jest błędna", "Faktura jest błędna"),
+    ("Hello, my name: Bob. Order 123 is late.", "Hello, my name: Bob. Order 123 is late."),  # one field-like line
+])
+def test_a_web_forms_contact_fields_are_not_the_question(tmp_path, body, expected):
+    """The knowledge base searches the customer's question: a form's "Name:"/"Email:"/"Phone:" lines and
+    its "Message:" label are not part of it (two such lines at least make it a form)."""
+    from plugin_host.text import strip_form_fields, strip_greeting
+
+    assert strip_form_fields(body) == expected
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={"mailbox": {"address": "support@example.com"}})
+    raw = make_email(sender="Webflow <no-reply@webflow.com>", subject="Contact", body=body,
+                     headers={"Reply-To": "visitor@example.net"})
+    assert ticket_from_eml(raw, config).question == f"Contact\n{strip_greeting(expected)}"
