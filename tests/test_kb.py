@@ -432,6 +432,41 @@ def test_close_runners_up_are_offered_once_one_article_is_confident(kb):
     assert [h.article.id for h in kb.search(question, "en", threshold=second + 0.15)] == ["refund"]
 
 
+def test_the_gate_rises_for_questions_that_resemble_every_article():
+    """WordLlama's bar is the calibrated gate plus half the question's mean similarity to all the articles:
+    a vague question that resembles every article alike is not suggested, a specific one with a lower
+    similarity is."""
+    from plugins.kb_suggest.embeddings import embedder
+
+    kb = KnowledgeBase(ARTICLES, semantic="static")  # WordLlama judges (with MiniLM installed, MiniLM would)
+
+    def best_and_lift(question):
+        similarity = kb.vectors["wordllama"] @ embedder("wordllama").embed([question])[0]
+        return float(similarity.max()), float(kb._lift("wordllama", similarity))
+
+    vague, vague_lift = best_and_lift("How long does it take?")
+    specific, specific_lift = best_and_lift("Where is my parcel?")
+    assert specific < vague and kb.gates["wordllama"] + specific_lift <= specific < vague < kb.gates["wordllama"] + vague_lift
+    assert kb.search("How long does it take?", "en") == []
+    assert [h.article.id for h in kb.search("Where is my parcel?", "en")] == ["shipping"]
+    assert "+ 0.5 × the question's mean similarity to all articles" in kb.describe_gate("en")
+    assert kb.search("How long does it take?", "en", threshold=0.25)  # a configured gate is not lifted
+
+
+def test_shared_sets_gate_other_business_questions(shared):
+    """Default install: the other shared set's questions get no suggestion at least ~80% of the time while
+    bitext (short questions, long answer texts) keeps more of its recall than a flat gate did (0.70)."""
+    from plugins.kb_suggest.articles import load_jsonl
+    from plugins.kb_suggest.evaluate import load_queries
+
+    base = shared / "data" / "kb_eval"
+    questions = {name: load_queries(base / name / "queries.jsonl") for name in ("banking77", "bitext")}
+    for name, other, recall in (("banking77", "bitext", 0.89), ("bitext", "banking77", 0.72)):
+        foreign = [Query(f"oos-{q.id}", q.text, q.lang, ()) for q in questions[other][::8]]
+        result = evaluate(load_jsonl(base / name / "articles.jsonl"), questions[name][::5] + foreign, semantic="static")
+        assert result["recall@3"] >= recall and result["no_suggestion_rate"] >= 0.78, (name, result)
+
+
 def test_missing_language_is_detected(tmp_path):
     from plugins.kb_suggest.articles import ArticleError, load_jsonl
     from plugins.kb_suggest.evaluate import load_queries
