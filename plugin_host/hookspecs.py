@@ -243,6 +243,8 @@ def register_settings(register) -> None:
     are rejected at start-up. ``register(name, validate, paths=("templates_dir",))`` names settings
     that are file or folder paths: a relative one is made absolute from the configuration file's
     folder before ``validate`` sees it, so it means the same whichever directory a command runs in.
+    A ``validate(raw, config)`` taking two arguments also gets the host's configuration, to check
+    settings against it (e.g. that an address is one of ``[agents]``).
 
     :param register: the host's settings registry callback.
     """

@@ -6,6 +6,7 @@ load, ``LABELDESK_TRACE_HOOKS=1`` logs every hook call — both for debugging.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from dataclasses import dataclass
@@ -114,7 +115,8 @@ def validate_plugin_settings(pm: pluggy.PluginManager, config) -> None:
     for name, (validate, paths) in validators.items():
         raw = _paths_beside_config(dict(config.plugin_raw.get(name, {})), paths, getattr(config, "path", None))
         try:
-            config.plugin_settings[name] = validate(raw)
+            takes_config = len(inspect.signature(validate).parameters) >= 2
+            config.plugin_settings[name] = validate(raw, config) if takes_config else validate(raw)
         except ConfigError as exc:  # name the LABELDESK_PLUGINS__… variable when one set the value
             raise from_environment(exc, getattr(config, "environment", {})) from None
 

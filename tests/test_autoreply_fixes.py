@@ -387,3 +387,20 @@ def test_skip_domains_takes_a_domain_written_with_its_at_sign_and_refuses_an_add
     with pytest.raises(ConfigError) as caught:
         validate({"skip_domains": ["press@example.net"]})
     assert caught.value.key == "plugins.autoreply.skip_domains" and "not a domain" in str(caught.value)
+
+
+def test_an_on_duty_address_that_is_no_agent_stops_start_up(tmp_path):
+    """Acknowledgements are signed by on-duty agents with their full names from ``[agents]``: a typo in
+    ``on_duty`` silently left that agent out (or every acknowledgement unsigned)."""
+    from plugin_host.errors import ConfigError
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    data = {"mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
+            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": ["autoreply"], "autoreply": {"on_duty": ["anna.kowalski@example.com"]}}}
+    with pytest.raises(ConfigError, match=r"plugins.autoreply.on_duty.*anna.kowalski@example.com is not in \[agents\]"):
+        build_host(load_config(tmp_path / "labeldesk.toml", data=data, environ={}), http=LocalMailbox().http)
+    data["plugins"]["autoreply"]["on_duty"] = ["Anna.Kowalska@example.com"]
+    host = build_host(load_config(tmp_path / "labeldesk.toml", data=data, environ={}), http=LocalMailbox().http)
+    assert host.config.plugin_settings["autoreply"].on_duty == ("anna.kowalska@example.com",)

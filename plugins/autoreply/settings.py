@@ -113,7 +113,7 @@ def _expectation(raw: dict) -> dict:
     return expectation
 
 
-def validate(raw: dict) -> AutoreplySettings:
+def validate(raw: dict, config=None) -> AutoreplySettings:
     known = set(AutoreplySettings.__dataclass_fields__)
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -136,4 +136,14 @@ def validate(raw: dict) -> AutoreplySettings:
     from .templates import check_templates
 
     check_templates(settings)
+    if config is not None:
+        _check_on_duty(settings, config)
     return settings
+
+
+def _check_on_duty(settings: AutoreplySettings, config) -> None:
+    """Acknowledgements are signed by on-duty agents with their full names, which live in ``[agents]``."""
+    unknown = [e for e in settings.on_duty if e not in config.agents]
+    if unknown:
+        raise ConfigError(_key("on_duty"), f"{unknown[0]} is not in [agents]: add it there with first_name and "
+                                           f"last_name (acknowledgements are signed with the full name), or remove it")
