@@ -454,15 +454,24 @@ def redact_url(url: str) -> str:
 
 
 def post_webhook(url: str, payload: dict) -> None:
+    """POST ``payload`` to a chat webhook: https only (plain http to this machine alone, for tests), and a
+    redirect is an error, not followed — the message would go to wherever the redirect points."""
+    from urllib.parse import urlsplit
+
     import requests
 
-    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+    parts = urlsplit(url)
+    local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and "@" not in parts.netloc
+    if not (parts.scheme == "https" and parts.hostname) and not local:
         raise ValueError(f"chat webhook must be an https URL, got {redact_url(url)!r}")
     try:
-        response = requests.post(url, data=json.dumps(payload), timeout=10,
+        response = requests.post(url, data=json.dumps(payload), timeout=10, allow_redirects=False,
                                  headers={"Content-Type": "application/json; charset=UTF-8"})
     except requests.RequestException as exc:
         raise RuntimeError(f"chat webhook {redact_url(url)} unreachable: {type(exc).__name__}") from None
+    if response.is_redirect:
+        raise RuntimeError(f"chat webhook {redact_url(url)} answered a redirect (HTTP {response.status_code}); "
+                           "not followed: set chat_webhook to the URL Google Chat gave you")
     if response.status_code >= 400:
         raise RuntimeError(f"chat webhook {redact_url(url)} answered HTTP {response.status_code}")
 
