@@ -101,15 +101,24 @@ def _unavailable(port: int) -> str:
     return ""
 
 
-def _serve_demo(local, host, feed, port: int, interval: float, echo) -> int:
+def demo_app(local, host, feed):
+    """The demo's web app: the host's (add-on preview, health) with the local Gmail API under /mailbox,
+    answering only requests addressed to this machine (see :func:`~plugin_host.web.loopback_only`)."""
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from .web import create_app, loopback_only
+
+    app = create_app(host, feed, demo=True)
+    app.wsgi_app = loopback_only(DispatcherMiddleware(app.wsgi_app, {"/mailbox": local.app}))
+    return app
+
+
+def _serve_demo(local, host, feed, port: int, interval: float, echo) -> int:
     from werkzeug.serving import make_server
 
     from .mailbox.sample import new_customer_message
-    from .web import create_app
 
-    app = create_app(host, feed, demo=True)
-    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/mailbox": local.app})
+    app = demo_app(local, host, feed)
     try:
         server = make_server("127.0.0.1", port, app, threaded=True)  # bound before any URL is printed
     except OSError as exc:

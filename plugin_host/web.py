@@ -29,6 +29,8 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
     app.extensions["labeldesk"] = host
     app.extensions["labeldesk.feed"] = feed
     app.extensions["labeldesk.pushes"] = SeenMessages()
+    if app.config["LABELDESK_DEMO"]:
+        app.wsgi_app = loopback_only(app.wsgi_app)
     app.register_blueprint(push)
     host.pm.hook.register_routes(app=app)
 
@@ -56,6 +58,25 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
 
         infos = plugin_infos(make_plugin_manager(enabled=None), host.config.enabled_plugins)
         return jsonify([{**i.__dict__, "hooks": list(i.hooks)} for i in infos])
+
+    return app
+
+
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def loopback_only(wsgi_app):
+    """``wsgi_app`` answering only requests addressed to this machine by name (Host 127.0.0.1, localhost
+    or [::1]). A server bound to 127.0.0.1 is still reachable from any web page the user visits through
+    DNS rebinding (a site's name re-resolved to 127.0.0.1): such requests carry the site's name as Host."""
+    from urllib.parse import urlsplit
+
+    def app(environ, start_response):
+        host = environ.get("HTTP_HOST")
+        if host is not None and urlsplit("//" + host).hostname not in LOOPBACK_NAMES:
+            start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"This server answers requests addressed to 127.0.0.1 or localhost only.\n"]
+        return wsgi_app(environ, start_response)
 
     return app
 

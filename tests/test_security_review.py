@@ -26,3 +26,57 @@ def test_a_chat_webhook_redirect_is_not_followed_with_the_message():
             post_webhook(url, {"text": "SLA breached"})
         assert len(mock.calls) == 1
     assert "SECRET" not in str(info.value)
+
+
+# -- DNS rebinding: a page of another site whose name resolves to 127.0.0.1 reaches the demo ---------------
+
+REBOUND = "rebound.evil.example:8080"
+
+
+def test_the_demo_answers_only_requests_addressed_to_this_machine(tmp_path):
+    from werkzeug.test import Client
+
+    from plugin_host.demo import demo_host
+    from plugin_host.web import create_app
+
+    local, host = demo_host(str(tmp_path))
+    flask_client = create_app(host, demo=True).test_client()
+    assert flask_client.get("/preview/", headers={"Host": REBOUND}).status_code == 400
+    assert flask_client.get("/preview/", headers={"Host": "127.0.0.1:8080"}).status_code == 200
+
+    from plugin_host.demo import demo_app  # the app `labeldesk demo` serves: the local Gmail API mounted too
+
+    client = Client(demo_app(local, host, feed=None))
+    for path in ("/preview/", "/healthz", "/mailbox/gmail/v1/users/me/messages"):
+        response = client.get(path, headers={"Host": REBOUND})
+        assert response.status_code == 400, path
+        assert b"support@" not in response.data
+    for name in ("127.0.0.1:8080", "localhost:8080", "[::1]:8080", "localhost"):
+        assert client.get("/healthz", headers={"Host": name}).status_code == 200, name
+    assert client.get("/mailbox/gmail/v1/users/me/messages", headers={"Host": "127.0.0.1:8080"}).status_code == 200
+
+
+def test_mailbox_serve_on_loopback_answers_only_requests_addressed_to_this_machine(monkeypatch):
+    import werkzeug.serving
+    from werkzeug.test import Client
+
+    from plugin_host.mailbox import LocalMailbox, serve
+
+    served = {}
+
+    class Server:
+        def serve_forever(self):
+            pass
+
+    def make_server(host, port, app, threaded):
+        served[host] = app
+        return Server()
+
+    monkeypatch.setattr(werkzeug.serving, "make_server", make_server)
+    local = LocalMailbox("support@example.com")
+    serve(local, "127.0.0.1", 8025)
+    serve(local, "0.0.0.0", 8025)  # reached from elsewhere on purpose: by any name
+    path = "/gmail/v1/users/me/profile"
+    assert Client(served["127.0.0.1"]).get(path, headers={"Host": REBOUND}).status_code == 400
+    assert Client(served["127.0.0.1"]).get(path, headers={"Host": "127.0.0.1:8025"}).status_code == 200
+    assert Client(served["0.0.0.0"]).get(path, headers={"Host": "mailbox.internal:8025"}).status_code == 200
