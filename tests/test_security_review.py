@@ -80,3 +80,37 @@ def test_mailbox_serve_on_loopback_answers_only_requests_addressed_to_this_machi
     assert Client(served["127.0.0.1"]).get(path, headers={"Host": REBOUND}).status_code == 400
     assert Client(served["127.0.0.1"]).get(path, headers={"Host": "127.0.0.1:8025"}).status_code == 200
     assert Client(served["0.0.0.0"]).get(path, headers={"Host": "mailbox.internal:8025"}).status_code == 200
+
+
+# -- admin templates: the sandbox bounds what one render may cost -------------------------------------------
+
+@pytest.mark.parametrize("bomb", ['{{ "x" * 50000000 }}', '{{ (7 ** 1000000) % 10 }}',
+                                  '{% for i in range(100000) %}{{ subject }} {{ subject }} {{ subject }}{% endfor %}',
+                                  '{{ "%s" | format("x") * 50000000 }}'])
+def test_an_admin_template_cannot_make_a_huge_acknowledgement(tmp_path, bomb):
+    """A branch the start-up trial render does not take (a customer's subject chooses it) may not build a
+    50 MB string, a million-digit number or a megabyte-long reply: the shipped template is sent instead."""
+    from types import SimpleNamespace
+
+    from plugins.autoreply.templates import SAMPLE_CONTEXT, check_templates, render
+
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "acknowledgement.txt.j2").write_text(
+        'Hello {{ first_name }},\n{% if subject == "boom" %}' + bomb + '{% endif %}We got "{{ subject }}".\n')
+    settings = SimpleNamespace(templates_dir=str(tmp_path))
+    check_templates(settings)  # the sample subject takes the harmless branch
+    text = render(settings, "en", "acknowledgement", {**SAMPLE_CONTEXT, "subject": "boom"})
+    assert len(text) < 20_000
+    assert "thank you for writing to us" in text  # the shipped template, not a truncated bomb
+
+
+def test_an_admin_template_that_makes_too_much_text_is_a_start_up_error(tmp_path):
+    from types import SimpleNamespace
+
+    from plugin_host.errors import ConfigError
+    from plugins.autoreply.templates import check_templates
+
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "acknowledgement.txt.j2").write_text('{% for i in range(100000) %}{{ subject }}{% endfor %}')
+    with pytest.raises(ConfigError, match="too much text"):
+        check_templates(SimpleNamespace(templates_dir=str(tmp_path)))

@@ -20,11 +20,43 @@ SHIPPED = Path(__file__).parent / "templates"
 VARIANTS = ("acknowledgement", "out_of_hours")
 
 
+MAX_TEXT = 20_000  # characters of an acknowledgement; a longer one is a template gone wrong
+MAX_EXPONENT = 64
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, and a render may not build a huge string or number (``"x" * 10**9``, ``9 ** 9 ** 9``):
+    a branch that the start-up trial render does not take must not be able to stall the host."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        if operator == "*" and isinstance(left, int) and isinstance(right, (str, list, tuple)):
+            left, right = right, left
+        if operator == "*" and isinstance(left, (str, list, tuple)) and isinstance(right, int) \
+                and len(left) * right > MAX_TEXT:
+            raise SecurityError(f"a repetition longer than {MAX_TEXT}")
+        return super().call_binop(context, operator, left, right)
+
+
 def environment(templates_dir: str = "") -> ImmutableSandboxedEnvironment:
     loaders = [FileSystemLoader(templates_dir)] if templates_dir else []
     loaders.append(FileSystemLoader(str(SHIPPED)))
-    return ImmutableSandboxedEnvironment(loader=ChoiceLoader(loaders), autoescape=False, undefined=StrictUndefined,
-                                         keep_trailing_newline=True, trim_blocks=False)
+    return BoundedSandbox(loader=ChoiceLoader(loaders), autoescape=False, undefined=StrictUndefined,
+                          keep_trailing_newline=True, trim_blocks=False)
+
+
+def bounded_render(template, context: dict) -> str:
+    """The template's text, refused once it grows beyond ``MAX_TEXT`` (a long loop), not after."""
+    parts, size = [], 0
+    for part in template.generate(**context):
+        size += len(part)
+        if size > MAX_TEXT:
+            raise SecurityError(f"the text grows beyond {MAX_TEXT} characters")
+        parts.append(part)
+    return "".join(parts)
 
 
 def shipped_environment() -> ImmutableSandboxedEnvironment:
@@ -59,13 +91,14 @@ def check_templates(settings) -> None:
     for path in sorted(Path(settings.templates_dir).rglob("*.j2")):
         name = path.relative_to(settings.templates_dir).as_posix()
         try:
-            env.get_template(name).render(**SAMPLE_CONTEXT)
+            bounded_render(env.get_template(name), SAMPLE_CONTEXT)
             unknown = unknown_variables(env, name)
         except TemplateSyntaxError as exc:
             raise ConfigError("plugins.autoreply.templates_dir", f"{path}:{exc.lineno}: {exc.message}") from None
         except SecurityError as exc:
-            raise ConfigError("plugins.autoreply.templates_dir",
-                              f"{path}: refused, the template tries to reach Python internals ({exc})") from None
+            why = "makes too much text" if "beyond" in str(exc) or "longer" in str(exc) or "exponent" in str(exc) \
+                else "tries to reach Python internals"
+            raise ConfigError("plugins.autoreply.templates_dir", f"{path}: refused, the template {why} ({exc})") from None
         except RecursionError:
             raise ConfigError("plugins.autoreply.templates_dir",
                               f"{path}: the template calls itself without end (a recursive macro?)") from None
@@ -101,7 +134,7 @@ def render(settings, language: str, variant: str, context: dict) -> str:
     """The admin's template (or ours); any failure of the admin's falls back to the shipped one."""
     try:
         name = template_name(settings.templates_dir, language, variant)
-        return environment(settings.templates_dir).get_template(name).render(**context)
+        return bounded_render(environment(settings.templates_dir).get_template(name), context)
     except RENDER_FAILURES as exc:
         log.error("template %s/%s failed (%s: %s); using the shipped template", language, variant,
                   type(exc).__name__, exc)
