@@ -114,3 +114,20 @@ def test_an_admin_template_that_makes_too_much_text_is_a_start_up_error(tmp_path
     (tmp_path / "en" / "acknowledgement.txt.j2").write_text('{% for i in range(100000) %}{{ subject }}{% endfor %}')
     with pytest.raises(ConfigError, match="too much text"):
         check_templates(SimpleNamespace(templates_dir=str(tmp_path)))
+
+
+# -- help-centre import: hostile sitemaps and servers ---------------------------------------------------
+
+@pytest.mark.parametrize("doctype", [
+    '<!DOCTYPE urlset [<!ENTITY a "https://help.example.com/a">]>',  # entities: the billion laughs' tool
+    '<!DOCTYPE urlset [<!ENTITY a SYSTEM "file:///etc/passwd">]>',
+    '<!DOCTYPE urlset SYSTEM "http://169.254.169.254/latest/meta-data">'])
+def test_a_sitemap_that_declares_a_dtd_or_entities_is_refused(doctype):
+    from plugins.kb_suggest.articles import ArticleError
+    from plugins.kb_suggest.helpcentre import sitemap_urls
+
+    xml = ('<?xml version="1.0"?>' + doctype + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+           '<url><loc>https://help.example.com/b</loc></url></urlset>')
+    with pytest.raises(ArticleError, match="DTD"):
+        sitemap_urls(xml)
+

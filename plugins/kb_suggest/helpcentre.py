@@ -14,6 +14,7 @@ from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
+from xml.parsers import expat
 
 import requests
 
@@ -56,6 +57,7 @@ SLUG_LENGTH = 80
 def sitemap_urls(xml: bytes | str) -> tuple[list[str], list[str]]:
     """(page URLs, nested sitemap URLs) of a sitemap or sitemap index; image and other extension
     ``loc`` elements are not pages."""
+    _refuse_dtd(xml)
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
@@ -69,6 +71,23 @@ def sitemap_urls(xml: bytes | str) -> tuple[list[str], list[str]]:
         if loc is not None:
             (pages if name == "url" else sitemaps).append(loc.text.strip())
     return pages, sitemaps
+
+
+def _refuse_dtd(xml: bytes | str) -> None:
+    """Sitemaps declare no DTD. One that does may define entities that expand to gigabytes or name files
+    and URLs to read, depending on the XML library's version: refused as soon as it starts (as defusedxml's
+    ``forbid_dtd`` does), before anything in it is expanded."""
+    parser = expat.ParserCreate()
+
+    def refuse(*_):
+        raise ArticleError("sitemap declares a DTD (<!DOCTYPE …>); refused, sitemaps have none")
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(xml, True)
+    except expat.ExpatError as exc:
+        raise ArticleError(f"sitemap is not XML: {exc}") from None
 
 
 def page_article(url: str, html: str) -> str:
