@@ -131,3 +131,44 @@ def test_a_sitemap_that_declares_a_dtd_or_entities_is_refused(doctype):
     with pytest.raises(ArticleError, match="DTD"):
         sitemap_urls(xml)
 
+
+def test_a_help_centre_page_that_trickles_in_is_given_up_not_waited_for(tmp_path, monkeypatch):
+    """requests' timeout bounds each read, not the whole download: a server that sends a byte every
+    29 seconds would hold the import for days. A page gets a minute in all."""
+    from types import SimpleNamespace
+
+    from plugins.kb_suggest import helpcentre
+
+    clock = [0.0]
+    monkeypatch.setattr(helpcentre, "time", SimpleNamespace(monotonic=lambda: clock[0]), raising=False)
+    sitemap = ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://help.example.com/slow'
+               '</loc></url><url><loc>https://help.example.com/fast</loc></url></urlset>').encode()
+
+    class Response:
+        is_redirect, headers = False, {"content-type": "text/html; charset=utf-8"}
+
+        def __init__(self, chunks):
+            self.chunks = chunks
+
+        def raise_for_status(self):
+            pass
+
+        def close(self):
+            pass
+
+        def iter_content(self, size):
+            for chunk in self.chunks:
+                clock[0] += 29  # each read just inside requests' 30 s timeout
+                yield chunk
+
+    class Session:
+        def get(self, url, **kwargs):
+            if url.endswith("sitemap.xml"):
+                return Response([sitemap])
+            if url.endswith("/slow"):
+                return Response(b"<main>x</main>" for _ in range(10_000))
+            return Response([b"<main><h1>Fast</h1><p>Quick.</p></main>"])
+
+    written, failures = helpcentre.import_sitemap("https://help.example.com/sitemap.xml", tmp_path, session=Session())
+    assert written == 1 and [p.name for p in tmp_path.glob("*.md")] == ["fast.md"]
+    assert failures and "slow" in failures[0] and "took longer than" in failures[0]

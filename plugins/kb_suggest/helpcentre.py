@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import xml.etree.ElementTree as ET
 from html import escape
 from html.parser import HTMLParser
@@ -50,6 +51,7 @@ class _Page(HTMLParser):
 
 MAX_BYTES = 5_000_000  # a page or sitemap larger than this is not a help article
 MAX_REDIRECTS = 5
+MAX_SECONDS = 60  # to fetch one page or sitemap in all; requests' timeout bounds each read, not the whole
 MAX_PAGES = 10_000
 SLUG_LENGTH = 80
 
@@ -156,6 +158,7 @@ def _page_urls(session, sitemap_url: str, host: str, depth: int = 0) -> list[str
 
 def _fetch(session, url: str, host: str):
     """GET ``url``, following redirects by hand so that every hop stays on ``host`` over http(s)."""
+    started = time.monotonic()
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or parts.netloc != host:
@@ -171,6 +174,9 @@ def _fetch(session, url: str, host: str):
             content += chunk
             if len(content) > MAX_BYTES:
                 raise ArticleError(f"larger than {MAX_BYTES // 1_000_000} MB")
+            if time.monotonic() - started > MAX_SECONDS:
+                response.close()
+                raise ArticleError(f"took longer than {MAX_SECONDS} s to download; skipped")
         return response, content
     raise ArticleError(f"more than {MAX_REDIRECTS} redirects")
 
