@@ -17,6 +17,9 @@ import click
 from .errors import LabeldeskError
 
 log = logging.getLogger("labeldesk")
+# Libraries that log secrets at DEBUG: requests-oauthlib the token request's body (client secret, code)
+# and the tokens it gets, urllib3 every URL with its query (a chat webhook's key and token). -vv is for ours.
+SECRET_LOGGERS = ("requests_oauthlib", "urllib3")
 
 
 @click.group()
@@ -26,6 +29,8 @@ def cli(verbose: int) -> None:
     """Labeldesk: a help desk inside a shared Gmail inbox."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in SECRET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))
 
 
 class Period(click.ParamType):

@@ -172,3 +172,32 @@ def test_a_help_centre_page_that_trickles_in_is_given_up_not_waited_for(tmp_path
     written, failures = helpcentre.import_sitemap("https://help.example.com/sitemap.xml", tmp_path, session=Session())
     assert written == 1 and [p.name for p in tmp_path.glob("*.md")] == ["fast.md"]
     assert failures and "slow" in failures[0] and "took longer than" in failures[0]
+
+
+# -- logs -----------------------------------------------------------------------------------------------
+
+def test_debug_logging_keeps_the_libraries_secrets_out(tmp_path, caplog):
+    """``labeldesk -vv``: requests-oauthlib logs the token request's body (client secret, code) and the
+    tokens it gets at DEBUG, urllib3 every URL with its query (a chat webhook's key and token)."""
+    import logging
+
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    config = tmp_path / "labeldesk.toml"
+    config.write_text('[mailbox]\naddress = "support@example.com"\n')
+    caplog.set_level(logging.DEBUG)
+    leaky = ("requests_oauthlib", "urllib3")
+    try:
+        assert CliRunner().invoke(get_cli(), ["-vv", "plugins", "--config", str(config)]).exit_code == 0
+        logging.getLogger("requests_oauthlib.oauth2_session").debug("Request body was %s", "client_secret=SECRET1")
+        logging.getLogger("requests_oauthlib.oauth2_session").debug("Obtained token %s.", {"refresh_token": "SECRET2"})
+        logging.getLogger("urllib3.connectionpool").debug('%s "POST %s"', "https://chat.googleapis.com:443",
+                                                          "/v1/spaces/x/messages?key=SECRET3&token=SECRET4")
+        logging.getLogger("plugin_host.sync").debug("our own debug line")
+    finally:
+        for name in leaky:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+    assert "SECRET" not in caplog.text
+    assert "our own debug line" in caplog.text
