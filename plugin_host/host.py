@@ -70,6 +70,10 @@ class Host:
         except OSError as exc:
             raise ConfigError("host.state_dir", f"{path} cannot be created ({exc.strerror or exc}): "
                                                 "point state_dir at a writable folder") from None
+        mode = path.stat().st_mode
+        if mode & 0o022:  # others could replace the cursor or the webhook log, or plant links where we write
+            raise ConfigError("host.state_dir", f"{path} can be written by other users (mode {mode & 0o777:o}): "
+                                                f"`chmod 700 {path}`, or point state_dir at a folder of your own")
         return path
 
     # -- reading tickets ---------------------------------------------------------------------

@@ -201,3 +201,24 @@ def test_debug_logging_keeps_the_libraries_secrets_out(tmp_path, caplog):
             logging.getLogger(name).setLevel(logging.NOTSET)
     assert "SECRET" not in caplog.text
     assert "our own debug line" in caplog.text
+
+
+# -- state files ----------------------------------------------------------------------------------------
+
+def test_a_state_directory_other_users_can_write_is_refused(tmp_path):
+    """Others could replace cursor.json or webhook-posted.json (alerts then never post) or plant a link
+    where kb-feedback.jsonl will be appended (the host writes into a file of their choosing)."""
+    import os
+
+    from plugin_host.demo import demo_host
+    from plugin_host.errors import ConfigError
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    _, host = demo_host(str(shared))
+    with pytest.raises(ConfigError, match="host.state_dir") as info:
+        host.state_dir
+    assert "chmod 700" in str(info.value)
+    os.chmod(shared, 0o755)
+    assert host.state_dir == shared
