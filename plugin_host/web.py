@@ -53,9 +53,12 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
 
     @app.get("/plugins.json")
     def plugins_json():
-        """Installed plugins with version, enabled flag and hooks (like ``labeldesk plugins --json``)."""
+        """Installed plugins with version, enabled flag and hooks (like ``labeldesk plugins --json``): in the
+        demo only, since it is unauthenticated and versions help whoever looks for a known hole."""
         from .plugins import make_plugin_manager, plugin_infos
 
+        if not app.config["LABELDESK_DEMO"]:
+            abort(404)
         infos = plugin_infos(make_plugin_manager(enabled=None), host.config.enabled_plugins)
         return jsonify([{**i.__dict__, "hooks": list(i.hooks)} for i in infos])
 

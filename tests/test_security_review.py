@@ -222,3 +222,15 @@ def test_a_state_directory_other_users_can_write_is_refused(tmp_path):
     assert "chmod 700" in str(info.value)
     os.chmod(shared, 0o755)
     assert host.state_dir == shared
+
+
+def test_a_public_host_does_not_list_its_plugins_and_versions(tmp_path):
+    """/plugins.json is unauthenticated: on a public server it told anyone the exact versions installed.
+    The operator has `labeldesk plugins --json`; the demo keeps the page."""
+    from plugin_host.demo import demo_host
+    from plugin_host.web import create_app
+
+    _, host = demo_host(str(tmp_path))
+    assert create_app(host).test_client().get("/plugins.json").status_code == 404
+    listed = create_app(host, demo=True).test_client().get("/plugins.json")
+    assert listed.status_code == 200 and {p["name"] for p in listed.json} >= {"autoreply", "sla"}
