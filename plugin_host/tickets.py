@@ -15,6 +15,7 @@ import re
 import email
 import email.header
 import email.policy
+import unicodedata
 from datetime import datetime, timezone
 from email.utils import getaddresses, parseaddr
 
@@ -72,6 +73,12 @@ def person(value: str) -> Person:
     return Person(name=name, email=address.strip().lower())
 
 
+def one_line(text: str) -> str:
+    """Text for one line: whitespace collapsed and control characters (ESC, BEL, NUL…, which an encoded word
+    can carry) gone, since they would act on the terminal or log that shows it. Emoji joiners stay."""
+    return " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split())
+
+
 def _addresses(msg, *names: str) -> tuple[str, ...]:
     values = [header(msg, n) for n in names]
     return tuple(a.lower() for _, a in getaddresses([v for v in values if v]) if a)
@@ -124,7 +131,7 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
         message_id=header(msg, "Message-ID"), sender=writer(msg, kind, config.mailbox.own_addresses),
         from_email=person(header(msg, "From")).email,
         to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
-        subject=" ".join(decode_header_value(header(msg, "Subject")).split()), sent_at=sent_at, kind=kind,
+        subject=one_line(decode_header_value(header(msg, "Subject"))), sent_at=sent_at, kind=kind,
         text=customer_text(msg) if kind != "automatic" or not ours else "",
         label_ids=frozenset(labels), references=header(msg, "References"),
         automatic_reason=reason, ours=ours, marker=marker)

@@ -234,3 +234,30 @@ def test_a_public_host_does_not_list_its_plugins_and_versions(tmp_path):
     assert create_app(host).test_client().get("/plugins.json").status_code == 404
     listed = create_app(host, demo=True).test_client().get("/plugins.json")
     assert listed.status_code == 200 and {p["name"] for p in listed.json} >= {"autoreply", "sla"}
+
+
+# -- customer text on the operator's terminal and in logs ------------------------------------------------
+
+def test_control_characters_in_a_subject_or_name_never_reach_the_terminal(tmp_path):
+    """An encoded-word subject or display name may carry ESC sequences (retitle or clear the terminal, hide
+    lines of `labeldesk sync` output, fake links) or NUL; tickets keep the text, not the controls."""
+    from datetime import datetime, timezone
+
+    from .conftest import make_email
+    from plugin_host.cli import _print_results
+    from plugin_host.demo import demo_host
+    from plugin_host.sync import ChangeFeed
+
+    local, host = demo_host(str(tmp_path / "state"))
+    ChangeFeed(host).sync()
+    raw = make_email(sender="=?utf-8?b?TWFsbG9yeRtbMks=?= <mallory@example.org>",  # "Mallory\x1b[2K"
+                     subject="=?utf-8?b?UmVmdW5kG10wO293bmVkBxtbMkogbm93?=",  # "Refund\x1b]0;owned\x07\x1b[2J now"
+                     date=datetime.now(timezone.utc))
+    local.mailbox.add_message(raw, ["INBOX", "UNREAD"])
+    report = ChangeFeed(host).sync()
+    ticket = next(p.ticket for p in report.threads if p.ticket and p.ticket.customer.email == "mallory@example.org")
+    assert "Refund" in ticket.subject and "now" in ticket.subject
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in ticket.subject + ticket.customer.name)
+    printed = []
+    _print_results(report.threads, echo=printed.append)
+    assert printed and not any("\x1b" in line or "\x07" in line for line in printed)
