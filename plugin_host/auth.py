@@ -4,11 +4,12 @@ Secrets are never logged; token files are written with mode 0600.
 """
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 
 from .config import MailboxSettings
 from .errors import ConfigError
+from .files import write_private_json
 
 SCOPES = [
     "https://www.googleapis.com/auth/gmail.modify",
@@ -82,11 +83,9 @@ def run_oauth_flow(client_secrets: str, token_path: str, scopes: list[str] | Non
     creds = flow.run_local_server(port=0)
     path = Path(token_path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # the mode above applies only to a new file: an old token.json may be 0644
-        with os.fdopen(fd, "w") as fh:
-            fh.write(creds.to_json())
+        # A new file (mode 0600) put in place whole: never half a token, never written through a link planted
+        # where token.json was, and an old 0644 token.json is replaced, not reused.
+        write_private_json(path, json.loads(creds.to_json()))
     except OSError as exc:
         raise ConfigError("mailbox.oauth_token", f"{path} cannot be written ({exc.strerror or type(exc).__name__}): "
                                                  "point oauth_token at a writable file and run `labeldesk auth` again") from None

@@ -261,3 +261,31 @@ def test_control_characters_in_a_subject_or_name_never_reach_the_terminal(tmp_pa
     printed = []
     _print_results(report.threads, echo=printed.append)
     assert printed and not any("\x1b" in line or "\x07" in line for line in printed)
+
+
+def test_the_oauth_token_replaces_a_link_instead_of_writing_through_it(tmp_path, monkeypatch):
+    """token.json is written whole and new (mode 0600): a link planted in its place does not send the refresh
+    token into the file it points at, and a crash mid-write never leaves half a token."""
+    import json
+    import os
+    import stat
+
+    from google_auth_oauthlib import flow
+
+    from plugin_host.auth import run_oauth_flow
+
+    class Flow:
+        def run_local_server(self, port):
+            return type("Creds", (), {"to_json": lambda self: json.dumps({"refresh_token": "REFRESH"})})()
+
+    monkeypatch.setattr(flow.InstalledAppFlow, "from_client_secrets_file", classmethod(lambda cls, *a, **k: Flow()))
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not yours\n")
+    os.chmod(elsewhere, 0o644)
+    token = tmp_path / "state" / "token.json"
+    token.parent.mkdir()
+    token.symlink_to(elsewhere)
+    run_oauth_flow(str(tmp_path / "client.json"), str(token))
+    assert elsewhere.read_text() == "not yours\n"
+    assert not token.is_symlink() and json.loads(token.read_text())["refresh_token"] == "REFRESH"
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
