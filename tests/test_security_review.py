@@ -289,3 +289,22 @@ def test_the_oauth_token_replaces_a_link_instead_of_writing_through_it(tmp_path,
     assert elsewhere.read_text() == "not yours\n"
     assert not token.is_symlink() and json.loads(token.read_text())["refresh_token"] == "REFRESH"
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
+
+
+@responses.activate
+def test_a_sitemap_url_cannot_write_lines_into_an_articles_front_matter(tmp_path):
+    """A <loc> with a newline inside (&#10;) was fetched (requests quotes it) and written as is after ``url:``,
+    adding front-matter keys of the sitemap's choosing (lang, tags, a second url)."""
+    from plugins.kb_suggest.articles import load_folder
+    from plugins.kb_suggest.helpcentre import import_sitemap
+
+    sitemap = "https://help.example.com/sitemap.xml"
+    responses.add("GET", sitemap, body='<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                                       '<url><loc>https://help.example.com/a&#10;lang: xx&#10;tags: [pwn]</loc></url>'
+                                       '<url><loc>https://help.example.com/b</loc></url></urlset>')
+    responses.add("GET", "https://help.example.com/a%0Alang:%20xx%0Atags:%20%5Bpwn%5D", body="<main><h1>A</h1>x</main>")
+    responses.add("GET", "https://help.example.com/b", body="<main><h1>B</h1>y</main>")
+    import_sitemap(sitemap, tmp_path)
+    articles = load_folder(tmp_path)
+    assert [a.title for a in articles] == ["B"]
+    assert all(not a.tags and a.lang == "en" and "\n" not in a.url for a in articles)

@@ -145,7 +145,10 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
 def _page_urls(session, sitemap_url: str, host: str, depth: int = 0) -> list[str]:
     response, content = _fetch(session, sitemap_url, host)
     pages, sitemaps = sitemap_urls(content)
-    found = [u for u in pages if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc == host]
+    # A URL has no whitespace (it would be %20, %0A): one with a newline would write lines of its own into
+    # the article's front matter after ``url:``.
+    found = [u for u in pages if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc == host
+             and not re.search(r"\s", u)]
     for nested in sitemaps[:100] if depth < 2 else []:  # a sitemap index: its sitemaps, two levels at most
         try:
             found += _page_urls(session, nested, host, depth + 1)
