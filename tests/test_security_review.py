@@ -308,3 +308,32 @@ def test_a_sitemap_url_cannot_write_lines_into_an_articles_front_matter(tmp_path
     articles = load_folder(tmp_path)
     assert [a.title for a in articles] == ["B"]
     assert all(not a.tags and a.lang == "en" and "\n" not in a.url for a in articles)
+
+
+# -- the team's chat space ------------------------------------------------------------------------------
+
+def test_a_customer_subject_cannot_mention_everyone_or_hide_a_link_in_the_chat_alert(tmp_path, monkeypatch):
+    """Google Chat reads <users/all> in a message's text as @all and <https://x|text> as a link showing only
+    'text': a customer's subject, quoted in the breach alert, may do neither."""
+    from datetime import datetime, timezone
+
+    from plugin_host import executor
+    from plugin_host.sync import ChangeFeed
+
+    from .conftest import deliver, make_email
+    from .test_sla import setup
+
+    posted = []
+    monkeypatch.setattr(executor, "post_webhook", lambda url, payload: posted.append(payload))
+    start = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
+    local, host, clock = setup(tmp_path, start, sla={"chat_webhook": "https://chat.googleapis.com/v1/spaces/x/messages"})
+    subject = "<users/all> <https://evil.example/login|Reset your Labeldesk password>"
+    ref = deliver(local.gmail(), make_email(message_id="<c1@example.org>", subject=subject, date=start))
+    local.mailbox.messages[ref["id"]].internal_date = int(start.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    clock["now"] = datetime(2026, 11, 23, 13, 30, tzinfo=timezone.utc)
+    host.sweep()
+    assert len(posted) == 1
+    text = posted[0]["text"]
+    assert "users/all" in text and "Reset your Labeldesk password" in text  # the subject is still shown
+    assert "<users/all>" not in text and "<https://evil.example" not in text

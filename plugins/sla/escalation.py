@@ -22,6 +22,12 @@ def _owner_email(ticket, settings) -> str:
     return next((a.email for a in settings.agents.values() if a.full_name == name), "") if name else ""
 
 
+def chat_text(text: str) -> str:
+    """Text for a Google Chat message with its <…> markup shown, not obeyed: a customer's subject may not
+    write <users/all> (which mentions everyone in the space) or <https://…|words> (a link showing only words)."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
 def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) -> None:
     if state.started_at is None or not (state.at_risk or state.breached):
         return
@@ -40,7 +46,8 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
                                        f"{summary(ticket)}")
     text = f"SLA breached ({state.priority}, {state.kind.replace('_', ' ')}): {ticket.subject}\n{ticket.gmail_url}"
     if policy.chat_webhook:
-        actions.notify(to="team", channel=policy.chat_webhook, subject="SLA breached", text=text, key=f"breach:{clock}")
+        actions.notify(to="team", channel=policy.chat_webhook, subject="SLA breached", text=chat_text(text),
+                       key=f"breach:{clock}")
     elif lead:
         actions.notify(to=lead, subject=f"SLA breached: {ticket.subject}", text=text, key=f"breach:{clock}")
     overdue = policy.elapsed(state.due, now)  # working time with a calendar, like the targets
