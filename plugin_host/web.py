@@ -74,9 +74,15 @@ def loopback_only(wsgi_app):
     DNS rebinding (a site's name re-resolved to 127.0.0.1): such requests carry the site's name as Host."""
     from urllib.parse import urlsplit
 
+    def name_of(host: str) -> str | None:
+        try:
+            return urlsplit("//" + host).hostname
+        except ValueError:  # "[::1" and such: no host name at all
+            return None
+
     def app(environ, start_response):
         host = environ.get("HTTP_HOST")
-        if host is not None and urlsplit("//" + host).hostname not in LOOPBACK_NAMES:
+        if host is not None and name_of(host) not in LOOPBACK_NAMES:
             start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"This server answers requests addressed to 127.0.0.1 or localhost only.\n"]
         return wsgi_app(environ, start_response)

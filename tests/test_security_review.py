@@ -51,6 +51,8 @@ def test_the_demo_answers_only_requests_addressed_to_this_machine(tmp_path):
         response = client.get(path, headers={"Host": REBOUND})
         assert response.status_code == 400, path
         assert b"support@" not in response.data
+    for name in ("[::1", "[evil]:80", "127.0.0.1:80@evil.example"):  # not even a host name: refused, not a 500
+        assert client.get("/healthz", headers={"Host": name}).status_code == 400, name
     for name in ("127.0.0.1:8080", "localhost:8080", "[::1]:8080", "localhost"):
         assert client.get("/healthz", headers={"Host": name}).status_code == 200, name
     assert client.get("/mailbox/gmail/v1/users/me/messages", headers={"Host": "127.0.0.1:8080"}).status_code == 200
