@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from email.message import Message
 
 from .mailbox.mime import NESTED_MESSAGE_TYPES, decode_text, html_to_text
@@ -181,3 +182,9 @@ def strip_form_fields(text: str) -> str:
         return text
     kept = [FORM_MESSAGE.sub("", line) for line in lines if not FORM_FIELD.match(line)]
     return "\n".join(kept).strip()
+
+
+def one_line(text: str) -> str:
+    """Text for one line: whitespace collapsed and control characters (ESC, BEL, NUL…, which an encoded word
+    can carry) gone, since they would act on the terminal or log that shows it. Emoji joiners stay."""
+    return " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split())

@@ -15,7 +15,6 @@ import re
 import email
 import email.header
 import email.policy
-import unicodedata
 from datetime import datetime, timezone
 from email.utils import getaddresses, parseaddr
 
@@ -23,7 +22,7 @@ from .config import Config, own_address_in
 from .language import detect_language
 from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor
 from .mailbox.mime import decode_header_value, parse_raw, payload_to_email
-from .text import customer_text
+from .text import customer_text, one_line
 from .ticket import Person, Ticket, TicketMessage
 
 MARKER_HEADER = "X-Labeldesk"
@@ -71,12 +70,6 @@ def person(value: str) -> Person:
     name = decode_header_value(name.strip().strip('"'))
     name = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
     return Person(name=name, email=address.strip().lower())
-
-
-def one_line(text: str) -> str:
-    """Text for one line: whitespace collapsed and control characters (ESC, BEL, NUL…, which an encoded word
-    can carry) gone, since they would act on the terminal or log that shows it. Emoji joiners stay."""
-    return " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split())
 
 
 def _addresses(msg, *names: str) -> tuple[str, ...]:

@@ -339,3 +339,23 @@ def test_a_customer_subject_cannot_mention_everyone_or_hide_a_link_in_the_chat_a
     text = posted[0]["text"]
     assert "users/all" in text and "Reset your Labeldesk password" in text  # the subject is still shown
     assert "<users/all>" not in text and "<https://evil.example" not in text
+
+
+def test_a_drive_doc_name_cannot_forge_log_lines(tmp_path):
+    """A Doc's name (anyone who can edit the folder chooses it) goes into the log when its export fails and
+    into the article's title: one line of text, no forged 'ERROR …' line after it, no ESC sequences."""
+    from plugin_host.mailbox import LocalMailbox
+    from plugins.kb_suggest.drive import drive_articles, sync_drive
+
+    from .test_kb_drive import host_for
+
+    local = LocalMailbox()
+    folder = local.add_folder("Help centre")
+    local.add_document("Refunds\n2026-11-23 09:00:00 ERROR plugin_host.auth: token: ya29.SECRET\x1b[2K", "Text.", folder)
+    local.add_document("Broken\nERROR forged", "Text.", folder)
+    host, config = host_for(tmp_path, local, folder)
+    host.client.sleep = lambda seconds: None
+    local.app.faults.fail_next("drive.files.export", count=6, status=500)  # one Doc's export fails every retry
+    result = sync_drive(host.client, folder, config.state_path)
+    assert result["failed"] and not any("\n" in f or "\x1b" in f for f in result["failed"])
+    assert all("\n" not in a.title and "\x1b" not in a.title for a in drive_articles(config.state_path))

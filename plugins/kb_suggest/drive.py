@@ -15,6 +15,7 @@ from pathlib import Path
 from plugin_host.errors import LabeldeskError
 from plugin_host.files import write_private_json
 from plugin_host.language import detect_language
+from plugin_host.text import one_line
 
 from .articles import Article
 
@@ -46,6 +47,7 @@ def sync_drive(client, folder_id: str, state_dir, progress=None) -> dict:
     documents = client.drive_documents(folder_id)
     fresh, exported, failed = {}, 0, []
     for number, document in enumerate(documents, 1):
+        document = {**document, "name": one_line(document["name"])}  # for the log and titles: one line, no ESC
         old = cached.get(document["id"])
         if old and old.get("modified") == document.get("modifiedTime") and old.get("title") == document["name"]:
             fresh[document["id"]] = old
