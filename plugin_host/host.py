@@ -57,6 +57,7 @@ class Host:
         self._prefetched: dict[str, dict] = {}
         # One reader-planner-writer per Gmail thread at a time (feed, sweep, add-on requests): striped locks.
         self._thread_locks = [threading.RLock() for _ in range(64)]
+        self._warned_group_writable = False
         config.hook = pm.hook
 
     def thread_lock(self, thread_id: str):
@@ -71,9 +72,13 @@ class Host:
             raise ConfigError("host.state_dir", f"{path} cannot be created ({exc.strerror or exc}): "
                                                 "point state_dir at a writable folder") from None
         mode = path.stat().st_mode
-        if mode & 0o022:  # others could replace the cursor or the webhook log, or plant links where we write
-            raise ConfigError("host.state_dir", f"{path} can be written by other users (mode {mode & 0o777:o}): "
+        if mode & 0o002:  # anyone could replace the cursor or the webhook log, or plant links where we write
+            raise ConfigError("host.state_dir", f"{path} can be written by every user (mode {mode & 0o777:o}): "
                                                 f"`chmod 700 {path}`, or point state_dir at a folder of your own")
+        if mode & 0o020 and not self._warned_group_writable:  # often the user's own group (umask 002): a warning
+            self._warned_group_writable = True
+            log.warning("state_dir %s can be written by its group (mode %o); `chmod 700 %s` if others share it",
+                        path, mode & 0o777, path)
         return path
 
     # -- reading tickets ---------------------------------------------------------------------
