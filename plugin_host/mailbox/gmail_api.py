@@ -313,6 +313,10 @@ def _date_header_ms(raw: bytes) -> int | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
+    try:
+        value = value.astimezone(timezone.utc)  # "31 Dec 9999 23:59:59 -1200" is in year 10000: no date
+    except OverflowError:
+        return None
     return int(value.timestamp() * 1000)
 
 

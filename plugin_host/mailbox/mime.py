@@ -359,7 +359,12 @@ def _date(value: str | None) -> datetime | None:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        parsed.astimezone(timezone.utc)
+    except OverflowError:  # "31 Dec 9999 23:59:59 -1200" is in year 10000 in UTC: no date
+        return None
+    return parsed
 
 
 def _all(headers: list[dict], name: str) -> str | None:
