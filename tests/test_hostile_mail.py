@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from plugin_host.sync import ChangeFeed
+
 from .conftest import b64, make_email
 
 
@@ -25,3 +27,43 @@ def test_a_date_header_beyond_year_9999_previews_as_received_now(tmp_path):
     raw = make_email(message_id="<y10k@example.org>").replace(b"Date: ", b"Date: Fri, 31 Dec 9999 23:59:59 -1200\nX-Old-Date: ", 1)
     ticket = ticket_from_eml(raw, config)
     assert ticket is not None and ticket.first_customer_at.year == datetime.now(timezone.utc).year
+
+
+def nested_multiparts(levels: int) -> bytes:
+    lines = [b"From: Jane <jane@example.org>\r\nTo: support@example.com\r\nSubject: Deep\r\n"
+             b"Message-ID: <deep@example.org>\r\nContent-Type: multipart/mixed; boundary=z0\r\n\r\n"]
+    for level in range(1, levels):
+        lines.append(b"--z%d\r\nContent-Type: multipart/mixed; boundary=z%d\r\n\r\n" % (level - 1, level))
+    lines.append(b"--z%d\r\nContent-Type: text/plain\r\n\r\nMy order is late.\r\n" % (levels - 1))
+    return b"".join(lines)
+
+
+def nested_messages(levels: int) -> bytes:
+    inner = b"From: Inner <inner@example.net>\r\nSubject: inner\r\n\r\nInner text\r\n"
+    for level in range(levels):
+        inner = (b"From: Jane <jane@example.org>\r\nTo: support@example.com\r\nSubject: Fwd %d\r\n"
+                 b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\nContent-Type: text/plain\r\n\r\n"
+                 b"See below.\r\n--b%d\r\nContent-Type: message/rfc822\r\n\r\n%s\r\n--b%d--\r\n"
+                 % (level, level, level, level, inner, level))
+    return inner
+
+
+def test_deeply_nested_mime_is_stored_read_and_ticketed(tmp_path):
+    """400 nested multiparts were inserted, but threads.get answered 500 (the stand-in's deepcopy ran out of
+    stack): the host took it for Gmail being down and left every other thread of the batch for a sync that
+    never got past it. 300 nested message/rfc822 parts were a 500 on insert already."""
+    from tests.test_host_sync import make_host
+
+    from .conftest import deliver
+
+    local, host, _ = make_host(tmp_path)
+    g = local.gmail()
+    deep = [deliver(g, nested_multiparts(400)), deliver(g, nested_messages(300)), deliver(g, nested_multiparts(1500))]
+    ordinary = deliver(g, make_email(sender="Bob <bob@example.net>", message_id="<ordinary@example.org>"))
+    report = ChangeFeed(host).sync()
+    assert report.ok, report.failed
+    assert host.ticket(ordinary["threadId"]).awaiting_reply
+    for ref in deep:  # read, and a ticket awaiting an answer like any other (its deepest parts left unread)
+        assert g.users().threads().get(userId="me", id=ref["threadId"]).execute()["messages"]
+        assert host.ticket(ref["threadId"]).awaiting_reply
+    assert host.ticket(deliver(g, nested_multiparts(40))["threadId"]).first_customer_message.text == "My order is late."

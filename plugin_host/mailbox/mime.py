@@ -20,6 +20,7 @@ import base64
 import binascii
 import codecs
 import email
+import email.parser
 import email.policy
 import hashlib
 import re
@@ -37,6 +38,9 @@ __all__ = ["ParsedMessage", "parse_raw", "payload_to_email", "payload_to_raw", "
            "decode_header_value", "decode_text", "html_to_text", "part_bytes", "b64url", "unb64url"]
 
 SNIPPET_LENGTH = 200
+# MIME parts nested deeper than this are read as one leaf: every tree walk here, in the host and in
+# Python's email generator recurses, and a hostile message of 300 nested levels exhausted the stack.
+MAX_PART_DEPTH = 100
 # message/* types Gmail shows as a nested message; other message/* parts (delivery-status,
 # feedback-report, ...) are leaves whose body is the text of their fields.
 NESTED_MESSAGE_TYPES = {"message/rfc822", "message/global"}
@@ -379,7 +383,7 @@ def parse_raw(raw: bytes) -> ParsedMessage:
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise TypeError(f"parse_raw expects the raw message as bytes, got {type(raw).__name__}")
     raw = bytes(raw)
-    message = email.message_from_bytes(raw, policy=_COMPAT)
+    message = _parse(raw, _COMPAT)
     builder = _PayloadBuilder()
     payload = builder.build(message, "")
     headers = payload["headers"]
@@ -393,6 +397,30 @@ def parse_raw(raw: bytes) -> ParsedMessage:
         cc=_decode_addresses(_all(headers, "cc")), bcc=_decode_addresses(_all(headers, "bcc")),
         date=_date(first("Date")), in_reply_to=first("In-Reply-To"), references=first("References"),
         text="\n".join(_texts(message, "plain")).replace("\r\n", "\n"))
+
+
+def _parse(raw: bytes, policy: email.policy.Policy) -> Message:
+    """The stdlib's parse, its parts at most MAX_PART_DEPTH deep."""
+    try:
+        message = email.message_from_bytes(raw, policy=policy)
+    except RecursionError:  # nested too deep even for the stdlib parser: the headers and one body
+        message = email.parser.BytesParser(policy=policy).parsebytes(raw, headersonly=True)
+    _flatten_deep_parts(message)
+    return message
+
+
+def _flatten_deep_parts(message: Message) -> None:
+    """Parts nested more than MAX_PART_DEPTH levels deep become empty leaves (without recursion)."""
+    stack = [(message, 0)]
+    while stack:
+        part, depth = stack.pop()
+        payload = part.get_payload()
+        if not isinstance(payload, list):
+            continue
+        if depth >= MAX_PART_DEPTH:
+            part.set_payload("")
+        else:
+            stack.extend((child, depth + 1) for child in payload)
 
 
 # ---------------------------------------------------------------- Gmail payload -> stdlib message
@@ -498,4 +526,4 @@ def payload_to_email(payload: dict, attachments: AttachmentSource | dict | None 
     With the default policy this is an ``EmailMessage`` (``get_body``, ``iter_attachments``,
     decoded header values); pass ``policy=email.policy.compat32`` for the lenient legacy API.
     """
-    return email.message_from_bytes(payload_to_raw(payload, attachments), policy=policy)
+    return _parse(payload_to_raw(payload, attachments), policy)
