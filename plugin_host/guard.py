@@ -31,6 +31,8 @@ def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime,
         return Verdict(False, f"recipient {recipient or '(none)'} is our own address or an agent")
     if not is_plain_address(recipient):
         return Verdict(False, f"recipient {recipient!r} is not a plain email address")
+    if not recipient.isascii():  # the stdlib cannot address it (jän@…), or mangles it into an encoded word (@exämple)
+        return Verdict(False, f"recipient {recipient!r} is an internationalised address: answer it by hand")
     answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), None)
     if answered is None or answered.kind != "customer":
         why = answered.automatic_reason if answered is not None else "message not in thread"

@@ -67,3 +67,26 @@ def test_deeply_nested_mime_is_stored_read_and_ticketed(tmp_path):
         assert g.users().threads().get(userId="me", id=ref["threadId"]).execute()["messages"]
         assert host.ticket(ref["threadId"]).awaiting_reply
     assert host.ticket(deliver(g, nested_multiparts(40))["threadId"]).first_customer_message.text == "My order is late."
+
+
+def test_a_customer_with_an_internationalised_address_is_ticketed_without_an_acknowledgement(tmp_path):
+    """RFC 6532 mail from jän@exämple.org: composing the acknowledgement raised NonASCIILocalPartDefect on
+    every sync, so the thread got no label at all and was set aside after three syncs; from jan@exämple.org
+    the acknowledgement went to "jan@=?utf-8?q?ex=C3=A4mple?=.org", an address that does not exist."""
+    from tests.test_host_sync import make_host, sent_acks, thread_label_names
+
+    from .conftest import deliver
+
+    config = {"mailbox": {"address": "support@example.com"}, "plugins": {"enabled": ["autoreply", "sla"]}}
+    local, host, _ = make_host(tmp_path, config=config)
+    g = local.gmail()
+    refs = [deliver(g, make_email(message_id=f"<eai{n}@example.org>", subject=f"Question {n}").replace(
+        b"From: Jane Customer <jane@example.org>", f"From: Jan <{address}>".encode())) for n, address in
+        enumerate(["jän@exämple.org", "jan@exämple.org"])]
+    report = ChangeFeed(host).sync()
+    assert report.ok, report.failed
+    assert sent_acks(local) == []
+    for ref in refs:
+        assert {"Helpdesk/Awaiting reply", "Helpdesk/Auto-reply suppressed"} <= thread_label_names(local, ref["threadId"])
+    skipped = [line for p in report.threads for line in p.outcome.skipped]
+    assert any("internationalised address: answer it by hand" in line for line in skipped)
