@@ -115,3 +115,15 @@ def test_a_subject_of_50000_encoded_words_is_decoded_in_bounded_pieces(tmp_path,
     ticket = ticket_from_eml(raw, config)
     assert ticket.subject.startswith("ókók") and len(ticket.subject) <= 10_000
     assert max(longest) <= 10_000
+
+
+def test_a_5mb_pasted_log_is_read_from_its_first_20000_characters(tmp_path):
+    """Language, urgency keywords and article suggestions each scanned the whole text: a 5 MB body took 9 s
+    on every read of the thread (sync, sweep, each side-panel card), thousands of times a usual message."""
+    from plugin_host.config import load_config
+    from plugin_host.tickets import ticket_from_eml
+
+    config = load_config(tmp_path / "x.toml", data={"mailbox": {"address": "support@example.com"}}, environ={})
+    raw = make_email(body="The export fails, log below.\n" + "ERROR worker crashed at step 17\n" * 160_000)
+    text = ticket_from_eml(raw, config).first_customer_message.text
+    assert text.startswith("The export fails, log below.\nERROR worker crashed") and len(text) <= 20_000
