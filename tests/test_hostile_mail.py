@@ -1,6 +1,7 @@
 """Hostile and malformed mail end to end: the local mailbox, the host and the add-on never crash on it."""
 from __future__ import annotations
 
+import email
 from datetime import datetime, timezone
 
 from plugin_host.sync import ChangeFeed
@@ -127,3 +128,20 @@ def test_a_5mb_pasted_log_is_read_from_its_first_20000_characters(tmp_path):
     raw = make_email(body="The export fails, log below.\n" + "ERROR worker crashed at step 17\n" * 160_000)
     text = ticket_from_eml(raw, config).first_customer_message.text
     assert text.startswith("The export fails, log below.\nERROR worker crashed") and len(text) <= 20_000
+
+
+def test_an_acknowledgement_references_the_first_and_latest_messages_only(tmp_path):
+    """References of thousands of message ids in a customer's message were all copied into our acknowledgement: a
+    1 MB header (4 s to write). The first id and the latest ones thread it just as well."""
+    from tests.test_host_sync import make_host, sent_acks
+
+    from .conftest import deliver
+
+    local, host, _ = make_host(tmp_path)
+    references = " ".join(f"<r{n}@example.net>" for n in range(5_000))
+    deliver(local.gmail(), make_email(message_id="<long@example.org>", headers={"References": references}))
+    assert ChangeFeed(host).sync().ok
+    sent = email.message_from_bytes(sent_acks(local)[0].raw)
+    assert sent["References"].split() == ["<r0@example.net>"] + [f"<r{n}@example.net>" for n in range(4_982, 5_000)] + \
+        ["<long@example.org>"]
+    assert sent["In-Reply-To"] == "<long@example.org>"
