@@ -25,6 +25,7 @@ def eml_files(paths: list[str]) -> Iterator[Path]:
 
 
 def inspect_file(path: Path, config: Config | None) -> dict:
+    from .guard import unaddressable
     from .language import detect_language
     from .loopguard import should_acknowledge
     from .text import customer_text
@@ -41,10 +42,11 @@ def inspect_file(path: Path, config: Config | None) -> dict:
         text = customer_text(msg)
         decision = should_acknowledge(msg, own)
         sender = writer(msg, "customer" if decision.acknowledge else "automatic", own)  # whom it would go to
+        refused = unaddressable(sender.email) if decision.acknowledge else ""  # the guard would stop it
         return {"file": str(path), "customer": {"name": sender.name, "email": sender.email},
                 "language": detect_language(f"{decode_header_value(header(msg, 'Subject'))}\n{text}"),
                 "text": text[:2000],
-                "acknowledge": decision.acknowledge, "reason": decision.reason}
+                "acknowledge": decision.acknowledge and not refused, "reason": refused or decision.reason}
     except Exception as exc:  # the contract: a bad file is a line with an error, never a crash
         return {"file": str(path), "error": f"{type(exc).__name__}: {exc}"}
 

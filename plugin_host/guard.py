@@ -22,6 +22,15 @@ class Verdict:
     reason: str = ""
 
 
+def unaddressable(recipient: str) -> str:
+    """Why an automatic reply cannot be addressed to ``recipient``, or ""."""
+    if not is_plain_address(recipient):
+        return f"recipient {recipient!r} is not a plain email address"
+    if not recipient.isascii():  # the stdlib cannot address it (jän@…), or mangles it into an encoded word (@exämple)
+        return f"recipient {recipient!r} is an internationalised address: answer it by hand"
+    return ""
+
+
 def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime,
                   sent_here: dict[str, tuple[str, datetime]] | None = None) -> Verdict:
     """May ``reply`` go out? ``sent_here``: address → (thread, time) of acknowledgements this process sent,
@@ -29,10 +38,9 @@ def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime,
     recipient = (reply.to or "").lower()
     if not recipient or config.is_own_address(recipient) or config.agent(recipient):
         return Verdict(False, f"recipient {recipient or '(none)'} is our own address or an agent")
-    if not is_plain_address(recipient):
-        return Verdict(False, f"recipient {recipient!r} is not a plain email address")
-    if not recipient.isascii():  # the stdlib cannot address it (jän@…), or mangles it into an encoded word (@exämple)
-        return Verdict(False, f"recipient {recipient!r} is an internationalised address: answer it by hand")
+    refused = unaddressable(recipient)
+    if refused:
+        return Verdict(False, refused)
     answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), None)
     if answered is None or answered.kind != "customer":
         why = answered.automatic_reason if answered is not None else "message not in thread"

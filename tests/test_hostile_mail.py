@@ -145,3 +145,19 @@ def test_an_acknowledgement_references_the_first_and_latest_messages_only(tmp_pa
     assert sent["References"].split() == ["<r0@example.net>"] + [f"<r{n}@example.net>" for n in range(4_982, 5_000)] + \
         ["<long@example.org>"]
     assert sent["In-Reply-To"] == "<long@example.org>"
+
+
+def test_inspect_says_no_acknowledgement_where_the_guard_would_refuse_the_address(tmp_path):
+    """``inspect`` said "acknowledge" for senders the host never answers (no plain address, a quoted local
+    part, a leading "-", an internationalised address): it judged the message but not the address."""
+    from plugin_host.cli_inspect import inspect_file
+
+    senders = {"jane": "not a plain email address", '"jane doe"@example.org': "not a plain email address",
+               "-or-1@example.org": "not a plain email address", "jän@exämple.org": "internationalised address"}
+    for n, (sender, reason) in enumerate(senders.items()):
+        path = tmp_path / f"{n}.eml"
+        path.write_bytes(make_email().replace(b"Jane Customer <jane@example.org>", sender.encode()))
+        result = inspect_file(path, None)
+        assert result["acknowledge"] is False and reason in result["reason"], (sender, result)
+    path.write_bytes(make_email())
+    assert inspect_file(path, None)["acknowledge"] is True
