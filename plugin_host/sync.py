@@ -39,6 +39,7 @@ class Cursor:
     strikes: dict = field(default_factory=dict)  # thread id → syncs in a row it failed (not for Gmail's reasons)
     mailbox: str = ""  # whose history ids these are
     sent: list = field(default_factory=list)  # ids of messages we sent after history_id: the next process skips them
+    refused: list = field(default_factory=list)  # threads Gmail refused last time: tried after the others
 
     @classmethod
     def load(cls, state_dir: Path, mailbox: str = "") -> "Cursor":
@@ -68,14 +69,16 @@ class Cursor:
         renewed = data.get("watch_renewed_at")
         renewed = float(renewed) if isinstance(renewed, (int, float)) and not isinstance(renewed, bool) else 0.0
         sent = [i for i in data["sent"] if isinstance(i, str)] if isinstance(data.get("sent"), list) else []
-        return cls(path, str(history_id) if history_id is not None else None, renewed, strikes, mailbox, sent)
+        refused = [i for i in data["refused"] if isinstance(i, str)] if isinstance(data.get("refused"), list) else []
+        return cls(path, str(history_id) if history_id is not None else None, renewed, strikes, mailbox, sent,
+                   refused)
 
     def save(self) -> None:
         try:
             write_private_json(self.path, {"mailbox": self.mailbox, "history_id": self.history_id,
                                            "watch_renewed_at": self.watch_renewed_at,
                                            "strikes": dict(self.strikes),  # a copy: renewal saves beside a sync
-                                           "sent": list(self.sent)})
+                                           "sent": list(self.sent), "refused": list(self.refused)})
         except OSError as exc:
             raise ConfigError("host.state_dir", f"{self.path} cannot be written ({exc.strerror or exc}): make the "
                                                 "folder writable or point state_dir elsewhere") from None
@@ -181,6 +184,9 @@ class ChangeFeed:
             self._apply_in_order(order, changes, report, dry_run, progress)
 
     def _apply_in_order(self, order: list[str], changes: dict, report: SyncReport, dry_run: bool, progress) -> None:
+        # What failed before goes last: a thread Gmail refuses for itself alone cannot keep the others waiting.
+        order = sorted(order, key=lambda t: t in self.cursor.refused)
+        answered = False  # Gmail answered a thread of this sync: a refusal after that is the thread's own
         try:
             for done, thread_id in enumerate(order, 1):
                 if done % PREFETCH == 1:  # read the next batch as we go: memory holds one batch, progress moves
@@ -188,9 +194,13 @@ class ChangeFeed:
                 try:
                     report.threads.append(self.host.process_thread(thread_id, changes[thread_id], dry_run=dry_run))
                     self.cursor.strikes.pop(thread_id, None)
+                    if thread_id in self.cursor.refused:
+                        self.cursor.refused.remove(thread_id)
+                    answered = True
                 except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
                     log.exception("processing thread %s failed", thread_id)
-                    self._strike(thread_id, exc, report, dry_run)
+                    # A 5xx after Gmail answered others is this thread's (quota and credentials never are).
+                    self._strike(thread_id, exc, report, dry_run, its_own=answered and getattr(exc, "status", 0) >= 500)
                     if getattr(exc, "unavailable", False):  # out of quota or down: the others would fail alike
                         self._not_tried(order[done:], exc, report)
                         break
@@ -210,21 +220,27 @@ class ChangeFeed:
             log.error("Gmail refused (%s); %d more thread(s) left for the next sync", exc, len(thread_ids))
         report.failed.extend((t, "not tried: Gmail refused an earlier thread of this batch") for t in thread_ids)
 
-    def _strike(self, thread_id: str, exc: Exception, report: SyncReport, dry_run: bool) -> None:
+    def _strike(self, thread_id: str, exc: Exception, report: SyncReport, dry_run: bool, its_own: bool = False) -> None:
         """A failure holds the cursor, so the thread is tried again. Gmail's failures (outages, quota, refused
-        credentials) always do; any other (a message our parser cannot read, a request Gmail calls bad for this
-        thread alone) sets the thread aside after STRIKES syncs in a row, so one poisoned thread cannot stop
-        the mailbox for good."""
+        credentials) always do, and put the thread last in the next sync; any other (a message our parser cannot
+        read, a request Gmail calls bad for this thread alone, or refuses after answering the threads before it:
+        ``its_own``) sets the thread aside after STRIKES syncs in a row, so one poisoned thread cannot stop the
+        mailbox for good."""
         detail = f"{type(exc).__name__}: {exc}"[:300]
         mailbox_wide = isinstance(exc, GmailError) and getattr(exc, "status", 0) not in THREAD_STATUSES
-        if mailbox_wide or dry_run:
+        if (mailbox_wide and not its_own) or dry_run:
             report.failed.append((thread_id, detail))
+            if mailbox_wide and not dry_run and thread_id not in self.cursor.refused:
+                self.cursor.refused.append(thread_id)  # no strike: Gmail may be down; but tried after the others
+                self.cursor.save()
             return
         self.cursor.strikes[thread_id] = self.cursor.strikes.get(thread_id, 0) + 1
         if self.cursor.strikes[thread_id] >= STRIKES:
             log.error("thread %s failed %d syncs in a row (%s); set aside — open it in Gmail and answer by hand",
                       thread_id, STRIKES, detail)
             self.cursor.strikes.pop(thread_id)
+            if thread_id in self.cursor.refused:
+                self.cursor.refused.remove(thread_id)
             report.set_aside.append((thread_id, detail))
         else:
             report.failed.append((thread_id, detail))
