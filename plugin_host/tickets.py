@@ -21,7 +21,7 @@ from email.utils import getaddresses, parseaddr
 from .config import Config, own_address_in
 from .language import detect_language
 from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor
-from .mailbox.mime import decode_header_value, parse_raw, payload_to_email
+from .mailbox.mime import decode_header_value, guess_text, parse_raw, payload_to_email
 from .text import customer_text, one_line
 from .ticket import Person, Ticket, TicketMessage
 
@@ -39,7 +39,7 @@ def header(msg, name: str) -> str:
 
 
 def _header_text(chunk, charset: str | None) -> str:
-    """One piece of a header: UTF-8 when it is (RFC 6532), else what charset-normalizer recognises."""
+    """One piece of a header: in its declared charset, else UTF-8 when it is (RFC 6532), else guessed."""
     if isinstance(chunk, str):
         return chunk
     if charset and charset != "unknown-8bit":
@@ -47,13 +47,7 @@ def _header_text(chunk, charset: str | None) -> str:
             return chunk.decode(charset, errors="replace")
         except LookupError:
             pass
-    try:
-        return chunk.decode("utf-8")
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(chunk).best()
-        return str(best) if best is not None else chunk.decode("utf-8", errors="replace")
+    return guess_text(chunk)
 
 
 ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>\s*$")

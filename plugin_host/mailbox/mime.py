@@ -142,7 +142,8 @@ def _unfold(value: str) -> str:
 
 
 def _header_text(value, fallback_charset: str | None) -> str:
-    """A header value as stored by the parser (8-bit bytes are surrogate-escaped) as text."""
+    """A header value as stored by the parser (8-bit bytes are surrogate-escaped) as text: in the body's
+    charset when they are, else guessed."""
     if not isinstance(value, str):
         value = str(value)
     try:
@@ -150,7 +151,27 @@ def _header_text(value, fallback_charset: str | None) -> str:
         return _unfold(value)
     except UnicodeEncodeError:
         data = value.encode("ascii", "surrogateescape")
-        return _unfold(decode_text(data, fallback_charset))
+    try:
+        return _unfold(data.decode(_codec(fallback_charset) or "utf-8"))
+    except (UnicodeDecodeError, LookupError):
+        return _unfold(guess_text(data))
+
+
+# What mail in the languages Labeldesk reads is written in when it is not UTF-8. Left to choose among all,
+# charset-normalizer read a name of a few letters as Japanese: KOI8-R "Мария" became "暿ﾒﾉﾑ", "José" "Josﻠ".
+LEGACY_CHARSETS = ["cp1251", "koi8_r", "koi8_u", "iso8859_5", "cp1250", "iso8859_2", "cp1252"]
+
+
+def guess_text(data: bytes) -> str:
+    """8-bit bytes in no declared charset (raw bytes in a header): UTF-8 when they are (RFC 6532), else the
+    likeliest of LEGACY_CHARSETS."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data, cp_isolation=LEGACY_CHARSETS).best()
+        return str(best) if best is not None else data.decode("utf-8", errors="replace")
 
 
 def _raw_headers(part: Message, charset: str | None) -> list[dict]:
