@@ -58,6 +58,7 @@ class Host:
         # One reader-planner-writer per Gmail thread at a time (feed, sweep, add-on requests): striped locks.
         self._thread_locks = [threading.RLock() for _ in range(64)]
         self._warned_group_writable = False
+        self._sweep_refused: set[str] = set()  # tickets whose read stopped a sweep: visited last next time
         config.hook = pm.hook
 
     def thread_lock(self, thread_id: str):
@@ -342,6 +343,8 @@ class Host:
         search = " OR ".join(f"({q})" for q in queries) if len(queries) > 1 else "".join(queries)
         refs = self.client.list_message_ids(q=search) if search else []
         thread_ids = list(dict.fromkeys(ref["threadId"] for ref in refs))
+        # A ticket Gmail refused last time goes last: one thread Gmail cannot serve must not stop every sweep.
+        thread_ids.sort(key=lambda t: t in self._sweep_refused)
         with self.executor.tasks_read_once():  # each task list read once this sweep, not once per escalation
             return self._sweep(thread_ids, dry_run, progress)
 
@@ -359,8 +362,11 @@ class Host:
             except Exception as exc:  # one bad ticket must not keep the others from their deadlines
                 log.exception("sweeping thread %s failed", thread_id)
                 if getattr(exc, "unavailable", False):  # Gmail out of quota or down: the rest would fail alike
-                    log.error("sweep stopped: Gmail refused; the next sweep visits the other tickets")
+                    log.error("sweep stopped: Gmail refused; the next sweep visits the other tickets first")
+                    self._sweep_refused.add(thread_id)
                     break
+            else:
+                self._sweep_refused.discard(thread_id)
             if progress:
                 progress(done, len(thread_ids))
         return results

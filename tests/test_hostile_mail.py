@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from plugin_host.sync import ChangeFeed
 
-from .conftest import b64, make_email
+from .conftest import b64, deliver, make_email
 
 
 def test_a_date_header_beyond_year_9999_does_not_break_every_search(gmail):
@@ -221,3 +221,35 @@ def test_a_name_in_undeclared_8bit_bytes_is_read_in_a_european_charset(tmp_path)
         assert ticket_from_eml(raw, config).customer.name == name  # as the mailbox and the host read it
         path.write_bytes(raw)
         assert inspect_file(path, None)["customer"]["name"] == name
+
+
+def test_one_ticket_gmail_always_refuses_does_not_stop_every_sweep(tmp_path, monkeypatch):
+    """The sweep stops at a Gmail refusal (down or out of quota: the rest would fail alike). A ticket Gmail
+    can never serve stopped every sweep there, so the tickets behind it never got their breach labels.
+    It now goes last in the next sweep."""
+    import plugin_host.mailbox.resources as resources
+    from tests.test_sla import labels_of, monday, setup
+
+    local, host, clock = setup(tmp_path, monday(9))
+    host.client.sleep = lambda seconds: None
+    g = local.gmail()
+    refs = []
+    for n in range(3):
+        ref = deliver(g, make_email(sender=f"C{n} <c{n}@example.org>", subject=f"Late {n}", message_id=f"<late{n}@example.org>"))
+        local.mailbox.messages[ref["id"]].internal_date = int(monday(9, n).timestamp() * 1000)
+        refs.append(ref)
+    ChangeFeed(host).sync()
+    poisoned = refs[-1]["threadId"]  # the newest: the search lists it first
+    thread_resource = resources.thread_resource
+
+    def unreadable_thread(box, thread_id, *args, **kwargs):
+        if thread_id == poisoned:
+            raise RuntimeError("Gmail cannot render this thread")
+        return thread_resource(box, thread_id, *args, **kwargs)
+
+    monkeypatch.setattr(resources, "thread_resource", unreadable_thread)
+    clock["now"] = monday(17)  # 8h: every ticket is past its 4h target
+    host.sweep()
+    host.sweep()
+    for ref in refs[:2]:
+        assert "Helpdesk/SLA/Breached" in labels_of(host, ref["threadId"])
