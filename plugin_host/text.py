@@ -12,6 +12,7 @@ from .mailbox.mime import NESTED_MESSAGE_TYPES, decode_text, html_to_text
 # The customer's own words are read from the first this many characters of the text: language, urgency
 # and article suggestions each scan them, and a 5 MB pasted log took 9 s on every read of its thread.
 MAX_TEXT = 20_000
+MAX_HTML = 10 * MAX_TEXT  # markup is several times its text
 ATTRIBUTION = re.compile(
     r"^\s*(On .{3,200}wrote:|Le .{3,200}a écrit\s*:|Am .{3,200}schrieb.*:|El .{3,200}escribió:|"
     r".{0,200}(пишет|написал|написала|написал\(а\))\s*:|"
@@ -73,8 +74,11 @@ def plain_text(msg: Message) -> str:
         if ctype == "text/plain":
             plain.append(_part_text(part))
         elif ctype == "text/html":
-            html.append(html_to_text(_part_text(part)))
-    text = "\n".join(plain) if any(p.strip() for p in plain) else "\n".join(html)
+            html.append(_part_text(part))
+    if any(p.strip() for p in plain):
+        text = "\n".join(plain)
+    else:  # converted only when needed, and only its start: a 2 MB page took a second on every read
+        text = "\n".join(html_to_text(h[:MAX_HTML]) for h in html)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

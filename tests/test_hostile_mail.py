@@ -253,3 +253,25 @@ def test_one_ticket_gmail_always_refuses_does_not_stop_every_sweep(tmp_path, mon
     host.sweep()
     for ref in refs[:2]:
         assert "Helpdesk/SLA/Breached" in labels_of(host, ref["threadId"])
+
+
+def test_a_huge_html_body_is_converted_only_as_far_as_its_text_is_read(monkeypatch):
+    """The customer's text is read from its first 20,000 characters, but a 2 MB HTML body was converted
+    whole first (a second on every read of its thread), and an HTML alternative was converted even when
+    the message had a plain-text part."""
+    from email.message import EmailMessage
+
+    import plugin_host.text as text
+
+    seen = []
+    convert = text.html_to_text
+    monkeypatch.setattr(text, "html_to_text", lambda html: seen.append(len(html)) or convert(html))
+    huge = EmailMessage()
+    huge["From"] = "jane@example.org"
+    huge.set_content("<p>" + "My invoice is wrong. " * 100_000 + "</p>", subtype="html")
+    assert text.customer_text(huge).startswith("My invoice is wrong.") and max(seen) <= text.MAX_HTML
+    both = EmailMessage()
+    both.set_content("Plain words.")
+    both.add_alternative("<p>Plain words.</p>", subtype="html")
+    seen.clear()
+    assert text.customer_text(both) == "Plain words." and seen == []
