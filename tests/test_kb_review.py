@@ -165,3 +165,28 @@ def test_russian_gmail_reply_is_still_suggested(tmp_path):
     ref = deliver(local.gmail(), make_email(subject="Возврат", body=body))
     ticket = host.ticket(ref["threadId"])
     assert [h.article.id for h in KnowledgeBase(ARTICLES).search(ticket.question, ticket.language)] == ["ru-vozvrat"]
+
+
+def test_an_error_code_the_customer_quotes_decides_the_article():
+    """300 printer-error articles ("Error E120: …"): WordLlama blurs E120 with E123 and E201, so the right
+    article, ranked first on its code, failed the similarity bar while wrong ones passed it. A code-like
+    word (with a digit) that at most two articles contain now makes those articles confident."""
+    import random
+
+    from plugins.kb_suggest.articles import Article
+    from plugins.kb_suggest.engine import KnowledgeBase
+
+    rng = random.Random(1)
+    parts = ["paper tray", "ink cartridge", "print head", "fuser unit", "network card", "scanner lamp", "power supply",
+             "firmware"]
+    articles = []
+    for n in range(100, 400):
+        part = rng.choice(parts)
+        articles.append(Article(f"e{n}", f"Error E{n}: {part} fault",
+                                f"The printer shows error E{n} when the {part} fails. Turn the printer off, check the "
+                                f"{part}, and turn it on again. If E{n} returns, contact support.", "", "en", ()))
+    kb = KnowledgeBase(articles, semantic="static")
+    wrong = [n for n in range(100, 400, 7)
+             if [h.article.id for h in kb.search(f"My printer shows error E{n}, what should I do?", "en")][:1] != [f"e{n}"]]
+    assert wrong == []
+    assert kb.search("What is the best pizza in Naples?", "en") == []  # no code, no free pass

@@ -65,6 +65,10 @@ CALIBRATION = {"wordllama": (0.035, 0.2, 0.45), "minilm": (0.1, 0.4, 0.55)}
 LIFT = {"wordllama": 0.5}
 JUDGES = ("minilm", "wordllama")  # the models whose similarity decides confidence, best first
 ALTERNATIVE_MARGIN = 0.1
+# A question word holding a digit ("E120", "SKU4411") that at most this many articles contain is decisive
+# evidence for them, whatever a model's similarity says: models blur "E120" with "E123" and "E201".
+CODE = re.compile(r"(?=\w*\d)\w{3,}")
+CODE_ARTICLES = 2
 LEXICAL_GATES = {"en": 0.4}
 LEXICAL_GATE_OTHER = 0.25
 
@@ -123,6 +127,7 @@ class KnowledgeBase:
         self.known = {name: self.vectors[name].any(axis=1) for name in self.models}  # articles with a vector
         self.gates = {name: self._calibrate(name) for name in self.models if name in JUDGES}
         self._terms: dict[int, tuple[set, set]] = {}
+        self._code_counts: dict[str, int] | None = None
         self.languages = np.array([a.lang for a in self.articles])
         self._sentences: dict[int, list[str]] = {}
         self._sentence_vectors: dict[tuple[int, str], np.ndarray] = {}
@@ -154,6 +159,16 @@ class KnowledgeBase:
             stems_ = set(self.word_docs[index])
             self._terms[index] = (stems_, {t[:PREFIX] for t in stems_ if len(t) >= PREFIX})
         return self._terms[index]
+
+    def _specific_codes(self, weights: dict) -> set[str]:
+        """The question's code-like words (with a digit) that only a few articles contain."""
+        if self._code_counts is None:  # built once, on the first question that has a code
+            counts: dict[str, int] = {}
+            for doc in self.word_docs:
+                for term in {t for t in doc if CODE.fullmatch(t)}:
+                    counts[term] = counts.get(term, 0) + 1
+            self._code_counts = counts
+        return {t for t in weights if CODE.fullmatch(t) and 0 < self._code_counts.get(t, 0) <= CODE_ARTICLES}
 
     def _needs_vector(self, article: Article, name: str) -> bool:
         """Whether the article is in the model's languages and has no usable vector from an earlier build."""
@@ -234,6 +249,7 @@ class KnowledgeBase:
         configured = threshold if threshold is not None else self.threshold
         weights = informativeness(text, language)
         lift = float(self._lift(model_judge, similarity[model_judge])) if model_judge != "lexical" else 0.0
+        codes = self._specific_codes(weights) if any(CODE.fullmatch(t) for t in weights) else set()
         hits = []
         for index in np.argsort(-fused)[: max(limit * 3, limit)]:
             if fused[index] <= 0:
@@ -250,6 +266,8 @@ class KnowledgeBase:
                 confidence = sum(weights[t] for t in matched) / total if total else 0.0
             else:
                 confidence = float(similarity[judge][index])
+            if codes & stems_:  # the article names the error or product code the customer quotes
+                gate = min(gate, confidence)
             # Once one article is confident, close runners-up (within ALTERNATIVE_MARGIN) are offered too.
             if confidence < gate - (ALTERNATIVE_MARGIN if hits and gate > ALTERNATIVE_MARGIN else 0.0):
                 continue
