@@ -176,3 +176,44 @@ def test_import_asks_for_an_http_sitemap_url(tmp_path, sitemap):
     result = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", sitemap, "--out", str(tmp_path / "kb")])
     assert result.exit_code == 2 and "--sitemap" in result.output and "http(s) URL" in result.output
     assert "leads off" not in result.output and not (tmp_path / "kb").exists()
+
+
+def eval_cli(articles, queries):
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    return CliRunner().invoke(get_cli(), ["kb", "eval", "--semantic", "off", "--json",
+                                          "--articles", str(articles), "--queries", str(queries)])
+
+
+def test_eval_article_with_null_title_or_body_is_empty_not_the_word_none(tmp_path):
+    # Was: a body of null (as exports write a missing field) was indexed as the text "None", and the
+    # question "none" found both articles.
+    articles, queries = tmp_path / "a.jsonl", tmp_path / "q.jsonl"
+    articles.write_text('{"id": "gift", "title": "Gift cards", "body": null, "lang": null}\n'
+                        '{"id": "helmet", "title": null, "body": "Helmets come in sizes S to XL.", "lang": "en"}\n')
+    assert [(a.title, a.body, a.lang) for a in load_jsonl(articles)] == [
+        ("Gift cards", "", "en"), ("", "Helmets come in sizes S to XL.", "en")]
+    queries.write_text('{"id": "1", "text": "none", "lang": "en", "expected": []}\n')
+    assert json.loads(eval_cli(articles, queries).output.splitlines()[-1])["no_suggestion_rate"] == 1.0
+
+
+@pytest.mark.parametrize("file,line,why", [
+    ("a", '{"id": null, "title": "T", "body": "B"}', "id"),
+    ("a", '{"id": ["x"], "title": "T", "body": "B"}', "id"),
+    ("a", '{"id": "y", "title": {"en": "T"}, "body": "B"}', "title"),
+    ("q", '{"id": null, "text": "helmet", "expected": []}', "id"),
+    ("q", '{"id": "1", "text": null, "expected": []}', "text"),
+    ("q", '{"id": "1", "text": ["helmet"], "expected": []}', "text"),
+])
+def test_eval_values_of_the_wrong_kind_are_named_not_read_as_their_python_text(tmp_path, file, line, why):
+    # Was: read as the text "None", "['x']", "{'en': 'T'}"; the run went on and measured the wrong thing.
+    articles, queries = tmp_path / "a.jsonl", tmp_path / "q.jsonl"
+    articles.write_text('{"id": "x", "title": "Helmet sizes", "body": "S to XL.", "lang": "en"}\n')
+    queries.write_text('{"id": "0", "text": "helmet sizes", "lang": "en", "expected": ["x"]}\n')
+    target = articles if file == "a" else queries
+    target.write_text(target.read_text() + line + "\n")
+    result = eval_cli(articles, queries)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{target}:2: " in result.output and why in result.output.splitlines()[-1]

@@ -151,19 +151,36 @@ def json_lines(path: str | Path, what: str, shape: str = ""):
             yield number, item
 
 
+def json_id(value) -> str:
+    """An id from JSON: a string or a number (``7`` and ``"7"`` are the same id)."""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ValueError(f"an id must be a string or a number, not {json.dumps(value, ensure_ascii=False)[:40]}")
+    return str(value)
+
+
+def json_text(item: dict, key: str) -> str:
+    """A text field from JSON: missing or null is empty (not the text "None"); a number is its digits."""
+    value = item.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)):
+        raise ValueError(f"{key!r} must be text, not {json.dumps(value, ensure_ascii=False)[:40]}")
+    return str(value)
+
+
 def load_jsonl(path: str | Path) -> list[Article]:
     """Articles from JSON Lines (``{"id", "title", "body", "lang", "url", "tags"}``); ids must be unique."""
     articles, lines = [], {}
     for number, item in json_lines(path, "an article"):
         try:
-            if str(item["id"]) in lines:
-                raise ArticleError(f"{path}:{number}: article id {str(item['id'])!r} is already used on line "
-                                   f"{lines[str(item['id'])]}; ids must be unique")
-            lines[str(item["id"])] = number
-            articles.append(Article(str(item["id"]), str(item.get("title", "")), str(item.get("body", "")),
-                                    str(item.get("url", "")),
-                                    language_code(item.get("lang"), f"{item.get('title', '')}\n{item.get('body', '')}"),
-                                    _tags(item.get("tags", []))))
+            article_id, title, body = json_id(item["id"]), json_text(item, "title"), json_text(item, "body")
+            if article_id in lines:
+                raise ArticleError(f"{path}:{number}: article id {article_id!r} is already used on line "
+                                   f"{lines[article_id]}; ids must be unique")
+            lines[article_id] = number
+            articles.append(Article(article_id, title, body, json_text(item, "url"),
+                                    language_code(item.get("lang"), f"{title}\n{body}"),
+                                    _tags(item.get("tags") or [])))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArticleError(f"{path}:{number}: not an article ({exc})") from None
     return articles

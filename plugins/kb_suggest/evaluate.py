@@ -10,7 +10,7 @@ import numpy as np
 
 from plugin_host.language import language_code
 
-from .articles import Article, ArticleError, json_lines
+from .articles import Article, ArticleError, json_id, json_lines, json_text
 from .engine import KnowledgeBase
 
 
@@ -27,7 +27,10 @@ def load_queries(path) -> list[Query]:
     out = []
     for number, item in json_lines(path, "a query", shape):
         try:
-            out.append(Query(str(item["id"]), str(item["text"]), language_code(item.get("lang"), str(item["text"])),
+            if item["text"] is None:
+                raise ValueError("'text' must be text, not null")
+            text = json_text(item, "text")
+            out.append(Query(json_id(item["id"]), text, language_code(item.get("lang"), text),
                              tuple(str(e) for e in item.get("expected") or ())))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArticleError(f"{path}:{number}: not a query ({exc}){shape}") from None
