@@ -217,3 +217,28 @@ def test_eval_values_of_the_wrong_kind_are_named_not_read_as_their_python_text(t
     result = eval_cli(articles, queries)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"{target}:2: " in result.output and why in result.output.splitlines()[-1]
+
+
+def test_eval_expected_as_one_id_is_that_id_not_its_letters(tmp_path):
+    # Was: "expected": "helmet" was read as the ids h, e, l, m, e, t: recall 0 and a warning about letters.
+    from plugins.kb_suggest.evaluate import load_queries
+
+    articles, queries = tmp_path / "a.jsonl", tmp_path / "q.jsonl"
+    articles.write_text('{"id": "helmet", "title": "Helmet sizes", "body": "Helmets come in sizes S to XL.", "lang": "en"}\n')
+    queries.write_text('{"id": 1, "text": "which helmet sizes do you have", "lang": "en", "expected": "helmet"}\n'
+                       '{"id": 2, "text": "helmet sizes?", "lang": "en", "expected": 7}\n')
+    assert [q.expected for q in load_queries(queries)] == [("helmet",), ("7",)]
+    result = eval_cli(articles, queries)
+    assert result.exit_code == 0 and "'h'" not in result.stderr and ", h," not in result.stderr
+    assert json.loads(result.output.splitlines()[-1])["recall@1"] == 0.5
+
+
+@pytest.mark.parametrize("expected", ['[["x"]]', '{"x": 1}', '[null]'])
+def test_eval_expected_ids_of_the_wrong_kind_are_named(tmp_path, expected):
+    # Was: [["x"]] expected the article "['x']", {"x": 1} expected "x", [null] expected "None".
+    articles, queries = tmp_path / "a.jsonl", tmp_path / "q.jsonl"
+    articles.write_text('{"id": "x", "title": "Helmet sizes", "body": "S to XL.", "lang": "en"}\n')
+    queries.write_text(f'{{"id": "1", "text": "helmet", "expected": {expected}}}\n')
+    result = eval_cli(articles, queries)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{queries}:1: " in result.output and "'expected' is a list of article ids" in result.output

@@ -31,10 +31,20 @@ def load_queries(path) -> list[Query]:
                 raise ValueError("'text' must be text, not null")
             text = json_text(item, "text")
             out.append(Query(json_id(item["id"]), text, language_code(item.get("lang"), text),
-                             tuple(str(e) for e in item.get("expected") or ())))
+                             _expected(item.get("expected"))))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArticleError(f"{path}:{number}: not a query ({exc}){shape}") from None
     return out
+
+
+def _expected(value) -> tuple[str, ...]:
+    """The articles that answer a question: a list of ids, or one id on its own; null or [] means none does."""
+    if value is None:
+        return ()
+    try:
+        return tuple(json_id(e) for e in (value if isinstance(value, list) else [value]))
+    except ValueError as exc:
+        raise ValueError(f"'expected' is a list of article ids: {exc}") from None
 
 
 def metrics(ranked: list[list[str]], queries: list[Query], latencies: list[float]) -> dict:
