@@ -242,3 +242,19 @@ def test_eval_expected_ids_of_the_wrong_kind_are_named(tmp_path, expected):
     result = eval_cli(articles, queries)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"{queries}:1: " in result.output and "'expected' is a list of article ids" in result.output
+
+
+@pytest.mark.parametrize("option", ["--articles", "--queries"])
+def test_eval_given_a_folder_says_so_without_a_traceback(tmp_path, option):
+    # Was: IsADirectoryError with a traceback.
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    files = {"--articles": tmp_path / "a.jsonl", "--queries": tmp_path / "q.jsonl"}
+    files["--articles"].write_text('{"id": "x", "title": "Helmet sizes", "body": "S to XL.", "lang": "en"}\n')
+    files["--queries"].write_text('{"id": "1", "text": "helmet", "expected": ["x"]}\n')
+    files[option] = tmp_path
+    result = CliRunner().invoke(get_cli(), ["kb", "eval", "--semantic", "off", *(str(a) for kv in files.items() for a in kv)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # a usage error, not a crash
+    assert option in result.output and "is a directory" in result.output

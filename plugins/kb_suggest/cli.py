@@ -119,9 +119,9 @@ def register(cli: click.Group) -> None:
                        f"\n      {h.passage}")
 
     @kb.command("eval")
-    @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True),
+    @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True, dir_okay=False),
                   help='Articles: a .jsonl of {"id", "title", "body", "url", "lang", "tags"}.')
-    @click.option("--queries", "queries_path", required=True, type=click.Path(exists=True),
+    @click.option("--queries", "queries_path", required=True, type=click.Path(exists=True, dir_okay=False),
                   help='Questions: a .jsonl of {"id", "text", "lang", "expected": [article ids]}.')
     @click.option("--threshold", type=float, default=None, help="Confidence gate (default: the shipped one).")
     @click.option("--semantic", type=click.Choice(["auto", "static", "full", "off"]), default="auto", show_default=True,
