@@ -258,3 +258,12 @@ def test_eval_given_a_folder_says_so_without_a_traceback(tmp_path, option):
     result = CliRunner().invoke(get_cli(), ["kb", "eval", "--semantic", "off", *(str(a) for kv in files.items() for a in kv)])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # a usage error, not a crash
     assert option in result.output and "is a directory" in result.output
+
+
+def test_eval_with_no_questions_says_so_instead_of_measuring_nothing(tmp_path):
+    # Was: exit 0 and a JSON line of nulls with p50_ms and p95_ms 0.0, as if the questions took no time.
+    articles, queries = tmp_path / "a.jsonl", tmp_path / "q.jsonl"
+    articles.write_text('{"id": "x", "title": "Helmet sizes", "body": "S to XL.", "lang": "en"}\n')
+    queries.write_text("\n  \n")
+    result = eval_cli(articles, queries)
+    assert result.exit_code == 1 and f"{queries} has no questions" in result.output and "{" not in result.output

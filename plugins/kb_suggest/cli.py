@@ -142,6 +142,8 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(str(exc))
         if not articles:
             raise click.ClickException(f"{articles_path} has no articles (one JSON object a line)")
+        if not queries:
+            raise click.ClickException(f"{queries_path} has no questions (one JSON object a line)")
         known = {a.id for a in articles}
         unknown = sorted({e for q in queries for e in q.expected if e not in known})
         if unknown:
