@@ -267,3 +267,16 @@ def test_eval_with_no_questions_says_so_instead_of_measuring_nothing(tmp_path):
     queries.write_text("\n  \n")
     result = eval_cli(articles, queries)
     assert result.exit_code == 1 and f"{queries} has no questions" in result.output and "{" not in result.output
+
+
+def test_eval_questions_without_expected_are_pointed_out(tmp_path, caplog):
+    # Was: silently counted as out of scope, so a file whose key is spelt "expected_ids" measured no recall
+    # and a no-suggestion rate over questions that do have answers.
+    from plugins.kb_suggest.evaluate import load_queries
+
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": 1, "text": "helmet sizes", "expected_ids": ["x"]}\n'
+                       '{"id": 2, "text": "weather", "expected": []}\n'
+                       '{"id": 3, "text": "gift cards", "expected": null}\n')
+    assert [q.expected for q in load_queries(queries)] == [(), (), ()]
+    assert f'{queries}: 2 questions have no "expected" list (lines 1, 3)' in caplog.text

@@ -2,6 +2,7 @@
 for out-of-scope questions, latency — for our ranker and for plain bm25s in the same run."""
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from plugin_host.language import language_code
 
 from .articles import Article, ArticleError, json_id, json_lines, json_text
 from .engine import KnowledgeBase
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,8 +27,10 @@ class Query:
 
 def load_queries(path) -> list[Query]:
     shape = '; expected {"id", "text", "lang", "expected": [article ids]}'
-    out = []
+    out, unlabelled = [], []
     for number, item in json_lines(path, "a query", shape):
+        if item.get("expected") is None:
+            unlabelled.append(number)
         try:
             if item["text"] is None:
                 raise ValueError("'text' must be text, not null")
@@ -34,6 +39,10 @@ def load_queries(path) -> list[Query]:
                              _expected(item.get("expected"))))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArticleError(f"{path}:{number}: not a query ({exc}){shape}") from None
+    if unlabelled:
+        lines = ", ".join(map(str, unlabelled[:10])) + (" …" if len(unlabelled) > 10 else "")
+        log.warning('%s: %d questions have no "expected" list (lines %s): counted as out of scope, as with '
+                    '"expected": []', path, len(unlabelled), lines)
     return out
 
 
