@@ -9,7 +9,7 @@ from .mailbox.mime import NESTED_MESSAGE_TYPES, decode_text, html_to_text
 
 # Attribution lines ("On <date>, <name> wrote:", "<date>, <name> пишет:"): real ones carry a date or an
 # address; a customer's own "сайт пишет:" / "kurier napisał:" / "it wrote:" does not.
-# The customer's own words are read from the first this many characters of the text: language, urgency
+# The customer's own words are kept up to this many characters (quoted lines skipped first): language, urgency
 # and article suggestions each scan them, and a 5 MB pasted log took 9 s on every read of its thread.
 MAX_TEXT = 20_000
 MAX_HTML = 10 * MAX_TEXT  # markup is several times its text
@@ -122,9 +122,10 @@ def _quote_starts(lines: list[str], i: int) -> bool:
     return bool(ADDRESS_EVIDENCE.search(joined)) and _is_attribution(joined) and not _is_attribution(following)
 
 
-def strip_quoted(text: str) -> str:
-    """Cut quoted history (``>`` lines, "On … wrote:" in several languages) and signatures."""
-    kept = []
+def strip_quoted(text: str, limit: int | None = None) -> str:
+    """Cut quoted history (``>`` lines, "On … wrote:" in several languages) and signatures; with ``limit``,
+    stop once that many characters are kept (quoted lines above a bottom-posted reply do not count)."""
+    kept, size = [], 0
     lines = text.split("\n")
     forwarded = False  # in the header block of a message forwarded without a comment above it
     for i, line in enumerate(lines):
@@ -144,6 +145,9 @@ def strip_quoted(text: str) -> str:
         if line.lstrip().startswith(">"):
             continue
         kept.append(line)
+        size += len(line) + 1
+        if limit is not None and size >= limit:
+            break
     return "\n".join(kept)
 
 
@@ -155,7 +159,7 @@ def normalise(text: str) -> str:
 
 def customer_text(msg: Message) -> str:
     """The customer's own words in this message (from its first MAX_TEXT characters)."""
-    return normalise(strip_quoted(plain_text(msg)[:MAX_TEXT]))
+    return normalise(strip_quoted(plain_text(msg), limit=MAX_TEXT))[:MAX_TEXT]
 
 
 def strip_greeting(text: str) -> str:

@@ -54,7 +54,7 @@ class TicketMessage:
     subject: str
     sent_at: datetime  # Gmail's internalDate, timezone-aware UTC
     kind: MessageKind
-    text: str  # plain text of the first 20,000 characters, quoted history and signature stripped
+    text: str  # plain text, quoted history and signature stripped, at most 20,000 characters
     label_ids: frozenset[str] = frozenset()
     references: str = ""
     automatic_reason: str = ""  # why kind == "automatic" (bounce, auto-reply, list, ours…)

@@ -275,3 +275,15 @@ def test_a_huge_html_body_is_converted_only_as_far_as_its_text_is_read(monkeypat
     both.add_alternative("<p>Plain words.</p>", subtype="html")
     seen.clear()
     assert text.customer_text(both) == "Plain words." and seen == []
+def test_a_reply_below_a_long_quote_keeps_the_customers_words(tmp_path):
+    """The 20,000-character cut came before quoted lines were dropped: a customer who answers below the quoted
+    thread (bottom-posting, "> " lines) lost their new words once the quote was that long, and the ticket
+    read as an empty message (no language, no urgency, a KB question of the subject alone)."""
+    from plugin_host.config import load_config
+    from plugin_host.tickets import ticket_from_eml
+
+    config = load_config(tmp_path / "x.toml", data={"mailbox": {"address": "support@example.com"}}, environ={})
+    quote = "> The export fails with an error at step 17, see the attached log for details.\n" * 400
+    raw = make_email(body=quote + "\nStill broken after the update: the export stops at step 17 again.\n")
+    text = ticket_from_eml(raw, config).first_customer_message.text
+    assert text == "Still broken after the update: the export stops at step 17 again."
