@@ -336,6 +336,7 @@ def _url_option(ctx, param, value):
 def mailbox_serve(port, bind, data, seed, address, rate_limit, push_url) -> None:
     """Serve the local mailbox over HTTP (Gmail API v1 + Tasks v1)."""
     from .mailbox import LocalMailbox, serve
+    from .web import is_loopback
 
     try:
         if data:  # fail now, not with a 500 on the first change
@@ -350,7 +351,7 @@ def mailbox_serve(port, bind, data, seed, address, rate_limit, push_url) -> None
     click.echo(f"Local mailbox for {address} at {root} ({len(local.mailbox.messages)} messages"
                f"{', persisted in ' + data if data else ', in memory'}).")
     click.echo(f"Point Labeldesk at it with [mailbox] api_root = \"{root}\". Ctrl-C stops.")
-    if bind not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(bind):
         click.echo(f"Warning: the local mailbox has no authentication; anyone who reaches {bind}:{port} "
                    "can read and send its mail.", err=True)
     serve(local, bind, port)

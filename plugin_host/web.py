@@ -68,6 +68,18 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+def is_loopback(name: str | None) -> bool:
+    """Whether a host name or address is this machine's: localhost, 127.0.0.0/8 or ::1, however written."""
+    import ipaddress
+
+    if name is None:
+        return False
+    try:
+        return name.lower() in LOOPBACK_NAMES or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def loopback_only(wsgi_app):
     """``wsgi_app`` answering only requests addressed to this machine by name (Host 127.0.0.1, localhost
     or [::1]). A server bound to 127.0.0.1 is still reachable from any web page the user visits through
@@ -82,7 +94,7 @@ def loopback_only(wsgi_app):
 
     def app(environ, start_response):
         host = environ.get("HTTP_HOST")
-        if host is not None and name_of(host) not in LOOPBACK_NAMES:
+        if host is not None and not is_loopback(name_of(host)):
             start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"This server answers requests addressed to 127.0.0.1 or localhost only.\n"]
         return wsgi_app(environ, start_response)

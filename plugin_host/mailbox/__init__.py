@@ -118,17 +118,11 @@ def _rfc3339(moment: datetime | None) -> str:
 def serve(local: LocalMailbox, host: str = "127.0.0.1", port: int = 8025, ready=None):
     """Serve the mailbox over HTTP until interrupted (threaded WSGI server). It has no authentication:
     bound to a loopback address it answers only requests addressed to this machine (no DNS rebinding)."""
-    import ipaddress
-
     from werkzeug.serving import make_server
 
-    from ..web import loopback_only
+    from ..web import is_loopback, loopback_only
 
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    server = make_server(host, port, loopback_only(local.app) if loopback else local.app, threaded=True)
+    server = make_server(host, port, loopback_only(local.app) if is_loopback(host) else local.app, threaded=True)
     if ready:
         ready(server)
     server.serve_forever()
