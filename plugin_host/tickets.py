@@ -150,7 +150,7 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
     customers = [m for m in conversation if m.kind == "customer"]
     if not customers or (conversation[0].marker or "").startswith("notify:"):
         return None  # no customer; or our alert to the team (a team lead's answer to it is no request)
-    conversation = internal_notes_marked(conversation, customers, originals)
+    conversation = internal_notes_marked(conversation, customers, originals, config.mailbox.own_addresses)
     first = customers[0]
     first_agent = next((m for m in conversation if m.kind == "agent" and m.sent_at >= first.sent_at), None)
     humans = [m for m in conversation if m.kind in ("customer", "agent")]
@@ -172,12 +172,15 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
     )
 
 
-def internal_notes_marked(conversation: list, customers: list, originals: dict) -> list:
+def internal_notes_marked(conversation: list, customers: list, originals: dict,
+                          own_addresses: frozenset[str] = frozenset()) -> list:
     """Agent messages sent to none of the thread's customers (a forward to engineering, a note to a
     colleague) become ``internal``: they answer nobody, so they stop no clock and count as no reply."""
     customer_addresses = {m.sender.email for m in customers}
-    for m in customers:  # the writer is the Reply-To person when there is one: the From address is theirs too
-        customer_addresses.update(_addresses(originals[m.id], "From", "Reply-To"))
+    for m in customers:  # the writer is the Reply-To person when there is one: the From address is theirs too,
+        # unless it is ours (a web form mailing support@ as support@: a note to support@ answers no customer)
+        customer_addresses.update(a for a in _addresses(originals[m.id], "From", "Reply-To")
+                                  if not own_address_in(a, own_addresses))
 
     def internal(m) -> bool:
         recipients = set(m.to) | set(m.cc) | set(_addresses(originals[m.id], "Bcc"))

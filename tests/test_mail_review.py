@@ -165,3 +165,25 @@ def test_a_web_forms_contact_fields_are_not_the_question(tmp_path, body, expecte
     raw = make_email(sender="Webflow <no-reply@webflow.com>", subject="Contact", body=body,
                      headers={"Reply-To": "visitor@example.net"})
     assert ticket_from_eml(raw, config).question == f"Contact\n{strip_greeting(expected)}"
+
+
+def test_an_agents_note_to_support_stays_internal_on_a_web_form_sent_as_support(tmp_path):
+    """A form mailing support@ as support@ is the visitor's: its From is ours, not the customer's. Counted as one
+    of the customer's addresses, it made an agent's note to the team (To: support@) an answer to the customer,
+    which stopped the clock while Bob still waited."""
+    from plugin_host.tickets import gmail_message_from_raw
+
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"},
+        "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}}})
+    form = make_email(sender="Our site <support@example.com>", to="support@example.com", subject="Contact form: refund",
+                      headers={"Reply-To": "Bob Stone <bob@example.net>"}, body="Name: Bob\nMessage: refund please")
+    note = make_email(sender="Anna Kowalska <anna.kowalska@example.com>", to="support@example.com",
+                      subject="Re: Contact form: refund", body="Billing, can you check Bob's order?")
+    messages = [gmail_message_from_raw(form, "m1", "t1", ("INBOX", "SENT")),
+                gmail_message_from_raw(note, "m2", "t1", ("INBOX",))]
+    messages[1]["internalDate"] = str(int(messages[0]["internalDate"]) + 60_000)
+    ticket = build_ticket({"id": "t1", "messages": messages}, config)
+    assert ticket.customer.email == "bob@example.net"
+    assert [m.kind for m in ticket.messages] == ["customer", "internal"]
+    assert ticket.awaiting_reply and ticket.first_agent_reply_at is None
