@@ -61,7 +61,9 @@ class TicketMessage:
     ours: bool = False  # an automatic message Labeldesk itself sent (acknowledgement etc.)
     marker: str = ""  # value of our X-Labeldesk header when ours
     labels: frozenset[str] = frozenset()  # label *names* on this message (Gmail labels messages, not threads)
-    from_email: str = ""  # the From address (``sender`` is the one human Reply-To of a customer's message)
+    # The From address (``sender`` is the one human Reply-To of a customer's message); "" on a customer's
+    # message from our own address (a web form mailing support@ as support@): opt-outs must not match us.
+    from_email: str = ""
 
 
 @dataclass(frozen=True)

@@ -113,10 +113,11 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
     labels = set(gmail_message.get("labelIds", []))
     kind, reason, ours, marker = classify(msg, labels, config)
     sent_at = datetime.fromtimestamp(int(gmail_message.get("internalDate", "0")) / 1000, timezone.utc)
+    from_email = person(header(msg, "From")).email
     message = TicketMessage(
         id=gmail_message["id"], thread_id=gmail_message.get("threadId", ""),
         message_id=header(msg, "Message-ID"), sender=writer(msg, kind, config.mailbox.own_addresses),
-        from_email=person(header(msg, "From")).email,
+        from_email=from_email if kind != "customer" or not config.is_own_address(from_email) else "",
         to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
         subject=one_line(decode_header_value(header(msg, "Subject"))), sent_at=sent_at, kind=kind,
         text=customer_text(msg) if kind != "automatic" or not ours else "",

@@ -187,3 +187,19 @@ def test_an_agents_note_to_support_stays_internal_on_a_web_form_sent_as_support(
     assert ticket.customer.email == "bob@example.net"
     assert [m.kind for m in ticket.messages] == ["customer", "internal"]
     assert ticket.awaiting_reply and ticket.first_agent_reply_at is None
+
+
+def test_a_web_form_sent_as_support_is_not_opted_out_by_our_own_domain(tmp_path):
+    """The From of a customer's first message counts for opt-outs and VIP lists (a form's own sender); for a form
+    mailing support@ as support@ it is our address, so `skip_domains = ["example.com"]` (no acknowledgement to
+    colleagues) silenced every such form's visitor."""
+    from plugins.autoreply.acknowledgement import skip_reason
+    from plugins.autoreply.settings import validate
+
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={"mailbox": {"address": "support@example.com"}})
+    raw = make_email(sender="Our site <support@example.com>", to="support@example.com", subject="Contact form: refund",
+                     headers={"Reply-To": "Bob Stone <bob@example.net>"}, body="Name: Bob\nMessage: refund please")
+    ticket = ticket_from_eml(raw, config)
+    assert ticket.customer_addresses == ("bob@example.net",)
+    assert skip_reason(ticket, validate({"skip_domains": ["example.com"]}), config,
+                       ticket.first_customer_message.sent_at) == ""
