@@ -58,11 +58,10 @@ def test_the_demo_answers_only_requests_addressed_to_this_machine(tmp_path):
     assert client.get("/mailbox/gmail/v1/users/me/messages", headers={"Host": "127.0.0.1:8080"}).status_code == 200
 
 
-def test_mailbox_serve_on_loopback_answers_only_requests_addressed_to_this_machine(monkeypatch):
+@pytest.fixture
+def served(monkeypatch):
+    """bind address → the WSGI app ``plugin_host.mailbox.serve`` would serve there (no server runs)."""
     import werkzeug.serving
-    from werkzeug.test import Client
-
-    from plugin_host.mailbox import LocalMailbox, serve
 
     served = {}
 
@@ -75,6 +74,14 @@ def test_mailbox_serve_on_loopback_answers_only_requests_addressed_to_this_machi
         return Server()
 
     monkeypatch.setattr(werkzeug.serving, "make_server", make_server)
+    return served
+
+
+def test_mailbox_serve_on_loopback_answers_only_requests_addressed_to_this_machine(served):
+    from werkzeug.test import Client
+
+    from plugin_host.mailbox import LocalMailbox, serve
+
     local = LocalMailbox("support@example.com")
     serve(local, "127.0.0.1", 8025)
     serve(local, "0.0.0.0", 8025)  # reached from elsewhere on purpose: by any name
@@ -84,25 +91,13 @@ def test_mailbox_serve_on_loopback_answers_only_requests_addressed_to_this_machi
     assert Client(served["0.0.0.0"]).get(path, headers={"Host": "mailbox.internal:8025"}).status_code == 200
 
 
-def test_mailbox_serve_on_another_loopback_address_answers_that_address(monkeypatch):
+def test_mailbox_serve_on_another_loopback_address_answers_that_address(served):
     """``serve`` guards every loopback address (127.0.0.0/8, ::1), but the guard knew only 127.0.0.1: bound to
     127.0.0.2 (a second local mailbox beside the first) it refused the very api_root it printed."""
-    import werkzeug.serving
     from werkzeug.test import Client
 
     from plugin_host.mailbox import LocalMailbox, serve
 
-    served = {}
-
-    class Server:
-        def serve_forever(self):
-            pass
-
-    def make_server(host, port, app, threaded):
-        served[host] = app
-        return Server()
-
-    monkeypatch.setattr(werkzeug.serving, "make_server", make_server)
     serve(LocalMailbox("support@example.com"), "127.0.0.2", 8025)
     path = "/gmail/v1/users/me/profile"
     assert Client(served["127.0.0.2"]).get(path, headers={"Host": "127.0.0.2:8025"}).status_code == 200
