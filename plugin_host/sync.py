@@ -228,10 +228,12 @@ class ChangeFeed:
         mailbox for good."""
         detail = f"{type(exc).__name__}: {exc}"[:300]
         mailbox_wide = isinstance(exc, GmailError) and getattr(exc, "status", 0) not in THREAD_STATUSES
+        refused = mailbox_wide and not dry_run
+        if refused and thread_id not in self.cursor.refused:
+            self.cursor.refused.append(thread_id)  # tried after the others next time, its own refusal or not
         if (mailbox_wide and not its_own) or dry_run:
-            report.failed.append((thread_id, detail))
-            if mailbox_wide and not dry_run and thread_id not in self.cursor.refused:
-                self.cursor.refused.append(thread_id)  # no strike: Gmail may be down; but tried after the others
+            report.failed.append((thread_id, detail))  # no strike: Gmail may be down
+            if refused:
                 self.cursor.save()
             return
         self.cursor.strikes[thread_id] = self.cursor.strikes.get(thread_id, 0) + 1

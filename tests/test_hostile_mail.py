@@ -287,3 +287,41 @@ def test_a_reply_below_a_long_quote_keeps_the_customers_words(tmp_path):
     raw = make_email(body=quote + "\nStill broken after the update: the export stops at step 17 again.\n")
     text = ticket_from_eml(raw, config).first_customer_message.text
     assert text == "Still broken after the update: the export stops at step 17 again."
+
+
+def test_a_thread_gmail_refuses_after_answering_others_goes_last_next_sync(tmp_path, monkeypatch):
+    """A refusal after Gmail answered earlier threads is the thread's own (a strike) and still stops the batch;
+    but only a refusal of the first thread put it last for the next sync. One in the middle stayed in its
+    place, so every thread after it waited for all three strikes (three syncs), not one."""
+    import plugin_host.mailbox.resources as resources
+    from tests.test_host_sync import make_host, sent_acks
+
+    from .conftest import deliver
+
+    local, host, _ = make_host(tmp_path)
+    feed = ChangeFeed(host)
+    feed.sync()
+    g = local.gmail()
+    deliver(g, make_email(sender="Bob <bob@example.org>", subject="First", message_id="<first@example.org>"))
+    poisoned = deliver(g, make_email(sender="Ann <ann@example.org>", message_id="<poison@example.org>"))["threadId"]
+    for n in range(2):
+        deliver(g, make_email(sender=f"C{n} <c{n}@example.org>", subject=f"Parcel {n}", message_id=f"<p{n}@example.org>"))
+    thread_resource, message_resource = resources.thread_resource, resources.message_resource
+
+    def unreadable_thread(box, thread_id, *args, **kwargs):
+        if thread_id == poisoned:
+            raise RuntimeError("Gmail cannot render this thread")
+        return thread_resource(box, thread_id, *args, **kwargs)
+
+    def unreadable_message(box, message, *args, **kwargs):
+        if message.thread_id == poisoned:
+            raise RuntimeError("Gmail cannot render this message")
+        return message_resource(box, message, *args, **kwargs)
+
+    monkeypatch.setattr(resources, "thread_resource", unreadable_thread)
+    monkeypatch.setattr(resources, "message_resource", unreadable_message)
+    first = feed.sync()  # Bob's answered, Ann's refused: the two after it wait
+    assert not first.ok and len(sent_acks(local)) == 1
+    second = feed.sync()
+    assert len(sent_acks(local)) == 3  # the others waited one sync, not three
+    assert [t for t, _ in second.failed] == [poisoned]
