@@ -199,8 +199,10 @@ class ChangeFeed:
                     answered = True
                 except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
                     log.exception("processing thread %s failed", thread_id)
-                    # A 5xx after Gmail answered others is this thread's (quota and credentials never are).
-                    self._strike(thread_id, exc, report, dry_run, its_own=answered and getattr(exc, "status", 0) >= 500)
+                    # Gmail's 5xx after it answered others is this thread's (quota and credentials never are; nor
+                    # Google Tasks down: its errors are not ``unavailable``, and every escalation would strike out).
+                    its_own = answered and getattr(exc, "unavailable", False) and getattr(exc, "status", 0) >= 500
+                    self._strike(thread_id, exc, report, dry_run, its_own=its_own)
                     if getattr(exc, "unavailable", False):  # out of quota or down: the others would fail alike
                         self._not_tried(order[done:], exc, report)
                         break

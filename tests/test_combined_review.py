@@ -238,3 +238,21 @@ def test_opt_outs_and_vip_domains_still_match_the_address_a_customer_writes_from
     assert skip_reason(ticket, autoreply_settings({"skip_domains": ["vip.example"]}), host.config, now)
     policy = policy_of(setup(tmp_path / "sla", monday(9))[1].config)  # vip_domains = ["vip.example"]
     assert priority_of(ticket, policy)[0] == "high"
+
+
+def test_a_google_tasks_outage_sets_no_ticket_aside(tmp_path):
+    """A 5xx after Gmail answered other threads counts as the thread's own (a strike; three set it aside), and
+    an escalation's Tasks 503 is no longer "Gmail down": so while Google Tasks was down, each escalating ticket
+    struck out in three syncs and was set aside for good — the cursor passed it, "answer by hand"."""
+    from plugin_host.sync import STRIKES
+    from tests.test_quota_review import NOW, sample_host
+
+    tasks_down = FaultPlan(error_rates={"tasks.tasks.insert": 1.0}, status=503)
+    local, host = sample_host(tmp_path, local=LocalMailbox("support@example.com", seed="sample", now=NOW,
+                                                           faults=tasks_down))
+    host.client.sleep = lambda s: None
+    feed = ChangeFeed(host)
+    reports = [feed.sync() for _ in range(STRIKES)]
+    assert reports[0].failed  # the sample inbox escalates several tickets: their tasks fail
+    assert all(not r.set_aside for r in reports)
+    assert not feed.cursor.strikes
