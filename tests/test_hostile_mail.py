@@ -163,24 +163,10 @@ def test_inspect_says_no_acknowledgement_where_the_guard_would_refuse_the_addres
     assert inspect_file(path, None)["acknowledge"] is True
 
 
-def test_one_thread_gmail_always_refuses_does_not_stall_the_mailbox(tmp_path, monkeypatch):
-    """Gmail answering 500 for one thread (a message it cannot render), after retries, was taken for Gmail
-    being down: each sync stopped there and left every later thread for the next, which stopped there too,
-    for ever. A thread refused once is tried after the others in the next sync; refused after Gmail answered
-    them, the refusal is its own, and it is set aside after three such syncs like any thread that cannot be read."""
+def gmail_cannot_render(monkeypatch, poisoned: str) -> None:
+    """The local mailbox answers 500 for every read of one thread or its messages."""
     import plugin_host.mailbox.resources as resources
-    from plugin_host.sync import STRIKES
-    from tests.test_host_sync import make_host, sent_acks
 
-    from .conftest import deliver
-
-    local, host, _ = make_host(tmp_path)
-    feed = ChangeFeed(host)
-    feed.sync()  # the cursor: what follows is read in the order it arrived
-    g = local.gmail()
-    poisoned = deliver(g, make_email(sender="Ann <ann@example.org>", message_id="<poison@example.org>"))["threadId"]
-    for n in range(3):
-        deliver(g, make_email(sender=f"C{n} <c{n}@example.org>", subject=f"Parcel {n}", message_id=f"<p{n}@example.org>"))
     thread_resource, message_resource = resources.thread_resource, resources.message_resource
 
     def unreadable_thread(box, thread_id, *args, **kwargs):
@@ -195,6 +181,26 @@ def test_one_thread_gmail_always_refuses_does_not_stall_the_mailbox(tmp_path, mo
 
     monkeypatch.setattr(resources, "thread_resource", unreadable_thread)
     monkeypatch.setattr(resources, "message_resource", unreadable_message)
+
+
+def test_one_thread_gmail_always_refuses_does_not_stall_the_mailbox(tmp_path, monkeypatch):
+    """Gmail answering 500 for one thread (a message it cannot render), after retries, was taken for Gmail
+    being down: each sync stopped there and left every later thread for the next, which stopped there too,
+    for ever. A thread refused once is tried after the others in the next sync; refused after Gmail answered
+    them, the refusal is its own, and it is set aside after three such syncs like any thread that cannot be read."""
+    from plugin_host.sync import STRIKES
+    from tests.test_host_sync import make_host, sent_acks
+
+    from .conftest import deliver
+
+    local, host, _ = make_host(tmp_path)
+    feed = ChangeFeed(host)
+    feed.sync()  # the cursor: what follows is read in the order it arrived
+    g = local.gmail()
+    poisoned = deliver(g, make_email(sender="Ann <ann@example.org>", message_id="<poison@example.org>"))["threadId"]
+    for n in range(3):
+        deliver(g, make_email(sender=f"C{n} <c{n}@example.org>", subject=f"Parcel {n}", message_id=f"<p{n}@example.org>"))
+    gmail_cannot_render(monkeypatch, poisoned)
     first = feed.sync()  # Gmail refuses the first thread it is asked for: down, for all the feed can tell
     assert not first.ok and sent_acks(local) == []
     second = feed.sync()
@@ -293,7 +299,6 @@ def test_a_thread_gmail_refuses_after_answering_others_goes_last_next_sync(tmp_p
     """A refusal after Gmail answered earlier threads is the thread's own (a strike) and still stops the batch;
     but only a refusal of the first thread put it last for the next sync. One in the middle stayed in its
     place, so every thread after it waited for all three strikes (three syncs), not one."""
-    import plugin_host.mailbox.resources as resources
     from tests.test_host_sync import make_host, sent_acks
 
     from .conftest import deliver
@@ -306,20 +311,7 @@ def test_a_thread_gmail_refuses_after_answering_others_goes_last_next_sync(tmp_p
     poisoned = deliver(g, make_email(sender="Ann <ann@example.org>", message_id="<poison@example.org>"))["threadId"]
     for n in range(2):
         deliver(g, make_email(sender=f"C{n} <c{n}@example.org>", subject=f"Parcel {n}", message_id=f"<p{n}@example.org>"))
-    thread_resource, message_resource = resources.thread_resource, resources.message_resource
-
-    def unreadable_thread(box, thread_id, *args, **kwargs):
-        if thread_id == poisoned:
-            raise RuntimeError("Gmail cannot render this thread")
-        return thread_resource(box, thread_id, *args, **kwargs)
-
-    def unreadable_message(box, message, *args, **kwargs):
-        if message.thread_id == poisoned:
-            raise RuntimeError("Gmail cannot render this message")
-        return message_resource(box, message, *args, **kwargs)
-
-    monkeypatch.setattr(resources, "thread_resource", unreadable_thread)
-    monkeypatch.setattr(resources, "message_resource", unreadable_message)
+    gmail_cannot_render(monkeypatch, poisoned)
     first = feed.sync()  # Bob's answered, Ann's refused: the two after it wait
     assert not first.ok and len(sent_acks(local)) == 1
     second = feed.sync()
