@@ -347,7 +347,7 @@ def mailbox_serve(port, bind, data, seed, address, rate_limit, push_url) -> None
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"cannot keep the mailbox in {data}: {exc}")
     local.app.push_url = push_url
-    root = f"http://{bind}:{port}/"
+    root = f"http://{f'[{bind}]' if ':' in bind else bind}:{port}/"  # an IPv6 address is bracketed in a URL
     click.echo(f"Local mailbox for {address} at {root} ({len(local.mailbox.messages)} messages"
                f"{', persisted in ' + data if data else ', in memory'}).")
     click.echo(f"Point Labeldesk at it with [mailbox] api_root = \"{root}\". Ctrl-C stops.")

@@ -382,3 +382,14 @@ def test_a_drive_doc_name_cannot_forge_log_lines(tmp_path):
     result = sync_drive(host.client, folder, config.state_path)
     assert result["failed"] and not any("\n" in f or "\x1b" in f for f in result["failed"])
     assert all("\n" not in a.title and "\x1b" not in a.title for a in drive_articles(config.state_path))
+
+
+def test_mailbox_serve_on_ipv6_loopback_prints_a_usable_api_root(served):
+    """``http://::1:8025/`` is no URL: an IPv6 address is written in brackets."""
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    result = CliRunner().invoke(get_cli(), ["mailbox", "serve", "--host", "::1", "--port", "8025"])
+    assert result.exit_code == 0, result.output
+    assert 'api_root = "http://[::1]:8025/"' in result.output and "::1" in served
