@@ -77,6 +77,16 @@ def test_no_reply_robot_with_comma_in_encoded_name_is_automatic(config, tmp_path
     assert acks(local) == []  # today: an acknowledgement is sent to noreply@romashka.example.ru
 
 
+
+def acknowledging_host(tmp_path):
+    """A local mailbox and a host with the autoreply plugin (Anna is the agent): (local, host)."""
+    local = LocalMailbox()
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
+        "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+        "plugins": {"enabled": ["autoreply"]}})
+    return local, build_host(config, http=local.http)
+
 def test_a_web_form_message_is_a_ticket_from_the_visitor_in_reply_to(tmp_path):
     """Webflow, Typeform or Tilda send a contact form from a no-reply address with the visitor in
     Reply-To: that is a customer's request, acknowledged to the visitor (where Gmail's Reply goes).
@@ -97,12 +107,7 @@ def test_a_web_form_message_is_a_ticket_from_the_visitor_in_reply_to(tmp_path):
     assert automatic_reason(form("noreply@webflow.com", "support@example.com", "Hi"),
                             frozenset({"support@example.com"})).startswith("robot sender")
 
-    local = LocalMailbox()
-    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
-        "mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
-        "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
-        "plugins": {"enabled": ["autoreply"]}})
-    host = build_host(config, http=local.http)
+    local, host = acknowledging_host(tmp_path)
     raw = make_email(sender="Webflow <no-reply@webflow.com>", subject="New form submission: Contact",
                      headers={"Reply-To": "Bob Stone <bob@example.net>"}, body="Message: my invoice is wrong")
     ref = deliver(local.gmail(), raw)
@@ -132,12 +137,7 @@ def test_a_web_form_mailing_support_as_support_is_a_ticket_from_the_visitor(tmp_
     assert form_visitor(parsed({k: v for k, v in form.items() if k != "Reply-To"}), own) == ""  # a note to self
     assert form_visitor(parsed({**form, "Reply-To": "anna@example.com"}), own) == ""  # a colleague
 
-    local = LocalMailbox()
-    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
-        "mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
-        "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
-        "plugins": {"enabled": ["autoreply"]}})
-    host = build_host(config, http=local.http)
+    local, host = acknowledging_host(tmp_path)
     raw = make_email(sender="Our site <support@example.com>", to="support@example.com", subject="Contact form: refund",
                      headers={"Reply-To": "Bob Stone <bob@example.net>"}, body="Name: Bob\nMessage: refund please")
     ref = deliver(local.gmail(), raw, labels=("INBOX", "UNREAD", "SENT"))
