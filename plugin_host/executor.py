@@ -6,8 +6,8 @@ deterministic Message-ID and an ``X-Labeldesk`` key so a retry never sends twice
 tasks and notifications idempotently. ``dry_run`` returns the plan without touching anything.
 Replies go out before labels, so a crash between the two is repaired by the next run: the thread
 then holds the marked reply, the reply is skipped, and the labels converge. A task or notification
-that fails does not stop the rest (labels included); its error is raised afterwards and its key lets
-the next run retry it.
+that fails does not stop the rest (labels included); it is logged and kept in ``Outcome.errors`` (only
+Gmail itself refusing is raised), and its key lets the next run retry it.
 """
 from __future__ import annotations
 
@@ -194,8 +194,12 @@ class Executor:
             elif isinstance(action, (Task, Notification)):
                 failed += self.carry_out_alert(action, outcome)
         self.apply_labels(list(actions) + extra_labels, ticket, outcome)
-        if failed:
-            raise failed[0]  # after the labels: the caller still learns that an alert did not go out
+        outage = next((exc for exc in failed if getattr(exc, "unavailable", False)), None)
+        if outage is not None:
+            raise outage  # after the labels: Gmail itself is down or out of quota, the batch stops
+        for exc in failed:  # Tasks or a chat webhook down: the reply and labels went through; keys retry it
+            log.error("an alert for thread %s did not go out (%s); the next run tries again",
+                      ticket.thread_id if ticket else "-", f"{type(exc).__name__}: {exc}"[:300])
         return outcome
 
     def carry_out_alert(self, action: Task | Notification, outcome: Outcome) -> list[Exception]:

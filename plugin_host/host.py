@@ -324,7 +324,9 @@ class Host:
                                             ticket=ticket, agent=agent, actions=actions, settings=self.config,
                                             now=self.now())
         if len(actions):
-            self.executor.execute(actions, ticket, dry_run=dry_run)
+            outcome = self.executor.execute(actions, ticket, dry_run=dry_run)
+            if outcome.errors:  # the agent must know the task or alert behind the button did not happen
+                raise GmailError("; ".join(outcome.errors))
         return reply
 
     # -- sweep -------------------------------------------------------------------------------

@@ -253,6 +253,28 @@ def test_a_google_tasks_outage_sets_no_ticket_aside(tmp_path):
     host.client.sleep = lambda s: None
     feed = ChangeFeed(host)
     reports = [feed.sync() for _ in range(STRIKES)]
-    assert reports[0].failed  # the sample inbox escalates several tickets: their tasks fail
-    assert all(not r.set_aside for r in reports)
+    # The sample inbox escalates several tickets: their tasks fail, but replies and labels went through, so
+    # the thread is done for the sync (the cursor moves); the sweep, which revisits breached tickets, retries.
+    assert reports[0].ok and any(p.outcome.errors for p in reports[0].threads)
+    assert all(not r.set_aside and not r.failed for r in reports)
     assert not feed.cursor.strikes
+    local.app.faults = FaultPlan()  # Google Tasks is back
+    host.sweep()
+    assert local.app.calls["tasks.tasks.insert"] > 0
+
+
+def test_a_chat_or_tasks_outage_fails_no_sync_but_an_agents_escalate_button_says_so(tmp_path):
+    """An alert that does not go out (Tasks or a chat webhook down) no longer fails its thread in a sync, so
+    three syncs during an outage do not set it aside ("answer by hand"); but an agent who presses Escalate
+    must not be told it worked when its task was never made."""
+    import pytest
+
+    from plugin_host.errors import GmailError
+
+    local, host, clock = setup(tmp_path, monday(10), local=LocalMailbox(
+        "support@example.com", faults=FaultPlan(error_rates={"tasks.tasks.insert": 1.0}, status=503)))
+    ticket = host.ticket(deliver(local.gmail(), make_email(message_id="<esc@example.org>"))["threadId"])
+    agent = host.config.agent("anna.kowalska@example.com")
+    with pytest.raises(GmailError, match="task escalate:billing"):
+        host.card_action("sla.escalate", {}, {"team": ["billing"]}, ticket, agent)
+    assert "Helpdesk/Escalated" in labels_of(host, ticket.thread_id)  # labels still went through

@@ -119,7 +119,7 @@ def test_every_page_of_tasks_and_hidden_ones_are_read(tmp_path):
     assert len(host.client.list_tasks(list_id)) == 131
 
 
-def test_a_keyed_chat_alert_is_posted_once_and_its_secret_url_never_shown(tmp_path):
+def test_a_keyed_chat_alert_is_posted_once_and_its_secret_url_never_shown(tmp_path, caplog):
     import http.server
     import threading
 
@@ -149,11 +149,11 @@ def test_a_keyed_chat_alert_is_posted_once_and_its_secret_url_never_shown(tmp_pa
         assert len(posts) == 1 and outcomes[1].skipped == ["notification breach:t1:1 already posted"]
         failing = Actions(thread_id="t1")
         failing.notify(to="team", channel=url.replace("/ok", "/fail"), subject="SLA breached", text="x", key="b2")
-        import pytest
-
-        with pytest.raises(RuntimeError) as failure:
-            host.executor.execute(failing)
-        shown = " ".join(host.executor.describe(failing, None)) + str(failure.value)
+        # A chat webhook down is no reason to fail the ticket (its reply and labels went through): the run
+        # reports and logs it, and the key lets the next run post it.
+        outcome = host.executor.execute(failing)
+        assert outcome.errors == ["notification b2 failed: RuntimeError"]
+        shown = " ".join(host.executor.describe(failing, None)) + caplog.text
         assert "SECRET" not in shown and "127.0.0.1" in shown and "HTTP 500" in shown
     finally:
         server.shutdown()
