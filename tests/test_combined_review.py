@@ -187,23 +187,12 @@ def test_a_side_panel_insert_of_html_becomes_an_html_reply_draft(tmp_path, signe
 def test_an_insert_refused_for_a_draft_already_there_teaches_the_knowledge_base_nothing(tmp_path):
     """An article an agent inserts joins the index as feedback. A side-panel insert into a thread that holds
     a draft already is refused (the agent is told to insert from compose), yet it was recorded as an insert."""
-    from plugin_host.config import load_config
-    from plugin_host.runtime import build_host
     from plugins.kb_suggest.store import feedback_path
 
     from .conftest import b64
+    from .test_kb import kb_host
 
-    folder = tmp_path / "kb"
-    folder.mkdir()
-    (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/r\n---\n"
-                                       "Refunds reach your card within 5 business days.\n")
-    data = {"mailbox": {"address": "support@example.com"},
-            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
-            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder)}},
-            "host": {"state_dir": str(tmp_path / "state")}}
-    config = load_config(tmp_path / "x.toml", data=data, environ={})
-    local = LocalMailbox()
-    host = build_host(config, http=local.http)
+    local, host, config = kb_host(tmp_path)
     g = local.gmail()
     ref = deliver(g, make_email(subject="Refund", body="When will my refund reach my card?",
                                 message_id="<r1@example.org>"))

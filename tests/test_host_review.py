@@ -389,9 +389,8 @@ def test_a_trashed_acknowledgement_is_not_sent_again_by_a_full_sync(tmp_path):
     assert len(sent_acks(local)) == 1
 
 
-# 15. The sweep, like the feed, stops at the first ticket Gmail refuses after its retries (quota, outage):
-#     the next sweep visits them all again anyway.
-def test_the_sweep_stops_when_gmail_refuses(tmp_path):
+def inbox_sweeper(tmp_path, tag: str, count: int):
+    """A host whose only plugin sweeps the inbox, with ``count`` customer emails in it: (local, host)."""
     from plugin_host import hookimpl
     from tests.test_host_sync import make_host
 
@@ -401,9 +400,16 @@ def test_the_sweep_stops_when_gmail_refuses(tmp_path):
             return ["in:inbox"]
 
     local, host, _ = make_host(tmp_path, plugin=Sweeper())
-    for number in range(4):
-        deliver(local.gmail(), make_email(sender=f"s{number}@example.org", subject=f"s{number}",
-                                          message_id=f"<s{number}@x>"))
+    for number in range(count):
+        deliver(local.gmail(), make_email(sender=f"{tag}{number}@example.org", subject=f"{tag}{number}",
+                                          message_id=f"<{tag}{number}@x>"))
+    return local, host
+
+
+# 15. The sweep, like the feed, stops at the first ticket Gmail refuses after its retries (quota, outage):
+#     the next sweep visits them all again anyway.
+def test_the_sweep_stops_when_gmail_refuses(tmp_path):
+    local, host = inbox_sweeper(tmp_path, "s", 4)
     local.app.faults.error_rates.update({"gmail.users.messages.get": 1.0, "gmail.users.threads.get": 1.0})
     local.app.faults.status = 503
     assert host.sweep() == []
@@ -488,18 +494,7 @@ def test_a_config_path_that_is_a_folder_or_comes_from_the_environment_is_named(t
 
 # 19. A sweep reports its progress (the CLI shows a bar, like sync).
 def test_the_sweep_reports_progress(tmp_path):
-    from plugin_host import hookimpl
-    from tests.test_host_sync import make_host
-
-    class Sweeper:
-        @hookimpl
-        def sweep_queries(self, settings, now):
-            return ["in:inbox"]
-
-    local, host, _ = make_host(tmp_path, plugin=Sweeper())
-    for number in range(3):
-        deliver(local.gmail(), make_email(sender=f"p{number}@example.org", subject=f"p{number}",
-                                          message_id=f"<p{number}@x>"))
+    local, host = inbox_sweeper(tmp_path, "p", 3)
     seen = []
     assert len(host.sweep(progress=lambda done, total: seen.append((done, total)))) == 3
     assert seen == [(1, 3), (2, 3), (3, 3)]

@@ -52,13 +52,19 @@ def test_updating_a_draft_without_a_thread_id_keeps_the_draft(gmail):
     assert status_of(gmail.users().messages().get(userId="me", id=draft["message"]["id"])) == 404
 
 
-def test_a_draft_leaves_its_thread_when_an_update_names_no_thread(gmail):
-    # Message.threadId: a draft is in a thread only if the Draft.Message supplied names it.
-    customer = deliver(gmail, make_email(subject="Refund", message_id="<c1@cust.example>"))
-    reply = make_email(sender="support@example.com", to="jane@example.org", subject="Re: Refund",
-                       in_reply_to="<c1@cust.example>", message_id="<d1@example.com>")
+def draft_reply_in_thread(gmail, subject: str, asked: str, drafted: str):
+    """A customer's message and an agent's reply drafted in its thread: (customer ref, reply raw, draft)."""
+    customer = deliver(gmail, make_email(subject=subject, message_id=f"<{asked}@cust.example>"))
+    reply = make_email(sender="support@example.com", to="jane@example.org", subject=f"Re: {subject}",
+                       in_reply_to=f"<{asked}@cust.example>", message_id=f"<{drafted}@example.com>")
     draft = gmail.users().drafts().create(
         userId="me", body={"message": {"raw": b64(reply), "threadId": customer["threadId"]}}).execute()
+    return customer, reply, draft
+
+
+def test_a_draft_leaves_its_thread_when_an_update_names_no_thread(gmail):
+    # Message.threadId: a draft is in a thread only if the Draft.Message supplied names it.
+    customer, reply, draft = draft_reply_in_thread(gmail, "Refund", "c1", "d1")
     assert draft["message"]["threadId"] == customer["threadId"]
     updated = gmail.users().drafts().update(userId="me", id=draft["id"], body={"message": {"raw": b64(reply)}}).execute()
     assert updated["message"]["threadId"] != customer["threadId"]
@@ -183,11 +189,7 @@ def test_the_sample_mailbox_may_send_as_its_alias():
 
 def test_labelling_a_thread_leaves_its_draft_with_only_the_draft_label(gmail):
     # Drafts guide: "Draft messages cannot have any label other than the DRAFT system label".
-    customer = deliver(gmail, make_email(subject="Broken login", message_id="<bl@cust.example>"))
-    reply = make_email(sender="support@example.com", to="jane@example.org", subject="Re: Broken login",
-                       in_reply_to="<bl@cust.example>", message_id="<bl-draft@example.com>")
-    draft = gmail.users().drafts().create(
-        userId="me", body={"message": {"raw": b64(reply), "threadId": customer["threadId"]}}).execute()
+    customer, reply, draft = draft_reply_in_thread(gmail, "Broken login", "bl", "bl-draft")
     label = gmail.users().labels().create(userId="me", body={"name": "Helpdesk/Open"}).execute()
     thread = gmail.users().threads().modify(userId="me", id=customer["threadId"],
                                             body={"addLabelIds": [label["id"], "STARRED"]}).execute()
