@@ -260,34 +260,24 @@ class GmailClient:
     def list_message_ids(self, q: str | None = None, label_ids: list[str] | None = None,
                          max_results: int | None = None, include_spam_trash: bool = False) -> list[dict]:
         """``[{id, threadId}]`` newest first, following pages up to ``max_results``."""
-        found, token = [], None
-        while True:
-            kwargs = {"userId": "me", "maxResults": min(500, max_results or 500)}
-            if q:
-                kwargs["q"] = q
-            if label_ids:
-                kwargs["labelIds"] = label_ids
-            if include_spam_trash:
-                kwargs["includeSpamTrash"] = True
-            if token:
-                kwargs["pageToken"] = token
-            page = self.execute(self.users.messages().list(**kwargs), "gmail.users.messages.list", q or "")
-            found += page.get("messages", [])
-            token = page.get("nextPageToken")
-            if not token or (max_results and len(found) >= max_results):
-                return found[:max_results] if max_results else found
+        options = {"q": q, "labelIds": label_ids, "includeSpamTrash": include_spam_trash or None}
+        return self._pages(lambda token: self.users.messages().list(
+            userId="me", maxResults=min(500, max_results or 500), pageToken=token,
+            **{k: v for k, v in options.items() if v}), "messages", "gmail.users.messages.list", q or "", max_results)
 
     def list_threads(self, q: str | None = None, max_results: int | None = None) -> list[dict]:
         """``[{id, historyId, snippet}]`` of the threads a search finds, newest first, up to ``max_results``."""
+        return self._pages(lambda token: self.users.threads().list(
+            userId="me", maxResults=min(500, max_results or 500), pageToken=token, **({"q": q} if q else {})),
+            "threads", "gmail.users.threads.list", q or "", max_results)
+
+    def _pages(self, request_for: Callable[[str | None], Any], key: str, method: str, detail: str = "",
+               max_results: int | None = None) -> list[dict]:
+        """The ``key`` items of every page of a list call (``request_for(page token)``), up to ``max_results``."""
         found, token = [], None
         while True:
-            kwargs = {"userId": "me", "maxResults": min(500, max_results or 500)}
-            if q:
-                kwargs["q"] = q
-            if token:
-                kwargs["pageToken"] = token
-            page = self.execute(self.users.threads().list(**kwargs), "gmail.users.threads.list", q or "")
-            found += page.get("threads", [])
+            page = self.execute(request_for(token), method, detail)
+            found += page.get(key, [])
             token = page.get("nextPageToken")
             if not token or (max_results and len(found) >= max_results):
                 return found[:max_results] if max_results else found
@@ -426,13 +416,8 @@ class GmailClient:
 
     def list_tasklists(self) -> list[dict]:
         """Every task list of the mailbox's user, page by page."""
-        lists, token = [], None
-        while True:
-            page = self.execute(self.tasks.tasklists().list(maxResults=100, pageToken=token), "tasks.tasklists.list")
-            lists.extend(page.get("items", []))
-            token = page.get("nextPageToken")
-            if not token:
-                return lists
+        return self._pages(lambda token: self.tasks.tasklists().list(maxResults=100, pageToken=token),
+                           "items", "tasks.tasklists.list")
 
     def insert_tasklist(self, title: str) -> dict:
         return self.execute(self.tasks.tasklists().insert(body={"title": title}), "tasks.tasklists.insert", title,
@@ -450,15 +435,9 @@ class GmailClient:
     def list_tasks(self, tasklist: str, show_completed: bool = True) -> list[dict]:
         """Every task of the list, page by page; hidden ones too (Google hides tasks completed in Gmail or
         the Tasks app unless asked), so finished escalations and existing keys are always seen."""
-        tasks, token = [], None
-        while True:
-            page = self.execute(self.tasks.tasks().list(tasklist=tasklist, showCompleted=show_completed,
-                                                        showHidden=show_completed, maxResults=100, pageToken=token),
-                                "tasks.tasks.list", tasklist)
-            tasks.extend(page.get("items", []))
-            token = page.get("nextPageToken")
-            if not token:
-                return tasks
+        return self._pages(lambda token: self.tasks.tasks().list(
+            tasklist=tasklist, showCompleted=show_completed, showHidden=show_completed, maxResults=100,
+            pageToken=token), "items", "tasks.tasks.list", tasklist)
 
     def insert_task(self, tasklist: str, body: dict) -> dict:
         def same(task: dict) -> bool:
