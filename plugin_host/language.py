@@ -1,11 +1,14 @@
-"""Language of a customer's text: script detection plus stop-word scores (en, ru, pl, uk, de, fr, es).
+"""Language of a customer's text: script detection plus stop-word scores (en, ru, pl, uk, de, fr, es),
+with py3langid's character n-gram model deciding the ties.
 
 Short support emails defeat statistical detectors; stop words and letters specific to a language
-decide them reliably and deterministically.
+decide them reliably and deterministically. When they do not ("Ile idzie paczka do Gdanska?": only
+"do", a stop word in English and Polish), the statistical model picks among the tied languages.
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 STOP_WORDS = {
     "en": "the and to of a i is in it you that for my on with have be not this are can your was me please "
@@ -43,10 +46,28 @@ def detect_language(text: str, default: str = "en") -> str:
         score = sum(1.0 for w in words if w in STOP[lang])
         score += 2.0 * len(letters & LETTERS.get(lang, set()))
         scores[lang] = score
-    best = max(candidates, key=lambda l: (scores[l], l == default))
-    if scores[best] == 0:
+    top = max(scores.values())
+    tied = [lang for lang in candidates if scores[lang] == top]
+    if top > 0 and len(tied) > 1:
+        return _statistical(" ".join(words), tied)
+    if top == 0:
         return "ru" if cyrillic > len(words) / 2 else default
-    return best
+    return tied[0] if len(tied) == 1 else (default if default in tied else tied[0])
+
+
+def _statistical(text: str, languages: list[str]) -> str:
+    """The most likely of ``languages`` by py3langid's model (trained on 97 languages)."""
+    for language, _ in _identifier().rank(text):
+        if language in languages:
+            return language
+    return languages[0]
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # loads a 4 MB model: only when needed
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE)
 
 
 def language_code(value, text: str = "") -> str:

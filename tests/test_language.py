@@ -1,0 +1,22 @@
+"""Language detection of customers' short texts."""
+import pytest
+
+from plugin_host.language import detect_language
+
+
+@pytest.mark.parametrize("text, language", [
+    ("Ile idzie paczka do Gdanska?", "pl"),  # only "do", a stop word in English and Polish
+    ("Kiedy dojdzie moja paczka", "pl"),
+    ("nie moge sie zalogowac do konta", "pl"),
+    ("Do you ship to Gdansk?", "en"),
+    ("Where is my order", "en"),
+    ("Не работает интернет", "ru"),
+    ("Refund", "en"),  # nothing to go on: the default
+])
+def test_short_texts(text, language):
+    assert detect_language(text) == language
+
+
+def test_nothing_to_go_on_keeps_the_default():
+    assert detect_language("Gdansk Warszawa", default="pl") == "pl"
+    assert detect_language("", default="ru") == "ru"
