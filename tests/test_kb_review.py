@@ -190,3 +190,32 @@ def test_an_error_code_the_customer_quotes_decides_the_article():
              if [h.article.id for h in kb.search(f"My printer shows error E{n}, what should I do?", "en")][:1] != [f"e{n}"]]
     assert wrong == []
     assert kb.search("What is the best pizza in Naples?", "en") == []  # no code, no free pass
+
+
+# -- Polish typed without diacritics ("nie moge sie zalogowac") -------------------------------------
+
+POLISH_SHOP = [
+    Article("pl-login", "Nie mogę się zalogować", "Jeśli logowanie do konta nie działa, zresetuj hasło przez link "
+            "„Nie pamiętam hasła” i sprawdź skrzynkę e-mail.", lang="pl"),
+    Article("pl-zwrot", "Zwrot towaru", "Towar możesz zwrócić w ciągu 30 dni. Wypełnij formularz zwrotu i "
+            "odeślij paczkę kurierem.", lang="pl"),
+    Article("pl-dostawa", "Czas dostawy", "Zamówienia wysyłamy w ciągu 24 godzin; kurier dostarcza przesyłkę "
+            "w 1–2 dni robocze.", lang="pl"),
+]
+
+
+@pytest.mark.parametrize("question, article", [
+    ("Dzien dobry, nie moge sie zalogowac do konta", "pl-login"),
+    ("Chce zwrocic towar, jak to zrobic?", "pl-zwrot"),
+    ("Kiedy dostane przesylke? Zamowienie zlozylem wczoraj", "pl-dostawa"),
+])
+@pytest.mark.parametrize("semantic", ["off", "static"])
+def test_polish_without_diacritics_finds_the_article_confidently(semantic, question, article):
+    from plugin_host.language import detect_language
+    from plugins.kb_suggest.analysis import content_words, stems
+
+    assert detect_language(question) == "pl"
+    assert "sie" not in content_words(question, "pl")  # "się" typed plainly is still a stop word
+    assert stems("zamówienie", "pl") == stems("zamowienie", "pl")
+    hits = KnowledgeBase(POLISH_SHOP, semantic=semantic).search(question, "pl")
+    assert [h.article.id for h in hits][:1] == [article] and hits[0].confident

@@ -53,6 +53,23 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().replace("ё", "е")
 
 
+LATIN_MARKS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
+UNMARKED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i"})
+
+
+@lru_cache(maxsize=200_000)
+def unmark(word: str) -> str:
+    """A Latin-script word without its diacritics ("zamówienie" → "zamowienie"): customers often type
+    Polish, Czech or French without them. Cyrillic is left alone (й is not и)."""
+    if word.isascii():
+        return word
+    return unicodedata.normalize("NFC", LATIN_MARKS.sub("", unicodedata.normalize("NFD", word.translate(UNMARKED))))
+
+
+for _language in ("pl",):  # the same stop words typed without diacritics ("sie", "juz", "prosze")
+    STOP[_language] |= {unmark(w) for w in STOP[_language]}
+
+
 FREQUENCY_LANGUAGES = ("en", "ru", "pl", "uk", "de", "fr", "es", "it", "pt", "nl", "cs")  # wordfreq's, among ours
 
 
@@ -80,7 +97,8 @@ def _stem(word: str, language: str) -> str:
         return word
     script = "ru" if re.search(r"[\u0400-\u04ff]", word) else language if language != "ru" else "en"
     found = stemmer(script)
-    return found.stemWord(word) if found else word
+    stem = found.stemWord(word) if found else word
+    return stem if script == "ru" else unmark(stem)
 
 
 def stems(text: str, language: str) -> list[str]:
@@ -98,7 +116,7 @@ def ngrams(text: str, language: str, n: int = 4) -> list[str]:
 def _word_grams(word: str, n: int) -> tuple[str, ...]:
     if word.isdigit():
         return ()
-    padded = f"^{word}$"
+    padded = f"^{unmark(word)}$"
     if len(padded) <= n:
         return (padded,)
     return tuple(padded[i:i + n] for i in range(len(padded) - n + 1))
