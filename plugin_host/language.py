@@ -8,6 +8,7 @@ decide them reliably and deterministically. When they do not ("Ile idzie paczka 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 STOP_WORDS = {
@@ -27,10 +28,26 @@ STOP_WORDS = {
     "es": "el la los las y es no yo usted de un una mi mis gracias hola pedido funciona cuando donde por "
           "qué para con",
 }
-STOP = {lang: set(words.split()) for lang, words in STOP_WORDS.items()}
 LETTERS = {"pl": set("ąćęłńóśźż"), "uk": set("іїєґ"), "ru": set("ыэъё"), "de": set("äöüß"),
            "fr": set("àâçèéêëîïôûùœ"), "es": set("ñ¿¡áíóú")}
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+LATIN_MARKS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
+UNMARKED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i"})
+
+
+@lru_cache(maxsize=200_000)
+def unmark(word: str) -> str:
+    """A Latin-script word without its diacritics ("zamówienie" → "zamowienie"): customers often type
+    Polish, Czech or French without them. Cyrillic is left alone (й is not и)."""
+    if word.isascii():
+        return word
+    return unicodedata.normalize("NFC", LATIN_MARKS.sub("", unicodedata.normalize("NFD", word.translate(UNMARKED))))
+
+
+# Stop words also as typed without diacritics ("sie", "dziekuje"): customers often skip them.
+STOP = {lang: set(words.split()) | {unmark(w) for w in words.split()} for lang, words in STOP_WORDS.items()}
 
 
 def detect_language(text: str, default: str = "en") -> str:

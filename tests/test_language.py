@@ -20,3 +20,7 @@ def test_short_texts(text, language):
 def test_nothing_to_go_on_keeps_the_default():
     assert detect_language("Gdansk Warszawa", default="pl") == "pl"
     assert detect_language("", default="ru") == "ru"
+
+
+def test_polish_typed_without_diacritics():
+    assert detect_language("Dziekuje, prosze o zwrot") == "pl"  # "dziękuję", "proszę" typed plainly

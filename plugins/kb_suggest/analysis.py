@@ -9,6 +9,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from plugin_host.language import unmark
+
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 STEMMERS = {"en": "english", "ru": "russian", "pl": "polish", "uk": "russian", "de": "german", "fr": "french",
             "es": "spanish", "it": "italian", "pt": "portuguese", "nl": "dutch", "cs": "czech"}
@@ -53,17 +55,6 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().replace("ё", "е")
 
 
-LATIN_MARKS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
-UNMARKED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i"})
-
-
-@lru_cache(maxsize=200_000)
-def unmark(word: str) -> str:
-    """A Latin-script word without its diacritics ("zamówienie" → "zamowienie"): customers often type
-    Polish, Czech or French without them. Cyrillic is left alone (й is not и)."""
-    if word.isascii():
-        return word
-    return unicodedata.normalize("NFC", LATIN_MARKS.sub("", unicodedata.normalize("NFD", word.translate(UNMARKED))))
 
 
 for _language in ("pl",):  # the same stop words typed without diacritics ("sie", "juz", "prosze")
