@@ -23,4 +23,4 @@ def test_nothing_to_go_on_keeps_the_default():
 
 
 def test_polish_typed_without_diacritics():
-    assert detect_language("Dziekuje, prosze o zwrot") == "pl"  # "dziękuję", "proszę" typed plainly
+    assert detect_language("Dziekuje, prosze sprawdzic status") == "pl"  # "dziękuję", "proszę" typed plainly
