@@ -139,6 +139,7 @@ enabled = ["autoreply", "sla", "kb_suggest"]
 state_dir = ".labeldesk"             # cursor and tokens, files mode 0600
 poll_seconds = 60
 sweep_minutes = 5
+timezone = "UTC"                     # the team's zone, e.g. "Europe/Warsaw": office hours and SLA calendar
 """
 
 

@@ -76,6 +76,13 @@ class HostSettings:
     timezone: str = "UTC"
 
 
+def default_timezone(config) -> str:
+    """``[host] timezone``, the zone a plugin's calendar uses unless it names its own ("UTC" without a
+    configuration)."""
+    host = getattr(config, "host", None)
+    return getattr(host, "timezone", None) or "UTC"
+
+
 @dataclass
 class Config:
     """The validated configuration handed to the host and every plugin hook."""

@@ -375,3 +375,20 @@ def test_every_option_of_every_command_says_what_it_is_for():
     silent = [f"{name} {option.opts[0]}" for name, command in commands(get_cli()) for option in command.params
               if isinstance(option, click.Option) and not option.help]
     assert silent == []
+
+
+def test_host_timezone_is_the_default_of_the_plugins_calendars(tmp_path):
+    from plugin_host.plugins import make_plugin_manager, validate_plugin_settings
+
+    data = {**GOOD, "host": {"timezone": "Europe/Warsaw"},
+            "plugins": {"enabled": ["autoreply", "sla"], "sla": {"targets": {"normal": {"first_response": "8h"}}}}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    validate_plugin_settings(make_plugin_manager(enabled=("autoreply", "sla")), config)
+    assert config.plugin("autoreply").timezone == "Europe/Warsaw"
+    assert str(config.plugin("sla").calendar.zone) == "Europe/Warsaw"
+    own = {**data, "plugins": {**data["plugins"], "autoreply": {"timezone": "Asia/Tokyo"},
+                               "sla": {"timezone": "America/New_York"}}}
+    config = load_config(tmp_path / "x.toml", data=own, environ={})
+    validate_plugin_settings(make_plugin_manager(enabled=("autoreply", "sla")), config)
+    assert config.plugin("autoreply").timezone == "Asia/Tokyo"  # a plugin's own zone wins
+    assert str(config.plugin("sla").calendar.zone) == "America/New_York"

@@ -23,7 +23,7 @@ WARNING_LABEL = "Warning/No full name"
 
 def _settings(config):
     settings = config.plugin(NAME)
-    return settings if not isinstance(settings, dict) else validate(settings)
+    return settings if not isinstance(settings, dict) else validate(settings, config)
 
 
 @hookimpl

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plugin_host.config import EMAIL_RE, did_you_mean, read_flag, read_list
+from plugin_host.config import EMAIL_RE, default_timezone, did_you_mean, read_flag, read_list
 from plugin_host.errors import ConfigError
 
 DEFAULT_EXPECTATION = {
@@ -126,7 +126,7 @@ def validate(raw: dict, config=None) -> AutoreplySettings:
         addresses=_addresses(raw, "addresses"), templates_dir=templates_dir, expectation=_expectation(raw),
         max_age_hours=_number(raw, "max_age_hours", 24.0), skip_senders=_addresses(raw, "skip_senders"),
         skip_domains=_domains(raw, "skip_domains"), skip_labels=_list(raw, "skip_labels", lower=False),
-        hours=_text(raw, "hours", AutoreplySettings.hours), timezone=_text(raw, "timezone", "UTC"),
+        hours=_text(raw, "hours", AutoreplySettings.hours), timezone=_text(raw, "timezone", default_timezone(config)),
         holidays=_text(raw, "holidays").upper(), on_duty=_addresses(raw, "on_duty"),
         round_robin=_flag(raw, "round_robin", False), articles=_articles(raw),
         directory_admin=_text(raw, "directory_admin"), directory_query=_text(raw, "directory_query"))

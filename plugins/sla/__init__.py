@@ -27,7 +27,7 @@ AT_RISK, BREACHED = "SLA/At risk", "SLA/Breached"
 
 def policy_of(settings) -> SlaPolicy:
     policy = settings.plugin(NAME)
-    return policy if isinstance(policy, SlaPolicy) else validate(policy or {})
+    return policy if isinstance(policy, SlaPolicy) else validate(policy or {}, settings)
 
 
 @hookimpl

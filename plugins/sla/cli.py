@@ -30,16 +30,17 @@ def register(cli: click.Group) -> None:
 
         from .policy import validate
 
-        raw = {}
+        raw, config = {}, None
         try:  # the configuration as every command finds it (--config, $LABELDESK_CONFIG, ./labeldesk.toml)
-            raw = dict(load_config(config_path).plugin_raw.get("sla", {}))
+            config = load_config(config_path)
+            raw = dict(config.plugin_raw.get("sla", {}))
         except LabeldeskError as exc:
             if config_path:
                 raise click.ClickException(str(exc))
         overrides = {k: v for k, v in (("hours", hours), ("timezone", tz), ("holidays", holidays)) if v}
         try:
             try:
-                policy = validate({**raw, **overrides})  # the settings are checked as at start-up
+                policy = validate({**raw, **overrides}, config)  # the settings are checked as at start-up
             except ConfigError as exc:  # a flag's value is named as the flag, not as a setting
                 flag = exc.key.removeprefix("plugins.sla.")
                 raise ConfigError(f"--{flag}", exc.problem) if flag in overrides else exc from None

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from plugin_host.config import EMAIL_RE, did_you_mean, read_flag, read_list
+from plugin_host.config import EMAIL_RE, default_timezone, did_you_mean, read_flag, read_list
 from plugin_host.errors import ConfigError
 
 from .calendar import BusinessCalendar, parse_duration
@@ -120,7 +120,7 @@ def _rule_priority(ticket, policy: SlaPolicy) -> tuple[str, str]:
     return "normal", "default"
 
 
-def validate(raw: dict) -> SlaPolicy:
+def validate(raw: dict, config=None) -> SlaPolicy:
     key = "plugins.sla"
     known = {"targets", "hours", "timezone", "holidays", "days_off", "working_days", "business_hours",
              "at_risk_share", "vip_senders", "vip_domains", "keywords", "extra_keywords", "label_priorities",
@@ -131,7 +131,7 @@ def validate(raw: dict) -> SlaPolicy:
         raise ConfigError(f"{key}.{unknown[0]}", f"unknown setting{did_you_mean(unknown[0], known)}; "
                                                  f"known: {', '.join(sorted(known))}")
     targets = _targets(raw.get("targets", {}), f"{key}.targets")
-    calendar = BusinessCalendar.parse(raw.get("hours", "Mon-Fri 09:00-18:00"), raw.get("timezone", "UTC"),
+    calendar = BusinessCalendar.parse(raw.get("hours", "Mon-Fri 09:00-18:00"), raw.get("timezone", default_timezone(config)),
                                       raw.get("holidays", ""), raw.get("days_off"), raw.get("working_days"), key)
     share = _share(raw.get("at_risk_share", 0.75), f"{key}.at_risk_share")
     label_priorities = _label_priorities(raw.get("label_priorities", {}), f"{key}.label_priorities")
