@@ -12,6 +12,10 @@ from plugin_host.language import detect_language
     ("Where is my order", "en"),
     ("Не работает интернет", "ru"),
     ("Refund", "en"),  # nothing to go on: the default
+    ("Ile lat gwarancji ma ten laptop Lenovo?", "pl"),  # "ma" alone is a French stop word
+    ("wykorzystalem tylko czesc bonu, reszte moge wydac pozniej?", "pl"),  # no stop word, no Polish letter
+    ("Card payment declined twice", "en"),
+    ("Wrong exchange rate applied", "en"),
 ])
 def test_short_texts(text, language):
     assert detect_language(text) == language
