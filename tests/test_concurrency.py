@@ -30,8 +30,8 @@ def test_threads_stemming_at_once_get_and_cache_the_right_stems():
     [t.start() for t in threads]
     [t.join() for t in threads]
     reference = snowballstemmer.stemmer("english")
-    wrong = {w: analysis._stem(w, "en") for w in vocabulary
-             if analysis._stem(w, "en") != reference.stemWord(w)}
+    wrong = {w: analysis._stem(w, "en") for w in vocabulary  # Latin stems lose their diacritics ("café" → "cafe")
+             if analysis._stem(w, "en") != analysis.unmark(reference.stemWord(w))}
     assert not errors and not wrong, f"{len(errors)} errors, {len(wrong)} wrong cached stems, e.g. {list(wrong.items())[:5]}"
 
 
