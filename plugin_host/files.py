@@ -1,10 +1,42 @@
-"""Private state files: JSON written atomically with mode 0600 (cursor, knowledge-base caches)."""
+"""Private state files: JSON written atomically with mode 0600 (cursor, knowledge-base caches), and the
+locks that keep two processes from doing the same work on one mailbox at once."""
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import LabeldeskError
+
+LOCK_WAIT_SECONDS = 60.0  # how long a sync or sweep waits for another process's run of the same work
+
+
+class Busy(LabeldeskError):
+    """Another Labeldesk process kept doing the same work on this mailbox for too long."""
+
+
+@contextmanager
+def exclusive(state_dir: Path | str, work: str, wait: float | None = None):
+    """Hold ``<state_dir>/<work>.lock`` while the block runs: a second process (``labeldesk serve`` and a
+    cron ``labeldesk sync``, or a cron run that overlaps the one before) waits its turn instead of
+    acknowledging the same new threads at the same moment. The operating system releases the lock when
+    a process ends, however it ends, so a crash leaves nothing to clean up."""
+    from filelock import FileLock, Timeout
+
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
+    lock = FileLock(Path(state_dir) / f"{work}.lock", mode=0o600)
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise Busy(f"another Labeldesk process has been running {work} on {state_dir} for over {wait:.0f} s "
+                   f"(`labeldesk serve`, or an earlier {work} still busy); nothing was done now: that process "
+                   f"handles the same mail. Run one `serve` per mailbox, or space cron runs further apart.") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def write_private_json(path: Path | str, data) -> None:

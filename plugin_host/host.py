@@ -18,6 +18,7 @@ from .actions import Actions
 from .config import Config
 from .errors import ConfigError, GmailError
 from .executor import Executor, Outcome
+from .files import exclusive
 from .ticket import CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
 
@@ -334,6 +335,10 @@ class Host:
     def sweep(self, dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> list[Processed]:
         """Visit the tickets the plugins' sweep queries find and run ``on_sweep`` on each; ``progress(done,
         total)`` after each (the CLI's bar)."""
+        with exclusive(self.state_dir, "sweep"):  # one sweep at a time across processes (cron beside serve)
+            return self._sweep_locked(dry_run, progress)
+
+    def _sweep_locked(self, dry_run: bool, progress) -> list[Processed]:
         now = self.now()
         try:
             self.retire_labels(dry_run)

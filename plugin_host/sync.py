@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import ConfigError, GmailError
-from .files import write_private_json
+from .files import exclusive, write_private_json
 from .host import Host, Processed
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,8 @@ class ChangeFeed:
                 log.exception("background sync after push failed")
 
     def sync(self, full: bool = False, dry_run: bool = False) -> SyncReport:
-        with self.lock:
+        with self.lock, exclusive(self.host.state_dir, "sync"):
+            self._reload_cursor()
             self._sent_before = set(self.host.executor.sent_ids)
             if full or not self.cursor.history_id:
                 return self._full_sync(dry_run)
@@ -146,6 +147,12 @@ class ChangeFeed:
             self._apply(changes, report, dry_run)
             self._advance(report, latest, dry_run)
             return report
+
+    def _reload_cursor(self) -> None:
+        """The cursor as the last sync of any process left it: another process (a cron ``sync`` beside
+        ``serve``) may have moved it, and what it sent is no news to this one."""
+        self.cursor = Cursor.load(self.host.state_dir, self.host.config.mailbox.address)
+        self.host.executor.sent_ids.update(self.cursor.sent)
 
     def _changes_since(self, start: str) -> tuple[dict[str, set[str]], str]:
         """thread id → ids of messages added since ``start``, and the newest history id."""
