@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from .files import Busy
+
 log = logging.getLogger(__name__)
 SERVER_THREADS = 8  # add-on cards, pushes and health checks at once; syncs run on their own threads
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # events and pushes are a few KB; Flask answers 413 above 2 MB, waitress drops above this
@@ -23,6 +25,8 @@ class Scheduler:
         while not self.stopped.wait(every_seconds):
             try:
                 work()
+            except Busy as exc:  # another process is at the same work: nothing is wrong here
+                log.warning("%s skipped: %s", name, exc)
             except Exception:
                 log.exception("%s failed; retrying in %ss", name, every_seconds)
 

@@ -102,3 +102,26 @@ def test_the_lock_files_are_private(tmp_path):
     _, (feed, _) = two_processes(tmp_path)
     lock = feed.host.state_dir / "sync.lock"
     assert lock.exists() and lock.stat().st_mode & 0o077 == 0
+
+
+def test_serve_logs_a_busy_poll_as_a_warning_without_a_traceback(tmp_path, monkeypatch, caplog):
+    from plugin_host.scheduler import Scheduler
+
+    _, (feed, _) = two_processes(tmp_path)
+    monkeypatch.setattr(files, "LOCK_WAIT_SECONDS", 0.05)
+    scheduler = Scheduler(feed.host, feed)
+    busy = []
+
+    def poll():  # serve's poll while another process syncs
+        scheduler.stop()  # one round
+        waiting = threading.Thread(target=lambda: _catch(busy, feed.sync))
+        with exclusive(feed.host.state_dir, "sync", wait=1):
+            waiting.start()
+            waiting.join()
+        raise busy[0]
+
+    with caplog.at_level("WARNING"):
+        scheduler._loop(0, poll, "poll")
+    record = next(r for r in caplog.records if "poll skipped" in r.getMessage())
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "another Labeldesk process" in record.getMessage()
