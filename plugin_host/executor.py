@@ -440,7 +440,7 @@ class Executor:
             outcome.done.append(f"notified {note.to}: {note.subject}")
         else:
             posted = WebhookLog(self.config.state_path)
-            post_webhook(note.channel, {"text": f"*{note.subject}*\n{note.text}"})
+            post_webhook(with_request_id(note.channel, note.key), {"text": f"*{note.subject}*\n{note.text}"})
             if note.key:
                 posted.add(note.key)
             outcome.done.append(f"posted to chat webhook: {note.subject}")
@@ -458,6 +458,21 @@ def redact_url(url: str) -> str:
 
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/…" if parts.scheme and parts.netloc else url
+
+
+def with_request_id(url: str, key: str | None) -> str:
+    """A Google Chat webhook URL with ``requestId`` derived from the notification's key: Chat creates one
+    message per request id, so a post whose answer was lost (or a crash before the key was written to
+    ``webhook-posted.json``) is not shown twice when retried. Other hosts' URLs are left as they are."""
+    import uuid
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not key or parts.hostname != "chat.googleapis.com":
+        return url
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "requestId"]
+    query.append(("requestId", str(uuid.uuid5(uuid.NAMESPACE_URL, f"labeldesk:{key}"))))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def post_webhook(url: str, payload: dict) -> None:

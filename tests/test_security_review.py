@@ -393,3 +393,30 @@ def test_mailbox_serve_on_ipv6_loopback_prints_a_usable_api_root(served):
     result = CliRunner().invoke(get_cli(), ["mailbox", "serve", "--host", "::1", "--port", "8025"])
     assert result.exit_code == 0, result.output
     assert 'api_root = "http://[::1]:8025/"' in result.output and "::1" in served
+
+
+def test_a_retried_chat_alert_carries_the_same_request_id_so_chat_shows_it_once(tmp_path):
+    """Google Chat creates one message per ``requestId``: the retry of an alert whose answer was lost (or
+    the repeat after a crash before webhook-posted.json was written) must reuse it."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from plugin_host.actions import Notification
+    from plugin_host.executor import Outcome, with_request_id
+
+    from .test_host_sync import make_host
+
+    _, host, _ = make_host(tmp_path)
+    url = "https://chat.googleapis.com/v1/spaces/AAA/messages?key=KEY&token=TOKEN"
+    note = Notification(to="team", channel=url, subject="SLA breached", text="Order 1234", key="breach:t1",
+                        thread_id="t1")
+    with responses.RequestsMock() as mock:
+        mock.post("https://chat.googleapis.com/v1/spaces/AAA/messages", status=200, json={"name": "x"})
+        host.executor._notify(note, Outcome(), "already")
+        (host.state_dir / "webhook-posted.json").unlink()  # as if the process died before writing it
+        host.executor._notify(note, Outcome(), "already")
+        queries = [parse_qs(urlsplit(call.request.url).query) for call in mock.calls]
+    assert len(queries) == 2
+    assert queries[0]["key"] == ["KEY"] and queries[0]["token"] == ["TOKEN"]  # the webhook's own credentials kept
+    assert queries[0]["requestId"] == queries[1]["requestId"] and queries[0]["requestId"][0]
+    assert with_request_id(url, "breach:t2") != with_request_id(url, note.key)
+    assert with_request_id("https://hooks.example.com/x?k=1", note.key) == "https://hooks.example.com/x?k=1"
