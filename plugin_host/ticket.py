@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from .thanks import says_only_thanks
+
 # Reply and forward prefixes of a subject, in the clients' languages (repeated: "Re: Fwd: …").
 REPLY_PREFIX = re.compile(r"^(\s*(re|fw|fwd|aw|wg|odp|pd|tr|sv|vs|ответ|отв|пересл)(\[\d+\])?\s*:\s*)+", re.I)
 
@@ -137,13 +139,24 @@ class Ticket:
 
     @property
     def awaiting_reply(self) -> bool:
-        """True while the customer spoke last among humans."""
-        for message in reversed(self.messages):
-            if message.kind == "customer":
-                return True
-            if message.kind == "agent":
-                return False
-        return False
+        """True while the customer spoke last among humans, with more than a thank-you to an answer."""
+        return any(self.owes_answer(m) for m in self.messages_since_agent)
+
+    @property
+    def messages_since_agent(self) -> tuple[TicketMessage, ...]:
+        """The messages after the latest agent reply (all of them before any)."""
+        last = max((i for i, m in enumerate(self.messages) if m.kind == "agent"), default=-1)
+        return self.messages[last + 1:]
+
+    def owes_answer(self, message: TicketMessage) -> bool:
+        """Whether a customer's message asks for an answer: all do but a thank-you after an agent's
+        reply ("Thanks, that worked!", see :mod:`plugin_host.thanks`)."""
+        if message.kind != "customer":
+            return False
+        if not self.agent_messages or message.sent_at < self.agent_messages[0].sent_at:
+            return True
+        names = tuple(m.sender.name for m in self.messages)
+        return not says_only_thanks(message.text, names)
 
     def has_label(self, name: str) -> bool:
         """Whether the thread carries ``<root>/<name>`` (or the exact full name)."""

@@ -2,10 +2,11 @@
 
 First response runs from the customer's first message until the first human agent reply
 (acknowledgements are automatic and don't count). Next response restarts when the customer writes
-again after an agent. The clock pauses while the ticket waits on the customer (a label) and stops
-when it is resolved (a label, or archived when configured). Both labels hold the clock only while
-the agent spoke last: once the customer writes after the last agent reply they are stale, the
-next-response clock runs and the plugin removes them.
+again after an agent, unless all they write is thanks (:mod:`plugin_host.thanks`). The clock
+pauses while the ticket waits on the customer (a label) and stops when it is resolved (a label, or
+archived when configured). Both labels hold the clock only while the agent spoke last: once the
+customer writes after the last agent reply they are stale, the next-response clock runs and the
+plugin removes them.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def clock_start(ticket) -> tuple[str, datetime | None]:
             last_agent = message
     if last_agent is None:
         return "first_response", ticket.first_customer_at
-    waiting = [m for m in ticket.messages if m.kind == "customer" and m.sent_at > last_agent.sent_at]
+    waiting = [m for m in ticket.messages if m.sent_at > last_agent.sent_at and ticket.owes_answer(m)]
     if not waiting:
         return "", None
     return "next_response", waiting[0].sent_at
