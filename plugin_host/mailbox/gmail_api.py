@@ -85,10 +85,8 @@ def _split_related(body: bytes, content_type: str) -> tuple[bytes, dict]:
     parts = [p for p in body.split(delimiter)[1:] if not p.startswith(b"--")]
     contents = []
     for part in parts:
-        part = part[2:] if part.startswith(b"\r\n") else part.lstrip(b"\n")
-        head, sep, content = part.partition(b"\r\n\r\n")
-        if not sep:
-            head, sep, content = part.partition(b"\n\n")
+        part = part[2:] if part.startswith(b"\r\n") else part[1:] if part.startswith(b"\n") else part
+        content = _after_part_headers(part)
         # The line break before the next delimiter belongs to the delimiter, not to the content.
         contents.append(content[:-2] if content.endswith(b"\r\n") else content[:-1] if content.endswith(b"\n")
                         else content)
@@ -99,6 +97,15 @@ def _split_related(body: bytes, content_type: str) -> tuple[bytes, dict]:
     except ValueError:
         raise ApiError(400, "Invalid JSON payload received.", "parseError") from None
     return contents[1], meta
+
+
+def _after_part_headers(part: bytes) -> bytes:
+    """A multipart part's content: what follows the first empty line. googleapiclient ends its part
+    headers with bare LF while the message inside has CRLF lines, so the part's own line ending decides."""
+    if part.startswith((b"\r\n", b"\n")):  # no part headers at all
+        return part[2:] if part.startswith(b"\r\n") else part[1:]
+    found = re.search(rb"\r?\n\r?\n", part)
+    return part[found.end():] if found else b""
 
 
 def decode_raw(value) -> bytes:
