@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -47,6 +48,23 @@ def _routes() -> list[Route]:
 
 
 @dataclass
+class ResumableUpload:
+    """A resumable upload session: the method's request and the bytes received so far."""
+
+    method: str
+    path: str
+    query: str
+    meta: dict
+    content_type: str
+    data: bytes = b""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def request(self) -> tuple[str, str, str, bytes, dict, dict]:
+        """The completed upload as the method's request: (method, path, query, body, headers, metadata)."""
+        return self.method, self.path, self.query, self.data, {"content-type": self.content_type}, self.meta
+
+
+@dataclass
 class LocalMailboxApp:
     """WSGI callable serving one or more mailboxes; the first is ``userId='me'``."""
 
@@ -66,6 +84,7 @@ class LocalMailboxApp:
         self._window: list[tuple[float, int]] = []
         self._lock = threading.Lock()
         self._push_counter = 0
+        self._uploads: dict[str, ResumableUpload] = {}  # resumable upload sessions by upload_id
         self._last_change = self.mailbox.history_id  # the newest history record already considered for push
         self.pushes_sent = 0
         self.pushes_dropped = 0
@@ -90,9 +109,15 @@ class LocalMailboxApp:
         """Answer one HTTP request: (status line, headers, body bytes)."""
         if method == "POST" and is_batch_path(path):
             return handle_batch(self, body, headers)
+        upload_meta = None
         try:
+            if "/upload/" in path and "resumable" in parse_qs(query).get("uploadType", ()):
+                session = self.resumable(method, path, query, body, headers)
+                if not isinstance(session, ResumableUpload):
+                    return session
+                method, path, query, body, headers, upload_meta = session.request()
             route, params = self.match(method, path)
-            result = self.call(route, params, parse_qs(query, keep_blank_values=True), body, headers)
+            result = self.call(route, params, parse_qs(query, keep_blank_values=True), body, headers, upload_meta)
         except ApiError as exc:
             return self.error_response(exc)
         except (TypeError, AttributeError, KeyError) as exc:  # a body of the wrong shape: Gmail answers 400
@@ -127,7 +152,48 @@ class LocalMailboxApp:
                 return route, params
         raise ApiError(404, f"Method not found: {method} {path}", "notFound")
 
-    def call(self, route: Route, params: dict, query: dict, body: bytes, headers: dict):
+    def resumable(self, method: str, path: str, query: str, body: bytes, headers: dict):
+        """One request of Google's resumable upload protocol (``uploadType=resumable``), as googleapiclient
+        makes them: the first request carries the JSON metadata and gets the session URI in ``Location``;
+        PUTs to that URI carry the message bytes (``Content-Range``), answered 308 until the last one,
+        which runs the method. Returns a response, or the completed :class:`ResumableUpload`."""
+        upload_id = parse_qs(query).get("upload_id", [""])[0]
+        if not upload_id:
+            self.match(method, path)  # an unknown method is a 404 now, not after the upload
+            try:
+                meta = json.loads(body) if body.strip() else {}
+            except ValueError:
+                raise ApiError(400, "Invalid JSON payload received.", "parseError") from None
+            if not isinstance(meta, dict):
+                raise ApiError(400, "Invalid JSON payload received.", "parseError")
+            upload = ResumableUpload(method, path, query, meta, headers.get("x-upload-content-type", ""))
+            with self._lock:
+                self._uploads[upload.id] = upload
+            location = f"http://{headers.get('host') or 'mailbox.local'}{path}?{query}&upload_id={upload.id}"
+            return "200 OK", {"Location": location, "Content-Length": "0"}, b""
+        with self._lock:
+            upload = self._uploads.get(upload_id)
+        if upload is None or method != "PUT":
+            raise ApiError(404, "Upload session not found", "notFound")
+        found = re.fullmatch(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)", headers.get("content-range", "").strip())
+        if headers.get("content-range") and not found:
+            raise ApiError(400, "Invalid Content-Range", "invalidArgument")
+        if found and found.group(1) is not None:
+            if int(found.group(1)) != len(upload.data):
+                raise ApiError(400, "Content-Range does not continue the upload", "invalidArgument")
+            upload.data += body
+        elif not found:  # no range: the whole media at once
+            upload.data += body
+        total = found.group(3) if found else str(len(upload.data))
+        if total == "*" or int(total) > len(upload.data):
+            progress = {"Range": f"bytes=0-{len(upload.data) - 1}"} if upload.data else {}
+            return "308 Resume Incomplete", {"Content-Length": "0", **progress}, b""
+        with self._lock:
+            self._uploads.pop(upload_id, None)
+        return upload
+
+    def call(self, route: Route, params: dict, query: dict, body: bytes, headers: dict,
+             upload_meta: dict | None = None):
         self.account(route.method_id)
         self.faults.before_call(route.method_id)
         user = params.pop("userId", "me")
@@ -137,7 +203,7 @@ class LocalMailboxApp:
         args.pop("alt", None)
         fields = args.pop("fields", None)
         mask = check_fields(fields, route.method_id) if fields else None  # a bad mask stops the call
-        request = gmail_api.Request(box, params, args, body, headers, self, fields)
+        request = gmail_api.Request(box, params, args, body, headers, self, fields, upload_meta)
         result = route.handler(request)
         if mask and isinstance(result, dict):
             result = apply_fields(result, mask)

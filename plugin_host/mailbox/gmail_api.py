@@ -32,6 +32,7 @@ class Request:
     headers: dict
     app: object
     fields: str | None = None  # the partial-response mask, applied by the app after the handler
+    upload_meta: dict | None = None  # the JSON metadata of a completed resumable upload
 
     def json(self) -> dict:
         if not self.body:
@@ -70,6 +71,8 @@ class Request:
             message = data.get("message", data) if "message" in data and "raw" not in data else data
             return decode_raw(message.get("raw")), data
         upload_type = self.args.get("uploadType", "media")
+        if upload_type == "resumable":
+            return self.body, self.upload_meta or {}
         content_type = self.headers.get("content-type", "")
         if upload_type == "multipart" or content_type.startswith("multipart/related"):
             return _split_related(self.body, content_type)

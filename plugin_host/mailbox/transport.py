@@ -21,9 +21,12 @@ class InProcessHttp:
     def request(self, uri, method="GET", body=None, headers=None, redirections=5, connection_type=None):
         self.requests += 1
         parts = urlsplit(uri)
+        if hasattr(body, "read"):  # a resumable upload's chunk is a stream, as httplib2 accepts
+            body = body.read()
         if isinstance(body, str):
             body = body.encode("utf-8")
         headers = {k.lower(): v for k, v in (headers or {}).items()}
+        headers.setdefault("host", parts.netloc)
         status, response_headers, content = self.app.handle(method.upper(), parts.path, parts.query,
                                                             body or b"", headers)
         info = {k.lower(): v for k, v in response_headers.items()}
