@@ -202,7 +202,7 @@ class Host:
         if subject is None:
             message = self.client.get_message(message_id, format="metadata", metadata_headers=["Subject"])
             subject = next((h["value"] for h in message.get("payload", {}).get("headers", [])
-                            if h["name"].lower() == "subject"), "(no subject)")
+                            if h["name"].lower() == "subject"), "").strip() or "(no subject)"  # empty: no subject either
             if len(self._subjects) > KNOWN_SUBJECTS:
                 self._subjects.clear()
             self._subjects[message_id] = subject
