@@ -7,9 +7,33 @@ from __future__ import annotations
 import json
 
 import pytest
+import responses
+
+from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugin_host.web import create_app
 
 from .conftest import deliver, make_email
-from .test_addon import CLIENT_ID, body_for, env, post, validate_card  # noqa: F401  (env is a fixture)
+from .test_addon import ADDON_SA, AGENTS, BASE, CLIENT_ID, body_for, post, validate_card
+from .tokens import CERTS_URL, serve_certs
+
+
+
+@pytest.fixture
+def desk(tmp_path, signer):
+    """The add-on served by a host on a local mailbox, Google's certificates mocked (as tests/test_addon.py)."""
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
+            "plugins": {"enabled": ["autoreply", "sla", "kb_suggest"]},
+            "addon": {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
+                      "google_certs_url": CERTS_URL},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    local = LocalMailbox()
+    host = build_host(load_config(tmp_path / "x.toml", data=data, environ={}), http=local.http)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_certs(mock, signer)
+        yield local, host, create_app(host).test_client()
+
 
 ENDPOINTS = ("/addon/homepage", "/addon/message", "/addon/compose", "/addon/action")
 FIXTURES = ("compose_post.json", "generate_reply_post.json")
@@ -58,8 +82,8 @@ def cards_of(answer: dict, endpoint: str) -> list[dict]:
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("fixture", FIXTURES)
-def test_every_fixture_body_on_every_endpoint(env, signer, shared, fixture, endpoint):
-    local, host, client = env
+def test_every_fixture_body_on_every_endpoint(desk, signer, shared, fixture, endpoint):
+    local, host, client = desk
     deliver(local.gmail(), make_email())
     body = json.loads((shared / "fixtures" / "addon" / fixture).read_text())
     body["authorizationEventObject"]["userIdToken"] = signer.token(CLIENT_ID, "anna.kowalska@example.com")
@@ -72,10 +96,10 @@ def test_every_fixture_body_on_every_endpoint(env, signer, shared, fixture, endp
         required_fields_present(card)
 
 
-def test_an_earlier_ticket_without_a_subject_is_still_named(env, signer):
+def test_an_earlier_ticket_without_a_subject_is_still_named(desk, signer):
     """Card v1's DecoratedText.text is required: an earlier ticket whose Subject header is empty made the
     "Earlier tickets" line empty, a card Gmail would not render."""
-    local, host, client = env
+    local, host, client = desk
     gmail = local.gmail()
     deliver(gmail, make_email(sender="kim@example.org", subject="", body="First question", message_id="<k1@example.org>"))
     ref = deliver(gmail, make_email(sender="kim@example.org", subject="Second question", body="Another one",
