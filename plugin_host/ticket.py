@@ -130,12 +130,18 @@ class Ticket:
 
     @property
     def question(self) -> str:
-        """What the customer asks: the subject plus their latest message, cleaned."""
+        """What the customer asks: the subject plus their latest message that asks something, cleaned."""
         from .text import strip_form_fields, strip_greeting
 
         # The subject as the customer wrote it: never the "(no subject)" placeholder, without "Re:"/"Fwd:".
         subject = REPLY_PREFIX.sub("", self.first_customer_message.subject.strip())
-        return f"{subject}\n{strip_greeting(strip_form_fields(self.latest_customer_message.text))}".strip()
+        return f"{subject}\n{strip_greeting(strip_form_fields(self.asking_message.text))}".strip()
+
+    @property
+    def asking_message(self) -> TicketMessage:
+        """The customer's latest message that asks for something: a later thank-you asks nothing."""
+        asking = [m for m in self.customer_messages if self.owes_answer(m)]
+        return asking[-1] if asking else self.latest_customer_message
 
     @property
     def awaiting_reply(self) -> bool:

@@ -80,3 +80,11 @@ def test_a_thank_you_in_the_mailbox_leaves_the_ticket_answered(tmp_path):
     host.sweep()
     found = labels_of(host, ref["threadId"])
     assert "Helpdesk/Awaiting reply" not in found and "Helpdesk/SLA/Breached" not in found
+
+
+def test_the_question_behind_a_thank_you_is_the_one_asked():
+    """The side panel and `kb gaps` read the customer's question, not their closing thanks."""
+    later = ASKED + [message(3, "customer", MON9 + timedelta(hours=2), "Can I also pay by card?"),
+                     message(4, "agent", MON9 + timedelta(hours=3), "Yes."),
+                     message(5, "customer", MON9 + timedelta(hours=4), "Thanks!")]
+    assert ticket(later).question == "Order\nCan I also pay by card?"
