@@ -18,6 +18,7 @@ from plugin_host.config import did_you_mean
 from plugin_host.errors import ConfigError
 from plugin_host.ticket import CardReply, Suggestion
 
+from .articles import article_files
 from .drive import FOLDER_ID, drive_articles, sync_drive
 from .embeddings import resolve
 from .engine import KnowledgeBase
@@ -165,7 +166,7 @@ def _signature(source):
     if path is None or not path.is_dir():
         return _mtime(source) if source else 0.0
     entries = []
-    for file in path.rglob("*.md"):
+    for file in article_files(path):
         try:
             stat = file.stat()
         except OSError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,12 +99,26 @@ def load_folder(folder: str | Path) -> list[Article]:
         raise ArticleError(f"articles folder {root} does not exist")
     inside = root.resolve()
     articles = []
-    for path in sorted(root.rglob("*.md")):
+    for path in article_files(root):
         try:
             articles.append(_article_file(root, inside, path))
         except ArticleError as exc:
             log.warning("article skipped: %s", exc)
     return articles
+
+
+def article_files(root: Path) -> list[Path]:
+    """The article files under ``root``, sorted. Hidden files and folders are not articles: ``.git``,
+    ``.obsidian``, editors' ``.#lock`` links and the ``._name.md`` files macOS leaves on shared drives."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found += [Path(folder, name) for name in files + subfolders if _is_article_name(name)]
+    return sorted(found)
+
+
+def _is_article_name(name: str) -> bool:
+    return not name.startswith(".") and name.endswith(".md")
 
 
 def _article_file(root: Path, inside: Path, path: Path) -> Article:
