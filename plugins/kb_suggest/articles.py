@@ -1,7 +1,8 @@
 """Help articles: a folder of Markdown files with front matter, or the JSONL evaluation format.
 
 Front matter between ``---`` lines: ``title``, ``url``, ``lang``, ``tags`` (``[a, b]`` or a comma
-list). The article id is the file's path relative to the folder, without ``.md``.
+list). Files end in ``.md`` or ``.markdown``, in any case; the article id is the file's path relative
+to the folder, without that extension.
 
 Bodies are Markdown, often with HTML from a help-centre export. Ranking reads ``Article.text``, the
 words a reader sees; replies get ``Article.answer`` (see ``rendering``).
@@ -91,7 +92,7 @@ MAX_ARTICLE_BYTES = 2_000_000
 
 
 def load_folder(folder: str | Path) -> list[Article]:
-    """Every ``*.md`` under ``folder``. A file that cannot be an article (not UTF-8, too large, a link out
+    """Every Markdown file under ``folder``. A file that cannot be an article (not UTF-8, too large, a link out
     of the folder, an editor's lock link, a directory named ``x.md``) is skipped with a warning naming
     it, so one bad file never takes the knowledge base down."""
     root = Path(folder)
@@ -117,8 +118,11 @@ def article_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
+EXTENSIONS = (".md", ".markdown")  # in any case: Windows and exports write "Refunds.MD"
+
+
 def _is_article_name(name: str) -> bool:
-    return not name.startswith(".") and name.endswith(".md")
+    return not name.startswith(".") and name.lower().endswith(EXTENSIONS)
 
 
 def _article_file(root: Path, inside: Path, path: Path) -> Article:
