@@ -27,3 +27,29 @@ def test_hidden_files_and_folders_are_not_articles(tmp_path):
     write(tmp_path, "._refunds.md", b"\x00\x05\x16\x07Mac OS X resource fork")
     write(tmp_path, "billing/.draft.md", "# Draft\nnot yet")
     assert ids(tmp_path) == ["refunds"]
+
+
+def test_upper_case_and_markdown_extensions_are_articles(tmp_path):
+    from plugins.kb_suggest import _signature
+
+    write(tmp_path, "Refunds.MD", "# Refunds\nRefunds take five days.")
+    write(tmp_path, "billing/invoices.markdown", "# Invoices\nInvoices are monthly.")
+    write(tmp_path, "notes.txt", "not an article")
+    assert ids(tmp_path) == ["Refunds", "billing/invoices"]
+    before = _signature(tmp_path)
+    write(tmp_path, "billing/invoices.markdown", "# Invoices\nInvoices are monthly, on the 1st.")
+    assert _signature(tmp_path) != before
+
+
+def test_two_files_with_the_same_id_or_url_are_named_in_a_warning(tmp_path, caplog):
+    write(tmp_path, "refunds.md", "---\ntitle: Refunds\nurl: https://help.example.com/refunds\n---\nFive days.")
+    write(tmp_path, "refunds.markdown", "---\ntitle: Refunds (old)\n---\nTen days.")
+    write(tmp_path, "money-back.md", "---\ntitle: Money back\nurl: https://help.example.com/money\n---\nFive.")
+    write(tmp_path, "faq/money.md", "---\ntitle: Money FAQ\nurl: https://help.example.com/money\n---\nFive.")
+    with caplog.at_level(logging.WARNING):
+        articles = load_folder(tmp_path)
+    assert [a.id for a in articles] == ["faq/money", "money-back", "refunds"]  # one "refunds", both "money"
+    assert "refunds.markdown" in caplog.text and "refunds.md " in caplog.text
+    assert "same id 'refunds' as" in caplog.text
+    assert "faq/money.md and " in caplog.text and "money-back.md have the same url https://help.example.com/money" \
+        in caplog.text

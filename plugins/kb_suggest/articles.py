@@ -99,12 +99,32 @@ def load_folder(folder: str | Path) -> list[Article]:
     if not root.is_dir():
         raise ArticleError(f"articles folder {root} does not exist")
     inside = root.resolve()
-    articles = []
+    loaded = []
     for path in article_files(root):
         try:
-            articles.append(_article_file(root, inside, path))
+            loaded.append((path, _article_file(root, inside, path)))
         except ArticleError as exc:
             log.warning("article skipped: %s", exc)
+    return _unique_ids(loaded)
+
+
+def _unique_ids(loaded: list[tuple[Path, Article]]) -> list[Article]:
+    """One article per id (``a.md`` and ``a.markdown`` would both be ``a``): the first file wins and the
+    other is named. Two articles with one url both stay, with a warning: the link fits only one of them."""
+    by_id: dict[str, Path] = {}
+    by_url: dict[str, Path] = {}
+    articles = []
+    for path, article in loaded:
+        if article.id in by_id:
+            log.warning("article skipped: %s has the same id %r as %s; rename one of them", path, article.id,
+                        by_id[article.id])
+            continue
+        by_id[article.id] = path
+        if article.url and article.url in by_url:
+            log.warning("articles %s and %s have the same url %s; give each its own page (agents and customers "
+                        "would get one link for two different answers)", by_url[article.url], path, article.url)
+        by_url.setdefault(article.url, path)
+        articles.append(article)
     return articles
 
 
