@@ -53,3 +53,18 @@ def test_two_files_with_the_same_id_or_url_are_named_in_a_warning(tmp_path, capl
     assert "same id 'refunds' as" in caplog.text
     assert "faq/money.md and " in caplog.text and "money-back.md have the same url https://help.example.com/money" \
         in caplog.text
+
+
+def test_links_load_each_article_once_and_linked_folders_are_named(tmp_path, caplog):
+    import os
+
+    kb = tmp_path / "kb"
+    write(kb, "refunds.md", "# Refunds\nFive days.")
+    os.symlink(kb / "refunds.md", kb / "money-back.md")  # a second name for one article
+    write(kb, "billing/invoices.md", "# Invoices\nMonthly.")
+    os.symlink(kb, kb / "billing" / "loop")  # a link back up: must not be walked forever
+    os.symlink(kb / "billing", kb / "shared")
+    with caplog.at_level(logging.WARNING):
+        assert ids(kb) == ["billing/invoices", "refunds"]
+    assert f"money-back.md is a link to {kb / 'refunds.md'}, which is loaded" in caplog.text
+    assert "shared is a link to a folder" in caplog.text

@@ -99,8 +99,11 @@ def load_folder(folder: str | Path) -> list[Article]:
     if not root.is_dir():
         raise ArticleError(f"articles folder {root} does not exist")
     inside = root.resolve()
-    loaded = []
-    for path in article_files(root):
+    loaded, linked_folders = [], []
+    paths = _without_second_names(article_files(root, linked_folders))
+    for folder in linked_folders:
+        log.warning("%s is a link to a folder, not followed: move or copy its articles into %s", folder, root)
+    for path in paths:
         try:
             loaded.append((path, _article_file(root, inside, path)))
         except ArticleError as exc:
@@ -128,14 +131,30 @@ def _unique_ids(loaded: list[tuple[Path, Article]]) -> list[Article]:
     return articles
 
 
-def article_files(root: Path) -> list[Path]:
+def article_files(root: Path, linked_folders: list[Path] | None = None) -> list[Path]:
     """The article files under ``root``, sorted. Hidden files and folders are not articles: ``.git``,
-    ``.obsidian``, editors' ``.#lock`` links and the ``._name.md`` files macOS leaves on shared drives."""
+    ``.obsidian``, editors' ``.#lock`` links and the ``._name.md`` files macOS leaves on shared drives.
+    Links to folders are not walked (one back up would never end); they are added to ``linked_folders``."""
     found = []
-    for folder, subfolders, files in os.walk(root):
+    for folder, subfolders, files in os.walk(root):  # followlinks=False
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        if linked_folders is not None:
+            linked_folders += [Path(folder, name) for name in subfolders if Path(folder, name).is_symlink()]
         found += [Path(folder, name) for name in files + subfolders if _is_article_name(name)]
     return sorted(found)
+
+
+def _without_second_names(paths: list[Path]) -> list[Path]:
+    """A link to another article file of the folder is a second name for that article, not a second article."""
+    real = {path.resolve(): path for path in paths if not path.is_symlink()}
+    kept = []
+    for path in paths:
+        target = real.get(path.resolve()) if path.is_symlink() else None
+        if target is not None:
+            log.warning("article skipped: %s is a link to %s, which is loaded already", path, target)
+            continue
+        kept.append(path)
+    return kept
 
 
 EXTENSIONS = (".md", ".markdown")  # in any case: Windows and exports write "Refunds.MD"
