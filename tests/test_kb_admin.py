@@ -68,3 +68,13 @@ def test_links_load_each_article_once_and_linked_folders_are_named(tmp_path, cap
         assert ids(kb) == ["billing/invoices", "refunds"]
     assert f"money-back.md is a link to {kb / 'refunds.md'}, which is loaded" in caplog.text
     assert "shared is a link to a folder" in caplog.text
+
+
+def test_yaml_block_lists_of_tags(tmp_path):
+    write(tmp_path, "a.md", "---\ntitle: Refunds\ntags:\n  - billing\n  - \"vip customers\"\n- refunds\nlang: en\n---\nFive days.")
+    write(tmp_path, "b.md", "---\ntitle: Invoices\ntags: [billing, 'tax']\n---\nMonthly.")
+    write(tmp_path, "c.md", "---\ntitle: Export\ntags: csv, excel\n---\nExport.")
+    write(tmp_path, "d.md", "---\ntitle: None\ntags:\n---\nNo tags.")
+    found = {a.id: a for a in load_folder(tmp_path)}
+    assert found["a"].tags == ("billing", "vip customers", "refunds") and found["a"].lang == "en"
+    assert found["b"].tags == ("billing", "tax") and found["c"].tags == ("csv", "excel") and found["d"].tags == ()

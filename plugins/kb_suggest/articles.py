@@ -1,7 +1,7 @@
 """Help articles: a folder of Markdown files with front matter, or the JSONL evaluation format.
 
-Front matter between ``---`` lines: ``title``, ``url``, ``lang``, ``tags`` (``[a, b]`` or a comma
-list). Files end in ``.md`` or ``.markdown``, in any case; the article id is the file's path relative
+Front matter between ``---`` lines: ``title``, ``url``, ``lang``, ``tags`` (``[a, b]``, a comma
+list or a YAML block list of ``- a`` lines). Files end in ``.md`` or ``.markdown``, in any case; the article id is the file's path relative
 to the folder, without that extension.
 
 Bodies are Markdown, often with HTML from a help-centre export. Ranking reads ``Article.text``, the
@@ -64,17 +64,24 @@ def parse_front_matter(text: str) -> tuple[dict, str]:
     head, sep, body = text[3:].partition("\n---")
     if not sep:
         return {}, text
-    meta = {}
+    meta, key = {}, None
     for line in head.strip().splitlines():
-        if ":" in line:
+        item = line.strip()
+        if item.startswith("- ") and key in LIST_KEYS:  # a YAML block list under "tags:"
+            meta[key].append(_unquote(item[2:].strip()))
+        elif ":" in line:
             key, value = line.split(":", 1)
             key = key.strip().lower()
-            value = _unquote(value.strip())
-            if key in LIST_KEYS and isinstance(value, str):
-                inner = value[1:-1] if value.startswith("[") and value.endswith("]") else value
-                value = [_unquote(v.strip()) for v in inner.split(",") if v.strip()]
-            meta[key] = value
+            meta[key] = _value(key, value.strip())
     return meta, body.lstrip("-").lstrip("\n")
+
+
+def _value(key: str, value: str):
+    """A front-matter value; for ``tags`` a list, from ``[a, b]`` or ``a, b`` (a block list follows an empty one)."""
+    if key not in LIST_KEYS:
+        return _unquote(value)
+    inner = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    return [_unquote(v.strip()) for v in inner.split(",") if v.strip()]
 
 
 def _unquote(value: str) -> str:
