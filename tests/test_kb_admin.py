@@ -78,3 +78,15 @@ def test_yaml_block_lists_of_tags(tmp_path):
     found = {a.id: a for a in load_folder(tmp_path)}
     assert found["a"].tags == ("billing", "vip customers", "refunds") and found["a"].lang == "en"
     assert found["b"].tags == ("billing", "tax") and found["c"].tags == ("csv", "excel") and found["d"].tags == ()
+
+
+
+def test_the_first_heading_is_the_title_when_front_matter_has_none(tmp_path):
+    write(tmp_path, "refund-policy.md", "\n# Getting your money back\n\nRefunds take five days.\n\n# More\nText.")
+    write(tmp_path, "code.md", "```bash\n# not a heading\n```\n\n# Exporting data\nUse the Export button.")
+    write(tmp_path, "titled.md", "---\ntitle: From front matter\n---\n# A heading\nText.")
+    found = {a.id: a for a in load_folder(tmp_path)}
+    assert found["refund-policy"].title == "Getting your money back"
+    assert found["refund-policy"].body == "Refunds take five days.\n\n# More\nText."  # the title is not repeated
+    assert found["code"].title == "Exporting data"
+    assert found["titled"].title == "From front matter" and found["titled"].body.startswith("# A heading")

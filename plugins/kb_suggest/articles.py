@@ -1,7 +1,7 @@
 """Help articles: a folder of Markdown files with front matter, or the JSONL evaluation format.
 
 Front matter between ``---`` lines: ``title``, ``url``, ``lang``, ``tags`` (``[a, b]``, a comma
-list or a YAML block list of ``- a`` lines). Files end in ``.md`` or ``.markdown``, in any case; the article id is the file's path relative
+list or a YAML block list of ``- a`` lines). Without a ``title`` the first ``# heading`` is the title. Files end in ``.md`` or ``.markdown``, in any case; the article id is the file's path relative
 to the folder, without that extension.
 
 Bodies are Markdown, often with HTML from a help-centre export. Ranking reads ``Article.text``, the
@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,9 +187,29 @@ def _article_file(root: Path, inside: Path, path: Path) -> Article:
         raise ArticleError(f"{path} cannot be read ({exc.strerror or exc})") from None
     tags = meta.get("tags", [])
     tags = tags if isinstance(tags, list) else [t.strip() for t in str(tags).split(",") if t.strip()]
-    title = str(meta.get("title") or path.stem.replace("-", " ").replace("_", " ").capitalize())
+    title = str(meta.get("title") or "")
+    if not title:
+        title, body = heading_title(body)
+        title = title or path.stem.replace("-", " ").replace("_", " ").capitalize()
     return Article(path.relative_to(root).with_suffix("").as_posix(), title, body.strip(), str(meta.get("url", "")),
                    language_code(meta.get("lang"), f"{title}\n{body}"), tuple(tags))
+
+
+HEADING = re.compile(r"^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+
+
+def heading_title(body: str) -> tuple[str, str]:
+    """(the first ``# heading`` outside code blocks, the body): the title of an article without front matter.
+    A heading on the first line is the title only, so it is not repeated in the body."""
+    lines, fenced = body.split("\n"), False
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and (match := HEADING.match(line)):
+            if all(not earlier.strip() for earlier in lines[:number]):
+                body = "\n".join(lines[number + 1:])
+            return match.group(1).strip(), body
+    return "", body
 
 
 def _tags(value) -> tuple[str, ...]:
