@@ -90,3 +90,20 @@ def test_the_first_heading_is_the_title_when_front_matter_has_none(tmp_path):
     assert found["refund-policy"].body == "Refunds take five days.\n\n# More\nText."  # the title is not repeated
     assert found["code"].title == "Exporting data"
     assert found["titled"].title == "From front matter" and found["titled"].body.startswith("# A heading")
+
+
+def test_unclosed_front_matter_and_empty_files_are_named_and_skipped(tmp_path, caplog):
+    write(tmp_path, "good.md", "# Refunds\nFive days.")
+    write(tmp_path, "unclosed.md", "---\ntitle: Invoices\nurl: https://help.example.com/invoices\nInvoices are monthly.")
+    write(tmp_path, "empty.md", "")
+    write(tmp_path, "blank.md", "\n  \n")
+    write(tmp_path, "only-meta.md", "---\ntitle: Coming soon\n---\n")
+    write(tmp_path, "latin1.md", "# Caf\xe9\nMenu.".encode("latin-1"))
+    write(tmp_path, "rule.md", "---\n\nA page that opens with a rule.\n")  # no key: value lines: not front matter
+    with caplog.at_level(logging.WARNING):
+        assert ids(tmp_path) == ["good", "rule"]
+    logged = caplog.text
+    assert "unclosed.md: the front matter opened by --- on line 1 is never closed: add a line --- after it" in logged
+    for name in ("empty.md", "blank.md", "only-meta.md"):
+        assert f"{name} has no text" in logged
+    assert "latin1.md is not UTF-8 text: save it as UTF-8" in logged

@@ -85,6 +85,15 @@ def _value(key: str, value: str):
     return [_unquote(v.strip()) for v in inner.split(",") if v.strip()]
 
 
+def _unclosed_front_matter(text: str) -> bool:
+    """Whether ``text`` opens with ``---`` and ``key: value`` lines that no ``---`` closes (not a rule)."""
+    lines = text.removeprefix("\ufeff").split("\n")
+    if lines[0].rstrip() != "---":
+        return False
+    first = next((line for line in lines[1:] if line.strip()), "")
+    return re.match(r"^[A-Za-z_][\w-]*:(\s|$)", first) is not None
+
+
 def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         try:
@@ -180,11 +189,17 @@ def _article_file(root: Path, inside: Path, path: Path) -> Article:
             raise ArticleError(f"{path} links outside the articles folder")
         if path.stat().st_size > MAX_ARTICLE_BYTES:
             raise ArticleError(f"{path} is larger than {MAX_ARTICLE_BYTES // 1_000_000} MB")
-        meta, body = parse_front_matter(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ArticleError(f"{path} is not UTF-8 text: save it as UTF-8") from None
     except OSError as exc:
         raise ArticleError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    meta, body = parse_front_matter(text)
+    if not meta and _unclosed_front_matter(text):
+        raise ArticleError(f"{path}: the front matter opened by --- on line 1 is never closed: add a line --- after it")
+    if not body.strip():
+        raise ArticleError(f"{path} has no text{' after its front matter' if meta else ''}: write the article or "
+                           "delete the file")
     tags = meta.get("tags", [])
     tags = tags if isinstance(tags, list) else [t.strip() for t in str(tags).split(",") if t.strip()]
     title = str(meta.get("title") or "")
