@@ -2,9 +2,14 @@
 feedback across renames, the ``labeldesk kb`` commands, Drive folders and help-centre imports."""
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
+
+import pytest
 
 from plugins.kb_suggest.articles import load_folder
+from plugins.kb_suggest.store import INDEX_VERSION
 
 
 def write(folder, name: str, text: str | bytes):
@@ -107,3 +112,50 @@ def test_unclosed_front_matter_and_empty_files_are_named_and_skipped(tmp_path, c
     for name in ("empty.md", "blank.md", "only-meta.md"):
         assert f"{name} has no text" in logged
     assert "latin1.md is not UTF-8 text: save it as UTF-8" in logged
+
+
+# -- the index file ------------------------------------------------------------------------------------
+
+def kb_config(tmp_path, **settings) -> Path:
+    """A labeldesk.toml with a folder of two articles (lexical ranking: fast)."""
+    import tomli_w
+
+    write(tmp_path, "kb/refunds.md", "---\ntitle: Refunds\nurl: https://help.example.com/refunds\n---\n"
+                                     "Refunds reach your card within five business days.")
+    write(tmp_path, "kb/password.md", "# Reset your password\nUse the Forgot password link on the sign-in page.")
+    data = {"mailbox": {"address": "support@example.com"}, "host": {"state_dir": "state"},
+            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": "kb", "semantic": "off", **settings}}}
+    path = tmp_path / "labeldesk.toml"
+    path.write_bytes(tomli_w.dumps(data).encode())
+    return path
+
+
+def kb_cli(*args: str):
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    try:
+        runner = CliRunner(mix_stderr=False)
+    except TypeError:  # click 8.2 keeps stderr apart always
+        runner = CliRunner()
+    return runner.invoke(get_cli(), ["kb", *args])
+
+
+@pytest.mark.parametrize("damage", [
+    b'{"version": 3, "articles": {"ab', b"", b"\x00\x00\x00\x00", b"[]", b'{"version": 3, "articles": []}',
+    b'{"version": 3, "articles": {"x": []}}', b'{"version": 3, "articles": {"x": {"words": "abc", "vectors": []}}}',
+    b'{"version": 1, "articles": {}}', "\xff\xfe not utf-8".encode("latin-1"),
+])
+def test_a_damaged_or_old_index_file_is_rebuilt_with_a_message(tmp_path, damage):
+    config = kb_config(tmp_path)
+    index = tmp_path / "state" / "kb-index.json"
+    write(tmp_path, "state/kb-index.json", damage)
+    result = kb_cli("index", "--config", str(config))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "2 articles, 2 new or changed." in result.stdout
+    assert "kb-index.json" in result.stderr and "rebuilt" in result.stderr
+    saved = json.loads(index.read_text())
+    assert saved["version"] == INDEX_VERSION and len(saved["articles"]) == 2
+    again = kb_cli("index", "--config", str(config))
+    assert "0 new or changed" in again.stdout and "rebuilt" not in again.stderr

@@ -40,7 +40,7 @@ def register(cli: click.Group) -> None:
                                        "or drive_folder = \"<Drive folder id>\"")
         with click.progressbar(length=len(articles), label="Indexing articles", file=sys.stderr) as bar:
             changed, total = update_cache(config.state_path, articles, progress=lambda n: bar.update(1),
-                                          settings=settings)
+                                          settings=settings, notify=lambda message: click.echo(message, err=True))
         click.echo(f"{total} articles, {changed} new or changed.")
 
     def _sync_drive(config_path, folder, state_dir):

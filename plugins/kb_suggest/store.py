@@ -6,7 +6,9 @@ No database: two small JSON files in the host's state directory (mode 0600).
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -18,6 +20,7 @@ from plugin_host.files import write_private_json
 from .articles import Article, load_folder, load_jsonl
 
 _lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def load_articles(source: str) -> list[Article]:
@@ -31,20 +34,43 @@ INDEX_VERSION = 3  # 3: words and vectors of the rendered text, not the raw Mark
 FEEDBACK_PER_ARTICLE = 50
 
 
-def load_prepared(state_dir: Path) -> dict:
-    """Earlier analysis by article digest: content words and vectors (float16, base64)."""
+def load_prepared(state_dir: Path, notify=None) -> dict:
+    """Earlier analysis by article digest: content words and vectors (float16, base64). An index file that
+    is damaged (a full disk, a copy cut short) or from another version is rebuilt, never misread: ``notify``
+    (a warning in the log by default) says so."""
+    path = Path(state_dir) / "kb-index.json"
+    prepared, problem = {}, ""
     try:
-        data = json.loads((Path(state_dir) / "kb-index.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
         return {}
-    if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
-        return {}  # an index from another version is rebuilt, never misread
+    except (OSError, ValueError) as exc:
+        data, problem = None, f"is damaged ({exc.__class__.__name__})"
+    if isinstance(data, dict) and data.get("version") != INDEX_VERSION:
+        problem = f"is from another Labeldesk version ({data.get('version')!r}, this one writes {INDEX_VERSION})"
+    elif isinstance(data, dict) and isinstance(data.get("articles"), dict):
+        prepared = _entries(data["articles"])
+        if len(prepared) < len(data["articles"]):
+            problem = f"has {len(data['articles']) - len(prepared)} damaged entries"
+    elif not problem:
+        problem = "is damaged (not an index)"
+    if problem:
+        (notify or log.warning)(f"{path} {problem}: rebuilt from the articles")
+    return prepared
+
+
+def _entries(articles: dict) -> dict:
+    """The readable entries of the index: words a list of strings, vectors float16 arrays."""
     prepared = {}
-    for digest, entry in data.get("articles", {}).items():
+    for digest, entry in articles.items():
         try:
-            vectors = {name: np.frombuffer(base64.b64decode(v), dtype=np.float16) for name, v in entry["vectors"].items()}
-            prepared[digest] = {"words": list(entry["words"]), "vectors": vectors}
-        except (KeyError, TypeError, ValueError):
+            vectors = {name: np.frombuffer(base64.b64decode(v, validate=True), dtype=np.float16)
+                       for name, v in entry["vectors"].items()}
+            words = entry["words"]
+            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                continue
+            prepared[digest] = {"words": list(words), "vectors": vectors}
+        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error):
             continue
     return prepared
 
@@ -57,13 +83,13 @@ def save_prepared(state_dir: Path, prepared: dict) -> None:
     write_private_json(Path(state_dir) / "kb-index.json", {"version": INDEX_VERSION, "articles": articles})
 
 
-def build_index(state_dir: Path, articles: list[Article], settings=None, feedback=None, progress=None):
+def build_index(state_dir: Path, articles: list[Article], settings=None, feedback=None, progress=None, notify=None):
     """A KnowledgeBase for ``articles`` that reuses the saved analysis of unchanged ones, and saves its own."""
     from .engine import KnowledgeBase
 
     semantic = getattr(settings, "semantic", "auto")
     threshold = getattr(settings, "threshold", None)
-    previous = load_prepared(state_dir)
+    previous = load_prepared(state_dir, notify)
     kb = KnowledgeBase(articles, feedback, threshold=threshold, progress=progress, semantic=semantic,
                        prepared=previous)
     if kb.changed or kb.prepared.keys() != previous.keys():
@@ -71,9 +97,10 @@ def build_index(state_dir: Path, articles: list[Article], settings=None, feedbac
     return kb
 
 
-def update_cache(state_dir: Path, articles: list[Article], progress=None, settings=None) -> tuple[int, int]:
+def update_cache(state_dir: Path, articles: list[Article], progress=None, settings=None,
+                 notify=None) -> tuple[int, int]:
     """Analyse new or changed articles only and save the index; returns (changed, total)."""
-    kb = build_index(state_dir, articles, settings, progress=progress)
+    kb = build_index(state_dir, articles, settings, progress=progress, notify=notify)
     return kb.changed, len(articles)
 
 
