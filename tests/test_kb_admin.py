@@ -159,3 +159,24 @@ def test_a_damaged_or_old_index_file_is_rebuilt_with_a_message(tmp_path, damage)
     assert saved["version"] == INDEX_VERSION and len(saved["articles"]) == 2
     again = kb_cli("index", "--config", str(config))
     assert "0 new or changed" in again.stdout and "rebuilt" not in again.stderr
+
+
+# -- feedback: what agents inserted ------------------------------------------------------------------
+
+def test_feedback_follows_an_article_that_was_renamed_or_moved(tmp_path):
+    from plugins.kb_suggest.store import load_feedback, remember_insert
+
+    kb = tmp_path / "kb"
+    write(kb, "refunds.md", "Refunds reach your card within five business days.")
+    write(kb, "password.md", "# Reset your password\nUse the Forgot password link.")
+    refunds = {a.id: a for a in load_folder(kb)}["refunds"]
+    remember_insert(tmp_path, "Can I get my money back for a broken lamp?", refunds.id, refunds.content_digest)
+    remember_insert(tmp_path, "Where is my money?", "gone-for-good")
+    (kb / "billing").mkdir()
+    (kb / "refunds.md").rename(kb / "billing" / "money-back.md")  # moved and renamed: its title changes too
+    articles = load_folder(kb)
+    assert "billing/money-back" in [a.id for a in articles]
+    feedback = load_feedback(tmp_path, articles)
+    assert feedback["billing/money-back"] == ["Can I get my money back for a broken lamp?"]
+    assert "refunds" not in feedback
+    assert load_feedback(tmp_path)["refunds"] == ["Can I get my money back for a broken lamp?"]  # by id as before

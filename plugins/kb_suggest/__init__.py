@@ -126,7 +126,8 @@ def knowledge_base(config, wait: bool = False) -> KnowledgeBase:
 
 
 def _build(settings: KbSettings, state) -> KnowledgeBase:
-    return build_index(state, configured_articles(settings, state), settings, load_feedback(state))
+    articles = configured_articles(settings, state)
+    return build_index(state, articles, settings, load_feedback(state, articles))
 
 
 def _rebuild(key: str, stamp: tuple, settings: KbSettings, state) -> None:
@@ -260,7 +261,7 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     if article is None:
         return CardReply(notification="That article no longer exists.")
     if ticket is not None and not ticket.drafts:  # with a draft there the host refuses the insert: nothing learnt
-        remember_insert(settings.state_path, ticket.question, article.id)
+        remember_insert(settings.state_path, ticket.question, article.id, article.content_digest)
     if name == "kb.insert_link":
         link = article.url if article.url.startswith(("https://", "http://")) else ""  # never javascript: and such
         text = f"{article.title}: {link}" if link else article.title

@@ -43,6 +43,11 @@ class Article:
         return hashlib.sha256(f"{self.title}\n{self.lang}\n{','.join(self.tags)}\n{self.body}".encode()).hexdigest()[:16]
 
     @property
+    def content_digest(self) -> str:
+        """The body's hash alone: it survives a rename or a move (which may change the id and the title)."""
+        return hashlib.sha256(self.body.encode()).hexdigest()[:16]
+
+    @property
     def text(self) -> str:
         """The body as a reader sees it, for ranking and passages (see ``rendering``)."""
         return plain_text(self.body)

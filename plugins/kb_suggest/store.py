@@ -108,11 +108,13 @@ def feedback_path(state_dir: Path) -> Path:
     return Path(state_dir) / "kb-feedback.jsonl"
 
 
-def remember_insert(state_dir: Path, question: str, article_id: str) -> None:
-    """An agent inserted this article for this question: later similar questions rank it higher."""
+def remember_insert(state_dir: Path, question: str, article_id: str, content_digest: str = "") -> None:
+    """An agent inserted this article for this question: later similar questions rank it higher. The
+    article's content digest lets the insert follow the article when its file is renamed or moved."""
     path = feedback_path(state_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"question": question[:1000], "article": article_id}, ensure_ascii=False) + "\n"
+    item = {"question": question[:1000], "article": article_id, **({"content": content_digest} if content_digest else {})}
+    line = json.dumps(item, ensure_ascii=False) + "\n"
     with _lock:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a+b") as fh:
@@ -123,17 +125,31 @@ def remember_insert(state_dir: Path, question: str, article_id: str) -> None:
             fh.write(line.encode("utf-8"))
 
 
-def load_feedback(state_dir: Path) -> dict[str, list[str]]:
+def load_feedback(state_dir: Path, articles: list[Article] | None = None) -> dict[str, list[str]]:
+    """Questions agents answered with each article, by article id. With ``articles``, an insert whose article
+    id is gone counts for the article with the same content (its file was renamed or moved)."""
+    moved = {} if articles is None else {a.content_digest: a.id for a in articles}
+    known = {a.id for a in articles or []}
     out: dict[str, list[str]] = {}
+    for item in _feedback_lines(state_dir):
+        article = item["article"]
+        if articles is not None and article not in known:
+            article = moved.get(item.get("content"), article)
+        out.setdefault(article, []).append(item["question"])
+    # The latest inserts per article are what agents do now; older ones would only slow rebuilds.
+    return {article: questions[-FEEDBACK_PER_ARTICLE:] for article, questions in out.items()}
+
+
+def _feedback_lines(state_dir: Path):
+    """The readable lines of the feedback file (a line cut short by a crash is passed over)."""
     try:
         lines = feedback_path(state_dir).read_text(encoding="utf-8", errors="replace").splitlines()
     except FileNotFoundError:
-        return out
+        return
     for line in lines:
         try:
             item = json.loads(line)
-            out.setdefault(str(item["article"]), []).append(str(item["question"]))
-        except (ValueError, KeyError, TypeError):
+            yield {"question": str(item["question"]), "article": str(item["article"]),
+                   "content": str(item.get("content", ""))}
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
-    # The latest inserts per article are what agents do now; older ones would only slow rebuilds.
-    return {article: questions[-FEEDBACK_PER_ARTICLE:] for article, questions in out.items()}
