@@ -180,3 +180,23 @@ def test_feedback_follows_an_article_that_was_renamed_or_moved(tmp_path):
     assert feedback["billing/money-back"] == ["Can I get my money back for a broken lamp?"]
     assert "refunds" not in feedback
     assert load_feedback(tmp_path)["refunds"] == ["Can I get my money back for a broken lamp?"]  # by id as before
+
+
+# -- labeldesk kb search | eval | gaps -----------------------------------------------------------------
+
+def eval_files(tmp_path, articles: list[dict], queries: list[dict]) -> list[str]:
+    for name, lines in (("articles.jsonl", articles), ("queries.jsonl", queries)):
+        write(tmp_path, name, "".join(json.dumps(line) + "\n" for line in lines))
+    return ["--articles", str(tmp_path / "articles.jsonl"), "--queries", str(tmp_path / "queries.jsonl")]
+
+
+ARTICLES = [{"id": 7, "title": "Refunds", "body": "Refunds reach your card within five business days."},
+            {"id": 8, "title": "Reset your password", "body": "Use the Forgot password link on the sign-in page."}]
+
+
+@pytest.mark.parametrize("threshold", ["5", "-0.1", "nan", "inf"])
+def test_eval_threshold_outside_0_to_1_is_a_clear_error(tmp_path, threshold):
+    files = eval_files(tmp_path, ARTICLES, [{"id": 1, "text": "refund please", "expected": [7]}])
+    result = kb_cli("eval", "--semantic", "off", "--threshold", threshold, *files)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--threshold" in result.stderr and "between 0 and 1" in result.stderr

@@ -9,6 +9,21 @@ import click
 from plugin_host.cli import PERIOD
 
 
+class Share(click.ParamType):
+    """A number from 0 to 1 (a confidence gate); NaN and infinity are not."""
+
+    name = "number from 0 to 1"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number; give one between 0 and 1, e.g. 0.4", param, ctx)
+        if not 0 <= number <= 1:  # False for NaN as well
+            self.fail(f"{value} is not between 0 and 1 (a confidence gate, e.g. 0.4)", param, ctx)
+        return number
+
+
 def register(cli: click.Group) -> None:
     @cli.group("kb")
     def kb():
@@ -123,7 +138,7 @@ def register(cli: click.Group) -> None:
                   help='Articles: a .jsonl of {"id", "title", "body", "url", "lang", "tags"}.')
     @click.option("--queries", "queries_path", required=True, type=click.Path(exists=True, dir_okay=False),
                   help='Questions: a .jsonl of {"id", "text", "lang", "expected": [article ids]}.')
-    @click.option("--threshold", type=float, default=None, help="Confidence gate (default: the shipped one).")
+    @click.option("--threshold", type=Share(), default=None, help="Confidence gate (default: the shipped one).")
     @click.option("--semantic", type=click.Choice(["auto", "static", "full", "off"]), default="auto", show_default=True,
                   help="Embedding models: every installed one, the static ones (WordLlama, Navec), those and MiniLM, or none.")
     @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object with the metrics.")
