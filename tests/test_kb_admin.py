@@ -200,3 +200,14 @@ def test_eval_threshold_outside_0_to_1_is_a_clear_error(tmp_path, threshold):
     result = kb_cli("eval", "--semantic", "off", "--threshold", threshold, *files)
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--threshold" in result.stderr and "between 0 and 1" in result.stderr
+
+
+
+def test_eval_ids_written_as_7_0_are_article_7(tmp_path):
+    files = eval_files(tmp_path, [{**ARTICLES[0], "id": 7.0}, ARTICLES[1]],
+                       [{"id": 1, "text": "How long do refunds take to reach my card?", "expected": [7]},
+                        {"id": 2.0, "text": "Forgot password link", "expected": [8.0]}])
+    result = kb_cli("eval", "--semantic", "off", "--json", *files)
+    assert result.exit_code == 0, result.output
+    assert "not in" not in result.stderr  # no "questions expect ids that are not in the articles"
+    assert json.loads(result.stdout.splitlines()[-1])["recall@1"] == 1.0

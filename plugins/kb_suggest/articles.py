@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -258,9 +259,15 @@ def json_lines(path: str | Path, what: str, shape: str = ""):
 
 
 def json_id(value) -> str:
-    """An id from JSON: a string or a number (``7`` and ``"7"`` are the same id)."""
+    """An id from JSON: a string or a number (``7``, ``7.0`` and ``"7"`` are the same id: spreadsheets and
+    pandas write whole numbers as ``7.0``)."""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise ValueError(f"an id must be a string or a number, not {json.dumps(value, ensure_ascii=False)[:40]}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"an id must be a string or a number, not {value}")
+        if value.is_integer():
+            return str(int(value))
     return str(value)
 
 
