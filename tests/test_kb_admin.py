@@ -211,3 +211,34 @@ def test_eval_ids_written_as_7_0_are_article_7(tmp_path):
     assert result.exit_code == 0, result.output
     assert "not in" not in result.stderr  # no "questions expect ids that are not in the articles"
     assert json.loads(result.stdout.splitlines()[-1])["recall@1"] == 1.0
+
+
+
+def test_eval_progress_goes_to_stderr_and_json_stays_parseable(tmp_path):
+    files = eval_files(tmp_path, ARTICLES, [{"id": n, "text": "refund please", "expected": [7]} for n in range(30)])
+    result = kb_cli("eval", "--semantic", "off", "--json", *files)
+    assert result.exit_code == 0, result.output
+    assert "Measuring" in result.stderr and "Measuring" not in result.stdout
+    assert json.loads(result.stdout.splitlines()[-1])["recall@1"] == 1.0
+
+
+def test_gaps_and_search_show_progress_on_stderr_only(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import plugin_host.runtime as runtime
+    from tests.test_kb import kb_host
+
+    _, host, _ = kb_host(tmp_path)
+    tickets = [SimpleNamespace(question="Do you ship to Iceland?", language="en")] * 3
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
+    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: tickets)
+    result = kb_cli("gaps", "--since", "7d")
+    assert result.exit_code == 0, result.output
+    assert "Reading questions" in result.stderr and "Reading questions" not in result.stdout
+    assert "   3  Do you ship to Iceland?" in result.stdout
+
+    config = kb_config(tmp_path / "search")
+    result = kb_cli("search", "--json", "--config", str(config), "how long do refunds take")
+    assert result.exit_code == 0, result.output
+    assert "Indexing articles" in result.stderr
+    assert json.loads(result.stdout)[0]["id"] == "refunds"

@@ -98,13 +98,14 @@ def options(config) -> KbSettings:
     return settings
 
 
-def knowledge_base(config, wait: bool = False) -> KnowledgeBase:
+def knowledge_base(config, wait: bool = False, progress=None) -> KnowledgeBase:
     """The index for the configured articles, rebuilt when the articles, the Drive copy or the feedback change.
 
     Analysis of unchanged articles (words and vectors) comes from the index file that
     ``labeldesk kb index`` and earlier rebuilds wrote, so a rebuild only analyses what changed. Only
     the first build is waited for: later rebuilds (an agent's insert, an edited article) run in the
     background while the previous index keeps answering, so no side panel waits for them.
+    ``progress(done, total)`` follows a build this call waits for (the analysis of each article).
     """
     settings = options(config)
     state = config.state_path
@@ -116,7 +117,7 @@ def knowledge_base(config, wait: bool = False) -> KnowledgeBase:
         if current is not None and current[0] == stamp:
             return current[1]
         if current is None or wait:
-            _cache[key] = (stamp, _build(settings, state))
+            _cache[key] = (stamp, _build(settings, state, progress))
             return _cache[key][1]
         if key not in _rebuilding:
             _rebuilding.add(key)
@@ -125,9 +126,10 @@ def knowledge_base(config, wait: bool = False) -> KnowledgeBase:
         return current[1]
 
 
-def _build(settings: KbSettings, state) -> KnowledgeBase:
+def _build(settings: KbSettings, state, progress=None) -> KnowledgeBase:
     articles = configured_articles(settings, state)
-    return build_index(state, articles, settings, load_feedback(state, articles))
+    each = (lambda done: progress(done, len(articles))) if progress else None
+    return build_index(state, articles, settings, load_feedback(state, articles), progress=each)
 
 
 def _rebuild(key: str, stamp: tuple, settings: KbSettings, state) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -22,6 +23,26 @@ class Share(click.ParamType):
         if not 0 <= number <= 1:  # False for NaN as well
             self.fail(f"{value} is not between 0 and 1 (a confidence gate, e.g. 0.4)", param, ctx)
         return number
+
+
+@contextmanager
+def _progress(label: str):
+    """A progress bar on stderr (stdout stays for results and --json) fed with ``(done, total)``; it appears
+    only when there is work to show."""
+    bar = None
+
+    def update(done, total):
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 def register(cli: click.Group) -> None:
@@ -116,7 +137,8 @@ def register(cli: click.Group) -> None:
 
         config = _config(config_path)
         language = language_code(lang, text)
-        kb = knowledge_base(config, wait=True)  # a command answers from the articles as they are now
+        with _progress("Indexing articles") as progress:
+            kb = knowledge_base(config, wait=True, progress=progress)  # the articles as they are now
         if not kb.articles:
             raise click.ClickException(
                 "the knowledge base has no articles: set [plugins.kb_suggest] articles (a folder of Markdown files "
@@ -164,7 +186,8 @@ def register(cli: click.Group) -> None:
         if unknown:
             click.echo(f"warning: questions expect {len(unknown)} article id(s) that are not in {articles_path}: "
                        f"{', '.join(unknown[:10])}{' …' if len(unknown) > 10 else ''}", err=True)
-        ours = evaluate(articles, queries, threshold, semantic=semantic)
+        with click.progressbar(length=len(queries), label="Measuring suggestions", file=sys.stderr) as bar:
+            ours = evaluate(articles, queries, threshold, semantic=semantic, progress=bar.update)
         baseline = evaluate_baseline(articles, queries)
         keys = ("recall@1", "recall@3", "mrr@5", "no_suggestion_rate", "p50_ms", "p95_ms")
         click.echo(f"{len(articles)} articles, {ours['queries']} questions ({ours['out_of_scope']} out of scope). "
@@ -192,5 +215,9 @@ def register(cli: click.Group) -> None:
             tickets = host.search_tickets(f"newer_than:{days}d", limit=2000)
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
-        for group in gaps(tickets, knowledge_base(host.config)):
+        with _progress("Indexing articles") as progress:
+            kb = knowledge_base(host.config, wait=True, progress=progress)
+        with click.progressbar(length=len(tickets), label="Reading questions", file=sys.stderr) as bar:
+            found = gaps(tickets, kb, progress=bar.update)
+        for group in found:
             click.echo(f"{group['count']:>4}  {group['example']}  ({', '.join(group['keywords'])})")

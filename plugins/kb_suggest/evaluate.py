@@ -82,7 +82,8 @@ def _round(value):
 
 
 def evaluate(articles: list[Article], queries: list[Query], threshold: float | None = None,
-             semantic: str = "auto") -> dict:
+             semantic: str = "auto", progress=None) -> dict:
+    """Our ranker's metrics; ``progress(1)`` is called after each question."""
     kb = KnowledgeBase(articles, threshold=threshold, semantic=semantic)
     ranked, latencies = [], []
     for query in queries:
@@ -90,6 +91,8 @@ def evaluate(articles: list[Article], queries: list[Query], threshold: float | N
         hits = kb.search(query.text, query.lang, limit=5)
         latencies.append(time.perf_counter() - began)
         ranked.append([h.article.id for h in hits])
+        if progress:
+            progress(1)
     languages = sorted({q.lang for q in queries})
     ranking = "lexical" + "".join(f" + {m}" for m in kb.models)
     gates = "; ".join(f"{lang}: {kb.describe_gate(lang)}" for lang in languages)

@@ -52,8 +52,14 @@ def group_questions(questions: list[tuple[str, str]], similarity: float = WORDS,
              "keywords": [w for w, _ in g["words"].most_common(8)]} for g in groups]
 
 
-def gaps(tickets, kb) -> list[dict]:
-    unanswered = [(t.question, t.language) for t in tickets if not kb.search(t.question, t.language, limit=1)]
+def gaps(tickets, kb, progress=None) -> list[dict]:
+    """Groups of the ``tickets``' questions that get no confident suggestion; ``progress(1)`` after each ticket."""
+    unanswered = []
+    for ticket in tickets:
+        if not kb.search(ticket.question, ticket.language, limit=1):
+            unanswered.append((ticket.question, ticket.language))
+        if progress:
+            progress(1)
     embed = None
     if "wordllama" in kb.models:  # MEANING is measured for WordLlama's similarities (English)
         from .embeddings import embedder
