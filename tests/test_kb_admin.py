@@ -242,3 +242,26 @@ def test_gaps_and_search_show_progress_on_stderr_only(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Indexing articles" in result.stderr
     assert json.loads(result.stdout)[0]["id"] == "refunds"
+
+
+def test_search_says_why_in_words_an_admin_reads(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import plugins.kb_suggest as kb_suggest
+    from plugins.kb_suggest.articles import Article
+    from plugins.kb_suggest.engine import Hit
+
+    refunds = Article("refunds", "Refunds", "Refunds take five days.")
+    lamp = Article("returns", "Returns", "Send the lamp back.")
+    hits = [Hit(refunds, 0.9, 0.62, (), "Refunds take five days."),
+            Hit(lamp, 0.8, 0.55, ("lamp",), "Send the lamp back.", confident=False)]
+    fake = SimpleNamespace(articles=[refunds, lamp], search=lambda *a, **k: hits, describe_gate=lambda lang: "gate")
+    monkeypatch.setattr(kb_suggest, "knowledge_base", lambda *a, **k: fake)
+    config = kb_config(tmp_path)
+    result = kb_cli("search", "--config", str(config), "I want my money back")
+    assert "why: similar meaning" in result.stdout and "matched: \n" not in result.stdout
+    assert "why: matched: lamp (a close alternative)" in result.stdout
+    result = kb_cli("search", "--json", "--config", str(config), "I want my money back")
+    found = json.loads(result.stdout)
+    assert [(h["why"], h["confident"]) for h in found] == [("similar meaning", True),
+                                                           ("matched: lamp (a close alternative)", False)]

@@ -186,11 +186,15 @@ def _mtime(path) -> float:
         return 0.0
 
 
+def reason(hit) -> str:
+    """Why an article is suggested, in words an agent or admin reads: the customer's words it matched (or
+    "similar meaning"), and whether it is only a close alternative to a confident one."""
+    why = "matched: " + ", ".join(hit.matched) if hit.matched else "similar meaning"
+    return why if hit.confident else f"{why} (a close alternative)"
+
+
 def to_suggestion(hit) -> Suggestion:
-    reason = "matched: " + ", ".join(hit.matched) if hit.matched else "similar meaning"
-    if not hit.confident:
-        reason += " (a close alternative)"
-    return Suggestion(hit.article.id, hit.article.title, hit.article.url, hit.passage, hit.confidence, reason,
+    return Suggestion(hit.article.id, hit.article.title, hit.article.url, hit.passage, hit.confidence, reason(hit),
                       hit.article.answer, confident=hit.confident, language=hit.article.lang)
 
 

@@ -133,7 +133,7 @@ def register(cli: click.Group) -> None:
         """Show what would be suggested for TEXT, and why."""
         from plugin_host.language import language_code
 
-        from . import knowledge_base
+        from . import knowledge_base, reason
 
         config = _config(config_path)
         language = language_code(lang, text)
@@ -146,13 +146,14 @@ def register(cli: click.Group) -> None:
         hits = kb.search(text, language, limit=3)
         if as_json:
             click.echo(json.dumps([{"id": h.article.id, "title": h.article.title, "confidence": h.confidence,
-                                    "matched": list(h.matched), "passage": h.passage} for h in hits], ensure_ascii=False))
+                                    "confident": h.confident, "why": reason(h), "matched": list(h.matched),
+                                    "passage": h.passage} for h in hits], ensure_ascii=False))
             return
         click.echo(f"Language {language}; {kb.describe_gate(language)}.")
         if not hits:
             click.echo("Nothing confident enough to suggest.")
         for h in hits:
-            click.echo(f"{h.confidence:.2f}  {h.article.title}  [{h.article.id}]\n      matched: {', '.join(h.matched)}"
+            click.echo(f"{h.confidence:.2f}  {h.article.title}  [{h.article.id}]\n      why: {reason(h)}"
                        f"\n      {h.passage}")
 
     @kb.command("eval")
