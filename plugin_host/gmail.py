@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 GOOGLE_ROOTS = {"gmail": "https://gmail.googleapis.com/", "tasks": "https://tasks.googleapis.com/",
                 "drive": "https://www.googleapis.com/"}
 VERSIONS = {"gmail": "v1", "tasks": "v1", "drive": "v3"}
-DRIVE_FILE_FIELDS = "nextPageToken, files(id, name, mimeType, modifiedTime, webViewLink)"
+DRIVE_FILE = "id, name, mimeType, modifiedTime, webViewLink, trashed, shortcutDetails"
+DRIVE_FILE_FIELDS = f"nextPageToken, files({DRIVE_FILE})"
+DRIVE_SHORTCUT = "application/vnd.google-apps.shortcut"
 DRIVE_FOLDER = "application/vnd.google-apps.folder"
 DRIVE_DOCUMENT = "application/vnd.google-apps.document"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -453,27 +455,42 @@ class GmailClient:
 
     def drive_documents(self, folder_id: str, max_depth: int = 5) -> list[dict]:
         """Google Docs in ``folder_id`` and its subfolders: id, name, mimeType, modifiedTime, webViewLink."""
-        documents, folders, seen = [], [(folder_id, 0)], set()
+        return [file for file in self.drive_folder_files(folder_id, max_depth) if file.get("mimeType") == DRIVE_DOCUMENT]
+
+    def drive_folder_files(self, folder_id: str, max_depth: int = 5) -> list[dict]:
+        """Every file in ``folder_id`` and its subfolders (every page of them), not in the trash, folders
+        left out; shortcuts to folders are walked like folders, other shortcuts are returned as they are."""
+        files, folders, seen = [], [(folder_id, 0)], set()
         while folders:
             folder, depth = folders.pop(0)
             if folder in seen:
                 continue
             seen.add(folder)
-            token = None
-            while True:
-                request = self.drive.files().list(q=f"'{folder}' in parents and trashed = false", pageSize=100,
-                                                  pageToken=token, fields=DRIVE_FILE_FIELDS, supportsAllDrives=True,
-                                                  includeItemsFromAllDrives=True)
-                page = self.execute(request, "drive.files.list", f"folder {folder}")
-                for file in page.get("files", []):
-                    if file.get("mimeType") == DRIVE_DOCUMENT:
-                        documents.append(file)
-                    elif file.get("mimeType") == DRIVE_FOLDER and depth < max_depth:
-                        folders.append((file["id"], depth + 1))
-                token = page.get("nextPageToken")
-                if not token:
-                    break
-        return documents
+            for file in self._drive_children(folder):
+                target = file.get("shortcutDetails") or {}
+                if file.get("mimeType") == DRIVE_FOLDER or target.get("targetMimeType") == DRIVE_FOLDER:
+                    if depth < max_depth:
+                        folders.append((target.get("targetId") or file["id"], depth + 1))
+                else:
+                    files.append(file)
+        return files
+
+    def _drive_children(self, folder: str) -> list[dict]:
+        children, token = [], None
+        while True:
+            request = self.drive.files().list(q=f"'{folder}' in parents and trashed = false", pageSize=100,
+                                              pageToken=token, fields=DRIVE_FILE_FIELDS, supportsAllDrives=True,
+                                              includeItemsFromAllDrives=True)
+            page = self.execute(request, "drive.files.list", f"folder {folder}")
+            children += page.get("files", [])
+            token = page.get("nextPageToken")
+            if not token:
+                return children
+
+    def drive_file(self, file_id: str) -> dict:
+        """One Drive file's id, name, mimeType, modifiedTime, webViewLink and trashed (a shortcut's target)."""
+        return self.execute(self.drive.files().get(fileId=file_id, fields=DRIVE_FILE, supportsAllDrives=True),
+                            "drive.files.get", f"file {file_id}")
 
     def export_document(self, file_id: str, mime_type: str = "text/plain") -> str:
         """A Google Doc exported as text: ``text/plain``, or ``text/markdown`` (headings, lists and links kept)."""

@@ -265,3 +265,48 @@ def test_search_says_why_in_words_an_admin_reads(tmp_path, monkeypatch):
     found = json.loads(result.stdout)
     assert [(h["why"], h["confident"]) for h in found] == [("similar meaning", True),
                                                            ("matched: lamp (a close alternative)", False)]
+
+
+# -- Google Drive ------------------------------------------------------------------------------------------
+
+def drive_host(tmp_path, local, folder):
+    from plugin_host.config import load_config
+    from plugin_host.runtime import build_host
+
+    data = {"mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
+            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"drive_folder": folder, "semantic": "off"}}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    return build_host(config, http=local.http), config
+
+
+def test_drive_follows_shortcuts_skips_other_files_with_a_note_and_reads_every_page(tmp_path):
+    from plugin_host.mailbox import LocalMailbox
+    from plugins.kb_suggest.drive import drive_articles, sync_drive
+
+    local = LocalMailbox()
+    folder = local.add_folder("Help centre")
+    sub = local.add_folder("Billing", parent=folder)
+    elsewhere = local.add_folder("Team docs")
+    local.add_document("Refunds", "Refunds reach your card within five days.", sub)
+    shared = local.add_document("Shipping times", "Parcels ship within 24 hours.", elsewhere)
+    local.add_shortcut("Shipping (shortcut)", shared, folder)
+    inside = local.add_document("Invoices", "Invoices are sent monthly.", folder)
+    local.add_shortcut("Invoices again", inside, sub)  # one Doc, two ways in: one article
+    old = local.add_document("Old policy", "Outdated.", elsewhere)
+    local.mailbox.drive_files[old]["trashed"] = True
+    local.add_shortcut("Old policy", old, folder)
+    binned = local.add_document("Binned", "In the trash.", folder)
+    local.mailbox.drive_files[binned]["trashed"] = True
+    local.add_drive_file("Price list.pdf", "application/pdf", folder)
+    local.add_drive_file("Terms.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", sub)
+    for number in range(120):  # more than one page of files.list
+        local.add_document(f"FAQ {number:03d}", f"Answer number {number}.", folder)
+    host, config = drive_host(tmp_path, local, folder)
+    result = sync_drive(host.client, folder, config.state_path)
+    titles = {a.title for a in drive_articles(config.state_path)}
+    assert {"Refunds", "Shipping times", "Invoices", "FAQ 000", "FAQ 119"} <= titles
+    assert "Binned" not in titles and "Old policy" not in titles and len(titles) == 123
+    assert result["documents"] == 123 and result["failed"] == []
+    notes = "\n".join(result["skipped"])
+    assert "Price list.pdf: a PDF, not a Google Doc" in notes and "Terms.docx: a Word file, not a Google Doc" in notes
+    assert "Old policy: a shortcut to a Doc in the trash" in notes

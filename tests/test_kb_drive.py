@@ -69,7 +69,7 @@ def test_sync_exports_only_changed_docs_and_keeps_the_last_good_text(tmp_path):
     host, config = host_for(tmp_path, local, folder)
     state = config.state_path
     first = sync_drive(host.client, folder, state)
-    assert first == {"documents": 3, "exported": 3, "removed": 0, "failed": []}
+    assert first == {"documents": 3, "exported": 3, "removed": 0, "failed": [], "skipped": []}
     articles = {a.title: a for a in drive_articles(state)}
     assert articles["How refunds work"].body.startswith("# Refunds\nRefunds reach")  # repeated title line dropped
     assert articles["Возврат денег"].lang == "ru" and articles["Reset your password"].url.startswith("https://docs.")

@@ -86,6 +86,20 @@ class LocalMailbox:
         """A Google Doc with ``text`` (Markdown headings allowed) in ``folder``; returns its id."""
         return self._add_drive_file(name, "application/vnd.google-apps.document", folder, text, modified)
 
+    def add_shortcut(self, name: str, target: str, folder: str | None = None) -> str:
+        """A Drive shortcut in ``folder`` to the file ``target``; returns its id."""
+        file_id = self._add_drive_file(name, "application/vnd.google-apps.shortcut", folder)
+        shortcut = self.mailbox.drive_files[file_id]
+        shortcut["shortcutDetails"] = {"targetId": target,
+                                       "targetMimeType": self.mailbox.drive_files[target]["mimeType"]}
+        shortcut["webViewLink"] = self.mailbox.drive_files[target]["webViewLink"]
+        self.app.persist()
+        return file_id
+
+    def add_drive_file(self, name: str, mime_type: str, folder: str | None = None) -> str:
+        """A file that is not a Google Doc (a PDF, a Word file) in ``folder``; returns its id."""
+        return self._add_drive_file(name, mime_type, folder)
+
     def update_document(self, file_id: str, text: str, modified: datetime | None = None) -> None:
         file = self.mailbox.drive_files[file_id]
         file["content"] = text
@@ -98,7 +112,8 @@ class LocalMailbox:
             "id": file_id, "name": name, "mimeType": mime, "parents": [parent] if parent else ["root"],
             "trashed": False, "modifiedTime": _rfc3339(modified), "content": text,
             "webViewLink": f"https://docs.google.com/document/d/{file_id}/edit" if text or "document" in mime
-            else f"https://drive.google.com/drive/folders/{file_id}"}
+            else f"https://drive.google.com/drive/folders/{file_id}" if "folder" in mime
+            else f"https://drive.google.com/file/d/{file_id}/view"}
         self.app.persist()
         return file_id
 

@@ -214,6 +214,8 @@ def background_jobs(settings):
         result = sync_drive(google, folder, settings.state_path)
         for failure in result["failed"]:
             log.warning("knowledge base: Drive Doc skipped: %s", failure)
+        for note in result["skipped"]:
+            log.info("knowledge base: Drive file not an article: %s", note)
 
     return [(DRIVE_SYNC_SECONDS, "kb drive sync", sync)]
 

@@ -96,6 +96,8 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(f"cannot read Drive folder {folder}: {exc}")
         for failure in result["failed"]:
             click.echo(f"skipped {failure}", err=True)
+        for note in result["skipped"]:
+            click.echo(f"note: {note}", err=True)
         click.echo(f"Drive: {result['documents']} Docs, {result['exported']} exported (new or changed), "
                    f"{result['removed']} removed.")
 

@@ -1,6 +1,8 @@
 """Help articles from a Google Drive folder of Docs (``[plugins.kb_suggest] drive_folder``).
 
-``labeldesk kb index`` lists the folder (and its subfolders) through the host's Google client and
+``labeldesk kb index`` lists the folder (and its subfolders, every page of them; shortcuts to Docs and
+folders are followed, files in the trash are not; PDFs, Word files and other non-Docs are named in a
+note) through the host's Google client and
 exports only the Docs whose ``modifiedTime`` changed since the last run, as Markdown (links kept); the texts are kept in
 ``kb-drive.json`` in the state directory (mode 0600), where suggestions read them: no Drive call is
 made while an agent waits. A Doc that cannot be exported is reported and skipped, and its last good
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from plugin_host.errors import LabeldeskError
 from plugin_host.files import write_private_json
+from plugin_host.gmail import DRIVE_DOCUMENT
 from plugin_host.language import detect_language
 from plugin_host.text import one_line
 
@@ -44,7 +47,7 @@ def drive_articles(state_dir) -> list[Article]:
 def sync_drive(client, folder_id: str, state_dir, progress=None) -> dict:
     """Bring ``kb-drive.json`` up to date with the folder; returns counts and the Docs that failed."""
     cached = load_cached(state_dir)
-    documents = client.drive_documents(folder_id)
+    documents, skipped = folder_documents(client, folder_id)
     fresh, exported, failed = {}, 0, []
     for number, document in enumerate(documents, 1):
         document = {**document, "name": one_line(document["name"])}  # for the log and titles: one line, no ESC
@@ -67,7 +70,40 @@ def sync_drive(client, folder_id: str, state_dir, progress=None) -> dict:
         if progress:
             progress(number, len(documents))
     write_private_json(cache_path(state_dir), {"folder": folder_id, "documents": fresh})
-    return {"documents": len(fresh), "exported": exported, "removed": len(set(cached) - set(fresh)), "failed": failed}
+    return {"documents": len(fresh), "exported": exported, "removed": len(set(cached) - set(fresh)), "failed": failed,
+            "skipped": skipped}
+
+
+KINDS = {"application/pdf": "a PDF", "application/vnd.google-apps.spreadsheet": "a Google Sheet",
+         "application/vnd.google-apps.presentation": "a Google Slides file", "text/plain": "a text file",
+         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "a Word file",
+         "application/msword": "a Word file", "text/markdown": "a Markdown file"}
+
+
+def folder_documents(client, folder_id: str) -> tuple[list[dict], list[str]]:
+    """(the Docs of the folder tree, notes on the files that are not articles). A shortcut to a Doc counts
+    as that Doc (once, however many ways lead to it); a PDF or a Word file is named with what to do."""
+    documents, skipped, seen = [], [], set()
+    for file in client.drive_folder_files(folder_id):
+        name = one_line(file.get("name", ""))
+        target = file.get("shortcutDetails") or {}
+        if target.get("targetMimeType") == DRIVE_DOCUMENT:
+            try:
+                file = client.drive_file(target["targetId"])
+            except LabeldeskError as exc:
+                skipped.append(f"{name}: a shortcut to a Doc that cannot be opened ({exc})")
+                continue
+            if file.get("trashed"):
+                skipped.append(f"{name}: a shortcut to a Doc in the trash; delete the shortcut or restore the Doc")
+                continue
+        if file.get("mimeType") != DRIVE_DOCUMENT:
+            kind = KINDS.get(target.get("targetMimeType") or file.get("mimeType"), f"a {file.get('mimeType')} file")
+            skipped.append(f"{name}: {kind}, not a Google Doc; skipped (open it with Google Docs and keep that copy "
+                           "in the folder to make it an article)")
+        elif file["id"] not in seen:
+            seen.add(file["id"])
+            documents.append(file)
+    return documents, skipped
 
 
 def _export(client, file_id: str) -> str:
