@@ -128,6 +128,7 @@ enabled = ["autoreply", "sla", "kb_suggest"]
 [plugins.kb_suggest]
 # articles = "kb"                  # a folder of Markdown help articles (front matter: title, url, lang, tags)
 # drive_folder = "1AbC..."         # and/or a Google Drive folder of Docs (`labeldesk kb index` syncs it)
+# drive_public = false             # true only if that folder is shared with anyone with the link: Doc links go to customers
 # semantic = "auto"                # auto | static | full | off
 
 [addon]

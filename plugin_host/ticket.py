@@ -221,6 +221,7 @@ class Suggestion:
     body: str = ""
     confident: bool = True  # False: offered as a close runner-up, below the confidence gate itself
     language: str = ""
+    link: str = ""  # where agents open the article, when only they can (an internal Doc); ``url`` is for customers
 
 
 @dataclass

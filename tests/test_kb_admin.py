@@ -310,3 +310,49 @@ def test_drive_follows_shortcuts_skips_other_files_with_a_note_and_reads_every_p
     notes = "\n".join(result["skipped"])
     assert "Price list.pdf: a PDF, not a Google Doc" in notes and "Terms.docx: a Word file, not a Google Doc" in notes
     assert "Old policy: a shortcut to a Doc in the trash" in notes
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_drive_docs_are_linked_to_customers_only_when_the_admin_says_they_are_public(tmp_path, public):
+    from datetime import datetime, timezone
+
+    from plugin_host.config import load_config
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+    from plugin_host.sync import ChangeFeed
+    from plugins.kb_suggest.drive import sync_drive
+    from tests.conftest import deliver, make_email
+    from tests.test_autoreply import acks
+
+    local = LocalMailbox()
+    folder = local.add_folder("Help centre")
+    doc = local.add_document("How refunds work", "Refunds reach your card within 5 business days after approval.",
+                             folder)
+    monday = datetime.now(timezone.utc)
+    kb = {"drive_folder": folder, "semantic": "off", **({"drive_public": True} if public else {})}
+    data = {"mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
+            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": ["autoreply", "kb_suggest"], "kb_suggest": kb,
+                        "autoreply": {"hours": "Mon-Sun 00:00-23:59", "timezone": "UTC"}}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    host = build_host(config, http=local.http, now=lambda: monday)
+    sync_drive(host.client, folder, config.state_path)
+    ref = deliver(local.gmail(), make_email(subject="Refund", body="When will my refund reach my card?", date=monday))
+    for message in local.mailbox.messages.values():
+        message.internal_date = int(monday.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = acks(local)
+    edit_link = f"https://docs.google.com/document/d/{doc}/edit"
+    assert (edit_link in ack.get_content()) is public
+
+    ticket = host.ticket(ref["threadId"])
+    agent = config.agent("anna.kowalska@example.com")
+    panel = json.dumps(host.side_panel_sections(ticket, agent, lambda n: f"https://labeldesk.example.com/{n}"))
+    assert "How refunds work" in panel and edit_link in panel  # agents can open the Doc either way
+    assert ("Insert link" in panel) is public
+    items = host.compose_suggestions(ticket, agent)
+    assert any("5 business days" in i["content"] for i in items)
+    assert any(edit_link in i["content"] for i in items) is public
+    reply = host.card_action("kb.insert_link", {"article": f"drive/{doc}"}, {}, ticket, agent)
+    assert (edit_link in (reply.insert_text or "")) is public
+    assert public or "internal Doc" in reply.notification

@@ -72,7 +72,8 @@ def test_sync_exports_only_changed_docs_and_keeps_the_last_good_text(tmp_path):
     assert first == {"documents": 3, "exported": 3, "removed": 0, "failed": [], "skipped": []}
     articles = {a.title: a for a in drive_articles(state)}
     assert articles["How refunds work"].body.startswith("# Refunds\nRefunds reach")  # repeated title line dropped
-    assert articles["Возврат денег"].lang == "ru" and articles["Reset your password"].url.startswith("https://docs.")
+    assert articles["Возврат денег"].lang == "ru" and articles["Reset your password"].link.startswith("https://docs.")
+    assert articles["Reset your password"].url == ""  # an internal Doc: agents open it, customers never get it
     assert oct((state / "kb-drive.json").stat().st_mode & 0o777) == "0o600"
 
     local.app.calls.clear()

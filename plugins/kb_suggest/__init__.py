@@ -41,9 +41,10 @@ class KbSettings:
     limit: int = 3
     semantic: str = "auto"  # auto | static | full | off (see embeddings)
     drive_folder: str = ""  # a Google Drive folder id of Docs, synced by `labeldesk kb index`
+    drive_public: bool = False  # the folder is shared with anyone with the link: customers may get Doc links
 
 
-KNOWN = ("articles", "threshold", "limit", "semantic", "drive_folder")
+KNOWN = ("articles", "threshold", "limit", "semantic", "drive_folder", "drive_public")
 
 
 def validate(raw: dict) -> KbSettings:
@@ -79,7 +80,12 @@ def validate(raw: dict) -> KbSettings:
     if drive_folder and not FOLDER_ID.match(drive_folder):
         raise ConfigError("plugins.kb_suggest.drive_folder",
                           "must be a Drive folder id (the part after /folders/ in the folder's URL)")
-    return KbSettings(source, threshold, limit, semantic, drive_folder)
+    drive_public = raw.get("drive_public", False)
+    if str(drive_public).lower() in ("true", "false"):  # environment overrides arrive as strings
+        drive_public = str(drive_public).lower() == "true"
+    if not isinstance(drive_public, bool):
+        raise ConfigError("plugins.kb_suggest.drive_public", f"must be true or false, got {drive_public!r}")
+    return KbSettings(source, threshold, limit, semantic, drive_folder, drive_public)
 
 
 def options(config) -> KbSettings:
@@ -148,7 +154,7 @@ def configured_articles(settings: KbSettings, state_dir) -> list:
     """The Markdown folder (or JSONL) articles plus the Drive Docs saved by the last sync."""
     articles = load_articles(settings.articles)
     if settings.drive_folder:
-        articles += drive_articles(state_dir)
+        articles += drive_articles(state_dir, settings.drive_public)
     return articles
 
 
@@ -195,7 +201,8 @@ def reason(hit) -> str:
 
 def to_suggestion(hit) -> Suggestion:
     return Suggestion(hit.article.id, hit.article.title, hit.article.url, hit.passage, hit.confidence, reason(hit),
-                      hit.article.answer, confident=hit.confident, language=hit.article.lang)
+                      hit.article.answer, confident=hit.confident, language=hit.article.lang,
+                      link=hit.article.link or hit.article.url)
 
 
 @hookimpl
@@ -237,12 +244,15 @@ def ticket_sections(ticket, agent, settings, now, urls):
         widgets.append({"decoratedText": {"topLabel": html.escape(s.reason[:120]), "text": f"<b>{html.escape(s.title)}</b>",
                                           "bottomLabel": html.escape(s.snippet[:200]), "wrapText": True}})
         buttons = []
-        for label, action in (("Insert link", "kb.insert_link"), ("Insert answer", "kb.insert_answer")):
+        # A link goes into the reply to the customer: only a public page (an internal Doc is opened, not sent).
+        inserts = (("Insert link", "kb.insert_link"),) if s.url.startswith("https://") else ()
+        for label, action in (*inserts, ("Insert answer", "kb.insert_answer")):
             buttons.append({"text": label, "onClick": {"action": {"function": urls("action"), "parameters": [
                 {"key": "name", "value": action}, {"key": "article", "value": s.article_id},
                 {"key": "threadId", "value": ticket.thread_id}]}}})
-        if s.url.startswith("https://"):
-            buttons.append({"text": "Open", "onClick": {"openLink": {"url": s.url}}})
+        opens = s.link or s.url
+        if opens.startswith("https://"):
+            buttons.append({"text": "Open", "onClick": {"openLink": {"url": opens}}})
         widgets.append({"buttonList": {"buttons": buttons}})
     return [{"header": "Help articles", "widgets": widgets}]
 
@@ -268,6 +278,8 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     article = next((a for a in kb.articles if a.id == parameters.get("article")), None)
     if article is None:
         return CardReply(notification="That article no longer exists.")
+    if name == "kb.insert_link" and not article.url and article.link:
+        return CardReply(notification=f"“{article.title}” is an internal Doc customers cannot open: insert its answer.")
     if ticket is not None and not ticket.drafts:  # with a draft there the host refuses the insert: nothing learnt
         remember_insert(settings.state_path, ticket.question, article.id, article.content_digest)
     if name == "kb.insert_link":

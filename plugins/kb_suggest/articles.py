@@ -38,6 +38,7 @@ class Article:
     url: str = ""
     lang: str = "en"
     tags: tuple[str, ...] = ()
+    link: str = ""  # where agents open it when that is not ``url`` (an internal Drive Doc); never sent to customers
 
     @property
     def digest(self) -> str:

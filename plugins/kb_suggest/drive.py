@@ -38,9 +38,13 @@ def load_cached(state_dir) -> dict:
     return data.get("documents", {}) if isinstance(data, dict) else {}
 
 
-def drive_articles(state_dir) -> list[Article]:
-    """The Drive Docs saved by the last sync, as articles (id ``drive/<file id>``)."""
-    return [Article(f"drive/{file_id}", doc["title"], doc["body"], doc.get("url", ""), doc.get("lang", "en"))
+def drive_articles(state_dir, public: bool = False) -> list[Article]:
+    """The Drive Docs saved by the last sync, as articles (id ``drive/<file id>``). A Doc's link opens it for
+    people of the organisation only, so it is the agents' ``link``; it becomes the ``url`` that
+    acknowledgements and inserted links give customers only when the admin says the folder is ``public``
+    (shared with anyone who has the link)."""
+    return [Article(f"drive/{file_id}", doc["title"], doc["body"], doc.get("url", "") if public else "",
+                    doc.get("lang", "en"), link=doc.get("url", ""))
             for file_id, doc in sorted(load_cached(state_dir).items(), key=lambda item: item[1]["title"])]
 
 
