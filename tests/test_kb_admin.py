@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+import responses
 
 from plugins.kb_suggest.articles import load_folder
 from plugins.kb_suggest.store import INDEX_VERSION
@@ -356,3 +357,40 @@ def test_drive_docs_are_linked_to_customers_only_when_the_admin_says_they_are_pu
     reply = host.card_action("kb.insert_link", {"article": f"drive/{doc}"}, {}, ticket, agent)
     assert (edit_link in (reply.insert_text or "")) is public
     assert public or "internal Doc" in reply.notification
+
+
+# -- help-centre import ----------------------------------------------------------------------------------
+
+HELP = "https://help.example.com"
+
+
+def page(title: str, text: str, lang: str = "en", canonical: str = "") -> str:
+    link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    return (f'<html lang="{lang}"><head><title>{title} | Help</title>{link}</head><body>'
+            f'<header>Acme Help Centre Sign in</header><nav><a href="/">Home</a> Contact us</nav>'
+            f'<h1>{title}</h1><p>{text}</p><footer>© Acme 2026 Privacy Terms</footer></body></html>')
+
+
+def imported(tmp_path, sitemap_url: str):
+    result = kb_cli("import", "--sitemap", sitemap_url, "--out", str(tmp_path / "kb"))
+    return result, {a.id: a for a in load_folder(tmp_path / "kb")} if (tmp_path / "kb").exists() else {}
+
+
+@responses.activate
+def test_import_reads_gzip_and_plain_text_sitemaps(tmp_path):
+    import gzip
+
+    from tests.test_kb_sources import urlset
+
+    responses.add("GET", f"{HELP}/sitemap.xml.gz", body=gzip.compress(urlset(f"{HELP}/refunds").encode()),
+                  content_type="application/x-gzip")
+    responses.add("GET", f"{HELP}/refunds", body=page("Refunds", "Five days."))
+    result, articles = imported(tmp_path / "gz", f"{HELP}/sitemap.xml.gz")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert set(articles) == {"refunds"}
+
+    responses.add("GET", f"{HELP}/sitemap.txt", body=f"{HELP}/refunds\n\n{HELP}/shipping\n", content_type="text/plain")
+    responses.add("GET", f"{HELP}/shipping", body=page("Shipping", "24 hours."))
+    result, articles = imported(tmp_path / "txt", f"{HELP}/sitemap.txt")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert set(articles) == {"refunds", "shipping"}

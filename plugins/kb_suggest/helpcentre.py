@@ -1,4 +1,4 @@
-"""Importing a help centre: a sitemap (or a list of page URLs) into Markdown articles.
+"""Importing a help centre: a sitemap (XML, ``.xml.gz`` or a plain-text list of page URLs) into Markdown articles.
 
 Each page becomes ``<folder>/<slug>.md`` with front matter (title from ``<h1>`` or ``<title>``,
 ``url``, ``lang`` from ``<html lang>``) and the page's main text. Only http(s) URLs on the
@@ -6,7 +6,9 @@ sitemap's own host are fetched; pages that fail are reported, not fatal.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 import re
 import time
@@ -73,6 +75,34 @@ def sitemap_urls(xml: bytes | str) -> tuple[list[str], list[str]]:
         if loc is not None:
             (pages if name == "url" else sitemaps).append(loc.text.strip())
     return pages, sitemaps
+
+
+def sitemap_entries(content: bytes) -> tuple[list[str], list[str]]:
+    """(page URLs, nested sitemap URLs) of a sitemap as served: XML, gzip-compressed XML (``sitemap.xml.gz``,
+    sent as a file, not a transfer encoding) or plain text with one URL a line (``sitemap.txt``)."""
+    content = _gunzipped(content)
+    text = content.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        return sitemap_urls(content)
+    try:
+        lines = text.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ArticleError("sitemap is neither XML nor a UTF-8 list of URLs") from None
+    return [line.strip() for line in lines if line.strip()], []
+
+
+def _gunzipped(content: bytes) -> bytes:
+    """``content`` decompressed when it is gzip, at most MAX_BYTES of it (a small file can hold gigabytes)."""
+    if not content.startswith(b"\x1f\x8b"):
+        return content
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(content)) as unzipped:
+            data = unzipped.read(MAX_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise ArticleError(f"sitemap is a damaged gzip file ({exc})") from None
+    if len(data) > MAX_BYTES:
+        raise ArticleError(f"sitemap is larger than {MAX_BYTES // 1_000_000} MB once decompressed")
+    return data
 
 
 def _refuse_dtd(xml: bytes | str) -> None:
@@ -144,7 +174,7 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
 
 def _page_urls(session, sitemap_url: str, host: str, depth: int = 0) -> list[str]:
     response, content = _fetch(session, sitemap_url, host)
-    pages, sitemaps = sitemap_urls(content)
+    pages, sitemaps = sitemap_entries(content)
     # A URL has no whitespace (it would be %20, %0A): one with a newline would write lines of its own into
     # the article's front matter after ``url:``.
     found = [u for u in pages if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc == host
