@@ -394,3 +394,25 @@ def test_import_reads_gzip_and_plain_text_sitemaps(tmp_path):
     result, articles = imported(tmp_path / "txt", f"{HELP}/sitemap.txt")
     assert result.exit_code == 0, result.output + result.stderr
     assert set(articles) == {"refunds", "shipping"}
+
+
+
+@responses.activate
+def test_import_resolves_relative_urls_and_keeps_one_page_per_canonical_url(tmp_path):
+    from tests.test_kb_sources import NS
+
+    index = f'<?xml version="1.0"?><sitemapindex {NS}><sitemap><loc>/sitemap-articles.xml</loc></sitemap></sitemapindex>'
+    responses.add("GET", f"{HELP}/sitemap.xml", body=index)
+    responses.add("GET", f"{HELP}/sitemap-articles.xml", body=(
+        f'<?xml version="1.0"?><urlset {NS}><url><loc>/articles/refunds</loc></url>'
+        f"<url><loc>{HELP}/articles/refunds?utm_source=mail</loc></url>"
+        f"<url><loc>articles/shipping</loc></url></urlset>"))
+    canonical = f"{HELP}/articles/refunds"
+    responses.add("GET", f"{HELP}/articles/refunds", body=page("Refunds", "Five days.", canonical=canonical))
+    responses.add("GET", f"{HELP}/articles/refunds?utm_source=mail", body=page("Refunds", "Five days.", canonical=canonical))
+    responses.add("GET", f"{HELP}/articles/shipping", body=page("Wysyłka", "Wysyłamy w 24 godziny.", lang="pl-PL"))
+    result, articles = imported(tmp_path, f"{HELP}/sitemap.xml")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert set(articles) == {"articles-refunds", "articles-shipping"}
+    assert articles["articles-refunds"].url == canonical and articles["articles-shipping"].lang == "pl"
+    assert "2 articles written" in result.stdout

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 from xml.parsers import expat
 
 import requests
@@ -29,7 +29,7 @@ from .articles import ArticleError
 class _Page(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.lang, self.title, self.h1, self._in = "", "", "", None
+        self.lang, self.title, self.h1, self._in, self.canonical = "", "", "", None, ""
         self.main_depth = 0
         self.main_parts: list[str] = []
 
@@ -37,6 +37,8 @@ class _Page(HTMLParser):
         attrs = dict(attrs)
         if tag == "html" and attrs.get("lang"):
             self.lang = attrs["lang"].split("-")[0].lower()
+        if tag == "link" and "canonical" in (attrs.get("rel") or "").lower().split() and not self.canonical:
+            self.canonical = (attrs.get("href") or "").strip()
         if tag in ("title", "h1"):
             self._in = tag
 
@@ -122,6 +124,16 @@ def _refuse_dtd(xml: bytes | str) -> None:
         raise ArticleError(f"sitemap is not XML: {exc}") from None
 
 
+def canonical_url(url: str, html: str) -> str:
+    """The page's ``<link rel="canonical">`` (relative ones resolved) when it is on the same host, else ``url``:
+    one article per page however many tracking or language variants of its address the sitemap lists."""
+    page = _Page()
+    page.feed(html)
+    canonical = urldefrag(urljoin(url, page.canonical))[0] if page.canonical else ""
+    same_host = urlsplit(canonical).scheme in ("http", "https") and urlsplit(canonical).netloc == urlsplit(url).netloc
+    return canonical if same_host and not re.search(r"\s", canonical) else url
+
+
 def page_article(url: str, html: str) -> str:
     page = _Page()
     page.feed(html)
@@ -158,13 +170,15 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
     urls = _page_urls(session, sitemap_url, host)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    written, failures, taken = 0, [], {}
+    written, failures, taken, canonicals = 0, [], {}, set()
     for number, url in enumerate(urls, 1):
         try:
             html = _decoded(*_fetch(session, url, host))
-            slug = _slug(url, taken)
-            (out / f"{slug}.md").write_text(page_article(url, html), encoding="utf-8")
-            written += 1
+            url = canonical_url(url, html)
+            if url not in canonicals:
+                canonicals.add(url)
+                (out / f"{_slug(url, taken)}.md").write_text(page_article(url, html), encoding="utf-8")
+                written += 1
         except (requests.RequestException, ArticleError, OSError) as exc:
             failures.append(f"{url}: {exc if isinstance(exc, ArticleError) else exc.__class__.__name__}")
         if progress:
@@ -175,6 +189,9 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
 def _page_urls(session, sitemap_url: str, host: str, depth: int = 0) -> list[str]:
     response, content = _fetch(session, sitemap_url, host)
     pages, sitemaps = sitemap_entries(content)
+    # Relative locations ("/articles/refunds") are read against the sitemap's address; #fragments are one page.
+    pages = [urldefrag(urljoin(sitemap_url, u))[0] for u in pages]
+    sitemaps = [urljoin(sitemap_url, u) for u in sitemaps]
     # A URL has no whitespace (it would be %20, %0A): one with a newline would write lines of its own into
     # the article's front matter after ``url:``.
     found = [u for u in pages if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc == host
