@@ -416,3 +416,16 @@ def test_import_resolves_relative_urls_and_keeps_one_page_per_canonical_url(tmp_
     assert set(articles) == {"articles-refunds", "articles-shipping"}
     assert articles["articles-refunds"].url == canonical and articles["articles-shipping"].lang == "pl"
     assert "2 articles written" in result.stdout
+
+
+
+@responses.activate
+def test_import_strips_header_navigation_and_footer_from_pages_without_main(tmp_path):
+    from tests.test_kb_sources import urlset
+
+    responses.add("GET", f"{HELP}/sitemap.xml", body=urlset(f"{HELP}/refunds"))
+    responses.add("GET", f"{HELP}/refunds", body=page("Refunds", "Five days."))
+    result, articles = imported(tmp_path, f"{HELP}/sitemap.xml")
+    assert result.exit_code == 0, result.output + result.stderr
+    body = articles["refunds"].body
+    assert "Five days." in body and "Sign in" not in body and "Contact us" not in body and "Privacy" not in body

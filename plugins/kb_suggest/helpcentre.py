@@ -139,10 +139,33 @@ def page_article(url: str, html: str) -> str:
     page.feed(html)
     main = _main_part(html)
     # The page's text, escaped so that what was text there ("<script>" in a how-to) stays text in Markdown.
-    body = escape(html_to_text(main if main is not None else html).strip(), quote=False)
+    body = escape(html_to_text(_without_chrome(main if main is not None else html)).strip(), quote=False)
     title = " ".join((page.h1 or page.title or url).split())
     meta = [f"title: {json.dumps(title, ensure_ascii=False)}", f"url: {url}", f"lang: {page.lang or 'en'}"]
     return "---\n" + "\n".join(meta) + "\n---\n" + body + "\n"
+
+
+CHROME = ("header", "nav", "footer", "aside")  # the site around an article: menus, sign-in, legal links
+
+
+def _without_chrome(html: str) -> str:
+    """``html`` without its header, navigation, footer and sidebars (a page without <main> has them all around
+    the article; one with <main> may keep breadcrumbs inside). Found with str.find, in linear time per tag."""
+    for tag in CHROME:
+        lower, start, kept = html.lower(), 0, []
+        while (opened := lower.find(f"<{tag}", start)) >= 0:
+            if lower[opened + len(tag) + 1:opened + len(tag) + 2] not in (">", " ", "\t", "\n", "\r", "/"):
+                kept.append(html[start:opened + 1])
+                start = opened + 1
+                continue
+            closed = lower.find(f"</{tag}", opened)
+            if closed < 0:
+                break
+            kept.append(html[start:opened])
+            end = lower.find(">", closed)
+            start = len(html) if end < 0 else end + 1
+        html = "".join(kept) + html[start:]
+    return html
 
 
 def _main_part(html: str) -> str | None:
