@@ -429,3 +429,26 @@ def test_import_strips_header_navigation_and_footer_from_pages_without_main(tmp_
     assert result.exit_code == 0, result.output + result.stderr
     body = articles["refunds"].body
     assert "Five days." in body and "Sign in" not in body and "Contact us" not in body and "Privacy" not in body
+
+
+
+@responses.activate
+def test_import_goes_on_past_pages_that_fail_and_sums_them_up(tmp_path):
+    from tests.test_kb_sources import urlset
+
+    from tests.test_kb_sources import NS
+
+    index = (f'<?xml version="1.0"?><sitemapindex {NS}><sitemap><loc>{HELP}/pages.xml</loc></sitemap>'
+             f'<sitemap><loc>{HELP}/missing.xml</loc></sitemap></sitemapindex>')
+    responses.add("GET", f"{HELP}/sitemap.xml", body=index)
+    responses.add("GET", f"{HELP}/pages.xml", body=urlset(f"{HELP}/refunds", f"{HELP}/gone", f"{HELP}/broken"))
+    responses.add("GET", f"{HELP}/missing.xml", status=500)
+    responses.add("GET", f"{HELP}/refunds", body=page("Refunds", "Five days."))
+    responses.add("GET", f"{HELP}/gone", status=404)
+    responses.add("GET", f"{HELP}/broken", body=ValueError("the server cut the answer short"))
+    result, articles = imported(tmp_path, f"{HELP}/sitemap.xml")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert set(articles) == {"refunds"} and "1 article written" in result.stdout
+    assert "3 pages failed" in result.stderr and f"{HELP}/gone: 404" in result.stderr
+    assert f"{HELP}/missing.xml (a sitemap): 500" in result.stderr
+    assert f"{HELP}/broken: ValueError" in result.stderr

@@ -122,9 +122,12 @@ def register(cli: click.Group) -> None:
             written, failures = import_sitemap(sitemap, folder)
         except (ArticleError, requests.RequestException) as exc:
             raise click.ClickException(f"cannot read the sitemap: {exc}")
+        if failures:
+            click.echo(f"{len(failures)} page{'s' if len(failures) != 1 else ''} failed (the others were imported):",
+                       err=True)
         for failure in failures:
-            click.echo(f"skipped {failure}", err=True)
-        click.echo(f"{written} articles written to {folder}.")
+            click.echo(f"  {failure}", err=True)
+        click.echo(f"{written} article{'s' if written != 1 else ''} written to {folder}.")
 
     @kb.command("search")
     @click.argument("text")

@@ -190,10 +190,11 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
     failures). Only http(s) URLs on the sitemap's own host are fetched — redirects included."""
     session = session or requests.Session()
     host = urlsplit(sitemap_url).netloc
-    urls = _page_urls(session, sitemap_url, host)
+    sitemap_failures: list[str] = []
+    urls = _page_urls(session, sitemap_url, host, failures=sitemap_failures)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    written, failures, taken, canonicals = 0, [], {}, set()
+    written, failures, taken, canonicals = 0, sitemap_failures, {}, set()
     for number, url in enumerate(urls, 1):
         try:
             html = _decoded(*_fetch(session, url, host))
@@ -202,14 +203,25 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
                 canonicals.add(url)
                 (out / f"{_slug(url, taken)}.md").write_text(page_article(url, html), encoding="utf-8")
                 written += 1
-        except (requests.RequestException, ArticleError, OSError) as exc:
-            failures.append(f"{url}: {exc if isinstance(exc, ArticleError) else exc.__class__.__name__}")
+        except Exception as exc:  # noqa: BLE001 - one page's trouble, whatever it is, never stops the import
+            failures.append(f"{url}: {_why(exc)}")
         if progress:
             progress(number, len(urls))
     return written, failures
 
 
-def _page_urls(session, sitemap_url: str, host: str, depth: int = 0) -> list[str]:
+def _why(exc: Exception) -> str:
+    """Why a page failed, for the admin: the HTTP status, our own message, else the kind of error."""
+    response = getattr(exc, "response", None)
+    if isinstance(exc, requests.HTTPError) and response is not None:
+        return f"{response.status_code} {response.reason or ''}".strip()
+    if isinstance(exc, ArticleError):
+        return str(exc)
+    detail = str(exc).splitlines()[0][:120] if str(exc) else ""
+    return f"{exc.__class__.__name__}{f' ({detail})' if detail else ''}"
+
+
+def _page_urls(session, sitemap_url: str, host: str, depth: int = 0, failures: list | None = None) -> list[str]:
     response, content = _fetch(session, sitemap_url, host)
     pages, sitemaps = sitemap_entries(content)
     # Relative locations ("/articles/refunds") are read against the sitemap's address; #fragments are one page.
@@ -221,8 +233,10 @@ def _page_urls(session, sitemap_url: str, host: str, depth: int = 0) -> list[str
              and not re.search(r"\s", u)]
     for nested in sitemaps[:100] if depth < 2 else []:  # a sitemap index: its sitemaps, two levels at most
         try:
-            found += _page_urls(session, nested, host, depth + 1)
-        except (requests.RequestException, ArticleError):
+            found += _page_urls(session, nested, host, depth + 1, failures)
+        except (requests.RequestException, ArticleError) as exc:
+            if failures is not None:
+                failures.append(f"{nested} (a sitemap): {_why(exc)}")
             continue
         if len(found) >= MAX_PAGES:
             break
