@@ -452,3 +452,16 @@ def test_import_goes_on_past_pages_that_fail_and_sums_them_up(tmp_path):
     assert "3 pages failed" in result.stderr and f"{HELP}/gone: 404" in result.stderr
     assert f"{HELP}/missing.xml (a sitemap): 500" in result.stderr
     assert f"{HELP}/broken: ValueError" in result.stderr
+
+
+@responses.activate
+def test_import_of_a_page_without_html_lang_detects_its_language(tmp_path):
+    from tests.test_kb_sources import urlset
+
+    responses.add("GET", f"{HELP}/sitemap.xml", body=urlset(f"{HELP}/dostawa", f"{HELP}/refunds"))
+    responses.add("GET", f"{HELP}/dostawa", body="<html><body><main><h1>Czas dostawy</h1><p>Wysyłamy wszystkie "
+                  "zamówienia w ciągu 24 godzin, a kurier dostarcza je następnego dnia roboczego.</p></main></body></html>")
+    responses.add("GET", f"{HELP}/refunds", body=page("Refunds", "Five days.", lang="EN-gb"))
+    result, articles = imported(tmp_path, f"{HELP}/sitemap.xml")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert articles["dostawa"].lang == "pl" and articles["refunds"].lang == "en"

@@ -1,7 +1,8 @@
 """Importing a help centre: a sitemap (XML, ``.xml.gz`` or a plain-text list of page URLs) into Markdown articles.
 
 Each page becomes ``<folder>/<slug>.md`` with front matter (title from ``<h1>`` or ``<title>``,
-``url``, ``lang`` from ``<html lang>``) and the page's main text. Only http(s) URLs on the
+``url``, ``lang`` from ``<html lang>``, else detected from the page's text) and the page's main
+text. Only http(s) URLs on the
 sitemap's own host are fetched; pages that fail are reported, not fatal.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from xml.parsers import expat
 
 import requests
 
+from plugin_host.language import detect_language
 from plugin_host.text import html_to_text
 
 from .articles import ArticleError
@@ -36,7 +38,7 @@ class _Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "html" and attrs.get("lang"):
-            self.lang = attrs["lang"].split("-")[0].lower()
+            self.lang = re.sub(r"[^a-z]", "", attrs["lang"].split("-")[0].split("_")[0].lower())[:8]
         if tag == "link" and "canonical" in (attrs.get("rel") or "").lower().split() and not self.canonical:
             self.canonical = (attrs.get("href") or "").strip()
         if tag in ("title", "h1"):
@@ -141,11 +143,22 @@ def page_article(url: str, html: str) -> str:
     # The page's text, escaped so that what was text there ("<script>" in a how-to) stays text in Markdown.
     body = escape(html_to_text(_without_chrome(main if main is not None else html)).strip(), quote=False)
     title = " ".join((page.h1 or page.title or url).split())
-    meta = [f"title: {json.dumps(title, ensure_ascii=False)}", f"url: {url}", f"lang: {page.lang or 'en'}"]
+    meta = [f"title: {json.dumps(title, ensure_ascii=False)}", f"url: {url}", f"lang: {_language(page.lang, title, body)}"]
     return "---\n" + "\n".join(meta) + "\n---\n" + body + "\n"
 
 
 CHROME = ("header", "nav", "footer", "aside")  # the site around an article: menus, sign-in, legal links
+
+
+DETECT_WORDS = 5  # fewer words than this are too few to tell a language by ("B y" reads as Spanish)
+
+
+def _language(declared: str, title: str, body: str) -> str:
+    """The page's ``<html lang>``; without one, the language of its text (English when it is too short to tell)."""
+    if declared:
+        return declared
+    text = f"{title}\n{body}"
+    return detect_language(text) if len(text.split()) >= DETECT_WORDS else "en"
 
 
 def _without_chrome(html: str) -> str:
