@@ -465,3 +465,19 @@ def test_import_of_a_page_without_html_lang_detects_its_language(tmp_path):
     result, articles = imported(tmp_path, f"{HELP}/sitemap.xml")
     assert result.exit_code == 0, result.output + result.stderr
     assert articles["dostawa"].lang == "pl" and articles["refunds"].lang == "en"
+
+
+@pytest.mark.parametrize("damage", [b'{"folder": "x", "documents": []}', b'{"documents": {"1a": "text"}}',
+                                    b'{"documents": {"1a": {"body": "no title"}}}', b"\x00garbage"])
+def test_a_damaged_drive_copy_is_exported_again_not_a_traceback(tmp_path, damage):
+    from plugin_host.mailbox import LocalMailbox
+    from plugins.kb_suggest.drive import drive_articles, sync_drive
+
+    local = LocalMailbox()
+    folder = local.add_folder("Help centre")
+    local.add_document("Refunds", "Refunds reach your card within five days.", folder)
+    host, config = drive_host(tmp_path, local, folder)
+    write(config.state_path, "kb-drive.json", damage)
+    assert drive_articles(config.state_path) == []
+    assert sync_drive(host.client, folder, config.state_path)["exported"] == 1
+    assert [a.title for a in drive_articles(config.state_path)] == ["Refunds"]

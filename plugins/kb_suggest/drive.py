@@ -11,6 +11,7 @@ text is kept, so one broken file never empties the knowledge base.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from plugin_host.text import one_line
 
 from .articles import Article
 
+log = logging.getLogger(__name__)
 FOLDER_ID = re.compile(r"^[A-Za-z0-9_-]{10,100}$")
 CACHE = "kb-drive.json"
 
@@ -31,11 +33,23 @@ def cache_path(state_dir) -> Path:
 
 
 def load_cached(state_dir) -> dict:
+    """The Docs of the last sync by file id. A damaged copy (a full disk, a hand edit) is read as far as its
+    Docs are whole; the others are exported again at the next sync, with a warning naming the file."""
     try:
-        data = json.loads(cache_path(state_dir).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+        data = json.loads(cache_path(state_dir).read_bytes().decode("utf-8"))
+    except FileNotFoundError:
         return {}
-    return data.get("documents", {}) if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = None
+    documents = data.get("documents") if isinstance(data, dict) else None
+    whole = {file_id: doc for file_id, doc in documents.items() if _whole(doc)} if isinstance(documents, dict) else {}
+    if not isinstance(documents, dict) or len(whole) < len(documents):
+        log.warning("%s is damaged: its Docs are exported again at the next `labeldesk kb index`", cache_path(state_dir))
+    return whole
+
+
+def _whole(doc) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("title"), str) and isinstance(doc.get("body"), str)
 
 
 def drive_articles(state_dir, public: bool = False) -> list[Article]:
