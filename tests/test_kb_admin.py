@@ -481,3 +481,36 @@ def test_a_damaged_drive_copy_is_exported_again_not_a_traceback(tmp_path, damage
     assert drive_articles(config.state_path) == []
     assert sync_drive(host.client, folder, config.state_path)["exported"] == 1
     assert [a.title for a in drive_articles(config.state_path)] == ["Refunds"]
+
+
+def test_gaps_json_lists_the_groups_and_an_empty_period_says_so(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import plugin_host.runtime as runtime
+    from tests.test_kb import kb_host
+
+    _, host, _ = kb_host(tmp_path)
+    tickets = [SimpleNamespace(question="Do you ship to Iceland?", language="en")] * 2
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
+    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: tickets)
+    result = kb_cli("gaps", "--json")
+    assert result.exit_code == 0, result.output
+    groups = json.loads(result.stdout)
+    assert groups[0]["count"] == 2 and groups[0]["example"] == "Do you ship to Iceland?"
+    assert groups[0]["language"] == "en" and "iceland" in groups[0]["keywords"]
+
+    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: [])
+    result = kb_cli("gaps", "--since", "7d")
+    assert result.exit_code == 0 and "No customer questions in the last 7 days" in result.stdout
+
+
+def test_search_threshold_tries_another_gate(tmp_path):
+    config = kb_config(tmp_path / "search")
+    strict = kb_cli("search", "--json", "--threshold", "1", "--config", str(config),
+                    "how long do refunds take to reach Mars")  # a word no article has: never fully confident
+    assert strict.exit_code == 0, strict.output
+    assert json.loads(strict.stdout) == []
+    loose = kb_cli("search", "--threshold", "0", "--config", str(config), "how long do refunds take")
+    assert loose.exit_code == 0 and "gate: 0.0 (--threshold)" in loose.stdout and "[refunds]" in loose.stdout
+    bad = kb_cli("search", "--threshold", "7", "--config", str(config), "refunds")
+    assert bad.exit_code == 2 and "between 0 and 1" in bad.stderr

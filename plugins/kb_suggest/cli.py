@@ -132,9 +132,11 @@ def register(cli: click.Group) -> None:
     @kb.command("search")
     @click.argument("text")
     @click.option("--lang", default=None, help="Language of the text (detected when omitted).")
+    @click.option("--threshold", type=Share(), default=None,
+                  help="Confidence gate to try, 0–1 (default: the configured or calibrated one).")
     @click.option("--json", "as_json", is_flag=True, help="One JSON list of suggestions.")
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
-    def search(text, lang, as_json, config_path):
+    def search(text, lang, threshold, as_json, config_path):
         """Show what would be suggested for TEXT, and why."""
         from plugin_host.language import language_code
 
@@ -148,13 +150,14 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(
                 "the knowledge base has no articles: set [plugins.kb_suggest] articles (a folder of Markdown files "
                 "or a .jsonl file) or drive_folder in the configuration, then run `labeldesk kb index`")
-        hits = kb.search(text, language, limit=3)
+        hits = kb.search(text, language, limit=3, threshold=threshold)
         if as_json:
             click.echo(json.dumps([{"id": h.article.id, "title": h.article.title, "confidence": h.confidence,
                                     "confident": h.confident, "why": reason(h), "matched": list(h.matched),
                                     "passage": h.passage} for h in hits], ensure_ascii=False))
             return
-        click.echo(f"Language {language}; {kb.describe_gate(language)}.")
+        gate = f"gate: {threshold} (--threshold)" if threshold is not None else kb.describe_gate(language)
+        click.echo(f"Language {language}; {gate}.")
         if not hits:
             click.echo("Nothing confident enough to suggest.")
         for h in hits:
@@ -207,8 +210,10 @@ def register(cli: click.Group) -> None:
     @kb.command("gaps")
     @click.option("--since", "days", type=PERIOD, default="30d", show_default=True,
                   help="Period: hours, days, weeks or months, e.g. 12h, 30d, 2w, 3m.")
+    @click.option("--json", "as_json", is_flag=True,
+                  help="One JSON list of groups (count, example, language, keywords).")
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
-    def gaps_cmd(days, config_path):
+    def gaps_cmd(days, as_json, config_path):
         """Customer questions with no confident suggestion, grouped, with counts."""
         from plugin_host.errors import LabeldeskError
         from plugin_host.runtime import host_from_cli
@@ -225,5 +230,11 @@ def register(cli: click.Group) -> None:
             kb = knowledge_base(host.config, wait=True, progress=progress)
         with click.progressbar(length=len(tickets), label="Reading questions", file=sys.stderr) as bar:
             found = gaps(tickets, kb, progress=bar.update)
+        if as_json:
+            click.echo(json.dumps(found, ensure_ascii=False))
+            return
+        if not found:
+            click.echo(f"No gaps: each of the {len(tickets)} questions of the last {days} days got a confident "
+                       "suggestion." if tickets else f"No customer questions in the last {days} days.")
         for group in found:
             click.echo(f"{group['count']:>4}  {group['example']}  ({', '.join(group['keywords'])})")
