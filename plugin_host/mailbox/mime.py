@@ -162,16 +162,39 @@ def _header_text(value, fallback_charset: str | None) -> str:
 LEGACY_CHARSETS = ["cp1251", "koi8_r", "koi8_u", "iso8859_5", "cp1250", "iso8859_2", "cp1252"]
 
 
+GUESS_BYTES = 64 * 1024  # the charset of a long body is chosen from its start: a pasted 5 MB log need not be read twice
+# Letters of our customers' languages (English names with marks, Polish, Russian, Ukrainian) and the typography
+# they use: a decoding that turns bytes into these reads right; "³", "±", "¶" or "Ľ" in a Polish word does not.
+OUR_LETTERS = set("ąćęłńóśźżĄĆĘŁŃÓŚŹŻéèàáâäëïîôöüçñßÉÈÀÁÖÜ«»„“”‘’–—…№€§°"
+                  "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯіїєґІЇЄҐ\u00a0")
+
+
+def _reads_right(text: str) -> int:
+    """How many non-ASCII characters of ``text`` are our languages' letters, less those that are not."""
+    return sum(1 if ch in OUR_LETTERS else -1 for ch in text if not ch.isascii())
+
+
+def guess_charset(data: bytes) -> str:
+    """The likeliest of LEGACY_CHARSETS for 8-bit bytes that are not UTF-8, judged from their first
+    GUESS_BYTES: charset-normalizer's candidates, the one whose text is our languages' letters first
+    (alone it read ISO-8859-2 Polish as Windows-1252: "zap³aciæ")."""
+    from charset_normalizer import from_bytes
+
+    sample = data[:GUESS_BYTES]
+    candidates = [match.encoding for match in from_bytes(sample, cp_isolation=LEGACY_CHARSETS)]
+    if not candidates:
+        return "cp1252"
+    ranked = sorted(enumerate(candidates), key=lambda pair: (-_reads_right(sample.decode(pair[1], "replace")), pair[0]))
+    return ranked[0][1]
+
+
 def guess_text(data: bytes) -> str:
     """8-bit bytes in no declared charset (raw bytes in a header): UTF-8 when they are (RFC 6532), else the
     likeliest of LEGACY_CHARSETS."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data, cp_isolation=LEGACY_CHARSETS).best()
-        return str(best) if best is not None else data.decode("utf-8", errors="replace")
+        return data.decode(guess_charset(data), errors="replace")
 
 
 def _raw_headers(part: Message, charset: str | None) -> list[dict]:
@@ -191,15 +214,18 @@ def _codec(charset: str | None) -> str | None:
 
 
 def decode_text(data: bytes, charset: str | None) -> str:
-    """Bytes of a text part as text: the declared charset, else UTF-8, else Windows-1252."""
+    """Bytes of a text part as text: the declared charset, else UTF-8, else — for 8-bit mail that declares
+    no charset or only US-ASCII (old Outlook, The Bat!, web forms) — the charset guessed from the body."""
     declared = _codec(charset)
     for candidate in [c for c in (declared, "utf-8") if c]:
         try:
             return data.decode(candidate)
         except (UnicodeDecodeError, LookupError, ValueError):
             continue
+    if declared in (None, "ascii", "utf-8"):
+        return guess_text(data)
     try:
-        return data.decode(declared or "cp1252", errors="replace")
+        return data.decode(declared, errors="replace")
     except Exception:  # a codec that fails even with errors="replace"
         return data.decode("latin-1")
 
