@@ -25,9 +25,14 @@ REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|odp|pd|tr|sv|ответ|отв)\
 ROBOT_LOCAL = re.compile(
     r"^(mailer-daemon|mailer_daemon|post_?master|.+-admin|abuse|owner-.+|.+-request|.*no[-_.]?reply.*|"
     r".*do[-_.]?not[-_.]?reply.*|bounces?([+-].*)?|.*-bounces?(\+.*)?|notifications?|notify|daemon|listserv|"
-    r"majordomo|auto-?reply|autoresponder|root|nobody)$", re.I)
+    r"majordomo|auto-?reply|autoresponder|root|nobody|robots?|"
+    # Polish and (transliterated) Russian robots: notifications, "do not reply"
+    r"powiadomieni[ae]|.*nie[-_.]?odpowiadaj.*|.*ne[-_.]?otvecha.*|uvedomleni(e|ya|ja))$", re.I)
 # Senders that web forms and shop plugins send visitors' messages from, with the visitor in Reply-To.
-FORM_LOCAL = re.compile(r"^(.*no[-_.]?reply.*|.*do[-_.]?not[-_.]?reply.*|notifications?|notify)$", re.I)
+FORM_LOCAL = re.compile(r"^(.*no[-_.]?reply.*|.*do[-_.]?not[-_.]?reply.*|notifications?|notify|"
+                        r"powiadomieni[ae]|.*nie[-_.]?odpowiadaj.*|.*ne[-_.]?otvecha.*|uvedomleni(e|ya|ja))$", re.I)
+# After an "away" phrase: the subject's end, a colon, or the date or person it names ("до 1.12", "do 30.11").
+AWAY_TAIL = r"(\s*[:.!]|\s*$|\s+(до|с|по|do|od)\b|\s*[-–—(]?\s*\d)"
 # Whole auto-reply and bounce phrases only, each ending on a word boundary, a colon or the end of the
 # subject: customers write "Undelivered parcel", "Vacation package refund" or "Отсутствует товар".
 AUTO_SUBJECT_PHRASES = (
@@ -38,6 +43,10 @@ AUTO_SUBJECT_PHRASES = (
     r"автоответ\b", r"автоматический ответ\b",
     r"nieobecno[śs][ćc](\s*:|\s*$|\s+w\s+(biurze|pracy)\b)", r"odpowied[zź] automatyczna\b",
     r"automatyczna odpowied[zź]\b",
+    # "away" subjects, alone or with a date: "В отпуске до 1.12" — not "В отпуске не работает роуминг"
+    r"(я\s+)?(в\s+отпуске|нет\s+на\s+месте|отсутствую(\s+в\s+офисе)?|вне\s+офиса)" + AWAY_TAIL,
+    r"(меня\s+)?нет\s+в\s+офисе" + AWAY_TAIL,
+    r"(jestem\s+)?(na\s+urlopie|poza\s+biurem|nieobecn[ya])" + AWAY_TAIL, r"urlop" + AWAY_TAIL,
     # bounces and other reports
     r"undeliverable\s*:", r"undelivered mail returned to sender\b", r"delivery status notification\b",
     r"delivery notification\s*:", r"non[- ]?delivery (report|notification)\b",

@@ -53,3 +53,38 @@ def test_charset_is_guessed_from_the_start_of_a_long_body():
     text = "Не могу оплатить заказ. " * 20_000
     assert len(text.encode("cp1251")) > GUESS_BYTES
     assert decode_text(text.encode("cp1251"), None) == text
+
+
+# ------------------------------------------------------------------ auto-replies and robots
+
+@pytest.mark.parametrize("subject", [
+    "Automatyczna odpowiedź: Zamówienie 1234", "Odpowiedź automatyczna: Zamówienie", "Nieobecność w biurze",
+    "Jestem na urlopie", "Na urlopie do 30.11", "Urlop", "Poza biurem: Zamówienie",
+    "Автоответ: Заказ 1234", "Автоматический ответ: Заказ", "Нет на месте", "В отпуске", "Я в отпуске до 1 декабря",
+    "RE: В отпуске", "Отсутствую в офисе", "Вне офиса: Заказ",
+])
+def test_russian_and_polish_away_subjects_get_no_acknowledgement(gmail, config, subject):
+    raw = make_email(sender="Anna <anna@example.org>", subject=subject, body="Wracam 1 grudnia. / Вернусь 1 декабря.")
+    assert ticket_of(gmail, config, raw) is None
+
+
+@pytest.mark.parametrize("subject", ["В отпуске не работает роуминг", "Urlopowy zwrot zamówienia",
+                                     "Nieobecny kurier, paczka nie dotarła", "Нет на месте заказа в пункте выдачи"])
+def test_customers_writing_about_holidays_are_customers(gmail, config, subject):
+    raw = make_email(sender="Anna <anna@example.org>", subject=subject, body="Proszę o pomoc. / Помогите, пожалуйста.")
+    assert ticket_of(gmail, config, raw) is not None
+
+
+@pytest.mark.parametrize("address", ["powiadomienia@sklep.example.pl", "robot@mail.example.ru",
+                                     "nie-odpowiadaj@bank.example.pl", "ne-otvechat@bank.example.ru",
+                                     "uvedomleniya@shop.example.ru", "noreply-powiadomienia@example.pl"])
+def test_polish_and_russian_robot_senders_get_no_acknowledgement(gmail, config, address):
+    raw = make_email(sender=f"Sklep <{address}>", subject="Twoje zamówienie zostało wysłane", body="Paczka w drodze.")
+    assert ticket_of(gmail, config, raw) is None
+
+
+def test_polish_web_form_from_a_notifications_address_is_the_visitors_request(gmail, config):
+    raw = make_email(sender="Formularz <powiadomienia@sklep.example.pl>", subject="Nowa wiadomość z formularza",
+                     body="Nie dotarła paczka.", headers={"Reply-To": "Jan Kowalski <jan@example.org>"})
+    ticket = ticket_of(gmail, config, raw)
+    assert ticket is not None and ticket.customer.email == "jan@example.org"
