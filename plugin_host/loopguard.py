@@ -173,7 +173,42 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
     subject = _get(msg, "Subject")
     if AUTO_SUBJECT.match(subject) or AUTO_SUBJECT.match(REPLY_PREFIX.sub("", subject)):
         return f"automatic subject {subject[:60]!r}"
+    if is_away_notice(_body_start(msg)):
+        return "out-of-office text"
     return ""
+
+
+# An out-of-office text under an ordinary "Re: …" subject (Mail.ru, Onet and Exchange rules often send
+# neither Auto-Submitted nor an "Автоответ" subject): an "away" sentence *and* what only such notices add —
+# whom to contact meanwhile, or that mail is read later — in a short text that asks nothing.
+AWAY_SENTENCE = re.compile(
+    r"\b(i\s+am|i'm)\s+(currently\s+)?(out\s+of\s+(the\s+)?office|on\s+(annual\s+)?(leave|vacation|holiday))|"
+    r"(?<!\w)((я\s+)?(сейчас\s+)?(нахожусь\s+)?в\s+отпуске|меня\s+нет\s+(на\s+месте|в\s+офисе)|я\s+отсутствую|"
+    r"буду\s+отсутствовать|нахожусь\s+в\s+командировке)(?!\w)|"
+    r"\b((jestem|przebywam)\s+(obecnie\s+)?(na\s+urlopie|poza\s+biurem|nieobecn[ya])|nie\s+ma\s+mnie\s+w\s+(biurze|pracy)|"
+    r"b[eę]d[eę]\s+nieobecn[ya])\b", re.I)
+AWAY_ONLY = re.compile(
+    r"\b(in\s+urgent\s+(cases|matters)|for\s+urgent\s+matters|limited\s+access\s+to\s+(my\s+)?e-?mail|"
+    r"i\s+will\s+(reply|respond|answer)|w\s+pilnych\s+sprawach|ograniczony\s+dost[eę]p|odpowiem|odpisz[eę]|"
+    r"odczytam)\b|(?<!\w)(по\s+(всем\s+)?срочным\s+вопросам|в\s+срочных\s+случаях|ограниченный\s+доступ|отвечу|"
+    r"прочитаю)(?!\w)", re.I)
+AWAY_NOTICE_CHARS = 1000
+
+
+def is_away_notice(text: str) -> bool:
+    """Whether ``text`` (a message's own words) is an out-of-office notice, not a customer who mentions leave."""
+    text = text.strip()
+    return 0 < len(text) <= AWAY_NOTICE_CHARS and "?" not in text and bool(AWAY_SENTENCE.search(text)) \
+        and bool(AWAY_ONLY.search(text))
+
+
+def _body_start(msg: Message) -> str:
+    from .text import MAX_TEXT, plain_text, strip_quoted  # text reads MIME; the rules above need only headers
+
+    try:
+        return strip_quoted(plain_text(msg)[:MAX_TEXT], limit=AWAY_NOTICE_CHARS + 1)
+    except Exception:
+        return ""
 
 
 def forwarded_to_us(return_path: str, own_addresses: frozenset[str]) -> bool:

@@ -88,3 +88,27 @@ def test_polish_web_form_from_a_notifications_address_is_the_visitors_request(gm
                      body="Nie dotarła paczka.", headers={"Reply-To": "Jan Kowalski <jan@example.org>"})
     ticket = ticket_of(gmail, config, raw)
     assert ticket is not None and ticket.customer.email == "jan@example.org"
+
+
+@pytest.mark.parametrize("body", [
+    "Dzień dobry,\njestem na urlopie do 30.11. W pilnych sprawach proszę kontaktować się z Anną Nowak, "
+    "anna@example.org.\n\nPozdrawiam\nJan Kowalski",
+    "Przebywam obecnie poza biurem, mam ograniczony dostęp do poczty. Odpowiem po powrocie, 2 grudnia.",
+    "Здравствуйте!\nЯ в отпуске до 30.11. По срочным вопросам обращайтесь к Анне Петровой: anna@example.org.",
+    "Добрый день. Меня нет в офисе до 2 декабря, отвечу на ваше письмо после возвращения.",
+])
+def test_out_of_office_text_under_a_reply_subject_gets_no_acknowledgement(gmail, config, body):
+    """Mail.ru, Onet and Exchange rules send away notices as "Re: <subject>" without Auto-Submitted."""
+    raw = make_email(sender="Jan <jan@example.org>", subject="Re: Zamówienie 1234", body=body)
+    assert ticket_of(gmail, config, raw) is None
+
+
+@pytest.mark.parametrize("body", [
+    "Jestem na urlopie do 30.11, proszę wstrzymać wysyłkę zamówienia 1234.",
+    "Jestem na urlopie, w pilnych sprawach dzwonię — czy możecie przesunąć dostawę?",
+    "Я в отпуске, а карта заблокирована. Отвечу на звонок в любое время, разблокируйте, пожалуйста, срочно.\n"
+    + "Подробности: " + "оплата не проходит. " * 60,
+])
+def test_customers_on_leave_asking_for_help_are_customers(gmail, config, body):
+    raw = make_email(sender="Jan <jan@example.org>", subject="Zamówienie 1234", body=body)
+    assert ticket_of(gmail, config, raw) is not None
