@@ -22,12 +22,16 @@ ATTRIBUTION = re.compile(
 # Separators that start quoted or forwarded mail wherever they appear.
 QUOTE_HEADER = re.compile(
     r"^\s*(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"
-    r"-{2,}\s*Конец пересылаемого сообщения\s*-{2,}|_{10,}|From:\s.+|От:\s.+|Od:\s.+)\s*$", re.I)
+    r"-{2,}\s*Конец пересылаемого сообщения\s*-{2,}|_{10,}|"
+    # Outlook's header block, also as plain text converted from its HTML: "*Od:* Anna <…>", "*От:*Анна"
+    r"\*?(From|От|Od):\*?\s.+|\*(From|От|Od):\*.+)\s*$", re.I)
 SIGNATURE = re.compile(r"^(-- ?|__+|Sent from my .+|Отправлено с .+|Wysłane z .+|Get Outlook for .+)\s*$", re.I)
+# Apple Mail's own words for "Begin forwarded message:" in Russian and Polish.
 FORWARDED = re.compile(r"^\s*(-{2,}\s*(Forwarded message|Пересылаемое сообщение|Przekazana wiadomość|"
-                       r"Wiadomość przekazana dalej)\s*-{2,}|Begin forwarded message:)\s*$", re.I)
-FORWARDED_FIELD = re.compile(r"^\s*(From|Date|Sent|Subject|To|Cc|От|Дата|Отправлено|Тема|Кому|Копия|"
-                             r"Od|Data|Wysłano|Temat|Do|DW):\s", re.I)
+                       r"Wiadomość przekazana dalej)\s*-{2,}|Begin forwarded message:|"
+                       r"Начало переадресованного сообщения:|Początek przekazywanej wiadomości:)\s*$", re.I)
+FORWARDED_FIELD = re.compile(r"^\s*\*?(From|Date|Sent|Subject|To|Cc|От|Дата|Отправлено|Тема|Кому|Копия|"
+                             r"Od|Data|Wysłano|Temat|Do|DW):\*?\s", re.I)
 # A greeting and at most three words (a name, "team", "support") up to a comma, "!" or "." or the line's end;
 # what follows on the same line is the question and stays.
 GREETING = re.compile(

@@ -112,3 +112,31 @@ def test_out_of_office_text_under_a_reply_subject_gets_no_acknowledgement(gmail,
 def test_customers_on_leave_asking_for_help_are_customers(gmail, config, body):
     raw = make_email(sender="Jan <jan@example.org>", subject="Zamówienie 1234", body=body)
     assert ticket_of(gmail, config, raw) is not None
+
+
+# ------------------------------------------------------------------ quoted history, forwards, footers
+
+OUTLOOK_BOLD_PL = ("Dziękuję, działa.\n\n*Od:* Anna Kowalska <anna@example.com>\n"
+                   "*Wysłano:* poniedziałek, 23 listopada 2026 10:05\n*Do:* Jan\n*Temat:* Zamówienie\n\nstara treść")
+OUTLOOK_BOLD_RU = ("Спасибо, работает.\n\n*От:*Анна <anna@example.com>\n*Отправлено:* 23 ноября 2026 г. 10:05\n"
+                   "*Кому:* Ян\n*Тема:* Заказ\n\nстарый текст")
+
+
+@pytest.mark.parametrize("body, own", [
+    (OUTLOOK_BOLD_PL, "Dziękuję, działa."),
+    (OUTLOOK_BOLD_RU, "Спасибо, работает."),
+    ("Посмотрите, пожалуйста.\n\nНачало переадресованного сообщения:\n\n*От:* Магазин <shop@example.com>\n"
+     "*Тема:* Заказ отменён\n\nВаш заказ отменён", "Посмотрите, пожалуйста."),
+    ("Proszę spojrzeć.\n\nPoczątek przekazywanej wiadomości:\n\nOd: Sklep <shop@example.com>\nTemat: Anulowane\n\n"
+     "Zamówienie anulowane", "Proszę spojrzeć."),
+])
+def test_outlook_bold_headers_and_apple_forwards_are_not_the_customers_words(gmail, config, body, own):
+    """Outlook's HTML header block converted to text ("*Od:* …") and Apple Mail's "Начало переадресованного
+    сообщения:" kept the quoted or forwarded mail as the customer's question."""
+    ticket = ticket_of(gmail, config, make_email(subject="Zamówienie", body=body))
+    assert ticket.messages[0].text == own
+
+
+def test_forwarded_without_a_comment_apple_style_keeps_the_forwarded_text(gmail, config):
+    body = "Początek przekazywanej wiadomości:\n\n*Od:* Sklep <shop@example.com>\n*Temat:* Anulowane\n\nZamówienie anulowane"
+    assert ticket_of(gmail, config, make_email(body=body)).messages[0].text == "Zamówienie anulowane"
