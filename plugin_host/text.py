@@ -25,7 +25,14 @@ QUOTE_HEADER = re.compile(
     r"-{2,}\s*Конец пересылаемого сообщения\s*-{2,}|_{10,}|"
     # Outlook's header block, also as plain text converted from its HTML: "*Od:* Anna <…>", "*От:*Анна"
     r"\*?(From|От|Od):\*?\s.+|\*(From|От|Od):\*.+)\s*$", re.I)
-SIGNATURE = re.compile(r"^(-- ?|__+|Sent from my .+|Отправлено с .+|Wysłane z .+|Get Outlook for .+)\s*$", re.I)
+# Mobile and desktop clients' footers: "Отправлено из мобильной Почты Mail.ru", "Wysłano z iPhone'a",
+# "Wysłane z aplikacji Poczta w systemie Windows" — named devices and apps only: a customer's own
+# "Отправлено с опозданием…" or "Wysłane z Warszawy w poniedziałek…" is the question.
+DEVICE = (r"(моего\s+|mojego\s+)?(iPhone|iPad|Android|Samsung|Galaxy|Huawei|Xiaomi|Honor|Outlook|Yandex|Яндекс|"
+          r"Mail\.ru|мобильно\w+|телефона|смартфона|планшета|приложени\w+|Почты|aplikacji|telefonu|smartfona|"
+          r"urządzenia|tabletu|poczty|Onet|WP|Interia)\b")
+SIGNATURE = re.compile(r"^(-- ?|__+|Sent from my .+|Get Outlook for .+|Pobierz (aplikację )?Outlook.*|"
+                       r"Отправлено (с|из|со) " + DEVICE + r".*|Wysłan[eo] (z|ze) " + DEVICE + r".*)\s*$", re.I)
 # Apple Mail's own words for "Begin forwarded message:" in Russian and Polish.
 FORWARDED = re.compile(r"^\s*(-{2,}\s*(Forwarded message|Пересылаемое сообщение|Przekazana wiadomość|"
                        r"Wiadomość przekazana dalej)\s*-{2,}|Begin forwarded message:|"

@@ -140,3 +140,17 @@ def test_outlook_bold_headers_and_apple_forwards_are_not_the_customers_words(gma
 def test_forwarded_without_a_comment_apple_style_keeps_the_forwarded_text(gmail, config):
     body = "Początek przekazywanej wiadomości:\n\n*Od:* Sklep <shop@example.com>\n*Temat:* Anulowane\n\nZamówienie anulowane"
     assert ticket_of(gmail, config, make_email(body=body)).messages[0].text == "Zamówienie anulowane"
+
+
+@pytest.mark.parametrize("footer", ["Wysłano z iPhone'a", "Wysłane z aplikacji Poczta w systemie Windows",
+                                    "Отправлено из мобильной Почты Mail.ru", "Отправлено из Яндекс Почты"])
+def test_mobile_client_footers_are_not_the_question(gmail, config, footer):
+    ticket = ticket_of(gmail, config, make_email(body=f"Nie działa logowanie.\n\n{footer}"))
+    assert ticket.messages[0].text == "Nie działa logowanie."
+
+
+@pytest.mark.parametrize("body", ["Zamówienie 1234.\nWysłane z Warszawy w poniedziałek, do dziś nie dotarło.",
+                                  "Заказ 1234.\nОтправлено с опозданием на неделю, и курьер не звонил."])
+def test_a_customers_own_sent_from_sentence_stays(gmail, config, body):
+    """"Wysłane z …" / "Отправлено с …" cut everything after them, also a customer's own sentence."""
+    assert ticket_of(gmail, config, make_email(body=body)).messages[0].text == body
