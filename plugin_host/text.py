@@ -185,6 +185,30 @@ def strip_greeting(text: str) -> str:
     return text[found.end():].strip()
 
 
+# A sign-off line on its own ("Pozdrawiam", "С уважением,", "Спасибо!", "Best regards,") and, below it, at most
+# SIGN_OFF_TAIL short lines (a name, a phone, a title): the customer's signature, not the question. Kept in a
+# message's text, where agents' full-name sign-offs are read; dropped from the question the knowledge base reads.
+SIGN_OFF = re.compile(
+    r"^\s*((best|kind|warm)?\s*regards|best( wishes)?|cheers|thanks?( you)?( again| in advance)?|many thanks|"
+    r"sincerely|yours( sincerely| truly)?|"
+    r"pozdrawiam( serdecznie| ciepło)?|serdecznie pozdrawiam|(z )?pozdrowieniami|z poważaniem|"
+    r"z wyrazami szacunku|dziękuję( bardzo| z góry)?|z góry dziękuję|dzięki|"
+    r"с уважением|с наилучшими пожеланиями|всего (доброго|хорошего)|спасибо( большое| заранее)?|"
+    r"заранее (спасибо|благодарю)|благодарю|с благодарностью)[\s,.!]*$", re.I)
+SIGN_OFF_TAIL = 6
+
+
+def strip_sign_off(text: str) -> str:
+    """``text`` without its closing sign-off and the signature lines below it."""
+    lines = text.rstrip().split("\n")
+    for i in range(len(lines) - 1, 0, -1):
+        if len(lines) - 1 - i > SIGN_OFF_TAIL:
+            break
+        if SIGN_OFF.match(lines[i]) and any(line.strip() for line in lines[:i]):
+            return "\n".join(lines[:i]).rstrip()
+    return text
+
+
 # A web form's contact fields ("Name: Bob", "E-mail: …", "Телефон: …", "Imię i nazwisko: …"): not the question.
 FORM_FIELD = re.compile(
     r"^\s*(your\s+|first\s+|last\s+|full\s+)?(name|e-?mail(\s+address)?|phone(\s+number)?|tel(ephone)?|mobile|"

@@ -130,12 +130,14 @@ class Ticket:
 
     @property
     def question(self) -> str:
-        """What the customer asks: the subject plus their latest message that asks something, cleaned."""
-        from .text import strip_form_fields, strip_greeting
+        """What the customer asks: the subject plus their latest message that asks something, without
+        greeting, form labels or sign-off."""
+        from .text import strip_form_fields, strip_greeting, strip_sign_off
 
         # The subject as the customer wrote it: never the "(no subject)" placeholder, without "Re:"/"Fwd:".
         subject = REPLY_PREFIX.sub("", self.first_customer_message.subject.strip())
-        return f"{subject}\n{strip_greeting(strip_form_fields(self.asking_message.text))}".strip()
+        words = strip_sign_off(strip_greeting(strip_form_fields(self.asking_message.text)))
+        return f"{subject}\n{words}".strip()
 
     @property
     def asking_message(self) -> TicketMessage:

@@ -154,3 +154,18 @@ def test_mobile_client_footers_are_not_the_question(gmail, config, footer):
 def test_a_customers_own_sent_from_sentence_stays(gmail, config, body):
     """"Wysłane z …" / "Отправлено с …" cut everything after them, also a customer's own sentence."""
     assert ticket_of(gmail, config, make_email(body=body)).messages[0].text == body
+
+
+# ------------------------------------------------------------------ the question the knowledge base reads
+
+@pytest.mark.parametrize("body, question", [
+    ("Dzień dobry,\nnie działa logowanie.\n\nPozdrawiam\nJan Kowalski\ntel. 600 100 200", "nie działa logowanie."),
+    ("Nie działa logowanie.\n\nZ poważaniem,\nJan Kowalski", "Nie działa logowanie."),
+    ("Здравствуйте!\nНе работает вход.\n\nС уважением,\nИван Петров\n+7 900 000-00-00", "Не работает вход."),
+    ("Не работает вход.\n\nСпасибо,\nИван", "Не работает вход."),
+    ("Спасибо, вход заработал, но не приходят письма.", "Спасибо, вход заработал, но не приходят письма."),
+])
+def test_sign_offs_are_not_part_of_the_question(gmail, config, body, question):
+    ticket = ticket_of(gmail, config, make_email(subject="Logowanie", body=body))
+    assert ticket.question == f"Logowanie\n{question}"
+    assert ticket.messages[0].text.startswith(body.split("\n")[0])  # the message keeps its sign-off for agents
