@@ -43,8 +43,9 @@ FORWARDED_FIELD = re.compile(r"^\s*\*?(From|Date|Sent|Subject|To|Cc|От|Дат�
 # what follows on the same line is the question and stays.
 GREETING = re.compile(
     r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|"
-    r"здравствуйте|добрый (день|вечер)|доброе утро|привет|уважаемые?|"
-    r"dzień dobry|witam|cześć|szanowni państwo|szanowny)\b(?P<words>([^\S\n]+[^\s,!.:;?]+){0,3}?)[^\S\n]*"
+    r"здравствуйте|здравствуй|добрый (день|вечер)|доброе утро|доброго (времени суток|дня)|день добрый|привет|"
+    r"приветствую|уважаемые?|"
+    r"dzień dobry|dobry wieczór|witam( serdecznie)?|witajcie|cześć|hej|szanowni państwo|szanowny)\b(?P<words>([^\S\n]+[^\s,!.:;?]+){0,3}?)[^\S\n]*"
     r"(?P<end>[,:;][,!.:;]*|[!.]+|(?=\n)|\Z)[^\S\n]*",
     re.I)
 # Without a comma after it, a greeting's words must look like an addressee ("Hello team", "Hi John!"),
@@ -173,8 +174,16 @@ def customer_text(msg: Message) -> str:
     return normalise(strip_quoted(plain_text(msg), limit=MAX_TEXT))[:MAX_TEXT]
 
 
+# Whom a greeting addresses after its comma ("Здравствуйте, Анна!", "Добрый день, уважаемая служба поддержки!",
+# "Dzień dobry, Panie Janie,"): up to four words to a "!" or "," or the line's end.
+ADDRESSED = re.compile(r"(?P<who>[^\n,!.?:;]{1,60}?)[^\S\n]*([,!]+|(?=\n)|\Z)[^\S\n]*")
+HONORIFIC = re.compile(r"^(уважаем|дорог|мил(ая|ый|ые)$|коллеги|друзья|szanown|drog[aiy]|pan(ie|i|owie)?$|"
+                       r"państwo|dear|team)", re.I)
+
+
 def strip_greeting(text: str) -> str:
-    """Drop a leading greeting ("Hi team," / "Здравствуйте," / "Dzień dobry,"); the rest of its line stays."""
+    """Drop a leading greeting ("Hi team," / "Здравствуйте, Анна!" / "Dzień dobry Panie Janie,"); the rest of its
+    line stays."""
     text = text.strip()
     found = GREETING.match(text)
     if not found:
@@ -182,7 +191,19 @@ def strip_greeting(text: str) -> str:
     if not found.group("end").startswith((",", ":", ";")) and not all(
             word[:1].isupper() or ADDRESSEE.match(word) for word in found.group("words").split()):
         return text
-    return text[found.end():].strip()
+    rest = text[found.end():].strip()
+    return _strip_addressee(rest) if found.group("end").startswith(",") else rest
+
+
+def _strip_addressee(rest: str) -> str:
+    """``rest`` without the name or "уважаемые коллеги" a greeting's comma led to; a question stays."""
+    found = ADDRESSED.match(rest)
+    words = found.group("who").split() if found else []
+    if not words or len(words) > 4:
+        return rest
+    if HONORIFIC.match(words[0]) or all(word[:1].isupper() for word in words):
+        return rest[found.end():].strip()
+    return rest
 
 
 # A sign-off line on its own ("Pozdrawiam", "С уважением,", "Спасибо!", "Best regards,") and, below it, at most

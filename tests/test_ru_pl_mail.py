@@ -169,3 +169,17 @@ def test_sign_offs_are_not_part_of_the_question(gmail, config, body, question):
     ticket = ticket_of(gmail, config, make_email(subject="Logowanie", body=body))
     assert ticket.question == f"Logowanie\n{question}"
     assert ticket.messages[0].text.startswith(body.split("\n")[0])  # the message keeps its sign-off for agents
+
+
+@pytest.mark.parametrize("body, question", [
+    ("Здравствуйте, Анна!\nНе работает вход.", "Не работает вход."),
+    ("Добрый день, уважаемая служба поддержки!\nНе работает вход.", "Не работает вход."),
+    ("Доброго времени суток!\nНе работает вход.", "Не работает вход."),
+    ("Dzień dobry, Panie Janie, nie działa logowanie.", "nie działa logowanie."),
+    ("Witam serdecznie,\nnie działa logowanie.", "nie działa logowanie."),
+    ("Dzień dobry Pani Anno,\nnie działa logowanie.", "nie działa logowanie."),
+    ("Здравствуйте, Заказ 123 не пришёл.", "Заказ 123 не пришёл."),  # no addressee: the question stays whole
+])
+def test_greetings_and_their_addressee_are_not_part_of_the_question(gmail, config, body, question):
+    ticket = ticket_of(gmail, config, make_email(subject="Logowanie", body=body))
+    assert ticket.question == f"Logowanie\n{question}"
