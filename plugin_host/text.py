@@ -232,13 +232,16 @@ def strip_sign_off(text: str) -> str:
 
 # A web form's contact fields ("Name: Bob", "E-mail: …", "Телефон: …", "Imię i nazwisko: …"): not the question.
 FORM_FIELD = re.compile(
-    r"^\s*(your\s+|first\s+|last\s+|full\s+)?(name|e-?mail(\s+address)?|phone(\s+number)?|tel(ephone)?|mobile|"
+    r"^\s*(your\s+|first\s+|last\s+|full\s+|ваш[аеи]?\s+|контактн\w+\s+|adres\s+|numer\s+|nr\s+|nazwa\s+)?"
+    r"(name|e-?mail(\s+address)?|phone(\s+number)?|tel(ephone)?|mobile|"
     r"company|organi[sz]ation|website|url|country|city|subject|ip(\s+address)?|user\s+agent|page(\s+url)?|"
     r"referr?er|date|time|consent|gdpr|"
-    r"имя|фио|e-?mail|почта|эл\.?\s*почта|телефон|компания|организация|сайт|город|страна|тема|"
-    r"imi[eę](\s+i\s+nazwisko)?|nazwisko|telefon|firma|strona|miasto|kraj|temat)\s*[:：]", re.I)
-FORM_MESSAGE = re.compile(r"^\s*(your\s+)?(message|comments?|question|details|inquiry|enquiry|"
-                          r"сообщение|вопрос|комментарий|wiadomo[sś][cć]|pytanie|komentarz|tre[sś][cć])\s*[:：]\s*", re.I)
+    r"имя(\s+и\s+фамилия)?|фамилия|фио|e-?mail|почта|эл\.?\s*почта|(номер\s+)?телефона?|компания|организация|"
+    r"сайт|город|страна|тема(\s+обращения)?|imi[eę](\s+i\s+nazwisko)?|nazwisko|telefonu?|kontaktowy|firm[ay]|strona|"
+    r"miasto|kraj|temat)\s*[:：]", re.I)
+FORM_MESSAGE = re.compile(r"^\s*(your\s+|ваш[аеи]?\s+|текст\s+|tre[sś][cć]\s+)?(message|comments?|question|details|"
+                          r"inquiry|enquiry|сообщени[ея]|вопрос|комментарий|обращени[ея]|wiadomo[sś](ci|[cć])|pytani[ae]|"
+                          r"zapytania|komentarz|tre[sś][cć])\s*[:：]\s*", re.I)
 
 
 def strip_form_fields(text: str) -> str:

@@ -183,3 +183,18 @@ def test_sign_offs_are_not_part_of_the_question(gmail, config, body, question):
 def test_greetings_and_their_addressee_are_not_part_of_the_question(gmail, config, body, question):
     ticket = ticket_of(gmail, config, make_email(subject="Logowanie", body=body))
     assert ticket.question == f"Logowanie\n{question}"
+
+
+@pytest.mark.parametrize("body, question", [
+    ("Imię: Jan\nAdres e-mail: jan@example.pl\nNumer telefonu: 600 100 200\nWiadomość: Nie działa logowanie.",
+     "Nie działa logowanie."),
+    ("Imię i nazwisko: Jan Kowalski\nE-mail: jan@example.pl\nTreść wiadomości: Nie działa logowanie.",
+     "Nie działa logowanie."),
+    ("Ваше имя: Иван\nВаш e-mail: ivan@example.ru\nВаш телефон: +7 900 000-00-00\nТекст сообщения: Не работает вход.",
+     "Не работает вход."),
+    ("Имя и фамилия: Иван Петров\nКонтактный телефон: +7 900\nТема обращения: Вход\nВопрос: Не работает вход.",
+     "Не работает вход."),
+])
+def test_russian_and_polish_web_form_labels_are_not_the_question(gmail, config, body, question):
+    ticket = ticket_of(gmail, config, make_email(subject="Formularz", body=body))
+    assert ticket.question == f"Formularz\n{question}"
