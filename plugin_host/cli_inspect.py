@@ -26,7 +26,7 @@ def eml_files(paths: list[str]) -> Iterator[Path]:
 
 def inspect_file(path: Path, config: Config | None) -> dict:
     from .guard import unaddressable
-    from .language import detect_language
+    from .language import customer_language
     from .loopguard import should_acknowledge
     from .text import customer_text
     from .tickets import decode_header_value, header, writer
@@ -44,7 +44,8 @@ def inspect_file(path: Path, config: Config | None) -> dict:
         sender = writer(msg, "customer" if decision.acknowledge else "automatic", own)  # whom it would go to
         refused = unaddressable(sender.email) if decision.acknowledge else ""  # the guard would stop it
         return {"file": str(path), "customer": {"name": sender.name, "email": sender.email},
-                "language": detect_language(f"{decode_header_value(header(msg, 'Subject'))}\n{text}"),
+                "language": customer_language(f"{decode_header_value(header(msg, 'Subject'))}\n{text}", sender.name,
+                                              sender.email),
                 "text": text[:2000],
                 "acknowledge": decision.acknowledge and not refused, "reason": refused or decision.reason}
     except Exception as exc:  # the contract: a bad file is a line with an error, never a crash

@@ -97,3 +97,31 @@ def language_code(value, text: str = "") -> str:
     not an ISO 639 code (empty, "English", "123") → detected from ``text``."""
     code = re.split(r"[-_]", str(value or "").strip().lower(), maxsplit=1)[0]
     return code if re.fullmatch(r"[a-z]{2,3}", code) else detect_language(text)
+
+
+# Where a customer's address is (its country-code domain) says what they likely read when their text says nothing.
+COUNTRY_DOMAINS = {"ru": "ru", "su": "ru", "xn--p1ai": "ru", "рф": "ru", "by": "ru", "kz": "ru", "pl": "pl", "ua": "uk"}
+POLISH_SURNAME = re.compile(r"(ski|cki|dzki|ska|cka|dzka|wicz|czyk)$", re.I)
+
+
+def sender_language(name: str, address: str, default: str = "en") -> str:
+    """The likeliest language of a customer whose words say nothing ("?", an empty message with an attachment):
+    a Cyrillic or Polish-lettered name first ("Анна", "Łukasz"), then the address's country domain (.ru, .pl),
+    then a Polish surname ("Jan Kowalski"); ``default`` otherwise."""
+    words = [w.lower() for w in WORD.findall(name or "")]
+    letters = set("".join(words))
+    if any("\u0400" <= ch <= "\u04ff" for ch in letters):
+        return "uk" if letters & LETTERS["uk"] and not letters & LETTERS["ru"] else "ru"
+    if letters & (LETTERS["pl"] - {"ó"}):
+        return "pl"
+    domain = (address or "").rsplit("@", 1)[-1].rsplit(".", 1)[-1].lower()
+    if domain in COUNTRY_DOMAINS:
+        return COUNTRY_DOMAINS[domain]
+    if any(POLISH_SURNAME.search(w) for w in words[1:]):
+        return "pl"
+    return default
+
+
+def customer_language(text: str, name: str = "", address: str = "") -> str:
+    """The language of a customer's ``text``; when it has nothing to go on, the sender's (:func:`sender_language`)."""
+    return detect_language(text, default=sender_language(name, address))

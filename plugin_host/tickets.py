@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from email.utils import getaddresses, parseaddr
 
 from .config import Config, own_address_in
-from .language import detect_language
+from .language import customer_language
 from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor
 from .mailbox.mime import decode_header_value, guess_text, parse_raw, payload_to_email
 from .text import customer_text, one_line
@@ -163,7 +163,7 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
     return Ticket(
         thread_id=thread.get("id", first.thread_id), subject=first.subject or "(no subject)",
         customer=first.sender, support_address=support_address_of(originals[first.id], config),
-        messages=tuple(conversation), language=detect_language(sample),
+        messages=tuple(conversation), language=customer_language(sample, first.sender.name, first.sender.email),
         labels=labels, first_customer_at=first.sent_at,
         first_agent_reply_at=first_agent.sent_at if first_agent else None,
         last_speaker=humans[-1].kind if humans else "customer",

@@ -198,3 +198,20 @@ def test_greetings_and_their_addressee_are_not_part_of_the_question(gmail, confi
 def test_russian_and_polish_web_form_labels_are_not_the_question(gmail, config, body, question):
     ticket = ticket_of(gmail, config, make_email(subject="Formularz", body=body))
     assert ticket.question == f"Formularz\n{question}"
+
+
+# ------------------------------------------------------------------ language
+
+@pytest.mark.parametrize("sender, body, language", [
+    ("Анна Петрова <anna@example.org>", "", "ru"),
+    ("Łukasz <lukasz@example.com>", "", "pl"),
+    ("Jan <jan@example.pl>", "", "pl"),
+    ("X <x@example.ru>", "?", "ru"),
+    ("Jan Kowalski <jan@example.com>", "ok", "pl"),
+    ("Jane Customer <jane@example.org>", "", "en"),
+    ("Anna <anna@example.pl>", "Where is my order?", "en"),  # their words decide when there are any
+])
+def test_language_of_a_near_empty_message_comes_from_the_sender(gmail, config, sender, body, language):
+    """An empty message (a photo, "?") from "Анна" or a .pl address was acknowledged in English."""
+    ticket = ticket_of(gmail, config, make_email(sender=sender, subject="", body=body))
+    assert ticket.language == language
