@@ -15,6 +15,8 @@ from .thanks import says_only_thanks
 
 # Reply and forward prefixes of a subject, in the clients' languages (repeated: "Re: Fwd: …").
 REPLY_PREFIX = re.compile(r"^(\s*(re|fw|fwd|aw|wg|odp|pd|tr|sv|vs|ответ|отв|пересл)(\[\d+\])?\s*:\s*)+", re.I)
+# A subject that already answers something, in the customer's client's language ("Odp:", "Отв:", "RE: AW:", "Re[2]:").
+ANSWERED = re.compile(r"^\s*(re|aw|odp|sv|vs|ответ|отв)(\[\d+\]|\(\d+\))?\s*:", re.I)
 
 # "internal": an agent's message to none of the customers (a forward to engineering); it answers nobody.
 # An address as mail and Gmail's search both take it: no spaces, quotes, braces or a leading "-".
@@ -122,9 +124,11 @@ class Ticket:
     @property
     def reply_subject(self) -> str:
         """The customer's own subject with "Re: ", once: Gmail threads a reply only when the subjects match,
-        so never the "(no subject)" placeholder and never shortened. No subject stays no subject."""
+        so never the "(no subject)" placeholder and never shortened. No subject stays no subject; one that
+        already carries a reply prefix in the customer's client's language ("Odp:", "Отв:", "RE: AW:") stays as
+        the customer wrote it, without "Re: " stacked on it."""
         raw = " ".join(self.first_customer_message.subject.split())
-        if not raw or raw.lower().startswith("re:"):
+        if not raw or ANSWERED.match(raw):
             return raw
         return f"Re: {raw}"
 

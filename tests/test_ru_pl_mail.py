@@ -215,3 +215,19 @@ def test_language_of_a_near_empty_message_comes_from_the_sender(gmail, config, s
     """An empty message (a photo, "?") from "Анна" or a .pl address was acknowledged in English."""
     ticket = ticket_of(gmail, config, make_email(sender=sender, subject="", body=body))
     assert ticket.language == language
+
+
+# ------------------------------------------------------------------ the acknowledgement
+
+@pytest.mark.parametrize("subject", ["Odp: Zamówienie 1234", "ODP: Zamówienie", "Отв: Заказ 1234", "Ответ: Заказ",
+                                     "RE: AW: Order 1234", "Re[2]: Заказ", "Re: Odp: Zamówienie"])
+def test_acknowledgement_subject_does_not_stack_reply_prefixes(gmail, config, subject):
+    """"Odp: Zamówienie" was answered as "Re: Odp: Zamówienie"."""
+    ticket = ticket_of(gmail, config, make_email(subject=subject, body="Proszę o pomoc."))
+    assert ticket.reply_subject == subject
+
+
+@pytest.mark.parametrize("subject", ["Zamówienie 1234", "Fwd: Заказ 1234", "PD: Zamówienie"])
+def test_acknowledgement_subject_of_a_new_or_forwarded_request_is_a_reply(gmail, config, subject):
+    ticket = ticket_of(gmail, config, make_email(subject=subject, body="Proszę o pomoc."))
+    assert ticket.reply_subject == f"Re: {subject}"
