@@ -231,3 +231,29 @@ def test_acknowledgement_subject_does_not_stack_reply_prefixes(gmail, config, su
 def test_acknowledgement_subject_of_a_new_or_forwarded_request_is_a_reply(gmail, config, subject):
     ticket = ticket_of(gmail, config, make_email(subject=subject, body="Proszę o pomoc."))
     assert ticket.reply_subject == f"Re: {subject}"
+
+
+@pytest.mark.parametrize("sender, subject, body, greeting", [
+    ("Kowalska Anna <anna@example.org>", "Zamówienie 1234", "Nie dotarła paczka.", "Dzień dobry, Anna,"),
+    ("Иванова Мария <maria@example.org>", "Заказ 1234", "Не пришёл заказ.", "Здравствуйте, Мария!"),
+    ("Иванова Мария Петровна <maria@example.org>", "Заказ 1234", "Не пришёл заказ.", "Здравствуйте, Мария!"),
+    ("ООО Ромашка <office@example.org>", "Счёт 1234", "Пришлите, пожалуйста, счёт.", "Здравствуйте!"),
+    ('"Sklep XYZ sp. z o.o." <biuro@example.org>', "Faktura 1234", "Proszę o fakturę.", "Dzień dobry,"),
+    ("P.H.U. Kowalski <biuro@example.org>", "Faktura 1234", "Proszę o fakturę.", "Dzień dobry,"),
+])
+def test_acknowledgement_greets_the_given_name_and_never_a_company(tmp_path, sender, subject, body, greeting):
+    """"Kowalska Anna" was greeted "Dzień dobry, Kowalska,", "ООО Ромашка" "Здравствуйте, ООО!"."""
+    from .test_autoreply import acks, setup
+
+    local, host, feed = setup(tmp_path)
+    deliver(local.gmail(), make_email(sender=sender, subject=subject, body=body))
+    feed.sync()
+    (ack,) = acks(local)
+    assert ack.get_content().splitlines()[0] == greeting
+
+
+def test_latin_names_keep_their_first_word():
+    from plugins.autoreply.people import safe_first_name
+
+    assert [safe_first_name(n) for n in ("Eva Green", "Anna Kowalska", "Ivanova Mariya", "Ирина Иванова")] == \
+        ["Eva", "Anna", "Mariya", "Ирина"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 NAME_PART = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*$", re.UNICODE)
 HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "pan", "pani"}
@@ -30,6 +31,50 @@ def _is_honorific(word: str) -> bool:
     return word.strip(".,;:!?").lower() in HONORIFICS
 
 
+# A company, shop or team in the display name ("ООО Ромашка", "Sklep XYZ sp. z o.o.", "ИП Иванов", "Acme Ltd"):
+# no first name to greet. Words compared lower-cased without dots ("P.H.U." is "phu").
+COMPANY_WORDS = {"ооо", "оао", "зао", "пао", "ао", "ип", "нко", "ано", "гк", "тд", "магазин", "интернет-магазин",
+                 "компания", "служба", "sp", "oo", "sa", "sc", "spj", "spk", "phu", "fhu", "pphu", "ppuh", "sklep",
+                 "firma", "hurtownia", "biuro", "serwis", "ltd", "llc", "inc", "gmbh", "plc", "corp", "shop", "store",
+                 "support", "team", "sales", "service", "office", "info"}
+# Surnames as Poles and Russians write them first in official lists and some clients ("Kowalska Anna",
+# "Ivanova Mariya"); Latin-script endings only: Cyrillic names are looked up in natasha's first-name list.
+LATIN_SURNAME = re.compile(r"(ski|cki|dzki|ska|cka|dzka|wicz|czyk|owa|ewa|ova|eva|ov|ev|sky|skiy|skaya)$", re.I)
+NATASHA_FIRST_NAMES = "natasha/data/dict/first.txt"
+
+
+def is_company(words: list[str]) -> bool:
+    return any(w.lower().replace(".", "").strip(",;:()\"'«»„”") in COMPANY_WORDS for w in words)
+
+
+@lru_cache(maxsize=1)
+def russian_first_names() -> frozenset[str]:
+    """Russian given names (7,658, lower-case) from the natasha wheel, a core dependency; empty without it."""
+    from importlib import metadata
+
+    try:
+        found = next((f for f in metadata.files("natasha") or [] if str(f) == NATASHA_FIRST_NAMES), None)
+        return frozenset(found.read_text(encoding="utf-8").split()) if found else frozenset()
+    except (metadata.PackageNotFoundError, OSError):
+        return frozenset()
+
+
+def given_name(words: list[str]) -> str:
+    """Which of a person's name words is the given name: "Иванова Мария Петровна" → "Мария",
+    "Kowalska Anna" → "Anna", "Anna Kowalska" → "Anna"."""
+    if any("\u0400" <= ch <= "\u04ff" for ch in words[0]):
+        known = russian_first_names()
+        return next((w for w in words[:3] if w.strip(".,;:!?").lower() in known), words[0])
+    if len(words) >= 2 and _surname_like(words[0]) and not _surname_like(words[1]):
+        return words[1]
+    return words[0]
+
+
+def _surname_like(word: str) -> bool:
+    word = word.strip(".,")
+    return len(word) >= 5 and bool(LATIN_SURNAME.search(word))  # "Eva", "Lev" are given names
+
+
 def safe_first_name(display_name: str) -> str:
     """A first name fit to print in a greeting, or "" when the display name is not a plausible name."""
     cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in display_name or "")
@@ -43,7 +88,9 @@ def safe_first_name(display_name: str) -> str:
         words = words[1:]
     if not words or titled and len(words) == 1 and "," not in cleaned:  # "Mr Smith": a surname only
         return ""
-    first = words[0].strip(".,;:!?")
+    if is_company(words) or any(mark in cleaned for mark in "«»„"):
+        return ""
+    first = given_name(words).strip(".,;:!?")
     if len(first) > 40 or not NAME_PART.match(first):
         return ""
     return first[:1].upper() + first[1:]
