@@ -5,7 +5,9 @@ Short support emails defeat statistical detectors; stop words and letters specif
 decide them reliably and deterministically. When they do not — a tie ("Ile idzie paczka do Gdanska?":
 only "do", a stop word in English and Polish), or at most one stop word in three words or more
 ("zapomnialem hasla do konta") — the statistical model picks among the languages in the running.
-Measured on 3,000 English and 480 Russian and Polish customer questions (benchmarks/RESULTS.md).
+Cyrillic text without і, ї, є or ґ is Russian unless Ukrainian words outnumber Russian ones, and Russian typed
+in Latin letters is recognised by its transliterated words. Measured on 3,000 English and 480 Russian and Polish
+customer questions (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -20,9 +22,10 @@ STOP_WORDS = {
           "dzień dobry witam dziękuję pozdrawiam zamówienie nie działa jeszcze tak od przez oraz też są "
           "mnie bardzo może można kiedy gdzie",
     "ru": "и в не на я что с как по это но у меня мой моя вы за из от к для все так же уже или да нет "
-          "здравствуйте добрый день спасибо пожалуйста заказ работает когда где почему",
+          "здравствуйте добрый день спасибо пожалуйста заказ работает когда где почему до о об мне мы они его "
+          "если бы ещё можно нужно хочу могу вас нас",
     "uk": "і в не на я що з як по це але у мене мій моя ви за із від до для все так вже або так ні "
-          "доброго дня дякую будь ласка замовлення працює коли де чому",
+          "доброго дня дякую будь ласка замовлення працює коли де чому чи можна мені",
     "de": "und der die das ist nicht ich sie es mit zu ein eine ich mein meine bitte danke hallo bestellung "
           "funktioniert wann wo warum auf für",
     "fr": "le la les et est pas je vous il de un une mon ma mes merci bonjour commande fonctionne quand où "
@@ -32,6 +35,11 @@ STOP_WORDS = {
 }
 LETTERS = {"pl": set("ąćęłńóśźż"), "uk": set("іїєґ"), "ru": set("ыэъё"), "de": set("äöüß"),
            "fr": set("àâçèéêëîïôûùœ"), "es": set("ñ¿¡áíóú")}
+# Russian typed in Latin letters ("ne mogu zaiti v lichnyi kabinet"): a customer without a Cyrillic keyboard
+# reads Cyrillic fine. Only words no English or Polish text uses ("na", "po", "tak", "no" are left out).
+TRANSLITERATED_RU = set("v ya ne mogu menya mne moi moy moya vy chto eto kak gde kogda pochemu spasibo pozhaluysta "
+                        "pozhaluista zdravstvuyte zdravstvuite dobryi dobriy dobryy den privet zakaz rabotaet uzhe ili "
+                        "dlya iz vse vsyo tolko mozhno nuzhno khochu hochu oshibka pishet budet".split())
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 WEAK = 1.0  # a stop-word score this low decides nothing on its own (French "ma" in "Ile lat gwarancji ma ten laptop")
 
@@ -59,13 +67,12 @@ def detect_language(text: str, default: str = "en") -> str:
     if not words:
         return default
     cyrillic = sum(1 for w in words if re.search(r"[\u0400-\u04ff]", w))
-    candidates = ("ru", "uk") if cyrillic > len(words) / 2 else ("en", "pl", "de", "fr", "es")
-    letters = set("".join(words))
-    scores = {}
-    for lang in candidates:
-        score = sum(1.0 for w in words if w in STOP[lang])
-        score += 2.0 * len(letters & LETTERS.get(lang, set()))
-        scores[lang] = score
+    if cyrillic > len(words) / 2:
+        return _cyrillic_language(words)
+    if len(set(words) & TRANSLITERATED_RU) >= 2 and _score(words, "ru") > max(_score(words, lang) for lang in LATIN):
+        return "ru"
+    candidates = LATIN
+    scores = {lang: _score(words, lang) for lang in candidates}
     top = max(scores.values())
     tied = [lang for lang in candidates if scores[lang] == top]
     if top <= WEAK and len(words) >= 3:  # one stop word or none: the character model weighs every word
@@ -73,8 +80,31 @@ def detect_language(text: str, default: str = "en") -> str:
     if top > 0 and len(tied) > 1:
         return _statistical(" ".join(words), tied)
     if top == 0:
-        return "ru" if cyrillic > len(words) / 2 else default
+        return default
     return tied[0] if len(tied) == 1 else (default if default in tied else tied[0])
+
+
+LATIN = ("en", "pl", "de", "fr", "es")
+
+
+def _score(words: list[str], lang: str) -> float:
+    """Stop words of ``lang`` among ``words``, and twice each letter only ``lang`` writes; Russian in a Latin-script
+    text counts its transliterated words."""
+    latin = not any("\u0400" <= ch <= "\u04ff" for w in words for ch in w)
+    stop = TRANSLITERATED_RU if lang == "ru" and latin else STOP[lang]
+    return sum(1.0 for w in words if w in stop) + 2.0 * len(set("".join(words)) & LETTERS.get(lang, set()))
+
+
+def _cyrillic_language(words: list[str]) -> str:
+    """Russian or Ukrainian. Ukrainian text writes і, ї, є or ґ in nearly every sentence; without them only
+    Ukrainian words outscoring the Russian ones make it Ukrainian ("Як оплатити замовлення") — py3langid alone
+    took "Не могу войти в аккаунт" for Ukrainian, and the customer was answered in English."""
+    ru, uk = _score(words, "ru"), _score(words, "uk")
+    if not set("".join(words)) & LETTERS["uk"]:
+        return "uk" if uk > ru else "ru"
+    if ru == uk or max(ru, uk) <= WEAK and len(words) >= 3:
+        return _statistical(" ".join(words), ["ru", "uk"] if ru >= uk else ["uk", "ru"])
+    return "ru" if ru > uk else "uk"
 
 
 def _statistical(text: str, languages: list[str]) -> str:

@@ -257,3 +257,35 @@ def test_latin_names_keep_their_first_word():
 
     assert [safe_first_name(n) for n in ("Eva Green", "Anna Kowalska", "Ivanova Mariya", "Ирина Иванова")] == \
         ["Eva", "Anna", "Mariya", "Ирина"]
+
+
+@pytest.mark.parametrize("text", ["Не могу войти в аккаунт", "Хочу вернуть товар", "Я в отпуске, а заказ ждёт до 1 декабря"])
+def test_russian_without_russian_only_letters_is_not_ukrainian(text):
+    """py3langid took these for Ukrainian, and Russian customers were acknowledged in English."""
+    from plugin_host.language import detect_language
+
+    assert detect_language(text) == "ru"
+
+
+@pytest.mark.parametrize("text", ["Як оплатити замовлення", "Чи можна повернути товар", "Не можу увійти до кабінету",
+                                  "Дякую"])
+def test_ukrainian_stays_ukrainian(text):
+    from plugin_host.language import detect_language
+
+    assert detect_language(text) == "uk"
+
+
+@pytest.mark.parametrize("text, language", [
+    ("Privet, ne mogu zaiti v lichnyi kabinet, pishet oshibka", "ru"),
+    ("Zdravstvuyte, gde moi zakaz?", "ru"),
+    ("Dobryi den, kak vernut dengi", "ru"),
+    ("Kogda budet dostavka?", "ru"),
+    ("Gdzie jest moja paczka", "pl"),
+    ("Nie dziala aplikacja, prosze o pomoc", "pl"),
+    ("Do you have it in v2?", "en"),
+])
+def test_russian_typed_in_latin_letters_is_russian(text, language):
+    """"Privet, ne mogu zaiti…" was taken for French and acknowledged in English."""
+    from plugin_host.language import detect_language
+
+    assert detect_language(text) == language
