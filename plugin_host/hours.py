@@ -113,11 +113,23 @@ def local_text(when, zone) -> str:
 
 
 @lru_cache(maxsize=64)
-def public_holidays(country: str, subdivision: str, year: int):
-    """The ``holidays`` calendar of one country and year: day → name, plus ``weekend_workdays``."""
+def public_holidays(country: str, subdivision: str, year: int, language: str = ""):
+    """The ``holidays`` calendar of one country and year: day → name, plus ``weekend_workdays``; names in
+    ``language`` (ISO 639-1) when the package has them for that country, else in English."""
     import holidays
 
-    return holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    return holidays.country_holidays(country, subdiv=subdivision or None, years=year,
+                                     language=holiday_language(country, language))
+
+
+def holiday_language(country: str, language: str) -> str | None:
+    """The ``holidays`` locale for a customer's language ("pl" → "pl", "en" → "en_US"): Polish and Russian
+    customers read "Narodowe Święto Niepodległości" and "День народного единства" in their acknowledgement."""
+    import holidays
+
+    offered = holidays.list_localized_countries().get(country, [])
+    wanted = next((code for code in offered if code.split("_")[0] == language), None)
+    return wanted or ("en_US" if "en_US" in offered else None)
 
 
 def worked_by_law(country: str, subdivision: str, day: date) -> bool:

@@ -289,3 +289,54 @@ def test_russian_typed_in_latin_letters_is_russian(text, language):
     from plugin_host.language import detect_language
 
     assert detect_language(text) == language
+
+
+def acknowledgement_of(tmp_path, plugins: dict, asked, subject: str, body: str):
+    """The acknowledgement a customer's message received at ``asked`` gets, with these ``[plugins]``."""
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+    from plugin_host.sync import ChangeFeed
+
+    from .test_autoreply import acks
+
+    # the first sync reads the mailbox's last full_sync_days by the real clock: a past holiday must be in it
+    data = {"mailbox": {"address": "support@example.com", "full_sync_days": 3650}, "plugins": plugins,
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    host = build_host(config, http=local.http, now=lambda: asked)
+    host.client.sleep = lambda s: None
+    ref = deliver(local.gmail(), make_email(subject=subject, body=body, date=asked))
+    local.mailbox.messages[ref["id"]].internal_date = int(asked.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = acks(local)
+    return ack.get_content()
+
+
+NOVEMBER_11 = ("PL", "2026-11-11T11:00:00+00:00", "Zamówienie 1234", "Dzień dobry, nie dotarła paczka. Proszę o pomoc.",
+               "(Narodowe Święto Niepodległości)")
+NOVEMBER_4 = ("RU", "2026-11-04T09:00:00+00:00", "Заказ 1234", "Здравствуйте, не пришёл заказ. Помогите, пожалуйста.",
+              "(День народного единства)")
+
+
+@pytest.mark.parametrize("country, asked, subject, body, named", [NOVEMBER_11, NOVEMBER_4])
+@pytest.mark.parametrize("calendar", ["autoreply", "sla"])
+def test_holiday_is_named_in_the_customers_language(tmp_path, calendar, country, asked, subject, body, named):
+    """A Polish acknowledgement said "poza godzinami pracy (National Independence Day)"."""
+    from datetime import datetime
+
+    hours = {"hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Warsaw", "holidays": country}
+    plugins = {"enabled": ["autoreply"], "autoreply": hours} if calendar == "autoreply" else \
+        {"enabled": ["autoreply", "sla"], "autoreply": {"hours": "24/7"}, "sla": hours}
+    text = acknowledgement_of(tmp_path, plugins, datetime.fromisoformat(asked), subject, body)
+    assert named in text
+
+
+def test_an_english_customer_still_reads_the_english_holiday_name(tmp_path):
+    from datetime import datetime
+
+    plugins = {"enabled": ["autoreply"], "autoreply": {"hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Warsaw",
+                                                       "holidays": "PL"}}
+    text = acknowledgement_of(tmp_path, plugins, datetime.fromisoformat(NOVEMBER_11[1]), "Order 1234",
+                              "Hello, my parcel has not arrived. Can you help me?")
+    assert "(National Independence Day)" in text

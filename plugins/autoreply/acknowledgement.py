@@ -87,11 +87,12 @@ def team_at_work(deadline, hours, now) -> bool:
     return hours.is_open(now)
 
 
-def holiday_today(deadline, hours, now) -> str:
-    """Today's holiday by the calendar that decided the wording (the SLA plugin's when it answers)."""
+def holiday_today(deadline, hours, now, language: str = "") -> str:
+    """Today's holiday by the calendar that decided the wording (the SLA plugin's when it answers, which names
+    it in the ticket's language), in the customer's ``language``."""
     if deadline is not None and deadline.open_now is not None:
         return deadline.holiday
-    return hours.holiday(now)
+    return hours.holiday(now, language)
 
 
 def back_at(deadline, hours, now) -> str:
@@ -142,7 +143,7 @@ def compose(ticket, settings, config, now: datetime) -> dict:
         "articles": [{"title": a.title, "url": a.url} for a in articles(ticket, settings, config)],
         "agent_name": agent.full_name if agent else "Customer Support",
         "agent_title": agent.title if agent else "",
-        "holiday": holiday_today(deadline, hours, now),
+        "holiday": holiday_today(deadline, hours, now, language),
         "back_at": back_at(deadline, hours, now),
     }
     variant = "acknowledgement" if open_now else "out_of_hours"

@@ -30,11 +30,12 @@ class OfficeHours:
         region = read_region(country, key.replace("hours", "holidays")) if country.strip() else ("", "")
         return cls(periods, zone, region)
 
-    def holiday(self, when: datetime) -> str:
+    def holiday(self, when: datetime, language: str = "") -> str:
+        """The public holiday at ``when``, named in ``language`` when the calendar has it (else English)."""
         if not self.region[0]:
             return ""
         local = when.astimezone(self.zone).date()
-        return public_holidays(*self.region, local.year).get(local) or ""
+        return public_holidays(*self.region, local.year, language).get(local) or ""
 
     def is_open(self, when: datetime) -> bool:
         local = when.astimezone(self.zone)

@@ -106,7 +106,7 @@ def ticket_deadline(ticket, settings, now):
     open_now = calendar.is_open(now) if business else True
     return Deadline(due=state.due, target=state.kind, priority=state.priority, business_hours=business,
                     text=local_text(state.due, calendar.zone), open_now=open_now,
-                    holiday=calendar.holiday_name(now.astimezone(calendar.zone).date()) if business else "",
+                    holiday=calendar.holiday_name(now.astimezone(calendar.zone).date(), ticket.language) if business else "",
                     back_at="" if open_now else local_text(calendar.next_opening(now), calendar.zone))
 
 

@@ -18,6 +18,8 @@ from plugin_host.config import read_list
 from plugin_host.errors import ConfigError
 from plugin_host.hours import ALWAYS, parse_week, public_holidays, read_region, worked_by_law
 
+DAY_OFF = {"en": "day off", "ru": "выходной день", "pl": "dzień wolny"}
+
 MAX_DAYS = 3660  # never walk more than ten years looking for working time
 
 
@@ -47,11 +49,12 @@ class BusinessCalendar:
 
     # -- what a day looks like ----------------------------------------------------------------
 
-    def holiday_name(self, day: date) -> str:
+    def holiday_name(self, day: date, language: str = "") -> str:
+        """The public holiday or day off on ``day`` in ``language`` (English when the calendar has no such names)."""
         if day in self.days_off:
-            return "day off"
+            return DAY_OFF.get(language, DAY_OFF["en"])
         for country, subdivision in self.regions:
-            name = public_holidays(country, subdivision, day.year).get(day)
+            name = public_holidays(country, subdivision, day.year, language).get(day)
             if name:
                 return name
         return ""
