@@ -223,11 +223,17 @@ def strip_sign_off(text: str) -> str:
     """``text`` without its closing sign-off and the signature lines below it."""
     lines = text.rstrip().split("\n")
     for i in range(len(lines) - 1, 0, -1):
-        if len(lines) - 1 - i > SIGN_OFF_TAIL:
+        if len(lines) - 1 - i > SIGN_OFF_TAIL or not _signature_line(lines[i]):
             break
         if SIGN_OFF.match(lines[i]) and any(line.strip() for line in lines[:i]):
             return "\n".join(lines[:i]).rstrip()
     return text
+
+
+def _signature_line(line: str) -> bool:
+    """A line a signature holds (a name, a title, a phone, a sign-off), not another question ("Спасибо!\n
+    Ещё вопрос: как сменить пароль?")."""
+    return len(line) <= 80 and "?" not in line and len(line.split()) <= 8
 
 
 # A web form's contact fields ("Name: Bob", "E-mail: …", "Телефон: …", "Imię i nazwisko: …"): not the question.

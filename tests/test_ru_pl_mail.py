@@ -340,3 +340,10 @@ def test_an_english_customer_still_reads_the_english_holiday_name(tmp_path):
     text = acknowledgement_of(tmp_path, plugins, datetime.fromisoformat(NOVEMBER_11[1]), "Order 1234",
                               "Hello, my parcel has not arrived. Can you help me?")
     assert "(National Independence Day)" in text
+
+
+def test_thanks_before_another_question_is_no_sign_off(gmail, config):
+    """"Спасибо!" on its own line above a second question cut that question from the knowledge-base search."""
+    body = "Вход работает.\nСпасибо!\nЕщё вопрос: как сменить пароль в приложении?"
+    ticket = ticket_of(gmail, config, make_email(subject="Вход", body=body))
+    assert ticket.question == f"Вход\n{body}"
