@@ -191,8 +191,10 @@ def strip_greeting(text: str) -> str:
     if not found.group("end").startswith((",", ":", ";")) and not all(
             word[:1].isupper() or ADDRESSEE.match(word) for word in found.group("words").split()):
         return text
-    rest = text[found.end():].strip()
-    return _strip_addressee(rest) if found.group("end").startswith(",") else rest
+    rest = text[found.end():]
+    # "Здравствуйте, Анна!": a name on the greeting's own line, after its comma ("Hi,\nHelp" keeps "Help")
+    addressed = found.group("end").startswith(",") and not found.group("words") and not rest.startswith("\n")
+    return _strip_addressee(rest.strip()) if addressed else rest.strip()
 
 
 def _strip_addressee(rest: str) -> str:

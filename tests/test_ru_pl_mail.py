@@ -347,3 +347,11 @@ def test_thanks_before_another_question_is_no_sign_off(gmail, config):
     body = "Вход работает.\nСпасибо!\nЕщё вопрос: как сменить пароль в приложении?"
     ticket = ticket_of(gmail, config, make_email(subject="Вход", body=body))
     assert ticket.question == f"Вход\n{body}"
+
+
+@pytest.mark.parametrize("text, rest", [("Dear Support Team,\nHelp", "Help"), ("Здравствуйте,\nПомогите!", "Помогите!"),
+                                        ("Dzień dobry,\nPomocy!", "Pomocy!")])
+def test_a_one_word_question_under_a_greeting_is_no_addressee(text, rest):
+    from plugin_host.text import strip_greeting
+
+    assert strip_greeting(text) == rest
