@@ -5,6 +5,7 @@ import re
 import unicodedata
 from email.message import Message
 
+from .language import UNMARKED
 from .mailbox.mime import NESTED_MESSAGE_TYPES, decode_text, html_to_text
 
 # Attribution lines ("On <date>, <name> wrote:", "<date>, <name> пишет:"): real ones carry a date or an
@@ -41,17 +42,34 @@ FORWARDED_FIELD = re.compile(r"^\s*\*?(From|Date|Sent|Subject|To|Cc|От|Дат�
                              r"Od|Data|Wysłano|Temat|Do|DW):\*?\s", re.I)
 # A greeting and at most three words (a name, "team", "support") up to a comma, "!" or "." or the line's end;
 # what follows on the same line is the question and stays.
-GREETING = re.compile(
+GREETING_SOURCE = (
     r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|"
+    r"zdravstvuyte|zdravstvuite|dobryi den|dobriy den|dobryy den|"
     r"здравствуйте|здравствуй|добрый (день|вечер)|доброе утро|доброго (времени суток|дня)|день добрый|привет|"
     r"приветствую|уважаемые?|"
     r"dzień dobry|dobry wieczór|witam( serdecznie)?|witajcie|cześć|hej|szanowni państwo|szanowny)\b(?P<words>([^\S\n]+[^\s,!.:;?]+){0,3}?)[^\S\n]*"
-    r"(?P<end>[,:;][,!.:;]*|[!.]+|(?=\n)|\Z)[^\S\n]*",
-    re.I)
+    r"(?P<end>[,:;][,!.:;]*|[!.]+|(?=\n)|\Z)[^\S\n]*")
 # Without a comma after it, a greeting's words must look like an addressee ("Hello team", "Hi John!"),
 # not the start of the question ("Hey site is down!", "Witam nie działa logowanie.").
 ADDRESSEE = re.compile(r"^(team|all|there|everyone|everybody|folks|guys|support|again|serdecznie|всем|коллеги|"
                        r"друзья|wszystkim)$", re.I)
+
+
+def plain_letters(text: str) -> str:
+    """``text`` with its Latin letters' marks dropped, character for character ("Dzień" → "Dzien"; Cyrillic й and
+    ё stay): Poles often type without diacritics, and a match on this text is at the same offsets in ``text``."""
+    return "".join(_plain_letter(ch) for ch in text)
+
+
+def _plain_letter(ch: str) -> str:
+    if ch.isascii() or not ch.isalpha():
+        return ch
+    base = unicodedata.normalize("NFD", ch.translate(UNMARKED))[0]
+    return base if base.isascii() else ch
+
+
+# Greetings and sign-offs are matched on plain letters, so "Dzien dobry," and "Z powazaniem" count too.
+GREETING = re.compile(plain_letters(GREETING_SOURCE), re.I)
 
 
 def _part_text(part: Message) -> str:
@@ -185,7 +203,7 @@ def strip_greeting(text: str) -> str:
     """Drop a leading greeting ("Hi team," / "Здравствуйте, Анна!" / "Dzień dobry Panie Janie,"); the rest of its
     line stays."""
     text = text.strip()
-    found = GREETING.match(text)
+    found = GREETING.match(plain_letters(text))
     if not found:
         return text
     if not found.group("end").startswith((",", ":", ";")) and not all(
@@ -211,13 +229,14 @@ def _strip_addressee(rest: str) -> str:
 # A sign-off line on its own ("Pozdrawiam", "С уважением,", "Спасибо!", "Best regards,") and, below it, at most
 # SIGN_OFF_TAIL short lines (a name, a phone, a title): the customer's signature, not the question. Kept in a
 # message's text, where agents' full-name sign-offs are read; dropped from the question the knowledge base reads.
-SIGN_OFF = re.compile(
+SIGN_OFF_SOURCE = (
     r"^\s*((best|kind|warm)?\s*regards|best( wishes)?|cheers|thanks?( you)?( again| in advance)?|many thanks|"
     r"sincerely|yours( sincerely| truly)?|"
     r"pozdrawiam( serdecznie| ciepło)?|serdecznie pozdrawiam|(z )?pozdrowieniami|z poważaniem|"
     r"z wyrazami szacunku|dziękuję( bardzo| z góry)?|z góry dziękuję|dzięki|"
     r"с уважением|с наилучшими пожеланиями|всего (доброго|хорошего)|спасибо( большое| заранее)?|"
-    r"заранее (спасибо|благодарю)|благодарю|с благодарностью)[\s,.!]*$", re.I)
+    r"заранее (спасибо|благодарю)|благодарю|с благодарностью|s uvazheniem|spasibo)[\s,.!]*$")
+SIGN_OFF = re.compile(plain_letters(SIGN_OFF_SOURCE), re.I)
 SIGN_OFF_TAIL = 6
 
 
@@ -227,7 +246,7 @@ def strip_sign_off(text: str) -> str:
     for i in range(len(lines) - 1, 0, -1):
         if len(lines) - 1 - i > SIGN_OFF_TAIL or not _signature_line(lines[i]):
             break
-        if SIGN_OFF.match(lines[i]) and any(line.strip() for line in lines[:i]):
+        if SIGN_OFF.match(plain_letters(lines[i])) and any(line.strip() for line in lines[:i]):
             return "\n".join(lines[:i]).rstrip()
     return text
 

@@ -355,3 +355,14 @@ def test_a_one_word_question_under_a_greeting_is_no_addressee(text, rest):
     from plugin_host.text import strip_greeting
 
     assert strip_greeting(text) == rest
+
+
+@pytest.mark.parametrize("body, question", [
+    ("Dzien dobry Panie Janie,\nnie dziala logowanie.\n\nZ powazaniem,\nJan Kowalski", "nie dziala logowanie."),
+    ("Czesc,\nnie dziala logowanie.\n\nDziekuje,\nJan", "nie dziala logowanie."),
+    ("Zdravstvuyte,\nne rabotaet vhod.\n\nS uvazheniem,\nIvan", "ne rabotaet vhod."),
+])
+def test_greetings_and_sign_offs_typed_without_diacritics_or_in_latin_letters(gmail, config, body, question):
+    """"Dzien dobry," and "Z powazaniem" (Polish without its marks) stayed in the knowledge-base question."""
+    ticket = ticket_of(gmail, config, make_email(subject="Logowanie", body=body))
+    assert ticket.question == f"Logowanie\n{question}"
