@@ -80,7 +80,7 @@ def _card_from(response: dict) -> tuple[dict | None, str, str]:
 def index():
     """Tickets of the demo mailbox, newest first."""
     host = current_app.extensions["labeldesk"]
-    tickets = host.search_tickets("newer_than:30d", limit=100)
+    tickets = host.search_tickets(host.newer_than(30), limit=100)
     return render_template("preview_index.html", tickets=tickets, agent=_agent(host),
                            agents=list(host.config.agents.values()))
 

@@ -10,7 +10,7 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -151,6 +151,11 @@ class Host:
                 self._tickets.clear()
             self._tickets[key] = cached
         return cached
+
+    def newer_than(self, days: int) -> str:
+        """Gmail search terms for "the last ``days`` days" by this host's clock (``after:`` in epoch seconds),
+        not by the server's as ``newer_than:`` would be: a replayed or simulated clock sees the same mail."""
+        return f"after:{int((self.now() - timedelta(days=days)).timestamp())}"
 
     def search_tickets(self, q: str, limit: int = 500) -> list[Ticket]:
         """Tickets of the threads a search finds. ``threads.list`` gives each thread's history id, so a

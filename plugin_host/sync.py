@@ -177,7 +177,7 @@ class ChangeFeed:
         latest = self.host.client.profile()["historyId"]  # taken first, so nothing slips between
         days = self.host.config.mailbox.full_sync_days
         thread_ids: dict[str, None] = {}
-        for ref in self.host.client.list_message_ids(q=f"newer_than:{days}d -in:chats"):
+        for ref in self.host.client.list_message_ids(q=f"{self.host.newer_than(days)} -in:chats"):
             thread_ids.setdefault(ref["threadId"], None)
         report = SyncReport(full=True, history_id=latest)
         self._apply({t: None for t in thread_ids}, report, dry_run)

@@ -206,3 +206,20 @@ def test_watch_is_renewed_daily(tmp_path, monkeypatch):
     later = sync_module.time.time() + 25 * 3600
     monkeypatch.setattr(sync_module.time, "time", lambda: later)
     assert ChangeFeed(host).renew_watch("projects/p/topics/gmail") is True  # the state file remembers the last one
+
+
+def test_the_first_sync_looks_back_by_the_hosts_clock_not_the_servers(tmp_path):
+    """A host whose clock is set back (a replay, a test pinned to a date) reads the mail of its own last
+    ``full_sync_days``: ``newer_than:`` would be counted by Gmail's clock and find nothing."""
+    from datetime import datetime, timezone
+
+    then = datetime(2020, 3, 2, 9, 0, tzinfo=timezone.utc)
+    local = LocalMailbox()
+    ref = deliver(local.gmail(), make_email(message_id="<old@example.org>", subject="Order 7 is late"))
+    local.mailbox.messages[ref["id"]].internal_date = int((then.timestamp() - 3600) * 1000)
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")}})
+    host = build_host(config, http=local.http, now=lambda: then)
+    assert host.newer_than(30) == f"after:{int(then.timestamp()) - 30 * 86400}"
+    report = ChangeFeed(host).sync()
+    assert report.full and ref["threadId"] in {p.thread_id for p in report.threads}

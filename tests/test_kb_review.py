@@ -76,6 +76,7 @@ def test_gaps_since_is_not_silently_replaced_by_30_days(tmp_path, monkeypatch, s
     asked = []
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
     monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: asked.append(q) or [])
+    monkeypatch.setattr(host, "newer_than", lambda days: f"newer_than:{days}d")  # the period as days
     result = CliRunner().invoke(get_cli(), ["kb", "gaps", "--since", since])
     # Either understood (2w → 14d, 12h → 1d) or refused with a message; never a silent 30 days.
     assert asked != ["newer_than:30d"], result.output
@@ -150,6 +151,7 @@ def test_gaps_since_units(tmp_path, monkeypatch):
     asked = []
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
     monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: asked.append(q) or [])
+    monkeypatch.setattr(host, "newer_than", lambda days: f"newer_than:{days}d")  # the period as days
     for since in ("7d", "7", "2w", "12h"):
         assert CliRunner().invoke(get_cli(), ["kb", "gaps", "--since", since]).exit_code == 0
     assert asked == ["newer_than:7d", "newer_than:7d", "newer_than:14d", "newer_than:1d"]

@@ -223,7 +223,7 @@ def register(cli: click.Group) -> None:
 
         try:
             host = host_from_cli(config_path)
-            tickets = host.search_tickets(f"newer_than:{days}d", limit=2000)
+            tickets = host.search_tickets(host.newer_than(days), limit=2000)
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
         with _progress("Indexing articles") as progress:
