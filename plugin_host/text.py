@@ -23,9 +23,11 @@ ATTRIBUTION = re.compile(
 # Separators that start quoted or forwarded mail wherever they appear.
 QUOTE_HEADER = re.compile(
     r"^\s*(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"
-    r"-{2,}\s*Конец пересылаемого сообщения\s*-{2,}|_{10,}|"
-    # Outlook's header block, also as plain text converted from its HTML: "*Od:* Anna <…>", "*От:*Анна"
-    r"\*?(From|От|Od):\*?\s.+|\*(From|От|Od):\*.+)\s*$", re.I)
+    r"-{2,}\s*Конец пересылаемого сообщения\s*-{2,}|_{10,})\s*$", re.I)
+# Outlook's header block, also as plain text converted from its HTML: "*Od:* Anna <…>", "*От:*Анна". Its
+# first line starts quoted mail only with an address on it or header fields below it: a customer's own
+# "Od: wczoraj nie działa" ("since: yesterday it fails") is the question.
+OUTLOOK_FROM = re.compile(r"^\s*(\*?(From|От|Od):\*?\s.+|\*(From|От|Od):\*.+)\s*$", re.I)
 # Mobile and desktop clients' footers: "Отправлено из мобильной Почты Mail.ru", "Wysłano z iPhone'a",
 # "Wysłane z aplikacji Poczta w systemie Windows" — named devices and apps only: a customer's own
 # "Отправлено с опозданием…" or "Wysłane z Warszawy w poniedziałek…" is the question.
@@ -134,11 +136,22 @@ def _is_attribution(text: str) -> bool:
     return bool(ATTRIBUTION.match(text)) and bool(ADDRESS_EVIDENCE.search(text) or DATE_EVIDENCE.search(text))
 
 
+def _outlook_header_block(lines: list[str], i: int) -> bool:
+    """Whether ``lines[i]`` is the "From:" line of a quoted message's header block: it names an address,
+    or one of the next two non-empty lines is another header field ("Sent:", "Wysłano:", "Кому:")."""
+    if not OUTLOOK_FROM.match(lines[i]):
+        return False
+    if "@" in lines[i]:
+        return True
+    below = [line for line in lines[i + 1:i + 6] if line.strip()][:2]
+    return any(FORWARDED_FIELD.match(line) for line in below)
+
+
 def _quote_starts(lines: list[str], i: int) -> bool:
     """Whether quoted history starts at ``lines[i]``: a separator, or an attribution line, also one
     wrapped over two lines (Gmail wraps its plain-text "On … <\naddress> wrote:" at 78 columns)."""
     line = lines[i]
-    if QUOTE_HEADER.match(line) or _is_attribution(line):
+    if QUOTE_HEADER.match(line) or _is_attribution(line) or _outlook_header_block(lines, i):
         return True
     following = lines[i + 1].strip() if i + 1 < len(lines) else ""
     if not (line.strip() and following):

@@ -137,6 +137,21 @@ def test_outlook_bold_headers_and_apple_forwards_are_not_the_customers_words(gma
     assert ticket.messages[0].text == own
 
 
+@pytest.mark.parametrize("body", [
+    "Strona sklepu.\nOd: wczoraj nie działa logowanie, błąd 500.\nProszę o pomoc.",
+    "Сайт магазина.\nОт: вчерашнего дня не работает вход, ошибка 500.\nПомогите, пожалуйста.",
+    "Our shop.\nFrom: Monday on, the checkout fails.\nPlease help."])
+def test_a_customers_own_from_line_is_not_a_quoted_header(gmail, config, body):
+    """"Od: wczoraj…" ("since: yesterday") ended the customer's text as if Outlook's header block began."""
+    assert ticket_of(gmail, config, make_email(body=body)).messages[0].text == body
+
+
+def test_an_outlook_header_block_without_an_address_still_ends_the_text(gmail, config):
+    body = "Dziękuję, działa.\n\n*Od:* Anna Kowalska\n*Wysłano:* poniedziałek, 23 listopada 2026 10:05\n" \
+           "*Do:* Jan\n\nstara treść"
+    assert ticket_of(gmail, config, make_email(body=body)).messages[0].text == "Dziękuję, działa."
+
+
 def test_forwarded_without_a_comment_apple_style_keeps_the_forwarded_text(gmail, config):
     body = "Początek przekazywanej wiadomości:\n\n*Od:* Sklep <shop@example.com>\n*Temat:* Anulowane\n\nZamówienie anulowane"
     assert ticket_of(gmail, config, make_email(body=body)).messages[0].text == "Zamówienie anulowane"
