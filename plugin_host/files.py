@@ -39,11 +39,13 @@ def exclusive(state_dir: Path | str, work: str, wait: float | None = None):
         lock.release()
 
 
-def write_private_json(path: Path | str, data) -> None:
+def write_private_json(path: Path | str, data, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` as JSON, readable by the owner only, never half-written.
 
     The temporary file is unique, so two writers (a background rebuild and a CLI command) cannot
-    interleave; the last complete write wins.
+    interleave; the last complete write wins. ``durable``: the data reach the disk before the rename
+    and the rename before returning, so a power cut leaves the old file or the new one, never an
+    empty one (the cursor and what was sent decide what is sent again).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +53,26 @@ def write_private_json(path: Path | str, data) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, ensure_ascii=False)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        _sync_directory(path.parent)
+
+
+def _sync_directory(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

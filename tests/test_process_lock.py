@@ -125,3 +125,21 @@ def test_serve_logs_a_busy_poll_as_a_warning_without_a_traceback(tmp_path, monke
     record = next(r for r in caplog.records if "poll skipped" in r.getMessage())
     assert record.levelname == "WARNING" and record.exc_info is None
     assert "another Labeldesk process" in record.getMessage()
+
+
+def test_state_files_reach_the_disk_before_they_replace_the_old_ones(tmp_path, monkeypatch):
+    """The cursor is fsynced before the rename and the folder after it: a power cut leaves the old cursor or
+    the new one, never an empty file that costs a full sync."""
+    import os
+
+    from plugin_host import files
+
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: calls.append("replace") or real_replace(a, b))
+    files.write_private_json(tmp_path / "cursor.json", {"history_id": "7"})
+    assert calls == ["fsync", "replace", "fsync"]
+    calls.clear()
+    files.write_private_json(tmp_path / "mailbox.json", {}, durable=False)
+    assert calls == ["replace"]

@@ -405,7 +405,7 @@ class Mailbox:
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         with _save_lock:
-            write_private_json(path / "mailbox.json", self.to_json())
+            write_private_json(path / "mailbox.json", self.to_json(), durable=False)  # a stand-in: speed first
 
     @classmethod
     def load(cls, directory: str | Path, **kwargs) -> "Mailbox | None":
