@@ -28,6 +28,17 @@ def chat_text(text: str) -> str:
     return text.replace("<", "‹").replace(">", "›")
 
 
+def team_date(when: datetime, policy):
+    """The date at ``when`` where the team works (the calendar's zone): a task made at 00:30 in Warsaw is due
+    that Tuesday, not on Monday as UTC would have it."""
+    return when.astimezone(policy.calendar.zone).date()
+
+
+def team_time(when: datetime, policy) -> str:
+    """A deadline as the team reads it in notices and tasks: "2026-11-24 00:00 CET", in the calendar's zone."""
+    return f"{when.astimezone(policy.calendar.zone):%Y-%m-%d %H:%M %Z}"
+
+
 def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) -> None:
     if state.started_at is None or not (state.at_risk or state.breached):
         return
@@ -36,13 +47,13 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
     if state.at_risk and policy.notify_owner_at_risk and owner:
         actions.notify(to=owner, subject=f"At risk: {ticket.subject}", key=f"atrisk:{clock}",
                        text=f"The {state.kind.replace('_', ' ')} for {ticket.customer.email} is due "
-                            f"{state.due:%Y-%m-%d %H:%M %Z}.\n{ticket.gmail_url}")
+                            f"{team_time(state.due, policy)}.\n{ticket.gmail_url}")
     if not state.breached:
         return
     lead = policy.team_lead or owner
     actions.task(title=f"SLA breached: {ticket.subject}"[:1024], key=f"breach:{clock}", tasklist=policy.tasklist,
-                 due=now.date(), notes=f"Customer: {ticket.customer.email}\nPriority: {state.priority}\n"
-                                       f"Due: {state.due:%Y-%m-%d %H:%M %Z}\nThread: {ticket.gmail_url}\n\n"
+                 due=team_date(now, policy), notes=f"Customer: {ticket.customer.email}\nPriority: {state.priority}\n"
+                                                     f"Due: {team_time(state.due, policy)}\nThread: {ticket.gmail_url}\n\n"
                                        f"{summary(ticket)}")
     text = f"SLA breached ({state.priority}, {state.kind.replace('_', ' ')}): {ticket.subject}\n{ticket.gmail_url}"
     if policy.chat_webhook:
@@ -60,7 +71,7 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
 def escalate(ticket, team: str, agent, policy, actions, now: datetime) -> None:
     who = agent.full_name if agent else "an agent"
     actions.task(title=f"[{team}] {ticket.subject}"[:1024], key=f"escalate:{team}:{ticket.thread_id}",
-                 tasklist=f"{policy.tasklist} — {team}", due=now.date(), again_when_done=True,
+                 tasklist=f"{policy.tasklist} — {team}", due=team_date(now, policy), again_when_done=True,
                  notes=f"Escalated by {who}.\nCustomer: {ticket.customer.email}\nThread: {ticket.gmail_url}\n\n"
                        f"{summary(ticket)}")
     actions.add_labels("Escalated", f"Escalated/{team.capitalize()}")
