@@ -40,3 +40,28 @@ def validate_settings():
     class Settings:
         agents: dict = {}
     return Settings()
+
+
+# -- 2. the report measures open tickets against the host's clock, like the search that found them -------
+
+def test_the_report_counts_open_tickets_by_the_hosts_clock(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    import plugin_host.runtime as runtime
+    from plugin_host.cli import get_cli
+
+    from .conftest import deliver, make_email
+    from .test_sla import monday, setup
+
+    local, host, clock = setup(tmp_path, monday(10))  # asked at 09:00, 4h target: one hour in, on time
+    ref = deliver(local.gmail(), make_email(message_id="<open@example.org>", date=monday(9)))
+    local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
+    result = CliRunner().invoke(get_cli(), ["report", "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    assert metrics["tickets"] == 1
+    assert metrics["first_response"]["within_target"] == 1.0  # was 0.0: measured against the machine's clock
+    assert metrics["resolution"]["open_past_target"] == 0

@@ -1,7 +1,7 @@
 """``labeldesk sla due`` (check a calendar) and ``labeldesk report`` (support metrics)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import click
 
@@ -78,7 +78,7 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(str(exc))
         from . import policy_of
 
-        metrics = compute(tickets, policy_of(host.config), host.config, datetime.now(timezone.utc))
+        metrics = compute(tickets, policy_of(host.config), host.config, host.now())  # the clock the search used
         if html_file:
             with open(html_file, "w", encoding="utf-8") as fh:
                 fh.write(render_html(metrics))
