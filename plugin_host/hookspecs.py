@@ -133,7 +133,8 @@ def ticket_deadline(ticket, settings, now) -> Any:
 
     Return a :class:`~plugin_host.ticket.Deadline` (due time, target, business-hours text, and whether
     the team is at work now by the same calendar, ``open_now``, today's holiday by it, ``holiday``, and
-    when the team is back, ``back_at``, which acknowledgements use).
+    when the team is back, ``back_at`` as text and ``reopens`` as a time; with the calendar's ``zone``
+    acknowledgements tell ``due`` and ``reopens`` in the customer's language).
 
     :param ticket: the ticket.
     :param settings: the validated configuration.

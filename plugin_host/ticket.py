@@ -212,6 +212,8 @@ class Deadline:
     open_now: bool | None = None  # whether the team is at work now, by the same calendar (None: not known)
     holiday: str = ""  # today's public holiday or day off by the same calendar, "" on other days
     back_at: str = ""  # when the team is next at work by the same calendar, as text ("" while at work)
+    zone: str = ""  # the calendar's IANA zone: acknowledgements tell ``due`` and ``reopens`` to customers in it
+    reopens: datetime | None = None  # when the team is next at work by the same calendar (None while at work)
 
 
 @dataclass(frozen=True)

@@ -323,4 +323,4 @@ def test_out_of_hours_wording_follows_the_sla_calendar_when_sla_is_on(tmp_path):
     local.mailbox.messages[ref["id"]].internal_date = int(monday.timestamp() * 1000)
     ChangeFeed(host).sync()
     [ack] = acks(local)
-    assert "out of the office" not in ack.get_content() and "2026-11-23" in ack.get_content()
+    assert "out of the office" not in ack.get_content() and "Monday, 23 November 2026" in ack.get_content()

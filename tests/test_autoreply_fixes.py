@@ -363,9 +363,9 @@ def test_an_added_language_gets_its_own_expectation_text(tmp_path):
 
 @pytest.mark.parametrize("plugins,back", [
     ({"enabled": ["autoreply"], "autoreply": {"hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Warsaw",
-                                              "holidays": "PL"}}, "2026-12-28 09:00 (Europe/Warsaw)"),
+                                              "holidays": "PL"}}, "Monday, 28 December 2026, 09:00 (Europe/Warsaw, UTC+01:00)"),
     ({"enabled": ["autoreply", "sla"], "sla": {"hours": "Mon-Fri 08:00-16:00", "timezone": "Europe/Warsaw",
-                                               "holidays": "PL"}}, "2026-12-28 08:00 (Europe/Warsaw)"),
+                                               "holidays": "PL"}}, "Monday, 28 December 2026, 08:00 (Europe/Warsaw, UTC+01:00)"),
 ])
 def test_out_of_hours_says_when_the_team_is_back(tmp_path, plugins, back):
     asked = datetime(2026, 12, 23, 19, 0, tzinfo=timezone.utc)  # Wednesday 20:00 in Warsaw; 24-26 Dec are holidays

@@ -2,10 +2,12 @@
 to dates across DST changes, holidays and time zones (never the real clock)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from plugin_host.actions import Actions, Notification, Task
+import pytest
+
+from plugin_host.actions import Actions, Task
 from plugins.sla import escalation
 from plugins.sla.clock import sla_state
 from plugins.sla.policy import validate
@@ -65,3 +67,68 @@ def test_the_report_counts_open_tickets_by_the_hosts_clock(tmp_path, monkeypatch
     assert metrics["tickets"] == 1
     assert metrics["first_response"]["within_target"] == 1.0  # was 0.0: measured against the machine's clock
     assert metrics["resolution"]["open_past_target"] == 0
+
+
+# -- 3. the customer reads the deadline with its weekday, in their language, and the zone's UTC offset ------
+
+def acknowledgement_in(tmp_path, plugins: dict, asked: datetime, sender: str, body: str) -> str:
+    """The text of the one acknowledgement ``sender``'s message received at ``asked`` gets."""
+    from plugin_host.config import load_config
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+    from plugin_host.sync import ChangeFeed
+
+    from .conftest import deliver, make_email
+    from .test_autoreply import acks
+
+    data = {"mailbox": {"address": "support@example.com"}, "plugins": plugins,
+            "host": {"state_dir": str(tmp_path / "state")}}
+    host = build_host(load_config(tmp_path / "x.toml", data=data, environ={}), http=(local := LocalMailbox()).http,
+                      now=lambda: asked)
+    host.client.sleep = lambda s: None
+    ref = deliver(local.gmail(), make_email(sender=sender, subject="Order 1234", body=body, date=asked,
+                                            message_id="<asked@example.org>"))
+    local.mailbox.messages[ref["id"]].internal_date = int(asked.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = acks(local)
+    return " ".join(ack.get_content().split())
+
+
+CUSTOMERS = {
+    "en": ("Jane Customer <jane@example.org>", "Hello, my order has not arrived yet. Can you check?"),
+    "ru": ("Мария Иванова <maria@example.ru>", "Здравствуйте, мой заказ до сих пор не пришёл, проверьте, пожалуйста."),
+    "pl": ("Łukasz Wiśniewski <lukasz@example.pl>", "Dzień dobry, moje zamówienie jeszcze nie dotarło, proszę sprawdzić."),
+}
+WARSAW_SLA = {"enabled": ["autoreply", "sla"], "autoreply": {"hours": "24/7"},
+              "sla": {"hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Warsaw", "holidays": "PL"}}
+
+
+@pytest.mark.parametrize("language, promise", [
+    ("en", "You can expect an answer by Tuesday, 4 May 2027, 16:59 (Europe/Warsaw, UTC+02:00)."),
+    ("ru", "Ответ вы получите не позднее 4 мая 2027 г. (вторник), 16:59 (Europe/Warsaw, UTC+02:00)."),
+    ("pl", "Odpowiedź otrzymasz najpóźniej 4 maja 2027 (wtorek), 16:59 (Europe/Warsaw, UTC+02:00)."),
+])
+def test_friday_16_59_before_a_holiday_monday_promises_tuesday_by_name(tmp_path, language, promise):
+    # Was "by 2027-05-04 16:59 (Europe/Warsaw)" in every language: no weekday to notice the long weekend by,
+    # and a zone name with no offset for a customer in another country.
+    asked = datetime(2027, 4, 30, 16, 59, tzinfo=WARSAW)  # Friday; Monday 3 May is Constitution Day
+    assert promise in acknowledgement_in(tmp_path, WARSAW_SLA, asked, *CUSTOMERS[language])
+
+
+@pytest.mark.parametrize("language, back", [
+    ("en", "when we are back, on Monday, 30 March 2026, 09:00 (Europe/Warsaw, UTC+02:00)."),
+    ("ru", "как только мы вернёмся — 30 марта 2026 г. (понедельник), 09:00 (Europe/Warsaw, UTC+02:00)."),
+    ("pl", "zaraz po powrocie — 30 marca 2026 (poniedziałek), 09:00 (Europe/Warsaw, UTC+02:00)."),
+])
+def test_out_of_hours_before_spring_forward_names_the_summer_offset(tmp_path, language, back):
+    asked = datetime(2026, 3, 27, 18, 0, tzinfo=WARSAW)  # Friday, UTC+01:00; clocks go forward on Sunday
+    text = acknowledgement_in(tmp_path, WARSAW_SLA, asked, *CUSTOMERS[language])
+    assert back in text
+
+
+def test_office_hours_without_the_sla_plugin_are_told_the_same_way(tmp_path):
+    plugins = {"enabled": ["autoreply"], "autoreply": {"hours": "Mon-Fri 09:00-17:00", "timezone": "America/New_York",
+                                                       "holidays": "US"}}
+    asked = datetime(2026, 7, 2, 18, 0, tzinfo=ZoneInfo("America/New_York"))  # Thursday; Friday 3 July is observed
+    text = acknowledgement_in(tmp_path, plugins, asked, *CUSTOMERS["en"])
+    assert "when we are back, on Monday, 6 July 2026, 09:00 (America/New_York, UTC-04:00)." in text

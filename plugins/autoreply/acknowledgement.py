@@ -8,6 +8,9 @@ The host's loop guard adds the rest (automatic mail, once per thread, once per s
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from plugin_host.datetext import customer_time
 
 from .hours import OfficeHours
 from .people import round_robin, safe_first_name
@@ -95,11 +98,15 @@ def holiday_today(deadline, hours, now, language: str = "") -> str:
     return hours.holiday(now, language)
 
 
-def back_at(deadline, hours, now) -> str:
-    """When the team is next at work, by the calendar that decided the wording ("" while at work)."""
+def back_at(deadline, hours, now, language: str) -> str:
+    """When the team is next at work, by the calendar that decided the wording, in the customer's
+    ``language`` ("" while at work)."""
     if deadline is not None and deadline.open_now is not None:
-        return deadline.back_at
-    return "" if hours.is_open(now) else hours.back_at(now)
+        if deadline.reopens is None or not deadline.zone:
+            return deadline.back_at  # a plugin that gives only text
+        return customer_time(deadline.reopens, ZoneInfo(deadline.zone), language)
+    opens = None if hours.is_open(now) else hours.next_opening(now)
+    return customer_time(opens, hours.zone, language) if opens else ""
 
 
 def expectation(deadline, settings, language: str, now: datetime) -> str:
@@ -107,9 +114,9 @@ def expectation(deadline, settings, language: str, now: datetime) -> str:
     if deadline is not None and deadline.due <= now:
         return EXPECT_SOON.get(language, EXPECT_SOON["en"])
     if deadline is not None:
-        if deadline.text:
-            return EXPECT_BY.get(language, EXPECT_BY["en"]).format(when=deadline.text)
-        return EXPECT_BY.get(language, EXPECT_BY["en"]).format(when=deadline.due.strftime("%Y-%m-%d %H:%M %Z"))
+        when = customer_time(deadline.due, ZoneInfo(deadline.zone), language) if deadline.zone else \
+            deadline.text or deadline.due.strftime("%Y-%m-%d %H:%M %Z")
+        return EXPECT_BY.get(language, EXPECT_BY["en"]).format(when=when)
     return settings.expectation.get(language) or settings.expectation.get("en", "")
 
 
@@ -144,7 +151,7 @@ def compose(ticket, settings, config, now: datetime) -> dict:
         "agent_name": agent.full_name if agent else "Customer Support",
         "agent_title": agent.title if agent else "",
         "holiday": holiday_today(deadline, hours, now, language),
-        "back_at": back_at(deadline, hours, now),
+        "back_at": back_at(deadline, hours, now, language),
     }
     variant = "acknowledgement" if open_now else "out_of_hours"
     text = render(settings, ticket.language, variant, context)

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.errors import ConfigError
-from plugin_host.hours import local_text, parse_week, public_holidays, read_region, worked_by_law
+from plugin_host.hours import parse_week, public_holidays, read_region, worked_by_law
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,6 @@ class OfficeHours:
                 if closes > local:
                     return max(opens, local)
         return None
-
-    def back_at(self, when: datetime) -> str:
-        """When the office opens next, as text in its zone ("" if never within a year)."""
-        opens = self.next_opening(when)
-        return local_text(opens, self.zone) if opens else ""
 
     def day_periods(self, day) -> tuple:
         """A date's working periods: its weekday's, or a working day's on a weekend day worked by law."""

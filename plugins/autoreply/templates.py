@@ -74,7 +74,7 @@ SAMPLE_CONTEXT = {"first_name": "Anna", "subject": "Order 1234", "owner_phrase":
                   "expectation": "We usually answer within one business day.",
                   "articles": [{"title": "Refunds", "url": "https://help.example.com/refunds"}],
                   "agent_name": "Anna Kowalska", "agent_title": "Support", "holiday": "",
-                  "back_at": "2026-11-23 09:00 (Europe/Warsaw)"}
+                  "back_at": "Monday, 23 November 2026, 09:00 (Europe/Warsaw, UTC+01:00)"}
 
 
 # Everything an admin template can raise while rendering; a folder removed at run time is an OSError.

@@ -104,10 +104,11 @@ def ticket_deadline(ticket, settings, now):
         return None
     calendar, business = policy.calendar, policy.business_hours
     open_now = calendar.is_open(now) if business else True
+    reopens = None if open_now else calendar.next_opening(now)
     return Deadline(due=state.due, target=state.kind, priority=state.priority, business_hours=business,
                     text=local_text(state.due, calendar.zone), open_now=open_now,
                     holiday=calendar.holiday_name(now.astimezone(calendar.zone).date(), ticket.language) if business else "",
-                    back_at="" if open_now else local_text(calendar.next_opening(now), calendar.zone))
+                    back_at=local_text(reopens, calendar.zone) if reopens else "", zone=calendar.zone.key, reopens=reopens)
 
 
 @hookimpl
