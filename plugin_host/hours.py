@@ -12,7 +12,7 @@ with the weekend days a country makes working days (Russia's moved Saturdays).
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 from .errors import ConfigError
@@ -21,6 +21,7 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAY_SPEC = re.compile(r"^(\w{3})(?:\s*-\s*(\w{3}))?\s+(.+)$")
 PERIOD = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 ALWAYS = ("24/7", "always")
+MAX_GAP_MINUTES = 3 * 60  # the longest a DST or zone change has made clocks jump (in minutes)
 Week = tuple  # 7 tuples (Monday first) of sorted, disjoint (start, end) minutes after local midnight
 
 
@@ -105,6 +106,24 @@ def _merged(periods: list) -> tuple:
         else:
             out.append([start, end])
     return tuple((start, end) for start, end in out)
+
+
+def wall_clock(day: date, minutes: int, zone) -> datetime:
+    """``minutes`` after local midnight of ``day`` in ``zone`` (24:00 is the next midnight) as an instant in UTC.
+
+    A wall time the clocks skip (02:30 when they jump from 02:00 to 03:00) is the jump itself: a shift that
+    starts then is at work at 03:00, one that ends then ends at 03:00. zoneinfo reads it in the old offset
+    (03:30) and dateutil's ``resolve_imaginary`` moves it by the gap (03:30 too), so the first wall minute
+    that exists is found here. A repeated wall time (the night clocks go back) is its first occurrence.
+    """
+    day, minutes = day + timedelta(days=minutes // (24 * 60)), minutes % (24 * 60)
+    wall = datetime.combine(day, time(minutes // 60, minutes % 60))
+    for step in range(MAX_GAP_MINUTES + 1):
+        candidate = wall + timedelta(minutes=step)
+        moment = candidate.replace(tzinfo=zone).astimezone(timezone.utc)
+        if moment.astimezone(zone).replace(tzinfo=None) == candidate:
+            return moment
+    return wall.replace(tzinfo=zone).astimezone(timezone.utc)
 
 
 def local_text(when, zone) -> str:

@@ -2,7 +2,7 @@
 to dates across DST changes, holidays and time zones (never the real clock)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -132,3 +132,36 @@ def test_office_hours_without_the_sla_plugin_are_told_the_same_way(tmp_path):
     asked = datetime(2026, 7, 2, 18, 0, tzinfo=ZoneInfo("America/New_York"))  # Thursday; Friday 3 July is observed
     text = acknowledgement_in(tmp_path, plugins, asked, *CUSTOMERS["en"])
     assert "when we are back, on Monday, 6 July 2026, 09:00 (America/New_York, UTC-04:00)." in text
+
+
+# -- 4. a shift that starts or ends in the hour the clocks skip starts or ends at the jump -----------------
+
+def test_a_shift_starting_in_the_skipped_hour_starts_when_the_clocks_jump():
+    from plugins.sla.calendar import BusinessCalendar
+
+    # Sunday 29 March 2026 in Warsaw: 02:00 CET is followed by 03:00 CEST, so 02:30 never shows on a clock.
+    # At 03:00 the night shift is at work; it used to count from 03:30 (02:30 read in winter time).
+    calendar = BusinessCalendar.parse("Sun 02:30-10:00", "Europe/Warsaw")
+    saturday = datetime(2026, 3, 28, 12, 0, tzinfo=WARSAW)
+    assert calendar.add_business_time(saturday, timedelta(hours=1)) == datetime(2026, 3, 29, 4, 0, tzinfo=WARSAW)
+    assert calendar.business_time_between(saturday, datetime(2026, 3, 29, 12, 0, tzinfo=WARSAW)) == timedelta(hours=7)
+    assert calendar.is_open(datetime(2026, 3, 29, 3, 10, tzinfo=WARSAW))
+
+
+def test_a_shift_ending_in_the_skipped_hour_ends_when_the_clocks_jump():
+    from plugins.sla.calendar import BusinessCalendar
+
+    # New York, Sunday 8 March 2026: 02:00 EST is followed by 03:00 EDT. The shift to 02:30 ends at the jump,
+    # after 2 hours; it used to run to 03:30 EDT and count half an hour nobody worked.
+    new_york = ZoneInfo("America/New_York")
+    calendar = BusinessCalendar.parse("Sat 22:00-24:00; Sun 00:00-02:30", "America/New_York")
+    saturday = datetime(2026, 3, 7, 22, 0, tzinfo=new_york)
+    assert calendar.business_time_between(saturday, datetime(2026, 3, 8, 12, 0, tzinfo=new_york)) == timedelta(hours=4)
+    assert calendar.add_business_time(saturday, timedelta(hours=4)) == datetime(2026, 3, 8, 3, 0, tzinfo=new_york)
+
+
+def test_office_hours_in_the_skipped_hour_say_back_at_the_jump(tmp_path):
+    plugins = {"enabled": ["autoreply"], "autoreply": {"hours": "Sun 02:30-10:00", "timezone": "Europe/Warsaw"}}
+    asked = datetime(2026, 3, 29, 1, 0, tzinfo=WARSAW)
+    text = acknowledgement_in(tmp_path, plugins, asked, *CUSTOMERS["en"])
+    assert "when we are back, on Sunday, 29 March 2026, 03:00 (Europe/Warsaw, UTC+02:00)." in text

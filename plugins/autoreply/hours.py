@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.errors import ConfigError
-from plugin_host.hours import parse_week, public_holidays, read_region, worked_by_law
+from plugin_host.hours import parse_week, wall_clock, public_holidays, read_region, worked_by_law
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,6 @@ class OfficeHours:
 
 
 def _at(day: date, minutes: int, zone: ZoneInfo) -> datetime:
-    """Minutes after local midnight of ``day`` as an aware time (24:00 is the next midnight)."""
-    day, minutes = day + timedelta(days=minutes // (24 * 60)), minutes % (24 * 60)
-    return datetime.combine(day, time(minutes // 60, minutes % 60), zone)
+    """Minutes after local midnight of ``day`` as an aware time in ``zone`` (24:00 is the next midnight; a time
+    the clocks skip is the moment they jump, as in the SLA calendar)."""
+    return wall_clock(day, minutes, zone).astimezone(zone)

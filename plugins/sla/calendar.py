@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.config import read_list
 from plugin_host.errors import ConfigError
-from plugin_host.hours import ALWAYS, parse_week, public_holidays, read_region, worked_by_law
+from plugin_host.hours import ALWAYS, parse_week, public_holidays, read_region, wall_clock, worked_by_law
 
 DAY_OFF = {"en": "day off", "ru": "выходной день", "pl": "dzień wolny"}
 
@@ -147,12 +147,9 @@ def _dates(value, key: str) -> list:
 
 
 def _local(day: date, minutes: int, zone: ZoneInfo) -> datetime:
-    """A local wall time as UTC: arithmetic between aware datetimes of one zone ignores DST."""
-    if minutes >= 24 * 60:
-        local = datetime.combine(day + timedelta(days=1), time(0), zone)
-    else:
-        local = datetime.combine(day, time(minutes // 60, minutes % 60), zone)
-    return local.astimezone(UTC)
+    """A local wall time as UTC (arithmetic between aware datetimes of one zone ignores DST); a time the
+    clocks skip is the moment they jump."""
+    return wall_clock(day, minutes, zone)
 
 
 def _date(value, key: str) -> date:
