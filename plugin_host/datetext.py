@@ -3,43 +3,39 @@ time zone with its UTC offset at that moment ("Tuesday, 4 May 2027, 16:59 (Europ
 
 The weekday lets a customer see a long weekend at a glance; the offset lets one in another country work out
 their own time, and it is the offset of the moment itself, so a promise across a DST change is right.
-Month and weekday names are written here because no installed library has them in our languages (babel is not
-a dependency and the C library's locales are not installed on every host); a language without names here is
-told in English.
+Names come from Babel (the Unicode CLDR data): Russian and Polish months in the genitive a date needs
+("4 мая", "4 maja"); a language an admin adds gets its own full date; one CLDR does not know, English.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-WEEKDAYS = {  # Monday first
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "ru": ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"),
-    "pl": ("poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota", "niedziela"),
-}
-MONTHS = {  # Russian and Polish in the genitive, as a date is written ("4 мая", "4 maja")
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "ru": ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
-           "ноября", "декабря"),
-    "pl": ("stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września",
-           "października", "listopada", "grudnia"),
-}
-DATE_FORMAT = {
-    "en": "{weekday}, {day} {month} {year}, {time}",
-    "ru": "{day} {month} {year} г. ({weekday}), {time}",
-    "pl": "{day} {month} {year} ({weekday}), {time}",
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+
+PATTERNS = {  # the phrasing of our own templates; CLDR patterns (LDML) with the time in 24 hours
+    "en": "EEEE, d MMMM y, HH:mm",
+    "ru": "d MMMM y 'г.' (EEEE), HH:mm",
+    "pl": "d MMMM y (EEEE), HH:mm",
 }
 
 
 def customer_time(when: datetime, zone: ZoneInfo, language: str = "en") -> str:
     """``when`` in ``zone`` as a customer writing in ``language`` reads it."""
-    language = language if language in DATE_FORMAT else "en"
     local = when.astimezone(zone)
-    day = DATE_FORMAT[language].format(weekday=WEEKDAYS[language][local.weekday()], day=local.day,
-                                       month=MONTHS[language][local.month - 1], year=local.year,
-                                       time=f"{local:%H:%M}")
-    return f"{day} ({zone_name(local, zone)})"
+    return f"{_date_and_time(local, language)} ({zone_name(local, zone)})"
+
+
+def _date_and_time(local: datetime, language: str) -> str:
+    language = language or "en"
+    if language in PATTERNS:
+        return format_datetime(local, PATTERNS[language], tzinfo=local.tzinfo, locale=language)
+    try:
+        locale = Locale.parse(language or "en")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return format_datetime(local, PATTERNS["en"], tzinfo=local.tzinfo, locale="en")
+    return f"{format_date(local, 'full', locale=locale)}, {local:%H:%M}"
 
 
 def zone_name(local: datetime, zone: ZoneInfo) -> str:
