@@ -5,6 +5,10 @@ Rules from RFC 3834 and practice (../shared/reference/gmail-api.md): ``Auto-Subm
 postmaster, owner-*, *-request and no-reply senders; delivery/feedback/disposition reports; vendor
 auto-reply headers; localised auto-reply and bounce subjects; the mailbox's own addresses (in any
 case, with any ``+tag``), as the sender, in ``Reply-To`` or as the ``Return-Path``.
+
+A Google Group of our own (an alias in ``[mailbox]``, such as help@, whose member is this mailbox) is no
+mailing list: :func:`unwrap_own_group` takes its wrapping off a post (list headers, the group's bounce
+Return-Path, the "'Jane' via Help" From) so the rules above judge the person who wrote to the group.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import re
 from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.message import Message
-from email.utils import getaddresses, parseaddr
+from email.utils import formataddr, getaddresses, parseaddr
 
 from .config import own_address_in
 from .mailbox.mime import MAX_DECODED_HEADER
@@ -241,7 +245,53 @@ def form_visitor(msg: Message, own_addresses: frozenset[str] = frozenset()) -> s
     return visitor
 
 
+# What a Google Group adds to each post it delivers (a customer's own Precedence is never "list").
+GROUP_LIST_HEADERS = ("List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Subscribe", "List-Archive",
+                      "List-Owner", "Mailing-list")
+GROUP_VIA_NAME = re.compile(r"^\s*'?(?P<name>.*?)'?\s+via\s+.+$")
+
+
+def own_group(msg: Message, own_addresses: frozenset[str]) -> str:
+    """Our own address that delivered this message as a Google Group, or "": its ``List-Id`` is exactly the
+    address with "@" as a dot (help@example.com → ``<help.example.com>``), as Google Groups writes it."""
+    found = re.fullmatch(r"[^<>]*<\s*([^<>\s]+)\s*>\s*", _get(msg, "List-Id"))
+    list_id = found.group(1).lower() if found else ""
+    return next((a for a in sorted(own_addresses) if list_id and a.replace("@", ".") == list_id), "")
+
+
+def unwrap_own_group(msg: Message, own_addresses: frozenset[str] = frozenset()) -> Message:
+    """``msg`` as its writer sent it when one of our own Google Groups delivered it (changed in place): no
+    list headers, no group bounce Return-Path, and the writer back in From when the group rewrote it to
+    "'Jane Cooper' via Help" <help@…> (senders whose domain publishes DMARC p=reject)."""
+    group = own_group(msg, own_addresses)
+    if not group:
+        return msg
+    for name in GROUP_LIST_HEADERS:
+        del msg[name]
+    if _get(msg, "Precedence").lower() == "list":
+        del msg["Precedence"]
+    if any(own_address_in(a, (group,)) for a in _addresses(msg, "Return-Path")):
+        del msg["Return-Path"]  # the group's bounce address (help+bnc…@), not our own mail come back
+    senders = _addresses(msg, "From")
+    if senders and own_address_in(senders[0], (group,)):
+        original = _get(msg, "X-Original-From") or _original_sender(msg)
+        if original:
+            del msg["From"]
+            msg["From"] = original
+    return msg
+
+
+def _original_sender(msg: Message) -> str:
+    """The group's X-Original-Sender with the name from its "'Jane Cooper' via Help" From."""
+    address = parseaddr(_get(msg, "X-Original-Sender"))[1]
+    if not address:
+        return ""
+    via = GROUP_VIA_NAME.match(parseaddr(_get(msg, "From"))[0])
+    name = via.group("name").strip() if via else ""
+    return formataddr((name, address)) if name else address
+
+
 def should_acknowledge(msg: Message, own_addresses: frozenset[str] = frozenset()) -> Decision:
     """The verdict ``labeldesk inspect`` prints for one message."""
-    reason = automatic_reason(msg, own_addresses)
+    reason = automatic_reason(unwrap_own_group(msg, own_addresses), own_addresses)
     return Decision(acknowledge=not reason, reason=reason or "a person wrote it")

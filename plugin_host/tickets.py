@@ -20,7 +20,7 @@ from email.utils import getaddresses, parseaddr
 
 from .config import Config, own_address_in
 from .language import customer_language
-from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor
+from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor, unwrap_own_group
 from .mailbox.mime import decode_header_value, guess_text, parse_raw, payload_to_email
 from .text import customer_text, one_line
 from .ticket import Person, Ticket, TicketMessage
@@ -110,6 +110,7 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
     """One Gmail message resource (format=full) as a classified :class:`TicketMessage`."""
     # compat32: lenient with hostile headers (policy.default raises on CR/LF in a display name).
     msg = payload_to_email(gmail_message.get("payload") or {}, policy=email.policy.compat32)
+    msg = unwrap_own_group(msg, config.mailbox.own_addresses)  # a post to our own Google Group: its writer's
     labels = set(gmail_message.get("labelIds", []))
     kind, reason, ours, marker = classify(msg, labels, config)
     sent_at = datetime.fromtimestamp(int(gmail_message.get("internalDate", "0")) / 1000, timezone.utc)

@@ -1,0 +1,63 @@
+"""Review of who is who on a thread and what a thread is, played through what shared inboxes see:
+Google Groups, forwards, split threads, calendar responses, colleagues on copy."""
+from __future__ import annotations
+
+from .conftest import deliver, make_email
+from .test_autoreply import acks, setup
+from .test_host_sync import thread_label_names
+
+GROUP_HEADERS = {  # what a Google Group (help@, a member of which is this mailbox) adds to a post
+    "List-Id": "<help.example.com>", "Precedence": "list", "X-Original-Sender": "jane@corp.example",
+    "Mailing-list": "list help@example.com; contact help+owners@example.com",
+    "List-Post": "<https://groups.google.com/a/example.com/group/help/post>, <mailto:help@example.com>",
+    "List-Help": "<https://support.google.com/a/example.com/bin/topic.py?topic=25838>, <mailto:help+help@example.com>",
+    "List-Unsubscribe": "<mailto:googlegroups-manage+1234+unsubscribe@googlegroups.com>",
+    "Return-Path": "<help+bncBAABBQ4XYWQMGQE7S5K3YA@example.com>",
+}
+
+
+def test_a_customer_writing_to_our_google_group_opens_a_ticket_and_is_acknowledged(tmp_path):
+    """help@ is a Google Group delivering to the support mailbox, as many teams set up a shared address. Its
+    List-Id, Precedence: list and bounce Return-Path made every customer's message a mailing-list post: no
+    ticket, no acknowledgement, nothing in the queue."""
+    local, host, feed = setup(tmp_path)
+    local.mailbox.add_send_as("help@example.com")  # the group's address, set up under "Send mail as"
+    feed.sync()
+    ref = deliver(local.gmail(), make_email(sender="Jane Cooper <jane@corp.example>", to="help@example.com",
+                                            message_id="<group1@corp.example>", headers=GROUP_HEADERS))
+    feed.sync()
+    ticket = host.ticket(ref["threadId"])
+    assert ticket is not None and ticket.customer.email == "jane@corp.example"
+    assert ticket.support_address == "help@example.com"
+    sent = acks(local)
+    assert [a["To"] for a in sent] == ["jane@corp.example"] and "help@example.com" in sent[0]["From"]
+    assert "Helpdesk/Awaiting reply" in thread_label_names(local, ref["threadId"])
+
+
+def test_a_google_group_rewriting_the_sender_via_the_group_still_names_the_customer(tmp_path):
+    """A sender whose domain publishes DMARC p=reject is rewritten by the group: From "'Jane Cooper' via
+    Help" <help@example.com>. That was our own address writing: no ticket."""
+    local, host, feed = setup(tmp_path)
+    feed.sync()
+    headers = {**GROUP_HEADERS, "X-Original-From": "Jane Cooper <jane@corp.example>",
+               "Reply-To": "Jane Cooper <jane@corp.example>"}
+    ref = deliver(local.gmail(), make_email(sender="'Jane Cooper' via Help <help@example.com>", to="help@example.com",
+                                            message_id="<group2@corp.example>", headers=headers))
+    feed.sync()
+    ticket = host.ticket(ref["threadId"])
+    assert ticket is not None and ticket.customer == type(ticket.customer)("Jane Cooper", "jane@corp.example")
+    assert [a["To"] for a in acks(local)] == ["jane@corp.example"]
+
+
+def test_a_mailing_list_that_is_not_ours_is_still_no_ticket(tmp_path):
+    """Only a group of our own addresses is unwrapped: another list's post, even one naming our domain in a
+    lookalike List-Id, stays automatic."""
+    local, host, feed = setup(tmp_path)
+    feed.sync()
+    g = local.gmail()
+    for n, list_id in enumerate(("<announce.othercorp.example>", "<help.example.com.evil.example>")):
+        headers = {**GROUP_HEADERS, "List-Id": list_id, "Mailing-list": "list announce@othercorp.example"}
+        deliver(g, make_email(sender="News <news@othercorp.example>", message_id=f"<list{n}@x.example>",
+                              headers=headers))
+    feed.sync()
+    assert acks(local) == []
