@@ -2,9 +2,10 @@
 
 Rules from RFC 3834 and practice (../shared/reference/gmail-api.md): ``Auto-Submitted`` other than
 ``no``; ``Precedence: bulk|list|junk``; any ``List-*`` header; a null return path; MAILER-DAEMON,
-postmaster, owner-*, *-request and no-reply senders; delivery/feedback/disposition reports; vendor
-auto-reply headers; localised auto-reply and bounce subjects; the mailbox's own addresses (in any
-case, with any ``+tag``), as the sender, in ``Reply-To`` or as the ``Return-Path``.
+postmaster, owner-*, *-request and no-reply senders; delivery/feedback/disposition reports; calendar
+responses to an invitation (iTIP REPLY); vendor auto-reply headers; localised auto-reply and bounce
+subjects; the mailbox's own addresses (in any case, with any ``+tag``), as the sender, in ``Reply-To``
+or as the ``Return-Path``.
 
 A Google Group of our own (an alias in ``[mailbox]``, such as help@, whose member is this mailbox) is no
 mailing list: :func:`unwrap_own_group` takes its wrapping off a post (list headers, the group's bounce
@@ -132,6 +133,29 @@ def report_reason(msg: Message) -> str:
     return ""
 
 
+CALENDAR_REPLY = re.compile(r"^METHOD:\s*REPLY\s*$", re.I | re.M)
+
+
+def calendar_response(msg: Message) -> str:
+    """"calendar response" when a calendar answered an invitation (iTIP ``METHOD:REPLY``: "Accepted: Call @ Tue
+    10:00"), else "": the attendee's calendar wrote it, it asks nothing. An invitation itself is a person's."""
+    try:
+        parts = list(msg.walk())
+    except Exception:
+        return ""
+    for part in parts:
+        if _content_type(part) not in ("text/calendar", "application/ics"):
+            continue
+        try:
+            method = str(part.get_param("method") or "")
+            body = part.get_payload(decode=True) or b""
+        except Exception:
+            continue
+        if method.upper() == "REPLY" or CALENDAR_REPLY.search(body[:20_000].decode("utf-8", "replace")):
+            return "calendar response (iTIP REPLY)"
+    return ""
+
+
 def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) -> str:
     """"" for a message a human wrote, else a short human-readable reason why it is automatic."""
     auto = _get(msg, "Auto-Submitted").lower()
@@ -150,6 +174,9 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
     report = report_reason(msg)
     if report:
         return report
+    calendar = calendar_response(msg)
+    if calendar:
+        return calendar
     for name in VENDOR_HEADERS:
         if _has(msg, name):
             return f"vendor auto-reply header {name}"

@@ -61,3 +61,29 @@ def test_a_mailing_list_that_is_not_ours_is_still_no_ticket(tmp_path):
                               headers=headers))
     feed.sync()
     assert acks(local) == []
+
+
+def calendar_response(method: str = "REPLY", partstat: str = "ACCEPTED") -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"] = "Jane Cooper <jane@corp.example>", "support@example.com"
+    msg["Subject"] = "Accepted: Call about order 1234 @ Tue 10:00 - 10:30 (CET)"
+    msg["Message-ID"] = f"<cal-{method}@corp.example>"
+    msg.set_content("Jane Cooper has accepted this invitation.")
+    msg.add_alternative(f"BEGIN:VCALENDAR\r\nMETHOD:{method}\r\nBEGIN:VEVENT\r\n"
+                        f"ATTENDEE;PARTSTAT={partstat}:mailto:jane@corp.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+                        subtype="calendar", params={"method": method})
+    return msg.as_bytes()
+
+
+def test_a_customers_calendar_accepting_an_agents_invitation_is_no_new_request(tmp_path):
+    """An agent invites a customer to a call; the customer's calendar answers "Accepted: Call … @ Tue 10:00"
+    in a thread of its own. That opened a ticket, acknowledged it ("we received your request") and put it in
+    the queue awaiting a reply. A calendar response (iTIP METHOD:REPLY) is automatic, like a read receipt."""
+    local, host, feed = setup(tmp_path)
+    feed.sync()
+    ref = deliver(local.gmail(), calendar_response())
+    feed.sync()
+    assert host.ticket(ref["threadId"]) is None and acks(local) == []
+    assert "Helpdesk/Awaiting reply" not in thread_label_names(local, ref["threadId"])
