@@ -35,7 +35,9 @@ def on_ticket_opened(ticket, actions, settings, now) -> None:
 
 @hookspec
 def on_customer_replied(ticket, actions, settings, now) -> None:
-    """The customer wrote again on an existing ticket.
+    """The customer wrote again on an existing ticket; also when Gmail put the reply in a thread of its own
+    (a subject changed in a reply, a conversation past 100 messages): that thread's first message answers a
+    message of another thread of ours, so it continues a conversation and opens no ticket.
 
     :param ticket: the ticket, its latest message the customer's.
     :param actions: the recorder for this ticket.

@@ -7,6 +7,7 @@ Flask app all reach Labeldesk through a Host.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .tickets import build_ticket
 log = logging.getLogger(__name__)
 KNOWN_THREADS = 2048  # tickets kept by thread history id (the add-on's queue); all forgotten beyond this
 KNOWN_SUBJECTS = 20_000  # message subjects kept for the add-on card's earlier tickets (a few MB at most)
+FOLLOW_UP_LOOKUPS = 3  # referenced messages looked up to tell a customer's reply in a split thread from a new request
 EVENTS = ("on_ticket_opened", "on_customer_replied", "on_agent_replied", "on_sweep")
 
 
@@ -232,6 +234,20 @@ class Host:
             events.append("on_agent_replied")
         return events
 
+    def continued_from(self, ticket: Ticket) -> str:
+        """The thread of ours a new ticket's first message answers, or "": Gmail starts a new thread when a
+        customer changes the subject in a reply, and after 100 messages, so that message is the customer
+        writing again in a conversation, no new request. Its In-Reply-To and latest References are looked up
+        (one search each, only for a new ticket's first message that answers something)."""
+        first = ticket.first_customer_message
+        ids = re.findall(r"<[^<>\s]+>", f"{first.references} {first.in_reply_to}")
+        for message_id in list(dict.fromkeys(reversed(ids)))[:FOLLOW_UP_LOOKUPS]:
+            found = self.client.list_message_ids(q=f"rfc822msgid:{message_id}", max_results=5)
+            other = next((ref["threadId"] for ref in found if ref["threadId"] != ticket.thread_id), "")
+            if other:
+                return other
+        return ""
+
     def dispatch(self, event: str, ticket: Ticket, **extra) -> Actions:
         """Call one event hook for a ticket; the only place event hooks are called."""
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
@@ -250,6 +266,8 @@ class Host:
         if ticket is None:
             return result
         result.events = events if events is not None else self.events_for(ticket, new_message_ids)
+        if "on_ticket_opened" in result.events and self.continued_from(ticket):
+            result.events = [e if e != "on_ticket_opened" else "on_customer_replied" for e in result.events]
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
         for event in result.events:
             actions.recorded.extend(self.dispatch(event, ticket, **(extra if event == "on_sweep" else {})).recorded)

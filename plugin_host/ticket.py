@@ -61,6 +61,7 @@ class TicketMessage:
     text: str  # plain text, quoted history and signature stripped, at most 20,000 characters
     label_ids: frozenset[str] = frozenset()
     references: str = ""
+    in_reply_to: str = ""  # the In-Reply-To header: the message this one answers
     automatic_reason: str = ""  # why kind == "automatic" (bounce, auto-reply, list, ours…)
     ours: bool = False  # an automatic message Labeldesk itself sent (acknowledgement etc.)
     marker: str = ""  # value of our X-Labeldesk header when ours

@@ -122,7 +122,7 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
         to=_addresses(msg, "To"), cc=_addresses(msg, "Cc"),
         subject=one_line(decode_header_value(header(msg, "Subject"))), sent_at=sent_at, kind=kind,
         text=customer_text(msg) if kind != "automatic" or not ours else "",
-        label_ids=frozenset(labels), references=header(msg, "References"),
+        label_ids=frozenset(labels), references=header(msg, "References"), in_reply_to=header(msg, "In-Reply-To"),
         automatic_reason=reason, ours=ours, marker=marker)
     return message, msg
 

@@ -87,3 +87,46 @@ def test_a_customers_calendar_accepting_an_agents_invitation_is_no_new_request(t
     feed.sync()
     assert host.ticket(ref["threadId"]) is None and acks(local) == []
     assert "Helpdesk/Awaiting reply" not in thread_label_names(local, ref["threadId"])
+
+
+def test_a_reply_gmail_put_in_a_new_thread_is_no_new_request(tmp_path):
+    """Gmail starts a new thread when a customer changes the subject in a reply (and after 100 messages).
+    The reply opened a "new ticket": once the 4-day window had passed, the customer, in the middle of a
+    conversation with Anna, was told "we received your request, Ivan will look after it". A thread whose
+    first message replies to a message of another thread of ours continues that conversation: the customer
+    wrote again, there is no new request to acknowledge."""
+    from datetime import timedelta
+
+    from .conftest import send
+
+    local, host, feed = setup(tmp_path)
+    clock = {"now": host.now()}
+    host.now = host.executor.now = lambda: clock["now"]
+    local.mailbox.clock = lambda: clock["now"].timestamp()
+    g = local.gmail()
+    feed.sync()
+    first = deliver(g, make_email(message_id="<split0@example.org>", subject="Order 1234 is late"))
+    feed.sync()
+    send(g, make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", message_id="<split1@example.com>",
+                       subject="Re: Order 1234 is late", in_reply_to="<split0@example.org>",
+                       body="Which address should it go to?\n\nAnna Kowalska"), first["threadId"])
+    feed.sync()
+    clock["now"] += timedelta(days=6)
+    split = deliver(g, make_email(message_id="<split2@example.org>", subject="New delivery address for order 1234",
+                                  in_reply_to="<split1@example.com>", references="<split0@example.org> <split1@example.com>",
+                                  body="Please send it to 5 Main Street."))
+    feed.sync()
+    assert split["threadId"] != first["threadId"]
+    assert len(acks(local)) == 1  # the first one only
+    assert "Helpdesk/Awaiting reply" in thread_label_names(local, split["threadId"])
+    assert not {"Helpdesk/Acknowledged", "Helpdesk/Auto-reply suppressed"} & thread_label_names(local, split["threadId"])
+
+
+def test_a_reply_to_mail_that_never_was_in_our_mailbox_is_a_new_request(tmp_path):
+    """A customer answering a newsletter or an invoice another system sent opens a ticket as before."""
+    local, host, feed = setup(tmp_path)
+    feed.sync()
+    deliver(local.gmail(), make_email(message_id="<fresh@example.org>", subject="Re: Your December invoice",
+                                      in_reply_to="<invoice-77@billing.example.com>"))
+    feed.sync()
+    assert len(acks(local)) == 1
