@@ -69,6 +69,8 @@ class TicketMessage:
     # The From address (``sender`` is the one human Reply-To of a customer's message); "" on a customer's
     # message from our own address (a web form mailing support@ as support@): opt-outs must not match us.
     from_email: str = ""
+    # The agent who forwarded this customer's mail into the support inbox ("": the customer wrote to us).
+    forwarded_by: str = ""
 
 
 @dataclass(frozen=True)

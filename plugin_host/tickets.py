@@ -5,7 +5,8 @@ Classification of each message: *automatic* when Labeldesk sent it (``X-Labeldes
 it, it is the agent's) or the loop guard recognises a bounce, auto-reply, list or robot; *agent* when
 a configured agent or the support address itself (agents sending as support@) wrote it, or it
 carries the SENT label; *internal* when such a message went to none of the thread's customers;
-*customer* otherwise. A thread without a customer message is not a ticket.
+*customer* otherwise. A thread without a customer message is not a ticket. A thread that starts with an
+agent forwarding a customer's mail into the inbox is that customer's request (:func:`forwarded_in`).
 """
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from datetime import datetime, timezone
 from email.utils import getaddresses, parseaddr
 
 from .config import Config, own_address_in
+from .forwards import forwarded_message
 from .language import customer_language
 from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor, unwrap_own_group
 from .mailbox.mime import decode_header_value, guess_text, parse_raw, payload_to_email
 from .text import customer_text, one_line
-from .ticket import Person, Ticket, TicketMessage
+from .ticket import Person, Ticket, TicketMessage, is_plain_address
 
 MARKER_HEADER = "X-Labeldesk"
 
@@ -149,6 +151,7 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
         else:
             conversation.append(message)
             originals[message.id] = msg
+    conversation[:1] = [forwarded_in(m, originals[m.id], config) for m in conversation[:1]]
     customers = [m for m in conversation if m.kind == "customer"]
     if not customers or (conversation[0].marker or "").startswith("notify:"):
         return None  # no customer; or our alert to the team (a team lead's answer to it is no request)
@@ -172,6 +175,23 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
         markers=frozenset(m.marker for m in conversation + drafts + binned if m.marker),
         drafts=tuple(drafts),
     )
+
+
+def forwarded_in(message: TicketMessage, msg, config: Config) -> TicketMessage:
+    """A thread's first message as the customer's request when an agent forwarded the customer's mail into
+    the support inbox (to our own addresses only): its writer is the forwarded message's sender, its text
+    their words, and ``forwarded_by`` the agent (see :mod:`plugin_host.forwards`)."""
+    recipients = set(message.to) | set(message.cc) | set(_addresses(msg, "Bcc"))
+    if message.kind != "agent" or message.marker or not recipients \
+            or not all(config.is_own_address(a) for a in recipients):
+        return message
+    forwarded = forwarded_message(msg, message.subject)
+    customer = person(forwarded.sender) if forwarded else None
+    if customer is None or not is_plain_address(customer.email) or config.is_own_address(customer.email) \
+            or config.agent(customer.email) is not None:
+        return message
+    return dataclasses.replace(message, kind="customer", sender=customer, text=forwarded.text,
+                               from_email=customer.email, forwarded_by=person(header(msg, "From")).email)
 
 
 def internal_notes_marked(conversation: list, customers: list, originals: dict,

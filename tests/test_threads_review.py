@@ -2,7 +2,9 @@
 Google Groups, forwards, split threads, calendar responses, colleagues on copy."""
 from __future__ import annotations
 
-from .conftest import deliver, make_email
+import pytest
+
+from .conftest import deliver, make_email, send
 from .test_autoreply import acks, setup
 from .test_host_sync import thread_label_names
 
@@ -97,8 +99,6 @@ def test_a_reply_gmail_put_in_a_new_thread_is_no_new_request(tmp_path):
     wrote again, there is no new request to acknowledge."""
     from datetime import timedelta
 
-    from .conftest import send
-
     local, host, feed = setup(tmp_path)
     clock = {"now": host.now()}
     host.now = host.executor.now = lambda: clock["now"]
@@ -130,3 +130,73 @@ def test_a_reply_to_mail_that_never_was_in_our_mailbox_is_a_new_request(tmp_path
                                       in_reply_to="<invoice-77@billing.example.com>"))
     feed.sync()
     assert len(acks(local)) == 1
+
+
+GMAIL_FORWARD = """Could you take this one? She wrote to me directly.
+
+---------- Forwarded message ---------
+From: Jane Cooper <jane@corp.example>
+Date: Mon, 30 Nov 2026 at 10:02
+Subject: Order 1234 is late
+To: Anna Kowalska <anna.kowalska@example.com>
+
+
+Hello, my order 1234 has not arrived yet. Can you check where it is?
+
+Jane
+"""
+
+
+def forwarded_as_attachment() -> bytes:
+    from email.message import EmailMessage
+
+    original = EmailMessage()
+    original["From"], original["To"] = "Jane Cooper <jane@corp.example>", "anna.kowalska@example.com"
+    original["Subject"], original["Message-ID"] = "Order 1234 is late", "<orig@corp.example>"
+    original.set_content("Hello, my order 1234 has not arrived yet. Can you check where it is?")
+    msg = EmailMessage()
+    msg["From"], msg["To"] = "Anna Kowalska <anna.kowalska@example.com>", "support@example.com"
+    msg["Subject"], msg["Message-ID"] = "Fwd: Order 1234 is late", "<fwd-attached@example.com>"
+    msg.set_content("Could you take this one?")
+    msg.add_attachment(original)
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize("raw", [
+    make_email(sender="Anna Kowalska <anna.kowalska@example.com>", to="support@example.com",
+               subject="Fwd: Order 1234 is late", body=GMAIL_FORWARD, message_id="<fwd-inline@example.com>"),
+    forwarded_as_attachment(),
+], ids=["inline", "attached"])
+def test_an_agent_forwarding_a_customers_email_into_the_inbox_opens_the_customers_ticket(tmp_path, raw):
+    """A customer wrote to Anna directly; Anna forwards it to support@ so the team takes it. The forward was
+    an agent's message to our own address only: no ticket at all, so nobody saw it in the queue and no SLA
+    ran. Like Zendesk and Help Scout, the forwarded message's sender is the customer and their words the
+    request; the customer, who did not write to us, gets no acknowledgement."""
+    local, host, feed = setup(tmp_path)
+    feed.sync()
+    g = local.gmail()
+    ref = deliver(g, raw)
+    feed.sync()
+    ticket = host.ticket(ref["threadId"])
+    assert ticket is not None and ticket.customer.email == "jane@corp.example"
+    assert ticket.customer.name == "Jane Cooper" and ticket.awaiting_reply
+    assert "has not arrived yet" in ticket.question and "take this one" not in ticket.question
+    assert acks(local) == []
+    assert "Helpdesk/Awaiting reply" in thread_label_names(local, ref["threadId"])
+    send(g, make_email(sender="Ivan Petrov <support@example.com>", to="jane@corp.example",
+                       subject="Re: Fwd: Order 1234 is late", in_reply_to=ticket.first_customer_message.message_id,
+                       body="It ships today.\n\nIvan Petrov"), ref["threadId"])
+    feed.sync()
+    assert not host.ticket(ref["threadId"]).awaiting_reply
+
+
+def test_an_agents_forward_to_engineering_is_still_an_internal_note(tmp_path):
+    """Only a forward into the support inbox brings a request in: Anna forwarding a ticket's mail to an
+    engineer answers nobody and opens nothing."""
+    local, host, feed = setup(tmp_path)
+    feed.sync()
+    ref = deliver(local.gmail(), make_email(sender="Anna Kowalska <anna.kowalska@example.com>",
+                                            to="dev@example.com", subject="Fwd: Order 1234 is late",
+                                            body=GMAIL_FORWARD, message_id="<fwd-dev@example.com>"))
+    feed.sync()
+    assert host.ticket(ref["threadId"]) is None and acks(local) == []

@@ -38,6 +38,8 @@ def skip_reason(ticket, settings, config, now: datetime) -> str:
     first = ticket.first_customer_message
     if first.kind != "customer":
         return "first message is not a customer's"
+    if first.forwarded_by:  # the customer wrote to an agent, not to us: they expect no acknowledgement
+        return f"{first.forwarded_by} forwarded the customer's mail"
     if ticket.agent_messages:  # answered, or the agent started the conversation ("Thanks a lot!")
         return "an agent already wrote in this thread"
     if settings.addresses and ticket.support_address not in settings.addresses:
