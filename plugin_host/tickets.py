@@ -4,9 +4,10 @@ Classification of each message: *automatic* when Labeldesk sent it (``X-Labeldes
 ``Auto-Submitted``; a draft Labeldesk prepared carries the header without it, and once an agent sends
 it, it is the agent's) or the loop guard recognises a bounce, auto-reply, list or robot; *agent* when
 a configured agent or the support address itself (agents sending as support@) wrote it, or it
-carries the SENT label; *internal* when such a message went to none of the thread's customers;
-*customer* otherwise. A thread without a customer message is not a ticket. A thread that starts with an
-agent forwarding a customer's mail into the inbox is that customer's request (:func:`forwarded_in`).
+carries the SENT label; *internal* when such a message went to none of the thread's customers nor
+anyone they copied; *customer* otherwise. A thread without a customer message is not a ticket. A thread
+that starts with an agent forwarding a customer's mail into the inbox is that customer's request
+(:func:`forwarded_in`).
 """
 from __future__ import annotations
 
@@ -155,7 +156,8 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
     customers = [m for m in conversation if m.kind == "customer"]
     if not customers or (conversation[0].marker or "").startswith("notify:"):
         return None  # no customer; or our alert to the team (a team lead's answer to it is no request)
-    conversation = internal_notes_marked(conversation, customers, originals, config.mailbox.own_addresses)
+    conversation = internal_notes_marked(conversation, customers, originals, config.mailbox.own_addresses,
+                                         copied=copied_by_customers(customers, config))
     first = customers[0]
     first_agent = next((m for m in conversation if m.kind == "agent" and m.sent_at >= first.sent_at), None)
     humans = [m for m in conversation if m.kind in ("customer", "agent")]
@@ -194,11 +196,19 @@ def forwarded_in(message: TicketMessage, msg, config: Config) -> TicketMessage:
                                from_email=customer.email, forwarded_by=person(header(msg, "From")).email)
 
 
+def copied_by_customers(customers: list, config: Config) -> set[str]:
+    """Whom the customers' messages went to besides us and our agents: colleagues they copied are on the
+    customer's side of the conversation (an answer to them is an answer)."""
+    return {a for m in customers if not m.forwarded_by for a in (*m.to, *m.cc)
+            if not config.is_own_address(a) and config.agent(a) is None}
+
+
 def internal_notes_marked(conversation: list, customers: list, originals: dict,
-                          own_addresses: frozenset[str] = frozenset()) -> list:
-    """Agent messages sent to none of the thread's customers (a forward to engineering, a note to a
-    colleague) become ``internal``: they answer nobody, so they stop no clock and count as no reply."""
-    customer_addresses = {m.sender.email for m in customers}
+                          own_addresses: frozenset[str] = frozenset(), copied: set[str] = frozenset()) -> list:
+    """Agent messages sent to none of the thread's customers nor anyone they copied (a forward to
+    engineering, a note to a colleague) become ``internal``: they answer nobody, so they stop no clock and
+    count as no reply."""
+    customer_addresses = {m.sender.email for m in customers} | set(copied)
     for m in customers:  # the writer is the Reply-To person when there is one: the From address is theirs too,
         # unless it is ours (a web form mailing support@ as support@: a note to support@ answers no customer)
         customer_addresses.update(a for a in _addresses(originals[m.id], "From", "Reply-To")

@@ -200,3 +200,28 @@ def test_an_agents_forward_to_engineering_is_still_an_internal_note(tmp_path):
                                             body=GMAIL_FORWARD, message_id="<fwd-dev@example.com>"))
     feed.sync()
     assert host.ticket(ref["threadId"]) is None and acks(local) == []
+
+
+def test_an_agents_answer_to_the_colleague_a_customer_copied_is_a_reply(tmp_path):
+    """Jane copies her colleague Bob ("Bob has the invoice details"); Ivan answers Bob. Only those who had
+    written counted as the customer's side, so the answer was an internal note: the ticket kept waiting for a
+    reply that had been given, and breached its SLA. People the customer copied are on the customer's side,
+    as CCs are in Zendesk; agents and our own addresses on copy are not."""
+    local, host, feed = setup(tmp_path)
+    feed.sync()
+    g = local.gmail()
+    ref = deliver(g, make_email(sender="Jane Cooper <jane@corp.example>", message_id="<cc0@corp.example>",
+                                headers={"Cc": "Bob Stone <bob@corp.example>, anna.kowalska@example.com"}))
+    feed.sync()
+    send(g, make_email(sender="Ivan Petrov <support@example.com>", to="bob@corp.example", message_id="<cc1@example.com>",
+                       subject="Re: Order 1234 is late", in_reply_to="<cc0@corp.example>",
+                       body="Bob, which invoice number is it?\n\nIvan Petrov"), ref["threadId"])
+    feed.sync()
+    ticket = host.ticket(ref["threadId"])
+    assert [m.kind for m in ticket.messages][-1] == "agent" and not ticket.awaiting_reply
+    assert "Helpdesk/Awaiting reply" not in thread_label_names(local, ref["threadId"])
+    send(g, make_email(sender="Ivan Petrov <support@example.com>", to="anna.kowalska@example.com",
+                       subject="Re: Order 1234 is late", in_reply_to="<cc1@example.com>", message_id="<cc2@example.com>",
+                       body="Anna, can you look at this one?"), ref["threadId"])
+    feed.sync()
+    assert host.ticket(ref["threadId"]).messages[-1].kind == "internal"
