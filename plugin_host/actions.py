@@ -36,6 +36,9 @@ class Reply:
     key: str = "reply"
     from_name: str = ""
     reply_kind: str = "acknowledgement"  # acknowledgement is subject to the per-sender window
+    # Labels that say this reply went out ("Acknowledged"): added once it is sent or already in the thread,
+    # never when the loop guard holds it back (the thread gets "Auto-reply suppressed" instead).
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,8 @@ class Executor:
             if done:  # what a real run would skip is not listed as if it would happen
                 lines.append(f"skip {type(action).__name__.lower()} ({action.key}): already in thread {action.thread_id}")
             elif isinstance(action, Reply):
-                lines.append(f"reply ({action.key}) to {action.to} in {action.thread_id}: {action.subject}")
+                then = f" (then +{sorted(self.full_name(n) for n in action.labels)})" if action.labels else ""
+                lines.append(f"reply ({action.key}) to {action.to} in {action.thread_id}: {action.subject}{then}")
             elif isinstance(action, Draft):
                 lines.append(f"draft ({action.key}) in {action.thread_id}")
             elif isinstance(action, Task) and self.task_exists(action):
@@ -246,13 +247,14 @@ class Executor:
         if ticket is None:
             outcome.errors.append(f"reply {reply.key} without a ticket was dropped")
             return []
+        went_out = [LabelChange(ticket.thread_id, add=tuple(reply.labels))] if reply.labels else []
         if ticket.has_marker(reply.key):
             outcome.skipped.append(f"reply {reply.key} already in thread {ticket.thread_id}")
-            return []
+            return went_out
         claim = ("reply", ticket.thread_id, reply.key)
         if not self._claim(claim):
             outcome.skipped.append(f"reply {reply.key} in {ticket.thread_id} sent by another run of this process")
-            return []
+            return went_out
         sent = None
         try:
             verdict = reply_verdict(reply, ticket, self.config, self.client, self.now(), self.acknowledged)
@@ -268,7 +270,7 @@ class Executor:
         if reply.reply_kind == "acknowledgement":
             self.remember_acknowledgement(reply.to, ticket.thread_id)
         outcome.done.append(f"sent {reply.reply_kind} ({reply.key}) to {reply.to} in {ticket.thread_id}")
-        return []
+        return went_out
 
     def remember_acknowledgement(self, address: str, thread_id: str) -> None:
         with self._lock:

@@ -324,3 +324,19 @@ def test_out_of_hours_wording_follows_the_sla_calendar_when_sla_is_on(tmp_path):
     ChangeFeed(host).sync()
     [ack] = acks(local)
     assert "out of the office" not in ack.get_content() and "Monday, 23 November 2026" in ack.get_content()
+
+
+def test_a_suppressed_acknowledgement_is_not_labelled_acknowledged(tmp_path):
+    """Two tickets from one customer within the window: the second acknowledgement is held back by the loop
+    guard, and that thread says so — it used to carry "Acknowledged" as well, which was untrue."""
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    feed.sync()
+    first = deliver(g, make_email(message_id="<w1@example.org>", subject="Invoice"))
+    second = deliver(g, make_email(message_id="<w2@example.org>", subject="Delivery"))
+    assert feed.sync().ok
+    assert len(acks(local)) == 1
+    acknowledged = [t["threadId"] for t in (first, second)
+                    if "Helpdesk/Acknowledged" in {l for m in host.ticket(t["threadId"]).messages for l in m.labels}]
+    held = [t["threadId"] for t in (first, second) if host.ticket(t["threadId"]).has_label("Auto-reply suppressed")]
+    assert len(acknowledged) == 1 and len(held) == 1 and acknowledged != held

@@ -41,8 +41,8 @@ def on_ticket_opened(ticket, actions, settings, now):
     owner, assigned = acknowledgement.owner_of(ticket, options, settings)
     ack = acknowledgement.compose(ticket, options, settings, now)
     actions.reply(in_reply_to=ticket.first_customer_message.id, to=ticket.customer.email, subject=ack["subject"],
-                  text=ack["text"], key="ack", from_name=ack["from_name"], reply_kind="acknowledgement")
-    actions.add_labels("Acknowledged")
+                  text=ack["text"], key="ack", from_name=ack["from_name"], reply_kind="acknowledgement",
+                  labels=("Acknowledged",))  # only once it went out: not when the loop guard holds it back
     if assigned and owner is not None:
         actions.add_labels(f"Owner/{owner.full_name}")
 
