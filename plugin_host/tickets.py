@@ -131,7 +131,10 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
 
 
 def support_address_of(msg, config: Config) -> str:
-    for address in _addresses(msg, "Delivered-To", "X-Original-To", "To", "Cc"):
+    """Which of our addresses the customer wrote to, so the answer comes from it (as Gmail's "reply from the
+    same address the message was sent to"): the visible To and Cc first — a group alias such as help@ that
+    delivers into support@ has support@ in Delivered-To — then the delivery headers (Bcc'd mail)."""
+    for address in _addresses(msg, "To", "Cc", "Delivered-To", "X-Original-To"):
         ours = own_address_in(address, config.mailbox.own_addresses)
         if ours:  # the configured spelling: replies are sent from it (never from a +tag)
             return ours

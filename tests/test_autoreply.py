@@ -340,3 +340,15 @@ def test_a_suppressed_acknowledgement_is_not_labelled_acknowledged(tmp_path):
                     if "Helpdesk/Acknowledged" in {l for m in host.ticket(t["threadId"]).messages for l in m.labels}]
     held = [t["threadId"] for t in (first, second) if host.ticket(t["threadId"]).has_label("Auto-reply suppressed")]
     assert len(acknowledged) == 1 and len(held) == 1 and acknowledged != held
+
+
+def test_the_acknowledgement_comes_from_the_address_the_customer_wrote_to(tmp_path):
+    """help@ (a group or alias) delivers into support@, whose address Gmail puts in Delivered-To: the
+    customer wrote to help@, so the answer comes from help@ (a send-as address), not support@."""
+    local, host, feed = setup(tmp_path)
+    local.mailbox.add_send_as("help@example.com", "Help")  # verified in Gmail's settings by the admin
+    feed.sync()
+    deliver(local.gmail(), make_email(to="help@example.com", message_id="<alias@example.org>",
+                                      headers={"Delivered-To": "support@example.com"}))
+    assert feed.sync().ok
+    assert [email.utils.parseaddr(a["From"])[1] for a in acks(local)] == ["help@example.com"]
