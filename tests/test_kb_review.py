@@ -221,3 +221,21 @@ def test_polish_without_diacritics_finds_the_article_confidently(semantic, quest
     assert stems("zamówienie", "pl") == stems("zamowienie", "pl")
     hits = KnowledgeBase(POLISH_SHOP, semantic=semantic).search(question, "pl")
     assert [h.article.id for h in hits][:1] == [article] and hits[0].confident
+
+
+def test_a_bare_number_is_a_code_only_when_the_question_calls_it_one():
+    """"350 fahrenheit in celsius" made the one article holding "350" (a refund limit) confident; "error 404"
+    and "ошибка 401" still pick the article that names the code."""
+    from plugins.kb_suggest.articles import Article
+    from plugins.kb_suggest.engine import KnowledgeBase
+
+    articles = [Article("refund", "Track refund", "Refunds up to 350 EUR are paid back to your card within five days.",
+                        "", "en", ()),
+                Article("http", "Page not found", "If the site shows 404, the link is old: start from the home page.",
+                        "", "en", ()),
+                Article("api", "Ошибка API", "Код 401 значит, что ключ API неверен: создайте новый ключ.", "", "ru", ()),
+                Article("login", "Sign-in problems", "Reset your password from the sign-in page.", "", "en", ())]
+    kb = KnowledgeBase(articles, semantic="off")
+    assert kb.search("350 fahrenheit in celsius", "en") == []
+    assert [h.article.id for h in kb.search("I get error 404 on every page", "en")][:1] == ["http"]
+    assert [h.article.id for h in kb.search("ошибка 401 при запросе", "ru")][:1] == ["api"]

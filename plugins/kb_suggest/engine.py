@@ -69,6 +69,10 @@ ALTERNATIVE_MARGIN = 0.1
 # evidence for them, whatever a model's similarity says: models blur "E120" with "E123" and "E201".
 CODE = re.compile(r"(?=\w*\d)\w{3,}")
 CODE_ARTICLES = 2
+# A bare number ("404", "350") is a code only when the question calls it one ("error 404", "код 401",
+# "błąd 500"): otherwise it is an amount, a temperature or an order number, and an article that happens to
+# hold the same number must not become confident by it ("350 fahrenheit in celsius" → a refund article).
+CODE_WORD = re.compile(r"\b(error|err|code|status|fault|ошибк\w*|код\w*|сбой|статус|b[łl][ąa]d\w*|kod\w*)\b", re.I)
 LEXICAL_GATES = {"en": 0.4}
 LEXICAL_GATE_OTHER = 0.25
 
@@ -160,15 +164,18 @@ class KnowledgeBase:
             self._terms[index] = (stems_, {t[:PREFIX] for t in stems_ if len(t) >= PREFIX})
         return self._terms[index]
 
-    def _specific_codes(self, weights: dict) -> set[str]:
-        """The question's code-like words (with a digit) that only a few articles contain."""
+    def _specific_codes(self, weights: dict, text: str) -> set[str]:
+        """The question's code-like words (with a digit; a bare number only beside "error", "code"…) that only
+        a few articles contain."""
         if self._code_counts is None:  # built once, on the first question that has a code
             counts: dict[str, int] = {}
             for doc in self.word_docs:
                 for term in {t for t in doc if CODE.fullmatch(t)}:
                     counts[term] = counts.get(term, 0) + 1
             self._code_counts = counts
-        return {t for t in weights if CODE.fullmatch(t) and 0 < self._code_counts.get(t, 0) <= CODE_ARTICLES}
+        named = bool(CODE_WORD.search(text))
+        return {t for t in weights if CODE.fullmatch(t) and (named or not t.isdigit())
+                and 0 < self._code_counts.get(t, 0) <= CODE_ARTICLES}
 
     def _needs_vector(self, article: Article, name: str) -> bool:
         """Whether the article is in the model's languages and has no usable vector from an earlier build."""
@@ -249,7 +256,7 @@ class KnowledgeBase:
         configured = threshold if threshold is not None else self.threshold
         weights = informativeness(text, language)
         lift = float(self._lift(model_judge, similarity[model_judge])) if model_judge != "lexical" else 0.0
-        codes = self._specific_codes(weights) if any(CODE.fullmatch(t) for t in weights) else set()
+        codes = self._specific_codes(weights, text) if any(CODE.fullmatch(t) for t in weights) else set()
         hits = []
         for index in np.argsort(-fused)[: max(limit * 3, limit)]:
             if fused[index] <= 0:
