@@ -165,3 +165,16 @@ def test_office_hours_in_the_skipped_hour_say_back_at_the_jump(tmp_path):
     asked = datetime(2026, 3, 29, 1, 0, tzinfo=WARSAW)
     text = acknowledgement_in(tmp_path, plugins, asked, *CUSTOMERS["en"])
     assert "when we are back, on Sunday, 29 March 2026, 03:00 (Europe/Warsaw, UTC+02:00)." in text
+
+
+def test_at_the_deadline_itself_a_ticket_is_not_yet_breached():
+    """The report counts an answer at the deadline as within target; the labels now agree: breached after it."""
+    from plugins.sla.clock import sla_state
+    from plugins.sla.policy import validate
+
+    from .test_sla_fixes import MON9, message, ticket
+
+    asked = ticket([message(1, "customer", MON9)])
+    due = sla_state(asked, validate({}), MON9).due
+    assert not sla_state(asked, validate({}), due).breached
+    assert sla_state(asked, validate({}), due + timedelta(seconds=1)).breached
