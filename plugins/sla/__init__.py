@@ -124,7 +124,7 @@ def ticket_sections(ticket, agent, settings, now, urls):
     if state.due is not None:
         zone = policy.calendar.zone
         widgets.append({"decoratedText": {"topLabel": "Deadline", "text": html.escape(
-            f"{state.due.astimezone(zone):%a %d %b %H:%M} — {human_left(state.left, policy.business_hours)}")}})
+            f"{state.due.astimezone(zone):%a %d %b %H:%M %Z} — {human_left(state.left, policy.business_hours)}")}})
     if ticket.has_label("Fixed - tell customer"):
         widgets.append({"textParagraph": {"text": "<b>Fixed — tell the customer.</b>"}})
     buttons = [{"text": p.capitalize(), "onClick": {"action": {"function": urls("action"), "parameters": [
