@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import ConfigError, GmailError
-from .files import exclusive, write_private_json
+from .files import Busy, exclusive, write_private_json
+from .health import SyncHealth
 from .host import Host, Processed
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class ChangeFeed:
         host.executor.sent_ids.update(self.cursor.sent)  # what the last process sent is no news to this one
         self._sent_before: set[str] = set()  # what the executor had sent when the running sync began
         self.lock = threading.Lock()
+        self.health = SyncHealth(poll_seconds=host.config.host.poll_seconds)
         self.progress = progress
         self._queue_guard = threading.Lock()
         self._queue = threading.Lock()  # held by the one background sync that runs or waits its turn
@@ -131,7 +133,23 @@ class ChangeFeed:
                 log.exception("background sync after push failed")
 
     def sync(self, full: bool = False, dry_run: bool = False) -> SyncReport:
-        with self.lock, exclusive(self.host.state_dir, "sync"):
+        """Process the changes since the cursor (all recent mail when ``full`` or without a cursor); the
+        outcome is recorded in ``health`` for ``/readyz``."""
+        with self.lock:
+            self.health.began()
+            try:
+                report = self._sync(full, dry_run)
+            except Busy:  # another process syncs this mailbox: no news about Gmail or this host
+                self.health.skipped()
+                raise
+            except Exception as exc:
+                self.health.ended(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+                raise
+            self.health.ended(_failure_summary(report))
+            return report
+
+    def _sync(self, full: bool, dry_run: bool) -> SyncReport:
+        with exclusive(self.host.state_dir, "sync"):
             self._reload_cursor()
             self._sent_before = set(self.host.executor.sent_ids)
             if full or not self.cursor.history_id:
@@ -287,6 +305,13 @@ class ChangeFeed:
         self.cursor.watch_renewed_at = time.time()
         self.cursor.save()
         return True
+
+
+def _failure_summary(report: SyncReport) -> str:
+    """"" for a sync that did all its work, else how many threads failed and the first reason."""
+    if report.ok:
+        return ""
+    return f"{len(report.failed)} thread(s) failed, e.g. thread {report.failed[0][0]}: {report.failed[0][1]}"
 
 
 class ProgressLog:

@@ -1,4 +1,4 @@
-"""The Flask app factory: push endpoint, plugin routes (the add-on among them), health, sweep.
+"""The Flask app factory: push endpoint, plugin routes (the add-on among them), health and readiness.
 
 ``create_app(host)`` builds the app around an existing :class:`~plugin_host.host.Host`; nothing
 reads configuration at import time. The push endpoint verifies Pub/Sub's OIDC token before it
@@ -48,8 +48,18 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
 
     @app.get("/healthz")
     def health():
-        """Liveness: the app is up and knows its mailbox."""
-        return {"ok": True, "mailbox": host.config.mailbox.address}
+        """Liveness: the app is up and knows its mailbox (200 even while syncs fail: a restart would not help);
+        ``sync`` tells when the last sync ran and whether it succeeded."""
+        answer = {"ok": True, "mailbox": host.config.mailbox.address}
+        return answer | ({"sync": feed.health.as_dict()} if feed is not None else {})
+
+    @app.get("/readyz")
+    def ready():
+        """Readiness for monitoring: 200 when the last sync succeeded lately, 503 with the reason otherwise."""
+        if feed is None:
+            return {"ok": True, "mailbox": host.config.mailbox.address, "sync": None}
+        sync = feed.health.as_dict()
+        return {"ok": sync["ok"], "mailbox": host.config.mailbox.address, "sync": sync}, 200 if sync["ok"] else 503
 
     @app.get("/plugins.json")
     def plugins_json():
