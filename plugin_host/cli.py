@@ -288,8 +288,8 @@ def serve(config_path, port, bind) -> None:
         run_server(host, bind, port, announce=click.echo)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {bind}:{port}: {exc.strerror or exc}; choose another --port")
-    except KeyboardInterrupt:
-        click.echo("stopped.")
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping
+        click.echo("stopped without waiting.")
 
 
 @cli.command()

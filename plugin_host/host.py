@@ -62,6 +62,8 @@ class Host:
         self._thread_locks = [threading.RLock() for _ in range(64)]
         self._warned_group_writable = False
         self._sweep_refused: set[str] = set()  # tickets whose read stopped a sweep: visited last next time
+        # Set when ``serve`` is told to stop: syncs and sweeps finish the ticket in hand and take no other.
+        self.stopping = threading.Event()
         config.hook = pm.hook
 
     def thread_lock(self, thread_id: str):
@@ -386,6 +388,10 @@ class Host:
             completed = frozenset()
         results = []
         for done, thread_id in enumerate(thread_ids, 1):
+            if self.stopping.is_set():  # the next sweep visits them; a deadline label is a few minutes late
+                log.warning("sweep stopped: the host is stopping; %d ticket(s) left for the next sweep",
+                            len(thread_ids) - done + 1)
+                break
             try:
                 results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"],
                                                    completed_tasks=completed))

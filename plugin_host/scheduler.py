@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from .files import Busy
 
@@ -16,10 +17,14 @@ SERVER_THREADS = 8  # add-on cards, pushes and health checks at once; syncs run 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # events and pushes are a few KB; Flask answers 413 above 2 MB, waitress drops above this
 
 
+STOP_GRACE_SECONDS = 30.0  # how long a stop waits for the ticket in hand (systemd's TimeoutStopSec is 90 s)
+
+
 class Scheduler:
     def __init__(self, host, feed, topic: str | None = None):
         self.host, self.feed, self.topic = host, feed, topic
         self.stopped = threading.Event()
+        self.threads: list[threading.Thread] = []
 
     def _loop(self, every_seconds: float, work, name: str) -> None:
         while not self.stopped.wait(every_seconds):
@@ -40,10 +45,26 @@ class Scheduler:
 
     def start(self) -> None:
         for every, work, name in self.jobs():
-            threading.Thread(target=self._loop, args=(every, work, name), name=name, daemon=True).start()
+            self.run(self._loop, (every, work, name), name)
 
-    def stop(self) -> None:
+    def run(self, target, args: tuple, name: str) -> None:
+        """``target(*args)`` on a thread of its own that :meth:`stop` waits for."""
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> list[str]:
+        """Stop the loops: running work finishes the ticket in hand (``host.stopping``) and takes no other; waits
+        up to ``grace`` seconds for it and for a sync a push started. Returns the names of work still running."""
         self.stopped.set()
+        self.host.stopping.set()
+        deadline = time.monotonic() + grace
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self.feed.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):  # a sync after a push
+            self.feed.lock.release()
+            return [t.name for t in self.threads if t.is_alive()]
+        return [t.name for t in self.threads if t.is_alive()] + ["sync after push"]
 
 
 def run_server(host, bind: str, port: int, announce=None) -> None:
@@ -84,14 +105,26 @@ def run_server(host, bind: str, port: int, announce=None) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminate) if threading.current_thread() is threading.main_thread() else None
-    threading.Thread(target=first_run, name="first sync", daemon=True).start()
+    scheduler.run(first_run, (), "first sync")
     scheduler.start()
-    (announce or log.info)(f"Labeldesk for {host.config.mailbox.address} on http://{bind}:{server.effective_port} "
-                           f"(polling every {host.config.host.poll_seconds}s; Ctrl-C stops)")
+    say = announce or log.info
+    say(f"Labeldesk for {host.config.mailbox.address} on http://{bind}:{server.effective_port} "
+        f"(polling every {host.config.host.poll_seconds}s; Ctrl-C stops)")
     try:
-        server.run()  # returns on Ctrl-C or SIGTERM, once waitress has stopped its workers
+        server.run()  # returns on Ctrl-C or SIGTERM (waitress takes the KeyboardInterrupt), workers stopped
     finally:
-        scheduler.stop()
         server.close()
+        stop(scheduler, say)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def stop(scheduler: Scheduler, say) -> None:
+    """Let the sync or sweep in hand finish its ticket (its mail sent, its labels set, the cursor saved), then
+    say that the host stopped: killed halfway, a thread's labels could lag its acknowledgement until restart."""
+    say("stopping: finishing the ticket in hand…")
+    left = scheduler.stop()
+    if left:
+        log.warning("stopped while %s still ran; the next start repeats its unfinished ticket (no mail twice: "
+                    "acknowledgements are checked in the thread first)", ", ".join(left))
+    say("stopped.")

@@ -214,6 +214,9 @@ class ChangeFeed:
         answered = False  # Gmail answered a thread of this sync: a refusal after that is the thread's own
         try:
             for done, thread_id in enumerate(order, 1):
+                if self.host.stopping.is_set():  # SIGTERM: the cursor stays, the next process starts here
+                    self._not_tried(order[done - 1:], "the host is stopping", report)
+                    break
                 if done % PREFETCH == 1:  # read the next batch as we go: memory holds one batch, progress moves
                     self._prefetch({t: changes[t] for t in order[done - 1:done - 1 + PREFETCH]})
                 try:
@@ -241,8 +244,13 @@ class ChangeFeed:
         except Exception:  # prefetching is an optimisation: each thread is read on its own instead
             log.warning("batched prefetch failed; reading threads one by one", exc_info=True)
 
-    def _not_tried(self, thread_ids: list[str], exc: Exception, report: SyncReport) -> None:
-        """Gmail refused even after retries: the rest of the batch waits for the next sync (the cursor stays)."""
+    def _not_tried(self, thread_ids: list[str], exc: Exception | str, report: SyncReport) -> None:
+        """Gmail refused even after retries, or the host is stopping (``exc`` is then why): the rest of the batch
+        waits for the next sync (the cursor stays)."""
+        if isinstance(exc, str):
+            log.warning("%s; %d thread(s) left for the next sync", exc, len(thread_ids))
+            report.failed.extend((t, f"not tried: {exc}") for t in thread_ids)
+            return
         if thread_ids:
             log.error("Gmail refused (%s); %d more thread(s) left for the next sync", exc, len(thread_ids))
         report.failed.extend((t, "not tried: Gmail refused an earlier thread of this batch") for t in thread_ids)
@@ -281,7 +289,9 @@ class ChangeFeed:
         sent = sorted(self.host.executor.sent_ids - self._sent_before)
         if dry_run or not report.ok or latest is None:
             if report.failed:
-                log.error("%d thread(s) failed; cursor stays at %s", len(report.failed), self.cursor.history_id)
+                log.log(logging.WARNING if self.host.stopping.is_set() else logging.ERROR,
+                        "%d thread(s) failed or not tried; cursor stays at %s", len(report.failed),
+                        self.cursor.history_id)
             if sent and not dry_run:  # the cursor stays: what we sent lies after it, beside last run's
                 self.cursor.sent = sorted(set(self.cursor.sent) | set(sent))
                 self.cursor.save()

@@ -1,11 +1,12 @@
 """Running ``labeldesk serve`` as an operator does: health and readiness, stopping, outages, the state folder."""
 from __future__ import annotations
 
+from plugin_host import hookimpl
 from plugin_host.sync import ChangeFeed
 from plugin_host.web import create_app
 
 from .conftest import deliver, make_email
-from .test_host_sync import make_host
+from .test_host_sync import Acknowledger, make_host, sent_acks
 
 
 class Clock:
@@ -53,3 +54,80 @@ def test_readyz_says_whether_the_last_sync_succeeded_and_when(tmp_path):
     clock.now += 3600  # the poll stopped: nothing synced for an hour
     stale = client.get("/readyz")
     assert stale.status_code == 503 and "no sync for 3600 s" in stale.json["sync"]["problem"]
+
+
+class StopsMidSync(Acknowledger):
+    """Acknowledges tickets; SIGTERM arrives while the first ticket of a sync is in hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.host = None
+
+    @hookimpl
+    def on_ticket_opened(self, ticket, actions):
+        super().on_ticket_opened(ticket, actions)
+        if self.host is not None:
+            self.host.stopping.set()
+
+
+# 2. SIGTERM (systemd, docker stop) killed a sync halfway — the daemon threads simply died, "stopped." was never
+#    printed because waitress swallows the interrupt; now the ticket in hand is finished, the others are left for
+#    the next start, the cursor stays, and the restart acknowledges each of them once.
+def test_sigterm_mid_sync_finishes_the_ticket_in_hand_and_the_restart_sends_nothing_twice(tmp_path):
+    plugin = StopsMidSync()
+    local, host, _ = make_host(tmp_path, plugin=plugin)
+    feed = ChangeFeed(host)
+    feed.sync()
+    cursor = feed.cursor.history_id
+    for n in range(3):
+        deliver(local.gmail(), make_email(sender=f"Customer {n} <c{n}@example.org>", subject=f"Order {n} is late"))
+    plugin.host = host
+    report = feed.sync()
+    assert len(report.threads) == 1 and len(report.failed) == 2
+    assert all("host is stopping" in why for _, why in report.failed)
+    assert feed.cursor.history_id == cursor and len(sent_acks(local)) == 1
+    _, restarted, _ = make_host(tmp_path, local=local)  # the next start, on the same state folder
+    ChangeFeed(restarted).sync()
+    acks = sent_acks(local)
+    assert len(acks) == 3 and len({m.thread_id for m in acks}) == 3
+
+
+def test_sigterm_mid_sweep_leaves_the_other_tickets_for_the_next_sweep(tmp_path):
+    local, host, _ = make_host(tmp_path)
+    host.pm.hook.sweep_queries = lambda **kw: [["in:inbox"]]
+    deliver(local.gmail(), make_email())
+    assert len(host.sweep()) == 1
+    host.stopping.set()
+    assert host.sweep() == []
+
+
+def test_stopping_serve_waits_for_the_work_in_hand_and_says_it_stopped(tmp_path, monkeypatch):
+    import threading
+
+    import waitress
+
+    from plugin_host import scheduler as scheduling
+
+    _, host, _ = make_host(tmp_path)
+    in_hand, finished = threading.Event(), []
+
+    def slow_first_sync(*args, **kwargs):  # busy with a ticket until told to stop
+        in_hand.set()
+        finished.append(host.stopping.wait(5))
+
+    class Server:
+        effective_port = 8099
+
+        def run(self):  # SIGTERM arrives while the first sync is in hand; waitress returns
+            in_hand.wait(5)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(waitress, "create_server", lambda app, **kw: Server())
+    monkeypatch.setattr(scheduling.Scheduler, "jobs", lambda self: [])
+    monkeypatch.setattr("plugin_host.sync.ChangeFeed.sync", slow_first_sync)
+    said = []
+    scheduling.run_server(host, "127.0.0.1", 8099, announce=said.append)
+    assert finished == [True]  # the sync ended before run_server returned, told to take no other ticket
+    assert said[-2:] == ["stopping: finishing the ticket in hand…", "stopped."]
