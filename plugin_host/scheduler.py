@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 
+from .errors import LabeldeskError
 from .files import Busy
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class Scheduler:
         self.host, self.feed, self.topic = host, feed, topic
         self.stopped = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.failures: dict[str, int] = {}  # job name → rounds in a row that failed
 
     def _loop(self, every_seconds: float, work, name: str) -> None:
         while not self.stopped.wait(every_seconds):
@@ -32,8 +34,17 @@ class Scheduler:
                 work()
             except Busy as exc:  # another process is at the same work: nothing is wrong here
                 log.warning("%s skipped: %s", name, exc)
-            except Exception:
+                continue
+            except LabeldeskError as exc:  # Gmail down or out of quota, a state folder full: the message says it all
+                self.failures[name] = self.failures.get(name, 0) + 1
+                log.error("%s failed: %s; retrying in %ss", name, exc, every_seconds)
+                continue
+            except Exception:  # a bug: its traceback is what a developer needs
+                self.failures[name] = self.failures.get(name, 0) + 1
                 log.exception("%s failed; retrying in %ss", name, every_seconds)
+                continue
+            if self.failures.get(name):  # the end of an outage is news too
+                log.warning("%s works again after %d failed round(s)", name, self.failures.pop(name))
 
     def jobs(self) -> list[tuple[float, object, str]]:
         """(every seconds, work, name) of each loop."""

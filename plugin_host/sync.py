@@ -226,7 +226,10 @@ class ChangeFeed:
                         self.cursor.refused.remove(thread_id)
                     answered = True
                 except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
-                    log.exception("processing thread %s failed", thread_id)
+                    if isinstance(exc, GmailError):  # its message names the call and Gmail's answer
+                        log.error("processing thread %s failed: %s", thread_id, exc)
+                    else:  # a parser or plugin bug: the traceback is what a developer needs
+                        log.exception("processing thread %s failed", thread_id)
                     # Gmail's 5xx after it answered others is this thread's (quota and credentials never are; nor
                     # Google Tasks down: its errors are not ``unavailable``, and every escalation would strike out).
                     its_own = answered and getattr(exc, "unavailable", False) and getattr(exc, "status", 0) >= 500

@@ -131,3 +131,47 @@ def test_stopping_serve_waits_for_the_work_in_hand_and_says_it_stopped(tmp_path,
     scheduling.run_server(host, "127.0.0.1", 8099, announce=said.append)
     assert finished == [True]  # the sync ended before run_server returned, told to take no other ticket
     assert said[-2:] == ["stopping: finishing the ticket in hand…", "stopped."]
+
+
+def one_round(scheduler, work, name="poll"):
+    """One pass of a ``serve`` loop, as the scheduler runs it."""
+    def once():
+        scheduler.stopped.set()
+        work()
+    scheduler.stopped.clear()
+    scheduler._loop(0, once, name)
+
+
+# 3. While Gmail answered 503 for minutes, every poll wrote a 30-line traceback of googleapiclient internals, and
+#    nothing said when Gmail came back; now each failed poll is one ERROR line naming the call and the status,
+#    and the first poll that works again says so.
+def test_a_gmail_outage_is_one_line_per_poll_and_its_end_is_logged(tmp_path, caplog):
+    from plugin_host.scheduler import Scheduler
+
+    local, feed, _, _ = served(tmp_path)
+    feed.sync()
+    scheduler = Scheduler(feed.host, feed)
+    deliver(local.gmail(), make_email())
+    with caplog.at_level("INFO"):
+        for _ in range(2):
+            local.app.faults.fail_next("gmail.users.history.list", 6, 503)
+            one_round(scheduler, feed.sync)
+        one_round(scheduler, feed.sync)
+    failed = [r for r in caplog.records if "poll failed" in r.getMessage()]
+    assert len(failed) == 2 and all(r.levelname == "ERROR" and r.exc_info is None for r in failed)
+    assert "gmail.users.history.list" in failed[0].getMessage() and "HTTP 503" in failed[0].getMessage()
+    assert "\n" not in failed[0].getMessage()
+    back = [r for r in caplog.records if "works again" in r.getMessage()]
+    assert len(back) == 1 and back[0].levelname == "WARNING" and "2 failed" in back[0].getMessage()
+
+
+def test_a_thread_gmail_refuses_is_one_line_not_a_traceback(tmp_path, caplog):
+    local, feed, _, _ = served(tmp_path)
+    feed.sync()
+    deliver(local.gmail(), make_email())
+    local.app.faults.fail_next("gmail.users.threads.get", 12, 503)
+    local.app.faults.fail_next("gmail.users.messages.get", 12, 503)
+    with caplog.at_level("INFO"):
+        assert not feed.sync().ok
+    failed = [r for r in caplog.records if "processing thread" in r.getMessage()]
+    assert failed and all(r.exc_info is None and "HTTP 503" in r.getMessage() for r in failed)
