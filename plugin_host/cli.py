@@ -286,6 +286,8 @@ def serve(config_path, port, bind) -> None:
     host = _host(config_path)
     try:
         run_server(host, bind, port, announce=click.echo)
+    except LabeldeskError as exc:  # the state folder cannot be written
+        _fail(exc)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {bind}:{port}: {exc.strerror or exc}; choose another --port")
     except KeyboardInterrupt:  # a second Ctrl-C while stopping

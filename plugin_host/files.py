@@ -8,7 +8,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LabeldeskError
+from .errors import ConfigError, LabeldeskError
 
 LOCK_WAIT_SECONDS = 60.0  # how long a sync or sweep waits for another process's run of the same work
 
@@ -33,10 +33,27 @@ def exclusive(state_dir: Path | str, work: str, wait: float | None = None):
         raise Busy(f"another Labeldesk process has been running {work} on {state_dir} for over {wait:.0f} s "
                    f"(`labeldesk serve`, or an earlier {work} still busy); nothing was done now: that process "
                    f"handles the same mail. Run one `serve` per mailbox, or space cron runs further apart.") from None
+    except OSError as exc:  # a read-only or full disk: a configuration matter, not a bug to trace back
+        raise unwritable(state_dir, exc) from None
     try:
         yield
     finally:
         lock.release()
+
+
+def check_writable(state_dir: Path | str) -> None:
+    """Raise :class:`ConfigError` unless a file can be made in ``state_dir``: ``serve`` checks before it binds
+    its port, so a read-only or full disk stops it at start instead of failing every poll."""
+    try:
+        with tempfile.TemporaryFile(dir=state_dir):
+            pass
+    except OSError as exc:
+        raise unwritable(state_dir, exc) from None
+
+
+def unwritable(state_dir: Path | str, exc: OSError) -> ConfigError:
+    return ConfigError("host.state_dir", f"{state_dir} cannot be written ({exc.strerror or exc}): free space, make "
+                                         "the folder writable for the host's user, or point state_dir elsewhere")
 
 
 def write_private_json(path: Path | str, data, durable: bool = True) -> None:

@@ -11,7 +11,7 @@ import threading
 import time
 
 from .errors import LabeldeskError
-from .files import Busy
+from .files import Busy, check_writable
 
 log = logging.getLogger(__name__)
 SERVER_THREADS = 8  # add-on cards, pushes and health checks at once; syncs run on their own threads
@@ -93,6 +93,7 @@ def run_server(host, bind: str, port: int, announce=None) -> None:
     from .sync import ChangeFeed
     from .web import create_app
 
+    check_writable(host.state_dir)  # before the port: a full or read-only disk stops serve here
     feed = ChangeFeed(host)
     app = create_app(host, feed)
     # Binds now: OSError "Address already in use" before any work.

@@ -175,3 +175,50 @@ def test_a_thread_gmail_refuses_is_one_line_not_a_traceback(tmp_path, caplog):
         assert not feed.sync().ok
     failed = [r for r in caplog.records if "processing thread" in r.getMessage()]
     assert failed and all(r.exc_info is None and "HTTP 503" in r.getMessage() for r in failed)
+
+
+def read_only(monkeypatch, errno_code=30, text="Read-only file system"):
+    """Every new file in the state folder fails as on a read-only (EROFS) or full (ENOSPC) disk."""
+    import tempfile
+
+    import filelock
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno_code, text)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    monkeypatch.setattr(filelock.FileLock, "acquire", refuse)
+
+
+# 4. On a read-only or full disk `serve` started, bound its port, answered /healthz, and then logged a
+#    PermissionError traceback every poll; now it refuses to start, naming host.state_dir and the disk's answer.
+def test_serve_on_a_state_folder_that_cannot_be_written_does_not_start(tmp_path, monkeypatch):
+    import waitress
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    config = tmp_path / "labeldesk.toml"
+    config.write_text('[mailbox]\naddress = "support@example.com"\napi_root = "http://127.0.0.1:9/"\n'
+                      f'[host]\nstate_dir = "{tmp_path / "state"}"\n', encoding="utf-8")
+    bound = []
+    monkeypatch.setattr(waitress, "create_server", lambda *a, **kw: bound.append(kw) or 1 / 0)
+    read_only(monkeypatch, 28, "No space left on device")
+    result = CliRunner().invoke(get_cli(), ["serve", "--config", str(config)])
+    assert result.exit_code == 1 and not bound
+    assert "host.state_dir" in result.output and "No space left on device" in result.output
+
+
+def test_a_state_folder_that_becomes_read_only_is_one_line_per_poll(tmp_path, monkeypatch, caplog):
+    from plugin_host.scheduler import Scheduler
+
+    _, feed, client, _ = served(tmp_path)
+    feed.sync()
+    read_only(monkeypatch)
+    with caplog.at_level("INFO"):
+        one_round(Scheduler(feed.host, feed), feed.sync)
+    failed = [r for r in caplog.records if "poll failed" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].exc_info is None
+    assert "host.state_dir" in failed[0].getMessage() and "Read-only file system" in failed[0].getMessage()
+    assert client.get("/readyz").status_code == 503
