@@ -312,12 +312,16 @@ class ChangeFeed:
         """Re-issue ``users.watch`` at most daily (Google asks for at least weekly)."""
         if not topic:
             return False
-        if not force and time.time() - self.cursor.watch_renewed_at < WATCH_RENEW_SECONDS:
-            return False
-        self.host.client.watch(topic, label_ids=["INBOX"])
-        self.cursor.watch_renewed_at = time.time()
-        self.cursor.save()
-        return True
+        # Under the sync lock, on the cursor as saved: another process's sync may have moved it since ours, and a
+        # sync that loaded it before the renewal would save over the renewal's date.
+        with self.lock, exclusive(self.host.state_dir, "sync"):
+            self._reload_cursor()
+            if not force and time.time() - self.cursor.watch_renewed_at < WATCH_RENEW_SECONDS:
+                return False
+            self.host.client.watch(topic, label_ids=["INBOX"])
+            self.cursor.watch_renewed_at = time.time()
+            self.cursor.save()
+            return True
 
 
 def _failure_summary(report: SyncReport) -> str:

@@ -222,3 +222,23 @@ def test_a_state_folder_that_becomes_read_only_is_one_line_per_poll(tmp_path, mo
     assert len(failed) == 1 and failed[0].exc_info is None
     assert "host.state_dir" in failed[0].getMessage() and "Read-only file system" in failed[0].getMessage()
     assert client.get("/readyz").status_code == 503
+
+
+# 5. The daily users.watch renewal saved the feed's cursor as it was at its last sync: when a cron `labeldesk
+#    sync` (or a push-triggered sync) had moved the cursor meanwhile, the renewal put it back, and a sync that
+#    had read the cursor before the renewal dropped the renewal's date, so the watch was renewed every hour.
+#    Now the renewal takes the sync lock and changes only its own field of the cursor on disk.
+def test_watch_renewal_neither_rolls_the_cursor_back_nor_is_forgotten(tmp_path):
+    local, serving, _, _ = served(tmp_path)
+    serving.sync()
+    _, cron_host, _ = make_host(tmp_path, local=local)
+    cron = ChangeFeed(cron_host)
+    deliver(local.gmail(), make_email())
+    cron.sync()  # a cron sync beside serve moves the cursor
+    moved = cron.cursor.history_id
+    assert serving.renew_watch("projects/p/topics/gmail") is True
+    assert ChangeFeed(cron_host).cursor.history_id == moved  # not rolled back to serve's last sync
+    deliver(local.gmail(), make_email(sender="Other <other@example.org>", subject="Refund"))
+    cron.sync()  # cron had loaded the cursor before the renewal
+    assert serving.renew_watch("projects/p/topics/gmail") is False  # renewed today: remembered
+    assert len(sent_acks(local)) == 2
