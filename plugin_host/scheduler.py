@@ -18,6 +18,7 @@ SERVER_THREADS = 8  # add-on cards, pushes and health checks at once; syncs run 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # events and pushes are a few KB; Flask answers 413 above 2 MB, waitress drops above this
 
 
+CONFIG_CHECK_SECONDS = 30  # how soon an edited labeldesk.toml is noticed (a restart applies it)
 STOP_GRACE_SECONDS = 30.0  # how long a stop waits for the ticket in hand (systemd's TimeoutStopSec is 90 s)
 
 
@@ -26,6 +27,9 @@ class Scheduler:
         self.host, self.feed, self.topic = host, feed, topic
         self.stopped = threading.Event()
         self.threads: list[threading.Thread] = []
+        from .config_watch import ConfigWatch
+
+        self.config_watch = ConfigWatch(host.config.path)
         self.failures: dict[str, int] = {}  # job name → rounds in a row that failed
 
     def _loop(self, every_seconds: float, work, name: str) -> None:
@@ -51,7 +55,8 @@ class Scheduler:
         settings = self.host.config.host
         jobs = [(settings.poll_seconds, lambda: self.feed.sync(), "poll"),
                 (settings.sweep_minutes * 60, self.host.sweep, "sweep"),
-                (3600, lambda: self.feed.renew_watch(self.topic), "watch renewal")]
+                (3600, lambda: self.feed.renew_watch(self.topic), "watch renewal"),
+                (CONFIG_CHECK_SECONDS, self.config_watch.check, "config check")]
         return jobs + [(every, job, name) for every, name, job in self.host.background_jobs()]
 
     def start(self) -> None:
@@ -101,6 +106,7 @@ def run_server(host, bind: str, port: int, announce=None) -> None:
                            max_request_body_size=MAX_REQUEST_BYTES, channel_timeout=60)
     topic = host.config.mailbox.watch_topic
     scheduler = Scheduler(host, feed, topic=topic)
+    app.extensions["labeldesk.config_watch"] = scheduler.config_watch
 
     def first_run() -> None:
         if topic:

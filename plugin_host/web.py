@@ -51,6 +51,9 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
         """Liveness: the app is up and knows its mailbox (200 even while syncs fail: a restart would not help);
         ``sync`` tells when the last sync ran and whether it succeeded."""
         answer = {"ok": True, "mailbox": host.config.mailbox.address}
+        watch = app.extensions.get("labeldesk.config_watch")
+        if watch is not None:  # labeldesk.toml edited since start: a restart applies it
+            answer["config_changed_since_start"] = watch.changed
         return answer | ({"sync": feed.health.as_dict()} if feed is not None else {})
 
     @app.get("/readyz")

@@ -242,3 +242,41 @@ def test_watch_renewal_neither_rolls_the_cursor_back_nor_is_forgotten(tmp_path):
     cron.sync()  # cron had loaded the cursor before the renewal
     assert serving.renew_watch("projects/p/topics/gmail") is False  # renewed today: remembered
     assert len(sent_acks(local)) == 2
+
+
+# 6. An operator who edited labeldesk.toml under a running serve saw nothing happen and no word why (the file is
+#    read once, at start); now the log says the file changed and that serve needs a restart, or, when the new
+#    version would not start, the error to fix first.
+def test_a_config_file_changed_under_serve_is_logged_once_with_what_a_restart_would_do(tmp_path, caplog):
+    from plugin_host.config_watch import ConfigWatch
+
+    path = tmp_path / "labeldesk.toml"
+    text = '[mailbox]\naddress = "support@example.com"\napi_root = "http://127.0.0.1:9/"\n'
+    path.write_text(text, encoding="utf-8")
+    watch = ConfigWatch(path)
+    assert watch.check() is False
+    with caplog.at_level("WARNING"):
+        path.write_text(text + '[plugins]\nenabled = ["sla"]\n', encoding="utf-8")
+        assert watch.check() is True and watch.check() is False
+        path.write_text(text + '[plugins]\nenabled = ["autorepy"]\n', encoding="utf-8")
+        assert watch.check() is True
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2 and "restart serve to apply it" in said[0]
+    assert "has an error" in said[1] and "autoreply" in said[1]
+    assert watch.changed
+
+
+def test_serve_checks_its_config_file_and_healthz_says_when_it_changed(tmp_path):
+    from plugin_host.scheduler import Scheduler
+
+    path = tmp_path / "labeldesk.toml"
+    path.write_text('[mailbox]\naddress = "support@example.com"\n', encoding="utf-8")
+    local, feed, client, _ = served(tmp_path)
+    feed.host.config.path = path
+    scheduler = Scheduler(feed.host, feed)
+    client.application.extensions["labeldesk.config_watch"] = scheduler.config_watch
+    check = next(work for _, work, name in scheduler.jobs() if name == "config check")
+    assert client.get("/healthz").json["config_changed_since_start"] is False
+    path.write_text('[mailbox]\naddress = "help@example.com"\n', encoding="utf-8")
+    check()
+    assert client.get("/healthz").json["config_changed_since_start"] is True
