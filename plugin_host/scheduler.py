@@ -34,21 +34,26 @@ class Scheduler:
 
     def _loop(self, every_seconds: float, work, name: str) -> None:
         while not self.stopped.wait(every_seconds):
-            try:
-                work()
-            except Busy as exc:  # another process is at the same work: nothing is wrong here
-                log.warning("%s skipped: %s", name, exc)
-                continue
-            except LabeldeskError as exc:  # Gmail down or out of quota, a state folder full: the message says it all
-                self.failures[name] = self.failures.get(name, 0) + 1
-                log.error("%s failed: %s; retrying in %ss", name, exc, every_seconds)
-                continue
-            except Exception:  # a bug: its traceback is what a developer needs
-                self.failures[name] = self.failures.get(name, 0) + 1
-                log.exception("%s failed; retrying in %ss", name, every_seconds)
-                continue
-            if self.failures.get(name):  # the end of an outage is news too
-                log.warning("%s works again after %d failed round(s)", name, self.failures.pop(name))
+            self.once(work, name, f"retrying in {every_seconds}s")
+
+    def once(self, work, name: str, then: str) -> None:
+        """Run ``work`` once; a failure is logged (``then`` says what happens next) and counted, and the first
+        round that works after failures says so."""
+        try:
+            work()
+        except Busy as exc:  # another process is at the same work: nothing is wrong here
+            log.warning("%s skipped: %s", name, exc)
+            return
+        except LabeldeskError as exc:  # Gmail down or out of quota, a state folder full: the message says it all
+            self.failures[name] = self.failures.get(name, 0) + 1
+            log.error("%s failed: %s; %s", name, exc, then)
+            return
+        except Exception:  # a bug: its traceback is what a developer needs
+            self.failures[name] = self.failures.get(name, 0) + 1
+            log.exception("%s failed; %s", name, then)
+            return
+        if self.failures.get(name):  # the end of an outage is news too
+            log.warning("%s works again after %d failed round(s)", name, self.failures.pop(name))
 
     def jobs(self) -> list[tuple[float, object, str]]:
         """(every seconds, work, name) of each loop."""
@@ -110,14 +115,8 @@ def run_server(host, bind: str, port: int, announce=None) -> None:
 
     def first_run() -> None:
         if topic:
-            try:
-                feed.renew_watch(topic)
-            except Exception:
-                log.exception("users.watch failed; polling continues")
-        try:
-            feed.sync()
-        except Exception:
-            log.exception("initial sync failed; polling will retry")
+            scheduler.once(lambda: feed.renew_watch(topic), "watch renewal", "polling continues")
+        scheduler.once(feed.sync, "poll", "polling will retry")  # the first poll that works says Gmail is back
 
     def terminate(signum, frame):  # platforms stop services with SIGTERM: shut down as on Ctrl-C
         raise KeyboardInterrupt

@@ -280,3 +280,32 @@ def test_serve_checks_its_config_file_and_healthz_says_when_it_changed(tmp_path)
     path.write_text('[mailbox]\naddress = "help@example.com"\n', encoding="utf-8")
     check()
     assert client.get("/healthz").json["config_changed_since_start"] is True
+
+
+# 7. Gmail down when serve started: the first sync logged a traceback (and a users.watch refusal another one)
+#    instead of the one ERROR line the later polls write.
+def test_gmail_down_at_start_is_one_error_line_without_a_traceback(tmp_path, monkeypatch, caplog):
+    import waitress
+
+    from plugin_host.scheduler import run_server
+
+    local, host, _ = make_host(tmp_path)
+    ran = []
+
+    class Server:
+        effective_port = 8099
+
+        def run(self):
+            ran.append(True)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(waitress, "create_server", lambda app, **kw: Server())
+    monkeypatch.setattr("plugin_host.scheduler.Scheduler.jobs", lambda self: [])
+    local.app.faults.fail_next("gmail.users.getProfile", 6, 503)
+    with caplog.at_level("INFO"):
+        run_server(host, "127.0.0.1", 8099, announce=lambda text: None)
+    failed = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(failed) == 1 and failed[0].exc_info is None
+    assert "poll failed" in failed[0].getMessage() and "HTTP 503" in failed[0].getMessage()
