@@ -127,6 +127,7 @@ def run_server(host, bind: str, port: int, announce=None) -> None:
     say = announce or log.info
     say(f"Labeldesk for {host.config.mailbox.address} on http://{bind}:{server.effective_port} "
         f"(polling every {host.config.host.poll_seconds}s; Ctrl-C stops)")
+    say(settings_line(host))
     try:
         server.run()  # returns on Ctrl-C or SIGTERM (waitress takes the KeyboardInterrupt), workers stopped
     finally:
@@ -134,6 +135,16 @@ def run_server(host, bind: str, port: int, announce=None) -> None:
         stop(scheduler, say)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def settings_line(host) -> str:
+    """What an operator checks first after a start: which Gmail, which plugins, where the state is, push or not."""
+    config = host.config
+    gmail = config.mailbox.api_root or "Gmail"
+    push = f"push from {config.mailbox.watch_topic}" if config.mailbox.watch_topic else "no push (polling only)"
+    plugins = ", ".join(config.enabled_plugins) or "none"
+    return (f"  Gmail API: {gmail}; plugins: {plugins}; state: {host.state_dir}; {push}; "
+            f"sweep every {config.host.sweep_minutes} min; /healthz and /readyz for monitoring")
 
 
 def stop(scheduler: Scheduler, say) -> None:

@@ -309,3 +309,28 @@ def test_gmail_down_at_start_is_one_error_line_without_a_traceback(tmp_path, mon
     failed = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(failed) == 1 and failed[0].exc_info is None
     assert "poll failed" in failed[0].getMessage() and "HTTP 503" in failed[0].getMessage()
+
+
+# 8. serve's start said only the address and port: which Gmail (a local mailbox left in the config?), which
+#    plugins, where the state lives and whether push is on had to be guessed; now a second line says so.
+def test_serve_says_at_start_which_gmail_plugins_state_and_push(tmp_path, monkeypatch):
+    import waitress
+
+    from plugin_host.scheduler import run_server
+
+    class Server:
+        effective_port = 8099
+
+        def run(self):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(waitress, "create_server", lambda app, **kw: Server())
+    monkeypatch.setattr("plugin_host.scheduler.Scheduler.jobs", lambda self: [])
+    _, host, _ = make_host(tmp_path)
+    said = []
+    run_server(host, "127.0.0.1", 8099, announce=said.append)
+    assert "no push (polling only)" in said[1] and str(host.state_dir) in said[1] and "/readyz" in said[1]
+    assert "plugins: " in said[1] and "Gmail API: " in said[1]
