@@ -217,7 +217,9 @@ def test_serve_runs_the_host_against_a_served_mailbox(tmp_path):
                                  "--port", str(host_port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         _wait(host_port)
         response = urllib.request.urlopen(f"http://127.0.0.1:{host_port}/healthz", timeout=5)
-        assert json.loads(response.read()) == {"ok": True, "mailbox": "support@example.com"}
+        health = json.loads(response.read())
+        assert {k: health[k] for k in ("ok", "mailbox")} == {"ok": True, "mailbox": "support@example.com"}
+        assert health["config_changed_since_start"] is False and "last_sync_at" in health["sync"]
         assert response.headers["Server"] == "labeldesk"  # waitress, the production server, not Werkzeug's
         with socket.create_connection(("127.0.0.1", host_port), timeout=10) as huge:  # refused before it is read
             huge.sendall(b"POST /gmail/push HTTP/1.1\r\nHost: x\r\nContent-Length: 5242880\r\n\r\n")

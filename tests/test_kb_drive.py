@@ -139,7 +139,7 @@ def test_serve_keeps_the_drive_copy_fresh_as_a_background_job(tmp_path):
     job()
     assert "10 days" in {a.title: a.body for a in drive_articles(config.state_path)}["How refunds work"]
     names = [name for _, _, name in Scheduler(host, feed=None).jobs()]
-    assert names == ["poll", "sweep", "watch renewal", "kb drive sync"]
+    assert names == ["poll", "sweep", "watch renewal", "config check", "kb drive sync"]
 
 
 def test_docs_export_as_markdown_so_inserted_answers_keep_their_links(tmp_path):
