@@ -19,6 +19,7 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024  # events and pushes are a few KB; Flask ans
 
 
 CONFIG_CHECK_SECONDS = 30  # how soon an edited labeldesk.toml is noticed (a restart applies it)
+BACKOFF_CAP_SECONDS = 600  # the longest wait between failed rounds of one job (10 minutes)
 STOP_GRACE_SECONDS = 30.0  # how long a stop waits for the ticket in hand (systemd's TimeoutStopSec is 90 s)
 
 
@@ -33,12 +34,20 @@ class Scheduler:
         self.failures: dict[str, int] = {}  # job name → rounds in a row that failed
 
     def _loop(self, every_seconds: float, work, name: str) -> None:
-        while not self.stopped.wait(every_seconds):
-            self.once(work, name, f"retrying in {every_seconds}s")
+        while not self.stopped.wait(self.pause(every_seconds, name)):
+            self.once(work, name, lambda: f"retrying in {self.pause(every_seconds, name):g}s")
 
-    def once(self, work, name: str, then: str) -> None:
-        """Run ``work`` once; a failure is logged (``then`` says what happens next) and counted, and the first
-        round that works after failures says so."""
+    def pause(self, every_seconds: float, name: str) -> float:
+        """Seconds until the next round: ``every_seconds``, doubled after each failed round in a row up to
+        BACKOFF_CAP_SECONDS — a long Gmail outage costs fewer retries, quota and log lines (a push still syncs)."""
+        failed = self.failures.get(name, 0)
+        if not failed:
+            return every_seconds
+        return max(every_seconds, min(every_seconds * 2 ** failed, BACKOFF_CAP_SECONDS))
+
+    def once(self, work, name: str, then) -> None:
+        """Run ``work`` once; a failure is logged (``then``, text or a callable giving it, says what happens
+        next) and counted, and the first round that works after failures says so."""
         try:
             work()
         except Busy as exc:  # another process is at the same work: nothing is wrong here
@@ -46,11 +55,11 @@ class Scheduler:
             return
         except LabeldeskError as exc:  # Gmail down or out of quota, a state folder full: the message says it all
             self.failures[name] = self.failures.get(name, 0) + 1
-            log.error("%s failed: %s; %s", name, exc, then)
+            log.error("%s failed: %s; %s", name, exc, then() if callable(then) else then)
             return
         except Exception:  # a bug: its traceback is what a developer needs
             self.failures[name] = self.failures.get(name, 0) + 1
-            log.exception("%s failed; %s", name, then)
+            log.exception("%s failed; %s", name, then() if callable(then) else then)
             return
         if self.failures.get(name):  # the end of an outage is news too
             log.warning("%s works again after %d failed round(s)", name, self.failures.pop(name))

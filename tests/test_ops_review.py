@@ -334,3 +334,25 @@ def test_serve_says_at_start_which_gmail_plugins_state_and_push(tmp_path, monkey
     run_server(host, "127.0.0.1", 8099, announce=said.append)
     assert "no push (polling only)" in said[1] and str(host.state_dir) in said[1] and "/readyz" in said[1]
     assert "plugins: " in said[1] and "Gmail API: " in said[1]
+
+
+def test_polls_back_off_while_gmail_is_down_and_resume_when_it_is_back(tmp_path, caplog):
+    """A long outage cost 6 attempts (about 15 s of retries) and an ERROR line every poll_seconds; the wait now
+    doubles after each failed round, up to 10 minutes, and the first round that works restores it."""
+    from plugin_host.scheduler import BACKOFF_CAP_SECONDS, Scheduler
+
+    local, feed, _, _ = served(tmp_path)
+    scheduler = Scheduler(feed.host, feed)
+    waits = []
+    with caplog.at_level("INFO"):
+        for _ in range(7):
+            local.app.faults.fail_next("gmail.users.getProfile", 6, 503)
+            local.app.faults.fail_next("gmail.users.history.list", 6, 503)
+            scheduler.once(feed.sync, "poll", lambda: f"retrying in {scheduler.pause(60, 'poll'):g}s")
+            waits.append(scheduler.pause(60, "poll"))
+    assert waits == [120, 240, 480, BACKOFF_CAP_SECONDS, BACKOFF_CAP_SECONDS, BACKOFF_CAP_SECONDS, BACKOFF_CAP_SECONDS]
+    assert "retrying in 120s" in [r for r in caplog.records if "poll failed" in r.getMessage()][0].getMessage()
+    local.app.faults.scheduled.clear()
+    scheduler.once(feed.sync, "poll", "")
+    assert scheduler.pause(60, "poll") == 60
+    assert scheduler.pause(900, "sweep") == 900  # a job with no failures keeps its own rhythm
