@@ -135,7 +135,7 @@ def test_a_sync_reads_the_escalation_task_list_once_not_once_per_task():
 
     local, host = sample_host(Path(tempfile.mkdtemp()))
     ChangeFeed(host).sync()  # the sample inbox has old unanswered tickets: sla escalates several
-    assert local.app.calls["tasks.tasks.insert"] >= 5
+    assert local.app.calls["tasks.tasks.insert"] >= 4  # several (the sample's thank-you no longer breaches)
     assert local.app.calls["tasks.tasks.list"] == 1
 
 
