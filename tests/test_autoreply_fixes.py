@@ -104,8 +104,9 @@ def test_no_acknowledgement_when_our_agent_wrote_first(tmp_path):
 
 def test_day_ranges_wrap_over_the_weekend():
     hours = OfficeHours.parse("Sun-Thu 09:00-17:00")
-    assert sorted(hours.periods) == [0, 1, 2, 3, 6]
-    assert sorted(OfficeHours.parse("Fri-Mon 09:00-18:00").periods) == [0, 4, 5, 6]
+    working = lambda office: [day for day, spans in enumerate(office.week) if spans]  # noqa: E731 (Monday = 0)
+    assert working(hours) == [0, 1, 2, 3, 6]
+    assert working(OfficeHours.parse("Fri-Mon 09:00-18:00")) == [0, 4, 5, 6]
 
 
 def test_night_shift_may_end_at_24_00():
@@ -404,3 +405,19 @@ def test_an_on_duty_address_that_is_no_agent_stops_start_up(tmp_path):
     data["plugins"]["autoreply"]["on_duty"] = ["Anna.Kowalska@example.com"]
     host = build_host(load_config(tmp_path / "labeldesk.toml", data=data, environ={}), http=LocalMailbox().http)
     assert host.config.plugin_settings["autoreply"].on_duty == ("anna.kowalska@example.com",)
+
+
+def test_office_hours_read_holidays_days_off_and_working_days_as_the_sla_calendar_does():
+    """Autoreply's own office hours (SLA plugin off) took one country and no days off: a team in two countries or
+    closed between Christmas and New Year told customers it was at work."""
+    settings = validate({"hours": "Mon-Fri 09:00-17:00", "timezone": "Europe/Warsaw", "holidays": ["PL", "DE-BY"],
+                         "days_off": ["2026-12-28"], "working_days": ["2026-12-05"]})
+    from plugins.autoreply.hours import office_hours
+
+    office = office_hours(settings)
+    assert not office.is_open(datetime(2026, 12, 28, 10, tzinfo=timezone.utc))  # a Monday the team is off
+    assert office.holiday(datetime(2026, 12, 28, 10, tzinfo=timezone.utc), "pl") == "dzień wolny"
+    assert office.is_open(datetime(2026, 12, 5, 10, tzinfo=timezone.utc))  # a Saturday worked
+    assert not office.is_open(datetime(2027, 1, 6, 10, tzinfo=timezone.utc))  # Epiphany, a holiday in PL and Bavaria
+    with pytest.raises(ConfigError, match="plugins.autoreply.days_off"):
+        validate({"days_off": ["28.12.2026"]})

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from plugin_host.datetext import customer_time
 
-from .hours import OfficeHours
+from .hours import office_hours
 from .people import round_robin, safe_first_name
 from .templates import render
 
@@ -140,7 +140,7 @@ def compose(ticket, settings, config, now: datetime) -> dict:
     language = ticket.language if ticket.language in OWNER_PHRASE else "en"
     owner, _ = owner_of(ticket, settings, config)
     agent = signer(ticket, settings, config)
-    hours = OfficeHours.parse(settings.hours, settings.timezone, settings.holidays)
+    hours = office_hours(settings)
     deadline = deadline_of(ticket, config, now)
     open_now = team_at_work(deadline, hours, now)
     phrase_known, phrase_team = OWNER_PHRASE[language]

@@ -26,7 +26,9 @@ class AutoreplySettings:
     skip_labels: tuple[str, ...] = ()
     hours: str = "Mon-Fri 09:00-18:00"  # used for the out-of-hours variant when the SLA plugin is off
     timezone: str = "UTC"
-    holidays: str = ""  # country code for public holidays, e.g. "PL"
+    holidays: str | tuple = ""  # country codes for public holidays, e.g. "PL" or ["PL", "DE-BY"]
+    days_off: tuple = ()  # the team's own days off (YYYY-MM-DD), as the SLA plugin's
+    working_days: tuple = ()  # extra working days (YYYY-MM-DD), e.g. a Saturday the team works
     on_duty: tuple[str, ...] = ()  # agents who sign acknowledgements / get round-robin tickets
     round_robin: bool = False
     articles: int = 3
@@ -104,6 +106,20 @@ def _numeric(value):
     return value
 
 
+def _codes(value):
+    """Country codes as given (a string, maybe comma-separated, or a list), upper-cased; the calendar checks them."""
+    if isinstance(value, str):
+        return value.upper()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(code).upper() for code in value)
+    return value
+
+
+def _as_tuple(value):
+    """A list setting as a tuple; a string or a single date is left for the calendar to read (and to refuse)."""
+    return tuple(value) if isinstance(value, list) else (value if value is not None else ())
+
+
 def _expectation(raw: dict) -> dict:
     expectation = dict(DEFAULT_EXPECTATION)
     given = raw.get("expectation", {})
@@ -127,12 +143,13 @@ def validate(raw: dict, config=None) -> AutoreplySettings:
         max_age_hours=_number(raw, "max_age_hours", 24.0), skip_senders=_addresses(raw, "skip_senders"),
         skip_domains=_domains(raw, "skip_domains"), skip_labels=_list(raw, "skip_labels", lower=False),
         hours=_text(raw, "hours", AutoreplySettings.hours), timezone=_text(raw, "timezone", default_timezone(config)),
-        holidays=_text(raw, "holidays").upper(), on_duty=_addresses(raw, "on_duty"),
+        holidays=_codes(raw.get("holidays", "")), days_off=_as_tuple(raw.get("days_off")),
+        working_days=_as_tuple(raw.get("working_days")), on_duty=_addresses(raw, "on_duty"),
         round_robin=_flag(raw, "round_robin", False), articles=_articles(raw),
         directory_admin=_text(raw, "directory_admin"), directory_query=_text(raw, "directory_query"))
-    from .hours import OfficeHours
+    from .hours import office_hours
 
-    OfficeHours.parse(settings.hours, settings.timezone, settings.holidays, key="plugins.autoreply.hours")
+    office_hours(settings)  # a wrong hours, timezone, holidays or day stops start-up, naming the setting
     from .templates import check_templates
 
     check_templates(settings)
