@@ -125,6 +125,16 @@ ack_window_days = 4                  # at most one acknowledgement per sender in
 [plugins]
 enabled = ["autoreply", "sla", "kb_suggest"]
 
+[plugins.sla]
+# hours = "Mon-Fri 09:00-18:00"      # the team's working hours, in [host] timezone
+# holidays = ["PL"]                  # public holidays: country codes or regions such as "DE-BY"
+# days_off = ["2026-12-24"]          # the team's own days off; working_days = [...] for extra ones
+# team_lead = "lead@example.com"     # breach emails and escalation tasks (targets: docs/sla.md)
+
+[plugins.autoreply]
+# hours, holidays, days_off as in [plugins.sla]: the out-of-hours wording when the SLA plugin is off
+# on_duty = ["anna.kowalska@example.com"]  # who signs acknowledgements
+
 [plugins.kb_suggest]
 # articles = "kb"                  # a folder of Markdown help articles (front matter: title, url, lang, tags)
 # drive_folder = "1AbC..."         # and/or a Google Drive folder of Docs (`labeldesk kb index` syncs it)
