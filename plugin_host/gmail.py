@@ -180,6 +180,7 @@ class GmailClient:
             detail = f"{type(exc).__name__}: {exc}"
         error = GmailError(f"mailbox {self.address}: {method_id}{' ' + describe if describe else ''} failed: {detail}")
         error.status = _status(exc) if isinstance(exc, HttpError) else 0
+        error.method = method_id  # for /readyz, which names the call and the status, not the text
         # Gmail out of quota, down or unreachable: later calls would fail too. Google Tasks (or Drive) down says
         # nothing about Gmail (an escalation's task failing must not stop a sync or sweep of the other tickets).
         error.unavailable = retryable(exc) and method_id.startswith("gmail.")

@@ -5,6 +5,11 @@ A load balancer or an uptime check cannot read the log. ``/healthz`` answers 200
 (liveness: restart it when this fails); ``/readyz`` answers 503 when the last sync failed or none has
 succeeded for a while, so monitoring pages a human while Gmail refuses, the credentials were revoked or the
 state folder cannot be written.
+
+Both answer anyone who can reach the port, and ``serve`` binds a public address (Pub/Sub and the add-on must
+reach it), so they say what kind of failure it was (``HTTP 503`` on which call, ``RefreshError``, the state
+folder) and never the error's own text: that holds paths, addresses, thread ids, a plugin's message about a
+customer's mail, or google-auth's copy of the token endpoint's answer. The log has it all, one line per round.
 """
 from __future__ import annotations
 
@@ -73,6 +78,19 @@ class SyncHealth:
             return {"ok": not problem, "problem": problem or None, "last_sync_at": _iso(self.last_at),
                     "last_successful_sync_at": _iso(self.last_ok_at), "sync_running_since": _iso(self.started_at),
                     "failed_syncs_in_a_row": self.failures}
+
+
+def public_reason(exc: BaseException) -> str:
+    """What the health endpoints may say about a failed sync: the kind of failure, not its text."""
+    from .errors import ConfigError, GmailError
+
+    if isinstance(exc, GmailError):
+        status, cause = getattr(exc, "status", 0), exc.__cause__
+        how = f"HTTP {status}" if status else type(cause).__name__ if cause is not None else "no answer"
+        return f"{getattr(exc, 'method', '') or 'a Google API call'} failed: {how}"
+    if isinstance(exc, ConfigError):  # the key names the setting to look at; the problem may hold a path
+        return f"{type(exc).__name__}: {exc.key} (see the log)"
+    return f"{type(exc).__name__} (see the log)"
 
 
 def _iso(when: float | None) -> str | None:

@@ -18,7 +18,7 @@ from typing import Callable
 
 from .errors import ConfigError, GmailError
 from .files import Busy, exclusive, write_private_json
-from .health import SyncHealth
+from .health import SyncHealth, public_reason
 from .host import Host, Processed
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class ChangeFeed:
                 self.health.skipped()
                 raise
             except Exception as exc:
-                self.health.ended(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+                self.health.ended(public_reason(exc))
                 raise
             self.health.ended(_failure_summary(report))
             return report
@@ -325,10 +325,11 @@ class ChangeFeed:
 
 
 def _failure_summary(report: SyncReport) -> str:
-    """"" for a sync that did all its work, else how many threads failed and the first reason."""
+    """"" for a sync that did all its work, else how many threads failed (for /readyz, which anyone may ask:
+    which threads and why, words of customers' mail among it, are in the log)."""
     if report.ok:
         return ""
-    return f"{len(report.failed)} thread(s) failed, e.g. thread {report.failed[0][0]}: {report.failed[0][1]}"
+    return f"{len(report.failed)} thread(s) failed or not tried (the log names them and why)"
 
 
 class ProgressLog:
