@@ -60,3 +60,31 @@ def test_readyz_names_no_thread_nor_what_failed_in_it(tmp_path):
     assert answer.status_code == 503 and "1 thread(s) failed" in answer.json["sync"]["problem"]
     body = answer.get_data(as_text=True)
     assert "jane@victim.example" not in body and "9876" not in body and ref["threadId"] not in body
+
+
+# -- help-centre import: a sitemap index that lists itself, or indexes without end -------------------------
+
+def test_a_sitemap_index_that_lists_itself_and_fans_out_is_fetched_a_bounded_number_of_times(tmp_path):
+    import re
+
+    import responses
+
+    from plugins.kb_suggest.helpcentre import MAX_SITEMAPS, import_sitemap
+
+    sitemap = "https://help.example.com/sitemap.xml"
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+
+    def fan_out(request):  # every sitemap is an index of itself and 150 new ones
+        base = request.url.rsplit(".xml", 1)[0]
+        locs = [request.url] + [f"{base}-{n}.xml" for n in range(150)]
+        body = f'<?xml version="1.0"?><sitemapindex {ns}>' + "".join(
+            f"<sitemap><loc>{u}</loc></sitemap>" for u in locs) + "</sitemapindex>"
+        return 200, {}, body
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback("GET", re.compile(r"https://help\.example\.com/sitemap.*\.xml"), callback=fan_out)
+        written, failures = import_sitemap(sitemap, tmp_path)
+        urls = [c.request.url for c in mock.calls]
+    assert written == 0 and urls.count(sitemap) == 1  # each sitemap once, however often it is listed
+    assert len(urls) <= MAX_SITEMAPS
+    assert any("sitemaps" in f for f in failures)  # the admin learns that some were left out

@@ -59,6 +59,7 @@ MAX_BYTES = 5_000_000  # a page or sitemap larger than this is not a help articl
 MAX_REDIRECTS = 5
 MAX_SECONDS = 60  # to fetch one page or sitemap in all; requests' timeout bounds each read, not the whole
 MAX_PAGES = 10_000
+MAX_SITEMAPS = 200  # sitemaps fetched in all: an index of 100, and a few nested ones (50,000 page URLs each)
 SLUG_LENGTH = 80
 
 
@@ -204,7 +205,7 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
     session = session or requests.Session()
     host = urlsplit(sitemap_url).netloc
     sitemap_failures: list[str] = []
-    urls = _page_urls(session, sitemap_url, host, failures=sitemap_failures)
+    urls = _page_urls(session, sitemap_url, host, failures=sitemap_failures, visited=set())
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written, failures, taken, canonicals = 0, sitemap_failures, {}, set()
@@ -234,7 +235,13 @@ def _why(exc: Exception) -> str:
     return f"{exc.__class__.__name__}{f' ({detail})' if detail else ''}"
 
 
-def _page_urls(session, sitemap_url: str, host: str, depth: int = 0, failures: list | None = None) -> list[str]:
+def _page_urls(session, sitemap_url: str, host: str, depth: int = 0, failures: list | None = None,
+               visited: set | None = None) -> list[str]:
+    """The page URLs of a sitemap and of the sitemaps it lists. ``visited``, shared by the whole import, holds
+    the sitemaps fetched so far: each is fetched once however often it is listed (an index listing itself),
+    and MAX_SITEMAPS in all (without it, an index fanning out to 100 × 100 sitemaps is 10,101 downloads)."""
+    visited = set() if visited is None else visited
+    visited.add(sitemap_url)
     response, content = _fetch(session, sitemap_url, host)
     pages, sitemaps = sitemap_entries(content)
     # Relative locations ("/articles/refunds") are read against the sitemap's address; #fragments are one page.
@@ -244,9 +251,17 @@ def _page_urls(session, sitemap_url: str, host: str, depth: int = 0, failures: l
     # the article's front matter after ``url:``.
     found = [u for u in pages if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc == host
              and not re.search(r"\s", u)]
-    for nested in sitemaps[:100] if depth < 2 else []:  # a sitemap index: its sitemaps, two levels at most
+    nested_ones = [u for u in dict.fromkeys(sitemaps) if u not in visited]
+    for number, nested in enumerate(nested_ones[:100] if depth < 2 else []):  # an index: two levels at most
+        if nested in visited:
+            continue
+        if len(visited) >= MAX_SITEMAPS:
+            if failures is not None:
+                failures.append(f"{sitemap_url}: {len(nested_ones) - number} more sitemaps not read "
+                                f"({MAX_SITEMAPS} in all at most)")
+            break
         try:
-            found += _page_urls(session, nested, host, depth + 1, failures)
+            found += _page_urls(session, nested, host, depth + 1, failures, visited)
         except (requests.RequestException, ArticleError) as exc:
             if failures is not None:
                 failures.append(f"{nested} (a sitemap): {_why(exc)}")
