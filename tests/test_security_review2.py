@@ -88,3 +88,54 @@ def test_a_sitemap_index_that_lists_itself_and_fans_out_is_fetched_a_bounded_num
     assert written == 0 and urls.count(sitemap) == 1  # each sitemap once, however often it is listed
     assert len(urls) <= MAX_SITEMAPS
     assert any("sitemaps" in f for f in failures)  # the admin learns that some were left out
+
+
+# -- the admin's terminal: customers' words and imported titles printed by `labeldesk kb …` -----------------
+
+TERMINAL_TRICKS = "\x1b]8;;https://evil.example/\x07Click here\x1b]8;;\x07 \x1b]52;c;Y3VybCBldmlsfHNo\x07\x1b[2J"
+
+
+def test_kb_gaps_prints_no_terminal_control_sequences_from_a_customers_mail(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import plugin_host.runtime as runtime
+    from tests.test_kb import kb_host
+    from tests.test_kb_admin import kb_cli
+
+    _, host, _ = kb_host(tmp_path)
+    question = f"Do you ship to Iceland? {TERMINAL_TRICKS}\nFAKE 2027-01-01 ERROR line"
+    tickets = [SimpleNamespace(question=question, language="en")] * 2
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
+    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: tickets)
+    result = kb_cli("gaps", "--since", "7d")
+    assert result.exit_code == 0, result.output
+    assert "Do you ship to Iceland?" in result.stdout and "Click here" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert len(result.stdout.strip().splitlines()) == 1  # one group, one line: no line of the customer's own
+
+
+def test_kb_search_and_import_print_no_terminal_control_sequences_from_a_help_centre(tmp_path):
+    import responses
+
+    from tests.test_kb_admin import kb_cli
+
+    sitemap = "https://help.example.com/sitemap.xml"
+    page = "https://help.example.com/refunds"
+    broken = f"https://help.example.com/x{TERMINAL_TRICKS.replace(' ', '')}"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add("GET", sitemap, body=f"{page}\n{broken}\n")
+        mock.add("GET", page, body=f"<main><h1>Refunds {TERMINAL_TRICKS}</h1><p>Refunds take five days to reach "
+                                   "your card.</p></main>")
+        mock.add("GET", broken, status=404)
+        imported = kb_cli("import", "--sitemap", sitemap, "--out", str(tmp_path / "kb"))
+        fetched = [c.request.url for c in mock.calls]
+    assert imported.exit_code == 0, imported.output
+    assert "1 article written" in imported.stdout and not any("evil" in u for u in fetched)
+    assert "\x1b" not in (tmp_path / "kb" / "refunds.md").read_text()
+    assert "\x1b" not in imported.stdout + imported.stderr and "\x07" not in imported.stdout + imported.stderr
+    config = tmp_path / "labeldesk.toml"
+    config.write_text(f'[mailbox]\naddress = "support@example.com"\n[host]\nstate_dir = "{tmp_path / "state"}"\n'
+                      f'[plugins.kb_suggest]\narticles = "{tmp_path / "kb"}"\nsemantic = "off"\n', encoding="utf-8")
+    found = kb_cli("search", "--config", str(config), "how long do refunds take")
+    assert found.exit_code == 0, found.output + found.stderr
+    assert "Refunds" in found.stdout and "\x1b" not in found.stdout and "\x07" not in found.stdout

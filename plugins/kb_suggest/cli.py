@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import click
 
 from plugin_host.cli import PERIOD
+from plugin_host.text import one_line
 
 
 class Share(click.ParamType):
@@ -126,7 +127,7 @@ def register(cli: click.Group) -> None:
             click.echo(f"{len(failures)} page{'s' if len(failures) != 1 else ''} failed (the others were imported):",
                        err=True)
         for failure in failures:
-            click.echo(f"  {failure}", err=True)
+            click.echo(f"  {one_line(failure)}", err=True)  # the site's URLs and error texts: no ESC
         click.echo(f"{written} article{'s' if written != 1 else ''} written to {folder}.")
 
     @kb.command("search")
@@ -161,8 +162,9 @@ def register(cli: click.Group) -> None:
         if not hits:
             click.echo("Nothing confident enough to suggest.")
         for h in hits:
-            click.echo(f"{h.confidence:.2f}  {h.article.title}  [{h.article.id}]\n      why: {reason(h)}"
-                       f"\n      {h.passage}")
+            # Titles, ids and passages come from imported pages, Drive and file names: one line each, no ESC.
+            click.echo(f"{h.confidence:.2f}  {one_line(h.article.title)}  [{one_line(h.article.id)}]\n"
+                       f"      why: {one_line(reason(h))}\n      {one_line(h.passage)}")
 
     @kb.command("eval")
     @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -237,4 +239,6 @@ def register(cli: click.Group) -> None:
             click.echo(f"No gaps: each of the {len(tickets)} questions of the last {days} days got a confident "
                        "suggestion." if tickets else f"No customer questions in the last {days} days.")
         for group in found:
-            click.echo(f"{group['count']:>4}  {group['example']}  ({', '.join(group['keywords'])})")
+            # A customer's words on the admin's terminal: one line, without the control sequences (ESC, BEL) a
+            # mail can carry to forge lines, links (OSC 8) or the clipboard (OSC 52).
+            click.echo(f"{group['count']:>4}  {one_line(group['example'])}  ({one_line(', '.join(group['keywords']))})")

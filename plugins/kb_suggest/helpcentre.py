@@ -23,7 +23,7 @@ from xml.parsers import expat
 import requests
 
 from plugin_host.language import detect_language
-from plugin_host.text import html_to_text
+from plugin_host.text import html_to_text, one_line
 
 from .articles import ArticleError
 
@@ -61,6 +61,10 @@ MAX_SECONDS = 60  # to fetch one page or sitemap in all; requests' timeout bound
 MAX_PAGES = 10_000
 MAX_SITEMAPS = 200  # sitemaps fetched in all: an index of 100, and a few nested ones (50,000 page URLs each)
 SLUG_LENGTH = 80
+# A URL has no whitespace nor control characters (they would be %20, %0A, %1B): one with a newline would write
+# lines of its own into the article's front matter after ``url:``, one with ESC would act on a terminal.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but newline and tab
+NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def sitemap_urls(xml: bytes | str) -> tuple[list[str], list[str]]:
@@ -134,7 +138,7 @@ def canonical_url(url: str, html: str) -> str:
     page.feed(html)
     canonical = urldefrag(urljoin(url, page.canonical))[0] if page.canonical else ""
     same_host = urlsplit(canonical).scheme in ("http", "https") and urlsplit(canonical).netloc == urlsplit(url).netloc
-    return canonical if same_host and not re.search(r"\s", canonical) else url
+    return canonical if same_host and not NOT_IN_URL.search(canonical) else url
 
 
 def page_article(url: str, html: str) -> str:
@@ -143,7 +147,8 @@ def page_article(url: str, html: str) -> str:
     main = _main_part(html)
     # The page's text, escaped so that what was text there ("<script>" in a how-to) stays text in Markdown.
     body = escape(html_to_text(_without_chrome(main if main is not None else html)).strip(), quote=False)
-    title = " ".join((page.h1 or page.title or url).split())
+    body = CONTROL.sub("", body)  # ESC, BEL and such are no article text (they act on terminals that show it)
+    title = one_line(page.h1 or page.title or url)  # shown in cards, mail and terminals: no ESC, one line
     meta = [f"title: {json.dumps(title, ensure_ascii=False)}", f"url: {url}", f"lang: {_language(page.lang, title, body)}"]
     return "---\n" + "\n".join(meta) + "\n---\n" + body + "\n"
 
@@ -247,10 +252,8 @@ def _page_urls(session, sitemap_url: str, host: str, depth: int = 0, failures: l
     # Relative locations ("/articles/refunds") are read against the sitemap's address; #fragments are one page.
     pages = [urldefrag(urljoin(sitemap_url, u))[0] for u in pages]
     sitemaps = [urljoin(sitemap_url, u) for u in sitemaps]
-    # A URL has no whitespace (it would be %20, %0A): one with a newline would write lines of its own into
-    # the article's front matter after ``url:``.
     found = [u for u in pages if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc == host
-             and not re.search(r"\s", u)]
+             and not NOT_IN_URL.search(u)]
     nested_ones = [u for u in dict.fromkeys(sitemaps) if u not in visited]
     for number, nested in enumerate(nested_ones[:100] if depth < 2 else []):  # an index: two levels at most
         if nested in visited:
