@@ -34,8 +34,9 @@ def cli(verbose: int) -> None:
 
 
 class Period(click.ParamType):
-    """A look-back period for ``--since``, as whole days for Gmail's ``newer_than:``: hours, days, weeks or
-    months (30 days) — ``12h``, ``30d``, ``2w``, ``3m``; a bare number is days. For plugins' commands too."""
+    """A look-back period for ``--since``, as whole days (``Host.newer_than`` counts them back from the host's
+    clock): hours, days, weeks or months (30 days) — ``12h``, ``30d``, ``2w``, ``3m``; a bare number is days.
+    For plugins' commands too."""
 
     name = "period"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plugin_host import hookimpl
-from plugin_host.config import did_you_mean
+from plugin_host.config import did_you_mean, read_flag
 from plugin_host.errors import ConfigError
 from plugin_host.ticket import CardReply, Suggestion
 
@@ -80,11 +80,7 @@ def validate(raw: dict) -> KbSettings:
     if drive_folder and not FOLDER_ID.match(drive_folder):
         raise ConfigError("plugins.kb_suggest.drive_folder",
                           "must be a Drive folder id (the part after /folders/ in the folder's URL)")
-    drive_public = raw.get("drive_public", False)
-    if str(drive_public).lower() in ("true", "false"):  # environment overrides arrive as strings
-        drive_public = str(drive_public).lower() == "true"
-    if not isinstance(drive_public, bool):
-        raise ConfigError("plugins.kb_suggest.drive_public", f"must be true or false, got {drive_public!r}")
+    drive_public = read_flag(raw.get("drive_public", False), "plugins.kb_suggest.drive_public")
     return KbSettings(source, threshold, limit, semantic, drive_folder, drive_public)
 
 
