@@ -20,6 +20,11 @@ SIGN_OFF = {
     "ru": "С уважением,",
     "pl": "Pozdrawiam serdecznie,",
 }
+GREETING = {  # as the acknowledgement templates greet (templates/<lang>/acknowledgement.txt.j2)
+    "en": ("Hello {name},", "Hello,"),
+    "ru": ("Здравствуйте, {name}!", "Здравствуйте!"),
+    "pl": ("Dzień dobry, {name},", "Dzień dobry,"),
+}
 HANDOVER = {
     "en": "I'm {new}; I'm taking over your request from {old} and will see it through.",
     "ru": "Меня зовут {new}; я принимаю ваш запрос от коллеги {old} и доведу его до конца.",
@@ -133,6 +138,21 @@ def signature(agent, language: str) -> str:
     if agent.title:
         lines.append(agent.title)
     return "\n".join(lines)
+
+
+def greeting(display_name: str, language: str) -> str:
+    """The reply's first line in the customer's language, with their first name when it is a plausible one."""
+    named, plain = GREETING.get(language, GREETING["en"])
+    first = safe_first_name(display_name)
+    return named.format(name=first) if first else plain
+
+
+def whole_reply(text: str, customer_name: str, agent, language: str) -> str:
+    """``text`` as a reply of its own: greeting, the text, the agent's full-name signature."""
+    parts = [greeting(customer_name, language), text.strip()]
+    if agent is not None:
+        parts.append(signature(agent, language))
+    return "\n\n".join(parts)
 
 
 def handover_line(new_agent, old_name: str, language: str) -> str:

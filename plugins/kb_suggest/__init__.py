@@ -283,7 +283,17 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
         text = f"{article.title}: {link}" if link else article.title
     else:
         text = article.answer
-    return CardReply(insert_text=text, notification=f"Inserted “{article.title}”.")
+    return CardReply(insert_text=_as_reply(text, ticket, agent), notification=f"Inserted “{article.title}”.")
+
+
+def _as_reply(text: str, ticket, agent) -> str:
+    """A side-panel insert becomes a new draft, so it is a whole reply: greeting in the customer's language,
+    the text, the agent's full-name signature (the promise every reply keeps; Gmail adds none to an API draft)."""
+    from plugins.autoreply.people import whole_reply
+
+    if ticket is None:
+        return text
+    return whole_reply(text, ticket.latest_customer_message.sender.name, agent, ticket.language)
 
 
 @hookimpl

@@ -1,0 +1,117 @@
+"""What an agent sees and does in the side panel, read as an agent would: English, Russian and Polish
+tickets against a small knowledge base, every card and every inserted reply."""
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+
+import pytest
+import responses
+
+from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugin_host.web import create_app
+
+from .conftest import deliver, make_email
+from .test_addon import ADDON_SA, AGENTS, BASE, CLIENT_ID, body_for, post, pushed, validate_card
+from .tokens import CERTS_URL, serve_certs
+
+ARTICLES = {
+    "refunds.md": "---\ntitle: How refunds work\nurl: https://help.example.com/refunds\n---\n# How refunds work\n\n"
+                  "When we **approve a refund**, the money reaches your card within *5 business days*.\n\n"
+                  "1. Open [your orders](https://shop.example.com/orders).\n2. Choose **Request refund**.\n",
+    "zwrot.md": "---\ntitle: Jak działa zwrot pieniędzy\nurl: https://help.example.com/pl/zwrot\nlang: pl\n---\n"
+                "## Zwrot pieniędzy\n\nPo **zatwierdzeniu zwrotu** pieniądze wracają na kartę w ciągu *5 dni "
+                "roboczych*. Szczegóły w [regulaminie](https://help.example.com/pl/regulamin).\n",
+    "vozvrat.md": "---\ntitle: Как вернуть деньги\nurl: https://help.example.com/ru/vozvrat\nlang: ru\n---\n"
+                  "## Возврат денег\n\nПосле **одобрения возврата** деньги поступят на карту в течение *5 рабочих "
+                  "дней*. Подробнее в [правилах](https://help.example.com/ru/pravila).\n",
+}
+TICKETS = {
+    "en": dict(sender="Jane Doe <jane@example.org>", subject="Refund not received", message_id="<ux-en@example.org>",
+               body="Hello, I returned my order two weeks ago. When will my refund reach my card?\n\nThanks,\nJane"),
+    "pl": dict(sender="Katarzyna Nowak <kasia@example.pl>", subject="Zwrot pieniędzy", message_id="<ux-pl@example.org>",
+               body="Dzień dobry, kiedy otrzymam zwrot pieniędzy na kartę? Zwróciłam zamówienie tydzień temu.\n\n"
+                    "Pozdrawiam,\nKasia"),
+    "ru": dict(sender="Иван Смирнов <ivan@example.ru>", subject="Возврат денег", message_id="<ux-ru@example.org>",
+               body="Здравствуйте! Когда деньги за возврат поступят на карту? Я вернул заказ неделю назад.\n\n"
+                    "Спасибо, Иван"),
+}
+ARTICLE_OF = {"en": "refunds", "pl": "zwrot", "ru": "vozvrat"}
+
+
+@pytest.fixture
+def desk(tmp_path, signer):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
+            "plugins": {"enabled": ["autoreply", "sla", "kb_suggest"], "kb_suggest": {"articles": str(folder)}},
+            "addon": {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
+                      "google_certs_url": CERTS_URL},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    host = build_host(config, http=local.http)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_certs(mock, signer)
+        yield local, host, create_app(host).test_client()
+
+
+def open_ticket(desk, signer, language):
+    local, host, client = desk
+    ref = deliver(local.gmail(), make_email(**TICKETS[language]))
+    card = pushed(post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"])))
+    validate_card(card)
+    return ref["threadId"], card
+
+
+def press(desk, signer, thread, **parameters):
+    body = body_for(signer, threadId=thread)
+    body["commonEventObject"]["parameters"] = {"threadId": thread, **parameters}
+    return post(desk[2], signer, "/addon/action", body).get_json()
+
+
+def draft_text(desk, answer) -> str:
+    opened = answer["renderActions"]["hostAppAction"]["gmailAction"]["openCreatedDraftActionMarkup"]
+    draft = desk[0].gmail().users().drafts().get(userId="me", id=opened["draftId"], format="raw").execute()
+    message = email.message_from_bytes(base64.urlsafe_b64decode(draft["message"]["raw"]), policy=email.policy.default)
+    return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+
+
+def widgets(card, header):
+    return next(s["widgets"] for s in card["sections"] if s.get("header") == header)
+
+
+@pytest.mark.parametrize("language, greeting, sign_off", [
+    ("en", "Hello Jane,", "Best regards,\nAnna Kowalska\nSupport Engineer"),
+    ("pl", "Dzień dobry, Katarzyna,", "Pozdrawiam serdecznie,\nAnna Kowalska\nSupport Engineer"),
+    ("ru", "Здравствуйте, Иван!", "С уважением,\nAnna Kowalska\nSupport Engineer"),
+])
+def test_insert_answer_drafts_a_reply_an_agent_would_send(desk, signer, language, greeting, sign_off):
+    """The side panel's "Insert answer" makes a new draft: it used to hold the bare article with no greeting
+    and no signature (and once sent, the ticket was flagged "no full name")."""
+    thread, _ = open_ticket(desk, signer, language)
+    text = draft_text(desk, press(desk, signer, thread, name="kb.insert_answer", article=ARTICLE_OF[language]))
+    lines = text.strip().split("\n")
+    assert lines[0] == greeting and text.strip().endswith(sign_off), text
+    assert "#" not in text and "**" not in text and "](" not in text
+    link = {"en": "your orders (https://shop.example.com/orders)", "pl": "regulaminie (https://help.example.com/pl/regulamin)",
+            "ru": "правилах (https://help.example.com/ru/pravila)"}[language]
+    assert link in text
+
+
+def test_a_sent_inserted_answer_is_not_flagged_as_unsigned(desk, signer):
+    from plugin_host.sync import ChangeFeed
+
+    local, host, _ = desk
+    thread, _ = open_ticket(desk, signer, "en")
+    opened = press(desk, signer, thread, name="kb.insert_answer", article="refunds")
+    draft_id = opened["renderActions"]["hostAppAction"]["gmailAction"]["openCreatedDraftActionMarkup"]["draftId"]
+    local.gmail().users().drafts().send(userId="me", body={"id": draft_id}).execute()
+    ChangeFeed(host).sync()
+    assert not host.ticket(thread).has_label("Warning/No full name")
