@@ -115,3 +115,15 @@ def test_a_sent_inserted_answer_is_not_flagged_as_unsigned(desk, signer):
     local.gmail().users().drafts().send(userId="me", body={"id": draft_id}).execute()
     ChangeFeed(host).sync()
     assert not host.ticket(thread).has_label("Warning/No full name")
+
+
+@pytest.mark.parametrize("language", ["en", "pl", "ru"])
+def test_article_heading_is_neither_the_snippet_nor_the_replys_first_line(desk, signer, language):
+    """An article whose body opens with a heading (its title again, or a shorter one) showed that heading
+    as the suggestion's snippet and put it, alone on a line, at the top of the answer to the customer."""
+    thread, card = open_ticket(desk, signer, language)
+    suggestion = widgets(card, "Help articles")[0]["decoratedText"]
+    assert suggestion["bottomLabel"] not in ("How refunds work", "Jak działa zwrot pieniędzy", "Как вернуть деньги")
+    assert len(suggestion["bottomLabel"].split()) > 5
+    text = draft_text(desk, press(desk, signer, thread, name="kb.insert_answer", article=ARTICLE_OF[language]))
+    assert text.split("\n")[2] not in ("How refunds work", "Zwrot pieniędzy", "Возврат денег"), text

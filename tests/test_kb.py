@@ -96,7 +96,8 @@ def test_ranking_reads_the_text_readers_see_and_answers_keep_links():
     article = Article("refunds", "Refunds", MARKDOWN, "https://help.example.com/refunds")
     assert article.text == ("Refunds\n\nRefunds are paid within 5 days. See our refund page\nor the form.\n\n"
                             "Banks & cards differ.\n\n- Write to support@example.com")
-    assert article.answer == article.text.replace("refund page", "refund page (https://help.example.com/refunds?utm_source=kb)"
+    # The heading that opens the body is the title again: no line of a reply to the customer.
+    assert article.answer == article.text.removeprefix("Refunds\n\n").replace("refund page", "refund page (https://help.example.com/refunds?utm_source=kb)"
                                                   ).replace("the form.", "the form (https://x.example/y).")
     lexical = KnowledgeBase([article, *ARTICLES[1:3]], semantic="off")
     assert lexical.search("utm source div class href alert", "en", threshold=0.0) == []  # markup is not indexed

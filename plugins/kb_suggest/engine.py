@@ -318,7 +318,10 @@ class KnowledgeBase:
         article = self.articles[index]
         sentences = self._sentences.get(index)
         if sentences is None:
-            sentences = self._sentences[index] = _sentences(article.text) or [article.title]
+            found = _sentences(article.text)
+            # A heading that repeats the title tells the agent nothing the card does not show already.
+            sentences = [s for s in found if s.casefold() != article.title.casefold()] or found or [article.title]
+            self._sentences[index] = sentences
         model = next((m for m in question if article.lang in MODEL_LANGUAGES[m]), None)
         if model is not None:
             key = (index, model)

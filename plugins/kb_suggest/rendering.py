@@ -2,7 +2,8 @@
 
 One walk over markdown-it's tokens serves both readers: ranking and passages read the words a
 reader sees (``links=False``), and a reply to a customer gets the same text with each link's target
-after its text (``links=True``). Paragraphs stay apart, list items keep their bullets and numbers,
+after its text (``links=True``), without a heading that opens the body (the article's title again,
+noise at the top of a reply). Paragraphs stay apart, list items keep their bullets and numbers,
 code keeps its lines; tags, entities and the insides of ``<script>``/``<style>`` go. Raw HTML is
 read tag by tag, so a stray ``<title>`` or ``<script>`` never hides the rest of an article.
 """
@@ -44,6 +45,8 @@ class _Walk:
         self.lists: list[list] = []  # per open list: [ordered?, next number]
         self.marker = ""
         self.row: list[str] | None = None
+        self.heading = False  # inside a heading
+
 
     def blocks(self, tokens) -> str:
         for token in tokens:
@@ -65,6 +68,8 @@ class _Walk:
             ordered, number = self.lists[-1]
             self.lists[-1][1] += 1
             self.marker = "  " * (len(self.lists) - 1) + (f"{number}. " if ordered else "- ")
+        elif kind in ("heading_open", "heading_close"):
+            self.heading = kind == "heading_open"
         elif kind == "tr_open":
             self.row = []
         elif kind == "tr_close":
@@ -72,6 +77,8 @@ class _Walk:
             self.row = None
         elif kind == "inline":
             text = self.inline(token.children or [])
+            if self.links and self.heading and not self.out:  # the article's title (again): no line of a reply
+                return
             if self.row is not None:
                 self.row.append(text)
             else:
