@@ -12,13 +12,15 @@ import hashlib
 import html
 from datetime import datetime
 
+from plugin_host.text import shorten
+
 MAX_SECTIONS = 100
 MAX_WIDGETS = 100
 
 
 def text(value: str, limit: int = 500) -> str:
-    value = value or ""
-    return html.escape(value[:limit] + ("…" if len(value) > limit else ""), quote=False)
+    """Customer text for a card: cut between words (then escaped, so no entity is split), quotes as typed."""
+    return html.escape(shorten(value or "", limit), quote=False)
 
 
 def _capped(widgets: list[dict]) -> list[dict]:
@@ -102,7 +104,7 @@ def insert_key(item: dict) -> str:
 
 
 def compose_card(items: list[dict], urls) -> dict:
-    buttons = [button(item["label"][:40], urls("action"), "compose.insert", key=insert_key(item)) for item in items]
+    buttons = [button(shorten(item["label"], 40), urls("action"), "compose.insert", key=insert_key(item)) for item in items]
     widgets = [{"buttonList": {"buttons": buttons}}] if buttons else [{"textParagraph": {"text": "Nothing to insert."}}]
     return card("Labeldesk", "Insert into your reply", [section("Insert", widgets)])
 

@@ -298,3 +298,16 @@ def one_line(text: str) -> str:
     """Text for one line: whitespace collapsed and control characters (ESC, BEL, NUL…, which an encoded word
     can carry) gone, since they would act on the terminal or log that shows it. Emoji joiners stay."""
     return " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split())
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut between words with "…" when it is longer: a card line
+    cut mid-word ("restored th") reads as a typo. A single word longer than the limit is cut where it must."""
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:-–—") + "…"

@@ -127,3 +127,35 @@ def test_article_heading_is_neither_the_snippet_nor_the_replys_first_line(desk, 
     assert len(suggestion["bottomLabel"].split()) > 5
     text = draft_text(desk, press(desk, signer, thread, name="kb.insert_answer", article=ARTICLE_OF[language]))
     assert text.split("\n")[2] not in ("How refunds work", "Zwrot pieniędzy", "Возврат денег"), text
+
+
+LONG = ("---\ntitle: Refunds for orders paid with a gift card, store credit or a voucher code\n"
+        "url: https://help.example.com/gift-refunds\n---\n"
+        "A refund for an order paid with a gift card goes back to the same gift card, never to your bank card, "
+        "and the balance reappears within two business days; store credit and voucher codes are restored the "
+        "same way, and any part paid by card is refunded to the card.\n")
+
+
+def _whole_words(shown: str, full: str) -> bool:
+    """``shown`` is ``full`` itself, or whole words of it followed by "…"."""
+    if shown == full:
+        return True
+    kept = shown.removesuffix("…").rstrip()
+    return shown.endswith("…") and full.startswith(kept) and not full[len(kept)].isalnum()
+
+
+def test_long_titles_and_snippets_are_cut_between_words(desk, signer, tmp_path):
+    (tmp_path / "kb" / "gift.md").write_text(LONG, encoding="utf-8")
+    local, host, client = desk
+    ref = deliver(local.gmail(), make_email(subject="Gift card refund", message_id="<ux-gift@example.org>",
+                                            body="I paid with a gift card. Where does my refund go, to the gift card?"))
+    card = pushed(post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"])))
+    gift = next(w["decoratedText"] for w in widgets(card, "Help articles")
+                if "gift card" in w.get("decoratedText", {}).get("text", ""))
+    sentence = LONG.split("---\n")[-1].strip()
+    assert _whole_words(gift["bottomLabel"], sentence), gift["bottomLabel"]
+    compose = pushed(post(client, signer, "/addon/compose", body_for(signer, threadId=ref["threadId"])))
+    labels = [b["text"] for b in compose["sections"][0]["widgets"][0]["buttonList"]["buttons"]]
+    title = "Refunds for orders paid with a gift card, store credit or a voucher code"
+    article = next(label for label in labels if label.startswith("Article: "))
+    assert _whole_words(article, "Article: " + title) and article != "Article: " + title, labels

@@ -16,6 +16,7 @@ from pathlib import Path
 from plugin_host import hookimpl
 from plugin_host.config import did_you_mean, read_flag
 from plugin_host.errors import ConfigError
+from plugin_host.text import shorten
 from plugin_host.ticket import CardReply, Suggestion
 
 from .articles import article_files
@@ -237,8 +238,9 @@ def ticket_sections(ticket, agent, settings, now, urls):
     widgets = []
     for s in suggestions:
         # Cut, then escape: cutting escaped text could split an entity ("&am").
-        widgets.append({"decoratedText": {"topLabel": html.escape(s.reason[:120]), "text": f"<b>{html.escape(s.title)}</b>",
-                                          "bottomLabel": html.escape(s.snippet[:200]), "wrapText": True}})
+        widgets.append({"decoratedText": {"topLabel": html.escape(shorten(s.reason, 120)),
+                                          "text": f"<b>{html.escape(s.title)}</b>",
+                                          "bottomLabel": html.escape(shorten(s.snippet, 200)), "wrapText": True}})
         buttons = []
         # A link goes into the reply to the customer: only a public page (an internal Doc is opened, not sent).
         inserts = (("Insert link", "kb.insert_link"),) if s.url.startswith("https://") else ()
@@ -260,9 +262,9 @@ def compose_suggestions(ticket, agent, settings):
         return []
     items = []
     for s in suggest_articles(ticket.question, ticket.language, 2, settings):
-        items.append({"label": f"Article: {s.title}"[:40], "content": s.body, "content_type": "TEXT"})
+        items.append({"label": shorten(f"Article: {s.title}", 40), "content": s.body, "content_type": "TEXT"})
         if s.url.startswith("https://"):
-            items.append({"label": f"Link: {s.title}"[:40], "content": f"{s.title}: {s.url}", "content_type": "TEXT"})
+            items.append({"label": shorten(f"Link: {s.title}", 40), "content": f"{s.title}: {s.url}", "content_type": "TEXT"})
     return items
 
 

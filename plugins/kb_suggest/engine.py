@@ -31,6 +31,8 @@ from typing import Iterable
 import bm25s
 import numpy as np
 
+from plugin_host.text import shorten
+
 from .analysis import _stem, _word_grams, content_words, ngrams, stems, words, zipf
 from .articles import Article
 from .embeddings import MODEL_LANGUAGES, embedder, resolve
@@ -331,7 +333,7 @@ class KnowledgeBase:
         else:
             wanted = set(matched)
             best = max(sentences, key=lambda s: len(wanted & set(stems(s, article.lang))))
-        return best[:width] + ("…" if len(best) > width else "")
+        return shorten(best, width)
 
 
 def _judge(models: tuple[str, ...]) -> str:
