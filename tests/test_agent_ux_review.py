@@ -159,3 +159,30 @@ def test_long_titles_and_snippets_are_cut_between_words(desk, signer, tmp_path):
     title = "Refunds for orders paid with a gift card, store credit or a voucher code"
     article = next(label for label in labels if label.startswith("Article: "))
     assert _whole_words(article, "Article: " + title) and article != "Article: " + title, labels
+
+
+def _help_text(card) -> str:
+    return " ".join(w.get("textParagraph", {}).get("text", "") for w in widgets(card, "Help articles"))
+
+
+def test_no_suggestion_says_why_and_what_to_do(desk, signer):
+    """"No article fits this question." left the agent guessing: a question the articles do not cover, or a
+    knowledge base that is empty? Each now says so, and what to do next."""
+    local, host, client = desk
+    ref = deliver(local.gmail(), make_email(subject="Cat picture", message_id="<ux-cat@example.org>",
+                                            body="Can I put a picture of my cat on my profile page?"))
+    card = pushed(post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"])))
+    said = _help_text(card)
+    assert "3 articles" in said and "answer it yourself" in said.lower() and "kb gaps" in said, said
+
+
+def test_an_empty_knowledge_base_says_so(desk, signer):
+    local, host, client = desk
+    for file in (host.config.state_path.parent / "kb").iterdir():
+        file.unlink()
+    from plugins.kb_suggest import knowledge_base
+
+    knowledge_base(host.config, wait=True)  # the panel answers from the index as rebuilt, not a stale one
+    ref = deliver(local.gmail(), make_email(**TICKETS["en"]))
+    said = _help_text(pushed(post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"]))))
+    assert "no articles" in said and "[plugins.kb_suggest] articles" in said and "admin" in said, said

@@ -234,7 +234,7 @@ def suggest_articles(text, language, limit, settings):
 def ticket_sections(ticket, agent, settings, now, urls):
     suggestions = suggest_articles(ticket.question, ticket.language, options(settings).limit, settings)
     if not suggestions:
-        return [{"header": "Help articles", "widgets": [{"textParagraph": {"text": "No article fits this question."}}]}]
+        return [{"header": "Help articles", "widgets": [{"textParagraph": {"text": nothing_fits(settings)}}]}]
     widgets = []
     for s in suggestions:
         # Cut, then escape: cutting escaped text could split an entity ("&am").
@@ -253,6 +253,16 @@ def ticket_sections(ticket, agent, settings, now, urls):
             buttons.append({"text": "Open", "onClick": {"openLink": {"url": opens}}})
         widgets.append({"buttonList": {"buttons": buttons}})
     return [{"header": "Help articles", "widgets": widgets}]
+
+
+def nothing_fits(settings) -> str:
+    """The empty state: why nothing is suggested, and what the agent can do about it."""
+    count = len(knowledge_base(settings).articles)
+    if not count:
+        return ("The knowledge base has no articles yet, so nothing can be suggested. Ask your admin to set "
+                "[plugins.kb_suggest] articles (a folder of Markdown files) or drive_folder.")
+    return (f"None of the {count} articles answers this question closely enough. Answer it yourself; if "
+            "customers keep asking, it shows in <i>labeldesk kb gaps</i>: worth an article.")
 
 
 @hookimpl
