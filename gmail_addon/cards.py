@@ -72,10 +72,24 @@ def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], ur
         {"decoratedText": {"topLabel": "First message", "text": _when(ticket.first_customer_at)}},
     ]
     if deadline is not None:
-        state.append({"decoratedText": {"topLabel": "Answer due", "text": text(deadline.text or _when(deadline.due))}})
+        state.append({"decoratedText": {"topLabel": "Answer due", "text": text(_due(deadline))}})
     state.append({"buttonList": {"buttons": [button("Refresh", urls("action"), "ticket.refresh", threadId=ticket.thread_id)]}})
     sections = [section("Customer", customer), section("Ticket", state)] + list(plugin_sections)
-    return card(ticket.subject, f"{len(ticket.messages)} messages", sections[:MAX_SECTIONS])
+    return card(ticket.subject, summary(ticket, deadline), sections[:MAX_SECTIONS])
+
+
+def _due(deadline) -> str:
+    when = deadline.text or _when(deadline.due)
+    return f"{when} — {deadline.left}" if deadline.left else when
+
+
+def summary(ticket, deadline) -> str:
+    """The header's line, what an agent wants before anything else: who wrote, how long is left, whose it is."""
+    parts = [ticket.customer.name or ticket.customer.email]
+    if deadline is not None:
+        parts.append(deadline.left or "due " + (deadline.text or _when(deadline.due)))
+    parts.append(f"owner {ticket.owner_name}" if ticket.owner_name else "no owner yet")
+    return " · ".join(parts)
 
 
 def homepage_card(agent, rows: list[tuple], counts: dict, plugin_sections: list[dict], urls) -> dict:
@@ -89,7 +103,7 @@ def homepage_card(agent, rows: list[tuple], counts: dict, plugin_sections: list[
         queue.append({"decoratedText": {
             "topLabel": ("★ yours · " if mine else "") + text(ticket.customer.email, 60),
             "text": text(ticket.subject, 80),
-            "bottomLabel": text("due " + (deadline.text if deadline else "—"), 80),
+            "bottomLabel": text("due " + (_due(deadline) if deadline else "—"), 80),
             "onClick": {"openLink": {"url": ticket.gmail_url}}}})
     if not queue:
         queue = [{"textParagraph": {"text": "Nothing is waiting for a reply. 🎉"}}]

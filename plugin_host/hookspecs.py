@@ -136,7 +136,8 @@ def ticket_deadline(ticket, settings, now) -> Any:
     Return a :class:`~plugin_host.ticket.Deadline` (due time, target, business-hours text, and whether
     the team is at work now by the same calendar, ``open_now``, today's holiday by it, ``holiday``, and
     when the team is back, ``back_at`` as text and ``reopens`` as a time; with the calendar's ``zone``
-    acknowledgements tell ``due`` and ``reopens`` in the customer's language).
+    acknowledgements tell ``due`` and ``reopens`` in the customer's language; ``left``, how long is left
+    as an agent reads it, heads the side panel's ticket card).
 
     :param ticket: the ticket.
     :param settings: the validated configuration.

@@ -217,6 +217,7 @@ class Deadline:
     back_at: str = ""  # when the team is next at work by the same calendar, as text ("" while at work)
     zone: str = ""  # the calendar's IANA zone: acknowledgements tell ``due`` and ``reopens`` to customers in it
     reopens: datetime | None = None  # when the team is next at work by the same calendar (None while at work)
+    left: str = ""  # how long until ``due`` for an agent ("3h 20m business time left", "overdue by 1h 05m")
 
 
 @dataclass(frozen=True)

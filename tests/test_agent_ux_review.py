@@ -186,3 +186,27 @@ def test_an_empty_knowledge_base_says_so(desk, signer):
     ref = deliver(local.gmail(), make_email(**TICKETS["en"]))
     said = _help_text(pushed(post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"]))))
     assert "no articles" in said and "[plugins.kb_suggest] articles" in said and "admin" in said, said
+
+
+def test_the_card_opens_with_who_how_long_and_whose(desk, signer):
+    """The header said "2 messages"; the time left lived only in the Service level section at the bottom of
+    the card, under the article suggestions. The header now says who wrote, how long is left, who owns it."""
+    thread, card = open_ticket(desk, signer, "ru")
+    subtitle = card["header"]["subtitle"]
+    assert subtitle.startswith("Иван Смирнов · ") and " left · " in subtitle and subtitle.endswith("no owner yet")
+    due = next(w["decoratedText"]["text"] for w in widgets(card, "Ticket")
+               if w.get("decoratedText", {}).get("topLabel") == "Answer due")
+    assert due.endswith(" left"), due
+    taken = press(desk, signer, thread, name="autoreply.take")["renderActions"]["action"]["navigations"][0]["updateCard"]
+    assert taken["header"]["subtitle"].endswith("owner Anna Kowalska")
+
+
+def test_the_queue_says_how_long_each_ticket_has_left(desk, signer):
+    from plugin_host.sync import ChangeFeed
+
+    local, host, client = desk
+    deliver(local.gmail(), make_email(**TICKETS["pl"]))
+    ChangeFeed(host).sync()
+    card = pushed(post(client, signer, "/addon/homepage", body_for(signer)))
+    [row] = [w["decoratedText"] for s in card["sections"] for w in s["widgets"] if "onClick" in w.get("decoratedText", {})]
+    assert row["bottomLabel"].startswith("due ") and row["bottomLabel"].endswith(" left"), row

@@ -108,7 +108,8 @@ def ticket_deadline(ticket, settings, now):
     return Deadline(due=state.due, target=state.kind, priority=state.priority, business_hours=business,
                     text=local_text(state.due, calendar.zone), open_now=open_now,
                     holiday=calendar.holiday_name(now.astimezone(calendar.zone).date(), ticket.language) if business else "",
-                    back_at=local_text(reopens, calendar.zone) if reopens else "", zone=calendar.zone.key, reopens=reopens)
+                    back_at=local_text(reopens, calendar.zone) if reopens else "", zone=calendar.zone.key, reopens=reopens,
+                    left=human_left(state.left, business))
 
 
 @hookimpl
