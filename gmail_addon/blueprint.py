@@ -78,8 +78,9 @@ def _verified():
     return host, body, caller
 
 
-def _handle(handler, push=cards.push_card):
-    """Verify, then build the answer; ``push`` wraps the cards shown instead (a trigger's or a button's way)."""
+def _handle(handler, push=cards.push_card, failed=cards.error_card):
+    """Verify, then build the answer; ``push`` wraps the cards shown instead (a trigger's or a button's way),
+    ``failed`` is the card for an unexpected failure."""
     host, body, caller = _verified()
     agent = host.config.agent(caller.email)
     if agent is None:
@@ -90,7 +91,7 @@ def _handle(handler, push=cards.push_card):
         return jsonify(push(cards.message_card("Labeldesk", str(exc))))
     except Exception:  # the agent sees a friendly card; the details go to the log
         log.exception("add-on %s failed", request.path)
-        return jsonify(push(cards.error_card()))
+        return jsonify(push(failed()))
 
 
 def _event(body: dict) -> tuple[dict, dict, dict]:
@@ -200,7 +201,7 @@ def action():
         if ticket is None:
             raise AddonError("Open a ticket first.")
         return cards.update_card(_ticket_card(host, ticket, agent))
-    return _handle(build, push=cards.push_card_from_button)
+    return _handle(build, push=cards.push_card_from_button, failed=cards.button_error_card)
 
 
 def _plugin_button(host, name, parameters, inputs, thread_id, agent) -> dict:

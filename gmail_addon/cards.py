@@ -132,6 +132,13 @@ def error_card() -> dict:
                         "minute; if it keeps happening, tell your admin.")
 
 
+def button_error_card() -> dict:
+    """A button failed midway (Gmail or Tasks down): what was asked may be partly done, so say so."""
+    return message_card("Something went wrong", "What you asked may not have been done: Gmail or Google Tasks did "
+                        "not answer. Go back and press Refresh to see where the ticket stands, then try again; if "
+                        "it keeps happening, tell your admin.")
+
+
 def not_agent_card(email: str) -> dict:
     return message_card("Not a Labeldesk agent", f"{email} is not configured as an agent. Ask your admin to add you "
                         "to [agents] in labeldesk.toml.")

@@ -210,3 +210,21 @@ def test_the_queue_says_how_long_each_ticket_has_left(desk, signer):
     card = pushed(post(client, signer, "/addon/homepage", body_for(signer)))
     [row] = [w["decoratedText"] for s in card["sections"] for w in s["widgets"] if "onClick" in w.get("decoratedText", {})]
     assert row["bottomLabel"].startswith("due ") and row["bottomLabel"].endswith(" left"), row
+
+
+def test_a_button_that_fails_says_what_failed_and_what_to_do(desk, signer, monkeypatch):
+    """Escalate with Google Tasks down answered "Labeldesk could not show this ticket right now": the agent,
+    who pressed a button, could not tell whether the escalation happened."""
+    from plugin_host.errors import GmailError
+
+    local, host, client = desk
+    thread, _ = open_ticket(desk, signer, "en")
+
+    def down(*args, **kwargs):
+        raise GmailError("tasks.tasks.insert failed: HTTP 503 backendError")
+
+    monkeypatch.setattr(host.client, "insert_task", down)
+    answer = press(desk, signer, thread, name="sla.escalate")
+    said = json.dumps(answer["renderActions"]["action"]["navigations"][0]["pushCard"], ensure_ascii=False)
+    assert "could not show this ticket" not in said and "503" not in said
+    assert "may not have been done" in said and "Refresh" in said, said
