@@ -11,7 +11,9 @@ import hashlib
 
 import html
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from plugin_host.hours import local_text
 from plugin_host.text import shorten
 
 MAX_SECTIONS = 100
@@ -48,8 +50,16 @@ def button(label: str, url: str, name: str, **parameters) -> dict:
     return {"text": label, "onClick": {"action": {"function": url, "parameters": params}}}
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+def _when(value: datetime | None, zone: str = "") -> str:
+    """A moment in the team's zone (the deadline's calendar) when known, so the card's times compare at a glance."""
+    if value is None:
+        return "—"
+    if zone:
+        try:
+            return local_text(value, ZoneInfo(zone))
+        except (ValueError, ZoneInfoNotFoundError):
+            pass
+    return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], urls) -> dict:
@@ -69,7 +79,8 @@ def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], ur
         {"decoratedText": {"topLabel": "Status", "text": status}},
         {"decoratedText": {"topLabel": "Owner", "text": text(ticket.owner_name or "nobody yet")}},
         {"decoratedText": {"topLabel": "Priority", "text": text((ticket.priority or "normal").capitalize())}},
-        {"decoratedText": {"topLabel": "First message", "text": _when(ticket.first_customer_at)}},
+        {"decoratedText": {"topLabel": "First message",
+                           "text": _when(ticket.first_customer_at, deadline.zone if deadline else "")}},
     ]
     if deadline is not None:
         state.append({"decoratedText": {"topLabel": "Answer due", "text": text(_due(deadline))}})
@@ -79,7 +90,7 @@ def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], ur
 
 
 def _due(deadline) -> str:
-    when = deadline.text or _when(deadline.due)
+    when = deadline.text or _when(deadline.due, deadline.zone)
     return f"{when} — {deadline.left}" if deadline.left else when
 
 
@@ -87,7 +98,7 @@ def summary(ticket, deadline) -> str:
     """The header's line, what an agent wants before anything else: who wrote, how long is left, whose it is."""
     parts = [ticket.customer.name or ticket.customer.email]
     if deadline is not None:
-        parts.append(deadline.left or "due " + (deadline.text or _when(deadline.due)))
+        parts.append(deadline.left or "due " + (deadline.text or _when(deadline.due, deadline.zone)))
     parts.append(f"owner {ticket.owner_name}" if ticket.owner_name else "no owner yet")
     return " · ".join(parts)
 

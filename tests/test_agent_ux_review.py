@@ -228,3 +228,25 @@ def test_a_button_that_fails_says_what_failed_and_what_to_do(desk, signer, monke
     said = json.dumps(answer["renderActions"]["action"]["navigations"][0]["pushCard"], ensure_ascii=False)
     assert "could not show this ticket" not in said and "503" not in said
     assert "may not have been done" in said and "Refresh" in said, said
+
+
+def test_card_times_are_in_one_zone(tmp_path, signer):
+    """With the team in Warsaw, "First message" was in UTC and "Answer due" in Europe/Warsaw, one above the
+    other: an agent comparing them was an hour off. Both are now in the team's zone."""
+    from gmail_addon import cards
+    from plugin_host.ticket import Deadline, Person, Ticket, TicketMessage
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    first = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    message = TicketMessage("1", "t", "<1@x>", Person("Jan", "jan@example.pl"), (), (), "S", first, "customer", "text")
+    ticket = Ticket("t", "S", Person("Jan", "jan@example.pl"), "support@example.com", (message,), "pl", frozenset(),
+                    first, None, "customer")
+    warsaw = ZoneInfo("Europe/Warsaw")
+    due = datetime(2026, 11, 23, 16, 0, tzinfo=timezone.utc)
+    deadline = Deadline(due, "first_response", "normal", True, text="2026-11-23 17:00 (Europe/Warsaw)",
+                        zone="Europe/Warsaw", left="6h 30m business time left")
+    card = cards.ticket_card(ticket, deadline, [], [], lambda n: f"{BASE}/addon/{n}")
+    shown = {w["decoratedText"]["topLabel"]: w["decoratedText"]["text"] for w in widgets(card, "Ticket")
+             if "decoratedText" in w}
+    assert shown["First message"] == f"{first.astimezone(warsaw):%Y-%m-%d %H:%M} (Europe/Warsaw)", shown
