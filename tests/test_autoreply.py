@@ -13,7 +13,7 @@ from plugin_host.errors import ConfigError
 from plugin_host.mailbox import LocalMailbox
 from plugin_host.runtime import build_host
 from plugin_host.sync import ChangeFeed
-from plugins.autoreply import people
+from plugin_host import people
 from plugins.autoreply.settings import validate
 
 from .conftest import deliver, make_email, send

@@ -14,7 +14,7 @@ from plugin_host.config import load_config
 from plugin_host.errors import ConfigError
 from plugin_host.loopguard import automatic_reason
 from plugin_host.tickets import ticket_from_eml
-from plugins.autoreply import people
+from plugin_host import people
 from plugins.autoreply.hours import OfficeHours
 from plugins.autoreply.settings import validate
 from plugins.autoreply.templates import SAMPLE_CONTEXT, render

@@ -268,7 +268,7 @@ def test_acknowledgement_greets_the_given_name_and_never_a_company(tmp_path, sen
 
 
 def test_latin_names_keep_their_first_word():
-    from plugins.autoreply.people import safe_first_name
+    from plugin_host.people import safe_first_name
 
     assert [safe_first_name(n) for n in ("Eva Green", "Anna Kowalska", "Ivanova Mariya", "Ирина Иванова")] == \
         ["Eva", "Anna", "Mariya", "Ирина"]

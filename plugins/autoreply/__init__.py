@@ -10,10 +10,10 @@ from __future__ import annotations
 import html
 import logging
 
-from plugin_host import hookimpl
+from plugin_host import hookimpl, people
 from plugin_host.ticket import CardReply
 
-from . import acknowledgement, people
+from . import acknowledgement
 from .settings import validate
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from plugin_host.datetext import customer_time
 
 from .hours import office_hours
-from .people import round_robin, safe_first_name
+from plugin_host.people import round_robin, safe_first_name
 from .templates import render
 
 OWNER_PHRASE = {

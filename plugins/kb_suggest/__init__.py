@@ -301,7 +301,7 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
 def _as_reply(text: str, ticket, agent) -> str:
     """A side-panel insert becomes a new draft, so it is a whole reply: greeting in the customer's language,
     the text, the agent's full-name signature (the promise every reply keeps; Gmail adds none to an API draft)."""
-    from plugins.autoreply.people import whole_reply
+    from plugin_host.people import whole_reply
 
     if ticket is None:
         return text

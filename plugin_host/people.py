@@ -1,4 +1,5 @@
-"""Agents and customers in replies: safe first names, who wrote an agent reply, signatures, handover.
+"""Agents and customers in replies: safe first names, who wrote an agent reply, greetings, signatures,
+handover. Shared by the acknowledgements (autoreply) and the side panel's prepared replies (kb_suggest).
 
 Agents usually send as the shared address (send-as delegation), so a reply is attributed to an
 agent by, in order: the sender address being a configured agent, the From display name holding an
