@@ -195,3 +195,19 @@ def test_the_side_panel_deadline_names_its_time_zone(tmp_path):
     texts = [w["decoratedText"]["text"] for s in sections for w in s["widgets"] if w.get("decoratedText", {}).get(
         "topLabel") == "Deadline"]
     assert len(texts) == 1 and " CET — " in texts[0]
+
+
+def test_the_priority_buttons_say_what_they_set(tmp_path):
+    """"Urgent / High / Low" stood alone under the deadline: agents could not tell they set the priority."""
+    from plugin_host.config import load_config
+    from plugins.sla import ticket_sections
+
+    from .test_sla_fixes import MON9, message, ticket
+
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"}, "plugins": {"enabled": ["sla"]}})
+    widgets = ticket_sections(ticket=ticket([message(1, "customer", MON9)]), agent=None, settings=config, now=MON9,
+                              urls=lambda name: f"https://addon.example.com/{name}")[0]["widgets"]
+    at = next(i for i, w in enumerate(widgets) if "buttonList" in w)
+    assert widgets[at - 1] == {"textParagraph": {"text": "Set the priority:"}}
+    assert {b["text"] for b in widgets[at]["buttonList"]["buttons"]} == {"Urgent", "High", "Low"}

@@ -131,6 +131,7 @@ def ticket_sections(ticket, agent, settings, now, urls):
     buttons = [{"text": p.capitalize(), "onClick": {"action": {"function": urls("action"), "parameters": [
         {"key": "name", "value": "sla.set_priority"}, {"key": "priority", "value": p},
         {"key": "threadId", "value": ticket.thread_id}]}}} for p in PRIORITIES if p != state.priority]
+    widgets.append({"textParagraph": {"text": "Set the priority:"}})  # the buttons alone read as bare words
     widgets.append({"buttonList": {"buttons": buttons}})
     widgets.append({"selectionInput": {"name": "team", "label": "Escalate to", "type": "DROPDOWN", "items": [
         {"text": team.capitalize(), "value": team, "selected": i == 0} for i, team in enumerate(policy.teams)]}})
