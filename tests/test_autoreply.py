@@ -23,7 +23,7 @@ AGENTS = {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowa
 
 
 def setup(tmp_path, plugin_settings=None, local=None):
-    settings = {"hours": "Mon-Sun 00:00-23:59", **(plugin_settings or {})}
+    settings = {"hours": "24/7", **(plugin_settings or {})}
     data = {"mailbox": {"address": "support@example.com", "aliases": ["help@example.com"]}, "agents": AGENTS,
             "plugins": {"enabled": ["autoreply"], "autoreply": settings},
             "host": {"state_dir": str(tmp_path / "state")}}

@@ -334,7 +334,7 @@ def test_drive_docs_are_linked_to_customers_only_when_the_admin_says_they_are_pu
     data = {"mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
             "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
             "plugins": {"enabled": ["autoreply", "kb_suggest"], "kb_suggest": kb,
-                        "autoreply": {"hours": "Mon-Sun 00:00-23:59", "timezone": "UTC"}}}
+                        "autoreply": {"hours": "24/7", "timezone": "UTC"}}}
     config = load_config(tmp_path / "x.toml", data=data, environ={})
     host = build_host(config, http=local.http, now=lambda: monday)
     sync_drive(host.client, folder, config.state_path)
