@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -41,6 +42,7 @@ class Cursor:
     mailbox: str = ""  # whose history ids these are
     sent: list = field(default_factory=list)  # ids of messages we sent after history_id: the next process skips them
     refused: list = field(default_factory=list)  # threads Gmail refused last time: tried after the others
+    watch_expires_at: float = 0.0  # when Gmail stops pushing unless the watch is renewed (users.watch expiration)
 
     @classmethod
     def load(cls, state_dir: Path, mailbox: str = "") -> "Cursor":
@@ -71,13 +73,16 @@ class Cursor:
         renewed = float(renewed) if isinstance(renewed, (int, float)) and not isinstance(renewed, bool) else 0.0
         sent = [i for i in data["sent"] if isinstance(i, str)] if isinstance(data.get("sent"), list) else []
         refused = [i for i in data["refused"] if isinstance(i, str)] if isinstance(data.get("refused"), list) else []
+        expires = data.get("watch_expires_at")
+        expires = float(expires) if isinstance(expires, (int, float)) and not isinstance(expires, bool) else 0.0
         return cls(path, str(history_id) if history_id is not None else None, renewed, strikes, mailbox, sent,
-                   refused)
+                   refused, expires)
 
     def save(self) -> None:
         try:
             write_private_json(self.path, {"mailbox": self.mailbox, "history_id": self.history_id,
                                            "watch_renewed_at": self.watch_renewed_at,
+                                           "watch_expires_at": self.watch_expires_at,
                                            "strikes": dict(self.strikes),  # a copy: renewal saves beside a sync
                                            "sent": list(self.sent), "refused": list(self.refused)})
         except OSError as exc:
@@ -318,10 +323,23 @@ class ChangeFeed:
             self._reload_cursor()
             if not force and time.time() - self.cursor.watch_renewed_at < WATCH_RENEW_SECONDS:
                 return False
-            self.host.client.watch(topic, label_ids=["INBOX"])
+            answer = self.host.client.watch(topic, label_ids=["INBOX"]) or {}
             self.cursor.watch_renewed_at = time.time()
+            expiration = str(answer.get("expiration", ""))  # epoch milliseconds, as a string
+            self.cursor.watch_expires_at = int(expiration) / 1000 if expiration.isdigit() else 0.0
             self.cursor.save()
             return True
+
+
+def watch_state(feed, topic: str | None, now: float | None = None) -> dict | None:
+    """Push for ``/healthz``: when Gmail's watch ends unless renewed, and whether it already has (then only
+    polling brings mail in, up to ``poll_seconds`` late). None without a push topic."""
+    if not topic:
+        return None
+    expires = feed.cursor.watch_expires_at
+    now = time.time() if now is None else now
+    at = datetime.fromtimestamp(expires, timezone.utc).isoformat(timespec="seconds") if expires else None
+    return {"watch_expires_at": at, "watch_expired": bool(expires) and expires <= now}
 
 
 def _failure_summary(report: SyncReport) -> str:

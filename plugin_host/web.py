@@ -54,6 +54,10 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
         watch = app.extensions.get("labeldesk.config_watch")
         if watch is not None:  # labeldesk.toml edited since start: a restart applies it
             answer["config_changed_since_start"] = watch.changed
+        if feed is not None and host.config.mailbox.watch_topic:  # push: when Gmail stops pushing unless renewed
+            from .sync import watch_state
+
+            answer["push"] = watch_state(feed, host.config.mailbox.watch_topic)
         return answer | ({"sync": feed.health.as_dict()} if feed is not None else {})
 
     @app.get("/readyz")

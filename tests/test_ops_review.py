@@ -356,3 +356,25 @@ def test_polls_back_off_while_gmail_is_down_and_resume_when_it_is_back(tmp_path,
     scheduler.once(feed.sync, "poll", "")
     assert scheduler.pause(60, "poll") == 60
     assert scheduler.pause(900, "sweep") == 900  # a job with no failures keeps its own rhythm
+
+
+def test_healthz_says_when_the_gmail_watch_ends_and_whether_it_has(tmp_path):
+    """Gmail stops pushing 7 days after the last users.watch; a renewal failing all week went unseen (polling
+    still brings mail, up to poll_seconds late). /healthz now shows the watch's expiration and whether it passed."""
+    import time
+    from datetime import datetime, timezone
+
+    from plugin_host.sync import watch_state
+
+    from .test_host_sync import CONFIG
+
+    config = {**CONFIG, "mailbox": {**CONFIG["mailbox"], "watch_topic": "projects/p/topics/gmail"}}
+    local, feed, client, _ = served(tmp_path, config=config)
+    assert client.get("/healthz").json["push"] == {"watch_expires_at": None, "watch_expired": False}
+    assert feed.renew_watch("projects/p/topics/gmail") is True
+    push = client.get("/healthz").json["push"]
+    expires = datetime.fromtimestamp(feed.cursor.watch_expires_at, timezone.utc).isoformat(timespec="seconds")
+    assert push == {"watch_expires_at": expires, "watch_expired": False}
+    assert ChangeFeed(feed.host).cursor.watch_expires_at == feed.cursor.watch_expires_at > time.time() + 6 * 86400
+    assert watch_state(feed, "projects/p/topics/gmail", now=feed.cursor.watch_expires_at + 1)["watch_expired"] is True
+    assert watch_state(feed, None) is None
