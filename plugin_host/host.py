@@ -250,6 +250,19 @@ class Host:
                 return other
         return ""
 
+    def carried_over(self, origin: str, ticket: Ticket) -> Actions:
+        """What a thread Gmail split off keeps from the conversation it continues: its owner, so the agent who
+        has the customer keeps them (one read of the earlier thread, only for such threads)."""
+        actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
+        try:
+            earlier = self.ticket(origin)
+        except GmailError as exc:  # gone or refused: the split thread is still handled, unowned
+            log.info("thread %s continues %s, which could not be read (%s)", ticket.thread_id, origin, exc)
+            return actions
+        if earlier is not None and earlier.owner_name and not ticket.owner_name:
+            actions.add_labels(f"Owner/{earlier.owner_name}")
+        return actions
+
     def dispatch(self, event: str, ticket: Ticket, **extra) -> Actions:
         """Call one event hook for a ticket; the only place event hooks are called."""
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
@@ -268,9 +281,12 @@ class Host:
         if ticket is None:
             return result
         result.events = events if events is not None else self.events_for(ticket, new_message_ids)
-        if "on_ticket_opened" in result.events and self.continued_from(ticket):
+        origin = self.continued_from(ticket) if "on_ticket_opened" in result.events else ""
+        if origin:
             result.events = [e if e != "on_ticket_opened" else "on_customer_replied" for e in result.events]
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
+        if origin:
+            actions.recorded.extend(self.carried_over(origin, ticket).recorded)
         for event in result.events:
             actions.recorded.extend(self.dispatch(event, ticket, **(extra if event == "on_sweep" else {})).recorded)
         actions.recorded.extend(self.state_labels(ticket).recorded)

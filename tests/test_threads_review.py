@@ -225,3 +225,30 @@ def test_an_agents_answer_to_the_colleague_a_customer_copied_is_a_reply(tmp_path
                        body="Anna, can you look at this one?"), ref["threadId"])
     feed.sync()
     assert host.ticket(ref["threadId"]).messages[-1].kind == "internal"
+
+
+def test_a_split_thread_keeps_the_owner_of_the_conversation_it_continues(tmp_path):
+    """Anna owned the conversation; the customer's reply with a new subject landed in a thread of its own and
+    sat unowned in the queue. It now carries Anna's Owner label too."""
+    from plugin_host.actions import Actions
+
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    feed.sync()
+    first = deliver(g, make_email(message_id="<own0@example.org>", subject="Order 1234 is late"))
+    feed.sync()
+    owned = Actions(thread_id=first["threadId"])
+    owned.add_labels("Owner/Anna Kowalska")
+    host.execute(owned, host.ticket(first["threadId"]))
+    send(g, make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", message_id="<own1@example.com>",
+                       subject="Re: Order 1234 is late", in_reply_to="<own0@example.org>",
+                       body="Which address should it go to?\n\nAnna Kowalska"), first["threadId"])
+    feed.sync()
+    split = deliver(g, make_email(message_id="<own2@example.org>", subject="New address for order 1234",
+                                  in_reply_to="<own1@example.com>", references="<own0@example.org> <own1@example.com>",
+                                  body="Please send it to 5 Main Street."))
+    feed.sync()
+    assert "Helpdesk/Owner/Anna Kowalska" in thread_label_names(local, split["threadId"])
+    fresh = deliver(g, make_email(sender="Bob <bob@example.org>", message_id="<own3@example.org>", subject="Hello"))
+    feed.sync()
+    assert not any(name.startswith("Helpdesk/Owner/") for name in thread_label_names(local, fresh["threadId"]))
