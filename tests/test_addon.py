@@ -125,6 +125,23 @@ def test_requests_are_verified_first(env, signer):
     assert post(client, signer, "/addon/homepage", body, token=early).status_code == 200
 
 
+
+def test_the_agents_own_token_is_verified_like_the_system_token(env, signer):
+    """The userIdToken names the agent: one that is unverified, expired, meant for another audience or
+    without an email must not identify anybody (the system token alone is no proof of who asks)."""
+    local, host, client = env
+    agent = "anna.kowalska@example.com"
+    assert post(client, signer, "/addon/homepage", body_for(signer)).status_code == 200  # the control
+    bad_user_tokens = {
+        "unverified": signer.token(CLIENT_ID, agent, email_verified=False),
+        "expired": signer.token(CLIENT_ID, agent, expires_in=-3600),
+        "endpoint audience": signer.token(BASE + "/addon/homepage", agent),
+        "no email": signer.token(CLIENT_ID, ""),
+    }
+    for name, token in bad_user_tokens.items():
+        body = {**body_for(signer), "authorizationEventObject": {"userIdToken": token}}
+        assert post(client, signer, "/addon/homepage", body).status_code == 401, name
+
 def test_shared_fixtures_as_request_bodies(env, signer, shared):
     local, host, client = env
     compose = json.loads((shared / "fixtures" / "addon" / "compose_post.json").read_text())
