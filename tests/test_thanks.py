@@ -26,6 +26,8 @@ STILL_ASKING = [
     "Спасибо, но не работает.", "Спасибо, а когда будет доставка", "Dzięki, ale nadal nie działa.",
     "Dziękuję, a kiedy wysyłka?", "Sure, the order number is A-1234.", "That worked.",
     "Thanks! " + "Here is what happens when I log in and click the button " * 3,
+    # every word a word of thanks or closing: only the question mark makes these questions
+    "Thanks, is it fixed?", "Спасибо, всё работает?", "Dziękuję, już działa?", "Thank you, all done？",
 ]
 
 
