@@ -59,6 +59,15 @@ def test_feedback_changes_ranking():
     assert after and after[0].article.id == "shipping"
 
 
+def test_feedback_changes_ranking_by_words_alone():
+    """Without a model (``semantic = "off"``, or a language the models do not know) only the words of the
+    questions agents answered with an article can teach the index: they must count too."""
+    question = "What is the bank transfer reference for my invoice?"
+    assert KnowledgeBase(ARTICLES, semantic="off").search(question, "en") == []
+    after = KnowledgeBase(ARTICLES, feedback={"shipping": [question]}, semantic="off").search(question, "en")
+    assert after and after[0].article.id == "shipping"
+
+
 def test_metrics_on_a_known_tiny_set():
     queries = [Query("1", "a", "en", ("x",)), Query("2", "b", "en", ("y",)), Query("3", "c", "en", ())]
     result = metrics([["x", "z"], ["z", "q", "y"], []], queries, [0.001, 0.002, 0.003])
