@@ -16,6 +16,10 @@ from plugin_host.language import detect_language
     ("wykorzystalem tylko czesc bonu, reszte moge wydac pozniej?", "pl"),  # no stop word, no Polish letter
     ("Card payment declined twice", "en"),
     ("Wrong exchange rate applied", "en"),
+    # "la" and "de" are French and Spanish stop words alike: the tie is the character model's to break
+    ("La factura de la tienda", "es"),
+    ("La tarjeta de regalo", "es"),
+    ("La cuenta de usuario bloqueada", "es"),
 ])
 def test_short_texts(text, language):
     assert detect_language(text) == language
