@@ -1,7 +1,13 @@
 """Behaviours a hand mutation test found unguarded: each test here failed with its mutation in place."""
 from __future__ import annotations
 
+import email
+import email.policy
+
+import pytest
+
 from plugin_host import hookimpl
+from plugin_host.loopguard import should_acknowledge
 
 from .conftest import deliver, make_email
 from .test_host_sync import synced_host, thread_label_names
@@ -37,3 +43,43 @@ def test_an_automatic_reply_goes_only_to_whoever_wrote_the_answered_message(tmp_
         assert len(sent_notes(local)) == expected, to
         if not expected:
             assert "Helpdesk/Auto-reply suppressed" in thread_label_names(local, ref["threadId"])
+
+
+# -- the loop guard, one rule at a time ---------------------------------------------------------------------
+# Real automatic mail carries several markers at once (a list post has List-Id *and* Precedence: list), so the
+# sample-based tests still passed with any single rule switched off. Here each message carries one marker only.
+
+OWN = frozenset({"support@example.com", "help@example.com"})
+
+
+def parsed(raw: bytes):
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def test_the_control_message_is_acknowledged():
+    decision = should_acknowledge(parsed(make_email()), OWN)
+    assert decision.acknowledge, decision.reason
+
+
+@pytest.mark.parametrize("headers, reason", [
+    ({"Precedence": "bulk"}, "Precedence: bulk"),
+    ({"Precedence": "junk"}, "Precedence: junk"),
+    ({"List-Unsubscribe": "<mailto:unsubscribe@news.example>"}, "mailing list (List-Unsubscribe)"),
+    ({"List-Id": "Shop news <news.shop.example>"}, "mailing list (List-Id)"),
+    ({"X-Autoreply": "yes"}, "vendor auto-reply header X-Autoreply"),
+    ({"X-Autorespond": "Out of office"}, "vendor auto-reply header X-Autorespond"),
+    ({"X-Failed-Recipients": "jane@example.org"}, "vendor auto-reply header X-Failed-Recipients"),
+])
+def test_each_marker_of_automatic_mail_is_enough_on_its_own(headers, reason):
+    decision = should_acknowledge(parsed(make_email(headers=headers)), OWN)
+    assert not decision.acknowledge and decision.reason == reason
+
+
+def test_inspect_judges_a_post_to_our_own_google_group_by_its_writer():
+    """``labeldesk inspect`` (should_acknowledge) takes our own group's wrapping off, as the sync does: a
+    customer writing to help@ (a group) is acknowledged, not refused as a mailing list."""
+    headers = {"List-Id": "<help.example.com>", "Precedence": "list", "X-Original-Sender": "jane@corp.example",
+               "List-Post": "<mailto:help@example.com>", "Return-Path": "<help+bncBAABB@example.com>"}
+    post = make_email(sender="Jane Cooper <jane@corp.example>", to="help@example.com", headers=headers)
+    assert should_acknowledge(parsed(post), OWN).acknowledge
+    assert not should_acknowledge(parsed(post), frozenset({"support@example.com"})).acknowledge  # not our group
