@@ -28,6 +28,10 @@ STILL_ASKING = [
     "Thanks! " + "Here is what happens when I log in and click the button " * 3,
     # every word a word of thanks or closing: only the question mark makes these questions
     "Thanks, is it fixed?", "Спасибо, всё работает?", "Dziękuję, już działa?", "Thank you, all done？",
+    # a number is an order, a date or an amount: "Thanks, 1234" asks about something
+    "Thanks, 1234", "Спасибо, 5", "Thanks, it works 2 times",
+    # more than MAX_WORDS words, even of thanks, is more than a thank-you
+    "Thank you " * 13 + "so much",
 ]
 
 
