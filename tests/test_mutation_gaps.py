@@ -10,6 +10,8 @@ from plugin_host import hookimpl
 from plugin_host.loopguard import should_acknowledge
 
 from .conftest import deliver, make_email
+from .test_autoreply import acks
+from .test_autoreply import setup as autoreply_setup
 from .test_host_sync import synced_host, thread_label_names
 
 
@@ -83,3 +85,19 @@ def test_inspect_judges_a_post_to_our_own_google_group_by_its_writer():
     post = make_email(sender="Jane Cooper <jane@corp.example>", to="help@example.com", headers=headers)
     assert should_acknowledge(parsed(post), OWN).acknowledge
     assert not should_acknowledge(parsed(post), frozenset({"support@example.com"})).acknowledge  # not our group
+
+
+# -- autoreply opt-outs ---------------------------------------------------------------------------------------
+
+def test_a_message_a_gmail_filter_labelled_for_no_autoreply_gets_no_acknowledgement(tmp_path):
+    """``skip_labels``: a Gmail filter labels a partner's or a VIP's mail on arrival; such a ticket gets no
+    acknowledgement. The unlabelled message beside it shows the acknowledgements do go out."""
+    local, host, feed = autoreply_setup(tmp_path, {"skip_labels": ["VIP"]})
+    g = local.gmail()
+    feed.sync()
+    vip = g.users().labels().create(userId="me", body={"name": "VIP"}).execute()["id"]
+    deliver(g, make_email(sender="Vera <vera@bigclient.example>", message_id="<vip@x.example>"),
+            labels=("INBOX", "UNREAD", vip))
+    deliver(g, make_email(sender="Jane <jane@example.org>", message_id="<plain@x.example>"))
+    feed.sync()
+    assert [a["To"] for a in acks(local)] == ["jane@example.org"]
