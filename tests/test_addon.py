@@ -363,6 +363,21 @@ def test_button_on_a_thread_deleted_meanwhile_changes_nothing(env, signer, monke
     assert tasks == []  # no escalation task for a conversation that no longer exists
 
 
+
+def test_homepage_queue_escapes_customer_text(env, signer):
+    """The queue lists each ticket's subject: a customer's markup shows as text there too, as on the message card."""
+    local, host, client = env
+    from plugin_host.sync import ChangeFeed
+
+    deliver(local.gmail(), make_email(sender="eve@example.org", message_id="<hq-evil@example.org>",
+                                      subject="<img src=x onerror=alert(1)> <b>refund</b> now"))
+    ChangeFeed(host).sync()
+    card = pushed(post(client, signer, "/addon/homepage", body_for(signer)))
+    validate_card(card)
+    raw = json.dumps(card)
+    assert "&lt;img src=x" in raw and "&lt;b&gt;refund" in raw  # the subject is listed, escaped
+    assert "<img" not in raw and "<b>" not in raw
+
 def test_homepage_reads_the_queue_in_batches(env, signer, monkeypatch):
     local, host, client = env
     from plugin_host.sync import ChangeFeed
