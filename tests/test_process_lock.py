@@ -72,6 +72,9 @@ def test_a_sync_that_waits_too_long_says_why_and_does_nothing(tmp_path, monkeypa
     try:
         with pytest.raises(Busy, match=r"another Labeldesk process has been running sync .* nothing was done"):
             feed.sync()
+        # Nothing was learnt about Gmail or this host: /readyz still reports the last sync, which succeeded.
+        health = feed.health.as_dict()
+        assert health["ok"] and health["failed_syncs_in_a_row"] == 0 and health["sync_running_since"] is None
     finally:
         done.set()
         other.join()
