@@ -10,7 +10,7 @@ from plugin_host import hookimpl
 from plugin_host.loopguard import should_acknowledge
 
 from .conftest import deliver, make_email
-from .test_autoreply import acks
+from .test_autoreply import AGENTS, acks
 from .test_autoreply import setup as autoreply_setup
 from .test_host_sync import synced_host, thread_label_names
 
@@ -99,5 +99,21 @@ def test_a_message_a_gmail_filter_labelled_for_no_autoreply_gets_no_acknowledgem
     deliver(g, make_email(sender="Vera <vera@bigclient.example>", message_id="<vip@x.example>"),
             labels=("INBOX", "UNREAD", vip))
     deliver(g, make_email(sender="Jane <jane@example.org>", message_id="<plain@x.example>"))
+    feed.sync()
+    assert [a["To"] for a in acks(local)] == ["jane@example.org"]
+
+
+def test_an_agent_trying_out_the_web_form_gets_no_acknowledgement(tmp_path):
+    """A web form's message names its visitor in Reply-To; when that visitor is one of our agents (testing the
+    form), the loop guard's "never an agent" rule is what keeps the acknowledgement from going out. A real
+    visitor's submission beside it is acknowledged."""
+    local, host, feed = autoreply_setup(tmp_path)
+    feed.sync()
+    g = local.gmail()
+    agent = next(iter(AGENTS))
+    for n, visitor in enumerate((agent, "jane@example.org")):
+        deliver(g, make_email(sender="Website <noreply@forms.example>", subject=f"New form submission {n}",
+                              message_id=f"<form{n}@forms.example>", headers={"Reply-To": visitor},
+                              body="Message: where is my order 1234"))
     feed.sync()
     assert [a["To"] for a in acks(local)] == ["jane@example.org"]
