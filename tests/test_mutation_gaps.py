@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -12,7 +13,7 @@ from plugin_host.loopguard import should_acknowledge
 from .conftest import deliver, make_email
 from .test_autoreply import AGENTS, acks
 from .test_autoreply import setup as autoreply_setup
-from .test_host_sync import synced_host, thread_label_names
+from .test_host_sync import CONFIG, sent_acks, synced_host, thread_label_names
 
 
 class ReplyTo:
@@ -117,3 +118,17 @@ def test_an_agent_trying_out_the_web_form_gets_no_acknowledgement(tmp_path):
                               body="Message: where is my order 1234"))
     feed.sync()
     assert [a["To"] for a in acks(local)] == ["jane@example.org"]
+
+
+def test_an_acknowledgement_window_of_zero_days_acknowledges_every_new_thread(tmp_path):
+    """``ack_window_days = 0`` switches the once-per-sender window off: the sender's second thread is
+    acknowledged too, and Sent is not searched for earlier acknowledgements. The executor's clock stands an
+    hour back, so a search "after now" would still see the first acknowledgement (no race with the second)."""
+    config = {**CONFIG, "mailbox": {**CONFIG["mailbox"], "ack_window_days": 0}}
+    local, host, _, feed = synced_host(tmp_path, config=config)
+    host.executor.now = lambda: datetime.now(timezone.utc) - timedelta(hours=1)
+    g = local.gmail()
+    for n in range(2):
+        deliver(g, make_email(sender="Jane <jane@example.org>", subject=f"Question {n}", message_id=f"<w{n}@x.example>"))
+        feed.sync()
+    assert len(sent_acks(local)) == 2
