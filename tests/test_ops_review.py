@@ -50,7 +50,8 @@ def test_readyz_says_whether_the_last_sync_succeeded_and_when(tmp_path):
     assert client.get("/healthz").status_code == 200  # liveness: a restart would not bring Gmail back
     assert client.get("/healthz").json["sync"]["ok"] is False
     feed.sync()
-    assert client.get("/readyz").status_code == 200
+    recovered = client.get("/readyz")
+    assert recovered.status_code == 200 and recovered.json["sync"]["failed_syncs_in_a_row"] == 0  # "in a row"
     clock.now += 3600  # the poll stopped: nothing synced for an hour
     stale = client.get("/readyz")
     assert stale.status_code == 503 and "no sync for 3600 s" in stale.json["sync"]["problem"]
