@@ -132,3 +132,30 @@ def test_an_acknowledgement_window_of_zero_days_acknowledges_every_new_thread(tm
         deliver(g, make_email(sender="Jane <jane@example.org>", subject=f"Question {n}", message_id=f"<w{n}@x.example>"))
         feed.sync()
     assert len(sent_acks(local)) == 2
+
+
+# -- SLA escalation ladder ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("setting, told", [("yes", True), ("no", False)])
+def test_notify_owner_at_risk_decides_whether_the_owner_hears_of_an_at_risk_ticket(setting, told):
+    """``notify_owner_at_risk = false`` keeps the at-risk mail from the owner (the label still says it)."""
+    from types import SimpleNamespace
+
+    from plugin_host.actions import Actions, Notification
+    from plugins.sla.clock import sla_state
+    from plugins.sla.escalation import ladder
+    from plugins.sla.policy import validate
+
+    from .test_sla_fixes import MON9, message, ticket
+
+    policy = validate({"notify_owner_at_risk": setting})
+    owned = ticket([message(1, "customer", MON9)], {"Helpdesk/Owner/Anna Kowalska"})
+    now = MON9 + timedelta(hours=7)  # 7h of the default 8h first-response target
+    state = sla_state(owned, policy, now)
+    assert state.at_risk and not state.breached
+    settings = SimpleNamespace(agents={"anna@example.com": SimpleNamespace(full_name="Anna Kowalska",
+                                                                            email="anna@example.com")})
+    actions = Actions(thread_id="t")
+    ladder(owned, state, policy, actions, settings, now)
+    notes = [a for a in actions if isinstance(a, Notification)]
+    assert [(n.to, n.subject) for n in notes] == ([("anna@example.com", "At risk: Order")] if told else [])
