@@ -52,6 +52,13 @@ def test_nothing_fits_means_no_suggestion(kb):
     assert kb.search("", "en") == [] and kb.search("the and of", "en") == []
 
 
+@pytest.mark.parametrize("greeting", ["Hi, hello!", "Thanks", "?"])
+def test_a_message_without_content_words_suggests_nothing_even_at_gate_zero(kb, greeting):
+    """No content word, nothing to match: not even an admin's lowest gate (threshold 0) may turn the model's
+    faint similarity to a greeting into suggestions."""
+    assert kb.search(greeting, "en", threshold=0.0) == []
+
+
 def test_feedback_changes_ranking():
     question = "What is the bank transfer reference for my invoice?"
     assert KnowledgeBase(ARTICLES).search(question, "en") == []  # nothing fits yet
