@@ -159,3 +159,27 @@ def test_notify_owner_at_risk_decides_whether_the_owner_hears_of_an_at_risk_tick
     ladder(owned, state, policy, actions, settings, now)
     notes = [a for a in actions if isinstance(a, Notification)]
     assert [(n.to, n.subject) for n in notes] == ([("anna@example.com", "At risk: Order")] if told else [])
+
+
+class NoticeOrAck:
+    """Answers a ticket whose subject starts with "Invoice" with an automatic notice (not an acknowledgement),
+    any other with an acknowledgement."""
+
+    @hookimpl
+    def on_ticket_opened(self, ticket, actions):
+        notice = ticket.subject.startswith("Invoice")
+        actions.reply(in_reply_to=ticket.first_customer_message.id, to=ticket.customer.email,
+                      subject="Re: " + ticket.subject, text="Noted." if notice else "We got it.",
+                      key="notice" if notice else "ack", reply_kind="notice" if notice else "acknowledgement")
+
+
+def test_only_an_earlier_acknowledgement_counts_for_the_once_per_sender_window(tmp_path):
+    """The window looks in Sent for our *acknowledgements* (``X-Labeldesk: ack…``): another automatic reply the
+    customer had from us (a plugin's notice) does not use up their acknowledgement."""
+    local, host, _, feed = synced_host(tmp_path, plugin=NoticeOrAck())
+    g = local.gmail()
+    for n, subject in enumerate(("Invoice received", "Where is my order?")):
+        deliver(g, make_email(sender="Jane <jane@example.org>", subject=subject, message_id=f"<k{n}@x.example>"))
+        feed.sync()
+    keys = sorted(parsed(m.raw)["X-Labeldesk"] for m in local.mailbox.messages.values() if "SENT" in m.label_ids)
+    assert keys == ["ack", "notice"]
