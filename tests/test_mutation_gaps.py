@@ -183,3 +183,28 @@ def test_only_an_earlier_acknowledgement_counts_for_the_once_per_sender_window(t
         feed.sync()
     keys = sorted(parsed(m.raw)["X-Labeldesk"] for m in local.mailbox.messages.values() if "SENT" in m.label_ids)
     assert keys == ["ack", "notice"]
+
+
+# -- alerts across processes ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("channel", ["email", "https://chat.example.com/v1/spaces/AAA/messages?key=k"], ids=["email", "chat"])
+def test_a_keyed_alert_is_not_sent_again_by_the_next_process(tmp_path, monkeypatch, channel):
+    """The next run (a new process: nothing in memory) finds a keyed alert already sent — by its message in the
+    mailbox, or for a chat webhook in ``webhook-posted.json`` — and does not send it again."""
+    from plugin_host import executor as ex
+    from plugin_host.actions import Actions
+
+    posted = []
+    monkeypatch.setattr(ex, "post_webhook", lambda url, payload: posted.append(payload))
+    local, first, _, _ = synced_host(tmp_path)
+    _, second, _, _ = synced_host(tmp_path, local=local)  # same mailbox and state folder, fresh executor
+
+    def alert(host):
+        actions = Actions(thread_id="t1")
+        actions.notify(to="lead@example.com", channel=channel, subject="SLA breached: Order", text="Overdue.",
+                       key="breach:t1:1700000000")
+        return host.executor.execute(actions, None)
+
+    assert alert(first).done and not alert(second).done
+    notes = [m for m in local.mailbox.messages.values() if b"X-Labeldesk: notify:" in m.raw]
+    assert (len(notes), len(posted)) == ((1, 0) if channel == "email" else (0, 1))
