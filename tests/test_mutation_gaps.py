@@ -208,3 +208,18 @@ def test_a_keyed_alert_is_not_sent_again_by_the_next_process(tmp_path, monkeypat
     assert alert(first).done and not alert(second).done
     notes = [m for m in local.mailbox.messages.values() if b"X-Labeldesk: notify:" in m.raw]
     assert (len(notes), len(posted)) == ((1, 0) if channel == "email" else (0, 1))
+
+
+@pytest.mark.parametrize("share, at_risk", [(0.5, True), (0.75, False), (0.9, False)])
+def test_at_risk_share_sets_when_a_ticket_turns_at_risk(share, at_risk):
+    """``at_risk_share``: the share of the target after which a ticket is "at risk". 5h of the default 8h
+    first-response target is at risk from half the target on, not with the default three quarters."""
+    from plugins.sla.clock import sla_state
+    from plugins.sla.policy import validate
+
+    from .test_sla_fixes import MON9, message, ticket
+
+    state = sla_state(ticket([message(1, "customer", MON9)]), validate({"at_risk_share": share}),
+                      MON9 + timedelta(hours=5))
+    assert state.target == timedelta(hours=8) and not state.breached
+    assert state.at_risk is at_risk
