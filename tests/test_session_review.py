@@ -28,6 +28,11 @@ def test_customer_quoting_someone_with_a_time_keeps_their_words(text, kept):
     "support@example.com>:\n\n> Ваш заказ отправлен.\n",
     "Dziękuję, doszło.\n\npon., 23 lis 2026 o 10:05 Dział obsługi klienta sklepu Example <\n"
     "support@example.com> napisał(a):\n\n> Zamówienie wysłane.\n",
+    # wrapped just before the "<address>"
+    "Thanks, it arrived.\n\nOn Mon, 23 Nov 2026 at 10:05, Example Shop Customer Support Team\n"
+    "<support@example.com> wrote:\n\n> Your order has shipped.\n",
+    "Спасибо, всё пришло.\n\nпн, 23 нояб. 2026 г. в 10:05, Служба поддержки магазина Ромашка\n"
+    "<support@example.com>:\n\n> Ваш заказ отправлен.\n",
 ])
 def test_wrapped_gmail_attribution_does_not_leak(text):
     kept = customer(text)
