@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -223,3 +224,56 @@ def test_at_risk_share_sets_when_a_ticket_turns_at_risk(share, at_risk):
                       MON9 + timedelta(hours=5))
     assert state.target == timedelta(hours=8) and not state.breached
     assert state.at_risk is at_risk
+
+
+# -- plugin card sections: text that is not the customer's is escaped too ---------------------------------------
+# Card text understands a little HTML. The message-card test covers the customer's own words; these cover what the
+# plugins add beside them: an owner label, an admin's priority label, a help article's title and passage.
+
+MARKUP = "<b>Eve</b>"
+
+
+def _texts(sections) -> str:
+    import json
+
+    return json.dumps(sections, ensure_ascii=False)
+
+
+def _labelled_ticket(*labels):
+    from .test_sla_fixes import MON9, message, ticket
+
+    return ticket([message(1, "customer", MON9)], set(labels))
+
+
+def test_ownership_section_escapes_the_owner_name():
+    from plugins.autoreply import ticket_sections
+
+    raw = _texts(ticket_sections(_labelled_ticket(f"Helpdesk/Owner/{MARKUP}"), None, None, None, lambda n: n))
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in raw and MARKUP not in raw
+
+
+def test_service_level_section_escapes_a_priority_label():
+    from types import SimpleNamespace
+
+    from plugins.sla import ticket_sections
+    from plugins.sla.policy import validate
+
+    from .test_sla_fixes import MON9
+
+    policy = validate({"label_priorities": {MARKUP: "high"}})
+    settings = SimpleNamespace(plugin=lambda name: policy)
+    raw = _texts(ticket_sections(_labelled_ticket(f"Helpdesk/{MARKUP}"), None, settings, MON9, lambda n: n))
+    assert "label &lt;b&gt;Eve&lt;/b&gt;" in raw and MARKUP not in raw
+
+
+def test_help_articles_section_escapes_title_and_passage(monkeypatch):
+    import plugins.kb_suggest as kb
+    from plugin_host.ticket import Suggestion
+
+    found = Suggestion("a1", f"Refunds {MARKUP}", "https://help.example.com/refunds", f"Money back {MARKUP}", 0.9,
+                       "matches refund")
+    monkeypatch.setattr(kb, "suggest_articles", lambda *args, **kwargs: [found])
+    monkeypatch.setattr(kb, "options", lambda settings: SimpleNamespace(limit=3))
+    raw = _texts(kb.ticket_sections(_labelled_ticket(), None, None, None, lambda n: n))
+    assert "Refunds &lt;b&gt;Eve&lt;/b&gt;" in raw and "Money back &lt;b&gt;Eve&lt;/b&gt;" in raw
+    assert MARKUP not in raw
