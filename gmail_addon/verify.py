@@ -22,12 +22,6 @@ class Caller:
     claims: dict
 
 
-def verify_request(headers, body: dict, endpoint_url: str, addon_settings, demo_signer=None) -> Caller:
-    """Verify the system token and the user token; raise VerificationError on anything wrong."""
-    verify_system_token(headers, endpoint_url, addon_settings, demo_signer)
-    return verify_user(body, addon_settings, demo_signer)
-
-
 def verify_system_token(headers, endpoint_url: str, addon_settings, demo_signer=None) -> dict:
     """The bearer token Google signs for the add-on's service account, audience = the endpoint URL."""
     token = bearer_token(headers.get("Authorization", ""))
