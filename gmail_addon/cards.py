@@ -75,18 +75,24 @@ def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], ur
     if others:
         customer.append({"decoratedText": {"topLabel": f"Earlier tickets ({len(others)})", "wrapText": True,
                                            "text": "<br>".join(text(t.subject, 80) for t in others[:5])}})
-    state = [
-        {"decoratedText": {"topLabel": "Status", "text": status}},
-        {"decoratedText": {"topLabel": "Owner", "text": text(ticket.owner_name or "nobody yet")}},
-        {"decoratedText": {"topLabel": "Priority", "text": text((ticket.priority or "normal").capitalize())}},
-        {"decoratedText": {"topLabel": "First message",
-                           "text": _when(ticket.first_customer_at, deadline.zone if deadline else "")}},
-    ]
+    state = [{"decoratedText": {"topLabel": "Status", "text": status}}]
+    state += _unless_shown(plugin_sections, {
+        "Owner": text(ticket.owner_name or "nobody yet"), "Priority": text((ticket.priority or "normal").capitalize())})
+    state.append({"decoratedText": {"topLabel": "First message",
+                                    "text": _when(ticket.first_customer_at, deadline.zone if deadline else "")}})
     if deadline is not None:
         state.append({"decoratedText": {"topLabel": "Answer due", "text": text(_due(deadline))}})
     state.append({"buttonList": {"buttons": [button("Refresh", urls("action"), "ticket.refresh", threadId=ticket.thread_id)]}})
     sections = [section("Customer", customer), section("Ticket", state)] + list(plugin_sections)
     return card(ticket.subject, summary(ticket, deadline), sections[:MAX_SECTIONS])
+
+
+def _unless_shown(plugin_sections: list[dict], facts: dict[str, str]) -> list[dict]:
+    """The ticket's facts that no plugin's section shows already (the owner beside "Take", the priority beside
+    its buttons): each fact once on the card, and still there when that plugin is off."""
+    shown = {w["decoratedText"].get("topLabel") for s in plugin_sections for w in s.get("widgets", [])
+             if "decoratedText" in w}
+    return [{"decoratedText": {"topLabel": label, "text": value}} for label, value in facts.items() if label not in shown]
 
 
 def _due(deadline) -> str:

@@ -250,3 +250,38 @@ def test_card_times_are_in_one_zone(tmp_path, signer):
     shown = {w["decoratedText"]["topLabel"]: w["decoratedText"]["text"] for w in widgets(card, "Ticket")
              if "decoratedText" in w}
     assert shown["First message"] == f"{first.astimezone(warsaw):%Y-%m-%d %H:%M} (Europe/Warsaw)", shown
+
+
+def _labels(card) -> dict[str, list[str]]:
+    """Each decoratedText's topLabel → the headers of the sections that show it."""
+    where: dict[str, list[str]] = {}
+    for s in card["sections"]:
+        for w in s["widgets"]:
+            if "decoratedText" in w and w["decoratedText"].get("topLabel"):
+                where.setdefault(w["decoratedText"]["topLabel"], []).append(s.get("header", ""))
+    return where
+
+
+def test_each_fact_on_the_ticket_card_is_shown_once(desk, signer):
+    """The owner showed in "Ticket" and "Ownership", the priority in "Ticket" and "Service level", the deadline
+    in "Ticket" and again, in another format, in "Service level". Each is now shown once, beside what acts on it:
+    the owner with "Take", the priority with its reason and buttons, the deadline beside the first message."""
+    _, card = open_ticket(desk, signer, "en")
+    where = _labels(card)
+    assert where["Owner"] == ["Ownership"] and where["Priority"] == ["Service level"], where
+    assert where["Answer due"] == ["Ticket"] and "Deadline" not in where, where
+    assert card["header"]["subtitle"].startswith("Jane Doe · ")  # the header line still leads
+
+
+def test_without_the_plugins_the_ticket_section_still_shows_owner_and_priority():
+    from gmail_addon import cards
+    from plugin_host.ticket import Person, Ticket, TicketMessage
+    from datetime import datetime, timezone
+
+    first = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    message = TicketMessage("1", "t", "<1@x>", Person("Jan", "jan@example.pl"), (), (), "S", first, "customer", "text")
+    ticket = Ticket("t", "S", Person("Jan", "jan@example.pl"), "support@example.com", (message,), "pl", frozenset(),
+                    first, None, "customer")
+    card = cards.ticket_card(ticket, None, [], [], lambda n: f"{BASE}/addon/{n}")
+    where = _labels(card)
+    assert where["Owner"] == ["Ticket"] and where["Priority"] == ["Ticket"], where

@@ -181,20 +181,25 @@ def test_at_the_deadline_itself_a_ticket_is_not_yet_breached():
 
 
 def test_the_side_panel_deadline_names_its_time_zone(tmp_path):
-    """Agents in another country read "Mon 23 Nov 13:00" as their own time; the zone is now named."""
+    """Agents in another country read "Mon 23 Nov 13:00" as their own time; the zone is now named. The deadline is
+    shown once, as the card's "Answer due" (the sla section no longer repeats it in another format)."""
+    from gmail_addon import cards
     from plugin_host.config import load_config
-    from plugins.sla import ticket_sections
+    from plugins.sla import ticket_deadline, ticket_sections
 
     from .test_sla_fixes import MON9, message, ticket
 
     config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
         "mailbox": {"address": "support@example.com"},
         "plugins": {"enabled": ["sla"], "sla": {"timezone": "Europe/Warsaw"}}})
-    sections = ticket_sections(ticket=ticket([message(1, "customer", MON9)]), agent=None, settings=config, now=MON9,
+    asked = ticket([message(1, "customer", MON9)])
+    sections = ticket_sections(ticket=asked, agent=None, settings=config, now=MON9,
                                urls=lambda name: f"https://addon.example.com/{name}")
-    texts = [w["decoratedText"]["text"] for s in sections for w in s["widgets"] if w.get("decoratedText", {}).get(
-        "topLabel") == "Deadline"]
-    assert len(texts) == 1 and " CET — " in texts[0]
+    card = cards.ticket_card(asked, ticket_deadline(ticket=asked, settings=config, now=MON9), [], sections,
+                             lambda name: f"https://addon.example.com/{name}")
+    texts = [w["decoratedText"]["text"] for s in card["sections"] for w in s["widgets"]
+             if w.get("decoratedText", {}).get("topLabel") in ("Answer due", "Deadline")]
+    assert len(texts) == 1 and " (Europe/Warsaw) — " in texts[0], texts
 
 
 def test_the_priority_buttons_say_what_they_set(tmp_path):

@@ -122,10 +122,7 @@ def ticket_sections(ticket, agent, settings, now, urls):
         {"decoratedText": {"topLabel": "Priority", "text": html.escape(f"{state.priority.capitalize()} ({state.priority_reason})")}},
         {"decoratedText": {"topLabel": "SLA", "text": html.escape(status)}},
     ]
-    if state.due is not None:
-        zone = policy.calendar.zone
-        widgets.append({"decoratedText": {"topLabel": "Deadline", "text": html.escape(
-            f"{state.due.astimezone(zone):%a %d %b %H:%M %Z} — {human_left(state.left, policy.business_hours)}")}})
+    # The deadline itself is the card's "Answer due" (from ``ticket_deadline``), beside the first message.
     if ticket.has_label("Fixed - tell customer"):
         widgets.append({"textParagraph": {"text": "<b>Fixed — tell the customer.</b>"}})
     buttons = [{"text": p.capitalize(), "onClick": {"action": {"function": urls("action"), "parameters": [
