@@ -166,6 +166,8 @@ def suggest_articles(text, language, limit, settings) -> Any:
 def ticket_sections(ticket, agent, settings, now, urls) -> list[dict]:
     """Card sections (Card v1 JSON dicts) for the side panel of an opened ticket.
 
+    Plugins' sections appear in the order of ``[plugins] enabled``, third-party plugins after by name.
+
     :param ticket: the ticket the agent is reading.
     :param agent: the :class:`~plugin_host.config.Agent` looking at it.
     :param settings: the validated configuration.
@@ -179,7 +181,8 @@ def compose_suggestions(ticket, agent, settings) -> list[dict]:
     """Text the compose panel offers to insert into the agent's draft.
 
     Return a list of ``{"label", "content", "content_type"}`` dicts (content_type ``TEXT`` or
-    ``MUTABLE_HTML``). ``ticket`` may be None when composing a new message.
+    ``MUTABLE_HTML``). ``ticket`` may be None when composing a new message. Items appear in the order of
+    ``[plugins] enabled``, third-party plugins after by name.
 
     :param ticket: the ticket being answered, or None.
     :param agent: the agent composing.
@@ -189,7 +192,7 @@ def compose_suggestions(ticket, agent, settings) -> list[dict]:
 
 @hookspec
 def homepage_sections(agent, tickets, settings, now, urls) -> list[dict]:
-    """Card sections for the add-on homepage (the agent's queue).
+    """Card sections for the add-on homepage (the agent's queue), in the order of ``[plugins] enabled``.
 
     :param agent: the agent.
     :param tickets: open tickets awaiting a reply.

@@ -319,18 +319,34 @@ class Host:
         return list(found or [])
 
     def side_panel_sections(self, ticket: Ticket, agent, urls) -> list[dict]:
-        results = self.pm.hook.ticket_sections(ticket=ticket, agent=agent, settings=self.config, now=self.now(),
-                                               urls=urls)
-        return [section for sections in reversed(results) for section in (sections or [])]
+        return self._in_admin_order("ticket_sections", ticket=ticket, agent=agent, settings=self.config,
+                                    now=self.now(), urls=urls)
 
     def compose_suggestions(self, ticket: Ticket | None, agent) -> list[dict]:
-        results = self.pm.hook.compose_suggestions(ticket=ticket, agent=agent, settings=self.config)
-        return [item for items in reversed(results) for item in (items or [])]
+        return self._in_admin_order("compose_suggestions", ticket=ticket, agent=agent, settings=self.config)
 
     def homepage_sections(self, agent, tickets: list[Ticket], urls) -> list[dict]:
-        results = self.pm.hook.homepage_sections(agent=agent, tickets=tickets, settings=self.config,
-                                                 now=self.now(), urls=urls)
-        return [section for sections in reversed(results) for section in (sections or [])]
+        return self._in_admin_order("homepage_sections", agent=agent, tickets=tickets, settings=self.config,
+                                    now=self.now(), urls=urls)
+
+    def plugin_order(self, names) -> list[str]:
+        """Plugin names as the admin listed them in ``[plugins] enabled``, the others (third-party, always-on)
+        after them by name: the side panel reads in the order the admin chose, not in install order."""
+        listed = {name: at for at, name in enumerate(self.config.enabled_plugins)}
+        return sorted(names, key=lambda name: (listed.get(name, len(listed)), name))
+
+    def _in_admin_order(self, hook_name: str, **kwargs) -> list:
+        """A UI hook's answers (lists) joined in :meth:`plugin_order`. Each plugin is called on its own
+        (``subset_hook_caller``, which hook-call monitoring and tracing still see): pluggy drops None answers
+        from a joint call, so a joint call's results cannot be matched to the plugins that gave them."""
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        names = self.plugin_order({impl.plugin_name for impl in impls})
+        joined = []
+        for name in names:
+            others = [impl.plugin for impl in impls if impl.plugin_name != name]
+            for answer in self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs):
+                joined.extend(answer or [])
+        return joined
 
     def card_action(self, name: str, parameters: dict, form_inputs: dict, ticket: Ticket | str | None, agent,
                     dry_run: bool = False):

@@ -285,3 +285,58 @@ def test_without_the_plugins_the_ticket_section_still_shows_owner_and_priority()
     card = cards.ticket_card(ticket, None, [], [], lambda n: f"{BASE}/addon/{n}")
     where = _labels(card)
     assert where["Owner"] == ["Ticket"] and where["Priority"] == ["Ticket"], where
+
+
+class _Third:
+    """A third-party plugin: a section of its own, and nothing (None) for compose."""
+
+    def __init__(self, header):
+        self.header = header
+
+    def ticket_sections(self, ticket, agent, settings, now, urls):
+        return [{"header": self.header, "widgets": [{"textParagraph": {"text": self.header}}]}]
+
+    def homepage_sections(self, agent, tickets, settings, now, urls):
+        return [{"header": self.header, "widgets": [{"textParagraph": {"text": self.header}}]}]
+
+    def compose_suggestions(self, ticket, agent, settings):
+        return None
+
+
+def _third(header):
+    from plugin_host import hookimpl
+
+    plugin = _Third(header)
+    for name in ("ticket_sections", "homepage_sections", "compose_suggestions"):
+        hookimpl(getattr(type(plugin), name))
+    return plugin
+
+
+@pytest.mark.parametrize("enabled", [["autoreply", "sla", "kb_suggest"], ["kb_suggest", "sla", "autoreply"]])
+def test_plugin_sections_follow_the_admins_enabled_list(tmp_path, enabled):
+    """"Service level" showed below "Help articles" because plugins answered in the order they were installed.
+    Their sections now follow ``[plugins] enabled``; third-party plugins come after, by name."""
+    from plugin_host.plugins import HOOKS_CALLED
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text(ARTICLES["refunds.md"], encoding="utf-8")
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS, "host": {"state_dir": str(tmp_path / "s")},
+            "plugins": {"enabled": enabled, "kb_suggest": {"articles": str(folder)}}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={})
+    local = LocalMailbox()
+    host = build_host(config, http=local.http, extra_plugins={"zz-third": _third("Zed"), "aa-third": _third("Aa")})
+    ticket = host.ticket(deliver(local.gmail(), make_email(**TICKETS["en"]))["threadId"])
+    agent = host.config.agent("ivan.petrov@example.com")
+    urls = lambda name: f"{BASE}/addon/{name}"  # noqa: E731
+    header = {"autoreply": "Ownership", "sla": "Service level", "kb_suggest": "Help articles"}
+    HOOKS_CALLED.discard("ticket_sections")
+    headers = [s["header"] for s in host.side_panel_sections(ticket, agent, urls)]
+    assert headers == [header[name] for name in enabled] + ["Aa", "Zed"], headers
+    assert "ticket_sections" in HOOKS_CALLED  # hook-call monitoring still sees the calls
+    assert [s["header"] for s in host.homepage_sections(agent, [ticket], urls)][-2:] == ["Aa", "Zed"]
+    labels = [item["label"] for item in host.compose_suggestions(ticket, agent)]
+    first_of = {"autoreply": "Insert my signature", "kb_suggest": "Article: "}
+    order = [name for name in enabled if name in first_of]
+    at = [next(i for i, label in enumerate(labels) if label.startswith(first_of[name])) for name in order]
+    assert at == sorted(at), labels
