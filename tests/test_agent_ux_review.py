@@ -340,3 +340,44 @@ def test_plugin_sections_follow_the_admins_enabled_list(tmp_path, enabled):
     order = [name for name in enabled if name in first_of]
     at = [next(i for i, label in enumerate(labels) if label.startswith(first_of[name])) for name in order]
     assert at == sorted(at), labels
+
+
+def _compose_insert(desk, signer, thread, starts):
+    compose = pushed(post(desk[2], signer, "/addon/compose", body_for(signer, threadId=thread)))
+    button = next(b for b in compose["sections"][0]["widgets"][0]["buttonList"]["buttons"] if b["text"].startswith(starts))
+    key = next(p["value"] for p in button["onClick"]["action"]["parameters"] if p["key"] == "key")
+    answer = press(desk, signer, thread, name="compose.insert", key=key)
+    [content] = answer["renderActions"]["hostAppAction"]["gmailAction"]["updateDraftActionMarkup"]["updateBody"][
+        "insertContents"]
+    return content
+
+
+def test_compose_inserts_an_article_as_html_with_its_bold_and_links(desk, signer):
+    """The compose panel inserted TEXT: the article's bold was lost and its links showed as "label (https://…)".
+    Gmail takes MUTABLE_HTML there: the article goes in as HTML, links clickable, nothing in brackets."""
+    thread, _ = open_ticket(desk, signer, "en")
+    article = _compose_insert(desk, signer, thread, "Article: ")
+    assert article["contentType"] == "MUTABLE_HTML", article
+    said = article["content"]
+    assert "<strong>approve a refund</strong>" in said and "<em>5 business days</em>" in said, said
+    assert '<a href="https://shop.example.com/orders">your orders</a>' in said and "(https://" not in said, said
+    assert "<h1>" not in said and "How refunds work</" not in said  # the title heading opens no reply
+    link = _compose_insert(desk, signer, thread, "Link: ")
+    assert link == {"content": '<a href="https://help.example.com/refunds">How refunds work</a>',
+                    "contentType": "MUTABLE_HTML"}, link
+    signature = _compose_insert(desk, signer, thread, "Insert my signature")
+    assert signature["contentType"] == "TEXT"  # plain text, as typed
+
+
+def test_article_html_is_safe():
+    from plugins.kb_suggest.html_answer import answer_html
+
+    said = answer_html("Hi <b onclick=\"x()\">you</b> & <script>alert(1)</script> <img src=x onerror=alert(1)>\n\n"
+                       "[bad](javascript:alert(1)) [plain](http://example.com/x) [ok](https://example.com/?a=1&b=\"2\")\n\n"
+                       "<div onmouseover=\"steal()\">block <a href=\"javascript:x\">here</a></div>\n\n"
+                       "![pic](https://evil.example/track.png)")
+    lowered = said.lower()
+    for bad in ("<script", "onclick", "onerror", "onmouseover", "javascript:", "<img", "http://", "<div"):
+        assert bad not in lowered, (bad, said)
+    assert "&amp;" in said and '<a href="https://example.com/?a=1&amp;b=%222%22">ok</a>' in said, said
+    assert ">bad<" not in said and "bad" in said and "plain" in said and "here" in said and "pic" in said

@@ -245,7 +245,8 @@ def test_compose_panel_offers_articles(tmp_path):
     ref = deliver(local.gmail(), make_email(subject="Refund", body="When does my refund reach my card?"))
     items = host.compose_suggestions(host.ticket(ref["threadId"]), config.agent("anna.kowalska@example.com"))
     assert any(i["label"].startswith("Article: How refunds") and "5 business days" in i["content"] for i in items)
-    assert any(i["content"].endswith("https://help.example.com/r") for i in items)
+    assert any(i["content"].startswith('<a href="https://help.example.com/r">') and i["content_type"] == "MUTABLE_HTML"
+               for i in items)  # the link as a clickable link (it was "title: https://…" in TEXT)
 
 
 @responses_lib.activate

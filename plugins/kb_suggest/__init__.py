@@ -267,15 +267,28 @@ def nothing_fits(settings) -> str:
 
 @hookimpl
 def compose_suggestions(ticket, agent, settings):
-    """The best articles as ready-to-insert text in the compose panel (where Gmail allows inserts)."""
+    """The best articles ready to insert in the compose panel (where Gmail allows inserts), as HTML (Gmail's
+    ``MUTABLE_HTML``: bold, lists and links kept, see ``html_answer``); plain text when the article is gone."""
     if ticket is None:
         return []
     items = []
     for s in suggest_articles(ticket.question, ticket.language, 2, settings):
-        items.append({"label": shorten(f"Article: {s.title}", 40), "content": s.body, "content_type": "TEXT"})
+        items.append({"label": shorten(f"Article: {s.title}", 40), **_article_content(s, settings)})
         if s.url.startswith("https://"):
-            items.append({"label": shorten(f"Link: {s.title}", 40), "content": f"{s.title}: {s.url}", "content_type": "TEXT"})
+            link = f'<a href="{html.escape(s.url)}">{html.escape(s.title, quote=False)}</a>'
+            items.append({"label": shorten(f"Link: {s.title}", 40), "content": link, "content_type": "MUTABLE_HTML"})
     return items
+
+
+def _article_content(suggestion, settings) -> dict:
+    """An article's body as safe HTML; its plain-text answer when only that is known (another plugin's
+    suggestion, or the article left the knowledge base since it was ranked)."""
+    from .html_answer import answer_html
+
+    article = next((a for a in knowledge_base(settings).articles if a.id == suggestion.article_id), None)
+    if article is None:
+        return {"content": suggestion.body, "content_type": "TEXT"}
+    return {"content": answer_html(article.body), "content_type": "MUTABLE_HTML"}
 
 
 @hookimpl
