@@ -123,10 +123,15 @@ def _ticket(host, gmail, parameters):
     return host.ticket(thread_id) if thread_id else None
 
 
-def _ticket_card(host, ticket, agent):
+def _zone(body: dict):
+    """The agent's own time zone, when Gmail sent it (``commonEventObject.timeZone``), for the card's times."""
+    return cards.viewer_zone((body.get("commonEventObject") or {}).get("timeZone"))
+
+
+def _ticket_card(host, ticket, agent, zone=None):
     deadline = host.deadline(ticket)
     earlier = host.customer_history(ticket.customer.email, exclude_thread=ticket.thread_id)
-    return cards.ticket_card(ticket, deadline, earlier, host.side_panel_sections(ticket, agent, urls), urls)
+    return cards.ticket_card(ticket, deadline, earlier, host.side_panel_sections(ticket, agent, urls), urls, zone)
 
 
 @addon.post("/homepage")
@@ -142,7 +147,8 @@ def homepage():
             counts["breached"] += ticket.has_label("SLA/Breached")
         rows.sort(key=lambda row: (row[0].owner_name != agent.full_name,
                                    row[1].due.timestamp() if row[1] else float("inf")))
-        return cards.push_card(cards.homepage_card(agent, rows, counts, host.homepage_sections(agent, tickets, urls), urls))
+        return cards.push_card(cards.homepage_card(agent, rows, counts, host.homepage_sections(agent, tickets, urls), urls,
+                                                      _zone(body)))
     return _handle(build)
 
 
@@ -155,7 +161,7 @@ def message():
         if ticket is None:
             return cards.push_card(cards.message_card("Not a ticket", "This thread has no customer message to a "
                                                       "support address (internal or automatic mail)."))
-        return cards.push_card(_ticket_card(host, ticket, agent))
+        return cards.push_card(_ticket_card(host, ticket, agent, _zone(body)))
     return _handle(build)
 
 
@@ -188,7 +194,7 @@ def action():
         name = parameters.get("name", "")
         thread_id = thread_id_of(host, gmail, parameters) if (parameters.get("threadId") or gmail) else None
         if name not in ("compose.insert", "ticket.refresh"):  # a plugin's button: the host reads the thread once
-            return _plugin_button(host, name, parameters, inputs, thread_id, agent)
+            return _plugin_button(host, name, parameters, inputs, thread_id, agent, _zone(body))
         ticket = host.ticket(thread_id) if thread_id else None
         if ticket is None and HEX_ID.match(parameters.get("threadId", "")):  # the card's ticket, deleted since
             raise AddonError(GONE)
@@ -200,11 +206,11 @@ def action():
             return cards.insert_into_draft(item["content"], item.get("content_type", "TEXT"))
         if ticket is None:
             raise AddonError("Open a ticket first.")
-        return cards.update_card(_ticket_card(host, ticket, agent))
+        return cards.update_card(_ticket_card(host, ticket, agent, _zone(body)))
     return _handle(build, push=cards.push_card_from_button, failed=cards.button_error_card)
 
 
-def _plugin_button(host, name, parameters, inputs, thread_id, agent) -> dict:
+def _plugin_button(host, name, parameters, inputs, thread_id, agent, zone=None) -> dict:
     """The plugin decides from the thread the host reads under its lock; the card after it shows the thread
     as the action left it (two reads, none before)."""
     reply = host.card_action(name, parameters, inputs, thread_id, agent)
@@ -217,4 +223,4 @@ def _plugin_button(host, name, parameters, inputs, thread_id, agent) -> dict:
     fresh = host.ticket(thread_id) if thread_id else None
     if fresh is None and HEX_ID.match(parameters.get("threadId", "")):  # the card's ticket, deleted since
         raise AddonError(GONE)
-    return cards.notify(reply.notification or "Done.", _ticket_card(host, fresh, agent) if fresh else None)
+    return cards.notify(reply.notification or "Done.", _ticket_card(host, fresh, agent, zone) if fresh else None)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 
 import html
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from plugin_host.hours import local_text
 from plugin_host.text import shorten
 
 MAX_SECTIONS = 100
@@ -50,19 +49,42 @@ def button(label: str, url: str, name: str, **parameters) -> dict:
     return {"text": label, "onClick": {"action": {"function": url, "parameters": params}}}
 
 
-def _when(value: datetime | None, zone: str = "") -> str:
-    """A moment in the team's zone (the deadline's calendar) when known, so the card's times compare at a glance."""
+def viewer_zone(time_zone) -> tzinfo | None:
+    """The agent's own zone from the event (``commonEventObject.timeZone`` = ``{id, offset}``, offset in ms): the
+    IANA zone of its id, else a fixed offset ("UTC+01:00"), else None (the card keeps the team's zone)."""
+    if not isinstance(time_zone, dict):
+        return None
+    zone = _zone(time_zone.get("id"))
+    if zone is not None:
+        return zone
+    offset = time_zone.get("offset")
+    if isinstance(offset, (int, float)) and not isinstance(offset, bool) and abs(offset) < 86_400_000:
+        return timezone(timedelta(minutes=round(offset / 60_000)))
+    return None
+
+
+def _zone(zone) -> tzinfo | None:
+    """A zone given by IANA name (or already a tzinfo); None for nothing or a name not in the zone database."""
+    if isinstance(zone, tzinfo) or not zone or not isinstance(zone, str):
+        return zone if isinstance(zone, tzinfo) else None
+    try:
+        return ZoneInfo(zone)
+    except (ValueError, OSError, ZoneInfoNotFoundError):  # a malformed name, or a folder of the database
+        return None
+
+
+def _when(value: datetime | None, zone: str | tzinfo | None = "") -> str:
+    """A moment in one zone, named (the agent's, else the deadline's calendar), so the card's times compare at a glance."""
     if value is None:
         return "—"
-    if zone:
-        try:
-            return local_text(value, ZoneInfo(zone))
-        except (ValueError, ZoneInfoNotFoundError):
-            pass
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    shown = _zone(zone)
+    if shown is None:
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{value.astimezone(shown):%Y-%m-%d %H:%M} ({getattr(shown, 'key', None) or shown.tzname(None)})"
 
 
-def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], urls) -> dict:
+def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], urls, zone: tzinfo | None = None) -> dict:
+    """``zone``: the agent's own (:func:`viewer_zone`); times are in the team's calendar zone without it."""
     status = "Awaiting reply" if ticket.awaiting_reply else "Answered"
     if ticket.has_label("Resolved"):
         status = "Resolved"
@@ -79,12 +101,12 @@ def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], ur
     state += _unless_shown(plugin_sections, {
         "Owner": text(ticket.owner_name or "nobody yet"), "Priority": text((ticket.priority or "normal").capitalize())})
     state.append({"decoratedText": {"topLabel": "First message",
-                                    "text": _when(ticket.first_customer_at, deadline.zone if deadline else "")}})
+                                    "text": _when(ticket.first_customer_at, zone or (deadline.zone if deadline else ""))}})
     if deadline is not None:
-        state.append({"decoratedText": {"topLabel": "Answer due", "text": text(_due(deadline))}})
+        state.append({"decoratedText": {"topLabel": "Answer due", "text": text(_due(deadline, zone))}})
     state.append({"buttonList": {"buttons": [button("Refresh", urls("action"), "ticket.refresh", threadId=ticket.thread_id)]}})
     sections = [section("Customer", customer), section("Ticket", state)] + list(plugin_sections)
-    return card(ticket.subject, summary(ticket, deadline), sections[:MAX_SECTIONS])
+    return card(ticket.subject, summary(ticket, deadline, zone), sections[:MAX_SECTIONS])
 
 
 def _unless_shown(plugin_sections: list[dict], facts: dict[str, str]) -> list[dict]:
@@ -95,22 +117,29 @@ def _unless_shown(plugin_sections: list[dict], facts: dict[str, str]) -> list[di
     return [{"decoratedText": {"topLabel": label, "text": value}} for label, value in facts.items() if label not in shown]
 
 
-def _due(deadline) -> str:
-    when = deadline.text or _when(deadline.due, deadline.zone)
+def _due_at(deadline, zone: tzinfo | None = None) -> str:
+    """When the answer is due: in the agent's zone when known, else as the deadline's plugin phrased it."""
+    return _when(deadline.due, zone) if zone else deadline.text or _when(deadline.due, deadline.zone)
+
+
+def _due(deadline, zone: tzinfo | None = None) -> str:
+    when = _due_at(deadline, zone)
     return f"{when} — {deadline.left}" if deadline.left else when
 
 
-def summary(ticket, deadline) -> str:
+def summary(ticket, deadline, zone: tzinfo | None = None) -> str:
     """The header's line, what an agent wants before anything else: who wrote, how long is left, whose it is."""
     parts = [ticket.customer.name or ticket.customer.email]
     if deadline is not None:
-        parts.append(deadline.left or "due " + (deadline.text or _when(deadline.due, deadline.zone)))
+        parts.append(deadline.left or "due " + _due_at(deadline, zone))
     parts.append(f"owner {ticket.owner_name}" if ticket.owner_name else "no owner yet")
     return " · ".join(parts)
 
 
-def homepage_card(agent, rows: list[tuple], counts: dict, plugin_sections: list[dict], urls) -> dict:
-    """``rows``: (ticket, deadline) pairs already ordered (own tickets first, then by deadline)."""
+def homepage_card(agent, rows: list[tuple], counts: dict, plugin_sections: list[dict], urls,
+                  zone: tzinfo | None = None) -> dict:
+    """``rows``: (ticket, deadline) pairs already ordered (own tickets first, then by deadline); ``zone`` as for
+    :func:`ticket_card`."""
     summary = [{"decoratedText": {"topLabel": "Awaiting reply", "text": str(counts.get("open", 0))}},
                {"decoratedText": {"topLabel": "At risk · breached",
                                   "text": f"{counts.get('at_risk', 0)} · {counts.get('breached', 0)}"}}]
@@ -120,7 +149,7 @@ def homepage_card(agent, rows: list[tuple], counts: dict, plugin_sections: list[
         queue.append({"decoratedText": {
             "topLabel": ("★ yours · " if mine else "") + text(ticket.customer.email, 60),
             "text": text(ticket.subject, 80),
-            "bottomLabel": text("due " + (_due(deadline) if deadline else "—"), 80),
+            "bottomLabel": text("due " + (_due(deadline, zone) if deadline else "—"), 80),
             "onClick": {"openLink": {"url": ticket.gmail_url}}}})
     if not queue:
         queue = [{"textParagraph": {"text": "Nothing is waiting for a reply. 🎉"}}]

@@ -381,3 +381,48 @@ def test_article_html_is_safe():
         assert bad not in lowered, (bad, said)
     assert "&amp;" in said and '<a href="https://example.com/?a=1&amp;b=%222%22">ok</a>' in said, said
     assert ">bad<" not in said and "bad" in said and "plain" in said and "here" in said and "pic" in said
+
+
+def _in_zone(desk, signer, path, zone, thread=None):
+    body = body_for(signer, threadId=thread) if thread else body_for(signer)
+    body["commonEventObject"]["timeZone"] = zone
+    card = pushed(post(desk[2], signer, path, body))
+    validate_card(card)
+    return card
+
+
+def test_card_times_are_in_the_agents_own_zone_when_gmail_says_it(desk, signer):
+    """Times were in the team's calendar zone even for an agent in New York, who had to convert them. Gmail sends
+    the agent's zone (``commonEventObject.timeZone``): the card's times are now in it, and name it."""
+    from zoneinfo import ZoneInfo
+
+    from plugin_host.sync import ChangeFeed
+
+    local, host, client = desk
+    thread, plain = open_ticket(desk, signer, "en")
+    card = _in_zone(desk, signer, "/addon/message", {"id": "America/New_York", "offset": -18000000}, thread)
+    shown = {w["decoratedText"]["topLabel"]: w["decoratedText"]["text"] for w in widgets(card, "Ticket")
+             if "decoratedText" in w}
+    first = host.ticket(thread).first_customer_at.astimezone(ZoneInfo("America/New_York"))
+    assert shown["First message"] == f"{first:%Y-%m-%d %H:%M} (America/New_York)", shown
+    due = host.deadline(host.ticket(thread)).due.astimezone(ZoneInfo("America/New_York"))
+    assert shown["Answer due"].startswith(f"{due:%Y-%m-%d %H:%M} (America/New_York) — "), shown
+    team = {w["decoratedText"]["topLabel"]: w["decoratedText"]["text"] for w in widgets(plain, "Ticket")
+            if "decoratedText" in w}
+    assert "America/New_York" not in team["Answer due"]  # without a zone in the event: the team's, as before
+    ChangeFeed(host).sync()
+    queue = _in_zone(desk, signer, "/addon/homepage", {"id": "Asia/Tokyo", "offset": 32400000})
+    [row] = [w["decoratedText"] for s in queue["sections"] for w in s["widgets"] if "onClick" in w.get("decoratedText", {})]
+    assert "(Asia/Tokyo) — " in row["bottomLabel"] and row["bottomLabel"].endswith(" left"), row
+
+
+def test_an_unknown_zone_id_falls_back_to_the_offset():
+    from gmail_addon import cards
+    from datetime import datetime, timezone
+
+    zone = cards.viewer_zone({"id": "Mars/Olympus", "offset": -16200000})
+    when = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    assert cards._when(when, zone) == "2026-11-23 05:00 (UTC-04:30)"
+    assert cards.viewer_zone({"id": "Europe/Warsaw", "offset": 3600000}).key == "Europe/Warsaw"
+    for nothing in (None, {}, {"id": ""}, {"offset": "x"}, {"id": 5}, "Europe/Warsaw", {"offset": 10 ** 12}):
+        assert cards.viewer_zone(nothing) is None, nothing
