@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 KNOWN_THREADS = 2048  # tickets kept by thread history id (the add-on's queue); all forgotten beyond this
 KNOWN_SUBJECTS = 20_000  # message subjects kept for the add-on card's earlier tickets (a few MB at most)
 FOLLOW_UP_LOOKUPS = 3  # referenced messages looked up to tell a customer's reply in a split thread from a new request
+# A Message-ID a Gmail search can hold as one value: no quotes, parentheses, braces, colons or spaces, which
+# would end it or add the sender's own operators ("<x(a)OR(in:anywhere)>", '<"a>' is a 400 on every sync).
+SEARCHABLE_ID = re.compile(r"<[\w.@+=$%&'*/!#^`|~\[\]-]+>")
 EVENTS = ("on_ticket_opened", "on_customer_replied", "on_agent_replied", "on_sweep")
 
 
@@ -240,9 +243,11 @@ class Host:
         """The thread of ours a new ticket's first message answers, or "": Gmail starts a new thread when a
         customer changes the subject in a reply, and after 100 messages, so that message is the customer
         writing again in a conversation, no new request. Its In-Reply-To and latest References are looked up
-        (one search each, only for a new ticket's first message that answers something)."""
+        (one search each, only for a new ticket's first message that answers something; ids a search cannot
+        hold are skipped)."""
         first = ticket.first_customer_message
-        ids = re.findall(r"<[^<>\s]+>", f"{first.references} {first.in_reply_to}")
+        ids = [i for i in re.findall(r"<[^<>\s]+>", f"{first.references} {first.in_reply_to}")
+               if SEARCHABLE_ID.fullmatch(i)]
         for message_id in list(dict.fromkeys(reversed(ids)))[:FOLLOW_UP_LOOKUPS]:
             found = self.client.list_message_ids(q=f"rfc822msgid:{message_id}", max_results=5)
             other = next((ref["threadId"] for ref in found if ref["threadId"] != ticket.thread_id), "")

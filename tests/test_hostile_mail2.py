@@ -1,0 +1,64 @@
+"""Hostile and malformed mail against today's parsing: forwards, group unwrapping, charset guessing, names,
+split-thread lookups, calendar replies and dates. Each test delivers mail into the local mailbox and syncs
+with every plugin on, unless it exercises one pure function."""
+from __future__ import annotations
+
+import re
+
+from plugin_host.sync import ChangeFeed
+
+from .conftest import deliver, make_email
+
+ALL_PLUGINS = {"mailbox": {"address": "support@example.com", "aliases": ["help@example.com"]},
+               "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+               "plugins": {"enabled": ["autoreply", "sla", "kb_suggest"]}}
+
+
+def all_plugins_host(tmp_path):
+    """(local, host): the real plugins only (no test acknowledger)."""
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path, config=ALL_PLUGINS, plugin=object())
+    return local, host
+
+
+def sent_to(local) -> list[tuple[str, str]]:
+    """(To, X-Labeldesk) of every message the mailbox sent."""
+    import email
+
+    found = []
+    for message in local.mailbox.messages.values():
+        if "SENT" in message.label_ids:
+            parsed = email.message_from_bytes(message.raw)
+            found.append((str(parsed["To"]), str(parsed["X-Labeldesk"])))
+    return found
+
+
+def searches(host) -> list[str]:
+    """Every ``q`` the host sends to messages.list from now on."""
+    seen, original = [], host.client.list_message_ids
+
+    def spy(q=None, *args, **kwargs):
+        seen.append(q or "")
+        return original(q, *args, **kwargs)
+
+    host.client.list_message_ids = spy
+    return seen
+
+
+def test_message_ids_with_quotes_or_search_operators_are_not_looked_up(tmp_path):
+    """A new ticket's In-Reply-To and References were pasted into "rfc822msgid:<id>" searches as they were:
+    an id such as <"a> made Gmail answer 400 on every sync (the thread failed, no acknowledgement, the cursor
+    stuck until it was set aside), and <x(a)OR(in:anywhere)> put the customer's own operators into the query.
+    Such ids are now skipped; plain ones are still looked up."""
+    local, host = all_plugins_host(tmp_path)
+    queries = searches(host)
+    deliver(local.gmail(), make_email(sender="Rae <rae@example.org>", message_id="<ops@example.org>",
+                                      in_reply_to='<a"OR"in:anywhere>',
+                                      references='<plain@example.net> <x(a)OR(in:anywhere)> <y{in:anywhere}> <"a>'))
+    report = ChangeFeed(host).sync()
+    assert report.ok, report.failed
+    assert sent_to(local) == [("rae@example.org", "ack")]
+    lookups = [q for q in queries if q.startswith("rfc822msgid:") and "labeldesk" not in q]
+    assert "rfc822msgid:<plain@example.net>" in lookups
+    assert all(re.fullmatch(r"rfc822msgid:<[\w.@+=$%&'*/!#^`|~\[\]-]+>", q) for q in lookups), lookups
