@@ -19,7 +19,8 @@ from .text import FORWARDED, FORWARDED_FIELD, MAX_TEXT, customer_text, normalise
 FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw|wg|tr|pd|rv|vs|пересл|переслано)\s*:", re.I)
 OUTLOOK_SEPARATOR = re.compile(r"^\s*(_{10,}|-{2,}\s*(Original Message|Исходное сообщение|Oryginalna wiadomość)\s*-{2,})\s*$",
                                re.I)
-FROM_FIELD = re.compile(r"^\s*\*?(From|От|Od):\*?\s*(?P<value>.+?)\s*$", re.I)
+# The value is stripped in code: a lazy ".+?" before "\s*$" backtracked over every space of a long line.
+FROM_FIELD = re.compile(r"^\s*\*?(From|От|Od):\*?(?P<value>.*)$", re.I)
 MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]")  # Outlook's plain text: "From: Jane Cooper [mailto:jane@…]"
 
 
@@ -55,11 +56,11 @@ def _inline(text: str, outlook: bool) -> ForwardedMessage | None:
                   if FORWARDED.match(line) or (outlook and OUTLOOK_SEPARATOR.match(line))), None)
     if start is None:
         return None
-    sender, body = "", len(lines)
+    sender, body = None, len(lines)  # the first From line decides, even a blank one
     for i in range(start + 1, len(lines)):
         found = FROM_FIELD.match(lines[i])
-        if found and not sender:
-            sender = MAILTO.sub(r"<\1>", found.group("value")).replace("*", "")
+        if found and sender is None:
+            sender = MAILTO.sub(r"<\1>", found.group("value")).replace("*", "").strip()
         elif not (FORWARDED_FIELD.match(lines[i]) or not lines[i].strip()):
             body = i
             break

@@ -62,3 +62,31 @@ def test_message_ids_with_quotes_or_search_operators_are_not_looked_up(tmp_path)
     lookups = [q for q in queries if q.startswith("rfc822msgid:") and "labeldesk" not in q]
     assert "rfc822msgid:<plain@example.net>" in lookups
     assert all(re.fullmatch(r"rfc822msgid:<[\w.@+=$%&'*/!#^`|~\[\]-]+>", q) for q in lookups), lookups
+
+
+def config_with_agent(tmp_path):
+    from plugin_host.config import load_config
+
+    return load_config(tmp_path / "x.toml", data=ALL_PLUGINS, environ={})
+
+
+def agent_forward(block: str, subject: str = "Fwd: my order") -> bytes:
+    """Anna forwarding a customer's mail into support@ with Gmail's separator above ``block``."""
+    return make_email(sender="Anna Kowalska <anna.kowalska@example.com>", subject=subject,
+                      message_id=f"<fwd{abs(hash(block))}@example.com>",
+                      body="Taking this one in.\n\n---------- Forwarded message ---------\n" + block)
+
+
+def test_a_forwarded_line_of_spaces_is_read_in_linear_time(tmp_path):
+    """Each line of a forwarded header block, and each "From:" line of the forwarded body, was matched by a
+    pattern that backtracks over whitespace ("From: a", 100,000 spaces, "b"): a minute of CPU on every read of
+    the thread (each sync, sweep and side-panel card), hours for a megabyte."""
+    import time
+
+    from plugin_host.tickets import ticket_from_eml
+
+    block = "From: Bob <bob@example.net>\nSubject: late\n\nFrom: a" + " " * 100_000 + "b\nMy order is late.\n"
+    started = time.monotonic()
+    ticket = ticket_from_eml(agent_forward(block), config_with_agent(tmp_path))
+    assert time.monotonic() - started < 5
+    assert ticket.customer.email == "bob@example.net" and ticket.first_customer_message.forwarded_by
