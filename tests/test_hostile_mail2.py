@@ -90,3 +90,18 @@ def test_a_forwarded_line_of_spaces_is_read_in_linear_time(tmp_path):
     ticket = ticket_from_eml(agent_forward(block), config_with_agent(tmp_path))
     assert time.monotonic() - started < 5
     assert ticket.customer.email == "bob@example.net" and ticket.first_customer_message.forwarded_by
+
+
+def test_a_megabyte_line_of_spaces_is_not_read_as_an_attribution(tmp_path):
+    """Every line below the customer's first one is checked for an "On … wrote:" attribution, whose pattern
+    tries each split of the leading whitespace: a customer's line of 2,000,000 spaces took 30 s on every read of
+    the thread (sync, sweep, each card). A line that long is no attribution; it is now read in a moment."""
+    import time
+
+    from plugin_host.tickets import ticket_from_eml
+
+    raw = make_email(body="Hi, my order is late.\n" + " " * 2_000_000 + "x\n")
+    started = time.monotonic()
+    ticket = ticket_from_eml(raw, config_with_agent(tmp_path))
+    assert time.monotonic() - started < 5
+    assert ticket.first_customer_message.text.startswith("Hi, my order is late.")
