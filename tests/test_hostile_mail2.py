@@ -105,3 +105,32 @@ def test_a_megabyte_line_of_spaces_is_not_read_as_an_attribution(tmp_path):
     ticket = ticket_from_eml(raw, config_with_agent(tmp_path))
     assert time.monotonic() - started < 5
     assert ticket.first_customer_message.text.startswith("Hi, my order is late.")
+
+
+CALENDAR_REPLY = (b"From: Bob <bob@example.net>\r\nSubject: Accepted: Call\r\nContent-Type: text/calendar; method=REPLY\r\n\r\n"
+                  b"BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nEND:VCALENDAR\r\n")
+
+
+def with_attached_message(inner: bytes, text: bytes = b"Why did the attached reply cancel my booking?") -> bytes:
+    return (b"From: Jane <jane@example.org>\r\nTo: support@example.com\r\nSubject: My booking\r\n"
+            b"Message-ID: <cal%d@example.org>\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+            b"--B\r\nContent-Type: text/plain\r\n\r\n%s\r\n--B\r\nContent-Type: message/rfc822\r\n"
+            b"Content-Disposition: attachment\r\n\r\n%s\r\n--B--\r\n" % (abs(hash(inner)), text, inner))
+
+
+def test_a_calendar_reply_attached_to_a_customers_question_is_no_calendar_reply(tmp_path):
+    """The iTIP check looked into attached messages too: a customer asking about a calendar answer they
+    forwarded as an attachment ("why did the attached reply cancel my booking?") was taken for the calendar's
+    own reply, so no ticket was opened and nobody answered; METHOD:REPLY in the customer's own text was
+    already a question. Both are tickets and acknowledged once; a calendar's own reply still is none."""
+    local, host = all_plugins_host(tmp_path)
+    g = local.gmail()
+    attached = deliver(g, with_attached_message(CALENDAR_REPLY))
+    in_text = deliver(g, make_email(sender="Ida <ida@example.org>", message_id="<itip-text@example.org>",
+                                    body="My calendar shows:\nBEGIN:VCALENDAR\nMETHOD:REPLY\nEND:VCALENDAR\nWhy?"))
+    own = deliver(g, CALENDAR_REPLY.replace(b"Subject:", b"To: support@example.com\r\nMessage-ID: <r@x.net>\r\nSubject:"))
+    report = ChangeFeed(host).sync()
+    assert report.ok, report.failed
+    assert host.ticket(attached["threadId"]).customer.email == "jane@example.org"
+    assert host.ticket(in_text["threadId"]) is not None and host.ticket(own["threadId"]) is None
+    assert sorted(sent_to(local)) == [("ida@example.org", "ack"), ("jane@example.org", "ack")]
