@@ -134,3 +134,27 @@ def test_a_calendar_reply_attached_to_a_customers_question_is_no_calendar_reply(
     assert host.ticket(attached["threadId"]).customer.email == "jane@example.org"
     assert host.ticket(in_text["threadId"]) is not None and host.ticket(own["threadId"]) is None
     assert sorted(sent_to(local)) == [("ida@example.org", "ack"), ("jane@example.org", "ack")]
+
+
+def undeclared(body: bytes, n: int) -> bytes:
+    """A message whose 8-bit text part declares no charset (old Outlook, The Bat!, web forms)."""
+    return (b"From: Client %d <client%d@example.org>\r\nTo: support@example.com\r\nSubject: Order\r\n"
+            b"Message-ID: <undeclared%d@example.org>\r\nContent-Type: text/plain\r\n"
+            b"Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n" % (n, n, n, body))
+
+
+def test_utf8_with_one_stray_byte_is_read_as_utf8(tmp_path):
+    """An undeclared body that is UTF-8 but for one byte (a cut last character, a "café" pasted from a
+    Windows-1252 page) was not UTF-8 for the decoder, so the guess among Cyrillic and Central European
+    charsets read all of it as mojibake ("Ð—Ð´Ñ€Ð°Ð²..."): the card, the language and the acknowledgement's
+    language all wrong. It is now read as UTF-8 with the one byte replaced; real KOI8-R and Windows-1250 are
+    still guessed."""
+    from plugin_host.tickets import ticket_from_eml
+
+    config = config_with_agent(tmp_path)
+    words = "Здравствуйте, мой заказ так и не пришёл. Проверьте, пожалуйста."
+    for n, stray in enumerate((b"\xff", b" caf\xe9", words.encode()[:-1])):
+        ticket = ticket_from_eml(undeclared(words.encode() + stray, n), config)
+        assert ticket.first_customer_message.text.startswith(words[:40]) and ticket.language == "ru", stray
+    for n, (text, charset) in enumerate(((words, "koi8-r"), ("Dzień dobry, nie mogę zapłacić.", "cp1250")), 10):
+        assert ticket_from_eml(undeclared(text.encode(charset), n), config).first_customer_message.text == text

@@ -194,7 +194,18 @@ def guess_text(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
+        if _mostly_utf8(data[:GUESS_BYTES]):
+            return data.decode("utf-8", errors="replace")
         return data.decode(guess_charset(data), errors="replace")
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Whether 8-bit bytes are UTF-8 but for a stray byte or two (a cut last character, a pasted "caf\\xe9"):
+    legacy Cyrillic and Central European text is almost never valid UTF-8 sequences."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if not ch.isascii()) - bad
+    return good >= 4 * bad + 2
 
 
 def _raw_headers(part: Message, charset: str | None) -> list[dict]:
