@@ -55,8 +55,12 @@ def says_only_thanks(text: str, names: tuple[str, ...] = ()) -> bool:
     """
     if not text or len(text) > 600 or ASKING.search(text) or re.search(r"\d", text):
         return False
-    words = [unmark(w.lower().replace("’", "'")) for w in WORD.findall(text)]
+    written = WORD.findall(text)
+    words = [unmark(w.lower().replace("’", "'")) for w in written]
     if not words or len(words) > MAX_WORDS or not THANKS_FOLDED & set(words):
         return False
+    # A name counts only as written with a capital ("Thanks Anna!"): display names are the sender's to choose,
+    # and one made of ordinary words ("Still Broken") must not excuse "thanks, still broken".
     people = {unmark(part.lower()) for name in names for part in WORD.findall(name or "")}
-    return all(w in THANKS_FOLDED or w in CLOSING_FOLDED or w in people for w in words)
+    return all(w in THANKS_FOLDED or w in CLOSING_FOLDED or (w in people and original[:1].isupper())
+               for w, original in zip(words, written))

@@ -94,3 +94,10 @@ def test_the_question_behind_a_thank_you_is_the_one_asked():
                      message(4, "agent", MON9 + timedelta(hours=3), "Yes."),
                      message(5, "customer", MON9 + timedelta(hours=4), "Thanks!")]
     assert ticket(later).question == "Order\nCan I also pay by card?"
+
+
+def test_a_display_name_of_ordinary_words_does_not_excuse_them():
+    """A sender named "Still Broken" made "thanks, still broken" a mere thank-you; names count only as written
+    with a capital, as names are."""
+    assert not says_only_thanks("thanks, still broken", names=("Still Broken", "Anna Kowalska"))
+    assert says_only_thanks("Thanks Anna!", names=("Still Broken", "Anna Kowalska"))
