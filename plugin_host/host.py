@@ -257,14 +257,16 @@ class Host:
 
     def carried_over(self, origin: str, ticket: Ticket) -> Actions:
         """What a thread Gmail split off keeps from the conversation it continues: its owner, so the agent who
-        has the customer keeps them (one read of the earlier thread, only for such threads)."""
+        has the customer keeps them — when the earlier thread is the same customer's (one read of it, only for
+        such threads)."""
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
         try:
             earlier = self.ticket(origin)
         except GmailError as exc:  # gone or refused: the split thread is still handled, unowned
             log.info("thread %s continues %s, which could not be read (%s)", ticket.thread_id, origin, exc)
             return actions
-        if earlier is not None and earlier.owner_name and not ticket.owner_name:
+        same_customer = earlier is not None and bool(set(earlier.customer_addresses) & set(ticket.customer_addresses))
+        if same_customer and earlier.owner_name and not ticket.owner_name:  # a stranger's References take nothing
             actions.add_labels(f"Owner/{earlier.owner_name}")
         return actions
 

@@ -252,3 +252,22 @@ def test_a_split_thread_keeps_the_owner_of_the_conversation_it_continues(tmp_pat
     fresh = deliver(g, make_email(sender="Bob <bob@example.org>", message_id="<own3@example.org>", subject="Hello"))
     feed.sync()
     assert not any(name.startswith("Helpdesk/Owner/") for name in thread_label_names(local, fresh["threadId"]))
+
+
+def test_references_to_another_customers_conversation_take_no_owner(tmp_path):
+    """Mallory's new mail names Jane's conversation in In-Reply-To: it is handled as a reply (no acknowledgement
+    to anyone), but does not take Anna, Jane's agent, as its owner."""
+    from plugin_host.actions import Actions
+
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    feed.sync()
+    first = deliver(g, make_email(message_id="<jane0@example.org>", subject="Order 1234 is late"))
+    feed.sync()
+    owned = Actions(thread_id=first["threadId"])
+    owned.add_labels("Owner/Anna Kowalska")
+    host.execute(owned, host.ticket(first["threadId"]))
+    stranger = deliver(g, make_email(sender="Mallory <mallory@example.net>", message_id="<m0@example.net>",
+                                     subject="Something else", in_reply_to="<jane0@example.org>"))
+    feed.sync()
+    assert not any(n.startswith("Helpdesk/Owner/") for n in thread_label_names(local, stranger["threadId"]))
