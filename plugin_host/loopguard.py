@@ -121,8 +121,8 @@ def report_reason(msg: Message) -> str:
         return {"delivery-status": "bounce (delivery status notification)",
                 "feedback-report": "abuse report (ARF)",
                 "disposition-notification": "read receipt (MDN)"}.get(kind, f"report ({kind or 'multipart/report'})")
-    try:
-        parts = list(msg.walk()) if msg.is_multipart() else []
+    try:  # the message's own parts: a bounce a customer forwards as an attachment is the customer's question
+        parts = list(_own_parts(msg)) if msg.is_multipart() else []
     except Exception:
         parts = []
     for part in parts:

@@ -158,3 +158,26 @@ def test_utf8_with_one_stray_byte_is_read_as_utf8(tmp_path):
         assert ticket.first_customer_message.text.startswith(words[:40]) and ticket.language == "ru", stray
     for n, (text, charset) in enumerate(((words, "koi8-r"), ("Dzień dobry, nie mogę zapłacić.", "cp1250")), 10):
         assert ticket_from_eml(undeclared(text.encode(charset), n), config).first_customer_message.text == text
+
+
+BOUNCE = (b"From: Mail Delivery Subsystem <mailer-daemon@mx.example.net>\r\nTo: jane@example.org\r\n"
+          b"Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n"
+          b"Content-Type: multipart/report; report-type=delivery-status; boundary=R\r\n\r\n"
+          b"--R\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+          b"--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+          b"Final-Recipient: rfc822; orders@shop.example\r\nAction: failed\r\nStatus: 5.1.1\r\n--R--\r\n")
+
+
+def test_a_bounce_a_customer_forwards_as_an_attachment_is_their_question(tmp_path):
+    """"Your order confirmation bounced, see attached": the bounce inside made the customer's own mail a
+    "report part", so no ticket was opened; the report check now reads only the message's own parts, and a
+    real bounce (its delivery-status part its own) is still no ticket."""
+    local, host = all_plugins_host(tmp_path)
+    g = local.gmail()
+    forwarded = deliver(g, with_attached_message(BOUNCE, b"My order mail bounced, see the attached notice. Why?"))
+    real = deliver(g, BOUNCE.replace(b"To: jane@example.org", b"To: support@example.com\r\nMessage-ID: <b@mx.net>"))
+    report = ChangeFeed(host).sync()
+    assert report.ok, report.failed
+    assert host.ticket(forwarded["threadId"]).customer.email == "jane@example.org"
+    assert host.ticket(real["threadId"]) is None
+    assert sent_to(local) == [("jane@example.org", "ack")]
