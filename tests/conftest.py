@@ -113,3 +113,19 @@ def pytest_sessionfinish(session, exitstatus):
     if never:
         session.config.get_terminal_writer().line(f"hooks never exercised by a test: {never}", red=True)
         session.exitstatus = 1
+
+
+def fake_waitress(monkeypatch, run=lambda: None) -> None:
+    """``serve`` without a port: waitress's server is one whose ``run()`` calls ``run`` and returns (as on Ctrl-C)."""
+    import waitress
+
+    class Server:
+        effective_port = 8099
+
+        def run(self):
+            run()
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(waitress, "create_server", lambda app, **kw: Server())

@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from plugin_host.loopguard import should_acknowledge
-from tests.conftest import deliver, lose_first_response, make_email
+from tests.conftest import deliver, fake_waitress, lose_first_response, make_email
 from tests.test_host_sync import sent_acks, synced_host
 
 
@@ -433,21 +433,11 @@ def test_progress_is_logged_every_ten_seconds_and_at_the_end(caplog):
 
 # 16. `labeldesk serve` says where it listens and for which mailbox, without -v.
 def test_serve_announces_where_it_listens(tmp_path, monkeypatch):
-    import waitress
 
     from plugin_host.scheduler import run_server
     from tests.test_host_sync import make_host
 
-    class Server:
-        effective_port = 8099
-
-        def run(self):
-            pass
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr(waitress, "create_server", lambda app, **kw: Server())
+    fake_waitress(monkeypatch)
     _, host, _ = make_host(tmp_path)
     said = []
     run_server(host, "127.0.0.1", 8099, announce=said.append)

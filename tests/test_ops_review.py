@@ -5,7 +5,7 @@ from plugin_host import hookimpl
 from plugin_host.sync import ChangeFeed
 from plugin_host.web import create_app
 
-from .conftest import deliver, make_email
+from .conftest import deliver, fake_waitress, make_email
 from .test_host_sync import Acknowledger, make_host, sent_acks
 
 
@@ -105,7 +105,6 @@ def test_sigterm_mid_sweep_leaves_the_other_tickets_for_the_next_sweep(tmp_path)
 def test_stopping_serve_waits_for_the_work_in_hand_and_says_it_stopped(tmp_path, monkeypatch):
     import threading
 
-    import waitress
 
     from plugin_host import scheduler as scheduling
 
@@ -116,16 +115,7 @@ def test_stopping_serve_waits_for_the_work_in_hand_and_says_it_stopped(tmp_path,
         in_hand.set()
         finished.append(host.stopping.wait(5))
 
-    class Server:
-        effective_port = 8099
-
-        def run(self):  # SIGTERM arrives while the first sync is in hand; waitress returns
-            in_hand.wait(5)
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr(waitress, "create_server", lambda app, **kw: Server())
+    fake_waitress(monkeypatch, run=lambda: in_hand.wait(5))  # SIGTERM comes while the first sync is in hand
     monkeypatch.setattr(scheduling.Scheduler, "jobs", lambda self: [])
     monkeypatch.setattr("plugin_host.sync.ChangeFeed.sync", slow_first_sync)
     said = []
@@ -286,23 +276,13 @@ def test_serve_checks_its_config_file_and_healthz_says_when_it_changed(tmp_path)
 # 7. Gmail down when serve started: the first sync logged a traceback (and a users.watch refusal another one)
 #    instead of the one ERROR line the later polls write.
 def test_gmail_down_at_start_is_one_error_line_without_a_traceback(tmp_path, monkeypatch, caplog):
-    import waitress
 
     from plugin_host.scheduler import run_server
 
     local, host, _ = make_host(tmp_path)
     ran = []
 
-    class Server:
-        effective_port = 8099
-
-        def run(self):
-            ran.append(True)
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr(waitress, "create_server", lambda app, **kw: Server())
+    fake_waitress(monkeypatch, run=lambda: ran.append(True))
     monkeypatch.setattr("plugin_host.scheduler.Scheduler.jobs", lambda self: [])
     local.app.faults.fail_next("gmail.users.getProfile", 6, 503)
     with caplog.at_level("INFO"):
@@ -315,20 +295,10 @@ def test_gmail_down_at_start_is_one_error_line_without_a_traceback(tmp_path, mon
 # 8. serve's start said only the address and port: which Gmail (a local mailbox left in the config?), which
 #    plugins, where the state lives and whether push is on had to be guessed; now a second line says so.
 def test_serve_says_at_start_which_gmail_plugins_state_and_push(tmp_path, monkeypatch):
-    import waitress
 
     from plugin_host.scheduler import run_server
 
-    class Server:
-        effective_port = 8099
-
-        def run(self):
-            pass
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr(waitress, "create_server", lambda app, **kw: Server())
+    fake_waitress(monkeypatch)
     monkeypatch.setattr("plugin_host.scheduler.Scheduler.jobs", lambda self: [])
     _, host, _ = make_host(tmp_path)
     said = []

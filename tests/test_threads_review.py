@@ -227,22 +227,28 @@ def test_an_agents_answer_to_the_colleague_a_customer_copied_is_a_reply(tmp_path
     assert host.ticket(ref["threadId"]).messages[-1].kind == "internal"
 
 
-def test_a_split_thread_keeps_the_owner_of_the_conversation_it_continues(tmp_path):
-    """Anna owned the conversation; the customer's reply with a new subject landed in a thread of its own and
-    sat unowned in the queue. It now carries Anna's Owner label too."""
+def owned_conversation(tmp_path, message_id: str):
+    """(local, host, feed, gmail, thread id) of Jane's ticket, owned by Anna."""
     from plugin_host.actions import Actions
 
     local, host, feed = setup(tmp_path)
     g = local.gmail()
     feed.sync()
-    first = deliver(g, make_email(message_id="<own0@example.org>", subject="Order 1234 is late"))
+    first = deliver(g, make_email(message_id=message_id, subject="Order 1234 is late"))
     feed.sync()
     owned = Actions(thread_id=first["threadId"])
     owned.add_labels("Owner/Anna Kowalska")
     host.execute(owned, host.ticket(first["threadId"]))
+    return local, host, feed, g, first["threadId"]
+
+
+def test_a_split_thread_keeps_the_owner_of_the_conversation_it_continues(tmp_path):
+    """Anna owned the conversation; the customer's reply with a new subject landed in a thread of its own and
+    sat unowned in the queue. It now carries Anna's Owner label too."""
+    local, host, feed, g, first = owned_conversation(tmp_path, "<own0@example.org>")
     send(g, make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", message_id="<own1@example.com>",
                        subject="Re: Order 1234 is late", in_reply_to="<own0@example.org>",
-                       body="Which address should it go to?\n\nAnna Kowalska"), first["threadId"])
+                       body="Which address should it go to?\n\nAnna Kowalska"), first)
     feed.sync()
     split = deliver(g, make_email(message_id="<own2@example.org>", subject="New address for order 1234",
                                   in_reply_to="<own1@example.com>", references="<own0@example.org> <own1@example.com>",
@@ -257,16 +263,7 @@ def test_a_split_thread_keeps_the_owner_of_the_conversation_it_continues(tmp_pat
 def test_references_to_another_customers_conversation_take_no_owner(tmp_path):
     """Mallory's new mail names Jane's conversation in In-Reply-To: it is handled as a reply (no acknowledgement
     to anyone), but does not take Anna, Jane's agent, as its owner."""
-    from plugin_host.actions import Actions
-
-    local, host, feed = setup(tmp_path)
-    g = local.gmail()
-    feed.sync()
-    first = deliver(g, make_email(message_id="<jane0@example.org>", subject="Order 1234 is late"))
-    feed.sync()
-    owned = Actions(thread_id=first["threadId"])
-    owned.add_labels("Owner/Anna Kowalska")
-    host.execute(owned, host.ticket(first["threadId"]))
+    local, host, feed, g, _ = owned_conversation(tmp_path, "<jane0@example.org>")
     stranger = deliver(g, make_email(sender="Mallory <mallory@example.net>", message_id="<m0@example.net>",
                                      subject="Something else", in_reply_to="<jane0@example.org>"))
     feed.sync()
