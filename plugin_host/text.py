@@ -6,7 +6,7 @@ import unicodedata
 from email.message import Message
 
 from .language import UNMARKED
-from .mailbox.mime import NESTED_MESSAGE_TYPES, decode_text, html_to_text
+from .mailbox.mime import decode_text, html_to_text, own_parts
 
 # Attribution lines ("On <date>, <name> wrote:", "<date>, <name> пишет:"): real ones carry a date or an
 # address; a customer's own "сайт пишет:" / "kurier napisał:" / "it wrote:" does not.
@@ -90,7 +90,7 @@ def plain_text(msg: Message) -> str:
     """The best plain text of a message: text/plain, else HTML converted; attachments ignored."""
     plain, html = [], []
     try:
-        parts = list(_own_parts(msg))
+        parts = list(own_parts(msg, keep_inline=True))
     except Exception:
         parts = [msg]
     for part in parts:
@@ -112,17 +112,6 @@ def plain_text(msg: Message) -> str:
     else:  # converted only when needed, and only its start: a 2 MB page took a second on every read
         text = "\n".join(html_to_text(h[:MAX_HTML]) for h in html)
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _own_parts(msg: Message):
-    """``msg.walk()`` without the insides of attached messages (message/rfc822 or message/global)."""
-    yield msg
-    if msg.is_multipart():
-        for part in msg.get_payload():
-            if part.get_content_type() in NESTED_MESSAGE_TYPES and \
-                    "attachment" in (part.get("Content-Disposition") or "").lower():
-                continue
-            yield from _own_parts(part)
 
 
 # An address in <…>, or a whole date (a day and a year: "15 ноября 2026", "Nov 23, 2026", 23.11.26):

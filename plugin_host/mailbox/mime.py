@@ -47,6 +47,23 @@ MAX_PART_DEPTH = 100
 # message/* types Gmail shows as a nested message; other message/* parts (delivery-status,
 # feedback-report, ...) are leaves whose body is the text of their fields.
 NESTED_MESSAGE_TYPES = {"message/rfc822", "message/global"}
+
+
+def own_parts(msg, keep_inline: bool = False):
+    """``msg.walk()`` without the insides of attached messages (message/rfc822 or message/global): a bounce or
+    calendar reply a customer attaches is not theirs. With ``keep_inline``, a message forwarded inline (no
+    attachment disposition) is walked as the sender's own text."""
+    yield msg
+    if not msg.is_multipart():
+        return
+    for part in msg.get_payload():
+        try:
+            nested = (part.get_content_type() or "").lower() in NESTED_MESSAGE_TYPES
+        except Exception:  # a broken Content-Type: not an attached message
+            nested = False
+        if nested and (not keep_inline or "attachment" in str(part.get("Content-Disposition") or "").lower()):
+            continue
+        yield from own_parts(part, keep_inline)
 UUENCODE = {"x-uuencode", "uuencode", "uue", "x-uue"}
 # Labels seen in real mail that Python's codec registry does not know (or knows too narrowly).
 CHARSET_ALIASES = {"unicode-1-1-utf-7": "utf-7", "uft-8": "utf-8", "utf8": "utf-8", "gb2312": "gb18030",
