@@ -183,7 +183,7 @@ def _insert_from_message_card(host, thread_id, agent, reply) -> dict:
         raise AddonError("Open a ticket first.")
     if fresh.drafts:
         return cards.notify("This thread has a draft already: open it and insert from Labeldesk's compose panel.")
-    return cards.open_draft(host.reply_draft(fresh, agent, reply.insert_text, reply.insert_type))
+    return cards.open_draft(host.reply_draft(fresh, agent, reply.insert_text, reply.insert_type, reply.insert_plain))
 
 
 @addon.post("/action")

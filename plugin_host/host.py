@@ -368,10 +368,10 @@ class Host:
                 return CardReply(notification="This conversation no longer exists (deleted?); nothing was changed.")
             return self._card_action(name, parameters, form_inputs, fresh, agent, dry_run)
 
-    def reply_draft(self, ticket: Ticket, agent, text: str, content_type: str = "TEXT") -> dict:
+    def reply_draft(self, ticket: Ticket, agent, text: str, content_type: str = "TEXT", plain: str | None = None) -> dict:
         """A new reply draft to the customer in the ticket's thread holding ``text``, HTML when
-        ``content_type`` says so (what a side-panel "Insert" button makes when no draft is open: Gmail
-        inserts into a draft only from compose)."""
+        ``content_type`` says so, with ``plain`` (or the HTML's text) as its plain-text part (what a side-panel
+        "Insert" button makes when no draft is open: Gmail inserts into a draft only from compose)."""
         from .actions import Draft
         from .mailbox.mime import html_to_text
 
@@ -379,7 +379,7 @@ class Host:
         html = text if content_type.upper() == "HTML" else None
         latest = ticket.latest_customer_message  # answered: its writer gets the draft, not the first customer
         draft = Draft(thread_id=ticket.thread_id, in_reply_to=latest.id, to=latest.sender.email, subject=ticket.reply_subject,
-                      text=html_to_text(html) if html else text, html=html, key=key)
+                      text=(plain or html_to_text(html)) if html else text, html=html, key=key)
         raw = self.executor.compose(draft, ticket, automatic=False, from_name=agent.full_name if agent else "")
         return self.client.create_draft(raw, thread_id=ticket.thread_id)
 

@@ -9,6 +9,7 @@ holding an agent's full name (the sign-off).
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 from functools import lru_cache
@@ -154,6 +155,18 @@ def whole_reply(text: str, customer_name: str, agent, language: str) -> str:
     if agent is not None:
         parts.append(signature(agent, language))
     return "\n\n".join(parts)
+
+
+def whole_reply_html(body_html: str, customer_name: str, agent, language: str) -> str:
+    """``body_html`` (already safe HTML) as a reply of its own, like ``whole_reply``: the greeting and the
+    signature escaped, each in its own paragraph."""
+    def paragraph(text: str) -> str:
+        return "<p>" + html.escape(text, quote=False).replace("\n", "<br>") + "</p>"
+
+    parts = [paragraph(greeting(customer_name, language)), body_html.strip()]
+    if agent is not None:
+        parts.append(paragraph(signature(agent, language)))
+    return "\n".join(parts)
 
 
 def handover_line(new_agent, old_name: str, language: str) -> str:

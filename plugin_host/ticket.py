@@ -244,4 +244,5 @@ class CardReply:
     card: dict | None = None
     insert_text: str | None = None
     insert_type: str = "TEXT"
+    insert_plain: str | None = None  # an HTML insert as plain text, for a new draft's text part (links written out)
     extra: dict = field(default_factory=dict)

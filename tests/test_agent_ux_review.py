@@ -105,6 +105,34 @@ def test_insert_answer_drafts_a_reply_an_agent_would_send(desk, signer, language
     assert link in text
 
 
+def test_side_panel_draft_keeps_the_articles_links_and_lists(desk, signer):
+    """The side panel's draft was plain text only: the article's clickable links became "(https://…)" and its
+    numbered steps lost their list, while the same article inserted from compose kept both. The draft is
+    HTML now (greeting and signature escaped), with the plain text beside it for plain-text readers."""
+    local, _, _ = desk
+    thread, _ = open_ticket(desk, signer, "en")
+    opened = press(desk, signer, thread, name="kb.insert_answer", article="refunds")
+    draft_id = opened["renderActions"]["hostAppAction"]["gmailAction"]["openCreatedDraftActionMarkup"]["draftId"]
+    raw = local.gmail().users().drafts().get(userId="me", id=draft_id, format="raw").execute()["message"]["raw"]
+    message = email.message_from_bytes(base64.urlsafe_b64decode(raw), policy=email.policy.default)
+    said = message.get_body(("html",)).get_content()
+    assert '<a href="https://shop.example.com/orders">your orders</a>' in said and "<ol>" in said, said
+    assert said.startswith("<p>Hello Jane,</p>") and "<p>Best regards,<br>Anna Kowalska<br>Support Engineer</p>" in said
+    assert "your orders (https://shop.example.com/orders)" in message.get_body(("plain",)).get_content()
+    link = press(desk, signer, thread, name="kb.insert_link", article="refunds")
+    assert "draft already" in link["renderActions"]["action"]["notification"]["text"]
+
+
+def test_side_panel_link_draft_is_a_clickable_link(desk, signer):
+    thread, _ = open_ticket(desk, signer, "en")
+    said_html = press(desk, signer, thread, name="kb.insert_link", article="refunds")
+    draft_id = said_html["renderActions"]["hostAppAction"]["gmailAction"]["openCreatedDraftActionMarkup"]["draftId"]
+    raw = desk[0].gmail().users().drafts().get(userId="me", id=draft_id, format="raw").execute()["message"]["raw"]
+    message = email.message_from_bytes(base64.urlsafe_b64decode(raw), policy=email.policy.default)
+    assert '<a href="https://help.example.com/refunds">How refunds work</a>' in message.get_body(("html",)).get_content()
+    assert "How refunds work: https://help.example.com/refunds" in message.get_body(("plain",)).get_content()
+
+
 def test_a_sent_inserted_answer_is_not_flagged_as_unsigned(desk, signer):
     from plugin_host.sync import ChangeFeed
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from plugin_host import hookimpl
 from plugin_host.config import did_you_mean, read_flag
 from plugin_host.errors import ConfigError
+from plugin_host.people import whole_reply, whole_reply_html
 from plugin_host.text import shorten
 from plugin_host.ticket import CardReply, Suggestion
 
@@ -306,19 +307,25 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     if name == "kb.insert_link":
         link = article.url if article.url.startswith(("https://", "http://")) else ""  # never javascript: and such
         text = f"{article.title}: {link}" if link else article.title
+        body = (f'<a href="{html.escape(link)}">{html.escape(article.title, quote=False)}</a>' if link.startswith("https://")
+                else html.escape(text, quote=False))
     else:
-        text = article.answer
-    return CardReply(insert_text=_as_reply(text, ticket, agent), notification=f"Inserted “{article.title}”.")
+        from .html_answer import answer_html
+
+        text, body = article.answer, answer_html(article.body)
+    return CardReply(insert_text=_as_reply(body, ticket, agent, whole_reply_html), insert_type="HTML",
+                     insert_plain=_as_reply(text, ticket, agent, whole_reply),
+                     notification=f"Inserted “{article.title}”.")
 
 
-def _as_reply(text: str, ticket, agent) -> str:
+def _as_reply(body: str, ticket, agent, compose) -> str:
     """A side-panel insert becomes a new draft, so it is a whole reply: greeting in the customer's language,
-    the text, the agent's full-name signature (the promise every reply keeps; Gmail adds none to an API draft)."""
-    from plugin_host.people import whole_reply
-
+    the text, the agent's full-name signature (the promise every reply keeps; Gmail adds none to an API draft).
+    HTML, so the article keeps its lists, bold and clickable links as when inserted from compose, with the
+    plain-text version beside it for the draft's text part."""
     if ticket is None:
-        return text
-    return whole_reply(text, ticket.latest_customer_message.sender.name, agent, ticket.language)
+        return body
+    return compose(body, ticket.latest_customer_message.sender.name, agent, ticket.language)
 
 
 @hookimpl
