@@ -26,13 +26,13 @@ def off_topic(name: str) -> list[Query]:
 
 def main() -> None:
     step = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    margins = [float(m) for m in sys.argv[2].split(",")] if len(sys.argv) > 2 else [0.035, 0.0, -0.03, -0.06]
+    margins = [float(m) for m in sys.argv[2].split(",")] if len(sys.argv) > 2 else [0.07, 0.035, 0.0, -0.03]
     sets = {n: (load_jsonl(SHARED / n / "articles.jsonl"), load_queries(SHARED / n / "queries.jsonl"))
             for n in ("banking77", "bitext")}
     generic = {name: off_topic(name) for name in ("generic_off_topic.txt", "generic_off_topic_2.txt")}
-    _, lowest, top = engine.CALIBRATION["wordllama"]
+    percentile, _, lowest, top = engine.CALIBRATION["wordllama"]
     for margin in margins:
-        engine.CALIBRATION["wordllama"] = (margin, 0.0, top)  # no floor, so the margin alone moves the gate
+        engine.CALIBRATION["wordllama"] = (percentile, margin, 0.0, top)  # no floor: the margin alone moves the gate
         row = [f"margin {margin:+.3f}"]
         for name, (articles, questions) in sets.items():
             other = [Query(f"o-{q.id}", q.text, q.lang, ()) for n, (_, qs) in sets.items() if n != name for q in qs[::4]]

@@ -232,6 +232,7 @@ class Suggestion:
     reason: str
     body: str = ""
     confident: bool = True  # False: offered as a close runner-up, below the confidence gate itself
+    for_customers: bool = True  # confident enough to be sent to a customer unasked (acknowledgements' links)
     language: str = ""
     link: str = ""  # where agents open the article, when only they can (an internal Doc); ``url`` is for customers
 

@@ -297,7 +297,9 @@ def test_acknowledgements_link_only_confident_articles_in_the_customers_language
     found = [Suggestion("a", "Refunds", "https://help.example.com/a", "", 0.6, "", confident=True, language="en"),
              Suggestion("b", "Возврат", "https://help.example.com/b", "", 0.5, "", confident=True, language="ru"),
              Suggestion("c", "Returns", "https://help.example.com/c", "", 0.3, "", confident=False, language="en"),
-             Suggestion("d", "Local", "http://intranet/d", "", 0.7, "", confident=True, language="en")]
+             Suggestion("d", "Local", "http://intranet/d", "", 0.7, "", confident=True, language="en"),
+             # good enough for the agent's side panel, not for a link sent to the customer unasked
+             Suggestion("e", "Exchanges", "https://help.example.com/e", "", 0.4, "", for_customers=False, language="en")]
     config = SimpleNamespace(hook=SimpleNamespace(suggest_articles=lambda **kwargs: found))
     settings = SimpleNamespace(articles=3)
     english = SimpleNamespace(question="refund?", language="en")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from unittest.mock import ANY
 
 import numpy as np
@@ -471,18 +472,41 @@ def test_the_gate_rises_for_questions_that_resemble_every_article():
     assert kb.search("How long does it take?", "en", threshold=0.25)  # a configured gate is not lifted
 
 
+def test_links_sent_to_customers_need_the_stricter_bar():
+    """The side panel's bar lets agents see a likely article; an acknowledgement links it to the customer only
+    above the customer bar (calibrated on the highest off-topic similarity, not a percentile)."""
+    kb = KnowledgeBase(ARTICLES, semantic="static")
+    assert kb.customer_gates["wordllama"] >= kb.gates["wordllama"]
+    hit = kb.search("Where is my parcel?", "en")[0]
+    assert hit.confident and hit.for_customers
+    kb.customer_gates["wordllama"] = hit.confidence + 0.05  # this knowledge base's customer bar above the article
+    hit = kb.search("Where is my parcel?", "en")[0]
+    assert hit.article.id == "shipping" and hit.confident and not hit.for_customers
+    assert "to be linked in acknowledgements" in kb.describe_gate("en")
+    assert kb.search("Where is my parcel?", "en", threshold=0.2)[0].for_customers  # a configured gate is both bars
+
+
 def test_shared_sets_gate_other_business_questions(shared):
-    """Default install: the other shared set's questions get no suggestion at least ~80% of the time while
-    bitext (short questions, long answer texts) keeps more of its recall than a flat gate did (0.70)."""
+    """Default install, two bars. The side panel's (a percentile of the off-topic calibration, not its one highest
+    question) keeps more recall than the gate set by the highest did (banking77 0.90, bitext 0.75) and still
+    rejects the held-out generic off-topic questions; the stricter bar for links in acknowledgements keeps
+    another business's questions away from customers at least ~78% of the time."""
     from plugins.kb_suggest.articles import load_jsonl
+    from plugins.kb_suggest.engine import KnowledgeBase
     from plugins.kb_suggest.evaluate import load_queries
 
     base = shared / "data" / "kb_eval"
+    lines = (Path(__file__).parent.parent / "benchmarks" / "data" / "generic_off_topic_2.txt").read_text().splitlines()
+    generic = [Query(f"g{n}", t.strip(), "en", ()) for n, t in enumerate(lines) if t.strip() and not t.startswith("#")]
     questions = {name: load_queries(base / name / "queries.jsonl") for name in ("banking77", "bitext")}
-    for name, other, recall in (("banking77", "bitext", 0.89), ("bitext", "banking77", 0.72)):
-        foreign = [Query(f"oos-{q.id}", q.text, q.lang, ()) for q in questions[other][::8]]
-        result = evaluate(load_jsonl(base / name / "articles.jsonl"), questions[name][::5] + foreign, semantic="static")
-        assert result["recall@3"] >= recall and result["no_suggestion_rate"] >= 0.78, (name, result)
+    for name, other, recall in (("banking77", "bitext", 0.91), ("bitext", "banking77", 0.77)):
+        articles = load_jsonl(base / name / "articles.jsonl")
+        result = evaluate(articles, questions[name][::5] + generic, semantic="static")
+        assert result["recall@3"] >= recall and result["no_suggestion_rate"] >= 0.88, (name, result)
+        kb, foreign = KnowledgeBase(articles, semantic="static"), questions[other][::8]
+        linked = [q.text for q in foreign if any(h.for_customers for h in kb.search(q.text, q.lang))]
+        assert len(linked) <= 0.22 * len(foreign), (name, len(linked), len(foreign))
+        assert kb.customer_gates["wordllama"] > kb.gates["wordllama"]
 
 
 def test_missing_language_is_detected(tmp_path):

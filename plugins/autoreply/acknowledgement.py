@@ -123,14 +123,16 @@ def expectation(deadline, settings, language: str, now: datetime) -> str:
 
 
 def articles(ticket, settings, config) -> list:
-    """Help articles worth linking for the customer: confident ones only (agents also see close
-    alternatives in the side panel), https links, and in the customer's language when there are any."""
+    """Help articles worth linking for the customer: those confident enough for customers only (agents also
+    see less certain ones and close alternatives in the side panel), https links, and in the customer's
+    language when there are any."""
     hook = getattr(config, "hook", None)
     if hook is None or not settings.articles:
         return []
     found = hook.suggest_articles(text=ticket.question, language=ticket.language, limit=settings.articles,
                                   settings=config) or []
-    found = [a for a in found if str(a.url).startswith("https://") and getattr(a, "confident", True)]
+    found = [a for a in found if str(a.url).startswith("https://") and getattr(a, "confident", True)
+             and getattr(a, "for_customers", True)]
     own_language = [a for a in found if getattr(a, "language", "") == ticket.language]
     return (own_language or found)[:settings.articles]
 

@@ -199,7 +199,8 @@ def reason(hit) -> str:
 
 def to_suggestion(hit) -> Suggestion:
     return Suggestion(hit.article.id, hit.article.title, hit.article.url, hit.passage, hit.confidence, reason(hit),
-                      hit.article.answer, confident=hit.confident, language=hit.article.lang,
+                      hit.article.answer, confident=hit.confident, for_customers=hit.for_customers,
+                      language=hit.article.lang,
                       link=hit.article.link or hit.article.url)
 
 

@@ -51,15 +51,20 @@ MIX = {(): {"lexical": 1.0},
        ("minilm",): {"lexical": 0.4, "minilm": 0.6},
        ("wordllama", "minilm"): {"lexical": 0.25, "wordllama": 0.25, "minilm": 0.5},
        ("navec",): {"lexical": 0.5, "navec": 0.5}}
-# Default confidence gates. With a model: cosine similarity, calibrated per knowledge base — just above
-# the highest similarity that generic off-topic questions (data/off_topic.txt) reach in its articles
-# (less each question's lift, see LIFT), because long answer texts give lower similarities than short
-# question-like articles. Without one:
-# lexical coverage, counted on stems; inflected languages (Russian, Polish) keep fewer exact matches
-# for the same meaning than English, hence a lower bar there.
-# Per model: margin above the off-topic high mark, and the range the gate is kept in (MiniLM spreads
-# similarities wider than WordLlama: off-topic questions sit lower, related ones higher).
-CALIBRATION = {"wordllama": (0.035, 0.2, 0.45), "minilm": (0.1, 0.4, 0.55)}
+# Default confidence gates. With a model: cosine similarity, calibrated per knowledge base from generic
+# off-topic questions (data/off_topic.txt): a margin above a high percentile of the similarity they reach
+# in its articles (less each question's lift, see LIFT), because long answer texts give lower similarities
+# than short question-like articles. A percentile, not the highest: one off-topic question that happens to
+# touch the business ("a good pasta recipe?" for a food-delivery FAQ) must not set the bar for all of them.
+# Without a model: lexical coverage, counted on stems; inflected languages (Russian, Polish) keep fewer
+# exact matches for the same meaning than English, hence a lower bar there.
+# Per model: percentile, margin above it, and the range the gate is kept in (MiniLM spreads similarities
+# wider than WordLlama: off-topic questions sit lower, related ones higher). Measured in benchmarks/RESULTS.md.
+CALIBRATION = {"wordllama": (90, 0.07, 0.2, 0.45), "minilm": (100, 0.1, 0.4, 0.55)}
+# A stricter bar for what reaches customers unasked (articles linked in acknowledgements): above the
+# highest off-topic similarity, so another business's questions are mostly kept out too. Agents see the
+# side panel's suggestions and judge them; a customer only sees the link.
+CUSTOMER_CALIBRATION = {"wordllama": (100, 0.035), "minilm": (100, 0.1)}
 # The gate rises with the question's mean similarity to all the knowledge base's articles (this share of
 # it): wording that resembles every article alike (generic support talk, or another business's
 # questions against long answer texts) must clear a higher bar than a question close to one article.
@@ -87,6 +92,7 @@ class Hit:
     matched: tuple[str, ...]
     passage: str
     confident: bool = True  # False: a close runner-up offered because another article is confident
+    for_customers: bool = True  # above the stricter bar for links sent to customers (CUSTOMER_CALIBRATION)
 
 
 def indexed_text(article: Article) -> str:
@@ -131,7 +137,11 @@ class KnowledgeBase:
                 embedding.result()
         self.vectors = {name: self._vectors(name, feedback) for name in self.models}
         self.known = {name: self.vectors[name].any(axis=1) for name in self.models}  # articles with a vector
-        self.gates = {name: self._calibrate(name) for name in self.models if name in JUDGES}
+        judges = [name for name in self.models if name in JUDGES]
+        off_topic = {name: self._off_topic_judgements(name) for name in judges}
+        self.gates = {name: self._calibrate(name, off_topic[name], *CALIBRATION[name]) for name in judges}
+        self.customer_gates = {name: self._calibrate(name, off_topic[name], *CUSTOMER_CALIBRATION[name],
+                                                     *CALIBRATION[name][2:]) for name in judges}
         self._terms: dict[int, tuple[set, set]] = {}
         self._code_counts: dict[str, int] | None = None
         self.languages = np.array([a.lang for a in self.articles])
@@ -209,12 +219,15 @@ class KnowledgeBase:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
         return vectors
 
-    def _calibrate(self, name: str) -> float:
-        off_topic = embedder(name).embed(off_topic_questions())
-        similarity = off_topic @ self.vectors[name].T
-        highest = float((similarity - self._lift(name, similarity)[:, None]).max())
-        margin, lowest, top = CALIBRATION[name]
-        return round(float(np.clip(highest + margin, lowest, top)), 3)
+    def _off_topic_judgements(self, name: str) -> np.ndarray:
+        """How close each generic off-topic question comes to this knowledge base: its best similarity less its lift."""
+        similarity = embedder(name).embed(off_topic_questions()) @ self.vectors[name].T
+        return similarity.max(axis=1) - self._lift(name, similarity)
+
+    @staticmethod
+    def _calibrate(name: str, off_topic: np.ndarray, percentile: float, margin: float, lowest: float,
+                   top: float) -> float:
+        return round(float(np.clip(np.percentile(off_topic, percentile) + margin, lowest, top)), 3)
 
     def _lift(self, name: str, similarity: np.ndarray) -> np.ndarray:
         """How much the gate rises for a question (each row of ``similarity``: its similarity to every article)."""
@@ -270,20 +283,21 @@ class KnowledgeBase:
                 self.articles[index].lang in MODEL_LANGUAGES[model_judge] else "lexical"
             gate = configured if configured is not None else self._default_gate(judge, language) + \
                 (lift if judge != "lexical" else 0.0)
+            customer_gate = gate if configured is not None or judge == "lexical" else self.customer_gates[judge] + lift
             if judge == "lexical":
                 total = sum(weights.values())
                 confidence = sum(weights[t] for t in matched) / total if total else 0.0
             else:
                 confidence = float(similarity[judge][index])
             if codes & stems_:  # the article names the error or product code the customer quotes
-                gate = min(gate, confidence)
+                gate = customer_gate = min(gate, confidence)
             # Once one article is confident, close runners-up (within ALTERNATIVE_MARGIN) are offered too.
             if confidence < gate - (ALTERNATIVE_MARGIN if hits and gate > ALTERNATIVE_MARGIN else 0.0):
                 continue
             article = self.articles[index]
             hits.append(Hit(article, float(fused[index]), round(confidence, 3),
                             tuple(_surface(text, language, matched)), self.passage(index, question, matched),
-                            confident=confidence >= gate))
+                            confident=confidence >= gate, for_customers=confidence >= max(gate, customer_gate)))
             if len(hits) == limit:
                 break
         return hits
@@ -311,7 +325,8 @@ class KnowledgeBase:
             return f"gate {self.threshold} (configured)"
         if judge != "lexical":
             lift = f" + {LIFT[judge]} × the question's mean similarity to all articles" if judge in LIFT else ""
-            return f"gate: {judge} similarity ≥ {self.gates[judge]}{lift} (calibrated for this knowledge base)"
+            return (f"gate: {judge} similarity ≥ {self.gates[judge]}{lift} (calibrated for this knowledge base; "
+                    f"≥ {self.customer_gates[judge]}{lift} to be linked in acknowledgements)")
         why = f"{', '.join(models)} ranks, words judge" if models else "no model for this language"
         return f"gate: word coverage ≥ {self._default_gate(judge, language)} ({why})"
 
