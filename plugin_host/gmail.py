@@ -216,7 +216,14 @@ class GmailClient:
                     results[index] = self.failure(calls[index][1], "(in batch)", exc)
             if not retry or attempt == self.max_attempts - 1:
                 break
-            self.sleep(max(self.backoff(attempt, e) for _, e in retry))
+            delay = max(self.backoff(attempt, e) for _, e in retry)
+            if delay > LONGEST_WAIT:  # as for one call: not slept through (it would hold the sync); the next run retries
+                log.warning("%d call(s) in a batch on %s: Google asks to wait %.0fs; leaving them to the next run",
+                            len(retry), self.address, delay)
+                for index, exc in retry:
+                    results[index] = self.failure(calls[index][1], "(in batch)", exc)
+                break
+            self.sleep(delay)
             pending = sorted(i for i, _ in retry)
         return results
 

@@ -1,0 +1,34 @@
+"""Nothing lost or sent twice: faults injected around batches, lost responses and the state folder."""
+from __future__ import annotations
+
+from plugin_host.errors import GmailError
+from plugin_host.mailbox import LocalMailbox
+
+from .conftest import deliver, make_email
+from .test_gmail_client import client_for
+
+
+def three_messages(local) -> list[str]:
+    return [deliver(local.gmail(), make_email(message_id=f"<batch{i}@example.org>"))["id"] for i in range(3)]
+
+
+def gets(client, ids) -> list:
+    return [(client.users.messages().get(userId="me", id=i, format="minimal"), "gmail.users.messages.get")
+            for i in ids]
+
+
+# 1. A call inside a batch answered 429 with a Retry-After of an hour was slept through — the sync (and its
+#    lock) held for an hour — where a single call leaves such a wait to the next run.
+def test_a_retry_after_of_an_hour_inside_a_batch_is_left_to_the_next_run(monkeypatch):
+    import plugin_host.gmail as gmail
+
+    local = LocalMailbox()
+    ids = three_messages(local)
+    local.app.faults.fail_next("gmail.users.messages.get", count=1, status=429)
+    monkeypatch.setattr(gmail, "retry_after_seconds", lambda exc: 3600.0)
+    sleeps = []
+    client = client_for(local, sleeps, base_delay=0.01)
+    results = client.batch(gets(client, ids))
+    assert sleeps == []
+    assert isinstance(results[0], GmailError) and "429" in str(results[0])
+    assert [r["id"] for r in results[1:]] == ids[1:]  # the rest of the batch is not lost
