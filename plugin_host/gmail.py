@@ -209,7 +209,11 @@ class GmailClient:
                     self.stats["units"][method_id] += units_for(method_id)
                     batch.add(request, callback=callback, request_id=str(position))
                 self.stats["calls"]["batch"] += 1
-                batch.execute(http=self.http) if self.http is not None else batch.execute()
+                try:
+                    batch.execute(http=self.http) if self.http is not None else batch.execute()
+                except Exception as exc:  # the batch request itself failed (a 503, a timeout): so did its calls
+                    answered = {i for i, _ in failed}
+                    failed += [(i, exc) for i in chunk if results[i] is None and i not in answered]
             retry = [(i, e) for i, e in failed if retryable(e)]
             for index, exc in failed:
                 if not retryable(exc) or attempt == self.max_attempts - 1:

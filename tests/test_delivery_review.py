@@ -1,6 +1,8 @@
 """Nothing lost or sent twice: faults injected around batches, lost responses and the state folder."""
 from __future__ import annotations
 
+import httplib2
+
 from plugin_host.errors import GmailError
 from plugin_host.mailbox import LocalMailbox
 
@@ -32,3 +34,33 @@ def test_a_retry_after_of_an_hour_inside_a_batch_is_left_to_the_next_run(monkeyp
     assert sleeps == []
     assert isinstance(results[0], GmailError) and "429" in str(results[0])
     assert [r["id"] for r in results[1:]] == ids[1:]  # the rest of the batch is not lost
+
+
+def failing_batches(local, count: int) -> list:
+    """The next ``count`` HTTP batch requests themselves fail (503, then a timeout), none of their calls run."""
+    original, failed = local.http.request, []
+
+    def request(uri, method="GET", body=None, headers=None, **kw):
+        if uri.endswith("/batch") and len(failed) < count:
+            failed.append(uri)
+            if len(failed) % 2:
+                return httplib2.Response({"status": "503"}), b'{"error": {"code": 503, "message": "unavailable"}}'
+            raise TimeoutError("timed out")
+        return original(uri, method, body, headers, **kw)
+
+    local.http.request = request
+    return failed
+
+
+# 2. The batch request itself failing (503 or a timeout: Gmail down a moment) escaped as googleapiclient's own
+#    HttpError or TimeoutError: not retried, and not the readable GmailError the add-on's queue and reports show.
+def test_a_whole_batch_that_fails_is_retried_and_then_named_readably():
+    local = LocalMailbox()
+    ids = three_messages(local)
+    sleeps = []
+    client = client_for(local, sleeps, base_delay=0.01)
+    failing_batches(local, 2)
+    assert [r["id"] for r in client.batch(gets(client, ids))] == ids and len(sleeps) == 2
+    failing_batches(local, 100)
+    results = client.batch(gets(client, ids))
+    assert all(isinstance(r, GmailError) and "gmail.users.messages.get (in batch) failed" in str(r) for r in results)
