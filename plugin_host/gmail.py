@@ -40,6 +40,7 @@ DRIVE_DOCUMENT = "application/vnd.google-apps.document"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
 BATCH_SIZE = 50
+NEWEST_CHECKED = 10  # newest messages of a label read to find a lost send outside any thread (55 units, on a retry)
 LONGEST_WAIT = 120.0  # a Retry-After beyond this is not slept through (it holds the sync); the next run retries
 
 
@@ -71,6 +72,12 @@ def retry_after_seconds(exc: HttpError) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
+
+
+def _has_message_id(message: dict, message_id: str) -> bool:
+    """Whether a message read with its headers has the Message-ID ``message_id`` (without angle brackets)."""
+    headers = message.get("payload", {}).get("headers", [])
+    return any(h["name"].lower() == "message-id" and h["value"].strip().strip("<>") == message_id for h in headers)
 
 
 def retryable(exc: Exception) -> bool:
@@ -343,11 +350,14 @@ class GmailClient:
         if thread_id:
             body["threadId"] = thread_id
         return self.execute(self.users.messages().send(userId="me", body=body), "gmail.users.messages.send",
-                            thread_id or "", settled=self._already_there(raw, thread_id=thread_id))
+                            thread_id or "", settled=self._already_there(raw, thread_id=thread_id,
+                                                                         label=None if thread_id else "SENT"))
 
-    def _already_there(self, raw: bytes, scope: str = "", thread_id: str | None = None) -> Callable[[], dict | None]:
+    def _already_there(self, raw: bytes, scope: str = "", thread_id: str | None = None,
+                       label: str | None = None) -> Callable[[], dict | None]:
         """A check for a message we wrote (by its Message-ID) having reached the mailbox anyway: in its thread
-        first (read at once), then by search (whose index may lag a message sent a second ago)."""
+        first, or among the newest under ``label`` (both read at once), then by search (whose index may lag a
+        message sent a second ago)."""
         from email.parser import BytesHeaderParser
 
         message_id = (BytesHeaderParser().parsebytes(raw).get("Message-ID") or "").strip().strip("<>")
@@ -357,6 +367,8 @@ class GmailClient:
                 return None
             try:
                 found = self._in_thread(thread_id, message_id) if thread_id else None
+                if found is None and label:
+                    found = self._newest_under(label, message_id)
                 if found is None:
                     refs = self.list_message_ids(q=f"{scope}rfc822msgid:{message_id}", max_results=1)
                     found = {"id": refs[0]["id"], "threadId": refs[0]["threadId"]} if refs else None
@@ -371,9 +383,16 @@ class GmailClient:
                                                        metadataHeaders=["Message-ID"]),
                               "gmail.users.threads.get", thread_id)
         for message in thread.get("messages", []):
-            headers = message.get("payload", {}).get("headers", [])
-            if any(h["name"].lower() == "message-id" and h["value"].strip().strip("<>") == message_id for h in headers):
+            if _has_message_id(message, message_id):
                 return {"id": message["id"], "threadId": message.get("threadId", thread_id)}
+        return None
+
+    def _newest_under(self, label: str, message_id: str) -> dict | None:
+        """``{id, threadId}`` of the message whose Message-ID header is ``message_id`` among the newest few
+        under ``label``: a label's listing shows a message as soon as it is stored, unlike the search index."""
+        for ref in self.list_message_ids(label_ids=[label], max_results=NEWEST_CHECKED):
+            if _has_message_id(self.get_message(ref["id"], format="metadata", metadata_headers=["Message-ID"]), message_id):
+                return {"id": ref["id"], "threadId": ref["threadId"]}
         return None
 
     def insert(self, raw: bytes, label_ids: list[str], thread_id: str | None = None) -> dict:

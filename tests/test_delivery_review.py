@@ -64,3 +64,30 @@ def test_a_whole_batch_that_fails_is_retried_and_then_named_readably():
     failing_batches(local, 100)
     results = client.batch(gets(client, ids))
     assert all(isinstance(r, GmailError) and "gmail.users.messages.get (in batch) failed" in str(r) for r in results)
+
+
+# 3. A breach email to the team lead whose send response was lost was looked for only through search (it is sent
+#    in no thread), whose index may not show a message sent a second ago: the retry sent the lead a second one.
+def test_a_lost_notification_send_is_found_in_sent_while_search_lags(tmp_path):
+    from plugin_host.sync import ChangeFeed
+
+    from .conftest import lose_first_response
+    from .test_sla import monday, setup
+
+    local, host, clock = setup(tmp_path, monday(9))
+    ref = deliver(local.gmail(), make_email(message_id="<lagging@example.org>", subject="Question"))
+    local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
+    ChangeFeed(host).sync()
+    clock["now"] = monday(14)  # the 4h target was due at 13:00: breached, the lead is mailed
+    original = local.http.request
+
+    def search_lags(uri, method="GET", body=None, headers=None, **kw):
+        if "rfc822msgid" in uri:  # the search index has not caught up yet
+            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
+        return original(uri, method, body, headers, **kw)
+
+    local.http.request = search_lags
+    lost = lose_first_response(local, lambda uri, method: "/messages/send" in uri)
+    host.sweep()
+    assert lost
+    assert len([m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw]) == 1
