@@ -444,9 +444,19 @@ class Executor:
             posted = WebhookLog(self.config.state_path)
             post_webhook(with_request_id(note.channel, note.key), {"text": f"*{note.subject}*\n{note.text}"})
             if note.key:
-                posted.add(note.key)
+                self._record_posted(posted, note.key)
             outcome.done.append(f"posted to chat webhook: {note.subject}")
         return True
+
+    def _record_posted(self, posted: "WebhookLog", key: str) -> None:
+        """Write a posted alert's key to the webhook log. The post went out: when the state folder cannot take
+        the key (a full or read-only disk) this process keeps the key taken, so it does not post again, and the
+        log names the file to make room for (a restart may post it once more; Google Chat shows it once)."""
+        try:
+            posted.add(key)
+        except OSError as exc:
+            log.error("chat alert %s was posted, but %s cannot be written (%s): free space or make state_dir "
+                      "writable; this process will not post it again", key, posted.path, exc.strerror or exc)
 
 
 def clean_header_text(value: str, limit: int = 300) -> str:

@@ -91,3 +91,35 @@ def test_a_lost_notification_send_is_found_in_sent_while_search_lags(tmp_path):
     host.sweep()
     assert lost
     assert len([m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw]) == 1
+
+
+# 4. A chat alert posted while the state folder could not take its key (a full disk) was given back as "did not
+#    go out" (an OSError, the key released), so every sweep posted the breach again; now the process keeps the key
+#    and the log says the alert went out and which file to make room for.
+def test_a_chat_alert_whose_key_cannot_be_saved_is_posted_once_and_the_file_named(tmp_path, monkeypatch, caplog):
+    from plugin_host import executor, files
+    from plugin_host.sync import ChangeFeed
+
+    from .test_sla import monday, setup
+
+    posted = []
+    monkeypatch.setattr(executor, "post_webhook", lambda url, payload: posted.append(url))
+    write = files.write_private_json
+
+    def disk_full_for_the_log(path, data, durable=True):
+        if str(path).endswith("webhook-posted.json"):
+            raise OSError(28, "No space left on device")
+        return write(path, data, durable)
+
+    monkeypatch.setattr(files, "write_private_json", disk_full_for_the_log)
+    local, host, clock = setup(tmp_path, monday(9), sla={"chat_webhook": "https://chat.example.com/hooks/x"})
+    ref = deliver(local.gmail(), make_email(message_id="<diskfull@example.org>", subject="Question"))
+    local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
+    ChangeFeed(host).sync()
+    clock["now"] = monday(14)  # breached: the alert goes to the chat webhook
+    with caplog.at_level("ERROR"):
+        host.sweep()
+        host.sweep()
+    assert len(posted) == 1
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "webhook-posted.json" in said and "No space left on device" in said and "did not go out" not in said
