@@ -7,7 +7,8 @@ bucket in quota units, retried with exponential backoff and jitter on 429/5xx an
 
 httplib2 connections are not thread-safe, and ``labeldesk serve`` calls Gmail from the change feed,
 the sweep and add-on requests at once: each thread gets its own connection (the library's documented
-``requestBuilder`` pattern), reused by that thread's later calls.
+``requestBuilder`` pattern), reused by that thread's later calls. It sends each request once: our retry,
+which first checks whether a send went through, is the only one.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from collections import Counter
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
+import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
@@ -42,6 +44,35 @@ RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "
 BATCH_SIZE = 50
 NEWEST_CHECKED = 10  # newest messages of a label read to find a lost send outside any thread (55 units, on a retry)
 LONGEST_WAIT = 120.0  # a Retry-After beyond this is not slept through (it holds the sync); the next run retries
+
+
+def _answer_or_error(connection_class):
+    """``connection_class`` whose connection closed before an answer is a ConnectionResetError: httplib2 takes it
+    (BadStatusLine, RemoteDisconnected) for a stale keep-alive connection and sends the request again unseen, so a
+    messages.send Gmail had stored went out twice. :meth:`GmailClient.execute` retries instead, after checking."""
+    import http.client
+
+    class Connection(connection_class):
+        def getresponse(self, *args, **kwargs):
+            try:
+                return super().getresponse(*args, **kwargs)
+            except (http.client.BadStatusLine, http.client.ResponseNotReady) as exc:
+                raise ConnectionResetError(f"connection closed before the answer ({type(exc).__name__})") from None
+
+    return Connection
+
+
+class AnswerOrError(httplib2.Http):
+    """httplib2's Http that sends each request once: a connection closed before the answer is an error."""
+
+    CONNECTIONS = {"http": _answer_or_error(httplib2.HTTPConnectionWithTimeout),
+                   "https": _answer_or_error(httplib2.HTTPSConnectionWithTimeout)}
+
+    def request(self, uri, method="GET", body=None, headers=None, redirections=httplib2.DEFAULT_MAX_REDIRECTS,
+                connection_type=None):
+        scheme = uri.split(":", 1)[0].lower()
+        return super().request(uri, method, body, headers, redirections,
+                               connection_type or self.CONNECTIONS.get(scheme))
 
 
 class HistoryExpired(GmailError):
@@ -126,9 +157,7 @@ class GmailClient:
         made = self._connections.__dict__.setdefault("by_credentials", {})
         key = id(credentials)
         if key not in made:
-            import httplib2
-
-            http = httplib2.Http(timeout=60)
+            http = AnswerOrError(timeout=60)
             if credentials is not None:
                 from google_auth_httplib2 import AuthorizedHttp
 

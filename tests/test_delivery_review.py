@@ -123,3 +123,35 @@ def test_a_chat_alert_whose_key_cannot_be_saved_is_posted_once_and_the_file_name
     assert len(posted) == 1
     said = " ".join(r.getMessage() for r in caplog.records)
     assert "webhook-posted.json" in said and "No space left on device" in said and "did not go out" not in said
+
+
+# 5. When the connection closed after Gmail had taken a request but before its answer came (RemoteDisconnected),
+#    httplib2 sent the request again by itself, as it does for a stale keep-alive connection: a messages.send Gmail
+#    had stored went out twice, before GmailClient's own retry (which first looks for the message) could decide.
+def test_a_connection_closed_before_the_answer_is_not_resent_by_the_transport(monkeypatch):
+    import http.client
+
+    import pytest
+
+    from plugin_host.config import MailboxSettings
+    from plugin_host.gmail import GmailClient
+
+    sent = []
+
+    class Socket:
+        def close(self):
+            pass
+
+    def connect(self):
+        self.sock = Socket()
+
+    def gone(self):
+        raise http.client.RemoteDisconnected("Remote end closed connection without response")
+
+    monkeypatch.setattr(httplib2.HTTPSConnectionWithTimeout, "connect", connect)
+    monkeypatch.setattr(http.client.HTTPConnection, "request", lambda self, *args, **kw: sent.append(args[:2]))
+    monkeypatch.setattr(http.client.HTTPConnection, "getresponse", gone)
+    transport = GmailClient(MailboxSettings(address="support@example.com")).connection()
+    with pytest.raises(ConnectionError):
+        transport.request("https://gmail.googleapis.com/gmail/v1/users/me/messages/send", "POST", body="{}")
+    assert sent == [("POST", "/gmail/v1/users/me/messages/send")]  # once: GmailClient.execute decides about a retry
