@@ -36,16 +36,17 @@ def compute(tickets, policy, config, now: datetime) -> dict:
     root = config.mailbox.label_root + "/" if config.mailbox.label_root else ""
     for ticket in tickets:
         priority, _ = priority_of(ticket, policy)
-        per_priority[priority] += 1
         target = policy.target(priority, "first_response", ticket.channel)
+        resolved = is_resolved(ticket, policy)  # as the clock sees it: archived too with resolve_on_archive
         if ticket.first_agent_reply_at is not None:
             taken = policy.elapsed(ticket.first_customer_at, ticket.first_agent_reply_at)
             first.append(_hours(taken))
             within[priority] += taken <= target
-        else:
+            per_priority[priority] += 1
+        elif not resolved:  # resolved without an answer (spam, a duplicate): no answer owed, no breach, as the clock has it
             within[priority] += policy.elapsed(ticket.first_customer_at, now) <= target
+            per_priority[priority] += 1
         resolve_by = policy.target(priority, "resolution", ticket.channel)
-        resolved = is_resolved(ticket, policy)  # as the clock sees it: archived too with resolve_on_archive
         if resolved and ticket.agent_messages:
             taken = policy.elapsed(ticket.first_customer_at, ticket.agent_messages[-1].sent_at)
             resolution.append(_hours(taken))
@@ -62,8 +63,8 @@ def compute(tickets, policy, config, now: datetime) -> dict:
     return {
         "tickets": len(tickets),
         "business_hours": policy.business_hours,
-        "first_response": {**_summary(first), "within_target": round(sum(within.values()) / len(tickets), 3)
-                           if tickets else None, "unanswered": len(tickets) - answered},
+        "first_response": {**_summary(first), "within_target": round(sum(within.values()) / sum(per_priority.values()), 3)
+                           if per_priority else None, "unanswered": len(tickets) - answered},
         "resolution": {**_summary(resolution), "within_target": round(sum(resolved_within) / len(resolved_within), 3)
                        if resolved_within else None, "open_past_target": open_overdue},
         "replies_until_resolved": round(statistics.mean(replies), 2) if replies else None,

@@ -1,0 +1,32 @@
+"""A support-operations manager's review of acknowledgements and SLA: report numbers and escalation context."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from plugins.sla.clock import sla_state
+
+from .test_sla import setup
+from .test_sla_fixes import MON9, message, ticket
+
+
+# -- the report judges a ticket closed without an answer as the clock does ---------------------------------
+
+def test_a_ticket_resolved_without_an_answer_is_no_first_response_breach(tmp_path):
+    """Spam or a duplicate marked Resolved before anyone answered: the clock never calls it breached (no label, no
+    alert), so the report must not count it as a missed first response days later either."""
+    from plugins.sla import policy_of
+    from plugins.sla.metrics import compute
+
+    local, host, clock = setup(tmp_path, MON9)
+    policy = policy_of(host.config)
+    now = MON9 + timedelta(days=3)
+    spam = ticket([message(1, "customer", MON9)], {"Helpdesk/Resolved"})
+    assert not sla_state(spam, policy, now).breached
+    answered_in_time = ticket([message(1, "customer", MON9), message(2, "agent", MON9 + timedelta(hours=1))])
+    metrics = compute([spam, answered_in_time], policy, host.config, now)
+    assert metrics["first_response"]["within_target"] == 1.0
+    assert metrics["sla_attainment"] == {"normal": 1.0}
+    late = ticket([message(1, "customer", MON9)])  # still open and unanswered past its 4h target: a breach
+    metrics = compute([spam, answered_in_time, late], policy, host.config, now)
+    assert metrics["first_response"]["within_target"] == 0.5 and metrics["sla_attainment"] == {"normal": 0.5}
+    assert compute([spam], policy, host.config, now)["first_response"]["within_target"] is None
