@@ -30,3 +30,31 @@ def test_a_ticket_resolved_without_an_answer_is_no_first_response_breach(tmp_pat
     metrics = compute([spam, answered_in_time, late], policy, host.config, now)
     assert metrics["first_response"]["within_target"] == 0.5 and metrics["sla_attainment"] == {"normal": 0.5}
     assert compute([spam], policy, host.config, now)["first_response"]["within_target"] is None
+
+
+# -- the breach task tells the team lead whom to talk to and what was missed -------------------------------
+
+def test_the_breach_task_names_the_owner_and_the_missed_response(tmp_path):
+    from plugin_host.actions import Actions
+    from plugin_host.sync import ChangeFeed
+
+    from .conftest import deliver, make_email
+    from .test_sla import monday
+
+    local, host, clock = setup(tmp_path, monday(9))
+    owned = deliver(local.gmail(), make_email(message_id="<own@example.org>", subject="Owned"))
+    unowned = deliver(local.gmail(), make_email(sender="bob@example.net", message_id="<free@example.org>",
+                                                subject="Nobody's"))
+    for ref in (owned, unowned):
+        local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
+    ChangeFeed(host).sync()
+    take = Actions(thread_id=owned["threadId"])
+    take.add_labels("Owner/Anna Kowalska")
+    host.execute(take, host.ticket(owned["threadId"]))
+    clock["now"] = monday(13, 30)  # 4h first-response target passed at 13:00
+    host.sweep()
+    tasks = host.client.list_tasks(host.executor.tasklist_id("Labeldesk escalations"))
+    notes = {t["title"]: t["notes"] for t in tasks}
+    assert "Owner: Anna Kowalska" in notes["SLA breached: Owned"]
+    assert "Owner: nobody yet" in notes["SLA breached: Nobody's"]
+    assert all("Missed: first response" in n for n in notes.values())

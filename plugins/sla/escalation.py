@@ -52,7 +52,8 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
         return
     lead = policy.team_lead or owner
     actions.task(title=f"SLA breached: {ticket.subject}"[:1024], key=f"breach:{clock}", tasklist=policy.tasklist,
-                 due=team_date(now, policy), notes=f"Customer: {ticket.customer.email}\nPriority: {state.priority}\n"
+                 due=team_date(now, policy), notes=f"Customer: {ticket.customer.email}\nOwner: {ticket.owner_name or 'nobody yet'}\n"
+                                                     f"Missed: {state.kind.replace('_', ' ')}\nPriority: {state.priority}\n"
                                                      f"Due: {team_time(state.due, policy)}\nThread: {ticket.gmail_url}\n\n"
                                        f"{summary(ticket)}")
     text = f"SLA breached ({state.priority}, {state.kind.replace('_', ' ')}): {ticket.subject}\n{ticket.gmail_url}"
