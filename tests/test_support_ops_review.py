@@ -58,3 +58,23 @@ def test_the_breach_task_names_the_owner_and_the_missed_response(tmp_path):
     assert "Owner: Anna Kowalska" in notes["SLA breached: Owned"]
     assert "Owner: nobody yet" in notes["SLA breached: Nobody's"]
     assert all("Missed: first response" in n for n in notes.values())
+
+
+# -- the report shows the longest wait of the customers still waiting, not only of those answered ----------
+
+def test_the_report_shows_how_long_the_longest_unanswered_customer_has_waited(tmp_path):
+    from plugins.sla import policy_of
+    from plugins.sla.metrics import compute, render_html, render_text
+
+    local, host, clock = setup(tmp_path, MON9)
+    policy = policy_of(host.config)
+    now = MON9 + timedelta(days=3)  # Thursday 09:00: 27 business hours after Monday 09:00
+    quick = ticket([message(1, "customer", MON9), message(2, "agent", MON9 + timedelta(hours=1))])
+    forgotten = ticket([message(1, "customer", MON9)])
+    newer = ticket([message(1, "customer", MON9 + timedelta(days=2))])  # Wednesday 09:00: 9 business hours
+    spam = ticket([message(1, "customer", MON9)], {"Helpdesk/Resolved"})  # waits for nothing
+    metrics = compute([quick, forgotten, newer, spam], policy, host.config, now)
+    assert metrics["first_response"]["max_h"] == 1.0  # the answered ones
+    assert metrics["first_response"]["longest_waiting_h"] == 27.0
+    assert "longest waiting 27.0" in render_text(metrics) and "27.0" in render_html(metrics)
+    assert compute([quick], policy, host.config, now)["first_response"]["longest_waiting_h"] is None

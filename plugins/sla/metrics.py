@@ -29,7 +29,7 @@ def _summary(values: list[float]) -> dict:
 
 
 def compute(tickets, policy, config, now: datetime) -> dict:
-    first, resolution, replies = [], [], []
+    first, waiting, resolution, replies = [], [], [], []
     within, per_priority = Counter(), Counter()
     resolved_within, open_overdue = [], 0
     labels, agents = Counter(), Counter()
@@ -44,7 +44,9 @@ def compute(tickets, policy, config, now: datetime) -> dict:
             within[priority] += taken <= target
             per_priority[priority] += 1
         elif not resolved:  # resolved without an answer (spam, a duplicate): no answer owed, no breach, as the clock has it
-            within[priority] += policy.elapsed(ticket.first_customer_at, now) <= target
+            waited = policy.elapsed(ticket.first_customer_at, now)
+            waiting.append(_hours(waited))
+            within[priority] += waited <= target
             per_priority[priority] += 1
         resolve_by = policy.target(priority, "resolution", ticket.channel)
         if resolved and ticket.agent_messages:
@@ -64,7 +66,8 @@ def compute(tickets, policy, config, now: datetime) -> dict:
         "tickets": len(tickets),
         "business_hours": policy.business_hours,
         "first_response": {**_summary(first), "within_target": round(sum(within.values()) / sum(per_priority.values()), 3)
-                           if per_priority else None, "unanswered": len(tickets) - answered},
+                           if per_priority else None, "unanswered": len(tickets) - answered,
+                           "longest_waiting_h": max(waiting) if waiting else None},
         "resolution": {**_summary(resolution), "within_target": round(sum(resolved_within) / len(resolved_within), 3)
                        if resolved_within else None, "open_past_target": open_overdue},
         "replies_until_resolved": round(statistics.mean(replies), 2) if replies else None,
@@ -79,7 +82,8 @@ def render_text(metrics: dict) -> str:
     replies = "–" if metrics["replies_until_resolved"] is None else metrics["replies_until_resolved"]
     lines = [f"Tickets: {metrics['tickets']}",
              f"First response (h{' business' if metrics['business_hours'] else ''}): median {fr['median_h']}, "
-             f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}; unanswered {fr['unanswered']}",
+             f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}; unanswered {fr['unanswered']}"
+             f" (longest waiting {fr.get('longest_waiting_h', '–')})",
              f"Resolution (h): median {rs['median_h']}, p90 {rs['p90_h']}, max {rs['max_h']}; within target "
              f"{rs['within_target']}; open past target {rs['open_past_target']}",
              f"Replies until resolved: {replies}",
@@ -94,9 +98,10 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk 
 .bar{background:#4a86e8;height:12px}</style></head><body>
 <h1>Support report</h1><p>{{ m.tickets }} tickets.</p>
 <h2>First response{% if m.business_hours %} (business hours){% endif %}</h2>
-<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>unanswered</th></tr>
+<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>unanswered</th><th>longest waiting h</th></tr>
 <tr><td>{{ m.first_response.median_h }}</td><td>{{ m.first_response.p90_h }}</td><td>{{ m.first_response.max_h }}</td>
-<td>{{ m.first_response.within_target }}</td><td>{{ m.first_response.unanswered }}</td></tr></table>
+<td>{{ m.first_response.within_target }}</td><td>{{ m.first_response.unanswered }}</td>
+<td>{{ m.first_response.longest_waiting_h }}</td></tr></table>
 <h2>Resolution{% if m.business_hours %} (business hours){% endif %}</h2>
 <table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>open past target</th></tr>
 <tr><td>{{ m.resolution.median_h }}</td><td>{{ m.resolution.p90_h }}</td><td>{{ m.resolution.max_h }}</td>
