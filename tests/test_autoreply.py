@@ -300,12 +300,15 @@ def test_acknowledgements_link_only_confident_articles_in_the_customers_language
              Suggestion("d", "Local", "http://intranet/d", "", 0.7, "", confident=True, language="en"),
              # good enough for the agent's side panel, not for a link sent to the customer unasked
              Suggestion("e", "Exchanges", "https://help.example.com/e", "", 0.4, "", for_customers=False, language="en")]
-    config = SimpleNamespace(hook=SimpleNamespace(suggest_articles=lambda **kwargs: found))
+    asked = []
+    config = SimpleNamespace(hook=SimpleNamespace(suggest_articles=lambda **kwargs: asked.append(kwargs) or found))
     settings = SimpleNamespace(articles=3)
     english = SimpleNamespace(question="refund?", language="en")
     polish = SimpleNamespace(question="zwrot?", language="pl")
     assert [a.article_id for a in articles(english, settings, config)] == ["a"]
     assert [a.article_id for a in articles(polish, settings, config)] == ["a", "b"]  # none in Polish: all confident
+    # the side panel's best may be below the customers' bar: more are asked for than will be linked
+    assert asked[0]["limit"] >= 3 * settings.articles
 
 
 def test_out_of_hours_wording_follows_the_sla_calendar_when_sla_is_on(tmp_path):

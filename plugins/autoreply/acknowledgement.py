@@ -129,7 +129,8 @@ def articles(ticket, settings, config) -> list:
     hook = getattr(config, "hook", None)
     if hook is None or not settings.articles:
         return []
-    found = hook.suggest_articles(text=ticket.question, language=ticket.language, limit=settings.articles,
+    # More than wanted: the side panel's bar is lower, so its best may not be sure enough for a customer.
+    found = hook.suggest_articles(text=ticket.question, language=ticket.language, limit=settings.articles * 3,
                                   settings=config) or []
     found = [a for a in found if str(a.url).startswith("https://") and getattr(a, "confident", True)
              and getattr(a, "for_customers", True)]
