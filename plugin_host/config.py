@@ -160,7 +160,7 @@ def load_config(path: str | Path | None = None, *, environ=None, data: dict | No
         if file is None:
             raise ConfigError("config", "no labeldesk.toml found: run `labeldesk init` or pass --config")
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            data = tomllib.loads(file.read_text(encoding="utf-8-sig"))  # a BOM (Notepad) is no TOML
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(file), f"is not valid TOML: {exc}") from None
         except UnicodeDecodeError:
