@@ -13,3 +13,28 @@ def test_a_config_saved_with_a_byte_order_mark_and_crlf_is_read(tmp_path):
     config = load_config(file, environ={})
     assert config.mailbox.address == "support@example.com" and config.enabled_plugins == ("sla",)
 
+
+
+# 2. `labeldesk agents sync` adds agents to the admin's file: it must not rewrite the rest of it (comments, order).
+def test_agents_sync_keeps_the_admins_comments_and_layout(tmp_path):
+    from plugin_host.cli import STARTER
+    from plugins.autoreply.directory import merge_into_config
+
+    found = {"olga.nowak@example.com": {"first_name": "Olga", "last_name": "Nowak", "title": "Support \"Lead\""},
+             "anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}}
+    file = tmp_path / "labeldesk.toml"
+    file.write_text(STARTER.replace('"anna.kowalska@example.com"', '"Anna.Kowalska@example.com"', 1), encoding="utf-8")
+    assert merge_into_config(file, found) == (1, 1)
+    text = file.read_text(encoding="utf-8")
+    assert text.startswith(STARTER.split("[agents]\n")[0] + "[agents]\n")  # every comment and line as it was
+    assert "# holidays = [\"PL\"]" in text and text.endswith(STARTER.split("Support Engineer\" }\n")[1])
+    config = load_config(file, environ={})
+    assert config.agent("olga.nowak@example.com").title == 'Support "Lead"'
+    assert len(config.agents) == 2  # Anna is there already, in other letter case: not added twice
+    assert merge_into_config(file, found) == (0, 2) and file.read_text(encoding="utf-8") == text
+
+    bare = tmp_path / "bare.toml"
+    bare.write_text('# our desk\n[mailbox]\naddress = "support@example.com"\n', encoding="utf-8")
+    assert merge_into_config(bare, found) == (2, 0)
+    assert bare.read_text(encoding="utf-8").startswith('# our desk\n[mailbox]\naddress = "support@example.com"\n')
+    assert set(load_config(bare, environ={}).agents) == set(found)

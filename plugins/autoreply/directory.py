@@ -7,10 +7,10 @@ the scope ``admin.directory.user.readonly``.
 """
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from pathlib import Path
-
-import tomli_w
 
 SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
 
@@ -43,16 +43,29 @@ def directory_agents(service, domain: str, query: str = "") -> dict[str, dict]:
 
 
 def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
-    """Add new agents to the config file; returns (added, already there)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    agents = data.setdefault("agents", {})
-    added = 0
-    for email, entry in found.items():
-        if email not in agents:
-            agents[email] = entry
-            added += 1
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
-    return added, len(found) - added
+    """Add new agents to the config file; returns (added, already there). Each new agent is one line under
+    ``[agents]``: the rest of the file (the admin's comments, order, line endings) stays as it was."""
+    raw = path.read_bytes()
+    text = raw.decode("utf-8-sig")
+    configured = {email.lower() for email in tomllib.loads(text).get("agents", {})}
+    new = {email: entry for email, entry in found.items() if email.lower() not in configured}
+    if not new:
+        return 0, len(found)
+    lines = "".join(f"{_quoted(email)} = {{ {', '.join(f'{k} = {_quoted(v)}' for k, v in entry.items())} }}\n"
+                    for email, entry in new.items())
+    header = re.search(r"^[ \t]*\[[ \t]*agents[ \t]*\][ \t]*(#.*)?\n", text, re.M)
+    if header:
+        text = text[:header.end()] + lines + text[header.end():]
+    else:
+        text = text + ("" if text.endswith("\n") or not text else "\n") + "\n[agents]\n" + lines
+    tomllib.loads(text)  # what was written must read back
+    path.write_text(text, encoding="utf-8", newline="\r\n" if b"\r\n" in raw else "\n")
+    return len(new), len(found) - len(new)
+
+
+def _quoted(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def build_directory(config):
