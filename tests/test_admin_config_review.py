@@ -38,3 +38,36 @@ def test_agents_sync_keeps_the_admins_comments_and_layout(tmp_path):
     assert merge_into_config(bare, found) == (2, 0)
     assert bare.read_text(encoding="utf-8").startswith('# our desk\n[mailbox]\naddress = "support@example.com"\n')
     assert set(load_config(bare, environ={}).agents) == set(found)
+
+
+def _config(tmp_path, plugins: dict, mailbox=None):
+    return load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": mailbox or {"address": "support@example.com", "aliases": ["help@example.com"]},
+        "agents": {"anna@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+        "plugins": {"enabled": list(plugins), **plugins}})
+
+
+def _start_error(tmp_path, plugins: dict, mailbox=None) -> str:
+    import pytest
+
+    from plugin_host.errors import ConfigError
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    with pytest.raises(ConfigError) as raised:
+        build_host(_config(tmp_path, plugins, mailbox), http=LocalMailbox().http)
+    return str(raised.value)
+
+
+# 3. autoreply `addresses` lists which of OUR addresses acknowledge: one that is not ours (a typo, an address
+#    never added to [mailbox] aliases, a +tag spelling) would silently switch every acknowledgement off.
+def test_autoreply_addresses_must_be_the_mailboxs_own(tmp_path):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    error = _start_error(tmp_path, {"autoreply": {"addresses": ["help@example.com", "sales@example.com"]}})
+    assert error.startswith("plugins.autoreply.addresses: sales@example.com is not") and "[mailbox] aliases" in error
+    error = _start_error(tmp_path, {"autoreply": {"addresses": ["support+web@example.com"]}})
+    assert "support@example.com" in error
+    host = build_host(_config(tmp_path, {"autoreply": {"addresses": ["Help@example.com"]}}), http=LocalMailbox().http)
+    assert host.config.plugin("autoreply").addresses == ("help@example.com",)

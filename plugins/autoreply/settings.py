@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plugin_host.config import EMAIL_RE, default_timezone, did_you_mean, read_flag, read_list
+from plugin_host.config import EMAIL_RE, default_timezone, did_you_mean, own_address_in, read_flag, read_list
 from plugin_host.errors import ConfigError
 
 DEFAULT_EXPECTATION = {
@@ -155,7 +155,21 @@ def validate(raw: dict, config=None) -> AutoreplySettings:
     check_templates(settings)
     if config is not None:
         _check_on_duty(settings, config)
+        _check_addresses(settings, config)
     return settings
+
+
+def _check_addresses(settings: AutoreplySettings, config) -> None:
+    """``addresses`` picks among the mailbox's own addresses: any other never matches a ticket, and would
+    switch acknowledgements off without a word."""
+    own = config.mailbox.own_addresses
+    for address in settings.addresses:
+        if address in own:
+            continue
+        same = own_address_in(address, own)
+        fix = f"write it as {same}, as [mailbox] spells it" if same else \
+            "add it to [mailbox] aliases, or remove it (acknowledgements are only sent for mail to our own addresses)"
+        raise ConfigError(_key("addresses"), f"{address} is not [mailbox] address or one of its aliases: {fix}")
 
 
 def _check_on_duty(settings: AutoreplySettings, config) -> None:
