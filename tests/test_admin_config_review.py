@@ -1,6 +1,8 @@
 """The admin configuring Labeldesk: every wrong setting is a start-up error naming the key and the fix."""
 from __future__ import annotations
 
+import pytest
+
 from plugin_host.config import load_config
 
 BASE = '[mailbox]\naddress = "support@example.com"\n[plugins]\nenabled = ["sla"]\n'
@@ -71,3 +73,26 @@ def test_autoreply_addresses_must_be_the_mailboxs_own(tmp_path):
     assert "support@example.com" in error
     host = build_host(_config(tmp_path, {"autoreply": {"addresses": ["Help@example.com"]}}), http=LocalMailbox().http)
     assert host.config.plugin("autoreply").addresses == ("help@example.com",)
+
+
+# 4. [plugins.sla] settings that could never work: a VIP "address" or "domain" that no sender can match, a team
+#    list the side panel's Escalate cannot offer, a label name that is not text.
+@pytest.mark.parametrize("settings,key", [
+    ({"vip_senders": ["ceo"]}, "plugins.sla.vip_senders"),
+    ({"vip_senders": ["ceo@bigclient"]}, "plugins.sla.vip_senders"),
+    ({"vip_domains": ["Big Client"]}, "plugins.sla.vip_domains"),
+    ({"vip_domains": ["ceo@bigclient.com"]}, "plugins.sla.vip_domains"),
+    ({"teams": []}, "plugins.sla.teams"),
+    ({"waiting_label": 5}, "plugins.sla.waiting_label"),
+    ({"resolved_label": ""}, "plugins.sla.resolved_label"),
+    ({"tasklist": ["Escalations"]}, "plugins.sla.tasklist"),
+])
+def test_sla_settings_that_could_never_match_stop_start_up(tmp_path, settings, key):
+    assert _start_error(tmp_path, {"sla": settings}).startswith(key + ":")
+
+
+def test_sla_vip_lists_as_written_in_the_docs_still_work(tmp_path):
+    from plugins.sla.policy import validate
+
+    policy = validate({"vip_senders": "CEO@BigClient.com", "vip_domains": ["@VIP.example", "partner.example"]})
+    assert policy.vip_senders == {"ceo@bigclient.com"} and policy.vip_domains == {"vip.example", "partner.example"}

@@ -143,17 +143,18 @@ def validate(raw: dict, config=None) -> SlaPolicy:
     flag = lambda name, default: read_flag(raw.get(name, default), f"{key}.{name}")  # noqa: E731
     return SlaPolicy(
         targets=targets, calendar=calendar, business_hours=flag("business_hours", True),
-        at_risk_share=share, vip_senders=lower("vip_senders"), vip_domains=frozenset(d.removeprefix("@") for d in lower("vip_domains")),
+        at_risk_share=share, vip_senders=_vip_senders(lower("vip_senders"), f"{key}.vip_senders"),
+        vip_domains=_vip_domains(lower("vip_domains"), f"{key}.vip_domains"),
         keywords=names("keywords", DEFAULT_KEYWORDS) + names("extra_keywords"),
         label_priorities=label_priorities,
         social_first_response=parse_duration(raw.get("social_first_response", "10m"), f"{key}.social_first_response"),
-        waiting_label=str(raw.get("waiting_label", "Waiting on customer")),
-        resolved_label=str(raw.get("resolved_label", "Resolved")),
+        waiting_label=_text(raw.get("waiting_label", "Waiting on customer"), f"{key}.waiting_label"),
+        resolved_label=_text(raw.get("resolved_label", "Resolved"), f"{key}.resolved_label"),
         resolve_on_archive=flag("resolve_on_archive", False),
         team_lead=_address(raw.get("team_lead", ""), f"{key}.team_lead"),
         chat_webhook=webhook, notify_owner_at_risk=flag("notify_owner_at_risk", True),
-        teams=names("teams", ("engineering", "billing", "logistics")),
-        tasklist=str(raw.get("tasklist", "Labeldesk escalations")),
+        teams=_teams(names("teams", ("engineering", "billing", "logistics")), f"{key}.teams"),
+        tasklist=_text(raw.get("tasklist", "Labeldesk escalations"), f"{key}.tasklist"),
         second_step_after=parse_duration(raw.get("second_step_after", "4h"), f"{key}.second_step_after"))
 
 
@@ -183,6 +184,37 @@ def _address(value, key: str) -> str:
     if not isinstance(value, str) or value.strip() and not EMAIL_RE.match(value.strip()):
         raise ConfigError(key, f"must be an email address, e.g. \"lead@example.com\", got {value!r}")
     return value.strip().lower()
+
+
+def _vip_senders(senders: frozenset, key: str) -> frozenset:
+    """Addresses: "ceo" or "ceo@bigclient" would never be a customer's address."""
+    for sender in sorted(senders):
+        if not EMAIL_RE.match(sender):
+            raise ConfigError(key, f"{sender!r} is not an email address (whole domains go in vip_domains)")
+    return senders
+
+
+def _vip_domains(domains: frozenset, key: str) -> frozenset:
+    """Mail domains; "@example.com" is example.com, an address or a company name is an error."""
+    domains = frozenset(d.removeprefix("@") for d in domains)
+    for domain in sorted(domains):
+        if "@" in domain or "." not in domain or not EMAIL_RE.match(f"x@{domain}"):
+            raise ConfigError(key, f"{domain!r} is not a domain, e.g. example.com (addresses go in vip_senders)")
+    return domains
+
+
+def _teams(teams: tuple, key: str) -> tuple:
+    """The side panel's "Escalate" offers these: without one it could escalate to nobody."""
+    if not teams:
+        raise ConfigError(key, "must name at least one team, e.g. [\"engineering\"]: the side panel's Escalate offers them")
+    return teams
+
+
+def _text(value, key: str) -> str:
+    """A label or task list name: text, not empty."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(key, f"must be a name in quotes, e.g. \"Escalations\", got {value!r}")
+    return value.strip()
 
 
 def _share(value, key: str) -> float:
