@@ -96,3 +96,33 @@ def test_sla_vip_lists_as_written_in_the_docs_still_work(tmp_path):
 
     policy = validate({"vip_senders": "CEO@BigClient.com", "vip_domains": ["@VIP.example", "partner.example"]})
     assert policy.vip_senders == {"ceo@bigclient.com"} and policy.vip_domains == {"vip.example", "partner.example"}
+
+
+def _templates(tmp_path, files: dict) -> str:
+    for name, text in files.items():
+        (tmp_path / "tpl" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tpl" / name).write_text(text, encoding="utf-8")
+    return str(tmp_path / "tpl")
+
+
+# 5. A language of the admin's own with one of its two templates: the other was found missing only when a
+#    customer of that language wrote out of hours (an ERROR at 3 a.m. and the shipped English text).
+def test_a_language_folder_with_one_template_is_said_at_start_and_gets_english_for_the_other(tmp_path, caplog):
+    from plugins.autoreply.settings import validate
+    from plugins.autoreply.templates import SAMPLE_CONTEXT, render
+
+    from plugin_host.errors import ConfigError
+
+    folder = _templates(tmp_path, {"de/acknowledgement.txt.j2": "Hallo {{ first_name }}\n",
+                                   "en/out_of_hours.txt.j2": "Our own out of hours, {{ first_name }}\n",
+                                   "partials/footer.txt.j2": "--\n{{ agent_name }}\n"})
+    settings = validate({"templates_dir": folder})
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "de/out_of_hours.txt.j2 is missing" in warning and "English" in warning
+    caplog.clear()
+    assert render(settings, "de", "acknowledgement", SAMPLE_CONTEXT) == "Hallo Anna\n"
+    assert render(settings, "de", "out_of_hours", SAMPLE_CONTEXT) == "Our own out of hours, Anna\n"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    typo = _templates(tmp_path / "t2", {"en/acknowledgment.txt.j2": "Hi {{ first_name }}\n"})
+    with pytest.raises(ConfigError, match=r"en/acknowledgment.txt.j2: not a template name \(did you mean acknowledgement"):
+        validate({"templates_dir": typo})

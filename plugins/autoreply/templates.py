@@ -6,6 +6,7 @@ line; a render failure at run time falls back to the shipped template and is log
 """
 from __future__ import annotations
 
+import difflib
 import logging
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def check_templates(settings) -> None:
     takes), endless recursion, unreadable files and attempts to reach Python internals."""
     if not settings.templates_dir:
         return
+    _check_language_folders(Path(settings.templates_dir))
     env = environment(settings.templates_dir)
     for path in sorted(Path(settings.templates_dir).rglob("*.j2")):
         name = path.relative_to(settings.templates_dir).as_posix()
@@ -109,6 +111,24 @@ def check_templates(settings) -> None:
                                                                  f"the templates know {sorted(SAMPLE_CONTEXT)}")
 
 
+def _check_language_folders(templates_dir: Path) -> None:
+    """A language of the admin's own with one variant only gets the English other one (said now, not found
+    out at the first out-of-hours mail); a misspelt variant's file would never be used."""
+    shipped = {p.name for p in SHIPPED.iterdir() if p.is_dir()}
+    files = [f"{v}.txt.j2" for v in VARIANTS]
+    for folder in sorted(p for p in templates_dir.iterdir() if p.is_dir()):
+        for path in sorted(folder.glob("*.txt.j2")):
+            close = difflib.get_close_matches(path.name, files, n=1, cutoff=0.85)
+            if close and path.name not in files:
+                raise ConfigError("plugins.autoreply.templates_dir", f"{path}: not a template name (did you mean "
+                                                                     f"{close[0]}?); a language folder holds "
+                                                                     f"{' and '.join(files)}")
+        present = [f for f in files if (folder / f).is_file()]
+        for missing in [f for f in files if f not in present] if present and folder.name not in shipped else []:
+            log.warning("%s is missing: %s customers get the English %s (copy %s and translate it)",
+                        folder / missing, folder.name, missing, SHIPPED / "en" / missing)
+
+
 def unknown_variables(env, name: str) -> list[str]:
     """Variables a template reads that the acknowledgement does not give it, whichever branch uses them."""
     source, _, _ = env.loader.get_source(env, name)
@@ -117,9 +137,10 @@ def unknown_variables(env, name: str) -> list[str]:
 
 
 def template_name(templates_dir: str, language: str, variant: str) -> str:
-    """The template for a language, English when neither the admin nor we ship that language."""
-    if language in languages(templates_dir):
-        return f"{language}/{variant}.txt.j2"
+    """The template for a language, English when neither the admin nor we ship that language (or that variant)."""
+    name = f"{language}/{variant}.txt.j2"
+    if language in languages(templates_dir) and any((Path(d) / name).is_file() for d in (templates_dir, SHIPPED) if d):
+        return name
     return f"en/{variant}.txt.j2"
 
 
