@@ -126,3 +126,21 @@ def test_a_language_folder_with_one_template_is_said_at_start_and_gets_english_f
     typo = _templates(tmp_path / "t2", {"en/acknowledgment.txt.j2": "Hi {{ first_name }}\n"})
     with pytest.raises(ConfigError, match=r"en/acknowledgment.txt.j2: not a template name \(did you mean acknowledgement"):
         validate({"templates_dir": typo})
+
+
+# 6. The docs promise file AND line for a template mistake found at start; errors found by the trial render
+#    (an attribute the variables do not have, an include that is not there) named only the file.
+@pytest.mark.parametrize("text,line", [
+    ("Hi {{ first_name }}\n\n{% for a in articles %}\n{{ a.titel }}\n{% endfor %}\n", 4),
+    ("Hi\n\n\n{{ first_name.nope }}\n", 4),
+    ("Hi\n{% include 'footer.txt.j2' %}\n", 2),
+])
+def test_a_template_error_at_start_names_file_and_line(tmp_path, text, line):
+    from plugins.autoreply.settings import validate
+
+    from plugin_host.errors import ConfigError
+
+    folder = _templates(tmp_path, {"en/acknowledgement.txt.j2": text})
+    with pytest.raises(ConfigError) as raised:
+        validate({"templates_dir": folder})
+    assert f"en/acknowledgement.txt.j2:{line}: " in raised.value.problem

@@ -105,10 +105,23 @@ def check_templates(settings) -> None:
             raise ConfigError("plugins.autoreply.templates_dir",
                               f"{path}: the template calls itself without end (a recursive macro?)") from None
         except RENDER_FAILURES as exc:
-            raise ConfigError("plugins.autoreply.templates_dir", f"{path}: {type(exc).__name__}: {exc}") from None
+            raise ConfigError("plugins.autoreply.templates_dir",
+                              f"{path}{_line(exc, path)}: {type(exc).__name__}: {exc}") from None
         if unknown:
             raise ConfigError("plugins.autoreply.templates_dir", f"{path}: unknown variable {unknown[0]!r}; "
                                                                  f"the templates know {sorted(SAMPLE_CONTEXT)}")
+
+
+def _line(exc: BaseException, path: Path) -> str:
+    """":<line>" of the template where a render failed (Jinja puts the template's lines in the traceback)."""
+    lines = [tb.tb_lineno for tb in _frames(exc.__traceback__) if tb.tb_frame.f_code.co_filename == str(path)]
+    return f":{lines[-1]}" if lines else ""
+
+
+def _frames(tb):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
 
 
 def _check_language_folders(templates_dir: Path) -> None:
