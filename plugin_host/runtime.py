@@ -4,12 +4,15 @@ Shared by the CLI, the demo and tests, so all of them start Labeldesk the same w
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from .config import Config, from_environment, load_config
 from .errors import ConfigError
 from .host import Host
 from .plugins import check_plugin_sections, make_plugin_manager, validate_plugin_settings
+
+log = logging.getLogger(__name__)
 
 
 def build_host(config: Config, http=None, extra_plugins: dict | None = None, now=None) -> Host:
@@ -23,6 +26,7 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     except ConfigError as exc:  # LABELDESK_PLUGINS__ENABLED may be what names the unknown plugin
         raise from_environment(exc, config.environment) from None
     validate_plugin_settings(pm, config)
+    _warn_unused(config)
     from .auth import is_local
     from .quota import TokenBucket
 
@@ -39,6 +43,17 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
                          bucket=TokenBucket(rate, capacity=max(rate, 500.0)),
                          drive_credentials=None if local else drive_credentials)
     return Host(config, pm, client, now=now)
+
+
+def _warn_unused(config: Config) -> None:
+    """Settings accepted but read by nothing yet: said at start, with where the working setting lives."""
+    if config.admins:
+        log.warning("[admin] admins is not used yet: Labeldesk has no admin site, so the list grants nothing")
+    lead = getattr(config.plugin("sla"), "team_lead", "")
+    for agent in config.agents.values():
+        if agent.team_lead and agent.email != lead:
+            log.warning('[agents] "%s" team_lead = true is not used: breach notices and escalations go to '
+                        '[plugins.sla] team_lead (set it to "%s")', agent.email, agent.email)
 
 
 def host_from_cli(config_path: str | Path | None = None, http=None) -> Host:

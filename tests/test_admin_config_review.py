@@ -144,3 +144,24 @@ def test_a_template_error_at_start_names_file_and_line(tmp_path, text, line):
     with pytest.raises(ConfigError) as raised:
         validate({"templates_dir": folder})
     assert f"en/acknowledgement.txt.j2:{line}: " in raised.value.problem
+
+
+# 7. Settings read by nothing: an admin who lists admins or flags an agent as team lead must be told, at start,
+#    that it does nothing yet and where the setting that works lives.
+def test_settings_that_do_nothing_yet_are_said_at_start(tmp_path, caplog):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    data = {"mailbox": {"address": "support@example.com"}, "admin": {"admins": ["boss@example.com"]},
+            "agents": {"lead@example.com": {"first_name": "Lea", "last_name": "Lead", "team_lead": True},
+                       "anna@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": ["sla"]}}
+    build_host(load_config(tmp_path / "labeldesk.toml", environ={}, data=data), http=LocalMailbox().http)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("[admin] admins" in w and "not used" in w for w in warnings), warnings
+    assert any('"lead@example.com"' in w and "[plugins.sla] team_lead" in w for w in warnings), warnings
+    assert not any("anna@example.com" in w for w in warnings)
+    caplog.clear()
+    data = {**data, "admin": {}, "plugins": {"enabled": ["sla"], "sla": {"team_lead": "lead@example.com"}}}
+    build_host(load_config(tmp_path / "labeldesk.toml", environ={}, data=data), http=LocalMailbox().http)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]  # the flag agrees with the setting that works
