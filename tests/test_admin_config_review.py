@@ -165,3 +165,15 @@ def test_settings_that_do_nothing_yet_are_said_at_start(tmp_path, caplog):
     data = {**data, "admin": {}, "plugins": {"enabled": ["sla"], "sla": {"team_lead": "lead@example.com"}}}
     build_host(load_config(tmp_path / "labeldesk.toml", environ={}, data=data), http=LocalMailbox().http)
     assert not [r for r in caplog.records if r.levelname == "WARNING"]  # the flag agrees with the setting that works
+
+
+# 8. An expectation text is what the customer reads: a number or a table was sent as "5" or "{'a': 1}".
+@pytest.mark.parametrize("expectation", [{"de": 5}, {"de": {"text": "Bald"}}, {"en": ""}, {"de": ["Bald"]}])
+def test_an_expectation_that_is_not_text_stops_start_up(expectation):
+    from plugins.autoreply.settings import validate
+
+    from plugin_host.errors import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        validate({"expectation": expectation})
+    assert raised.value.key == f"plugins.autoreply.expectation.{next(iter(expectation))}"

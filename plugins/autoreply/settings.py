@@ -125,7 +125,11 @@ def _expectation(raw: dict) -> dict:
     given = raw.get("expectation", {})
     if not isinstance(given, dict):
         raise ConfigError(_key("expectation"), "must be a table of language = text")
-    expectation.update({str(k): str(v) for k, v in given.items()})
+    for language, text in given.items():  # what the customer reads: "5" or "{'a': 1}" would be sent as it is
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(_key(f"expectation.{language}"), f"must be a sentence in quotes, e.g. "
+                                                              f"\"{DEFAULT_EXPECTATION['en']}\", got {text!r}")
+        expectation[str(language)] = text.strip()
     return expectation
 
 
