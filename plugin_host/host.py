@@ -406,8 +406,8 @@ class Host:
         now = self.now()
         try:
             self.retire_labels(dry_run)
-        except GmailError:  # tidying up must not keep the tickets from their deadlines; the next sweep retries
-            log.exception("deleting the labels of plugins that are not enabled failed")
+        except GmailError as exc:  # tidying up must not keep the tickets from their deadlines; the next sweep retries
+            log.error("deleting the labels of plugins that are not enabled failed: %s", exc)
         queries = [q for qs in self.pm.hook.sweep_queries(settings=self.config, now=now) for q in (qs or [])]
         queries = list(dict.fromkeys(queries))
         # One search for all of them (5 units, not 5 a query): Gmail groups with parentheses and ORs them.

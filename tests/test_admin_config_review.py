@@ -177,3 +177,20 @@ def test_an_expectation_that_is_not_text_stops_start_up(expectation):
     with pytest.raises(ConfigError) as raised:
         validate({"expectation": expectation})
     assert raised.value.key == f"plugins.autoreply.expectation.{next(iter(expectation))}"
+
+
+# 9. Gmail down during a sweep: the tidy-up of disabled plugins' labels logged a full traceback, which the README
+#    reserves for bugs (the admin reads it as a crash); one ERROR line naming the call and Gmail's answer now.
+def test_gmail_down_while_retiring_labels_is_one_error_line_not_a_traceback(tmp_path, caplog):
+    from plugin_host.errors import GmailError
+    from tests.test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+
+    def down():
+        raise GmailError("mailbox support@example.com: gmail.users.labels.list failed: HTTP 503")
+
+    host.executor.label_ids = down
+    host.sweep()
+    [record] = [r for r in caplog.records if "not enabled" in r.getMessage()]
+    assert record.levelname == "ERROR" and record.exc_info is None and "HTTP 503" in record.getMessage()
