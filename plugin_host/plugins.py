@@ -97,6 +97,9 @@ def plugin_infos(pm_all: pluggy.PluginManager, enabled: tuple[str, ...] | None) 
 def check_plugin_sections(config, extra: dict[str, Any] | None = None) -> None:
     """Every ``[plugins.<name>]`` belongs to an installed plugin: a misspelt name is an error, not ignored."""
     installed = {ep.name for ep in metadata.entry_points(group=GROUP)} | set(extra or {})
+    for name in sorted(set(config.plugin_raw) & ALWAYS_ON - set(extra or {})):  # [plugins.addon]: read by nothing
+        raise ConfigError(f"plugins.{name}", f"{name} is always on and has no [plugins.{name}] section: "
+                                             f"its settings go in [{name}] (see README, Configuration)")
     for name in sorted(set(config.plugin_raw) - installed):
         raise ConfigError(f"plugins.{name}", f"no plugin {name!r} is installed{did_you_mean(name, installed, repr)}; "
                                              f"installed: {sorted(installed)}")

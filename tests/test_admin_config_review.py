@@ -194,3 +194,18 @@ def test_gmail_down_while_retiring_labels_is_one_error_line_not_a_traceback(tmp_
     host.sweep()
     [record] = [r for r in caplog.records if "not enabled" in r.getMessage()]
     assert record.levelname == "ERROR" and record.exc_info is None and "HTTP 503" in record.getMessage()
+
+
+# 10. The add-on is a plugin named "addon", and each plugin has a [plugins.<name>] section: [plugins.addon]
+#     base_url = … was accepted and ignored, so every add-on request was refused for want of [addon] base_url.
+def test_a_plugins_addon_section_points_to_the_addon_section(tmp_path):
+    from plugin_host.errors import ConfigError
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"},
+        "plugins": {"enabled": ["sla"], "addon": {"base_url": "https://labeldesk.example.com"}}})
+    with pytest.raises(ConfigError) as raised:
+        build_host(config, http=LocalMailbox().http)
+    assert raised.value.key == "plugins.addon" and "[addon]" in raised.value.problem
