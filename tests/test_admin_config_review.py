@@ -209,3 +209,20 @@ def test_a_plugins_addon_section_points_to_the_addon_section(tmp_path):
     with pytest.raises(ConfigError) as raised:
         build_host(config, http=LocalMailbox().http)
     assert raised.value.key == "plugins.addon" and "[addon]" in raised.value.problem
+
+
+# 11. A zero SLA target ("0h", "0m") made every ticket breached the moment it arrived: a breach email and an
+#     escalation task per ticket, and for second_step_after a second notice at once.
+@pytest.mark.parametrize("settings,key", [
+    ({"targets": {"urgent": {"first_response": "0h"}}}, "plugins.sla.targets.urgent.first_response"),
+    ({"social_first_response": "0m"}, "plugins.sla.social_first_response"),
+    ({"second_step_after": "0d"}, "plugins.sla.second_step_after"),
+])
+def test_a_zero_sla_duration_stops_start_up(settings, key):
+    from plugins.sla.policy import validate
+
+    from plugin_host.errors import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        validate(settings)
+    assert raised.value.key == key and "longer than 0" in raised.value.problem

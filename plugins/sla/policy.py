@@ -147,7 +147,7 @@ def validate(raw: dict, config=None) -> SlaPolicy:
         vip_domains=_vip_domains(lower("vip_domains"), f"{key}.vip_domains"),
         keywords=names("keywords", DEFAULT_KEYWORDS) + names("extra_keywords"),
         label_priorities=label_priorities,
-        social_first_response=parse_duration(raw.get("social_first_response", "10m"), f"{key}.social_first_response"),
+        social_first_response=_duration(raw.get("social_first_response", "10m"), f"{key}.social_first_response"),
         waiting_label=_text(raw.get("waiting_label", "Waiting on customer"), f"{key}.waiting_label"),
         resolved_label=_text(raw.get("resolved_label", "Resolved"), f"{key}.resolved_label"),
         resolve_on_archive=flag("resolve_on_archive", False),
@@ -155,7 +155,7 @@ def validate(raw: dict, config=None) -> SlaPolicy:
         chat_webhook=webhook, notify_owner_at_risk=flag("notify_owner_at_risk", True),
         teams=_teams(names("teams", ("engineering", "billing", "logistics")), f"{key}.teams"),
         tasklist=_text(raw.get("tasklist", "Labeldesk escalations"), f"{key}.tasklist"),
-        second_step_after=parse_duration(raw.get("second_step_after", "4h"), f"{key}.second_step_after"))
+        second_step_after=_duration(raw.get("second_step_after", "4h"), f"{key}.second_step_after"))
 
 
 def _targets(given, key: str) -> dict:
@@ -174,9 +174,17 @@ def _targets(given, key: str) -> dict:
         for kind in sorted(set(level_given) - set(TARGET_KINDS)):
             raise ConfigError(f"{key}.{level}.{kind}", f"unknown target{did_you_mean(kind, TARGET_KINDS)}; "
                                                        f"use {', '.join(TARGET_KINDS)}")
-        targets[level] = {kind: parse_duration(level_given.get(kind, DEFAULT_TARGETS[level][kind]),
+        targets[level] = {kind: _duration(level_given.get(kind, DEFAULT_TARGETS[level][kind]),
                                                f"{key}.{level}.{kind}") for kind in TARGET_KINDS}
     return targets
+
+
+def _duration(value, key: str) -> timedelta:
+    """A target or wait: a zero one would breach (or notify again) the moment a ticket arrives."""
+    duration = parse_duration(value, key)
+    if duration <= timedelta(0):
+        raise ConfigError(key, f"must be longer than 0, got {value!r}; write e.g. 30m, 4h, 2d")
+    return duration
 
 
 def _address(value, key: str) -> str:
