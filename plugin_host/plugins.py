@@ -107,6 +107,11 @@ def check_plugin_sections(config, extra: dict[str, Any] | None = None) -> None:
 
 def validate_plugin_settings(pm: pluggy.PluginManager, config) -> None:
     """Run each plugin's ``register_settings`` validators over ``[plugins.<name>]``; store results."""
+    for name, (validate, paths) in _validators(pm).items():
+        config.plugin_settings[name] = _validated(name, validate, paths, config)
+
+
+def _validators(pm: pluggy.PluginManager) -> dict[str, tuple[Callable[[dict], Any], tuple[str, ...]]]:
     validators: dict[str, tuple[Callable[[dict], Any], tuple[str, ...]]] = {}
 
     def register(name: str, validate: Callable[[dict], Any], paths: tuple[str, ...] = ()) -> None:
@@ -115,13 +120,32 @@ def validate_plugin_settings(pm: pluggy.PluginManager, config) -> None:
         validators[name] = (validate, tuple(paths))
 
     pm.hook.register_settings(register=register)
-    for name, (validate, paths) in validators.items():
-        raw = _paths_beside_config(dict(config.plugin_raw.get(name, {})), paths, getattr(config, "path", None))
-        try:
-            takes_config = len(inspect.signature(validate).parameters) >= 2
-            config.plugin_settings[name] = validate(raw, config) if takes_config else validate(raw)
-        except ConfigError as exc:  # name the LABELDESK_PLUGINS__… variable when one set the value
-            raise from_environment(exc, getattr(config, "environment", {})) from None
+    return validators
+
+
+def _validated(name: str, validate: Callable, paths: tuple[str, ...], config) -> Any:
+    raw = _paths_beside_config(dict(config.plugin_raw.get(name, {})), paths, getattr(config, "path", None))
+    try:
+        takes_config = len(inspect.signature(validate).parameters) >= 2
+        return validate(raw, config) if takes_config else validate(raw)
+    except ConfigError as exc:  # name the LABELDESK_PLUGINS__… variable when one set the value
+        raise from_environment(exc, getattr(config, "environment", {})) from None
+
+
+def warn_disabled_settings(config, enabled_pm: pluggy.PluginManager) -> None:
+    """The ``[plugins.<name>]`` sections of installed plugins that are not enabled are checked too: a mistake
+    there is a warning now (the plugin is off), not a surprise on the day an admin switches it on."""
+    disabled = pluggy.PluginManager(GROUP)
+    disabled.add_hookspecs(hookspecs)
+    for name, (module, _version) in installed_plugins().items():
+        if name in config.plugin_raw and not enabled_pm.has_plugin(name):
+            disabled.register(module, name=name)
+    for name, (validate, paths) in _validators(disabled).items():
+        if name in config.plugin_raw and not enabled_pm.has_plugin(name):
+            try:
+                _validated(name, validate, paths, config)
+            except ConfigError as exc:
+                log.warning("%s is not enabled; fix its settings before enabling it: %s", name, exc)
 
 
 def _paths_beside_config(raw: dict, paths: tuple[str, ...], config_file) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 from .config import Config, from_environment, load_config
 from .errors import ConfigError
 from .host import Host
-from .plugins import check_plugin_sections, make_plugin_manager, validate_plugin_settings
+from .plugins import check_plugin_sections, make_plugin_manager, validate_plugin_settings, warn_disabled_settings
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     except ConfigError as exc:  # LABELDESK_PLUGINS__ENABLED may be what names the unknown plugin
         raise from_environment(exc, config.environment) from None
     validate_plugin_settings(pm, config)
+    warn_disabled_settings(config, pm)
     _warn_unused(config)
     from .auth import is_local
     from .quota import TokenBucket

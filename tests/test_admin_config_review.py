@@ -226,3 +226,19 @@ def test_a_zero_sla_duration_stops_start_up(settings, key):
     with pytest.raises(ConfigError) as raised:
         validate(settings)
     assert raised.value.key == key and "longer than 0" in raised.value.problem
+
+
+# 12. Admins switch plugins on one by one and often write the section first: a mistake in the section of a
+#     plugin that is off was not said at all, until the day it was switched on and the host refused to start.
+def test_a_disabled_plugins_settings_are_checked_with_a_warning(tmp_path, caplog):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"},
+        "plugins": {"enabled": ["autoreply"], "sla": {"hourss": "Mon-Fri 09:00-17:00"}, "kb_suggest": {"limit": 3}}})
+    host = build_host(config, http=LocalMailbox().http)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["sla is not enabled; fix its settings before enabling it: plugins.sla.hourss: unknown setting "
+                        "(did you mean hours?); " + warnings[0].split("); ", 1)[1]]
+    assert set(host.config.plugin_settings) == {"autoreply"}  # what is off stays off
