@@ -242,3 +242,16 @@ def test_a_disabled_plugins_settings_are_checked_with_a_warning(tmp_path, caplog
     assert warnings == ["sla is not enabled; fix its settings before enabling it: plugins.sla.hourss: unknown setting "
                         "(did you mean hours?); " + warnings[0].split("); ", 1)[1]]
     assert set(host.config.plugin_settings) == {"autoreply"}  # what is off stays off
+
+
+# 13. directory_admin is the address `agents sync` acts as: "admin" was accepted and failed at Google with an
+#     OAuth error naming no setting.
+def test_directory_admin_must_be_an_address():
+    from plugins.autoreply.settings import validate
+
+    from plugin_host.errors import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        validate({"directory_admin": "admin"})
+    assert raised.value.key == "plugins.autoreply.directory_admin" and "email address" in raised.value.problem
+    assert validate({"directory_admin": "Admin@Example.com"}).directory_admin == "admin@example.com"

@@ -54,6 +54,14 @@ def _addresses(raw: dict, key: str) -> tuple[str, ...]:
     return addresses
 
 
+def _address(raw: dict, key: str) -> str:
+    """One email address, lower-cased, or "" when not set."""
+    address = _text(raw, key).lower()
+    if address and not EMAIL_RE.match(address):
+        raise ConfigError(_key(key), f"{address!r} is not an email address, e.g. \"admin@example.com\"")
+    return address
+
+
 def _domains(raw: dict, key: str) -> tuple[str, ...]:
     """Mail domains, lower-cased; "@example.com" is example.com (an address is an error: skip_senders takes those)."""
     domains = tuple(d.removeprefix("@") for d in _list(raw, key))
@@ -150,7 +158,7 @@ def validate(raw: dict, config=None) -> AutoreplySettings:
         holidays=_codes(raw.get("holidays", "")), days_off=_as_tuple(raw.get("days_off")),
         working_days=_as_tuple(raw.get("working_days")), on_duty=_addresses(raw, "on_duty"),
         round_robin=_flag(raw, "round_robin", False), articles=_articles(raw),
-        directory_admin=_text(raw, "directory_admin"), directory_query=_text(raw, "directory_query"))
+        directory_admin=_address(raw, "directory_admin"), directory_query=_text(raw, "directory_query"))
     from .hours import office_hours
 
     office_hours(settings)  # a wrong hours, timezone, holidays or day stops start-up, naming the setting
