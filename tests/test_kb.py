@@ -474,7 +474,7 @@ def test_the_gate_rises_for_questions_that_resemble_every_article():
 
 def test_links_sent_to_customers_need_the_stricter_bar():
     """The side panel's bar lets agents see a likely article; an acknowledgement links it to the customer only
-    above the customer bar (calibrated on the highest off-topic similarity, not a percentile)."""
+    above the customer bar (the same percentile of the off-topic similarity, with a wider margin)."""
     kb = KnowledgeBase(ARTICLES, semantic="static")
     assert kb.customer_gates["wordllama"] >= kb.gates["wordllama"]
     hit = kb.search("Where is my parcel?", "en")[0]
@@ -490,7 +490,7 @@ def test_shared_sets_gate_other_business_questions(shared):
     """Default install, two bars. The side panel's (a percentile of the off-topic calibration, not its one highest
     question) keeps more recall than the gate set by the highest did (banking77 0.90, bitext 0.75) and still
     rejects the held-out generic off-topic questions; the stricter bar for links in acknowledgements keeps
-    another business's questions away from customers at least ~78% of the time."""
+    another business's questions away from customers at least ~75% of the time (0.78 on the sweep's sample)."""
     from plugins.kb_suggest.articles import load_jsonl
     from plugins.kb_suggest.engine import KnowledgeBase
     from plugins.kb_suggest.evaluate import load_queries
@@ -505,7 +505,7 @@ def test_shared_sets_gate_other_business_questions(shared):
         assert result["recall@3"] >= recall and result["no_suggestion_rate"] >= 0.88, (name, result)
         kb, foreign = KnowledgeBase(articles, semantic="static"), questions[other][::8]
         linked = [q.text for q in foreign if any(h.for_customers for h in kb.search(q.text, q.lang))]
-        assert len(linked) <= 0.22 * len(foreign), (name, len(linked), len(foreign))
+        assert len(linked) <= 0.25 * len(foreign), (name, len(linked), len(foreign))
         assert kb.customer_gates["wordllama"] > kb.gates["wordllama"]
 
 
