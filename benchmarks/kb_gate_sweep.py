@@ -26,7 +26,7 @@ def off_topic(name: str) -> list[Query]:
 
 def main() -> None:
     step = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    margins = [float(m) for m in sys.argv[2].split(",")] if len(sys.argv) > 2 else [0.07, 0.035, 0.0, -0.03]
+    margins = [float(m) for m in sys.argv[2].split(",")] if len(sys.argv) > 2 else [0.12, 0.095, 0.07, 0.035]
     sets = {n: (load_jsonl(SHARED / n / "articles.jsonl"), load_queries(SHARED / n / "queries.jsonl"))
             for n in ("banking77", "bitext")}
     generic = {name: off_topic(name) for name in ("generic_off_topic.txt", "generic_off_topic_2.txt")}

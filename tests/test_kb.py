@@ -472,6 +472,25 @@ def test_the_gate_rises_for_questions_that_resemble_every_article():
     assert kb.search("How long does it take?", "en", threshold=0.25)  # a configured gate is not lifted
 
 
+def test_the_model_judgement_counts_the_words_the_article_covers():
+    """WordLlama's judgement of an article is its similarity plus 0.2 × the share of the question's informative
+    wording the article covers (the calibration off-topic questions are judged the same way): a question in
+    the article's own words clears the bar more easily than one that only sounds like it."""
+    from plugins.kb_suggest.embeddings import embedder
+    from plugins.kb_suggest.engine import COVERAGE, informativeness
+
+    kb = KnowledgeBase(ARTICLES, semantic="static")
+    question = "Where is my parcel? I need the tracking number"
+    hit = kb.search(question, "en")[0]
+    index = [a.id for a in kb.articles].index("shipping")
+    similarity = float(kb.vectors["wordllama"][index] @ embedder("wordllama").embed([question])[0])
+    coverage, matched = kb._coverage(informativeness(question, "en"), index)
+    assert hit.article.id == "shipping" and {"parcel", "track", "number"} <= set(matched) and 0 < coverage < 1
+    assert COVERAGE["wordllama"] == 0.2 and hit.confidence == pytest.approx(similarity + 0.2 * coverage, abs=1e-3)
+    assert "similarity + 0.2 × word coverage ≥" in kb.describe_gate("en")
+    assert kb.search("Do you sponsor football tournaments in Brazil?", "en") == []
+
+
 def test_links_sent_to_customers_need_the_stricter_bar():
     """The side panel's bar lets agents see a likely article; an acknowledgement links it to the customer only
     above the customer bar (the same percentile of the off-topic similarity, with a wider margin)."""
@@ -550,7 +569,7 @@ def test_kb_search_command_shows_suggestions_reasons_and_the_gate(tmp_path):
     runner = CliRunner()
     shown = runner.invoke(get_cli(), ["kb", "search", "When will I get my refund?", "--config", str(config)])
     assert shown.exit_code == 0, shown.output
-    assert "Language en; gate: wordllama similarity ≥" in shown.output and "How refunds work  [refund]" in shown.output
+    assert "Language en; gate: wordllama similarity + 0.2 × word coverage ≥" in shown.output and "How refunds work  [refund]" in shown.output
     assert "matched: refund" in shown.output
     polish = runner.invoke(get_cli(), ["kb", "search", "Kiedy dostanę paczkę?", "--json", "--config", str(config)])
     assert json.loads(polish.output.splitlines()[-1])[0]["id"] == "pl-dostawa"

@@ -60,16 +60,21 @@ MIX = {(): {"lexical": 1.0},
 # exact matches for the same meaning than English, hence a lower bar there.
 # Per model: percentile, margin above it, and the range the gate is kept in (MiniLM spreads similarities
 # wider than WordLlama: off-topic questions sit lower, related ones higher). Measured in benchmarks/RESULTS.md.
-CALIBRATION = {"wordllama": (90, 0.07, 0.2, 0.45), "minilm": (100, 0.1, 0.4, 0.55)}
+CALIBRATION = {"wordllama": (90, 0.095, 0.2, 0.5), "minilm": (100, 0.1, 0.4, 0.55)}
 # A stricter bar for what reaches customers unasked (articles linked in acknowledgements): a wider margin,
 # so another business's questions are mostly kept out too. Agents see the side panel's suggestions and
 # judge them; a customer only sees the link.
-CUSTOMER_CALIBRATION = {"wordllama": (90, 0.10), "minilm": (100, 0.1)}
+CUSTOMER_CALIBRATION = {"wordllama": (90, 0.16), "minilm": (100, 0.1)}
 # The gate rises with the question's mean similarity to all the knowledge base's articles (this share of
 # it): wording that resembles every article alike (generic support talk, or another business's
 # questions against long answer texts) must clear a higher bar than a question close to one article.
 # Measured for WordLlama on the shared sets, held out (benchmarks/RESULTS.md); MiniLM is not lifted.
 LIFT = {"wordllama": 0.5}
+# The model's judgement of an article also counts this share of the question's informative wording that the
+# article covers (rarity-weighted stems, as the lexical gate counts them): a question about one topic in this
+# product's own words clears the bar more easily than one that only sounds like support talk.
+COVERAGE = {"wordllama": 0.2}
+CANDIDATES = 3  # the search judges the best limit × CANDIDATES fused articles; calibration the best 3 × 3
 JUDGES = ("minilm", "wordllama")  # the models whose similarity decides confidence, best first
 ALTERNATIVE_MARGIN = 0.1
 # A question word holding a digit ("E120", "SKU4411") that at most this many articles contain is decisive
@@ -135,16 +140,16 @@ class KnowledgeBase:
             self.word_docs = self._analyse(feedback, progress)
             if embedding:
                 embedding.result()
+        self.languages = np.array([a.lang for a in self.articles])
         self.vectors = {name: self._vectors(name, feedback) for name in self.models}
         self.known = {name: self.vectors[name].any(axis=1) for name in self.models}  # articles with a vector
+        self._terms: dict[int, tuple[set, set]] = {}
         judges = [name for name in self.models if name in JUDGES]
         off_topic = {name: self._off_topic_judgements(name) for name in judges}
         self.gates = {name: self._calibrate(name, off_topic[name], *CALIBRATION[name]) for name in judges}
         self.customer_gates = {name: self._calibrate(name, off_topic[name], *CUSTOMER_CALIBRATION[name],
                                                      *CALIBRATION[name][2:]) for name in judges}
-        self._terms: dict[int, tuple[set, set]] = {}
         self._code_counts: dict[str, int] | None = None
-        self.languages = np.array([a.lang for a in self.articles])
         self._sentences: dict[int, list[str]] = {}
         self._sentence_vectors: dict[tuple[int, str], np.ndarray] = {}
         self.spelling = Spelling(chain.from_iterable(self.prepared[a.digest]["words"] for a in self.articles))
@@ -220,9 +225,29 @@ class KnowledgeBase:
         return vectors
 
     def _off_topic_judgements(self, name: str) -> np.ndarray:
-        """How close each generic off-topic question comes to this knowledge base: its best similarity less its lift."""
-        similarity = embedder(name).embed(off_topic_questions()) @ self.vectors[name].T
-        return similarity.max(axis=1) - self._lift(name, similarity)
+        """How close each generic off-topic question comes to this knowledge base: its best judgement less its lift."""
+        questions = off_topic_questions()
+        similarity = embedder(name).embed(questions) @ self.vectors[name].T
+        judged = similarity.max(axis=1)
+        if COVERAGE.get(name):  # judged as a question is: the best of its top fused candidates
+            for row, text in enumerate(questions):
+                fused = self._fuse(text, "en", {name: similarity[row]}, MIX[(name,)])
+                weights = informativeness(text, "en")
+                candidates = [i for i in np.argsort(-fused)[:3 * CANDIDATES] if self.known[name][i]]
+                judged[row] = max((self._judgement(name, similarity[row][i], self._coverage(weights, i)[0])
+                                   for i in candidates), default=judged[row])
+        return judged - self._lift(name, similarity)
+
+    @staticmethod
+    def _judgement(name: str, similarity: float, coverage: float) -> float:
+        return float(similarity) + COVERAGE.get(name, 0.0) * coverage
+
+    def _coverage(self, weights: dict[str, float], index: int) -> tuple[float, list[str]]:
+        """The share of the question's informative wording (``weights``) that the article covers, and the stems matched."""
+        stems_, prefixes = self._doc_terms(index)
+        matched = [t for t in weights if t in stems_ or (len(t) >= PREFIX and t[:PREFIX] in prefixes)]
+        total = sum(weights.values())
+        return (sum(weights[t] for t in matched) / total if total else 0.0), matched
 
     @staticmethod
     def _calibrate(name: str, off_topic: np.ndarray, percentile: float, margin: float, lowest: float,
@@ -273,11 +298,11 @@ class KnowledgeBase:
         lift = float(self._lift(model_judge, similarity[model_judge])) if model_judge != "lexical" else 0.0
         codes = self._specific_codes(weights, text) if any(CODE.fullmatch(t) for t in weights) else set()
         hits = []
-        for index in np.argsort(-fused)[: max(limit * 3, limit)]:
+        for index in np.argsort(-fused)[: max(limit * CANDIDATES, limit)]:
             if fused[index] <= 0:
                 break
-            stems_, prefixes = self._doc_terms(index)
-            matched = [t for t in weights if t in stems_ or (len(t) >= PREFIX and t[:PREFIX] in prefixes)]
+            coverage, matched = self._coverage(weights, index)
+            stems_ = self._doc_terms(index)[0]
             # A model cannot judge an article in a language it does not know (it has no vector): words do.
             judge = model_judge if model_judge == "lexical" or \
                 self.articles[index].lang in MODEL_LANGUAGES[model_judge] else "lexical"
@@ -285,10 +310,9 @@ class KnowledgeBase:
                 (lift if judge != "lexical" else 0.0)
             customer_gate = gate if configured is not None or judge == "lexical" else self.customer_gates[judge] + lift
             if judge == "lexical":
-                total = sum(weights.values())
-                confidence = sum(weights[t] for t in matched) / total if total else 0.0
+                confidence = coverage
             else:
-                confidence = float(similarity[judge][index])
+                confidence = self._judgement(judge, similarity[judge][index], coverage)
             if codes & stems_:  # the article names the error or product code the customer quotes
                 gate = customer_gate = min(gate, confidence)
             # Once one article is confident, close runners-up (within ALTERNATIVE_MARGIN) are offered too.
@@ -325,7 +349,8 @@ class KnowledgeBase:
             return f"gate {self.threshold} (configured)"
         if judge != "lexical":
             lift = f" + {LIFT[judge]} × the question's mean similarity to all articles" if judge in LIFT else ""
-            return (f"gate: {judge} similarity ≥ {self.gates[judge]}{lift} (calibrated for this knowledge base; "
+            coverage = f" + {COVERAGE[judge]} × word coverage" if COVERAGE.get(judge) else ""
+            return (f"gate: {judge} similarity{coverage} ≥ {self.gates[judge]}{lift} (calibrated for this knowledge base; "
                     f"≥ {self.customer_gates[judge]}{lift} to be linked in acknowledgements)")
         why = f"{', '.join(models)} ranks, words judge" if models else "no model for this language"
         return f"gate: word coverage ≥ {self._default_gate(judge, language)} ({why})"
