@@ -123,10 +123,22 @@ def _identifier():
 
 
 def language_code(value, text: str = "") -> str:
-    """A language as the rankers key it: "EN", "en-US" and "pt_BR" become "en" and "pt"; anything that is
-    not an ISO 639 code (empty, "English", "123") → detected from ``text``."""
-    code = re.split(r"[-_]", str(value or "").strip().lower(), maxsplit=1)[0]
-    return code if re.fullmatch(r"[a-z]{2,3}", code) else detect_language(text)
+    """A language as the rankers key it: "EN", "en-US" and "pt_BR" become "en" and "pt", three-letter codes
+    ("pol", "rus", "eng", as corpora write them) their two-letter ones; anything that is not an ISO 639 code
+    (empty, "English", "123", "xx", "und") → detected from ``text``."""
+    code = _iso639(re.split(r"[-_]", str(value or "").strip().lower(), maxsplit=1)[0])
+    return code or detect_language(text)
+
+
+@lru_cache(maxsize=1024)
+def _iso639(code: str) -> str:
+    """The shortest ISO 639 code of the language ``code`` names ("pol" → "pl"), or "" when it names none."""
+    if not re.fullmatch(r"[a-z]{2,3}", code):
+        return ""
+    import langcodes
+
+    tag = langcodes.get(code)
+    return tag.language if tag.is_valid() and tag.language else ""
 
 
 # Where a customer's address is (its country-code domain) says what they likely read when their text says nothing.
