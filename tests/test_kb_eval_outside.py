@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from plugin_host.cli import main
+from plugin_host.cli import get_cli
 
 
 def _write(path, rows):
@@ -14,7 +14,7 @@ def _write(path, rows):
 
 
 def _eval(articles, queries):
-    result = CliRunner().invoke(main, ["kb", "eval", "--articles", articles, "--queries", queries,
+    result = CliRunner().invoke(get_cli(), ["kb", "eval", "--articles", articles, "--queries", queries,
                                        "--semantic", "off", "--json"])
     return result
 
@@ -28,3 +28,48 @@ def test_three_letter_language_codes_are_the_languages_they_name(tmp_path):
         ["pl", "ru", "en", "de", "de", "pl", "ru"]
     assert language_code("fil", "") == "fil"  # a three-letter code with no two-letter one stays
     assert language_code("und", "Где мой заказ?") == language_code("xx", "Где мой заказ?") == "ru"  # not a language
+
+
+ARTICLES = [{"id": 1, "title": "Refund policy", "body": "We refund duplicate charges within 5 business days.", "lang": "en"},
+            {"id": 2, "title": "Reset password", "body": "Click Forgot password on the sign-in page.", "lang": "en"}]
+QUERIES = [{"id": "q1", "text": "I was charged twice, refund please", "lang": "en", "expected": [1]},
+           {"id": "q2", "text": "how do I reset my password", "lang": "en", "expected": [2]}]
+
+
+def test_gzip_compressed_files_are_read(tmp_path):
+    """Data sets travel as .jsonl.gz: they are read as they are, not refused as "not UTF-8"."""
+    import gzip
+
+    articles = tmp_path / "articles.jsonl.gz"
+    articles.write_bytes(gzip.compress("".join(json.dumps(a) + "\n" for a in ARTICLES).encode()))
+    queries = tmp_path / "queries.jsonl.gz"
+    queries.write_bytes(gzip.compress("".join(json.dumps(q) + "\n" for q in QUERIES).encode()))
+    result = _eval(str(articles), str(queries))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[-1])["recall@3"] == 1.0
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(gzip.compress(b'{"id": 1}\n')[:12])
+    result = _eval(str(broken), str(queries))
+    assert result.exit_code == 1 and "broken.jsonl.gz" in result.output and "Traceback" not in result.output
+    damaged = bytearray(gzip.compress("".join(json.dumps({"id": i, "title": f"Article {i}"}) + "\n"
+                                              for i in range(2000)).encode()))
+    damaged[40:60] = bytes(b ^ 0x55 for b in damaged[40:60])  # bits flipped inside the compressed data
+    broken.write_bytes(bytes(damaged))
+    result = _eval(str(broken), str(queries))
+    assert result.exit_code == 1 and "broken.jsonl.gz" in result.output and "not a readable gzip file" in result.output
+
+
+def test_a_pipe_is_read_once(tmp_path):
+    """`--queries <(jq -c '.[]' q.json)` is a pipe: looking for gzip's mark must not use up its first lines."""
+    import os
+    import threading
+
+    from plugins.kb_suggest.evaluate import load_queries
+
+    pipe = tmp_path / "queries"
+    os.mkfifo(pipe)
+    text = "".join(json.dumps(q) + "\n" for q in QUERIES)
+    writer = threading.Thread(target=pipe.write_text, args=(text,))
+    writer.start()
+    assert [q.id for q in load_queries(pipe)] == ["q1", "q2"]
+    writer.join()

@@ -9,12 +9,15 @@ words a reader sees; replies get ``Article.answer`` (see ``rendering``).
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 import logging
 import math
 import os
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,21 +245,32 @@ def _tags(value) -> tuple[str, ...]:
 
 
 def json_lines(path: str | Path, what: str, shape: str = ""):
-    """``(line number, object)`` for each non-blank line of a JSON Lines file. A byte-order mark (as
-    Windows editors write) is ignored; a line that is not UTF-8 or not JSON is an error naming it."""
-    with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:
-        for number, line in enumerate(fh, 1):
-            if any("\udc80" <= ch <= "\udcff" for ch in line):
-                raise ArticleError(f"{path}:{number}: not UTF-8 text: save the file as UTF-8")
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except ValueError as exc:
-                raise ArticleError(f"{path}:{number}: not {what} ({exc}){shape}") from None
-            if not isinstance(item, dict):
-                raise ArticleError(f"{path}:{number}: not {what} (a JSON object is expected){shape}")
-            yield number, item
+    """``(line number, object)`` for each non-blank line of a JSON Lines file, gzip-compressed or not. A
+    byte-order mark (as Windows editors write) is ignored; a line that is not UTF-8 or not JSON is an error
+    naming it."""
+    number, compressed = 0, False
+    try:
+        with open(path, "rb") as raw:  # read once: a pipe (--queries <(jq -c '.[]' q.json)) cannot be opened twice
+            compressed = raw.peek(2)[:2] == b"\x1f\x8b"
+            with io.TextIOWrapper(gzip.GzipFile(fileobj=raw) if compressed else raw, encoding="utf-8-sig",
+                                  errors="surrogateescape") as fh:
+                for number, line in enumerate(fh, 1):
+                    if any("\udc80" <= ch <= "\udcff" for ch in line):
+                        raise ArticleError(f"{path}:{number}: not UTF-8 text: save the file as UTF-8")
+                    if not line.strip():
+                        continue
+                    try:
+                        item = json.loads(line)
+                    except ValueError as exc:
+                        raise ArticleError(f"{path}:{number}: not {what} ({exc}){shape}") from None
+                    if not isinstance(item, dict):
+                        raise ArticleError(f"{path}:{number}: not {what} (a JSON object is expected){shape}")
+                    yield number, item
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError, a cut-off file an EOFError
+        if not compressed:
+            raise
+        raise ArticleError(f"{path}:{number + 1}: not a readable gzip file ({exc}): compress it again or "
+                           "give the .jsonl itself") from None
 
 
 def json_id(value) -> str:
