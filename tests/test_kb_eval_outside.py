@@ -73,3 +73,13 @@ def test_a_pipe_is_read_once(tmp_path):
     writer.start()
     assert [q.id for q in load_queries(pipe)] == ["q1", "q2"]
     writer.join()
+
+def test_a_json_array_file_says_the_format_is_one_object_a_line(tmp_path):
+    """A JSON array (json.dump of a list, indented or not) names the fix instead of a JSON parser's complaint."""
+    articles = _write(tmp_path / "articles.jsonl", ARTICLES)
+    for name, text in (("indented.json", json.dumps(QUERIES, indent=2)), ("flat.json", json.dumps(QUERIES))):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        result = _eval(articles, str(tmp_path / name))
+        assert result.exit_code == 1
+        error = result.output.strip()
+        assert "\n" not in error and f"{name}:1:" in error and "JSON array" in error and "one JSON object a line" in error

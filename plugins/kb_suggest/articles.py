@@ -247,7 +247,7 @@ def _tags(value) -> tuple[str, ...]:
 def json_lines(path: str | Path, what: str, shape: str = ""):
     """``(line number, object)`` for each non-blank line of a JSON Lines file, gzip-compressed or not. A
     byte-order mark (as Windows editors write) is ignored; a line that is not UTF-8 or not JSON is an error
-    naming it."""
+    naming it, and a JSON array (one object a line is the format) says so."""
     number, compressed = 0, False
     try:
         with open(path, "rb") as raw:  # read once: a pipe (--queries <(jq -c '.[]' q.json)) cannot be opened twice
@@ -259,6 +259,10 @@ def json_lines(path: str | Path, what: str, shape: str = ""):
                         raise ArticleError(f"{path}:{number}: not UTF-8 text: save the file as UTF-8")
                     if not line.strip():
                         continue
+                    if line.lstrip().startswith("["):
+                        raise ArticleError(f"{path}:{number}: not {what} (a JSON object is expected): a JSON array, "
+                                           f"not JSON Lines; write one JSON object a line (e.g. jq -c '.[]' {path})"
+                                           f"{shape}")
                     try:
                         item = json.loads(line)
                     except ValueError as exc:
