@@ -83,3 +83,14 @@ def test_a_json_array_file_says_the_format_is_one_object_a_line(tmp_path):
         assert result.exit_code == 1
         error = result.output.strip()
         assert "\n" not in error and f"{name}:1:" in error and "JSON array" in error and "one JSON object a line" in error
+
+
+def test_questions_that_share_an_id_are_pointed_out(tmp_path, caplog):
+    """A queries file appended twice (or merged from two sets) weighs its questions twice; eval still measures
+    every line, but says which ids repeat instead of measuring silently."""
+    from plugins.kb_suggest.evaluate import load_queries
+
+    queries = _write(tmp_path / "q.jsonl", [*QUERIES, {"id": "q3", "text": "weather", "expected": []}, *QUERIES[:1],
+                                            {"id": 7, "text": "a", "expected": []}, {"id": "7", "text": "b", "expected": []}])
+    assert len(load_queries(queries)) == 6
+    assert f"{queries}: 2 question ids are used more than once (q1 on lines 1, 4; 7 on lines 5, 6)" in caplog.text

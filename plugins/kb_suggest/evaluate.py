@@ -27,7 +27,7 @@ class Query:
 
 def load_queries(path) -> list[Query]:
     shape = '; expected {"id", "text", "lang", "expected": [article ids]}'
-    out, unlabelled = [], []
+    out, unlabelled, id_lines = [], [], {}
     for number, item in json_lines(path, "a query", shape):
         if item.get("expected") is None:
             unlabelled.append(number)
@@ -39,10 +39,16 @@ def load_queries(path) -> list[Query]:
                              _expected(item.get("expected"))))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArticleError(f"{path}:{number}: not a query ({exc}){shape}") from None
+        id_lines.setdefault(out[-1].id, []).append(number)
     if unlabelled:
         lines = ", ".join(map(str, unlabelled[:10])) + (" …" if len(unlabelled) > 10 else "")
         log.warning('%s: %d questions have no "expected" list (lines %s): counted as out of scope, as with '
                     '"expected": []', path, len(unlabelled), lines)
+    repeated = [(qid, numbers) for qid, numbers in id_lines.items() if len(numbers) > 1]
+    if repeated:
+        shown = "; ".join(f"{qid} on lines {', '.join(map(str, numbers))}" for qid, numbers in repeated[:10])
+        log.warning("%s: %d question ids are used more than once (%s%s): each line is measured, so those questions "
+                    "weigh more", path, len(repeated), shown, " …" if len(repeated) > 10 else "")
     return out
 
 
