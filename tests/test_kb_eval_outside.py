@@ -94,3 +94,17 @@ def test_questions_that_share_an_id_are_pointed_out(tmp_path, caplog):
                                             {"id": 7, "text": "a", "expected": []}, {"id": "7", "text": "b", "expected": []}])
     assert len(load_queries(queries)) == 6
     assert f"{queries}: 2 question ids are used more than once (q1 on lines 1, 4; 7 on lines 5, 6)" in caplog.text
+
+
+def test_a_blank_expected_id_is_no_article(tmp_path):
+    """A spreadsheet's empty cell exported as "expected": "" (or [""]) means no article answers the question: it
+    is out of scope, not an in-scope question that expects an article with an empty id and always misses."""
+    articles = _write(tmp_path / "a.jsonl", ARTICLES)
+    queries = _write(tmp_path / "q.jsonl", [*QUERIES, {"id": "w1", "text": "weather in Paris", "expected": ""},
+                                            {"id": "w2", "text": "football scores", "expected": [" "]}])
+    result = _eval(articles, queries)
+    assert result.exit_code == 0, result.output
+    assert "not in" not in result.output  # no warning about unknown ids
+    measured = json.loads(result.stdout.splitlines()[-1])
+    assert measured["recall@3"] == 1.0 and measured["no_suggestion_rate"] == 1.0
+    assert measured["baseline"]["no_suggestion_rate"] is not None

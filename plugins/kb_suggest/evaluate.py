@@ -53,11 +53,13 @@ def load_queries(path) -> list[Query]:
 
 
 def _expected(value) -> tuple[str, ...]:
-    """The articles that answer a question: a list of ids, or one id on its own; null or [] means none does."""
+    """The articles that answer a question: a list of ids, or one id on its own; null, [] or a blank id (a
+    spreadsheet's empty cell, "") means none does."""
     if value is None:
         return ()
     try:
-        return tuple(json_id(e) for e in (value if isinstance(value, list) else [value]))
+        ids = (json_id(e) for e in (value if isinstance(value, list) else [value]))
+        return tuple(i for i in ids if i.strip())
     except ValueError as exc:
         raise ValueError(f"'expected' is a list of article ids: {exc}") from None
 
