@@ -108,3 +108,15 @@ def test_a_blank_expected_id_is_no_article(tmp_path):
     measured = json.loads(result.stdout.splitlines()[-1])
     assert measured["recall@3"] == 1.0 and measured["no_suggestion_rate"] == 1.0
     assert measured["baseline"]["no_suggestion_rate"] is not None
+
+
+def test_a_missing_field_is_named_as_missing(tmp_path):
+    """An evaluator whose file says "question" instead of "text" (or has no "id") is told which field is
+    missing, not shown a Python KeyError's bare "('text')"."""
+    articles = _write(tmp_path / "a.jsonl", ARTICLES)
+    queries = _write(tmp_path / "q.jsonl", [{"id": 1, "question": "refund please", "expected": [1]}])
+    result = _eval(articles, queries)
+    assert result.exit_code == 1 and "q.jsonl:1: not a query (no \"text\")" in result.output
+    no_id = _write(tmp_path / "no_id.jsonl", [{"title": "Refunds", "body": "Within 5 days."}])
+    result = _eval(no_id, queries)
+    assert result.exit_code == 1 and "no_id.jsonl:1: not an article (no \"id\")" in result.output

@@ -313,6 +313,8 @@ def load_jsonl(path: str | Path) -> list[Article]:
             articles.append(Article(article_id, title, body, json_text(item, "url"),
                                     language_code(item.get("lang"), f"{title}\n{body}"),
                                     _tags(item.get("tags") or [])))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except KeyError as exc:
+            raise ArticleError(f'{path}:{number}: not an article (no "{exc.args[0]}")') from None
+        except (ValueError, TypeError, AttributeError) as exc:
             raise ArticleError(f"{path}:{number}: not an article ({exc})") from None
     return articles

@@ -37,7 +37,9 @@ def load_queries(path) -> list[Query]:
             text = json_text(item, "text")
             out.append(Query(json_id(item["id"]), text, language_code(item.get("lang"), text),
                              _expected(item.get("expected"))))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except KeyError as exc:
+            raise ArticleError(f'{path}:{number}: not a query (no "{exc.args[0]}"){shape}') from None
+        except (ValueError, TypeError, AttributeError) as exc:
             raise ArticleError(f"{path}:{number}: not a query ({exc}){shape}") from None
         id_lines.setdefault(out[-1].id, []).append(number)
     if unlabelled:
