@@ -120,3 +120,17 @@ def test_a_missing_field_is_named_as_missing(tmp_path):
     no_id = _write(tmp_path / "no_id.jsonl", [{"title": "Refunds", "body": "Within 5 days."}])
     result = _eval(no_id, queries)
     assert result.exit_code == 1 and "no_id.jsonl:1: not an article (no \"id\")" in result.output
+
+
+def test_a_jsonl_source_is_known_by_its_name_in_any_case(tmp_path):
+    """`articles = "kb.JSONL"` (or the compressed "kb.jsonl.gz") names a file that exists: it was read as a folder
+    and refused as "articles folder … does not exist"."""
+    import gzip
+
+    from plugins.kb_suggest.store import load_articles
+
+    text = "".join(json.dumps(a) + "\n" for a in ARTICLES)
+    (tmp_path / "kb.JSONL").write_text(text, encoding="utf-8")
+    (tmp_path / "kb.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+    for name in ("kb.JSONL", "kb.jsonl.gz"):
+        assert [a.title for a in load_articles(str(tmp_path / name))] == ["Refund policy", "Reset password"]

@@ -27,7 +27,7 @@ def load_articles(source: str) -> list[Article]:
     if not source:
         return []
     path = Path(source)
-    return load_jsonl(path) if path.suffix == ".jsonl" else load_folder(path)
+    return load_jsonl(path) if path.name.lower().endswith((".jsonl", ".jsonl.gz")) else load_folder(path)
 
 
 INDEX_VERSION = 3  # 3: words and vectors of the rendered text, not the raw Markdown
