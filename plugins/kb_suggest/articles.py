@@ -302,7 +302,7 @@ def json_text(item: dict, key: str) -> str:
 
 def load_jsonl(path: str | Path) -> list[Article]:
     """Articles from JSON Lines (``{"id", "title", "body", "lang", "url", "tags"}``); ids must be unique."""
-    articles, lines = [], {}
+    articles, lines, textless, keys = [], {}, [], ""
     for number, item in json_lines(path, "an article"):
         try:
             article_id, title, body = json_id(item["id"]), json_text(item, "title"), json_text(item, "body")
@@ -317,4 +317,11 @@ def load_jsonl(path: str | Path) -> list[Article]:
             raise ArticleError(f'{path}:{number}: not an article (no "{exc.args[0]}")') from None
         except (ValueError, TypeError, AttributeError) as exc:
             raise ArticleError(f"{path}:{number}: not an article ({exc})") from None
+        if not (title.strip() or body.strip()):
+            textless.append(number)
+            keys = keys or ", ".join(map(str, item))[:200]
+    if textless:
+        shown = ", ".join(map(str, textless[:10])) + (" …" if len(textless) > 10 else "")
+        log.warning('%s: %d articles have neither "title" nor "body" (lines %s; line %d has %s): no question can '
+                    'find them', path, len(textless), shown, textless[0], keys)
     return articles
