@@ -147,3 +147,12 @@ def test_articles_with_neither_title_nor_body_are_pointed_out(tmp_path, caplog):
     assert len(load_jsonl(path)) == 3
     assert (f'{path}: 2 articles have neither "title" nor "body" (lines 1, 3; line 1 has id, question, answer): '
             'no question can find them') in caplog.text
+
+
+def test_eval_shows_the_index_being_built(tmp_path):
+    """10,000 articles take seconds to analyse before the first question is measured: a bar on stderr says so,
+    as kb search's does, instead of "Measuring suggestions" standing still at 0; stdout keeps only results."""
+    result = _eval(_write(tmp_path / "a.jsonl", ARTICLES), _write(tmp_path / "q.jsonl", QUERIES))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.index("Indexing articles") < result.stderr.index("Measuring suggestions")
+    assert "Indexing" not in result.stdout and json.loads(result.stdout.splitlines()[-1])["recall@1"] == 1.0

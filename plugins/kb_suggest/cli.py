@@ -29,20 +29,24 @@ class Share(click.ParamType):
 @contextmanager
 def _progress(label: str):
     """A progress bar on stderr (stdout stays for results and --json) fed with ``(done, total)``; it appears
-    only when there is work to show."""
-    bar = None
+    only when there is work to show, and ends when all is done (so the next bar starts on its own line)."""
+    bar, finished = None, False
 
     def update(done, total):
-        nonlocal bar
+        nonlocal bar, finished
         if bar is None:
             bar = click.progressbar(length=total, label=label, file=sys.stderr)
             bar.__enter__()
-        bar.update(done - bar.pos)
+        if not finished:
+            bar.update(done - bar.pos)
+            if done >= total:
+                finished = True
+                bar.__exit__(None, None, None)
 
     try:
         yield update
     finally:
-        if bar is not None:
+        if bar is not None and not finished:
             bar.__exit__(None, None, None)
 
 
@@ -197,8 +201,16 @@ def register(cli: click.Group) -> None:
         if unknown:
             click.echo(f"warning: questions expect {len(unknown)} article id(s) that are not in {articles_path}: "
                        f"{', '.join(unknown[:10])}{' …' if len(unknown) > 10 else ''}", err=True)
-        with click.progressbar(length=len(queries), label="Measuring suggestions", file=sys.stderr) as bar:
-            ours = evaluate(articles, queries, threshold, semantic=semantic, progress=bar.update)
+        with _progress("Indexing articles") as indexing, _progress("Measuring suggestions") as measuring:
+            measured = 0
+
+            def each_question(n):
+                nonlocal measured
+                measured += n
+                measuring(measured, len(queries))
+
+            ours = evaluate(articles, queries, threshold, semantic=semantic, progress=each_question,
+                            index_progress=indexing)
         baseline = evaluate_baseline(articles, queries)
         keys = ("recall@1", "recall@3", "mrr@5", "no_suggestion_rate", "p50_ms", "p95_ms")
         click.echo(f"{len(articles)} articles, {ours['queries']} questions ({ours['out_of_scope']} out of scope). "

@@ -92,9 +92,11 @@ def _round(value):
 
 
 def evaluate(articles: list[Article], queries: list[Query], threshold: float | None = None,
-             semantic: str = "auto", progress=None) -> dict:
-    """Our ranker's metrics; ``progress(1)`` is called after each question."""
-    kb = KnowledgeBase(articles, threshold=threshold, semantic=semantic)
+             semantic: str = "auto", progress=None, index_progress=None) -> dict:
+    """Our ranker's metrics; ``index_progress(done, total)`` follows the analysis of the articles, then
+    ``progress(1)`` is called after each question."""
+    kb = KnowledgeBase(articles, threshold=threshold, semantic=semantic,
+                       progress=(lambda done: index_progress(done, len(articles))) if index_progress else None)
     ranked, latencies = [], []
     for query in queries:
         began = time.perf_counter()
