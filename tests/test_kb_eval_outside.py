@@ -156,3 +156,13 @@ def test_eval_shows_the_index_being_built(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stderr.index("Indexing articles") < result.stderr.index("Measuring suggestions")
     assert "Indexing" not in result.stdout and json.loads(result.stdout.splitlines()[-1])["recall@1"] == 1.0
+
+
+def test_files_joined_with_their_byte_order_marks_are_read(tmp_path):
+    """Two sets saved by a Windows editor and joined (`type ru.jsonl pl.jsonl > all.jsonl`, `cat`) carry a byte-order
+    mark in the middle: it is ignored there as at the start, not an error about decoding with utf-8-sig."""
+    from plugins.kb_suggest.evaluate import load_queries
+
+    path = tmp_path / "q.jsonl"
+    path.write_bytes(b"".join(b"\xef\xbb\xbf" + json.dumps(q).encode() + b"\r\n" for q in QUERIES))
+    assert [q.id for q in load_queries(path)] == ["q1", "q2"]

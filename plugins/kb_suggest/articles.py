@@ -246,8 +246,9 @@ def _tags(value) -> tuple[str, ...]:
 
 def json_lines(path: str | Path, what: str, shape: str = ""):
     """``(line number, object)`` for each non-blank line of a JSON Lines file, gzip-compressed or not. A
-    byte-order mark (as Windows editors write) is ignored; a line that is not UTF-8 or not JSON is an error
-    naming it, and a JSON array (one object a line is the format) says so."""
+    byte-order mark (as Windows editors write) is ignored, also one opening a later line (files joined); a line
+    that is not UTF-8 or not JSON is an error naming it, and a JSON array (one object a line is the format) says
+    so."""
     number, compressed = 0, False
     try:
         with open(path, "rb") as raw:  # read once: a pipe (--queries <(jq -c '.[]' q.json)) cannot be opened twice
@@ -255,6 +256,7 @@ def json_lines(path: str | Path, what: str, shape: str = ""):
             with io.TextIOWrapper(gzip.GzipFile(fileobj=raw) if compressed else raw, encoding="utf-8-sig",
                                   errors="surrogateescape") as fh:
                 for number, line in enumerate(fh, 1):
+                    line = line.removeprefix("\ufeff")  # files joined with their byte-order marks (cat, type)
                     if any("\udc80" <= ch <= "\udcff" for ch in line):
                         raise ArticleError(f"{path}:{number}: not UTF-8 text: save the file as UTF-8")
                     if not line.strip():
