@@ -166,3 +166,13 @@ def test_files_joined_with_their_byte_order_marks_are_read(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_bytes(b"".join(b"\xef\xbb\xbf" + json.dumps(q).encode() + b"\r\n" for q in QUERIES))
     assert [q.id for q in load_queries(path)] == ["q1", "q2"]
+
+
+def test_a_metric_with_no_questions_to_measure_reads_n_a_in_the_table(tmp_path):
+    """A set with no out-of-scope questions has no no-suggestion rate: the table says "n/a" (the JSON null), not
+    Python's "None"."""
+    result = CliRunner().invoke(get_cli(), ["kb", "eval", "--articles", _write(tmp_path / "a.jsonl", ARTICLES),
+                                            "--queries", _write(tmp_path / "q.jsonl", QUERIES), "--semantic", "off"])
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("no_suggestion_rate")]
+    assert row.split()[1:] == ["n/a", "n/a"] and "None" not in result.stdout

@@ -26,6 +26,10 @@ class Share(click.ParamType):
         return number
 
 
+def _cell(value) -> str:
+    return "n/a" if value is None else str(value)
+
+
 @contextmanager
 def _progress(label: str):
     """A progress bar on stderr (stdout stays for results and --json) fed with ``(done, total)``; it appears
@@ -216,8 +220,8 @@ def register(cli: click.Group) -> None:
         click.echo(f"{len(articles)} articles, {ours['queries']} questions ({ours['out_of_scope']} out of scope). "
                    f"Ranking: {ours['ranking']}.")
         click.echo(f"{'metric':<20}{'labeldesk':>12}{'bm25s':>12}")
-        for key in keys:
-            click.echo(f"{key:<20}{str(ours[key]):>12}{str(baseline[key]):>12}")
+        for key in keys:  # None: no question to measure it on (null in --json)
+            click.echo(f"{key:<20}{_cell(ours[key]):>12}{_cell(baseline[key]):>12}")
         if as_json:
             click.echo(json.dumps({**{k: ours[k] for k in keys}, "baseline": {k: baseline[k] for k in keys}}))
 
