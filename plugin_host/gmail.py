@@ -112,8 +112,8 @@ def _has_message_id(message: dict, message_id: str) -> bool:
 
 
 def retryable(exc: Exception) -> bool:
-    if not isinstance(exc, HttpError):
-        return isinstance(exc, (ConnectionError, TimeoutError, OSError))
+    if not isinstance(exc, HttpError):  # httplib2's failed name lookup (DNS down a moment) is no OSError
+        return isinstance(exc, (ConnectionError, TimeoutError, OSError, httplib2.ServerNotFoundError))
     status = _status(exc)
     return status in RETRY_STATUSES or (status == 403 and _reason(exc) in RATE_REASONS)
 

@@ -203,3 +203,29 @@ def test_each_thread_calls_gmail_on_its_own_connection():
         assert len(set().union(*used.values())) == 4  # never shared between threads
     finally:
         server.shutdown()
+
+
+def test_a_name_lookup_that_fails_is_a_blip_and_marks_gmail_unreachable():
+    """httplib2's ServerNotFoundError (DNS down a moment) is no OSError: it was neither retried nor taken as Gmail
+    being unreachable, so a sync went on trying every thread, each failing the same way."""
+    import httplib2
+
+    local = LocalMailbox()
+    original, failures = local.http.request, []
+
+    def request(uri, method="GET", body=None, headers=None, **kw):
+        if len(failures) < 2:
+            failures.append(uri)
+            raise httplib2.ServerNotFoundError("Unable to find the server at gmail.googleapis.com")
+        return original(uri, method, body, headers, **kw)
+
+    local.http.request = request
+    sleeps = []
+    client = client_for(local, sleeps, base_delay=0.01)
+    assert client.execute(client.users.getProfile(userId="me"), "gmail.users.getProfile")["emailAddress"]
+    assert len(sleeps) == 2
+    failures.clear()
+    local.http.request = lambda *a, **kw: (_ for _ in ()).throw(httplib2.ServerNotFoundError("no DNS"))
+    with pytest.raises(GmailError) as caught:
+        client.execute(client.users.getProfile(userId="me"), "gmail.users.getProfile")
+    assert caught.value.unavailable and "ServerNotFoundError" in str(caught.value)
