@@ -421,3 +421,12 @@ def test_office_hours_read_holidays_days_off_and_working_days_as_the_sla_calenda
     assert not office.is_open(datetime(2027, 1, 6, 10, tzinfo=timezone.utc))  # Epiphany, a holiday in PL and Bavaria
     with pytest.raises(ConfigError, match="plugins.autoreply.days_off"):
         validate({"days_off": ["28.12.2026"]})
+
+
+def test_a_template_saved_with_a_byte_order_mark_does_not_start_the_customers_mail_with_it(tmp_path):
+    """Notepad saves UTF-8 with a byte-order mark: the acknowledgement began with an invisible U+FEFF."""
+    folder = tmp_path / "tpl"
+    (folder / "en").mkdir(parents=True)
+    (folder / "en" / "acknowledgement.txt.j2").write_bytes("\ufeffHi {{ first_name }}, custom".encode("utf-8"))
+    settings = validate({"templates_dir": str(folder)})
+    assert render(settings, "en", "acknowledgement", SAMPLE_CONTEXT) == "Hi Anna, custom"

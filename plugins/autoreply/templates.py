@@ -43,7 +43,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
 
 def environment(templates_dir: str = "") -> ImmutableSandboxedEnvironment:
-    loaders = [FileSystemLoader(templates_dir)] if templates_dir else []
+    # utf-8-sig: a template saved by Notepad (with a byte-order mark) must not start the customer's mail with it
+    loaders = [FileSystemLoader(templates_dir, encoding="utf-8-sig")] if templates_dir else []
     loaders.append(FileSystemLoader(str(SHIPPED)))
     return BoundedSandbox(loader=ChoiceLoader(loaders), autoescape=False, undefined=StrictUndefined,
                           keep_trailing_newline=True, trim_blocks=False)
