@@ -430,3 +430,13 @@ def test_a_template_saved_with_a_byte_order_mark_does_not_start_the_customers_ma
     (folder / "en" / "acknowledgement.txt.j2").write_bytes("\ufeffHi {{ first_name }}, custom".encode("utf-8"))
     settings = validate({"templates_dir": str(folder)})
     assert render(settings, "en", "acknowledgement", SAMPLE_CONTEXT) == "Hi Anna, custom"
+
+
+def test_a_template_saved_without_its_j2_ending_is_named_at_start(tmp_path):
+    """"acknowledgement.txt" (the editor dropped ".j2") was never used, and nothing said so."""
+    folder = tmp_path / "tpl"
+    (folder / "de").mkdir(parents=True)
+    (folder / "de" / "acknowledgement.txt").write_text("Hallo {{ first_name }}")
+    (folder / "de" / "NOTES.md").write_text("our German wording")  # anything else in the folder is left alone
+    with pytest.raises(ConfigError, match=r"acknowledgement\.txt: not a template name \(did you mean acknowledgement\.txt\.j2"):
+        validate({"templates_dir": str(folder)})

@@ -131,7 +131,7 @@ def _check_language_folders(templates_dir: Path) -> None:
     shipped = {p.name for p in SHIPPED.iterdir() if p.is_dir()}
     files = [f"{v}.txt.j2" for v in VARIANTS]
     for folder in sorted(p for p in templates_dir.iterdir() if p.is_dir()):
-        for path in sorted(folder.glob("*.txt.j2")):
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
             close = difflib.get_close_matches(path.name, files, n=1, cutoff=0.85)
             if close and path.name not in files:
                 raise ConfigError("plugins.autoreply.templates_dir", f"{path}: not a template name (did you mean "
