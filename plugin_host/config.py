@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import math
 import os
 import re
@@ -16,6 +17,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -282,9 +284,27 @@ def _email(value: str, key: str) -> str:
 
 
 def _https_or_local(value: str, key: str) -> str:
-    if value and not re.match(r"^https?://", value):
-        raise ConfigError(key, f"must be an http(s) URL, got {value!r}")
+    if value and (not re.match(r"^https?://", value) or not urlsplit(value).hostname):
+        raise ConfigError(key, f"must be an http(s) URL with a host (https://… or a local mailbox's "
+                               f"http://127.0.0.1:8025/), got {value!r}")
     return value
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "mailbox.local")
+
+
+def _no_credentials_in_clear(mailbox: MailboxSettings) -> MailboxSettings:
+    """Google credentials go to ``api_root`` with every call: over plain http only to this machine."""
+    root = urlsplit(mailbox.api_root)
+    if root.scheme == "http" and not _loopback(root.hostname or "") and (mailbox.credentials or mailbox.oauth_token):
+        raise ConfigError("mailbox.api_root", f"plain http to {root.hostname} would send the mailbox's Google "
+                                              "credentials unencrypted: use https, a local mailbox on this machine "
+                                              "(http://127.0.0.1:…), or no credentials for a test mailbox")
+    return mailbox
 
 
 def _beside(mailbox: MailboxSettings, file: Path | None) -> MailboxSettings:
@@ -386,7 +406,7 @@ def _mailbox(section: Any) -> MailboxSettings:
     window = _positive(section.get("ack_window_days", 4), "mailbox.ack_window_days", "a number of days")
     full_days = _whole(section.get("full_sync_days", 30), "mailbox.full_sync_days", least=1)
     root = _str(section, "label_root", "mailbox", "Helpdesk").strip("/")
-    return MailboxSettings(
+    return _no_credentials_in_clear(MailboxSettings(
         address=address, aliases=aliases,
         api_root=_with_slash(_https_or_local(_str(section, "api_root", "mailbox"), "mailbox.api_root")),
         credentials=_str(section, "credentials", "mailbox"),
@@ -398,7 +418,7 @@ def _mailbox(section: Any) -> MailboxSettings:
         ack_window_days=window, full_sync_days=full_days,
         quota_units_per_second=_quota_rate(section.get("quota_units_per_second", 0)),
         watch_topic=_topic(_str(section, "watch_topic", "mailbox")),
-    )
+    ))
 
 
 def _optional_email(section: dict, key: str) -> str:

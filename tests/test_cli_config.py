@@ -30,6 +30,10 @@ GOOD = {"mailbox": {"address": "support@example.com"},
     ({**GOOD, "plugins": {"enabled": "sla"}}, "plugins.enabled"),
     ({"mailbox": {"address": "s@example.com", "aliases": "help@example.com"}}, "mailbox.aliases"),
     ({"mailbox": {"address": "s@example.com", "api_root": "ftp://x"}}, "mailbox.api_root"),
+    ({"mailbox": {"address": "s@example.com", "api_root": "http://"}}, "mailbox.api_root"),  # no host
+    # a service account's tokens over plain http to another machine
+    ({"mailbox": {"address": "s@example.com", "api_root": "http://mailbox.internal:8025/",
+                  "credentials": "sa.json"}}, "mailbox.api_root"),
     ({**GOOD, "plugins": {"enabled": ["sla"], "sla": {"hours": "whenever"}}}, "plugins.sla.hours"),
     ({**GOOD, "plugins": {"enabled": ["nonexistent"]}}, "plugins.enabled"),
     ({"mailbox": {"address": "s@example.com", "ack_window_day": 2}}, "mailbox.ack_window_day"),  # misspelt
@@ -56,6 +60,13 @@ def test_bad_settings_name_the_key(tmp_path, data, key):
 def test_a_misspelt_environment_override_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="mailbox.ack_window"):
         load_config(tmp_path / "x.toml", data=GOOD, environ={"LABELDESK_MAILBOX__ACK_WINDOW": "2"})
+
+
+def test_plain_http_api_root_is_for_this_machine_or_a_mailbox_without_credentials(tmp_path):
+    for root, extra in (("http://[::1]:8025", {"credentials": "sa.json"}), ("http://127.0.0.2:8025", {"oauth_token": "t"}),
+                        ("http://mailbox.internal:8025", {}), ("https://gmail.example.test", {"credentials": "sa.json"})):
+        data = {"mailbox": {"address": "s@example.com", "api_root": root, **extra}}
+        assert load_config(tmp_path / "x.toml", data=data, environ={}).mailbox.api_root == root + "/"
 
 
 def test_api_root_gets_its_trailing_slash(tmp_path):
