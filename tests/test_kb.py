@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from unittest.mock import ANY
 
@@ -313,18 +314,49 @@ RUSSIAN = [
 ]
 
 
-def test_russian_word_vectors_rank_meaning_but_words_judge():
+def test_russian_word_vectors_rank_and_judge_with_word_coverage():
+    """Navec ranks Russian and, with 0.75 × word coverage, judges it against a gate calibrated per knowledge
+    base on Russian off-topic questions (data/off_topic_ru.txt), as WordLlama's is on English ones."""
+    from plugins.kb_suggest.embeddings import embedder
+    from plugins.kb_suggest.engine import CALIBRATION, COVERAGE, informativeness, off_topic_questions
+
     question = "Мобильник стащили в метро"  # no word in common with "Потеря или кража телефона"
     lexical = KnowledgeBase(RUSSIAN, semantic="off")
     russian = KnowledgeBase(RUSSIAN, semantic="static")
-    assert russian.models == ("navec",) and russian.gates == {}  # only the models these articles' languages need
+    assert russian.models == ("navec",) and set(russian.gates) == {"navec"}  # only the models these articles need
+    assert CALIBRATION["navec"][2] <= russian.gates["navec"] <= CALIBRATION["navec"][3]
+    assert russian.customer_gates == russian.gates  # one bar for Russian, as before
+    assert len(off_topic_questions("ru")) >= 50 and all(re.search("[а-я]", q) for q in off_topic_questions("ru"))
     assert lexical.search(question, "ru", threshold=0.0) == []
     assert russian.search(question, "ru", threshold=0.0)[0].article.id == "lost-phone"
-    # Navec ranks; confidence stays word coverage, so a question sharing no word is still not suggested.
+    # Similarity alone, with no word of the article, stays under the calibrated bar.
     assert russian.search(question, "ru") == []
-    assert "navec ranks, words judge" in russian.describe_gate("ru")
+    assert russian.search("Как приготовить плов?", "ru") == []  # off-topic
+    question = "У меня украли телефон, что делать?"
+    [hit] = russian.search(question, "ru", limit=1)
+    index = [a.id for a in russian.articles].index("lost-phone")
+    similarity = float(russian.vectors["navec"][index] @ embedder("navec").embed([question])[0])
+    coverage, _ = russian._coverage(informativeness(question, "ru"), index)
+    assert hit.article.id == "lost-phone" and hit.confident and hit.for_customers and 0 < coverage < 1
+    assert hit.confidence == pytest.approx(similarity + COVERAGE["navec"] * coverage, abs=1e-3)
+    assert "navec similarity + 0.75 × word coverage ≥" in russian.describe_gate("ru")
+    assert "word coverage ≥ 0.25" in lexical.describe_gate("ru")  # without Navec, the fixed lexical gate
     [hit] = russian.search("Как сменить тарифный план?", "ru", limit=1)
     assert hit.article.id == "tariff" and hit.passage.startswith("Перейти на другой тарифный план")
+
+
+@pytest.mark.parametrize("name, recall, rejected", [("ru_telecom", 0.82, 0.75), ("ru_bank", 0.98, 0.75)])
+def test_the_calibrated_russian_gate_on_the_russian_sets(name, recall, rejected):
+    """benchmarks/data: with the lexical gate (0.25) ru_telecom kept 0.768 recall@3 at 0.75 out-of-scope
+    rejection, ru_bank 0.973 at 0.533; the calibrated Navec judge: 0.842 at 0.75, 0.987 at 0.767."""
+    from pathlib import Path
+
+    from plugins.kb_suggest.articles import load_jsonl
+    from plugins.kb_suggest.evaluate import load_queries
+
+    folder = Path(__file__).parent.parent / "benchmarks" / "data" / name
+    result = evaluate(load_jsonl(folder / "articles.jsonl"), load_queries(folder / "queries.jsonl"))
+    assert result["recall@3"] >= recall and result["no_suggestion_rate"] >= rejected
 
 
 def test_russian_vectors_are_the_same_from_many_threads():
