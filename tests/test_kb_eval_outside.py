@@ -176,3 +176,26 @@ def test_a_metric_with_no_questions_to_measure_reads_n_a_in_the_table(tmp_path):
     assert result.exit_code == 0, result.output
     [row] = [line for line in result.stdout.splitlines() if line.startswith("no_suggestion_rate")]
     assert row.split()[1:] == ["n/a", "n/a"] and "None" not in result.stdout
+
+
+def test_a_gzip_file_that_expands_without_end_is_refused_not_read_into_memory(tmp_path, monkeypatch):
+    """A .jsonl.gz of a few kilobytes can hold gigabytes (one line without an end): it was decompressed in full,
+    line by line into memory. Reading stops at a bound with an error naming the file."""
+    import gzip
+
+    from plugins.kb_suggest import articles as articles_module
+
+    monkeypatch.setattr(articles_module, "MAX_DECOMPRESSED_BYTES", 1_000_000)
+    bomb = tmp_path / "queries.jsonl.gz"
+    bomb.write_bytes(gzip.compress(b'{"id": "q1", "text": "' + b"a" * 5_000_000))
+    assert bomb.stat().st_size < 20_000
+    result = _eval(_write(tmp_path / "articles.jsonl", ARTICLES), str(bomb))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "queries.jsonl.gz" in result.output and "larger than 1 MB once decompressed" in result.output
+    blank = tmp_path / "articles.jsonl.gz"  # gigabytes of nothing take time, not memory: bounded all the same
+    blank.write_bytes(gzip.compress(b"\n" * 3_000_000))
+    result = _eval(str(blank), str(bomb))
+    assert result.exit_code == 1 and "articles.jsonl.gz" in result.output and "once decompressed" in result.output
+    fine = tmp_path / "fine.jsonl.gz"
+    fine.write_bytes(gzip.compress("".join(json.dumps(q) + "\n" for q in QUERIES).encode()))
+    assert _eval(_write(tmp_path / "articles.jsonl", ARTICLES), str(fine)).exit_code == 0

@@ -116,6 +116,7 @@ def _unquote(value: str) -> str:
 
 
 MAX_ARTICLE_BYTES = 2_000_000
+MAX_DECOMPRESSED_BYTES = 200_000_000  # a .jsonl.gz is read up to this much: a small file can hold gigabytes
 
 
 def load_folder(folder: str | Path) -> list[Article]:
@@ -244,6 +245,28 @@ def _tags(value) -> tuple[str, ...]:
     return tuple(str(t).strip() for t in value if str(t).strip())
 
 
+class _TooLarge(Exception):
+    pass
+
+
+class _Bounded(gzip.GzipFile):
+    """A gzip file read up to MAX_DECOMPRESSED_BYTES: a decompression bomb is an error, not all of the memory."""
+
+    read_so_far = 0
+
+    def read(self, size=-1):
+        return self._counted(super().read(MAX_DECOMPRESSED_BYTES + 1 if size is None or size < 0 else size))
+
+    def read1(self, size=-1):
+        return self._counted(super().read1(MAX_DECOMPRESSED_BYTES + 1 if size is None or size < 0 else size))
+
+    def _counted(self, data: bytes) -> bytes:
+        self.read_so_far += len(data)
+        if self.read_so_far > MAX_DECOMPRESSED_BYTES:
+            raise _TooLarge
+        return data
+
+
 def json_lines(path: str | Path, what: str, shape: str = ""):
     """``(line number, object)`` for each non-blank line of a JSON Lines file, gzip-compressed or not. A
     byte-order mark (as Windows editors write) is ignored, also one opening a later line (files joined); a line
@@ -253,7 +276,7 @@ def json_lines(path: str | Path, what: str, shape: str = ""):
     try:
         with open(path, "rb") as raw:  # read once: a pipe (--queries <(jq -c '.[]' q.json)) cannot be opened twice
             compressed = raw.peek(2)[:2] == b"\x1f\x8b"
-            with io.TextIOWrapper(gzip.GzipFile(fileobj=raw) if compressed else raw, encoding="utf-8-sig",
+            with io.TextIOWrapper(_Bounded(fileobj=raw) if compressed else raw, encoding="utf-8-sig",
                                   errors="surrogateescape") as fh:
                 for number, line in enumerate(fh, 1):
                     line = line.removeprefix("\ufeff")  # files joined with their byte-order marks (cat, type)
@@ -272,6 +295,9 @@ def json_lines(path: str | Path, what: str, shape: str = ""):
                     if not isinstance(item, dict):
                         raise ArticleError(f"{path}:{number}: not {what} (a JSON object is expected){shape}")
                     yield number, item
+    except _TooLarge:
+        raise ArticleError(f"{path}: larger than {MAX_DECOMPRESSED_BYTES // 1_000_000} MB once decompressed: not a "
+                           "data set of articles or questions (a few kilobytes of gzip can hold gigabytes)") from None
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError, a cut-off file an EOFError
         if not compressed:
             raise
