@@ -42,6 +42,22 @@ def test_agents_sync_keeps_the_admins_comments_and_layout(tmp_path):
     assert set(load_config(bare, environ={}).agents) == set(found)
 
 
+def test_agents_sync_adds_to_a_file_saved_with_windows_line_ends(tmp_path):
+    """A labeldesk.toml saved by Notepad (CRLF) is read at start; agents sync did not find its [agents] line,
+    added a second [agents] and stopped with TOML's 'Cannot declare ('agents',) twice', adding nobody."""
+    from plugins.autoreply.directory import merge_into_config
+
+    file = tmp_path / "labeldesk.toml"
+    before = ('# our desk\r\n[mailbox]\r\naddress = "support@example.com"\r\n\r\n[agents]\r\n'
+              '"anna@example.com" = { first_name = "Anna", last_name = "Kowalska" }\r\n')
+    file.write_bytes(before.encode())
+    assert merge_into_config(file, {"olga@example.com": {"first_name": "Olga", "last_name": "Nowak"}}) == (1, 0)
+    after = file.read_bytes().decode()
+    assert after == before.replace("[agents]\r\n", '[agents]\r\n"olga@example.com" = { first_name = "Olga", '
+                                                       'last_name = "Nowak" }\r\n'), repr(after)
+    assert set(load_config(file, environ={}).agents) == {"anna@example.com", "olga@example.com"}
+
+
 def _config(tmp_path, plugins: dict, mailbox=None):
     return load_config(tmp_path / "labeldesk.toml", environ={}, data={
         "mailbox": mailbox or {"address": "support@example.com", "aliases": ["help@example.com"]},

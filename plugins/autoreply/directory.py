@@ -51,15 +51,16 @@ def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
     new = {email: entry for email, entry in found.items() if email.lower() not in configured}
     if not new:
         return 0, len(found)
-    lines = "".join(f"{_quoted(email)} = {{ {', '.join(f'{k} = {_quoted(v)}' for k, v in entry.items())} }}\n"
+    end = "\r\n" if b"\r\n" in raw else "\n"  # the file's own line ends (Notepad writes CRLF)
+    lines = "".join(f"{_quoted(email)} = {{ {', '.join(f'{k} = {_quoted(v)}' for k, v in entry.items())} }}{end}"
                     for email, entry in new.items())
-    header = re.search(r"^[ \t]*\[[ \t]*agents[ \t]*\][ \t]*(#.*)?\n", text, re.M)
+    header = re.search(r"^[ \t]*\[[ \t]*agents[ \t]*\][ \t]*(#[^\r\n]*)?\r?\n", text, re.M)
     if header:
         text = text[:header.end()] + lines + text[header.end():]
     else:
-        text = text + ("" if text.endswith("\n") or not text else "\n") + "\n[agents]\n" + lines
+        text = text + ("" if text.endswith("\n") or not text else end) + f"{end}[agents]{end}" + lines
     tomllib.loads(text)  # what was written must read back
-    path.write_text(text, encoding="utf-8", newline="\r\n" if b"\r\n" in raw else "\n")
+    path.write_text(text, encoding="utf-8", newline="")
     return len(new), len(found) - len(new)
 
 
