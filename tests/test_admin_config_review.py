@@ -58,6 +58,17 @@ def test_agents_sync_adds_to_a_file_saved_with_windows_line_ends(tmp_path):
     assert set(load_config(file, environ={}).agents) == {"anna@example.com", "olga@example.com"}
 
 
+def test_agents_sync_adds_under_an_agents_line_that_ends_the_file(tmp_path):
+    """[agents] as the file's last line, with no line end after it (an editor that adds none): a second [agents]
+    was added and the sync stopped with 'Cannot declare ('agents',) twice'."""
+    from plugins.autoreply.directory import merge_into_config
+
+    file = tmp_path / "labeldesk.toml"
+    file.write_text('[mailbox]\naddress = "support@example.com"\n[agents]', encoding="utf-8")
+    assert merge_into_config(file, {"olga@example.com": {"first_name": "Olga", "last_name": "Nowak"}}) == (1, 0)
+    assert set(load_config(file, environ={}).agents) == {"olga@example.com"}
+
+
 def _config(tmp_path, plugins: dict, mailbox=None):
     return load_config(tmp_path / "labeldesk.toml", environ={}, data={
         "mailbox": mailbox or {"address": "support@example.com", "aliases": ["help@example.com"]},

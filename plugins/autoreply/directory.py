@@ -54,11 +54,13 @@ def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
     end = "\r\n" if b"\r\n" in raw else "\n"  # the file's own line ends (Notepad writes CRLF)
     lines = "".join(f"{_quoted(email)} = {{ {', '.join(f'{k} = {_quoted(v)}' for k, v in entry.items())} }}{end}"
                     for email, entry in new.items())
+    if text and not text.endswith("\n"):  # the last line ended too ("[agents]" may be it)
+        text += end
     header = re.search(r"^[ \t]*\[[ \t]*agents[ \t]*\][ \t]*(#[^\r\n]*)?\r?\n", text, re.M)
     if header:
         text = text[:header.end()] + lines + text[header.end():]
     else:
-        text = text + ("" if text.endswith("\n") or not text else end) + f"{end}[agents]{end}" + lines
+        text = text + f"{end}[agents]{end}" + lines
     tomllib.loads(text)  # what was written must read back
     path.write_text(text, encoding="utf-8", newline="")
     return len(new), len(found) - len(new)
