@@ -69,6 +69,21 @@ def test_agents_sync_adds_under_an_agents_line_that_ends_the_file(tmp_path):
     assert set(load_config(file, environ={}).agents) == {"olga@example.com"}
 
 
+def test_agents_sync_writes_any_directory_name_as_toml_reads_it(tmp_path):
+    """Names come from the Workspace directory as anyone typed them: quotes and line ends stay inside the string,
+    and a DEL character (which JSON leaves as it is, TOML refuses) no longer stops the sync with a traceback."""
+    from plugins.autoreply.directory import merge_into_config
+
+    file = tmp_path / "labeldesk.toml"
+    file.write_text('[mailbox]\naddress = "support@example.com"\n', encoding="utf-8")
+    found = {"olga@example.com": {"first_name": 'Olga"\n[admin]\nadmins = ["x"]', "last_name": "No\x7fwak",
+                                  "title": "Lead \\ \t\u2028"}}
+    assert merge_into_config(file, found) == (1, 0)
+    config = load_config(file, environ={})
+    assert config.agents["olga@example.com"].first_name == found["olga@example.com"]["first_name"]
+    assert config.agents["olga@example.com"].last_name == "No\x7fwak" and not config.admins
+
+
 def _config(tmp_path, plugins: dict, mailbox=None):
     return load_config(tmp_path / "labeldesk.toml", environ={}, data={
         "mailbox": mailbox or {"address": "support@example.com", "aliases": ["help@example.com"]},

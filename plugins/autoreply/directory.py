@@ -67,8 +67,8 @@ def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
 
 
 def _quoted(value: str) -> str:
-    """A TOML basic string (JSON's escapes are TOML's)."""
-    return json.dumps(value, ensure_ascii=False)
+    """A TOML basic string (JSON's escapes are TOML's; TOML also refuses DEL, which JSON leaves as it is)."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def build_directory(config):
