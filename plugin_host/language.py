@@ -125,7 +125,7 @@ def _identifier():
 def language_code(value, text: str = "") -> str:
     """A language as the rankers key it: "EN", "en-US" and "pt_BR" become "en" and "pt", three-letter codes
     ("pol", "rus", "eng", as corpora write them) their two-letter ones; anything that is not an ISO 639 code
-    (empty, "English", "123", "xx", "und") → detected from ``text``."""
+    (empty, "English", "123", "xx") or names no one language ("und", "mul", "zxx") → detected from ``text``."""
     code = _iso639(re.split(r"[-_]", str(value or "").strip().lower(), maxsplit=1)[0])
     return code or detect_language(text)
 
@@ -138,7 +138,12 @@ def _iso639(code: str) -> str:
     import langcodes
 
     tag = langcodes.get(code)
-    return tag.language if tag.is_valid() and tag.language else ""
+    if not tag.is_valid() or not tag.language or tag.language in NO_LANGUAGE or "qaa" <= tag.language <= "qtz":
+        return ""  # und, mul, zxx…, and qaa–qtz (reserved for local use): no one language
+    return tag.language
+
+
+NO_LANGUAGE = {"und", "mul", "mis", "zxx"}  # ISO 639's undetermined, several, uncoded, no linguistic content
 
 
 # Where a customer's address is (its country-code domain) says what they likely read when their text says nothing.

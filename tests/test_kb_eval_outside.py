@@ -28,6 +28,8 @@ def test_three_letter_language_codes_are_the_languages_they_name(tmp_path):
         ["pl", "ru", "en", "de", "de", "pl", "ru"]
     assert language_code("fil", "") == "fil"  # a three-letter code with no two-letter one stays
     assert language_code("und", "Где мой заказ?") == language_code("xx", "Где мой заказ?") == "ru"  # not a language
+    # ISO 639's codes for no one language (several, uncoded, no linguistic content, local use) name none either
+    assert [language_code(code, "Где мой заказ?") for code in ("mul", "mis", "zxx", "qaa", "qtz")] == ["ru"] * 5
 
 
 ARTICLES = [{"id": 1, "title": "Refund policy", "body": "We refund duplicate charges within 5 business days.", "lang": "en"},
