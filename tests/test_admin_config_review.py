@@ -34,12 +34,38 @@ def test_agents_sync_keeps_the_admins_comments_and_layout(tmp_path):
     assert config.agent("olga.nowak@example.com").title == 'Support "Lead"'
     assert len(config.agents) == 2  # Anna is there already, in other letter case: not added twice
     assert merge_into_config(file, found) == (0, 2) and file.read_text(encoding="utf-8") == text
+    mixed = tmp_path / "mixed.toml"  # an agent the admin wrote in other letter case is the same agent
+    mixed.write_text('[agents]\n"Anna.Kowalska@Example.com" = { first_name = "Anna", last_name = "Kowalska" }\n',
+                     encoding="utf-8")
+    assert merge_into_config(mixed, {"anna.kowalska@example.com": found["anna.kowalska@example.com"]}) == (0, 1)
 
     bare = tmp_path / "bare.toml"
     bare.write_text('# our desk\n[mailbox]\naddress = "support@example.com"\n', encoding="utf-8")
     assert merge_into_config(bare, found) == (2, 0)
     assert bare.read_text(encoding="utf-8").startswith('# our desk\n[mailbox]\naddress = "support@example.com"\n')
     assert set(load_config(bare, environ={}).agents) == set(found)
+
+
+def test_agents_sync_adds_to_a_file_saved_with_a_byte_order_mark(tmp_path):
+    from plugins.autoreply.directory import merge_into_config
+
+    file = tmp_path / "labeldesk.toml"
+    file.write_bytes(b'\xef\xbb\xbf[mailbox]\naddress = "support@example.com"\n[agents]\n')
+    assert merge_into_config(file, {"olga@example.com": {"first_name": "Olga", "last_name": "Nowak"}}) == (1, 0)
+    assert set(load_config(file, environ={}).agents) == {"olga@example.com"}
+
+
+def test_agents_sync_never_writes_a_file_that_does_not_read_back(tmp_path, monkeypatch):
+    import tomllib
+
+    from plugins.autoreply import directory
+
+    file = tmp_path / "labeldesk.toml"
+    file.write_text('[mailbox]\naddress = "support@example.com"\n[agents]\n', encoding="utf-8")
+    monkeypatch.setattr(directory, "_quoted", lambda value: f'"{value}"')  # a quoting mistake
+    with pytest.raises(tomllib.TOMLDecodeError):
+        directory.merge_into_config(file, {"olga@example.com": {"first_name": 'Olga "O"', "last_name": "Nowak"}})
+    assert file.read_text(encoding="utf-8") == '[mailbox]\naddress = "support@example.com"\n[agents]\n'
 
 
 def test_agents_sync_adds_to_a_file_saved_with_windows_line_ends(tmp_path):
@@ -176,6 +202,8 @@ def test_a_language_folder_with_one_template_is_said_at_start_and_gets_english_f
     ("Hi {{ first_name }}\n\n{% for a in articles %}\n{{ a.titel }}\n{% endfor %}\n", 4),
     ("Hi\n\n\n{{ first_name.nope }}\n", 4),
     ("Hi\n{% include 'footer.txt.j2' %}\n", 2),
+    # in a macro: the line of the mistake in its body, not of the call
+    ("{% macro item(a) %}\n{{ a.titel }}\n{% endmacro %}\nHi\n{% for a in articles %}{{ item(a) }}{% endfor %}\n", 2),
 ])
 def test_a_template_error_at_start_names_file_and_line(tmp_path, text, line):
     from plugins.autoreply.settings import validate
@@ -219,6 +247,12 @@ def test_an_expectation_that_is_not_text_stops_start_up(expectation):
     with pytest.raises(ConfigError) as raised:
         validate({"expectation": expectation})
     assert raised.value.key == f"plugins.autoreply.expectation.{next(iter(expectation))}"
+
+
+def test_an_expectation_is_sent_without_the_spaces_around_it():
+    from plugins.autoreply.settings import validate
+
+    assert validate({"expectation": {"de": "  Wir antworten bald.\n"}}).expectation["de"] == "Wir antworten bald."
 
 
 # 9. Gmail down during a sweep: the tidy-up of disabled plugins' labels logged a full traceback, which the README
