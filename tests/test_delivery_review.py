@@ -93,6 +93,34 @@ def test_a_lost_notification_send_is_found_in_sent_while_search_lags(tmp_path):
     assert len([m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw]) == 1
 
 
+def test_a_lost_send_is_found_in_sent_though_a_few_others_were_sent_after_it():
+    """The newest few in Sent are read, not only the newest: the feed's acknowledgements go out the same second."""
+    import base64
+
+    local = LocalMailbox()
+    client = client_for(local)
+    raw = make_email(message_id="<alert@example.org>", sender="support@example.com", to="lead@example.com")
+    original, lost = local.http.request, []
+
+    def others_sent_then_search_lags(uri, method="GET", body=None, headers=None, **kw):
+        if "rfc822msgid" in uri:  # the search index has not caught up yet
+            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
+        response = original(uri, method, body, headers, **kw)
+        if "/messages/send" in uri and not lost:
+            lost.append(uri)
+            for n in range(3):
+                other = make_email(message_id=f"<ack{n}@example.org>", sender="support@example.com")
+                local.gmail().users().messages().send(userId="me", body={
+                    "raw": base64.urlsafe_b64encode(other).decode()}).execute()
+            raise TimeoutError("timed out reading the response")
+        return response
+
+    local.http.request = others_sent_then_search_lags
+    client.send(raw)
+    assert lost
+    assert len([m for m in local.mailbox.messages.values() if b"<alert@example.org>" in m.raw]) == 1
+
+
 # 4. A chat alert posted while the state folder could not take its key (a full disk) was given back as "did not
 #    go out" (an OSError, the key released), so every sweep posted the breach again; now the process keeps the key
 #    and the log says the alert went out and which file to make room for.
@@ -145,8 +173,10 @@ def test_a_connection_closed_before_the_answer_is_not_resent_by_the_transport(mo
     def connect(self):
         self.sock = Socket()
 
+    closed = [http.client.RemoteDisconnected("Remote end closed connection without response")]
+
     def gone(self):
-        raise http.client.RemoteDisconnected("Remote end closed connection without response")
+        raise closed[0]
 
     monkeypatch.setattr(httplib2.HTTPSConnectionWithTimeout, "connect", connect)
     monkeypatch.setattr(http.client.HTTPConnection, "request", lambda self, *args, **kw: sent.append(args[:2]))
@@ -155,3 +185,8 @@ def test_a_connection_closed_before_the_answer_is_not_resent_by_the_transport(mo
     with pytest.raises(ConnectionError):
         transport.request("https://gmail.googleapis.com/gmail/v1/users/me/messages/send", "POST", body="{}")
     assert sent == [("POST", "/gmail/v1/users/me/messages/send")]  # once: GmailClient.execute decides about a retry
+    for other in (http.client.BadStatusLine("garbled"), http.client.ResponseNotReady("Idle")):  # httplib2 resent these too
+        closed[0], sent[:] = other, []
+        with pytest.raises(ConnectionError):
+            transport.request("https://gmail.googleapis.com/gmail/v1/users/me/messages/send", "POST", body="{}")
+        assert sent == [("POST", "/gmail/v1/users/me/messages/send")], other
