@@ -6,6 +6,7 @@ import base64
 import email
 import email.policy
 import json
+import re
 
 import pytest
 import responses
@@ -454,3 +455,34 @@ def test_an_unknown_zone_id_falls_back_to_the_offset():
     assert cards.viewer_zone({"id": "Europe/Warsaw", "offset": 3600000}).key == "Europe/Warsaw"
     for nothing in (None, {}, {"id": ""}, {"offset": "x"}, {"id": 5}, "Europe/Warsaw", {"offset": 10 ** 12}):
         assert cards.viewer_zone(nothing) is None, nothing
+
+
+HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "Jane</p><a href='javascript:x'>"]
+SAFE_TAGS = re.compile(r'</?(p|strong|em|ol|ul|li)>|<br>|</a>|<a href="https://help\.example\.com/r\?a=1&amp;b=&quot;2&quot;">')
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_side_panel_html_draft_escapes_every_name_and_title(monkeypatch, hostile):
+    """The HTML draft puts the customer's name (greeting), the agent's name and title (signature) and the
+    article's title (Insert link) into HTML: none of them can add a tag or an attribute, and only an https link
+    is clickable (javascript:, data: and http: targets stay out)."""
+    import html
+    from types import SimpleNamespace
+
+    import plugins.kb_suggest as kb_suggest
+    from plugins.kb_suggest.articles import Article
+
+    articles = [Article("a", f"Refunds {hostile}", f"Refunds take 5 days. {hostile}", 'https://help.example.com/r?a=1&b="2"'),
+                *(Article(f"bad{i}", f"Bad {hostile}", "Body.", url) for i, url in
+                  enumerate(["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "http://x.example/"]))]
+    monkeypatch.setattr(kb_suggest, "knowledge_base", lambda settings: SimpleNamespace(articles=articles))
+    sender = SimpleNamespace(name=f"{hostile} Jane", email="jane@example.org")
+    ticket = SimpleNamespace(drafts=["d1"], language="en", latest_customer_message=SimpleNamespace(sender=sender))
+    agent = SimpleNamespace(full_name=f"Anna {hostile}", title=hostile)
+    for name, article in [("kb.insert_link", "a"), ("kb.insert_answer", "a"), ("kb.insert_link", "bad0"),
+                          ("kb.insert_link", "bad1"), ("kb.insert_link", "bad2")]:
+        reply = kb_suggest.on_card_action(name, {"article": article}, {}, ticket, agent, None, None, None)
+        said = reply.insert_text
+        assert reply.insert_type == "HTML" and "<" not in SAFE_TAGS.sub("", said), said  # no tag of theirs
+        assert said.count("<a ") == (name == "kb.insert_link" and article == "a"), said  # https only
+        assert html.escape(f"Anna {hostile}", quote=False) in said, said
