@@ -192,6 +192,9 @@ def test_an_error_code_the_customer_quotes_decides_the_article():
              if [h.article.id for h in kb.search(f"My printer shows error E{n}, what should I do?", "en")][:1] != [f"e{n}"]]
     assert wrong == []
     assert kb.search("What is the best pizza in Naples?", "en") == []  # no code, no free pass
+    kb.customer_gates["wordllama"] = 0.99  # the quoted code decides the customers' bar too
+    quoted = [kb.search(f"My printer shows error E{n}, what should I do?", "en")[0] for n in range(100, 400, 37)]
+    assert all(h.for_customers for h in quoted), [(h.article.id, h.confidence) for h in quoted]
 
 
 # -- Polish typed without diacritics ("nie moge sie zalogowac") -------------------------------------
