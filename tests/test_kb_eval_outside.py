@@ -53,6 +53,7 @@ def test_gzip_compressed_files_are_read(tmp_path):
     broken.write_bytes(gzip.compress(b'{"id": 1}\n')[:12])
     result = _eval(str(broken), str(queries))
     assert result.exit_code == 1 and "broken.jsonl.gz" in result.output and "Traceback" not in result.output
+    assert "broken.jsonl.gz:1: not a readable gzip file" in result.output  # the line where reading stopped
     damaged = bytearray(gzip.compress("".join(json.dumps({"id": i, "title": f"Article {i}"}) + "\n"
                                               for i in range(2000)).encode()))
     damaged[40:60] = bytes(b ^ 0x55 for b in damaged[40:60])  # bits flipped inside the compressed data
@@ -201,3 +202,46 @@ def test_a_gzip_file_that_expands_without_end_is_refused_not_read_into_memory(tm
     fine = tmp_path / "fine.jsonl.gz"
     fine.write_bytes(gzip.compress("".join(json.dumps(q) + "\n" for q in QUERIES).encode()))
     assert _eval(_write(tmp_path / "articles.jsonl", ARTICLES), str(fine)).exit_code == 0
+
+
+def test_a_plain_file_that_cannot_be_read_is_not_called_a_damaged_gzip_file(tmp_path):
+    import pytest
+
+    from plugins.kb_suggest.evaluate import load_queries
+
+    with pytest.raises(FileNotFoundError):
+        load_queries(tmp_path / "queries.jsonl")
+    with pytest.raises(IsADirectoryError):
+        load_queries(tmp_path)
+
+
+def test_a_progress_bar_ends_when_its_work_is_done_so_the_next_starts_on_its_own_line(monkeypatch):
+    """On a terminal a bar redraws its line until it ends: the index bar must end before the measuring bar starts."""
+    import click
+
+    from plugins.kb_suggest import cli
+
+    said = []
+
+    class Bar:
+        def __init__(self, length, label, file):
+            self.label, self.pos = label, 0
+
+        def __enter__(self):
+            said.append(("start", self.label))
+            return self
+
+        def update(self, n):
+            self.pos += n
+
+        def __exit__(self, *exc):
+            said.append(("end", self.label))
+
+    monkeypatch.setattr(click, "progressbar", Bar)
+    with cli._progress("Indexing articles") as indexing, cli._progress("Measuring suggestions") as measuring:
+        indexing(1, 2)
+        indexing(2, 2)
+        measuring(1, 1)
+        indexing(2, 2)  # a late call after the end draws nothing
+    assert said == [("start", "Indexing articles"), ("end", "Indexing articles"),
+                    ("start", "Measuring suggestions"), ("end", "Measuring suggestions")]
