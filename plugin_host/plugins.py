@@ -146,6 +146,8 @@ def warn_disabled_settings(config, enabled_pm: pluggy.PluginManager) -> None:
                 _validated(name, validate, paths, config)
             except ConfigError as exc:
                 log.warning("%s is not enabled; fix its settings before enabling it: %s", name, exc)
+            except Exception as exc:  # its own bug: a plugin that is off must not take the host down
+                log.warning("%s is not enabled; checking its settings failed (%s: %s)", name, type(exc).__name__, exc)
 
 
 def _paths_beside_config(raw: dict, paths: tuple[str, ...], config_file) -> dict:

@@ -320,6 +320,30 @@ def test_a_disabled_plugins_settings_are_checked_with_a_warning(tmp_path, caplog
     assert set(host.config.plugin_settings) == {"autoreply"}  # what is off stays off
 
 
+def test_a_disabled_plugin_whose_check_breaks_does_not_stop_start_up(tmp_path, caplog, monkeypatch):
+    """A third-party plugin that is installed but off, its validator failing on its section with something other
+    than a ConfigError (its own bug): the host started before its section was checked, and must still start."""
+    from types import SimpleNamespace
+
+    from plugin_host import hookimpl, plugins
+
+    def validate(raw):
+        return raw["colour"].upper()  # a KeyError for a section without "colour"
+
+    @hookimpl
+    def register_settings(register):
+        register("extra", validate)
+
+    installed = plugins.installed_plugins
+    monkeypatch.setattr(plugins, "installed_plugins", lambda: {
+        **installed(), "extra": (SimpleNamespace(register_settings=register_settings), "1.0")})
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"}, "plugins": {"enabled": ["autoreply"], "extra": {"size": 3}}})
+    plugins.warn_disabled_settings(config, plugins.make_plugin_manager(enabled=("autoreply",)))
+    assert "extra" not in config.plugin_settings
+    assert any("extra is not enabled" in r.getMessage() and "KeyError" in r.getMessage() for r in caplog.records)
+
+
 # 13. directory_admin is the address `agents sync` acts as: "admin" was accepted and failed at Google with an
 #     OAuth error naming no setting.
 def test_directory_admin_must_be_an_address():
