@@ -196,6 +196,19 @@ def test_a_language_folder_with_one_template_is_said_at_start_and_gets_english_f
         validate({"templates_dir": typo})
 
 
+def test_a_template_the_admins_own_includes_is_not_taken_for_a_misspelt_one(tmp_path):
+    """A partial beside the template that includes it (en/acknowledgement_vip.txt.j2) is no misspelling of a file
+    that is there: the host refused to start, "did you mean acknowledgement.txt.j2?"."""
+    from plugins.autoreply.settings import validate
+    from plugins.autoreply.templates import SAMPLE_CONTEXT, render
+
+    folder = _templates(tmp_path, {
+        "en/acknowledgement.txt.j2": "Hi {{ first_name }}\n{% include 'en/acknowledgement_vip.txt.j2' %}",
+        "en/acknowledgement_vip.txt.j2": "You are one of our best customers.\n"})
+    settings = validate({"templates_dir": folder})
+    assert render(settings, "en", "acknowledgement", SAMPLE_CONTEXT) == "Hi Anna\nYou are one of our best customers.\n"
+
+
 # 6. The docs promise file AND line for a template mistake found at start; errors found by the trial render
 #    (an attribute the variables do not have, an include that is not there) named only the file.
 @pytest.mark.parametrize("text,line", [

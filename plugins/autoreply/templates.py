@@ -133,7 +133,7 @@ def _check_language_folders(templates_dir: Path) -> None:
     for folder in sorted(p for p in templates_dir.iterdir() if p.is_dir()):
         for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
             close = difflib.get_close_matches(path.name, files, n=1, cutoff=0.85)
-            if close and path.name not in files:
+            if close and path.name not in files and not (folder / close[0]).is_file():  # beside it: a partial
                 raise ConfigError("plugins.autoreply.templates_dir", f"{path}: not a template name (did you mean "
                                                                      f"{close[0]}?); a language folder holds "
                                                                      f"{' and '.join(files)}")
