@@ -238,7 +238,7 @@ class KnowledgeBase:
             for row, text in enumerate(questions):
                 fused = self._fuse(text, language, {name: similarity[row]}, MIX[(name,)])
                 weights = informativeness(text, language)
-                candidates = [i for i in np.argsort(-fused)[:3 * CANDIDATES] if self.known[name][i]]
+                candidates = [i for i in _best(fused, 3 * CANDIDATES) if self.known[name][i]]
                 judged[row] = max((self._judgement(name, similarity[row][i], self._coverage(weights, i)[0])
                                    for i in candidates), default=judged[row])
         return judged - self._lift(name, similarity)
@@ -303,7 +303,7 @@ class KnowledgeBase:
         lift = float(self._lift(model_judge, similarity[model_judge])) if model_judge != "lexical" else 0.0
         codes = self._specific_codes(weights, text) if any(CODE.fullmatch(t) for t in weights) else set()
         hits = []
-        for index in np.argsort(-fused)[: max(limit * CANDIDATES, limit)]:
+        for index in _best(fused, max(limit * CANDIDATES, limit)):
             if fused[index] <= 0:
                 break
             coverage, matched = self._coverage(weights, index)
@@ -411,6 +411,15 @@ def _information(word: str, language: str) -> float:
     if word.isdigit():
         return 0.3
     return max(0.3, 7.5 - zipf(word, language))
+
+
+def _best(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` highest scores, best first (a partition, not a sort of every article)."""
+    if count >= scores.size:
+        return np.argsort(-scores, kind="stable")
+    kth = -np.partition(-scores, count - 1)[count - 1]
+    top = np.flatnonzero(scores >= kth)  # every article tied with the last place, in index order
+    return top[np.argsort(-scores[top], kind="stable")][:count]
 
 
 def _normalise(scores: np.ndarray) -> np.ndarray:
