@@ -160,21 +160,27 @@ class KnowledgeBase:
 
     def _analyse(self, feedback: dict[str, list[str]], progress) -> list[list[str]]:
         """Stems and character 4-grams of every article (content words reused when unchanged); both indexes."""
-        word_docs, gram_docs, stem_of, grams_of = [], [], {}, {}
+        word_docs, word_ids, gram_ids, stem_of, grams_of = [], [], [], {}, {}
+        word_vocab: dict[str, int] = {}
+        gram_vocab: dict[str, int] = {}
         for number, article in enumerate(self.articles):
             entry = self.prepared[article.digest]
             if entry["words"] is None:
                 entry["words"] = content_words(indexed_text(article), article.lang)
             doc_words = entry["words"] + content_words(" ".join(feedback.get(article.id, [])), article.lang)
             language = stem_of.setdefault(article.lang, {})
-            word_docs.append([language[w] if w in language else language.setdefault(w, _stem(w, article.lang))
-                              for w in doc_words])
-            gram_docs.append(list(chain.from_iterable(
-                grams_of[w] if w in grams_of else grams_of.setdefault(w, _word_grams(w, 4)) for w in doc_words)))
+            doc_stems = [language[w] if w in language else language.setdefault(w, _stem(w, article.lang))
+                         for w in doc_words]
+            word_docs.append(doc_stems)
+            # Token ids made here, once per distinct word, rather than by bm25s for every token again.
+            word_ids.append([word_vocab.setdefault(t, len(word_vocab)) for t in doc_stems])
+            gram_ids.append(list(chain.from_iterable(
+                grams_of[w] if w in grams_of else grams_of.setdefault(w, [
+                    gram_vocab.setdefault(g, len(gram_vocab)) for g in _word_grams(w, 4)]) for w in doc_words)))
             if progress:
                 progress(number + 1)
-        self.word_index = self._bm25(word_docs)
-        self.gram_index = self._bm25(gram_docs)
+        self.word_index = self._bm25(word_ids, word_vocab)
+        self.gram_index = self._bm25(gram_ids, gram_vocab)
         return word_docs
 
     def _doc_terms(self, index: int) -> tuple[set, set]:
@@ -267,11 +273,16 @@ class KnowledgeBase:
         return LIFT.get(name, 0.0) * similarity[..., known].mean(axis=-1)
 
     @staticmethod
-    def _bm25(docs: list[list[str]]):
+    def _bm25(docs: list[list[int]], vocabulary: dict[str, int]):
+        """A bm25s index of documents given as token ids of ``vocabulary`` (an empty document holds one
+        placeholder token, so it scores zero rather than breaking the index)."""
         if not docs:
             return None
+        for number, doc in enumerate(docs):
+            if not doc:
+                docs[number] = [vocabulary.setdefault("\u2205", len(vocabulary))]
         index = bm25s.BM25(k1=1.2, b=0.75)
-        index.index([doc or ["\u2205"] for doc in docs], show_progress=False)
+        index.index((docs, vocabulary), show_progress=False)
         return index
 
     def _scores(self, index, query: list[str]) -> np.ndarray:
