@@ -168,15 +168,20 @@ class KnowledgeBase:
             if entry["words"] is None:
                 entry["words"] = content_words(indexed_text(article), article.lang)
             doc_words = entry["words"] + content_words(" ".join(feedback.get(article.id, [])), article.lang)
+            # Each distinct word is stemmed and cut into 4-grams once; token ids are made here, once per distinct
+            # stem or gram, rather than by bm25s for every token again. The per-token work is C-level lookups.
             language = stem_of.setdefault(article.lang, {})
-            doc_stems = [language[w] if w in language else language.setdefault(w, _stem(w, article.lang))
-                         for w in doc_words]
+            distinct = set(doc_words)
+            for word in distinct.difference(language):
+                language[word] = _stem(word, article.lang)
+            for word in distinct.difference(grams_of):
+                grams_of[word] = [gram_vocab.setdefault(g, len(gram_vocab)) for g in _word_grams(word, 4)]
+            doc_stems = list(map(language.__getitem__, doc_words))
+            for stem in set(doc_stems).difference(word_vocab):
+                word_vocab[stem] = len(word_vocab)
             word_docs.append(doc_stems)
-            # Token ids made here, once per distinct word, rather than by bm25s for every token again.
-            word_ids.append([word_vocab.setdefault(t, len(word_vocab)) for t in doc_stems])
-            gram_ids.append(list(chain.from_iterable(
-                grams_of[w] if w in grams_of else grams_of.setdefault(w, [
-                    gram_vocab.setdefault(g, len(gram_vocab)) for g in _word_grams(w, 4)]) for w in doc_words)))
+            word_ids.append(list(map(word_vocab.__getitem__, doc_stems)))
+            gram_ids.append(list(chain.from_iterable(map(grams_of.__getitem__, doc_words))))
             if progress:
                 progress(number + 1)
         self.word_index = self._bm25(word_ids, word_vocab)
