@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from itertools import chain
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +32,12 @@ MODES = ("auto", "static", "full", "off")
 MODEL_LANGUAGES = {"wordllama": {"en"}, "minilm": {"en"}, "navec": {"ru"}}
 NAVEC_FILE = "natasha/data/emb/navec_news_v1_1B_250K_300d_100q.tar"
 SIF_A = 1e-4  # smooth inverse frequency: a word's weight is SIF_A / (SIF_A + its frequency in the language)
+# WordLlama's tokenizer (Llama 2's BPE) writes spaces as "▁" and has no pre-tokenizer, so Rust runs BPE over
+# a whole text at once (slow on long texts). None of its tokens holds a "▁" after another character (only runs
+# of "▁" do), so no merge crosses the start of a word: each word with the spaces before it is tokenized alone,
+# once, and a text's ids are its words' ids in order (the same ids; checked on the eval sets and fuzzed text).
+PIECE = re.compile("\u2581*[^\u2581]+|\u2581+")
+REMEMBERED_PIECES = 200_000  # words' token ids kept (a long-running host sees endless new words)
 
 
 class StaticEmbedder:
@@ -50,12 +58,36 @@ class StaticEmbedder:
         self.tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
+        # The same BPE without the normaliser: it tokenizes words already written with "▁".
+        self.words = Tokenizer.from_str(self.tokenizer.to_str())
+        self.words.normalizer = None
+        self._pieces: dict[str, list[int]] = {}
+        # Its special tokens ("<s>", "</s>", "<unk>") are cut out of a text before the spaces are written as "▁":
+        # a text holding one is tokenized whole, the tokenizer's way.
+        specials = (token.content for token in self.tokenizer.get_added_tokens_decoder().values())
+        self.special = re.compile("|".join(map(re.escape, specials)) or "(?!)")
         self.dimensions = self.matrix.shape[1]
+
+    def token_ids(self, text: str) -> list[int]:
+        """The tokenizer's ids for ``text``, put together from each word's ids (tokenized once per word)."""
+        if not text:
+            return []
+        if self.special.search(text):
+            return self.tokenizer.encode(text, add_special_tokens=False).ids
+        pieces = PIECE.findall("\u2581" + text.replace(" ", "\u2581"))  # the tokenizer's own normalisation
+        known = self._pieces
+        if len(known) > REMEMBERED_PIECES:
+            known = self._pieces = {}  # another thread keeps the dict it holds: no lookup can miss
+        missing = list(set(pieces).difference(known))
+        if missing:
+            known.update(zip(missing, (encoding.ids for encoding in
+                                       self.words.encode_batch(missing, add_special_tokens=False))))
+        return list(chain.from_iterable(map(known.__getitem__, pieces)))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
-            ids = np.asarray(encoding.ids, dtype=np.int64)
+        for row, text in enumerate(texts):
+            ids = np.asarray(self.token_ids(text), dtype=np.int64)
             if ids.size:
                 out[row] = self.matrix[np.clip(ids, 0, len(self.matrix) - 1)].mean(axis=0)
         return _unit(out)
