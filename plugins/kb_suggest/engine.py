@@ -446,11 +446,18 @@ def _normalise(scores: np.ndarray) -> np.ndarray:
 def _surface(text: str, language: str, matched_stems: list[str]) -> list[str]:
     """The customer's own words behind the matched stems (for the "why")."""
     wanted = set(matched_stems)
-    out = []
-    for word in words(text):
-        if stems(word, language) and stems(word, language)[0] in wanted and word not in out:
-            out.append(word)
-    return out[:6]
+    return [word for word, stem in _word_stems(text, language) if stem in wanted][:6]
+
+
+@lru_cache(maxsize=16)
+def _word_stems(text: str, language: str) -> tuple[tuple[str, str | None], ...]:
+    """The distinct words of ``text`` in order, each with its stem (None for a stop word): stemmed once per
+    question, not once per suggested article."""
+    def stem(word: str) -> str | None:
+        found = stems(word, language)
+        return found[0] if found else None
+
+    return tuple((word, stem(word)) for word in dict.fromkeys(words(text)))
 
 
 def _sentences(body: str) -> list[str]:
