@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -153,7 +154,7 @@ class KnowledgeBase:
         self.gates = {name: self._calibrate(name, off_topic[name], *CALIBRATION[name]) for name in judges}
         self.customer_gates = {name: self._calibrate(name, off_topic[name], *CUSTOMER_CALIBRATION[name],
                                                      *CALIBRATION[name][2:]) for name in judges}
-        self._code_counts: dict[str, int] | None = None
+        self._code_counts: Counter | None = None
         self._sentences: dict[int, list[str]] = {}
         self._sentence_vectors: dict[tuple[int, str], np.ndarray] = {}
         self.spelling = Spelling(chain.from_iterable(self.prepared[a.digest]["words"] for a in self.articles))
@@ -200,11 +201,9 @@ class KnowledgeBase:
         """The question's code-like words (with a digit; a bare number only beside "error", "code"…) that only
         a few articles contain."""
         if self._code_counts is None:  # built once, on the first question that has a code
-            counts: dict[str, int] = {}
-            for doc in self.word_docs:
-                for term in {t for t in doc if CODE.fullmatch(t)}:
-                    counts[term] = counts.get(term, 0) + 1
-            self._code_counts = counts
+            # The pattern is tried once per distinct stem, not per token; then each article's codes are a set meet.
+            coded = {t for t in set(chain.from_iterable(self.word_docs)) if CODE.fullmatch(t)}
+            self._code_counts = Counter(chain.from_iterable(map(coded.intersection, self.word_docs)))
         named = bool(CODE_WORD.search(text))
         return {t for t in weights if CODE.fullmatch(t) and (named or not t.isdigit())
                 and 0 < self._code_counts.get(t, 0) <= CODE_ARTICLES}
