@@ -385,7 +385,9 @@ class KnowledgeBase:
             sentences = [s for s in found if s.casefold() != article.title.casefold()] or found or [article.title]
             self._sentences[index] = sentences
         model = next((m for m in question if article.lang in MODEL_LANGUAGES[m]), None)
-        if model is not None:
+        if len(sentences) == 1:  # nothing to choose between: no need to embed or stem it
+            best = sentences[0]
+        elif model is not None:
             key = (index, model)
             if key not in self._sentence_vectors:  # embedded once, the first time the article is suggested
                 self._sentence_vectors[key] = embedder(model).embed(sentences)
