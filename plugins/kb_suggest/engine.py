@@ -31,6 +31,7 @@ from typing import Iterable
 
 import bm25s
 import numpy as np
+from scipy import sparse
 
 from plugin_host.text import shorten
 
@@ -161,32 +162,33 @@ class KnowledgeBase:
 
     def _analyse(self, feedback: dict[str, list[str]], progress) -> list[list[str]]:
         """Stems and character 4-grams of every article (content words reused when unchanged); both indexes."""
-        word_docs, word_ids, gram_ids, stem_of, grams_of = [], [], [], {}, {}
+        word_docs, numbered_docs, stem_of, number_of = [], [], {}, {}
         word_vocab: dict[str, int] = {}
         gram_vocab: dict[str, int] = {}
+        word_stems: list[int] = []  # per distinct word (of a language): its stem's id
+        word_grams: list[list[int]] = []  # per distinct word: its 4-grams' ids
         for number, article in enumerate(self.articles):
             entry = self.prepared[article.digest]
             if entry["words"] is None:
                 entry["words"] = content_words(indexed_text(article), article.lang)
             doc_words = entry["words"] + content_words(" ".join(feedback.get(article.id, [])), article.lang)
-            # Each distinct word is stemmed and cut into 4-grams once; token ids are made here, once per distinct
-            # stem or gram, rather than by bm25s for every token again. The per-token work is C-level lookups.
-            language = stem_of.setdefault(article.lang, {})
-            distinct = set(doc_words)
-            for word in distinct.difference(language):
-                language[word] = _stem(word, article.lang)
-            for word in distinct.difference(grams_of):
-                grams_of[word] = [gram_vocab.setdefault(g, len(gram_vocab)) for g in _word_grams(word, 4)]
-            doc_stems = list(map(language.__getitem__, doc_words))
-            for stem in set(doc_stems).difference(word_vocab):
-                word_vocab[stem] = len(word_vocab)
-            word_docs.append(doc_stems)
-            word_ids.append(list(map(word_vocab.__getitem__, doc_stems)))
-            gram_ids.append(list(chain.from_iterable(map(grams_of.__getitem__, doc_words))))
+            # Each distinct word is stemmed, cut into 4-grams and numbered once; the per-token work is C-level lookups.
+            language, numbers = stem_of.setdefault(article.lang, {}), number_of.setdefault(article.lang, {})
+            for word in set(doc_words).difference(numbers):
+                stem = language[word] = _stem(word, article.lang)
+                numbers[word] = len(word_stems)
+                word_stems.append(word_vocab.setdefault(stem, len(word_vocab)))
+                word_grams.append([gram_vocab.setdefault(g, len(gram_vocab)) for g in _word_grams(word, 4)])
+            word_docs.append(list(map(language.__getitem__, doc_words)))
+            numbered_docs.append(list(map(numbers.__getitem__, doc_words)))
             if progress:
                 progress(number + 1)
-        self.word_index = self._bm25(word_ids, word_vocab)
-        self.gram_index = self._bm25(gram_ids, gram_vocab)
+        # How often each article holds each word; its stems' and 4-grams' counts follow by sparse products.
+        words_in = _count_matrix(numbered_docs, len(word_stems))
+        stems_of = _count_matrix([[stem] for stem in word_stems], len(word_vocab))
+        grams_of = _count_matrix(word_grams, len(gram_vocab))
+        self.word_index = self._bm25(words_in @ stems_of, word_vocab)
+        self.gram_index = self._bm25(words_in @ grams_of, gram_vocab)
         return word_docs
 
     def _doc_terms(self, index: int) -> tuple[set, set]:
@@ -277,16 +279,21 @@ class KnowledgeBase:
         return LIFT.get(name, 0.0) * similarity[..., known].mean(axis=-1)
 
     @staticmethod
-    def _bm25(docs: list[list[int]], vocabulary: dict[str, int]):
-        """A bm25s index of documents given as token ids of ``vocabulary`` (an empty document holds one
+    def _bm25(counts: sparse.csr_array, vocabulary: dict[str, int]):
+        """A bm25s index of documents given as token counts (documents × ``vocabulary``; an empty document holds one
         placeholder token, so it scores zero rather than breaking the index)."""
-        if not docs:
+        if not counts.shape[0]:
             return None
-        for number, doc in enumerate(docs):
-            if not doc:
-                docs[number] = [vocabulary.setdefault("\u2205", len(vocabulary))]
+        empty = np.flatnonzero(counts.sum(axis=1) == 0)
+        if empty.size:
+            placeholder = vocabulary.setdefault("\u2205", len(vocabulary))
+            shape = (counts.shape[0], len(vocabulary))
+            marks = sparse.csr_array((np.ones(empty.size, dtype=np.int64), (empty, np.full(empty.size, placeholder))), shape=shape)
+            counts = sparse.csr_array(counts, copy=True)
+            counts.resize(shape)
+            counts = counts + marks
         index = ArrayBM25(k1=1.2, b=0.75)
-        index.index((docs, vocabulary), show_progress=False)
+        index.index(_Counts(counts, vocabulary), show_progress=False)
         return index
 
     def _scores(self, index, query: list[str]) -> np.ndarray:
@@ -398,33 +405,48 @@ class KnowledgeBase:
         return shorten(best, width)
 
 
+@dataclass(frozen=True)
+class _Counts:
+    """Documents as token counts, in the shape bm25s accepts a corpus object (``ids`` and ``vocab``)."""
+    ids: sparse.csr_array  # documents × tokens
+    vocab: dict[str, int]
+
+
+def _count_matrix(rows: list[list[int]], columns: int) -> sparse.csr_array:
+    """How many times each row's list holds each column number (rows × columns, int64)."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    indices = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(indptr[-1]))
+    counts = sparse.csr_array((np.ones(indices.size, dtype=np.int64), indices, indptr), shape=(len(rows), columns))
+    counts.sum_duplicates()
+    return counts
+
+
 class ArrayBM25(bm25s.BM25):
-    """bm25s's BM25, its index built with whole-array numpy steps through bm25s's own hook for that
-    (``build_index_from_ids``) rather than a Python loop, Counter and set per document. The same index, bit for
-    bit: the same idf (bm25s's function), the same term-frequency formula on the same float64 values, stored as
-    float32 in bm25s's column order (by token, then document)."""
+    """bm25s's BM25 indexing documents given as a sparse matrix of token counts, through bm25s's own hook for
+    building the index (``build_index_from_ids``) with whole-array numpy steps rather than a Python loop, Counter and
+    set per document. The same index as bm25s builds from the documents' token lists, bit for bit: the same idf
+    (bm25s's function), the same term-frequency formula on the same float64 values, stored as float32 in bm25s's
+    column order (by token, then document)."""
 
     def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True, leave_progress=False):
-        if self.method in self.methods_requiring_nonoccurrence or self.csc_backend != "numpy":
+        if not sparse.issparse(corpus_token_ids) or self.method in self.methods_requiring_nonoccurrence:
             return super().build_index_from_ids(unique_token_ids, corpus_token_ids, show_progress, leave_progress)
-        n_docs, n_vocab = len(corpus_token_ids), len(unique_token_ids)
-        lengths = np.fromiter(map(len, corpus_token_ids), dtype=np.int64, count=n_docs)
-        tokens = np.fromiter(chain.from_iterable(corpus_token_ids), dtype=np.int64, count=int(lengths.sum()))
-        documents = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-        # each (token, document) pair once, sorted by token then document, with the times the token occurs there
-        pairs, frequency = np.unique(tokens * n_docs + documents, return_counts=True)
-        token, document = np.divmod(pairs, n_docs)
-        document_frequency = np.bincount(token, minlength=n_vocab)
+        columns = sparse.csc_array(corpus_token_ids, dtype=np.int64)
+        columns.sort_indices()
+        n_docs, n_vocab = columns.shape
+        lengths = np.asarray(corpus_token_ids.sum(axis=1), dtype=np.int64)  # tokens per document
+        document_frequency = np.diff(columns.indptr).astype(np.int64)
+        token = np.repeat(np.arange(n_vocab), document_frequency)
         idf = bm25s.scoring._build_idf_array(dict(zip(unique_token_ids, document_frequency[unique_token_ids].tolist())),
                                              n_docs, bm25s.scoring._select_idf_scorer(self.idf_method), self.dtype)
         term_frequency = bm25s.scoring._select_tfc_scorer(self.method)(
-            tf_array=frequency.astype(self.dtype), l_d=lengths[document], l_avg=lengths.mean(),
+            tf_array=columns.data.astype(self.dtype), l_d=lengths[columns.indices], l_avg=lengths.mean(),
             k1=self.k1, b=self.b, delta=self.delta)
-        indptr = np.zeros(n_vocab + 1, dtype=np.int64)
-        np.cumsum(document_frequency, out=indptr[1:])
         self.nonoccurrence_array = None
-        return {"data": (idf[token] * term_frequency).astype(self.dtype), "indices": document.astype(self.int_dtype),
-                "indptr": indptr, "num_docs": n_docs}
+        return {"data": (idf[token] * term_frequency).astype(self.dtype),
+                "indices": columns.indices.astype(self.int_dtype),
+                "indptr": np.concatenate(([0], np.cumsum(document_frequency))), "num_docs": n_docs}
 
 
 def _judge(models: tuple[str, ...]) -> str:
