@@ -692,3 +692,23 @@ def test_a_saved_vector_of_another_size_is_computed_again(tmp_path):
     save_prepared(tmp_path, prepared)
     again = build_index(tmp_path, ARTICLES)
     assert again.changed == 1 and again.vectors["wordllama"].shape == (len(ARTICLES), 256)
+
+
+@pytest.mark.parametrize("array_build", [True, False])
+def test_the_lexical_indexes_score_exactly_as_bm25s_builds_them(monkeypatch, array_build):
+    """The engine builds its bm25s indexes from token counts through bm25s's build hook (faster at 10,000 articles);
+    the scores must stay those of bm25s indexing the token lists itself — also when a bm25s release renames the
+    helpers the array build uses and the engine falls back to bm25s's own build."""
+    import bm25s
+
+    import plugins.kb_suggest.engine as engine
+
+    monkeypatch.setattr(engine, "_BM25S_PARTS", engine._BM25S_PARTS and array_build)
+    articles = ARTICLES + [Article("empty", "", ""), Article("twice", "Refund refund", "refund the refund, refunds")]
+    kb = KnowledgeBase(articles, semantic="off")
+    for index, docs in ((kb.word_index, kb.word_docs),):
+        plain = bm25s.BM25(k1=1.2, b=0.75)
+        plain.index([doc or ["\u2205"] for doc in docs], show_progress=False)
+        for query in (["refund"], ["card", "arriv"], ["parcel", "refund", "login"]):
+            known = [t for t in query if t in plain.vocab_dict]
+            assert known and np.array_equal(index.get_scores(known), plain.get_scores(known)), query

@@ -422,6 +422,19 @@ def _count_matrix(rows: list[list[int]], columns: int) -> sparse.csr_array:
     return counts
 
 
+# bm25s's scoring helpers the array build below uses (its idf and term-frequency formulas, not copies of them).
+# Not public API: when a bm25s release renames one, indexes are built bm25s's own (slower) way instead.
+_BM25S_PARTS = all(hasattr(bm25s.scoring, name) for name in ("_build_idf_array", "_select_idf_scorer",
+                                                              "_select_tfc_scorer"))
+
+
+def _token_lists(counts: sparse.csr_array) -> list[list[int]]:
+    """Each document's token ids, each repeated as often as it occurs (what bm25s's own build reads)."""
+    counts = sparse.csr_array(counts)
+    return [np.repeat(counts.indices[start:end], counts.data[start:end]).tolist()
+            for start, end in zip(counts.indptr[:-1], counts.indptr[1:])]
+
+
 class ArrayBM25(bm25s.BM25):
     """bm25s's BM25 indexing documents given as a sparse matrix of token counts, through bm25s's own hook for
     building the index (``build_index_from_ids``) with whole-array numpy steps rather than a Python loop, Counter and
@@ -430,8 +443,12 @@ class ArrayBM25(bm25s.BM25):
     column order (by token, then document)."""
 
     def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True, leave_progress=False):
-        if not sparse.issparse(corpus_token_ids) or self.method in self.methods_requiring_nonoccurrence:
+        if not sparse.issparse(corpus_token_ids):
             return super().build_index_from_ids(unique_token_ids, corpus_token_ids, show_progress, leave_progress)
+        if self.method in self.methods_requiring_nonoccurrence or not _BM25S_PARTS:
+            # bm25s's own way, from token lists: the arrays below rely on helpers a bm25s release may rename
+            return super().build_index_from_ids(unique_token_ids, _token_lists(corpus_token_ids), show_progress,
+                                                leave_progress)
         columns = sparse.csc_array(corpus_token_ids, dtype=np.int64)
         columns.sort_indices()
         n_docs, n_vocab = columns.shape
