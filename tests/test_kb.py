@@ -712,3 +712,16 @@ def test_the_lexical_indexes_score_exactly_as_bm25s_builds_them(monkeypatch, arr
         for query in (["refund"], ["card", "arriv"], ["parcel", "refund", "login"]):
             known = [t for t in query if t in plain.vocab_dict]
             assert known and np.array_equal(index.get_scores(known), plain.get_scores(known)), query
+
+
+def test_wordllama_vectors_are_the_mean_of_the_tokens_vectors():
+    """The embedder averages token vectors as a sum over the count (faster than .mean(), the same float32 values)."""
+    from plugins.kb_suggest.embeddings import embedder
+
+    model = embedder("wordllama")
+    texts = ["Where is my parcel?", "I was charged twice for order 1234 — please refund", "ok", ""]
+    for text, vector in zip(texts, model.embed(texts)):
+        ids = model.tokenizer.encode(text, add_special_tokens=False).ids
+        expected = model.matrix[ids].mean(axis=0) if ids else np.zeros(model.dimensions, dtype=np.float32)
+        norm = np.linalg.norm(expected)
+        assert np.array_equal(vector, expected / norm if norm else expected), text
