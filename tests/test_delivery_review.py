@@ -71,7 +71,7 @@ def test_a_whole_batch_that_fails_is_retried_and_then_named_readably():
 def test_a_lost_notification_send_is_found_in_sent_while_search_lags(tmp_path):
     from plugin_host.sync import ChangeFeed
 
-    from .conftest import lose_first_response
+    from .conftest import lose_first_response, search_lags
     from .test_sla import monday, setup
 
     local, host, clock = setup(tmp_path, monday(9))
@@ -79,14 +79,7 @@ def test_a_lost_notification_send_is_found_in_sent_while_search_lags(tmp_path):
     local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
     ChangeFeed(host).sync()
     clock["now"] = monday(14)  # the 4h target was due at 13:00: breached, the lead is mailed
-    original = local.http.request
-
-    def search_lags(uri, method="GET", body=None, headers=None, **kw):
-        if "rfc822msgid" in uri:  # the search index has not caught up yet
-            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
-        return original(uri, method, body, headers, **kw)
-
-    local.http.request = search_lags
+    search_lags(local)
     lost = lose_first_response(local, lambda uri, method: "/messages/send" in uri)
     host.sweep()
     assert lost

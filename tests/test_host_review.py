@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from plugin_host.loopguard import should_acknowledge
-from tests.conftest import deliver, fake_waitress, lose_first_response, make_email
+from tests.conftest import deliver, fake_waitress, lose_first_response, make_email, search_lags
 from tests.test_host_sync import sent_acks, synced_host
 
 
@@ -541,14 +541,7 @@ def test_a_lost_send_is_found_in_its_thread_while_search_lags(tmp_path):
 
     local, host, _ = make_host(tmp_path)
     deliver(local.gmail(), make_email(message_id="<lag@example.org>"))
-    original = local.http.request
-
-    def search_lags(uri, method="GET", body=None, headers=None, **kw):
-        if "rfc822msgid" in uri:  # the search index has not caught up yet
-            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
-        return original(uri, method, body, headers, **kw)
-
-    local.http.request = search_lags
+    search_lags(local)
     lost = lose_first_response(local, lambda uri, method: "/messages/send" in uri)
     assert ChangeFeed(host).sync().ok and lost
     assert len(sent_acks(local)) == 1
