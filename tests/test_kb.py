@@ -604,7 +604,9 @@ def test_kb_search_command_shows_suggestions_reasons_and_the_gate(tmp_path):
     assert "Language en; gate: wordllama similarity + 0.2 × word coverage ≥" in shown.output and "How refunds work  [refund]" in shown.output
     assert "matched: refund" in shown.output
     polish = runner.invoke(get_cli(), ["kb", "search", "Kiedy dostanę paczkę?", "--json", "--config", str(config)])
-    assert json.loads(polish.output.splitlines()[-1])[0]["id"] == "pl-dostawa"
+    found = json.loads(polish.output.splitlines()[-1])[0]
+    assert found["id"] == "pl-dostawa" and found["for_customers"] is True  # what acknowledgements would link
+    assert "How refunds work  [refund]  (linked in acknowledgements)" in shown.output
     nothing = runner.invoke(get_cli(), ["kb", "search", "Do you sponsor football tournaments?", "--config", str(config)])
     assert "Nothing confident enough to suggest." in nothing.output
     config.write_text(config.read_text().replace(f'articles = "{folder}"\n', ""))

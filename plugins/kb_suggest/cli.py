@@ -162,7 +162,8 @@ def register(cli: click.Group) -> None:
         hits = kb.search(text, language, limit=3, threshold=threshold)
         if as_json:
             click.echo(json.dumps([{"id": h.article.id, "title": h.article.title, "confidence": h.confidence,
-                                    "confident": h.confident, "why": reason(h), "matched": list(h.matched),
+                                    "confident": h.confident, "for_customers": h.for_customers, "why": reason(h),
+                                    "matched": list(h.matched),
                                     "passage": h.passage} for h in hits], ensure_ascii=False))
             return
         gate = f"gate: {threshold} (--threshold)" if threshold is not None else kb.describe_gate(language)
@@ -171,7 +172,8 @@ def register(cli: click.Group) -> None:
             click.echo("Nothing confident enough to suggest.")
         for h in hits:
             # Titles, ids and passages come from imported pages, Drive and file names: one line each, no ESC.
-            click.echo(f"{h.confidence:.2f}  {one_line(h.article.title)}  [{one_line(h.article.id)}]\n"
+            linked = "  (linked in acknowledgements)" if h.confident and h.for_customers else ""
+            click.echo(f"{h.confidence:.2f}  {one_line(h.article.title)}  [{one_line(h.article.id)}]{linked}\n"
                        f"      why: {one_line(reason(h))}\n      {one_line(h.passage)}")
 
     @kb.command("eval")
