@@ -23,16 +23,21 @@ AGENTS = {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowa
           "ivan.petrov@example.com": {"first_name": "Ivan", "last_name": "Petrov"}}
 
 
-@pytest.fixture
-def env(tmp_path, signer):
+def addon_host(tmp_path, plugins: dict | None = None):
+    """A host with the add-on configured (our test service account and client id), on a fresh local mailbox;
+    ``plugins`` is the ``[plugins]`` section (default: autoreply, sla and kb_suggest enabled)."""
     data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
-            "plugins": {"enabled": ["autoreply", "sla", "kb_suggest"]},
+            "plugins": plugins or {"enabled": ["autoreply", "sla", "kb_suggest"]},
             "addon": {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
                       "google_certs_url": CERTS_URL},
             "host": {"state_dir": str(tmp_path / "state")}}
-    config = load_config(tmp_path / "x.toml", data=data, environ={})
     local = LocalMailbox()
-    host = build_host(config, http=local.http)
+    return local, build_host(load_config(tmp_path / "x.toml", data=data, environ={}), http=local.http)
+
+
+@pytest.fixture
+def env(tmp_path, signer):
+    local, host = addon_host(tmp_path)
     app = create_app(host)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         serve_certs(mock, signer)
@@ -305,13 +310,7 @@ def test_insert_article_through_the_endpoint(tmp_path, signer):
     folder.mkdir()
     (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/r\n---\n"
                                        "Refunds reach your card within 5 business days.\n")
-    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
-            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder)}},
-            "addon": {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
-                      "google_certs_url": CERTS_URL}, "host": {"state_dir": str(tmp_path / "state")}}
-    config = load_config(tmp_path / "x.toml", data=data, environ={})
-    local = LocalMailbox()
-    host = build_host(config, http=local.http)
+    local, host = addon_host(tmp_path, {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder)}})
     client = create_app(host).test_client()
     ref = deliver(local.gmail(), make_email(subject="Refund", body="When will my refund reach my card?"))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:

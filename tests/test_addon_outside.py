@@ -9,27 +9,18 @@ import json
 import pytest
 import responses
 
-from plugin_host.config import load_config
-from plugin_host.mailbox import LocalMailbox
-from plugin_host.runtime import build_host
 from plugin_host.web import create_app
 
 from .conftest import deliver, make_email
-from .test_addon import ADDON_SA, AGENTS, BASE, CLIENT_ID, body_for, post, validate_card
-from .tokens import CERTS_URL, serve_certs
+from .test_addon import CLIENT_ID, addon_host, body_for, post, validate_card
+from .tokens import serve_certs
 
 
 
 @pytest.fixture
 def desk(tmp_path, signer):
     """The add-on served by a host on a local mailbox, Google's certificates mocked (as tests/test_addon.py)."""
-    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
-            "plugins": {"enabled": ["autoreply", "sla", "kb_suggest"]},
-            "addon": {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
-                      "google_certs_url": CERTS_URL},
-            "host": {"state_dir": str(tmp_path / "state")}}
-    local = LocalMailbox()
-    host = build_host(load_config(tmp_path / "x.toml", data=data, environ={}), http=local.http)
+    local, host = addon_host(tmp_path)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         serve_certs(mock, signer)
         yield local, host, create_app(host).test_client()

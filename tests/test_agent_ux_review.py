@@ -17,8 +17,8 @@ from plugin_host.runtime import build_host
 from plugin_host.web import create_app
 
 from .conftest import deliver, make_email
-from .test_addon import ADDON_SA, AGENTS, BASE, CLIENT_ID, body_for, post, pushed, validate_card
-from .tokens import CERTS_URL, serve_certs
+from .test_addon import AGENTS, BASE, addon_host, body_for, post, pushed, validate_card
+from .tokens import serve_certs
 
 ARTICLES = {
     "refunds.md": "---\ntitle: How refunds work\nurl: https://help.example.com/refunds\n---\n# How refunds work\n\n"
@@ -50,14 +50,8 @@ def desk(tmp_path, signer):
     folder.mkdir()
     for name, text in ARTICLES.items():
         (folder / name).write_text(text, encoding="utf-8")
-    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
-            "plugins": {"enabled": ["autoreply", "sla", "kb_suggest"], "kb_suggest": {"articles": str(folder)}},
-            "addon": {"base_url": BASE, "service_account_email": ADDON_SA, "oauth_client_id": CLIENT_ID,
-                      "google_certs_url": CERTS_URL},
-            "host": {"state_dir": str(tmp_path / "state")}}
-    config = load_config(tmp_path / "x.toml", data=data, environ={})
-    local = LocalMailbox()
-    host = build_host(config, http=local.http)
+    local, host = addon_host(tmp_path, {"enabled": ["autoreply", "sla", "kb_suggest"],
+                                        "kb_suggest": {"articles": str(folder)}})
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         serve_certs(mock, signer)
         yield local, host, create_app(host).test_client()
