@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .config import MailboxSettings
+from .config import MailboxSettings, is_local
 from .errors import ConfigError
 from .files import write_private_json
 
@@ -20,11 +20,6 @@ SCOPES = [
 # Asked for only when the knowledge base is a Drive folder (`labeldesk auth --drive`; for a service
 # account, the admin adds this scope to its domain-wide delegation).
 DRIVE_SCOPES = ["https://www.googleapis.com/auth/drive.readonly"]
-
-
-def is_local(api_root: str) -> bool:
-    return api_root.startswith(("http://127.", "http://localhost", "http://[::1]", "local:")) or \
-        api_root.startswith("http://mailbox.local")
 
 
 def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = None, scopes: list[str] | None = None):

@@ -297,10 +297,17 @@ def _loopback(host: str) -> bool:
         return host in ("localhost", "mailbox.local")
 
 
+def is_local(api_root: str) -> bool:
+    """Whether ``api_root`` is a local mailbox on this machine: plain http to a loopback address (or the
+    in-process stand-in's ``mailbox.local``). No Google credentials are made for one."""
+    root = urlsplit(api_root)
+    return root.scheme == "http" and _loopback(root.hostname or "")
+
+
 def _no_credentials_in_clear(mailbox: MailboxSettings) -> MailboxSettings:
     """Google credentials go to ``api_root`` with every call: over plain http only to this machine."""
     root = urlsplit(mailbox.api_root)
-    if root.scheme == "http" and not _loopback(root.hostname or "") and (mailbox.credentials or mailbox.oauth_token):
+    if root.scheme == "http" and not is_local(mailbox.api_root) and (mailbox.credentials or mailbox.oauth_token):
         raise ConfigError("mailbox.api_root", f"plain http to {root.hostname} would send the mailbox's Google "
                                               "credentials unencrypted: use https, a local mailbox on this machine "
                                               "(http://127.0.0.1:…), or no credentials for a test mailbox")

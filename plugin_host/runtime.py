@@ -28,7 +28,7 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     validate_plugin_settings(pm, config)
     warn_disabled_settings(config, pm)
     _warn_unused(config)
-    from .auth import is_local
+    from .config import is_local
     from .quota import TokenBucket
 
     credentials = None if http is not None else credentials_for(config.mailbox, config.state_path)

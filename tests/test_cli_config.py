@@ -405,3 +405,14 @@ def test_host_timezone_is_the_default_of_the_plugins_calendars(tmp_path):
     validate_plugin_settings(make_plugin_manager(enabled=("autoreply", "sla")), config)
     assert config.plugin("autoreply").timezone == "Asia/Tokyo"  # a plugin's own zone wins
     assert str(config.plugin("sla").calendar.zone) == "America/New_York"
+
+
+def test_a_local_mailbox_is_plain_http_to_this_machine_only():
+    """Credentials are not made for a local mailbox; a name that only starts like one is not one."""
+    from plugin_host.auth import is_local
+
+    for root in ("http://127.0.0.1:8025/", "http://127.0.0.2:8025/", "http://[::1]:8025/", "http://localhost:8025/",
+                 "http://mailbox.local/"):
+        assert is_local(root), root
+    for root in ("http://localhost.example.com/", "http://127.evil.example/", "https://127.0.0.1/", "", "http://10.0.0.5/"):
+        assert not is_local(root), root
