@@ -727,3 +727,14 @@ def test_wordllama_vectors_are_the_mean_of_the_tokens_vectors():
         expected = model.matrix[ids].mean(axis=0) if ids else np.zeros(model.dimensions, dtype=np.float32)
         norm = np.linalg.norm(expected)
         assert np.array_equal(vector, expected / norm if norm else expected), text
+
+
+def test_the_best_candidates_come_in_score_order_ties_by_index():
+    """The partition that picks a search's candidates gives what a stable sort of every article would."""
+    from plugins.kb_suggest.engine import _best
+
+    rng = np.random.default_rng(1)
+    for size in (1, 5, 10, 300):
+        for count in (1, 3, 9, 12):
+            scores = rng.integers(0, 5, size).astype(float)  # many ties
+            assert list(_best(scores, count)) == list(np.argsort(-scores, kind="stable")[:count]), (size, count)
