@@ -6,7 +6,8 @@ decide them reliably and deterministically. When they do not — a tie ("Ile idz
 only "do", a stop word in English and Polish), or at most one stop word in three words or more
 ("zapomnialem hasla do konta") — the statistical model picks among the languages in the running.
 Cyrillic text without і, ї, є or ґ is Russian unless Ukrainian words outnumber Russian ones, and Russian typed
-in Latin letters is recognised by its transliterated words. Measured on 3,000 English and 480 Russian and Polish
+in Latin letters is recognised by its transliterated words. Text mostly in another script (Greek, Arabic, Hebrew,
+Chinese, Japanese, Korean, Thai…) is left to the statistical model alone. Measured on 3,000 English and 480 Russian and Polish
 customer questions (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
@@ -69,6 +70,8 @@ def detect_language(text: str, default: str = "en") -> str:
     cyrillic = sum(1 for w in words if re.search(r"[\u0400-\u04ff]", w))
     if cyrillic > len(words) / 2:
         return _cyrillic_language(words)
+    if _other_script(words):  # Greek, Arabic, Chinese…: the stop words below would call it English or German
+        return _statistical(" ".join(words), [])
     if len(set(words) & TRANSLITERATED_RU) >= 2 and _score(words, "ru") > max(_score(words, lang) for lang in LATIN):
         return "ru"
     candidates = LATIN
@@ -108,11 +111,24 @@ def _cyrillic_language(words: list[str]) -> str:
 
 
 def _statistical(text: str, languages: list[str]) -> str:
-    """The most likely of ``languages`` by py3langid's model (trained on 97 languages)."""
+    """The most likely of ``languages`` by py3langid's model (trained on 97 languages); of all 97 when
+    ``languages`` is empty."""
     for language, _ in _identifier().rank(text):
-        if language in languages:
+        if language in languages or not languages:
             return language
     return languages[0]
+
+
+def _other_script(words: list[str]) -> bool:
+    """Whether most letters of ``words`` are neither Latin nor Cyrillic."""
+    letters = [ch for w in words for ch in w if not ch.isascii()]
+    other = sum(1 for ch in letters if not _latin_or_cyrillic(ch))
+    return other > sum(len(w) for w in words) / 2
+
+
+@lru_cache(maxsize=4096)
+def _latin_or_cyrillic(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith(("LATIN", "CYRILLIC"))
 
 
 @lru_cache(maxsize=1)

@@ -32,3 +32,39 @@ def test_nothing_to_go_on_keeps_the_default():
 
 def test_polish_typed_without_diacritics():
     assert detect_language("Dziekuje, prosze sprawdzic status") == "pl"  # "dziękuję", "proszę" typed plainly
+
+
+@pytest.mark.parametrize("text, language", [
+    ("Η παραγγελία μου δεν έχει φτάσει ακόμα", "el"),  # the stop words took it for German
+    ("لم يصل طلبي بعد، هل يمكنك المساعدة؟", "ar"),
+    ("ההזמנה שלי עוד לא הגיעה", "he"),
+    ("我的订单还没有到，请帮我查一下", "zh"),
+    ("注文がまだ届いていません", "ja"),
+    ("주문이 아직 도착하지 않았습니다", "ko"),
+])
+def test_text_in_another_script_is_not_taken_for_english_or_german(text, language):
+    assert detect_language(text) == language
+
+
+def test_a_few_foreign_characters_leave_an_english_text_english():
+    assert detect_language("Hello, my order 注文 has not arrived yet") == "en"
+
+
+
+def test_a_greek_customer_is_not_acknowledged_in_german(tmp_path):
+    """With an admin's German templates, Greek mail (taken for German by its stop words) was answered in German."""
+    import shutil
+
+    from plugins.autoreply.templates import SHIPPED
+
+    from .conftest import deliver, make_email
+    from .test_autoreply import acks, setup
+
+    shutil.copytree(SHIPPED / "en", tmp_path / "templates" / "de")
+    (tmp_path / "templates" / "de" / "acknowledgement.txt.j2").write_text("Guten Tag! Wir melden uns.\n")
+    local, host, feed = setup(tmp_path, {"templates_dir": str(tmp_path / "templates")})
+    deliver(local.gmail(), make_email(sender="Nikos <nikos@example.gr>", subject="Παραγγελία",
+                                      body="Η παραγγελία μου δεν έχει φτάσει ακόμα. Πού είναι;"))
+    feed.sync()
+    (ack,) = acks(local)
+    assert "Guten Tag" not in ack.get_content()
