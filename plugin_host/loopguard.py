@@ -2,10 +2,10 @@
 
 Rules from RFC 3834 and practice (../shared/reference/gmail-api.md): ``Auto-Submitted`` other than
 ``no``; ``Precedence: bulk|list|junk``; any ``List-*`` header; a null return path; MAILER-DAEMON,
-postmaster, owner-*, *-request and no-reply senders; delivery/feedback/disposition reports; calendar
-responses to an invitation (iTIP REPLY); vendor auto-reply headers; localised auto-reply and bounce
-subjects; the mailbox's own addresses (in any case, with any ``+tag``), as the sender, in ``Reply-To``
-or as the ``Return-Path``.
+postmaster, owner-*, *-request and no-reply senders; delivery/feedback/disposition reports, and read
+receipts sent as plain text (a receipt's subject and sentence); calendar responses to an invitation (iTIP
+REPLY); vendor auto-reply headers; localised auto-reply and bounce subjects; the mailbox's own addresses
+(in any case, with any ``+tag``), as the sender, in ``Reply-To`` or as the ``Return-Path``.
 
 A Google Group of our own (an alias in ``[mailbox]``, such as help@, whose member is this mailbox) is no
 mailing list: :func:`unwrap_own_group` takes its wrapping off a post (list headers, the group's bounce
@@ -206,6 +206,8 @@ def automatic_reason(msg: Message, own_addresses: frozenset[str] = frozenset()) 
         return f"automatic subject {subject[:60]!r}"
     if is_away_notice(_body_start(msg)):
         return "out-of-office text"
+    if RECEIPT_SUBJECT.match(REPLY_PREFIX.sub("", subject)) and is_read_receipt(subject, _body_start(msg, quoted=True)):
+        return "read receipt (plain text)"
     return ""
 
 
@@ -233,10 +235,32 @@ def is_away_notice(text: str) -> bool:
         and bool(AWAY_ONLY.search(text))
 
 
-def _body_start(msg: Message) -> str:
+# A read receipt some clients and gateways send as plain text, not as a multipart/report (Outlook through
+# some gateways, Lotus Notes' "Return Receipt"): its subject *and* the receipt's own sentence.
+RECEIPT_SUBJECT = re.compile(r"^\s*(read|read receipt|return receipt( \(confirm\))?|gelesen|lu|le[ií]do|letto|"
+                             r"прочитано|прочитан[оа]?|przeczytan[aey]|przeczytano|odczytan[aoe])\s*(:|$)", re.I)
+RECEIPT_SENTENCE = re.compile(
+    r"\b(was\s+read\s+on|has\s+been\s+read|was\s+received\s+by|wurde\s+am\s+.{0,40}\s+gelesen|a\s+été\s+lu|"
+    r"(został[ao]?|było)\s+(przeczytan[aey]|odczytan[aey])|odczytano)|(?<!\w)(было\s+прочитано|прочитано\s+\d)",
+    re.I | re.S)
+RECEIPT_CHARS = 1500
+
+
+def is_read_receipt(subject: str, text: str) -> bool:
+    """Whether a plain-text message is a read receipt ("Read: Order 1234" — "Your message … was read on …"),
+    not a customer whose subject happens to start with "Read"."""
+    text = text.strip()
+    return bool(RECEIPT_SUBJECT.match(REPLY_PREFIX.sub("", subject))) and 0 < len(text) <= RECEIPT_CHARS \
+        and bool(RECEIPT_SENTENCE.search(text))
+
+
+def _body_start(msg: Message, quoted: bool = False) -> str:
+    """The start of the message's own words; with ``quoted``, its text as is (a receipt quotes what was read)."""
     from .text import MAX_TEXT, plain_text, strip_quoted  # text reads MIME; the rules above need only headers
 
     try:
+        if quoted:
+            return plain_text(msg)[:RECEIPT_CHARS + 1]
         return strip_quoted(plain_text(msg)[:MAX_TEXT], limit=AWAY_NOTICE_CHARS + 1)
     except Exception:
         return ""

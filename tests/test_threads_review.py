@@ -3,6 +3,7 @@ Google Groups, forwards, split threads, calendar responses, colleagues on copy."
 from __future__ import annotations
 
 import pytest
+from email import message_from_bytes
 
 from .conftest import deliver, make_email, send
 from .test_autoreply import acks, setup
@@ -268,3 +269,56 @@ def test_references_to_another_customers_conversation_take_no_owner(tmp_path):
                                      subject="Something else", in_reply_to="<jane0@example.org>"))
     feed.sync()
     assert not any(n.startswith("Helpdesk/Owner/") for n in thread_label_names(local, stranger["threadId"]))
+
+
+OUTLOOK_RECEIPT = """Your message
+
+  To: support@example.com
+  Subject: Where is my order 1234?
+  Sent: Monday, December 7, 2026 10:00:00 AM (UTC+01:00)
+
+was read on Monday, December 7, 2026 10:05:12 AM (UTC+01:00).
+"""
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Read: Where is my order 1234?", OUTLOOK_RECEIPT),
+    ("Return Receipt", "Your document: Order 1234\nwas received by: Jane Cooper/Corp\nat: 07.12.2026 10:05:12"),
+    ("Przeczytane: Zamówienie 1234", "Wiadomość do: support@example.com została przeczytana 7.12.2026 10:05."),
+    ("Прочитано: Заказ 1234", "Ваше сообщение было прочитано 07.12.2026 10:05."),
+])
+def test_a_plain_text_read_receipt_is_automatic(subject, body):
+    """Some clients and gateways send a read receipt as plain text, not as a multipart/report: it opened a
+    ticket (or put an answered one back in the queue) and was acknowledged."""
+    from plugin_host.loopguard import automatic_reason
+
+    msg = message_from_bytes(make_email(sender="Jane Cooper <jane@corp.example>", subject=subject, body=body))
+    assert automatic_reason(msg).startswith("read receipt")
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("Read: the manual", "I read the manual and the printer still jams. What now?"),
+    ("Read receipt not working", "Your message was read on Monday says Outlook, but the tracking is wrong."),
+    ("Order 1234", OUTLOOK_RECEIPT),  # a customer pasting what their client told them is theirs to say
+])
+def test_customers_mentioning_reading_are_customers(subject, body):
+    from plugin_host.loopguard import automatic_reason
+
+    assert automatic_reason(message_from_bytes(make_email(subject=subject, body=body))) == ""
+
+
+def test_a_plain_text_read_receipt_opens_no_ticket(tmp_path):
+    """Gmail puts "Read: Re: Where is my order 1234?" in a thread of its own (the subject differs): it became a
+    ticket awaiting a reply."""
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    feed.sync()
+    first = deliver(g, make_email(message_id="<rr0@example.org>", subject="Where is my order 1234?"))
+    feed.sync()
+    (ack,) = acks(local)
+    receipt = deliver(g, make_email(message_id="<rr2@example.org>", subject="Read: Re: Where is my order 1234?",
+                                    in_reply_to=ack["Message-ID"], body=OUTLOOK_RECEIPT))
+    feed.sync()
+    assert receipt["threadId"] != first["threadId"]
+    assert host.ticket(receipt["threadId"]) is None and len(acks(local)) == 1
+    assert "Helpdesk/Awaiting reply" not in thread_label_names(local, receipt["threadId"])
