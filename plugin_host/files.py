@@ -1,9 +1,11 @@
-"""Private state files: JSON written atomically with mode 0600 (cursor, knowledge-base caches), and the
-locks that keep two processes from doing the same work on one mailbox at once."""
+"""Private state files: JSON written atomically with mode 0600 (cursor, knowledge-base caches); the admin's
+files rewritten atomically with their own mode (``labeldesk.toml``); and the locks that keep two processes from
+doing the same work on one mailbox at once."""
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,6 +81,46 @@ def write_private_json(path: Path | str, data, durable: bool = True) -> None:
         raise
     if durable:
         _sync_directory(path.parent)
+
+
+def replace_file(path: Path | str, data: bytes) -> None:
+    """Replace the admin's file ``path`` with ``data`` as an editor saves: a temporary file in the same folder,
+    on disk before it is renamed over the old one, so a full disk or a crash halfway leaves the old file whole.
+
+    The new file keeps the old one's mode (and owner and group where this user may set them); when ``path`` is
+    a symbolic link, the file it points to is replaced and the link stays."""
+    path = Path(os.path.realpath(path))
+    try:
+        old = path.stat()
+    except FileNotFoundError:
+        old = None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if old is not None:
+            os.chmod(tmp, stat.S_IMODE(old.st_mode))
+            _same_owner(tmp, old)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _sync_directory(path.parent)
+
+
+def _same_owner(tmp: str, old: os.stat_result) -> None:
+    """Give ``tmp`` the old file's owner and group, as far as this user may (root may; others keep their own)."""
+    if not hasattr(os, "chown"):
+        return
+    try:
+        os.chown(tmp, old.st_uid, old.st_gid)
+    except OSError:
+        try:
+            os.chown(tmp, -1, old.st_gid)  # a group this user belongs to
+        except OSError:
+            pass
 
 
 def _sync_directory(folder: Path) -> None:

@@ -91,7 +91,12 @@ def register(cli: click.Group) -> None:
             for email, entry in sorted(found.items()):
                 click.echo(f"{email}: {entry['first_name']} {entry['last_name']} {entry.get('title', '')}".rstrip())
             return
-        added, kept = merge_into_config(config.path or find_config_file(config_path), found)
+        target = config.path or find_config_file(config_path)
+        try:
+            added, kept = merge_into_config(target, found)
+        except OSError as exc:  # a full disk, a read-only folder: the file was left as it was
+            raise click.ClickException(f"cannot write {target} ({exc.strerror or exc}); it was left as it was: "
+                                       "free space or make its folder writable, then run agents sync again")
         click.echo(f"{added} agent(s) added, {kept} already configured.")
 
     @cli.group("signatures")

@@ -44,7 +44,10 @@ def directory_agents(service, domain: str, query: str = "") -> dict[str, dict]:
 
 def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
     """Add new agents to the config file; returns (added, already there). Each new agent is one line under
-    ``[agents]``: the rest of the file (the admin's comments, order, line endings) stays as it was."""
+    ``[agents]``: the rest of the file (the admin's comments, order, line endings, a byte order mark) stays as it
+    was. The file is replaced atomically with its own mode: a full disk or a crash leaves the old one whole."""
+    from plugin_host.files import replace_file
+
     raw = path.read_bytes()
     text = raw.decode("utf-8-sig")
     configured = {email.lower() for email in tomllib.loads(text).get("agents", {})}
@@ -62,7 +65,7 @@ def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
     else:
         text = text + f"{end}[agents]{end}" + lines
     tomllib.loads(text)  # what was written must read back
-    path.write_text(text, encoding="utf-8", newline="")
+    replace_file(path, text.encode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"))
     return len(new), len(found) - len(new)
 
 
