@@ -63,12 +63,19 @@ def _load_plugin_commands() -> None:
         return
     _plugin_commands_loaded = True
 
+    from .plugins import hook_callers
+
     try:
         pm = make_plugin_manager(enabled=None)
     except LabeldeskError as exc:  # pragma: no cover - shown to the user
         log.error("plugins: %s", exc)
         return
-    pm.hook.register_commands(cli=cli)
+    for name, call in hook_callers(pm, "register_commands"):
+        try:
+            call(cli=cli)
+        except Exception as exc:  # one plugin's bug must not take every command (serve among them) away
+            log.error("plugin %s: adding its commands failed (%s: %s); the other commands work", name,
+                      type(exc).__name__, exc)
 
 
 @cli.command()

@@ -15,6 +15,10 @@ class ConfigError(LabeldeskError):
         super().__init__(f"{key}: {problem}")
 
 
+class PluginError(LabeldeskError):
+    """An enabled plugin broke at start-up (its own bug or a version mismatch); the message names it and the way out."""
+
+
 class GmailError(LabeldeskError):
     """A Gmail/Tasks API call failed after retries; says which mailbox and call."""
 

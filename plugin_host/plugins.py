@@ -12,13 +12,13 @@ import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pluggy
 
 from . import hookspecs
 from .config import did_you_mean, from_environment
-from .errors import ConfigError
+from .errors import ConfigError, PluginError
 
 log = logging.getLogger(__name__)
 GROUP = "labeldesk"
@@ -71,7 +71,7 @@ def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str,
                                                  f"installed: {sorted(available)}")
     for name, (module, _version) in available.items():
         if enabled is None or name in enabled or name in ALWAYS_ON:
-            pm.register(module, name=name)
+            _register(pm, module, name, broken_is_fatal=enabled is not None)
     for name, plugin in (extra or {}).items():
         pm.register(plugin, name=name)
     pm.check_pending()
@@ -81,6 +81,41 @@ def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str,
         pm.trace.root.setwriter(lambda msg: log.info("hook %s", msg.rstrip()))
         pm.enable_tracing()
     return pm
+
+
+def _register(pm: pluggy.PluginManager, module, name: str, broken_is_fatal: bool) -> bool:
+    """Register one plugin; one whose hooks do not fit Labeldesk's (written for another version) is an error
+    naming it when it is enabled, and is left out with a logged error when every installed plugin is loaded
+    (the command line, ``labeldesk plugins``) or it is off."""
+    try:
+        pm.register(module, name=name)
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        if pm.is_registered(module):
+            pm.unregister(module)
+        if broken_is_fatal:
+            raise PluginError(f"plugin {name} does not fit this Labeldesk ({exc}): update it, or take it out of "
+                              "[plugins] enabled") from None
+        log.error("plugin %s left out: it does not fit this Labeldesk (%s); update or uninstall it", name, exc)
+        return False
+    return True
+
+
+def hook_callers(pm: pluggy.PluginManager, hook: str) -> Iterator[tuple[str, Callable[..., list]]]:
+    """(plugin name, a caller of ``hook`` on that plugin alone) for each plugin implementing it, in pluggy's
+    order, so the caller can name a plugin that breaks and go on with the others where that is right.
+
+    For the registration hooks, which are called once at start: each implementation is called as pluggy calls
+    it (its own arguments, by position; a ``None`` result is no result); hook wrappers are not called."""
+    for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
+        if impl.hookwrapper or impl.wrapper:
+            continue
+
+        def call(_impl=impl, **kwargs) -> list:
+            HOOKS_CALLED.add(hook)
+            result = _impl.function(*[kwargs[name] for name in _impl.argnames])
+            return [] if result is None else [result]
+        yield impl.plugin_name, call
 
 
 def plugin_infos(pm_all: pluggy.PluginManager, enabled: tuple[str, ...] | None) -> list[PluginInfo]:
@@ -106,20 +141,47 @@ def check_plugin_sections(config, extra: dict[str, Any] | None = None) -> None:
 
 
 def validate_plugin_settings(pm: pluggy.PluginManager, config) -> None:
-    """Run each plugin's ``register_settings`` validators over ``[plugins.<name>]``; store results."""
-    for name, (validate, paths) in _validators(pm).items():
-        config.plugin_settings[name] = _validated(name, validate, paths, config)
+    """Run each enabled plugin's ``register_settings`` validators over ``[plugins.<name>]``; store results. A
+    plugin that breaks while declaring or checking its settings stops start-up with an error naming it."""
+    def broken(plugin: str, exc: Exception) -> None:
+        if isinstance(exc, ConfigError):
+            raise exc
+        raise PluginError(f"plugin {plugin} failed while declaring its settings ({type(exc).__name__}: {exc}): "
+                          "update or reinstall it, or take it out of [plugins] enabled") from exc
+
+    for name, (validate, paths, plugin) in _validators(pm, broken).items():
+        try:
+            config.plugin_settings[name] = _validated(name, validate, paths, config)
+        except ConfigError:
+            raise
+        except Exception as exc:  # its own bug, not the admin's setting: say whose and where
+            raise PluginError(f"plugin {plugin} failed checking [plugins.{name}] ({type(exc).__name__}: {exc}): "
+                              "update or reinstall it, or take it out of [plugins] enabled") from exc
 
 
-def _validators(pm: pluggy.PluginManager) -> dict[str, tuple[Callable[[dict], Any], tuple[str, ...]]]:
-    validators: dict[str, tuple[Callable[[dict], Any], tuple[str, ...]]] = {}
+Validators = dict[str, tuple[Callable[[dict], Any], tuple[str, ...], str]]
+
+
+def _validators(pm: pluggy.PluginManager, broken: Callable[[str, Exception], None]) -> Validators:
+    """Settings section → (validator, path keys, declaring plugin), asking each plugin by itself; ``broken(plugin,
+    exception)`` hears of a plugin whose ``register_settings`` raised, and raises to stop or returns to go on."""
+    validators: Validators = {}
+    declaring = [""]
 
     def register(name: str, validate: Callable[[dict], Any], paths: tuple[str, ...] = ()) -> None:
         if name in validators:
-            raise ConfigError(f"plugins.{name}", "settings declared by two plugins")
-        validators[name] = (validate, tuple(paths))
+            raise ConfigError(f"plugins.{name}", f"settings declared by two plugins, {validators[name][2]} and "
+                                                 f"{declaring[0]}: uninstall one of them or take it out of [plugins] enabled")
+        validators[name] = (validate, tuple(paths), declaring[0])
 
-    pm.hook.register_settings(register=register)
+    for plugin, call in hook_callers(pm, "register_settings"):
+        declaring[0] = plugin
+        try:
+            call(register=register)
+        except Exception as exc:
+            for name in [n for n, entry in validators.items() if entry[2] == plugin]:
+                del validators[name]  # what it declared before it broke is left out with it
+            broken(plugin, exc)
     return validators
 
 
@@ -134,13 +196,15 @@ def _validated(name: str, validate: Callable, paths: tuple[str, ...], config) ->
 
 def warn_disabled_settings(config, enabled_pm: pluggy.PluginManager) -> None:
     """The ``[plugins.<name>]`` sections of installed plugins that are not enabled are checked too: a mistake
-    there is a warning now (the plugin is off), not a surprise on the day an admin switches it on."""
-    disabled = pluggy.PluginManager(GROUP)
-    disabled.add_hookspecs(hookspecs)
-    for name, (module, _version) in installed_plugins().items():
-        if name in config.plugin_raw and not enabled_pm.has_plugin(name):
-            disabled.register(module, name=name)
-    for name, (validate, paths) in _validators(disabled).items():
+    there is a warning now (the plugin is off), not a surprise on the day an admin switches it on. Whatever such a
+    plugin does wrong itself (a hook that raises or does not fit) is a warning naming it: it cannot stop the host."""
+    disabled = _disabled_plugins(config, enabled_pm, lambda name: name in config.plugin_raw)
+
+    def broken(plugin: str, exc: Exception) -> None:
+        log.warning("%s is not enabled; declaring its settings failed (%s: %s): update or reinstall it before "
+                    "enabling it", plugin, type(exc).__name__, exc)
+
+    for name, (validate, paths, plugin) in _validators(disabled, broken).items():
         if name in config.plugin_raw and not enabled_pm.has_plugin(name):
             try:
                 _validated(name, validate, paths, config)
@@ -148,6 +212,21 @@ def warn_disabled_settings(config, enabled_pm: pluggy.PluginManager) -> None:
                 log.warning("%s is not enabled; fix its settings before enabling it: %s", name, exc)
             except Exception as exc:  # its own bug: a plugin that is off must not take the host down
                 log.warning("%s is not enabled; checking its settings failed (%s: %s)", name, type(exc).__name__, exc)
+
+
+def _disabled_plugins(config, enabled_pm: pluggy.PluginManager, wanted: Callable[[str], bool]) -> pluggy.PluginManager:
+    """A manager of the installed plugins that are not enabled (those ``wanted``), only to ask them about
+    themselves; one whose hooks do not fit is left out with a warning."""
+    disabled = pluggy.PluginManager(GROUP)
+    disabled.add_hookspecs(hookspecs)
+    for name, (module, _version) in installed_plugins().items():
+        if wanted(name) and not enabled_pm.has_plugin(name):
+            try:
+                disabled.register(module, name=name)
+            except pluggy.PluginValidationError as exc:
+                log.warning("%s is not enabled, and does not fit this Labeldesk (%s): update it before enabling it",
+                            name, exc)
+    return disabled
 
 
 def _paths_beside_config(raw: dict, paths: tuple[str, ...], config_file) -> dict:
@@ -164,12 +243,15 @@ def _paths_beside_config(raw: dict, paths: tuple[str, ...], config_file) -> dict
 
 def disabled_plugins_labels(config, enabled_pm: pluggy.PluginManager) -> set[str]:
     """Labels that installed plugins which are not enabled declare with ``owned_labels``, less those an
-    enabled plugin owns too: nothing keeps them true any more."""
-    disabled = pluggy.PluginManager(GROUP)
-    disabled.add_hookspecs(hookspecs)
-    for name, (module, _version) in installed_plugins().items():
-        if not enabled_pm.has_plugin(name):
-            disabled.register(module, name=name)
-    owned = {label for labels in disabled.hook.owned_labels(settings=config) for label in labels or []}
+    enabled plugin owns too: nothing keeps them true any more. A plugin that is off and raises is named in
+    a warning and its labels are left alone (what it owns cannot be known)."""
+    disabled = _disabled_plugins(config, enabled_pm, lambda name: True)
+    owned = set()
+    for plugin, call in hook_callers(disabled, "owned_labels"):
+        try:
+            owned |= {label for labels in call(settings=config) for label in labels or []}
+        except Exception as exc:
+            log.warning("%s is not enabled; asking which labels it owns failed (%s: %s): its labels are kept",
+                        plugin, type(exc).__name__, exc)
     kept = {label for labels in enabled_pm.hook.owned_labels(settings=config) for label in labels or []}
     return owned - kept

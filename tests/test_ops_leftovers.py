@@ -77,3 +77,125 @@ def test_agents_sync_that_cannot_write_says_so_and_leaves_the_file(tmp_path, mon
     result = CliRunner().invoke(get_cli(), ["agents", "sync", "--config", str(file)])
     assert result.exit_code == 1 and "No space left on device" in result.output, result.output
     assert "left as it was" in result.output and file.read_text(encoding="utf-8") == FILE
+
+
+# 2. A third-party plugin that is installed but off must not stop the host, whatever its registration hooks do;
+#    one that is enabled and breaks stops start-up with an error naming it, not a traceback.
+def _with_plugin(monkeypatch, name: str, **hooks):
+    """Install a plugin ``name`` with ``hooks`` as a third party does: a module behind a ``labeldesk`` entry point."""
+    import sys
+    import types
+    from importlib import metadata
+
+    from plugin_host import hookimpl
+
+    module = types.ModuleType(f"labeldesk_test_{name}")
+    for hook, function in hooks.items():
+        setattr(module, hook, hookimpl(function))
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    entry_points = metadata.entry_points
+    ours = metadata.EntryPoint(name=name, value=module.__name__, group="labeldesk")
+
+    def with_ours(**selection):
+        found = [ep for ep in entry_points(**selection) if ep.name != name]
+        return found + [ours] if selection.get("group") == "labeldesk" else entry_points(**selection)
+
+    monkeypatch.setattr(metadata, "entry_points", with_ours)
+    return module
+
+
+def _config(tmp_path, enabled, sections=None):
+    return load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
+        "plugins": {"enabled": enabled, **(sections or {})}})
+
+
+def _broken_settings(register):
+    raise RuntimeError("settings module missing")
+
+
+def test_a_disabled_plugin_whose_register_settings_raises_does_not_stop_start_up(tmp_path, monkeypatch, caplog):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    _with_plugin(monkeypatch, "extra", register_settings=_broken_settings)
+    host = build_host(_config(tmp_path, ["autoreply"], {"extra": {"colour": "red"}}), http=LocalMailbox().http)
+    assert set(host.config.plugin_settings) == {"autoreply"}
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("extra" in line and "not enabled" in line and "settings module missing" in line for line in said), said
+
+
+def test_an_enabled_plugin_whose_register_settings_raises_stops_start_up_naming_it(tmp_path, monkeypatch):
+    from plugin_host.errors import LabeldeskError
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    _with_plugin(monkeypatch, "extra", register_settings=_broken_settings)
+    with pytest.raises(LabeldeskError) as raised:
+        build_host(_config(tmp_path, ["autoreply", "extra"]), http=LocalMailbox().http)
+    said = str(raised.value)
+    assert "plugin extra" in said and "RuntimeError: settings module missing" in said and "enabled" in said
+
+
+def test_an_enabled_plugins_validator_that_breaks_stops_start_up_naming_it(tmp_path, monkeypatch):
+    from plugin_host.errors import LabeldeskError
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    _with_plugin(monkeypatch, "extra", register_settings=lambda register: register("extra", lambda raw: raw["colour"]))
+    with pytest.raises(LabeldeskError) as raised:
+        build_host(_config(tmp_path, ["extra"], {"extra": {"size": 3}}), http=LocalMailbox().http)
+    assert "plugin extra" in str(raised.value) and "KeyError" in str(raised.value) and "[plugins.extra]" in str(raised.value)
+
+
+def test_two_plugins_declaring_one_settings_section_are_both_named(tmp_path, monkeypatch):
+    from plugin_host.errors import ConfigError
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    _with_plugin(monkeypatch, "extra", register_settings=lambda register: register("sla", lambda raw: raw))
+    with pytest.raises(ConfigError) as raised:
+        build_host(_config(tmp_path, ["sla", "extra"]), http=LocalMailbox().http)
+    assert "extra" in str(raised.value) and "sla" in str(raised.value) and "two plugins" in str(raised.value)
+
+
+def test_a_disabled_plugin_with_a_hook_of_a_wrong_shape_does_not_stop_start_up_or_the_sweep(tmp_path, monkeypatch,
+                                                                                             caplog):
+    """A plugin written for another version: a hook argument Labeldesk does not have, and owned_labels raising."""
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    def register_settings(register, colour):
+        register("extra", lambda raw: raw)
+
+    def owned_labels(settings):
+        raise RuntimeError("labels module missing")
+
+    from plugin_host.errors import PluginError
+
+    _with_plugin(monkeypatch, "extra", register_settings=register_settings)
+    host = build_host(_config(tmp_path, ["autoreply"], {"extra": {"size": 3}}), http=LocalMailbox().http)
+    assert any("extra" in r.getMessage() and "not enabled" in r.getMessage() for r in caplog.records)
+    with pytest.raises(PluginError, match="plugin extra does not fit this Labeldesk"):  # enabled: it stops start-up
+        build_host(_config(tmp_path, ["autoreply", "extra"]), http=LocalMailbox().http)
+    _with_plugin(monkeypatch, "extra", owned_labels=owned_labels)
+    caplog.clear()
+    host.sweep()  # the labels of plugins that are off are tidied up; this one's cannot be known
+    assert any("extra" in r.getMessage() and "labels module missing" in r.getMessage() for r in caplog.records)
+
+
+def test_a_plugin_whose_commands_break_leaves_the_other_commands(monkeypatch, caplog):
+    import click
+    from click.testing import CliRunner
+
+    from plugin_host import cli as cli_module
+
+    def register_commands(cli):
+        raise RuntimeError("commands module missing")
+
+    _with_plugin(monkeypatch, "extra", register_commands=register_commands)
+    monkeypatch.setattr(cli_module, "_plugin_commands_loaded", False)
+    monkeypatch.setattr(cli_module, "cli", click.Group("labeldesk"))  # no command from an earlier test
+    group = cli_module.get_cli()
+    assert CliRunner().invoke(group, ["sla", "--help"]).exit_code == 0  # the other plugins' commands are there
+    assert any("extra" in r.getMessage() and "commands module missing" in r.getMessage() for r in caplog.records)
