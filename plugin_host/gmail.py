@@ -8,7 +8,8 @@ bucket in quota units, retried with exponential backoff and jitter on 429/5xx an
 httplib2 connections are not thread-safe, and ``labeldesk serve`` calls Gmail from the change feed,
 the sweep and add-on requests at once: each thread gets its own connection (the library's documented
 ``requestBuilder`` pattern), reused by that thread's later calls. It sends each request once: our retry,
-which first checks whether a send went through, is the only one.
+which first checks whether a send went through, is the only one. A connection the server closed while idle is
+replaced before anything is written on it, so it costs no retry.
 """
 from __future__ import annotations
 
@@ -46,13 +47,39 @@ NEWEST_CHECKED = 10  # newest messages of a label read to find a lost send outsi
 LONGEST_WAIT = 120.0  # a Retry-After beyond this is not slept through (it holds the sync); the next run retries
 
 
+def closed_by_server(sock) -> bool:
+    """Whether an idle keep-alive connection was closed by the server (Google closes idle ones after a few
+    minutes): between requests a socket is readable only then, or when the server sent something unasked, which
+    makes it as unusable. urllib3 checks a pooled connection the same way before reusing it."""
+    from urllib3.util.wait import wait_for_read
+
+    try:
+        return wait_for_read(sock, timeout=0.0)
+    except (OSError, ValueError, TypeError):  # closed under us, or no socket at all
+        return True
+
+
 def _answer_or_error(connection_class):
     """``connection_class`` whose connection closed before an answer is a ConnectionResetError: httplib2 takes it
     (BadStatusLine, RemoteDisconnected) for a stale keep-alive connection and sends the request again unseen, so a
-    messages.send Gmail had stored went out twice. :meth:`GmailClient.execute` retries instead, after checking."""
+    messages.send Gmail had stored went out twice. :meth:`GmailClient.execute` retries instead, after checking.
+
+    So that a stale connection costs no such retry, it is found before anything is sent on it: one the server
+    closed while idle is replaced by a new one (nothing was sent, so nothing can go out twice), and one that broke
+    while a request was being written is closed, so the next attempt does not write into it again."""
     import http.client
 
     class Connection(connection_class):
+        def request(self, *args, **kwargs):
+            if self.sock is not None and closed_by_server(self.sock):
+                log.debug("connection to %s was closed by the server while idle; opening a new one", self.host)
+                self.close()  # http.client opens a new one for this request
+            try:
+                return super().request(*args, **kwargs)
+            except OSError:
+                self.close()
+                raise
+
         def getresponse(self, *args, **kwargs):
             try:
                 return super().getresponse(*args, **kwargs)

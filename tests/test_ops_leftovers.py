@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import httplib2
 import pytest
 
 from plugin_host.config import load_config
@@ -199,3 +200,101 @@ def test_a_plugin_whose_commands_break_leaves_the_other_commands(monkeypatch, ca
     group = cli_module.get_cli()
     assert CliRunner().invoke(group, ["sla", "--help"]).exit_code == 0  # the other plugins' commands are there
     assert any("extra" in r.getMessage() and "commands module missing" in r.getMessage() for r in caplog.records)
+
+
+# 3. A keep-alive connection the server had closed while idle (Google closes them after a few minutes) was used
+#    for the next call: it failed with RemoteDisconnected, and GmailClient paid a retry after a backoff sleep (for a
+#    send, after a read to check it had not gone through). A connection the server has closed is now seen before
+#    anything is sent on it, and a fresh one is opened: nothing was sent, so nothing can be sent twice.
+def test_a_connection_the_server_closed_while_idle_costs_no_retry():
+    import json
+    import select
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from plugin_host.config import MailboxSettings
+    from plugin_host.gmail import GmailClient
+
+    received, closed = [], threading.Event()
+
+    class OneAnswerPerConnection(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: the client keeps the connection for its next call
+
+        def answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append((self.command, self.path.split("?")[0]))
+            body = json.dumps({"emailAddress": "support@example.com", "historyId": "7", "id": "m1",
+                               "threadId": "t1", "labelIds": ["SENT"]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True  # closed once answered, as an idle connection is closed by Google
+
+        do_GET = do_POST = answer
+
+        def finish(self):
+            super().finish()
+            closed.set()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OneAnswerPerConnection)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    slept = []
+    try:
+        client = GmailClient(MailboxSettings(address="support@example.com",
+                                             api_root=f"http://127.0.0.1:{server.server_address[1]}/"),
+                             sleep=slept.append)
+        for call in (client.profile, lambda: client.send(b"To: a@example.org\r\nMessage-ID: <x@y>\r\n\r\nHi")):
+            closed.clear()
+            call()
+            assert closed.wait(10)
+            connection = next(iter(client.connection().connections.values()))
+            assert select.select([connection.sock], [], [], 10)[0]  # the server's close has reached this side
+        client.profile()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received == [("GET", "/gmail/v1/users/me/profile"), ("POST", "/gmail/v1/users/me/messages/send"),
+                        ("GET", "/gmail/v1/users/me/profile")]
+    assert not client.stats["retries"] and not slept  # no failed attempt, no backoff, no check for a lost send
+
+
+def test_a_connection_that_broke_while_a_request_was_written_is_not_written_into_again(monkeypatch):
+    """httplib2 leaves a connection whose request failed half-written (BrokenPipe) open: the next attempt wrote
+    into the same broken socket and failed again before one on a new connection went through."""
+    import http.client
+    import socket
+
+    from plugin_host.config import MailboxSettings
+    from plugin_host.gmail import GmailClient
+
+    idle, _other_end = socket.socketpair()  # a healthy idle connection: nothing to read
+
+    class Socket:
+        def fileno(self):
+            return idle.fileno()
+
+        def close(self):
+            pass
+
+    connects = []
+
+    def connect(self):
+        connects.append(self.host)
+        self.sock = Socket()
+
+    def broken_pipe(self, *args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(httplib2.HTTPSConnectionWithTimeout, "connect", connect)
+    monkeypatch.setattr(http.client.HTTPConnection, "request", broken_pipe)
+    transport = GmailClient(MailboxSettings(address="support@example.com")).connection()
+    with pytest.raises(BrokenPipeError):
+        transport.request("https://gmail.googleapis.com/gmail/v1/users/me/messages/send", "POST", body="{}")
+    assert [c.sock for c in transport.connections.values()] == [None]  # the next attempt opens a new connection
+    idle.close()
+    _other_end.close()
