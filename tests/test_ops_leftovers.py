@@ -298,3 +298,40 @@ def test_a_connection_that_broke_while_a_request_was_written_is_not_written_into
     assert [c.sock for c in transport.connections.values()] == [None]  # the next attempt opens a new connection
     idle.close()
     _other_end.close()
+
+
+# 4. Google's resumable upload sessions expire a week after they start: a PUT to an expired session URI is a
+#    404 and the upload must start again. The local mailbox kept every session for ever (and its bytes in memory).
+def test_the_local_mailboxs_upload_sessions_expire_after_a_week_like_gmails(local, gmail):
+    from googleapiclient.errors import HttpError
+    from googleapiclient.http import MediaInMemoryUpload
+
+    now = [1000.0]
+    local.mailbox.clock = lambda: now[0]  # the mailbox's time, which also dates its mail
+    message = (b"From: Bob <bob@example.org>\r\nTo: support@example.com\r\nSubject: Large\r\n\r\n" + b"x" * 300)
+
+    def upload():
+        media = MediaInMemoryUpload(message, mimetype="message/rfc822", chunksize=128, resumable=True)
+        return gmail.users().messages().insert(userId="me", body={"labelIds": ["INBOX"]}, media_body=media)
+
+    in_time = upload()
+    assert in_time.next_chunk()[1] is None  # the first chunk; the session is open
+    now[0] += 7 * 24 * 3600 - 1  # a second short of a week: the session still takes the rest
+    while (done := in_time.next_chunk())[1] is None:
+        pass
+    assert local.mailbox.messages[done[1]["id"]].raw == message
+
+    late = upload()
+    status, response = late.next_chunk()
+    assert response is None and status.resumable_progress == 128
+    now[0] += 7 * 24 * 3600  # a week after it started
+    with pytest.raises(HttpError) as raised:
+        late.next_chunk()
+    assert raised.value.resp.status == 404  # as Gmail: the session is gone, the upload must start again
+    assert not local.app._uploads  # and its bytes with it
+
+    abandoned = upload()
+    abandoned.next_chunk()
+    now[0] += 8 * 24 * 3600
+    upload().next_chunk()  # a new session clears the ones that expired meanwhile
+    assert len(local.app._uploads) == 1

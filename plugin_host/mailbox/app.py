@@ -47,6 +47,9 @@ def _routes() -> list[Route]:
     return routes
 
 
+UPLOAD_SESSION_SECONDS = 7 * 24 * 3600  # Google's resumable session URIs expire a week after they are made
+
+
 @dataclass
 class ResumableUpload:
     """A resumable upload session: the method's request and the bytes received so far."""
@@ -56,8 +59,12 @@ class ResumableUpload:
     query: str
     meta: dict
     content_type: str
+    started: float = 0.0  # the mailbox's clock (epoch seconds) when the session was made
     data: bytes = b""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def expired(self, now: float) -> bool:
+        return now - self.started >= UPLOAD_SESSION_SECONDS
 
     def request(self) -> tuple[str, str, str, bytes, dict, dict]:
         """The completed upload as the method's request: (method, path, query, body, headers, metadata)."""
@@ -166,14 +173,17 @@ class LocalMailboxApp:
                 raise ApiError(400, "Invalid JSON payload received.", "parseError") from None
             if not isinstance(meta, dict):
                 raise ApiError(400, "Invalid JSON payload received.", "parseError")
-            upload = ResumableUpload(method, path, query, meta, headers.get("x-upload-content-type", ""))
+            upload = ResumableUpload(method, path, query, meta, headers.get("x-upload-content-type", ""),
+                                     started=self.mailbox.clock())
             with self._lock:
+                self._drop_expired_uploads()
                 self._uploads[upload.id] = upload
             location = f"http://{headers.get('host') or 'mailbox.local'}{path}?{query}&upload_id={upload.id}"
             return "200 OK", {"Location": location, "Content-Length": "0"}, b""
         with self._lock:
+            self._drop_expired_uploads()
             upload = self._uploads.get(upload_id)
-        if upload is None or method != "PUT":
+        if upload is None or method != "PUT":  # Google: a 404 means the session expired; start the upload again
             raise ApiError(404, "Upload session not found", "notFound")
         found = re.fullmatch(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)", headers.get("content-range", "").strip())
         if headers.get("content-range") and not found:
@@ -191,6 +201,13 @@ class LocalMailboxApp:
         with self._lock:
             self._uploads.pop(upload_id, None)
         return upload
+
+    def _drop_expired_uploads(self) -> None:
+        """Forget the sessions (and the bytes) of uploads a week old, finished or not, as Google does. Called with
+        ``self._lock`` held, whenever a session is made or used: abandoned uploads cannot pile up."""
+        now = self.mailbox.clock()  # the mailbox's own time, which dates its mail and expires its history ids
+        for upload_id in [i for i, upload in self._uploads.items() if upload.expired(now)]:
+            del self._uploads[upload_id]
 
     def call(self, route: Route, params: dict, query: dict, body: bytes, headers: dict,
              upload_meta: dict | None = None):
