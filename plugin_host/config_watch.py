@@ -2,8 +2,12 @@
 
 ``serve`` reads its configuration once, as Flask apps and datasette do: plugins, their settings and the
 Gmail client are built from it at start. An operator who edits the file expects the change to apply; the
-host says in the log that a restart is needed, and whether the new file would start at all, so a restart
-does not turn a working host into one that refuses to start.
+host says in the log that a restart is needed, and whether the new file would start at all (settings, plugins,
+credentials, the state folder), so a restart does not turn a working host into one that refuses to start.
+
+Why not reload in place (README, "Configuration changes"): the feed, the sweep and add-on requests plan tickets
+at once, each under the configuration it started with; a second Host would not share the executor's memory of
+mail just sent nor the per-thread locks, so two could answer one thread; routes and loops are made at start.
 """
 from __future__ import annotations
 
@@ -55,8 +59,22 @@ class ConfigWatch:
 
         try:
             config = load_config(self.path)
-            build_host(config, http=object())  # plugins and their settings as at start-up; no Gmail call
+            host = build_host(config, http=object())  # plugins and their settings as at start-up; no Gmail call
             credentials_for(config.mailbox, config.state_path)
+            state_folder_would_start(host)
         except LabeldeskError as exc:
             return f"the new version has an error, fix it before restarting: {exc}"
         return "restart serve to apply it (e.g. `systemctl restart labeldesk`)"
+
+
+def state_folder_would_start(host) -> None:
+    """Raise what ``serve`` would say at start about the state folder of ``host``'s configuration (one every user
+    can write, one it cannot write), without creating it: checking a new version changes nothing on disk."""
+    from .files import check_writable
+
+    path = host.config.state_path
+    if path.exists():
+        host.state_dir  # the mode checks of start-up; the folder exists, so nothing is made
+        check_writable(path)
+    else:  # start-up would make it: the nearest folder that exists must take it
+        check_writable(next(parent for parent in path.parents if parent.exists()))

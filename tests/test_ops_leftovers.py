@@ -335,3 +335,27 @@ def test_the_local_mailboxs_upload_sessions_expire_after_a_week_like_gmails(loca
     now[0] += 8 * 24 * 3600
     upload().next_chunk()  # a new session clears the ones that expired meanwhile
     assert len(local.app._uploads) == 1
+
+
+# 5. serve does not reload labeldesk.toml (see README, "Configuration changes": what a restart applies and why);
+#    it says in the log what a restart would do. It said "restart serve to apply it" for a new state_dir that every
+#    user can write, where the restart then refused to start.
+def test_a_changed_config_whose_state_folder_would_stop_start_up_is_said_before_the_restart(tmp_path, caplog):
+    from plugin_host.config_watch import ConfigWatch
+
+    path = tmp_path / "labeldesk.toml"
+    text = '[mailbox]\naddress = "support@example.com"\napi_root = "http://127.0.0.1:9/"\n'
+    path.write_text(text, encoding="utf-8")
+    watch = ConfigWatch(path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with caplog.at_level("WARNING"):
+        path.write_text(text + f'[host]\nstate_dir = "{shared}"\n', encoding="utf-8")
+        assert watch.check() is True
+        path.write_text(text + f'[host]\nstate_dir = "{tmp_path / "new" / "state"}"\n', encoding="utf-8")
+        assert watch.check() is True
+    said = [r.getMessage() for r in caplog.records if r.name == "plugin_host.config_watch"]
+    assert "has an error" in said[0] and "host.state_dir" in said[0] and "every user" in said[0]
+    assert "restart serve to apply it" in said[1]
+    assert not (tmp_path / "new").exists()  # checking the new version creates nothing
