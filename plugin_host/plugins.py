@@ -254,4 +254,20 @@ def disabled_plugins_labels(config, enabled_pm: pluggy.PluginManager) -> set[str
             log.warning("%s is not enabled; asking which labels it owns failed (%s: %s): its labels are kept",
                         plugin, type(exc).__name__, exc)
     kept = {label for labels in enabled_pm.hook.owned_labels(settings=config) for label in labels or []}
-    return owned - kept
+    hosts = {label for label in owned - kept if host_label(label, config.mailbox.label_root)}
+    for label in sorted(hosts):
+        log.warning("a plugin that is not enabled claims the label %s, which Labeldesk itself keeps: it is kept",
+                    label)
+    return owned - kept - hosts
+
+
+HOST_LABELS = {"Awaiting reply", "Owner"}  # and each agent's Owner/… label: the host's, whatever plugin is on
+
+
+def host_label(label: str, root: str) -> bool:
+    """Whether ``label`` (short, or under ``root``) is the host's own or Gmail's: never a plugin's to retire."""
+    from .executor import SYSTEM_LABELS
+
+    name = label[len(root) + 1:] if root and label.startswith(root + "/") else label
+    return name.split("/")[0] in HOST_LABELS or label == root or label in SYSTEM_LABELS | {"SENT", "DRAFT", "CHAT"} \
+        or label.startswith("CATEGORY_")

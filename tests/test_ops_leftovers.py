@@ -359,3 +359,28 @@ def test_a_changed_config_whose_state_folder_would_stop_start_up_is_said_before_
     assert "has an error" in said[0] and "host.state_dir" in said[0] and "every user" in said[0]
     assert "restart serve to apply it" in said[1]
     assert not (tmp_path / "new").exists()  # checking the new version creates nothing
+
+
+def test_a_disabled_plugin_claiming_the_hosts_labels_cannot_get_them_deleted(tmp_path, monkeypatch, caplog):
+    """A plugin that is off and declares "Awaiting reply", an agent's Owner/ label or a Gmail label as its own:
+    the sweep deleted the host's queue label from the whole mailbox."""
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    from .conftest import deliver, make_email
+    from .test_host_sync import thread_label_names
+
+    _with_plugin(monkeypatch, "extra", owned_labels=lambda settings: ["Awaiting reply", "Owner/Anna Kowalska",
+                                                                       "Helpdesk/Owner", "INBOX", "SENT", "Extra/Old"])
+    local = LocalMailbox()
+    host = build_host(_config(tmp_path, ["autoreply"]), http=local.http)
+    from plugin_host.sync import ChangeFeed
+
+    local.gmail().users().labels().create(userId="me", body={"name": "Helpdesk/Extra/Old"}).execute()
+    ref = deliver(local.gmail(), make_email())
+    ChangeFeed(host).sync()
+    assert "Helpdesk/Awaiting reply" in thread_label_names(local, ref["threadId"])
+    gone = host.retire_labels()
+    assert "Helpdesk/Awaiting reply" in thread_label_names(local, ref["threadId"])
+    assert gone == ["Helpdesk/Extra/Old"]  # what the plugin does own still goes
+    assert any("Awaiting reply" in r.getMessage() and "kept" in r.getMessage() for r in caplog.records)
