@@ -138,6 +138,7 @@ enabled = ["autoreply", "sla", "kb_suggest"]
 # holidays = ["PL"]                  # public holidays: country codes or regions such as "DE-BY"
 # days_off = ["2026-12-24"]          # the team's own days off; working_days = [...] for extra ones
 # team_lead = "lead@example.com"     # breach emails and escalation tasks (targets: docs/sla.md)
+# targets.urgent = { business_hours = false }  # urgent tickets count calendar hours, 24/7
 
 [plugins.autoreply]
 # hours, holidays, days_off as in [plugins.sla]: the out-of-hours wording when the SLA plugin is off

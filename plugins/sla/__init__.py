@@ -102,7 +102,7 @@ def ticket_deadline(ticket, settings, now):
     state = sla_state(ticket, policy, now)
     if state.due is None:
         return None
-    calendar, business = policy.calendar, policy.business_hours
+    calendar, business = policy.calendar, policy.business(state.priority)  # 24/7 priorities: the team is there
     open_now = calendar.is_open(now) if business else True
     reopens = None if open_now else calendar.next_opening(now)
     return Deadline(due=state.due, target=state.kind, priority=state.priority, business_hours=business,

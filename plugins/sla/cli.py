@@ -7,6 +7,8 @@ import click
 
 from plugin_host.cli import PERIOD
 
+from .policy import PRIORITIES
+
 
 def register(cli: click.Group) -> None:
     @cli.group("sla")
@@ -19,8 +21,10 @@ def register(cli: click.Group) -> None:
     @click.option("--timezone", "tz", help="Calendar time zone, e.g. Europe/Warsaw.")
     @click.option("--hours", help='Working hours, e.g. "Mon-Fri 09:00-18:00".')
     @click.option("--holidays", help="Country or region code(s) for public holidays, e.g. PL, PL,DE or DE-BY.")
+    @click.option("--priority", type=click.Choice(PRIORITIES),
+                  help="Count in this priority's hours (targets.<priority>.business_hours); default: business_hours.")
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
-    def due(received, target, tz, hours, holidays, config_path):
+    def due(received, target, tz, hours, holidays, priority, config_path):
         """Print the deadline as ISO 8601 in the calendar's time zone (flags override the config)."""
         from plugin_host.errors import ConfigError, LabeldeskError
 
@@ -53,7 +57,8 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(f"--received {received!r} is not an ISO 8601 time")
         if start.tzinfo is None:
             start = start.replace(tzinfo=calendar.zone)
-        due = calendar.add_business_time(start, duration) if policy.business_hours else start + duration
+        business = policy.business(priority) if priority else policy.business_hours
+        due = calendar.add_business_time(start, duration) if business else start + duration
         click.echo(due.astimezone(calendar.zone).isoformat())
 
     @cli.command("report")

@@ -84,8 +84,8 @@ def sla_state(ticket, policy: SlaPolicy, now: datetime) -> SlaState:
         return SlaState(priority, why, kind if not resolved else "", started, None, None, timedelta(0),
                         False, False, paused, resolved)
     target = policy.target(priority, kind, ticket.channel)
-    due = policy.due(started, target)
-    elapsed = policy.elapsed(started, now)
+    due = policy.due(started, target, priority)
+    elapsed = policy.elapsed(started, now, priority)
     breached = now > due  # at the deadline itself the answer is still in time (as the report counts it)
     at_risk = not breached and elapsed >= target * policy.at_risk_share
     return SlaState(priority, why, kind, started, due, target, elapsed, at_risk, breached, False, False)

@@ -62,9 +62,9 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
                        key=f"breach:{clock}")
     elif lead:
         actions.notify(to=lead, subject=f"SLA breached: {ticket.subject}", text=text, key=f"breach:{clock}")
-    overdue = policy.elapsed(state.due, now)  # working time with a calendar, like the targets
+    overdue = policy.elapsed(state.due, now, state.priority)  # in the priority's hours, like its targets
     if lead and overdue >= policy.second_step_after:
-        late = human_duration(overdue) + (" business time" if policy.business_hours else "")
+        late = human_duration(overdue) + (" business time" if policy.business(state.priority) else "")
         actions.notify(to=lead, subject=f"Still unanswered: {ticket.subject}", key=f"breach2:{clock}",
                        text=f"Breached {late} ago and still unanswered.\n{ticket.gmail_url}")
 

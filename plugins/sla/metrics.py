@@ -1,4 +1,4 @@
-"""Support metrics from tickets: response and resolution times (business hours), SLA attainment,
+"""Support metrics from tickets: response and resolution times (in each priority's business or calendar hours), SLA attainment,
 volume per label and per agent. Averages hide the worst cases, so the tail (p90, max) is shown too.
 
 Resolution targets are measured here, not alerted: the share of resolved tickets resolved within
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from jinja2 import Environment, select_autoescape
 
 from .clock import is_resolved
-from .policy import priority_of
+from .policy import PRIORITIES, priority_of
 
 
 def _hours(delta: timedelta) -> float:
@@ -39,23 +39,23 @@ def compute(tickets, policy, config, now: datetime) -> dict:
         target = policy.target(priority, "first_response", ticket.channel)
         resolved = is_resolved(ticket, policy)  # as the clock sees it: archived too with resolve_on_archive
         if ticket.first_agent_reply_at is not None:
-            taken = policy.elapsed(ticket.first_customer_at, ticket.first_agent_reply_at)
+            taken = policy.elapsed(ticket.first_customer_at, ticket.first_agent_reply_at, priority)
             first.append(_hours(taken))
             within[priority] += taken <= target
             per_priority[priority] += 1
         elif not resolved:  # resolved without an answer (spam, a duplicate): no answer owed, no breach, as the clock has it
-            waited = policy.elapsed(ticket.first_customer_at, now)
+            waited = policy.elapsed(ticket.first_customer_at, now, priority)
             waiting.append(_hours(waited))
             within[priority] += waited <= target
             per_priority[priority] += 1
         resolve_by = policy.target(priority, "resolution", ticket.channel)
         if resolved and ticket.agent_messages:
-            taken = policy.elapsed(ticket.first_customer_at, ticket.agent_messages[-1].sent_at)
+            taken = policy.elapsed(ticket.first_customer_at, ticket.agent_messages[-1].sent_at, priority)
             resolution.append(_hours(taken))
             resolved_within.append(taken <= resolve_by)
             replies.append(len(ticket.agent_messages))
         elif not resolved:
-            open_overdue += policy.elapsed(ticket.first_customer_at, now) > resolve_by
+            open_overdue += policy.elapsed(ticket.first_customer_at, now, priority) > resolve_by
         for label in ticket.labels:
             if label.startswith(root) and not label.startswith((root + "SLA/", root + "Owner/", root + "Priority/")):
                 labels[label[len(root):]] += 1
@@ -65,6 +65,7 @@ def compute(tickets, policy, config, now: datetime) -> dict:
     return {
         "tickets": len(tickets),
         "business_hours": policy.business_hours,
+        "calendar_hours": policy.calendar_priorities(),  # each ticket is measured in its priority's hours
         "first_response": {**_summary(first), "within_target": round(sum(within.values()) / sum(per_priority.values()), 3)
                            if per_priority else None, "unanswered": len(tickets) - answered,
                            "longest_waiting_h": max(waiting) if waiting else None},
@@ -77,11 +78,20 @@ def compute(tickets, policy, config, now: datetime) -> dict:
     }
 
 
+def hours_phrase(metrics: dict) -> str:
+    """In which hours the times count: "business hours", "business hours; urgent in calendar hours", …"""
+    calendar = metrics.get("calendar_hours") or []
+    if metrics["business_hours"]:
+        return "business hours" + (f"; {', '.join(calendar)} in calendar hours" if calendar else "")
+    business = [p for p in PRIORITIES if p not in calendar]
+    return "calendar hours" + (f"; {', '.join(business)} in business hours" if business else "")
+
+
 def render_text(metrics: dict) -> str:
     fr, rs = ({k: "–" if v is None else v for k, v in metrics[part].items()} for part in ("first_response", "resolution"))
     replies = "–" if metrics["replies_until_resolved"] is None else metrics["replies_until_resolved"]
     lines = [f"Tickets: {metrics['tickets']}",
-             f"First response (h{' business' if metrics['business_hours'] else ''}): median {fr['median_h']}, "
+             f"First response (h, {hours_phrase(metrics)}): median {fr['median_h']}, "
              f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}; unanswered {fr['unanswered']}"
              f" (longest waiting {fr.get('longest_waiting_h', '–')})",
              f"Resolution (h): median {rs['median_h']}, p90 {rs['p90_h']}, max {rs['max_h']}; within target "
@@ -97,12 +107,12 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk 
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}
 .bar{background:#4a86e8;height:12px}</style></head><body>
 <h1>Support report</h1><p>{{ m.tickets }} tickets.</p>
-<h2>First response{% if m.business_hours %} (business hours){% endif %}</h2>
+<h2>First response{{ hours }}</h2>
 <table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>unanswered</th><th>longest waiting h</th></tr>
 <tr><td>{{ m.first_response.median_h }}</td><td>{{ m.first_response.p90_h }}</td><td>{{ m.first_response.max_h }}</td>
 <td>{{ m.first_response.within_target }}</td><td>{{ m.first_response.unanswered }}</td>
 <td>{{ m.first_response.longest_waiting_h }}</td></tr></table>
-<h2>Resolution{% if m.business_hours %} (business hours){% endif %}</h2>
+<h2>Resolution{{ hours }}</h2>
 <table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>open past target</th></tr>
 <tr><td>{{ m.resolution.median_h }}</td><td>{{ m.resolution.p90_h }}</td><td>{{ m.resolution.max_h }}</td>
 <td>{{ m.resolution.within_target }}</td><td>{{ m.resolution.open_past_target }}</td></tr></table>
@@ -116,4 +126,4 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk 
 
 def render_html(metrics: dict) -> str:
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    return env.from_string(TEMPLATE).render(m=metrics)
+    return env.from_string(TEMPLATE).render(m=metrics, hours=f" ({hours_phrase(metrics)})")

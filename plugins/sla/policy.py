@@ -1,4 +1,4 @@
-"""``[plugins.sla]`` settings: targets per priority, the calendar, priority rules, escalation.
+"""``[plugins.sla]`` settings: targets and their hours per priority, the calendar, priority rules, escalation.
 
 Priority of a ticket, first match wins: a level an agent chose (``Priority/<Level>`` together with
 the ``SLA/Priority set by agent`` marker the side-panel buttons add; the plugin's own
@@ -21,6 +21,7 @@ from .calendar import BusinessCalendar, parse_duration
 PRIORITIES = ("urgent", "high", "normal", "low")
 AGENT_PRIORITY = "SLA/Priority set by agent"  # marker: the Priority/<Level> label is an agent's choice
 TARGET_KINDS = ("first_response", "next_response", "resolution")
+PRIORITY_KEYS = TARGET_KINDS + ("business_hours",)  # what a ``targets.<priority>`` table may hold
 DEFAULT_TARGETS = {
     "urgent": {"first_response": "1h", "next_response": "2h", "resolution": "8h"},
     "high": {"first_response": "4h", "next_response": "4h", "resolution": "24h"},
@@ -41,7 +42,8 @@ DEFAULT_KEYWORDS = [
 class SlaPolicy:
     targets: dict  # priority -> kind -> timedelta
     calendar: BusinessCalendar
-    business_hours: bool
+    business_hours: bool  # the default; ``hours_of`` says it per priority
+    hours_of: dict = field(default_factory=dict)  # priority -> True (business hours) | False (calendar hours, 24/7)
     at_risk_share: float = 0.75
     vip_senders: frozenset = frozenset()
     vip_domains: frozenset = frozenset()
@@ -63,11 +65,21 @@ class SlaPolicy:
             return min(self.social_first_response, self.targets[priority][kind])
         return self.targets[priority][kind]
 
-    def due(self, start, duration: timedelta):
-        return self.calendar.add_business_time(start, duration) if self.business_hours else start + duration
+    def business(self, priority: str) -> bool:
+        """Whether ``priority``'s targets count business hours (False: calendar hours, round the clock)."""
+        return self.hours_of.get(priority, self.business_hours)
 
-    def elapsed(self, start, now) -> timedelta:
-        return self.calendar.business_time_between(start, now) if self.business_hours else max(now - start, timedelta(0))
+    def calendar_priorities(self) -> list[str]:
+        """The priorities whose targets count calendar hours, most urgent first."""
+        return [p for p in PRIORITIES if not self.business(p)]
+
+    def due(self, start, duration: timedelta, priority: str):
+        return self.calendar.add_business_time(start, duration) if self.business(priority) else start + duration
+
+    def elapsed(self, start, now, priority: str) -> timedelta:
+        if self.business(priority):
+            return self.calendar.business_time_between(start, now)
+        return max(now - start, timedelta(0))
 
     def shortest_response_target(self) -> timedelta:
         return min(min(t["first_response"], t["next_response"]) for t in self.targets.values())
@@ -131,6 +143,7 @@ def validate(raw: dict, config=None) -> SlaPolicy:
         raise ConfigError(f"{key}.{unknown[0]}", f"unknown setting{did_you_mean(unknown[0], known)}; "
                                                  f"known: {', '.join(sorted(known))}")
     targets = _targets(raw.get("targets", {}), f"{key}.targets")
+    business = read_flag(raw.get("business_hours", True), f"{key}.business_hours")
     calendar = BusinessCalendar.parse(raw.get("hours", "Mon-Fri 09:00-18:00"), raw.get("timezone", default_timezone(config)),
                                       raw.get("holidays", ""), raw.get("days_off"), raw.get("working_days"), key)
     share = _share(raw.get("at_risk_share", 0.75), f"{key}.at_risk_share")
@@ -142,7 +155,8 @@ def validate(raw: dict, config=None) -> SlaPolicy:
     lower = lambda name: frozenset(v.lower() for v in names(name))  # noqa: E731
     flag = lambda name, default: read_flag(raw.get(name, default), f"{key}.{name}")  # noqa: E731
     return SlaPolicy(
-        targets=targets, calendar=calendar, business_hours=flag("business_hours", True),
+        targets=targets, calendar=calendar, business_hours=business,
+        hours_of=_hours_of(raw.get("targets", {}), business, f"{key}.targets"),
         at_risk_share=share, vip_senders=_vip_senders(lower("vip_senders"), f"{key}.vip_senders"),
         vip_domains=_vip_domains(lower("vip_domains"), f"{key}.vip_domains"),
         keywords=names("keywords", DEFAULT_KEYWORDS) + names("extra_keywords"),
@@ -171,12 +185,20 @@ def _targets(given, key: str) -> dict:
         if not isinstance(level_given, dict):
             raise ConfigError(f"{key}.{level}", "must be a table of durations per target, e.g. "
                                                 "{ first_response = \"4h\", next_response = \"8h\", resolution = \"40h\" }")
-        for kind in sorted(set(level_given) - set(TARGET_KINDS)):
-            raise ConfigError(f"{key}.{level}.{kind}", f"unknown target{did_you_mean(kind, TARGET_KINDS)}; "
-                                                       f"use {', '.join(TARGET_KINDS)}")
+        for kind in sorted(set(level_given) - set(PRIORITY_KEYS)):
+            raise ConfigError(f"{key}.{level}.{kind}", f"unknown target{did_you_mean(kind, PRIORITY_KEYS)}; "
+                                                       f"use {', '.join(TARGET_KINDS)} (durations) or business_hours")
         targets[level] = {kind: _duration(level_given.get(kind, DEFAULT_TARGETS[level][kind]),
                                                f"{key}.{level}.{kind}") for kind in TARGET_KINDS}
     return targets
+
+
+def _hours_of(given: dict, default: bool, key: str) -> dict:
+    """priority -> whether its targets count business hours: ``targets.<priority>.business_hours``, else the
+    plugin's ``business_hours``. As in Freshdesk's and Zendesk's SLA policies, urgent tickets promised 24/7
+    run on calendar hours (nights, weekends and holidays count) while the rest wait for the office."""
+    return {level: read_flag(given.get(level, {}).get("business_hours", default), f"{key}.{level}.business_hours")
+            for level in PRIORITIES}
 
 
 def _duration(value, key: str) -> timedelta:
