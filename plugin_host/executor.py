@@ -410,13 +410,20 @@ class Executor:
         return message_id_for("notify:" + note.key, note.thread_id, domain) if note.key else None
 
     def notified(self, note: Notification) -> bool:
-        """Whether a keyed notification went out already: its message in the mailbox, or the webhook log."""
+        """Whether a keyed notification went out already, by email (its message in the mailbox) or to a chat
+        webhook (the webhook log). One key is one alert whichever way it went: an at-risk warning posted to the
+        team's chat before anyone owned the ticket is not mailed to the owner who takes it. The cheap check of
+        the note's own channel comes first, so the other is read only before something would go out."""
         if not note.key:
             return False
+        posted = lambda: WebhookLog(self.config.state_path).has(note.key)  # noqa: E731
         if note.channel == "email":
-            msgid = self._notification_id(note)
-            return bool(self.client.list_message_ids(q=f"rfc822msgid:{msgid}", include_spam_trash=True))
-        return WebhookLog(self.config.state_path).has(note.key)
+            return self._mailed(note) or posted()
+        return posted() or self._mailed(note)
+
+    def _mailed(self, note: Notification) -> bool:
+        msgid = self._notification_id(note)
+        return bool(self.client.list_message_ids(q=f"rfc822msgid:{msgid}", include_spam_trash=True))
 
     def notify(self, note: Notification, outcome: Outcome) -> None:
         already = f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}"

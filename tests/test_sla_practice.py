@@ -92,3 +92,97 @@ def test_sla_due_takes_a_priority_and_counts_its_hours(tmp_path, monkeypatch):
     assert due().output.strip() == "2026-11-23T10:00:00+00:00"  # no priority: the calendar's business hours
     wrong = due("--priority", "critical")
     assert wrong.exit_code == 2 and "--priority" in wrong.output
+
+
+# -- 2. before anyone owns a ticket, its at-risk warning goes to the team lead (or the team's chat), once ----
+
+def _at_risk_mails(local, to: bytes = b"") -> list:
+    return [m for m in local.mailbox.messages.values() if b"Subject: At risk" in m.raw and to in m.raw]
+
+
+def _unowned_question(local, host, key: str) -> str:
+    from plugin_host.sync import ChangeFeed
+
+    from .conftest import deliver, make_email
+
+    ref = deliver(local.gmail(), make_email(message_id=f"<{key}@example.org>", subject="Question"))
+    local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
+    ChangeFeed(host).sync()
+    return ref["threadId"]
+
+
+def _take(host, thread_id: str) -> None:
+    """Anna takes the ticket (``Owner/Anna Kowalska``), as the side panel's Take does."""
+    from plugin_host.actions import Actions
+
+    actions = Actions(thread_id=thread_id)
+    actions.add_labels("Owner/Anna Kowalska")
+    host.executor.execute(actions, host.ticket(thread_id))
+
+
+def test_an_unowned_ticket_at_risk_warns_the_team_lead_once_across_restarts(tmp_path):
+    local, host, clock = setup(tmp_path, monday(9))  # team_lead = lead@example.com; normal: 4h first response
+    thread = _unowned_question(local, host, "risk1")
+    clock["now"] = monday(12, 5)  # 3h05 of 4h, nobody owns it yet
+    host.sweep()
+    host.sweep()
+    _, restarted, _ = setup(tmp_path, monday(12, 10), local=local)  # a new process: same mailbox and state folder
+    restarted.sweep()
+    assert "Helpdesk/SLA/At risk" in {l for l in restarted.ticket(thread).labels}
+    [warning] = _at_risk_mails(local)
+    assert b"To: lead@example.com" in warning.raw and thread.encode() in warning.raw
+    _take(restarted, thread)  # Anna takes it while it is still at risk: this target was warned about already
+    restarted.sweep()
+    assert len(_at_risk_mails(local)) == 1 and _at_risk_mails(local, b"To: anna.kowalska@example.com") == []
+
+
+def test_with_only_a_chat_webhook_an_unowned_ticket_at_risk_is_posted_once(tmp_path, monkeypatch):
+    from plugin_host import executor
+
+    posted = []
+    monkeypatch.setattr(executor, "post_webhook", lambda url, payload: posted.append(payload["text"]))
+    local, host, clock = setup(tmp_path, monday(9), sla={"team_lead": "", "chat_webhook": "https://chat.example.com/hooks/x"})
+    thread = _unowned_question(local, host, "risk2")
+    clock["now"] = monday(12, 5)
+    host.sweep()
+    host.sweep()
+    assert len(posted) == 1 and "At risk" in posted[0] and "Question" in posted[0]
+    _take(host, thread)
+    _, restarted, _ = setup(tmp_path, monday(12, 10), sla={"team_lead": "", "chat_webhook": "https://chat.example.com/hooks/x"},
+                            local=local)
+    restarted.sweep()
+    assert len(posted) == 1 and _at_risk_mails(local) == []  # the owner is not told a second time by email
+
+
+def test_an_owned_ticket_at_risk_still_warns_its_owner_and_not_the_lead(tmp_path):
+    local, host, clock = setup(tmp_path, monday(9))
+    thread = _unowned_question(local, host, "risk3")
+    _take(host, thread)
+    clock["now"] = monday(12, 5)
+    host.sweep()
+    assert len(_at_risk_mails(local)) == 1 and len(_at_risk_mails(local, b"To: anna.kowalska@example.com")) == 1
+
+
+@pytest.mark.parametrize("first, then", [("email", "chat"), ("chat", "email")])
+def test_one_notification_key_is_one_alert_on_either_channel(tmp_path, monkeypatch, first, then):
+    """A key mailed is not posted, and a key posted is not mailed, by this process or the next."""
+    from plugin_host import executor as ex
+    from plugin_host.actions import Actions
+
+    from .test_host_sync import synced_host
+
+    posted = []
+    monkeypatch.setattr(ex, "post_webhook", lambda url, payload: posted.append(payload))
+    local, one, _, _ = synced_host(tmp_path)
+    _, other, _, _ = synced_host(tmp_path, local=local)
+    chat = "https://chat.example.com/v1/spaces/AAA/messages?key=k"
+
+    def alert(host, channel):
+        actions = Actions(thread_id="t1")
+        actions.notify(to="lead@example.com", channel=chat if channel == "chat" else "email", subject="At risk: Order",
+                       text="Due soon.", key="atrisk:t1:1700000000")
+        return host.executor.execute(actions, None)
+
+    assert alert(one, first).done and not alert(other, then).done
+    mailed = [m for m in local.mailbox.messages.values() if b"X-Labeldesk: notify:" in m.raw]
+    assert (len(mailed), len(posted)) == ((1, 0) if first == "email" else (0, 1))

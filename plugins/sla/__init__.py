@@ -5,7 +5,7 @@ Labels (under the root): ``Priority/<Level>``, ``SLA/At risk`` (at a share of th
 level chosen with the side-panel buttons (it then overrides the rules). A waiting/resolved label the
 customer has written past is removed. The sweep finds candidates with Gmail
 search (labels plus ``before:`` epoch bounds), so its cost grows with open tickets, not mailbox
-size. Escalation ladder: at risk → the owner is notified; breached → a Google Task for the team lead
+size. Escalation ladder: at risk → the owner is notified (nobody owns it yet: the team lead, else the team's chat); breached → a Google Task for the team lead
 and a notification (email or Google Chat webhook); still breached after ``second_step_after`` →
 a second notification.
 """

@@ -44,10 +44,8 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
         return
     clock = f"{ticket.thread_id}:{int(state.started_at.timestamp())}"
     owner = _owner_email(ticket, settings)
-    if state.at_risk and policy.notify_owner_at_risk and owner:
-        actions.notify(to=owner, subject=f"At risk: {ticket.subject}", key=f"atrisk:{clock}",
-                       text=f"The {state.kind.replace('_', ' ')} for {ticket.customer.email} is due "
-                            f"{team_time(state.due, policy)}.\n{ticket.gmail_url}")
+    if state.at_risk and policy.notify_owner_at_risk:
+        warn_at_risk(ticket, state, policy, actions, owner, f"atrisk:{clock}")
     if not state.breached:
         return
     lead = policy.team_lead or owner
@@ -67,6 +65,22 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
         late = human_duration(overdue) + (" business time" if policy.business(state.priority) else "")
         actions.notify(to=lead, subject=f"Still unanswered: {ticket.subject}", key=f"breach2:{clock}",
                        text=f"Breached {late} ago and still unanswered.\n{ticket.gmail_url}")
+
+
+def warn_at_risk(ticket, state: SlaState, policy, actions, owner: str, key: str) -> None:
+    """Warn the owner; before anyone owns the ticket, whoever hears of breaches: ``team_lead``, else the team's
+    chat. One key for all of them, so each target of each ticket is warned about once, even when an agent
+    takes the ticket after the lead was told."""
+    target = state.kind.replace("_", " ")
+    text = f"The {target} for {ticket.customer.email} is due {team_time(state.due, policy)}."
+    if owner or policy.team_lead:
+        nobody = "" if owner else " Nobody owns it yet."
+        actions.notify(to=owner or policy.team_lead, subject=f"At risk: {ticket.subject}", key=key,
+                       text=f"{text}{nobody}\n{ticket.gmail_url}")
+    elif policy.chat_webhook:
+        actions.notify(to="team", channel=policy.chat_webhook, subject="SLA at risk", key=key,
+                       text=chat_text(f"At risk ({state.priority}, {target}), nobody owns it yet: {ticket.subject}\n"
+                                      f"{text}\n{ticket.gmail_url}"))
 
 
 def escalate(ticket, team: str, agent, policy, actions, now: datetime) -> None:
