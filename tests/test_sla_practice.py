@@ -186,3 +186,30 @@ def test_one_notification_key_is_one_alert_on_either_channel(tmp_path, monkeypat
     assert alert(one, first).done and not alert(other, then).done
     mailed = [m for m in local.mailbox.messages.values() if b"X-Labeldesk: notify:" in m.raw]
     assert (len(mailed), len(posted)) == ((1, 0) if first == "email" else (0, 1))
+
+
+# -- 3. the report separates met, breached and still open (pending) ------------------------------------------
+
+def test_the_report_counts_unanswered_tickets_inside_their_target_as_pending_not_met(tmp_path):
+    from plugins.sla import policy_of
+    from plugins.sla.metrics import compute, render_html, render_text
+
+    from .test_sla_fixes import MON9
+
+    local, host, clock = setup(tmp_path, MON9)  # normal: 4h first response, 40h resolution, Mon-Fri 09:00-18:00 UTC
+    now, friday = MON9 + timedelta(hours=3), MON9 - timedelta(days=3)
+    met = ticket([message(1, "customer", MON9), message(2, "agent", MON9 + timedelta(hours=1))], {"Helpdesk/Resolved"})
+    late = ticket([message(1, "customer", friday), message(2, "agent", MON9 + timedelta(hours=1))])  # 10 business hours
+    pending = ticket([message(1, "customer", MON9 + timedelta(hours=1))])  # 2h of 4h so far
+    overdue = ticket([message(1, "customer", friday)])  # 12 business hours, unanswered
+    urgent_pending = ticket([message(1, "customer", MON9 + timedelta(hours=2, minutes=30), URGENT)])  # 30m of 1h
+    metrics = compute([met, late, pending, overdue, urgent_pending], policy_of(host.config), host.config, now)
+    fr = metrics["first_response"]
+    assert (fr["met"], fr["breached"], fr["pending"]) == (1, 2, 2)
+    assert fr["within_target"] == 0.333  # 1 of the 3 whose outcome is known; pending ones are not "within target" yet
+    assert metrics["sla_attainment"] == {"normal": 0.333}  # urgent: nothing decided yet
+    rs = metrics["resolution"]
+    assert (rs["met"], rs["breached"], rs["pending"]) == (1, 0, 4)
+    assert "met 1, breached 2, pending 2" in render_text(metrics)
+    page = render_html(metrics)
+    assert "<th>pending</th>" in page and "<td>2</td><td>2</td>" in page.replace("\n", "")

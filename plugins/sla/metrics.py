@@ -1,9 +1,11 @@
-"""Support metrics from tickets: response and resolution times (in each priority's business or calendar hours), SLA attainment,
-volume per label and per agent. Averages hide the worst cases, so the tail (p90, max) is shown too.
+"""Support metrics from tickets: response and resolution times (in each priority's business or calendar
+hours), SLA attainment, volume per label and per agent. Averages hide the worst cases, so the tail (p90,
+max) is shown too.
 
-Resolution targets are measured here, not alerted: the share of resolved tickets resolved within
-their priority's target, and the open tickets already past it. Gmail keeps no record of how long a
-ticket waited on the customer, so a live resolution clock could not pause fairly."""
+Each target's tickets are met, breached (late, or open past the target) or pending (open inside it); the
+share within target is met of met + breached. Resolution targets are measured here, not alerted: Gmail
+keeps no record of how long a ticket waited on the customer, so a live resolution clock could not pause
+fairly."""
 from __future__ import annotations
 
 import statistics
@@ -28,51 +30,66 @@ def _summary(values: list[float]) -> dict:
     return {"count": len(values), "median_h": round(statistics.median(ordered), 2), "p90_h": p90, "max_h": ordered[-1]}
 
 
+MET, BREACHED, PENDING = "met", "breached", "pending"
+
+
+def outcome(taken: timedelta, target: timedelta, done: bool) -> str:
+    """Met or breached once the answer came (at the deadline itself is in time); still open, breached once
+    past the target, else pending: whether it will be met is not known yet, so it counts neither way."""
+    if taken > target:
+        return BREACHED
+    return MET if done else PENDING
+
+
+def attainment(counts: Counter) -> float | None:
+    """The share met of the tickets whose outcome is known (met or breached); None when none is."""
+    decided = counts[MET] + counts[BREACHED]
+    return round(counts[MET] / decided, 3) if decided else None
+
+
 def compute(tickets, policy, config, now: datetime) -> dict:
     first, waiting, resolution, replies = [], [], [], []
-    within, per_priority = Counter(), Counter()
-    resolved_within, open_overdue = [], 0
+    answers, resolutions, open_overdue = Counter(), Counter(), 0
+    per_priority: dict[str, Counter] = {}
     labels, agents = Counter(), Counter()
     root = config.mailbox.label_root + "/" if config.mailbox.label_root else ""
     for ticket in tickets:
         priority, _ = priority_of(ticket, policy)
         target = policy.target(priority, "first_response", ticket.channel)
         resolved = is_resolved(ticket, policy)  # as the clock sees it: archived too with resolve_on_archive
-        if ticket.first_agent_reply_at is not None:
-            taken = policy.elapsed(ticket.first_customer_at, ticket.first_agent_reply_at, priority)
-            first.append(_hours(taken))
-            within[priority] += taken <= target
-            per_priority[priority] += 1
-        elif not resolved:  # resolved without an answer (spam, a duplicate): no answer owed, no breach, as the clock has it
-            waited = policy.elapsed(ticket.first_customer_at, now, priority)
-            waiting.append(_hours(waited))
-            within[priority] += waited <= target
-            per_priority[priority] += 1
+        answered = ticket.first_agent_reply_at is not None
+        if answered or not resolved:  # resolved without an answer (spam, a duplicate): no answer owed, as the clock has it
+            taken = policy.elapsed(ticket.first_customer_at, ticket.first_agent_reply_at or now, priority)
+            (first if answered else waiting).append(_hours(taken))
+            got = outcome(taken, target, answered)
+            answers[got] += 1
+            per_priority.setdefault(priority, Counter())[got] += 1
         resolve_by = policy.target(priority, "resolution", ticket.channel)
         if resolved and ticket.agent_messages:
             taken = policy.elapsed(ticket.first_customer_at, ticket.agent_messages[-1].sent_at, priority)
             resolution.append(_hours(taken))
-            resolved_within.append(taken <= resolve_by)
+            resolutions[outcome(taken, resolve_by, True)] += 1
             replies.append(len(ticket.agent_messages))
         elif not resolved:
-            open_overdue += policy.elapsed(ticket.first_customer_at, now, priority) > resolve_by
+            got = outcome(policy.elapsed(ticket.first_customer_at, now, priority), resolve_by, False)
+            resolutions[got] += 1
+            open_overdue += got == BREACHED
         for label in ticket.labels:
             if label.startswith(root) and not label.startswith((root + "SLA/", root + "Owner/", root + "Priority/")):
                 labels[label[len(root):]] += 1
         for owner in ticket.labels_under("Owner"):
             agents[owner] += 1
-    answered = len(first)
+    counts = lambda c: {MET: c[MET], BREACHED: c[BREACHED], PENDING: c[PENDING]}  # noqa: E731
     return {
         "tickets": len(tickets),
         "business_hours": policy.business_hours,
         "calendar_hours": policy.calendar_priorities(),  # each ticket is measured in its priority's hours
-        "first_response": {**_summary(first), "within_target": round(sum(within.values()) / sum(per_priority.values()), 3)
-                           if per_priority else None, "unanswered": len(tickets) - answered,
-                           "longest_waiting_h": max(waiting) if waiting else None},
-        "resolution": {**_summary(resolution), "within_target": round(sum(resolved_within) / len(resolved_within), 3)
-                       if resolved_within else None, "open_past_target": open_overdue},
+        "first_response": {**_summary(first), "within_target": attainment(answers), **counts(answers),
+                           "unanswered": len(tickets) - len(first), "longest_waiting_h": max(waiting) if waiting else None},
+        "resolution": {**_summary(resolution), "within_target": attainment(resolutions), **counts(resolutions),
+                       "open_past_target": open_overdue},
         "replies_until_resolved": round(statistics.mean(replies), 2) if replies else None,
-        "sla_attainment": {p: round(within[p] / n, 3) for p, n in sorted(per_priority.items())},
+        "sla_attainment": {p: share for p, c in sorted(per_priority.items()) if (share := attainment(c)) is not None},
         "volume_by_label": dict(labels.most_common()),
         "volume_by_agent": dict(agents.most_common()),
     }
@@ -87,15 +104,22 @@ def hours_phrase(metrics: dict) -> str:
     return "calendar hours" + (f"; {', '.join(business)} in business hours" if business else "")
 
 
+def outcomes(part: dict) -> str:
+    """" (met 3, breached 1, pending 2)": what the share within target is made of, and what is still open."""
+    if MET not in part:
+        return ""
+    return f" (met {part[MET]}, breached {part[BREACHED]}, pending {part[PENDING]})"
+
+
 def render_text(metrics: dict) -> str:
     fr, rs = ({k: "–" if v is None else v for k, v in metrics[part].items()} for part in ("first_response", "resolution"))
     replies = "–" if metrics["replies_until_resolved"] is None else metrics["replies_until_resolved"]
     lines = [f"Tickets: {metrics['tickets']}",
              f"First response (h, {hours_phrase(metrics)}): median {fr['median_h']}, "
-             f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}; unanswered {fr['unanswered']}"
-             f" (longest waiting {fr.get('longest_waiting_h', '–')})",
+             f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}{outcomes(fr)}; "
+             f"unanswered {fr['unanswered']} (longest waiting {fr.get('longest_waiting_h', '–')})",
              f"Resolution (h): median {rs['median_h']}, p90 {rs['p90_h']}, max {rs['max_h']}; within target "
-             f"{rs['within_target']}; open past target {rs['open_past_target']}",
+             f"{rs['within_target']}{outcomes(rs)}; open past target {rs['open_past_target']}",
              f"Replies until resolved: {replies}",
              "SLA attainment: " + ", ".join(f"{p} {v:.0%}" for p, v in metrics["sla_attainment"].items()),
              "By label: " + ", ".join(f"{k} {v}" for k, v in metrics["volume_by_label"].items()),
@@ -108,14 +132,18 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk 
 .bar{background:#4a86e8;height:12px}</style></head><body>
 <h1>Support report</h1><p>{{ m.tickets }} tickets.</p>
 <h2>First response{{ hours }}</h2>
-<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>unanswered</th><th>longest waiting h</th></tr>
+<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
+<th>unanswered</th><th>longest waiting h</th></tr>
 <tr><td>{{ m.first_response.median_h }}</td><td>{{ m.first_response.p90_h }}</td><td>{{ m.first_response.max_h }}</td>
-<td>{{ m.first_response.within_target }}</td><td>{{ m.first_response.unanswered }}</td>
+<td>{{ m.first_response.within_target }}</td><td>{{ m.first_response.met }}</td><td>{{ m.first_response.breached }}</td>
+<td>{{ m.first_response.pending }}</td><td>{{ m.first_response.unanswered }}</td>
 <td>{{ m.first_response.longest_waiting_h }}</td></tr></table>
 <h2>Resolution{{ hours }}</h2>
-<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>open past target</th></tr>
+<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
+<th>open past target</th></tr>
 <tr><td>{{ m.resolution.median_h }}</td><td>{{ m.resolution.p90_h }}</td><td>{{ m.resolution.max_h }}</td>
-<td>{{ m.resolution.within_target }}</td><td>{{ m.resolution.open_past_target }}</td></tr></table>
+<td>{{ m.resolution.within_target }}</td><td>{{ m.resolution.met }}</td><td>{{ m.resolution.breached }}</td>
+<td>{{ m.resolution.pending }}</td><td>{{ m.resolution.open_past_target }}</td></tr></table>
 <h2>First-response SLA attainment per priority</h2><table>{% for p, v in m.sla_attainment.items() %}
 <tr><td>{{ p }}</td><td>{{ (v * 100)|round(1) }}%</td><td><div class="bar" style="width:{{ (v * 300)|int }}px"></div></td></tr>{% endfor %}</table>
 {% set top = [m.tickets, 1]|max %}
