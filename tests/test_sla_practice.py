@@ -213,3 +213,17 @@ def test_the_report_counts_unanswered_tickets_inside_their_target_as_pending_not
     assert "met 1, breached 2, pending 2" in render_text(metrics)
     page = render_html(metrics)
     assert "<th>pending</th>" in page and "<td>2</td><td>2</td>" in page.replace("\n", "")
+
+
+# -- 4. the HTML report shows a dash where nothing was measured, as the text report does ---------------------
+
+def test_the_html_report_shows_a_dash_not_none_in_empty_cells(tmp_path):
+    from plugins.sla import policy_of
+    from plugins.sla.metrics import compute, render_html
+
+    local, host, clock = setup(tmp_path, monday(10))
+    waiting = ticket([message(1, "customer", monday(9))])  # nothing answered or resolved yet: no times to show
+    page = render_html(compute([waiting], policy_of(host.config), host.config, monday(10)))
+    assert "None" not in page
+    assert "<td>–</td><td>–</td><td>–</td>" in page  # median, p90, max of first response
+    assert "<td>0</td>" in page  # a count of nothing is 0, not a dash

@@ -153,5 +153,7 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk 
 
 
 def render_html(metrics: dict) -> str:
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    # finalize: a value not measured (None) reads as "–" in every cell, as in the text report; 0 stays 0
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True),
+                      finalize=lambda value: "–" if value is None else value)
     return env.from_string(TEMPLATE).render(m=metrics, hours=f" ({hours_phrase(metrics)})")
