@@ -227,3 +227,20 @@ def test_the_html_report_shows_a_dash_not_none_in_empty_cells(tmp_path):
     assert "None" not in page
     assert "<td>–</td><td>–</td><td>–</td>" in page  # median, p90, max of first response
     assert "<td>0</td>" in page  # a count of nothing is 0, not a dash
+
+
+# -- 5. a reopened ticket's resolution time is its full resolution time, as Zendesk's: first message to last answer --
+
+def test_a_reopened_ticket_is_resolved_in_the_time_from_its_first_message_to_its_last_answer(tmp_path):
+    from plugins.sla import policy_of
+    from plugins.sla.metrics import compute
+
+    from .test_sla_fixes import MON9
+
+    local, host, clock = setup(tmp_path, MON9)
+    reopened = ticket([message(1, "customer", MON9), message(2, "agent", MON9 + timedelta(hours=1)),
+                       message(3, "customer", MON9 + timedelta(days=1), "It fails again since this morning"),
+                       message(4, "agent", MON9 + timedelta(days=1, hours=2))], {"Helpdesk/Resolved"})
+    metrics = compute([reopened], policy_of(host.config), host.config, MON9 + timedelta(days=2))
+    assert metrics["resolution"]["max_h"] == 11.0  # Monday 09:00 to Tuesday 11:00: 9 + 2 business hours
+    assert metrics["first_response"]["max_h"] == 1.0
