@@ -37,7 +37,10 @@ def on_ticket_opened(ticket, actions, settings, now) -> None:
 def on_customer_replied(ticket, actions, settings, now) -> None:
     """The customer wrote again on an existing ticket; also when Gmail put the reply in a thread of its own
     (a subject changed in a reply, a conversation past 100 messages): that thread's first message answers a
-    message of another thread of ours, so it continues a conversation and opens no ticket.
+    message of another thread of ours, so it continues a conversation and opens no ticket. When that earlier
+    thread is the same customer's, ``ticket.continues_conversation`` is true (the host labels the thread
+    ``Continued``, so it stays true after a restart): its first message is the customer's next message, not a
+    new request.
 
     :param ticket: the ticket, its latest message the customer's.
     :param actions: the recorder for this ticket.

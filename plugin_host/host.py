@@ -6,6 +6,7 @@ Flask app all reach Labeldesk through a Host.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import secrets
@@ -20,7 +21,7 @@ from .config import Config
 from .errors import ConfigError, GmailError
 from .executor import Executor, Outcome
 from .files import exclusive
-from .ticket import CardReply, Ticket, is_plain_address
+from .ticket import CONTINUED, CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
 
 log = logging.getLogger(__name__)
@@ -255,20 +256,25 @@ class Host:
                 return other
         return ""
 
-    def carried_over(self, origin: str, ticket: Ticket) -> Actions:
-        """What a thread Gmail split off keeps from the conversation it continues: its owner, so the agent who
-        has the customer keeps them — when the earlier thread is the same customer's (one read of it, only for
-        such threads)."""
+    def carried_over(self, origin: str, ticket: Ticket) -> tuple[Ticket, Actions]:
+        """What a thread Gmail split off keeps from the conversation it continues, when the earlier thread is the
+        same customer's (one read of it, only for such threads; a stranger's References take nothing): the label
+        ``Continued``, which makes it the customer's next message (the SLA clock runs the next-response target
+        from it, reports count no new ticket; read back from Gmail after a restart, so it costs no call of its
+        own), and the owner, so the agent who has the customer keeps them. Returns the ticket as the hooks see it
+        and the labels to add."""
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
         try:
             earlier = self.ticket(origin)
-        except GmailError as exc:  # gone or refused: the split thread is still handled, unowned
+        except GmailError as exc:  # gone or refused: the split thread is still handled, unowned, as a new request
             log.info("thread %s continues %s, which could not be read (%s)", ticket.thread_id, origin, exc)
-            return actions
-        same_customer = earlier is not None and bool(set(earlier.customer_addresses) & set(ticket.customer_addresses))
-        if same_customer and earlier.owner_name and not ticket.owner_name:  # a stranger's References take nothing
+            return ticket, actions
+        if earlier is None or not set(earlier.customer_addresses) & set(ticket.customer_addresses):
+            return ticket, actions
+        actions.add_labels(CONTINUED)
+        if earlier.owner_name and not ticket.owner_name:
             actions.add_labels(f"Owner/{earlier.owner_name}")
-        return actions
+        return dataclasses.replace(ticket, continues_conversation=True), actions
 
     def dispatch(self, event: str, ticket: Ticket, **extra) -> Actions:
         """Call one event hook for a ticket; the only place event hooks are called."""
@@ -288,12 +294,16 @@ class Host:
         if ticket is None:
             return result
         result.events = events if events is not None else self.events_for(ticket, new_message_ids)
-        origin = self.continued_from(ticket) if "on_ticket_opened" in result.events else ""
-        if origin:
+        opened = "on_ticket_opened" in result.events
+        # A thread already labelled Continued (a full sync reads it again) needs no search to say so.
+        origin = self.continued_from(ticket) if opened and not ticket.continues_conversation else ""
+        if opened and (origin or ticket.continues_conversation):
             result.events = [e if e != "on_ticket_opened" else "on_customer_replied" for e in result.events]
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
         if origin:
-            actions.recorded.extend(self.carried_over(origin, ticket).recorded)
+            ticket, carried = self.carried_over(origin, ticket)
+            result.ticket = ticket
+            actions.recorded.extend(carried.recorded)
         for event in result.events:
             actions.recorded.extend(self.dispatch(event, ticket, **(extra if event == "on_sweep" else {})).recorded)
         actions.recorded.extend(self.state_labels(ticket).recorded)

@@ -19,6 +19,7 @@ import pluggy
 from . import hookspecs
 from .config import did_you_mean, from_environment
 from .errors import ConfigError, PluginError
+from .ticket import CONTINUED
 
 log = logging.getLogger(__name__)
 GROUP = "labeldesk"
@@ -261,7 +262,7 @@ def disabled_plugins_labels(config, enabled_pm: pluggy.PluginManager) -> set[str
     return owned - kept - hosts
 
 
-HOST_LABELS = {"Awaiting reply", "Owner"}  # and each agent's Owner/… label: the host's, whatever plugin is on
+HOST_LABELS = {"Awaiting reply", "Owner", CONTINUED}  # and each agent's Owner/… label: the host's, whatever plugin is on
 
 
 def host_label(label: str, root: str) -> bool:

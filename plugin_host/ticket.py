@@ -29,6 +29,10 @@ def is_plain_address(email: str) -> bool:
 
 MessageKind = Literal["customer", "agent", "internal", "automatic"]
 
+# The host's label on a thread Gmail split off a customer's conversation (a reply with a new subject, a thread
+# past 100 messages): the record, kept in Gmail, that its first message is the customer writing again.
+CONTINUED = "Continued"
+
 
 @dataclass(frozen=True)
 class Person:
@@ -91,6 +95,9 @@ class Ticket:
     label_root: str = "Helpdesk"
     markers: frozenset[str] = frozenset()  # X-Labeldesk keys already on the thread (sent or drafted)
     drafts: tuple[TicketMessage, ...] = ()  # unsent drafts in the thread, not part of the conversation
+    # The thread continues an earlier conversation of the same customer's (``CONTINUED`` label): its first
+    # message is their next message, no new request; what came before it is in the other thread.
+    continues_conversation: bool = False
 
     def has_marker(self, key: str) -> bool:
         """Whether Labeldesk already sent or drafted the automatic message with this key."""

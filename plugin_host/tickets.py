@@ -26,7 +26,7 @@ from .language import customer_language
 from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor, unwrap_own_group
 from .mailbox.mime import decode_header_value, guess_text, parse_raw, payload_to_email
 from .text import customer_text, one_line
-from .ticket import Person, Ticket, TicketMessage, is_plain_address
+from .ticket import CONTINUED, Person, Ticket, TicketMessage, is_plain_address
 
 MARKER_HEADER = "X-Labeldesk"
 
@@ -169,6 +169,7 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
                     for m in conversation]
     labels = frozenset(label_names.get(l, l) for m in conversation + drafts for l in m.label_ids)
     sample = f"{first.subject}\n{first.text}"
+    root = config.mailbox.label_root
     return Ticket(
         thread_id=thread.get("id", first.thread_id), subject=first.subject or "(no subject)",
         customer=first.sender, support_address=support_address_of(originals[first.id], config),
@@ -179,6 +180,7 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
         label_root=config.mailbox.label_root,
         markers=frozenset(m.marker for m in conversation + drafts + binned if m.marker),
         drafts=tuple(drafts),
+        continues_conversation=(f"{root}/{CONTINUED}" if root else CONTINUED) in labels,
     )
 
 

@@ -2,7 +2,8 @@
 
 First response runs from the customer's first message until the first human agent reply
 (acknowledgements are automatic and don't count). Next response restarts when the customer writes
-again after an agent, unless all they write is thanks (:mod:`plugin_host.thanks`). The clock
+again after an agent, unless all they write is thanks (:mod:`plugin_host.thanks`), and runs from the
+first message of a thread Gmail split off a conversation (the host labels it ``Continued``). The clock
 pauses while the ticket waits on the customer (a label) and stops when it is resolved (a label, or
 archived when configured). Both labels hold the clock only while the agent spoke last: once the
 customer writes after the last agent reply they are stale, the next-response clock runs and the
@@ -36,14 +37,17 @@ class SlaState:
 
 
 def clock_start(ticket) -> tuple[str, datetime | None]:
-    """Which response target runs and since when, from the conversation alone."""
+    """Which response target runs and since when, from the conversation alone. A thread that continues a
+    conversation (Gmail split the customer's reply off, ``Ticket.continues_conversation``) starts after it:
+    its first message is the customer writing again, so the next-response target runs from it."""
     last_agent = None
     for message in ticket.messages:
         if message.kind == "agent":
             last_agent = message
-    if last_agent is None:
+    if last_agent is None and not ticket.continues_conversation:
         return "first_response", ticket.first_customer_at
-    waiting = [m for m in ticket.messages if m.sent_at > last_agent.sent_at and ticket.owes_answer(m)]
+    waiting = [m for m in ticket.messages
+               if (last_agent is None or m.sent_at > last_agent.sent_at) and ticket.owes_answer(m)]
     if not waiting:
         return "", None
     return "next_response", waiting[0].sent_at
@@ -55,9 +59,10 @@ def stale_hold_labels(ticket, policy: SlaPolicy) -> list[str]:
     Gmail labels messages: a message that arrives after the label was set does not carry it, while
     an agent who marks the ticket after reading it ("Thanks!" → Resolved) labels that message too.
     Nothing else takes a stale label off, so it would hold the clock for good. Before any agent
-    reply the labels stay in force (e.g. spam resolved without an answer).
+    reply in the thread the labels stay in force (e.g. spam resolved without an answer, or a thread Gmail split
+    off that an agent resolved after answering in the earlier thread).
     """
-    if clock_start(ticket)[0] != "next_response":
+    if not ticket.agent_messages or clock_start(ticket)[0] != "next_response":
         return []
     latest = ticket.latest_customer_message
     return [label for label in (policy.waiting_label, policy.resolved_label)

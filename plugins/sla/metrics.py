@@ -3,7 +3,9 @@ hours), SLA attainment, volume per label and per agent. Averages hide the worst 
 max) is shown too.
 
 Each target's tickets are met, breached (late, or open past the target) or pending (open inside it); the
-share within target is met of met + breached. Resolution targets are measured here, not alerted: Gmail
+share within target is met of met + breached. A thread that continues a conversation (Gmail split a customer's
+reply off, labelled ``Continued``) is no ticket of its own: it is counted apart, in none of the ticket figures,
+as Zendesk and Freshdesk merge such a reply into its ticket. Resolution targets are measured here, not alerted: Gmail
 keeps no record of how long a ticket waited on the customer, so a live resolution clock could not pause
 fairly."""
 from __future__ import annotations
@@ -48,6 +50,8 @@ def attainment(counts: Counter) -> float | None:
 
 
 def compute(tickets, policy, config, now: datetime) -> dict:
+    continued = sum(1 for t in tickets if t.continues_conversation)
+    tickets = [t for t in tickets if not t.continues_conversation]  # the customer's next message, not a new ticket
     first, waiting, resolution, replies = [], [], [], []
     answers, resolutions, open_overdue = Counter(), Counter(), 0
     per_priority: dict[str, Counter] = {}
@@ -82,6 +86,7 @@ def compute(tickets, policy, config, now: datetime) -> dict:
     counts = lambda c: {MET: c[MET], BREACHED: c[BREACHED], PENDING: c[PENDING]}  # noqa: E731
     return {
         "tickets": len(tickets),
+        "continued": continued,
         "business_hours": policy.business_hours,
         "calendar_hours": policy.calendar_priorities(),  # each ticket is measured in its priority's hours
         "first_response": {**_summary(first), "within_target": attainment(answers), **counts(answers),
@@ -111,10 +116,18 @@ def outcomes(part: dict) -> str:
     return f" (met {part[MET]}, breached {part[BREACHED]}, pending {part[PENDING]})"
 
 
+def continued_phrase(metrics: dict) -> str:
+    """"; 2 continued conversations not counted": threads Gmail split off a conversation, left out of the figures."""
+    count = metrics.get("continued", 0)
+    if not count:
+        return ""
+    return f"; {count} continued conversation{'s' if count > 1 else ''} (a reply in a thread of its own) not counted"
+
+
 def render_text(metrics: dict) -> str:
     fr, rs = ({k: "–" if v is None else v for k, v in metrics[part].items()} for part in ("first_response", "resolution"))
     replies = "–" if metrics["replies_until_resolved"] is None else metrics["replies_until_resolved"]
-    lines = [f"Tickets: {metrics['tickets']}",
+    lines = [f"Tickets: {metrics['tickets']}{continued_phrase(metrics)}",
              f"First response (h, {hours_phrase(metrics)}): median {fr['median_h']}, "
              f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}{outcomes(fr)}; "
              f"unanswered {fr['unanswered']} (longest waiting {fr.get('longest_waiting_h', '–')})",
@@ -130,7 +143,7 @@ def render_text(metrics: dict) -> str:
 TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk report</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}
 .bar{background:#4a86e8;height:12px}</style></head><body>
-<h1>Support report</h1><p>{{ m.tickets }} tickets.</p>
+<h1>Support report</h1><p>{{ m.tickets }} tickets{{ continued }}.</p>
 <h2>First response{{ hours }}</h2>
 <table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
 <th>unanswered</th><th>longest waiting h</th></tr>
@@ -156,4 +169,4 @@ def render_html(metrics: dict) -> str:
     # finalize: a value not measured (None) reads as "–" in every cell, as in the text report; 0 stays 0
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True),
                       finalize=lambda value: "–" if value is None else value)
-    return env.from_string(TEMPLATE).render(m=metrics, hours=f" ({hours_phrase(metrics)})")
+    return env.from_string(TEMPLATE).render(m=metrics, hours=f" ({hours_phrase(metrics)})", continued=continued_phrase(metrics))
