@@ -116,6 +116,18 @@ def test_friday_16_59_before_a_holiday_monday_promises_tuesday_by_name(tmp_path,
     assert promise in acknowledgement_in(tmp_path, WARSAW_SLA, asked, *CUSTOMERS[language])
 
 
+@pytest.mark.parametrize("sender, body", [
+    ("Hans Müller <hans@example.de>", "Hallo, meine Bestellung ist nicht angekommen. Können Sie bitte nachsehen? Danke"),
+    ("Jean Dupont <jean@example.fr>", "Bonjour, ma commande n'est pas arrivée. Pouvez-vous vérifier pour moi ? Merci"),
+])
+def test_a_language_without_templates_is_answered_in_english_dates_included(tmp_path, sender, body):
+    # Was "You can expect an answer by Dienstag, 4. Mai 2027, 16:59" (and "by mardi 4 mai 2027") in the English
+    # acknowledgement: the deadline followed the customer's language while the text around it was English.
+    asked = datetime(2027, 4, 30, 16, 59, tzinfo=WARSAW)
+    text = acknowledgement_in(tmp_path, WARSAW_SLA, asked, sender, body)
+    assert "You can expect an answer by Tuesday, 4 May 2027, 16:59 (Europe/Warsaw, UTC+02:00)." in text
+
+
 @pytest.mark.parametrize("language, back", [
     ("en", "when we are back, on Monday, 30 March 2026, 09:00 (Europe/Warsaw, UTC+02:00)."),
     ("ru", "как только мы вернёмся — 30 марта 2026 г. (понедельник), 09:00 (Europe/Warsaw, UTC+02:00)."),

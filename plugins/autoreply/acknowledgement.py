@@ -14,7 +14,7 @@ from plugin_host.datetext import customer_time
 
 from .hours import office_hours
 from plugin_host.people import round_robin, safe_first_name
-from .templates import render
+from .templates import render, written_language
 
 OWNER_PHRASE = {
     "en": ("{name} will look after it", "our team will look after it"),
@@ -139,25 +139,25 @@ def articles(ticket, settings, config) -> list:
 
 
 def compose(ticket, settings, config, now: datetime) -> dict:
-    """Subject, text and signer of the acknowledgement for ``ticket``."""
-    language = ticket.language if ticket.language in OWNER_PHRASE else "en"
+    """Subject, text and signer of the acknowledgement for ``ticket``, all in the language of its template."""
     owner, _ = owner_of(ticket, settings, config)
     agent = signer(ticket, settings, config)
     hours = office_hours(settings)
     deadline = deadline_of(ticket, config, now)
     open_now = team_at_work(deadline, hours, now)
-    phrase_known, phrase_team = OWNER_PHRASE[language]
+    variant = "acknowledgement" if open_now else "out_of_hours"
+    written_in = written_language(settings.templates_dir, ticket.language, variant)
+    phrase_known, phrase_team = OWNER_PHRASE.get(written_in, OWNER_PHRASE["en"])
     context = {
         "first_name": safe_first_name(ticket.customer.name),
         "subject": " ".join(ticket.subject.split())[:150],
         "owner_phrase": phrase_known.format(name=owner.full_name) if owner else phrase_team,
-        "expectation": expectation(deadline, settings, ticket.language, now),  # an admin may add languages
+        "expectation": expectation(deadline, settings, written_in, now),  # an admin may add languages
         "articles": [{"title": a.title, "url": a.url} for a in articles(ticket, settings, config)],
         "agent_name": agent.full_name if agent else "Customer Support",
         "agent_title": agent.title if agent else "",
-        "holiday": holiday_today(deadline, hours, now, language),
-        "back_at": back_at(deadline, hours, now, language),
+        "holiday": holiday_today(deadline, hours, now, written_in),
+        "back_at": back_at(deadline, hours, now, written_in),
     }
-    variant = "acknowledgement" if open_now else "out_of_hours"
-    text = render(settings, ticket.language, variant, context)
+    text = render(settings, written_in, variant, context)
     return {"subject": ticket.reply_subject, "text": text, "from_name": agent.full_name if agent else "", "variant": variant}

@@ -174,3 +174,12 @@ def render(settings, language: str, variant: str, context: dict) -> str:
         log.error("template %s/%s failed (%s: %s); using the shipped template", language, variant,
                   type(exc).__name__, exc)
         return render_shipped(language, variant, context)
+
+
+def written_language(templates_dir: str, language: str, variant: str) -> str:
+    """The language the acknowledgement is written in: the customer's when a template exists for it, else
+    English. Its dates and sentences follow it, so a German customer's English text has no German date in it."""
+    try:
+        return template_name(templates_dir, language, variant).split("/", 1)[0]
+    except OSError:  # the admin's folder is gone: ``render`` falls back to the shipped templates
+        return language if (SHIPPED / f"{language}/{variant}.txt.j2").is_file() else "en"
