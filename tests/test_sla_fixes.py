@@ -520,3 +520,17 @@ def test_the_text_report_shows_a_dash_where_nothing_was_measured():
 def test_vip_domains_take_a_domain_written_with_its_at_sign():
     # "@bigcorp.example" matched no sender's domain, silently: VIPs got normal priority.
     assert validate({"vip_domains": ["@BigCorp.example", "vip.example"]}).vip_domains == {"bigcorp.example", "vip.example"}
+
+
+def test_report_into_a_folder_that_does_not_exist_says_so_before_reading_gmail(tmp_path, monkeypatch):
+    # Was a FileNotFoundError traceback, after the whole report had been read from Gmail.
+    from click.testing import CliRunner
+
+    from plugin_host import runtime
+    from plugin_host.cli import get_cli
+
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: pytest.fail("Gmail was read"))
+    target = tmp_path / "no such folder" / "report.html"
+    result = CliRunner().invoke(get_cli(), ["report", "--html", str(target)])
+    assert result.exit_code == 1 and not isinstance(result.exception, (FileNotFoundError, OSError))
+    assert "--html" in result.output and str(target.parent) in result.output

@@ -76,6 +76,8 @@ def register(cli: click.Group) -> None:
 
         from .metrics import compute, render_html, render_text
 
+        if html_file:
+            writable_folder(html_file)  # said now, not after the whole report was read from Gmail
         try:
             host = host_from_cli(config_path)
             tickets = host.search_tickets(host.newer_than(days), limit=2000)
@@ -85,10 +87,25 @@ def register(cli: click.Group) -> None:
 
         metrics = compute(tickets, policy_of(host.config), host.config, host.now())  # the clock the search used
         if html_file:
-            with open(html_file, "w", encoding="utf-8") as fh:
-                fh.write(render_html(metrics))
+            try:
+                with open(html_file, "w", encoding="utf-8") as fh:
+                    fh.write(render_html(metrics))
+            except OSError as exc:  # a full disk, a folder removed meanwhile
+                raise click.ClickException(f"--html: cannot write {html_file}: {exc.strerror or exc}")
             click.echo(f"Wrote {html_file}")
         if as_json:
             click.echo(json.dumps(metrics, ensure_ascii=False, indent=2, default=str))
         elif not html_file:
             click.echo(render_text(metrics))
+
+
+def writable_folder(path: str) -> None:
+    """A ClickException naming ``--html`` unless the file's folder exists and can be written in."""
+    import os
+    from pathlib import Path
+
+    folder = Path(path).expanduser().absolute().parent
+    if not folder.is_dir():
+        raise click.ClickException(f"--html: the folder {folder} does not exist; create it or choose another file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.ClickException(f"--html: the folder {folder} cannot be written in; choose another file")
