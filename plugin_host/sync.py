@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .errors import ConfigError, GmailError
+from .errors import ConfigError, GmailError, LabeldeskError
 from .files import Busy, exclusive, write_private_json
 from .health import SyncHealth, public_reason
 from .host import Host, Processed
@@ -134,7 +134,11 @@ class ChangeFeed:
                 self._waiting.clear()  # from here on a new push must queue another sync: this one may miss it
             try:
                 self.sync()
-            except Exception:  # logged for humans; the next push or poll retries
+            except Busy as exc:  # another process is syncing the same mail: nothing is wrong here
+                log.warning("background sync after push skipped: %s", exc)
+            except LabeldeskError as exc:  # Gmail down or out of quota, a full state folder: the message says it all
+                log.error("background sync after push failed: %s; the next push or poll retries", exc)
+            except Exception:  # a bug: its traceback is what a developer needs; the next push or poll retries
                 log.exception("background sync after push failed")
 
     def sync(self, full: bool = False, dry_run: bool = False) -> SyncReport:

@@ -156,6 +156,20 @@ def test_a_gmail_outage_is_one_line_per_poll_and_its_end_is_logged(tmp_path, cap
     assert len(back) == 1 and back[0].levelname == "WARNING" and "2 failed" in back[0].getMessage()
 
 
+def test_a_gmail_outage_during_a_push_sync_is_one_line_not_a_traceback(tmp_path, caplog):
+    # The poll logged one line, but the sync a push starts logged two chained tracebacks of googleapiclient
+    # and httplib2 internals per push while Gmail was unreachable or refusing.
+    local, feed, _, _ = served(tmp_path)
+    feed.sync()
+    deliver(local.gmail(), make_email())
+    local.app.faults.fail_next("gmail.users.history.list", 6, 503)
+    with caplog.at_level("INFO"):
+        feed._background_sync()
+    failed = [r for r in caplog.records if "background sync after push failed" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].levelname == "ERROR" and failed[0].exc_info is None
+    assert "gmail.users.history.list" in failed[0].getMessage() and "HTTP 503" in failed[0].getMessage()
+
+
 def test_a_thread_gmail_refuses_is_one_line_not_a_traceback(tmp_path, caplog):
     local, feed, _, _ = served(tmp_path)
     feed.sync()
