@@ -13,7 +13,7 @@ import re
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from plugin_host.errors import GmailError, VerificationError
+from plugin_host.errors import GmailError, LabeldeskError, VerificationError
 
 from . import cards
 from .verify import verify_system_token, verify_user
@@ -89,7 +89,10 @@ def _handle(handler, push=cards.push_card, failed=cards.error_card):
         return jsonify(handler(host, body, agent))
     except AddonError as exc:
         return jsonify(push(cards.message_card("Labeldesk", str(exc))))
-    except Exception:  # the agent sees a friendly card; the details go to the log
+    except LabeldeskError as exc:  # Gmail down or out of quota: the message says it all, a traceback would not
+        log.error("add-on %s failed: %s", request.path, exc)
+        return jsonify(push(failed()))
+    except Exception:  # a bug: the agent sees a friendly card; the details go to the log
         log.exception("add-on %s failed", request.path)
         return jsonify(push(failed()))
 

@@ -180,6 +180,20 @@ def test_failure_renders_an_error_card(env, signer, monkeypatch):
     validate_card(pushed(response))
 
 
+def test_gmail_down_while_a_card_opens_is_one_log_line_not_a_traceback(env, signer, caplog):
+    # Was two chained tracebacks of googleapiclient internals for every card an agent opened during an outage.
+    local, host, client = env
+    host.client.sleep = lambda seconds: None
+    ref = deliver(local.gmail(), make_email())
+    local.app.faults.fail_next("gmail.users.threads.get", 20, 503)
+    with caplog.at_level("ERROR"):
+        response = post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"]))
+    validate_card(pushed(response))
+    assert "could not show this ticket" in response.get_data(as_text=True)
+    failed = [r for r in caplog.records if "/addon/message" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].exc_info is None and "HTTP 503" in failed[0].getMessage()
+
+
 def test_homepage_queue_and_buttons(env, signer):
     local, host, client = env
     from plugin_host.sync import ChangeFeed
