@@ -534,3 +534,24 @@ def test_report_into_a_folder_that_does_not_exist_says_so_before_reading_gmail(t
     result = CliRunner().invoke(get_cli(), ["report", "--html", str(target)])
     assert result.exit_code == 1 and not isinstance(result.exception, (FileNotFoundError, OSError))
     assert "--html" in result.output and str(target.parent) in result.output
+
+
+def test_a_target_longer_than_ten_years_of_the_calendar_stops_start_up_naming_it():
+    # Was accepted; then every ticket of that priority failed with "calendar has no working time in the next
+    # ten years" (three syncs, then set aside) although the calendar works every week.
+    with pytest.raises(ConfigError) as caught:
+        validate({"hours": "Sat 10:00-12:00", "targets": {"low": {"resolution": "50d"}}})
+    assert caught.value.key == "plugins.sla.targets.low.resolution" and "ten years" in str(caught.value)
+    assert validate({"hours": "Sat 10:00-12:00", "targets": {"low": {"resolution": "40d"}}})  # 960 h: nine years
+
+
+@pytest.mark.parametrize("args", [["--target", "3000d"], ["--received", "9999-12-31T23:00:00", "--target", "4h"]])
+def test_sla_due_beyond_the_calendar_is_an_error_not_a_traceback(args):
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    args = args if "--received" in args else ["--received", "2026-11-20T17:00:00", *args]
+    result = CliRunner().invoke(get_cli(), ["sla", "due", *args])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "Error:" in result.output and "Traceback" not in result.output

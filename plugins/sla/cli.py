@@ -58,7 +58,13 @@ def register(cli: click.Group) -> None:
         if start.tzinfo is None:
             start = start.replace(tzinfo=calendar.zone)
         business = policy.business(priority) if priority else policy.business_hours
-        due = calendar.add_business_time(start, duration) if business else start + duration
+        try:
+            due = calendar.add_business_time(start, duration) if business else start + duration
+        except OverflowError:
+            raise click.ClickException(f"--received {received!r}: the deadline would be after the year 9999")
+        except ValueError:  # beyond the ten years the calendar looks ahead
+            raise click.ClickException(f"--target {target} ends beyond the ten years of working time the calendar "
+                                       "looks ahead (1d is 24 working hours)")
         click.echo(due.astimezone(calendar.zone).isoformat())
 
     @cli.command("report")

@@ -146,6 +146,9 @@ def validate(raw: dict, config=None) -> SlaPolicy:
     business = read_flag(raw.get("business_hours", True), f"{key}.business_hours")
     calendar = BusinessCalendar.parse(raw.get("hours", "Mon-Fri 09:00-18:00"), raw.get("timezone", default_timezone(config)),
                                       raw.get("holidays", ""), raw.get("days_off"), raw.get("working_days"), key)
+    hours_of = _hours_of(raw.get("targets", {}), business, f"{key}.targets")
+    _fit_the_calendar({level: kinds for level, kinds in targets.items() if hours_of.get(level, business)}, calendar,
+                      f"{key}.targets")
     share = _share(raw.get("at_risk_share", 0.75), f"{key}.at_risk_share")
     label_priorities = _label_priorities(raw.get("label_priorities", {}), f"{key}.label_priorities")
     webhook = str(raw.get("chat_webhook", ""))
@@ -156,7 +159,7 @@ def validate(raw: dict, config=None) -> SlaPolicy:
     flag = lambda name, default: read_flag(raw.get(name, default), f"{key}.{name}")  # noqa: E731
     return SlaPolicy(
         targets=targets, calendar=calendar, business_hours=business,
-        hours_of=_hours_of(raw.get("targets", {}), business, f"{key}.targets"),
+        hours_of=hours_of,
         at_risk_share=share, vip_senders=_vip_senders(lower("vip_senders"), f"{key}.vip_senders"),
         vip_domains=_vip_domains(lower("vip_domains"), f"{key}.vip_domains"),
         keywords=names("keywords", DEFAULT_KEYWORDS) + names("extra_keywords"),
@@ -199,6 +202,22 @@ def _hours_of(given: dict, default: bool, key: str) -> dict:
     run on calendar hours (nights, weekends and holidays count) while the rest wait for the office."""
     return {level: read_flag(given.get(level, {}).get("business_hours", default), f"{key}.{level}.business_hours")
             for level in PRIORITIES}
+
+
+def _fit_the_calendar(targets: dict, calendar: BusinessCalendar, key: str) -> None:
+    """Every target ends within the ten years of working time the calendar looks ahead: a longer one would fail
+    every ticket of its priority at run time ("no working time"), although the calendar works every week."""
+    from datetime import datetime, timezone
+
+    start = datetime.now(timezone.utc)
+    for level, kinds in targets.items():
+        for kind, duration in kinds.items():
+            try:
+                calendar.add_business_time(start, duration)
+            except ValueError:
+                raise ConfigError(f"{key}.{level}.{kind}", f"{duration.total_seconds() / 3600:g} h of working time do "
+                                                           "not fit in the next ten years of these working hours; "
+                                                           "shorten it (1d is 24 working hours)") from None
 
 
 def _duration(value, key: str) -> timedelta:
