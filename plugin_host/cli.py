@@ -47,7 +47,13 @@ class Period(click.ParamType):
         if not found or int(found.group(1)) == 0:
             self.fail(f"{value!r} is not a period; write e.g. 30d, 12h, 2w or 3m (months)", param, ctx)
         number, unit = int(found.group(1)), found.group(2) or "d"
-        return max(1, -(-number // 24)) if unit == "h" else number * {"d": 1, "w": 7, "m": 30}[unit]
+        days = max(1, -(-number // 24)) if unit == "h" else number * {"d": 1, "w": 7, "m": 30}[unit]
+        if days > MAX_PERIOD_DAYS:  # Gmail is younger; and a date that far back is no date at all
+            self.fail(f"{value!r} is too long; at most {MAX_PERIOD_DAYS} days (100 years)", param, ctx)
+        return days
+
+
+MAX_PERIOD_DAYS = 36_500
 
 
 PERIOD = Period()

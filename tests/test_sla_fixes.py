@@ -555,3 +555,14 @@ def test_sla_due_beyond_the_calendar_is_an_error_not_a_traceback(args):
     result = CliRunner().invoke(get_cli(), ["sla", "due", *args])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert "Error:" in result.output and "Traceback" not in result.output
+
+
+def test_a_period_beyond_the_calendar_is_refused_by_the_option():
+    # Was an OverflowError traceback from the search's date ("--since 99999999d").
+    import click
+
+    from plugin_host.cli import PERIOD
+
+    assert PERIOD.convert("1200m", None, None) == 36000
+    with pytest.raises(click.BadParameter, match="at most"):
+        PERIOD.convert("99999999d", None, None)
