@@ -68,3 +68,12 @@ def test_a_greek_customer_is_not_acknowledged_in_german(tmp_path):
     feed.sync()
     (ack,) = acks(local)
     assert "Guten Tag" not in ack.get_content()
+
+
+@pytest.mark.parametrize("text, language", [
+    ("パスワードのリセット\nパスワードをリセットできません。助けてください。", "ja"),
+    ("API キーをリセットしたい、Slack 連携が動きません", "ja"),  # product names in Latin letters
+    ("Hello, my order has not arrived yet. 山田 太郎", "en"),  # a name in another script
+])
+def test_mixed_scripts_go_by_most_letters(text, language):
+    assert detect_language(text) == language
