@@ -612,6 +612,8 @@ def test_kb_search_command_shows_suggestions_reasons_and_the_gate(tmp_path):
     config.write_text(config.read_text().replace(f'articles = "{folder}"\n', ""))
     empty = runner.invoke(get_cli(), ["kb", "search", "refund", "--config", str(config)])
     assert empty.exit_code == 1 and "the knowledge base has no articles: set [plugins.kb_suggest] articles" in empty.output
+    blank = runner.invoke(get_cli(), ["kb", "search", "  ", "--config", str(config)])  # said "Nothing confident"
+    assert blank.exit_code == 2 and "give the customer's question" in blank.output
 
 
 def test_rebuilds_after_an_insert_happen_in_the_background(tmp_path):

@@ -151,6 +151,9 @@ def register(cli: click.Group) -> None:
 
         from . import knowledge_base, reason
 
+        if not text.strip():
+            raise click.BadParameter("give the customer's question to search for, e.g. \"How do I reset my "
+                                     "password?\"", param_hint="TEXT")
         config = _config(config_path)
         language = language_code(lang, text)
         with _progress("Indexing articles") as progress:
