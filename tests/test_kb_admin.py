@@ -514,3 +514,21 @@ def test_search_threshold_tries_another_gate(tmp_path):
     assert loose.exit_code == 0 and "gate: 0.0 (--threshold)" in loose.stdout and "[refunds]" in loose.stdout
     bad = kb_cli("search", "--threshold", "7", "--config", str(config), "refunds")
     assert bad.exit_code == 2 and "between 0 and 1" in bad.stderr
+
+
+@pytest.mark.parametrize("head, expected", [
+    # YAML's folded and continued lines: the title was ">" or its first line only
+    ("title: >\n  How do I reset\n  my password?", {"title": "How do I reset my password?"}),
+    ("title: Reset your\n  password today", {"title": "Reset your password today"}),
+    ('tags: ["billing, invoices", refunds]', {"tags": ["billing, invoices", "refunds"]}),  # was split at the comma
+    # what YAML would turn into something else stays as written
+    ("title: [Beta] Export [new]\ntags: billing, refunds", {"title": "[Beta] Export [new]", "tags": ["billing", "refunds"]}),
+    ("title: [Beta]\nlang: no\nid: 0012", {"title": "[Beta]", "lang": "no", "id": "0012"}),
+    ("title: Steps\ntags:\n  - a\n  - b", {"title": "Steps", "tags": ["a", "b"]}),
+    ("title: 'It''s here'\nbroken: [", {"title": "It's here"}),  # not YAML at all: read line by line
+])
+def test_front_matter_reads_yaml_where_it_is_yaml(head, expected):
+    from plugins.kb_suggest.articles import parse_front_matter
+
+    meta, body = parse_front_matter(f"---\n{head}\n---\nThe body.\n")
+    assert {key: meta[key] for key in expected} == expected and body == "The body.\n"
