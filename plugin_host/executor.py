@@ -34,6 +34,7 @@ MAX_CLAIMS = 200_000  # idempotency keys remembered in memory (a few MB); Gmail 
 SUPPRESSED_LABEL = "Auto-reply suppressed"
 MAX_REFERENCES = 20  # message ids in the References of what we send
 SYSTEM_LABELS = {"INBOX", "UNREAD", "STARRED", "IMPORTANT", "SPAM", "TRASH"}
+MADE = ("task created", "sent ", "notified ", "posted ", "drafted ")
 LABEL_COLORS = {
     "SLA/Breached": {"backgroundColor": "#cc3a21", "textColor": "#ffffff"},
     "SLA/At risk": {"backgroundColor": "#ffad47", "textColor": "#000000"},
@@ -45,7 +46,8 @@ LABEL_COLORS = {
 
 @dataclass
 class Outcome:
-    """What one execution did: human-readable lines, also printed by ``--dry-run``."""
+    """What one execution did: human-readable lines, also printed by ``--dry-run``; a ``done`` line starting
+    with one of ``MADE`` made something new for people to see (a task, a mail, a chat post, a draft)."""
 
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)

@@ -19,7 +19,7 @@ from typing import Callable
 from .actions import Actions
 from .config import Config
 from .errors import ConfigError, GmailError
-from .executor import Executor, Outcome
+from .executor import MADE, Executor, Outcome
 from .files import exclusive
 from .ticket import CONTINUED, CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
@@ -402,6 +402,9 @@ class Host:
             outcome = self.executor.execute(actions, ticket, dry_run=dry_run)
             if outcome.errors:  # the agent must know the task or alert behind the button did not happen
                 raise GmailError("; ".join(outcome.errors))
+            if reply is not None and reply.already and not dry_run and not any(
+                    line.startswith(MADE) for line in outcome.done):
+                reply = dataclasses.replace(reply, notification=reply.already)
         return reply
 
     # -- sweep -------------------------------------------------------------------------------

@@ -253,4 +253,5 @@ class CardReply:
     insert_text: str | None = None
     insert_type: str = "TEXT"
     insert_plain: str | None = None  # an HTML insert as plain text, for a new draft's text part (links written out)
+    already: str | None = None  # the toast instead when the press made no task, mail or post (pressed before)
     extra: dict = field(default_factory=dict)

@@ -170,7 +170,8 @@ def test_escalate_and_priority_buttons(tmp_path):
     agent = host.config.agent("anna.kowalska@example.com")
     reply = host.card_action("sla.escalate", {"threadId": ticket.thread_id}, {"team": ["billing"]}, ticket, agent)
     assert "billing" in reply.notification
-    host.card_action("sla.escalate", {}, {"team": ["billing"]}, host.ticket(ticket.thread_id), agent)
+    again = host.card_action("sla.escalate", {}, {"team": ["billing"]}, host.ticket(ticket.thread_id), agent)
+    assert again.notification.startswith("Already escalated to billing")  # it said "a task was created"
     lists = {l["title"]: l["id"] for l in host.client.list_tasklists()}
     assert len(host.client.list_tasks(lists["Labeldesk escalations — billing"])) == 1
     assert "Helpdesk/Escalated" in labels_of(host, ticket.thread_id)

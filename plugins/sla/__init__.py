@@ -156,7 +156,8 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     if team not in policy.teams:
         return CardReply(notification="Unknown team.")
     escalation.escalate(ticket, team, agent, policy, actions, now)
-    return CardReply(notification=f"Escalated to {team}: a task was created.")
+    return CardReply(notification=f"Escalated to {team}: a task was created.",
+                     already=f"Already escalated to {team}: its open task stays, no second one was made.")
 
 
 @hookimpl
