@@ -104,6 +104,10 @@ def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], ur
                                     "text": _when(ticket.first_customer_at, zone or (deadline.zone if deadline else ""))}})
     if deadline is not None:
         state.append({"decoratedText": {"topLabel": "Answer due", "text": text(_due(deadline, zone))}})
+    forged = [m for m in ticket.messages if m.forged_from]
+    if forged:  # someone wrote as one of us and Gmail did not vouch for it: read as a customer's message
+        state.append({"decoratedText": {"topLabel": f"Not from us, read as a customer's ({len(forged)})",
+                                        "text": text(forged[-1].forged_from, 300), "wrapText": True}})
     state.append({"buttonList": {"buttons": [button("Refresh", urls("action"), "ticket.refresh", threadId=ticket.thread_id)]}})
     sections = [section("Customer", customer), section("Ticket", state)] + list(plugin_sections)
     return card(ticket.subject, summary(ticket, deadline, zone), sections[:MAX_SECTIONS])

@@ -294,6 +294,10 @@ class Host:
         if ticket is None:
             return result
         result.events = events if events is not None else self.events_for(ticket, new_message_ids)
+        for message in ticket.messages:
+            if message.forged_from and (new_message_ids is None or message.id in new_message_ids):
+                log.warning("thread %s: message %s read as a customer's: %s",
+                            thread_id, message.id, message.forged_from)
         opened = "on_ticket_opened" in result.events
         # A thread already labelled Continued (a full sync reads it again) needs no search to say so.
         origin = self.continued_from(ticket) if opened and not ticket.continues_conversation else ""

@@ -75,6 +75,9 @@ class TicketMessage:
     from_email: str = ""
     # The agent who forwarded this customer's mail into the support inbox ("": the customer wrote to us).
     forwarded_by: str = ""
+    # Why the From, an agent's or one of our addresses, is not believed: Gmail's Authentication-Results did not
+    # vouch for it, so the message is a customer's ("": believed, or nothing to doubt).
+    forged_from: str = ""
 
 
 @dataclass(frozen=True)

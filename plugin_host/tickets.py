@@ -5,7 +5,9 @@ Classification of each message: *automatic* when Labeldesk sent it (``X-Labeldes
 it, it is the agent's) or the loop guard recognises a bounce, auto-reply, list or robot; *agent* when
 a configured agent or the support address itself (agents sending as support@) wrote it, or it
 carries the SENT label; *internal* when such a message went to none of the thread's customers nor
-anyone they copied; *customer* otherwise. A thread without a customer message is not a ticket. A thread
+anyone they copied; *customer* otherwise. A received message whose From is an agent's or ours but whose Gmail
+``Authentication-Results`` does not vouch for it is a customer's (``TicketMessage.forged_from`` says why;
+:mod:`plugin_host.authenticity`). A thread without a customer message is not a ticket. A thread
 that starts with an agent forwarding a customer's mail into the inbox is that customer's request
 (:func:`forwarded_in`).
 """
@@ -20,10 +22,11 @@ import email.policy
 from datetime import datetime, timezone
 from email.utils import getaddresses, parseaddr
 
+from .authenticity import gmail_verdict, sender_doubt
 from .config import Config, own_address_in
 from .forwards import forwarded_message
 from .language import customer_language
-from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor, unwrap_own_group
+from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor, own_group, unwrap_own_group
 from .mailbox.mime import decode_header_value, guess_text, parse_raw, payload_to_email
 from .text import customer_text, one_line
 from .ticket import CONTINUED, Person, Ticket, TicketMessage, is_plain_address
@@ -88,8 +91,27 @@ def writer(msg, kind: str, own_addresses: frozenset[str]) -> Person:
     return person(header(msg, "Reply-To"))
 
 
-def classify(msg, label_ids: set[str], config: Config) -> tuple[str, str, bool, str]:
-    """(kind, automatic reason, ours, marker) for one message."""
+def forged_from(msg, label_ids: set[str], config: Config, group: str = "") -> str:
+    """Why a received message's From, an agent's or one of our addresses, is not believed: Gmail's
+    Authentication-Results does not vouch for it. "" when it does, when Gmail gave no verdict, when the From
+    claims neither, and for what this mailbox sent itself (SENT, DRAFT). ``group``: our own Google Group that
+    delivered it (its From is then the writer the group named)."""
+    if {"SENT", "DRAFT"} & label_ids:
+        return ""
+    sender = person(header(msg, "From")).email
+    if config.agent(sender) is None and not config.is_own_address(sender):
+        return ""
+    if config.agent(sender) is None and form_visitor(msg, config.mailbox.own_addresses):
+        return ""  # a web form mailing support@ as support@: its visitor is the customer, nothing of ours is claimed
+    return sender_doubt(msg, sender, gmail_verdict(msg), group)
+
+
+def classify(msg, label_ids: set[str], config: Config, forged: str = "") -> tuple[str, str, bool, str]:
+    """(kind, automatic reason, ours, marker) for one message. ``forged``: why its From, ours or an agent's,
+    is not believed (:func:`forged_from`): then it is judged as a customer's, its marker counting for nothing."""
+    if forged:
+        reason = automatic_reason(msg, frozenset())  # a bounce or auto-reply still is one; our address is not ours
+        return ("automatic", f"{reason}; {forged}", False, "") if reason else ("customer", "", False, "")
     marker = header(msg, MARKER_HEADER)
     sender = person(header(msg, "From")).email
     ours = config.agent(sender) is not None or config.is_own_address(sender) or bool({"SENT", "DRAFT"} & label_ids)
@@ -113,9 +135,11 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
     """One Gmail message resource (format=full) as a classified :class:`TicketMessage`."""
     # compat32: lenient with hostile headers (policy.default raises on CR/LF in a display name).
     msg = payload_to_email(gmail_message.get("payload") or {}, policy=email.policy.compat32)
+    group = own_group(msg, config.mailbox.own_addresses)
     msg = unwrap_own_group(msg, config.mailbox.own_addresses)  # a post to our own Google Group: its writer's
     labels = set(gmail_message.get("labelIds", []))
-    kind, reason, ours, marker = classify(msg, labels, config)
+    forged = forged_from(msg, labels, config, group)
+    kind, reason, ours, marker = classify(msg, labels, config, forged)
     sent_at = datetime.fromtimestamp(int(gmail_message.get("internalDate", "0")) / 1000, timezone.utc)
     from_email = person(header(msg, "From")).email
     message = TicketMessage(
@@ -126,7 +150,7 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
         subject=one_line(decode_header_value(header(msg, "Subject"))), sent_at=sent_at, kind=kind,
         text=customer_text(msg) if kind != "automatic" or not ours else "",
         label_ids=frozenset(labels), references=header(msg, "References"), in_reply_to=header(msg, "In-Reply-To"),
-        automatic_reason=reason, ours=ours, marker=marker)
+        automatic_reason=reason, ours=ours, marker=marker, forged_from=forged)
     return message, msg
 
 
