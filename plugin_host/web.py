@@ -139,12 +139,10 @@ def gmail_push():
     try:
         notice = parse_push(request.get_data())
     except BadPush as exc:  # signed by Google's push account: an error status would only get it redelivered for
-        # 7 days (Pub/Sub's retention), and it would never parse; the sync it asks for reads the cursor, not the push
-        log.error("malformed push acknowledged (%s); syncing anyway", exc)
-        feed = current_app.extensions.get("labeldesk.feed")
-        if feed is not None:
-            feed.sync_soon()
-        return {"accepted": True, "malformed": True}, 200
+        # 7 days (Pub/Sub's retention), and it would never parse. No sync: one without a message id cannot be told
+        # from a replay; the next push or the poll syncs.
+        log.error("malformed push acknowledged and dropped (%s); the next push or poll syncs", exc)
+        return {"malformed": True}, 200
     if notice.email_address.lower() != settings.address:
         log.warning("push for %s ignored: this host serves %s", notice.email_address, settings.address)
         return {"ignored": True}, 200

@@ -81,7 +81,7 @@ def test_push_endpoint(tmp_path, signer):
     assert client.post("/gmail/push", data=push_body()).status_code == 401
     bad = client.post("/gmail/push", data=push_body(), headers={"Authorization": "Bearer " + TokenSigner().token(AUDIENCE, PUSHER)})
     assert bad.status_code == 401 and b"token" not in bad.data.lower()
-    # Signed by Google but unreadable: a 4xx made Pub/Sub redeliver it for 7 days; it is acknowledged, and synced
+    # Signed by Google but unreadable: a 4xx made Pub/Sub redeliver it for 7 days; it is acknowledged
     malformed = client.post("/gmail/push", data=b"{oops", headers=auth)
     assert malformed.status_code == 200 and malformed.json["malformed"]
     other = client.post("/gmail/push", data=push_body("someone@else.example"), headers=auth)
