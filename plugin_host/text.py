@@ -248,15 +248,30 @@ SIGN_OFF = re.compile(plain_letters(SIGN_OFF_SOURCE), re.I)
 SIGN_OFF_TAIL = 6
 
 
-def strip_sign_off(text: str) -> str:
-    """``text`` without its closing sign-off and the signature lines below it."""
+def strip_sign_off(text: str, name: str = "") -> str:
+    """``text`` without its closing sign-off and the signature lines below it; with the writer's ``name``, also a
+    signature without a sign-off that opens with that name ("Jane Baker\nCTO, Acme\n+1 555 0100")."""
     lines = text.rstrip().split("\n")
+    own = _name_forms(name)
     for i in range(len(lines) - 1, 0, -1):
         if len(lines) - 1 - i > SIGN_OFF_TAIL or not _signature_line(lines[i]):
             break
-        if SIGN_OFF.match(plain_letters(lines[i])) and any(line.strip() for line in lines[:i]):
+        signed = SIGN_OFF.match(plain_letters(lines[i])) or _name_key(lines[i]) in own
+        if signed and any(line.strip() for line in lines[:i]):
             return "\n".join(lines[:i]).rstrip()
     return text
+
+
+def _name_key(line: str) -> str:
+    """A name as a signature writes it: lower-cased, without dashes and punctuation ("— Jane Baker." → "jane baker")."""
+    return " ".join(re.findall(r"[^\W\d_]+", plain_letters(line).lower()))
+
+
+def _name_forms(name: str) -> set[str]:
+    """The lines a writer called ``name`` signs with: the whole name in either order, or one of its words ("jane
+    baker", "baker jane", "jane"; "Kowalska Anna" signs "Anna Kowalska")."""
+    words = _name_key(name).split()
+    return {" ".join(words), " ".join(reversed(words)), *words} if words else set()
 
 
 def _signature_line(line: str) -> bool:

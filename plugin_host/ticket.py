@@ -153,7 +153,8 @@ class Ticket:
 
         # The subject as the customer wrote it: never the "(no subject)" placeholder, without "Re:"/"Fwd:".
         subject = REPLY_PREFIX.sub("", self.first_customer_message.subject.strip())
-        words = strip_sign_off(strip_greeting(strip_form_fields(self.asking_message.text)))
+        asking = self.asking_message
+        words = strip_sign_off(strip_greeting(strip_form_fields(asking.text)), name=asking.sender.name)
         return f"{subject}\n{words}".strip()
 
     @property

@@ -186,6 +186,22 @@ def test_sign_offs_are_not_part_of_the_question(gmail, config, body, question):
     assert ticket.messages[0].text.startswith(body.split("\n")[0])  # the message keeps its sign-off for agents
 
 
+@pytest.mark.parametrize("sender, body, question", [
+    ("Jane Baker <jane@acme.example>", "Export fails with error 500.\n\nJane Baker\nCTO, Acme Inc.\n+1 555 0100",
+     "Export fails with error 500."),
+    ("Jane Baker <jane@acme.example>", "Export fails with error 500.\n— Jane", "Export fails with error 500."),
+    ("Kowalska Anna <anna@example.pl>", "Nie działa eksport.\nAnna Kowalska\nKsięgowa", "Nie działa eksport."),
+    ("Jane Baker <jane@acme.example>", "Export fails.\nJane Baker said to write to you.",  # a sentence, not a name
+     "Export fails.\nJane Baker said to write to you."),
+    ("Bob <bob@example.org>", "Export fails.\nJane Baker\nCTO", "Export fails.\nJane Baker\nCTO"),  # not the writer
+])
+def test_a_signature_without_a_sign_off_that_opens_with_the_writers_name_is_not_the_question(gmail, config, sender,
+                                                                                               body, question):
+    """"Jane Baker / CTO, Acme Inc." under the question went into the knowledge base's query and kb gaps' groups."""
+    ticket = ticket_of(gmail, config, make_email(sender=sender, subject="Export", body=body))
+    assert ticket.question == f"Export\n{question}"
+
+
 @pytest.mark.parametrize("body, question", [
     ("Здравствуйте, Анна!\nНе работает вход.", "Не работает вход."),
     ("Добрый день, уважаемая служба поддержки!\nНе работает вход.", "Не работает вход."),
