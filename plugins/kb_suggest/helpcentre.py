@@ -146,7 +146,8 @@ def page_article(url: str, html: str) -> str:
     page.feed(html)
     main = _main_part(html)
     # The page's text, escaped so that what was text there ("<script>" in a how-to) stays text in Markdown.
-    body = escape(html_to_text(_without_chrome(main if main is not None else html)).strip(), quote=False)
+    text = html_to_text(_without_furniture(_without_chrome(main if main is not None else html)))
+    body = escape(text.strip(), quote=False)
     body = CONTROL.sub("", body)  # ESC, BEL and such are no article text (they act on terminals that show it)
     title = one_line(page.h1 or page.title or url)  # shown in cards, mail and terminals: no ESC, one line
     meta = [f"title: {json.dumps(title, ensure_ascii=False)}", f"url: {url}", f"lang: {_language(page.lang, title, body)}"]
@@ -185,6 +186,72 @@ def _without_chrome(html: str) -> str:
             start = len(html) if end < 0 else end + 1
         html = "".join(kept) + html[start:]
     return html
+
+
+# Help-centre furniture that themes put inside <main> or <article> (Zendesk Guide's breadcrumbs, search, related
+# and recently viewed articles, votes, comments; cookie dialogs), found by the ARIA role or a word of the class
+# that themes use for it. Only containers are judged by class: an author's heading or table keeps its text.
+FURNITURE_TAGS = {"form", "button", "select", "dialog", "template"}
+FURNITURE_ROLES = {"navigation", "search", "banner", "contentinfo", "complementary", "dialog", "alertdialog"}
+FURNITURE_CLASSES = {"breadcrumb", "breadcrumbs", "related", "recent", "comment", "comments", "vote", "votes",
+                     "share", "sharing", "cookie", "cookies", "consent", "sidebar", "subscribe", "reaction",
+                     "reactions"}
+CONTAINERS = {"div", "section", "ul", "ol", "nav", "aside", "p", "small"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class _Furniture(HTMLParser):
+    """The page's markup again without the furniture's elements. An element never closed is kept whole, as
+    ``_without_chrome`` keeps an unclosed <nav>: losing the article to a theme's missing </div> is worse."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.kept: list[str] = []
+        self.skipped: list[str] = []
+        self.skipping, self.depth = "", 0
+
+    def _out(self, markup: str) -> None:
+        (self.skipped if self.skipping else self.kept).append(markup)
+
+    def handle_starttag(self, tag, attrs):
+        if not self.skipping and tag not in VOID and _is_furniture(tag, dict(attrs)):
+            self.skipping, self.depth = tag, 0
+        if tag == self.skipping:
+            self.depth += 1
+        self._out(self.get_starttag_text() or f"<{tag}>")
+
+    def handle_startendtag(self, tag, attrs):
+        self._out(self.get_starttag_text() or f"<{tag}/>")
+
+    def handle_endtag(self, tag):
+        self._out(f"</{tag}>")
+        if tag == self.skipping:
+            self.depth -= 1
+            if self.depth == 0:
+                self.skipping, self.skipped = "", []
+
+    def handle_data(self, data):
+        self._out(escape(data, quote=False))
+
+    def markup(self) -> str:
+        return "".join(self.kept + self.skipped)
+
+
+def _is_furniture(tag: str, attrs: dict) -> bool:
+    if tag in FURNITURE_TAGS or (attrs.get("role") or "").strip().lower() in FURNITURE_ROLES:
+        return True
+    words = set(re.split(r"[^a-z0-9]+", (attrs.get("class") or "").lower()))
+    return tag in CONTAINERS and bool(words & FURNITURE_CLASSES)
+
+
+def _without_furniture(html: str) -> str:
+    parser = _Furniture()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - HTMLParser is lenient; odd markup keeps its furniture rather than fail
+        return html
+    return parser.markup()
 
 
 def _main_part(html: str) -> str | None:
