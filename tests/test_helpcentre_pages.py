@@ -56,3 +56,24 @@ def test_content_classes_that_only_resemble_furniture_stay():
             '<table class="comments-table"><tr><td>Comment limits: 500 characters</td></tr></table></main>')
     body = body_of(page_article("https://help.example.com/a", page))
     assert "Share a report" in body and "Click Share." in body and "Comment limits" in body
+
+
+# Freshdesk's portal: the site's name is the page's only <h1>, in the banner; the article's title is an <h2>.
+FRESHDESK = """<html lang="en"><head><title>Can I pay in EUR or PLN? : Acme Support</title></head><body>
+<header class="banner"><h1 class="ellipsis heading">Acme Support</h1><nav><a href="/support/login">Login</a></nav></header>
+<section class="main content"><h2 class="heading">Can I pay in EUR or PLN?</h2>
+<article class="article-body" id="article-body"><p>Yes: choose the currency when you subscribe.</p></article></section>
+</body></html>"""
+
+
+def test_the_title_is_not_the_sites_name_from_its_banner():
+    # Was: "Acme Support" — the banner's <h1> — was the title of every Freshdesk article.
+    meta, _ = parse_front_matter(page_article("https://help.example.com/support/solutions/articles/1", FRESHDESK))
+    assert meta["title"].startswith("Can I pay in EUR or PLN?")
+
+
+def test_the_articles_own_h1_is_the_title_also_in_its_header():
+    meta, _ = parse_front_matter(page_article("https://help.example.com/hc/en-us/articles/1", ZENDESK))
+    assert meta["title"] == "Reset your password"
+    page = "<body><h1>First</h1><p>x</p><h1>Second</h1></body>"
+    assert parse_front_matter(page_article("https://help.example.com/a", page))[0]["title"] == "First"

@@ -41,7 +41,7 @@ class _Page(HTMLParser):
             self.lang = re.sub(r"[^a-z]", "", attrs["lang"].split("-")[0].split("_")[0].lower())[:8]
         if tag == "link" and "canonical" in (attrs.get("rel") or "").lower().split() and not self.canonical:
             self.canonical = (attrs.get("href") or "").strip()
-        if tag in ("title", "h1"):
+        if tag == "title" or (tag == "h1" and not self.h1.strip()):  # the first <h1> only
             self._in = tag
 
     def handle_endtag(self, tag):
@@ -149,9 +149,18 @@ def page_article(url: str, html: str) -> str:
     text = html_to_text(_without_furniture(_without_chrome(main if main is not None else html)))
     body = escape(text.strip(), quote=False)
     body = CONTROL.sub("", body)  # ESC, BEL and such are no article text (they act on terminals that show it)
-    title = one_line(page.h1 or page.title or url)  # shown in cards, mail and terminals: no ESC, one line
+    # The article's <h1> (Zendesk's sits in the article's own <header>), else one outside the site's header and
+    # menus (Freshdesk's portal has its name as the banner's only <h1>), else <title>. Shown in cards, mail and
+    # terminals: no ESC, one line.
+    title = one_line(_first_h1(main or "") or _first_h1(_without_chrome(html)) or page.title or url)
     meta = [f"title: {json.dumps(title, ensure_ascii=False)}", f"url: {url}", f"lang: {_language(page.lang, title, body)}"]
     return "---\n" + "\n".join(meta) + "\n---\n" + body + "\n"
+
+
+def _first_h1(html: str) -> str:
+    page = _Page()
+    page.feed(html)
+    return page.h1.strip()
 
 
 CHROME = ("header", "nav", "footer", "aside")  # the site around an article: menus, sign-in, legal links
