@@ -77,3 +77,21 @@ def test_the_articles_own_h1_is_the_title_also_in_its_header():
     assert meta["title"] == "Reset your password"
     page = "<body><h1>First</h1><p>x</p><h1>Second</h1></body>"
     assert parse_front_matter(page_article("https://help.example.com/a", page))[0]["title"] == "First"
+
+
+def urlset(*urls: str) -> str:
+    return f'<?xml version="1.0"?><urlset {NS}>' + "".join(f"<url><loc>{u}</loc></url>" for u in urls) + "</urlset>"
+
+
+@responses.activate
+def test_files_that_are_not_web_pages_are_not_articles(tmp_path):
+    # Was: a PDF price list in the sitemap became an article titled with its URL, its body the PDF's bytes.
+    pages = ["https://help.example.com/pricing.pdf", "https://help.example.com/logo.png", "https://help.example.com/a"]
+    responses.add("GET", SITEMAP, body=urlset(*pages))
+    responses.add("GET", pages[0], body=b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n%%EOF\n", content_type="application/pdf")
+    responses.add("GET", pages[1], body=b"\x89PNG\r\n\x1a\n", content_type="image/png")
+    responses.add("GET", pages[2], body="<main><h1>A</h1><p>Text.</p></main>", content_type="text/html; charset=utf-8")
+    written, failures = import_sitemap(SITEMAP, tmp_path)
+    assert written == 1 and [p.name for p in tmp_path.iterdir()] == ["a.md"]
+    assert failures == [f"{pages[0]}: not a web page (application/pdf); skipped",
+                        f"{pages[1]}: not a web page (image/png); skipped"]

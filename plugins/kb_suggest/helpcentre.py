@@ -292,7 +292,9 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
     written, failures, taken, canonicals = 0, sitemap_failures, {}, set()
     for number, url in enumerate(urls, 1):
         try:
-            html = _decoded(*_fetch(session, url, host))
+            response, content = _fetch(session, url, host)
+            _refuse_files(response)
+            html = _decoded(response, content)
             url = canonical_url(url, html)
             if url not in canonicals:
                 canonicals.add(url)
@@ -303,6 +305,14 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
         if progress:
             progress(number, len(urls))
     return written, failures
+
+
+def _refuse_files(response) -> None:
+    """A sitemap may list PDFs, images or downloads beside its pages: their bytes are no article. Text of any
+    kind is read (servers call help pages text/plain too); no type at all is taken for a page."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind and not kind.startswith("text/") and kind != "application/xhtml+xml":
+        raise ArticleError(f"not a web page ({one_line(kind)[:60]}); skipped")
 
 
 def _why(exc: Exception) -> str:
