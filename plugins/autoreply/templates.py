@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import logging
+import sys
+import time
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError, meta
@@ -23,6 +25,7 @@ VARIANTS = ("acknowledgement", "out_of_hours")
 
 MAX_TEXT = 20_000  # characters of an acknowledgement; a longer one is a template gone wrong
 MAX_EXPONENT = 64
+MAX_SECONDS = 2.0  # an acknowledgement renders in milliseconds; loops in loops that write nothing run for hours
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
@@ -51,14 +54,31 @@ def environment(templates_dir: str = "") -> ImmutableSandboxedEnvironment:
 
 
 def bounded_render(template, context: dict) -> str:
-    """The template's text, refused once it grows beyond ``MAX_TEXT`` (a long loop), not after."""
+    """The template's text, refused once it grows beyond ``MAX_TEXT`` (a long loop), not after, or once the
+    render has run ``MAX_SECONDS``: loops that write nothing (``range(99999)`` in ``range(99999)``) meet no
+    bound on text, and a render runs in the host's own thread, which no timeout can stop from outside."""
     parts, size = [], 0
-    for part in template.generate(**context):
-        size += len(part)
-        if size > MAX_TEXT:
-            raise SecurityError(f"the text grows beyond {MAX_TEXT} characters")
-        parts.append(part)
+    previous = sys.gettrace()
+    sys.settrace(_deadline_watch(time.monotonic() + MAX_SECONDS))
+    try:
+        for part in template.generate(**context):
+            size += len(part)
+            if size > MAX_TEXT:
+                raise SecurityError(f"the text grows beyond {MAX_TEXT} characters")
+            parts.append(part)
+    finally:
+        sys.settrace(previous)
     return "".join(parts)
+
+
+def _deadline_watch(deadline: float):
+    """A trace function raising in the template's code (and the helpers it calls, such as ``lipsum``) once
+    ``deadline`` has passed; Python raises it in the traced frame, so the render stops there."""
+    def watch(frame, event, arg):
+        if time.monotonic() > deadline:
+            raise SecurityError(f"the render ran longer than {MAX_SECONDS:g} s (a loop in a loop?)")
+        return watch
+    return watch
 
 
 def shipped_environment() -> ImmutableSandboxedEnvironment:
@@ -99,7 +119,8 @@ def check_templates(settings) -> None:
         except TemplateSyntaxError as exc:
             raise ConfigError("plugins.autoreply.templates_dir", f"{path}:{exc.lineno}: {exc.message}") from None
         except SecurityError as exc:
-            why = "makes too much text" if "beyond" in str(exc) or "longer" in str(exc) or "exponent" in str(exc) \
+            why = "runs too long" if "ran longer" in str(exc) else "makes too much text" \
+                if "beyond" in str(exc) or "longer" in str(exc) or "exponent" in str(exc) \
                 else "tries to reach Python internals"
             raise ConfigError("plugins.autoreply.templates_dir", f"{path}: refused, the template {why} ({exc})") from None
         except RecursionError:
