@@ -95,3 +95,19 @@ def test_files_that_are_not_web_pages_are_not_articles(tmp_path):
     assert written == 1 and [p.name for p in tmp_path.iterdir()] == ["a.md"]
     assert failures == [f"{pages[0]}: not a web page (application/pdf); skipped",
                         f"{pages[1]}: not a web page (image/png); skipped"]
+
+
+@responses.activate
+def test_a_page_the_help_centre_deleted_leaves_the_knowledge_base_at_the_next_import(tmp_path):
+    # Was: its article stayed, so acknowledgements kept linking customers to a page that answers 404.
+    pages = ["https://help.example.com/a", "https://help.example.com/b", "https://help.example.com/c"]
+    responses.add("GET", SITEMAP, body=urlset(*pages))
+    for url in pages:
+        responses.add("GET", url, body=f"<main><h1>{url[-1]}</h1><p>Text.</p></main>")
+    (tmp_path / "mine.md").write_text("---\ntitle: Mine\nurl: https://help.example.com/b\n---\nWritten by hand.\n")
+    assert import_sitemap(SITEMAP, tmp_path) == (3, [])
+    responses.replace("GET", pages[1], status=404)
+    responses.replace("GET", pages[2], status=503)
+    written, failures = import_sitemap(SITEMAP, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "c.md", "mine.md"]  # c only failed for now
+    assert failures == [f"{pages[1]}: 404 Not Found (gone: its article b.md was removed)", f"{pages[2]}: 503 Service Unavailable"]

@@ -301,10 +301,31 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
                 (out / f"{_slug(url, taken)}.md").write_text(page_article(url, html), encoding="utf-8")
                 written += 1
         except Exception as exc:  # noqa: BLE001 - one page's trouble, whatever it is, never stops the import
-            failures.append(f"{url}: {_why(exc)}")
+            failures.append(f"{url}: {_why(exc)}{_forget_gone(exc, url, out)}")
         if progress:
             progress(number, len(urls))
     return written, failures
+
+
+def _forget_gone(exc: Exception, url: str, out: Path) -> str:
+    """A page the help centre deleted (404, 410) takes the article an earlier import wrote for it along, or
+    acknowledgements would keep linking customers to it; one that failed otherwise (a 503, a timeout) keeps
+    its last good copy. Only the file this import names after the URL goes, and only when it holds that URL:
+    articles an admin wrote by hand stay."""
+    response = getattr(exc, "response", None)
+    if not isinstance(exc, requests.HTTPError) or response is None or response.status_code not in (404, 410):
+        return ""
+    base = _slug(url, {})
+    hashed = f"{base[:SLUG_LENGTH].rstrip('-')}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+    removed = []
+    for path in (out / f"{base}.md", out / f"{hashed}.md"):
+        try:
+            if path.is_file() and not path.is_symlink() and f"\nurl: {url}\n" in path.read_text(encoding="utf-8"):
+                path.unlink()
+                removed.append(path.name)
+        except (OSError, UnicodeDecodeError):
+            continue
+    return f" (gone: its article {', '.join(removed)} was removed)" if removed else ""
 
 
 def _refuse_files(response) -> None:
