@@ -111,3 +111,17 @@ def test_a_page_the_help_centre_deleted_leaves_the_knowledge_base_at_the_next_im
     written, failures = import_sitemap(SITEMAP, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "c.md", "mine.md"]  # c only failed for now
     assert failures == [f"{pages[1]}: 404 Not Found (gone: its article b.md was removed)", f"{pages[2]}: 503 Service Unavailable"]
+
+
+@responses.activate
+def test_kb_import_shows_its_progress_on_stderr(tmp_path):
+    # Was: nothing on the terminal until the last of thousands of pages was fetched.
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    responses.add("GET", SITEMAP, body=urlset("https://help.example.com/a"))
+    responses.add("GET", "https://help.example.com/a", body="<main><h1>A</h1><p>Text.</p></main>")
+    result = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", SITEMAP, "--out", str(tmp_path / "kb")])
+    assert result.exit_code == 0 and "Importing pages" in result.stderr
+    assert result.stdout == f"1 article written to {tmp_path / 'kb'}.\n"

@@ -128,7 +128,8 @@ def register(cli: click.Group) -> None:
             raise click.BadParameter(f"{sitemap!r} is not an http(s) URL, e.g. https://help.example.com/sitemap.xml",
                                      param_hint="--sitemap")
         try:
-            written, failures = import_sitemap(sitemap, folder)
+            with _progress("Importing pages") as progress:
+                written, failures = import_sitemap(sitemap, folder, progress=progress)
         except (ArticleError, requests.RequestException) as exc:
             raise click.ClickException(f"cannot read the sitemap: {exc}")
         if failures:
