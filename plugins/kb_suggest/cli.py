@@ -176,7 +176,9 @@ def register(cli: click.Group) -> None:
             click.echo("Nothing confident enough to suggest.")
         for h in hits:
             # Titles, ids and passages come from imported pages, Drive and file names: one line each, no ESC.
-            linked = "  (linked in acknowledgements)" if h.confident and h.for_customers else ""
+            # As acknowledgements choose (plugins/autoreply/acknowledgement.py): confident for customers, https.
+            linkable = h.confident and h.for_customers and str(h.article.url or "").startswith("https://")
+            linked = "  (linked in acknowledgements)" if linkable else ""
             click.echo(f"{h.confidence:.2f}  {one_line(h.article.title)}  [{one_line(h.article.id)}]{linked}\n"
                        f"      why: {one_line(reason(h))}\n      {one_line(h.passage)}")
 
