@@ -152,6 +152,7 @@ def compose(ticket, settings, config, now: datetime) -> dict:
         "first_name": safe_first_name(ticket.customer.name),
         "subject": " ".join(ticket.subject.split())[:150],
         "owner_phrase": phrase_known.format(name=owner.full_name) if owner else phrase_team,
+        "owner_name": owner.full_name if owner else "",  # for languages we ship no owner_phrase in
         "expectation": expectation(deadline, settings, written_in, now),  # an admin may add languages
         "articles": [{"title": a.title, "url": a.url} for a in articles(ticket, settings, config)],
         "agent_name": agent.full_name if agent else "Customer Support",

@@ -1,0 +1,38 @@
+"""A language an admin adds can name the ticket's owner in its own words: `owner_name`."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+
+def test_a_german_template_names_the_owner_in_german(tmp_path):
+    # Was: only `owner_phrase` held the owner's name, always in English for a language we do not ship
+    # ("vielen Dank … our team will look after it"), and `owner_name` was an unknown variable at start-up.
+    from plugin_host.config import load_config
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+    from plugin_host.sync import ChangeFeed
+
+    from .conftest import deliver, make_email
+    from .test_autoreply import acks
+
+    (tmp_path / "t" / "de").mkdir(parents=True)
+    for variant in ("acknowledgement", "out_of_hours"):
+        (tmp_path / "t" / "de" / f"{variant}.txt.j2").write_text(
+            "Hallo,\n{% if owner_name %}{{ owner_name }} kümmert sich darum.{% else %}Unser Team kümmert sich darum."
+            "{% endif %}\n{{ agent_name }}\n")
+    asked = datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    data = {"mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")},
+            "agents": {"anna@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": ["autoreply"], "autoreply": {"templates_dir": str(tmp_path / "t"), "hours": "24/7",
+                                                                 "round_robin": True}}}
+    host = build_host(load_config(tmp_path / "x.toml", data=data, environ={}), http=(local := LocalMailbox()).http,
+                      now=lambda: asked)
+    host.client.sleep = lambda s: None
+    ref = deliver(local.gmail(), make_email(
+        sender="Hans Müller <hans@example.de>", subject="Export", date=asked, message_id="<de@example.de>",
+        body="Hallo, der Export nach CSV funktioniert nicht. Können Sie bitte helfen? Danke"))
+    local.mailbox.messages[ref["id"]].internal_date = int(asked.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = acks(local)
+    assert "Anna Kowalska kümmert sich darum." in ack.get_content()
