@@ -69,6 +69,19 @@ def test_calendar_errors_name_the_key():
     assert parse_duration("30m") == timedelta(minutes=30)
 
 
+@pytest.mark.parametrize("text, minutes", [("1h30m", 90), ("2d 4h", 2 * 1440 + 240), ("1h 30min", 90), ("90min", 90),
+                                           ("1.5h", 90)])
+def test_durations_may_combine_units(text, minutes):
+    """An admin writing "1h30m" was told it is not a duration."""
+    assert parse_duration(text) == timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("text", ["1h30", "4 hours", "-1h", "h", ""])
+def test_what_is_not_a_duration_says_how_to_write_one(text):
+    with pytest.raises(ConfigError, match="write e.g. 30m, 4h, 1h30m, 2d"):
+        parse_duration(text)
+
+
 def test_urgency_keywords_are_words_not_substrings():
     keywords = validate({}).keywords
     assert urgency_keyword("Production is down, we are losing money", keywords)

@@ -7,15 +7,16 @@ from datetime import timedelta
 from plugin_host.calendar import BusinessCalendar  # noqa: F401 (the SLA plugin's calendar, re-exported)
 from plugin_host.errors import ConfigError
 
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.I)
+PART = r"(\d+(?:\.\d+)?)\s*(min|m|h|d|w)"
+DURATION = re.compile(rf"^\s*{PART}(\s*{PART})*\s*$", re.I)
+UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_duration(text: str, key: str = "duration") -> timedelta:
-    """"30m", "4h", "2d", "1w" as a timedelta. With a calendar it counts working time (1d = 24 working hours,
-    not one business day: with 9-hour days "1d" lasts about 2.7 business days)."""
-    found = DURATION.match(str(text))
-    if not found:
-        raise ConfigError(key, f"{text!r} is not a duration; write e.g. 30m, 4h, 2d")
-    amount, unit = float(found.group(1)), found.group(2).lower()
-    return timedelta(minutes=amount) if unit in ("m", "min") else timedelta(hours=amount) if unit == "h" \
-        else timedelta(days=amount) if unit == "d" else timedelta(weeks=amount)
+    """"30m", "4h", "2d", "1w", or several of them ("1h30m", "2d 4h") as a timedelta. With a calendar it counts
+    working time (1d = 24 working hours, not one business day: with 9-hour days "1d" lasts about 2.7 business
+    days)."""
+    if not DURATION.match(str(text)):
+        raise ConfigError(key, f"{text!r} is not a duration; write e.g. 30m, 4h, 1h30m, 2d")
+    return sum((timedelta(**{UNITS[unit.lower()]: float(amount)}) for amount, unit in re.findall(PART, str(text), re.I)),
+               timedelta())
