@@ -402,8 +402,10 @@ def test_the_report_measures_resolution_against_its_target(tmp_path):
     # met 1; breached 2: resolved late, and still open past its target (it can no longer be met)
     assert metrics["resolution"]["within_target"] == 0.333 and metrics["resolution"]["max_h"] == 45.0
     assert metrics["resolution"]["open_past_target"] == 1
-    assert "within target 0.333 (met 1, breached 2, pending 0); open past target 1" in render_text(metrics)
-    assert "open past target</th>" in render_html(metrics)
+    assert "within target 33% (met 1, breached 2, pending 0); open past target 1" in render_text(metrics)
+    assert "open past target</th>" in render_html(metrics) and "<td>33%</td>" in render_html(metrics)
+    # a fraction beside attainment's percentages read as two scales; with no agents, "By agent:" ended empty
+    assert "within target 0.333" not in render_text(metrics) and "By agent: –" in render_text(metrics)
     fresh = compute([quick, ticket([message(1, "customer", now - timedelta(hours=2))])], policy, host.config, now)
     assert fresh["resolution"]["within_target"] == 1.0 and fresh["resolution"]["open_past_target"] == 0
 
@@ -514,7 +516,7 @@ def test_the_text_report_shows_a_dash_where_nothing_was_measured():
                "volume_by_agent": {}}
     text = render_text(metrics)
     assert "None" not in text and "Resolution (h): median –, p90 –, max –; within target –" in text
-    assert "Replies until resolved: –" in text and "within target 0.279" in text
+    assert "Replies until resolved: –" in text and "within target 28%" in text
 
 
 def test_vip_domains_take_a_domain_written_with_its_at_sign():

@@ -124,8 +124,18 @@ def continued_phrase(metrics: dict) -> str:
     return f"; {count} continued conversation{'s' if count > 1 else ''} (a reply in a thread of its own) not counted"
 
 
+def percent(share: float | None) -> str:
+    """A share as the report shows it ("75%"; "–" for none), as SLA attainment is."""
+    return "–" if share is None else f"{share:.0%}"
+
+
+def listed(volumes: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in volumes.items()) or "–"
+
+
 def render_text(metrics: dict) -> str:
-    fr, rs = ({k: "–" if v is None else v for k, v in metrics[part].items()} for part in ("first_response", "resolution"))
+    fr, rs = ({k: percent(v) if k == "within_target" else "–" if v is None else v for k, v in metrics[part].items()}
+              for part in ("first_response", "resolution"))
     replies = "–" if metrics["replies_until_resolved"] is None else metrics["replies_until_resolved"]
     lines = [f"Tickets: {metrics['tickets']}{continued_phrase(metrics)}",
              f"First response (h, {hours_phrase(metrics)}): median {fr['median_h']}, "
@@ -134,9 +144,9 @@ def render_text(metrics: dict) -> str:
              f"Resolution (h): median {rs['median_h']}, p90 {rs['p90_h']}, max {rs['max_h']}; within target "
              f"{rs['within_target']}{outcomes(rs)}; open past target {rs['open_past_target']}",
              f"Replies until resolved: {replies}",
-             "SLA attainment: " + ", ".join(f"{p} {v:.0%}" for p, v in metrics["sla_attainment"].items()),
-             "By label: " + ", ".join(f"{k} {v}" for k, v in metrics["volume_by_label"].items()),
-             "By agent: " + ", ".join(f"{k} {v}" for k, v in metrics["volume_by_agent"].items())]
+             "SLA attainment: " + listed({p: percent(v) for p, v in metrics["sla_attainment"].items()}),
+             "By label: " + listed(metrics["volume_by_label"]),
+             "By agent: " + listed(metrics["volume_by_agent"])]
     return "\n".join(lines)
 
 
@@ -148,14 +158,14 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>Labeldesk 
 <table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
 <th>unanswered</th><th>longest waiting h</th></tr>
 <tr><td>{{ m.first_response.median_h }}</td><td>{{ m.first_response.p90_h }}</td><td>{{ m.first_response.max_h }}</td>
-<td>{{ m.first_response.within_target }}</td><td>{{ m.first_response.met }}</td><td>{{ m.first_response.breached }}</td>
+<td>{{ m.first_response.within_target|percent }}</td><td>{{ m.first_response.met }}</td><td>{{ m.first_response.breached }}</td>
 <td>{{ m.first_response.pending }}</td><td>{{ m.first_response.unanswered }}</td>
 <td>{{ m.first_response.longest_waiting_h }}</td></tr></table>
 <h2>Resolution{{ hours }}</h2>
 <table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
 <th>open past target</th></tr>
 <tr><td>{{ m.resolution.median_h }}</td><td>{{ m.resolution.p90_h }}</td><td>{{ m.resolution.max_h }}</td>
-<td>{{ m.resolution.within_target }}</td><td>{{ m.resolution.met }}</td><td>{{ m.resolution.breached }}</td>
+<td>{{ m.resolution.within_target|percent }}</td><td>{{ m.resolution.met }}</td><td>{{ m.resolution.breached }}</td>
 <td>{{ m.resolution.pending }}</td><td>{{ m.resolution.open_past_target }}</td></tr></table>
 <h2>First-response SLA attainment per priority</h2><table>{% for p, v in m.sla_attainment.items() %}
 <tr><td>{{ p }}</td><td>{{ (v * 100)|round(1) }}%</td><td><div class="bar" style="width:{{ (v * 300)|int }}px"></div></td></tr>{% endfor %}</table>
@@ -169,4 +179,5 @@ def render_html(metrics: dict) -> str:
     # finalize: a value not measured (None) reads as "–" in every cell, as in the text report; 0 stays 0
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True),
                       finalize=lambda value: "–" if value is None else value)
+    env.filters["percent"] = percent
     return env.from_string(TEMPLATE).render(m=metrics, hours=f" ({hours_phrase(metrics)})", continued=continued_phrase(metrics))
