@@ -606,7 +606,7 @@ def test_kb_search_command_shows_suggestions_reasons_and_the_gate(tmp_path):
     polish = runner.invoke(get_cli(), ["kb", "search", "Kiedy dostanę paczkę?", "--json", "--config", str(config)])
     found = json.loads(polish.output.splitlines()[-1])[0]
     assert found["id"] == "pl-dostawa" and found["for_customers"] is True  # what acknowledgements would link
-    assert "How refunds work  [refund]  (linked in acknowledgements)" in shown.output
+    assert "1. How refunds work  [refund]  (linked in acknowledgements)\n   confidence 0." in shown.output
     nothing = runner.invoke(get_cli(), ["kb", "search", "Do you sponsor football tournaments?", "--config", str(config)])
     assert "Nothing confident enough to suggest." in nothing.output
     config.write_text(config.read_text().replace(f'articles = "{folder}"\n', ""))

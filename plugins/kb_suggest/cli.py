@@ -174,13 +174,13 @@ def register(cli: click.Group) -> None:
         click.echo(f"Language {language}; {gate}.")
         if not hits:
             click.echo("Nothing confident enough to suggest.")
-        for h in hits:
+        for rank, h in enumerate(hits, 1):  # in ranking order; the confidence is what the gate judged
             # Titles, ids and passages come from imported pages, Drive and file names: one line each, no ESC.
             # As acknowledgements choose (plugins/autoreply/acknowledgement.py): confident for customers, https.
             linkable = h.confident and h.for_customers and str(h.article.url or "").startswith("https://")
             linked = "  (linked in acknowledgements)" if linkable else ""
-            click.echo(f"{h.confidence:.2f}  {one_line(h.article.title)}  [{one_line(h.article.id)}]{linked}\n"
-                       f"      why: {one_line(reason(h))}\n      {one_line(h.passage)}")
+            click.echo(f"{rank}. {one_line(h.article.title)}  [{one_line(h.article.id)}]{linked}\n"
+                       f"   confidence {h.confidence:.2f}; why: {one_line(reason(h))}\n   {one_line(h.passage)}")
 
     @kb.command("eval")
     @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True, dir_okay=False),
