@@ -150,7 +150,7 @@ def test_imported_pages_keep_literal_tags_as_text():
 
     page = "<html><main><p>Paste &lt;script src=&quot;w.js&quot;&gt;&lt;/script&gt; before &lt;/body&gt;.</p><p>Then reload.</p></main></html>"
     _, body = parse_front_matter(page_article("https://help.example.com/widget", page))
-    assert Article("w", "Widget", body).answer == 'Paste <script src="w.js"></script> before </body>.\nThen reload.'
+    assert Article("w", "Widget", body).answer == 'Paste <script src="w.js"></script> before </body>.\n\nThen reload.'  # two <p>
 
 
 def test_eval_command_json_last_line(tmp_path):

@@ -2,8 +2,8 @@
 
 Each page becomes ``<folder>/<slug>.md`` with front matter (title from ``<h1>`` or ``<title>``,
 ``url``, ``lang`` from ``<html lang>``, else detected from the page's text) and the page's main
-text. Only http(s) URLs on the
-sitemap's own host are fetched; pages that fail are reported, not fatal.
+part as Markdown (``page_markdown``: steps, code, tables and absolute links kept, no HTML). Only http(s)
+URLs on the sitemap's own host are fetched; pages that fail are reported, not fatal.
 """
 from __future__ import annotations
 
@@ -23,15 +23,17 @@ from xml.parsers import expat
 import requests
 
 from plugin_host.language import detect_language
-from plugin_host.text import html_to_text, one_line
+from plugin_host.text import one_line
 
 from .articles import ArticleError
+from .page_markdown import base_address, page_markdown
+from .rendering import plain_text
 
 
 class _Page(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.lang, self.title, self.h1, self._in, self.canonical = "", "", "", None, ""
+        self.lang, self.title, self.h1, self._in, self.canonical, self.base = "", "", "", None, "", None
         self.main_depth = 0
         self.main_parts: list[str] = []
 
@@ -41,6 +43,8 @@ class _Page(HTMLParser):
             self.lang = re.sub(r"[^a-z]", "", attrs["lang"].split("-")[0].split("_")[0].lower())[:8]
         if tag == "link" and "canonical" in (attrs.get("rel") or "").lower().split() and not self.canonical:
             self.canonical = (attrs.get("href") or "").strip()
+        if tag == "base" and self.base is None and attrs.get("href"):
+            self.base = attrs["href"]
         if tag == "title" or (tag == "h1" and not self.h1.strip()):  # the first <h1> only
             self._in = tag
 
@@ -141,19 +145,21 @@ def canonical_url(url: str, html: str) -> str:
     return canonical if same_host and not NOT_IN_URL.search(canonical) else url
 
 
-def page_article(url: str, html: str) -> str:
+def page_article(url: str, html: str, served_from: str = "") -> str:
+    """The article file for a page: front matter, then the page's main part as Markdown (``page_markdown``), its
+    relative links read against ``served_from`` (the address after redirects; ``url`` when not given)."""
     page = _Page()
     page.feed(html)
     main = _main_part(html)
-    # The page's text, escaped so that what was text there ("<script>" in a how-to) stays text in Markdown.
-    text = html_to_text(_without_furniture(_without_chrome(main if main is not None else html)))
-    body = escape(text.strip(), quote=False)
+    content = _without_furniture(_without_chrome(main if main is not None else html))
+    body = page_markdown(content, base_address(served_from or url, page.base))
     body = CONTROL.sub("", body)  # ESC, BEL and such are no article text (they act on terminals that show it)
     # The article's <h1> (Zendesk's sits in the article's own <header>), else one outside the site's header and
     # menus (Freshdesk's portal has its name as the banner's only <h1>), else <title>. Shown in cards, mail and
     # terminals: no ESC, one line.
     title = one_line(_first_h1(main or "") or _first_h1(_without_chrome(html)) or page.title or url)
-    meta = [f"title: {json.dumps(title, ensure_ascii=False)}", f"url: {url}", f"lang: {_language(page.lang, title, body)}"]
+    language = _language(page.lang, title, plain_text(body))  # the words, not the link targets and markup
+    meta = [f"title: {json.dumps(title, ensure_ascii=False)}", f"url: {url}", f"lang: {language}"]
     return "---\n" + "\n".join(meta) + "\n---\n" + body + "\n"
 
 
@@ -292,13 +298,13 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
     written, failures, taken, canonicals = 0, sitemap_failures, {}, set()
     for number, url in enumerate(urls, 1):
         try:
-            response, content = _fetch(session, url, host)
+            response, content, served_from = _fetch(session, url, host)
             _refuse_files(response)
             html = _decoded(response, content)
             url = canonical_url(url, html)
             if url not in canonicals:
                 canonicals.add(url)
-                (out / f"{_slug(url, taken)}.md").write_text(page_article(url, html), encoding="utf-8")
+                (out / f"{_slug(url, taken)}.md").write_text(page_article(url, html, served_from), encoding="utf-8")
                 written += 1
         except Exception as exc:  # noqa: BLE001 - one page's trouble, whatever it is, never stops the import
             failures.append(f"{url}: {_why(exc)}{_forget_gone(exc, url, out)}")
@@ -354,7 +360,7 @@ def _page_urls(session, sitemap_url: str, host: str, depth: int = 0, failures: l
     and MAX_SITEMAPS in all (without it, an index fanning out to 100 × 100 sitemaps is 10,101 downloads)."""
     visited = set() if visited is None else visited
     visited.add(sitemap_url)
-    response, content = _fetch(session, sitemap_url, host)
+    _, content, _ = _fetch(session, sitemap_url, host)
     pages, sitemaps = sitemap_entries(content)
     # Relative locations ("/articles/refunds") are read against the sitemap's address; #fragments are one page.
     pages = [urldefrag(urljoin(sitemap_url, u))[0] for u in pages]
@@ -382,7 +388,8 @@ def _page_urls(session, sitemap_url: str, host: str, depth: int = 0, failures: l
 
 
 def _fetch(session, url: str, host: str):
-    """GET ``url``, following redirects by hand so that every hop stays on ``host`` over http(s)."""
+    """GET ``url``, following redirects by hand so that every hop stays on ``host`` over http(s): (the last
+    response, its content, the address it came from)."""
     started = time.monotonic()
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
@@ -402,7 +409,7 @@ def _fetch(session, url: str, host: str):
             if time.monotonic() - started > MAX_SECONDS:
                 response.close()
                 raise ArticleError(f"took longer than {MAX_SECONDS} s to download; skipped")
-        return response, content
+        return response, content, url
     raise ArticleError(f"more than {MAX_REDIRECTS} redirects")
 
 

@@ -30,7 +30,7 @@ def answer_html(markdown: str) -> str:
 def _renderer():
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     md.validateLink = lambda url: True  # every link becomes a token; _link_open decides what is kept
     md.core.ruler.push("drop_opening_heading", _drop_opening_heading)
     for name, rule in (("html_block", _html_block), ("html_inline", _html_inline), ("link_open", _link_open),

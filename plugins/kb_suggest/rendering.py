@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from plugin_host.text import html_to_text
 
-MARKUP = re.compile(r"[\[\]<>&*_`#|\\]")  # a body without these renders as itself: no need to render it
+MARKUP = re.compile(r"[\[\]<>&*_`#|\\~]")  # a body without these renders as itself: no need to render it
 SHOWN_TARGETS = ("https://", "http://", "mailto:")
 HIDDEN_TAGS = re.compile(r"<(/?)(script|style)\b", re.I)
 HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*["']?([^"'\s>]+)""", re.I)
@@ -33,7 +33,7 @@ def plain_text(markdown: str, links: bool = False) -> str:
 def _parser():
     from markdown_it import MarkdownIt
 
-    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    parser = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     parser.validateLink = lambda url: True  # every link becomes a token; _Walk decides what a reader sees
     return parser
 
