@@ -125,3 +125,22 @@ def test_kb_import_shows_its_progress_on_stderr(tmp_path):
     result = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", SITEMAP, "--out", str(tmp_path / "kb")])
     assert result.exit_code == 0 and "Importing pages" in result.stderr
     assert result.stdout == f"1 article written to {tmp_path / 'kb'}.\n"
+
+
+@responses.activate
+def test_a_reimport_leaves_unchanged_articles_untouched(tmp_path):
+    # Was: every file was written again, so each import changed the folder's signature (modification times) and
+    # the host rebuilt its index though no article had changed.
+    import os
+
+    pages = ["https://help.example.com/a", "https://help.example.com/b"]
+    responses.add("GET", SITEMAP, body=urlset(*pages))
+    for url in pages:
+        responses.add("GET", url, body=f"<main><h1>{url[-1]}</h1><p>Text.</p></main>")
+    assert import_sitemap(SITEMAP, tmp_path) == (2, [])
+    for path in tmp_path.iterdir():
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    responses.replace("GET", pages[1], body="<main><h1>b</h1><p>New text.</p></main>")
+    assert import_sitemap(SITEMAP, tmp_path) == (2, [])
+    assert (tmp_path / "a.md").stat().st_mtime_ns == 1_000_000_000
+    assert (tmp_path / "b.md").stat().st_mtime_ns != 1_000_000_000 and "New text." in (tmp_path / "b.md").read_text()

@@ -304,13 +304,24 @@ def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=
             url = canonical_url(url, html)
             if url not in canonicals:
                 canonicals.add(url)
-                (out / f"{_slug(url, taken)}.md").write_text(page_article(url, html, served_from), encoding="utf-8")
+                _save(out / f"{_slug(url, taken)}.md", page_article(url, html, served_from))
                 written += 1
         except Exception as exc:  # noqa: BLE001 - one page's trouble, whatever it is, never stops the import
             failures.append(f"{url}: {_why(exc)}{_forget_gone(exc, url, out)}")
         if progress:
             progress(number, len(urls))
     return written, failures
+
+
+def _save(path: Path, article: str) -> None:
+    """Write ``article`` unless the file holds it already: an unchanged file keeps its modification time, so
+    re-importing an unchanged help centre does not make the host rebuild its index."""
+    try:
+        if path.read_text(encoding="utf-8") == article:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    path.write_text(article, encoding="utf-8")
 
 
 def _forget_gone(exc: Exception, url: str, out: Path) -> str:
