@@ -532,3 +532,29 @@ def test_front_matter_reads_yaml_where_it_is_yaml(head, expected):
 
     meta, body = parse_front_matter(f"---\n{head}\n---\nThe body.\n")
     assert {key: meta[key] for key in expected} == expected and body == "The body.\n"
+
+
+@pytest.mark.parametrize("extra", [
+    "updated: 2024-02-30",  # a date that is no date: YAML's timestamp raised ValueError
+    "reviewed: 2024-01-01T25:00:00",
+    "id: " + "1" * 5000,  # more digits than Python turns into an int
+])
+def test_a_front_matter_value_yaml_cannot_type_loses_neither_the_article_nor_the_folder(tmp_path, extra):
+    """A folded title beside a value YAML would make a date or number of, but cannot: it ended in a ValueError
+    out of load_folder, so one article's typo took every article of the knowledge base down."""
+    (tmp_path / "reset.md").write_text(f"---\ntitle: >\n  How do I reset\n  my password?\n{extra}\n---\nSteps.\n")
+    (tmp_path / "refunds.md").write_text("---\ntitle: Refunds\n---\nFive days.\n")
+    articles = {article.id: article for article in load_folder(tmp_path)}
+    assert articles["reset"].title == "How do I reset my password?" and articles["refunds"].title == "Refunds"
+
+
+def test_front_matter_nested_past_pythons_recursion_is_read_line_by_line(monkeypatch):
+    """Without libyaml, PyYAML's own parser recurses per nesting level: a RecursionError is no YAMLError."""
+    import yaml
+
+    from plugins.kb_suggest.articles import parse_front_matter
+
+    for name in ("CSafeLoader", "CBaseLoader"):
+        monkeypatch.delattr(yaml, name, raising=False)
+    meta, body = parse_front_matter("---\ntitle: >\n  Reset\nx: " + "[" * 5000 + "]" * 5000 + "\n---\nThe body.\n")
+    assert meta["title"] == ">" and body == "The body.\n"

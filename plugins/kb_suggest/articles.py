@@ -68,8 +68,8 @@ LIST_KEYS = {"tags"}  # the only front-matter values read as lists ("[a, b]" or 
 
 def parse_front_matter(text: str) -> tuple[dict, str]:
     """``key: value`` lines between ``---`` lines, read as YAML where it reads as such (folded ``title: >`` lines,
-    ``tags: ["a,b"]``); each value YAML turns into something else than text (``title: [Beta] Export``, ``lang: no``,
-    ``id: 0012``) is taken as written. Only ``tags`` is a list. A byte-order mark is ignored."""
+    ``tags: ["a,b"]``); YAML types no value (``lang: no``, ``id: 0012`` stay text), and one it reads as a list or
+    table (``title: [Beta] Export``) is taken as written. Only ``tags`` is a list. A byte-order mark is ignored."""
     text = text.removeprefix("\ufeff")
     if not text.startswith("---"):
         return {}, text
@@ -86,12 +86,16 @@ YAML_ONLY = re.compile(r":[ \t]*[>|][-+0-9]*[ \t]*$|^[ \t]+(?!-[ \t])\S|^tags:.*
 
 
 def _yaml_front_matter(head: str, written: dict) -> dict:
-    """The values of ``head`` that YAML reads as text (tags: as a list of texts), by lower-cased key."""
+    """The values of ``head`` that YAML reads as text (tags: as a list of texts), by lower-cased key.
+
+    YAML's base schema: every scalar stays text, so no date, number or tag is made of a value (``updated:
+    2024-02-30`` would raise ValueError while being made a date, ``!!python/…`` is only text); a head YAML cannot
+    read, or nests deeper than the parser recurses without libyaml, is read line by line."""
     import yaml
 
     try:
-        loaded = yaml.load(head, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when there
-    except yaml.YAMLError:
+        loaded = yaml.load(head, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))  # libyaml when there
+    except (yaml.YAMLError, RecursionError):
         return {}
     if not isinstance(loaded, dict):
         return {}
