@@ -302,12 +302,34 @@ GROUP_LIST_HEADERS = ("List-Id", "List-Post", "List-Help", "List-Unsubscribe", "
 GROUP_VIA_NAME = re.compile(r"^\s*'?(?P<name>.*?)'?\s+via\s+.+$")
 
 
-def own_group(msg: Message, own_addresses: frozenset[str]) -> str:
+def own_group(msg: Message, own_addresses: frozenset[str], among_others: bool = False) -> str:
     """Our own address that delivered this message as a Google Group, or "": its ``List-Id`` is exactly the
-    address with "@" as a dot (help@example.com → ``<help.example.com>``), as Google Groups writes it."""
-    found = re.fullmatch(r"[^<>]*<\s*([^<>\s]+)\s*>\s*", _get(msg, "List-Id"))
-    list_id = found.group(1).lower() if found else ""
-    return next((a for a in sorted(own_addresses) if list_id and a.replace("@", ".") == list_id), "")
+    address with "@" as a dot (help@example.com → ``<help.example.com>``), as Google Groups writes it. With
+    ``among_others``, also when other ``List-Id`` headers stand beside it (one the poster wrote): who wrote a
+    post the group may have delivered is judged on the group's ARC record, whatever else it carries."""
+    values = _list_id_values(msg) if among_others else [_get(msg, "List-Id")]
+    for value in values:
+        found = re.fullmatch(r"[^<>]*<\s*([^<>\s]+)\s*>\s*", value)
+        list_id = found.group(1).lower() if found else ""
+        group = next((a for a in sorted(own_addresses) if list_id and a.replace("@", ".") == list_id), "")
+        if group:
+            return group
+    return ""
+
+
+def _list_id_values(msg: Message) -> list[str]:
+    """Each ``List-Id`` header's value, decoded; an unreadable one is skipped."""
+    try:
+        values = msg.get_all("List-Id") or []
+    except Exception:
+        return []
+    out = []
+    for value in values:
+        try:
+            out.append(str(make_header(decode_header(str(value)[:MAX_DECODED_HEADER]))).strip())
+        except Exception:
+            out.append(str(value).strip())
+    return out
 
 
 def unwrap_own_group(msg: Message, own_addresses: frozenset[str] = frozenset()) -> Message:

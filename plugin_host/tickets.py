@@ -135,7 +135,8 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
     """One Gmail message resource (format=full) as a classified :class:`TicketMessage`."""
     # compat32: lenient with hostile headers (policy.default raises on CR/LF in a display name).
     msg = payload_to_email(gmail_message.get("payload") or {}, policy=email.policy.compat32)
-    group = own_group(msg, config.mailbox.own_addresses)
+    # Our group among the List-Ids, even beside one the poster wrote: its post's writer needs the ARC record.
+    group = own_group(msg, config.mailbox.own_addresses, among_others=True)
     msg = unwrap_own_group(msg, config.mailbox.own_addresses)  # a post to our own Google Group: its writer's
     labels = set(gmail_message.get("labelIds", []))
     forged = forged_from(msg, labels, config, group)

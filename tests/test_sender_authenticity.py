@@ -210,3 +210,26 @@ def test_a_web_form_sending_as_our_address_from_its_own_server_is_still_its_visi
                      headers={"Reply-To": "Rae Visitor <rae@example.org>"})
     ticket = ticket_from_eml(received(raw, FORGED), config_with_agent(tmp_path))
     assert ticket.customer.email == "rae@example.org" and not ticket.first_customer_message.forged_from
+
+
+def test_a_poster_s_own_list_id_does_not_turn_off_the_check_of_a_post_through_our_group(tmp_path):
+    """A domain without DMARC p=reject keeps its From in a group post (no "via Help" rewrite), and the group's
+    envelope makes Gmail's verdict at our mailbox dmarc=pass for it: only the sealed ARC verdict tells who
+    wrote. A second List-Id the poster wrote made our group's unrecognisable ("<evil.list> <help.example.com>"),
+    so the outer verdict was believed and Mallory's post was Anna's reply, stopping the clock."""
+    local, host, feed = setup(tmp_path)
+    ref = open_ticket(local, feed)
+    headers = {**GROUP_HEADERS, "X-Original-Sender": "anna.kowalska@example.com"}
+    raw = make_email(sender=ANNA, to="Jane Customer <jane@example.org>", subject="Re: Order 1234 is late",
+                     body="Hi Jane, it ships today.", message_id="<g9@example.com>", in_reply_to="<q1@example.org>",
+                     headers=headers)
+    raw = received(raw, "<evil.list.example>", name="List-Id")  # the poster's own, kept beside the group's
+    raw = received(raw, f"i=1; {FORGED}", name="ARC-Authentication-Results")
+    raw = received(raw, "i=1; a=rsa-sha256; t=1776889514; cv=none; d=google.com; s=arc-20240605; b=AbC=",
+                   name="ARC-Seal")
+    deliver(local.gmail(), received(raw, GROUP_OUTER), threadId=ref["threadId"])
+    feed.sync()
+    ticket = host.ticket(ref["threadId"])
+    post = ticket.messages[-1]
+    assert post.kind != "agent" and "dmarc=fail" in post.forged_from
+    assert ticket.first_agent_reply_at is None and ticket.awaiting_reply
