@@ -250,13 +250,16 @@ SIGN_OFF_TAIL = 6
 
 def strip_sign_off(text: str, name: str = "") -> str:
     """``text`` without its closing sign-off and the signature lines below it; with the writer's ``name``, also a
-    signature without a sign-off that opens with that name ("Jane Baker\nCTO, Acme\n+1 555 0100")."""
+    signature without a sign-off that opens with that whole name ("Jane Baker\nCTO, Acme\n+1 555 0100"), and one
+    word of it as the last line ("— Jane"). One word does not open a signature: it may be a word of the request
+    on a line of its own ("Bill\n#4471 from March\nrefund the difference please")."""
     lines = text.rstrip().split("\n")
-    own = _name_forms(name)
+    whole, words = _name_forms(name)
     for i in range(len(lines) - 1, 0, -1):
         if len(lines) - 1 - i > SIGN_OFF_TAIL or not _signature_line(lines[i]):
             break
-        signed = SIGN_OFF.match(plain_letters(lines[i])) or _name_key(lines[i]) in own
+        key = _name_key(lines[i])
+        signed = SIGN_OFF.match(plain_letters(lines[i])) or key in whole or (key in words and i == len(lines) - 1)
         if signed and any(line.strip() for line in lines[:i]):
             return "\n".join(lines[:i]).rstrip()
     return text
@@ -267,11 +270,13 @@ def _name_key(line: str) -> str:
     return " ".join(re.findall(r"[^\W\d_]+", plain_letters(line).lower()))
 
 
-def _name_forms(name: str) -> set[str]:
-    """The lines a writer called ``name`` signs with: the whole name in either order, or one of its words ("jane
-    baker", "baker jane", "jane"; "Kowalska Anna" signs "Anna Kowalska")."""
+def _name_forms(name: str) -> tuple[set[str], set[str]]:
+    """The lines a writer called ``name`` signs with: the whole name in either order ("jane baker", "baker jane";
+    "Kowalska Anna" signs "Anna Kowalska"), and its words of two letters or more ("jane", "baker")."""
     words = _name_key(name).split()
-    return {" ".join(words), " ".join(reversed(words)), *words} if words else set()
+    if not words:
+        return set(), set()
+    return {" ".join(words), " ".join(reversed(words))}, {word for word in words if len(word) > 1}
 
 
 def _signature_line(line: str) -> bool:

@@ -397,3 +397,18 @@ def test_greetings_and_sign_offs_typed_without_diacritics_or_in_latin_letters(gm
     """"Dzien dobry," and "Z powazaniem" (Polish without its marks) stayed in the knowledge-base question."""
     ticket = ticket_of(gmail, config, make_email(subject="Logowanie", body=body))
     assert ticket.question == f"Logowanie\n{question}"
+
+
+@pytest.mark.parametrize("sender, body", [
+    # one word of the writer's name that is also a word of the request, on a line of its own
+    ("Bill Jones <bill@example.org>", "The amount is wrong on this:\nBill\n#4471 from March\nrefund the difference please"),
+    ("Acme Orders <orders@acme.example>", "These did not arrive:\nOrders\n1234 and 1235\nplease send them again"),
+    ("May Lee <may@example.org>", "Our invoice is wrong.\nMay\nand June were charged twice"),
+    ("J. R. Smith <jr@example.org>", "Options we tried:\nA\nB\nR\nnone of them exports the report"),
+])
+def test_a_line_that_is_one_word_of_the_writers_name_drops_no_request_below_it(gmail, config, sender, body):
+    """A single word of the name opened a "signature" wherever it stood alone, and every short line under it went
+    with it: the refund, the missing orders, the second month. Only the whole name opens a signature; one word
+    of it ("— Jane") is a signature only as the last line."""
+    ticket = ticket_of(gmail, config, make_email(sender=sender, subject="Export", body=body))
+    assert ticket.question == f"Export\n{body}"
