@@ -21,6 +21,7 @@ from .config import Config
 from .errors import ConfigError, GmailError
 from .executor import MADE, Executor, Outcome
 from .files import exclusive
+from .loopguard import ROBOT_LOCAL
 from .ticket import CONTINUED, CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
 
@@ -269,12 +270,18 @@ class Host:
         except GmailError as exc:  # gone or refused: the split thread is still handled, unowned, as a new request
             log.info("thread %s continues %s, which could not be read (%s)", ticket.thread_id, origin, exc)
             return ticket, actions
-        if earlier is None or not set(earlier.customer_addresses) & set(ticket.customer_addresses):
+        if earlier is None or not self.personal_addresses(earlier) & self.personal_addresses(ticket):
             return ticket, actions
         actions.add_labels(CONTINUED)
         if earlier.owner_name and not ticket.owner_name:
             actions.add_labels(f"Owner/{earlier.owner_name}")
         return dataclasses.replace(ticket, continues_conversation=True), actions
+
+    def personal_addresses(self, ticket: Ticket) -> set[str]:
+        """The customer's own addresses, by which two threads are one customer's: not a web form's or robot's
+        sender (no-reply@, notifications@), which every visitor's mail shares, and none of ours."""
+        return {a for a in ticket.customer_addresses
+                if not ROBOT_LOCAL.match(a.partition("@")[0]) and not self.config.is_own_address(a)}
 
     def dispatch(self, event: str, ticket: Ticket, **extra) -> Actions:
         """Call one event hook for a ticket; the only place event hooks are called."""

@@ -157,3 +157,32 @@ def test_the_continued_label_is_the_hosts_and_never_retired_for_a_plugin():
     from plugin_host.plugins import host_label
 
     assert host_label(CONTINUED, "Helpdesk") and host_label("Continued", "Helpdesk")
+
+
+def test_a_web_forms_shared_sender_makes_no_stranger_the_same_customer(tmp_path):
+    """Every visitor's form mail comes from the form's one no-reply address, which counted as the customer's own
+    address: Mallory, sending through the same form (or writing its From) with In-Reply-To naming Jane's form
+    conversation, continued it, taking its owner and the next-response clock. The visitor is the customer; the
+    form's sender is nobody's address."""
+    local, host, clock = setup(tmp_path, monday(9), sla=TARGETS)
+    g = local.gmail()
+    feed = ChangeFeed(host)
+    form = "Website <no-reply@forms.example.net>"
+    jane = at(local, deliver(g, make_email(sender=form, message_id="<f0@forms.example.net>", subject="Contact form",
+                                           headers={"Reply-To": "Jane Customer <jane@example.org>"})), monday(9))
+    feed.sync()
+    assert host.ticket(jane["threadId"]).customer.email == "jane@example.org"
+    answer = send(g, make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org",
+                                message_id="<f1@example.com>", subject="Re: Contact form",
+                                in_reply_to="<f0@forms.example.net>", body="Which order is it?\n\nAnna Kowalska"),
+                  jane["threadId"])
+    at(local, answer, monday(9, 30))
+    feed.sync()
+    clock["now"] = monday(10)
+    mallory = at(local, deliver(g, make_email(sender=form, message_id="<f2@forms.example.net>", subject="Question",
+                                              in_reply_to="<f1@example.com>",
+                                              headers={"Reply-To": "Mallory <mallory@example.net>"})), monday(10))
+    feed.sync()
+    assert host.ticket(mallory["threadId"]).customer.email == "mallory@example.net"
+    assert CONTINUED not in thread_label_names(local, mallory["threadId"])
+    assert host.deadline(host.ticket(mallory["threadId"])).target == "first_response"
