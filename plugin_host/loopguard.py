@@ -239,9 +239,14 @@ def is_away_notice(text: str) -> bool:
 # some gateways, Lotus Notes' "Return Receipt"): its subject *and* the receipt's own sentence.
 RECEIPT_SUBJECT = re.compile(r"^\s*(read|read receipt|return receipt( \(confirm\))?|gelesen|lu|le[ií]do|letto|"
                              r"прочитано|прочитан[оа]?|przeczytan[aey]|przeczytano|odczytan[aoe])\s*(:|$)", re.I)
+# The receipt's sentence says when ("was read on Monday, December 7, 2026 10:05", "została przeczytana 7.12.2026"),
+# or, in Notes', "was received by:": a customer's "my message has been read, but…" or "was received by your bank"
+# under a "READ:" subject is no receipt.
+WHEN = r"[^\S\n]+[^\n\d]{0,30}?\d"
 RECEIPT_SENTENCE = re.compile(
-    r"\b(was\s+read\s+on|has\s+been\s+read|was\s+received\s+by|wurde\s+am\s+.{0,40}\s+gelesen|a\s+été\s+lu|"
-    r"(został[ao]?|było)\s+(przeczytan[aey]|odczytan[aey])|odczytano)|(?<!\w)(было\s+прочитано|прочитано\s+\d)",
+    rf"\b((was|has\s+been)\s+read\s+(on|at){WHEN}|was\s+received\s+by\s*:|wurde\s+am\s+.{{0,40}}\s+gelesen|"
+    rf"a\s+été\s+lu\s+le{WHEN}|((został[ao]?|było)\s+(przeczytan[aey]|odczytan[aey])|odczytano){WHEN})|"
+    rf"(?<!\w)прочитано{WHEN}",
     re.I | re.S)
 RECEIPT_CHARS = 1500
 

@@ -233,3 +233,61 @@ def test_a_poster_s_own_list_id_does_not_turn_off_the_check_of_a_post_through_ou
     post = ticket.messages[-1]
     assert post.kind != "agent" and "dmarc=fail" in post.forged_from
     assert ticket.first_agent_reply_at is None and ticket.awaiting_reply
+
+
+# -- the rules one by one (plugin_host.authenticity) ------------------------------------------------------------
+
+def _msg(raw: bytes):
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def test_googles_header_is_found_in_any_case_and_after_a_comment():
+    """RFC 8601: the authserv-id is a domain (any case) and may follow a comment."""
+    for value in ("MX.Google.COM; dmarc=fail header.from=example.com",
+                  "(received by Gmail) mx.google.com; dmarc=fail header.from=example.com"):
+        verdict = gmail_verdict(_msg(received(make_email(sender=ANNA), value)))
+        assert verdict is not None and not verdict.vouches_for("example.com")
+
+
+def test_an_unreadable_verdict_says_so():
+    anna = "anna.kowalska@example.com"
+    doubt = sender_doubt(_msg(make_email(sender=ANNA)), anna, parse_verdict("mx.google.com; dkim=pass ("))
+    assert "could not be read" in doubt
+
+
+def test_only_a_pass_or_fail_for_the_senders_own_domain_decides_dmarc():
+    """dmarc=temperror (or none) for our domain is no pass: SPF and DKIM of that domain decide; a dmarc=pass for
+    another domain (the header.from Gmail read was someone else's) says nothing about ours."""
+    assert not parse_verdict("mx.google.com; dmarc=temperror header.from=example.com; "
+                             "spf=fail smtp.mailfrom=x@example.com").vouches_for("example.com")
+    assert not parse_verdict("mx.google.com; dmarc=pass header.from=evil.example").vouches_for("example.com")
+    assert parse_verdict("mx.google.com; dmarc=none header.from=example.com; "
+                         "dkim=pass header.i=@example.com").vouches_for("example.com")
+
+
+def test_alignment_is_by_whole_labels_either_way():
+    """Relaxed alignment: a signature of our parent domain vouches for mail.example.com's agents; a domain that
+    merely ends in our name (evilexample.com, evil-example.com) never does."""
+    assert parse_verdict("mx.google.com; dkim=pass header.i=@example.com").vouches_for("mail.example.com")
+    for other in ("evilexample.com", "evil-example.com", "example.com.evil.example"):
+        assert not parse_verdict(f"mx.google.com; dkim=pass header.i=@{other}").vouches_for("example.com")
+        assert not parse_verdict(f"mx.google.com; spf=pass smtp.mailfrom=a@{other}").vouches_for("example.com")
+
+
+def _group_doubt(raw: bytes) -> str:
+    msg = _msg(raw)
+    return sender_doubt(msg, "anna.kowalska@example.com", gmail_verdict(msg), "help@example.com")
+
+
+def test_the_arc_record_counts_only_when_gmail_checked_every_seal():
+    """A seal saying d=google.com is text until Gmail's arc=pass says the chain verified: a forged seal
+    (arc=fail) over a copied 'dmarc=pass' record vouches for nobody."""
+    assert _group_doubt(group_post(GENUINE)) == ""
+    assert "ARC record" in _group_doubt(group_post(GENUINE, outer=GROUP_OUTER.replace("arc=pass", "arc=fail")))
+
+
+def test_two_seals_of_one_instance_or_a_record_not_written_by_google_vouch_for_nobody():
+    twice = received(group_post(GENUINE), "i=1; a=rsa-sha256; cv=none; d=evil.example; s=s; b=Zz=", name="ARC-Seal")
+    assert "ARC record" in _group_doubt(twice)
+    other_server = group_post(GENUINE.replace("mx.google.com", "mx.evil.example", 1))
+    assert "ARC record" in _group_doubt(other_server)

@@ -322,3 +322,20 @@ def test_a_plain_text_read_receipt_opens_no_ticket(tmp_path):
     assert receipt["threadId"] != first["threadId"]
     assert host.ticket(receipt["threadId"]) is None and len(acks(local)) == 1
     assert "Helpdesk/Awaiting reply" not in thread_label_names(local, receipt["threadId"])
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("READ: payment taken twice", "My payment was received by your bank twice on Monday. Please refund one."),
+    ("Read receipt", "My message has been read, but nobody answered. Where is order 1234?"),
+    ("Read: invoice", "Thanks, the invoice was received by our accounts team. When will the refund arrive?"),
+    ("Lu", "Bonjour, votre message a été lu mais personne ne répond. Commande 1234."),
+    ("Przeczytane", "Moja wiadomość została przeczytana, ale nikt nie odpowiedział. Zamówienie 1234."),
+    ("Прочитано", "Ваше сообщение было прочитано, но ответа нет. Заказ 1234."),
+])
+def test_a_customer_whose_subject_reads_like_a_receipt_is_still_a_customer(subject, body):
+    """A subject starting "Read"/"Lu"/"Прочитано" and a sentence about reading or receiving made a customer's
+    complaint a read receipt, dropped without a ticket. A receipt's sentence is followed by when it was read
+    ("was read on Monday, December 7, 2026", "została przeczytana 7.12.2026"), Notes' by "was received by:"."""
+    from plugin_host.loopguard import automatic_reason
+
+    assert automatic_reason(message_from_bytes(make_email(subject=subject, body=body))) == ""
