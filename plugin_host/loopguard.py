@@ -244,7 +244,7 @@ RECEIPT_SUBJECT = re.compile(r"^\s*(read|read receipt|return receipt( \(confirm\
 # under a "READ:" subject is no receipt.
 WHEN = r"[^\S\n]+[^\n\d]{0,30}?\d"
 RECEIPT_SENTENCE = re.compile(
-    rf"\b((was|has\s+been)\s+read\s+(on|at){WHEN}|was\s+received\s+by\s*:|wurde\s+am\s+.{{0,40}}\s+gelesen|"
+    rf"\b((was|has\s+been)\s+read\s+(on|at){WHEN}|was\s+received\s+by\s*:|wurde\s+am\s+[^\n]{{0,160}}?\s+gelesen|"
     rf"a\s+été\s+lu\s+le{WHEN}|((został[ao]?|było)\s+(przeczytan[aey]|odczytan[aey])|odczytano){WHEN})|"
     rf"(?<!\w)прочитано{WHEN}",
     re.I | re.S)

@@ -339,3 +339,16 @@ def test_a_customer_whose_subject_reads_like_a_receipt_is_still_a_customer(subje
     from plugin_host.loopguard import automatic_reason
 
     assert automatic_reason(message_from_bytes(make_email(subject=subject, body=body))) == ""
+
+
+def test_a_german_outlook_receipt_naming_its_time_zone_is_automatic():
+    """Outlook writes the read time with its zone's name, far more than 40 characters between "wurde am" and
+    "gelesen": the German receipt was a customer's message."""
+    from plugin_host.loopguard import automatic_reason
+
+    body = ("Ihre Nachricht\n\n  An: support@example.com\n  Betreff: Bestellung 1234\n"
+            "  Gesendet: Montag, 7. Dezember 2026 10:00:00 (UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien\n\n"
+            "wurde am Montag, 7. Dezember 2026 10:05:12 (UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien "
+            "gelesen.\n")
+    msg = message_from_bytes(make_email(subject="Gelesen: Bestellung 1234", body=body))
+    assert automatic_reason(msg).startswith("read receipt")
