@@ -186,3 +186,27 @@ def test_a_web_forms_shared_sender_makes_no_stranger_the_same_customer(tmp_path)
     assert host.ticket(mallory["threadId"]).customer.email == "mallory@example.net"
     assert CONTINUED not in thread_label_names(local, mallory["threadId"])
     assert host.deadline(host.ticket(mallory["threadId"])).target == "first_response"
+
+
+def test_the_sync_that_finds_the_split_already_plans_by_the_next_response_clock(tmp_path):
+    """The hooks of the sync that recognises the split see the ticket as continuing: found at 10:50, Jane's
+    10:00 message is not at risk of the one-hour first-response target (only the next-response one runs)."""
+    local, host, clock = setup(tmp_path, monday(9), sla=TARGETS)
+    g = local.gmail()
+    feed = ChangeFeed(host)
+    feed.sync()
+    first = at(local, deliver(g, make_email(message_id="<d0@example.org>", subject="Order 1234 is late")), monday(9))
+    feed.sync()
+    clock["now"] = monday(9, 30)
+    at(local, send(g, make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org",
+                                 message_id="<d1@example.com>", subject="Re: Order 1234 is late",
+                                 in_reply_to="<d0@example.org>", body="Which address?\n\nAnna Kowalska"),
+                   first["threadId"]), monday(9, 30))
+    feed.sync()
+    split = at(local, deliver(g, make_email(message_id="<d2@example.org>", subject="New address for order 1234",
+                                            in_reply_to="<d1@example.com>", body="5 Main Street.")), monday(10))
+    clock["now"] = monday(10, 50)
+    report = feed.sync()
+    assert {p.thread_id: p for p in report.threads}[split["threadId"]].ticket.continues_conversation
+    labels = thread_label_names(local, split["threadId"])
+    assert CONTINUED in labels and "Helpdesk/SLA/At risk" not in labels and "Helpdesk/SLA/Breached" not in labels

@@ -373,3 +373,26 @@ def test_an_insert_draft_answers_whoever_wrote_last(tmp_path):
     raw = g.users().drafts().get(userId="me", id=draft["id"], format="raw").execute()["message"]["raw"]
     text = base64.urlsafe_b64decode(raw).decode()
     assert "To: bob@example.org" in text and "In-Reply-To: <q2@example.org>" in text
+
+
+def test_a_buttons_second_toast_says_nothing_new_was_made_only_when_nothing_was(tmp_path):
+    """CardReply.already replaces the toast when the press made nothing people see: a mail sent (a
+    notification) counts as made, like a task; a dry run, which makes nothing, keeps the plugin's own toast."""
+    from plugin_host import hookimpl
+    from plugin_host.ticket import CardReply
+
+    class TellTheLead:
+        @hookimpl
+        def on_card_action(self, name, parameters, form_inputs, ticket, agent, actions, settings, now):
+            if name == "lead.tell":
+                actions.notify(to="lead@example.com", subject=f"Look at {ticket.subject}", text=ticket.gmail_url,
+                               key=f"tell:{ticket.thread_id}")
+                return CardReply(notification="The lead was told.", already="The lead was told before.")
+
+    local, host, _ = make_host(tmp_path, plugin=TellTheLead())
+    ref = deliver(local.gmail(), make_email(subject="Refund"))
+    press = lambda **kw: host.card_action("lead.tell", {}, {}, ref["threadId"], None, **kw).notification  # noqa: E731
+    assert press(dry_run=True) == "The lead was told."
+    assert press() == "The lead was told."
+    assert press() == "The lead was told before."
+    assert press(dry_run=True) == "The lead was told."

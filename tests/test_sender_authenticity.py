@@ -291,3 +291,63 @@ def test_two_seals_of_one_instance_or_a_record_not_written_by_google_vouch_for_n
     assert "ARC record" in _group_doubt(twice)
     other_server = group_post(GENUINE.replace("mx.google.com", "mx.evil.example", 1))
     assert "ARC record" in _group_doubt(other_server)
+
+
+def test_dkim_is_about_the_signing_domain_and_a_trailing_dot_is_the_same_domain():
+    assert not parse_verdict("mx.google.com; dkim=pass header.d=evil.example header.i=@example.com"
+                             ).vouches_for("example.com")
+    assert parse_verdict("mx.google.com; dmarc=pass header.from=example.com.").vouches_for("example.com")
+
+
+def _hop(instance: int, results: str) -> bytes:
+    return (f"ARC-Authentication-Results: i={instance}; {results}\r\n"
+            f"ARC-Seal: i={instance}; a=rsa-sha256; cv=pass; d=google.com; s=arc-20240605; b=Zz=\r\n").encode()
+
+
+GROUP_HOP = ("mx.google.com; dkim=pass header.i=@example.com; spf=pass "
+             "smtp.mailfrom=help+bncBAABBQ4XYWQMGQE7S5K3YA@example.com; dmarc=pass header.from=example.com")
+
+
+def test_the_writers_verdict_is_the_latest_google_hop_that_is_not_the_groups_own():
+    """Gmail also seals its verdict on the group's hop to our mailbox (the group's envelope: dmarc=pass for any
+    From at our domain): it says nothing about the writer and is skipped; of the hops before it, the latest is
+    the group taking the post in."""
+    forged = _msg(_hop(2, GROUP_HOP) + group_post(FORGED))
+    assert "dmarc=fail" in sender_doubt(forged, "anna.kowalska@example.com", gmail_verdict(forged), "help@example.com")
+    later = _msg(_hop(2, GENUINE) + group_post(FORGED))  # i=1: an earlier relay's verdict; i=2: the group's intake
+    assert sender_doubt(later, "anna.kowalska@example.com", gmail_verdict(later), "help@example.com") == ""
+
+
+def test_our_own_address_needs_gmails_word_too_unless_this_mailbox_sent_it(tmp_path):
+    from plugin_host.tickets import forged_from
+
+    config = config_with_agent(tmp_path)
+    ours = _msg(received(make_email(sender="Support <support@example.com>", subject="Re: Order 1234"), FORGED))
+    assert "not authenticated" in forged_from(ours, {"INBOX"}, config)
+    assert forged_from(ours, {"SENT", "INBOX"}, config) == ""
+
+
+def test_a_message_whose_from_is_not_believed_is_judged_without_our_addresses(tmp_path):
+    """An auto-reply or bounce that claims our address is still automatic (saying why it is not ours); any other
+    message claiming our address is a customer's, not mail of ours come back (nothing of ours is claimed)."""
+    from plugin_host.tickets import classify
+
+    config = config_with_agent(tmp_path)
+    away = _msg(make_email(sender="Support <support@example.com>", subject="Out of office",
+                           headers={"Auto-Submitted": "auto-replied"}))
+    kind, reason, ours, marker = classify(away, {"INBOX"}, config, forged="From support@example.com is not ours")
+    assert (kind, ours, marker) == ("automatic", False, "") and reason.endswith("is not ours")
+    plain = _msg(make_email(sender="Support <support@example.com>", subject="Refund"))
+    assert classify(plain, {"INBOX"}, config, forged="not ours")[0] == "customer"
+
+
+def test_a_message_not_believed_is_warned_about_once_not_on_every_later_sync(tmp_path, caplog):
+    local, host, feed = setup(tmp_path)
+    ref = open_ticket(local, feed)
+    deliver(local.gmail(), agent_reply((FORGED,)), threadId=ref["threadId"])
+    with caplog.at_level("WARNING", logger="plugin_host.host"):
+        feed.sync()
+        deliver(local.gmail(), make_email(message_id="<q2@example.org>", subject="Re: Order 1234 is late",
+                                          in_reply_to="<q1@example.org>", body="Any news?"), threadId=ref["threadId"])
+        feed.sync()
+    assert caplog.text.count("read as a customer's") == 1

@@ -352,3 +352,21 @@ def test_a_german_outlook_receipt_naming_its_time_zone_is_automatic():
             "gelesen.\n")
     msg = message_from_bytes(make_email(subject="Gelesen: Bestellung 1234", body=body))
     assert automatic_reason(msg).startswith("read receipt")
+
+
+def test_a_split_thread_an_agent_took_already_keeps_its_owner(tmp_path):
+    """Bob took the split-off reply before the sync saw it: the conversation's owner is not added beside him."""
+    from plugin_host.actions import Actions
+
+    local, host, feed, g, first = owned_conversation(tmp_path, "<tk0@example.org>")
+    send(g, make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", message_id="<tk1@example.com>",
+                       subject="Re: Order 1234 is late", in_reply_to="<tk0@example.org>", body="Which address?"), first)
+    feed.sync()
+    split = deliver(g, make_email(message_id="<tk2@example.org>", subject="New address for order 1234",
+                                  in_reply_to="<tk1@example.com>", body="Please send it to 5 Main Street."))
+    taken = Actions(thread_id=split["threadId"])
+    taken.add_labels("Owner/Bob Builder")
+    host.execute(taken, None)
+    feed.sync()
+    owners = {n for n in thread_label_names(local, split["threadId"]) if n.startswith("Helpdesk/Owner/")}
+    assert owners == {"Helpdesk/Owner/Bob Builder"}
