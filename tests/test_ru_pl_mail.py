@@ -412,3 +412,15 @@ def test_a_line_that_is_one_word_of_the_writers_name_drops_no_request_below_it(g
     of it ("— Jane") is a signature only as the last line."""
     ticket = ticket_of(gmail, config, make_email(sender=sender, subject="Export", body=body))
     assert ticket.question == f"Export\n{body}"
+
+
+@pytest.mark.parametrize("name, text, kept", [
+    ("Jane Baker", "Export fails.\nJane Baker, +1 555 0100", "Export fails."),  # a phone beside the name
+    ("Agnieszka Wiśniewska", "Nie działa eksport.\nAgnieszka Wisniewska\nKsięgowa", "Nie działa eksport."),  # typed
+    ("", "My order number is below.\n1234-5678\n--\nplease check it", None),  # no name: no line is its name
+    ("J. R. Smith", "Which of these can export?\nA\nB\nR", None),  # an initial is no signature
+])
+def test_the_writers_name_is_matched_as_letters(name, text, kept):
+    from plugin_host.text import strip_sign_off
+
+    assert strip_sign_off(text, name=name) == (text if kept is None else kept)
