@@ -370,3 +370,25 @@ def test_a_split_thread_an_agent_took_already_keeps_its_owner(tmp_path):
     feed.sync()
     owners = {n for n in thread_label_names(local, split["threadId"]) if n.startswith("Helpdesk/Owner/")}
     assert owners == {"Helpdesk/Owner/Bob Builder"}
+
+
+@pytest.mark.parametrize("subject, body", [
+    ("RE: Read: Where is my order 1234?", OUTLOOK_RECEIPT),  # a gateway answering with the receipt
+    ("Return Receipt (Confirm)", "Your document: Order 1234\nwas received by: Jane Cooper/Corp\nat: 07.12.2026 10:05"),
+    ("Read: Where is my order 1234?", "Your message\n\n  From: Support <support@example.com>\n  To: Jane Cooper\n"
+                                      "  Subject: Where is my order 1234?\n  Sent: 07.12.2026 10:00\n\n"
+                                      "was read on 07.12.2026 10:05.\n"),  # its header block quotes nothing
+])
+def test_more_forms_of_plain_text_read_receipts_are_automatic(subject, body):
+    from plugin_host.loopguard import automatic_reason
+
+    msg = message_from_bytes(make_email(sender="Jane Cooper <jane@corp.example>", subject=subject, body=body))
+    assert automatic_reason(msg).startswith("read receipt")
+
+
+def test_a_receipt_is_a_short_message_under_a_receipts_subject():
+    from plugin_host.loopguard import is_read_receipt
+
+    assert not is_read_receipt("Order 1234", OUTLOOK_RECEIPT)
+    long_complaint = OUTLOOK_RECEIPT + "\nAnd that is all Outlook says, while my order " + "still has not come. " * 80
+    assert not is_read_receipt("Read: Where is my order 1234?", long_complaint)
