@@ -77,3 +77,15 @@ def test_a_greek_customer_is_not_acknowledged_in_german(tmp_path):
 ])
 def test_mixed_scripts_go_by_most_letters(text, language):
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize("text, language", [
+    ("Hello, my order from Γιώργος Παπαδόπουλος is late, where is it?", "en"),  # a Greek name in English
+    ("Zamówienie od Γιώργος Παπαδόπουλος nie dotarło, gdzie jest?", "pl"),  # ó, ł and ż are Latin letters
+    ("my parcel to Санкт-Петербург", "en"),  # Cyrillic is no other script: its own rules apply
+    ("zamówienie do Санкт-Петербург", "pl"),
+    ("abcd αβγδ", "en"),  # half is not most
+])
+def test_only_a_text_mostly_in_another_script_goes_to_the_model_alone(text, language):
+    """Most of all letters, not of the non-ASCII ones, decide; Latin and Cyrillic letters are not 'other'."""
+    assert detect_language(text) == language
