@@ -558,3 +558,14 @@ def test_front_matter_nested_past_pythons_recursion_is_read_line_by_line(monkeyp
         monkeypatch.delattr(yaml, name, raising=False)
     meta, body = parse_front_matter("---\ntitle: >\n  Reset\nx: " + "[" * 5000 + "]" * 5000 + "\n---\nThe body.\n")
     assert meta["title"] == ">" and body == "The body.\n"
+
+
+def test_a_title_with_a_hash_is_not_cut_where_yaml_sees_a_comment():
+    """'#' after a space starts a YAML comment: read as YAML (because of a quoted tag on another line), the
+    title "Error #500 when exporting" became "Error"."""
+    from plugins.kb_suggest.articles import parse_front_matter
+
+    meta, _ = parse_front_matter('---\ntitle: Error #500 when exporting\ntags: ["billing, invoices"]\n---\nBody.\n')
+    assert meta["title"] == "Error #500 when exporting" and meta["tags"] == ["billing, invoices"]
+    meta, _ = parse_front_matter("---\ntitle: >\n  Error #500\n  when exporting\n---\nBody.\n")  # no comment there
+    assert meta["title"] == "Error #500 when exporting"

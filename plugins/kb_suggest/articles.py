@@ -104,9 +104,15 @@ def _yaml_front_matter(head: str, written: dict) -> dict:
         key = str(key).strip().lower()
         if key in LIST_KEYS and isinstance(value, list) and all(isinstance(v, str) for v in value):
             meta[key] = [v.strip() for v in value if v.strip()]
-        elif isinstance(value, str) and key not in LIST_KEYS:
+        elif isinstance(value, str) and key not in LIST_KEYS and not _comment_dropped(written.get(key), value):
             meta[key] = value.strip()
     return {key: value for key, value in meta.items() if key in written}
+
+
+def _comment_dropped(written, loaded: str) -> bool:
+    """Whether YAML read the rest of a one-line value as a comment ("title: Error #500 when exporting" is
+    "Error" to YAML): that value is taken as written."""
+    return isinstance(written, str) and bool(re.match(re.escape(loaded.strip()) + r"\s+#", written))
 
 
 def _written_front_matter(head: str) -> dict:
