@@ -569,3 +569,13 @@ def test_a_title_with_a_hash_is_not_cut_where_yaml_sees_a_comment():
     assert meta["title"] == "Error #500 when exporting" and meta["tags"] == ["billing, invoices"]
     meta, _ = parse_front_matter("---\ntitle: >\n  Error #500\n  when exporting\n---\nBody.\n")  # no comment there
     assert meta["title"] == "Error #500 when exporting"
+
+
+def test_tags_quoted_as_one_string_lose_their_quotes():
+    """'tags: "billing, refunds"' is one comma-separated string, as an unquoted one: its tags were '"billing' and
+    'refunds"', quotes and all, so neither matched."""
+    from plugins.kb_suggest.articles import parse_front_matter
+
+    for head in ('tags: "billing, refunds"', "tags: 'billing, refunds'"):
+        meta, _ = parse_front_matter(f"---\ntitle: Refunds\n{head}\n---\nBody.\n")
+        assert meta["tags"] == ["billing", "refunds"]

@@ -104,6 +104,8 @@ def _yaml_front_matter(head: str, written: dict) -> dict:
         key = str(key).strip().lower()
         if key in LIST_KEYS and isinstance(value, list) and all(isinstance(v, str) for v in value):
             meta[key] = [v.strip() for v in value if v.strip()]
+        elif key in LIST_KEYS and isinstance(value, str):  # one quoted string: comma-separated, as unquoted
+            meta[key] = [v.strip() for v in value.split(",") if v.strip()]
         elif isinstance(value, str) and key not in LIST_KEYS and not _comment_dropped(written.get(key), value):
             meta[key] = value.strip()
     return {key: value for key, value in meta.items() if key in written}
