@@ -579,3 +579,23 @@ def test_tags_quoted_as_one_string_lose_their_quotes():
     for head in ('tags: "billing, refunds"', "tags: 'billing, refunds'"):
         meta, _ = parse_front_matter(f"---\ntitle: Refunds\n{head}\n---\nBody.\n")
         assert meta["tags"] == ["billing", "refunds"]
+
+
+@pytest.mark.parametrize("head, expected", [
+    ("Title: >\n  Reset your\n  password", {"title": "Reset your password"}),  # keys in any case
+    ("summary: >\n  Steps\ntitle: [Beta]", {"title": "[Beta]"}),  # a YAML list is no title
+    ("summary: >\n  Steps\ntags: [' billing ', refunds]", {"tags": ["billing", "refunds"]}),
+    ("summary: >\n  Steps\ntags: [billing, [nested]]", {"tags": ["billing", "[nested]"]}),  # not texts: as written
+])
+def test_what_yaml_reads_is_taken_only_as_text(head, expected):
+    from plugins.kb_suggest.articles import parse_front_matter
+
+    meta, _ = parse_front_matter(f"---\n{head}\n---\nThe body.\n")
+    assert {key: meta[key] for key in expected} == expected
+
+
+def test_front_matter_that_yaml_reads_as_no_table_is_read_line_by_line():
+    from plugins.kb_suggest.articles import parse_front_matter
+
+    meta, body = parse_front_matter("---\nNotes about refunds\n  for the team\n---\nThe body.\n")
+    assert meta == {} and body == "The body.\n"
