@@ -244,3 +244,62 @@ def test_a_reopened_ticket_is_resolved_in_the_time_from_its_first_message_to_its
     metrics = compute([reopened], policy_of(host.config), host.config, MON9 + timedelta(days=2))
     assert metrics["resolution"]["max_h"] == 11.0  # Monday 09:00 to Tuesday 11:00: 9 + 2 business hours
     assert metrics["first_response"]["max_h"] == 1.0
+
+
+# -- hand mutations: each priority's hours everywhere it is counted -------------------------------------------
+
+def _second_notice(policy, now):
+    """The notifications the ladder records for an urgent ticket from Friday 20:00, unanswered at ``now``."""
+    from plugin_host.actions import Actions
+    from plugins.sla.escalation import ladder
+
+    urgent = ticket([message(1, "customer", FRIDAY_EVENING, URGENT)])
+    actions = Actions(thread_id=urgent.thread_id)
+    ladder(urgent, sla_state(urgent, policy, now), policy, actions, None, now)
+    return [n for n in actions.recorded if n.key.startswith("breach2:")]
+
+
+def test_a_calendar_hours_priority_is_overdue_round_the_clock_and_says_no_business_time():
+    """Breached at 21:00 on Friday, still unanswered on Saturday at 02:00: five hours past, on the clock (the
+    business calendar would count none until Monday), and the notice does not call them business time."""
+    policy = validate({**CALENDAR_URGENT, "team_lead": "lead@example.com"})
+    notices = _second_notice(policy, FRIDAY_EVENING + timedelta(hours=6))
+    assert len(notices) == 1 and "Breached 5h" in notices[0].text and "business time" not in notices[0].text
+
+
+def test_a_calendar_hours_target_need_not_fit_the_business_calendar():
+    """Fifty days of round-the-clock time are fine with two working hours a week: that priority never counts
+    them; the same target in business hours is refused, naming it."""
+    sparse = {"hours": "Sat 10:00-12:00", "timezone": "UTC"}
+    validate({**sparse, "targets": {"urgent": {"resolution": "50d", "business_hours": False}}})
+    with pytest.raises(ConfigError) as caught:
+        validate({**sparse, "targets": {"urgent": {"resolution": "50d"}}})
+    assert caught.value.key == "plugins.sla.targets.urgent.resolution"
+
+
+def test_calendar_time_before_the_start_is_no_time():
+    """A message dated in the future (a sender's clock) has waited nothing yet, not a negative time."""
+    policy = validate(CALENDAR_URGENT)
+    assert policy.elapsed(FRIDAY_EVENING, FRIDAY_EVENING - timedelta(hours=1), "urgent") == timedelta(0)
+
+
+def test_the_report_counts_an_open_tickets_resolution_in_its_priority_s_hours(tmp_path):
+    """An urgent ticket on calendar hours, open since Friday 20:00 and answered at 20:30, is past an 8h
+    resolution target by Monday 09:00 on the clock, though no business hour has passed."""
+    from plugins.sla import policy_of
+    from plugins.sla.metrics import compute
+
+    local, host, clock = setup(tmp_path, monday(9), sla=CALENDAR_URGENT)
+    open_urgent = ticket([message(1, "customer", FRIDAY_EVENING, URGENT),
+                          message(2, "agent", FRIDAY_EVENING + timedelta(minutes=30))])
+    metrics = compute([open_urgent], policy_of(host.config), host.config, monday(9))
+    assert metrics["resolution"]["breached"] == 1 and metrics["resolution"]["open_past_target"] == 1
+
+
+def test_an_answer_at_the_deadline_itself_is_in_time_and_one_continued_conversation_is_singular():
+    from plugins.sla.metrics import BREACHED, MET, continued_phrase, outcome
+
+    assert outcome(timedelta(hours=1), timedelta(hours=1), True) == MET
+    assert outcome(timedelta(hours=1, seconds=1), timedelta(hours=1), True) == BREACHED
+    assert continued_phrase({"continued": 1}).startswith("; 1 continued conversation (")
+    assert continued_phrase({"continued": 2}).startswith("; 2 continued conversations (")
