@@ -384,3 +384,32 @@ def test_a_disabled_plugin_claiming_the_hosts_labels_cannot_get_them_deleted(tmp
     assert "Helpdesk/Awaiting reply" in thread_label_names(local, ref["threadId"])
     assert gone == ["Helpdesk/Extra/Old"]  # what the plugin does own still goes
     assert any("Awaiting reply" in r.getMessage() and "kept" in r.getMessage() for r in caplog.records)
+
+
+def test_a_socket_that_cannot_be_asked_is_taken_for_closed():
+    """A socket closed under us (or none at all) cannot carry a request: a new connection is opened."""
+    import socket
+
+    from plugin_host.gmail import closed_by_server
+
+    one, other = socket.socketpair()
+    assert closed_by_server(one) is False  # idle and open: reused
+    other.close()
+    assert closed_by_server(one) is True  # the other end hung up: readable (EOF)
+    one.close()
+    assert closed_by_server(one) is True  # closed here: fileno() is -1
+    assert closed_by_server(None) is True
+
+
+def test_making_an_upload_session_forgets_the_expired_ones(local):
+    """Sessions abandoned right after they were made (never used again) are dropped by the next one made."""
+    import json
+
+    now = [1000.0]
+    local.mailbox.clock = lambda: now[0]
+    url = "https://gmail.googleapis.com/upload/gmail/v1/users/me/messages?uploadType=resumable"
+    headers = {"content-type": "application/json", "x-upload-content-type": "message/rfc822"}
+    local.http.request(url, "POST", body=json.dumps({"labelIds": ["INBOX"]}), headers=headers)
+    now[0] += 8 * 24 * 3600
+    local.http.request(url, "POST", body=json.dumps({"labelIds": ["INBOX"]}), headers=headers)
+    assert len(local.app._uploads) == 1

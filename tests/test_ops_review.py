@@ -363,3 +363,19 @@ def test_healthz_says_when_the_gmail_watch_ends_and_whether_it_has(tmp_path):
     assert ChangeFeed(feed.host).cursor.watch_expires_at == feed.cursor.watch_expires_at > time.time() + 6 * 86400
     assert watch_state(feed, "projects/p/topics/gmail", now=feed.cursor.watch_expires_at + 1)["watch_expired"] is True
     assert watch_state(feed, None) is None
+
+
+def test_another_process_syncing_during_a_push_is_a_warning_not_a_traceback(tmp_path, caplog, monkeypatch):
+    from plugin_host.files import Busy
+
+    local, feed, _, _ = served(tmp_path)
+
+    def busy(*args, **kwargs):
+        raise Busy("another labeldesk process is syncing support@example.com")
+
+    monkeypatch.setattr(feed, "sync", busy)
+    with caplog.at_level("INFO"):
+        feed._background_sync()
+    skipped = [r for r in caplog.records if "background sync after push" in r.getMessage()]
+    assert len(skipped) == 1 and skipped[0].levelname == "WARNING" and skipped[0].exc_info is None
+    assert "another labeldesk process" in skipped[0].getMessage()
