@@ -413,3 +413,83 @@ def test_making_an_upload_session_forgets_the_expired_ones(local):
     now[0] += 8 * 24 * 3600
     local.http.request(url, "POST", body=json.dumps({"labelIds": ["INBOX"]}), headers=headers)
     assert len(local.app._uploads) == 1
+
+
+def test_listing_every_installed_plugin_leaves_out_one_that_does_not_fit(monkeypatch, caplog):
+    """The command line loads every installed plugin (enabled=None): one written for another version is left
+    out with an error naming it, not registered half-way, and the others still load."""
+    from plugin_host.plugins import make_plugin_manager
+
+    def register_settings(register, colour):
+        register("extra", lambda raw: raw)
+
+    _with_plugin(monkeypatch, "extra", register_settings=register_settings)
+    pm = make_plugin_manager(enabled=None)
+    assert pm.get_plugin("extra") is None and pm.get_plugin("sla") is not None
+    assert any(r.levelname == "ERROR" and "plugin extra left out" in r.getMessage() for r in caplog.records)
+
+
+def test_hook_callers_follow_pluggys_order_skip_wrappers_and_take_none_for_no_result():
+    import pluggy
+
+    from plugin_host import hookimpl, hookspecs
+    from plugin_host.plugins import GROUP, hook_callers
+
+    class First:
+        @hookimpl
+        def owned_labels(self, settings):
+            return ["First"]
+
+    class Second:
+        @hookimpl
+        def owned_labels(self, settings):
+            return None
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def owned_labels(self, settings):
+            return (yield)
+
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    for name, plugin in (("first", First()), ("second", Second()), ("wrapper", Wrapper())):
+        pm.register(plugin, name=name)
+    callers = list(hook_callers(pm, "owned_labels"))
+    assert [name for name, _ in callers] == ["second", "first"]  # as pluggy calls them: the latest first
+    assert [call(settings=None) for _, call in callers] == [[], [["First"]]]
+
+
+def test_what_a_disabled_plugin_declared_before_it_broke_is_not_checked(tmp_path, monkeypatch, caplog):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    def half_declared(register):
+        register("extra", lambda raw: raw["colour"])
+        raise RuntimeError("second section missing")
+
+    _with_plugin(monkeypatch, "extra", register_settings=half_declared)
+    build_host(_config(tmp_path, ["autoreply"], {"extra": {"size": 3}}), http=LocalMailbox().http)
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "extra" in r.getMessage()]
+    assert len(said) == 1 and "second section missing" in said[0], said
+
+
+def test_since_takes_at_most_a_hundred_years():
+    import click
+
+    from plugin_host.cli import PERIOD
+
+    assert PERIOD.convert("36500d", None, None) == 36500
+    with pytest.raises(click.BadParameter, match="at most 36500 days"):
+        PERIOD.convert("36501d", None, None)
+
+
+def test_a_plugin_implementing_a_hook_labeldesk_does_not_have_is_left_out_whole(monkeypatch, caplog):
+    """pluggy registers it and only check_pending objects: it is taken out again, so it neither stays half-loaded
+    nor makes the next plugin's check fail in its name."""
+    from plugin_host.plugins import make_plugin_manager
+
+    _with_plugin(monkeypatch, "extra", on_ticket_archived=lambda ticket: None)
+    pm = make_plugin_manager(enabled=None)
+    assert pm.get_plugin("extra") is None and pm.get_plugin("sla") is not None
+    assert [r.getMessage().split(" left out")[0] for r in caplog.records if "left out" in r.getMessage()] == [
+        "plugin extra"]
