@@ -144,3 +144,23 @@ def test_a_reimport_leaves_unchanged_articles_untouched(tmp_path):
     assert import_sitemap(SITEMAP, tmp_path) == (2, [])
     assert (tmp_path / "a.md").stat().st_mtime_ns == 1_000_000_000
     assert (tmp_path / "b.md").stat().st_mtime_ns != 1_000_000_000 and "New text." in (tmp_path / "b.md").read_text()
+
+
+@responses.activate
+def test_kb_import_of_pages_on_plain_http_says_customers_will_not_get_them(tmp_path):
+    """Acknowledgements link only https pages: an http help centre's articles were silently never linked."""
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    plain = "http://help.example.com/sitemap.xml"
+    responses.add("GET", plain, body=urlset("http://help.example.com/a", "http://help.example.com/b"))
+    for page in "ab":
+        responses.add("GET", f"http://help.example.com/{page}", body=f"<main><h1>{page}</h1><p>Text.</p></main>")
+    result = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", plain, "--out", str(tmp_path / "kb")])
+    assert result.exit_code == 0 and "2 articles link to http:// pages" in result.stderr
+    assert "agents only" in result.stderr
+    responses.add("GET", SITEMAP, body=urlset("https://help.example.com/a"))
+    responses.add("GET", "https://help.example.com/a", body="<main><h1>A</h1><p>Text.</p></main>")
+    secure = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", SITEMAP, "--out", str(tmp_path / "kb2")])
+    assert secure.exit_code == 0 and "warning" not in secure.stderr

@@ -138,6 +138,18 @@ def register(cli: click.Group) -> None:
         for failure in failures:
             click.echo(f"  {one_line(failure)}", err=True)  # the site's URLs and error texts: no ESC
         click.echo(f"{written} article{'s' if written != 1 else ''} written to {folder}.")
+        _warn_plain_http(folder)
+
+    def _warn_plain_http(folder):
+        """Acknowledgements link customers only to https pages: say so when imported pages stayed on http."""
+        from .articles import load_folder
+
+        plain = [a for a in load_folder(folder) if str(a.url or "").startswith("http://")]
+        if plain:
+            click.echo(f"warning: {len(plain)} article{'s' if len(plain) != 1 else ''} link to http:// pages "
+                       f"(e.g. {one_line(plain[0].url)}); acknowledgements link customers only to https pages, so "
+                       "these are suggested to agents only — import from the help centre's https address if it has "
+                       "one", err=True)
 
     @kb.command("search")
     @click.argument("text")
