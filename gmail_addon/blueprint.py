@@ -180,13 +180,18 @@ def compose():
 
 def _insert_from_message_card(host, thread_id, agent, reply) -> dict:
     """A side-panel button's text: Gmail inserts into a draft only from compose, so the text becomes a
-    new reply draft that Gmail opens; an agent's draft already in the thread is never overwritten."""
-    fresh = host.ticket(thread_id) if thread_id else None
-    if fresh is None:
+    new reply draft that Gmail opens; an agent's draft already in the thread is never overwritten. Looking for
+    a draft and making one happen under the thread's lock: two presses at once (a double click, or two agents
+    on one ticket) make one draft, not two replies to the same customer."""
+    if not thread_id:
         raise AddonError("Open a ticket first.")
-    if fresh.drafts:
-        return cards.notify("This thread has a draft already: open it and insert from Labeldesk's compose panel.")
-    return cards.open_draft(host.reply_draft(fresh, agent, reply.insert_text, reply.insert_type, reply.insert_plain))
+    with host.thread_lock(thread_id):
+        fresh = host.ticket(thread_id)
+        if fresh is None:
+            raise AddonError("Open a ticket first.")
+        if fresh.drafts:
+            return cards.notify("This thread has a draft already: open it and insert from Labeldesk's compose panel.")
+        return cards.open_draft(host.reply_draft(fresh, agent, reply.insert_text, reply.insert_type, reply.insert_plain))
 
 
 @addon.post("/action")
