@@ -94,3 +94,65 @@ def test_the_same_insert_pressed_twice_makes_one_draft(desk, signer):
     second = press_as(desk, signer, ANNA, thread, name="kb.insert_link", article="zwrot")
     assert "openCreatedDraftActionMarkup" in str(first) and "has a draft already" in toast(second)
     assert len(drafts_in(local, thread)) == 1
+
+
+def take_button(card: dict) -> dict:
+    """The parameters of the card's Take button, as Gmail sends them back when it is pressed."""
+    for section in card["sections"]:
+        for widget in section["widgets"]:
+            for button in widget.get("buttonList", {}).get("buttons", []):
+                if button["text"] == "Take":
+                    return {p["key"]: p["value"] for p in button["onClick"]["action"]["parameters"]}
+    raise AssertionError("no Take button")
+
+
+def card_for(desk, signer, agent, thread) -> dict:
+    answer = post(desk[2], signer, "/addon/message", body_for(signer, user=agent, threadId=thread)).get_json()
+    return answer["action"]["navigations"][0]["pushCard"]
+
+
+def owners(host, thread) -> list[str]:
+    return host.ticket(thread).labels_under("Owner")
+
+
+def test_take_from_a_card_that_showed_nobody_does_not_take_a_ticket_a_colleague_just_took(desk, signer):
+    local, host, client = desk
+    thread, _ = open_ticket(desk, signer, "ru")
+    ivans_card = card_for(desk, signer, IVAN, thread)  # "Owner: nobody yet", Take
+    annas = press_as(desk, signer, ANNA, thread, **take_button(card_for(desk, signer, ANNA, thread)))
+    assert toast(annas) == "Anna Kowalska now owns this ticket."
+    ivans = press_as(desk, signer, IVAN, thread, **take_button(ivans_card))  # a moment later, from his card
+    assert owners(host, thread) == ["Anna Kowalska"]  # Anna, told she owns it, still does
+    assert "Anna Kowalska took this ticket" in toast(ivans) and "Take again" in toast(ivans)
+    # his card now shows her as the owner; its Take takes it over, as Take beside a colleague's name does
+    shown = ivans["renderActions"]["action"]["navigations"][0]["updateCard"]
+    taken = press_as(desk, signer, IVAN, thread, **take_button(shown))
+    assert owners(host, thread) == ["Ivan Petrov"] and toast(taken) == "Ivan Petrov now owns this ticket."
+
+
+def test_two_agents_pressing_take_at_once_one_owns_it_and_the_other_is_told(desk, signer):
+    local, host, client = desk
+    thread, _ = open_ticket(desk, signer, "pl")
+    buttons = {agent: take_button(card_for(desk, signer, agent, thread)) for agent in (ANNA, IVAN)}
+    together, answers = threading.Barrier(2), {}
+
+    def take(agent):
+        together.wait()
+        answers[agent] = toast(press_as(desk, signer, agent, thread, **buttons[agent]))
+
+    pressing = [threading.Thread(target=take, args=(agent,)) for agent in (ANNA, IVAN)]
+    [t.start() for t in pressing]
+    [t.join(10) for t in pressing]
+    (owner,) = owners(host, thread)
+    winner, loser = (ANNA, IVAN) if owner == "Anna Kowalska" else (IVAN, ANNA)
+    assert answers[winner] == f"{owner} now owns this ticket."
+    assert answers[loser].startswith(f"{owner} took this ticket")
+
+
+def test_take_pressed_twice_says_the_ticket_is_yours_already(desk, signer):
+    local, host, client = desk
+    thread, _ = open_ticket(desk, signer, "en")
+    button = take_button(card_for(desk, signer, ANNA, thread))
+    press_as(desk, signer, ANNA, thread, **button)
+    again = press_as(desk, signer, ANNA, thread, **button)
+    assert toast(again) == "You own this ticket already." and owners(host, thread) == ["Anna Kowalska"]

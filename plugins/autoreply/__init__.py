@@ -87,8 +87,8 @@ def ticket_sections(ticket, agent, settings, now, urls):
     if agent is not None and owner != agent.full_name:
         widgets.append({"buttonList": {"buttons": [{"text": "Take", "onClick": {"action": {
             "function": urls("action"),
-            "parameters": [{"key": "name", "value": "autoreply.take"},
-                           {"key": "threadId", "value": ticket.thread_id}]}}}]}})
+            "parameters": [{"key": "name", "value": "autoreply.take"}, {"key": "threadId", "value": ticket.thread_id},
+                           {"key": "owner", "value": owner or ""}]}}}]}})  # who the agent saw owning it
     return [{"header": "Ownership", "widgets": widgets}]
 
 
@@ -98,6 +98,12 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
         return None
     if ticket is None or agent is None:
         return CardReply(notification="Open a ticket to take it.")
+    current, shown = ticket.owner_name, parameters.get("owner")  # no "owner": a card from before it was sent
+    if current == agent.full_name:
+        return CardReply(notification="You own this ticket already.")
+    if current and shown is not None and current != shown:  # a colleague took it after this card was shown
+        return CardReply(notification=f"{current} took this ticket a moment ago; nothing was changed. "
+                                      "Press Take again to take it over.")
     actions.remove_labels(*[f"Owner/{n}" for n in ticket.labels_under("Owner") if n != agent.full_name])
     actions.add_labels(f"Owner/{agent.full_name}")
     return CardReply(notification=f"{agent.full_name} now owns this ticket.")
