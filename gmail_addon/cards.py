@@ -1,7 +1,8 @@
 """Card builders: small pure functions from tickets to Google Card v1 JSON, and response wrappers.
 
-All customer text is HTML-escaped (card text supports a little HTML), quotes excepted: they mean
-nothing outside a tag, and the card header shows text as typed ("&#x27;" would appear as such);
+All customer text is HTML-escaped where Gmail reads a little HTML (section headers, text paragraphs,
+decorated text), quotes excepted: they mean nothing outside a tag. The card header is plain text, shown
+as typed, so it holds the text itself ("&amp;", "&lt;" or "&#x27;" would appear as such there);
 links go only to https URLs we built. Cards stay within Google's limits: ≤100 sections, ≤100
 widgets per section.
 """
@@ -41,7 +42,8 @@ def section(header: str, widgets: list[dict], collapsible: bool = False) -> dict
 def card(title: str, subtitle: str, sections: list[dict]) -> dict:
     """A card of the non-empty sections, each held to the limits (plugins' sections included)."""
     sections = [{**s, "widgets": _capped(s["widgets"])} for s in sections if s.get("widgets")][:MAX_SECTIONS]
-    return {"header": {"title": text(title, 120), "subtitle": text(subtitle, 120)}, "sections": sections}
+    header = {"title": shorten(title or "", 120), "subtitle": shorten(subtitle or "", 120)}  # plain text: not escaped
+    return {"header": header, "sections": sections}
 
 
 def button(label: str, url: str, name: str, **parameters) -> dict:

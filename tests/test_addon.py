@@ -92,8 +92,11 @@ def test_message_card_for_a_ticket(env, signer):
     assert response.status_code == 200
     card = pushed(response)
     validate_card(card)
-    raw = json.dumps(card)
-    assert "<img" not in raw and "<script>" not in raw and "&lt;img" in raw
+    # The card header is plain text (shown as typed, so the subject is there unescaped); every field Gmail reads
+    # as HTML has the customer's markup escaped.
+    assert card["header"]["title"] == "<img src=x onerror=alert(1)> urgent: outage"
+    raw = json.dumps(card["sections"])
+    assert "<img" not in raw and "<script>" not in raw and "Eve &lt;script&gt;" in raw
     headers = [s["header"] for s in card["sections"]]
     assert {"Customer", "Ticket", "Service level", "Ownership", "Help articles"} <= set(headers)
 
@@ -276,6 +279,11 @@ def test_demo_preview_renders_cards_with_working_buttons(tmp_path):
                                                                                 "threadId": thread_id}),
                                                        "agent": "ivan.petrov@example.com"})
     assert press.status_code == 200 and b"Ivan Petrov now owns this ticket" in press.data
+    # The header is plain text in Gmail: the preview shows it as such, a subject's markup as typed, never run.
+    evil = deliver(local.gmail(), make_email(subject="Q&A <img src=x onerror=alert(1)>", message_id="<pv-evil@example.org>"))
+    ChangeFeed(host).sync()
+    page = client.get(f"/preview/{evil['threadId']}")
+    assert b"<h3>Q&amp;A &lt;img src=x onerror=alert(1)&gt;</h3>" in page.data and b"<img" not in page.data
     assert client.get("/preview/nonexistent").status_code == 404
     assert client.post(f"/preview/{thread_id}", data={"parameters": "notjson"}).status_code == 400
     # Another site's page posting into the demo (CSRF) is refused; the preview's own form is not.
@@ -451,16 +459,18 @@ def test_every_button_answer_is_wrapped_in_render_actions(env, signer, monkeypat
 
 def test_apostrophes_and_quotes_are_shown_as_typed(env, signer):
     local, host, client = env
-    ref = deliver(local.gmail(), make_email(sender="Seán O'Brien <sean@example.org>",
-                                            subject='Can\'t log in: "invalid password" <again>'))
+    ref = deliver(local.gmail(), make_email(sender="Seán O'Brien & Sons <sean@example.org>",
+                                            subject='Can\'t log in: "invalid password" <again> & again'))
     card = pushed(post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"])))
     validate_card(card)
     # The card header is plain text (Card v1 documents simple HTML only for section headers, text
-    # paragraphs and decorated text): an escaped quote would show as "&#x27;" there. Quotes need no
-    # escaping anywhere once "<" is escaped, so they stay as the customer typed them.
-    assert card["header"]["title"] == 'Can\'t log in: "invalid password" &lt;again&gt;'
+    # paragraphs and decorated text): an entity would show as typed there ("&#x27;", "&amp;", "&lt;"), so the
+    # header holds the text itself. Quotes need no escaping anywhere once "<" is escaped, so they stay as the
+    # customer typed them in the fields read as HTML.
+    assert card["header"]["title"] == 'Can\'t log in: "invalid password" <again> & again'
+    assert card["header"]["subtitle"].startswith("Seán O'Brien & Sons · ")
     customer = card["sections"][0]["widgets"][0]["decoratedText"]
-    assert customer["text"] == "Seán O'Brien"
+    assert customer["text"] == "Seán O'Brien &amp; Sons"
 
 
 @pytest.mark.parametrize("missing", ["service_account_email", "oauth_client_id"])
