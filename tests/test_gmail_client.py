@@ -229,3 +229,26 @@ def test_a_name_lookup_that_fails_is_a_blip_and_marks_gmail_unreachable():
     with pytest.raises(GmailError) as caught:
         client.execute(client.users.getProfile(userId="me"), "gmail.users.getProfile")
     assert caught.value.unavailable and "ServerNotFoundError" in str(caught.value)
+
+
+def test_gmail_resources_are_made_once_not_on_every_call(monkeypatch):
+    """googleapiclient builds a resource's methods from the discovery document each time ``users()`` or
+    ``threads()`` is asked for (a third of a 5,000-thread full sync's CPU): the client keeps them."""
+    from googleapiclient import discovery
+
+    local = LocalMailbox()
+    first = deliver(local.gmail(), make_email(message_id="<made-once@example.org>"))
+    client = client_for(local)
+    client.get_thread(first["threadId"])
+    client.get_message(first["id"])
+    client.list_labels()
+    made = []
+    original = discovery.createMethod
+    monkeypatch.setattr(discovery, "createMethod", lambda *a, **k: (made.append(a[0]), original(*a, **k))[1])
+    for _ in range(3):
+        assert client.get_thread(first["threadId"])["id"] == first["threadId"]
+        assert client.get_message(first["id"])["id"] == first["id"]
+        client.list_labels()
+        client.modify_message(first["id"], ["STARRED"], [])
+    assert made == []
+    assert "STARRED" in local.mailbox.messages[first["id"]].label_ids
