@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 KNOWN_THREADS = 2048  # tickets kept by thread history id (the add-on's queue); all forgotten beyond this
 KNOWN_SUBJECTS = 20_000  # message subjects kept for the add-on card's earlier tickets (a few MB at most)
 FOLLOW_UP_LOOKUPS = 3  # referenced messages looked up to tell a customer's reply in a split thread from a new request
+READ_AHEAD = 50  # tickets a sweep reads in one HTTP batch (Gmail's recommended batch size), as the sync does
 # A Message-ID a Gmail search can hold as one value: no quotes, parentheses, braces, colons or spaces, which
 # would end it or add the sender's own operators ("<x(a)OR(in:anywhere)>", '<"a>' is a 400 on every sync).
 SEARCHABLE_ID = re.compile(r"<[\w.@+=$%&'*/!#^`|~\[\]-]+>")
@@ -62,7 +63,7 @@ class Host:
         self._subjects: dict[str, str] = {}  # message id → Subject (the customer's earlier tickets on the card)
         self._retired: list[str] | None = None  # labels of installed plugins that are not enabled
         self._known: dict[str, tuple[str, Ticket | None]] = {}  # thread id → (its history id, its ticket) when read
-        self._prefetched: dict[str, dict] = {}
+        self._reading_ahead = threading.local()  # each thread's own read-ahead (see ``_prefetched``)
         # One reader-planner-writer per Gmail thread at a time (feed, sweep, add-on requests): striped locks.
         self._thread_locks = [threading.RLock() for _ in range(64)]
         self._warned_group_writable = False
@@ -94,6 +95,16 @@ class Host:
 
     # -- reading tickets ---------------------------------------------------------------------
 
+    @property
+    def _prefetched(self) -> dict[str, dict]:
+        """Threads this thread of the process read ahead (a sync's or a sweep's batch), by id. Each has its own:
+        a background sync never takes a copy a sweep read before the sync's new message came (nor an add-on
+        request either's), which would hide that message from it."""
+        threads = getattr(self._reading_ahead, "threads", None)
+        if threads is None:
+            threads = self._reading_ahead.threads = {}
+        return threads
+
     def prefetch(self, changes: dict[str, set[str] | None]) -> None:
         """Read many changed threads in HTTP batches (≤50 calls each) before processing them."""
         calls, keys = [], []
@@ -114,6 +125,13 @@ class Host:
     def drop_prefetched(self) -> None:
         """Forget threads read ahead and not processed (a batch stopped early): later reads must be fresh."""
         self._prefetched.clear()
+
+    def _read_ahead(self, thread_ids: list[str]) -> None:
+        """Read the next tickets of a sweep in one HTTP batch (the same units as one read each)."""
+        try:
+            self.prefetch(dict.fromkeys(thread_ids))
+        except Exception:  # an optimisation: each ticket is read on its own instead
+            log.warning("batched read of swept tickets failed; reading them one by one", exc_info=True)
 
     def _read_thread(self, thread_id: str, new_message_ids: set[str] | None) -> dict:
         prefetched = self._prefetched.pop(thread_id, None)
@@ -450,11 +468,22 @@ class Host:
             log.exception("reading completed tasks failed; no escalation is closed this sweep")
             completed = frozenset()
         results = []
+        try:
+            self._sweep_each(thread_ids, dry_run, progress, completed, results)
+        finally:
+            self.drop_prefetched()  # what a stopped sweep read ahead would be stale by the next one
+        return results
+
+    def _sweep_each(self, thread_ids: list[str], dry_run: bool, progress, completed, results: list) -> None:
         for done, thread_id in enumerate(thread_ids, 1):
             if self.stopping.is_set():  # the next sweep visits them; a deadline label is a few minutes late
                 log.warning("sweep stopped: the host is stopping; %d ticket(s) left for the next sweep",
                             len(thread_ids) - done + 1)
                 break
+            # One HTTP round trip for the next 50 tickets, not one each; from the second ticket on, once Gmail has
+            # answered: when it refuses (out of quota, down), one ticket's retries say so, not a whole batch's.
+            if done % READ_AHEAD == 2 and results:
+                self._read_ahead(thread_ids[done - 1:done - 1 + READ_AHEAD])
             try:
                 results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"],
                                                    completed_tasks=completed))
@@ -468,7 +497,6 @@ class Host:
                 self._sweep_refused.discard(thread_id)
             if progress:
                 progress(done, len(thread_ids))
-        return results
 
     def retire_labels(self, dry_run: bool = False) -> list[str]:
         """Delete from the mailbox the labels that installed plugins which are not enabled own (``owned_labels``,
