@@ -239,6 +239,23 @@ def _advance_bar(bar, done: int, total: int) -> None:
     bar.render_progress()
 
 
+REPORT_THREADS = 2000  # conversations a report reads at most: 20,000 units, 80 s of a user's Gmail quota
+
+
+def period_tickets(host, days: int) -> list:
+    """The tickets of the last ``days`` days for a report (``labeldesk report``, ``kb gaps``), with a progress bar
+    on stderr while Gmail is read. A period with more than REPORT_THREADS conversations is cut to the newest:
+    a note says so and from when the tickets counted start, so no figure passes for the whole period."""
+    with click.progressbar(length=1, label="Reading conversations", file=sys.stderr) as bar:
+        tickets, cut = host.tickets_since(days, REPORT_THREADS, progress=lambda done, total: _advance_bar(bar, done, total))
+    if cut:
+        since = min((t.first_customer_at for t in tickets if t.first_customer_at), default=None)
+        start = f" (from {since.astimezone(host.now().tzinfo):%Y-%m-%d %H:%M})" if since else ""
+        click.echo(f"note: the last {days} days hold more than {REPORT_THREADS:,} conversations; only the newest "
+                   f"{REPORT_THREADS:,} are counted{start}. Use a shorter --since to see a whole period.", err=True)
+    return tickets
+
+
 @cli.command()
 @_config_option
 @click.option("--full", is_flag=True, help="Ignore the cursor and sync recent mail from scratch.")

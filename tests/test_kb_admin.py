@@ -232,7 +232,7 @@ def test_gaps_and_search_show_progress_on_stderr_only(tmp_path, monkeypatch):
     _, host, _ = kb_host(tmp_path)
     tickets = [SimpleNamespace(question="Do you ship to Iceland?", language="en")] * 3
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
-    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: tickets)
+    monkeypatch.setattr(host, "tickets_since", lambda days, limit, progress=None: (tickets, False))
     result = kb_cli("gaps", "--since", "7d")
     assert result.exit_code == 0, result.output
     assert "Reading questions" in result.stderr and "Reading questions" not in result.stdout
@@ -492,14 +492,14 @@ def test_gaps_json_lists_the_groups_and_an_empty_period_says_so(tmp_path, monkey
     _, host, _ = kb_host(tmp_path)
     tickets = [SimpleNamespace(question="Do you ship to Iceland?", language="en")] * 2
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
-    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: tickets)
+    monkeypatch.setattr(host, "tickets_since", lambda days, limit, progress=None: (tickets, False))
     result = kb_cli("gaps", "--json")
     assert result.exit_code == 0, result.output
     groups = json.loads(result.stdout)
     assert groups[0]["count"] == 2 and groups[0]["example"] == "Do you ship to Iceland?"
     assert groups[0]["language"] == "en" and "iceland" in groups[0]["keywords"]
 
-    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: [])
+    monkeypatch.setattr(host, "tickets_since", lambda days, limit, progress=None: ([], False))
     result = kb_cli("gaps", "--since", "7d")
     assert result.exit_code == 0 and "No customer questions in the last 7 days" in result.stdout
 

@@ -75,7 +75,7 @@ def test_gaps_since_is_not_silently_replaced_by_30_days(tmp_path, monkeypatch, s
     local, host, config = kb_host(tmp_path)
     asked = []
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
-    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: asked.append(q) or [])
+    monkeypatch.setattr(host.client, "list_threads", lambda q=None, max_results=None: asked.append(q) or [])
     monkeypatch.setattr(host, "newer_than", lambda days: f"newer_than:{days}d")  # the period as days
     result = CliRunner().invoke(get_cli(), ["kb", "gaps", "--since", since])
     # Either understood (2w → 14d, 12h → 1d) or refused with a message; never a silent 30 days.
@@ -150,7 +150,7 @@ def test_gaps_since_units(tmp_path, monkeypatch):
     _, host, _ = kb_host(tmp_path)
     asked = []
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
-    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: asked.append(q) or [])
+    monkeypatch.setattr(host.client, "list_threads", lambda q=None, max_results=None: asked.append(q) or [])
     monkeypatch.setattr(host, "newer_than", lambda days: f"newer_than:{days}d")  # the period as days
     for since in ("7d", "7", "2w", "12h"):
         assert CliRunner().invoke(get_cli(), ["kb", "gaps", "--since", since]).exit_code == 0

@@ -106,7 +106,7 @@ def test_kb_gaps_prints_no_terminal_control_sequences_from_a_customers_mail(tmp_
     question = f"Do you ship to Iceland? {TERMINAL_TRICKS}\nFAKE 2027-01-01 ERROR line"
     tickets = [SimpleNamespace(question=question, language="en")] * 2
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
-    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: tickets)
+    monkeypatch.setattr(host, "tickets_since", lambda days, limit, progress=None: (tickets, False))
     result = kb_cli("gaps", "--since", "7d")
     assert result.exit_code == 0, result.output
     assert "Do you ship to Iceland?" in result.stdout and "Click here" in result.stdout

@@ -472,7 +472,7 @@ def test_report_since_takes_the_periods_kb_gaps_takes(tmp_path, monkeypatch, sin
     _, host, _ = setup(tmp_path, monday(17))
     asked = []
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
-    monkeypatch.setattr(host, "search_tickets", lambda q, limit=500: asked.append(q) or [])
+    monkeypatch.setattr(host.client, "list_threads", lambda q=None, max_results=None: asked.append(q) or [])
     result = CliRunner().invoke(get_cli(), ["report", "--since", since, "--json"])
     assert result.exit_code == 0, result.output
     assert asked == [f"after:{int((monday(17) - timedelta(days=days)).timestamp())}"]  # by the host's clock
@@ -568,3 +568,29 @@ def test_a_period_beyond_the_calendar_is_refused_by_the_option():
     assert PERIOD.convert("1200m", None, None) == 36000
     with pytest.raises(click.BadParameter, match="at most"):
         PERIOD.convert("99999999d", None, None)
+
+
+@pytest.mark.parametrize("threads, cut", [(5, True), (3, False)])
+def test_report_shows_progress_and_says_when_the_period_has_more_conversations_than_it_reads(
+        tmp_path, monkeypatch, threads, cut):
+    """A report reads at most REPORT_THREADS conversations (newest first). A 60-day report of a 5,000-thread
+    inbox counted the newest 2,000 — 24 days — as the whole period, silently, after minutes without output."""
+    from click.testing import CliRunner
+
+    import plugin_host.cli as cli_module
+    import plugin_host.runtime as runtime
+
+    local, host, _ = setup(tmp_path, monday(17))
+    for n in range(threads):
+        asked = monday(9, days=-n - 1)
+        answered(local, f"cut{n}", f"Question {n}", asked, asked + timedelta(hours=1))
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
+    monkeypatch.setattr(cli_module, "REPORT_THREADS", 3)
+    result = CliRunner().invoke(cli_module.get_cli(), ["report", "--since", "30d", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert json.loads(result.stdout)["tickets"] == 3
+    assert "Reading conversations" in result.stderr
+    note = "the last 30 days hold more than 3 conversations; only the newest 3 are counted (from 2026-11-20 09:00)"
+    assert (note in result.stderr) is cut

@@ -63,7 +63,7 @@ def test_the_report_counts_open_tickets_by_the_hosts_clock(tmp_path, monkeypatch
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
     result = CliRunner().invoke(get_cli(), ["report", "--json"])
     assert result.exit_code == 0, result.output
-    metrics = json.loads(result.output)
+    metrics = json.loads(result.stdout)  # the progress bar is on stderr
     assert metrics["tickets"] == 1
     # one hour into its 4h target by the host's clock: pending, not breached (as by the machine's clock it was)
     assert (metrics["first_response"]["breached"], metrics["first_response"]["pending"]) == (0, 1)

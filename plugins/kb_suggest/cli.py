@@ -253,6 +253,7 @@ def register(cli: click.Group) -> None:
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
     def gaps_cmd(days, as_json, config_path):
         """Customer questions with no confident suggestion, grouped, with counts."""
+        from plugin_host.cli import period_tickets
         from plugin_host.errors import LabeldeskError
         from plugin_host.runtime import host_from_cli
 
@@ -261,7 +262,7 @@ def register(cli: click.Group) -> None:
 
         try:
             host = host_from_cli(config_path)
-            tickets = host.search_tickets(host.newer_than(days), limit=2000)
+            tickets = period_tickets(host, days)
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
         with _progress("Indexing articles") as progress:

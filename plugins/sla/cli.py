@@ -77,6 +77,7 @@ def register(cli: click.Group) -> None:
         """Support metrics: first response, resolution, SLA attainment, volume per label and agent."""
         import json
 
+        from plugin_host.cli import period_tickets
         from plugin_host.errors import LabeldeskError
         from plugin_host.runtime import host_from_cli
 
@@ -86,7 +87,7 @@ def register(cli: click.Group) -> None:
             writable_folder(html_file)  # said now, not after the whole report was read from Gmail
         try:
             host = host_from_cli(config_path)
-            tickets = host.search_tickets(host.newer_than(days), limit=2000)
+            tickets = period_tickets(host, days)
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
         from . import policy_of
