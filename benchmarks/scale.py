@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import json
 import os
 import pstats
@@ -185,6 +186,18 @@ def _reset_peak() -> None:
 PROFILE: str | None = None
 
 
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def mailbox_digest(local: LocalMailbox) -> str:
+    """What a step did to the mailbox (each message's labels, the messages sent): equal digests, equal results."""
+    box = local.mailbox
+    names = {label_id: label["name"] for label_id, label in box.labels.items()}
+    return digest(repr(sorted((m.internal_date, m.parse().message_id or "", m.parse().subject or "",
+                               sorted(names.get(l, l) for l in m.label_ids)) for m in box.messages.values())))
+
+
 @contextmanager
 def step(name: str, local: LocalMailbox, out: dict):
     """Time (wall and CPU), Gmail calls and units, peak RSS of what runs inside."""
@@ -288,19 +301,22 @@ def measure(threads: int, articles: int) -> dict:
             report = feed.sync()
             r.update(threads_processed=len(report.threads), failed=len(report.failed),
                      progress_updates=len(progress_calls))
+        out["full_sync"]["mailbox_digest"] = mailbox_digest(local)
         _new_mail(local, 100, seed=1)
         with step("incremental_sync_100", local, out) as r:
             report = feed.sync()
             r.update(threads_processed=len(report.threads), failed=len(report.failed))
+        out["incremental_sync_100"]["mailbox_digest"] = mailbox_digest(local)
         with step("sweep", local, out) as r:
             r.update(visited=len(host.sweep()))
+        out["sweep"]["mailbox_digest"] = mailbox_digest(local)
         with step("report_60d", local, out) as r:
             code, stdout, stderr = _cli(["report", "--since", "60d", "--json"], config, local)
             data = json.loads(stdout) if code == 0 else {}
-            r.update(exit=code, tickets=data.get("tickets", data.get("volume")), stderr=stderr.strip()[-300:])
+            r.update(exit=code, tickets=data.get("tickets"), stderr=stderr.strip()[-300:], result_digest=digest(stdout))
         with step("kb_gaps_60d", local, out) as r:
             code, stdout, stderr = _cli(["kb", "gaps", "--since", "60d", "--json"], config, local)
-            r.update(exit=code, groups=len(json.loads(stdout)) if code == 0 else None,
+            r.update(exit=code, groups=len(json.loads(stdout)) if code == 0 else None, result_digest=digest(stdout),
                      progress_output="Reading questions" in stderr)
         out["addon_card"] = card(config, local, long_id)
     return out
