@@ -49,7 +49,8 @@ def group_questions(questions: list[tuple[str, str]], similarity: float = WORDS,
                            "words": Counter(terms), "vector": None if vector is None else np.array(vector)})
     groups.sort(key=lambda g: -g["count"])
     return [{"count": g["count"], "example": g["example"], "language": g["language"],
-             "keywords": [w for w, _ in g["words"].most_common(8)]} for g in groups]
+             "keywords": [w for w, _ in sorted(g["words"].items(), key=lambda item: (-item[1], item[0]))[:8]]}
+            for g in groups]  # ties alphabetical: a set's order changes from run to run
 
 
 def gaps(tickets, kb, progress=None) -> list[dict]:
