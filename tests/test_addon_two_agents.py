@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-import responses
+from . import test_agent_ux_review as ux
+from .test_addon import body_for, post
+from .test_agent_ux_review import open_ticket
 
-from plugin_host.web import create_app
-
-from .test_addon import addon_host, body_for, post
-from .test_agent_ux_review import ARTICLES, open_ticket
-from .tokens import serve_certs
+desk = ux.desk  # the same fixture: the side panel on a host with that file's knowledge base, for both agents
 
 ANNA, IVAN = "anna.kowalska@example.com", "ivan.petrov@example.com"
-
-
-@pytest.fixture
-def desk(tmp_path, signer):
-    """Both agents' side panel on a host with the knowledge base of tests/test_agent_ux_review.py."""
-    folder = tmp_path / "kb"
-    folder.mkdir()
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    local, host = addon_host(tmp_path, {"enabled": ["autoreply", "sla", "kb_suggest"],
-                                        "kb_suggest": {"articles": str(folder)}})
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        serve_certs(mock, signer)
-        yield local, host, create_app(host).test_client()
 
 
 def press_as(desk, signer, agent, thread, **parameters) -> dict:
