@@ -189,8 +189,10 @@ def init(path: str, force: bool) -> None:
         target = target / "labeldesk.toml"
     if target.exists() and not force:
         raise click.ClickException(f"{target} exists; pass --force to overwrite it")
+    from .files import replace_file
+
     try:
-        target.write_text(STARTER, encoding="utf-8")
+        replace_file(target, STARTER.encode("utf-8"))  # --force on a full disk leaves the old file whole
     except OSError as exc:
         raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}")
     click.echo(f"Wrote {target}. Edit [mailbox] address and [agents], then run `labeldesk sync --dry-run`.")

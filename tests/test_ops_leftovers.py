@@ -493,3 +493,23 @@ def test_a_plugin_implementing_a_hook_labeldesk_does_not_have_is_left_out_whole(
     assert pm.get_plugin("extra") is None and pm.get_plugin("sla") is not None
     assert [r.getMessage().split(" left out")[0] for r in caplog.records if "left out" in r.getMessage()] == [
         "plugin extra"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE simulates the full disk")
+def test_init_force_on_a_full_disk_leaves_the_config_as_it_was(tmp_path):
+    """`labeldesk init --force` wrote the starter file in place: a full disk left a truncated config."""
+    file = tmp_path / "labeldesk.toml"
+    file.write_text(FILE, encoding="utf-8")
+    script = textwrap.dedent(f"""
+        import resource, signal, sys
+        from click.testing import CliRunner
+        from plugin_host.cli import get_cli
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({len(FILE) + 100}, resource.RLIM_INFINITY))
+        print(CliRunner().invoke(get_cli(), ["init", sys.argv[1], "--force"]).output)
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(file)], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(__file__)), timeout=60)
+    assert "cannot write" in done.stdout, done.stdout + done.stderr
+    assert file.read_text(encoding="utf-8") == FILE
+    assert [p.name for p in tmp_path.iterdir()] == ["labeldesk.toml"]
