@@ -27,6 +27,11 @@ def at(local, ref: dict, when) -> dict:
 def split_conversation(tmp_path):
     """Jane asks at 09:00, Anna answers at 09:30, Jane replies at 10:00 with a new subject, which Gmail puts
     in a thread of its own. Returns (local, host, clock, feed, first thread id, split thread id)."""
+    return split_found_at(tmp_path, monday(10))[:6]
+
+
+def split_found_at(tmp_path, found_at):
+    """:func:`split_conversation`, the split thread's sync running at ``found_at``; also returns its report."""
     local, host, clock = setup(tmp_path, monday(9), sla=TARGETS)
     g = local.gmail()
     feed = ChangeFeed(host)
@@ -44,9 +49,10 @@ def split_conversation(tmp_path):
     split = at(local, deliver(g, make_email(message_id="<c2@example.org>", subject="New address for order 1234",
                                             in_reply_to="<c1@example.com>", references="<c0@example.org> <c1@example.com>",
                                             body="Please send it to 5 Main Street.")), monday(10))
-    feed.sync()
+    clock["now"] = found_at
+    report = feed.sync()
     assert split["threadId"] != first["threadId"]
-    return local, host, clock, feed, first["threadId"], split["threadId"]
+    return local, host, clock, feed, first["threadId"], split["threadId"], report
 
 
 def test_a_split_thread_runs_the_next_response_clock_from_the_customers_message(tmp_path):
@@ -191,22 +197,7 @@ def test_a_web_forms_shared_sender_makes_no_stranger_the_same_customer(tmp_path)
 def test_the_sync_that_finds_the_split_already_plans_by_the_next_response_clock(tmp_path):
     """The hooks of the sync that recognises the split see the ticket as continuing: found at 10:50, Jane's
     10:00 message is not at risk of the one-hour first-response target (only the next-response one runs)."""
-    local, host, clock = setup(tmp_path, monday(9), sla=TARGETS)
-    g = local.gmail()
-    feed = ChangeFeed(host)
-    feed.sync()
-    first = at(local, deliver(g, make_email(message_id="<d0@example.org>", subject="Order 1234 is late")), monday(9))
-    feed.sync()
-    clock["now"] = monday(9, 30)
-    at(local, send(g, make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org",
-                                 message_id="<d1@example.com>", subject="Re: Order 1234 is late",
-                                 in_reply_to="<d0@example.org>", body="Which address?\n\nAnna Kowalska"),
-                   first["threadId"]), monday(9, 30))
-    feed.sync()
-    split = at(local, deliver(g, make_email(message_id="<d2@example.org>", subject="New address for order 1234",
-                                            in_reply_to="<d1@example.com>", body="5 Main Street.")), monday(10))
-    clock["now"] = monday(10, 50)
-    report = feed.sync()
-    assert {p.thread_id: p for p in report.threads}[split["threadId"]].ticket.continues_conversation
-    labels = thread_label_names(local, split["threadId"])
+    local, host, clock, feed, first, split, report = split_found_at(tmp_path, monday(10, 50))
+    assert {p.thread_id: p for p in report.threads}[split].ticket.continues_conversation
+    labels = thread_label_names(local, split)
     assert CONTINUED in labels and "Helpdesk/SLA/At risk" not in labels and "Helpdesk/SLA/Breached" not in labels
