@@ -53,6 +53,11 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def made_something(self) -> bool:
+        """Whether this execution made a task, mail, chat post or draft (not only labels, not only skips)."""
+        return any(line.startswith(MADE) for line in self.done)
+
 
 def message_id_for(key: str, thread_id: str, domain: str) -> str:
     digest = hashlib.sha256(f"{thread_id}:{key}".encode()).hexdigest()[:20]

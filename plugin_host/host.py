@@ -19,7 +19,7 @@ from typing import Callable
 from .actions import Actions
 from .config import Config
 from .errors import ConfigError, GmailError
-from .executor import MADE, Executor, Outcome
+from .executor import Executor, Outcome
 from .files import exclusive
 from .loopguard import ROBOT_LOCAL
 from .ticket import CONTINUED, CardReply, Ticket, is_plain_address
@@ -452,8 +452,7 @@ class Host:
             outcome = self.executor.execute(actions, ticket, dry_run=dry_run)
             if outcome.errors:  # the agent must know the task or alert behind the button did not happen
                 raise GmailError("; ".join(outcome.errors))
-            if reply is not None and reply.already and not dry_run and not any(
-                    line.startswith(MADE) for line in outcome.done):
+            if reply is not None and reply.already and not dry_run and not outcome.made_something:
                 reply = dataclasses.replace(reply, notification=reply.already)
         return reply
 

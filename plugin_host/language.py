@@ -7,8 +7,8 @@ only "do", a stop word in English and Polish), or at most one stop word in three
 ("zapomnialem hasla do konta") — the statistical model picks among the languages in the running.
 Cyrillic text without і, ї, є or ґ is Russian unless Ukrainian words outnumber Russian ones, and Russian typed
 in Latin letters is recognised by its transliterated words. Text mostly in another script (Greek, Arabic, Hebrew,
-Chinese, Japanese, Korean, Thai…) is left to the statistical model alone. Measured on 3,000 English and 480 Russian and Polish
-customer questions (benchmarks/RESULTS.md).
+Chinese, Japanese, Korean, Thai…) is left to the statistical model alone. Measured on 3,000 English and 480 Russian
+and Polish customer questions (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
