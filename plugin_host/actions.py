@@ -52,6 +52,7 @@ class Draft:
     text: str
     key: str = "draft"
     html: str | None = None  # an HTML alternative to ``text``
+    cc: tuple[str, ...] = ()  # the others the customer wrote to (Reply all), never our own addresses
 
 
 @dataclass(frozen=True)

@@ -294,6 +294,8 @@ class Executor:
         display = clean_header_text(getattr(reply, "from_name", "") or from_name)
         msg["From"] = Address(display_name=display, addr_spec=ticket.support_address)
         msg["To"] = Address(addr_spec=reply.to)
+        if getattr(reply, "cc", ()):
+            msg["Cc"] = [Address(addr_spec=a) for a in reply.cc]
         msg["Subject"] = clean_header_text(reply.subject, limit=2000)  # shortened, Gmail would not thread it
         msg["Message-ID"] = message_id_for(reply.key, ticket.thread_id, domain)
         if answered.message_id:

@@ -439,9 +439,17 @@ class Host:
         html = text if content_type.upper() == "HTML" else None
         latest = ticket.latest_customer_message  # answered: its writer gets the draft, not the first customer
         draft = Draft(thread_id=ticket.thread_id, in_reply_to=latest.id, to=latest.sender.email, subject=ticket.reply_subject,
-                      text=(plain or html_to_text(html)) if html else text, html=html, key=key)
+                      text=(plain or html_to_text(html)) if html else text, html=html, key=key,
+                      cc=self.copied(latest))
         raw = self.executor.compose(draft, ticket, automatic=False, from_name=agent.full_name if agent else "")
         return self.client.create_draft(raw, thread_id=ticket.thread_id)
+
+    def copied(self, message) -> tuple[str, ...]:
+        """Whom a reply to ``message`` copies, as Gmail's Reply all: everyone it was written to, but never
+        the person answered, our own addresses (aliases, +tags) or an agent (they read the shared inbox)."""
+        others = [a for a in (*message.to, *message.cc)
+                  if a != message.sender.email and not self.config.is_own_address(a) and self.config.agent(a) is None]
+        return tuple(dict.fromkeys(others))
 
     def _card_action(self, name, parameters, form_inputs, ticket, agent, dry_run):
         actions = Actions(thread_id=ticket.thread_id if ticket else "", label_root=self.config.mailbox.label_root)

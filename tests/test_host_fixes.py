@@ -375,6 +375,23 @@ def test_an_insert_draft_answers_whoever_wrote_last(tmp_path):
     assert "To: bob@example.org" in text and "In-Reply-To: <q2@example.org>" in text
 
 
+def test_an_insert_draft_keeps_the_people_the_customer_put_on_copy(tmp_path):
+    """Jane wrote to support and a colleague, with her manager on Cc: the prepared reply goes to Jane with
+    the others on Cc (Gmail's Reply all, what a help desk's reply does), never to our own addresses (an alias,
+    a +tag) nor an agent, nor Jane twice."""
+    local, host, plugin, feed = synced_host(tmp_path)
+    g = local.gmail()
+    raw = make_email(to="Support <support@example.com>, Piotr <piotr@example.org>",
+                     headers={"Cc": "Mark Manager <MARK@example.org>, help+billing@example.com, "
+                                    "anna.kowalska@example.com, jane@example.org"})
+    first = deliver(g, raw)
+    draft = host.reply_draft(host.ticket(first["threadId"]), None, "Here is how invoices work.")
+    raw = g.users().drafts().get(userId="me", id=draft["id"], format="raw").execute()["message"]["raw"]
+    text = base64.urlsafe_b64decode(raw).decode()
+    assert "To: jane@example.org" in text
+    assert "Cc: piotr@example.org, mark@example.org\r\n" in text
+
+
 def test_a_buttons_second_toast_says_nothing_new_was_made_only_when_nothing_was(tmp_path):
     """CardReply.already replaces the toast when the press made nothing people see: a mail sent (a
     notification) counts as made, like a task; a dry run, which makes nothing, keeps the plugin's own toast."""
