@@ -70,12 +70,38 @@ def _verified():
         abort(400)
     if not isinstance(body, dict):
         abort(400)
+    problem = event_shape_problem(body)
+    if problem:  # signed by Google, so not an attack: a shape this add-on was not written for
+        log.warning("add-on request to %s answered 400: the event's %s", request.path, problem)
+        abort(400)
     try:
         caller = verify_user(body, host.config.addon, signer)
     except VerificationError as exc:
         log.warning("add-on request to %s rejected: %s", request.path, exc)
         abort(401)
     return host, body, caller
+
+
+def event_shape_problem(body: dict) -> str:
+    """What in an event object is not of the shape the add-on protocol gives it ("" when all is): objects where
+    objects go, text ids, and form inputs as ``{name: {stringInputs: {value: [text, …]}}}``."""
+    common, gmail = body.get("commonEventObject", {}), body.get("gmail", {})
+    if not isinstance(common, dict) or not isinstance(gmail, dict):
+        return "commonEventObject or gmail is not an object"
+    parameters = common.get("parameters", {})
+    if not isinstance(parameters, dict) or any(isinstance(v, (dict, list)) for v in parameters.values()):
+        return "commonEventObject.parameters is not an object of texts"
+    inputs = common.get("formInputs", {})
+    if not isinstance(inputs, dict):
+        return "commonEventObject.formInputs is not an object"
+    for name, value in inputs.items():
+        strings = value.get("stringInputs", {}) if isinstance(value, dict) else None
+        values = strings.get("value", []) if isinstance(strings, dict) else None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            return f"form input {name[:40]!r} is not {{stringInputs: {{value: [text]}}}}"
+    if any(not isinstance(gmail.get(key, ""), str) for key in ("messageId", "threadId", "accessToken")):
+        return "gmail.messageId, threadId or accessToken is not text"
+    return ""
 
 
 def _handle(handler, push=cards.push_card, failed=cards.error_card):

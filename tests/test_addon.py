@@ -613,3 +613,26 @@ def test_manifest_refuses_a_base_url_that_cannot_prefix_the_endpoints(base_url):
 
     result = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", base_url])
     assert result.exit_code == 1 and "--base-url" in result.output and "runFunction" not in result.output
+
+
+@pytest.mark.parametrize("path", ["/addon/homepage", "/addon/message", "/addon/compose", "/addon/action"])
+def test_a_signed_event_of_the_wrong_shape_is_a_bad_request_not_a_crash(env, signer, path, caplog):
+    """Only Google can sign an event, but a shape the add-on does not expect (a list where an object goes, a
+    number for a thread id) is answered 400 with one warning line, never a traceback logged as a bug."""
+    local, host, client = env
+    ref = deliver(local.gmail(), make_email())
+    odd_parts = [{"commonEventObject": []}, {"commonEventObject": {"parameters": ["name"]}},
+                 {"commonEventObject": {"parameters": {"name": {"x": 1}}}},
+                 {"commonEventObject": {"formInputs": {"note": "text"}}},
+                 {"commonEventObject": {"formInputs": {"note": {"stringInputs": {"value": "text"}}}}},
+                 {"commonEventObject": {"formInputs": {"note": {"stringInputs": {"value": [5]}}}}},
+                 {"gmail": ["x"]}, {"gmail": {"messageId": 5}}, {"gmail": {"threadId": {"id": ref["threadId"]}}}]
+    for odd in odd_parts:
+        body = body_for(signer, messageId=ref["id"], threadId=ref["threadId"])
+        for key, value in odd.items():
+            body[key] = value if not isinstance(value, dict) else {**body.get(key, {}), **value}
+        caplog.clear()
+        response = post(client, signer, path, body)
+        assert response.status_code == 400, odd
+        assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info], odd
+        assert any("400" in r.getMessage() or "shape" in r.getMessage() for r in caplog.records), odd
