@@ -111,8 +111,9 @@ def mentions(text: str, words: str) -> bool:
     return re.search(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", text, re.IGNORECASE) is not None
 
 
-def sign_off_lines(text: str) -> str:
-    return "\n".join(text.strip().split("\n")[-6:])
+def sign_off_lines(text: str, signature: str = "") -> str:
+    """The last lines of a reply's words, and the signature below its "-- " line (Gmail's send-as signature)."""
+    return "\n".join(text.strip().split("\n")[-6:] + ([signature] if signature else []))
 
 
 def agent_for_message(message, agents: dict):
@@ -123,15 +124,15 @@ def agent_for_message(message, agents: dict):
     for agent in agents.values():
         if mentions(message.sender.name, agent.full_name):
             return agent
-    tail = sign_off_lines(message.text)
+    tail = sign_off_lines(message.text, getattr(message, "signature", ""))
     for agent in agents.values():
         if mentions(tail, agent.full_name):
             return agent
     return None
 
 
-def has_full_name_sign_off(text: str, agent) -> bool:
-    tail = sign_off_lines(text)
+def has_full_name_sign_off(text: str, agent, signature: str = "") -> bool:
+    tail = sign_off_lines(text, signature)
     return mentions(tail, agent.first_name) and mentions(tail, agent.last_name)
 
 

@@ -189,6 +189,30 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
     return "\n".join(kept)
 
 
+# RFC 3676's signature delimiter: Gmail puts it above the send-as signature it inserts into a reply.
+SIGNATURE_DELIMITER = re.compile(r"^-- ?\s*$")
+SIGNATURE_LINES = 6
+
+
+def signature_block(msg: Message) -> str:
+    """The first lines of the writer's own signature below a "-- " line, "" without one: where the full-name
+    signature Gmail inserts from the send-as settings stands (:func:`customer_text` drops it as a signature).
+    A "-- " in quoted history is someone else's."""
+    lines = plain_text(msg)[:MAX_TEXT].split("\n")
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(">") or (i and _quote_starts(lines, i)):
+            return ""
+        if SIGNATURE_DELIMITER.match(line):
+            block = []
+            for j in range(i + 1, len(lines)):
+                if lines[j].lstrip().startswith(">") or _quote_starts(lines, j) or len(block) == SIGNATURE_LINES:
+                    break
+                if lines[j].strip():
+                    block.append(lines[j].strip())
+            return "\n".join(block)
+    return ""
+
+
 def normalise(text: str) -> str:
     lines = [line.rstrip() for line in text.split("\n")]
     out = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))

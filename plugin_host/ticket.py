@@ -78,6 +78,9 @@ class TicketMessage:
     # Why the From, an agent's or one of our addresses, is not believed: Gmail's Authentication-Results did not
     # vouch for it, so the message is a customer's ("": believed, or nothing to doubt).
     forged_from: str = ""
+    # An agent's signature below a "-- " line (Gmail's send-as signature), which ``text`` leaves out: where the
+    # full-name sign-off of a reply may stand ("" for other messages, or without one).
+    signature: str = ""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from .forwards import forwarded_message
 from .language import customer_language
 from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor, own_group, unwrap_own_group
 from .mailbox.mime import decode_header_value, guess_text, parse_raw, payload_to_email
-from .text import customer_text, one_line
+from .text import customer_text, one_line, signature_block
 from .ticket import CONTINUED, Person, Ticket, TicketMessage, is_plain_address
 
 MARKER_HEADER = "X-Labeldesk"
@@ -151,7 +151,8 @@ def ticket_message(gmail_message: dict, config: Config) -> tuple[TicketMessage, 
         subject=one_line(decode_header_value(header(msg, "Subject"))), sent_at=sent_at, kind=kind,
         text=customer_text(msg) if kind != "automatic" or not ours else "",
         label_ids=frozenset(labels), references=header(msg, "References"), in_reply_to=header(msg, "In-Reply-To"),
-        automatic_reason=reason, ours=ours, marker=marker, forged_from=forged)
+        automatic_reason=reason, ours=ours, marker=marker, forged_from=forged,
+        signature=signature_block(msg) if kind == "agent" else "")
     return message, msg
 
 

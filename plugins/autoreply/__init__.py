@@ -58,7 +58,7 @@ def on_agent_replied(ticket, actions, settings, now):
         return
     if not ticket.owner_name:
         actions.add_labels(f"Owner/{agent.full_name}")
-    if people.has_full_name_sign_off(latest.text, agent):
+    if people.has_full_name_sign_off(latest.text, agent, latest.signature):
         actions.remove_labels(WARNING_LABEL)
     else:
         actions.add_labels(WARNING_LABEL)
