@@ -207,7 +207,16 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
         markers=frozenset(m.marker for m in conversation + drafts + binned if m.marker),
         drafts=tuple(drafts),
         continues_conversation=(f"{root}/{CONTINUED}" if root else CONTINUED) in labels,
+        channel=channel_of(labels, root),
     )
+
+
+def channel_of(labels, root: str) -> str:
+    """Where the request came from: the network of a ``<root>/Channel/<Network>`` label, lower-cased ("mastodon":
+    a social channel's import labels its threads so, DESIGN.md), else "email"."""
+    prefix = f"{root}/Channel/" if root else "Channel/"
+    names = sorted(label[len(prefix):].strip().lower() for label in labels if label.startswith(prefix))
+    return next((name for name in names if name and name != "email"), "email")
 
 
 def forwarded_in(message: TicketMessage, msg, config: Config) -> TicketMessage:

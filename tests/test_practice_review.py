@@ -1,11 +1,17 @@
 """Labeldesk against ../shared/reference/support-practice.md, scenario by scenario on the local mailbox: what a
-conformance review found wrong (full-name signatures Gmail inserts below its "-- " line)."""
+conformance review found wrong (full-name signatures Gmail inserts below its "-- " line; social-channel tickets
+that never got their 10-minute target)."""
 from __future__ import annotations
 
 import pytest
 
+from plugin_host.actions import Actions
+from plugin_host.sync import ChangeFeed
+
 from .conftest import deliver, make_email, send
 from .test_autoreply import setup
+from .test_sla import labels_of, monday
+from .test_sla import setup as sla_setup
 
 QUOTE = "\n\nOn Mon, 23 Nov 2026 at 10:00, Jane Cooper <jane@example.org> wrote:\n> Hello, my order has not arrived yet.\n"
 
@@ -44,3 +50,37 @@ def test_the_signature_below_the_dashes_identifies_the_agent_who_sent_as_the_tea
 def test_a_first_name_below_the_dashes_or_a_full_name_in_the_quote_still_warns(tmp_path, body):
     ticket = agent_answers(tmp_path, body)
     assert ticket.has_label("Warning/No full name")
+
+
+# -- social media within 10 minutes: a thread labelled Channel/<network> runs the social target --------------
+
+def social_ticket(tmp_path, channel: str):
+    """A question that came in at Monday 10:00 and was labelled ``Channel/<channel>`` (as a social channel's
+    import labels it, DESIGN.md); the sla plugin on."""
+    local, host, clock = sla_setup(tmp_path, monday(10))
+    ref = deliver(local.gmail(), make_email(message_id=f"<{channel}@example.org>", subject="Where is my parcel?"))
+    local.mailbox.messages[ref["id"]].internal_date = int(monday(10).timestamp() * 1000)
+    labelled = Actions(thread_id=ref["threadId"])
+    labelled.add_labels(f"Channel/{channel}")
+    host.executor.execute(labelled, host.ticket(ref["threadId"]))
+    ChangeFeed(host).sync()
+    return host, clock, ref["threadId"]
+
+
+def test_a_ticket_from_a_social_channel_is_due_within_ten_minutes_and_the_sweep_flags_it(tmp_path):
+    host, clock, thread = social_ticket(tmp_path, "Mastodon")
+    ticket = host.ticket(thread)
+    assert ticket.channel == "mastodon"
+    assert host.deadline(ticket).due == monday(10, 10)  # social_first_response, not normal's 4h
+    clock["now"] = monday(10, 8)
+    host.sweep()  # found by the sweep's search although 8 minutes are far less than any priority's target
+    assert "Helpdesk/SLA/At risk" in labels_of(host, thread)
+    clock["now"] = monday(10, 11)
+    host.sweep()
+    assert "Helpdesk/SLA/Breached" in labels_of(host, thread)
+
+
+def test_a_channel_label_of_email_keeps_the_email_targets(tmp_path):
+    host, clock, thread = social_ticket(tmp_path, "Email")
+    ticket = host.ticket(thread)
+    assert ticket.channel == "email" and host.deadline(ticket).due == monday(14)

@@ -82,7 +82,9 @@ class SlaPolicy:
         return max(now - start, timedelta(0))
 
     def shortest_response_target(self) -> timedelta:
-        return min(min(t["first_response"], t["next_response"]) for t in self.targets.values())
+        """The shortest response target any ticket may run, a social channel's included."""
+        return min([min(t["first_response"], t["next_response"]) for t in self.targets.values()]
+                   + [self.social_first_response])
 
 
 def _keyword_pattern(keyword: str) -> re.Pattern:
