@@ -1,6 +1,6 @@
 """Labeldesk against ../shared/reference/support-practice.md, scenario by scenario on the local mailbox: what a
 conformance review found wrong (full-name signatures Gmail inserts below its "-- " line; social-channel tickets
-that never got their 10-minute target)."""
+that never got their 10-minute target; the handover line gone once the new owner took the ticket)."""
 from __future__ import annotations
 
 import pytest
@@ -84,3 +84,32 @@ def test_a_channel_label_of_email_keeps_the_email_targets(tmp_path):
     host, clock, thread = social_ticket(tmp_path, "Email")
     ticket = host.ticket(thread)
     assert ticket.channel == "email" and host.deadline(ticket).due == monday(14)
+
+
+# -- a handover: the new owner introduces themselves, also after pressing Take -----------------------------------
+
+def test_the_agent_who_took_a_ticket_is_offered_the_handover_line_until_they_have_written(tmp_path):
+    """Ivan answered and owns the ticket; Anna takes it over (he is ill) with Take, then opens compose. The
+    handover line was offered only while someone else owned the ticket, so Take — the way to hand over — took it
+    away just before Anna's first words to the customer."""
+    local, host, feed = setup(tmp_path)
+    g = local.gmail()
+    ref = deliver(g, make_email(sender="Jane Cooper <jane@example.org>", message_id="<ho@example.org>", subject="Order"))
+    feed.sync()
+    send(g, make_email(sender="Ivan Petrov <support@example.com>", to="jane@example.org", subject="Re: Order",
+                       message_id="<ho-r1@example.com>", in_reply_to="<ho@example.org>",
+                       body="We are checking with the carrier.\n\nIvan Petrov"), ref["threadId"])
+    feed.sync()
+    thread, anna = ref["threadId"], host.config.agent("anna.kowalska@example.com")
+    host.card_action("autoreply.take", {"threadId": thread, "owner": "Ivan Petrov"}, {}, host.ticket(thread), anna)
+    assert host.ticket(thread).owner_name == "Anna Kowalska"
+    offered = {i["label"]: i["content"] for i in host.compose_suggestions(host.ticket(thread), anna)}
+    assert "I'm Anna Kowalska; I'm taking over your request from Ivan Petrov" in offered["Handover from Ivan Petrov"]
+    send(g, make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject="Re: Order",
+                       message_id="<ho-r2@example.com>", in_reply_to="<ho@example.org>",
+                       body="I'm Anna Kowalska; I'm taking over.\n\nAnna Kowalska"), thread)
+    feed.sync()
+    offered = [i["label"] for i in host.compose_suggestions(host.ticket(thread), anna)]
+    assert offered == ["Insert my signature"]  # introduced already
+    ivan = host.config.agent("ivan.petrov@example.com")  # Ivan back: Anna owns it, so he is offered the line
+    assert "Handover from Anna Kowalska" in [i["label"] for i in host.compose_suggestions(host.ticket(thread), ivan)]

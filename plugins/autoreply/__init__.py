@@ -70,10 +70,24 @@ def compose_suggestions(ticket, agent, settings):
         return []
     language = ticket.language if ticket is not None else "en"
     items = [{"label": "Insert my signature", "content": people.signature(agent, language), "content_type": "TEXT"}]
-    if ticket is not None and ticket.owner_name and ticket.owner_name != agent.full_name:
-        items.insert(0, {"label": f"Handover from {ticket.owner_name}",
-                         "content": people.handover_line(agent, ticket.owner_name, language), "content_type": "TEXT"})
+    previous = handed_over_from(ticket, agent, settings.agents) if ticket is not None else ""
+    if previous:
+        items.insert(0, {"label": f"Handover from {previous}",
+                         "content": people.handover_line(agent, previous, language), "content_type": "TEXT"})
     return items
+
+
+def handed_over_from(ticket, agent, agents: dict) -> str:
+    """Whose request ``agent`` takes over, or "": the owner when it is someone else; and, after ``agent`` took the
+    ticket (Take), the colleague who answered the customer last, until ``agent`` has written in the thread —
+    the new owner introduces themselves in their first words to the customer."""
+    if ticket.owner_name and ticket.owner_name != agent.full_name:
+        return ticket.owner_name
+    writers = [people.agent_for_message(m, agents) for m in ticket.agent_messages]
+    if any(w is not None and w.full_name == agent.full_name for w in writers):
+        return ""
+    previous = next((w for w in reversed(writers) if w is not None), None)
+    return previous.full_name if previous is not None else ""
 
 
 @hookimpl
