@@ -203,3 +203,18 @@ def test_a_web_form_sent_as_support_is_not_opted_out_by_our_own_domain(tmp_path)
     assert ticket.customer_addresses == ("bob@example.net",)
     assert skip_reason(ticket, validate({"skip_domains": ["example.com"]}), config,
                        ticket.first_customer_message.sent_at) == ""
+
+
+def test_auto_submitted_no_with_a_comment_is_a_person_writing():
+    """RFC 3834 allows comments around the keyword: "no (sent by a person)" is a human's message, and a
+    commented "auto-replied" is still automatic."""
+    from plugin_host.loopguard import automatic_reason
+
+    def mail(value):
+        return message_from_bytes(f"From: bob@example.net\nTo: support@example.com\nAuto-Submitted: {value}\n"
+                                  f"Subject: Refund\n\nWhere is my refund?\n".encode(), policy=compat32)
+
+    assert automatic_reason(mail("no (sent by a person)")) == ""
+    assert automatic_reason(mail("(typed) No")) == ""
+    assert automatic_reason(mail("auto-replied (vacation)")) == "Auto-Submitted: auto-replied"
+    assert automatic_reason(mail("auto-generated; owner-email=x@example.net")) == "Auto-Submitted: auto-generated"
