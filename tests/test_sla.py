@@ -271,6 +271,7 @@ def test_report_command_json_and_html(tmp_path, monkeypatch):
     out = tmp_path / "report.html"
     result = CliRunner().invoke(get_cli(), ["report", "--since", "30d", "--json", "--html", str(out)])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output[result.output.index("{"):])
+    data = json.loads(result.stdout)  # `report --json --html F | jq`: "Wrote F" is said on stderr
+    assert f"Wrote {out}" in result.stderr
     assert data["tickets"] == 1 and data["first_response"]["unanswered"] == 1
     assert 'class="bar"' in out.read_text() and "Awaiting reply" in out.read_text()

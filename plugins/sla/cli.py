@@ -99,7 +99,7 @@ def register(cli: click.Group) -> None:
                     fh.write(render_html(metrics))
             except OSError as exc:  # a full disk, a folder removed meanwhile
                 raise click.ClickException(f"--html: cannot write {html_file}: {exc.strerror or exc}")
-            click.echo(f"Wrote {html_file}")
+            click.echo(f"Wrote {html_file}", err=as_json)  # with --json, stdout holds the JSON alone
         if as_json:
             click.echo(json.dumps(metrics, ensure_ascii=False, indent=2, default=str))
         elif not html_file:
