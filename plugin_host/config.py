@@ -413,7 +413,7 @@ def _mailbox(section: Any) -> MailboxSettings:
     window = _positive(section.get("ack_window_days", 4), "mailbox.ack_window_days", "a number of days")
     full_days = _whole(section.get("full_sync_days", 30), "mailbox.full_sync_days", least=1)
     root = _str(section, "label_root", "mailbox", "Helpdesk").strip("/")
-    return _no_credentials_in_clear(MailboxSettings(
+    return _push_complete(_no_credentials_in_clear(MailboxSettings(
         address=address, aliases=aliases,
         api_root=_with_slash(_https_or_local(_str(section, "api_root", "mailbox"), "mailbox.api_root")),
         credentials=_str(section, "credentials", "mailbox"),
@@ -425,7 +425,22 @@ def _mailbox(section: Any) -> MailboxSettings:
         ack_window_days=window, full_sync_days=full_days,
         quota_units_per_second=_quota_rate(section.get("quota_units_per_second", 0)),
         watch_topic=_topic(_str(section, "watch_topic", "mailbox")),
-    ))
+    )))
+
+
+def _push_complete(mailbox: MailboxSettings) -> MailboxSettings:
+    """Push takes all three keys: with ``watch_topic`` Gmail pushes, and ``/gmail/push`` refuses (403) every push
+    it cannot verify against ``push_audience`` and ``push_service_account`` — Pub/Sub would retry for a week."""
+    keys = {"watch_topic": mailbox.watch_topic, "push_audience": mailbox.push_audience,
+            "push_service_account": mailbox.push_service_account}
+    given = [key for key, value in keys.items() if value]
+    missing = [key for key in ("push_audience", "push_service_account") if not keys[key]]
+    if given and missing:
+        raise ConfigError(f"mailbox.{missing[0]}", f"is required with {given[0]}: push needs the Pub/Sub "
+                                                   "subscription's audience (https://<your host>/gmail/push) and its "
+                                                   "service account, or every push is refused (README, Push "
+                                                   "notifications); or remove " + " and ".join(given) + " to poll only")
+    return mailbox
 
 
 def _optional_email(section: dict, key: str) -> str:

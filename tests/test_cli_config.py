@@ -46,6 +46,12 @@ GOOD = {"mailbox": {"address": "support@example.com"},
     ({**GOOD, "addon": ["x"]}, "addon"),
     ({**GOOD, "addon": {"base_ulr": "https://x.example"}}, "addon.base_ulr"),
     ({**GOOD, "admin": {"admins": "a@example.com"}}, "admin.admins"),
+    # half a push set-up: Gmail would push, and the endpoint would refuse every push (403) for lack of the other keys
+    ({"mailbox": {"address": "s@example.com", "watch_topic": "projects/p/topics/t"}}, "mailbox.push_audience"),
+    ({"mailbox": {"address": "s@example.com", "watch_topic": "projects/p/topics/t",
+                  "push_audience": "https://x.example/gmail/push"}}, "mailbox.push_service_account"),
+    ({"mailbox": {"address": "s@example.com", "push_service_account": "push@p.iam.gserviceaccount.com"}},
+     "mailbox.push_audience"),
 ])
 def test_bad_settings_name_the_key(tmp_path, data, key):
     from plugin_host.runtime import build_host

@@ -353,7 +353,9 @@ def test_healthz_says_when_the_gmail_watch_ends_and_whether_it_has(tmp_path):
 
     from .test_host_sync import CONFIG
 
-    config = {**CONFIG, "mailbox": {**CONFIG["mailbox"], "watch_topic": "projects/p/topics/gmail"}}
+    config = {**CONFIG, "mailbox": {**CONFIG["mailbox"], "watch_topic": "projects/p/topics/gmail",
+                                    "push_audience": "https://labeldesk.example.com/gmail/push",
+                                    "push_service_account": "push@p.iam.gserviceaccount.com"}}
     local, feed, client, _ = served(tmp_path, config=config)
     assert client.get("/healthz").json["push"] == {"watch_expires_at": None, "watch_expired": False}
     assert feed.renew_watch("projects/p/topics/gmail") is True
