@@ -163,3 +163,15 @@ def test_architecture_names_existing_modules():
     modules = {p.name for p in (ROOT / "plugin_host").glob("*.py")} - {"__init__.py"}
     undocumented = sorted(m for m in modules if f"`{m}`" not in text and f"plugin_host/{m}" not in text)
     assert not undocumented, f"plugin_host modules missing from docs/architecture.md: {undocumented}"
+
+
+def test_every_environment_variable_the_code_reads_is_in_the_readme():
+    """Besides LABELDESK_<SECTION>__<KEY> overrides, the code reads a few variables by name (the plugin allow-list,
+    the hook trace): an admin only learns of them from README.md."""
+    read = set()
+    for folder in ("plugin_host", "plugins", "gmail_addon"):
+        for path in (ROOT / folder).rglob("*.py"):
+            read |= set(re.findall(r"environ\.get\(\"(LABELDESK_[A-Z_]+)\"", path.read_text(encoding="utf-8")))
+    assert "LABELDESK_CONFIG" in read
+    readme = _read("README.md")
+    assert sorted(name for name in read if f"`{name}" not in readme) == []
