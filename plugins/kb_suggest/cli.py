@@ -247,7 +247,7 @@ def register(cli: click.Group) -> None:
 
     @kb.command("gaps")
     @click.option("--since", "days", type=PERIOD, default="30d", show_default=True,
-                  help="Period: hours, days, weeks or months, e.g. 12h, 30d, 2w, 3m.")
+                  help="Period: hours, days, weeks or months, e.g. 12h, 30d, 2w, 3m (a bare number is days).")
     @click.option("--json", "as_json", is_flag=True,
                   help="One JSON list of groups (count, example, language, keywords).")
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")

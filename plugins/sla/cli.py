@@ -69,7 +69,7 @@ def register(cli: click.Group) -> None:
 
     @cli.command("report")
     @click.option("--since", "days", type=PERIOD, default="30d", show_default=True,
-                  help="Period: hours, days, weeks or months, e.g. 12h, 30d, 2w, 3m.")
+                  help="Period: hours, days, weeks or months, e.g. 12h, 30d, 2w, 3m (a bare number is days).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Write an HTML report here.")
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
