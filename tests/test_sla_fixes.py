@@ -200,6 +200,24 @@ def test_sla_due_reads_the_configuration_like_every_command(tmp_path, monkeypatc
     assert result.exit_code == 1 and "plugins.sla.targets" in result.output
 
 
+def test_sla_due_refuses_a_configuration_it_found_but_cannot_read(tmp_path, monkeypatch):
+    """./labeldesk.toml with a mistake outside [plugins.sla] (here [host]) was passed over in silence: the deadline
+    came from the default calendar, in UTC instead of the team's Europe/Warsaw, an hour off."""
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    (tmp_path / "labeldesk.toml").write_text('[mailbox]\naddress = "s@example.com"\n'
+                                             '[host]\ntimezone = "Europe/Warsaw"\npoll_seconds = "1m"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LABELDESK_CONFIG", raising=False)
+    result = CliRunner().invoke(get_cli(), ["sla", "due", "--received", "2026-12-07T08:00+00:00", "--target", "4h"])
+    assert result.exit_code == 1 and "host.poll_seconds" in result.output
+    (tmp_path / "labeldesk.toml").unlink()  # no configuration at all: the flags and the defaults
+    result = CliRunner().invoke(get_cli(), ["sla", "due", "--received", "2026-12-07T08:00+00:00", "--target", "4h"])
+    assert result.output.strip() == "2026-12-07T13:00:00+00:00"
+
+
 def test_a_later_clause_replaces_a_days_hours_and_overlaps_count_once():
     friday_two = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
     short_friday = BusinessCalendar.parse("Mon-Fri 09:00-13:00,14:00-18:00; Fri 09:00-15:00", "UTC")

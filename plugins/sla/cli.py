@@ -30,17 +30,17 @@ def register(cli: click.Group) -> None:
 
         from .calendar import parse_duration
 
-        from plugin_host.config import load_config
+        from plugin_host.config import find_config_file, load_config
 
         from .policy import validate
 
         raw, config = {}, None
-        try:  # the configuration as every command finds it (--config, $LABELDESK_CONFIG, ./labeldesk.toml)
-            config = load_config(config_path)
-            raw = dict(config.plugin_raw.get("sla", {}))
+        try:  # the configuration as every command finds it (--config, $LABELDESK_CONFIG, ./labeldesk.toml), if any:
+            if config_path or find_config_file() is not None:  # one found is read whole, a mistake in it an error
+                config = load_config(config_path)
+                raw = dict(config.plugin_raw.get("sla", {}))
         except LabeldeskError as exc:
-            if config_path:
-                raise click.ClickException(str(exc))
+            raise click.ClickException(str(exc))
         overrides = {k: v for k, v in (("hours", hours), ("timezone", tz), ("holidays", holidays)) if v}
         try:
             try:
