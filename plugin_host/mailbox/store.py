@@ -422,7 +422,8 @@ class Mailbox:
 _save_lock = threading.Lock()
 
 
-# Gmail's fixed label colour palette (backgroundColor values accepted by labels.create/patch).
+# Gmail's fixed label colour palette: the values the discovery document's LabelColor lists, the same for
+# backgroundColor and textColor (labels.create/patch/update refuse any other with a 400).
 PALETTE = {
     "#000000", "#434343", "#666666", "#999999", "#cccccc", "#efefef", "#f3f3f3", "#ffffff",
     "#fb4c2f", "#ffad47", "#fad165", "#16a766", "#43d692", "#4a86e8", "#a479e2", "#f691b3",
@@ -436,7 +437,9 @@ PALETTE = {
     "#711a36", "#fbd3e0", "#8a1c0a", "#f2b2a8", "#7a2e0b", "#ffc8af", "#7a4706", "#ffdeb5",
     "#594c05", "#fbe983", "#684e07", "#fdedc1", "#0b4f30", "#b3efd3", "#04502e", "#a2dcc1",
     "#c2c2c2", "#4986e7", "#2da2bb", "#b99aff", "#994a64", "#f691b2", "#ff7537", "#ffad46",
-    "#662e37", "#ebdbde", "#cca6ac", "#094228", "#42d692", "#16a765",
+    "#662e37", "#ebdbde", "#cca6ac", "#094228", "#42d692", "#16a765", "#757575", "#1e53b8",
+    "#007286", "#7858c3", "#c2185b", "#d93025", "#54240e", "#633e04", "#521d28", "#202124",
+    "#083018",
 }
 
 
