@@ -31,12 +31,12 @@ def test_bodies_of_the_wrong_shape_are_400_not_500(gmail):
     assert status_of(gmail.users().messages().batchModify(userId="me", body={"ids": None})) == 400
 
 
-def test_history_records_carry_only_ids(gmail):
+def test_history_records_list_their_messages_by_ids_only(gmail):
     start = gmail.users().getProfile(userId="me").execute()["historyId"]
     deliver(gmail, make_email(subject="Hi", message_id="<h@x>"))
     history = gmail.users().history().list(userId="me", startHistoryId=start).execute()["history"]
-    [added] = [record["messagesAdded"][0]["message"] for record in history if "messagesAdded" in record]
-    assert set(added) == {"id", "threadId"}
+    [listed] = [record["messages"][0] for record in history if "messagesAdded" in record]
+    assert set(listed) == {"id", "threadId"}  # the labels are said only in messagesAdded/labelsAdded/labelsRemoved
 
 
 def test_updating_a_draft_without_a_thread_id_keeps_the_draft(gmail):

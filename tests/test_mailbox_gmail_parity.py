@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+from .conftest import deliver, make_email
 from .test_mailbox_api import status_of
 
 
@@ -25,3 +26,25 @@ def test_every_colour_of_gmails_palette_makes_a_label_colour(gmail):
         assert made["color"] == color
     off_palette = {"backgroundColor": "#d93026", "textColor": "#ffffff"}
     assert status_of(labels.create(userId="me", body={"name": "Off", "color": off_palette})) == 400
+
+
+def test_history_records_say_the_labels_of_the_messages_they_add_or_relabel(gmail):
+    # Gmail's history records carry labelIds on the message of messagesAdded, labelsAdded and labelsRemoved,
+    # and push-driven clients read them ("is the new message in INBOX?") without a messages.get.
+    start = gmail.users().getProfile(userId="me").execute()["historyId"]
+    ref = deliver(gmail, make_email(subject="Hi", message_id="<labels@x>"))
+    gmail.users().messages().modify(userId="me", id=ref["id"], body={"addLabelIds": ["STARRED"],
+                                                                      "removeLabelIds": ["UNREAD"]}).execute()
+    gmail.users().messages().delete(userId="me", id=ref["id"]).execute()
+    history = gmail.users().history().list(userId="me", startHistoryId=start).execute()["history"]
+    new_in_inbox = [added["message"]["id"] for record in history for added in record.get("messagesAdded", [])
+                    if "INBOX" in added["message"]["labelIds"]]
+    assert new_in_inbox == [ref["id"]]
+    [starred] = [change for record in history for change in record.get("labelsAdded", [])]
+    assert starred["labelIds"] == ["STARRED"] and starred["message"]["labelIds"] == ["INBOX", "STARRED"]
+    [read] = [change for record in history for change in record.get("labelsRemoved", [])]
+    assert read["labelIds"] == ["UNREAD"] and read["message"]["labelIds"] == ["INBOX", "STARRED"]
+    [deleted] = [change["message"] for record in history for change in record.get("messagesDeleted", [])]
+    assert deleted == {"id": ref["id"], "threadId": ref["threadId"]}
+    assert all(message == {"id": ref["id"], "threadId": ref["threadId"]}
+               for record in history for message in record["messages"])

@@ -531,8 +531,7 @@ def history_list(r: Request):
         chunk, token = page(records, r, lambda record: (record.id,))
         body = {"historyId": str(box.history_id)}
         if chunk:
-            # Like Gmail: messages inside history records carry only id and threadId (no labelIds).
-            body["history"] = [res.history_resource(rec, with_message_labels=False) for rec in chunk]
+            body["history"] = [res.history_resource(rec) for rec in chunk]
         if token:
             body["nextPageToken"] = token
         return body

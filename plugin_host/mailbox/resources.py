@@ -71,9 +71,11 @@ def draft_resource(box: Mailbox, draft_id: str, fmt: str = "full") -> dict:
     return {"id": draft_id, "message": message_resource(box, box.get_draft(draft_id), fmt)}
 
 
-def history_resource(record, with_message_labels: bool = True) -> dict:
+def history_resource(record) -> dict:
+    """One history record as Gmail writes it: ``messages`` (and a deleted message) carry only id and threadId;
+    the message of an added message or of a label change also carries its labelIds after the change."""
     ref = {"id": record.message_id, "threadId": record.thread_id}
-    full = dict(ref, labelIds=list(record.message_labels)) if with_message_labels else ref
+    full = dict(ref, labelIds=list(record.message_labels)) if record.message_labels else ref
     body = {"id": str(record.id), "messages": [ref]}
     if record.kind == "messageAdded":
         body["messagesAdded"] = [{"message": full}]
