@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 
-from .conftest import deliver, make_email
+from .conftest import b64, deliver, make_email
 from .test_mailbox_api import status_of
 
 
@@ -48,3 +48,21 @@ def test_history_records_say_the_labels_of_the_messages_they_add_or_relabel(gmai
     assert deleted == {"id": ref["id"], "threadId": ref["threadId"]}
     assert all(message == {"id": ref["id"], "threadId": ref["threadId"]}
                for record in history for message in record["messages"])
+
+
+def test_dates_in_search_take_gmails_month_first_form_too(gmail):
+    # Gmail's search help gives after:2004/04/16 and after:04/16/2004 (also before:, older:, newer:) as examples.
+    from datetime import datetime, timezone
+
+    ids = {}
+    for day in (15, 17):
+        raw = make_email(subject=f"April {day}", message_id=f"<april{day}@x>",
+                         date=datetime(2004, 4, day, 12, tzinfo=timezone.utc))
+        ids[day] = gmail.users().messages().import_(userId="me", body={"raw": b64(raw)}).execute()["id"]
+
+    def found(q):
+        return [m["id"] for m in gmail.users().messages().list(userId="me", q=q).execute().get("messages", [])]
+
+    assert found("after:04/16/2004") == found("after:2004/04/16") == [ids[17]]
+    assert found("before:4/16/2004") == found("older:2004/4/16") == [ids[15]]
+    assert status_of(gmail.users().messages().list(userId="me", q="after:16/04/2004")) == 400  # no 16th month

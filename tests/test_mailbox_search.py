@@ -237,7 +237,7 @@ def test_empty_query_matches_everything():
 @pytest.mark.parametrize("q,fragment", [
     ("newer_than:2h", "no hour unit"), ("older_than:d", "d, m or y"), ("newer_than:-2d", "d, m or y"),
     ("after:yesterday", "YYYY/MM/DD"), ("before:2024/02/30", "day is out of range"),
-    ("after:06/01/2024", "YYYY/MM/DD"),
+    ("after:01.06.2024", "YYYY/MM/DD"), ("after:13/01/2024", "month must be in 1..12"),
     ("(paczka", "unclosed ("), ("paczka)", "unbalanced )"), ("{paczka", "unclosed {"),
     ("()", "empty ()"), ("paczka OR", "OR at position 8"), ("OR paczka", "OR at position 1"),
     ("a OR OR b", "OR at position"), ("AND paczka", "AND"), ('"unclosed', "unclosed quote"),

@@ -10,8 +10,9 @@ as in Gmail.
 
 Deliberate differences from Gmail, so mistakes surface in tests instead of as silent misses:
 
-- ``after:``/``before:`` take epoch seconds (exact instant) or a date ``YYYY/MM/DD`` or
-  ``YYYY-MM-DD`` meaning midnight in America/Los_Angeles (Gmail's "PST"). Other shapes are errors.
+- ``after:``/``before:`` take epoch seconds (exact instant) or a date ``YYYY/MM/DD``,
+  ``YYYY-MM-DD`` or ``MM/DD/YYYY`` meaning midnight in America/Los_Angeles (Gmail's "PST"). Other
+  shapes are errors.
 - ``newer_than:``/``older_than:`` take ``<N>d``, ``<N>m`` or ``<N>y`` only. Gmail has no hour
   unit and quietly returns wrong results for ``newer_than:2h``; here it is a
   :class:`SearchSyntaxError` (the mailbox answers 400 invalidArgument).
@@ -555,11 +556,12 @@ def _instant(value: str, where: str) -> datetime:
     value = value.strip()
     if re.fullmatch(r"\d{1,12}", value):
         return datetime.fromtimestamp(int(value), timezone.utc)
-    found = re.fullmatch(r"(\d{4})([/-])(\d{1,2})\2(\d{1,2})", value)
+    found = re.fullmatch(r"(?P<year>\d{4})([/-])(?P<month>\d{1,2})\2(?P<day>\d{1,2})", value) or \
+        re.fullmatch(r"(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4})", value)  # Gmail's help: 04/16/2004
     if not found:
-        raise SearchSyntaxError(f"{where}: expected epoch seconds or a date YYYY/MM/DD or YYYY-MM-DD")
+        raise SearchSyntaxError(f"{where}: expected epoch seconds or a date YYYY/MM/DD, YYYY-MM-DD or MM/DD/YYYY")
     try:
-        day = date(int(found.group(1)), int(found.group(3)), int(found.group(4)))
+        day = date(int(found["year"]), int(found["month"]), int(found["day"]))
     except ValueError as exc:
         raise SearchSyntaxError(f"{where}: {exc}") from None
     return datetime.combine(day, time(0), GMAIL_DATE_ZONE)
