@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from plugin_host.errors import GmailError
 from plugin_host.text import customer_text
 
 preview = Blueprint("preview", __name__, url_prefix="/preview", template_folder="templates")
@@ -97,6 +98,16 @@ def _same_origin() -> bool:
     return origin is None or urlsplit(origin).netloc == request.host
 
 
+def _ticket_or_none(host, thread_id: str):
+    """The thread's ticket; None when there is none, or when ``thread_id`` is no Gmail id at all (Gmail's 400)."""
+    try:
+        return host.ticket(thread_id)
+    except GmailError as exc:
+        if getattr(exc, "status", 0) != 400:
+            raise
+        return None
+
+
 @preview.route("/<thread_id>", methods=["GET", "POST"])
 def thread(thread_id):
     """A thread beside its side panel; POST presses a card button."""
@@ -105,7 +116,7 @@ def thread(thread_id):
     if agent is None:
         abort(404)
     note = inserted = ""
-    if host.ticket(thread_id) is None:
+    if _ticket_or_none(host, thread_id) is None:
         abort(404)  # not a ticket of this mailbox
     if request.method == "POST":
         if not _same_origin():

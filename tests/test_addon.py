@@ -284,7 +284,8 @@ def test_demo_preview_renders_cards_with_working_buttons(tmp_path):
     ChangeFeed(host).sync()
     page = client.get(f"/preview/{evil['threadId']}")
     assert b"<h3>Q&amp;A &lt;img src=x onerror=alert(1)&gt;</h3>" in page.data and b"<img" not in page.data
-    assert client.get("/preview/nonexistent").status_code == 404
+    assert client.get("/preview/nonexistent").status_code == 404  # no Gmail id: Gmail's 400, not a 500
+    assert client.get("/preview/7fffffffffffffff").status_code == 404  # the id of no thread: Gmail's 404
     assert client.post(f"/preview/{thread_id}", data={"parameters": "notjson"}).status_code == 400
     # Another site's page posting into the demo (CSRF) is refused; the preview's own form is not.
     press = {"parameters": json.dumps({"name": "autoreply.take", "threadId": thread_id}), "agent": "anna.kowalska@example.com"}
@@ -416,7 +417,7 @@ def test_homepage_reads_the_queue_in_batches(env, signer, monkeypatch):
     assert local.http.requests - before <= 6
     found = host.client.list_threads
     monkeypatch.setattr(host.client, "list_threads",
-                        lambda **kw: found(**kw) + [{"id": "ffffffffffffffff", "historyId": "1"}])
+                        lambda **kw: found(**kw) + [{"id": "7fffffffffffffff", "historyId": "1"}])
     assert len(host.open_tickets()) == 120  # a thread deleted between the search and the read is skipped
 
 

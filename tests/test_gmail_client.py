@@ -67,8 +67,11 @@ def test_client_errors_are_not_retried():
     local = LocalMailbox()
     sleeps = []
     with pytest.raises(GmailError) as info:
-        client_for(local, sleeps).get_message("missing")
+        client_for(local, sleeps).get_message("7fffffffffffffff")
     assert sleeps == [] and "404" in str(info.value)
+    with pytest.raises(GmailError) as info:
+        client_for(local, sleeps).get_message("missing")
+    assert sleeps == [] and "400" in str(info.value)  # Gmail's "Invalid id value"
 
 
 def test_history_expired_is_its_own_error():

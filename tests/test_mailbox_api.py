@@ -312,7 +312,7 @@ def test_batch_endpoint_per_call_status_and_limit(local, gmail):
     batch = BatchHttpRequest(batch_uri=local.root + "batch",
                              callback=lambda rid, resp, exc: results.__setitem__(rid, (resp, exc)))
     batch.add(gmail.users().messages().get(userId="me", id=ref["id"], format="minimal"), request_id="ok")
-    batch.add(gmail.users().messages().get(userId="me", id="missing"), request_id="missing")
+    batch.add(gmail.users().messages().get(userId="me", id="7fffffffffffffff"), request_id="missing")
     batch.add(gmail.users().messages().modify(userId="me", id=ref["id"], body={"addLabelIds": ["STARRED"]}),
               request_id="modify")
     local.app.reset_counters()

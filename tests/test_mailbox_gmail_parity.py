@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+from googleapiclient.errors import HttpError
+
 from .conftest import b64, deliver, make_email
 from .test_mailbox_api import status_of
 
@@ -66,3 +69,22 @@ def test_dates_in_search_take_gmails_month_first_form_too(gmail):
     assert found("after:04/16/2004") == found("after:2004/04/16") == [ids[17]]
     assert found("before:4/16/2004") == found("older:2004/4/16") == [ids[15]]
     assert status_of(gmail.users().messages().list(userId="me", q="after:16/04/2004")) == 400  # no 16th month
+
+
+def test_an_id_that_is_no_gmail_id_is_400_and_a_missing_message_404(gmail):
+    # Gmail: an id that does not parse as its 64-bit hex id is 400 "Invalid id value"; a well-formed one of no
+    # message (deleted, or never there) is 404.
+    ref = deliver(gmail, make_email(subject="Ids", message_id="<ids@x>"))
+    messages, threads = gmail.users().messages(), gmail.users().threads()
+    gmail.users().messages().delete(userId="me", id=ref["id"]).execute()
+    for gone in (ref["id"], "abc123", "1"):
+        assert status_of(messages.get(userId="me", id=gone)) == 404
+        assert status_of(threads.get(userId="me", id=gone)) == 404
+    for malformed in ("nosuchmessageid", "ffffffffffffffff", "18c9a1b2c3d4e5f6aa", "<ids@x>"):
+        for call in (messages.get(userId="me", id=malformed), threads.get(userId="me", id=malformed),
+                     messages.modify(userId="me", id=malformed, body={"addLabelIds": ["STARRED"]}),
+                     messages.trash(userId="me", id=malformed)):
+            with pytest.raises(HttpError) as info:
+                call.execute()
+            assert info.value.resp.status == 400
+            assert json.loads(info.value.content)["error"]["message"] == "Invalid id value"

@@ -34,6 +34,14 @@ def normalise_subject(subject: str) -> str:
     return SUBJECT_PREFIX.sub("", subject or "").strip().lower()
 
 
+def check_id(value: str) -> str:
+    """A message or thread id as Gmail takes one: its 64-bit hex number. Anything else is Gmail's 400 "Invalid
+    id value" (a well-formed id of no message is the caller's 404)."""
+    if not re.fullmatch(r"[0-9a-fA-F]{1,16}", value or "") or int(value, 16) >= 2 ** 63:
+        raise ApiError(400, "Invalid id value", "invalidArgument")
+    return value
+
+
 @dataclass
 class StoredMessage:
     id: str
@@ -189,7 +197,7 @@ class Mailbox:
     # -- messages ----------------------------------------------------------------------------
 
     def get_message(self, message_id: str) -> StoredMessage:
-        message = self.messages.get(message_id)
+        message = self.messages.get(check_id(message_id))
         if message is None:
             raise ApiError(404, "Requested entity was not found.", "notFound")
         return message
@@ -297,7 +305,7 @@ class Mailbox:
         self.notify()
 
     def thread_messages(self, thread_id: str) -> list[StoredMessage]:
-        ids = self.threads.get(thread_id)
+        ids = self.threads.get(check_id(thread_id))
         if not ids:
             raise ApiError(404, "Requested entity was not found.", "notFound")
         return sorted((self.messages[i] for i in ids), key=lambda m: (m.internal_date, m.id))
