@@ -88,3 +88,16 @@ def test_an_id_that_is_no_gmail_id_is_400_and_a_missing_message_404(gmail):
                 call.execute()
             assert info.value.resp.status == 400
             assert json.loads(info.value.content)["error"]["message"] == "Invalid id value"
+
+
+def test_a_reserved_label_name_is_gmails_400_and_a_taken_one_409(gmail):
+    # Gmail refuses the names of its own labels ("Trash", "Drafts", "Muted", "Archive"…) as 400 "Invalid label name";
+    # 409 "Label name exists or conflicts" is for another user label's name.
+    labels = gmail.users().labels()
+    for reserved in ("Trash", "INBOX", "drafts", "Muted", "Archive", "category_social"):
+        with pytest.raises(HttpError) as info:
+            labels.create(userId="me", body={"name": reserved}).execute()
+        assert info.value.resp.status == 400 and json.loads(info.value.content)["error"]["message"] == "Invalid label name"
+    mine = labels.create(userId="me", body={"name": "Helpdesk"}).execute()
+    assert status_of(labels.create(userId="me", body={"name": "HELPDESK"})) == 409
+    assert status_of(labels.patch(userId="me", id=mine["id"], body={"name": "Spam"})) == 400

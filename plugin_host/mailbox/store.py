@@ -24,6 +24,8 @@ SYSTEM_LABELS = ("INBOX", "SENT", "UNREAD", "STARRED", "IMPORTANT", "TRASH", "SP
                  "CATEGORY_UPDATES", "CATEGORY_FORUMS")
 # Labels a client may not put on a message by itself (Gmail answers 400 invalidArgument).
 UNASSIGNABLE = {"SENT", "DRAFT", "CHAT"}
+# Names of Gmail's own folders that are no label ids, refused like the system labels' names (400).
+RESERVED_LABEL_NAMES = {"drafts", "chats", "muted", "archive"}
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
 ID_BASE = 0x19A0000000000000
 SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|odp|pd|ответ|отв|ha)\s*(\[\d+\])?\s*:\s*)+", re.I)
@@ -148,9 +150,11 @@ class Mailbox:
             return label
 
     def _check_name_free(self, name: str, label_id: str | None = None) -> None:
-        """A label name may not be another label's (any case) nor a system label's."""
+        """A label name may not be one Gmail reserves (400) nor another label's in any case (409)."""
+        if name.upper() in SYSTEM_LABELS or name.lower() in RESERVED_LABEL_NAMES:
+            raise ApiError(400, "Invalid label name", "invalidArgument")
         other = self.label_by_name(name)
-        if (other is not None and other["id"] != label_id) or name.upper() in SYSTEM_LABELS:
+        if other is not None and other["id"] != label_id:
             raise ApiError(409, "Label name exists or conflicts", "aborted", status="ABORTED")
 
     def get_label(self, label_id: str) -> dict:
