@@ -166,6 +166,7 @@ state_dir = ".labeldesk"             # cursor and tokens, files mode 0600
 poll_seconds = 60
 sweep_minutes = 5
 timezone = "UTC"                     # the team's zone, e.g. "Europe/Warsaw": office hours and SLA calendar
+# alerts_per_hour = 30               # notifications syncs and sweeps may send an hour (from support@); 0: no limit
 """
 
 
@@ -231,7 +232,8 @@ def _print_results(results, echo=click.echo) -> None:
         ticket = processed.ticket
         if ticket is None:
             continue
-        for line in processed.outcome.done + processed.outcome.skipped + processed.outcome.errors:
+        outcome = processed.outcome
+        for line in outcome.done + outcome.skipped + outcome.held_back + outcome.errors:
             echo(f"{ticket.thread_id} {ticket.customer.email}: {line}")
 
 

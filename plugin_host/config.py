@@ -76,6 +76,8 @@ class HostSettings:
     poll_seconds: int = 60
     sweep_minutes: int = 5
     timezone: str = "UTC"
+    # Notifications (email or chat) automatic runs may send in any hour; 0: no limit (see plugin_host/alerts.py).
+    alerts_per_hour: int = 30
 
 
 def default_timezone(config) -> str:
@@ -356,12 +358,13 @@ def validate(data: dict, file: Path | None) -> Config:
         google_certs_url=_https_or_local(_str(addon, "google_certs_url", "addon", AddonSettings.google_certs_url),
                                          "addon.google_certs_url"),
     )
-    host = _table(data, "host", ("state_dir", "poll_seconds", "sweep_minutes", "timezone"))
+    host = _table(data, "host", ("state_dir", "poll_seconds", "sweep_minutes", "timezone", "alerts_per_hour"))
     host_settings = HostSettings(
         state_dir=_str(host, "state_dir", "host", ".labeldesk"),
         poll_seconds=_whole(host.get("poll_seconds", 60), "host.poll_seconds", least=1),
         sweep_minutes=_whole(host.get("sweep_minutes", 5), "host.sweep_minutes", least=1),
         timezone=_zone(_str(host, "timezone", "host", "UTC"), "host.timezone"),
+        alerts_per_hour=_alerts_per_hour(host.get("alerts_per_hour", HostSettings.alerts_per_hour)),
     )
     admin = _table(data, "admin", ("admins",))
     if not isinstance(admin.get("admins", []), list):
@@ -399,6 +402,15 @@ def _whole(value, key: str, least: int = 0) -> int:
     if number < least:
         raise ConfigError(key, f"must be at least {least}, got {number}")
     return number
+
+
+def _alerts_per_hour(value) -> int:
+    """``[host] alerts_per_hour``: a whole number, 0 for no limit."""
+    try:
+        return _whole(value, "host.alerts_per_hour")
+    except ConfigError as exc:
+        raise ConfigError("host.alerts_per_hour", f"{exc.problem}; it is how many notifications "
+                          "(email or chat) syncs and sweeps may send in an hour, e.g. 30, or 0 for no limit") from None
 
 
 def _mailbox(section: Any) -> MailboxSettings:

@@ -4,6 +4,8 @@ Per thread it merges label changes into one ``threads.modify``, sends automatic 
 loop guard agreed (stamped ``Auto-Submitted: auto-replied``, ``X-Auto-Response-Suppress: All``, a
 deterministic Message-ID and an ``X-Labeldesk`` key so a retry never sends twice), creates drafts,
 tasks and notifications idempotently. ``dry_run`` returns the plan without touching anything.
+Notifications of automatic runs (syncs, sweeps) keep to the host's alert budget (:mod:`plugin_host.alerts`):
+one over ``[host] alerts_per_hour`` is held back with its key free, so a later sweep sends it if it is still due.
 Replies go out before labels, so a crash between the two is repaired by the next run: the thread
 then holds the marked reply, the reply is skipped, and the labels converge. A task or notification
 that fails does not stop the rest (labels included); it is logged and kept in ``Outcome.errors`` (only
@@ -25,6 +27,7 @@ from email.policy import SMTP
 from pathlib import Path
 
 from .actions import Action, Actions, Draft, LabelChange, Notification, Reply, Task
+from .alerts import AlertBudget
 from .config import Config
 from .errors import GmailError
 from .ticket import Ticket
@@ -47,16 +50,30 @@ LABEL_COLORS = {
 @dataclass
 class Outcome:
     """What one execution did: human-readable lines, also printed by ``--dry-run``; a ``done`` line starting
-    with one of ``MADE`` made something new for people to see (a task, a mail, a chat post, a draft)."""
+    with one of ``MADE`` made something new for people to see (a task, a mail, a chat post, a draft).
+    ``held_back``: notifications the alert budget kept for a later sweep (neither sent nor failed)."""
 
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)
 
     @property
     def made_something(self) -> bool:
         """Whether this execution made a task, mail, chat post or draft (not only labels, not only skips)."""
         return any(line.startswith(MADE) for line in self.done)
+
+
+@dataclass
+class AlertRun:
+    """One automatic run (a sync, a sweep) as the alert budget sees it: what it held back, for one warning at its
+    end, and in a dry run the alerts it would have sent, which count against the budget as a real run's would."""
+
+    what: str
+    held_back: int = 0
+    reason: str = ""
+    planned: int = 0
+    dry_run: bool = False
 
 
 def message_id_for(key: str, thread_id: str, domain: str) -> str:
@@ -81,7 +98,9 @@ class Executor:
         # task-list creation, and each idempotency key (reply, draft, task, notification), one at a time.
         self._lock = threading.RLock()
         self._claims: OrderedDict[tuple, None] = OrderedDict()
-        self._local = threading.local()  # .tasks: list id → its tasks, read once within tasks_read_once()
+        self._local = threading.local()  # .tasks: list id → its tasks, read once within tasks_read_once(); .run
+        self.alert_budget = AlertBudget(config.state_path, config.host.alerts_per_hour)
+        self._held_back: dict[tuple[str, str], None] = {}  # (channel, key) this process found unsent and held back
 
     def _claim(self, key: tuple) -> bool:
         """Take an idempotency key for this process: False when another run holds it or has done it."""
@@ -162,7 +181,7 @@ class Executor:
             merged[ticket.thread_id] = ({n for n in add if n not in current}, {n for n in remove if n in current})
         return {t: (a, r) for t, (a, r) in merged.items() if a or r}
 
-    def describe(self, actions: Actions, ticket: Ticket | None) -> list[str]:
+    def describe(self, actions: Actions, ticket: Ticket | None, by_agent: bool = False) -> list[str]:
         lines = []
         for thread_id, (add, remove) in self.merge_labels(list(actions), ticket).items():
             lines.append(f"label {thread_id}: +{sorted(add)} -{sorted(remove)}")
@@ -181,16 +200,67 @@ class Executor:
                 lines.append(f"task ({action.key}) {action.title}")
             elif isinstance(action, Notification) and self.notified(action):
                 lines.append(f"skip notification ({action.key}): already sent")
+            elif isinstance(action, Notification) and not by_agent and (held := self._would_hold_back()):
+                lines.append(f"hold back notification ({action.key}) to {action.to} via {redact_url(action.channel)}: "
+                             f"{held}")
             elif isinstance(action, Notification):
                 lines.append(f"notify {action.to} via {redact_url(action.channel)}: {action.subject}")
         return lines
 
+    def _would_hold_back(self) -> str:
+        """In a dry run, why the alert budget would hold the next notification back, or "" when it would go out
+        (then it counts against the budget for the rest of the run, as a real run's would). Reads only."""
+        budget = self.alert_budget
+        if not budget.limit:
+            return ""
+        run = getattr(self._local, "run", None)
+        sent = budget.sent(self.now()) + (run.planned if run else 0)
+        if sent >= budget.limit:
+            self._note_held(sent)
+            return budget.reason(sent)
+        if run is not None:
+            run.planned += 1
+        return ""
+
     # -- execution -----------------------------------------------------------------------------
 
-    def execute(self, actions: Actions, ticket: Ticket | None = None, dry_run: bool = False) -> Outcome:
+    @contextmanager
+    def alert_run(self, what: str):
+        """Within the block, on this thread, executions are one run (``what``: "sync", "sweep"): the notifications
+        the alert budget holds back are counted, and logged in one warning when the block ends, not one each."""
+        if getattr(self._local, "run", None) is not None:  # already inside one
+            yield self._local.run
+            return
+        run = self._local.run = AlertRun(what)
+        try:
+            yield run
+        finally:
+            self._local.run = None
+            if run.held_back:
+                log.warning("%s: %d alert(s) %s: %s", run.what, run.held_back,
+                            "would be held back (dry run)" if run.dry_run else "held back", run.reason)
+
+    def _note_held(self, sent: int) -> None:
+        run = getattr(self._local, "run", None)
+        if run is not None:
+            run.held_back += 1
+            run.reason = run.reason or (
+                f"{sent} alerts in the last hour, limit [host] alerts_per_hour = {self.alert_budget.limit} "
+                "(the support mailbox's own sending, about 2,000 a day, is kept for customers); a later sweep sends "
+                "those still due")
+
+    def execute(self, actions: Actions, ticket: Ticket | None = None, dry_run: bool = False,
+                by_agent: bool = False) -> Outcome:
+        """Carry out ``actions``. ``by_agent``: an agent's button asked for them, so their notifications are never
+        held back by the alert budget (they still count toward it)."""
+        with self.alert_run("button press" if by_agent else "execution") as run:
+            run.dry_run = dry_run
+            return self._execute(actions, ticket, dry_run, by_agent)
+
+    def _execute(self, actions: Actions, ticket: Ticket | None, dry_run: bool, by_agent: bool) -> Outcome:
         outcome = Outcome()
         if dry_run:
-            outcome.done = ["(dry run) " + line for line in self.describe(actions, ticket)]
+            outcome.done = ["(dry run) " + line for line in self.describe(actions, ticket, by_agent)]
             return outcome
         extra_labels: list[LabelChange] = []
         failed: list[Exception] = []
@@ -200,7 +270,7 @@ class Executor:
             elif isinstance(action, Draft):
                 self.create_draft(action, ticket, outcome)
             elif isinstance(action, (Task, Notification)):
-                failed += self.carry_out_alert(action, outcome)
+                failed += self.carry_out_alert(action, outcome, by_agent)
         self.apply_labels(list(actions) + extra_labels, ticket, outcome)
         outage = next((exc for exc in failed if getattr(exc, "unavailable", False)), None)
         if outage is not None:
@@ -210,11 +280,14 @@ class Executor:
                       ticket.thread_id if ticket else "-", f"{type(exc).__name__}: {exc}"[:300])
         return outcome
 
-    def carry_out_alert(self, action: Task | Notification, outcome: Outcome) -> list[Exception]:
+    def carry_out_alert(self, action: Task | Notification, outcome: Outcome, by_agent: bool = False) -> list[Exception]:
         """A task or notification; its failure (Tasks or a webhook down) is returned, not raised, so the
         other alerts and the labels still happen. Its key makes the next run try it again, once."""
         try:
-            self.create_task(action, outcome) if isinstance(action, Task) else self.notify(action, outcome)
+            if isinstance(action, Task):
+                self.create_task(action, outcome)
+            else:
+                self.notify(action, outcome, by_agent)
         except Exception as exc:
             outcome.errors.append(f"{type(action).__name__.lower()} {action.key} failed: {type(exc).__name__}")
             return [exc]
@@ -434,14 +507,55 @@ class Executor:
         msgid = self._notification_id(note)
         return bool(self.client.list_message_ids(q=f"rfc822msgid:{msgid}", include_spam_trash=True))
 
-    def notify(self, note: Notification, outcome: Outcome) -> None:
+    def notify(self, note: Notification, outcome: Outcome, by_agent: bool = False) -> None:
         already = f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}"
-        self._keyed(("notify", note.channel, note.key), lambda: self._notify(note, outcome, already), outcome, already)
+        self._keyed(("notify", note.channel, note.key), lambda: self._notify(note, outcome, already, by_agent),
+                    outcome, already)
 
-    def _notify(self, note: Notification, outcome: Outcome, already: str) -> bool:
-        if self.notified(note):
+    def _notify(self, note: Notification, outcome: Outcome, already: str, by_agent: bool = False) -> bool:
+        memo = (note.channel, note.key)
+        if not by_agent and note.key and memo in self._held_back:
+            # This process found it unsent and held it back: while the budget stays spent, it is held back again
+            # without searching the mailbox once more (a backlog's 2,700 held-back alerts: 2,700 searches a sweep).
+            # Nothing is sent on this path; once there is room, the "already sent" check below comes first again.
+            sent = self.alert_budget.sent(self.now())
+            if sent >= self.alert_budget.limit > 0:
+                return self._hold_back(note, outcome, sent)
+        if self.notified(note):  # first: what went out before is skipped, neither held back nor counted again
             outcome.skipped.append(already)
             return True  # done before: the key stays taken
+        slot = self.alert_budget.take(self.now(), by_agent)
+        if not slot.granted:
+            if note.key:
+                with self._lock:
+                    self._held_back[memo] = None
+                    while len(self._held_back) > MAX_CLAIMS:
+                        self._held_back.pop(next(iter(self._held_back)))
+            return self._hold_back(note, outcome, slot.sent)
+        with self._lock:
+            self._held_back.pop(memo, None)
+        try:
+            self._send_notification(note, outcome)
+        except BaseException:
+            self._give_back(slot)
+            raise
+        return True
+
+    def _hold_back(self, note: Notification, outcome: Outcome, sent: int) -> bool:
+        outcome.held_back.append(f"notification {note.key or '(no key)'} to {note.to} held back: "
+                                 f"{self.alert_budget.reason(sent)}")
+        self._note_held(sent)
+        return False  # not done: the key is free, so a later sweep sends it if the plugin still asks for it
+
+    def _give_back(self, slot) -> None:
+        """The alert did not go out: it no longer counts against the budget (a failure to say so is only logged:
+        the alert's own failure is what the run reports)."""
+        try:
+            self.alert_budget.give_back(slot)
+        except Exception as exc:
+            log.warning("an alert that did not go out still counts against alerts_per_hour this hour: %s", exc)
+
+    def _send_notification(self, note: Notification, outcome: Outcome) -> None:
         if note.channel == "email":
             msgid = self._notification_id(note)
             msg = EmailMessage(policy=SMTP)
@@ -462,7 +576,6 @@ class Executor:
             if note.key:
                 self._record_posted(posted, note.key)
             outcome.done.append(f"posted to chat webhook: {note.subject}")
-        return True
 
     def _record_posted(self, posted: "WebhookLog", key: str) -> None:
         """Write a posted alert's key to the webhook log. The post went out: when the state folder cannot take

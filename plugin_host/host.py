@@ -457,7 +457,8 @@ class Host:
                                             ticket=ticket, agent=agent, actions=actions, settings=self.config,
                                             now=self.now())
         if len(actions):
-            outcome = self.executor.execute(actions, ticket, dry_run=dry_run)
+            # An agent asked for it: never held back by the alert budget (it counts toward it).
+            outcome = self.executor.execute(actions, ticket, dry_run=dry_run, by_agent=True)
             if outcome.errors:  # the agent must know the task or alert behind the button did not happen
                 raise GmailError("; ".join(outcome.errors))
             if reply is not None and reply.already and not dry_run and not outcome.made_something:
@@ -486,7 +487,8 @@ class Host:
         thread_ids = list(dict.fromkeys(ref["threadId"] for ref in refs))
         # A ticket Gmail refused last time goes last: one thread Gmail cannot serve must not stop every sweep.
         thread_ids.sort(key=lambda t: t in self._sweep_refused)
-        with self.executor.tasks_read_once():  # each task list read once this sweep, not once per escalation
+        # Each task list read once this sweep, not once per escalation; one warning for the alerts held back.
+        with self.executor.tasks_read_once(), self.executor.alert_run("sweep"):
             return self._sweep(thread_ids, dry_run, progress)
 
     def _sweep(self, thread_ids: list[str], dry_run: bool, progress) -> list[Processed]:

@@ -214,7 +214,8 @@ class ChangeFeed:
     def _apply(self, changes: dict, report: SyncReport, dry_run: bool) -> None:
         order = list(changes)
         progress = self.progress or ProgressLog(report.full)
-        with self.host.executor.tasks_read_once():  # escalations check their task list once, not once per task
+        # Escalations check their task list once, not once per task; one warning for the alerts held back.
+        with self.host.executor.tasks_read_once(), self.host.executor.alert_run("full sync" if report.full else "sync"):
             self._apply_in_order(order, changes, report, dry_run, progress)
 
     def _apply_in_order(self, order: list[str], changes: dict, report: SyncReport, dry_run: bool, progress) -> None:
