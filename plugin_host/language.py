@@ -41,7 +41,9 @@ LETTERS = {"pl": set("ąćęłńóśźż"), "uk": set("іїєґ"), "ru": set("ы
 TRANSLITERATED_RU = set("v ya ne mogu menya mne moi moy moya vy chto eto kak gde kogda pochemu spasibo pozhaluysta "
                         "pozhaluista zdravstvuyte zdravstvuite dobryi dobriy dobryy den privet zakaz rabotaet uzhe ili "
                         "dlya iz vse vsyo tolko mozhno nuzhno khochu hochu oshibka pishet budet".split())
-WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# A word is a run of letters standing alone: letters glued to digits ("2026-12-07T06:00:00Z", a hex id "00a3f")
+# are no words ("Z" read as the Polish stop word "z" made a pasted log Polish).
+WORD = re.compile(r"(?<!\w)[^\W\d_]+(?!\w)", re.UNICODE)
 WEAK = 1.0  # a stop-word score this low decides nothing on its own (French "ma" in "Ile lat gwarancji ma ten laptop")
 
 

@@ -89,3 +89,18 @@ def test_mixed_scripts_go_by_most_letters(text, language):
 def test_only_a_text_mostly_in_another_script_goes_to_the_model_alone(text, language):
     """Most of all letters, not of the non-ASCII ones, decide; Latin and Cyrillic letters are not 'other'."""
     assert detect_language(text) == language
+
+
+def test_a_pasted_log_does_not_decide_the_language():
+    """An English request with a log pasted below it: every ISO 8601 timestamp ends in "Z" (and hex ids hold
+    lone letters), which read as the Polish stop word "z" answered Kenji in Polish."""
+    log = "".join(f"2026-12-07T06:{i % 60:02d}:00Z ERROR sync worker-{i % 8}: upstream timeout after 30000 ms "
+                  f"(request id {i:08x})\n" for i in range(300))
+    text = ("Sync keeps timing out - full log below\nHi, our nightly sync has been failing since Saturday. "
+            "Full log below; could you check your side?\n\nKenji\n\n" + log)
+    assert detect_language(text) == "en"
+
+
+def test_letters_glued_to_digits_are_no_words():
+    assert detect_language("Zamówienie nr 123 nie dotarło, 2026-12-07T10:00Z") == "pl"
+    assert detect_language("Заказ 4471 не пришёл, трек RU123456789Z") == "ru"
