@@ -104,6 +104,8 @@ class Ticket:
     # The thread continues an earlier conversation of the same customer's (``CONTINUED`` label): its first
     # message is their next message, no new request; what came before it is in the other thread.
     continues_conversation: bool = False
+    # The address of the Gmail account the thread is in (the support mailbox): links open that account.
+    mailbox: str = ""
 
     def has_marker(self, key: str) -> bool:
         """Whether Labeldesk already sent or drafted the automatic message with this key."""
@@ -214,7 +216,12 @@ class Ticket:
 
     @property
     def gmail_url(self) -> str:
-        return f"https://mail.google.com/mail/u/0/#all/{self.thread_id}"
+        """The thread in Gmail's web app, in the support mailbox's account: a team lead reads notices in their
+        own mailbox, where ``/u/0/`` (the first signed-in account) would look for the thread in the wrong one."""
+        from urllib.parse import quote
+
+        account = quote(self.mailbox, safe="@") if self.mailbox else "0"
+        return f"https://mail.google.com/mail/u/{account}/#all/{self.thread_id}"
 
 
 @dataclass(frozen=True)

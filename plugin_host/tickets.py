@@ -208,6 +208,7 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
         drafts=tuple(drafts),
         continues_conversation=(f"{root}/{CONTINUED}" if root else CONTINUED) in labels,
         channel=channel_of(labels, root),
+        mailbox=config.mailbox.delegated_user or config.mailbox.address,
     )
 
 

@@ -275,3 +275,20 @@ def test_report_command_json_and_html(tmp_path, monkeypatch):
     assert f"Wrote {out}" in result.stderr
     assert data["tickets"] == 1 and data["first_response"]["unanswered"] == 1
     assert 'class="bar"' in out.read_text() and "Awaiting reply" in out.read_text()
+
+
+def test_breach_links_open_the_support_mailbox_not_the_readers_first_account(tmp_path):
+    """The team lead reads the breach notice in their own mailbox: a /u/0/ link opened the thread id in their
+    first signed-in account (their own), where it is not. The link names the support mailbox's account."""
+    local, host, clock = setup(tmp_path, monday(9))
+    ref = deliver(local.gmail(), make_email(message_id="<link1@example.org>", subject="Question", date=monday(9)))
+    local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
+    ChangeFeed(host).sync()
+    clock["now"] = monday(13, 30)
+    host.sweep()
+    link = f"https://mail.google.com/mail/u/support@example.com/#all/{ref['threadId']}"
+    notice = next(m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw and b"breached" in m.raw)
+    assert link.encode() in notice.raw
+    tasks = host.client.list_tasks(host.executor.tasklist_id("Labeldesk escalations"))
+    assert link in tasks[0]["notes"]
+    assert host.ticket(ref["threadId"]).gmail_url == link
