@@ -13,7 +13,7 @@ from googleapiclient.http import BatchHttpRequest
 
 from plugin_host.mailbox import FaultPlan, LocalMailbox
 
-from .conftest import b64, deliver, make_email
+from .conftest import ROOT, b64, deliver, make_email
 
 
 def status_of(call) -> int:
@@ -305,6 +305,21 @@ def test_send_as_signature(gmail):
 
 
 # -- batch -----------------------------------------------------------------------------------------
+
+def test_googleapiclients_own_batch_goes_to_google_as_the_docs_warn(local, gmail):
+    """``new_batch_http_request()`` takes the discovery document's rootUrl, not ``api_endpoint``: a tester's
+    batch went to gmail.googleapis.com. docs/local-mailbox.md says so and gives the batch URI that works."""
+    from plugin_host.mailbox import IN_PROCESS_ROOT
+
+    assert gmail.new_batch_http_request()._batch_uri.startswith("https://gmail.googleapis.com/batch")
+    doc = (ROOT / "docs" / "local-mailbox.md").read_text(encoding="utf-8")
+    assert "new_batch_http_request()" in doc and 'BatchHttpRequest(batch_uri=ROOT + "batch/gmail/v1")' in doc
+    results = []
+    batch = BatchHttpRequest(batch_uri=IN_PROCESS_ROOT + "batch/gmail/v1", callback=lambda *r: results.append(r[1]))
+    batch.add(gmail.users().getProfile(userId="me"))
+    batch.execute(http=local.http)
+    assert results[0]["emailAddress"] == "support@example.com"
+
 
 def test_batch_endpoint_per_call_status_and_limit(local, gmail):
     ref = deliver(gmail, make_email())
