@@ -100,6 +100,10 @@ def safe_first_name(display_name: str) -> str:
     first = given_name(words).strip(".,;:!?")
     if len(first) > 40 or not NAME_PART.match(first):
         return ""
+    if len(first) > 2 and all(w.isupper() for w in words if any(ch.isalpha() for ch in w)):
+        # A name all in capitals (a directory's or a shop system's "JOHN SMITH"): greeted as a name, not shouted.
+        # Two letters stay as written: initials ("AJ").
+        return "-".join(part.capitalize() for part in first.split("-"))
     return first[:1].upper() + first[1:]
 
 

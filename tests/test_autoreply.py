@@ -144,6 +144,16 @@ def test_safe_first_names():
         assert people.safe_first_name(bad) in ("", "Eve")
 
 
+
+def test_a_name_in_capitals_is_greeted_as_a_name():
+    """Directories and shop systems often send names in capitals: "Hello JOHN," shouts at the customer."""
+    assert people.safe_first_name("JOHN SMITH") == "John"
+    assert people.safe_first_name("SMITH, JOHN") == "John"
+    assert people.safe_first_name("ДМИТРИЙ ВАСИЛЬЕВ") == "Дмитрий"
+    assert people.safe_first_name("ANNA-MARIA NOWAK") == "Anna-Maria"
+    assert people.safe_first_name("AJ Smith") == "AJ"  # initials as the person writes them
+    assert people.safe_first_name("AJ SMITH") == "AJ"
+
 def test_sandbox_blocks_template_attacks(tmp_path):
     from plugins.autoreply.settings import AutoreplySettings
     from plugins.autoreply.templates import SAMPLE_CONTEXT, render
