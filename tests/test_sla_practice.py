@@ -299,7 +299,8 @@ def test_the_report_counts_an_open_tickets_resolution_in_its_priority_s_hours(tm
 def test_an_answer_at_the_deadline_itself_is_in_time_and_one_continued_conversation_is_singular():
     from plugins.sla.metrics import BREACHED, MET, continued_phrase, outcome
 
-    assert outcome(timedelta(hours=1), timedelta(hours=1), True) == MET
-    assert outcome(timedelta(hours=1, seconds=1), timedelta(hours=1), True) == BREACHED
+    due = FRIDAY_EVENING
+    assert outcome(due, due, True) == MET
+    assert outcome(due + timedelta(seconds=1), due, True) == BREACHED
     assert continued_phrase({"continued": 1}).startswith("; 1 continued conversation (")
     assert continued_phrase({"continued": 2}).startswith("; 2 continued conversations (")

@@ -35,10 +35,12 @@ def _summary(values: list[float]) -> dict:
 MET, BREACHED, PENDING = "met", "breached", "pending"
 
 
-def outcome(taken: timedelta, target: timedelta, done: bool) -> str:
-    """Met or breached once the answer came (at the deadline itself is in time); still open, breached once
-    past the target, else pending: whether it will be met is not known yet, so it counts neither way."""
-    if taken > target:
+def outcome(ended: datetime, due: datetime, done: bool) -> str:
+    """Met or breached once the answer came at ``ended`` (at the deadline itself is in time); still open at
+    ``ended`` (now), breached once past the deadline, else pending: whether it will be met is not known yet, so it
+    counts neither way. Judged by the deadline, as the clock's labels are: a deadline at closing time on Friday is
+    passed on Saturday, though no business time has gone by since."""
+    if ended > due:
         return BREACHED
     return MET if done else PENDING
 
@@ -65,17 +67,18 @@ def compute(tickets, policy, config, now: datetime) -> dict:
         if answered or not resolved:  # resolved without an answer (spam, a duplicate): no answer owed, as the clock has it
             taken = policy.elapsed(ticket.first_customer_at, ticket.first_agent_reply_at or now, priority)
             (first if answered else waiting).append(_hours(taken))
-            got = outcome(taken, target, answered)
+            got = outcome(ticket.first_agent_reply_at or now, policy.due(ticket.first_customer_at, target, priority),
+                          answered)
             answers[got] += 1
             per_priority.setdefault(priority, Counter())[got] += 1
-        resolve_by = policy.target(priority, "resolution", ticket.channel)
+        resolve_by = policy.due(ticket.first_customer_at, policy.target(priority, "resolution", ticket.channel), priority)
         if resolved and ticket.agent_messages:
-            taken = policy.elapsed(ticket.first_customer_at, ticket.agent_messages[-1].sent_at, priority)
-            resolution.append(_hours(taken))
-            resolutions[outcome(taken, resolve_by, True)] += 1
+            last = ticket.agent_messages[-1].sent_at
+            resolution.append(_hours(policy.elapsed(ticket.first_customer_at, last, priority)))
+            resolutions[outcome(last, resolve_by, True)] += 1
             replies.append(len(ticket.agent_messages))
         elif not resolved:
-            got = outcome(policy.elapsed(ticket.first_customer_at, now, priority), resolve_by, False)
+            got = outcome(now, resolve_by, False)
             resolutions[got] += 1
             open_overdue += got == BREACHED
         for label in ticket.labels:
