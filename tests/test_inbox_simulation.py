@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 
 from plugin_host.sync import ChangeFeed
 
 from .conftest import deliver, make_email
+from .inbox_simulation import run_seed
 from .test_sla import answered, labels_of, monday, setup
 
 
@@ -30,3 +33,12 @@ def test_an_answer_after_a_deadline_that_fell_at_closing_time_is_late_in_the_rep
     metrics = compute(tickets, policy_of(host.config), host.config, saturday + timedelta(hours=1))
     part = metrics["first_response"]
     assert (part["met"], part["breached"], part["pending"]) == (0, 2, 0)
+
+
+@pytest.mark.parametrize("seed", [3, 7, 11])
+def test_two_weeks_of_a_support_inbox_keep_the_documented_invariants(tmp_path, seed):
+    """A short seeded run (see tests/inbox_simulation.py for the invariants; longer runs are done by hand with
+    ``python -m tests.inbox_simulation --seeds 200``). It must have exercised what it checks."""
+    simulation = run_seed(seed, tmp_path, steps=24)
+    assert simulation.stats["acknowledgements"] and simulation.stats["customer_writes"]
+    assert simulation.stats["checked breached"] + simulation.stats["checked at risk"]
