@@ -446,9 +446,12 @@ class Host:
 
     def copied(self, message) -> tuple[str, ...]:
         """Whom a reply to ``message`` copies, as Gmail's Reply all: everyone it was written to, but never
-        the person answered, our own addresses (aliases, +tags) or an agent (they read the shared inbox)."""
+        the person answered, our own addresses (aliases, +tags) or an agent (they read the shared inbox). The
+        headers are the customer's to write: an entry that is no plain ASCII address (a bare word, a space, a
+        non-ASCII name no Cc header can carry) is left out, not allowed to stop the draft."""
         others = [a for a in (*message.to, *message.cc)
-                  if a != message.sender.email and not self.config.is_own_address(a) and self.config.agent(a) is None]
+                  if addressable(a) and a != message.sender.email
+                  and not self.config.is_own_address(a) and self.config.agent(a) is None]
         return tuple(dict.fromkeys(others))
 
     def _card_action(self, name, parameters, form_inputs, ticket, agent, dry_run):
@@ -580,3 +583,18 @@ def customer_query(email: str) -> str:
     would widen or invert the search and show another customer's threads)."""
     return f"{{from:{email} to:{email}}}" if is_plain_address(email) else ""
 
+
+
+def addressable(email: str) -> bool:
+    """Whether ``email``, read from a customer's header, is a plain address a reply's Cc can carry as it is: not
+    a bare word, a quoted or spaced local part, nor an encoded or non-ASCII one (which the ``email`` package
+    refuses or writes as an RFC 2047 word no server delivers to)."""
+    from email.errors import HeaderParseError
+    from email.headerregistry import Address
+
+    if not (is_plain_address(email) and email.isascii()):
+        return False
+    try:
+        return str(Address(addr_spec=email)) == email
+    except (ValueError, HeaderParseError):
+        return False

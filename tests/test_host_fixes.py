@@ -413,3 +413,20 @@ def test_a_buttons_second_toast_says_nothing_new_was_made_only_when_nothing_was(
     assert press() == "The lead was told."
     assert press() == "The lead was told before."
     assert press(dry_run=True) == "The lead was told."
+
+
+def test_an_insert_draft_copies_each_person_once_and_skips_what_is_no_address(tmp_path):
+    """Cc is copied from the customer's own header, which anyone can write: a bare word, a space in an address or
+    a non-ASCII local part (nothing an EmailMessage can address; a quoted one carries commas and spaces) made every "Insert" on the ticket fail with a
+    500; such an entry is left out and the rest are copied, each once, however often the header names them."""
+    local, host, plugin, feed = synced_host(tmp_path)
+    g = local.gmail()
+    raw = make_email(to="Support <support@example.com>, Piotr <piotr@example.org>",
+                     headers={"Cc": "piotr@example.org, undisclosed, a b@example.org, jürgen@example.org, \"x, y\"@example.org, "
+                                    "PIOTR@example.org, Mark <mark@example.org>"})
+    first = deliver(g, raw)
+    draft = host.reply_draft(host.ticket(first["threadId"]), None, "Here is how invoices work.")
+    raw = g.users().drafts().get(userId="me", id=draft["id"], format="raw").execute()["message"]["raw"]
+    text = base64.urlsafe_b64decode(raw).decode()
+    assert "To: jane@example.org" in text
+    assert "Cc: piotr@example.org, mark@example.org\r\n" in text
