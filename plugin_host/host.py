@@ -34,6 +34,8 @@ READ_AHEAD = 50  # tickets a sweep reads in one HTTP batch (Gmail's recommended 
 # would end it or add the sender's own operators ("<x(a)OR(in:anywhere)>", '<"a>' is a 400 on every sync).
 SEARCHABLE_ID = re.compile(r"<[\w.@+=$%&'*/!#^`|~\[\]-]+>")
 EVENTS = ("on_ticket_opened", "on_customer_replied", "on_agent_replied", "on_sweep")
+# The most people a prepared reply copies (Reply all); a message to more is a mailing, answered to its writer only.
+MAX_COPIED = 20
 
 
 @dataclass
@@ -448,11 +450,12 @@ class Host:
         """Whom a reply to ``message`` copies, as Gmail's Reply all: everyone it was written to, but never
         the person answered, our own addresses (aliases, +tags) or an agent (they read the shared inbox). The
         headers are the customer's to write: an entry that is no plain ASCII address (a bare word, a space, a
-        non-ASCII name no Cc header can carry) is left out, not allowed to stop the draft."""
-        others = [a for a in (*message.to, *message.cc)
-                  if addressable(a) and a != message.sender.email
-                  and not self.config.is_own_address(a) and self.config.agent(a) is None]
-        return tuple(dict.fromkeys(others))
+        non-ASCII name no Cc header can carry) is left out, not allowed to stop the draft. A message to more than
+        ``MAX_COPIED`` others is a mailing: nobody is copied, or one Send would mail a stranger's list from us."""
+        others = tuple(dict.fromkeys(a for a in (*message.to, *message.cc)
+                                     if addressable(a) and a != message.sender.email
+                                     and not self.config.is_own_address(a) and self.config.agent(a) is None))
+        return others if len(others) <= MAX_COPIED else ()
 
     def _card_action(self, name, parameters, form_inputs, ticket, agent, dry_run):
         actions = Actions(thread_id=ticket.thread_id if ticket else "", label_root=self.config.mailbox.label_root)

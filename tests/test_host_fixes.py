@@ -430,3 +430,23 @@ def test_an_insert_draft_copies_each_person_once_and_skips_what_is_no_address(tm
     text = base64.urlsafe_b64decode(raw).decode()
     assert "To: jane@example.org" in text
     assert "Cc: piotr@example.org, mark@example.org\r\n" in text
+
+
+def test_an_insert_draft_to_a_mass_mailing_copies_nobody(tmp_path):
+    """A message written to hundreds of people is a mailing, not a conversation: copying them all put every one
+    on our draft, so one press of Send mailed them all from support@ (a stranger's list reached through us, and
+    the mailbox's daily recipients spent). Up to MAX_COPIED others are copied; past that, only the customer."""
+    from plugin_host.host import MAX_COPIED
+
+    local, host, plugin, feed = synced_host(tmp_path)
+    g = local.gmail()
+    few = ", ".join(f"p{n}@example.org" for n in range(MAX_COPIED))
+    first = deliver(g, make_email(to="support@example.com", headers={"Cc": few}))
+    assert len(host.copied(host.ticket(first["threadId"]).latest_customer_message)) == MAX_COPIED
+    many = ", ".join(f"p{n}@example.org" for n in range(MAX_COPIED + 1))
+    second = deliver(g, make_email(to="support@example.com", headers={"Cc": many}, subject="Mailing",
+                                   message_id="<mailing@example.org>"))
+    draft = host.reply_draft(host.ticket(second["threadId"]), None, "Thank you.")
+    raw = g.users().drafts().get(userId="me", id=draft["id"], format="raw").execute()["message"]["raw"]
+    text = base64.urlsafe_b64decode(raw).decode()
+    assert "To: jane@example.org" in text and "Cc:" not in text
