@@ -254,3 +254,86 @@ def test_an_old_send_time_is_forgotten_and_a_future_one_dropped(tmp_path):
     assert budget.sent(now) == 1
     assert budget.take(now).granted and not budget.take(now).granted
     assert len(json.loads((tmp_path / "alerts-sent.json").read_text())["sent"]) == 2  # pruned to the last hour
+
+
+def test_the_count_under_the_lock_refuses_what_another_process_filled_after_the_quick_read(tmp_path):
+    """The quick read without the lock saw room; another process sent meanwhile: counted again under the lock,
+    the alert is refused and nothing is written."""
+    from plugin_host.alerts import AlertBudget
+
+    budget = AlertBudget(tmp_path, 2)
+    now = at(13, 30)
+    (tmp_path / "alerts-sent.json").write_text(json.dumps({"sent": [now.timestamp() - 60, now.timestamp() - 30]}))
+    budget.sent = lambda now: 0  # what this process read before the other one wrote
+    slot = budget.take(now)
+    assert not slot.granted and slot.sent == 2
+    assert len(json.loads((tmp_path / "alerts-sent.json").read_text())["sent"]) == 2
+
+
+def test_an_alert_sent_an_hour_ago_to_the_second_no_longer_counts(tmp_path):
+    from plugin_host.alerts import AlertBudget
+
+    budget = AlertBudget(tmp_path, 1)
+    now = at(13, 30)
+    (tmp_path / "alerts-sent.json").write_text(json.dumps({"sent": [(now - timedelta(hours=1)).timestamp()]}))
+    assert budget.sent(now) == 0 and budget.take(now).granted
+
+
+def test_the_budget_waits_for_another_process_holding_its_lock_and_then_says_so(tmp_path, monkeypatch):
+    """The read-modify-write of the budget is under ``alerts.lock``: a process that holds it keeps this one from
+    writing (a clear AlertBudgetBusy, the alert not sent) rather than both writing and one's count being lost."""
+    from filelock import FileLock
+
+    from plugin_host import alerts
+
+    monkeypatch.setattr(alerts, "LOCK_WAIT_SECONDS", 0.2)
+    budget = alerts.AlertBudget(tmp_path, 5)
+    other = FileLock(tmp_path / "alerts.lock")
+    other.acquire()
+    try:
+        with pytest.raises(alerts.AlertBudgetBusy, match="alerts.lock was held by another Labeldesk process"):
+            budget.take(at(13, 30))
+    finally:
+        other.release()
+    assert not (tmp_path / "alerts-sent.json").exists()
+    assert budget.take(at(13, 30)).granted
+
+
+def test_a_damaged_budget_file_is_warned_about_once_until_it_is_written_anew(tmp_path, caplog):
+    from plugin_host.alerts import AlertBudget
+
+    budget = AlertBudget(tmp_path, 3)
+    (tmp_path / "alerts-sent.json").write_text("[", encoding="utf-8")
+    caplog.set_level(logging.WARNING)
+    assert budget.sent(at(13, 30)) == 0 and budget.sent(at(13, 31)) == 0
+    assert sum("alerts-sent.json cannot be read" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_an_agent_asking_for_an_alert_the_budget_held_back_gets_it_sent(tmp_path):
+    """A sweep held a notification back (and remembered it, so as not to search the mailbox for it again);
+    an agent's button asking for the same notification is never held back, memory or not."""
+    local, host, clock = make_host(tmp_path, at(13, 30), alerts_per_hour=1)
+
+    def asked(n):
+        actions = Actions(thread_id=f"t{n}")
+        actions.notify(to=LEAD, subject=f"Alert {n}", text="x", key=f"alert:{n}")
+        return actions
+
+    assert host.executor.execute(asked(1)).done == ["notified lead@example.com: Alert 1"]
+    assert host.executor.execute(asked(2)).held_back  # the budget is spent; alert:2 remembered as held back
+    dry = host.executor.execute(asked(2), dry_run=True, by_agent=True)
+    assert dry.done == ["(dry run) notify lead@example.com via email: Alert 2"]
+    assert host.executor.execute(asked(2), by_agent=True).done == ["notified lead@example.com: Alert 2"]
+
+
+def test_the_command_line_prints_what_was_held_back(tmp_path):
+    """`labeldesk sync` and `sweep` print each thread's lines: a notification held back is said too, or the
+    admin sees the breach and no notice."""
+    from plugin_host.cli import _print_results
+
+    local, host, clock = make_host(tmp_path, at(13, 30), alerts_per_hour=1)
+    backlog(local, 2)
+    report = ChangeFeed(host).sync()
+    printed = []
+    _print_results(report.threads, echo=printed.append)
+    assert sum(" held back: 1 alerts in the last hour" in line for line in printed) == 1
