@@ -627,7 +627,9 @@ def test_a_signed_event_of_the_wrong_shape_is_a_bad_request_not_a_crash(env, sig
                  {"commonEventObject": {"formInputs": {"note": "text"}}},
                  {"commonEventObject": {"formInputs": {"note": {"stringInputs": {"value": "text"}}}}},
                  {"commonEventObject": {"formInputs": {"note": {"stringInputs": {"value": [5]}}}}},
-                 {"gmail": ["x"]}, {"gmail": {"messageId": 5}}, {"gmail": {"threadId": {"id": ref["threadId"]}}}]
+                 {"commonEventObject": {"formInputs": ["note"]}},
+                 {"gmail": ["x"]}, {"gmail": {"messageId": 5}}, {"gmail": {"threadId": {"id": ref["threadId"]}}},
+                 {"gmail": {"accessToken": ["token"]}}]
     for odd in odd_parts:
         body = body_for(signer, messageId=ref["id"], threadId=ref["threadId"])
         for key, value in odd.items():

@@ -218,3 +218,6 @@ def test_auto_submitted_no_with_a_comment_is_a_person_writing():
     assert automatic_reason(mail("(typed) No")) == ""
     assert automatic_reason(mail("auto-replied (vacation)")) == "Auto-Submitted: auto-replied"
     assert automatic_reason(mail("auto-generated; owner-email=x@example.net")) == "Auto-Submitted: auto-generated"
+    # only whole comments go: what is left besides "no" keeps the message automatic (a robot gets no reply)
+    assert automatic_reason(mail("no (a) auto-replied (b)")).startswith("Auto-Submitted: no")
+    assert automatic_reason(mail("n(x)o")) != ""

@@ -101,3 +101,30 @@ def test_a_reserved_label_name_is_gmails_400_and_a_taken_one_409(gmail):
     mine = labels.create(userId="me", body={"name": "Helpdesk"}).execute()
     assert status_of(labels.create(userId="me", body={"name": "HELPDESK"})) == 409
     assert status_of(labels.patch(userId="me", id=mine["id"], body={"name": "Spam"})) == 400
+
+
+def test_the_largest_gmail_id_is_well_formed_and_one_past_it_is_not(gmail):
+    messages = gmail.users().messages()
+    assert status_of(messages.get(userId="me", id="7fffffffffffffff")) == 404
+    assert status_of(messages.get(userId="me", id="8000000000000000")) == 400
+
+
+def test_a_label_renamed_to_its_own_name_in_another_case_is_no_conflict(gmail):
+    labels = gmail.users().labels()
+    mine = labels.create(userId="me", body={"name": "Helpdesk/waiting"}).execute()
+    assert labels.patch(userId="me", id=mine["id"], body={"name": "Helpdesk/Waiting"}).execute()["name"] == \
+        "Helpdesk/Waiting"
+
+
+def test_a_message_left_with_no_label_has_no_label_ids_in_its_history_record(gmail):
+    # Gmail's JSON leaves an empty list out: a client reads labelIds with a default (sync.py does).
+    start = gmail.users().getProfile(userId="me").execute()["historyId"]
+    ref = deliver(gmail, make_email(subject="Bare", message_id="<bare@x>"))
+    gmail.users().messages().modify(userId="me", id=ref["id"], body={"removeLabelIds": ["INBOX", "UNREAD"]}).execute()
+    history = gmail.users().history().list(userId="me", startHistoryId=start).execute()["history"]
+    [removed] = [change for record in history for change in record.get("labelsRemoved", [])]
+    assert removed["message"] == {"id": ref["id"], "threadId": ref["threadId"]}
+
+
+def test_a_month_first_date_takes_slashes_only(gmail):
+    assert status_of(gmail.users().messages().list(userId="me", q="after:04-16-2004")) == 400

@@ -113,3 +113,64 @@ def test_the_agent_who_took_a_ticket_is_offered_the_handover_line_until_they_hav
     assert offered == ["Insert my signature"]  # introduced already
     ivan = host.config.agent("ivan.petrov@example.com")  # Ivan back: Anna owns it, so he is offered the line
     assert "Handover from Anna Kowalska" in [i["label"] for i in host.compose_suggestions(host.ticket(thread), ivan)]
+
+
+# -- the signature block itself ----------------------------------------------------------------------------
+
+def signature_of(body: str) -> str:
+    from email import message_from_string
+
+    from plugin_host.text import signature_block
+
+    return signature_block(message_from_string("From: support@example.com\nTo: jane@example.org\nSubject: Re: Order\n"
+                                               "Content-Type: text/plain; charset=utf-8\n\n" + body))
+
+
+def test_the_signature_block_is_its_first_six_lines_with_words():
+    assert signature_of("It shipped.\n\n-- \nBest regards,\n\nAnna Kowalska\nSupport Engineer\n") == \
+        "Best regards,\nAnna Kowalska\nSupport Engineer"
+    six = "".join(f"Line {n}\n" for n in range(6))
+    assert signature_of(f"It shipped.\n-- \n{six}Anna Kowalska\n") == six.strip()  # a long block: its start only
+
+
+def test_a_row_of_dashes_is_no_signature_delimiter():
+    assert signature_of("Your order:\n---------- \nAnna Kowalska, 2 items\n") == ""
+    assert signature_of("It shipped.\n--\nAnna Kowalska\n") == "Anna Kowalska"  # "--" without its space: still one
+
+
+def test_a_full_name_in_the_quoted_history_below_a_first_name_signature_signs_nothing(tmp_path):
+    ticket = agent_answers(tmp_path, "Your parcel is on its way.\n\n-- \nAnna\n" + QUOTE + "> \n> -- \n> Anna Kowalska\n")
+    assert ticket.has_label("Warning/No full name")
+
+
+def test_a_colleagues_signature_in_an_outlook_quote_does_not_name_who_sent_as_the_team(tmp_path):
+    """Sent as the team with no sign-off, over an Outlook-style quote (no ">") of Anna's signed message: the
+    signature below the quote's dashes is Anna's, so it names nobody as the writer of this reply."""
+    body = ("Your parcel is on its way.\n\nFrom: Anna Kowalska <anna.kowalska@example.com>\nSent: Monday, November 23, "
+            "2026 10:00 AM\nTo: Jane Cooper <jane@example.org>\nSubject: Order\n\nIt shipped.\n-- \nAnna Kowalska\n")
+    ticket = agent_answers(tmp_path, body, sender="Support <support@example.com>")
+    assert ticket.owner_name != "Anna Kowalska"
+
+
+def test_a_channel_label_counts_without_a_label_root_and_a_social_one_wins_over_email():
+    from plugin_host.tickets import channel_of
+
+    assert channel_of({"Channel/Mastodon"}, "") == "mastodon"
+    assert channel_of({"Helpdesk/Channel/Mastodon"}, "") == "email"  # another root's label is not ours
+    assert channel_of({"Helpdesk/Channel/Email", "Helpdesk/Channel/Mastodon"}, "Helpdesk") == "mastodon"
+
+
+def test_after_take_the_handover_names_the_colleague_who_wrote_last():
+    """Ivan answered, then Piotr; Anna took the ticket over: she introduces herself as taking over from Piotr."""
+    from types import SimpleNamespace
+
+    from plugin_host.config import Agent
+    from plugin_host.ticket import Person
+    from plugins.autoreply import handed_over_from
+
+    agents = {a.email: a for a in (Agent("anna@example.com", "Anna", "Kowalska"), Agent("ivan@example.com", "Ivan", "Petrov"),
+                                   Agent("piotr@example.com", "Piotr", "Nowak"))}
+    answers = [SimpleNamespace(sender=Person(name, email), text="Still checking.", signature="")
+               for name, email in (("Ivan Petrov", "ivan@example.com"), ("Piotr Nowak", "piotr@example.com"))]
+    ticket = SimpleNamespace(owner_name="Anna Kowalska", agent_messages=answers)
+    assert handed_over_from(ticket, agents["anna@example.com"], agents) == "Piotr Nowak"

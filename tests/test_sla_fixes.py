@@ -218,6 +218,21 @@ def test_sla_due_refuses_a_configuration_it_found_but_cannot_read(tmp_path, monk
     assert result.output.strip() == "2026-12-07T13:00:00+00:00"
 
 
+def test_sla_due_reads_the_file_named_by_config_where_no_other_is_found(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    named = tmp_path / "team" / "desk.toml"
+    named.parent.mkdir()
+    named.write_text('[mailbox]\naddress = "s@example.com"\n[plugins.sla]\nbusiness_hours = false\n')
+    monkeypatch.chdir(tmp_path)  # no ./labeldesk.toml
+    monkeypatch.delenv("LABELDESK_CONFIG", raising=False)
+    result = CliRunner().invoke(get_cli(), ["sla", "due", "--received", "2026-11-23T17:00+00:00", "--target", "4h",
+                                            "--config", str(named)])
+    assert result.output.strip() == "2026-11-23T21:00:00+00:00"  # its calendar hours off: plain time
+
+
 def test_a_later_clause_replaces_a_days_hours_and_overlaps_count_once():
     friday_two = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
     short_friday = BusinessCalendar.parse("Mon-Fri 09:00-13:00,14:00-18:00; Fri 09:00-15:00", "UTC")
