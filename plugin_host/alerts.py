@@ -67,7 +67,8 @@ class AlertBudget:
 
     def take(self, now: datetime, by_agent: bool = False) -> Slot:
         """Count one alert about to go out at ``now``, unless the hour's budget is spent and no agent asked for it
-        (an agent's alert always goes out and is counted). A refusal costs no lock and no write."""
+        (an agent's alert always goes out and is counted, uncounted with a warning when the state folder cannot
+        take the write). A refusal costs no lock and no write."""
         if not self.limit:
             return Slot(True, 0)
         if not by_agent:
@@ -75,11 +76,18 @@ class AlertBudget:
             if sent >= self.limit:
                 return Slot(False, sent)
         stamp = now.timestamp()
-        with self._exclusive():  # another process may have sent since the read above: count again under the lock
-            recent = self._recent(self._load(), stamp)
-            if len(recent) >= self.limit and not by_agent:
-                return Slot(False, len(recent))
-            self._save(recent + [stamp])
+        try:
+            with self._exclusive():  # another process may have sent since the read above: count again under the lock
+                recent = self._recent(self._load(), stamp)
+                if len(recent) >= self.limit and not by_agent:
+                    return Slot(False, len(recent))
+                self._save(recent + [stamp])
+        except (OSError, AlertBudgetBusy) as exc:
+            if not by_agent:  # the budget is the safeguard of automatic alerts: none goes out uncounted
+                raise
+            # An agent's alert is never held back, so a full disk or a stuck lock does not stop it either.
+            log.warning("an agent's alert goes out not counted against alerts_per_hour: %s", exc)
+            return Slot(True, 0)
         return Slot(True, len(recent), stamp)
 
     def give_back(self, slot: Slot) -> None:

@@ -337,3 +337,28 @@ def test_the_command_line_prints_what_was_held_back(tmp_path):
     printed = []
     _print_results(report.threads, echo=printed.append)
     assert sum(" held back: 1 alerts in the last hour" in line for line in printed) == 1
+
+
+def test_an_agents_alert_goes_out_when_the_budget_cannot_be_written(tmp_path, monkeypatch, caplog):
+    """The budget never holds an agent's alert back, so a full disk (or another process sitting on the budget's
+    lock) must not stop it either: it goes out, and the warning says it was not counted. An automatic alert, for
+    which the budget is the safeguard, is not sent uncounted."""
+    import errno
+
+    from plugin_host import files
+
+    local, host, clock = make_host(tmp_path, at(13, 30), alerts_per_hour=5)
+    first = backlog(local, 1)[0]
+
+    def full_disk(path, data, durable=True):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_private_json", full_disk)
+    caplog.set_level(logging.WARNING)
+    reply = host.card_action("lead.tell", {}, {}, first, None)
+    assert reply.notification == "The lead was told."
+    assert len([m for m in local.mailbox.messages.values() if (m.parse().subject or "").startswith("Look at")]) == 1
+    assert any("not counted" in r.getMessage() and "No space left" in r.getMessage() for r in caplog.records)
+    automatic = Actions(thread_id="t1")
+    automatic.notify(to=LEAD, subject="Alert", text="x", key="alert:1")
+    assert host.executor.execute(automatic).errors == ["notification alert:1 failed: OSError"]
