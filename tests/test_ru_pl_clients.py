@@ -1,0 +1,88 @@
+"""Raw mail as Russian and Polish customers' clients write it (Gmail, Yandex, Mail.ru, Outlook, Thunderbird,
+Apple Mail, WP/Onet/Interia): MIME structure, legacy charsets, transfer encodings, quoting and sign-offs."""
+from __future__ import annotations
+
+import base64
+import quopri
+
+import pytest
+
+from plugin_host.config import load_config
+from plugin_host.tickets import build_ticket
+
+from .conftest import deliver
+
+
+@pytest.fixture
+def config(tmp_path):
+    data = {"mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")}}
+    return load_config(tmp_path / "labeldesk.toml", data=data, environ={})
+
+
+def ticket_of(gmail, config, raw: bytes):
+    thread_id = deliver(gmail, raw)["threadId"]
+    return build_ticket(gmail.users().threads().get(userId="me", id=thread_id, format="full").execute(), config)
+
+
+def encoded_word(text: str, charset: str = "utf-8") -> str:
+    """``text`` as one RFC 2047 B encoded word, as Gmail, Yandex and Mail.ru write names and subjects."""
+    return f"=?{charset}?B?{base64.b64encode(text.encode(charset)).decode()}?="
+
+
+def heading(sender: str, subject: str, message_id: str) -> str:
+    return (f"From: {sender}\r\nTo: support@example.com\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 07 Dec 2026 10:00:00 +0300\r\nMessage-ID: {message_id}\r\nMIME-Version: 1.0\r\n")
+
+
+def transfer(text: str, charset: str, encoding: str) -> str:
+    data = text.replace("\n", "\r\n").encode(charset)
+    return base64.encodebytes(data).decode() if encoding == "base64" else quopri.encodestring(data).decode()
+
+
+def alternative(sender: str, subject: str, plain: str, html: str = "<div>(html)</div>", charset: str = "utf-8",
+                encoding: str = "base64", message_id: str = "<1@client.example>") -> bytes:
+    """multipart/alternative as Gmail (UTF-8, base64) or Outlook (windows-1251/iso-8859-2, quoted-printable) send."""
+    parts = "".join(f'--000000000000b0undary\r\nContent-Type: text/{kind}; charset="{charset}"\r\n'
+                    f"Content-Transfer-Encoding: {encoding}\r\n\r\n{transfer(body, charset, encoding)}\r\n"
+                    for kind, body in (("plain", plain), ("html", html)))
+    return (heading(sender, subject, message_id) + 'Content-Type: multipart/alternative; boundary="000000000000b0undary"'
+            "\r\n\r\n" + parts + "--000000000000b0undary--\r\n").encode("ascii")
+
+
+def single_part(sender: str, subject: str, body: str, content_type: str = "text/plain", charset: str = "utf-8",
+                encoding: str = "base64", message_id: str = "<2@client.example>") -> bytes:
+    head = heading(sender, subject, message_id) + f'Content-Type: {content_type}; charset="{charset}"\r\n' \
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+    if encoding == "8bit":
+        return head.encode("ascii") + body.replace("\n", "\r\n").encode(charset)
+    return (head + transfer(body, charset, encoding)).encode("ascii")
+
+
+QUOTED_RU = "> Здравствуйте, Иван!\n>\n> Мы получили ваш запрос.\n"
+QUOTED_PL = "> Dzień dobry, Janie,\n>\n> otrzymaliśmy Twoje zgłoszenie.\n"
+
+
+# ------------------------------------------------------------------ sign-offs above the writer's own name
+
+@pytest.mark.parametrize("sender, body, question", [
+    # Gmail in Polish: "Pozdrawiam" and the first name, then Gmail's attribution and the quote
+    (f"{encoded_word('Jan Kowalski')} <jan.kowalski@gmail.com>",
+     "Dzień dobry,\n\nnadal nie dostałem numeru przesyłki.\n\nPozdrawiam\nJan\n\n"
+     "W dniu pon., 7 gru 2026 o 10:00 Anna Kowalska <support@example.com> napisał(a):\n\n" + QUOTED_PL,
+     "nadal nie dostałem numeru przesyłki."),
+    # Outlook in Russian, surname first, a company line and a phone under the name
+    (f"{encoded_word('Петров Иван', 'windows-1251')} <i.petrov@company.example>",
+     "Добрый день!\n\nСчёт так и не пришёл.\n\nС уважением,\nПетров Иван\nООО «Ромашка»\nтел. +7 495 000-00-00\n\n"
+     "От: Служба поддержки <support@example.com>\nОтправлено: 7 декабря 2026 г. 10:00\nКому: Петров Иван\n"
+     "Тема: Заказ 1234\n\nЗдравствуйте, Иван!\n",
+     "Счёт так и не пришёл."),
+    (f"{encoded_word('Jan Kowalski')} <jan@firma.example>", "Faktura nadal nie dotarła.\n\nZ poważaniem\nJan Kowalski",
+     "Faktura nadal nie dotarła."),
+    (f"{encoded_word('Иван Петров')} <ivan@yandex.example>", "Когда придёт заказ?\n\nСпасибо заранее,\nИван",
+     "Когда придёт заказ?"),
+], ids=["gmail-pl", "outlook-ru", "z-powazaniem", "spasibo-zaranee"])
+def test_a_sign_off_above_the_writers_name_is_not_the_question(gmail, config, sender, body, question):
+    """The writer's name under "Pozdrawiam" / "С уважением," was taken for the whole signature: the sign-off above
+    it stayed in the question the knowledge base searched ("…przesyłki.\\n\\nPozdrawiam")."""
+    raw = alternative(sender, encoded_word("Re: Zamówienie 1234"), body)
+    assert ticket_of(gmail, config, raw).question == f"Zamówienie 1234\n{question}"
