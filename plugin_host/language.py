@@ -48,7 +48,7 @@ WEAK = 1.0  # a stop-word score this low decides nothing on its own (French "ma"
 
 
 LATIN_MARKS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
-UNMARKED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i"})
+UNMARKED = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
 
 
 @lru_cache(maxsize=200_000)

@@ -86,3 +86,15 @@ def test_a_sign_off_above_the_writers_name_is_not_the_question(gmail, config, se
     it stayed in the question the knowledge base searched ("…przesyłki.\\n\\nPozdrawiam")."""
     raw = alternative(sender, encoded_word("Re: Zamówienie 1234"), body)
     assert ticket_of(gmail, config, raw).question == f"Zamówienie 1234\n{question}"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("Łukasz Wiśniewski", "Nie działa eksport.\nLukasz Wisniewski\nKsięgowość"),  # the name typed without its marks
+    ("Łucja Żak", "Nie działa eksport.\n\nŁucja Zak"),
+])
+def test_a_capital_l_with_stroke_is_matched_as_its_plain_letter(name, text):
+    """"Ł" (capital) kept its stroke in the diacritic-free form the signature is matched on, while "ł" lost it:
+    "Łukasz Wiśniewski" signing "Lukasz Wisniewski" kept his signature in the question."""
+    from plugin_host.text import strip_sign_off
+
+    assert strip_sign_off(text, name=name) == "Nie działa eksport."
