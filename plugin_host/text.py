@@ -261,13 +261,16 @@ def _strip_addressee(rest: str) -> str:
 # A sign-off line on its own ("Pozdrawiam", "С уважением,", "Спасибо!", "Best regards,") and, below it, at most
 # SIGN_OFF_TAIL short lines (a name, a phone, a title): the customer's signature, not the question. Kept in a
 # message's text, where agents' full-name sign-offs are read; dropped from the question the knowledge base reads.
-SIGN_OFF_SOURCE = (
-    r"^\s*((best|kind|warm)?\s*regards|best( wishes)?|cheers|thanks?( you)?( again| in advance)?|many thanks|"
-    r"sincerely|yours( sincerely| truly)?|"
+# One line may join two of them ("Dziękuję i pozdrawiam", "Спасибо, с уважением,", "Заранее благодарю. С уважением").
+SIGN_OFF_PHRASE = (
+    r"((best|kind|warm)?\s*regards|best( wishes)?|cheers|thanks?( you)?( again| in advance)?|many thanks|"
+    r"sincerely|yours( sincerely| truly)?|have a (nice|good|great) day|"
     r"pozdrawiam( serdecznie| ciepło)?|serdecznie pozdrawiam|(z )?pozdrowieniami|z poważaniem|"
+    r"((łączę|przesyłam) )?(serdeczne |ciepłe )?pozdrowienia|miłego dnia|"
     r"z wyrazami szacunku|dziękuję( bardzo| z góry)?|z góry dziękuję|dzięki|"
-    r"с уважением|с наилучшими пожеланиями|всего (доброго|хорошего)|спасибо( большое| заранее)?|"
-    r"заранее (спасибо|благодарю)|благодарю|с благодарностью|s uvazheniem|spasibo)[\s,.!]*$")
+    r"с уважением|с наилучшими пожеланиями|всего (доброго|хорошего)|хорошего дня|спасибо( большое| заранее)?|"
+    r"заранее (спасибо|благодарю)|благодарю( заранее)?|с благодарностью|s uvazheniem|spasibo)")
+SIGN_OFF_SOURCE = rf"^\s*{SIGN_OFF_PHRASE}([\s,.!]*(\s(i|и|and|&)\s)?[\s,.!]*{SIGN_OFF_PHRASE})?[\s,.!]*$"
 SIGN_OFF = re.compile(plain_letters(SIGN_OFF_SOURCE), re.I)
 SIGN_OFF_TAIL = 6
 

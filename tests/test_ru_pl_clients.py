@@ -98,3 +98,16 @@ def test_a_capital_l_with_stroke_is_matched_as_its_plain_letter(name, text):
     from plugin_host.text import strip_sign_off
 
     assert strip_sign_off(text, name=name) == "Nie działa eksport."
+
+
+@pytest.mark.parametrize("sign_off", ["Dziękuję i pozdrawiam", "Dziękuję, pozdrawiam", "Z góry dziękuję i pozdrawiam",
+                                      "Łączę pozdrowienia", "Serdeczne pozdrowienia", "Спасибо, с уважением,",
+                                      "Заранее благодарю. С уважением,", "Спасибо и хорошего дня!"])
+def test_sign_offs_of_two_phrases_are_not_the_question(gmail, config, sign_off):
+    """WP Poczta's customer signing "Dziękuję i pozdrawiam\\nŁukasz" had "Dziękuję i pozdrawiam" searched as part
+    of the question: only single phrases ("Pozdrawiam", "Dziękuję") were known sign-offs."""
+    sender = "=?iso-8859-2?Q?=A3ukasz_Wi=B6niewski?= <lukasz@wp.example>"
+    body = f"Witam\nkiedy dostanę zwrot pieniędzy?\n{sign_off}\nŁukasz\n\n" \
+           "Dnia 7 grudnia 2026 10:00 Anna Kowalska <support@example.com> napisał(a):\n\n" + QUOTED_PL
+    raw = single_part(sender, "=?iso-8859-2?Q?Re:_Zwrot?=", body, encoding="quoted-printable")
+    assert ticket_of(gmail, config, raw).question == "Zwrot\nkiedy dostanę zwrot pieniędzy?"
