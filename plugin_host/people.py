@@ -66,15 +66,24 @@ def russian_first_names() -> frozenset[str]:
         return frozenset()
 
 
+# An initial ("J.", "О.С.", "A"): what stands for a given name in "Смирнова О.С." or "J. Kowalski", never one itself.
+INITIAL = re.compile(r"^(([^\W\d_]\.)+[^\W\d_]?|[^\W\d_])$")
+
+
 def given_name(words: list[str]) -> str:
     """Which of a person's name words is the given name: "Иванова Мария Петровна" → "Мария",
-    "Kowalska Anna" → "Anna", "Anna Kowalska" → "Anna"."""
+    "Kowalska Anna" → "Anna", "Anna Kowalska" → "Anna"; "" when it is written as an initial only ("Смирнова О.С.",
+    "J. Kowalski", "Kowalska A.")."""
+    initialled = [w for w in words if INITIAL.match(w.strip(",;:!?"))]
+    if words[0] in initialled:
+        return ""
+    words = [w for w in words if w not in initialled]
     if any("\u0400" <= ch <= "\u04ff" for ch in words[0]):
         known = russian_first_names()
-        return next((w for w in words[:3] if w.strip(".,;:!?").lower() in known), words[0])
+        return next((w for w in words[:3] if w.strip(".,;:!?").lower() in known), "" if initialled else words[0])
     if len(words) >= 2 and _surname_like(words[0]) and not _surname_like(words[1]):
         return words[1]
-    return words[0]
+    return "" if initialled and _surname_like(words[0]) else words[0]
 
 
 def _surname_like(word: str) -> bool:

@@ -111,3 +111,26 @@ def test_sign_offs_of_two_phrases_are_not_the_question(gmail, config, sign_off):
            "Dnia 7 grudnia 2026 10:00 Anna Kowalska <support@example.com> napisał(a):\n\n" + QUOTED_PL
     raw = single_part(sender, "=?iso-8859-2?Q?Re:_Zwrot?=", body, encoding="quoted-printable")
     assert ticket_of(gmail, config, raw).question == "Zwrot\nkiedy dostanę zwrot pieniędzy?"
+
+
+@pytest.mark.parametrize("name, greeting", [
+    ("Смирнова О.С.", "Здравствуйте!"),  # Outlook/Exchange in Russian companies: surname and initials
+    ("Иванов И. И.", "Здравствуйте!"),
+    ("И.И. Иванов", "Здравствуйте!"),
+    ("Kowalska A.", "Dzień dobry,"),
+    ("J. Kowalski", "Dzień dobry,"),
+    ("Иван П.", "Здравствуйте, Иван!"),  # a given name and the surname's initial
+    ("Anna K.", "Dzień dobry, Anna,"),
+])
+def test_an_initial_is_never_greeted_as_a_first_name(tmp_path, name, greeting):
+    """"Смирнова О.С." was acknowledged "Здравствуйте, Смирнова!" (her surname) and "J. Kowalski" "Dzień dobry, J,"."""
+    from .test_autoreply import acks, setup
+
+    local, host, feed = setup(tmp_path)
+    question = "Не пришёл счёт по заказу 1234." if "Здравствуйте" in greeting else "Nie dotarła faktura do zamówienia."
+    raw = alternative(f"{encoded_word(name, 'windows-1251' if 'Здравствуйте' in greeting else 'iso-8859-2')} "
+                      "<client@company.example>", encoded_word("Заказ 1234"), question, charset="utf-8")
+    deliver(local.gmail(), raw)
+    feed.sync()
+    (ack,) = acks(local)
+    assert ack.get_content().splitlines()[0] == greeting
