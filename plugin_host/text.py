@@ -31,10 +31,11 @@ OUTLOOK_FROM = re.compile(r"^\s*(\*?(From|От|Od):\*?\s.+|\*(From|От|Od):\*.+
 # Mobile and desktop clients' footers: "Отправлено из мобильной Почты Mail.ru", "Wysłano z iPhone'a",
 # "Wysłane z aplikacji Poczta w systemie Windows" — named devices and apps only: a customer's own
 # "Отправлено с опозданием…" or "Wysłane z Warszawy w poniedziałek…" is the question.
-DEVICE = (r"(моего\s+|mojego\s+)?(iPhone|iPad|Android|Samsung|Galaxy|Huawei|Xiaomi|Honor|Outlook|Yandex|Яндекс|"
-          r"Mail\.ru|мобильно\w+|телефона|смартфона|планшета|приложени\w+|Почты|aplikacji|telefonu|smartfona|"
-          r"urządzenia|tabletu|poczty|Onet|WP|Interia)\b")
-SIGNATURE = re.compile(r"^(-- ?|__+|Sent from my .+|Get Outlook for .+|Pobierz (aplikację )?Outlook.*|"
+# Polish inflects the device ("z iPada", "z iPhone'a", "ze smartfonu"); Samsung writes "с устройства Galaxy".
+DEVICE = (r"(моего\s+|mojego\s+)?((iPhone|iPad)a?|Android|Samsung|Galaxy|Huawei|Xiaomi|Honor|Outlook|Yandex|Яндекс|"
+          r"Mail\.ru|мобильно\w+|телефона|смартфона|планшета|устройства|приложени\w+|Почты|aplikacji|telefonu|"
+          r"smartfon[au]|urządzenia|tabletu|poczty|Onet|WP|Interia)\b")
+SIGNATURE = re.compile(r"^(-- ?|__+|Sent from my .+|(Get|Получить) Outlook (for|для) .+|Pobierz (aplikację )?Outlook.*|"
                        r"Отправлено (с|из|со) " + DEVICE + r".*|Wysłan[eo] (z|ze) " + DEVICE + r".*)\s*$", re.I)
 # Apple Mail's own words for "Begin forwarded message:" in Russian and Polish.
 FORWARDED = re.compile(r"^\s*(-{2,}\s*(Forwarded message|Пересылаемое сообщение|Przekazana wiadomość|"

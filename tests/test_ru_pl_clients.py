@@ -134,3 +134,13 @@ def test_an_initial_is_never_greeted_as_a_first_name(tmp_path, name, greeting):
     feed.sync()
     (ack,) = acks(local)
     assert ack.get_content().splitlines()[0] == greeting
+
+
+@pytest.mark.parametrize("footer", ["Получить Outlook для iOS", "Получить Outlook для Android", "Wysłane z iPada",
+                                    "Отправлено с устройства Galaxy", "Wysłane z mojego smartfonu Galaxy",
+                                    "Отправлено с iPhone", "Wysłane z iPhone'a"])
+def test_russian_and_polish_mobile_footers_are_not_the_customers_words(gmail, config, footer):
+    """Outlook mobile's Russian footer, iOS's Polish iPad one and Samsung's stayed in the customer's text."""
+    raw = single_part(f"{encoded_word('Анна')} <anna@example.ru>", encoded_word("Заказ 1234"),
+                      f"Где мой заказ?\n\n{footer}\n")
+    assert ticket_of(gmail, config, raw).messages[0].text == "Где мой заказ?"
