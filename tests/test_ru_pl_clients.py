@@ -144,3 +144,23 @@ def test_russian_and_polish_mobile_footers_are_not_the_customers_words(gmail, co
     raw = single_part(f"{encoded_word('Анна')} <anna@example.ru>", encoded_word("Заказ 1234"),
                       f"Где мой заказ?\n\n{footer}\n")
     assert ticket_of(gmail, config, raw).messages[0].text == "Где мой заказ?"
+
+
+MAILRU_HTML = ('<HTML><BODY><div>Не пришёл трек-номер.</div><div>&nbsp;</div><blockquote style="border-left:1px solid '
+               '#0857A6; margin:10px; padding:0 0 0 10px;">Понедельник, 7 декабря 2026, 10:00 +03:00 от '
+               'support@example.com:<br><div class="js-helper js-readmsg-msg"><div>Здравствуйте, Иван! Мы получили ваш '
+               'запрос «Заказ 1234».</div></div></blockquote></BODY></HTML>')
+
+
+@pytest.mark.parametrize("body, content_type, own", [
+    (MAILRU_HTML, "text/html", "Не пришёл трек-номер."),  # Mail.ru, the address it quotes has no name
+    ("Nadal nie ma paczki.\n\nWiadomość napisana przez Anna Kowalska <support@example.com> w dniu 07.12.2026, "
+     "o godz. 10:00:\n\n" + QUOTED_PL, "text/plain", "Nadal nie ma paczki."),  # Apple Mail in Polish
+])
+def test_mail_ru_and_polish_apple_mail_attributions_end_the_customers_words(gmail, config, body, content_type, own):
+    """Mail.ru's "… 10:00 +03:00 от support@example.com:" (an address without a name) and Apple Mail's Polish
+    "Wiadomość napisana przez … w dniu …, o godz. 10:00:" were not known as the start of quoted mail: the quote
+    (without ">" in HTML-only mail) was read as the customer's question."""
+    raw = single_part(f"{encoded_word('Иван Петров')} <ivan@mail.example>", encoded_word("Re: Заказ 1234"), body,
+                      content_type=content_type)
+    assert ticket_of(gmail, config, raw).messages[0].text == own
