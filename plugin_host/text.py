@@ -87,7 +87,31 @@ def _part_text(part: Message) -> str:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    return decode_text(data, charset)
+    text = decode_text(data, charset)
+    try:
+        flowed = str(part.get_param("format") or "").lower() == "flowed"
+        delsp = str(part.get_param("delsp") or "").lower() == "yes"
+    except Exception:
+        return text
+    return unflow(text, delsp) if flowed else text
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """RFC 3676 format=flowed text as its writer typed it: an unquoted line ending in a space goes on in the next
+    (Thunderbird wraps at 72 columns so, also an attribution line), except the signature separator "-- ". Quoted
+    lines stay as they are: they are skipped whole. By hand: no maintained library decodes it."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    out: list[str] = []
+    soft = False  # the line before ended in a soft break
+    for line in lines:
+        if soft and not line.startswith(">"):
+            out[-1] += line
+        else:
+            out.append(line)
+        soft = not line.startswith(">") and line.endswith(" ") and line != "-- "  # this line's own end decides
+        if soft and delsp:
+            out[-1] = out[-1][:-1]
+    return "\n".join(out)
 
 
 def plain_text(msg: Message) -> str:

@@ -164,3 +164,14 @@ def test_mail_ru_and_polish_apple_mail_attributions_end_the_customers_words(gmai
     raw = single_part(f"{encoded_word('Иван Петров')} <ivan@mail.example>", encoded_word("Re: Заказ 1234"), body,
                       content_type=content_type)
     assert ticket_of(gmail, config, raw).messages[0].text == own
+
+
+def test_a_thunderbird_attribution_wrapped_by_format_flowed_ends_the_customers_words(gmail, config):
+    """Thunderbird sends format=flowed: a long "W dniu …, <name> pisze:" is wrapped at 72 columns with a trailing
+    space (a soft break, RFC 3676), and both halves were kept as the customer's question."""
+    body = ("Dzień dobry,\n\nnadal czekam na numer przesyłki, a minął już tydzień od opłacenia \nzamówienia.\n\n"
+            "W dniu 7.12.2026 o 10:00, Dział Obsługi Klienta Example Sp. z o.o. \npisze:\n" + QUOTED_PL)
+    raw = single_part(f"{encoded_word('Jan Kowalski')} <jan@example.pl>", encoded_word("Re: Zamówienie 1234"), body,
+                      content_type="text/plain; format=flowed", encoding="8bit")
+    assert ticket_of(gmail, config, raw).messages[0].text == \
+        "Dzień dobry,\n\nnadal czekam na numer przesyłki, a minął już tydzień od opłacenia zamówienia."
