@@ -304,3 +304,31 @@ def test_an_answer_at_the_deadline_itself_is_in_time_and_one_continued_conversat
     assert outcome(due + timedelta(seconds=1), due, True) == BREACHED
     assert continued_phrase({"continued": 1}).startswith("; 1 continued conversation (")
     assert continued_phrase({"continued": 2}).startswith("; 2 continued conversations (")
+
+
+# -- a breach first seen long after its deadline is one email to the lead, not two at once ---------------------
+
+def _ladder_notices(policy, now):
+    from plugin_host.actions import Actions
+    from plugins.sla.escalation import ladder
+
+    urgent = ticket([message(1, "customer", FRIDAY_EVENING, URGENT)])
+    actions = Actions(thread_id=urgent.thread_id)
+    ladder(urgent, sla_state(urgent, policy, now), policy, actions, None, now)
+    return [n for n in actions.recorded if type(n).__name__ == "Notification"]
+
+
+def test_a_breach_first_seen_past_the_second_step_mails_the_lead_once():
+    policy = validate({**CALENDAR_URGENT, "team_lead": "lead@example.com"})
+    just_breached = _ladder_notices(policy, FRIDAY_EVENING + timedelta(hours=1, minutes=30))
+    assert [n.subject.split(":")[0] for n in just_breached] == ["SLA breached"]
+    long_overdue = _ladder_notices(policy, FRIDAY_EVENING + timedelta(hours=6))
+    assert [n.subject.split(":")[0] for n in long_overdue] == ["Still unanswered"]
+    assert "Breached 5h 00m ago (urgent, first response) and still unanswered" in long_overdue[0].text
+
+
+def test_a_chat_webhook_still_gets_its_post_when_the_breach_is_first_seen_late():
+    policy = validate({**CALENDAR_URGENT, "team_lead": "lead@example.com",
+                       "chat_webhook": "https://chat.googleapis.com/v1/spaces/AAA/messages?key=k&token=t"})
+    notices = _ladder_notices(policy, FRIDAY_EVENING + timedelta(hours=6))
+    assert sorted(n.subject.split(":")[0] for n in notices) == ["SLA breached", "Still unanswered"]

@@ -54,17 +54,19 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
                                                      f"Missed: {state.kind.replace('_', ' ')}\nPriority: {state.priority}\n"
                                                      f"Due: {team_time(state.due, policy)}\nThread: {ticket.gmail_url}\n\n"
                                        f"{summary(ticket)}")
-    text = f"SLA breached ({state.priority}, {state.kind.replace('_', ' ')}): {ticket.subject}\n{ticket.gmail_url}"
+    what = f"{state.priority}, {state.kind.replace('_', ' ')}"
+    text = f"SLA breached ({what}): {ticket.subject}\n{ticket.gmail_url}"
+    overdue = policy.elapsed(state.due, now, state.priority)  # in the priority's hours, like its targets
+    second_step = bool(lead) and overdue >= policy.second_step_after
     if policy.chat_webhook:
         actions.notify(to="team", channel=policy.chat_webhook, subject="SLA breached", text=chat_text(text),
                        key=f"breach:{clock}")
-    elif lead:
+    elif lead and not second_step:  # a breach first seen long after (a backlog, sweeps down): one email, below
         actions.notify(to=lead, subject=f"SLA breached: {ticket.subject}", text=text, key=f"breach:{clock}")
-    overdue = policy.elapsed(state.due, now, state.priority)  # in the priority's hours, like its targets
-    if lead and overdue >= policy.second_step_after:
+    if second_step:
         late = human_duration(overdue) + (" business time" if policy.business(state.priority) else "")
         actions.notify(to=lead, subject=f"Still unanswered: {ticket.subject}", key=f"breach2:{clock}",
-                       text=f"Breached {late} ago and still unanswered.\n{ticket.gmail_url}")
+                       text=f"Breached {late} ago ({what}) and still unanswered.\n{ticket.gmail_url}")
 
 
 def warn_at_risk(ticket, state: SlaState, policy, actions, owner: str, key: str) -> None:
