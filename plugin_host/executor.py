@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 MAX_CLAIMS = 200_000  # idempotency keys remembered in memory (a few MB); Gmail and Tasks remain the record
 SUPPRESSED_LABEL = "Auto-reply suppressed"
 MAX_REFERENCES = 20  # message ids in the References of what we send
+# One message id as written in Message-ID, In-Reply-To and References: <…> without spaces or control characters.
+# A customer's header of another shape (an RFC 2047 encoded word decoding to "<a@b>\r\nBcc: …") is never copied
+# into ours: the email package would decode it when the header is set and write its line break out.
+MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
 SYSTEM_LABELS = {"INBOX", "UNREAD", "STARRED", "IMPORTANT", "SPAM", "TRASH"}
 MADE = ("task created", "sent ", "notified ", "posted ", "drafted ")
 LABEL_COLORS = {
@@ -371,9 +376,10 @@ class Executor:
             msg["Cc"] = [Address(addr_spec=a) for a in reply.cc]
         msg["Subject"] = clean_header_text(reply.subject, limit=2000)  # shortened, Gmail would not thread it
         msg["Message-ID"] = message_id_for(reply.key, ticket.thread_id, domain)
-        if answered.message_id:
-            msg["In-Reply-To"] = answered.message_id
-            refs = " ".join(x for x in (answered.references, answered.message_id) if x).split()
+        answered_id = message_ids(answered.message_id)[:1]
+        if answered_id:
+            msg["In-Reply-To"] = answered_id[0]
+            refs = message_ids(answered.references) + answered_id
             # The first and the latest ids thread a reply (RFC 5322 3.6.4); a hostile message's 50,000 made a
             # 1 MB header that took the stdlib 4 s to write.
             msg["References"] = " ".join(refs[:1] + refs[1:][-MAX_REFERENCES + 1:])
@@ -586,6 +592,11 @@ class Executor:
         except OSError as exc:
             log.error("chat alert %s was posted, but %s cannot be written (%s): free space or make state_dir "
                       "writable; this process will not post it again", key, posted.path, exc.strerror or exc)
+
+
+def message_ids(text: str) -> list[str]:
+    """The message ids in a Message-ID, In-Reply-To or References header, in order; anything else is left out."""
+    return [found for found in MESSAGE_ID.findall(text or "") if "=?" not in found]
 
 
 def clean_header_text(value: str, limit: int = 300) -> str:
