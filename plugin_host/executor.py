@@ -600,8 +600,27 @@ def message_ids(text: str) -> list[str]:
 
 
 def clean_header_text(value: str, limit: int = 300) -> str:
-    """One line, no control characters: a display name or subject can never inject headers."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in value or "").split())[:limit]
+    """One line, no control characters: a display name or subject can never inject headers. Encoded words in it
+    ("=?utf-8?q?=0D=0ABcc:…?=", which a customer's subject holds as text once its own encoding is read) are
+    decoded and cleaned here, because the email package decodes them when the header is set, and Python before
+    its CVE-2024-6923 fix writes a line break so decoded out as it is: the text given is set as written."""
+    text = _one_line(value)[:limit]
+    for _ in range(MAX_DECODINGS):
+        try:
+            decoded = _one_line(str(SMTP.header_factory("subject", text)))
+        except Exception:  # noqa: BLE001 - the parser is lenient; whatever it cannot read, it is not given
+            decoded = text.replace("=?", "=")
+        if decoded == text:
+            return text
+        text = decoded
+    return text.replace("=?", "=")  # encoded within encoded without end: no encoded word left to decode
+
+
+MAX_DECODINGS = 4
+
+
+def _one_line(value: str) -> str:
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value or "").split())
 
 
 def redact_url(url: str) -> str:
