@@ -71,6 +71,18 @@ class ResumableUpload:
         return self.method, self.path, self.query, self.data, {"content-type": self.content_type}, self.meta
 
 
+def from_another_site(environ) -> bool:
+    """Whether a browser sent the request from another site's page. The local mailbox listens on 127.0.0.1 (the
+    demo mounts it at /mailbox), which every page the user has open can post to: a form sent as text/plain
+    carries a JSON body without a preflight. Browsers mark such requests (Sec-Fetch-Site, else Origin), and
+    nothing else sends these headers: googleapiclient sends neither."""
+    fetch_site = environ.get("HTTP_SEC_FETCH_SITE")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = environ.get("HTTP_ORIGIN")
+    return origin is not None and urlsplit(origin).netloc != environ.get("HTTP_HOST", "")
+
+
 @dataclass
 class LocalMailboxApp:
     """WSGI callable serving one or more mailboxes; the first is ``userId='me'``."""
@@ -100,6 +112,11 @@ class LocalMailboxApp:
     # -- WSGI ------------------------------------------------------------------------------
 
     def __call__(self, environ, start_response):
+        if from_another_site(environ):
+            status, response_headers, payload = self.error_response(ApiError(
+                403, "Requests from web pages of other sites are refused.", "forbidden"))
+            start_response(status, list(response_headers.items()))
+            return [payload]
         method = environ["REQUEST_METHOD"].upper()
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")
