@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 import time
 import xml.etree.ElementTree as ET
 from html import escape
@@ -412,16 +413,42 @@ def _fetch(session, url: str, host: str):
             response.close()
             continue
         response.raise_for_status()
-        content = b""
+        return response, _body(response, started), url
+    raise ArticleError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _body(response, started: float) -> bytes:
+    """The response's bytes (at most MAX_BYTES), read within MAX_SECONDS of ``started``. requests' iter_content
+    gives a chunk only once all 65,536 bytes of it have come, each read within the 30 s timeout: a page sent a
+    byte at a time never let the clock be read. A timer therefore stops the reading at the deadline."""
+    late = threading.Timer(max(0.0, started + MAX_SECONDS - time.monotonic()), _stop_reading, (response,))
+    late.daemon = True
+    late.start()
+    content = b""
+    try:
         for chunk in response.iter_content(65536):
             content += chunk
             if len(content) > MAX_BYTES:
                 raise ArticleError(f"larger than {MAX_BYTES // 1_000_000} MB")
             if time.monotonic() - started > MAX_SECONDS:
-                response.close()
-                raise ArticleError(f"took longer than {MAX_SECONDS} s to download; skipped")
-        return response, content, url
-    raise ArticleError(f"more than {MAX_REDIRECTS} redirects")
+                break
+    except requests.RequestException:
+        if time.monotonic() - started <= MAX_SECONDS:
+            raise
+    finally:
+        late.cancel()
+    if time.monotonic() - started > MAX_SECONDS:  # cut off by the timer (an end without Content-Length looks whole)
+        response.close()
+        raise ArticleError(f"took longer than {MAX_SECONDS} s to download; skipped")
+    return content
+
+
+def _stop_reading(response) -> None:
+    """Make a read blocked on ``response`` return now (urllib3 2's shutdown of the socket's reading side)."""
+    try:
+        response.raw.shutdown()
+    except (AttributeError, ValueError, RuntimeError, OSError):  # no urllib3 response, or it is read already
+        pass
 
 
 def _decoded(response, content: bytes) -> str:
