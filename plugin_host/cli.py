@@ -20,6 +20,9 @@ log = logging.getLogger("labeldesk")
 # Libraries that log secrets at DEBUG: requests-oauthlib the token request's body (client secret, code)
 # and the tokens it gets, urllib3 every URL with its query (a chat webhook's key and token). -vv is for ours.
 SECRET_LOGGERS = ("requests_oauthlib", "urllib3")
+# google-auth-oauthlib's local redirect server logs each request line at INFO: the authorization code is in it.
+# It prints the sign-in URL itself, so nothing is lost at WARNING.
+CODE_LOGGERS = ("google_auth_oauthlib",)
 
 
 @click.group()
@@ -31,6 +34,8 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in SECRET_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.INFO))
+    for name in CODE_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 class Period(click.ParamType):
