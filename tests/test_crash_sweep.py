@@ -1,0 +1,168 @@
+"""Every Gmail call of every write path broken in turn (tests/crash_sweep.py): nothing lost or sent twice.
+
+Write paths: the sync of new customer mail (acknowledgements, labels), the SLA sweep (at-risk and breach labels,
+alert emails, breach tasks, second notices), the add-on's buttons (Take, Set priority, Escalate, Insert answer)
+and a Gmail push. Each runs on a small mailbox so that every call can be broken in every way and the whole
+file stays fast.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import responses
+
+from .conftest import make_email
+from .crash_sweep import LEAD, SUPPORT, SWEPT, Scenario, World, sweep
+from .tokens import CERTS_URL, serve_certs
+
+WAW = ZoneInfo("Europe/Warsaw")
+MONDAY = datetime(2026, 11, 16, 9, 0, tzinfo=WAW)  # an ordinary working Monday
+FRIDAY = MONDAY - timedelta(days=3)
+SLA = {"hours": "Mon-Fri 09:00-17:00", "team_lead": LEAD,
+       "targets": {"normal": {"first_response": "4h", "next_response": "4h"}}}
+BASE = "https://labeldesk.example.com"
+ADDON = {"base_url": BASE, "service_account_email": "service-42@gcp-sa-gsuiteaddons.iam.gserviceaccount.com",
+         "oauth_client_id": "42-abc.apps.googleusercontent.com", "google_certs_url": CERTS_URL}
+PUSHER = "gmail-push@project.iam.gserviceaccount.com"
+PUSH = {"push_audience": BASE + "/gmail/push", "push_service_account": PUSHER}
+MAILBOX = {**PUSH, "aliases": ["help@example.com"]}
+SIGNER = {}
+
+
+def plugins(tmp_path) -> dict:
+    articles = tmp_path.parent / "kb"
+    articles.mkdir(exist_ok=True)
+    (articles / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/refunds\n---\n"
+                                         "Refunds reach your card within 5 business days of the return.\n")
+    return {"enabled": ["autoreply", "sla", "kb_suggest"], "sla": SLA,
+            "kb_suggest": {"articles": str(articles), "semantic": "off"}}
+
+
+def world(tmp_path) -> World:
+    return World(tmp_path, plugins(tmp_path), MONDAY, addon=ADDON, mailbox=MAILBOX)
+
+
+def customer(name: str, address: str, subject: str, n: int, body: str = "Hello, my order has not arrived yet.",
+             **kw) -> bytes:
+    return make_email(sender=f"{name} <{address}>", subject=subject, body=body, message_id=f"<c{n}@example.org>", **kw)
+
+
+# -- the sync of new customer mail ---------------------------------------------------------------------
+
+def new_mail(w: World) -> None:
+    """A ticket from this morning, then: two new tickets, the same question from one of them to the other
+    address (one acknowledgement a customer), and a follow-up in the morning's ticket."""
+    w.clock.now = MONDAY
+    old = w.deliver(customer("Tom Baker", "tom@example.net", "Invoice 77 is wrong", 1), at=MONDAY)
+    w.feed.sync()
+    w.clock.now = MONDAY + timedelta(hours=1)
+    w.deliver(customer("Jane Cooper", "jane@example.org", "Order 12 has not arrived", 2), at=w.clock.now)
+    w.deliver(customer("Zofia Nowak", "zofia@example.pl", "Pytanie o zwrot", 3,
+                       body="Dzień dobry, kiedy dostanę zwrot pieniędzy?"), at=w.clock.now)
+    w.deliver(customer("Jane Cooper", "jane@example.org", "Order 12 has not arrived", 5, to="help@example.com"),
+              at=w.clock.now)
+    w.deliver(customer("Tom Baker", "tom@example.net", "Re: Invoice 77 is wrong", 4, in_reply_to="<c1@example.org>",
+                       body="Any news? The invoice is still wrong."), at=w.clock.now, threadId=old["threadId"])
+
+
+def first_mail(w: World) -> None:
+    """A mailbox Labeldesk has never synced: its first sync is a full sync of recent mail."""
+    new_mail(w)
+    (w.state / "cursor.json").unlink()
+    w.restart()
+
+
+SYNC = Scenario("sync of new mail", world, new_mail, lambda w: w.feed.sync())
+FULL_SYNC = Scenario("first (full) sync", world, first_mail, lambda w: w.feed.sync())
+
+
+# -- the SLA sweep ------------------------------------------------------------------------------------
+
+def overdue_tickets(w: World) -> None:
+    """Friday's ticket long breached (a breach task, alert and second notice due), a noon one at risk and owned
+    (its owner is warned)."""
+    for n, (when, name, address, subject) in enumerate([
+            (FRIDAY + timedelta(hours=1), "Tom Baker", "tom@example.net", "Invoice 77 is wrong"),
+            (MONDAY + timedelta(hours=3), "Zofia Nowak", "zofia@example.pl", "Pytanie o zwrot")], 1):
+        w.clock.now = when
+        ref = w.deliver(customer(name, address, subject, n), at=when)
+        w.feed.sync()
+    owner = w.host.executor.label_id("Helpdesk/Owner/Anna Kowalska")
+    w.gmail.users().threads().modify(userId="me", id=ref["threadId"], body={"addLabelIds": [owner]}).execute()
+    w.clock.now = MONDAY + timedelta(hours=6, minutes=10)
+
+
+SWEEP = Scenario("SLA sweep", world, overdue_tickets, lambda w: w.host.sweep())
+
+
+# -- add-on buttons -----------------------------------------------------------------------------------
+
+def one_ticket(w: World) -> None:
+    w.clock.now = MONDAY
+    w.deliver(customer("Jane Cooper", "jane@example.org", "Refund missing", 1,
+                       body="When will my refund reach my card?"), at=MONDAY)
+    w.feed.sync()
+    w.clock.now = MONDAY + timedelta(minutes=30)
+
+
+def press(name: str, inputs: dict | None = None, **params):
+    def pressing(w: World) -> None:
+        signer = SIGNER["signer"]
+        thread = next(iter(w.local.mailbox.threads))
+        body = {"commonEventObject": {"hostApp": "GMAIL", "platform": "WEB",
+                                      "parameters": {"name": name, "threadId": thread, **params}},
+                "gmail": {"threadId": thread},
+                "authorizationEventObject": {"userIdToken": signer.token(ADDON["oauth_client_id"],
+                                                                         "anna.kowalska@example.com")}}
+        if inputs:
+            body["commonEventObject"]["formInputs"] = {k: {"stringInputs": {"value": [v]}} for k, v in inputs.items()}
+        token = signer.token(BASE + "/addon/action", ADDON["service_account_email"])
+        w.app.test_client().post("/addon/action", json=body, headers={"Authorization": f"Bearer {token}"})
+    return pressing
+
+
+BUTTONS = [Scenario("Take", world, one_ticket, press("autoreply.take")),
+           Scenario("Set priority", world, one_ticket, press("sla.set_priority", priority="urgent")),
+           Scenario("Escalate", world, one_ticket, press("sla.escalate", {"team": "billing"})),
+           Scenario("Insert answer", world, one_ticket, press("kb.insert_answer", article="refunds"))]
+
+
+# -- a push --------------------------------------------------------------------------------------------
+
+def pushed(w: World) -> None:
+    """A push for the new mail; the sync it starts runs in the background: wait for it."""
+    import base64
+    import json
+    import threading
+
+    signer = SIGNER["signer"]
+    data = base64.urlsafe_b64encode(json.dumps({"emailAddress": SUPPORT, "historyId": 5000}).encode()).decode()
+    SIGNER["pushes"] = SIGNER.get("pushes", 0) + 1
+    body = {"message": {"data": data, "messageId": str(SIGNER["pushes"])}, "subscription": "projects/p/subscriptions/s"}
+    token = signer.token(PUSH["push_audience"], PUSHER)
+    answer = w.app.test_client().post("/gmail/push", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.data
+    for running in [t for t in threading.enumerate() if t.name == "sync after push"]:
+        running.join(10)
+
+
+PUSHED = Scenario("push", world, new_mail, pushed, again=lambda w: w.feed.sync())  # then serve's poll
+
+
+@pytest.fixture(autouse=True)
+def certs(signer):
+    SIGNER["signer"] = signer
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_certs(mock, signer)
+        yield
+
+
+@pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, SWEEP, *BUTTONS, PUSHED], ids=lambda s: s.name)
+def test_every_call_of_a_write_path_broken_in_turn_loses_nothing_and_repeats_nothing(scenario, tmp_path):
+    result = sweep(scenario, tmp_path)
+    assert result.http_calls and result.api_calls
+    assert set(result.points) == set(SWEPT)
+    assert not result.broken, "\n".join(map(str, result.broken[:20]))
+
