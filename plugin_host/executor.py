@@ -41,6 +41,9 @@ MAX_REFERENCES = 20  # message ids in the References of what we send
 # A customer's header of another shape (an RFC 2047 encoded word decoding to "<a@b>\r\nBcc: …") is never copied
 # into ours: the email package would decode it when the header is set and write its line break out.
 MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
+# Newest sent messages a process reads once, the first time something might go out twice: what the process before it
+# (killed a moment ago, or the last cron run) sent may not be in Gmail's search index yet (55 units, once a process).
+SENT_BEFORE_START = 10
 SYSTEM_LABELS = {"INBOX", "UNREAD", "STARRED", "IMPORTANT", "SPAM", "TRASH"}
 MADE = ("task created", "sent ", "notified ", "posted ", "drafted ")
 LABEL_COLORS = {
@@ -99,6 +102,7 @@ class Executor:
         self.sent_ids: set[str] = set()
         # Acknowledgements this process sent, address → (thread, time): Gmail's search may lag behind them.
         self.acknowledged: dict[str, tuple[str, datetime]] = {}
+        self._sent_before_start: list[dict] | None = None  # see sent_before_start()
         # The feed, the sweep and add-on requests run on their own threads over one executor: label and
         # task-list creation, and each idempotency key (reply, draft, task, notification), one at a time.
         self._lock = threading.RLock()
@@ -106,6 +110,18 @@ class Executor:
         self._local = threading.local()  # .tasks: list id → its tasks, read once within tasks_read_once(); .run
         self.alert_budget = AlertBudget(config.state_path, config.host.alerts_per_hour)
         self._held_back: dict[tuple[str, str], None] = {}  # (channel, key) this process found unsent and held back
+
+    def sent_before_start(self) -> list[dict]:
+        """The newest sent messages as they were when this process first asked (``GmailClient.newest_sent``).
+
+        What this process sends it remembers (``acknowledged``, its idempotency keys), and Gmail's search finds
+        what was sent a while ago; but a process started a moment after another one sent mail (a restart after a
+        crash, the next cron run) finds that mail neither in memory nor, for some seconds, in the search index —
+        a label's listing shows it at once. Read on first use, only when something would go out, once a process."""
+        with self._lock:
+            if self._sent_before_start is None:
+                self._sent_before_start = self.client.newest_sent(SENT_BEFORE_START)
+            return self._sent_before_start
 
     def _claim(self, key: tuple) -> bool:
         """Take an idempotency key for this process: False when another run holds it or has done it."""
@@ -342,7 +358,8 @@ class Executor:
             return went_out
         sent = None
         try:
-            verdict = reply_verdict(reply, ticket, self.config, self.client, self.now(), self.acknowledged)
+            verdict = reply_verdict(reply, ticket, self.config, self.client, self.now(), self.acknowledged,
+                                    self.sent_before_start)
             if not verdict.allowed:
                 log.info("no %s for thread %s: %s", reply.reply_kind, ticket.thread_id, verdict.reason)
                 outcome.skipped.append(f"{reply.reply_kind} suppressed in {ticket.thread_id}: {verdict.reason}")

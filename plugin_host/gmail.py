@@ -476,6 +476,25 @@ class GmailClient:
                 return {"id": ref["id"], "threadId": ref["threadId"]}
         return None
 
+    def newest_sent(self, count: int) -> list[dict]:
+        """The ``count`` newest messages under SENT, newest first: ``{id, threadId, internalDate, headers}`` with the
+        headers Message-ID, To and X-Labeldesk (lower-case names). A label's listing shows a message as soon as it
+        is stored, unlike the search index. One list and one HTTP batch (5 + 5 units a message)."""
+        refs = self.list_message_ids(label_ids=["SENT"], max_results=count)
+        calls = [(self.users.messages().get(userId="me", id=ref["id"], format="metadata",
+                                            metadataHeaders=["Message-ID", "To", "X-Labeldesk"]),
+                  "gmail.users.messages.get") for ref in refs]
+        found = []
+        for ref, message in zip(refs, self.batch(calls) if calls else []):
+            if isinstance(message, GmailError) and getattr(message, "status", 0) == 404:
+                continue  # deleted since it was listed
+            if isinstance(message, Exception):
+                raise message
+            headers = {h["name"].lower(): h["value"] for h in message.get("payload", {}).get("headers", [])}
+            found.append({"id": ref["id"], "threadId": message.get("threadId", ref["threadId"]),
+                          "internalDate": int(message.get("internalDate") or 0), "headers": headers})
+        return found
+
     def insert(self, raw: bytes, label_ids: list[str], thread_id: str | None = None) -> dict:
         import base64
 

@@ -32,9 +32,10 @@ def unaddressable(recipient: str) -> str:
 
 
 def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime,
-                  sent_here: dict[str, tuple[str, datetime]] | None = None) -> Verdict:
+                  sent_here: dict[str, tuple[str, datetime]] | None = None, sent_before=None) -> Verdict:
     """May ``reply`` go out? ``sent_here``: address → (thread, time) of acknowledgements this process sent,
-    which Gmail's search may not show yet."""
+    which Gmail's search may not show yet; ``sent_before()``: the newest sent messages when this process started
+    (``Executor.sent_before_start``), for what the process before it sent a moment ago."""
     recipient = (reply.to or "").lower()
     if not recipient or config.is_own_address(recipient) or config.agent(recipient):
         return Verdict(False, f"recipient {recipient or '(none)'} is our own address or an agent")
@@ -55,6 +56,8 @@ def reply_verdict(reply, ticket: Ticket, config: Config, client, now: datetime,
     thread, when = (sent_here or {}).get(recipient, ("", None))
     earlier = thread if thread != ticket.thread_id and when and now - when < window else None
     earlier = earlier or recent_acknowledgement(recipient, ticket.thread_id, client, now, window)
+    if not earlier and sent_before is not None and window.total_seconds() > 0:
+        earlier = newest_acknowledgement(recipient, ticket.thread_id, sent_before(), now, window)
     if earlier:
         return Verdict(False, f"{recipient} was acknowledged within {config.mailbox.ack_window_days:g} days "
                               f"(thread {earlier})")
@@ -73,4 +76,21 @@ def recent_acknowledgement(address: str, thread_id: str, client, now: datetime, 
         headers = message.get("payload", {}).get("headers", [])
         if any(h["name"].lower() == "x-labeldesk" and h["value"].startswith("ack") for h in headers):
             return ref["threadId"]
+    return None
+
+
+def newest_acknowledgement(address: str, thread_id: str, newest_sent: list[dict], now: datetime,
+                           window: timedelta) -> str | None:
+    """Thread id of an acknowledgement to ``address`` within ``window`` among ``newest_sent``
+    (``GmailClient.newest_sent``: what search may not show yet), if any."""
+    from email.utils import getaddresses
+
+    after = (now - window).timestamp() * 1000
+    for message in newest_sent:
+        headers = message["headers"]
+        if message["threadId"] == thread_id or not headers.get("x-labeldesk", "").startswith("ack"):
+            continue
+        recipients = {a.lower() for _, a in getaddresses([headers.get("to", "")])}
+        if address in recipients and message["internalDate"] > after:
+            return message["threadId"]
     return None
