@@ -528,7 +528,10 @@ class Executor:
 
     def _mailed(self, note: Notification) -> bool:
         msgid = self._notification_id(note)
-        return bool(self.client.list_message_ids(q=f"rfc822msgid:{msgid}", include_spam_trash=True))
+        if self.client.list_message_ids(q=f"rfc822msgid:{msgid}", include_spam_trash=True):
+            return True
+        # Sent a moment before this process started (killed after the send): not in the search index yet.
+        return any(m["headers"].get("message-id", "").strip() == msgid for m in self.sent_before_start())
 
     def notify(self, note: Notification, outcome: Outcome, by_agent: bool = False) -> None:
         already = f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}"

@@ -97,6 +97,7 @@ def overdue_tickets(w: World) -> None:
 
 
 SWEEP = Scenario("SLA sweep", world, overdue_tickets, lambda w: w.host.sweep())
+LAGGING.append(Scenario("SLA sweep", world, overdue_tickets, lambda w: w.host.sweep(), search_lags=True))
 
 
 # -- add-on buttons -----------------------------------------------------------------------------------
