@@ -249,7 +249,9 @@ class World:
             title = box.tasklists.get(list_id, {}).get("title", list_id)
             for task in items.values():
                 tasks[(title, task.get("title", ""), task.get("status", ""))] += 1
-        return {"sent": sent, "drafts": drafts, "tasks": tasks,
+        learnt = self.state / "kb-feedback.jsonl"  # inserts agents made: each ranks its article up once
+        inserts = Counter(learnt.read_text(encoding="utf-8").splitlines()) if learnt.exists() else Counter()
+        return {"sent": sent, "drafts": drafts, "tasks": tasks, "kb inserts learnt": inserts,
                 "tasklists": Counter(l.get("title") for l in box.tasklists.values()),
                 "label names": Counter(n for n in names.values() if n not in ACK_DECIDED),
                 "thread labels": {t: sorted({ACK_DECIDED.get(l, l) for l in ls} - {"SENT"}) for t, ls in labels.items()}}

@@ -177,3 +177,15 @@ def test_a_process_killed_mid_run_repeats_nothing_though_search_has_not_caught_u
     result = sweep(scenario, tmp_path, modes=KILLS)
     assert not result.broken, "\n".join(map(str, result.broken[:20]))
 
+
+
+def test_an_article_inserted_again_in_the_same_ticket_is_learnt_once(tmp_path):
+    """Insert pressed again after Gmail failed the draft (or a restart): the article ranks up once for it."""
+    from plugins.kb_suggest.store import feedback_path, load_feedback, remember_insert
+
+    remember_insert(tmp_path, "Where is my refund?", "refunds", "d1", thread="19a01")
+    remember_insert(tmp_path, "Where is my refund?", "refunds", "d1", thread="19a01")
+    remember_insert(tmp_path, "Where is my refund?", "shipping", "d2", thread="19a01")  # another article: learnt
+    remember_insert(tmp_path, "Where is my refund?", "refunds", "d1", thread="19a02")  # another ticket: learnt
+    assert load_feedback(tmp_path) == {"refunds": ["Where is my refund?"] * 2, "shipping": ["Where is my refund?"]}
+    assert len(feedback_path(tmp_path).read_text().splitlines()) == 3

@@ -304,7 +304,7 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     if name == "kb.insert_link" and not article.url and article.link:
         return CardReply(notification=f"“{article.title}” is an internal Doc customers cannot open: insert its answer.")
     if ticket is not None and not ticket.drafts:  # with a draft there the host refuses the insert: nothing learnt
-        remember_insert(settings.state_path, ticket.question, article.id, article.content_digest)
+        remember_insert(settings.state_path, ticket.question, article.id, article.content_digest, ticket.thread_id)
     if name == "kb.insert_link":
         link = article.url if article.url.startswith(("https://", "http://")) else ""  # never javascript: and such
         text = f"{article.title}: {link}" if link else article.title

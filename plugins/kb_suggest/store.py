@@ -108,21 +108,43 @@ def feedback_path(state_dir: Path) -> Path:
     return Path(state_dir) / "kb-feedback.jsonl"
 
 
-def remember_insert(state_dir: Path, question: str, article_id: str, content_digest: str = "") -> None:
+def remember_insert(state_dir: Path, question: str, article_id: str, content_digest: str = "", thread: str = "") -> None:
     """An agent inserted this article for this question: later similar questions rank it higher. The
-    article's content digest lets the insert follow the article when its file is renamed or moved."""
+    article's content digest lets the insert follow the article when its file is renamed or moved. With ``thread``,
+    one insert of an article in a ticket is learnt once: pressed again (Gmail failed the draft, the process was
+    restarted, a double click) it teaches nothing new, and would rank the article up twice."""
     path = feedback_path(state_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    item = {"question": question[:1000], "article": article_id, **({"content": content_digest} if content_digest else {})}
+    item = {"question": question[:1000], "article": article_id, **({"content": content_digest} if content_digest else {}),
+            **({"thread": thread} if thread else {})}
     line = json.dumps(item, ensure_ascii=False) + "\n"
     with _lock:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a+b") as fh:
-            if fh.seek(0, os.SEEK_END):
+            end = fh.seek(0, os.SEEK_END)
+            if thread and _learnt_lately(fh, end, thread, article_id):
+                return
+            if end:
                 fh.seek(-1, os.SEEK_END)
                 if fh.read(1) != b"\n":  # a line cut short by a crash stays alone; this insert is not lost
                     line = "\n" + line
             fh.write(line.encode("utf-8"))
+
+
+LATELY_BYTES = 256 * 1024  # the end of the feedback file read for the same insert (a press again comes soon after)
+
+
+def _learnt_lately(fh, end: int, thread: str, article_id: str) -> bool:
+    """Whether the last ``LATELY_BYTES`` of the feedback file hold an insert of ``article_id`` in ``thread``."""
+    fh.seek(max(0, end - LATELY_BYTES))
+    for raw in fh.read().splitlines():
+        try:
+            item = json.loads(raw)
+        except ValueError:  # a line cut short by a crash, or the first line cut by the window
+            continue
+        if isinstance(item, dict) and item.get("thread") == thread and item.get("article") == article_id:
+            return True
+    return False
 
 
 def load_feedback(state_dir: Path, articles: list[Article] | None = None) -> dict[str, list[str]]:
