@@ -31,7 +31,10 @@ MAILBOX = {**PUSH, "aliases": ["help@example.com"]}
 SIGNER = {}
 
 
-def plugins(tmp_path) -> dict:
+def plugins(tmp_path, kb: bool = False) -> dict:
+    """autoreply and sla; kb_suggest too for the Insert button (elsewhere it only adds time: it writes nothing)."""
+    if not kb:
+        return {"enabled": ["autoreply", "sla"], "sla": SLA}
     articles = tmp_path.parent / "kb"
     articles.mkdir(exist_ok=True)
     (articles / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/refunds\n---\n"
@@ -42,6 +45,10 @@ def plugins(tmp_path) -> dict:
 
 def world(tmp_path) -> World:
     return World(tmp_path, plugins(tmp_path), MONDAY, addon=ADDON, mailbox=MAILBOX)
+
+
+def world_with_kb(tmp_path) -> World:
+    return World(tmp_path, plugins(tmp_path, kb=True), MONDAY, addon=ADDON, mailbox=MAILBOX)
 
 
 def customer(name: str, address: str, subject: str, n: int, body: str = "Hello, my order has not arrived yet.",
@@ -76,8 +83,6 @@ def first_mail(w: World) -> None:
 
 SYNC = Scenario("sync of new mail", world, new_mail, lambda w: w.feed.sync())
 FULL_SYNC = Scenario("first (full) sync", world, first_mail, lambda w: w.feed.sync())
-# serve restarts within seconds of a crash: Gmail's search may not show yet what the killed process sent.
-LAGGING = [Scenario("sync of new mail", world, new_mail, lambda w: w.feed.sync(), search_lags=True)]
 
 
 # -- the SLA sweep ------------------------------------------------------------------------------------
@@ -97,7 +102,6 @@ def overdue_tickets(w: World) -> None:
 
 
 SWEEP = Scenario("SLA sweep", world, overdue_tickets, lambda w: w.host.sweep())
-LAGGING.append(Scenario("SLA sweep", world, overdue_tickets, lambda w: w.host.sweep(), search_lags=True))
 
 
 # -- add-on buttons -----------------------------------------------------------------------------------
@@ -127,9 +131,10 @@ def press(name: str, inputs: dict | None = None, **params):
 
 
 BUTTONS = [Scenario("Take", world, one_ticket, press("autoreply.take")),
-           Scenario("Set priority", world, one_ticket, press("sla.set_priority", priority="urgent")),
+           # Labels only, as Take: the process killed at each call is what differs (which labels it made).
+           Scenario("Set priority", world, one_ticket, press("sla.set_priority", priority="urgent"), modes=KILLS),
            Scenario("Escalate", world, one_ticket, press("sla.escalate", {"team": "billing"})),
-           Scenario("Insert answer", world, one_ticket, press("kb.insert_answer", article="refunds"))]
+           Scenario("Insert answer", world_with_kb, one_ticket, press("kb.insert_answer", article="refunds"))]
 
 
 # -- a push --------------------------------------------------------------------------------------------
@@ -151,7 +156,9 @@ def pushed(w: World) -> None:
         running.join(10)
 
 
-PUSHED = Scenario("push", world, new_mail, pushed, again=lambda w: w.feed.sync())  # then serve's poll
+# The sync a push starts makes the calls the sync above does; what is the push's own is that the sync runs on a
+# thread of its own after the push was acknowledged, so Pub/Sub never sends it again: killed, serve's poll repairs it.
+PUSHED = Scenario("push", world, new_mail, pushed, again=lambda w: w.feed.sync(), modes=KILLS)
 
 
 @pytest.fixture(autouse=True)
@@ -164,19 +171,12 @@ def certs(signer):
 
 @pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, SWEEP, *BUTTONS, PUSHED], ids=lambda s: s.name)
 def test_every_call_of_a_write_path_broken_in_turn_loses_nothing_and_repeats_nothing(scenario, tmp_path):
+    """Also when serve, killed, starts again at once: Gmail's search does not show yet what it sent (an
+    acknowledgement, an alert), and the new process remembers nothing of it."""
     result = sweep(scenario, tmp_path)
     assert result.http_calls and result.api_calls
-    assert set(result.points) == set(SWEPT)
+    assert set(result.points) == set(scenario.modes or SWEPT)
     assert not result.broken, "\n".join(map(str, result.broken[:20]))
-
-
-@pytest.mark.parametrize("scenario", LAGGING, ids=lambda s: s.name)
-def test_a_process_killed_mid_run_repeats_nothing_though_search_has_not_caught_up(scenario, tmp_path):
-    """A process killed after sending (an acknowledgement, an alert) and started again at once: Gmail's search
-    does not show yet what it sent, and the new process remembers nothing of it."""
-    result = sweep(scenario, tmp_path, modes=KILLS)
-    assert not result.broken, "\n".join(map(str, result.broken[:20]))
-
 
 
 def test_an_article_inserted_again_in_the_same_ticket_is_learnt_once(tmp_path):
