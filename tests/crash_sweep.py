@@ -352,6 +352,9 @@ def _run(world: World, scenario: Scenario, mode: str = "", at: int = 0) -> tuple
         (scenario.again or scenario.operation)(world)
     except Exception as exc:
         problem = problem or f"the next run failed: {type(exc).__name__}: {exc}"
+    bad = world.unreadable_state_files()
+    if bad and not problem:
+        problem = f"state files unreadable after the next run: {bad}"
     return killed, problem
 
 
