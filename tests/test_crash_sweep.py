@@ -7,6 +7,9 @@ file stays fast.
 """
 from __future__ import annotations
 
+import base64
+import json
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -141,10 +144,6 @@ BUTTONS = [Scenario("Take", world, one_ticket, press("autoreply.take")),
 
 def pushed(w: World) -> None:
     """A push for the new mail; the sync it starts runs in the background: wait for it."""
-    import base64
-    import json
-    import threading
-
     signer = SIGNER["signer"]
     data = base64.urlsafe_b64encode(json.dumps({"emailAddress": SUPPORT, "historyId": 5000}).encode()).decode()
     SIGNER["pushes"] = SIGNER.get("pushes", 0) + 1
