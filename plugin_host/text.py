@@ -310,7 +310,7 @@ def strip_sign_off(text: str, name: str = "") -> str:
     on a line of its own ("Bill\n#4471 from March\nrefund the difference please")."""
     lines = text.rstrip().split("\n")
     whole, words = _name_forms(name)
-    cut = None  # the highest line that opens the signature: a sign-off above the name goes with it
+    cut = None  # the line that opens the signature: a sign-off right above the name (blank lines between) goes with it
     for i in range(len(lines) - 1, 0, -1):
         if len(lines) - 1 - i > SIGN_OFF_TAIL or not _signature_line(lines[i]):
             break
@@ -318,6 +318,8 @@ def strip_sign_off(text: str, name: str = "") -> str:
         signed = SIGN_OFF.match(plain_letters(lines[i])) or key in whole or (key in words and i == len(lines) - 1)
         if signed and any(line.strip() for line in lines[:i]):
             cut = i
+        elif cut is not None and lines[i].strip():
+            break  # the customer's words ("P.S. …") above the signature: a "Спасибо!" higher up is no part of it
     return text if cut is None else "\n".join(lines[:cut]).rstrip()
 
 
