@@ -18,11 +18,13 @@ ATTRIBUTION = re.compile(
     r"^\s*(On .{3,200}wrote:|Le .{3,200}a écrit\s*:|Am .{3,200}schrieb.*:|El .{3,200}escribió:|"
     r".{0,200}(пишет|написал|написала|написал\(а\))\s*:|"
     r"W dniu .{3,200}(pisze|napisał|napisała|napisał\(a\))\s*:|.{0,200}(napisał|napisała|napisał\(a\))\s*:|"
-    # Apple Mail in Polish: "Wiadomość napisana przez Name <address> w dniu 07.12.2026, o godz. 10:00:"
-    r"Wiadomo(ść|sc) napisana przez .{3,200}:|"
+    # Apple Mail in Polish: "Wiadomość napisana przez Name <address> w dniu 07.12.2026, o godz. 10:00:" (its day and
+    # time: a customer's "Wiadomość napisana przez konsultanta 5.12.2026 brzmiała:" is the question)
+    r"Wiadomo(ść|sc) napisana przez .{3,200} w dniu .{3,100}\d{1,2}:\d{2}\s*:|"
     # Gmail in Russian and Yandex/Mail.ru: "пн, 23 нояб. 2026 г. в 10:05, Name <address>:" (no verb); Mail.ru
-    # quoting an address without a name: "Понедельник, 7 декабря 2026, 10:00 +03:00 от support@example.com:"
-    r".{0,200}\d{1,2}:\d{2}.{0,200}(<[^<>\s]+@[^<>\s]+>|\sот\s+[^<>\s]+@[^<>\s]+)\s*:)\s*$", re.I)
+    # quoting an address without a name: "Понедельник, 7 декабря 2026, 10:00 +03:00 от support@example.com:" (its
+    # offset: a customer's "7.12.2026 в 10:00 пришло письмо от noreply@shop.ru:" is the question)
+    r".{0,200}\d{1,2}:\d{2}(.{0,200}<[^<>\s]+@[^<>\s]+>|\s+[+-]\d{2}:?\d{2}\s+от\s+[^<>\s]+@[^<>\s]+)\s*:)\s*$", re.I)
 # Separators that start quoted or forwarded mail wherever they appear.
 QUOTE_HEADER = re.compile(
     r"^\s*(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"

@@ -24,3 +24,13 @@ def test_a_thanks_line_above_more_of_the_request_does_not_open_the_signature(nam
 ])
 def test_sign_offs_one_above_the_other_still_go_together(name, text):
     assert strip_sign_off(text, name=name) == text.split("\n")[0]
+@pytest.mark.parametrize("own", [
+    "Wiadomość napisana przez waszego konsultanta 5.12.2026 brzmiała tak:",  # not Apple Mail's "w dniu …, o godz."
+    "7.12.2026 в 10:00 пришло письмо от noreply@shop.example:",  # not Mail.ru's "10:00 +03:00 от …:"
+    "Вчера, 7 декабря 2026 в 10:00, мне ответил оператор от support@example.com:",
+])
+def test_a_customers_sentence_like_an_attribution_is_kept(own):
+    """The new Apple Mail (Polish) and Mail.ru attributions matched a customer's own sentence with a date and a
+    colon, and the sentence with all below it was cut as quoted history."""
+    text = f"Dzień dobry / Здравствуйте.\n{own}\n«Ваш заказ отменён»\nПочему?"
+    assert strip_quoted(text) == text
