@@ -37,10 +37,12 @@ log = logging.getLogger(__name__)
 MAX_CLAIMS = 200_000  # idempotency keys remembered in memory (a few MB); Gmail and Tasks remain the record
 SUPPRESSED_LABEL = "Auto-reply suppressed"
 MAX_REFERENCES = 20  # message ids in the References of what we send
-# One message id as written in Message-ID, In-Reply-To and References: <…> without spaces or control characters.
+# One message id as written in Message-ID, In-Reply-To and References: <…> without control characters, and without
+# spaces but in a quoted local part (RFC 5322's obsolete '<"john smith"@host>', which receivers must accept).
 # A customer's header of another shape (an RFC 2047 encoded word decoding to "<a@b>\r\nBcc: …") is never copied
-# into ours: the email package would decode it when the header is set and write its line break out.
-MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
+# into ours: the email package would decode it when the header is set and write its line break out. The quoted and
+# unquoted parts start differently and neither holds "<" or ">": one pass, however hostile the quotes.
+MESSAGE_ID = re.compile(r'<(?:"(?:[^"\\<>\x00-\x1f\x7f]|\\[^<>\x00-\x1f\x7f])*"|[^"<>\s\x00-\x1f\x7f])+>')
 # Newest sent messages a process reads once, the first time something might go out twice: what the process before it
 # (killed a moment ago, or the last cron run) sent may not be in Gmail's search index yet (55 units, once a process).
 SENT_BEFORE_START = 10
