@@ -1,9 +1,12 @@
 """Review of today's customer-text rules (Russian and Polish clients): the customer's own words they must keep."""
 from __future__ import annotations
 
+import email
+import email.policy
+
 import pytest
 
-from plugin_host.text import strip_quoted, strip_sign_off
+from plugin_host.text import customer_text, strip_quoted, strip_sign_off, unflow
 
 
 @pytest.mark.parametrize("name, text, kept", [
@@ -34,3 +37,71 @@ def test_a_customers_sentence_like_an_attribution_is_kept(own):
     colon, and the sentence with all below it was cut as quoted history."""
     text = f"Dzień dobry / Здравствуйте.\n{own}\n«Ваш заказ отменён»\nПочему?"
     assert strip_quoted(text) == text
+
+
+def plain(body: str, content_type: str = "text/plain; charset=utf-8") -> email.message.Message:
+    raw = f"From: a@example.com\r\nTo: support@example.com\r\nSubject: x\r\nContent-Type: {content_type}\r\n" \
+          "Content-Transfer-Encoding: 8bit\r\n\r\n" + body.replace("\n", "\r\n")
+    return email.message_from_bytes(raw.encode("utf-8"), policy=email.policy.default)
+
+
+# ------------------------------------------------------------------ format=flowed (RFC 3676)
+
+def test_a_quoted_line_is_never_joined_to_a_soft_line_above_it():
+    assert unflow("my words \n> quoted\nmore") == "my words \n> quoted\nmore"
+
+
+def test_a_quoted_line_ending_in_a_space_does_not_join_the_next_line():
+    assert unflow("> quoted \nmine") == "> quoted \nmine"
+
+
+def test_the_signature_separator_is_not_a_soft_break():
+    """"-- " ends in a space but is a fixed line (RFC 3676 4.3): the name below it is no part of the separator."""
+    assert unflow("Thanks\n-- \nJan Kowalski") == "Thanks\n-- \nJan Kowalski"
+
+
+def test_delsp_takes_the_space_of_a_soft_break_out():
+    assert unflow("Zam\u00f3wie \nnie 1234", delsp=True) == "Zam\u00f3wienie 1234"
+    assert unflow("one \ntwo") == "one two"
+
+
+def test_text_that_is_not_flowed_keeps_its_lines_however_they_end():
+    """A line ending in a space in fixed text (most clients) is a line of its own: only format=flowed is joined."""
+    msg = plain("Order 1234 \nhas not come.\n")
+    assert customer_text(msg) == "Order 1234\nhas not come."
+
+
+def test_flowed_text_with_delsp_is_joined_without_the_stuffed_space():
+    msg = plain("Zam\u00f3wie \nnie 1234 nie dotar\u0142o.\n", "text/plain; charset=utf-8; format=flowed; delsp=yes")
+    assert customer_text(msg) == "Zam\u00f3wienie 1234 nie dotar\u0142o."
+
+
+# ------------------------------------------------------------------ sign-off phrases added today
+
+@pytest.mark.parametrize("sign_off", ["Благодарю заранее!", "Have a nice day,", "Thanks and have a great day!"])
+def test_more_sign_off_phrases_are_not_the_question(sign_off):
+    assert strip_sign_off(f"Where is my order?\n{sign_off}\nAnna") == "Where is my order?"
+
+
+# ------------------------------------------------------------------ initials and plain letters
+
+@pytest.mark.parametrize("display_name", ["Смирнова О.С", "Kowalska A", "Petrov I. I"])
+def test_an_initial_written_without_its_last_full_stop_is_still_no_given_name(display_name):
+    from plugin_host.people import safe_first_name
+
+    assert safe_first_name(display_name) == ""
+
+
+def test_an_initial_followed_by_punctuation_is_still_an_initial():
+    from plugin_host.people import given_name
+
+    assert given_name(["Иванов", "И.И.,"]) == ""
+    assert given_name(["Kowalska", "A.;"]) == ""
+
+
+def test_capital_letters_with_a_stroke_lose_it_like_the_small_ones():
+    from plugin_host.language import unmark
+    from plugin_host.text import plain_letters
+
+    assert plain_letters("ŁØĐ łøđ") == "LOD lod"
+    assert unmark("Øre") == "Ore"
