@@ -23,6 +23,8 @@ from .test_pentest_review25 import hostile, sent_raw
     ("<a b@example.org>", []),  # a space outside quotes: no id
     ('<"=?utf-8?q?=0D=0ABcc:_v@e?="@example.org>', []),  # an encoded word, also when quoted
     ('<"a\r\nBcc: v@e"@example.org>', []),
+    ("<a\x01b@example.org>", []),  # other control characters, unquoted or quoted
+    ('<"a\x7f"@example.org>', []),
 ])
 def test_message_ids_of_every_legal_shape_are_read_and_no_other(header, ids):
     assert message_ids(header) == ids
@@ -51,3 +53,53 @@ def test_an_acknowledgement_answers_a_message_id_with_a_quoted_local_part(tmp_pa
     assert str(parsed["References"]) == '<"john smith"@example.org>'
     assert "bcc" not in raw.split(b"\r\n\r\n", 1)[0].decode().lower()
 
+
+
+def test_only_the_id_of_a_message_id_header_with_more_in_it_goes_into_in_reply_to(tmp_path):
+    """A Message-ID holding a real id and, after it, an encoded word with a line break: In-Reply-To is the id."""
+    from tests.test_host_sync import make_host
+
+    from .test_pentest_review25 import ENCODED_BCC
+
+    local, host, _ = make_host(tmp_path)
+    sent = sent_raw(host)
+    deliver(local.gmail(), hostile(f"Subject: Order 1234\r\nMessage-ID: <m3@example.org> {ENCODED_BCC}"))
+    assert ChangeFeed(host).sync().ok
+    (raw,) = sent
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(parsed["In-Reply-To"]) == "<m3@example.org>"
+    assert str(parsed["References"]) == "<m3@example.org>"
+    assert "bcc" not in raw.split(b"\r\n\r\n", 1)[0].decode().lower()
+
+
+# ------------------------------------------------------------------ header text of what we send
+
+def _b_word(text: str) -> str:
+    import base64
+
+    return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
+
+
+def test_a_subject_encoded_twice_by_a_broken_client_is_read_as_its_words():
+    from plugin_host.executor import clean_header_text
+
+    assert clean_header_text("Re: " + _b_word(_b_word("Zamówienie 1234"))) == "Re: Zamówienie 1234"
+
+
+def test_a_subject_encoded_deeper_than_the_decodings_still_sets_as_written():
+    """Encoded words nested past MAX_DECODINGS: what is left is no encoded word the email package would decode."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    from plugin_host.executor import MAX_DECODINGS, clean_header_text
+
+    value = "Help\r\nBcc: victim@example.net"
+    for _ in range(MAX_DECODINGS + 1):
+        value = _b_word(value)
+    text = clean_header_text(value, limit=2000)  # as a reply's subject
+    msg = EmailMessage(policy=SMTP)
+    msg["Subject"] = text
+    msg.set_content("x")
+    head = msg.as_bytes().split(b"\r\n\r\n", 1)[0].decode().lower()
+    assert "bcc" not in [line.split(":", 1)[0] for line in head.split("\r\n")]
+    assert str(msg["Subject"]) == text
