@@ -29,6 +29,7 @@ def test_sign_offs_one_above_the_other_still_go_together(name, text):
     assert strip_sign_off(text, name=name) == text.split("\n")[0]
 @pytest.mark.parametrize("own", [
     "Wiadomość napisana przez waszego konsultanta 5.12.2026 brzmiała tak:",  # not Apple Mail's "w dniu …, o godz."
+    "Wiadomość napisana przez waszego konsultanta 5.12.2026 o 10:30:",  # a day and a time, but no "w dniu"
     "7.12.2026 в 10:00 пришло письмо от noreply@shop.example:",  # not Mail.ru's "10:00 +03:00 от …:"
     "Вчера, 7 декабря 2026 в 10:00, мне ответил оператор от support@example.com:",
 ])
