@@ -53,3 +53,31 @@ def test_minilm_runs_on_pytorch_when_its_export_cannot_be_written(tmp_path, monk
         model = minilm()
     assert isinstance(model, TransformerEmbedder)
     assert "runs on PyTorch" in caplog.text and "not-a-folder" in caplog.text
+
+
+def test_a_damaged_cached_export_is_made_again_not_left_to_pytorch_for_good(tmp_path, monkeypatch, caplog):
+    from plugins.kb_suggest.embeddings import OnnxTransformerEmbedder, minilm, onnx_model_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = onnx_model_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x08\x07" + b"cut short by a full disk")  # what a copy cut short or a bad sector leaves
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        model = minilm()
+    assert isinstance(model, OnnxTransformerEmbedder)  # exported again, not PyTorch in every process from now on
+    assert "cannot be loaded" in caplog.text and str(path) in caplog.text and "runs on PyTorch" not in caplog.text
+    assert path.stat().st_size > 1_000_000
+    assert np.allclose(np.linalg.norm(model.embed(TEXTS[:2]), axis=1), 1.0, atol=1e-4)
+
+
+def test_a_damaged_export_another_process_already_made_again_is_kept(tmp_path):
+    from plugins.kb_suggest.embeddings import export_onnx
+
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"damaged")
+    damaged = path.stat()
+    fresh = tmp_path / "fresh.onnx"
+    fresh.write_bytes(b"made again by the process that held the lock first")
+    fresh.replace(path)
+    assert export_onnx(path, damaged=damaged) == path  # no second export over the other process's file
+    assert path.read_bytes().startswith(b"made again")

@@ -209,14 +209,15 @@ def onnx_model_path(quantized: bool = True) -> Path:
     return cache_folder() / f"all-MiniLM-L6-v2-{key}-{'int8' if quantized else 'fp32'}.onnx"
 
 
-def export_onnx(target: Path, quantized: bool = True) -> Path:
+def export_onnx(target: Path, quantized: bool = True, damaged: os.stat_result | None = None) -> Path:
     """Export all-MiniLM-L6-v2 (transformer, mean pooling, unit length) to ``target`` once; other processes wait
-    for the first one. Needs torch, transformers, onnx and onnxruntime; about 15 s."""
+    for the first one. Needs torch, transformers, onnx and onnxruntime; about 15 s. ``damaged``: the file found at
+    ``target`` could not be loaded, so it is made again, unless another process has replaced it meanwhile."""
     from filelock import FileLock
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
-        if target.is_file():
+        if target.is_file() and not (damaged and _same_file(target.stat(), damaged)):
             return target
         log.warning("all-MiniLM-L6-v2: exporting it to ONNX for ONNX Runtime, once (about 15 s) → %s", target)
         started = time.monotonic()
@@ -242,6 +243,10 @@ def export_onnx(target: Path, quantized: bool = True) -> Path:
             os.replace(result, target)
         log.warning("all-MiniLM-L6-v2: exported in %.0f s", time.monotonic() - started)
     return target
+
+
+def _same_file(now: os.stat_result, before: os.stat_result) -> bool:
+    return os.path.samestat(now, before) and (now.st_size, now.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
 
 
 class _Quiet(logging.Filter):
@@ -314,7 +319,14 @@ class OnnxTransformerEmbedder:
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy waiting on a shared host
         options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        found = path.stat()
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own error types: a file cut short or damaged is made again, once
+            log.warning("all-MiniLM-L6-v2: the cached ONNX file %s cannot be loaded (%s: %s); exporting it again",
+                        path, type(exc).__name__, exc)
+            export_onnx(path, quantized, damaged=found)
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         folder = _minilm_folder()
         settings = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
