@@ -430,6 +430,17 @@ def test_full_semantic_mode_with_minilm():
     assert kb.describe_gate("en").startswith("gate: wordllama similarity")
 
 
+def test_minilm_on_pytorch_loads_without_transformers_load_report_on_the_terminal(capfd):
+    from plugins.kb_suggest.embeddings import TransformerEmbedder, transformer_available
+
+    if not transformer_available():
+        pytest.skip("all-MiniLM-L6-v2 not installed (optional)")
+    TransformerEmbedder()
+    # transformers reports the checkpoint's spare position_ids buffer as "UNEXPECTED ... not ok if you expect
+    # identical arch" (in colour): harmless, and alarming above every `kb search` of a user without ONNX Runtime.
+    assert "LOAD REPORT" not in capfd.readouterr().err
+
+
 def test_wordllama_judges_english_when_minilm_is_loaded_too():
     """MiniLM's bar (the highest off-topic question + 0.1) kept a third to a half of recall@3 on unseen
     knowledge bases; WordLlama's calibrated one held: with both, WordLlama judges English, Navec Russian."""

@@ -168,7 +168,13 @@ class TransformerEmbedder:
         transformers_logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
         logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
 
-        self.model = SentenceTransformer(str(get_model_path()), device="cpu")
+        # Its load report lists a buffer the checkpoint keeps (position_ids) as "UNEXPECTED", in colour: not for users.
+        verbosity = transformers_logging.get_verbosity()
+        transformers_logging.set_verbosity_error()
+        try:
+            self.model = SentenceTransformer(str(get_model_path()), device="cpu")
+        finally:
+            transformers_logging.set_verbosity(verbosity)
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimensions = dimension()
 
