@@ -441,6 +441,31 @@ def test_minilm_on_pytorch_loads_without_transformers_load_report_on_the_termina
     assert "LOAD REPORT" not in capfd.readouterr().err
 
 
+def test_a_process_waiting_for_another_ones_minilm_export_says_so(tmp_path, caplog):
+    import logging
+    import threading
+
+    from filelock import FileLock
+
+    from plugins.kb_suggest.embeddings import export_onnx
+
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"exported by the other process")
+    other = FileLock(str(path) + ".lock")
+    other.acquire()  # another process is exporting (about 15 s)
+    waiting = threading.Thread(target=export_onnx, args=(path,))
+    with caplog.at_level(logging.WARNING, logger="plugins.kb_suggest.embeddings"):
+        waiting.start()
+        for _ in range(1000):  # until the waiting process has said why it waits (not a timing assertion)
+            if "waiting for another process" in caplog.text or not waiting.is_alive():
+                break
+            waiting.join(0.01)
+        other.release()
+        waiting.join()
+    assert "waiting for another process" in caplog.text and str(path) in caplog.text
+    assert path.read_bytes() == b"exported by the other process"  # its export is used, not made again
+
+
 def test_wordllama_judges_english_when_minilm_is_loaded_too():
     """MiniLM's bar (the highest off-topic question + 0.1) kept a third to a half of recall@3 on unseen
     knowledge bases; WordLlama's calibrated one held: with both, WordLlama judges English, Navec Russian."""

@@ -23,6 +23,7 @@ import re
 import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from itertools import chain
 from functools import lru_cache
 from pathlib import Path
@@ -219,10 +220,8 @@ def export_onnx(target: Path, quantized: bool = True, damaged: os.stat_result | 
     """Export all-MiniLM-L6-v2 (transformer, mean pooling, unit length) to ``target`` once; other processes wait
     for the first one. Needs torch, transformers, onnx and onnxruntime; about 15 s. ``damaged``: the file found at
     ``target`` could not be loaded, so it is made again, unless another process has replaced it meanwhile."""
-    from filelock import FileLock
-
     target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
+    with _export_lock(target):
         if target.is_file() and not (damaged and _same_file(target.stat(), damaged)):
             return target
         log.warning("all-MiniLM-L6-v2: exporting it to ONNX for ONNX Runtime, once (about 15 s) → %s", target)
@@ -249,6 +248,23 @@ def export_onnx(target: Path, quantized: bool = True, damaged: os.stat_result | 
             os.replace(result, target)
         log.warning("all-MiniLM-L6-v2: exported in %.0f s", time.monotonic() - started)
     return target
+
+
+@contextmanager
+def _export_lock(target: Path):
+    """One export at a time across processes; one that waits says so (else a command hangs 15 s without a word)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(target) + ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.warning("all-MiniLM-L6-v2: waiting for another process exporting it to ONNX → %s", target)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _same_file(now: os.stat_result, before: os.stat_result) -> bool:
