@@ -81,3 +81,16 @@ def test_a_damaged_export_another_process_already_made_again_is_kept(tmp_path):
     fresh.replace(path)
     assert export_onnx(path, damaged=damaged) == path  # no second export over the other process's file
     assert path.read_bytes().startswith(b"made again")
+
+
+def test_onnxruntime_without_onnx_says_what_is_missing_and_runs_on_pytorch(monkeypatch, caplog):
+    import importlib.util
+
+    from plugins.kb_suggest.embeddings import TransformerEmbedder, minilm
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else find_spec(name, *a))
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        model = minilm()
+    assert isinstance(model, TransformerEmbedder)  # nothing to export with: PyTorch, as before
+    assert "onnxruntime is installed but onnx is not" in caplog.text and "pip install onnx" in caplog.text

@@ -423,13 +423,16 @@ def onnx_available() -> bool:
 
 def minilm():
     """all-MiniLM-L6-v2 on ONNX Runtime when installed (faster, see benchmarks/kb_onnx.py), else on PyTorch; an
-    export that fails says why and the model runs on PyTorch."""
+    export that fails, or onnxruntime without onnx, says why and the model runs on PyTorch."""
     if onnx_available():
         try:
             return OnnxTransformerEmbedder()
         except Exception as exc:  # an unwritable cache folder, a torch without the exporter, a broken file
             log.warning("all-MiniLM-L6-v2 runs on PyTorch: its ONNX export could not be made or loaded (%s: %s)",
                         type(exc).__name__, exc)
+    elif _installed("onnxruntime"):  # half of README's `pip install onnxruntime onnx`: the export needs onnx too
+        log.warning("all-MiniLM-L6-v2 runs on PyTorch: onnxruntime is installed but onnx is not "
+                    "(pip install onnx to run it on ONNX Runtime, a fifth of PyTorch's CPU a question)")
     return TransformerEmbedder()
 
 
