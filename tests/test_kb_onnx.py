@@ -65,7 +65,7 @@ def test_a_damaged_cached_export_is_made_again_not_left_to_pytorch_for_good(tmp_
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         model = minilm()
     assert isinstance(model, OnnxTransformerEmbedder)  # exported again, not PyTorch in every process from now on
-    assert "cannot be loaded" in caplog.text and str(path) in caplog.text and "runs on PyTorch" not in caplog.text
+    assert "cannot be used" in caplog.text and str(path) in caplog.text and "runs on PyTorch" not in caplog.text
     assert path.stat().st_size > 1_000_000
     assert np.allclose(np.linalg.norm(model.embed(TEXTS[:2]), axis=1), 1.0, atol=1e-4)
 
@@ -94,3 +94,52 @@ def test_onnxruntime_without_onnx_says_what_is_missing_and_runs_on_pytorch(monke
         model = minilm()
     assert isinstance(model, TransformerEmbedder)  # nothing to export with: PyTorch, as before
     assert "onnxruntime is installed but onnx is not" in caplog.text and "pip install onnx" in caplog.text
+
+
+def _wrong_model(path):
+    """An ONNX file that loads and answers like MiniLM (384 unit-length dimensions) but is not it: what a damaged
+    weight table, or an exporter that mis-fuses a newer transformers' attention, leaves."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    inputs = [helper.make_tensor_value_info(name, TensorProto.INT64, ["texts", "tokens"])
+              for name in ("input_ids", "attention_mask", "token_type_ids")]
+    output = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["texts", 384])
+    row = np.full((1, 384), 384 ** -0.5, dtype=np.float32)
+    nodes = [helper.make_node("Cast", ["input_ids"], ["ids"], to=TensorProto.FLOAT),
+             helper.make_node("ReduceMean", ["ids"], ["mean"], axes=[1], keepdims=1),
+             helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+             helper.make_node("Add", ["nothing", "row"], ["sentence_embedding"])]
+    graph = helper.make_graph(nodes, "wrong", inputs, [output], initializer=[
+        onnx.numpy_helper.from_array(np.zeros((1, 1), dtype=np.float32), "zero"),
+        onnx.numpy_helper.from_array(row, "row")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+
+
+def test_a_cached_export_that_loads_but_is_not_minilm_is_made_again_not_ranked_with(tmp_path, monkeypatch, caplog):
+    from plugins.kb_suggest.embeddings import (PROBE, OnnxTransformerEmbedder, TransformerEmbedder, _stamp, minilm,
+                                               onnx_model_path)
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = onnx_model_path()
+    path.parent.mkdir(parents=True)
+    _wrong_model(path)
+    _stamp(path, TransformerEmbedder().embed(list(PROBE)))  # damaged after its export: the stamp is MiniLM's
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        model = minilm()
+    assert isinstance(model, OnnxTransformerEmbedder)
+    assert str(path) in caplog.text and "does not agree with PyTorch" in caplog.text and "exporting it again" in caplog.text
+    reference = TransformerEmbedder().embed(TEXTS[:2])
+    assert (model.embed(TEXTS[:2]) * reference).sum(axis=1).min() > 0.97  # MiniLM's vectors, not the wrong file's
+
+
+def test_an_export_that_does_not_agree_with_pytorch_is_not_kept(tmp_path, monkeypatch, caplog):
+    from plugins.kb_suggest import embeddings
+    from plugins.kb_suggest.embeddings import TransformerEmbedder, minilm, onnx_model_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(embeddings, "_fuse", lambda source, target: _wrong_model(target))  # a mis-fusing optimizer
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        model = minilm()
+    assert isinstance(model, TransformerEmbedder) and "does not agree with PyTorch" in caplog.text
+    assert not onnx_model_path().exists()  # not cached for the next process to rank with

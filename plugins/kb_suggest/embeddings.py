@@ -186,12 +186,17 @@ class TransformerEmbedder:
 
 # How the ONNX file is made; a cached file of another recipe (or onnxruntime release: fused operators are its own)
 # is not used. Measured in benchmarks/kb_onnx.py: int8 weights per channel keep the ranking, a quarter of the size.
-ONNX_RECIPE = 1
+ONNX_RECIPE = 2  # 2: the file carries PyTorch's vectors for PROBE, checked whenever it is loaded
 ONNX_THREADS = 1  # a question is one short text: a second thread costs more than it saves (and the host is shared)
 # Texts per run. One: int8 activations are scaled per run, so a text embedded beside others moved up to 3%
 # (cosine 0.974 to itself alone); alone, an article's vector never depends on its neighbours, and on one
 # thread batching saved no CPU (benchmarks/kb_onnx.py index).
 ONNX_BATCH = 1
+# An export is used only if it gives PyTorch's vectors for these (within AGREEMENT, cosine; int8 weights: 0.97 or
+# more): a damaged file that still loads, or an optimizer that mis-fuses a newer model's graph, would rank badly.
+PROBE = ("I was charged twice for my order, please refund me", "How do I reset my password?", "Invoice")
+AGREEMENT = 0.95
+REFERENCE_KEY = "labeldesk.reference"  # the ONNX file's metadata entry holding PyTorch's PROBE vectors
 
 
 def cache_folder() -> Path:
@@ -228,7 +233,7 @@ def export_onnx(target: Path, quantized: bool = True, damaged: os.stat_result | 
         started = time.monotonic()
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as work:
             plain, fused = Path(work) / "plain.onnx", Path(work) / "fused.onnx"
-            _export_torch(plain)
+            reference = _export_torch(plain)
             _fuse(plain, fused)
             result = Path(work) / "result.onnx"
             if quantized:
@@ -245,6 +250,8 @@ def export_onnx(target: Path, quantized: bool = True, damaged: os.stat_result | 
                     logging.getLogger().removeFilter(quiet)
             else:
                 fused.replace(result)
+            _stamp(result, reference)
+            OnnxTransformerEmbedder(path=result)  # raises if it does not give PyTorch's vectors: nothing is kept
             os.replace(result, target)
         log.warning("all-MiniLM-L6-v2: exported in %.0f s", time.monotonic() - started)
     return target
@@ -267,6 +274,15 @@ def _export_lock(target: Path):
         lock.release()
 
 
+def _stamp(path: Path, reference: np.ndarray) -> None:
+    """Keep PyTorch's vectors for PROBE in the ONNX file's metadata, to check the file against whenever it loads."""
+    import onnx
+
+    model = onnx.load(str(path))
+    onnx.helper.set_model_props(model, {REFERENCE_KEY: json.dumps(np.round(reference, 6).tolist())})
+    onnx.save(model, str(path))
+
+
 def _same_file(now: os.stat_result, before: os.stat_result) -> bool:
     return os.path.samestat(now, before) and (now.st_size, now.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
 
@@ -276,8 +292,9 @@ class _Quiet(logging.Filter):
         return "pre-processing before quantization" not in record.getMessage()
 
 
-def _export_torch(path: Path) -> None:
-    """The transformer with its mean pooling and normalisation, traced into one ONNX graph."""
+def _export_torch(path: Path) -> np.ndarray:
+    """The transformer with its mean pooling and normalisation, traced into one ONNX graph; returns its
+    vectors for PROBE (each text alone), what the exported file must give too."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModel, AutoTokenizer
@@ -301,14 +318,18 @@ def _export_torch(path: Path) -> None:
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
-    sample = AutoTokenizer.from_pretrained(folder)(["a question", "a longer question than that"], padding=True,
-                                                   return_tensors="pt")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    sample = tokenizer(["a question", "a longer question than that"], padding=True, return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the tracer's notes on shapes it records as constants (checked: none vary)
-        torch.onnx.export(Sentence(), tuple(sample[n] for n in names), str(path), input_names=names,
+        # In eval mode: the exporter restores the mode it found, and a new module is in training mode (dropout on).
+        sentence = Sentence().eval()
+        torch.onnx.export(sentence, tuple(sample[n] for n in names), str(path), input_names=names,
                           output_names=["sentence_embedding"], opset_version=17, dynamo=False,
                           dynamic_axes={**{n: {0: "texts", 1: "tokens"} for n in names}, "sentence_embedding": {0: "texts"}})
+        probes = [tokenizer([text], return_tensors="pt") for text in PROBE]
+        return np.vstack([sentence(*(probe[n] for n in names)).numpy() for probe in probes])
 
 
 def _fuse(source: Path, target: Path) -> None:
@@ -329,34 +350,52 @@ class OnnxTransformerEmbedder:
 
     name = "minilm"
 
-    def __init__(self, quantized: bool = True, threads: int = ONNX_THREADS, batch: int = ONNX_BATCH):
-        import onnxruntime
+    def __init__(self, quantized: bool = True, threads: int = ONNX_THREADS, batch: int = ONNX_BATCH,
+                 path: Path | None = None):
+        """The cached export (made first if missing), or the file at ``path`` as it is (an export being checked)."""
         from tokenizers import Tokenizer
 
-        path = onnx_model_path(quantized)
-        if not path.is_file():
-            export_onnx(path, quantized)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy waiting on a shared host
-        options.log_severity_level = 3
-        found = path.stat()
-        try:
-            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime's own error types: a file cut short or damaged is made again, once
-            log.warning("all-MiniLM-L6-v2: the cached ONNX file %s cannot be loaded (%s: %s); exporting it again",
-                        path, type(exc).__name__, exc)
-            export_onnx(path, quantized, damaged=found)
-            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         folder = _minilm_folder()
         settings = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(settings["max_seq_length"])  # as sentence-transformers cuts texts
         self.tokenizer.no_padding()
+        self.batch = batch
+        if path is not None:
+            self._load(path, threads)
+            return
+        path = onnx_model_path(quantized)
+        if not path.is_file():
+            export_onnx(path, quantized)
+        found = path.stat()
+        try:
+            self._load(path, threads)
+        except Exception as exc:  # cut short, damaged, not the model: made again, once (ONNX Runtime's own errors)
+            log.warning("all-MiniLM-L6-v2: the cached ONNX file %s cannot be used (%s: %s); exporting it again",
+                        path, type(exc).__name__, exc)
+            export_onnx(path, quantized, damaged=found)
+            self._load(path, threads)
+
+    def _load(self, path: Path, threads: int) -> None:
+        """An ONNX Runtime session for the file, checked to give PyTorch's vectors for PROBE."""
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy waiting on a shared host
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.dimensions = self.session.get_outputs()[0].shape[1]
-        self.batch = batch
+        stamped = self.session.get_modelmeta().custom_metadata_map.get(REFERENCE_KEY)
+        if stamped is None:
+            raise ValueError("the file does not carry PyTorch's vectors to check it against")
+        reference = np.asarray(json.loads(stamped), dtype=np.float32)
+        agreement = float((self.embed(list(PROBE)) * reference).sum(axis=1).min()) if reference.shape == (
+            len(PROBE), self.dimensions) else -1.0
+        if agreement < AGREEMENT:
+            raise ValueError(f"the file does not agree with PyTorch (cosine {agreement:.3f} < {AGREEMENT})")
 
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
