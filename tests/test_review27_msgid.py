@@ -37,36 +37,33 @@ def test_hostile_quotes_are_read_in_one_pass():
     assert message_ids("<" + '""' * 50_000 + "@example.org>") == ["<" + '""' * 50_000 + "@example.org>"]
 
 
-def test_an_acknowledgement_answers_a_message_id_with_a_quoted_local_part(tmp_path):
-    """A Message-ID of RFC 5322's obsolete quoted form ('<"john smith"@…>', which receivers must accept) was
-    dropped: the acknowledgement went out without In-Reply-To and References, and Gmail threads a sent message
-    into the customer's thread only when they name it."""
+def acknowledgement_of(tmp_path, headers: str):
+    """The acknowledgement a sync sends for a customer's message with ``headers``: its bytes and its parse."""
     from tests.test_host_sync import make_host
 
     local, host, _ = make_host(tmp_path)
     sent = sent_raw(host)
-    deliver(local.gmail(), hostile('Subject: Order 1234\r\nMessage-ID: <"john smith"@example.org>'))
+    deliver(local.gmail(), hostile(headers))
     assert ChangeFeed(host).sync().ok
     (raw,) = sent
-    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    return raw, email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_an_acknowledgement_answers_a_message_id_with_a_quoted_local_part(tmp_path):
+    """A Message-ID of RFC 5322's obsolete quoted form ('<"john smith"@…>', which receivers must accept) was
+    dropped: the acknowledgement went out without In-Reply-To and References, and Gmail threads a sent message
+    into the customer's thread only when they name it."""
+    raw, parsed = acknowledgement_of(tmp_path, 'Subject: Order 1234\r\nMessage-ID: <"john smith"@example.org>')
     assert str(parsed["In-Reply-To"]) == '<"john smith"@example.org>'
     assert str(parsed["References"]) == '<"john smith"@example.org>'
     assert "bcc" not in raw.split(b"\r\n\r\n", 1)[0].decode().lower()
 
 
-
 def test_only_the_id_of_a_message_id_header_with_more_in_it_goes_into_in_reply_to(tmp_path):
     """A Message-ID holding a real id and, after it, an encoded word with a line break: In-Reply-To is the id."""
-    from tests.test_host_sync import make_host
-
     from .test_pentest_review25 import ENCODED_BCC
 
-    local, host, _ = make_host(tmp_path)
-    sent = sent_raw(host)
-    deliver(local.gmail(), hostile(f"Subject: Order 1234\r\nMessage-ID: <m3@example.org> {ENCODED_BCC}"))
-    assert ChangeFeed(host).sync().ok
-    (raw,) = sent
-    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    raw, parsed = acknowledgement_of(tmp_path, f"Subject: Order 1234\r\nMessage-ID: <m3@example.org> {ENCODED_BCC}")
     assert str(parsed["In-Reply-To"]) == "<m3@example.org>"
     assert str(parsed["References"]) == "<m3@example.org>"
     assert "bcc" not in raw.split(b"\r\n\r\n", 1)[0].decode().lower()

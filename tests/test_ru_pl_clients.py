@@ -7,21 +7,11 @@ import quopri
 
 import pytest
 
-from plugin_host.config import load_config
-from plugin_host.tickets import build_ticket
-
+from . import test_ru_pl_mail
 from .conftest import deliver
 
-
-@pytest.fixture
-def config(tmp_path):
-    data = {"mailbox": {"address": "support@example.com"}, "host": {"state_dir": str(tmp_path / "state")}}
-    return load_config(tmp_path / "labeldesk.toml", data=data, environ={})
-
-
-def ticket_of(gmail, config, raw: bytes):
-    thread_id = deliver(gmail, raw)["threadId"]
-    return build_ticket(gmail.users().threads().get(userId="me", id=thread_id, format="full").execute(), config)
+config = test_ru_pl_mail.config  # the fixture: a support mailbox's configuration
+ticket_of = test_ru_pl_mail.ticket_of
 
 
 def encoded_word(text: str, charset: str = "utf-8") -> str:
