@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .ticket import canonical_address
 
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 DOTLESS_DOMAINS = {"gmail.com", "googlemail.com"}  # Gmail ignores dots in these addresses' local part
@@ -110,7 +111,7 @@ class Config:
         return self.plugin_raw.get(name, {})
 
     def agent(self, email: str) -> Agent | None:
-        return self.agents.get((email or "").lower())
+        return self.agents.get(canonical_address(email))
 
     def is_own_address(self, email: str) -> bool:
         """Whether ``email`` reaches this mailbox: the address or an alias, in any case, with any +tag."""
@@ -127,7 +128,7 @@ class Config:
 def address_key(email: str) -> str:
     """An address as the mailbox receives it: lower case, without a ``+tag`` (``support+x@`` reaches
     ``support@``), and for gmail.com without dots. Two addresses with one key are one mailbox."""
-    local, at, domain = (email or "").strip().lower().rpartition("@")
+    local, at, domain = canonical_address(email).rpartition("@")
     if not at:
         return domain
     local = local.split("+", 1)[0] or local
@@ -282,7 +283,7 @@ def _str(section: dict, key: str, where: str, default: str = "", required: bool 
 def _email(value: str, key: str) -> str:
     if not isinstance(value, str) or not EMAIL_RE.match(value):
         raise ConfigError(key, f"{value!r} is not an email address")
-    return value.lower()
+    return canonical_address(value)  # an internationalised domain as mail and Gmail's search spell it (A-labels)
 
 
 def _https_or_local(value: str, key: str) -> str:

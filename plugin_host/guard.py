@@ -26,7 +26,7 @@ def unaddressable(recipient: str) -> str:
     """Why an automatic reply cannot be addressed to ``recipient``, or ""."""
     if not is_plain_address(recipient):
         return f"recipient {recipient!r} is not a plain email address"
-    if not recipient.isascii():  # the stdlib cannot address it (jän@…), or mangles it into an encoded word (@exämple)
+    if not recipient.isascii():  # a non-ASCII local part (jän@…) needs SMTPUTF8; domains are A-labels already
         return f"recipient {recipient!r} is an internationalised address: answer it by hand"
     return ""
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+import idna
+
 from .thanks import says_only_thanks
 
 # Reply and forward prefixes of a subject, in the clients' languages (repeated: "Re: Fwd: …").
@@ -25,6 +27,20 @@ PLAIN_ADDRESS = re.compile(r"[\w.%+'=!#$&*/?^`|~][\w.%+'=!#$&*/?^`|~-]*@[\w-]+(\
 
 def is_plain_address(email: str) -> bool:
     return bool(PLAIN_ADDRESS.fullmatch(email or ""))
+
+
+def canonical_address(email: str) -> str:
+    """``email`` lower-cased with its domain in ASCII (IDNA 2008 A-labels, UTS 46 mapping: jan@exämple.org is
+    jan@xn--exmple-cua.org), so a customer writing from an internationalised domain has one spelling in search,
+    the acknowledgement window and our replies; unchanged when the domain is not valid IDNA."""
+    email = (email or "").strip().lower()
+    local, at, domain = email.rpartition("@")
+    if not at or domain.isascii():
+        return email
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except (idna.IDNAError, UnicodeError):
+        return email
 
 
 MessageKind = Literal["customer", "agent", "internal", "automatic"]

@@ -29,7 +29,7 @@ from .language import customer_language
 from .loopguard import ROBOT_LOCAL, automatic_reason, form_visitor, own_group, unwrap_own_group
 from .mailbox.mime import decode_header_value, guess_text, parse_raw, payload_to_email
 from .text import customer_text, one_line, signature_block
-from .ticket import CONTINUED, Person, Ticket, TicketMessage, is_plain_address
+from .ticket import CONTINUED, Person, Ticket, TicketMessage, canonical_address, is_plain_address
 
 MARKER_HEADER = "X-Labeldesk"
 
@@ -69,12 +69,12 @@ def person(value: str) -> Person:
         name, address = parseaddr(value)
     name = decode_header_value(name.strip().strip('"'))
     name = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
-    return Person(name=name, email=address.strip().lower())
+    return Person(name=name, email=canonical_address(address))
 
 
 def _addresses(msg, *names: str) -> tuple[str, ...]:
     values = [header(msg, n) for n in names]
-    return tuple(a.lower() for _, a in getaddresses([v for v in values if v]) if a)
+    return tuple(canonical_address(a) for _, a in getaddresses([v for v in values if v]) if a)
 
 
 def writer(msg, kind: str, own_addresses: frozenset[str]) -> Person:

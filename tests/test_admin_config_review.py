@@ -368,3 +368,16 @@ def test_directory_admin_must_be_an_address():
         validate({"directory_admin": "admin"})
     assert raised.value.key == "plugins.autoreply.directory_admin" and "email address" in raised.value.problem
     assert validate({"directory_admin": "Admin@Example.com"}).directory_admin == "admin@example.com"
+
+
+def test_an_agent_at_an_internationalised_domain_is_one_agent_however_mail_spells_it(tmp_path):
+    """Customers' addresses are read with their domain in A-labels (jan@xn--exmple-cua.org); an agent written in
+    the settings as anna@exämple.pl must still be that agent, or her replies would count as a customer's."""
+    path = tmp_path / "labeldesk.toml"
+    path.write_text('[mailbox]\naddress = "support@exämple.pl"\n'
+                    '[agents."Anna@Exämple.pl"]\nfirst_name = "Anna"\nlast_name = "Kowalska"\n', encoding="utf-8")
+    config = load_config(path)
+    for spelling in ("anna@exämple.pl", "ANNA@xn--exmple-cua.pl"):
+        assert config.agent(spelling) is not None and config.agent(spelling).first_name == "Anna", spelling
+    assert config.is_own_address("support+billing@xn--exmple-cua.pl") and config.is_own_address("Support@EXÄMPLE.pl")
+    assert config.mailbox.address == "support@xn--exmple-cua.pl"
