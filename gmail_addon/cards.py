@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugin_host.text import shorten
+from plugin_host.ticket import shown_address
 
 MAX_SECTIONS = 100
 MAX_WIDGETS = 100
@@ -90,9 +91,10 @@ def ticket_card(ticket, deadline, earlier: list, plugin_sections: list[dict], ur
     status = "Awaiting reply" if ticket.awaiting_reply else "Answered"
     if ticket.has_label("Resolved"):
         status = "Resolved"
+    address = shown_address(ticket.customer.email)
     customer = [
-        {"decoratedText": {"topLabel": "Customer", "text": text(ticket.customer.name or ticket.customer.email, 120),
-                           "bottomLabel": text(ticket.customer.email, 120)}},
+        {"decoratedText": {"topLabel": "Customer", "text": text(ticket.customer.name or address, 120),
+                           "bottomLabel": text(address, 120)}},
         {"decoratedText": {"topLabel": "Language · channel", "text": text(f"{ticket.language} · {ticket.channel}")}},
     ]
     others = [t for t in earlier if t.thread_id != ticket.thread_id]
@@ -135,7 +137,7 @@ def _due(deadline, zone: tzinfo | None = None) -> str:
 
 def summary(ticket, deadline, zone: tzinfo | None = None) -> str:
     """The header's line, what an agent wants before anything else: who wrote, how long is left, whose it is."""
-    parts = [ticket.customer.name or ticket.customer.email]
+    parts = [ticket.customer.name or shown_address(ticket.customer.email)]
     if deadline is not None:
         parts.append(deadline.left or "due " + _due_at(deadline, zone))
     parts.append(f"owner {ticket.owner_name}" if ticket.owner_name else "no owner yet")
@@ -153,7 +155,7 @@ def homepage_card(agent, rows: list[tuple], counts: dict, plugin_sections: list[
     for ticket, deadline in rows[:MAX_WIDGETS]:
         mine = ticket.owner_name == agent.full_name
         queue.append({"decoratedText": {
-            "topLabel": ("★ yours · " if mine else "") + text(ticket.customer.email, 60),
+            "topLabel": ("★ yours · " if mine else "") + text(shown_address(ticket.customer.email), 60),
             "text": text(ticket.subject, 80),
             "bottomLabel": text("due " + (_due(deadline, zone) if deadline else "—"), 80),
             "onClick": {"openLink": {"url": ticket.gmail_url}}}})

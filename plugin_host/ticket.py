@@ -43,6 +43,17 @@ def canonical_address(email: str) -> str:
         return email
 
 
+def shown_address(email: str) -> str:
+    """``email`` as people read it: an A-label domain back in its own script (jan@exämple.org), as Gmail shows it."""
+    local, at, domain = (email or "").rpartition("@")
+    if not at or "xn--" not in domain:
+        return email
+    try:
+        return f"{local}@{idna.decode(domain)}"
+    except (idna.IDNAError, UnicodeError):
+        return email
+
+
 MessageKind = Literal["customer", "agent", "internal", "automatic"]
 
 # The host's label on a thread Gmail split off a customer's conversation (a reply with a new subject, a thread

@@ -639,3 +639,22 @@ def test_a_signed_event_of_the_wrong_shape_is_a_bad_request_not_a_crash(env, sig
         assert response.status_code == 400, odd
         assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info], odd
         assert any("400" in r.getMessage() or "shape" in r.getMessage() for r in caplog.records), odd
+
+
+def test_a_customer_at_an_internationalised_domain_is_shown_in_its_own_script():
+    """Addresses are kept with A-label domains (what mail and search use); the card showed agents
+    "jan@xn--exmple-cua.org" where Gmail itself shows jan@exämple.org."""
+    from datetime import datetime, timezone
+
+    from gmail_addon import cards
+    from plugin_host.ticket import Person, Ticket, TicketMessage
+
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    customer = Person("", "jan@xn--exmple-cua.org")
+    message = TicketMessage("1", "t", "<1@x>", customer, (), (), "S", now, "customer", "text")
+    ticket = Ticket("t", "S", customer, "support@example.com", (message,), "en", frozenset(), now, None, "customer")
+    card = cards.ticket_card(ticket, None, [], [], lambda n: f"{BASE}/addon/{n}")
+    validate_card(card)
+    shown = card["sections"][0]["widgets"][0]["decoratedText"]
+    assert shown["text"] == shown["bottomLabel"] == "jan@exämple.org"
+    assert card["header"]["subtitle"].startswith("jan@exämple.org")
