@@ -4,15 +4,24 @@ doing the same work on one mailbox at once."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ConfigError, LabeldeskError
 
+log = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS = 60.0  # how long a sync or sweep waits for another process's run of the same work
+# The temporary files write_private_json and replace_file make: ".<name>.<mkstemp's 8 characters>.tmp".
+OUR_TEMP_FILE = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp")
+# A temporary file older than this was left by a writer killed between its write and its rename: a live writer
+# renames its file within the second (an fsync of a few MB at most), so one this old is nobody's any more.
+STALE_TEMP_SECONDS = 300.0
 
 
 class Busy(LabeldeskError):
@@ -56,6 +65,38 @@ def check_writable(state_dir: Path | str) -> None:
 def unwritable(state_dir: Path | str, exc: OSError) -> ConfigError:
     return ConfigError("host.state_dir", f"{state_dir} cannot be written ({exc.strerror or exc}): free space, make "
                                          "the folder writable for the host's user, or point state_dir elsewhere")
+
+
+def remove_stale_temp_files(state_dir: Path | str, now: float | None = None) -> list[str]:
+    """Delete the temporary files a process killed while writing a state file left in ``state_dir`` (the write
+    never reached its rename, so the real file is whole). Only regular files named as ours and older than
+    ``STALE_TEMP_SECONDS``: another process's write in progress is not touched, nor a link, nor anyone else's
+    file. Returns the names removed; a file that cannot be removed is logged and left."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(state_dir))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not OUR_TEMP_FILE.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < STALE_TEMP_SECONDS:
+                continue
+            os.unlink(entry.path)
+        except FileNotFoundError:  # another process cleaned it up first
+            continue
+        except OSError as exc:
+            log.warning("%s was left by a write that never finished and cannot be removed (%s)", entry.path,
+                        exc.strerror or exc)
+            continue
+        removed.append(entry.name)
+    if removed:
+        log.info("removed %d temporary file(s) left by a write that never finished in %s: %s", len(removed),
+                 state_dir, ", ".join(sorted(removed)))
+    return removed
 
 
 def write_private_json(path: Path | str, data, durable: bool = True) -> None:

@@ -20,7 +20,7 @@ from .actions import Actions
 from .config import Config
 from .errors import ConfigError, GmailError
 from .executor import Executor, Outcome
-from .files import exclusive
+from .files import exclusive, remove_stale_temp_files
 from .loopguard import ROBOT_LOCAL
 from .ticket import CONTINUED, CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
@@ -69,6 +69,7 @@ class Host:
         # One reader-planner-writer per Gmail thread at a time (feed, sweep, add-on requests): striped locks.
         self._thread_locks = [threading.RLock() for _ in range(64)]
         self._warned_group_writable = False
+        self._swept_temp_files = False
         self._sweep_refused: set[str] = set()  # tickets whose read stopped a sweep: visited last next time
         # Set when ``serve`` is told to stop: syncs and sweeps finish the ticket in hand and take no other.
         self.stopping = threading.Event()
@@ -93,6 +94,9 @@ class Host:
             self._warned_group_writable = True
             log.warning("state_dir %s can be written by its group (mode %o); `chmod 700 %s` if others share it",
                         path, mode & 0o777, path)
+        if not self._swept_temp_files:  # once a process: a state file's write a kill cut short left its temp file
+            self._swept_temp_files = True
+            remove_stale_temp_files(path)
         return path
 
     # -- reading tickets ---------------------------------------------------------------------
