@@ -11,12 +11,18 @@ button asked for is never held back, and counts like any other.
 
 The send times live in ``<state>/alerts-sent.json`` (mode 0600, replaced atomically, pruned to the last hour),
 so ``serve`` and cron's ``labeldesk sweep`` processes share one budget across restarts; ``alerts.lock`` (a
-``filelock`` lock, like the sync's and the sweep's) guards its read-modify-write.
+``filelock`` lock, like the sync's and the sweep's) guards its read-modify-write. A slot is taken just before the
+send as *pending*, owned by this process, and then recorded as sent (``went_out``) or given back (``give_back``).
+A pending slot whose process has ended (killed between the two: kill -9, OOM, a deploy) no longer counts, so a
+restart does not keep it reserved for the rest of the hour.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
+import socket
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +34,9 @@ from .errors import LabeldeskError
 log = logging.getLogger(__name__)
 HOUR = 3600.0
 LOCK_WAIT_SECONDS = 30.0  # the lock is held for one small read and write, never across a send
+# Who holds a pending slot: this machine, this process, and a token that tells this process from an earlier one
+# that had the same pid.
+PROCESS = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class AlertBudgetBusy(LabeldeskError):
@@ -58,7 +67,8 @@ class AlertBudget:
 
     def sent(self, now: datetime) -> int:
         """How many alerts went out in the hour before ``now`` (reads only: dry runs, the fast refusal)."""
-        return len(self._recent(self._load(), now.timestamp()))
+        sent, pending = self._load()
+        return len(self._counted(sent, pending, now.timestamp()))
 
     def reason(self, sent: int) -> str:
         """Why an alert is held back, as the outcome and the log say it."""
@@ -78,27 +88,43 @@ class AlertBudget:
         stamp = now.timestamp()
         try:
             with self._exclusive():  # another process may have sent since the read above: count again under the lock
-                recent = self._recent(self._load(), stamp)
-                if len(recent) >= self.limit and not by_agent:
-                    return Slot(False, len(recent))
-                self._save(recent + [stamp])
+                sent, pending = self._load()
+                counted = self._counted(sent, pending, stamp)
+                if len(counted) >= self.limit and not by_agent:
+                    return Slot(False, len(counted))
+                self._save(self._recent(sent, stamp), self._live(pending, stamp) + [[stamp, PROCESS]])
         except (OSError, AlertBudgetBusy) as exc:
             if not by_agent:  # the budget is the safeguard of automatic alerts: none goes out uncounted
                 raise
             # An agent's alert is never held back, so a full disk or a stuck lock does not stop it either.
             log.warning("an agent's alert goes out not counted against alerts_per_hour: %s", exc)
             return Slot(True, 0)
-        return Slot(True, len(recent), stamp)
+        return Slot(True, len(counted), stamp)
+
+    def went_out(self, slot: Slot) -> None:
+        """The alert of ``slot`` was sent: its pending slot becomes a send time, which counts for the hour whatever
+        becomes of this process."""
+        if not (self.limit and slot.granted and slot.stamp):
+            return
+        with self._exclusive():
+            sent, pending = self._load()
+            if [slot.stamp, PROCESS] in pending:
+                pending.remove([slot.stamp, PROCESS])
+            self._save(self._recent(sent + [slot.stamp], slot.stamp), self._live(pending, slot.stamp))
 
     def give_back(self, slot: Slot) -> None:
         """The alert of ``slot`` did not go out (a webhook down, Gmail refused): it no longer counts."""
         if not (self.limit and slot.granted and slot.stamp):
             return
         with self._exclusive():
-            times = self._load()
-            if slot.stamp in times:
-                times.remove(slot.stamp)
-                self._save(self._recent(times, slot.stamp))
+            sent, pending = self._load()
+            if [slot.stamp, PROCESS] in pending:
+                pending.remove([slot.stamp, PROCESS])
+            elif slot.stamp in sent:
+                sent.remove(slot.stamp)
+            else:
+                return
+            self._save(self._recent(sent, slot.stamp), self._live(pending, slot.stamp))
 
     # -- the file --------------------------------------------------------------------------------
 
@@ -108,32 +134,47 @@ class AlertBudget:
         rather than blocking alerts for as long as the clock was off."""
         return sorted(t for t in times if now - HOUR < t < now + HOUR)
 
-    def _load(self) -> list[float]:
+    @classmethod
+    def _live(cls, pending: list[list], now: float) -> list[list]:
+        """The pending slots of the last hour whose process still runs (it may be sending their alerts)."""
+        recent = set(cls._recent([stamp for stamp, _ in pending], now))
+        return [[stamp, owner] for stamp, owner in pending if stamp in recent and running(owner)]
+
+    @classmethod
+    def _counted(cls, sent: list[float], pending: list[list], now: float) -> list[float]:
+        """What counts against the budget at ``now``: the last hour's send times and live pending slots."""
+        return cls._recent(sent, now) + [stamp for stamp, _ in cls._live(pending, now)]
+
+    def _load(self) -> tuple[list[float], list[list]]:
+        """(send times, pending slots as ``[time, owner]``)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return []
+            return [], []
         except (OSError, ValueError) as exc:
             return self._damaged(f"cannot be read ({type(exc).__name__})")
         times = data.get("sent") if isinstance(data, dict) else None
-        if not isinstance(times, list) or not all(isinstance(t, (int, float)) and not isinstance(t, bool)
-                                                   for t in times):
+        pending = data.get("pending", []) if isinstance(data, dict) else None  # none in files before review 30
+        if not isinstance(times, list) or not all(_is_time(t) for t in times):
             return self._damaged("does not hold a list of send times")
-        return [float(t) for t in times]
+        if not isinstance(pending, list) or not all(isinstance(p, list) and len(p) == 2 and _is_time(p[0])
+                                                    and isinstance(p[1], str) for p in pending):
+            return self._damaged("does not hold a list of pending alerts")
+        return [float(t) for t in times], [[float(t), owner] for t, owner in pending]
 
-    def _damaged(self, problem: str) -> list[float]:
+    def _damaged(self, problem: str) -> tuple[list[float], list[list]]:
         """A damaged file counts as no alert sent (the budget then allows one more hour's worth); the next
         alert that goes out writes it anew."""
         if not self._warned_damaged:
             self._warned_damaged = True
             log.warning("%s %s; counted as no alert sent in the last hour (it is written anew with the next alert)",
                         self.path, problem)
-        return []
+        return [], []
 
-    def _save(self, times: list[float]) -> None:
+    def _save(self, times: list[float], pending: list[list]) -> None:
         from .files import write_private_json
 
-        write_private_json(self.path, {"sent": times})
+        write_private_json(self.path, {"sent": times, "pending": pending})
         self._warned_damaged = False
 
     @contextmanager
@@ -154,3 +195,29 @@ class AlertBudget:
                 yield
             finally:
                 lock.release()
+
+
+def _is_time(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def running(owner: str) -> bool:
+    """Whether the process that took a pending slot (``PROCESS`` there) still runs. One on another machine, or
+    where this cannot be told (not POSIX), counts as running: its slot then counts for the hour, as a sent one."""
+    try:
+        host, pid_text, token = owner.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return True
+    mine_host, mine_pid, mine_token = PROCESS.rsplit(":", 2)
+    if host != mine_host or os.name != "posix":  # Windows' os.kill(pid, 0) would end the process
+        return True
+    if pid == int(mine_pid):
+        return token == mine_token  # an earlier process with this pid has ended
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's
+        return True
+    return True

@@ -567,6 +567,7 @@ class Executor:
         except BaseException:
             self._give_back(slot)
             raise
+        self._went_out(slot)
         return True
 
     def _hold_back(self, note: Notification, outcome: Outcome, sent: int) -> bool:
@@ -574,6 +575,15 @@ class Executor:
                                  f"{self.alert_budget.reason(sent)}")
         self._note_held(sent)
         return False  # not done: the key is free, so a later sweep sends it if the plugin still asks for it
+
+    def _went_out(self, slot) -> None:
+        """The alert went out: its slot is recorded as sent (a failure to write it is only logged: the slot stays
+        pending, counted while this process runs)."""
+        try:
+            self.alert_budget.went_out(slot)
+        except Exception as exc:
+            log.warning("an alert that went out is counted against alerts_per_hour only while this process runs: %s",
+                        exc)
 
     def _give_back(self, slot) -> None:
         """The alert did not go out: it no longer counts against the budget (a failure to say so is only logged:

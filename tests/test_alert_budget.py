@@ -171,7 +171,10 @@ import sys; sys.path.insert(0, {str(ROOT)!r})
 from datetime import datetime, timezone
 from plugin_host.alerts import AlertBudget
 budget = AlertBudget({str(state)!r}, 5)
-print([budget.take(datetime(2026, 11, 23, 13, 20, tzinfo=timezone.utc)).granted for _ in range(2)])
+slots = [budget.take(datetime(2026, 11, 23, 13, 20, tzinfo=timezone.utc)) for _ in range(2)]
+for slot in slots:
+    budget.went_out(slot)  # sent: counted after this process ends
+print([slot.granted for slot in slots])
 """
     ran = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True, timeout=60)
     assert ran.stdout.strip() == "[True, True]", ran.stderr
@@ -252,7 +255,9 @@ def test_an_old_send_time_is_forgotten_and_a_future_one_dropped(tmp_path):
         (now - timedelta(minutes=61)).timestamp(), (now - timedelta(minutes=59)).timestamp(),
         (now + timedelta(days=3)).timestamp()]}))
     assert budget.sent(now) == 1
-    assert budget.take(now).granted and not budget.take(now).granted
+    slot = budget.take(now)
+    assert slot.granted and not budget.take(now).granted
+    budget.went_out(slot)
     assert len(json.loads((tmp_path / "alerts-sent.json").read_text())["sent"]) == 2  # pruned to the last hour
 
 
