@@ -31,6 +31,7 @@ from .actions import Action, Actions, Draft, LabelChange, Notification, Reply, T
 from .alerts import AlertBudget
 from .config import Config
 from .errors import GmailError
+from .sent import SentLedger
 from .ticket import Ticket
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,6 @@ MAX_REFERENCES = 20  # message ids in the References of what we send
 # into ours: the email package would decode it when the header is set and write its line break out. The quoted and
 # unquoted parts start differently and neither holds "<" or ">": one pass, however hostile the quotes.
 MESSAGE_ID = re.compile(r'<(?:"(?:[^"\\<>\x00-\x1f\x7f]|\\[^<>\x00-\x1f\x7f])*"|[^"<>\s\x00-\x1f\x7f])+>')
-# Newest sent messages a process reads once, the first time something might go out twice: what the process before it
-# (killed a moment ago, or the last cron run) sent may not be in Gmail's search index yet (55 units, once a process).
-SENT_BEFORE_START = 10
 SYSTEM_LABELS = {"INBOX", "UNREAD", "STARRED", "IMPORTANT", "SPAM", "TRASH"}
 MADE = ("task created", "sent ", "notified ", "posted ", "drafted ")
 LABEL_COLORS = {
@@ -102,9 +100,9 @@ class Executor:
         self._tasklist_ids: dict[str, str] = {}
         # Ids of messages this process sent: their history records need no second look.
         self.sent_ids: set[str] = set()
-        # Acknowledgements this process sent, address → (thread, time): Gmail's search may lag behind them.
-        self.acknowledged: dict[str, tuple[str, datetime]] = {}
-        self._sent_before_start: list[dict] | None = None  # see sent_before_start()
+        # "Was this already sent?" for every automatic mail: this process's sends, Gmail's search, and what the
+        # search may not show yet (plugin_host.sent).
+        self.sent = SentLedger(client, lambda: self.now())
         # The feed, the sweep and add-on requests run on their own threads over one executor: label and
         # task-list creation, and each idempotency key (reply, draft, task, notification), one at a time.
         self._lock = threading.RLock()
@@ -112,18 +110,6 @@ class Executor:
         self._local = threading.local()  # .tasks: list id → its tasks, read once within tasks_read_once(); .run
         self.alert_budget = AlertBudget(config.state_path, config.host.alerts_per_hour)
         self._held_back: dict[tuple[str, str], None] = {}  # (channel, key) this process found unsent and held back
-
-    def sent_before_start(self) -> list[dict]:
-        """The newest sent messages as they were when this process first asked (``GmailClient.newest_sent``).
-
-        What this process sends it remembers (``acknowledged``, its idempotency keys), and Gmail's search finds
-        what was sent a while ago; but a process started a moment after another one sent mail (a restart after a
-        crash, the next cron run) finds that mail neither in memory nor, for some seconds, in the search index —
-        a label's listing shows it at once. Read on first use, only when something would go out, once a process."""
-        with self._lock:
-            if self._sent_before_start is None:
-                self._sent_before_start = self.client.newest_sent(SENT_BEFORE_START)
-            return self._sent_before_start
 
     def _claim(self, key: tuple) -> bool:
         """Take an idempotency key for this process: False when another run holds it or has done it."""
@@ -360,8 +346,7 @@ class Executor:
             return went_out
         sent = None
         try:
-            verdict = reply_verdict(reply, ticket, self.config, self.client, self.now(), self.acknowledged,
-                                    self.sent_before_start)
+            verdict = reply_verdict(reply, ticket, self.config, self.sent)
             if not verdict.allowed:
                 log.info("no %s for thread %s: %s", reply.reply_kind, ticket.thread_id, verdict.reason)
                 outcome.skipped.append(f"{reply.reply_kind} suppressed in {ticket.thread_id}: {verdict.reason}")
@@ -371,18 +356,11 @@ class Executor:
             if sent is None:
                 self._release(claim)
         self.sent_ids.add(sent.get("id", ""))
-        if reply.reply_kind == "acknowledgement":
-            self.remember_acknowledgement(reply.to, ticket.thread_id)
+        domain = ticket.support_address.split("@")[-1]
+        self.sent.record(sent, message_id_for(reply.key, ticket.thread_id, domain), reply.to, reply.key,
+                         ticket.thread_id)
         outcome.done.append(f"sent {reply.reply_kind} ({reply.key}) to {reply.to} in {ticket.thread_id}")
         return went_out
-
-    def remember_acknowledgement(self, address: str, thread_id: str) -> None:
-        with self._lock:
-            now = self.now()
-            if len(self.acknowledged) > MAX_CLAIMS:  # forget the oldest half: Gmail's search has long caught up
-                for stale in sorted(self.acknowledged, key=lambda a: self.acknowledged[a][1])[:MAX_CLAIMS // 2]:
-                    del self.acknowledged[stale]
-            self.acknowledged[(address or "").lower()] = (thread_id, now)
 
     def compose(self, reply: Reply | Draft, ticket: Ticket, automatic: bool = True, from_name: str = "") -> bytes:
         answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), ticket.latest_customer_message)
@@ -529,11 +507,7 @@ class Executor:
         return posted() or self._mailed(note)
 
     def _mailed(self, note: Notification) -> bool:
-        msgid = self._notification_id(note)
-        if self.client.list_message_ids(q=f"rfc822msgid:{msgid}", include_spam_trash=True):
-            return True
-        # Sent a moment before this process started (killed after the send): not in the search index yet.
-        return any(m["headers"].get("message-id", "").strip() == msgid for m in self.sent_before_start())
+        return self.sent.notification_sent(self._notification_id(note))
 
     def notify(self, note: Notification, outcome: Outcome, by_agent: bool = False) -> None:
         already = f"notification {note.key} already {'sent' if note.channel == 'email' else 'posted'}"
@@ -606,7 +580,10 @@ class Executor:
             msg["Auto-Submitted"] = "auto-generated"
             msg["X-Auto-Response-Suppress"] = "All"
             msg.set_content(note.text)
-            self.sent_ids.add(self.client.send(msg.as_bytes()).get("id", ""))
+            sent = self.client.send(msg.as_bytes())
+            self.sent_ids.add(sent.get("id", ""))
+            if msgid:
+                self.sent.record(sent, msgid, note.to, "notify:" + note.key)
             outcome.done.append(f"notified {note.to}: {note.subject}")
         else:
             posted = WebhookLog(self.config.state_path)

@@ -476,11 +476,12 @@ class GmailClient:
                 return {"id": ref["id"], "threadId": ref["threadId"]}
         return None
 
-    def newest_sent(self, count: int) -> list[dict]:
-        """The ``count`` newest messages under SENT, newest first: ``{id, threadId, internalDate, headers}`` with the
-        headers Message-ID, To and X-Labeldesk (lower-case names). A label's listing shows a message as soon as it
-        is stored, unlike the search index. One list and one HTTP batch (5 + 5 units a message)."""
-        refs = self.list_message_ids(label_ids=["SENT"], max_results=count)
+    def sent_headers(self, refs: list[dict]) -> list:
+        """:class:`~plugin_host.sent.SentMail` of the listed messages ``refs`` (``{id, threadId}``), in their order,
+        from their headers Message-ID, To and X-Labeldesk: one HTTP batch, 5 units a message. One deleted since it
+        was listed is left out."""
+        from .sent import sent_mail
+
         calls = [(self.users.messages().get(userId="me", id=ref["id"], format="metadata",
                                             metadataHeaders=["Message-ID", "To", "X-Labeldesk"]),
                   "gmail.users.messages.get") for ref in refs]
@@ -490,9 +491,7 @@ class GmailClient:
                 continue  # deleted since it was listed
             if isinstance(message, Exception):
                 raise message
-            headers = {h["name"].lower(): h["value"] for h in message.get("payload", {}).get("headers", [])}
-            found.append({"id": ref["id"], "threadId": message.get("threadId", ref["threadId"]),
-                          "internalDate": int(message.get("internalDate") or 0), "headers": headers})
+            found.append(sent_mail(ref, message))
         return found
 
     def insert(self, raw: bytes, label_ids: list[str], thread_id: str | None = None) -> dict:

@@ -107,6 +107,21 @@ def overdue_tickets(w: World) -> None:
 SWEEP = Scenario("SLA sweep", world, overdue_tickets, lambda w: w.host.sweep())
 
 
+def many_overdue_tickets(w: World) -> None:
+    """Twelve of Friday's tickets long breached: the sweep sends twelve second notices, more than Sent's newest ten
+    that a restarted process once read (a notice it sent first was then sent again)."""
+    for n in range(1, 13):
+        w.clock.now = FRIDAY + timedelta(hours=1, minutes=n)
+        w.deliver(customer(f"Customer {n}", f"customer{n}@example.net", f"Order {n} is missing", n), at=w.clock.now)
+    w.feed.sync()
+    w.clock.now = MONDAY + timedelta(hours=6, minutes=10)
+
+
+# The process is killed at each of its calls; the other modes keep the process (and its memory of what it sent).
+MANY_ALERTS = Scenario("SLA sweep of twelve breaches", world, many_overdue_tickets, lambda w: w.host.sweep(),
+                       modes=KILLS)
+
+
 # -- add-on buttons -----------------------------------------------------------------------------------
 
 def one_ticket(w: World) -> None:
@@ -168,7 +183,7 @@ def certs(signer):
         yield
 
 
-@pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, SWEEP, *BUTTONS, PUSHED], ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, SWEEP, MANY_ALERTS, *BUTTONS, PUSHED], ids=lambda s: s.name)
 def test_every_call_of_a_write_path_broken_in_turn_loses_nothing_and_repeats_nothing(scenario, tmp_path):
     """Also when serve, killed, starts again at once: Gmail's search does not show yet what it sent (an
     acknowledgement, an alert), and the new process remembers nothing of it."""
