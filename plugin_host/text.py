@@ -173,21 +173,27 @@ def _outlook_header_block(lines: list[str], i: int) -> bool:
 
 
 def _quote_starts(lines: list[str], i: int) -> bool:
-    """Whether quoted history starts at ``lines[i]``: a separator, or an attribution line, also one
-    wrapped over two lines (Gmail wraps its plain-text "On … <\naddress> wrote:" at 78 columns)."""
+    """Whether quoted history starts at ``lines[i]``."""
+    return bool(_quote_span(lines, i))
+
+
+def _quote_span(lines: list[str], i: int) -> int:
+    """How many lines the start of quoted history at ``lines[i]`` takes (0: none starts there): a separator, or an
+    attribution line, also one wrapped over two lines (Gmail wraps its plain-text "On … <\naddress> wrote:" at
+    78 columns)."""
     line = lines[i]
     if QUOTE_HEADER.match(line) or _is_attribution(line) or _outlook_header_block(lines, i):
-        return True
+        return 1
     following = lines[i + 1].strip() if i + 1 < len(lines) else ""
     if not (line.strip() and following):
-        return False
+        return 0
     if re.search(r"<[^<>@]*$", line):  # wrapped inside "<address>": the halves join without a space
-        return _is_attribution(line.rstrip() + following)
+        return 2 * _is_attribution(line.rstrip() + following)
     if following.startswith("<"):  # wrapped just before "<address>"
-        return "@" in following and _is_attribution(f"{line.rstrip()} {following}")
+        return 2 * ("@" in following and _is_attribution(f"{line.rstrip()} {following}"))
     # wrapped in the words before "<address>": the two lines together are the attribution
     joined = f"{line.rstrip()} {following}"
-    return bool(ADDRESS_EVIDENCE.search(joined)) and _is_attribution(joined) and not _is_attribution(following)
+    return 2 * (bool(ADDRESS_EVIDENCE.search(joined)) and _is_attribution(joined) and not _is_attribution(following))
 
 
 def strip_quoted(text: str, limit: int | None = None) -> str:
@@ -206,7 +212,9 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
             if FORWARDED_FIELD.match(line) or _is_attribution(line) or not line.strip():
                 continue
             forwarded = False
-        if kept and _quote_starts(lines, i):
+        span = _quote_span(lines, i) if kept else 0
+        if span:
+            kept += _inline_answers(lines[i + span:], None if limit is None else limit - size)
             break
         if SIGNATURE.match(line):
             break
@@ -217,6 +225,30 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
         if limit is not None and size >= limit:
             break
     return "\n".join(kept)
+
+
+def _inline_answers(below: list[str], limit: int | None) -> list[str]:
+    """The customer's lines between and below the ">" lines of the history that starts above ``below``: an inline
+    reply ("> Which plan?" / "The Team plan") or a line under the quote ("Regards, Tom"). History without ">"
+    marks (Outlook's) has no such lines: the first unmarked line before any ">" one ends the search, as do a
+    signature and the next quoted message's header."""
+    answers: list[str] = []
+    size, marked = 0, False
+    for i, line in enumerate(below):
+        if line.lstrip().startswith(">"):
+            marked = True
+            continue
+        if not line.strip():
+            if answers:
+                answers.append(line)
+            continue
+        if not marked or SIGNATURE.match(line) or FORWARDED.match(line) or _quote_starts(below, i):
+            break
+        answers.append(line)
+        size += len(line) + 1
+        if limit is not None and size >= limit:
+            break
+    return answers
 
 
 # RFC 3676's signature delimiter: Gmail puts it above the send-as signature it inserts into a reply.

@@ -1,0 +1,63 @@
+"""The customer's words in replies written the way the public reply-parser corpora show real clients write them
+(benchmarks/question_extraction.py: talon, quotequail, planer). Hand-written emails in those clients' styles."""
+from __future__ import annotations
+
+from plugin_host.text import strip_quoted
+
+
+def test_answers_written_between_the_quoted_lines_are_the_customers():
+    """An inline reply under "On … wrote:" lost every answer: all below the attribution line was cut."""
+    text = ("My answers are below.\n"
+            "On 04/12/2026 09:15 AM, Support <support@example.com> wrote:\n"
+            "\n"
+            "> Which plan are you on?\n"
+            "The Team plan, since March.\n"
+            "> Does the export fail every time?\n"
+            "Only for files over 2 GB.")
+    kept = strip_quoted(text)
+    assert "The Team plan, since March." in kept
+    assert "Only for files over 2 GB." in kept
+    assert "Which plan" not in kept and "wrote:" not in kept
+
+
+def test_a_line_below_the_quote_is_kept_and_the_quote_still_goes():
+    text = ("Still broken, see below.\n"
+            "On Mon, Dec 7, 2026 at 10:02 AM Support <support@example.com> wrote:\n"
+            "> Please clear your cache.\n"
+            "> Anna\n"
+            "\n"
+            "Regards, Tom")
+    assert strip_quoted(text) == "Still broken, see below.\nRegards, Tom"
+
+
+def test_unmarked_history_below_an_attribution_stays_cut():
+    """Outlook-style history without ">" marks: nothing below the attribution is the customer's."""
+    text = ("Still broken.\n"
+            "On Mon, Dec 7, 2026 at 10:02 AM Support <support@example.com> wrote:\n"
+            "Please clear your cache.\n"
+            "> an old quote\n"
+            "Anna")
+    assert strip_quoted(text) == "Still broken."
+
+
+def test_the_signature_below_an_inline_reply_still_ends_it():
+    text = ("See inline.\n"
+            "On Mon, Dec 7, 2026 at 10:02 AM Support <support@example.com> wrote:\n"
+            "> Which browser?\n"
+            "Firefox 140.\n"
+            "-- \n"
+            "Tom Baker\n"
+            "> not mine either")
+    assert strip_quoted(text) == "See inline.\nFirefox 140."
+
+
+def test_a_line_below_the_quote_under_a_wrapped_attribution_is_kept():
+    """Gmail wraps "On … <address> wrote:" over two lines: the second half is no customer's line either."""
+    text = ("Still broken.\n"
+            "On Mon, Dec 7, 2026 at 10:02 AM Anna Kowalska from Example Support\n"
+            "<support@example.com> wrote:\n"
+            "\n"
+            "> Please clear your cache.\n"
+            "\n"
+            "Regards, Tom")
+    assert strip_quoted(text) == "Still broken.\nRegards, Tom"
