@@ -188,12 +188,33 @@ def _quote_span(lines: list[str], i: int) -> int:
     if not (line.strip() and following):
         return 0
     if re.search(r"<[^<>@]*$", line):  # wrapped inside "<address>": the halves join without a space
-        return 2 * _is_attribution(line.rstrip() + following)
-    if following.startswith("<"):  # wrapped just before "<address>"
-        return 2 * ("@" in following and _is_attribution(f"{line.rstrip()} {following}"))
-    # wrapped in the words before "<address>": the two lines together are the attribution
-    joined = f"{line.rstrip()} {following}"
-    return 2 * (bool(ADDRESS_EVIDENCE.search(joined)) and _is_attribution(joined) and not _is_attribution(following))
+        two = _is_attribution(line.rstrip() + following)
+    elif following.startswith("<"):  # wrapped just before "<address>"
+        two = "@" in following and _is_attribution(f"{line.rstrip()} {following}")
+    else:  # wrapped in the words before "<address>" or before "wrote:": the two lines together are the attribution
+        two = _wrapped_attribution(_joined(line, following), following)
+    if two:
+        return 2
+    # wrapped twice (Apple Mail: "On …, Name <\naddress>\nwrote:")
+    third = lines[i + 2].strip() if i + 2 < len(lines) else ""
+    if not third or _is_attribution(_joined(following, third)):
+        return 0
+    return 3 * _wrapped_attribution(_joined(_joined(line, following), third), third)
+
+
+TIME_EVIDENCE = re.compile(r"\b\d{1,2}:\d{2}\b")
+
+
+def _joined(line: str, following: str) -> str:
+    """Two lines of a wrapped attribution as one: inside "<address>" the halves join without a space."""
+    return line.rstrip() + following if re.search(r"<[^<>@]*$", line) else f"{line.rstrip()} {following}"
+
+
+def _wrapped_attribution(joined: str, last: str) -> bool:
+    """Whether lines joined into ``joined`` are one attribution: an address in it, or a date and a time (Thunderbird
+    wraps "On 26.06.2026 14:41, Anna Kowalska\nwrote:"), and its last line is no attribution of its own."""
+    evidence = ADDRESS_EVIDENCE.search(joined) or (TIME_EVIDENCE.search(joined) and DATE_EVIDENCE.search(joined))
+    return bool(evidence) and _is_attribution(joined) and not _is_attribution(last)
 
 
 def strip_quoted(text: str, limit: int | None = None) -> str:

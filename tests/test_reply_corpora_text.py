@@ -61,3 +61,26 @@ def test_a_line_below_the_quote_under_a_wrapped_attribution_is_kept():
             "\n"
             "Regards, Tom")
     assert strip_quoted(text) == "Still broken.\nRegards, Tom"
+
+
+def test_an_attribution_wrapped_over_three_lines_is_cut():
+    """Apple Mail wraps a long address: "On …, Somebody <\\naddress>\\nwrote:"."""
+    text = ("Thanks, that helps.\n"
+            "\n"
+            "On Nov 30, 2026, at 12:47 PM, Support <\n"
+            "reply+416ffd3258d4d2fa4c85cfa4c44e1721d66e3e8f4@support.example.com>\n"
+            "wrote:\n"
+            "\n"
+            "Our old answer")
+    assert strip_quoted(text).strip() == "Thanks, that helps."
+
+
+def test_an_attribution_wrapped_before_wrote_with_a_date_and_time_is_cut():
+    """Thunderbird's HTML reply as text: "On 26.06.2026 14:41, Anna Kowalska\\nwrote:" (no address)."""
+    text = "Hi. I am fine.\nOn 26.06.2026 14:41, Anna Kowalska\nwrote:\nHello! How are you?"
+    assert strip_quoted(text) == "Hi. I am fine."
+
+
+def test_a_customers_two_lines_ending_in_wrote_without_date_and_time_stay():
+    text = "Your courier on Monday\nwrote:\nleft at the door"
+    assert strip_quoted(text) == text
