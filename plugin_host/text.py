@@ -223,7 +223,11 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
     kept, size = [], 0
     lines = text.split("\n")
     forwarded = False  # in the header block of a message forwarded without a comment above it
+    skip = 0  # lines of an attribution above a bottom-posted reply
     for i, line in enumerate(lines):
+        if skip:
+            skip -= 1
+            continue
         if FORWARDED.match(line):
             if any(k.strip() for k in kept):
                 break  # the customer's own words are above the forwarded message
@@ -233,8 +237,11 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
             if FORWARDED_FIELD.match(line) or _is_attribution(line) or not line.strip():
                 continue
             forwarded = False
-        span = _quote_span(lines, i) if kept else 0
-        if span:
+        span = _quote_span(lines, i)
+        if span and not any(k.strip() for k in kept) and _quoted_below(lines, i + span):
+            skip = span - 1  # "On … wrote:", the quote, then the customer's words (bottom-posting)
+            continue
+        if span and kept:
             kept += _inline_answers(lines[i + span:], None if limit is None else limit - size)
             break
         if SIGNATURE.match(line):
@@ -246,6 +253,11 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
         if limit is not None and size >= limit:
             break
     return "\n".join(kept)
+
+
+def _quoted_below(lines: list[str], i: int) -> bool:
+    """Whether the first non-empty line from ``lines[i]`` on is a quoted (">") one."""
+    return next((line.lstrip().startswith(">") for line in lines[i:] if line.strip()), False)
 
 
 def _inline_answers(below: list[str], limit: int | None) -> list[str]:

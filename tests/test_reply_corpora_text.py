@@ -63,6 +63,18 @@ def test_a_line_below_the_quote_under_a_wrapped_attribution_is_kept():
     assert strip_quoted(text) == "Still broken.\nRegards, Tom"
 
 
+def test_an_attribution_above_a_bottom_posted_reply_is_not_the_question():
+    """Thunderbird bottom-posting: "On … wrote:", the quote, then the customer's words: the attribution line was
+    kept as the first line of the question."""
+    text = "On 04/12/2026 06:26 PM, Support Team wrote:\n> Hi, is it fixed?\nNo, it still fails at checkout."
+    assert strip_quoted(text) == "No, it still fails at checkout."
+
+
+def test_a_customers_own_first_line_like_an_attribution_stays_without_a_quote_below():
+    text = "On 04/12/2026 06:26 PM, your courier wrote:\nthe parcel was left at the door. It was not."
+    assert strip_quoted(text) == text
+
+
 def test_an_attribution_wrapped_over_three_lines_is_cut():
     """Apple Mail wraps a long address: "On …, Somebody <\\naddress>\\nwrote:"."""
     text = ("Thanks, that helps.\n"
