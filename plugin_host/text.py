@@ -32,7 +32,12 @@ QUOTE_HEADER = re.compile(
 # Outlook's header block, also as plain text converted from its HTML: "*Od:* Anna <…>", "*От:*Анна". Its
 # first line starts quoted mail only with an address on it or header fields below it: a customer's own
 # "Od: wczoraj nie działa" ("since: yesterday it fails") is the question.
-OUTLOOK_FROM = re.compile(r"^\s*(\*?(From|От|Od):\*?\s.+|\*(From|От|Od):\*.+)\s*$", re.I)
+# Outlook writes the block in its user's language: "Von:", "De :", "Från:", "Fra:", "Van:", "De:", and its 2003
+# HTML as text puts "From:" alone on a line with the name below it.
+FROM_FIELD = r"(From|От|Od|Von|De|Från|Fra|Van|Da)"
+OUTLOOK_FROM = re.compile(rf"^\s*(\*?{FROM_FIELD}\s?:\*?(\s.+)?|\*{FROM_FIELD}\s?:\*.+)\s*$", re.I)
+# Hotmail's and some web mail's quoted header opens with the date: "Date: Thu, 26 Jun 2026 13:53:45 +0400".
+DATE_FIELD = re.compile(r"^\s*\*?(Date|Datum|Dato|Fecha|Data|Дата)\s?:\*?\s.+$", re.I)
 # Mobile and desktop clients' footers: "Отправлено из мобильной Почты Mail.ru", "Wysłano z iPhone'a",
 # "Wysłane z aplikacji Poczta w systemie Windows" — named devices and apps only: a customer's own
 # "Отправлено с опозданием…" or "Wysłane z Warszawy w poniedziałek…" is the question.
@@ -47,7 +52,10 @@ FORWARDED = re.compile(r"^\s*(-{2,}\s*(Forwarded message|Пересылаемо�
                        r"Wiadomość przekazana dalej)\s*-{2,}|Begin forwarded message:|"
                        r"Начало переадресованного сообщения:|Początek przekazywanej wiadomości:)\s*$", re.I)
 FORWARDED_FIELD = re.compile(r"^\s*\*?(From|Date|Sent|Subject|To|Cc|От|Дата|Отправлено|Тема|Кому|Копия|"
-                             r"Od|Data|Wysłano|Temat|Do|DW):\*?\s", re.I)
+                             r"Od|Data|Wysłano|Temat|Do|DW|"
+                             r"Von|Gesendet|An|Betreff|Datum|De|Envoyé|À|Objet|Från|Skickat|Till|Ämne|"
+                             r"Fra|Sendt|Til|Emne|Dato|Van|Verzonden|Aan|Onderwerp|Enviado( el)?|Para|Asunto|Fecha|"
+                             r"Inviato|Oggetto)\s?:\*?\s", re.I)
 # A greeting and at most three words (a name, "team", "support") up to a comma, "!" or "." or the line's end;
 # what follows on the same line is the question and stays.
 GREETING_SOURCE = (
@@ -162,14 +170,25 @@ def _is_attribution(text: str) -> bool:
 
 
 def _outlook_header_block(lines: list[str], i: int) -> bool:
-    """Whether ``lines[i]`` is the "From:" line of a quoted message's header block: it names an address,
-    or one of the next two non-empty lines is another header field ("Sent:", "Wysłano:", "Кому:")."""
-    if not OUTLOOK_FROM.match(lines[i]):
-        return False
-    if "@" in lines[i]:
-        return True
-    below = [line for line in lines[i + 1:i + 6] if line.strip()][:2]
-    return any(FORWARDED_FIELD.match(line) for line in below)
+    """Whether ``lines[i]`` is the first line of a quoted message's header block: a "From:" line that names an
+    address, or with another header field carrying an address or a date ("Sent: Friday, 27 June 2026 12:06",
+    "Wysłano:", "Gesendet:") in the next two non-empty lines; or a "Date:" line with a date and a time followed by
+    header fields, one of them with an address. A customer's own "De: mi hermano / Para: su cumpleaños" or
+    "Дата: 05.12.2026 / Тема: возврат" is the question."""
+    line = lines[i]
+    if OUTLOOK_FROM.match(line):
+        if "@" in line:
+            return True
+        below = [text for text in lines[i + 1:i + 6] if text.strip()][:2]
+        return any(FORWARDED_FIELD.match(text) and ("@" in text or DATE_EVIDENCE.search(text)) for text in below)
+    if DATE_FIELD.match(line) and DATE_EVIDENCE.search(line) and TIME_EVIDENCE.search(line):
+        fields = []
+        for text in lines[i + 1:i + 4]:
+            if not FORWARDED_FIELD.match(text):
+                break
+            fields.append(text)
+        return any("@" in text for text in fields)
+    return False
 
 
 def _quote_starts(lines: list[str], i: int) -> bool:

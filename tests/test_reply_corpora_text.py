@@ -2,6 +2,8 @@
 (benchmarks/question_extraction.py: talon, quotequail, planer). Hand-written emails in those clients' styles."""
 from __future__ import annotations
 
+import pytest
+
 from plugin_host.text import strip_quoted
 
 
@@ -95,4 +97,37 @@ def test_an_attribution_wrapped_before_wrote_with_a_date_and_time_is_cut():
 
 def test_a_customers_two_lines_ending_in_wrote_without_date_and_time_stay():
     text = "Your courier on Monday\nwrote:\nleft at the door"
+    assert strip_quoted(text) == text
+
+
+@pytest.mark.parametrize("block", [
+    "Von: Anna Schmidt <anna@example.com>\nGesendet: Dienstag, 25. November 2026 14:59\nAn: Support\nBetreff: Rechnung",
+    "De : Camille Martin [mailto:camille@example.com]\nEnvoyé : vendredi 23 janvier 2026 16:39\nÀ : Support\n"
+    "Objet : Facture",
+    "Från: Anno Sportel\nSkickat: den 26 augusti 2026 14:45\nTill: Support\nÄmne: RE: Faktura",
+    "Fra: Lars Hansen\nSendt: 19. marts 2026 12:10\nTil: Support\nEmne: Faktura",
+    "Van: Julia de Vries\nVerzonden: dinsdag 17 februari 2026 13:18\nAan: Support\nOnderwerp: Factuur",
+    "De: Ana García\nEnviado el: martes, 17 de febrero de 2026 13:18\nPara: Support\nAsunto: Factura",
+    # Outlook 2003's HTML as text: "From:" alone on its line, the name below it
+    "From:\nSupport Team [mailto:support@example.com]\nSent: Friday, June 27, 2026 12:06\nTo: Alex",
+    # Hotmail / web mail blocks that open with the date
+    "Date: Thu, 26 Jun 2026 13:53:45 +0400\nSubject: Your invoice\nFrom: billing@example.com",
+    "Date: Wed, 16 May 2026 00:15:02 -0600\nTo: alex@example.com",
+])
+def test_a_quoted_header_block_in_outlooks_languages_starts_the_quote(block):
+    """Outlook writes its reply header in the writer's language; only English, Russian and Polish were known, so a
+    German or French Outlook reply's whole history went into the question."""
+    text = f"The invoice is still wrong.\n\n{block}\n\nOur old message about the invoice"
+    assert strip_quoted(text).strip() == "The invoice is still wrong."
+
+
+@pytest.mark.parametrize("own", [
+    "Дата: 05.12.2026 14:00\nТема: возврат\nКомментарий: деньги не пришли",
+    "Data: 05.12.2026 14:00\nTemat: zwrot pieniędzy\nNie dostałem zwrotu.",
+    "Date: 05.12.2026 14:00\nSubject: refund\nI never got the money back.",
+    "De: mi hermano\nPara: su cumpleaños",
+])
+def test_a_customers_own_date_and_subject_lines_stay(own):
+    """A customer who writes the date and subject of their complaint as fields is not quoting a message."""
+    text = f"Hello,\n{own}"
     assert strip_quoted(text) == text
