@@ -14,6 +14,7 @@ from .mailbox.mime import decode_text, html_to_text, own_parts
 # and article suggestions each scan them, and a 5 MB pasted log took 9 s on every read of its thread.
 MAX_TEXT = 20_000
 MAX_HTML = 10 * MAX_TEXT  # markup is several times its text
+ATTRIBUTION_VERB = r"(skrev|schreef|het volgende geschreven|ha scritto|escreveu|kirjoitti|đã viết)"
 ATTRIBUTION = re.compile(
     r"^\s*(On .{3,200}wrote:|Le .{3,200}a écrit\s*:|Am .{3,200}schrieb.*:|El .{3,200}escribió:|"
     r".{0,200}(пишет|написал|написала|написал\(а\))\s*:|"
@@ -24,11 +25,16 @@ ATTRIBUTION = re.compile(
     # Gmail in Russian and Yandex/Mail.ru: "пн, 23 нояб. 2026 г. в 10:05, Name <address>:" (no verb); Mail.ru
     # quoting an address without a name: "Понедельник, 7 декабря 2026, 10:00 +03:00 от support@example.com:" (its
     # offset: a customer's "7.12.2026 в 10:00 пришло письмо от noreply@shop.ru:" is the question)
-    r".{0,200}\d{1,2}:\d{2}(.{0,200}<[^<>\s]+@[^<>\s]+>|\s+[+-]\d{2}:?\d{2}\s+от\s+[^<>\s]+@[^<>\s]+)\s*:)\s*$", re.I)
+    r".{0,200}\d{1,2}:\d{2}(.{0,200}<[^<>\s]+@[^<>\s]+>|\s+[+-]\d{2}:?\d{2}\s+от\s+[^<>\s]+@[^<>\s]+)\s*:|"
+    # Gmail and Apple Mail in Swedish, Danish, Norwegian, Dutch, Italian, Portuguese, Finnish, Vietnamese: the verb
+    # last ("…, Name (address) skrev:") or followed only by the writer ("Op … schreef Name <address>:")
+    rf".{{0,200}}\b{ATTRIBUTION_VERB}(\s*|\s+[^:<>()]{{1,100}}(<[^<>\s]+@[^<>\s]+>|\([^()\s]+@[^()\s]+\)))\s*:)\s*$", re.I)
 # Separators that start quoted or forwarded mail wherever they appear.
 QUOTE_HEADER = re.compile(
     r"^\s*(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"
-    r"-{2,}\s*Конец пересылаемого сообщения\s*-{2,}|_{10,})\s*$", re.I)
+    r"-{2,}\s*Конец пересылаемого сообщения\s*-{2,}|_{10,}|"
+    # Android's stock mail: "---- Name wrote ----", also "------On <date>, Name wrote-----"
+    r"-{2,}\s*[^-].{0,200}\bwrote\s*:?\s*-{2,})\s*$", re.I)
 # Outlook's header block, also as plain text converted from its HTML: "*Od:* Anna <…>", "*От:*Анна". Its
 # first line starts quoted mail only with an address on it or header fields below it: a customer's own
 # "Od: wczoraj nie działa" ("since: yesterday it fails") is the question.

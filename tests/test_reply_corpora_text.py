@@ -131,3 +131,31 @@ def test_a_customers_own_date_and_subject_lines_stay(own):
     """A customer who writes the date and subject of their complaint as fields is not quoting a message."""
     text = f"Hello,\n{own}"
     assert strip_quoted(text) == text
+
+
+@pytest.mark.parametrize("attribution", [
+    "Den 14 september 2026 02:23:18, Valentino Rudy (valentino@example.com) skrev:",
+    "Den 14. sep. 2026 kl. 02.23 skrev Support <support@example.com>:",
+    "Op 17 feb. 2026, om 13:18 heeft Julia de Vries <julia@example.com> het volgende geschreven:",
+    "Op 13-02-2026 3:18 schreef Julia de Vries <julia@example.com>:",
+    "Il giorno 17 feb 2026, alle ore 13:18, Support <support@example.com> ha scritto:",
+    "Em 17 de fev. de 2026, às 13:18, Support <support@example.com> escreveu:",
+    "pe 17.2.2026 klo 13.18 Support <support@example.com> kirjoitti:",
+    "Vào 14:24 8 tháng 6, 2026, Support <support@example.com> đã viết:",
+    "---- Support Team wrote ----",
+    "------On 12/06/2026 17:32 PM, Support Team wrote-----",
+])
+def test_attributions_in_more_of_gmails_and_android_languages_start_the_quote(attribution):
+    """Gmail and Apple Mail write "On … wrote:" in the writer's language; Swedish, Danish, Dutch, Italian,
+    Portuguese, Finnish and Vietnamese ones (and Android's dashed "---- Name wrote ----") were not known."""
+    text = f"Still no refund.\n\n{attribution}\n\nYour refund is on its way."
+    assert strip_quoted(text).strip() == "Still no refund."
+
+
+@pytest.mark.parametrize("own", [
+    "Den 5 december 2026 skrev jag till er om detta:",  # "On 5 December I wrote to you about this:"
+    "Op 5 december 2026 schreef ik u al hierover:",
+])
+def test_a_customers_own_sentence_with_a_date_and_those_verbs_stays(own):
+    text = f"Hej,\n{own}\ningen svar."
+    assert strip_quoted(text) == text
