@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin_host.text import strip_quoted
+from plugin_host.text import customer_text, strip_quoted
 
 
 def test_answers_written_between_the_quoted_lines_are_the_customers():
@@ -159,3 +159,22 @@ def test_attributions_in_more_of_gmails_and_android_languages_start_the_quote(at
 def test_a_customers_own_sentence_with_a_date_and_those_verbs_stays(own):
     text = f"Hej,\n{own}\ningen svar."
     assert strip_quoted(text) == text
+
+
+def html_message(markup: str):
+    from email.mime.text import MIMEText
+    return MIMEText(markup, "html", "utf-8")
+
+
+def test_a_line_break_in_html_source_is_a_space_not_a_new_line():
+    """HTML mail wraps its source (Outlook at 76 columns): "Am\\r\\n26. Mai 2026 … schrieb …:" is one line to a reader,
+    but the text split it, so the attribution was not seen and "Am" and the history stayed in the question."""
+    markup = ("<div><p>Here is my question.<br>\r\nWhy is the invoice\r\ndouble?</p></div>\r\n"
+              "<p style=\"margin: 10pt 0;\">Am\r\n26. Mai 2026 19:20:17 schrieb Anna &lt;anna@example.com&gt;:</p>\r\n"
+              "<blockquote type=\"cite\">Hey,<br><br>your invoice is attached.<br></blockquote>")
+    assert customer_text(html_message(markup)) == "Here is my question.\nWhy is the invoice double?"
+
+
+def test_preformatted_html_keeps_its_lines():
+    markup = "<p>The log:</p><pre>line one\nline two</pre>"
+    assert customer_text(html_message(markup)) == "The log:\nline one\nline two"

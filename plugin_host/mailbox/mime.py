@@ -269,12 +269,14 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.chunks: list[str] = []
         self.hidden = 0
+        self.pre = 0  # inside <pre>: its line breaks are the text's
 
     def handle_starttag(self, tag, attrs):
         if tag in self.HIDDEN:
             self.hidden += 1
         elif tag in self.BLOCKS:
             self.chunks.append("\n")
+            self.pre += tag == "pre"
         elif tag in {"td", "th"}:
             self.chunks.append(" ")
 
@@ -283,10 +285,13 @@ class _TextExtractor(HTMLParser):
             self.hidden = max(0, self.hidden - 1)
         elif tag in self.BLOCKS:
             self.chunks.append("\n")
+            if tag == "pre":
+                self.pre = max(0, self.pre - 1)
 
     def handle_data(self, data):
+        # A line break in the source is a space to a reader (mail wraps its HTML at 76 columns, mid-sentence)
         if not self.hidden:
-            self.chunks.append(data)
+            self.chunks.append(data if self.pre else re.sub(r"[\r\n]+", " ", data))
 
 
 def html_to_text(markup: str) -> str:
