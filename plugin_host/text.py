@@ -130,8 +130,9 @@ def unflow(text: str, delsp: bool = False) -> str:
     return "\n".join(out)
 
 
-def plain_text(msg: Message) -> str:
-    """The best plain text of a message: text/plain, else HTML converted; attachments ignored."""
+def plain_text(msg: Message, quotes: bool = False) -> str:
+    """The best plain text of a message: text/plain, else HTML converted (with ``quotes``, a mail client's quote
+    markup as "> " lines); attachments ignored."""
     plain, html = [], []
     try:
         parts = list(own_parts(msg, keep_inline=True))
@@ -154,7 +155,7 @@ def plain_text(msg: Message) -> str:
     if any(p.strip() for p in plain):
         text = "\n".join(plain)
     else:  # converted only when needed, and only its start: a 2 MB page took a second on every read
-        text = "\n".join(html_to_text(h[:MAX_HTML]) for h in html)
+        text = "\n".join(html_to_text(h[:MAX_HTML], quotes) for h in html)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -340,8 +341,11 @@ def normalise(text: str) -> str:
 
 
 def customer_text(msg: Message) -> str:
-    """The customer's own words in this message (from its first MAX_TEXT characters)."""
-    return normalise(strip_quoted(plain_text(msg), limit=MAX_TEXT))[:MAX_TEXT]
+    """The customer's own words in this message (from its first MAX_TEXT characters). In HTML-only mail, text in a
+    client's quote markup is quoted history; when that leaves nothing (Apple Mail forwards a message in a quote
+    too), the text is read as if unmarked."""
+    words = normalise(strip_quoted(plain_text(msg, quotes=True), limit=MAX_TEXT))[:MAX_TEXT]
+    return words or normalise(strip_quoted(plain_text(msg), limit=MAX_TEXT))[:MAX_TEXT]
 
 
 # Whom a greeting addresses after its comma ("Здравствуйте, Анна!", "Добрый день, уважаемая служба поддержки!",

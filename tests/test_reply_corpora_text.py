@@ -178,3 +178,36 @@ def test_a_line_break_in_html_source_is_a_space_not_a_new_line():
 def test_preformatted_html_keeps_its_lines():
     markup = "<p>The log:</p><pre>line one\nline two</pre>"
     assert customer_text(html_message(markup)) == "The log:\nline one\nline two"
+
+
+@pytest.mark.parametrize("markup", [
+    # Apple Mail / Thunderbird, an attribution in a language the rules do not know
+    "<div>Where is my order?</div><div>Ta nhớ mãi</div><blockquote type=\"cite\"><div>Your order shipped.</div>"
+    "<div>Anna</div></blockquote>",
+    # Gmail
+    "<div dir=\"ltr\">Where is my order?<div>Ta nhớ mãi</div></div><div class=\"gmail_quote\">"
+    "<blockquote class=\"gmail_quote\" style=\"margin:0 0 0 .8ex\">Your order shipped.<br>Anna</blockquote></div>",
+    # Yahoo
+    "<div>Where is my order?</div><div>Ta nhớ mãi</div><div class=\"yahoo_quoted\"><div>Your order shipped.</div>"
+    "<div>Anna</div></div>",
+])
+def test_html_quote_markup_is_quoted_history(markup):
+    """An HTML-only reply's quote was read as the customer's text unless its attribution line was recognised."""
+    assert customer_text(html_message(markup)) == "Where is my order?\nTa nhớ mãi"
+
+
+def test_an_indented_blockquote_is_the_customers_own_text():
+    markup = "<div>The error says:</div><blockquote style=\"margin:0 0 0 40px\">Payment declined</blockquote>"
+    assert customer_text(html_message(markup)) == "The error says:\nPayment declined"
+
+
+def test_an_html_message_forwarded_in_a_quote_without_a_comment_keeps_its_text():
+    markup = "<div>Begin forwarded message:</div><blockquote type=\"cite\"><div>My card was charged twice.</div>" \
+             "</blockquote>"
+    assert "My card was charged twice." in customer_text(html_message(markup))
+
+
+def test_answers_between_html_quotes_are_kept():
+    markup = "<div>See below.</div><blockquote type=\"cite\">Which plan?</blockquote><div>The Team plan.</div>" \
+             "<blockquote type=\"cite\">Which browser?</blockquote><div>Firefox.</div>"
+    assert customer_text(html_message(markup)) == "See below.\nThe Team plan.\nFirefox."

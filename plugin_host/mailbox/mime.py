@@ -265,43 +265,86 @@ class _TextExtractor(HTMLParser):
               "blockquote", "pre", "hr", "section", "article", "header", "footer", "dd", "dt"}
     HIDDEN = {"script", "style", "head", "title"}
 
-    def __init__(self):
+    def __init__(self, quotes: bool = False):
         super().__init__(convert_charrefs=True)
         self.chunks: list[str] = []
+        self.quoted: list[bool] = []  # per chunk: inside a mail client's quote
         self.hidden = 0
         self.pre = 0  # inside <pre>: its line breaks are the text's
+        self.quotes = quotes
+        self.open: list[tuple[str, bool]] = []  # open <blockquote>/<div> tags, and whether each is a quote
+
+    def _emit(self, text: str, quoted: bool = False) -> None:
+        self.chunks.append(text)
+        self.quoted.append(quoted)
+
+    def _nest(self, tag, attrs) -> None:
+        """Track quote containers: Apple Mail's and Thunderbird's <blockquote type="cite">, Gmail's
+        <blockquote class="gmail_quote">, Yahoo's <div class="yahoo_quoted">. A plain <blockquote> (Gmail's
+        "indent") is the writer's own text."""
+        found = {name: (value or "").lower() for name, value in attrs}
+        classes = found.get("class", "").split()
+        quote = (tag == "blockquote" and (found.get("type") == "cite" or "gmail_quote" in classes)) or \
+            (tag == "div" and "yahoo_quoted" in classes)
+        self.open.append((tag, quote))
+
+    def _unnest(self, tag) -> None:
+        for k in range(len(self.open) - 1, -1, -1):
+            if self.open[k][0] == tag:
+                del self.open[k:]
+                return
 
     def handle_starttag(self, tag, attrs):
+        if self.quotes and tag in {"blockquote", "div"}:
+            self._nest(tag, attrs)
         if tag in self.HIDDEN:
             self.hidden += 1
         elif tag in self.BLOCKS:
-            self.chunks.append("\n")
+            self._emit("\n")
             self.pre += tag == "pre"
         elif tag in {"td", "th"}:
-            self.chunks.append(" ")
+            self._emit(" ")
 
     def handle_endtag(self, tag):
+        if self.quotes and tag in {"blockquote", "div"}:
+            self._unnest(tag)
         if tag in self.HIDDEN:
             self.hidden = max(0, self.hidden - 1)
         elif tag in self.BLOCKS:
-            self.chunks.append("\n")
+            self._emit("\n")
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
 
     def handle_data(self, data):
         # A line break in the source is a space to a reader (mail wraps its HTML at 76 columns, mid-sentence)
         if not self.hidden:
-            self.chunks.append(data if self.pre else re.sub(r"[\r\n]+", " ", data))
+            self._emit(data if self.pre else re.sub(r"[\r\n]+", " ", data), any(quote for _, quote in self.open))
+
+    def quoted_lines(self) -> str:
+        """The text with each line that holds quoted text marked "> ", as a plain-text reply quotes."""
+        lines: list[tuple[list[str], bool]] = [([], False)]
+        for chunk, quoted in zip(self.chunks, self.quoted):
+            for k, piece in enumerate(re.split(r"\r\n|\r|\n", chunk)):
+                if k:
+                    lines.append(([], False))
+                lines[-1][0].append(piece)
+                if quoted and piece.strip():
+                    lines[-1] = (lines[-1][0], True)
+        joined = ((" ".join("".join(pieces).split()), quoted) for pieces, quoted in lines)
+        return "\n".join(("> " if quoted else "") + line for line, quoted in joined if line)
 
 
-def html_to_text(markup: str) -> str:
-    """Readable text of an HTML document: tags dropped, entities decoded, blocks on their own lines."""
-    extractor = _TextExtractor()
+def html_to_text(markup: str, quotes: bool = False) -> str:
+    """Readable text of an HTML document: tags dropped, entities decoded, blocks on their own lines; with
+    ``quotes``, the lines of a mail client's quote marked "> "."""
+    extractor = _TextExtractor(quotes)
     try:
         extractor.feed(markup)
         extractor.close()
     except Exception:  # HTMLParser is lenient, but never let odd markup stop a parse
         return re.sub(r"<[^>]*>", " ", markup)
+    if quotes:
+        return extractor.quoted_lines()
     lines = (" ".join(line.split()) for line in "".join(extractor.chunks).splitlines())
     return "\n".join(line for line in lines if line)
 
