@@ -49,6 +49,9 @@ def register_commands(cli):
             if config_path:
                 raise click.ClickException(str(exc))
             return
-        if configured and configured != base_url.rstrip("/"):
+        if not configured:
+            click.echo(f"warning: [addon] base_url is not set, so the host refuses every add-on request (503): set "
+                       f"base_url = \"{base_url.rstrip('/')}\" in [addon]", err=True)
+        elif configured != base_url.rstrip("/"):
             click.echo(f"warning: [addon] base_url is {configured}: the host accepts only requests signed for it, "
                        f"so with this manifest ({base_url}) every request would be refused", err=True)

@@ -605,6 +605,20 @@ def test_manifest_warns_when_its_url_is_not_the_configured_base_url(tmp_path):
     assert same.exit_code == 0 and same.stderr == ""
 
 
+def test_manifest_warns_when_the_configuration_has_no_base_url_yet(tmp_path):
+    # docs/addon.md, Deploying, step 3: the manifest warns when its URL is not [addon] base_url. With base_url not
+    # set at all every request is refused (503) just the same, and the warning said nothing.
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+
+    config = tmp_path / "labeldesk.toml"
+    config.write_text('[mailbox]\naddress = "support@example.com"\n')
+    result = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", BASE, "--config", str(config)])
+    assert result.exit_code == 0 and json.loads(result.stdout)
+    assert "[addon] base_url is not set" in result.stderr and f'base_url = "{BASE}"' in result.stderr
+
+
 @pytest.mark.parametrize("base_url", ["https://labeldesk.example.com/?x=1", "https://labeldesk.example.com/#top", "https://"])
 def test_manifest_refuses_a_base_url_that_cannot_prefix_the_endpoints(base_url):
     # "https://host/?x=1" gave runFunction "https://host/?x=1/addon/homepage": a URL Google calls but no endpoint answers.
