@@ -95,7 +95,7 @@ def _load_plugin_commands() -> None:
 def plugins(as_json: bool, config_path: str | None) -> None:
     """Show installed plugins: name, version, enabled, hooks."""
     from .config import did_you_mean, load_config
-    from .plugins import make_plugin_manager, plugin_infos
+    from .plugins import left_out_by_environment, make_plugin_manager, plugin_infos
 
     enabled = None
     try:
@@ -107,6 +107,9 @@ def plugins(as_json: bool, config_path: str | None) -> None:
     infos = plugin_infos(make_plugin_manager(enabled=None), enabled)
     unknown = sorted(set(enabled or ()) - {info.name for info in infos})
     for name in unknown:
+        if left_out_by_environment(name):
+            click.echo(f"warning: {left_out_by_environment(name)}", err=True)
+            continue
         hint = did_you_mean(name, [info.name for info in infos], repr)
         click.echo(f"warning: [plugins] enabled names {name}, which is not installed{hint}", err=True)
     if as_json:

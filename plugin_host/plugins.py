@@ -57,6 +57,15 @@ def installed_plugins() -> dict[str, tuple[Any, str]]:
     return found
 
 
+def left_out_by_environment(name: str) -> str:
+    """Why an installed plugin ``name`` did not load when ``LABELDESK_LOAD_PLUGINS`` leaves it out, else ""."""
+    allow = os.environ.get("LABELDESK_LOAD_PLUGINS")
+    if not allow or name not in {ep.name for ep in metadata.entry_points(group=GROUP)}:
+        return ""
+    return (f"{name} is installed but LABELDESK_LOAD_PLUGINS={allow} leaves it out: add it there, unset the "
+            f"variable, or take it out of [plugins] enabled")
+
+
 def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str, Any] | None = None) -> pluggy.PluginManager:
     """A manager with every enabled installed plugin (all of them when ``enabled`` is None).
 
@@ -67,6 +76,8 @@ def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str,
     available = installed_plugins()
     if enabled is not None:
         unknown = [n for n in enabled if n not in available and n not in (extra or {})]
+        if unknown and left_out_by_environment(unknown[0]):
+            raise ConfigError("plugins.enabled", left_out_by_environment(unknown[0]))
         if unknown:
             raise ConfigError("plugins.enabled", f"unknown plugin {unknown[0]!r}{did_you_mean(unknown[0], available, repr)}; "
                                                  f"installed: {sorted(available)}")
