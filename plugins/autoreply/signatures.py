@@ -2,7 +2,7 @@
 
 With a Workspace service account each agent's own mailbox is patched (delegation as the agent);
 against a single mailbox (consumer Gmail, the local mailbox) the support address's send-as entry
-gets the signature of the agent on duty.
+gets the signature of the first agent in ``[agents]`` (one send-as entry: docs/autoreply.md).
 """
 from __future__ import annotations
 
