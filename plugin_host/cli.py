@@ -204,7 +204,18 @@ def init(path: str, force: bool) -> None:
         replace_file(target, STARTER.encode("utf-8"))  # --force on a full disk leaves the old file whole
     except OSError as exc:
         raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}")
-    click.echo(f"Wrote {target}. Edit [mailbox] address and [agents], then run `labeldesk sync --dry-run`.")
+    click.echo(f"Wrote {target}. Edit [mailbox] address and [agents], then run `labeldesk sync --dry-run"
+               f"{_config_flag(target)}`.")
+
+
+def _config_flag(target) -> str:
+    """`` --config PATH`` when a command run here would not find ``target`` by itself (LABELDESK_CONFIG, then
+    ./labeldesk.toml), else ""."""
+    import os
+    import shlex
+
+    found = Path(os.environ.get("LABELDESK_CONFIG") or "labeldesk.toml")
+    return "" if found.resolve() == Path(target).resolve() else f" --config {shlex.quote(str(target))}"
 
 
 @cli.command()

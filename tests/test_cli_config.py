@@ -442,3 +442,16 @@ def test_an_enabled_plugin_left_out_by_labeldesk_load_plugins_says_so(tmp_path, 
     result = CliRunner().invoke(get_cli(), ["plugins", "--config", str(config)])
     assert "kb_suggest" in result.stderr and "LABELDESK_LOAD_PLUGINS" in result.stderr
     assert "not installed" not in result.stderr
+
+
+def test_init_elsewhere_names_the_file_in_the_command_it_suggests(tmp_path, monkeypatch):
+    # `labeldesk init site` said "then run `labeldesk sync --dry-run`", which, run as told, answered
+    # "no labeldesk.toml found": the file is in site/, not in the working directory.
+    monkeypatch.delenv("LABELDESK_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "site").mkdir()
+    elsewhere = CliRunner().invoke(get_cli(), ["init", "site"])
+    assert elsewhere.exit_code == 0, elsewhere.output
+    assert "`labeldesk sync --dry-run --config site/labeldesk.toml`" in elsewhere.output
+    here = CliRunner().invoke(get_cli(), ["init"])
+    assert "`labeldesk sync --dry-run`" in here.output
