@@ -79,7 +79,7 @@ def run_demo(once: bool, port: int, interval: float, echo=print) -> int:
         return 1
     with tempfile.TemporaryDirectory(prefix="labeldesk-demo-") as state_dir:
         local, host = demo_host(state_dir)
-        feed = ChangeFeed(host)
+        feed = ChangeFeed(host, progress=lambda done, total: None)  # the demo prints what each sync did
         report = feed.sync()
         if once:
             for line in ticket_table(report.threads):
