@@ -112,14 +112,24 @@ def back_at(deadline, hours, now, language: str) -> str:
 
 
 def expectation(deadline, settings, language: str, now: datetime) -> str:
-    """When to expect an answer: the SLA deadline, never one already past, else the configured text."""
+    """When to expect an answer: the SLA deadline, never one already past, else the configured text. A language
+    we ship no deadline sentence for gets the admin's own ``expectation`` text when there is one, not an English
+    sentence around its date (its template says the date itself with ``deadline``)."""
+    if language not in EXPECT_BY and settings.expectation.get(language):
+        return settings.expectation[language]
     if deadline is not None and deadline.due <= now:
         return EXPECT_SOON.get(language, EXPECT_SOON["en"])
     if deadline is not None:
-        when = customer_time(deadline.due, ZoneInfo(deadline.zone), language) if deadline.zone else \
-            deadline.text or deadline.due.strftime("%Y-%m-%d %H:%M %Z")
-        return EXPECT_BY.get(language, EXPECT_BY["en"]).format(when=when)
+        return EXPECT_BY.get(language, EXPECT_BY["en"]).format(when=deadline_text(deadline, language, now))
     return settings.expectation.get(language) or settings.expectation.get("en", "")
+
+
+def deadline_text(deadline, language: str, now: datetime) -> str:
+    """The SLA deadline as the customer's template writes dates; "" without one, or once it has passed."""
+    if deadline is None or deadline.due <= now:
+        return ""
+    return customer_time(deadline.due, ZoneInfo(deadline.zone), language) if deadline.zone else \
+        deadline.text or deadline.due.strftime("%Y-%m-%d %H:%M %Z")
 
 
 def articles(ticket, settings, config) -> list:
@@ -154,6 +164,7 @@ def compose(ticket, settings, config, now: datetime) -> dict:
         "owner_phrase": phrase_known.format(name=owner.full_name) if owner else phrase_team,
         "owner_name": owner.full_name if owner else "",  # for languages we ship no owner_phrase in
         "expectation": expectation(deadline, settings, written_in, now),  # an admin may add languages
+        "deadline": deadline_text(deadline, written_in, now),  # for them to word it in their own language
         "articles": [{"title": a.title, "url": a.url} for a in articles(ticket, settings, config)],
         "agent_name": agent.full_name if agent else "Customer Support",
         "agent_title": agent.title if agent else "",

@@ -78,6 +78,7 @@ def languages(templates_dir: str = "") -> set[str]:
 SAMPLE_CONTEXT = {"first_name": "Anna", "subject": "Order 1234", "owner_phrase": "our team will look after it",
                   "owner_name": "Anna Kowalska",
                   "expectation": "We usually answer within one business day.",
+                  "deadline": "Monday, 23 November 2026, 17:00 (Europe/Warsaw, UTC+01:00)",
                   "articles": [{"title": "Refunds", "url": "https://help.example.com/refunds"}],
                   "agent_name": "Anna Kowalska", "agent_title": "Support", "holiday": "",
                   "back_at": "Monday, 23 November 2026, 09:00 (Europe/Warsaw, UTC+01:00)"}
