@@ -164,6 +164,7 @@ def load_config(path: str | Path | None = None, *, environ=None, data: dict | No
         file = find_config_file(str(path) if path else None)
         if file is None:
             raise ConfigError("config", "no labeldesk.toml found: run `labeldesk init` or pass --config")
+        file = file.absolute()  # paths in it are read from its folder: "." would leave them relative
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8-sig"))  # a BOM (Notepad) is no TOML
         except tomllib.TOMLDecodeError as exc:

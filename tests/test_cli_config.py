@@ -458,3 +458,17 @@ def test_init_elsewhere_names_the_file_in_the_command_it_suggests(tmp_path, monk
     assert "`labeldesk sync --dry-run --config site/labeldesk.toml`" in elsewhere.output
     here = CliRunner().invoke(get_cli(), ["init"])
     assert "`labeldesk sync --dry-run`" in here.output
+
+
+def test_a_missing_articles_folder_stops_start_up_with_a_relative_config_path_too(tmp_path, monkeypatch):
+    # `--config labeldesk.toml` (relative, as docs/sla.md and docs/autoreply.md write it) left the plugins' relative
+    # paths relative, so kb_suggest's start-up check of `articles` (made for absolute paths) never ran: sync and
+    # serve started, and the misspelt folder surfaced only later. With an absolute --config it stopped start-up.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LABELDESK_CONFIG", raising=False)
+    (tmp_path / "labeldesk.toml").write_text('[mailbox]\naddress = "support@example.com"\napi_root = "http://127.0.0.1:9/"\n'
+                                             '[plugins]\nenabled = ["kb_suggest"]\n[plugins.kb_suggest]\narticles = "nokb"\n')
+    for config in ("labeldesk.toml", str(tmp_path / "labeldesk.toml")):
+        result = CliRunner().invoke(get_cli(), ["sync", "--dry-run", "--config", config])
+        assert result.exit_code != 0 and "plugins.kb_suggest.articles" in result.output, result.output
+        assert str(tmp_path / "nokb") in result.output  # where it was looked for, not "nokb does not exist in ."
