@@ -22,7 +22,6 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
     """The host's web app for one mailbox."""
     app = Flask("labeldesk")
     app.config.update(LABELDESK_DEMO=demo, MAX_CONTENT_LENGTH=2 * 1024 * 1024)
-    app.config.from_prefixed_env("LABELDESK")
     if test_config:
         app.config.update(test_config)
     app.config["LABELDESK_DEMO"] = demo or bool(test_config and test_config.get("LABELDESK_DEMO"))

@@ -381,3 +381,14 @@ def test_another_process_syncing_during_a_push_is_a_warning_not_a_traceback(tmp_
     skipped = [r for r in caplog.records if "background sync after push" in r.getMessage()]
     assert len(skipped) == 1 and skipped[0].levelname == "WARNING" and skipped[0].exc_info is None
     assert "another labeldesk process" in skipped[0].getMessage()
+
+
+def test_labeldesk_variables_are_settings_not_the_web_apps_own(tmp_path, monkeypatch):
+    """create_app read every LABELDESK_* variable into Flask's config (from_prefixed_env): one meant for the
+    settings, or a stray LABELDESK_MAX_CONTENT_LENGTH, changed the web app unseen (here the 2 MB body limit that
+    keeps a forged add-on request from filling memory). Variables are the settings' overrides only."""
+    monkeypatch.setenv("LABELDESK_MAX_CONTENT_LENGTH", "1000000000")
+    monkeypatch.setenv("LABELDESK_SECRET_KEY", '"leaked"')
+    _, _, client, _ = served(tmp_path)
+    assert client.application.config["MAX_CONTENT_LENGTH"] == 2 * 1024 * 1024
+    assert client.application.config.get("SECRET_KEY") is None
