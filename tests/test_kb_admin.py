@@ -599,3 +599,11 @@ def test_front_matter_that_yaml_reads_as_no_table_is_read_line_by_line():
 
     meta, body = parse_front_matter("---\nNotes about refunds\n  for the team\n---\nThe body.\n")
     assert meta == {} and body == "The body.\n"
+
+
+def test_kb_index_counts_one_article_in_the_singular(tmp_path):
+    config = kb_config(tmp_path)
+    (tmp_path / "kb" / "password.md").unlink()
+    result = kb_cli("index", "--config", str(config))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "1 article, 1 new or changed." in result.stdout

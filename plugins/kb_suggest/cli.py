@@ -86,7 +86,7 @@ def register(cli: click.Group) -> None:
         with click.progressbar(length=len(articles), label="Indexing articles", file=sys.stderr) as bar:
             changed, total = update_cache(config.state_path, articles, progress=lambda n: bar.update(1),
                                           settings=settings, notify=lambda message: click.echo(message, err=True))
-        click.echo(f"{total} articles, {changed} new or changed.")
+        click.echo(f"{total} article{'s' if total != 1 else ''}, {changed} new or changed.")
 
     def _sync_drive(config_path, folder, state_dir):
         from plugin_host.errors import LabeldeskError
