@@ -7,6 +7,7 @@ from pathlib import Path
 
 from plugin_host.config import EMAIL_RE, default_timezone, did_you_mean, own_address_in, read_flag, read_list
 from plugin_host.errors import ConfigError
+from plugin_host.ticket import canonical_address
 
 DEFAULT_EXPECTATION = {
     "en": "We usually answer within one business day.",
@@ -46,12 +47,14 @@ def _list(raw: dict, key: str, lower: bool = True) -> tuple[str, ...]:
 
 
 def _addresses(raw: dict, key: str) -> tuple[str, ...]:
-    """A list of email addresses, lower-cased: a plain "support" would never match a message's address."""
+    """A list of email addresses, lower-cased and with an internationalised domain in A-labels, as tickets and
+    [agents] spell them (jan@exämple.org is jan@xn--exmple-cua.org): a plain "support" would never match a
+    message's address."""
     addresses = _list(raw, key)
     for address in addresses:
         if not EMAIL_RE.match(address):
             raise ConfigError(_key(key), f"{address!r} is not an email address")
-    return addresses
+    return tuple(canonical_address(address) for address in addresses)
 
 
 def _address(raw: dict, key: str) -> str:
@@ -63,12 +66,13 @@ def _address(raw: dict, key: str) -> str:
 
 
 def _domains(raw: dict, key: str) -> tuple[str, ...]:
-    """Mail domains, lower-cased; "@example.com" is example.com (an address is an error: skip_senders takes those)."""
+    """Mail domains, lower-cased, an internationalised one in A-labels as tickets spell addresses (exämple.org is
+    xn--exmple-cua.org); "@example.com" is example.com (an address is an error: skip_senders takes those)."""
     domains = tuple(d.removeprefix("@") for d in _list(raw, key))
     for domain in domains:
         if "@" in domain or "." not in domain:
             raise ConfigError(_key(key), f"{domain!r} is not a domain, e.g. example.com")
-    return domains
+    return tuple(canonical_address(f"x@{domain}").rpartition("@")[2] for domain in domains)
 
 
 def _text(raw: dict, key: str, default: str = "") -> str:

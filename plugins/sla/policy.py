@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from plugin_host.config import EMAIL_RE, default_timezone, did_you_mean, read_flag, read_list
 from plugin_host.errors import ConfigError
+from plugin_host.ticket import canonical_address
 
 from .calendar import BusinessCalendar, parse_duration
 
@@ -242,7 +243,7 @@ def _vip_senders(senders: frozenset, key: str) -> frozenset:
     for sender in sorted(senders):
         if not EMAIL_RE.match(sender):
             raise ConfigError(key, f"{sender!r} is not an email address (whole domains go in vip_domains)")
-    return senders
+    return frozenset(canonical_address(sender) for sender in senders)  # an IDN domain in A-labels, as tickets have it
 
 
 def _vip_domains(domains: frozenset, key: str) -> frozenset:
@@ -251,7 +252,7 @@ def _vip_domains(domains: frozenset, key: str) -> frozenset:
     for domain in sorted(domains):
         if "@" in domain or "." not in domain or not EMAIL_RE.match(f"x@{domain}"):
             raise ConfigError(key, f"{domain!r} is not a domain, e.g. example.com (addresses go in vip_senders)")
-    return domains
+    return frozenset(canonical_address(f"x@{domain}").rpartition("@")[2] for domain in domains)  # A-labels
 
 
 def _teams(teams: tuple, key: str) -> tuple:
