@@ -7,6 +7,7 @@ gives the same answer, so a crash or a replay never does harm.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -44,14 +45,33 @@ def canonical_address(email: str) -> str:
 
 
 def shown_address(email: str) -> str:
-    """``email`` as people read it: an A-label domain back in its own script (jan@exämple.org), as Gmail shows it."""
+    """``email`` as people read it: an A-label domain back in its own script (jan@exämple.org), as Gmail shows it;
+    kept in A-labels when its script could pass for another name's (:func:`readable_label`)."""
     local, at, domain = (email or "").rpartition("@")
     if not at or "xn--" not in domain:
         return email
     try:
-        return f"{local}@{idna.decode(domain)}"
+        shown = idna.decode(domain)
     except (idna.IDNAError, UnicodeError):
         return email
+    return f"{local}@{shown}" if all(readable_label(label) for label in shown.split(".")) else email
+
+
+# Cyrillic and Greek letters that look like Latin ones (Chrome's whole-script confusables, in part).
+LATIN_LOOKALIKES = frozenset("асԁеһіјӏорԛѕԝхуъьҽпгѵѡвкмнтзыαικνορτυχ")
+# Scripts written together with Latin and each other in one name (Japanese, Chinese, Korean domains).
+EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC", "LATIN"}
+
+
+def readable_label(label: str) -> bool:
+    """Whether a domain label can be shown in its own script without passing for another domain, as browsers
+    judge it: one script (Latin with East Asian ones allowed), and not Cyrillic or Greek letters that all look
+    Latin ("аррӏе" is not apple). Otherwise the agent is shown its A-label (xn--80ak6aa92e)."""
+    letters = [ch for ch in label if ch.isalpha()]
+    scripts = {unicodedata.name(ch, "UNKNOWN").split()[0] for ch in letters}
+    if len(scripts) > 1 and not scripts <= EAST_ASIAN:
+        return False  # mixed scripts: "pаypal" with a Cyrillic "а"
+    return not (letters and scripts & {"CYRILLIC", "GREEK"} and all(ch in LATIN_LOOKALIKES for ch in letters))
 
 
 MessageKind = Literal["customer", "agent", "internal", "automatic"]

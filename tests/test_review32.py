@@ -47,3 +47,39 @@ def test_sla_vip_lists_written_in_unicode_make_an_idn_customer_a_vip(tmp_path):
         ticket = ticket_from_eml(raw.replace(ASCII_FROM, IDN_MAIL), config)
         assert ticket.customer.email == "jan@xn--exmple-cua.org"
         assert priority_of(ticket, policy) == ("high", "VIP customer"), settings
+
+
+def _card_of(address: str):
+    from datetime import datetime, timezone
+
+    from gmail_addon import cards
+    from plugin_host.ticket import Person, Ticket, TicketMessage
+
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    customer = Person("", address)
+    message = TicketMessage("1", "t", "<1@x>", customer, (), (), "S", now, "customer", "text")
+    ticket = Ticket("t", "S", customer, "support@example.com", (message,), "en", frozenset(), now, None, "customer")
+    card = cards.ticket_card(ticket, None, [], [], lambda n: f"https://desk.example.com/addon/{n}")
+    return card["sections"][0]["widgets"][0]["decoratedText"], card["header"]["subtitle"]
+
+
+def test_a_lookalike_domain_is_shown_to_the_agent_in_a_labels_not_as_the_name_it_imitates():
+    """The side panel now shows A-label domains in their own script; "xn--80ak6aa92e.com" is Cyrillic "аррӏе.com",
+    which an agent reads as apple.com. A domain in letters that could pass for Latin ones, or mixing scripts
+    ("pаypal" with a Cyrillic "а"), stays in A-labels, as browsers show it; ordinary IDNs still read naturally."""
+    from plugin_host.ticket import shown_address
+
+    for spoof in ("jan@xn--80ak6aa92e.com", "jan@xn--pypal-4ve.com"):
+        shown, subtitle = _card_of(spoof)
+        assert shown["text"] == shown["bottomLabel"] == spoof and subtitle.startswith(spoof)
+    assert shown_address("jan@xn--e1afmkfd.xn--p1ai") == "jan@пример.рф"
+    assert shown_address("jan@xn--eckwd4c7c.xn--zckzah") == "jan@ドメイン.テスト"
+    assert shown_address("jan@xn--mller-kva.de") == "jan@müller.de"
+
+
+def test_a_customer_at_a_malformed_a_label_domain_still_gets_a_card():
+    """A From such as jan@xn--zz.org is ASCII, so it is kept as written; its domain is no valid A-label and cannot
+    be shown in another script: the card shows it as it is rather than failing."""
+    for address in ("jan@xn--zz.org", "jan@xn--a.org", "jan@xn--.org"):
+        shown, _ = _card_of(address)
+        assert shown["text"] == shown["bottomLabel"] == address
