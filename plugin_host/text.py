@@ -247,6 +247,7 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
     """Cut quoted history (``>`` lines, "On … wrote:" in several languages) and signatures; with ``limit``,
     stop once that many characters are kept (quoted lines above a bottom-posted reply do not count)."""
     kept, size = [], 0
+    words = False  # whether ``kept`` holds a non-blank line (kept as a flag: hostile mail has 100k lines)
     lines = text.split("\n")
     forwarded = False  # in the header block of a message forwarded without a comment above it
     skip = 0  # lines of an attribution above a bottom-posted reply
@@ -255,7 +256,7 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
             skip -= 1
             continue
         if FORWARDED.match(line):
-            if any(k.strip() for k in kept):
+            if words:
                 break  # the customer's own words are above the forwarded message
             forwarded = True
             continue
@@ -263,8 +264,11 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
             if FORWARDED_FIELD.match(line) or _is_attribution(line) or not line.strip():
                 continue
             forwarded = False
+        quoted = line.lstrip().startswith(">")
+        if quoted and not words:
+            continue  # the quote above a bottom-posted reply: no history starts inside it
         span = _quote_span(lines, i)
-        if span and not any(k.strip() for k in kept) and _quoted_below(lines, i + span):
+        if span and not words and _quoted_below(lines, i + span):
             skip = span - 1  # "On … wrote:", the quote, then the customer's words (bottom-posting)
             continue
         if span and kept:
@@ -272,9 +276,10 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
             break
         if SIGNATURE.match(line):
             break
-        if line.lstrip().startswith(">"):
+        if quoted:
             continue
         kept.append(line)
+        words = words or bool(line.strip())
         size += len(line) + 1
         if limit is not None and size >= limit:
             break
@@ -283,7 +288,10 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
 
 def _quoted_below(lines: list[str], i: int) -> bool:
     """Whether the first non-empty line from ``lines[i]`` on is a quoted (">") one."""
-    return next((line.lstrip().startswith(">") for line in lines[i:] if line.strip()), False)
+    for k in range(i, len(lines)):  # by index: a slice per attribution made 20k "On … wrote:" / ">" pairs quadratic
+        if lines[k].strip():
+            return lines[k].lstrip().startswith(">")
+    return False
 
 
 def _inline_answers(below: list[str], limit: int | None) -> list[str]:
