@@ -273,6 +273,10 @@ class _TextExtractor(HTMLParser):
         self.pre = 0  # inside <pre>: its line breaks are the text's
         self.quotes = quotes
         self.open: list[tuple[str, bool]] = []  # open <blockquote>/<div> tags, and whether each is a quote
+        # How many of ``open`` are quotes, and how many of each tag: kept as counts, so that text deep in 30k nested
+        # <div>s, or a stray </blockquote> under them, costs one step and not a walk of the stack.
+        self.open_quotes = 0
+        self.open_tags = {"blockquote": 0, "div": 0}
 
     def _emit(self, text: str, quoted: bool = False) -> None:
         self.chunks.append(text)
@@ -287,12 +291,19 @@ class _TextExtractor(HTMLParser):
         quote = (tag == "blockquote" and (found.get("type") == "cite" or "gmail_quote" in classes)) or \
             (tag == "div" and "yahoo_quoted" in classes)
         self.open.append((tag, quote))
+        self.open_quotes += quote
+        self.open_tags[tag] += 1
 
     def _unnest(self, tag) -> None:
-        for k in range(len(self.open) - 1, -1, -1):
-            if self.open[k][0] == tag:
-                del self.open[k:]
-                return
+        if not self.open_tags[tag]:
+            return  # a stray end tag: nothing it could close
+        k = len(self.open) - 1
+        while self.open[k][0] != tag:  # the tags above it were left open: it closes them too
+            k -= 1
+        for name, quote in self.open[k:]:
+            self.open_quotes -= quote
+            self.open_tags[name] -= 1
+        del self.open[k:]
 
     def handle_starttag(self, tag, attrs):
         if self.quotes and tag in {"blockquote", "div"}:
@@ -318,7 +329,7 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data):
         # A line break in the source is a space to a reader (mail wraps its HTML at 76 columns, mid-sentence)
         if not self.hidden:
-            self._emit(data if self.pre else re.sub(r"[\r\n]+", " ", data), any(quote for _, quote in self.open))
+            self._emit(data if self.pre else re.sub(r"[\r\n]+", " ", data), self.open_quotes > 0)
 
     def quoted_lines(self) -> str:
         """The text with each line that holds quoted text marked "> ", as a plain-text reply quotes."""
