@@ -25,10 +25,10 @@ ATTRIBUTION = re.compile(
     # Gmail in Russian and Yandex/Mail.ru: "пн, 23 нояб. 2026 г. в 10:05, Name <address>:" (no verb); Mail.ru
     # quoting an address without a name: "Понедельник, 7 декабря 2026, 10:00 +03:00 от support@example.com:" (its
     # offset: a customer's "7.12.2026 в 10:00 пришло письмо от noreply@shop.ru:" is the question)
-    r".{0,200}\d{1,2}:\d{2}(.{0,200}<[^<>\s]+@[^<>\s]+>|\s+[+-]\d{2}:?\d{2}\s+от\s+[^<>\s]+@[^<>\s]+)\s*:|"
+    r".{0,200}\d{1,2}:\d{2}(.{0,200}<[^<>\s@]+@[^<>\s]+>|\s+[+-]\d{2}:?\d{2}\s+от\s+[^<>\s@]+@[^<>\s]+)\s*:|"
     # Gmail and Apple Mail in Swedish, Danish, Norwegian, Dutch, Italian, Portuguese, Finnish, Vietnamese: the verb
     # last ("…, Name (address) skrev:") or followed only by the writer ("Op … schreef Name <address>:")
-    rf".{{0,200}}\b{ATTRIBUTION_VERB}(\s*|\s+[^:<>()]{{1,100}}(<[^<>\s]+@[^<>\s]+>|\([^()\s]+@[^()\s]+\)))\s*:)\s*$", re.I)
+    rf".{{0,200}}\b{ATTRIBUTION_VERB}(\s*|\s+[^:<>()]{{1,100}}(<[^<>\s@]+@[^<>\s]+>|\([^()\s@]+@[^()\s]+\)))\s*:)\s*$", re.I)
 # Separators that start quoted or forwarded mail wherever they appear.
 QUOTE_HEADER = re.compile(
     r"^\s*(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"
@@ -161,7 +161,7 @@ def plain_text(msg: Message, quotes: bool = False) -> str:
 
 # An address in <…>, or a whole date (a day and a year: "15 ноября 2026", "Nov 23, 2026", 23.11.26):
 # a customer's own "today at 14:30 the site says:" or "in 2025 the manager wrote:" has neither.
-ADDRESS_EVIDENCE = re.compile(r"<[^<>\s]+@[^<>\s]+>")
+ADDRESS_EVIDENCE = re.compile(r"<[^<>\s@]+@[^<>\s]+>")
 DATE_EVIDENCE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b(19|20)\d\d[./-]\d{1,2}[./-]\d{1,2}\b|"
                            r"\b\d{1,2}\b\D{1,20}\b(19|20)\d\d\b")
 

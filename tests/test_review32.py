@@ -164,3 +164,22 @@ def test_text_deep_in_nested_divs_and_stray_end_tags_cost_one_step_each():
     assert _calls(html_to_text, "<div>a" * 2000, True) < 2.5 * small
     stray = _calls(html_to_text, "<div>" * 1000 + "</blockquote>a" * 1000, True)
     assert _calls(html_to_text, "<div>" * 2000 + "</blockquote>a" * 2000, True) < 2.5 * stray
+
+
+def test_an_address_in_an_attribution_pattern_splits_at_one_at_sign_only():
+    """"<" followed by 2,000 "@" made the address patterns try every split of the run (its square): a line of them
+    after "skrev" or a time took 3-4 times as long as before the new languages, and a wrapped line of 20,000 took
+    3.5 s. An address's local part now ends at its first "@", so there is one way to read it; real ones still match."""
+    import re
+
+    from plugin_host import text
+
+    for pattern in (text.ATTRIBUTION.pattern, text.ADDRESS_EVIDENCE.pattern):
+        assert not re.search(r"\[\^(<>|\(\))\\s\]\+@", pattern), pattern  # "[^<>\s]+@": any number of "@" before
+    for line in ("Den 14 september 2026 02:23:18, Valentino Rudy (valentino@example.com) skrev:",
+                 "Op 26 jun. 2026 om 14:41 schreef Anna <anna@example.com>:",
+                 "пн, 23 нояб. 2026 г. в 10:05, Анна <anna@example.com>:",
+                 "Понедельник, 7 декабря 2026, 10:00 +03:00 от support@example.com:"):
+        assert text._is_attribution(line), line
+    hostile = "hi\n" + ("10:00 skrev a <" + "@" * 1990 + "\n") * 20 + "<" + "@" * 5000 + "\nx"
+    assert text.strip_quoted(hostile).startswith("hi\n10:00 skrev a <@@")
