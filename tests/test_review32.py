@@ -1,12 +1,24 @@
 """Review 32: internationalised domains in the plugins' own address lists, hostile quoted mail and HTML quotes."""
 from __future__ import annotations
 
+import pytest
+
 from plugin_host.config import load_config
+from plugin_host.text import strip_quoted
 
 from .conftest import deliver, make_email
 
 IDN_MAIL = "From: Jan <jan@exämple.org>".encode()
 ASCII_FROM = b"From: Jane Customer <jane@example.org>"
+
+
+def test_a_domain_written_decomposed_is_the_same_customer_as_one_written_composed():
+    """macOS and some web forms write "ä" as "a" + a combining diaeresis (NFD): UTS 46 mapping makes it the same
+    A-label spelling, so the acknowledgement window and search see one customer, not an address left unchanged."""
+    from plugin_host.ticket import canonical_address
+
+    assert canonical_address("jan@exa\u0308mple.org") == canonical_address("jan@exämple.org") == "jan@xn--exmple-cua.org"
+    assert canonical_address("Jan@ＥXÄMPLE.org") == "jan@xn--exmple-cua.org"  # full-width letters, as UTS 46 maps
 
 
 def test_skip_domains_and_skip_senders_written_in_unicode_still_skip_an_idn_customer(tmp_path):
@@ -183,3 +195,66 @@ def test_an_address_in_an_attribution_pattern_splits_at_one_at_sign_only():
         assert text._is_attribution(line), line
     hostile = "hi\n" + ("10:00 skrev a <" + "@" * 1990 + "\n") * 20 + "<" + "@" * 5000 + "\nx"
     assert text.strip_quoted(hostile).startswith("hi\n10:00 skrev a <@@")
+
+
+def test_an_agents_answer_to_an_idn_customer_written_in_unicode_answers_the_customer(tmp_path):
+    """The customer wrote from jan@xn--exmple-cua.org; an agent's answer addressed in RFC 6532 mail to
+    jan@exämple.org is the same mailbox, so it answers the customer (a recipient read without A-labels made it
+    an internal note that stopped no clock)."""
+    from plugin_host.tickets import build_ticket, gmail_message_from_raw
+
+    config = load_config(tmp_path / "labeldesk.toml", environ={}, data={
+        "mailbox": {"address": "support@example.com"},
+        "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}}})
+    question = make_email(sender="Jan <jan@xn--exmple-cua.org>", subject="Refund", body="Where is my refund?")
+    answer = make_email(sender="Anna Kowalska <anna.kowalska@example.com>", subject="Re: Refund",
+                        to="Jan <jan@example.org>", body="It went out today.").replace(
+        b"To: Jan <jan@example.org>", "To: Jan <jan@exämple.org>".encode())
+    messages = [gmail_message_from_raw(question, "m1", "t1", ("INBOX",)),
+                gmail_message_from_raw(answer, "m2", "t1", ("SENT",))]
+    messages[1]["internalDate"] = str(int(messages[0]["internalDate"]) + 60_000)
+    ticket = build_ticket({"id": "t1", "messages": messages}, config)
+    assert [m.kind for m in ticket.messages] == ["customer", "agent"]
+    assert not ticket.awaiting_reply
+
+
+# -- gaps a hand mutation of this branch's changes showed (each fails on its mutant) ---------------------------------
+
+def test_the_queue_on_the_homepage_shows_an_idn_customer_in_their_own_script():
+    import json
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from gmail_addon import cards
+    from plugin_host.ticket import Person, Ticket, TicketMessage
+
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    customer = Person("", "jan@xn--exmple-cua.org")
+    message = TicketMessage("1", "t", "<1@x>", customer, (), (), "S", now, "customer", "text")
+    ticket = Ticket("t", "S", customer, "support@example.com", (message,), "en", frozenset(), now, None, "customer")
+    card = cards.homepage_card(SimpleNamespace(full_name="Anna Kowalska"), [(ticket, None)], {}, [],
+                               lambda n: f"https://desk.example.com/addon/{n}")
+    shown = json.dumps(card, ensure_ascii=False)
+    assert "jan@exämple.org" in shown and "xn--" not in shown
+
+
+@pytest.mark.parametrize("own", [
+    # a customer's own words with a date, the verb and an address: not "the verb, then only the writer"
+    "Den 5 december 2026 skrev jag (på svenska) till <info@shop.example>:",
+    # a compound ending in the verb ("underskrev": signed) is not the verb
+    "Aftalen, som vi den 5.12.2026 underskrev:",
+    # dashes before "wrote" but none after it: no Android separator
+    "-- and this is what I already wrote:",
+])
+def test_a_customers_own_lines_that_resemble_the_new_attributions_stay(own):
+    text = f"Hello,\n{own}\nthe parcel never came."
+    assert strip_quoted(text) == text
+
+
+@pytest.mark.parametrize("block", [
+    "Op 26 jun. 2026 om 14:41 schreef Anna Kowalska (anna@example.com):",
+    "Da: Anna Rossi\nInviato: venerdì 27 giugno 2026 12:06\nA: Support\nOggetto: Fattura",
+])
+def test_more_attributions_and_header_blocks_start_the_quote(block):
+    text = f"The invoice is still wrong.\n\n{block}\n\nOur old message about the invoice"
+    assert strip_quoted(text).strip() == "The invoice is still wrong."
