@@ -60,7 +60,7 @@ def shown_address(email: str) -> str:
 # Cyrillic and Greek letters that look like Latin ones (Chrome's whole-script confusables, in part).
 LATIN_LOOKALIKES = frozenset("асԁеһіјӏорԛѕԝхуъьҽпгѵѡвкмнтзыαικνορτυχ")
 # Scripts written together with Latin and each other in one name (Japanese, Chinese, Korean domains).
-EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC", "LATIN"}
+EAST_ASIAN = {"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC", "LATIN"}
 
 
 def readable_label(label: str) -> bool:

@@ -86,6 +86,8 @@ def test_a_lookalike_domain_is_shown_to_the_agent_in_a_labels_not_as_the_name_it
         assert shown["text"] == shown["bottomLabel"] == spoof and subtitle.startswith(spoof)
     assert shown_address("jan@xn--e1afmkfd.xn--p1ai") == "jan@пример.рф"
     assert shown_address("jan@xn--eckwd4c7c.xn--zckzah") == "jan@ドメイン.テスト"
+    assert shown_address("jan@xn--gdk3b6d606l34z.jp") == "jan@東京ドーム.jp"  # kanji, katakana and its long-vowel mark
+    assert shown_address("jan@xn--sony-ye6f785fgsonh6a.jp") == "jan@sony株式会社.jp"  # Latin with Japanese
     assert shown_address("jan@xn--mller-kva.de") == "jan@müller.de"
 
 
