@@ -1,6 +1,9 @@
 """Review 32: internationalised domains in the plugins' own address lists, hostile quoted mail and HTML quotes."""
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 from plugin_host.config import load_config
@@ -260,3 +263,76 @@ def test_a_customers_own_lines_that_resemble_the_new_attributions_stay(own):
 def test_more_attributions_and_header_blocks_start_the_quote(block):
     text = f"The invoice is still wrong.\n\n{block}\n\nOur old message about the invoice"
     assert strip_quoted(text).strip() == "The invoice is still wrong."
+
+
+def test_only_our_own_old_temporary_files_are_removed_not_a_look_alike_name_nor_a_link_to_a_file(tmp_path):
+    """remove_stale_temp_files removes ``.<name>.<8 characters>.tmp`` exactly: a name that merely starts like one is
+    someone's, and a link named as ours is left (with the file it points to) even when that file is old."""
+    from plugin_host.files import remove_stale_temp_files
+
+    old = time.time() - 3600
+    ours = tmp_path / ".cursor.json.ab12cd34.tmp"
+    look_alike = tmp_path / ".cursor.json.ab12cd34.tmp.bak"
+    someones = tmp_path / ".my.backup.tmp"  # not mkstemp's eight characters
+    target = tmp_path.parent / f"{tmp_path.name}-target"
+    link = tmp_path / ".alerts-sent.json.zz99yy88.tmp"
+    for path in (ours, look_alike, someones, target):
+        path.write_text("{")
+        os.utime(path, (old, old))
+    link.symlink_to(target)
+    os.utime(link, (old, old), follow_symlinks=False)
+    assert remove_stale_temp_files(tmp_path) == [ours.name]
+    assert look_alike.exists() and someones.exists() and link.is_symlink() and target.exists()
+
+
+def test_a_temporary_file_another_process_removed_first_is_no_warning(tmp_path, monkeypatch, caplog):
+    """Two processes opening the state folder at once both find the file; the one that loses the race says nothing."""
+    from plugin_host import files
+
+    left = tmp_path / ".cursor.json.ab12cd34.tmp"
+    left.write_text("{")
+    os.utime(left, (time.time() - 3600,) * 2)
+
+    def gone(path):
+        raise FileNotFoundError(2, "No such file or directory", path)
+
+    monkeypatch.setattr(files.os, "unlink", gone)
+    with caplog.at_level("INFO", logger="plugin_host.files"):
+        assert files.remove_stale_temp_files(tmp_path) == []
+    assert not caplog.records
+
+
+def test_a_french_outlook_block_without_an_address_starts_the_quote():
+    """French Outlook puts a space before the colon ("Envoyé :"): the field under an address-less "De :" line."""
+    block = "De : Camille Martin\nEnvoyé : vendredi 23 janvier 2026 16:39\nÀ : Support\nObjet : Facture"
+    assert strip_quoted(f"The invoice is still wrong.\n\n{block}\n\nOur old message").strip() == \
+        "The invoice is still wrong."
+
+
+@pytest.mark.parametrize("own", [
+    "Date: 05.12.2026\nTo: jan@example.org\nSubject: refund",  # a day but no time: a customer's own fields
+    "Date: today at 14:00\nTo: jan@example.org\nSubject: refund",  # a time but no date
+    "Date: 05.12.2026 14:00\nThe parcel never came.\nTo: jan@example.org",  # no header field right below it
+])
+def test_a_customers_own_date_line_above_their_address_stays(own):
+    """A quoted block opening with "Date:" needs a date and a time on it and header fields right below it."""
+    text = f"Hello,\n{own}\nPlease help."
+    assert strip_quoted(text) == text
+
+
+def test_a_customers_line_above_an_attribution_wrapped_before_its_verb_stays():
+    """Lines two and three are the attribution ("Den 26.06.2026 14:41, Anna" / "skrev:"); joined with the
+    customer's line above them they looked like one, and the customer's words went with the quote."""
+    text = "Jag väntar sedan 5.12.2026 på paketet.\nDen 26.06.2026 14:41, Anna\nskrev:\n> Paketet är skickat."
+    assert strip_quoted(text) == "Jag väntar sedan 5.12.2026 på paketet."
+
+
+def test_the_state_folder_is_swept_for_temporary_files_once_a_process(tmp_path, monkeypatch):
+    from plugin_host import host as host_module
+    from tests.test_host_sync import make_host
+
+    swept = []
+    monkeypatch.setattr(host_module, "remove_stale_temp_files", lambda path: swept.append(path) or [])
+    _, host, _ = make_host(tmp_path)
+    assert host.state_dir == host.state_dir  # opened twice
+    assert len(swept) == 1
