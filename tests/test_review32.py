@@ -336,3 +336,118 @@ def test_the_state_folder_is_swept_for_temporary_files_once_a_process(tmp_path, 
     _, host, _ = make_host(tmp_path)
     assert host.state_dir == host.state_dir  # opened twice
     assert len(swept) == 1
+
+
+def test_another_automatic_reply_this_process_sent_is_no_acknowledgement():
+    """The ledger remembers every automatic reply this process sends; only an acknowledgement (key "ack…") closes
+    the sender's acknowledgement window: a survey or closing reply to Jan does not silence his next question's."""
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from plugin_host.sent import SentLedger
+
+    now = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+    client = SimpleNamespace(list_message_ids=lambda **kwargs: [])  # nothing in search, nothing in Sent yet
+    ledger = SentLedger(client, lambda: now)
+    ledger.record({"id": "m1", "threadId": "t1"}, "<survey.t1@example.com>", "Jan <jan@example.org>", "survey:t1")
+    assert ledger.acknowledgement_to("jan@example.org", "t2", timedelta(days=4)) is None
+    ledger.record({"id": "m2", "threadId": "t1"}, "<ack.t1@example.com>", "Jan <jan@example.org>", "ack")
+    assert ledger.acknowledgement_to("jan@example.org", "t2", timedelta(days=4)) == "t1"
+
+
+@pytest.mark.parametrize("attribution", [
+    "On Fri, Jun 26, 2026 at 14:41, Anna Kowalska <\nanna@example.com>\nwrote:",
+    "On 26 June 2026, Anna Kowalska <\nanna@example.com>\nwrote:",  # no time: the address is the evidence
+])
+def test_an_attribution_wrapped_twice_above_a_bottom_posted_answer_is_cut_whole(attribution):
+    """Apple Mail wraps "On …, Name <address> wrote:" over three lines; above a bottom-posted answer all three go,
+    and inside "<address>" the halves join without a space (else the address is no address)."""
+    assert strip_quoted(f"{attribution}\n> Which plan?\nThe Team plan.") == "The Team plan."
+    assert strip_quoted(f"Thanks.\n{attribution}\n> Which plan?").strip() == "Thanks."
+
+
+def test_an_alert_sent_days_ago_is_found_by_the_search(tmp_path):
+    """What an earlier process sent long before this one started is the search's to find (Sent's walk stops at the
+    search's lag): that alert is not sent again."""
+    from datetime import timedelta
+
+    from plugin_host.mailbox import LocalMailbox
+    from tests.test_host_sync import make_host
+    from tests.test_sent import NOW, send_alert
+
+    local, host, _ = make_host(tmp_path, local=LocalMailbox("support@example.com", clock=lambda: NOW.timestamp()))
+    host.executor.now = lambda: NOW
+    old = send_alert(local, host, 1, age=timedelta(days=2))
+    assert host.executor.sent.notification_sent(old)
+    assert not host.executor.sent.notification_sent("<labeldesk.alert2@example.com>")
+
+
+def _ledger(search: list[dict] | None = None, marker: str = "ack"):
+    """A SentLedger over a client whose search for sent mail to Jan finds ``search`` (acknowledgements), and whose
+    Sent listing is empty: (ledger, clock list to move time)."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from plugin_host.sent import SentLedger
+
+    clock = [datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)]
+    read = []
+    client = SimpleNamespace(
+        list_message_ids=lambda q="", **kwargs: list(search or []) if q.startswith("in:sent to:") else [],
+        get_message=lambda id, **kwargs: read.append(id) or {"payload": {"headers": [
+            {"name": "X-Labeldesk", "value": marker}]}})
+    return SentLedger(client, lambda: clock[0]), clock, read
+
+
+def test_an_acknowledgement_in_memory_counts_for_other_threads_and_within_the_window_only():
+    from datetime import timedelta
+
+    ledger, clock, _ = _ledger()
+    ledger.record({"id": "m1", "threadId": "t1"}, "<ack.t1@example.com>", "Jan <jan@example.org>", "ack")
+    window = timedelta(days=4)
+    assert ledger.acknowledgement_to("jan@example.org", "t2", window) == "t1"
+    assert ledger.acknowledgement_to("jan@example.org", "t1", window) is None  # its own thread: not another one
+    clock[0] += timedelta(days=5)  # serve ran on: the window has passed
+    assert ledger.acknowledgement_to("jan@example.org", "t2", window) is None
+
+
+def test_an_acknowledgement_the_search_finds_in_the_same_thread_is_not_read_nor_counted():
+    from datetime import timedelta
+
+    ledger, _, read = _ledger(search=[{"id": "m1", "threadId": "t1"}])
+    assert ledger.acknowledgement_to("jan@example.org", "t1", timedelta(days=4)) is None and read == []
+    assert ledger.acknowledgement_to("jan@example.org", "t2", timedelta(days=4)) == "t1" and read == ["m1"]
+    ledger, _, read = _ledger(search=[{"id": "m1", "threadId": "t1"}], marker="notify:breach:t1")
+    assert ledger.acknowledgement_to("jan@example.org", "t2", timedelta(days=4)) is None and read == ["m1"]
+
+
+@pytest.mark.parametrize("own", [
+    "On Monday at 14:41 your courier\nwrote:\nleft at the door",  # a time but no date
+    "On 5.12.2026 your courier\nwrote:\nleft at the door",  # a date but no time
+])
+def test_a_customers_two_lines_ending_in_wrote_need_a_date_and_a_time_or_an_address(own):
+    assert strip_quoted(f"Hello,\n{own}") == f"Hello,\n{own}"
+
+
+def test_inline_answers_count_towards_the_limit():
+    answer = "The Team plan, for our whole company of many people." * 3
+    text = "Hello.\nOn 1.12.2026, Anna <anna@example.com> wrote:\n" + f"> Which plan?\n{answer}\n" * 50
+    kept = strip_quoted(text, limit=400)
+    assert kept.startswith(f"Hello.\n{answer}") and len(kept) < 400 + len(answer) + 2
+
+
+def test_a_blank_line_between_a_bottom_posted_attribution_and_its_quote():
+    text = "On 1.12.2026, Anna <anna@example.com> wrote:\n\n> Which plan?\n\nThe Team plan."
+    assert strip_quoted(text).strip() == "The Team plan."
+
+
+def test_the_next_quoted_messages_attribution_ends_the_inline_answers():
+    text = ("Hello.\nOn 1.12.2026, Anna <anna@example.com> wrote:\n> Which plan?\nThe Team plan.\n"
+            "On 30.11.2026, Bob <bob@example.com> wrote:\n> An older question\nan older answer")
+    assert strip_quoted(text) == "Hello.\nThe Team plan."
+
+
+def test_a_forwarded_message_below_the_inline_answers_ends_them():
+    text = ("Hello.\nOn 1.12.2026, Anna <anna@example.com> wrote:\n> Which plan?\nThe Team plan.\n"
+            "---------- Forwarded message ---------\nFrom: Bob <bob@example.com>\nWhat Bob wrote")
+    assert strip_quoted(text) == "Hello.\nThe Team plan."
