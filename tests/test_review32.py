@@ -451,3 +451,33 @@ def test_a_forwarded_message_below_the_inline_answers_ends_them():
     text = ("Hello.\nOn 1.12.2026, Anna <anna@example.com> wrote:\n> Which plan?\nThe Team plan.\n"
             "---------- Forwarded message ---------\nFrom: Bob <bob@example.com>\nWhat Bob wrote")
     assert strip_quoted(text) == "Hello.\nThe Team plan."
+
+
+def test_what_this_process_sent_itself_is_not_read_back_from_sent(tmp_path):
+    """A process that sent an alert and then first asks "already sent?" knows its own send: Sent's newest message
+    is then the one before it, from a quiet mailbox, and one read of headers answers."""
+    from datetime import timedelta
+
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.sent import SentLedger
+    from tests.test_host_sync import make_host
+    from tests.test_sent import NOW, reads, send_alert
+
+    local, host, _ = make_host(tmp_path, local=LocalMailbox("support@example.com", clock=lambda: NOW.timestamp()))
+    send_alert(local, host, 1, age=timedelta(hours=2))
+    ledger = SentLedger(host.client, lambda: NOW)
+    message_id = send_alert(local, host, 2)
+    mine = next(m for m in local.mailbox.messages.values() if message_id.encode() in m.raw)
+    ledger.record({"id": mine.id, "threadId": mine.thread_id}, message_id, "lead@example.com", "notify:breach:2")
+    counted = reads(host)
+    assert ledger.notification_sent(message_id) and ledger.unindexed() == []
+    assert counted == [1]
+
+
+def test_a_sent_messages_message_id_is_read_without_surrounding_space():
+    from plugin_host.sent import sent_mail
+
+    headers = [{"name": "Message-ID", "value": " <labeldesk.x@example.com>\r\n"},
+               {"name": "To", "value": "Lead <LEAD@example.com>"}]
+    mail = sent_mail({"id": "m1", "threadId": "t1"}, {"internalDate": "0", "payload": {"headers": headers}})
+    assert mail.message_id == "<labeldesk.x@example.com>" and mail.to == {"lead@example.com"}
