@@ -167,6 +167,9 @@ def test_quoted_lines_above_the_customers_words_are_not_searched_for_an_attribut
     quote = "On 1.1.2020, Anna <anna@example.com> wrote:\n" + "> an earlier line\n" * 1000
     assert text.strip_quoted(quote + "\nThe Team plan, please.") == "\nThe Team plan, please."
     assert len(looked) <= 3  # the attribution, the blank line, the answer: not the thousand quoted lines
+    looked.clear()
+    assert text.strip_quoted("\n\n" + quote + "\nThe Team plan, please.").strip() == "The Team plan, please."
+    assert len(looked) <= 5  # blank lines above the quote are no words either
 
 
 def test_text_deep_in_nested_divs_and_stray_end_tags_cost_one_step_each():
@@ -481,3 +484,10 @@ def test_a_sent_messages_message_id_is_read_without_surrounding_space():
                {"name": "To", "value": "Lead <LEAD@example.com>"}]
     mail = sent_mail({"id": "m1", "threadId": "t1"}, {"internalDate": "0", "payload": {"headers": headers}})
     assert mail.message_id == "<labeldesk.x@example.com>" and mail.to == {"lead@example.com"}
+
+
+def test_a_message_forwarded_below_blank_lines_is_the_customers():
+    """Blank lines above a forwarded message are no comment of the customer's: the forwarded text is the question."""
+    text = ("\n\n---------- Forwarded message ---------\nFrom: Bob <bob@example.com>\nDate: Mon, 7 Dec 2026 at 10:00\n"
+            "Subject: Order 1234\n\nWhere is my order?")
+    assert strip_quoted(text).strip() == "Where is my order?"
