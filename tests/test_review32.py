@@ -180,6 +180,9 @@ def test_text_deep_in_nested_divs_and_stray_end_tags_cost_one_step_each():
     nested = '<div>a<blockquote type="cite">b' * 3 + "</blockquote>c</blockquote></div></blockquote>d</div>e"
     assert html_to_text(nested, quotes=True) == "a\n> b\n> a\n> b\n> a\n> b\n> c\nd\ne"
     assert html_to_text('<blockquote type="cite"><div>x</blockquote>y</div>z', quotes=True) == "> x\ny\nz"
+    # </div> closes the plain <blockquote> left open inside it, so the next </blockquote> closes the quote
+    assert html_to_text('<blockquote type="cite">A<div><blockquote>B</div>C</blockquote>D', quotes=True) == \
+        "> A\n> B\n> C\nD"
     small = _calls(html_to_text, "<div>a" * 1000, True)
     assert _calls(html_to_text, "<div>a" * 2000, True) < 2.5 * small
     stray = _calls(html_to_text, "<div>" * 1000 + "</blockquote>a" * 1000, True)
