@@ -264,9 +264,8 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
             if FORWARDED_FIELD.match(line) or _is_attribution(line) or not line.strip():
                 continue
             forwarded = False
-        quoted = line.lstrip().startswith(">")
-        if quoted and not words:
-            continue  # the quote above a bottom-posted reply: no history starts inside it
+        if line.lstrip().startswith(">"):
+            continue  # quoted history; none starts inside it (its own attributions are history too)
         span = _quote_span(lines, i)
         if span and not words and _quoted_below(lines, i + span):
             skip = span - 1  # "On … wrote:", the quote, then the customer's words (bottom-posting)
@@ -276,8 +275,6 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
             break
         if SIGNATURE.match(line):
             break
-        if quoted:
-            continue
         kept.append(line)
         words = words or bool(line.strip())
         size += len(line) + 1

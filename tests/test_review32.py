@@ -155,7 +155,7 @@ def test_many_attributions_each_above_a_quote_are_read_in_one_pass(monkeypatch):
     assert large < 1.5 * small  # doubling the pairs under 3,000 kept blank lines: not 3,000 more steps a pair
 
 
-def test_quoted_lines_above_the_customers_words_are_not_searched_for_an_attribution(monkeypatch):
+def test_quoted_lines_are_not_searched_for_an_attribution(monkeypatch):
     """Every '>' line of a quote above a bottom-posted answer went through the attribution and header patterns
     (one, two and three lines joined): 100,000 quoted lines took 20 times as long as before. Nothing starts
     quoted history inside a quote, so they are skipped as before."""
@@ -170,6 +170,10 @@ def test_quoted_lines_above_the_customers_words_are_not_searched_for_an_attribut
     looked.clear()
     assert text.strip_quoted("\n\n" + quote + "\nThe Team plan, please.").strip() == "The Team plan, please."
     assert len(looked) <= 5  # blank lines above the quote are no words either
+    looked.clear()
+    assert text.strip_quoted("Hello.\n" + "> an earlier line\n" * 1000 + "The Team plan, please.") == \
+        "Hello.\nThe Team plan, please."
+    assert len(looked) <= 2  # below the customer's words too: their lines only, not the quote's
 
 
 def test_text_deep_in_nested_divs_and_stray_end_tags_cost_one_step_each():
