@@ -390,6 +390,10 @@ def test_an_alert_sent_days_ago_is_found_by_the_search(tmp_path):
     old = send_alert(local, host, 1, age=timedelta(days=2))
     assert host.executor.sent.notification_sent(old)
     assert not host.executor.sent.notification_sent("<labeldesk.alert2@example.com>")
+    binned = send_alert(local, host, 3, age=timedelta(days=2))  # an agent deleted the alert: still sent
+    stored = next(m for m in local.mailbox.messages.values() if binned.encode() in m.raw)
+    stored.label_ids = (set(stored.label_ids) - {"SENT"}) | {"TRASH"}
+    assert host.executor.sent.notification_sent(binned)
 
 
 def _ledger(search: list[dict] | None = None, marker: str = "ack"):
