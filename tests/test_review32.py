@@ -502,3 +502,10 @@ def test_a_message_forwarded_below_blank_lines_is_the_customers():
     text = ("\n\n---------- Forwarded message ---------\nFrom: Bob <bob@example.com>\nDate: Mon, 7 Dec 2026 at 10:00\n"
             "Subject: Order 1234\n\nWhere is my order?")
     assert strip_quoted(text).strip() == "Where is my order?"
+
+
+def test_source_line_breaks_after_a_pre_block_are_spaces_again():
+    from plugin_host.mailbox.mime import html_to_text
+
+    for quotes in (False, True):
+        assert html_to_text("<pre>a\nb</pre><p>one\ntwo</p>", quotes) == "a\nb\none two"
