@@ -509,3 +509,10 @@ def test_source_line_breaks_after_a_pre_block_are_spaces_again():
 
     for quotes in (False, True):
         assert html_to_text("<pre>a\nb</pre><p>one\ntwo</p>", quotes) == "a\nb\none two"
+
+
+def test_quote_markup_is_read_in_any_case():
+    from plugin_host.mailbox.mime import html_to_text
+
+    assert html_to_text('<BLOCKQUOTE TYPE="Cite">x</BLOCKQUOTE>y', True) == "> x\ny"
+    assert html_to_text('<blockquote class="Gmail_Quote other">x</blockquote>y', True) == "> x\ny"
