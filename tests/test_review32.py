@@ -359,8 +359,9 @@ def test_another_automatic_reply_this_process_sent_is_no_acknowledgement():
     now = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
     client = SimpleNamespace(list_message_ids=lambda **kwargs: [])  # nothing in search, nothing in Sent yet
     ledger = SentLedger(client, lambda: now)
-    ledger.record({"id": "m1", "threadId": "t1"}, "<survey.t1@example.com>", "Jan <jan@example.org>", "survey:t1")
+    ledger.record({"id": "m1", "threadId": "t1"}, " <survey.t1@example.com>\r\n", "Jan <jan@example.org>", "survey:t1")
     assert ledger.acknowledgement_to("jan@example.org", "t2", timedelta(days=4)) is None
+    assert ledger.notification_sent("<survey.t1@example.com>")  # remembered as its Message-ID, spaces aside
     ledger.record({"id": "m2", "threadId": "t1"}, "<ack.t1@example.com>", "Jan <jan@example.org>", "ack")
     assert ledger.acknowledgement_to("jan@example.org", "t2", timedelta(days=4)) == "t1"
 
