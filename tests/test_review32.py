@@ -517,3 +517,32 @@ def test_quote_markup_is_read_in_any_case():
 
     assert html_to_text('<BLOCKQUOTE TYPE="Cite">x</BLOCKQUOTE>y', True) == "> x\ny"
     assert html_to_text('<blockquote class="Gmail_Quote other">x</blockquote>y', True) == "> x\ny"
+
+
+def test_an_alert_email_the_executor_sent_is_known_sent_before_search_shows_it(tmp_path):
+    """The executor records each alert email it sends: Sent was walked when it asked "already sent?" before the
+    send, and Gmail's search does not show the alert yet, so only this process's memory knows it went out."""
+    from datetime import timedelta
+
+    from plugin_host.actions import Notification
+    from plugin_host.executor import Outcome
+    from plugin_host.mailbox import LocalMailbox
+    from tests.test_host_sync import make_host
+    from tests.test_sent import NOW, search_lags_for, send_alert
+
+    local, host, _ = make_host(tmp_path, local=LocalMailbox("support@example.com", clock=lambda: NOW.timestamp()))
+    host.executor.now = lambda: NOW
+    host.executor.sent.started = NOW
+    send_alert(local, host, 1, age=timedelta(hours=2))
+    note = Notification(to="lead@example.com", subject="At risk", text="x", key="risk:t9", thread_id="t9")
+    outcome = Outcome()
+    host.executor.notify(note, outcome)
+    assert any(line.startswith("notified lead@example.com") for line in outcome.done), outcome
+    search_lags_for(host, set(local.mailbox.messages))
+    assert host.executor.sent.notification_sent(host.executor._notification_id(note))
+
+
+def test_an_html_line_of_several_elements_stays_one_line():
+    from plugin_host.mailbox.mime import html_to_text
+
+    assert html_to_text("<p>Hello <b>world</b>, <i>again</i></p>", True) == "Hello world, again"
