@@ -546,3 +546,83 @@ def test_an_html_line_of_several_elements_stays_one_line():
     from plugin_host.mailbox.mime import html_to_text
 
     assert html_to_text("<p>Hello <b>world</b>, <i>again</i></p>", True) == "Hello world, again"
+
+
+# -- alert budget: pending slots -------------------------------------------------------------------------------------
+
+def _budget_with(tmp_path, data: dict):
+    import json
+    from datetime import datetime, timezone
+
+    from plugin_host.alerts import AlertBudget
+
+    budget = AlertBudget(tmp_path, 5)
+    budget.path.write_text(json.dumps(data), encoding="utf-8")
+    return budget, datetime(2026, 11, 23, 13, 20, tzinfo=timezone.utc)
+
+
+def test_a_pending_slot_of_a_running_process_counts_for_an_hour_only(tmp_path):
+    """A slot whose alert went out but could not be recorded (a full disk at went_out) stays pending while its
+    process runs: it counts for the hour, like a sent one, and no longer after it."""
+    from plugin_host.alerts import PROCESS
+
+    now = _budget_with(tmp_path, {})[1].timestamp()
+    budget, at = _budget_with(tmp_path, {"sent": [], "pending": [[now - 60, PROCESS], [now - 7200, PROCESS]]})
+    assert budget.sent(at) == 1
+
+
+def test_a_pending_slot_of_an_ended_process_with_this_pid_does_not_count(tmp_path):
+    """In a container the host is pid 1 (or 7) after every restart: an earlier process with this pid is told apart
+    by its token, and its pending slot (killed before the send was recorded) no longer counts."""
+    import os
+    import socket
+
+    now = _budget_with(tmp_path, {})[1].timestamp()
+    earlier = f"{socket.gethostname()}:{os.getpid()}:00000000"
+    budget, at = _budget_with(tmp_path, {"sent": [], "pending": [[now - 60, earlier]]})
+    assert budget.sent(at) == 0
+
+
+def test_a_pending_slot_of_a_process_on_another_machine_counts(tmp_path):
+    """A state folder shared between machines: a pid there says nothing here, so the slot counts for the hour."""
+    now = _budget_with(tmp_path, {})[1].timestamp()
+    budget, at = _budget_with(tmp_path, {"sent": [], "pending": [[now - 60, "elsewhere.example:4194311:0a1b2c3d"]]})
+    assert budget.sent(at) == 1
+    budget, at = _budget_with(tmp_path, {"sent": [], "pending": [[now - 60, "an owner we cannot read"]]})
+    assert budget.sent(at) == 1  # whose it is cannot be told: it counts, as a sent one
+
+
+@pytest.mark.parametrize("pending", [[["soon", "host:1:ab"]], [[17000.0]], "all of them", [[17000.0, 42]]])
+def test_damaged_pending_slots_count_as_none_with_a_warning(tmp_path, caplog, pending):
+    budget, at = _budget_with(tmp_path, {"sent": [], "pending": pending})
+    with caplog.at_level("WARNING"):
+        assert budget.sent(at) == 0
+    assert any("does not hold a list of pending alerts" in r.getMessage() for r in caplog.records)
+
+
+def test_an_empty_sent_folder_is_one_listing_and_nothing_else(tmp_path):
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.sent import SentLedger
+    from tests.test_host_sync import make_host
+    from tests.test_sent import NOW
+
+    local, host, _ = make_host(tmp_path, local=LocalMailbox("support@example.com", clock=lambda: NOW.timestamp()))
+    calls, original = [], host.client.list_message_ids
+    host.client.list_message_ids = lambda **kw: calls.append(kw) or original(**kw)
+    assert SentLedger(host.client, lambda: NOW).unindexed() == []
+    assert [c.get("label_ids") for c in calls] == [["SENT"]]
+
+
+def test_a_pending_slot_of_another_users_live_process_counts(tmp_path, monkeypatch):
+    """os.kill(pid, 0) on another user's process is refused (EPERM): it is alive, so its slot counts."""
+    import socket
+
+    from plugin_host import alerts
+
+    def refused(pid, signal):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(alerts.os, "kill", refused)
+    now = _budget_with(tmp_path, {})[1].timestamp()
+    budget, at = _budget_with(tmp_path, {"sent": [], "pending": [[now - 60, f"{socket.gethostname()}:4194311:0a1b"]]})
+    assert budget.sent(at) == 1
