@@ -472,3 +472,19 @@ def test_a_missing_articles_folder_stops_start_up_with_a_relative_config_path_to
         result = CliRunner().invoke(get_cli(), ["sync", "--dry-run", "--config", config])
         assert result.exit_code != 0 and "plugins.kb_suggest.articles" in result.output, result.output
         assert str(tmp_path / "nokb") in result.output  # where it was looked for, not "nokb does not exist in ."
+
+
+@pytest.mark.parametrize("hour", [3, 9, 14, 20])
+def test_the_demo_never_holds_its_sample_alerts_back(tmp_path, hour):
+    """At 14:30 UTC the sample backlog breached enough tickets for 34 alerts, and README's first command printed
+    "4 alert(s) held back: 30 alerts in the last hour" above its table (a test of that output failed by the hour of
+    day). The budget keeps a real mailbox's sending for customers; the demo's mailbox is in memory."""
+    from datetime import datetime, timezone
+
+    from plugin_host.demo import demo_host
+    from plugin_host.sync import ChangeFeed
+
+    _, host = demo_host(str(tmp_path), now=datetime(2026, 12, 7, hour, 30, tzinfo=timezone.utc))
+    report = ChangeFeed(host, progress=lambda done, total: None).sync()
+    assert report.ok, report.failed
+    assert sum(len(p.outcome.held_back) for p in report.threads) == 0
