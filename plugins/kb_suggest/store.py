@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plugin_host.files import write_private_json
+from plugin_host.files import replace_file, write_private_json
 
 from .articles import Article, load_folder, load_jsonl
 
@@ -32,6 +32,10 @@ def load_articles(source: str) -> list[Article]:
 
 INDEX_VERSION = 3  # 3: words and vectors of the rendered text, not the raw Markdown
 FEEDBACK_PER_ARTICLE = 50
+# The feedback file's bound. Past it the file is compacted to what load_feedback reads (the latest inserts of
+# each article) and, if that is still over half of it, to the newest inserts that fit in half: every insert
+# rebuilds the index from the whole file, and a long-running ``serve`` would otherwise append to it forever.
+FEEDBACK_FILE_BYTES = 4 * 1024 * 1024
 
 
 def load_prepared(state_dir: Path, notify=None) -> dict:
@@ -129,6 +133,36 @@ def remember_insert(state_dir: Path, question: str, article_id: str, content_dig
                 if fh.read(1) != b"\n":  # a line cut short by a crash stays alone; this insert is not lost
                     line = "\n" + line
             fh.write(line.encode("utf-8"))
+            full = end + len(line.encode("utf-8")) > FEEDBACK_FILE_BYTES
+        if full:
+            _compact_feedback(path)
+
+
+def _compact_feedback(path: Path) -> None:
+    """Rewrite the feedback file with only what ``load_feedback`` can still use: the latest
+    FEEDBACK_PER_ARTICLE inserts of each article (by id and content digest, so a renamed article's inserts
+    keep following it), then only the newest of those within half of FEEDBACK_FILE_BYTES. Lines keep their
+    order, so the newest inserts stay at the end where ``_learnt_lately`` looks. Called under ``_lock``."""
+    lines = path.read_bytes().splitlines()
+    seen: dict[tuple[str, str], int] = {}
+    kept: list[bytes] = []
+    for raw in reversed(lines):
+        try:
+            item = json.loads(raw)
+            group = (str(item["article"]), str(item.get("content", "")))
+        except (ValueError, KeyError, TypeError):  # a line cut short by a crash teaches nothing
+            continue
+        seen[group] = seen.get(group, 0) + 1
+        if seen[group] <= FEEDBACK_PER_ARTICLE:
+            kept.append(raw)
+    size, newest = 0, []
+    for raw in kept:  # newest first
+        size += len(raw) + 1
+        if size > FEEDBACK_FILE_BYTES // 2:
+            break
+        newest.append(raw)
+    replace_file(path, b"".join(raw + b"\n" for raw in reversed(newest)))
+    log.info("knowledge base: %s compacted from %d to %d inserts", path, len(lines), len(newest))
 
 
 LATELY_BYTES = 256 * 1024  # the end of the feedback file read for the same insert (a press again comes soon after)

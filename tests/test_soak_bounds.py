@@ -1,0 +1,35 @@
+"""What a long-running ``serve`` keeps must stay bounded: each component driven many times (benchmarks/soak.py
+found these growing without end over a 40-minute soak)."""
+from __future__ import annotations
+
+
+def test_feedback_file_stays_bounded_and_keeps_what_the_index_reads(tmp_path, monkeypatch):
+    from plugins.kb_suggest import store
+
+    monkeypatch.setattr(store, "FEEDBACK_FILE_BYTES", 60_000)
+    articles = ["refunds", "shipping", "password"]
+    largest = 0
+    for n in range(3000):
+        store.remember_insert(tmp_path, f"Question number {n} about my order", articles[n % 3], f"d{n % 3}",
+                              thread=f"19a{n:05x}")
+        largest = max(largest, store.feedback_path(tmp_path).stat().st_size)
+    assert largest <= 60_000 + 200  # one insert past the bound at most, then compacted
+    expected = {a: [f"Question number {n} about my order" for n in range(i, 3000, 3)][-store.FEEDBACK_PER_ARTICLE:]
+                for i, a in enumerate(articles)}
+    assert store.load_feedback(tmp_path) == expected  # the index learns exactly what it did from the whole file
+    # The same insert in the same ticket is still learnt once after a compaction.
+    store.remember_insert(tmp_path, "Question number 2997 about my order", "refunds", "d0", thread=f"19a{2997:05x}")
+    assert store.load_feedback(tmp_path) == expected
+
+
+def test_feedback_of_many_articles_is_cut_to_the_newest_inserts(tmp_path, monkeypatch):
+    from plugins.kb_suggest import store
+
+    monkeypatch.setattr(store, "FEEDBACK_FILE_BYTES", 20_000)
+    for n in range(2000):  # 400 articles, 5 inserts each: the latest per article alone would not fit
+        store.remember_insert(tmp_path, f"Question {n}", f"article-{n % 400}", thread=f"t{n}")
+        assert store.feedback_path(tmp_path).stat().st_size <= 20_000 + 200
+    feedback = store.load_feedback(tmp_path)
+    assert feedback["article-399"] == ["Question 399", "Question 799", "Question 1199", "Question 1599",
+                                       "Question 1999"][-len(feedback["article-399"]):]
+    assert "Question 1999" in feedback["article-399"] and sum(map(len, feedback.values())) >= 100
