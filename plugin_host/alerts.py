@@ -104,27 +104,27 @@ class AlertBudget:
     def went_out(self, slot: Slot) -> None:
         """The alert of ``slot`` was sent: its pending slot becomes a send time, which counts for the hour whatever
         becomes of this process."""
-        if not (self.limit and slot.granted and slot.stamp):
-            return
-        with self._exclusive():
-            sent, pending = self._load()
-            if [slot.stamp, PROCESS] in pending:
-                pending.remove([slot.stamp, PROCESS])
-            self._save(self._recent(sent + [slot.stamp], slot.stamp), self._live(pending, slot.stamp))
+        self._settle(slot, sent=True)
 
     def give_back(self, slot: Slot) -> None:
         """The alert of ``slot`` did not go out (a webhook down, Gmail refused): it no longer counts."""
+        self._settle(slot, sent=False)
+
+    def _settle(self, slot: Slot, sent: bool) -> None:
+        """Take ``slot`` off the pending list: into the send times if its alert was ``sent``, else out of the file
+        (from the send times too, where a slot already stands there)."""
         if not (self.limit and slot.granted and slot.stamp):
             return
         with self._exclusive():
-            sent, pending = self._load()
+            times, pending = self._load()
             if [slot.stamp, PROCESS] in pending:
                 pending.remove([slot.stamp, PROCESS])
-            elif slot.stamp in sent:
-                sent.remove(slot.stamp)
-            else:
+            elif not sent and slot.stamp in times:
+                times.remove(slot.stamp)
+            elif not sent:
                 return
-            self._save(self._recent(sent, slot.stamp), self._live(pending, slot.stamp))
+            times = times + [slot.stamp] if sent else times
+            self._save(self._recent(times, slot.stamp), self._live(pending, slot.stamp))
 
     # -- the file --------------------------------------------------------------------------------
 
