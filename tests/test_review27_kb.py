@@ -67,7 +67,8 @@ def test_the_deadline_hangs_up_on_a_trickled_page_rather_than_waiting_for_its_en
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setattr(helpcentre, "MAX_SECONDS", 1)
     try:
-        written, failures = helpcentre.import_sitemap(f"http://127.0.0.1:{server.server_port}/sitemap.xml", tmp_path)
+        written, failures = helpcentre.import_sitemap(f"http://127.0.0.1:{server.server_port}/sitemap.xml", tmp_path,
+                                                     allow_private=True)
         assert hung_up.wait(15), "the server trickled on until it gave up itself"
     finally:
         server.shutdown()
@@ -110,7 +111,8 @@ def test_a_page_cut_short_or_too_large_is_a_failure_not_an_article(tmp_path, mon
     monkeypatch.setattr(helpcentre, "MAX_BYTES", 1_000)
     server = _serve_one_page(page, declared or len(page))
     try:
-        written, failures = helpcentre.import_sitemap(f"http://127.0.0.1:{server.server_port}/sitemap.xml", tmp_path)
+        written, failures = helpcentre.import_sitemap(f"http://127.0.0.1:{server.server_port}/sitemap.xml", tmp_path,
+                                                     allow_private=True)
     finally:
         server.shutdown()
         server.server_close()

@@ -114,7 +114,10 @@ def register(cli: click.Group) -> None:
     @click.option("--sitemap", required=True, help="URL of the help centre's sitemap.xml.")
     @click.option("--out", "folder", required=True, type=click.Path(file_okay=False),
                   help="Folder to write Markdown articles into (point [plugins.kb_suggest] articles at it).")
-    def import_cmd(sitemap, folder):
+    @click.option("--allow-private-addresses", "allow_private", is_flag=True,
+                  help="Also fetch from this machine and private networks (a help centre on your intranet); "
+                       "without it a name that resolves to one is refused.")
+    def import_cmd(sitemap, folder, allow_private):
         """Import a help centre's pages (from its sitemap) as Markdown articles."""
         import requests
 
@@ -129,7 +132,7 @@ def register(cli: click.Group) -> None:
                                      param_hint="--sitemap")
         try:
             with _progress("Importing pages") as progress:
-                written, failures = import_sitemap(sitemap, folder, progress=progress)
+                written, failures = import_sitemap(sitemap, folder, progress=progress, allow_private=allow_private)
         except (ArticleError, requests.RequestException) as exc:
             raise click.ClickException(f"cannot read the sitemap: {exc}")
         if failures:

@@ -28,6 +28,7 @@ from plugin_host.text import one_line
 
 from .articles import ArticleError
 from .page_markdown import base_address, page_markdown
+from .public_address import public_session
 from .rendering import plain_text
 
 
@@ -287,10 +288,13 @@ def _main_part(html: str) -> str | None:
     return None
 
 
-def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=None) -> tuple[int, list[str]]:
+def import_sitemap(sitemap_url: str, folder: str | Path, session=None, progress=None,
+                   allow_private: bool = False) -> tuple[int, list[str]]:
     """Fetch the sitemap's pages (and those of the sitemaps it lists) into ``folder``; returns (written,
-    failures). Only http(s) URLs on the sitemap's own host are fetched — redirects included."""
-    session = session or requests.Session()
+    failures). Only http(s) URLs on the sitemap's own host are fetched — redirects included — and only from
+    public addresses, each connection to the address that was checked (``public_address``), unless
+    ``allow_private`` (a help centre on this machine or its network)."""
+    session = session or public_session(allow_private)
     host = urlsplit(sitemap_url).netloc
     sitemap_failures: list[str] = []
     urls = _page_urls(session, sitemap_url, host, failures=sitemap_failures, visited=set())
