@@ -232,6 +232,10 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
 def register_routes(app) -> None:
     """Add Flask blueprints or routes to the host's app.
 
+    HTML responses get the app's Content-Security-Policy unless they set their own: scripts and styles
+    from the app's origin, or inline ones that carry this response's nonce
+    (``<style nonce="{{ csp_nonce() }}">`` in a template); no other inline script or style runs.
+
     :param app: the :class:`flask.Flask` application being built.
     """
 
