@@ -250,3 +250,59 @@ def test_over_https_the_certificate_is_checked_for_the_host_name_not_the_address
         stop(server)
     assert names and set(names) == {"help.tls.test"}
     assert seen == ([("/sitemap.xml", f"help.tls.test:{server.server_port}")] if certified == "help.tls.test" else [])
+
+
+# -- Content-Security-Policy of the HTML the product serves or writes -------------------------------------
+
+def test_every_html_page_the_app_serves_has_a_nonce_policy_without_unsafe_inline(tmp_path):
+    """The policy allowed 'unsafe-inline' scripts and styles on every page; each HTML response (the preview's
+    pages, error pages) now names a nonce of its own, fresh per response, and the page's <style> carries it."""
+    import re
+
+    from plugin_host.demo import demo_host
+    from plugin_host.sync import ChangeFeed
+    from plugin_host.web import create_app
+
+    local, host = demo_host(str(tmp_path / "state"))
+    ChangeFeed(host).sync()
+    client = create_app(host, demo=True).test_client()
+    thread_id = next(iter(local.mailbox.threads))
+    nonces = []
+    for path in ("/preview/", f"/preview/{thread_id}", f"/preview/{thread_id}", "/no-such-page"):
+        page = client.get(path)
+        policy = page.headers["Content-Security-Policy"]
+        assert page.mimetype == "text/html" and "unsafe-inline" not in policy and "object-src 'none'" in policy
+        nonce = re.search(r"script-src 'self' 'nonce-([\w-]+)'", policy).group(1)
+        assert f"style-src 'self' 'nonce-{nonce}'" in policy and len(nonce) >= 22
+        styles = re.findall(rb"<style[^>]*>", page.data)
+        assert all(tag == f'<style nonce="{nonce}">'.encode() for tag in styles)
+        assert styles or page.status_code == 404
+        nonces.append(nonce)
+    assert len(set(nonces)) == len(nonces)
+
+
+def test_a_document_the_local_mailbox_exports_as_html_carries_a_policy(tmp_path):
+    """In the demo the local mailbox shares the preview's origin (/mailbox): an HTML export went out without any
+    policy. It now forbids everything (a sandboxed document: no script, no form, no same-origin)."""
+    from plugin_host.mailbox import LocalMailbox
+
+    local = LocalMailbox()
+    doc = local.add_document("Refunds", "Refunds <b>reach</b> your card.", None)
+    status, headers, body = local.app.handle("GET", f"/drive/v3/files/{doc}/export", "mimeType=text%2Fhtml", b"", {})
+    assert status.startswith("200") and b"&lt;b&gt;" in body
+    assert headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'; sandbox"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_html_report_forbids_scripts_in_itself():
+    """`labeldesk report --html` writes a file opened from disk: a meta policy now lets it run no script and
+    load nothing (its styles are inline: the bars' widths are style attributes)."""
+    from plugins.sla.metrics import render_html
+
+    metrics = {"tickets": 1, "business_hours": True, "first_response": {"within_target": None},
+               "resolution": {"within_target": None}, "sla_attainment": {},
+               "volume_by_label": {"<script>alert(1)</script>": 1}, "volume_by_agent": {}}
+    page = render_html(metrics)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; '
+            'base-uri \'none\'; form-action \'none\'">') in page

@@ -28,6 +28,9 @@ from .fields import apply_fields, check_fields
 from .store import Mailbox
 
 log = logging.getLogger(__name__)
+# A file a document is exported as (HTML among them) is data, never a page that runs or posts anything.
+MEDIA_HEADERS = {"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
+                 "X-Content-Type-Options": "nosniff"}
 
 
 @dataclass
@@ -150,8 +153,8 @@ class LocalMailboxApp:
         except Exception:  # a bug in the stand-in must look like Gmail's 500, not kill the server
             log.exception("local mailbox failed on %s %s", method, path)
             return self.error_response(ApiError(500, "Internal error encountered.", "backendError"))
-        if isinstance(result, drive_api.Media):
-            return "200 OK", {"Content-Type": result.content_type}, result.content
+        if isinstance(result, drive_api.Media):  # a Doc exported as a file; in the demo on the preview's origin
+            return "200 OK", {"Content-Type": result.content_type, **MEDIA_HEADERS}, result.content
         if result is None:
             return "204 No Content", {"Content-Type": "application/json; charset=UTF-8"}, b""
         data = json.dumps(result, ensure_ascii=False).encode("utf-8")
