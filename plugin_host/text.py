@@ -30,8 +30,14 @@ ATTRIBUTION = re.compile(
     # last ("…, Name (address) skrev:") or followed only by the writer ("Op … schreef Name <address>:")
     rf".{{0,200}}\b{ATTRIBUTION_VERB}(\s*|\s+[^:<>()]{{1,100}}(<[^<>\s@]+@[^<>\s]+>|\([^()\s@]+@[^()\s]+\)))\s*:)\s*$", re.I)
 # Separators that start quoted or forwarded mail wherever they appear.
+# The words between the dashes are the clients' own (tests/data/localized_reply_headers.json names each source):
+# Thunderbird's reply_header_originalmessage in its locales, Roundcube's and K-9's "originalmessage".
+ORIGINAL_MESSAGE = (r"Original Message|Исходное сообщение|Oryginalna wiadomość|Wiadomość oryginalna|"
+                    r"Treść oryginalnej wiadomości|Початкове повідомлення|Original-Nachricht|Ursprüngliche Nachricht|"
+                    r"Message original|Mensaje original|Messaggio originale|Mensagem original|Oorspronkelijk bericht|"
+                    r"Ursprungligt meddelande|Původní zpráva|Özgün İleti|原始消息")
 QUOTE_HEADER = re.compile(
-    r"^\s*(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Исходное сообщение\s*-{2,}|-{2,}\s*Oryginalna wiadomość\s*-{2,}|"
+    rf"^\s*(-{{2,}}\s*({ORIGINAL_MESSAGE})\s*-{{2,}}|"
     r"-{2,}\s*Конец пересылаемого сообщения\s*-{2,}|_{10,}|"
     # Android's stock mail: "---- Name wrote ----", also "------On <date>, Name wrote-----"
     r"-{2,}\s*[^-].{0,200}\bwrote\s*:?\s*-{2,})\s*$", re.I)
@@ -54,8 +60,12 @@ DEVICE = (r"(моего\s+|mojego\s+)?((iPhone|iPad)a?|Android|Samsung|Galaxy|Hu
 SIGNATURE = re.compile(r"^(-- ?|__+|Sent from my .+|(Get|Получить) Outlook (for|для) .+|Pobierz (aplikację )?Outlook.*|"
                        r"Отправлено (с|из|со) " + DEVICE + r".*|Wysłan[eo] (z|ze) " + DEVICE + r".*)\s*$", re.I)
 # Apple Mail's own words for "Begin forwarded message:" in Russian and Polish.
+# Thunderbird's forward_header_originalmessage in its locales follows them.
 FORWARDED = re.compile(r"^\s*(-{2,}\s*(Forwarded message|Пересылаемое сообщение|Przekazana wiadomość|"
-                       r"Wiadomość przekazana dalej)\s*-{2,}|Begin forwarded message:|"
+                       r"Wiadomość przekazana dalej|Перенаправленное сообщение|Treść przekazanej wiadomości|"
+                       r"Переслане повідомлення|Weitergeleitete Nachricht|Message transféré|Mensaje reenviado|"
+                       r"Messaggio inoltrato|Mensagem encaminhada|Doorgestuurd bericht|Vidarebefordrat meddelande|"
+                       r"Přeposlaná zpráva|İletilen İleti|转发的消息)\s*-{2,}|Begin forwarded message:|"
                        r"Начало переадресованного сообщения:|Początek przekazywanej wiadomości:)\s*$", re.I)
 FORWARDED_FIELD = re.compile(r"^\s*\*?(From|Date|Sent|Subject|To|Cc|От|Дата|Отправлено|Тема|Кому|Копия|"
                              r"Od|Data|Wysłano|Temat|Do|DW|"
