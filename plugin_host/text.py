@@ -14,11 +14,15 @@ from .mailbox.mime import decode_text, html_to_text, own_parts
 # and article suggestions each scan them, and a 5 MB pasted log took 9 s on every read of its thread.
 MAX_TEXT = 20_000
 MAX_HTML = 10 * MAX_TEXT  # markup is several times its text
+# "Wrote" as the clients write it (Thunderbird's reply_header_* in its locales, Roundcube's mailreplyintro, K-9's
+# reply_header_fmt: tests/data/localized_reply_headers.json names each source).
+WROTE = (r"skrev|schreef|het volgende geschreven|ha scritto|escreveu|kirjoitti|đã viết|"
+         r"пишет|пише|писала?|написала?|написав|написал\(а\)|pisze|napisała?|napisał\(a\)|napisał/a|"
+         r"schrieb|a écrit|escribió|napsal\(a\)|napsala?|yazdı|写道|写于")
 ATTRIBUTION_VERB = r"(skrev|schreef|het volgende geschreven|ha scritto|escreveu|kirjoitti|đã viết)"
 ATTRIBUTION = re.compile(
     r"^\s*(On .{3,200}wrote:|Le .{3,200}a écrit\s*:|Am .{3,200}schrieb.*:|El .{3,200}escribió:|"
-    r".{0,200}(пишет|написал|написала|написал\(а\))\s*:|"
-    r"W dniu .{3,200}(pisze|napisał|napisała|napisał\(a\))\s*:|.{0,200}(napisał|napisała|napisał\(a\))\s*:|"
+    r"W dniu .{3,200}(pisze|napisał|napisała|napisał\(a\))\s*:|"
     # Apple Mail in Polish: "Wiadomość napisana przez Name <address> w dniu 07.12.2026, o godz. 10:00:" (its day and
     # time: a customer's "Wiadomość napisana przez konsultanta 5.12.2026 brzmiała:" is the question)
     r"Wiadomo(ść|sc) napisana przez .{3,200} w dniu .{3,100}\d{1,2}:\d{2}\s*:|"
@@ -28,7 +32,17 @@ ATTRIBUTION = re.compile(
     r".{0,200}\d{1,2}:\d{2}(.{0,200}<[^<>\s@]+@[^<>\s]+>|\s+[+-]\d{2}:?\d{2}\s+от\s+[^<>\s@]+@[^<>\s]+)\s*:|"
     # Gmail and Apple Mail in Swedish, Danish, Norwegian, Dutch, Italian, Portuguese, Finnish, Vietnamese: the verb
     # last ("…, Name (address) skrev:") or followed only by the writer ("Op … schreef Name <address>:")
-    rf".{{0,200}}\b{ATTRIBUTION_VERB}(\s*|\s+[^:<>()]{{1,100}}(<[^<>\s@]+@[^<>\s]+>|\([^()\s@]+@[^()\s]+\)))\s*:)\s*$", re.I)
+    rf".{{0,200}}\b{ATTRIBUTION_VERB}\s+[^:<>()]{{1,100}}(<[^<>\s@]+@[^<>\s]+>|\([^()\s@]+@[^()\s]+\))\s*:|"
+    # the verb last in any of the clients' languages ("Anna <address> schrieb:", "… tarihinde Anna yazdı:")
+    rf".{{0,200}}\b({WROTE})\s*:)\s*$", re.I)
+# The verb before the date and time ("Anna пишет 07.12.2026 10:05:", "Anna a écrit le 07/12/2026 à 10:05 :",
+# Roundcube's "Anna <address> писал 07.12.2026 10:05:"), or a time before the verb and the writer's name alone
+# ("Op 07-12-2026 om 10:05 schreef Anna:", "Den 2026-12-07 kl. 10:05, skrev Anna:"). A customer's own
+# "5.12.2026 o 10:05 kurier napisał SMS-a:" reads the same, so without an address these start quoted history only
+# right above a ">" quote. Each "[^:]" run ends at the line's first colon: one way to read the line.
+DATED_ATTRIBUTION = re.compile(
+    rf"^\s*([^:]{{0,200}}\b({WROTE})\s+[^:<>]{{0,60}}\d{{1,2}}:\d{{2}}(:\d{{2}})?|"
+    rf"[^:]{{0,200}}\d{{1,2}}:\d{{2}}[^:]{{0,100}}\b({WROTE})\s+[^:<>()]{{1,100}})\s*:\s*$", re.I)
 # Separators that start quoted or forwarded mail wherever they appear.
 # The words between the dashes are the clients' own (tests/data/localized_reply_headers.json names each source):
 # Thunderbird's reply_header_originalmessage in its locales, Roundcube's and K-9's "originalmessage".
@@ -173,6 +187,7 @@ def plain_text(msg: Message, quotes: bool = False) -> str:
 # a customer's own "today at 14:30 the site says:" or "in 2025 the manager wrote:" has neither.
 ADDRESS_EVIDENCE = re.compile(r"<[^<>\s@]+@[^<>\s]+>")
 DATE_EVIDENCE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b(19|20)\d\d[./-]\d{1,2}[./-]\d{1,2}\b|"
+                           r"\b\d{1,2}\. \d{1,2}\. \d{2,4}\b|"  # Czech: "07. 12. 26"
                            r"\b\d{1,2}\b\D{1,20}\b(19|20)\d\d\b")
 
 
@@ -184,6 +199,15 @@ def _is_attribution(text: str) -> bool:
     if len(text) > MAX_ATTRIBUTION:
         return False
     return bool(ATTRIBUTION.match(text)) and bool(ADDRESS_EVIDENCE.search(text) or DATE_EVIDENCE.search(text))
+
+
+def _dated_attribution(lines: list[str], i: int) -> bool:
+    """Whether ``lines[i]`` is an attribution of :data:`DATED_ATTRIBUTION`'s forms: with an address on it, or with a
+    date and a ">" quote right below it."""
+    line = lines[i].strip()
+    if len(line) > MAX_ATTRIBUTION or not DATED_ATTRIBUTION.match(line):
+        return False
+    return bool(ADDRESS_EVIDENCE.search(line)) or bool(DATE_EVIDENCE.search(line)) and _quoted_below(lines, i + 1)
 
 
 def _outlook_header_block(lines: list[str], i: int) -> bool:
@@ -218,7 +242,8 @@ def _quote_span(lines: list[str], i: int) -> int:
     attribution line, also one wrapped over two lines (Gmail wraps its plain-text "On … <\naddress> wrote:" at
     78 columns)."""
     line = lines[i]
-    if QUOTE_HEADER.match(line) or _is_attribution(line) or _outlook_header_block(lines, i):
+    if QUOTE_HEADER.match(line) or _is_attribution(line) or _outlook_header_block(lines, i) or \
+            _dated_attribution(lines, i):
         return 1
     following = lines[i + 1].strip() if i + 1 < len(lines) else ""
     if not (line.strip() and following):

@@ -13,62 +13,19 @@ CASES = cases()
 # benchmarks/RESULTS.md, "Localized clients", for why each is left. Strict: a format that starts passing must leave.
 KNOWN_GAPS = {
     "thunderbird/ru/wrote/name",
-    "thunderbird/ru/wroteondate/name",
-    "thunderbird/ru/wroteondate/name+address",
     "thunderbird/pl/wrote/name",
-    "thunderbird/pl/wrote/name+address",
     "thunderbird/uk/wrote/name",
-    "thunderbird/uk/wrote/name+address",
     "thunderbird/uk/ondate/name",
-    "thunderbird/uk/wroteondate/name",
-    "thunderbird/uk/wroteondate/name+address",
     "thunderbird/de/wrote/name",
-    "thunderbird/de/wrote/name+address",
-    "thunderbird/de/wroteondate/name",
-    "thunderbird/de/wroteondate/name+address",
     "thunderbird/fr/wrote/name",
-    "thunderbird/fr/wrote/name+address",
-    "thunderbird/fr/wroteondate/name",
-    "thunderbird/fr/wroteondate/name+address",
     "thunderbird/es/wrote/name",
-    "thunderbird/es/wrote/name+address",
-    "thunderbird/es/wroteondate/name",
-    "thunderbird/es/wroteondate/name+address",
     "thunderbird/it/wrote/name",
-    "thunderbird/it/wroteondate/name",
-    "thunderbird/it/wroteondate/name+address",
     "thunderbird/pt/wrote/name",
-    "thunderbird/pt/wroteondate/name",
-    "thunderbird/pt/wroteondate/name+address",
     "thunderbird/nl/wrote/name",
-    "thunderbird/nl/ondate/name",
-    "thunderbird/nl/wroteondate/name",
-    "thunderbird/nl/wroteondate/name+address",
     "thunderbird/sv/wrote/name",
-    "thunderbird/sv/ondate/name",
-    "thunderbird/sv/wroteondate/name",
-    "thunderbird/sv/wroteondate/name+address",
     "thunderbird/cs/wrote/name",
-    "thunderbird/cs/wrote/name+address",
-    "thunderbird/cs/ondate/name",
-    "thunderbird/cs/ondate/name+address",
-    "thunderbird/cs/wroteondate/name",
-    "thunderbird/cs/wroteondate/name+address",
     "thunderbird/tr/wrote/name",
-    "thunderbird/tr/wrote/name+address",
-    "thunderbird/tr/ondate/name",
-    "thunderbird/tr/ondate/name+address",
-    "thunderbird/tr/wroteondate/name",
-    "thunderbird/tr/wroteondate/name+address",
     "thunderbird/zh/wrote/name",
-    "thunderbird/zh/wrote/name+address",
-    "thunderbird/zh/ondate/name",
-    "thunderbird/zh/ondate/name+address",
-    "thunderbird/zh/wroteondate/name",
-    "thunderbird/zh/wroteondate/name+address",
-    "roundcube/ru/wroteondate/name+address",
-    "k9/pl/wrote/name+address",
-    "k9/pl/ondate/name+address",
     "outlook/ja/header/name+address",
 }
 
@@ -113,3 +70,43 @@ def test_a_separator_pattern_reads_a_hostile_line_in_one_pass():
         assert ".*" not in pattern and ".+" not in pattern, pattern
     hostile = "hi\n" + "-" * 200_000 + "x\n" + ("-- Original-Nachricht " * 20_000) + "\nthe end"
     assert text.strip_quoted(hostile).endswith("the end")
+
+
+@pytest.mark.parametrize("own", [
+    "5.12.2026 o 10:05 kurier napisał SMS-a:\nPaczka zwrócona do nadawcy.\nProszę o ponowną wysyłkę.",
+    "Kurier pisze 05.12.2026 10:05:\nPaczka czeka w punkcie odbioru.",
+    "Магазин писал 05.12.2026 в 10:05:\nЗаказ отменён, а деньги не вернули.",
+    "Der Kurier schrieb am 05.12.2026 um 10:05:\nPaket zurück an den Absender.",
+    "Sklep pisze:\nZamówienie anulowane.",  # the verb last, but no date and no address
+])
+def test_a_customers_own_dated_line_ending_in_a_colon_stays_without_a_quote_below(own):
+    """The verb-before-the-date forms ("Anna пишет 07.12.2026 10:05:") and the time-before-the-verb forms with the
+    writer's name alone read like a customer's own report of a message: without an address they start history only
+    right above a ">" quote."""
+    from plugin_host.text import strip_quoted
+
+    assert strip_quoted(own) == own
+
+
+def test_a_dated_attribution_above_a_quote_starts_history_and_an_inline_answer_stays():
+    from plugin_host.text import strip_quoted
+
+    text = ("Nadal nic.\nObsługa klienta pisze 07.12.2026 10:05:\n> Czy paczka dotarła?\nNie dotarła.\n"
+            "> Stara wiadomość")
+    assert strip_quoted(text) == "Nadal nic.\nNie dotarła."
+
+
+def test_the_dated_attribution_pattern_reads_a_hostile_line_in_one_pass():
+    """Each "[^:]" run of the dated forms ends at the line's first colon, and every run is bounded: a line of 2,000
+    characters of verbs, times or dates has one way to be read, and a message of 400 such lines is read within the
+    kept-text limit."""
+    import re
+
+    from plugin_host import text
+
+    assert ".*" not in text.DATED_ATTRIBUTION.pattern and ".+" not in text.DATED_ATTRIBUTION.pattern
+    assert not re.search(r"\[\^:[^\]]*\][*+]", text.DATED_ATTRIBUTION.pattern)  # no unbounded run
+    for unit in ("пишет ", "10:05 ", "10:05 schreef ", "napisał/a 7.12.2026 ", "pisze 1 "):
+        line = (unit * 400)[:1990]
+        body = "Hi\n" + "\n".join([line + " 10:05:"] * 400) + "\n> q\nx"
+        assert text.strip_quoted(body, limit=text.MAX_TEXT).startswith("Hi\n")
