@@ -60,7 +60,8 @@ QUOTE_HEADER = re.compile(
 # "Od: wczoraj nie działa" ("since: yesterday it fails") is the question.
 # Outlook writes the block in its user's language: "Von:", "De :", "Från:", "Fra:", "Van:", "De:", and its 2003
 # HTML as text puts "From:" alone on a line with the name below it.
-FROM_FIELD = r"(From|От|Od|Von|De|Från|Fra|Van|Da)"
+# Japanese Outlook writes "差出人:" and "送信日時:" (from a public parser: tests/data/localized_reply_headers.json).
+FROM_FIELD = r"(From|От|Od|Von|De|Från|Fra|Van|Da|差出人)"
 OUTLOOK_FROM = re.compile(rf"^\s*(\*?{FROM_FIELD}\s?:\*?(\s.+)?|\*{FROM_FIELD}\s?:\*.+)\s*$", re.I)
 # Hotmail's and some web mail's quoted header opens with the date: "Date: Thu, 26 Jun 2026 13:53:45 +0400".
 DATE_FIELD = re.compile(r"^\s*\*?(Date|Datum|Dato|Fecha|Data|Дата)\s?:\*?\s.+$", re.I)
@@ -85,7 +86,7 @@ FORWARDED_FIELD = re.compile(r"^\s*\*?(From|Date|Sent|Subject|To|Cc|От|Дат�
                              r"Od|Data|Wysłano|Temat|Do|DW|"
                              r"Von|Gesendet|An|Betreff|Datum|De|Envoyé|À|Objet|Från|Skickat|Till|Ämne|"
                              r"Fra|Sendt|Til|Emne|Dato|Van|Verzonden|Aan|Onderwerp|Enviado( el)?|Para|Asunto|Fecha|"
-                             r"Inviato|Oggetto)\s?:\*?\s", re.I)
+                             r"Inviato|Oggetto|Wysłane|送信日時)\s?:\*?\s", re.I)
 # A greeting and at most three words (a name, "team", "support") up to a comma, "!" or "." or the line's end;
 # what follows on the same line is the question and stays.
 GREETING_SOURCE = (

@@ -26,7 +26,6 @@ KNOWN_GAPS = {
     "thunderbird/cs/wrote/name",
     "thunderbird/tr/wrote/name",
     "thunderbird/zh/wrote/name",
-    "outlook/ja/header/name+address",
 }
 
 
@@ -110,3 +109,12 @@ def test_the_dated_attribution_pattern_reads_a_hostile_line_in_one_pass():
         line = (unit * 400)[:1990]
         body = "Hi\n" + "\n".join([line + " 10:05:"] * 400) + "\n> q\nx"
         assert text.strip_quoted(body, limit=text.MAX_TEXT).startswith("Hi\n")
+
+
+def test_a_japanese_customers_own_sender_line_without_an_address_stays():
+    """Outlook's Japanese "差出人:" starts quoted history only with an address on it or a dated field below, as
+    "From:" does."""
+    from plugin_host.text import strip_quoted
+
+    own = "返金をお願いします。\n差出人: 田中\n住所: 東京都"
+    assert strip_quoted(own) == own
