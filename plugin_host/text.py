@@ -37,12 +37,14 @@ ATTRIBUTION = re.compile(
     rf".{{0,200}}\b({WROTE})\s*:)\s*$", re.I)
 # The verb before the date and time ("Anna пишет 07.12.2026 10:05:", "Anna a écrit le 07/12/2026 à 10:05 :",
 # Roundcube's "Anna <address> писал 07.12.2026 10:05:"), or a time before the verb and the writer's name alone
-# ("Op 07-12-2026 om 10:05 schreef Anna:", "Den 2026-12-07 kl. 10:05, skrev Anna:"). A customer's own
+# ("Op 07-12-2026 om 10:05 schreef Anna:", "Den 2026-12-07 kl. 10:05, skrev Anna:"), or no verb at all
+# (Thunderbird's default in Ukrainian, "07.12.26 10:05, Anna:": a date, a time, a comma, the name). A customer's own
 # "5.12.2026 o 10:05 kurier napisał SMS-a:" reads the same, so without an address these start quoted history only
 # right above a ">" quote. Each "[^:]" run ends at the line's first colon: one way to read the line.
 DATED_ATTRIBUTION = re.compile(
     rf"^\s*([^:]{{0,200}}\b({WROTE})\s+[^:<>]{{0,60}}\d{{1,2}}:\d{{2}}(:\d{{2}})?|"
-    rf"[^:]{{0,200}}\d{{1,2}}:\d{{2}}[^:]{{0,100}}\b({WROTE})\s+[^:<>()]{{1,100}})\s*:\s*$", re.I)
+    rf"[^:]{{0,200}}\d{{1,2}}:\d{{2}}[^:]{{0,100}}\b({WROTE})\s+[^:<>()]{{1,100}}|"
+    r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\s+\d{1,2}:\d{2}(:\d{2})?,\s+[^:<>()]{1,100})\s*:\s*$", re.I)
 # Separators that start quoted or forwarded mail wherever they appear.
 # The words between the dashes are the clients' own (tests/data/localized_reply_headers.json names each source):
 # Thunderbird's reply_header_originalmessage in its locales, Roundcube's and K-9's "originalmessage".

@@ -15,7 +15,6 @@ KNOWN_GAPS = {
     "thunderbird/ru/wrote/name",
     "thunderbird/pl/wrote/name",
     "thunderbird/uk/wrote/name",
-    "thunderbird/uk/ondate/name",
     "thunderbird/de/wrote/name",
     "thunderbird/fr/wrote/name",
     "thunderbird/es/wrote/name",
@@ -77,6 +76,7 @@ def test_a_separator_pattern_reads_a_hostile_line_in_one_pass():
     "Магазин писал 05.12.2026 в 10:05:\nЗаказ отменён, а деньги не вернули.",
     "Der Kurier schrieb am 05.12.2026 um 10:05:\nPaket zurück an den Absender.",
     "Sklep pisze:\nZamówienie anulowane.",  # the verb last, but no date and no address
+    "07.12.2026 10:05, кур'єр:\nПосилку повернули відправнику.",  # a date, a time, a name: no quote below
 ])
 def test_a_customers_own_dated_line_ending_in_a_colon_stays_without_a_quote_below(own):
     """The verb-before-the-date forms ("Anna пишет 07.12.2026 10:05:") and the time-before-the-verb forms with the
