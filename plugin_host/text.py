@@ -199,7 +199,7 @@ MAX_ATTRIBUTION = 2000  # longer is no attribution line; the pattern costs ~15 Â
 
 def _is_attribution(text: str) -> bool:
     text = text.strip()
-    if len(text) > MAX_ATTRIBUTION:
+    if len(text) > MAX_ATTRIBUTION or not text.endswith(":"):  # every form ends in a colon: the rest is not tried
         return False
     return bool(ATTRIBUTION.match(text)) and bool(ADDRESS_EVIDENCE.search(text) or DATE_EVIDENCE.search(text))
 
@@ -208,7 +208,7 @@ def _dated_attribution(lines: list[str], i: int) -> bool:
     """Whether ``lines[i]`` is an attribution of :data:`DATED_ATTRIBUTION`'s forms: with an address on it, or with a
     date and a ">" quote right below it."""
     line = lines[i].strip()
-    if len(line) > MAX_ATTRIBUTION or not DATED_ATTRIBUTION.match(line):
+    if len(line) > MAX_ATTRIBUTION or not line.endswith(":") or not DATED_ATTRIBUTION.match(line):
         return False
     return bool(ADDRESS_EVIDENCE.search(line)) or bool(DATE_EVIDENCE.search(line)) and _quoted_below(lines, i + 1)
 

@@ -118,3 +118,25 @@ def test_a_japanese_customers_own_sender_line_without_an_address_stays():
 
     own = "返金をお願いします。\n差出人: 田中\n住所: 東京都"
     assert strip_quoted(own) == own
+
+
+def test_only_a_line_ending_in_a_colon_is_tried_as_an_attribution(monkeypatch):
+    """Every attribution form ends in a colon; the longer verb lists made each of the shared mail's 15,000 lines try
+    them (1.3-1.4 times the time for all 629 shared .eml). Lines without the colon are no longer tried at all."""
+    from plugin_host import text
+
+    tried = []
+
+    class Counting:
+        def __init__(self, pattern):
+            self.pattern = pattern
+
+        def match(self, line):
+            tried.append(line)
+            return self.pattern.match(line)
+
+    monkeypatch.setattr(text, "ATTRIBUTION", Counting(text.ATTRIBUTION))
+    monkeypatch.setattr(text, "DATED_ATTRIBUTION", Counting(text.DATED_ATTRIBUTION))
+    body = "Заказ 4471 не пришёл.\nВерните деньги.\n\nСлужба поддержки пишет 07.12.2026 10:05:\n> Мы передали посылку."
+    assert text.strip_quoted(body) == "Заказ 4471 не пришёл.\nВерните деньги.\n"
+    assert tried and all(line.rstrip().endswith(":") for line in tried)
