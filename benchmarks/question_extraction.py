@@ -21,6 +21,9 @@ downloaded packages)::
   (the reply is the unquoted parts of ``quote(..., quote_intro_line=True)``).
 - planer 1.2.0 (npm, talon's JavaScript port, MIT): the literal cases of test/planerText.test.coffee and
   test/planerHtml.test.coffee not already in talon, and test/examples/html (a reply and a quoted snippet each).
+- Localized clients (no download): the reply and forward headers Thunderbird, Roundcube, K-9 Mail and (from a
+  public parser) Gmail and Outlook write in their users' languages, from tests/data/localized_reply_headers.json,
+  rendered by benchmarks/localized_clients.py; printed as a table of its own after the corpora's.
 - Looked at, no usable fixtures in the published packages: email_reply_parser 0.5.12 and mail-parser-reply 1.36
   (their tests open test/emails/*.txt, which the sdists leave out), npm email-reply-parser 2.3.7 (no tests).
 
@@ -50,6 +53,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from plugin_host.mailbox.mime import html_to_text  # noqa: E402
 from plugin_host.text import customer_text, strip_greeting, strip_sign_off  # noqa: E402
+
+from benchmarks.localized_clients import cases as localized_cases  # noqa: E402
+from benchmarks.localized_clients import check as check_localized  # noqa: E402
+from benchmarks.localized_clients import table as localized_table  # noqa: E402
 
 CACHE = Path("/tmp/labeldesk-reply-corpora")
 PACKAGES = {"talon": ("pip", "talon==1.4.4"), "quotequail": ("pip", "quotequail==0.5.4"),
@@ -341,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(table(dict(by_corpus) | {"**all**": cases})))
     print()
     print("\n".join(table(dict(sorted(by_group.items())))))
+    print("\nLocalized clients (benchmarks/localized_clients.py: Thunderbird, Roundcube, K-9, Gmail/Outlook in Japanese):")
+    print("\n".join(localized_table([(case, check_localized(case)) for case in localized_cases()])))
     if args.failures:
         for case in cases:
             r = case.result
