@@ -20,7 +20,8 @@ FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw|wg|tr|pd|rv|vs|пересл|пере
 OUTLOOK_SEPARATOR = re.compile(r"^\s*(_{10,}|-{2,}\s*(Original Message|Исходное сообщение|Oryginalna wiadomość)\s*-{2,})\s*$",
                                re.I)
 # The value is stripped in code: a lazy ".+?" before "\s*$" backtracked over every space of a long line.
-FROM_FIELD = re.compile(r"^\s*\*?(From|От|Od):\*?(?P<value>.*)$", re.I)
+# A forward block's From line in the forwarding client's language (Thunderbird's and Outlook's labels).
+FROM_FIELD = re.compile(r"^\s*\*?(From|От|Від|Od|Von|De|Da|Van|Från|Fra|Kimden|差出人|发件人)\s?[:：]\*?(?P<value>.*)$", re.I)
 MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]")  # Outlook's plain text: "From: Jane Cooper [mailto:jane@…]"
 
 

@@ -88,7 +88,7 @@ FORWARDED_FIELD = re.compile(r"^\s*\*?(From|Date|Sent|Subject|To|Cc|От|Дат�
                              r"Od|Data|Wysłano|Temat|Do|DW|"
                              r"Von|Gesendet|An|Betreff|Datum|De|Envoyé|À|Objet|Från|Skickat|Till|Ämne|"
                              r"Fra|Sendt|Til|Emne|Dato|Van|Verzonden|Aan|Onderwerp|Enviado( el)?|Para|Asunto|Fecha|"
-                             r"Inviato|Oggetto|Wysłane|送信日時)\s?:\*?\s", re.I)
+                             r"Inviato|Oggetto|Wysłane|送信日時|Pour|Від)\s?:\*?\s", re.I)
 # A greeting and at most three words (a name, "team", "support") up to a comma, "!" or "." or the line's end;
 # what follows on the same line is the question and stays.
 GREETING_SOURCE = (

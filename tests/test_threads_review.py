@@ -191,6 +191,37 @@ def test_an_agent_forwarding_a_customers_email_into_the_inbox_opens_the_customer
     assert not host.ticket(ref["threadId"]).awaiting_reply
 
 
+THUNDERBIRD_FORWARDS = {  # the client's own separator and header labels (Thunderbird's locales)
+    "ru": "Посмотри, пожалуйста.\n\n-------- Перенаправленное сообщение --------\nТема: \tOrder 1234 is late\n"
+          "Дата: \tMon, 30 Nov 2026 10:02:00 +0100\nОт: \tJane Cooper <jane@corp.example>\n"
+          "Кому: \tanna.kowalska@example.com\n\n\n",
+    "de": "Kannst du das übernehmen?\n\n-------- Weitergeleitete Nachricht --------\nBetreff: \tOrder 1234 is late\n"
+          "Datum: \tMon, 30 Nov 2026 10:02:00 +0100\nVon: \tJane Cooper <jane@corp.example>\n"
+          "An: \tanna.kowalska@example.com\n\n\n",
+    "fr": "Tu peux t'en occuper ?\n\n-------- Message transféré --------\nObjet : \tOrder 1234 is late\n"
+          "Date : \tMon, 30 Nov 2026 10:02:00 +0100\nDe : \tJane Cooper <jane@corp.example>\n"
+          "Pour : \tanna.kowalska@example.com\n\n\n",
+}
+
+
+@pytest.mark.parametrize("language", sorted(THUNDERBIRD_FORWARDS))
+def test_an_agents_forward_from_a_localized_thunderbird_opens_the_customers_ticket(tmp_path, language):
+    """Anna's Thunderbird speaks her language: its forward block is headed "Перенаправленное сообщение" or
+    "Weitergeleitete Nachricht", and its From line is "От:" or "Von:". The customer is still the sender."""
+    body = THUNDERBIRD_FORWARDS[language] + "Hello, my order 1234 has not arrived yet. Can you check where it is?\n"
+    local, host, feed = setup(tmp_path)
+    feed.sync()
+    ref = deliver(local.gmail(), make_email(sender="Anna Kowalska <anna.kowalska@example.com>",
+                                            to="support@example.com", subject="Fwd: Order 1234 is late", body=body,
+                                            message_id=f"<fwd-{language}@example.com>"))
+    feed.sync()
+    ticket = host.ticket(ref["threadId"])
+    assert ticket is not None and ticket.customer.email == "jane@corp.example"
+    assert "has not arrived yet" in ticket.question
+    assert not {"Посмотри", "übernehmen", "occuper", "Nachricht", "Message"} & set(ticket.question.replace("?", " ").split())
+    assert acks(local) == []
+
+
 def test_an_agents_forward_to_engineering_is_still_an_internal_note(tmp_path):
     """Only a forward into the support inbox brings a request in: Anna forwarding a ticket's mail to an
     engineer answers nobody and opens nothing."""
