@@ -803,3 +803,14 @@ def test_gap_keywords_tied_in_count_come_in_the_same_order_every_run():
                            env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout
             for seed in (1, 2, 3, 4)}
     assert len(seen) == 1 and "['invoic', 'miss', 'number', 'vat']" in seen.pop()
+
+
+def test_the_why_names_each_matched_word_once_as_the_customer_first_wrote_it():
+    """"Refunds … refund … refunded" is one match: the reason shows "refunds" once (lower-cased), and room is left for the
+    other words that matched (six at most)."""
+    kb = KnowledgeBase(ARTICLES)
+    [hit, *_] = kb.search("Refunds: I was refunded nothing, please refund the card. Was the refund paid back?", "en")
+    assert hit.article.id == "refund"
+    assert hit.matched[0] == "refunds" and sum(w.lower().startswith("refund") for w in hit.matched) == 1
+    assert {"card", "paid"} <= set(hit.matched)
+    assert len(hit.matched) == len({w.lower() for w in hit.matched})

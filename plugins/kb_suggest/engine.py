@@ -518,9 +518,14 @@ def _normalise(scores: np.ndarray) -> np.ndarray:
 
 
 def _surface(text: str, language: str, matched_stems: list[str]) -> list[str]:
-    """The customer's own words behind the matched stems (for the "why")."""
+    """The customer's own words behind the matched stems (for the "why"): one word a stem, as the customer first
+    wrote it ("charged twice … two charges … duplicate charge" shows "charged", not three forms of one word)."""
     wanted = set(matched_stems)
-    return [word for word, stem in _word_stems(text, language) if stem in wanted][:6]
+    shown = {}
+    for word, stem in _word_stems(text, language):
+        if stem in wanted:
+            shown.setdefault(stem, word)
+    return list(shown.values())[:6]
 
 
 @lru_cache(maxsize=16)
