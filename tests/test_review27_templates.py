@@ -38,7 +38,7 @@ def test_a_template_whose_call_runs_out_of_memory_falls_back_to_the_shipped_one(
 
     text = render(SimpleNamespace(templates_dir=str(tmp_path)), "en", "acknowledgement",
                   {**SAMPLE_CONTEXT, "too_big": too_big})
-    assert "thank you for writing to us" in text
+    assert "Thank you for writing to us" in text
 
 
 def test_a_template_building_too_wide_a_text_at_start_up_is_named_so(tmp_path):

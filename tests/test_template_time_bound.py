@@ -37,5 +37,5 @@ def test_a_template_looping_in_a_branch_falls_back_to_the_shipped_one(tmp_path, 
     settings = write(tmp_path, '{% if subject == "loop" %}' + LOOPS + '{% endif %}Mine: "{{ subject }}".\n')
     check_templates(settings)  # the sample subject takes the harmless branch
     assert render(settings, "en", "acknowledgement", SAMPLE_CONTEXT).startswith("Mine:")
-    assert "thank you for writing to us" in render(settings, "en", "acknowledgement",
+    assert "Thank you for writing to us" in render(settings, "en", "acknowledgement",
                                                    {**SAMPLE_CONTEXT, "subject": "loop"})
