@@ -281,12 +281,35 @@ def _wrapped_attribution(joined: str, last: str) -> bool:
     return bool(evidence) and _is_attribution(joined) and not _is_attribution(last)
 
 
+# The interactive Python prompt a customer pastes with a traceback (">>> import sdk"). A quote three replies deep
+# starts the same way, but under its shallower quote levels (">", "> >"): a message with none of those is pasting.
+PYTHON_PROMPT = re.compile(r"^\s*>>>( |$)")
+SHALLOW_QUOTE = re.compile(r"^\s*>( ?>)?(?! ?>)")
+
+
+def _prompts_pasted(lines: list[str]) -> bool:
+    """Whether every ">" line of ``lines`` is a Python prompt and there is one at least."""
+    prompts = False
+    for line in lines:
+        if line.lstrip().startswith(">"):
+            if SHALLOW_QUOTE.match(line) or not PYTHON_PROMPT.match(line):
+                return False
+            prompts = True
+    return prompts
+
+
+def _quoted(line: str, prompts: bool) -> bool:
+    return line.lstrip().startswith(">") and not (prompts and PYTHON_PROMPT.match(line))
+
+
 def strip_quoted(text: str, limit: int | None = None) -> str:
     """Cut quoted history (``>`` lines, "On … wrote:" in several languages) and signatures; with ``limit``,
-    stop once that many characters are kept (quoted lines above a bottom-posted reply do not count)."""
+    stop once that many characters are kept (quoted lines above a bottom-posted reply do not count). A pasted
+    Python session (">>> " lines in a message quoting nothing else) is the customer's own."""
     kept, size = [], 0
     words = False  # whether ``kept`` holds a non-blank line (kept as a flag: hostile mail has 100k lines)
     lines = text.split("\n")
+    prompts = _prompts_pasted(lines)
     forwarded = False  # in the header block of a message forwarded without a comment above it
     skip = 0  # lines of an attribution above a bottom-posted reply
     for i, line in enumerate(lines):
@@ -302,7 +325,7 @@ def strip_quoted(text: str, limit: int | None = None) -> str:
             if FORWARDED_FIELD.match(line) or _is_attribution(line) or not line.strip():
                 continue
             forwarded = False
-        if line.lstrip().startswith(">"):
+        if _quoted(line, prompts):
             continue  # quoted history; none starts inside it (its own attributions are history too)
         span = _quote_span(lines, i)
         if span and not words and _quoted_below(lines, i + span):

@@ -221,3 +221,34 @@ def test_auto_submitted_no_with_a_comment_is_a_person_writing():
     # only whole comments go: what is left besides "no" keeps the message automatic (a robot gets no reply)
     assert automatic_reason(mail("no (a) auto-replied (b)")).startswith("Auto-Submitted: no")
     assert automatic_reason(mail("n(x)o")) != ""
+
+
+PASTED_SESSION = """Hi,
+
+the SDK fails for me:
+
+>>> import acme_sdk
+>>> acme_sdk.Client(token="...")
+Traceback (most recent call last):
+ImportError: cannot import name 'Client'
+
+What am I doing wrong?"""
+
+
+@pytest.mark.parametrize("body, kept, dropped", [
+    (PASTED_SESSION, [">>> import acme_sdk", "acme_sdk.Client", "ImportError", "What am I doing wrong?"], []),
+    # A quote three replies deep keeps its shallower levels above it: all of it is history.
+    ("Still broken.\n\nOn Mon, 7 Dec 2026 at 10:00, Anna <anna@example.com> wrote:\n> Try again.\n>> It fails.\n"
+     ">>> Please send the log.\n", ["Still broken."], ["Try again", "It fails", "send the log"]),
+    ("Still broken.\n\n> > > Please send the log.\n> > > Thanks\n", ["Still broken."], ["send the log"]),
+    ("Still broken.\n\n>>>> Four deep.\n>>> Three deep.\n", ["Still broken."], ["Four deep", "Three deep"]),
+])
+def test_a_pasted_python_session_is_the_customers_own_text(body, kept, dropped):
+    """A developer pastes an interactive Python session: its ">>> " lines were read as a quote three replies deep
+    and dropped, with the very code the knowledge base should match. Without any shallower quote in the message
+    they are the customer's; real deep quotes still go."""
+    from plugin_host.text import customer_text
+
+    text = customer_text(message_from_bytes(make_email(body=body), policy=compat32))
+    assert all(k in text for k in kept), text
+    assert not any(d in text for d in dropped), text
