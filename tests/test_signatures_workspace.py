@@ -126,3 +126,17 @@ def test_a_dry_run_prints_each_agents_signature_and_changes_nothing(workspace):
                                           "(dry run) ivan.petrov@example.com: Ivan Petrov"]
     assert not [call for call in google.calls if call[0] == "PATCH"] and not google.delegated
 
+
+def test_an_agent_without_the_support_address_as_send_as_does_not_stop_the_others(workspace):
+    """Anna's own mailbox has no send-as entry for support@ (Gmail answers 404): she is named with what to do,
+    Ivan after her still gets his signature, and the command fails so a script sees it."""
+    local, google, config = workspace
+    google.without_alias.add("anna.kowalska@example.com")
+    result = CliRunner().invoke(get_cli(), ["signatures", "sync", "--config", config])
+    assert result.exit_code == 1
+    assert "ivan.petrov@example.com: signature set for support@example.com" in result.output
+    assert "anna.kowalska@example.com: not set" in result.output and "HTTP 404" in result.output
+    assert "send-as" in result.output.split("anna.kowalska@example.com: not set")[1]
+    assert "1 of 2 agents" in result.output
+    entry = local.gmail().users().settings().sendAs().get(userId="me", sendAsEmail="support@example.com").execute()
+    assert entry["signature"] == "Ivan Petrov"

@@ -111,14 +111,20 @@ def register(cli: click.Group) -> None:
         from plugin_host.errors import LabeldeskError
         from plugin_host.runtime import host_from_cli
 
-        from .signatures import sync_signatures
+        from .signatures import SignaturesNotSet, sync_signatures
 
         try:
             host = host_from_cli(config_path)
-            for line in sync_signatures(host, dry_run=dry_run):
+            lines = sync_signatures(host, dry_run=dry_run)
+        except SignaturesNotSet as exc:
+            lines = exc.lines
+            for line in lines:
                 click.echo(line)
+            raise click.ClickException(str(exc))
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
+        for line in lines:
+            click.echo(line)
 
 
 def _recent(ticket, now):

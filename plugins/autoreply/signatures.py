@@ -8,6 +8,16 @@ from __future__ import annotations
 
 import html
 
+from plugin_host.errors import GmailError, LabeldeskError
+
+
+class SignaturesNotSet(LabeldeskError):
+    """Some agents' mailboxes refused their signature; ``lines`` says, agent by agent, what was done."""
+
+    def __init__(self, message: str, lines: list[str]):
+        super().__init__(message)
+        self.lines = lines
+
 
 def signature_html(agent) -> str:
     lines = [html.escape(agent.full_name)] + ([html.escape(agent.title)] if agent.title else [])
@@ -25,6 +35,7 @@ def sync_signatures(host, dry_run: bool = False) -> list[str]:
         from plugin_host.auth import credentials_for
         from plugin_host.gmail import GmailClient
 
+        failed = 0
         for agent in config.agents.values():
             body = {"signature": signature_html(agent)}
             if dry_run:
@@ -32,8 +43,17 @@ def sync_signatures(host, dry_run: bool = False) -> list[str]:
                 continue
             settings = replace(config.mailbox, delegated_user=agent.email)
             client = GmailClient(settings, credentials=credentials_for(settings, config.state_path))
-            client.patch_send_as(config.mailbox.address, body)
+            try:  # one agent's mailbox refusing (no such send-as, delegation denied) does not stop the others
+                client.patch_send_as(config.mailbox.address, body)
+            except GmailError as exc:
+                failed += 1
+                out.append(f"{agent.email}: not set ({exc}): add {config.mailbox.address} as a send-as address in "
+                           "this agent's Gmail settings (and check the service account's domain-wide delegation)")
+                continue
             out.append(f"{agent.email}: signature set for {config.mailbox.address}")
+        if failed:
+            raise SignaturesNotSet(f"signatures set for {len(config.agents) - failed} of {len(config.agents)} "
+                                   "agents; see above for the rest", out)
         return out
     agent = next(iter(config.agents.values()))
     body = {"signature": signature_html(agent)}
