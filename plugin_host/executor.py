@@ -391,7 +391,10 @@ class Executor:
         return msg.as_bytes()
 
     def create_draft(self, draft: Draft, ticket: Ticket | None, outcome: Outcome) -> None:
-        if ticket is None or ticket.has_marker(draft.key):
+        if ticket is None:
+            outcome.errors.append(f"draft {draft.key} without a ticket was dropped")
+            return
+        if ticket.has_marker(draft.key):
             outcome.skipped.append(f"draft {draft.key} already in thread")
             return
         claim = ("draft", ticket.thread_id, draft.key)

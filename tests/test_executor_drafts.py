@@ -65,3 +65,15 @@ def test_a_dry_run_names_the_draft_and_makes_none(tmp_path):
     assert outcome.done == [f"(dry run) draft (suggested-answer) in {thread_id}"]
     assert drafted(local) == []
 
+
+
+def test_a_reply_or_draft_recorded_without_a_ticket_is_dropped_and_said(tmp_path):
+    """A sweep hook has no ticket in hand: a reply or draft it records for a thread is not sent blind."""
+    local, host, thread_id = setup(tmp_path)
+    actions = Actions(thread_id=thread_id)
+    actions.reply(in_reply_to="x", to="jane@example.org", subject="Re: Order", text="Hello", key="blind")
+    actions.draft(in_reply_to="x", to="jane@example.org", subject="Re: Order", text="Hello", key="blind-draft")
+    outcome = host.executor.execute(actions, None)
+    assert outcome.errors == ["reply blind without a ticket was dropped", "draft blind-draft without a ticket was dropped"]
+    assert not outcome.skipped and not outcome.done
+    assert drafted(local) == [] and len(local.mailbox.messages) == 1
