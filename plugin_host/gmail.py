@@ -384,16 +384,13 @@ class GmailClient:
             if not token or (max_results and len(found) >= max_results):
                 return found[:max_results] if max_results else found
 
-    def list_history(self, start_history_id: str, history_types: list[str] | None = None,
-                     label_id: str | None = None) -> tuple[list[dict], str]:
+    def list_history(self, start_history_id: str, history_types: list[str] | None = None) -> tuple[list[dict], str]:
         """All history records after ``start_history_id`` and the mailbox's current history id."""
         records, token, latest = [], None, start_history_id
         while True:
             kwargs = {"userId": "me", "startHistoryId": start_history_id, "maxResults": 500}
             if history_types:
                 kwargs["historyTypes"] = history_types
-            if label_id:
-                kwargs["labelId"] = label_id
             if token:
                 kwargs["pageToken"] = token
             try:
@@ -418,11 +415,6 @@ class GmailClient:
         body = {"addLabelIds": add, "removeLabelIds": remove}
         return self.execute(self.users.messages().modify(userId="me", id=message_id, body=body),
                             "gmail.users.messages.modify", message_id)
-
-    def batch_modify(self, message_ids: list[str], add: list[str], remove: list[str]) -> None:
-        for start in range(0, len(message_ids), 1000):
-            body = {"ids": message_ids[start:start + 1000], "addLabelIds": add, "removeLabelIds": remove}
-            self.execute(self.users.messages().batchModify(userId="me", body=body), "gmail.users.messages.batchModify")
 
     def send(self, raw: bytes, thread_id: str | None = None) -> dict:
         import base64
@@ -535,13 +527,6 @@ class GmailClient:
         body = {"topicName": topic, "labelIds": label_ids or ["INBOX"], "labelFilterBehavior": "include"}
         return self.execute(self.users.watch(userId="me", body=body), "gmail.users.watch", topic)
 
-    def stop(self) -> None:
-        self.execute(self.users.stop(userId="me"), "gmail.users.stop")
-
-    def list_send_as(self) -> list[dict]:
-        return self.execute(self.users.settings().sendAs().list(userId="me"),
-                            "gmail.users.settings.sendAs.list").get("sendAs", [])
-
     def patch_send_as(self, send_as_email: str, body: dict) -> dict:
         return self.execute(self.users.settings().sendAs().patch(userId="me", sendAsEmail=send_as_email, body=body),
                             "gmail.users.settings.sendAs.patch", send_as_email)
@@ -582,10 +567,6 @@ class GmailClient:
         return self.execute(self.tasks.tasks().patch(tasklist=tasklist, task=task, body=body), "tasks.tasks.patch", task)
 
     # -- Drive: a folder of Google Docs as help articles --------------------------------------------
-
-    def drive_documents(self, folder_id: str, max_depth: int = 5) -> list[dict]:
-        """Google Docs in ``folder_id`` and its subfolders: id, name, mimeType, modifiedTime, webViewLink."""
-        return [file for file in self.drive_folder_files(folder_id, max_depth) if file.get("mimeType") == DRIVE_DOCUMENT]
 
     def drive_folder_files(self, folder_id: str, max_depth: int = 5) -> list[dict]:
         """Every file in ``folder_id`` and its subfolders (every page of them), not in the trash, folders
