@@ -38,8 +38,6 @@ def register(cli: click.Group) -> None:
             host = build_host(config, http=_offline_http())
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=timezone.utc)
         raw = open(eml, "rb").read()
         ticket = ticket_from_eml(raw, config)
         if ticket is None:
