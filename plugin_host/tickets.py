@@ -38,22 +38,11 @@ def header(msg, name: str) -> str:
     try:
         value = msg.get(name)
         if isinstance(value, email.header.Header):  # raw 8-bit bytes in the header (RFC 6532 mail)
-            value = "".join(_header_text(chunk, charset) for chunk, charset in email.header.decode_header(value))
+            # compat32 wraps such a header whole as one "unknown-8bit" chunk of bytes: UTF-8 when it is, else guessed
+            value = "".join(guess_text(chunk) for chunk, _ in email.header.decode_header(value))
     except Exception:  # malformed header: treat as absent
         return ""
     return str(value or "").strip()
-
-
-def _header_text(chunk, charset: str | None) -> str:
-    """One piece of a header: in its declared charset, else UTF-8 when it is (RFC 6532), else guessed."""
-    if isinstance(chunk, str):
-        return chunk
-    if charset and charset != "unknown-8bit":
-        try:
-            return chunk.decode(charset, errors="replace")
-        except LookupError:
-            pass
-    return guess_text(chunk)
 
 
 ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+)\s*>\s*$")
