@@ -367,3 +367,36 @@ def test_an_agents_alert_goes_out_when_the_budget_cannot_be_written(tmp_path, mo
     automatic = Actions(thread_id="t1")
     automatic.notify(to=LEAD, subject="Alert", text="x", key="alert:1")
     assert host.executor.execute(automatic).errors == ["notification alert:1 failed: OSError"]
+
+
+def test_a_state_folder_that_fills_up_while_an_alert_goes_out_costs_a_warning_not_a_second_alert(tmp_path, caplog,
+                                                                                                   monkeypatch):
+    """The breach notice went out, then the state folder refused the write that records it as sent: a warning says
+    the hour's count holds only while this process runs; the notice is not sent again nor the sweep failed."""
+    import errno
+
+    from plugin_host import files
+
+    local, host, clock = make_host(tmp_path, at(9))
+    backlog(local, count=1)
+    ChangeFeed(host).sync()
+    clock["now"] = at(14)
+    send_notification, full = host.executor._send_notification, []
+
+    def then_the_disk_fills(note, outcome):
+        send_notification(note, outcome)
+        full.append(True)
+    monkeypatch.setattr(host.executor, "_send_notification", then_the_disk_fills)
+    real_write = files.write_private_json
+
+    def write(path, data, durable=True):
+        if full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(path, data, durable)
+    monkeypatch.setattr(files, "write_private_json", write)
+    caplog.set_level(logging.WARNING)
+    host.sweep()
+    host.sweep()
+    assert full and len(breach_mails(local)) == 1
+    assert any("counted against alerts_per_hour only while this process runs" in r.getMessage()
+               and "No space left on device" in r.getMessage() for r in caplog.records)
