@@ -140,3 +140,20 @@ def test_an_agent_without_the_support_address_as_send_as_does_not_stop_the_other
     assert "1 of 2 agents" in result.output
     entry = local.gmail().users().settings().sendAs().get(userId="me", sendAsEmail="support@example.com").execute()
     assert entry["signature"] == "Ivan Petrov"
+
+
+def test_one_mailbox_dry_run_and_no_agents(tmp_path):
+    """Without a service account there is one send-as: a dry run names the support address and the first agent's
+    signature and sets nothing; with no [agents] there is nothing to do, and it says so."""
+    from dataclasses import replace
+
+    from plugins.autoreply.signatures import sync_signatures
+
+    from .test_autoreply import setup
+
+    local, host, feed = setup(tmp_path)
+    assert sync_signatures(host, dry_run=True) == ["(dry run) support@example.com: Anna Kowalska<br>Support Engineer"]
+    entry = local.gmail().users().settings().sendAs().get(userId="me", sendAsEmail="support@example.com").execute()
+    assert not entry.get("signature")
+    host.config = replace(host.config, agents={})
+    assert sync_signatures(host) == ["No [agents] configured: nothing to do."]
