@@ -157,3 +157,11 @@ def test_one_mailbox_dry_run_and_no_agents(tmp_path):
     assert not entry.get("signature")
     host.config = replace(host.config, agents={})
     assert sync_signatures(host) == ["No [agents] configured: nothing to do."]
+
+
+def test_a_service_account_key_that_is_not_one_is_an_error_naming_the_setting(workspace, tmp_path):
+    local, google, config = workspace
+    (tmp_path / "service-account.json").write_text('{"type": "authorized_user"}')
+    result = CliRunner().invoke(get_cli(), ["signatures", "sync", "--config", config])
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and "mailbox.credentials" in result.output
+    assert "is not a service account key file" in result.output and not google.calls
