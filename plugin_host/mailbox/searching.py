@@ -24,7 +24,7 @@ def select(box: Mailbox, q: str | None = None, label_ids: list[str] | None = Non
     explicit = set(label_ids) | ({"SPAM", "TRASH"} if query and query.mentions_spam_or_trash() else set())
     with box.lock:
         found = []
-        for message in box.messages.values():
+        for message in _candidates(box, query, label_ids, names, now):
             if not all(l in message.label_ids for l in label_ids):
                 continue
             if not include_spam_trash and (message.label_ids & {"SPAM", "TRASH"}) - explicit:
@@ -34,6 +34,22 @@ def select(box: Mailbox, q: str | None = None, label_ids: list[str] | None = Non
             found.append(message)
     found.sort(key=lambda m: (m.internal_date, m.id), reverse=True)
     return found
+
+
+def _candidates(box: Mailbox, query, label_ids: list[str], names: dict[str, str], now: datetime):
+    """The messages the index says may match (every message when the query narrows nothing): only a narrowing,
+    the caller still checks each one with the full matcher. Messages stored past the store (a mailbox's
+    ``messages`` replaced) make the index rebuild itself first."""
+    index = box.index
+    if len(index) != len(box.messages):
+        box.reindex()
+    ids = index.candidates(query.root, names, now, box.email) if query is not None else None
+    for label_id in label_ids:
+        with_label = index.with_label(label_id)
+        ids = with_label if ids is None else (ids & with_label)
+    if ids is None:
+        return list(box.messages.values())
+    return [box.messages[i] for i in ids]
 
 
 def searchable(message: StoredMessage, names: dict[str, str], owner: str = ""):

@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 
 from . import mime
 from .errors import ApiError
+from .index import SearchIndex
 
 SYSTEM_LABELS = ("INBOX", "SENT", "UNREAD", "STARRED", "IMPORTANT", "TRASH", "SPAM", "DRAFT",
                  "CHAT", "CATEGORY_PERSONAL", "CATEGORY_SOCIAL", "CATEGORY_PROMOTIONS",
@@ -44,15 +45,32 @@ def check_id(value: str) -> str:
     return value
 
 
+INDEXED = ("label_ids", "internal_date", "raw")  # what the search index reads from a message
+
+
 @dataclass
 class StoredMessage:
+    """One message. ``label_ids`` is a frozenset: a change of labels, date or bytes is a new value, set as an
+    attribute, which tells the mailbox's search index (``index``) so searches stay true."""
+
     id: str
     thread_id: str
     raw: bytes
-    label_ids: set[str]
+    label_ids: frozenset[str]
     internal_date: int  # epoch milliseconds
     history_id: int
     parsed: mime.ParsedMessage | None = None
+    index: SearchIndex | None = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "label_ids":
+            value = frozenset(value)
+        elif name == "raw":
+            object.__setattr__(self, "parsed", None)
+        object.__setattr__(self, name, value)
+        index = self.__dict__.get("index")
+        if index is not None and name in INDEXED:
+            index.changed(self, name)
 
     def parse(self) -> mime.ParsedMessage:
         if self.parsed is None:
@@ -94,6 +112,8 @@ class Mailbox:
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
+        self.index = SearchIndex()
+        self.reindex()
         for name in SYSTEM_LABELS:
             self.labels.setdefault(name, {"id": name, "name": name, "type": "system"})
         self.send_as.setdefault(self.email, {
@@ -184,15 +204,16 @@ class Mailbox:
             label = self.get_label(label_id)
             if label["type"] == "system":
                 raise ApiError(400, "Invalid label: system labels cannot be deleted", "invalidArgument")
-            for message in self.messages.values():
-                if label_id in message.label_ids:
-                    message.label_ids.discard(label_id)
-                    self.record("labelRemoved", message, [label_id])
+            for message_id in sorted(self.index.with_label(label_id)):  # ids grow: the order they came in
+                message = self.messages[message_id]
+                message.label_ids = message.label_ids - {label_id}
+                self.record("labelRemoved", message, [label_id])
             del self.labels[label_id]
         self.notify()
 
     def label_counts(self, label_id: str) -> dict:
-        with_label = [m for m in self.messages.values() if label_id in m.label_ids]
+        with self.lock:
+            with_label = [self.messages[i] for i in self.index.with_label(label_id)]
         thread_ids = {m.thread_id for m in with_label}
         unread = [m for m in with_label if "UNREAD" in m.label_ids]
         return {"messagesTotal": len(with_label), "messagesUnread": len(unread),
@@ -223,11 +244,24 @@ class Mailbox:
                                     internal_date if internal_date is not None else int(self.clock() * 1000),
                                     0, parsed)
             message.thread_id = target or message.id
-            self.messages[message.id] = message
+            self.store(message)
             self.threads.setdefault(message.thread_id, []).append(message.id)
             self.record("messageAdded", message, sorted(labels))
         self.notify()
         return message
+
+    def reindex(self) -> None:
+        """Index every message again (messages put in ``messages`` past :meth:`store`)."""
+        with self.lock:
+            self.index.rebuild(self.messages.values())
+            for message in self.messages.values():
+                message.index = self.index
+
+    def store(self, message: StoredMessage) -> None:
+        """Keep a new message (and index it for search)."""
+        self.messages[message.id] = message
+        self.index.add(message)
+        message.index = self.index
 
     def get_label_for_message(self, label_id: str) -> dict:
         label = self.labels.get(label_id)
@@ -272,8 +306,8 @@ class Mailbox:
                 raise ApiError(400, f"Invalid label: {label_id}", "invalidArgument")
         added = [l for l in add if l not in message.label_ids]
         removed = [l for l in remove if l in message.label_ids and l not in add]
-        message.label_ids.update(added)
-        message.label_ids.difference_update(removed)
+        if added or removed:
+            message.label_ids = (message.label_ids | set(added)) - set(removed)
         if added:
             self.record("labelAdded", message, added)
         if removed:
@@ -299,6 +333,8 @@ class Mailbox:
                 message = self.get_message(message_id)
                 self.record("messageDeleted", message)
                 del self.messages[message_id]
+                self.index.remove(message)
+                message.index = None
                 thread = self.threads[message.thread_id]
                 thread.remove(message_id)
                 if not thread:
@@ -400,7 +436,7 @@ class Mailbox:
         for m in data["messages"]:
             message = StoredMessage(m["id"], m["thread_id"], base64.b64decode(m["raw"]), set(m["label_ids"]),
                                     m["internal_date"], m["history_id"])
-            box.messages[message.id] = message
+            box.store(message)
             box.threads.setdefault(message.thread_id, []).append(message.id)
         box.history = [HistoryRecord(**{**r, "label_ids": tuple(r["label_ids"]),
                                         "message_labels": tuple(r["message_labels"])}) for r in data["history"]]
