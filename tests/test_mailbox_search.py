@@ -256,3 +256,25 @@ def test_syntax_error_is_a_value_error():
     assert issubclass(SearchSyntaxError, ValueError)
     with pytest.raises(ValueError):
         parse_query(None)
+
+
+# ---------------------------------------------------------------- in:archive and in:snoozed
+
+@pytest.mark.parametrize("labels,expected", [
+    ({"INBOX"}, False), ({"INBOX", "Label_1"}, False), ({"SPAM"}, False), ({"TRASH"}, False),
+    ({"Label_1"}, True), ({"SENT"}, True), (set(), True), ({"UNREAD", "STARRED"}, True),
+])
+def test_in_archive_is_mail_out_of_the_inbox_spam_and_trash(labels, expected):
+    assert found("in:archive", message(label_ids=labels)) is expected
+    assert found("-in:archive", message(label_ids=labels)) is not expected
+
+
+def test_in_archive_is_not_a_label_named_archive():
+    assert not found("in:archive", message(label_ids={"INBOX", "Label_9"}, label_names={"Label_9": "Archive"}))
+
+
+def test_in_snoozed_is_a_clear_error_not_an_empty_answer():
+    with pytest.raises(SearchSyntaxError, match="snoozed.*no label"):
+        parse_query("in:snoozed")
+    with pytest.raises(SearchSyntaxError, match="snoozed"):
+        parse_query("label:helpdesk -in:snoozed")

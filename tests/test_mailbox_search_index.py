@@ -196,3 +196,23 @@ def test_after_and_before_at_a_message_s_own_second_find_it_on_the_right_side():
     assert {m.id for m in select(box, f"after:{second}")} == {at[0], at[1], at[999], at[1000]}
     assert {m.id for m in select(box, f"before:{second}")} == {at[-1]}
     assert {m.id for m in select(box, f"after:{second} before:{second + 1}")} == {at[0], at[1], at[999]}
+
+
+def test_in_archive_through_the_api_leaves_out_inbox_spam_and_trash_even_with_spam_and_trash_included():
+    local = LocalMailbox(clock=lambda: NOW.timestamp())
+    box, rng = local.mailbox, random.Random(5)
+    made = {name: box.add_message(raw(rng, n), labels).id for n, (name, labels) in enumerate(
+        {"inbox": ["INBOX"], "archived": ["CATEGORY_PERSONAL"], "sent": ["SENT"], "spam": ["SPAM"],
+         "trash": ["TRASH"]}.items())}
+    users = local.gmail().users()
+    for include in (False, True):
+        listed = users.messages().list(userId="me", q="in:archive", includeSpamTrash=include).execute()
+        assert {m["id"] for m in listed["messages"]} == {made["archived"], made["sent"]}
+
+
+def test_in_snoozed_answers_400_naming_it():
+    from googleapiclient.errors import HttpError
+
+    with pytest.raises(HttpError) as caught:
+        LocalMailbox().gmail().users().messages().list(userId="me", q="in:snoozed").execute()
+    assert caught.value.resp.status == 400 and "snoozed" in str(caught.value)

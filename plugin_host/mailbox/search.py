@@ -16,6 +16,8 @@ Deliberate differences from Gmail, so mistakes surface in tests instead of as si
 - ``newer_than:``/``older_than:`` take ``<N>d``, ``<N>m`` or ``<N>y`` only. Gmail has no hour
   unit and quietly returns wrong results for ``newer_than:2h``; here it is a
   :class:`SearchSyntaxError` (the mailbox answers 400 invalidArgument).
+- ``in:archive`` is mail out of the Inbox, Spam and Trash. ``in:snoozed`` is an error: snoozing has no label
+  in the API and the local mailbox cannot snooze, so an empty answer would only look like Gmail's.
 - Unknown ``is:`` values and Gmail operators this mailbox does not implement (``larger:``,
   ``filename:``…) are errors too. A word with a colon that is no operator (``10:30``) is a word.
 """
@@ -230,6 +232,14 @@ class HasLabelId(Node):
 class Everywhere(Node):
     def matches(self, msg, now):
         return True
+
+
+@dataclass(frozen=True)
+class Archived(Node):
+    """``in:archive``: mail out of the Inbox, Spam and Trash (archived, sent, or only labelled)."""
+
+    def matches(self, msg, now):
+        return not msg.label_ids & {"INBOX", "SPAM", "TRASH"}
 
 
 @dataclass(frozen=True)
@@ -530,6 +540,11 @@ def _label_like(name: str, value: str, where: str) -> Node:
     if name == "in":
         if wanted == "anywhere":
             return Everywhere()
+        if wanted == "archive":
+            return Archived()
+        if wanted == "snoozed":
+            raise SearchSyntaxError(f"{where}: Gmail's snoozed mail has no label in the API and the local mailbox "
+                                    "cannot snooze, so it cannot answer in:snoozed; search the labels Labeldesk sets")
         return HasLabelId(IN_LABELS[wanted]) if wanted in IN_LABELS else LabelNamed(label_key(value))
     if name == "is":
         if wanted not in IS_FLAGS:
