@@ -60,9 +60,10 @@ def build(local, size: int, seed: int = 7) -> dict:
     while made < size:
         customer, subject = rng.choice(customers), rng.choice(SUBJECTS)
         start = NOW - timedelta(minutes=rng.randrange(120 * 24 * 60))
-        thread, fate = None, rng.random()
-        newest = max(newest, (start, customer))
-        for turn in range(min(rng.randint(1, 4), size - made)):
+        thread, fate, turns = None, rng.random(), min(rng.randint(1, 4), size - made)
+        if turns > 1 and fate >= 0.1:  # a conversation with a reply of ours, out of spam and trash
+            newest = max(newest, (start, customer))
+        for turn in range(turns):
             when = start + timedelta(hours=turn * 5)
             ours = turn % 2 == 1
             body = " ".join(rng.choice(WORDS) for _ in range(40))
@@ -81,7 +82,7 @@ def build(local, size: int, seed: int = 7) -> dict:
             message = box.add_message(raw, sorted(labels), thread_id=thread, internal_date=int(when.timestamp() * 1000))
             thread = message.thread_id
             made += 1
-    return {"customer": newest[1], "message_id": last_id.strip("<>")}  # the newest conversation's customer
+    return {"customer": newest[1], "message_id": last_id.strip("<>")}  # the newest answered conversation's customer
 
 
 def queries(facts: dict) -> list[tuple[str, str, dict]]:
