@@ -351,7 +351,8 @@ def sample(drive: Drive, pid: int, work: Path, since: float, previous: dict) -> 
 
 def mailbox_floor(drive: Drive) -> dict:
     """What the local mailbox itself takes for the card's two reads (a customer search, a thread): its search
-    scans every message, so it slows as the soak fills it; Gmail's does not. And the queue's length."""
+    scanned every message until it had indexes (benchmarks/search.py), so it slowed as the soak filled it;
+    Gmail's does not. And the queue's length."""
     with drive.lock:
         t = drive.threads[-1] if drive.threads else None
     if t is None:
