@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from flask import Blueprint, abort, current_app, render_template, request
 
 from plugin_host.errors import GmailError
+from plugin_host.language import detect_language
 from plugin_host.text import customer_text
 
 preview = Blueprint("preview", __name__, url_prefix="/preview", template_folder="templates")
@@ -144,8 +145,9 @@ def thread(thread_id):
     messages = []
     for m in raw_thread.get("messages", []):
         msg = payload_to_email(m.get("payload") or {})
-        messages.append({"from": str(msg.get("From", "")), "subject": str(msg.get("Subject", "")),
-                         "text": customer_text(msg),
+        text = customer_text(msg)
+        messages.append({"from": str(msg.get("From", "")), "subject": str(msg.get("Subject", "")), "text": text,
+                         "lang": detect_language(text, default=ticket.language),  # read aloud in its language
                          "labels": [names.get(l, l) for l in m.get("labelIds", [])]})
     return render_template("preview_thread.html", card=card, compose=compose, note=note, inserted=inserted,
                            ticket=ticket, messages=messages, agent=agent, agents=list(host.config.agents.values()),

@@ -283,7 +283,7 @@ def test_demo_preview_renders_cards_with_working_buttons(tmp_path):
     evil = deliver(local.gmail(), make_email(subject="Q&A <img src=x onerror=alert(1)>", message_id="<pv-evil@example.org>"))
     ChangeFeed(host).sync()
     page = client.get(f"/preview/{evil['threadId']}")
-    assert b"<h3>Q&amp;A &lt;img src=x onerror=alert(1)&gt;</h3>" in page.data and b"<img" not in page.data
+    assert b">Q&amp;A &lt;img src=x onerror=alert(1)&gt;</h" in page.data and b"<img" not in page.data
     assert client.get("/preview/nonexistent").status_code == 404  # no Gmail id: Gmail's 400, not a 500
     assert client.get("/preview/7fffffffffffffff").status_code == 404  # the id of no thread: Gmail's 404
     assert client.post(f"/preview/{thread_id}", data={"parameters": "notjson"}).status_code == 400

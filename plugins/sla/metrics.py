@@ -154,7 +154,7 @@ def render_text(metrics: dict) -> str:
 
 
 # A file opened from disk: no script runs in it and it loads nothing (styles inline: the bars' widths).
-TEMPLATE = """<!doctype html><html><head><meta charset="utf-8">
+TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
 form-action 'none'"><title>Labeldesk report</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}

@@ -1,0 +1,122 @@
+"""Accessibility of the HTML people see (the demo's add-on preview, the SLA report), checked on the HTML itself.
+
+Each test stands for a rule axe-core flagged in Chromium (benchmarks/a11y.py measures them all with axe) or for
+what a screen reader needs beyond it (the language of a customer's text).
+"""
+from __future__ import annotations
+
+import logging
+from html.parser import HTMLParser
+
+import pytest
+
+VOID = {"meta", "input", "br", "hr", "img", "link", "source", "wbr", "col", "area", "base", "embed", "track"}
+
+
+class Element:
+    def __init__(self, tag: str, attrs: dict, parent: "Element | None"):
+        self.tag, self.attrs, self.parent, self.children, self.text = tag, attrs, parent, [], ""
+
+    def ancestors(self):
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def lang(self) -> str | None:
+        """The language a screen reader reads this element's text in (its own lang or the nearest ancestor's)."""
+        return next((e.attrs["lang"] for e in (self, *self.ancestors()) if "lang" in e.attrs), None)
+
+    def all_text(self) -> str:
+        return self.text + "".join(c.all_text() for c in self.children)
+
+
+class Tree(HTMLParser):
+    """The page as a tree of elements (the stdlib parser; optional end tags of the templates are all written)."""
+
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#document", {}, None)
+        self.current = self.root
+        self.elements: list[Element] = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        element = Element(tag, {k: v or "" for k, v in attrs}, self.current)
+        self.current.children.append(element)
+        self.elements.append(element)
+        if tag not in VOID:
+            self.current = element
+
+    def handle_endtag(self, tag):
+        node = self.current
+        while node is not self.root and node.tag != tag:
+            node = node.parent
+        if node is not self.root:
+            self.current = node.parent
+
+    def handle_data(self, data):
+        self.current.text += data
+
+    def all(self, tag: str) -> list[Element]:
+        return [e for e in self.elements if e.tag == tag]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo's app, its host and mailbox, synced once for the module."""
+    from plugin_host.demo import demo_host
+    from plugin_host.sync import ChangeFeed
+    from plugin_host.web import create_app
+
+    logging.getLogger("plugins").setLevel(logging.WARNING)
+    local, host = demo_host(str(tmp_path_factory.mktemp("a11y") / "state"))
+    ChangeFeed(host).sync()
+    return local, host, create_app(host, demo=True).test_client()
+
+
+def ticket_in(demo, language: str):
+    local, host, _ = demo
+    return next(t for t in map(host.ticket, local.mailbox.threads) if t is not None and t.language == language)
+
+
+def page(demo, path: str) -> Tree:
+    response = demo[2].get(path)
+    assert response.status_code == 200, path
+    return Tree(response.get_data(as_text=True))
+
+
+def report_page(demo) -> Tree:
+    from plugins.sla import policy_of
+    from plugins.sla.metrics import compute, render_html
+
+    _, host, _ = demo
+    tickets, _ = host.tickets_since(30, 2000)
+    return Tree(render_html(compute(tickets, policy_of(host.config), host.config, host.now())))
+
+
+# -- html-has-lang, and the language of customer text --------------------------------------------------------------
+
+
+def test_every_page_says_its_language(demo):
+    """axe html-has-lang (serious) on every page: a screen reader guessed the language of the whole page."""
+    ticket = ticket_in(demo, "en")
+    for tree in (page(demo, "/preview/"), page(demo, f"/preview/{ticket.thread_id}"), report_page(demo)):
+        assert tree.all("html")[0].attrs.get("lang") == "en"
+
+
+@pytest.mark.parametrize("language", ["ru", "pl"])
+def test_a_customers_text_in_another_language_is_marked_as_such(demo, language):
+    """A Russian or Polish subject and message were read aloud with English pronunciation: each now carries the
+    customer's language (lang="ru", lang="pl"); the page's own words stay English."""
+    ticket = ticket_in(demo, language)
+    listed = [a for a in page(demo, "/preview/").all("a") if a.all_text() == ticket.subject]
+    assert listed and all(a.lang() == language for a in listed)
+    tree = page(demo, f"/preview/{ticket.thread_id}")
+    question = ticket.first_customer_message.text.strip()[:30]
+    bodies = [e for e in tree.all("div") if question in e.text]
+    assert bodies and all(e.lang() == language for e in bodies)
+    titles = [e for e in tree.elements if e.tag.startswith("h") and e.all_text() == ticket.subject]
+    assert titles and all(e.lang() == language for e in titles)
+    assert next(e for e in tree.elements if e.all_text() == "Service level").lang() == "en"
