@@ -120,3 +120,20 @@ def test_a_customers_text_in_another_language_is_marked_as_such(demo, language):
     titles = [e for e in tree.elements if e.tag.startswith("h") and e.all_text() == ticket.subject]
     assert titles and all(e.lang() == language for e in titles)
     assert next(e for e in tree.elements if e.all_text() == "Service level").lang() == "en"
+
+
+# -- select-name ------------------------------------------------------------------------------------------------
+
+
+def test_every_select_in_the_side_panel_is_named_by_its_label(demo):
+    """axe select-name (critical): "Escalate to" stood beside the team list but was not its label, so a screen
+    reader announced an unnamed list box; each select now has an id its label's ``for`` names."""
+    for language in ("en", "ru", "pl"):
+        tree = page(demo, f"/preview/{ticket_in(demo, language).thread_id}")
+        selects = tree.all("select")
+        assert selects
+        ids = [s.attrs.get("id") for s in selects]
+        assert all(ids) and len(set(ids)) == len(ids)
+        labels = {label.attrs.get("for"): label.all_text().strip() for label in tree.all("label")}
+        assert all(labels.get(i) for i in ids), (ids, labels)
+    assert labels[ids[0]] == "Escalate to"
