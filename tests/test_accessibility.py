@@ -137,3 +137,40 @@ def test_every_select_in_the_side_panel_is_named_by_its_label(demo):
         labels = {label.attrs.get("for"): label.all_text().strip() for label in tree.all("label")}
         assert all(labels.get(i) for i in ids), (ids, labels)
     assert labels[ids[0]] == "Escalate to"
+
+
+# -- landmark-one-main, region, page-has-heading-one (and heading-order) --------------------------------------------
+
+LANDMARKS = {"main", "nav", "aside", "header", "footer"}
+
+
+def all_pages(demo):
+    yield "ticket list", page(demo, "/preview/")
+    for language in ("en", "ru", "pl"):
+        yield f"{language} ticket", page(demo, f"/preview/{ticket_in(demo, language).thread_id}")
+    yield "SLA report", report_page(demo)
+
+
+def test_every_page_has_one_main_and_nothing_outside_a_landmark(demo):
+    """axe landmark-one-main and region (moderate): the ticket list and the report had no main landmark, so a
+    screen reader's "skip to main" and landmark navigation found nothing; now each page has one main, and the
+    preview's side panel is a named complementary region."""
+    for name, tree in all_pages(demo):
+        assert len(tree.all("main")) == 1, name
+        body = tree.all("body")[0]
+        strays = [e.tag for e in body.children if e.tag not in LANDMARKS]
+        assert not strays and not body.text.strip(), (name, strays)
+        assert all(a.attrs.get("aria-label") for a in tree.all("aside")), name
+
+
+def test_every_page_has_one_h1_and_headings_never_skip_a_level(demo):
+    """axe page-has-heading-one (moderate): a ticket's page began at an h3 (the side panel's title), so heading
+    navigation had no top; now the subject is the h1, the panel's cards h2/h3 and their sections one level down."""
+    for name, tree in all_pages(demo):
+        levels = [int(e.tag[1]) for e in tree.elements if len(e.tag) == 2 and e.tag[0] == "h" and e.tag[1].isdigit()]
+        assert levels.count(1) == 1 and levels[0] == 1, (name, levels)
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), (name, levels)
+    ticket = ticket_in(demo, "ru")
+    tree = page(demo, f"/preview/{ticket.thread_id}")
+    assert [h.all_text() for h in tree.all("h1")] == [ticket.subject]
+    assert "Service level" in [h.all_text() for h in tree.all("h3")]

@@ -158,7 +158,7 @@ TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
 form-action 'none'"><title>Labeldesk report</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}
-.bar{background:#4a86e8;height:12px}</style></head><body>
+.bar{background:#4a86e8;height:12px}</style></head><body><main>
 <h1>Support report</h1><p>{{ m.tickets }} tickets{{ continued }}.</p>
 <h2>First response{{ hours }}</h2>
 <table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
@@ -178,7 +178,7 @@ form-action 'none'"><title>Labeldesk report</title>
 {% set top = [m.tickets, 1]|max %}
 <h2>Volume per label</h2><table>{% for k, v in m.volume_by_label.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td><td><div class="bar" style="width:{{ (v / top * 300)|int }}px"></div></td></tr>{% endfor %}</table>
 <h2>Volume per agent</h2><table>{% for k, v in m.volume_by_agent.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td><td><div class="bar" style="width:{{ (v / top * 300)|int }}px"></div></td></tr>{% endfor %}</table>
-</body></html>"""
+</main></body></html>"""
 
 
 def render_html(metrics: dict) -> str:
