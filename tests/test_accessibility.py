@@ -174,3 +174,39 @@ def test_every_page_has_one_h1_and_headings_never_skip_a_level(demo):
     tree = page(demo, f"/preview/{ticket.thread_id}")
     assert [h.all_text() for h in tree.all("h1")] == [ticket.subject]
     assert "Service level" in [h.all_text() for h in tree.all("h3")]
+
+
+# -- tables with headers ------------------------------------------------------------------------------------------
+
+
+def columns(row: Element) -> int:
+    return sum(int(c.attrs.get("colspan") or 1) for c in row.children if c.tag in ("td", "th"))
+
+
+def rows_of(table: Element) -> list[Element]:
+    found, todo = [], list(table.children)
+    while todo:
+        node = todo.pop(0)
+        if node.tag == "tr":
+            found.append(node)
+        elif node.tag in ("thead", "tbody", "tfoot"):
+            todo = node.children + todo
+    return found
+
+
+def test_every_data_table_has_a_header_row_and_names_its_rows(demo):
+    """The report's attainment, label and agent tables and the preview's ticket list had no header cells, so a
+    screen reader read "Billing, 3" with nothing saying 3 of what; each table now opens with a row of column
+    headers covering every column, and the report's per-priority/label/agent rows are named by a row header."""
+    for name, tree in (("ticket list", page(demo, "/preview/")), ("SLA report", report_page(demo))):
+        tables = tree.all("table")
+        assert tables, name
+        for table in tables:
+            rows = rows_of(table)
+            head, body = rows[0], rows[1:]
+            assert head.children and all(c.tag == "th" for c in head.children), name
+            assert body and all(columns(r) == columns(head) for r in body), name
+    report = report_page(demo)
+    for table in report.all("table")[2:]:
+        assert all(r.children[0].tag == "th" and r.children[0].attrs.get("scope") == "row" for r in rows_of(table)[1:])
+    assert all(bar.attrs.get("aria-hidden") == "true" for bar in report.all("div"))  # the bars repeat the figures

@@ -157,7 +157,7 @@ def render_text(metrics: dict) -> str:
 TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
 form-action 'none'"><title>Labeldesk report</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}th[scope=row]{text-align:left;font-weight:normal}
 .bar{background:#4a86e8;height:12px}</style></head><body><main>
 <h1>Support report</h1><p>{{ m.tickets }} tickets{{ continued }}.</p>
 <h2>First response{{ hours }}</h2>
@@ -173,11 +173,14 @@ form-action 'none'"><title>Labeldesk report</title>
 <tr><td>{{ m.resolution.median_h }}</td><td>{{ m.resolution.p90_h }}</td><td>{{ m.resolution.max_h }}</td>
 <td>{{ m.resolution.within_target|percent }}</td><td>{{ m.resolution.met }}</td><td>{{ m.resolution.breached }}</td>
 <td>{{ m.resolution.pending }}</td><td>{{ m.resolution.open_past_target }}</td></tr></table>
-<h2>First-response SLA attainment per priority</h2><table>{% for p, v in m.sla_attainment.items() %}
-<tr><td>{{ p }}</td><td>{{ (v * 100)|round(1) }}%</td><td><div class="bar" style="width:{{ (v * 300)|int }}px"></div></td></tr>{% endfor %}</table>
+<h2>First-response SLA attainment per priority</h2><table>
+<tr><th scope="col">priority</th><th scope="col" colspan="2">within target</th></tr>{% for p, v in m.sla_attainment.items() %}
+<tr><th scope="row">{{ p }}</th><td>{{ (v * 100)|round(1) }}%</td><td><div class="bar" aria-hidden="true" style="width:{{ (v * 300)|int }}px"></div></td></tr>{% endfor %}</table>
 {% set top = [m.tickets, 1]|max %}
-<h2>Volume per label</h2><table>{% for k, v in m.volume_by_label.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td><td><div class="bar" style="width:{{ (v / top * 300)|int }}px"></div></td></tr>{% endfor %}</table>
-<h2>Volume per agent</h2><table>{% for k, v in m.volume_by_agent.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td><td><div class="bar" style="width:{{ (v / top * 300)|int }}px"></div></td></tr>{% endfor %}</table>
+<h2>Volume per label</h2><table><tr><th scope="col">label</th><th scope="col" colspan="2">tickets</th></tr>
+{% for k, v in m.volume_by_label.items() %}<tr><th scope="row">{{ k }}</th><td>{{ v }}</td><td><div class="bar" aria-hidden="true" style="width:{{ (v / top * 300)|int }}px"></div></td></tr>{% endfor %}</table>
+<h2>Volume per agent</h2><table><tr><th scope="col">agent</th><th scope="col" colspan="2">tickets</th></tr>
+{% for k, v in m.volume_by_agent.items() %}<tr><th scope="row">{{ k }}</th><td>{{ v }}</td><td><div class="bar" aria-hidden="true" style="width:{{ (v / top * 300)|int }}px"></div></td></tr>{% endfor %}</table>
 </main></body></html>"""
 
 
