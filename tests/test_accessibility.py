@@ -210,3 +210,16 @@ def test_every_data_table_has_a_header_row_and_names_its_rows(demo):
     for table in report.all("table")[2:]:
         assert all(r.children[0].tag == "th" and r.children[0].attrs.get("scope") == "row" for r in rows_of(table)[1:])
     assert all(bar.attrs.get("aria-hidden") == "true" for bar in report.all("div"))  # the bars repeat the figures
+
+
+# -- the agent the list is shown for -------------------------------------------------------------------------------
+
+
+def test_the_agent_the_list_is_for_is_told_not_only_shown_in_bold(demo):
+    """The list's agent links told the current agent by bold type alone, which a screen reader does not say; the
+    current one now carries aria-current, and only it."""
+    _, host, client = demo
+    for agent in host.config.agents.values():
+        tree = Tree(client.get(f"/preview/?agent={agent.email}").get_data(as_text=True))
+        links = [a for a in tree.all("a") if a.attrs.get("href", "").startswith("?agent=")]
+        assert [a.all_text() for a in links if a.attrs.get("aria-current") == "true"] == [agent.full_name]
