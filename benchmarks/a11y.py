@@ -8,7 +8,7 @@ report's meta policy, which allows no script at all, gets ``script-src 'nonce-â€
 The runner writes the violations into the DOM, which ``chromium --dump-dom`` prints.
 
     npm pack axe-core && tar xzf axe-core-*.tgz      # anywhere, e.g. /tmp/axe
-    python benchmarks/a11y.py /tmp/axe/package/axe.min.js [--details]
+    python benchmarks/a11y.py /tmp/axe/package/axe.min.js [--details] [--code /tmp/baseline-worktree]
 
 Nothing here is needed by the test suite (tests check the fixed rules on the HTML without axe or npm).
 """
@@ -25,24 +25,24 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from plugin_host.demo import demo_host  # noqa: E402
-from plugin_host.sync import ChangeFeed  # noqa: E402
-from plugin_host.web import create_app, csp_nonce  # noqa: E402
+HERE = Path(__file__).resolve().parent.parent
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-RUNNER = """axe.run(document, {resultTypes: ['violations']}).then(function (r) {
+RUNNER = """axe.run(document, {resultTypes: ['violations', 'incomplete']}).then(function (r) {
+  function brief(v) { return {id: v.id, impact: v.impact, tags: v.tags, help: v.help,
+    nodes: v.nodes.map(function (n) { return {target: n.target, html: n.html}; })}; }
   var pre = document.createElement('pre'); pre.id = 'axe-results';
-  pre.textContent = JSON.stringify(r.violations.map(function (v) { return {id: v.id, impact: v.impact,
-    tags: v.tags, help: v.help, nodes: v.nodes.map(function (n) { return {target: n.target, html: n.html}; })}; }));
+  pre.textContent = JSON.stringify({violations: r.violations.map(brief), incomplete: r.incomplete.map(brief)});
   document.body.appendChild(pre); });"""
 
 
 def demo_app(state: str):
     """The demo's web app with a /_a11y/report page (the SLA report's HTML for the demo's tickets)."""
+    from plugin_host.demo import demo_host
+    from plugin_host.sync import ChangeFeed
+    from plugin_host.web import create_app
     from plugins.sla import policy_of
     from plugins.sla.metrics import compute, render_html
 
@@ -57,6 +57,8 @@ def demo_app(state: str):
 
 def with_axe(app, axe_source: str) -> None:
     """Append axe and the runner to every HTML page, as inline scripts with this response's nonce."""
+
+    from plugin_host.web import csp_nonce
 
     @app.after_request
     def inject(response):
@@ -87,9 +89,9 @@ def pages(local, host, app) -> dict[str, str]:
         if with_suggestions and without:
             continue
         panel = client.get(f"/preview/{thread_id}").get_data(as_text=True)
-        if "Insert answer" in panel and with_suggestions is None:
+        if "Insert answer" in panel and with_suggestions is None and f"/preview/{thread_id}" not in chosen.values():
             with_suggestions = thread_id
-        if "None of the" in panel and without is None:
+        if "None of the" in panel and without is None and f"/preview/{thread_id}" not in chosen.values():
             without = thread_id
     if with_suggestions:
         chosen["ticket with suggestions"] = f"/preview/{with_suggestions}"
@@ -99,7 +101,8 @@ def pages(local, host, app) -> dict[str, str]:
     return chosen
 
 
-def run_axe(url: str, profile: Path) -> list[dict]:
+def run_axe(url: str, profile: Path) -> dict[str, list[dict]]:
+    """axe's violations and its "needs review" (incomplete) results for the page at ``url``."""
     dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=30000",
                           "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
     found = re.search(r'<pre id="axe-results">(.*?)</pre>', dom, re.S)
@@ -115,7 +118,10 @@ def main() -> int:
     parser.add_argument("axe", help="path of axe.min.js (npm pack axe-core)")
     parser.add_argument("--details", action="store_true", help="print each violating element")
     parser.add_argument("--json", help="also write the violations per page here")
+    parser.add_argument("--code", default=str(HERE),
+                        help="the checkout whose pages are measured (a baseline worktree: git worktree add /tmp/b C)")
     args = parser.parse_args()
+    sys.path.insert(0, str(Path(args.code).resolve()))
     if CHROMIUM is None:
         raise SystemExit("no Chromium found (Debian: apt-get install chromium)")
     from werkzeug.serving import make_server
@@ -130,10 +136,11 @@ def main() -> int:
     results = {}
     try:
         for name, path in pages(local, host, app).items():
-            violations = run_axe(f"http://127.0.0.1:{server.server_port}{path}", tmp / "profile")
-            results[name] = violations
+            results[name] = found = run_axe(f"http://127.0.0.1:{server.server_port}{path}", tmp / "profile")
+            violations = found["violations"]
             summary = ", ".join(f"{v['id']} ({v['impact']}) x{len(v['nodes'])}" for v in violations) or "none"
-            print(f"{name} [{path}]: {summary}")
+            review = ", ".join(f"{v['id']} x{len(v['nodes'])}" for v in found["incomplete"]) or "none"
+            print(f"{name} [{path}]: {summary}; needs review: {review}")
             for v in violations:
                 by_rule[v["id"]] += len(v["nodes"])
                 impact[v["id"]] = v["impact"]
