@@ -102,6 +102,7 @@ class Scenario:
         self.customers: dict[str, str] = {}  # thread id → customer address, of the mail to acknowledge
         self.n = 0
         self.outputs: list[tuple[str, str]] = []  # (step, stderr+stdout)
+        self.kills: list[tuple[str, str, int]] = []  # (step, command, messages it sent before SIGKILL)
 
     # -- the mailbox's side ----------------------------------------------------------------------
     def customer_writes(self, count: int, days_ago: float = 0.0) -> None:
@@ -154,6 +155,7 @@ class Scenario:
         proc.wait()
         log.seek(0)
         self.outputs.append((step, log.read()))
+        self.kills.append((step, command, len(self.sent()) - before))
         return len(self.sent()) - before
 
     def serve(self, step: str, code: Path, during) -> None:
@@ -227,6 +229,7 @@ class Scenario:
                 "twice_keys": sorted({k[2] for k in twice} | {":".join(k) for k, n in same.items() if n > 1})[:5],
                 "unacknowledged": len(self.unacknowledged()),
                 "tracebacks": text.count("Traceback"),
+                "killed": [f"{command} after {n} sent" for name, command, n in self.kills if name == step],
                 "inserts": len(self.work.joinpath("state", "kb-feedback.jsonl").read_text().splitlines()),
                 "said": sorted({line.strip()[:220] for line in text.splitlines()
                                 if re.search(r"WARNING|ERROR|Error:|full sync|damaged|another Labeldesk version", line)
