@@ -60,8 +60,8 @@ def units_for(method_id: str) -> int:
         return UNITS[method_id]
     if method_id.startswith("tasks."):
         return TASKS_UNITS
-    if method_id.startswith("drive."):
-        return 0  # Drive has its own per-user request quota; it does not spend Gmail units
+    if method_id.startswith(("drive.", "directory.")):
+        return 0  # Drive and the Admin SDK have their own request quotas; they do not spend Gmail units
     return DEFAULT_UNITS
 
 

@@ -1,4 +1,4 @@
-"""The local mailbox: a Gmail API v1 and Google Tasks v1 stand-in Labeldesk runs, demos and tests on.
+"""The local mailbox: a Gmail API v1, Google Tasks v1 (and a little Drive v3 and Admin SDK Directory) stand-in\nLabeldesk runs, demos and tests on.
 
 ``LocalMailbox()`` bundles the state (:class:`~.store.Mailbox`), the WSGI app
 (:class:`~.app.LocalMailboxApp`) and an in-process transport, so tests can write::
@@ -116,6 +116,24 @@ class LocalMailbox:
             else f"https://drive.google.com/file/d/{file_id}/view"}
         self.app.persist()
         return file_id
+
+    def add_directory_user(self, email: str, given: str | None, family: str | None, title: str | None = None,
+                           **extra) -> dict:
+        """A user of the Workspace directory (Admin SDK ``users.list``): ``extra`` sets ``orgUnitPath``,
+        ``suspended``, ``archived``, ``aliases``, ``isMailboxSetup`` and the other ``User`` fields."""
+        from .directory_api import new_user
+
+        user = new_user(len(self.mailbox.directory_users) + 1, email, given, family, title=title, **extra)
+        self.mailbox.directory_users.append(user)
+        self.app.persist()
+        return user
+
+    def directory(self):
+        """A googleapiclient Admin SDK Directory v1 resource talking to this mailbox in-process."""
+        from googleapiclient.discovery import build
+
+        return build("admin", "directory_v1", http=self.http, static_discovery=True,
+                     client_options={"api_endpoint": self.root})
 
     def tasks(self):
         """A googleapiclient Tasks v1 resource talking to this mailbox in-process."""

@@ -1,4 +1,4 @@
-"""The local mailbox as a WSGI app: Gmail API v1, Google Tasks API v1 and a little of Drive v3 over HTTP.
+"""The local mailbox as a WSGI app: Gmail API v1, Google Tasks API v1, a little of Drive v3 and the Admin SDK's\nusers.list over HTTP.
 
 ``googleapiclient.discovery.build("gmail", "v1", static_discovery=True,
 client_options={"api_endpoint": ROOT})`` works against it unmodified, and so does the HTTP batch
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import drive_api, gmail_api, tasks_api
+from . import directory_api, drive_api, gmail_api, tasks_api
 from .batch import handle_batch, is_batch_path
 from .errors import ApiError
 from .faults import FaultPlan
@@ -42,7 +42,7 @@ class Route:
 
 
 def _routes() -> list[Route]:
-    table = gmail_api.ROUTES + tasks_api.ROUTES + drive_api.ROUTES
+    table = gmail_api.ROUTES + tasks_api.ROUTES + drive_api.ROUTES + directory_api.ROUTES
     routes = []
     for http_method, path, method_id, handler in table:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.replace("@", "@"))

@@ -108,6 +108,8 @@ class Mailbox:
     tasklists: dict[str, dict] = field(default_factory=dict)
     tasks: dict[str, dict[str, dict]] = field(default_factory=dict)
     drive_files: dict[str, dict] = field(default_factory=dict)  # Drive v3 files (help-article Docs)
+    directory_users: list[dict] = field(default_factory=list)  # the Workspace directory (Admin SDK users)
+    directory_denied: bool = False  # the caller is no Workspace admin: users.list answers 403
     listeners: list[Callable[[int], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -425,7 +427,7 @@ class Mailbox:
                               "history_id": m.history_id} for m in self.messages.values()],
                 "history": [r.__dict__ for r in self.history], "send_as": self.send_as,
                 "watch": self.watch_state, "tasklists": self.tasklists, "tasks": self.tasks,
-                "drive_files": self.drive_files,
+                "drive_files": self.drive_files, "directory_users": self.directory_users,
             }
 
     @classmethod
@@ -443,6 +445,7 @@ class Mailbox:
         box.send_as, box.watch_state = data["send_as"], data["watch"]
         box.tasklists, box.tasks = data["tasklists"], data["tasks"]
         box.drive_files = data.get("drive_files", {})
+        box.directory_users = data.get("directory_users", [])
         return box
 
     def save(self, directory: str | Path) -> None:

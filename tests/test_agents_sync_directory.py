@@ -1,0 +1,72 @@
+"""`labeldesk agents sync` end to end, as a Workspace admin runs it: the CLI, the real googleapiclient and the
+local mailbox's Admin SDK Directory stand-in (``users.list``) served over HTTP."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from plugin_host.cli import get_cli
+from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+
+CONFIG = ('# our desk: keep this comment\n[mailbox]\naddress = "support@example.com"\napi_root = "{root}"\n\n'
+          '[agents]\n"anna.kowalska@example.com" = {{ first_name = "Anna", last_name = "Kowalska", title = "Lead" }}\n\n'
+          '[plugins]\nenabled = ["autoreply"]\n\n[plugins.autoreply]\ndirectory_query = "orgUnitPath=/Support"\n'
+          '# the end of the file\n')
+
+
+@pytest.fixture
+def directory():
+    """A local mailbox served on a loopback port: its Workspace directory is what `agents sync` reads."""
+    from plugin_host.mailbox import serve
+
+    local = LocalMailbox()
+    ready = threading.Event()
+    servers = []
+
+    def started(server):
+        servers.append(server)
+        ready.set()
+
+    thread = threading.Thread(target=serve, args=(local,), kwargs={"port": 0, "ready": started}, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    local.served_root = f"http://127.0.0.1:{servers[0].server_port}/"
+    yield local
+    servers[0].shutdown()
+    thread.join(10)
+
+
+def _config(tmp_path, local, text=CONFIG):
+    file = tmp_path / "labeldesk.toml"
+    file.write_text(text.format(root=local.served_root), encoding="utf-8")
+    return file
+
+
+def _sync(file, *args):
+    return CliRunner().invoke(get_cli(), ["agents", "sync", "--config", str(file), *args])
+
+
+def test_the_directory_stand_in_answers_users_list_as_google_does():
+    local = LocalMailbox()
+    for n in range(3):
+        local.add_directory_user(f"agent{n}@example.com", "Agent", f"Number {n}", orgUnitPath="/Support/L2")
+    local.add_directory_user("sales@example.com", "Sam", "Seller", orgUnitPath="/Sales")
+    users = local.directory().users()
+    page = users.list(domain="example.com", query="orgUnitPath=/Support", maxResults=2, orderBy="email").execute()
+    assert page["kind"] == "admin#directory#users" and len(page["users"]) == 2 and page["nextPageToken"]
+    rest = users.list(domain="example.com", query="orgUnitPath=/Support", maxResults=2, orderBy="email",
+                      pageToken=page["nextPageToken"]).execute()
+    assert [u["primaryEmail"] for u in rest["users"]] == ["agent2@example.com"] and "nextPageToken" not in rest
+    assert "users" not in users.list(customer="my_customer", query="givenName:Nobody").execute()
+    public = users.list(customer="my_customer", viewType="domain_public", query="email:sales*").execute()["users"]
+    assert public[0]["name"]["fullName"] == "Sam Seller" and "orgUnitPath" not in public[0]
+    from googleapiclient.errors import HttpError
+
+    for bad in ({"domain": "example.com", "query": "department=Support"}, {"query": "isSuspended=false"},
+                {"domain": "example.org"}, {"customer": "my_customer", "maxResults": 501}):
+        with pytest.raises(HttpError) as raised:
+            users.list(**bad).execute()
+        assert raised.value.resp.status == 400, bad
