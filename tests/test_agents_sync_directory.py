@@ -70,3 +70,36 @@ def test_the_directory_stand_in_answers_users_list_as_google_does():
         with pytest.raises(HttpError) as raised:
             users.list(**bad).execute()
         assert raised.value.resp.status == 400, bad
+
+
+def _support_team(local):
+    local.add_directory_user("olga.nowak@example.com", "Olga", "Nowak", "Support Engineer", orgUnitPath="/Support")
+    local.add_directory_user("anna.kowalska@example.com", "Anna", "Kowalska", "Support Engineer",
+                             orgUnitPath="/Support")
+    local.add_directory_user("ivan.petrov@example.com", "Иван", "Петров", "Инженер поддержки",
+                             orgUnitPath="/Support/L2")
+    local.add_directory_user("lukasz@example.com", "Łukasz", "Żółkiewski", orgUnitPath="/Support")
+    local.add_directory_user("sam@example.com", "Sam", "Seller", "Sales", orgUnitPath="/Sales")
+
+
+# 1. `agents sync` against a local mailbox (api_root on this machine) stopped with "agents sync needs [mailbox]
+#    credentials": it went to Google's directory whatever api_root said, so it could be tried nowhere but live.
+def test_agents_sync_adds_the_support_team_with_full_names_and_titles(tmp_path, directory):
+    _support_team(directory)
+    file = _config(tmp_path, directory)
+    result = _sync(file)
+    assert result.exit_code == 0, result.output
+    assert "3 agent(s) added, 1 already configured." in result.output
+    agents = load_config(file, environ={}).agents
+    assert set(agents) == {"anna.kowalska@example.com", "olga.nowak@example.com", "ivan.petrov@example.com",
+                           "lukasz@example.com"}  # the sub-unit /Support/L2 too; Sales not
+    assert agents["ivan.petrov@example.com"].full_name == "Иван Петров"
+    assert agents["ivan.petrov@example.com"].title == "Инженер поддержки"
+    assert agents["lukasz@example.com"].full_name == "Łukasz Żółkiewski" and not agents["lukasz@example.com"].title
+    assert agents["anna.kowalska@example.com"].title == "Lead"  # what the admin typed is kept
+    text = file.read_text(encoding="utf-8")
+    assert text.startswith("# our desk: keep this comment\n") and text.endswith(
+        '[plugins.autoreply]\ndirectory_query = "orgUnitPath=/Support"\n# the end of the file\n')
+    again = _sync(file)  # running it again changes nothing
+    assert again.exit_code == 0 and "0 agent(s) added, 4 already configured." in again.output, again.output
+    assert file.read_text(encoding="utf-8") == text

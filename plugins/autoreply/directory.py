@@ -75,17 +75,27 @@ def _quoted(value: str) -> str:
 
 
 def build_directory(config):
-
-    from google.oauth2 import service_account
+    """The Admin SDK Directory v1 service ``agents sync`` reads: at ``[mailbox] api_root`` when set (a local
+    mailbox on this machine needs no credentials), else Google's, as ``directory_admin`` through the service
+    account's domain-wide delegation."""
     from googleapiclient.discovery import build
 
+    from plugin_host.config import is_local
     from plugin_host.errors import ConfigError
 
+    root = config.mailbox.api_root or "https://admin.googleapis.com/"
+    options = {"static_discovery": True, "cache_discovery": False, "client_options": {"api_endpoint": root}}
+    if is_local(config.mailbox.api_root):
+        import httplib2
+
+        return build("admin", "directory_v1", http=httplib2.Http(timeout=60), **options)
     settings = config.plugin("autoreply")
     admin = getattr(settings, "directory_admin", "")
     if not config.mailbox.credentials or not admin:
         raise ConfigError("plugins.autoreply.directory_admin",
                           "agents sync needs [mailbox] credentials (a service account with domain-wide delegation) "
                           "and directory_admin = an admin's address")
+    from google.oauth2 import service_account
+
     creds = service_account.Credentials.from_service_account_file(config.mailbox.credentials, scopes=[SCOPE])
-    return build("admin", "directory_v1", credentials=creds.with_subject(admin), static_discovery=True)
+    return build("admin", "directory_v1", credentials=creds.with_subject(admin), **options)
