@@ -103,3 +103,58 @@ def test_agents_sync_adds_the_support_team_with_full_names_and_titles(tmp_path, 
     again = _sync(file)  # running it again changes nothing
     assert again.exit_code == 0 and "0 agent(s) added, 4 already configured." in again.output, again.output
     assert file.read_text(encoding="utf-8") == text
+
+
+# 2. A directory error was a Python traceback (googleapiclient's HttpError) that said nothing of what to fix.
+def test_agents_sync_as_someone_who_is_no_admin_says_what_to_fix(tmp_path, directory):
+    _support_team(directory)
+    directory.mailbox.directory_denied = True
+    file = _config(tmp_path, directory)
+    before = file.read_bytes()
+    result = _sync(file)
+    assert result.exit_code == 1 and result.exc_info[0] is SystemExit, result.output
+    assert "403" in result.output and "directory_admin" in result.output and "admin" in result.output
+    assert "nothing was written" in result.output and file.read_bytes() == before
+
+
+def test_agents_sync_with_a_query_google_refuses_names_it(tmp_path, directory):
+    _support_team(directory)
+    file = _config(tmp_path, directory)
+    before = file.read_bytes()
+    result = _sync(file, "--query", "department=Support")
+    assert result.exit_code == 1 and result.exc_info[0] is SystemExit, result.output
+    assert "department=Support" in result.output and "--query" in result.output and "400" in result.output
+    assert "Invalid Input" in result.output and file.read_bytes() == before
+
+
+def test_agents_sync_retries_a_directory_that_fails_for_a_moment(tmp_path, directory, monkeypatch):
+    slept = []
+    monkeypatch.setattr("googleapiclient.http.time.sleep", slept.append)
+    for n in range(7):
+        directory.add_directory_user(f"agent{n}@example.com", "Agent", f"Number {n}", orgUnitPath="/Support")
+    directory.app.faults.fail_next("directory.users.list", 2, 503)
+    file = _config(tmp_path, directory)
+    result = _sync(file)
+    assert result.exit_code == 0 and "7 agent(s) added" in result.output, result.output
+    assert len(slept) == 2
+
+
+def test_agents_sync_whose_directory_stays_down_writes_nothing(tmp_path, directory, monkeypatch):
+    monkeypatch.setattr("googleapiclient.http.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("plugins.autoreply.directory.PAGE_SIZE", 2)  # several pages: the last one fails
+    for n in range(5):
+        directory.add_directory_user(f"agent{n}@example.com", "Agent", f"Number {n}", orgUnitPath="/Support")
+    file = _config(tmp_path, directory)
+    before = file.read_bytes()
+    calls = directory.app.calls
+
+    def fail_the_third_page(method_id, before_call=directory.app.faults.before_call):
+        if calls["directory.users.list"] >= 3:
+            directory.app.faults.fail_next(method_id, 1, 503)
+        before_call(method_id)
+
+    monkeypatch.setattr(directory.app.faults, "before_call", fail_the_third_page)
+    result = _sync(file)
+    assert result.exit_code == 1 and result.exc_info[0] is SystemExit, result.output
+    assert "503" in result.output and "again" in result.output and "nothing was written" in result.output
+    assert file.read_bytes() == before

@@ -84,7 +84,10 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(str(exc))
         settings = config.plugin("autoreply")
         domain = config.mailbox.address.split("@")[1]
-        found = directory_agents(service, domain, query if query is not None else settings.directory_query)
+        try:
+            found = directory_agents(service, domain, query if query is not None else settings.directory_query)
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
         if dry_run:
             for email, entry in sorted(found.items()):
                 click.echo(f"{email}: {entry['first_name']} {entry['last_name']} {entry.get('title', '')}".rstrip())

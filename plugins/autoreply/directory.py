@@ -12,19 +12,27 @@ import re
 import tomllib
 from pathlib import Path
 
+from plugin_host.errors import LabeldeskError
+
 SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+PAGE_SIZE = 500  # users.list's most per page
+RETRIES = 3  # a 429 or 5xx is asked again this many times (googleapiclient's backoff) before the sync gives up
+
+
+class DirectoryError(LabeldeskError):
+    """users.list failed: the message says what Google answered and what the admin changes; nothing was written."""
 
 
 def directory_agents(service, domain: str, query: str = "") -> dict[str, dict]:
     """email → {first_name, last_name, title?} for active users of the domain matching ``query``."""
     agents, token = {}, None
     while True:
-        kwargs = {"domain": domain, "maxResults": 500, "orderBy": "email", "projection": "full"}
+        kwargs = {"domain": domain, "maxResults": PAGE_SIZE, "orderBy": "email", "projection": "full"}
         if query:
             kwargs["query"] = query
         if token:
             kwargs["pageToken"] = token
-        page = service.users().list(**kwargs).execute(num_retries=3)
+        page = _page(service, kwargs)
         for user in page.get("users", []):
             if user.get("suspended") or user.get("archived"):
                 continue
@@ -40,6 +48,41 @@ def directory_agents(service, domain: str, query: str = "") -> dict[str, dict]:
         token = page.get("nextPageToken")
         if not token:
             return agents
+
+
+def _page(service, kwargs: dict) -> dict:
+    """One page of users.list; Google's refusals as a :class:`DirectoryError` that says what to fix."""
+    from google.auth.exceptions import RefreshError
+    from googleapiclient.errors import HttpError
+
+    try:
+        return service.users().list(**kwargs).execute(num_retries=RETRIES)
+    except HttpError as exc:
+        raise DirectoryError(_explained(exc, kwargs.get("query", ""))) from None
+    except RefreshError as exc:  # the service account may not act as directory_admin with this scope
+        raise DirectoryError(f"Google refused the service account's token ({exc.args[0] if exc.args else exc}): in "
+                             f"the Admin console, Security > API controls > Domain-wide delegation, give its client "
+                             f"ID the scope {SCOPE}; nothing was written") from None
+    except (OSError, ConnectionError) as exc:
+        raise DirectoryError(f"cannot reach Google's directory ({exc}): check the network and run agents sync "
+                             "again; nothing was written") from None
+
+
+def _explained(exc, query: str) -> str:
+    status = int(exc.resp.status)
+    said = f"the directory answered {status} {exc.reason or ''}".rstrip()
+    if status in (401, 403):
+        return (f"{said}: directory_admin must be a Workspace admin allowed to read users (and the service account "
+                f"needs domain-wide delegation for {SCOPE}); fix [plugins.autoreply] directory_admin and run agents "
+                "sync again; nothing was written")
+    if status == 400:
+        asked = f"the query {query!r}" if query else "the request"
+        return (f"{said}: Google refused {asked}; fix directory_query or --query (Admin SDK user search, e.g. "
+                "orgUnitPath=/Support or orgUnitPath='/Support Team') and the mailbox domain; nothing was written")
+    if status == 404:
+        return f"{said}: the Workspace account or domain was not found; check [mailbox] address; nothing was written"
+    return (f"{said} after {RETRIES + 1} tries: Google's directory is unavailable for now; run agents sync again "
+            "later; nothing was written")
 
 
 def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
