@@ -158,3 +158,17 @@ def test_agents_sync_whose_directory_stays_down_writes_nothing(tmp_path, directo
     assert result.exit_code == 1 and result.exc_info[0] is SystemExit, result.output
     assert "503" in result.output and "again" in result.output and "nothing was written" in result.output
     assert file.read_bytes() == before
+
+
+# 3. --dry-run listed every agent the directory found, those already in [agents] too, as if they would be added.
+def test_agents_sync_dry_run_shows_who_would_be_added_and_writes_nothing(tmp_path, directory):
+    _support_team(directory)
+    file = _config(tmp_path, directory)
+    before = file.read_bytes()
+    result = _sync(file, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "anna.kowalska@example.com" not in result.output  # already configured: nothing to add
+    assert "olga.nowak@example.com: Olga Nowak Support Engineer" in result.output
+    assert "ivan.petrov@example.com: Иван Петров Инженер поддержки" in result.output
+    assert "3 agent(s) would be added, 1 already configured (dry run: nothing written)." in result.output
+    assert file.read_bytes() == before

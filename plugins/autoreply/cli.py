@@ -67,14 +67,14 @@ def register(cli: click.Group) -> None:
     @agents.command("sync")
     @click.option("--config", "config_path", type=click.Path(), help="Path to labeldesk.toml.")
     @click.option("--query", default=None, help="Admin SDK users.list query (overrides directory_query).")
-    @click.option("--dry-run", is_flag=True, help="Print who would be added.")
+    @click.option("--dry-run", is_flag=True, help="Print who would be added; write nothing.")
     def agents_sync(config_path, query, dry_run):
         """Add agents (first name, last name, title) from the Google Workspace directory."""
         from plugin_host.config import find_config_file, load_config
         from plugin_host.errors import LabeldeskError
         from plugin_host.plugins import make_plugin_manager, validate_plugin_settings
 
-        from .directory import build_directory, directory_agents, merge_into_config
+        from .directory import build_directory, directory_agents, merge_into_config, new_agents
 
         try:
             config = load_config(config_path)
@@ -88,11 +88,14 @@ def register(cli: click.Group) -> None:
             found = directory_agents(service, domain, query if query is not None else settings.directory_query)
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
-        if dry_run:
-            for email, entry in sorted(found.items()):
-                click.echo(f"{email}: {entry['first_name']} {entry['last_name']} {entry.get('title', '')}".rstrip())
-            return
         target = config.path or find_config_file(config_path)
+        if dry_run:
+            new = new_agents(target.read_bytes().decode("utf-8-sig"), found)
+            for email, entry in sorted(new.items()):
+                click.echo(f"{email}: {entry['first_name']} {entry['last_name']} {entry.get('title', '')}".rstrip())
+            click.echo(f"{len(new)} agent(s) would be added, {len(found) - len(new)} already configured "
+                       "(dry run: nothing written).")
+            return
         try:
             added, kept = merge_into_config(target, found)
         except OSError as exc:  # a full disk, a read-only folder: the file was left as it was

@@ -85,6 +85,12 @@ def _explained(exc, query: str) -> str:
             "later; nothing was written")
 
 
+def new_agents(text: str, found: dict[str, dict]) -> dict[str, dict]:
+    """The agents of ``found`` that the config file's text does not have yet (what a sync adds)."""
+    configured = {email.lower() for email in tomllib.loads(text).get("agents", {})}
+    return {email: entry for email, entry in found.items() if email.lower() not in configured}
+
+
 def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
     """Add new agents to the config file; returns (added, already there). Each new agent is one line under
     ``[agents]``: the rest of the file (the admin's comments, order, line endings, a byte order mark) stays as it
@@ -93,8 +99,7 @@ def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
 
     raw = path.read_bytes()
     text = raw.decode("utf-8-sig")
-    configured = {email.lower() for email in tomllib.loads(text).get("agents", {})}
-    new = {email: entry for email, entry in found.items() if email.lower() not in configured}
+    new = new_agents(text, found)
     if not new:
         return 0, len(found)
     end = "\r\n" if b"\r\n" in raw else "\n"  # the file's own line ends (Notepad writes CRLF)
