@@ -172,3 +172,32 @@ def test_agents_sync_dry_run_shows_who_would_be_added_and_writes_nothing(tmp_pat
     assert "ivan.petrov@example.com: Иван Петров Инженер поддержки" in result.output
     assert "3 agent(s) would be added, 1 already configured (dry run: nothing written)." in result.output
     assert file.read_bytes() == before
+
+
+# 4. Users the sync leaves out were left out silently: a colleague with no last name in the directory, or one
+#    suspended, never appeared and the admin could not tell why; an agent who left (suspended, archived or gone from
+#    the directory) stayed in [agents] with no word about it.
+def test_agents_sync_says_whom_it_left_out_and_why(tmp_path, directory):
+    _support_team(directory)
+    directory.add_directory_user("mono@example.com", "Mono", "", orgUnitPath="/Support")
+    directory.add_directory_user("nameless@example.com", None, None, orgUnitPath="/Support")
+    directory.add_directory_user("gone@example.com", "Gone", "Away", orgUnitPath="/Support", suspended=True)
+    directory.add_directory_user("kept@example.com", "Kept", "Archive", orgUnitPath="/Support", archived=True)
+    text = CONFIG.replace('[agents]\n', '[agents]\n"kept@example.com" = {{ first_name = "Kept", last_name = "Archive" }}\n'
+                                        '"left@example.com" = {{ first_name = "Left", last_name = "Us" }}\n')
+    file = _config(tmp_path, directory, text)
+    result = _sync(file)
+    assert result.exit_code == 0, result.output
+    assert "3 agent(s) added, 1 already configured." in result.output
+    lines = result.output.splitlines()
+    assert "not added mono@example.com: no last name in the directory (fill it in the Admin console)" in lines
+    assert "not added nameless@example.com: no first name in the directory (fill it in the Admin console)" in lines
+    assert "not added gone@example.com: suspended in the directory" in lines
+    assert ("still in [agents] kept@example.com: archived in the directory; remove it by hand if they left"
+            in lines)
+    assert ("still in [agents] left@example.com: not listed by the directory (query 'orgUnitPath=/Support'); "
+            "remove it by hand if they left") in lines
+    agents = load_config(file, environ={}).agents
+    assert {"kept@example.com", "left@example.com"} <= set(agents) and "mono@example.com" not in agents
+    dry = _sync(file, "--dry-run")
+    assert "not added gone@example.com: suspended in the directory" in dry.output.splitlines()

@@ -74,7 +74,7 @@ def register(cli: click.Group) -> None:
         from plugin_host.errors import LabeldeskError
         from plugin_host.plugins import make_plugin_manager, validate_plugin_settings
 
-        from .directory import build_directory, directory_agents, merge_into_config, new_agents
+        from .directory import build_directory, directory_agents, left_out_lines, merge_into_config, new_agents
 
         try:
             config = load_config(config_path)
@@ -84,15 +84,20 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(str(exc))
         settings = config.plugin("autoreply")
         domain = config.mailbox.address.split("@")[1]
+        query = query if query is not None else settings.directory_query
+        left_out: dict[str, str] = {}
         try:
-            found = directory_agents(service, domain, query if query is not None else settings.directory_query)
+            found = directory_agents(service, domain, query, left_out)
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
         target = config.path or find_config_file(config_path)
+        notes = left_out_lines(found, left_out, config.agents, query)
         if dry_run:
             new = new_agents(target.read_bytes().decode("utf-8-sig"), found)
             for email, entry in sorted(new.items()):
                 click.echo(f"{email}: {entry['first_name']} {entry['last_name']} {entry.get('title', '')}".rstrip())
+            for line in notes:
+                click.echo(line)
             click.echo(f"{len(new)} agent(s) would be added, {len(found) - len(new)} already configured "
                        "(dry run: nothing written).")
             return
@@ -101,6 +106,8 @@ def register(cli: click.Group) -> None:
         except OSError as exc:  # a full disk, a read-only folder: the file was left as it was
             raise click.ClickException(f"cannot write {target} ({exc.strerror or exc}); it was left as it was: "
                                        "free space or make its folder writable, then run agents sync again")
+        for line in notes:
+            click.echo(line)
         click.echo(f"{added} agent(s) added, {kept} already configured.")
 
     @cli.group("signatures")

@@ -23,9 +23,11 @@ class DirectoryError(LabeldeskError):
     """users.list failed: the message says what Google answered and what the admin changes; nothing was written."""
 
 
-def directory_agents(service, domain: str, query: str = "") -> dict[str, dict]:
-    """email → {first_name, last_name, title?} for active users of the domain matching ``query``."""
+def directory_agents(service, domain: str, query: str = "", left_out: dict | None = None) -> dict[str, dict]:
+    """email → {first_name, last_name, title?} for active users of the domain matching ``query``. The users
+    it leaves out go to ``left_out`` (email → why: suspended, archived, no first or last name)."""
     agents, token = {}, None
+    left_out = {} if left_out is None else left_out
     while True:
         kwargs = {"domain": domain, "maxResults": PAGE_SIZE, "orderBy": "email", "projection": "full"}
         if query:
@@ -34,20 +36,41 @@ def directory_agents(service, domain: str, query: str = "") -> dict[str, dict]:
             kwargs["pageToken"] = token
         page = _page(service, kwargs)
         for user in page.get("users", []):
-            if user.get("suspended") or user.get("archived"):
-                continue
-            name = user.get("name") or {}
-            first, last = (name.get("givenName") or "").strip(), (name.get("familyName") or "").strip()
-            if not first or not last:
-                continue  # never sign with half a name
-            entry = {"first_name": first, "last_name": last}
-            title = next((o.get("title") for o in user.get("organizations", []) if o.get("primary") and o.get("title")), "")
-            if title:
-                entry["title"] = title
-            agents[user["primaryEmail"].lower()] = entry
+            email = user["primaryEmail"].lower()
+            entry, why = _agent(user)
+            if why:
+                left_out[email] = why
+            else:
+                agents[email] = entry
         token = page.get("nextPageToken")
         if not token:
             return agents
+
+
+def _agent(user: dict) -> tuple[dict, str]:
+    """(the agent's entry, "") for a directory user, or ({}, why they are no agent)."""
+    if user.get("suspended") or user.get("archived"):
+        return {}, "suspended in the directory" if user.get("suspended") else "archived in the directory"
+    name = user.get("name") or {}
+    first, last = (name.get("givenName") or "").strip(), (name.get("familyName") or "").strip()
+    if not first or not last:  # never sign with half a name
+        return {}, f"no {'first' if not first else 'last'} name in the directory (fill it in the Admin console)"
+    entry = {"first_name": first, "last_name": last}
+    title = next((o.get("title") for o in user.get("organizations", []) if o.get("primary") and o.get("title")), "")
+    if title:
+        entry["title"] = title
+    return entry, ""
+
+
+def left_out_lines(found: dict, left_out: dict, configured, query: str) -> list[str]:
+    """What the admin is told about the users a sync does not add and the agents it does not find."""
+    configured = {email.lower() for email in configured}
+    lines = [f"not added {email}: {why}" for email, why in sorted(left_out.items()) if email not in configured]
+    listed = f"not listed by the directory (query {query!r})" if query else "not listed by the directory"
+    for email in sorted(configured - set(found)):
+        why = left_out.get(email, listed).split(" (fill", 1)[0]
+        lines.append(f"still in [agents] {email}: {why}; remove it by hand if they left")
+    return lines
 
 
 def _page(service, kwargs: dict) -> dict:
