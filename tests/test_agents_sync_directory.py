@@ -201,3 +201,26 @@ def test_agents_sync_says_whom_it_left_out_and_why(tmp_path, directory):
     assert {"kept@example.com", "left@example.com"} <= set(agents) and "mono@example.com" not in agents
     dry = _sync(file, "--dry-run")
     assert "not added gone@example.com: suspended in the directory" in dry.output.splitlines()
+
+
+# 5. An internationalised domain: the config reads addresses in A-labels, so an agent the admin typed as
+#    anna@żółw.pl is anna@xn--w-uga1v8h.pl. agents sync compared the spellings, added her a second time (the
+#    config then kept whichever came last: the title the admin typed was lost) and did so again on every run.
+def test_agents_sync_on_an_internationalised_domain_adds_nobody_twice(tmp_path, directory):
+    directory.add_directory_user("anna@xn--w-uga1v8h.pl", "Anna", "Kowalska", "Support Engineer",
+                                 orgUnitPath="/Support")
+    directory.add_directory_user("olga@żółw.pl", "Olga", "Nowak", orgUnitPath="/Support")
+    directory.add_directory_user("ivan@xn--w-uga1v8h.pl", "Иван", "Петров", orgUnitPath="/Support")
+    text = (CONFIG.replace("support@example.com", "wsparcie@żółw.pl")
+            .replace('"anna.kowalska@example.com"', '"anna@żółw.pl"'))
+    file = _config(tmp_path, directory, text)
+    result = _sync(file)
+    assert result.exit_code == 0, result.output
+    assert "2 agent(s) added, 1 already configured." in result.output and "still in" not in result.output
+    config = load_config(file, environ={})
+    assert set(config.agents) == {"anna@xn--w-uga1v8h.pl", "olga@xn--w-uga1v8h.pl", "ivan@xn--w-uga1v8h.pl"}
+    assert config.agent("anna@żółw.pl").title == "Lead" and file.read_text(encoding="utf-8").count("anna@") == 1
+    written = file.read_text(encoding="utf-8")
+    again = _sync(file)
+    assert "0 agent(s) added, 3 already configured." in again.output, again.output
+    assert file.read_text(encoding="utf-8") == written

@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 
 from plugin_host.errors import LabeldeskError
+from plugin_host.ticket import canonical_address
 
 SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
 PAGE_SIZE = 500  # users.list's most per page
@@ -24,7 +25,8 @@ class DirectoryError(LabeldeskError):
 
 
 def directory_agents(service, domain: str, query: str = "", left_out: dict | None = None) -> dict[str, dict]:
-    """email → {first_name, last_name, title?} for active users of the domain matching ``query``. The users
+    """email (as the config reads it) → {first_name, last_name, title?} for active users of the domain matching
+    ``query``. The users
     it leaves out go to ``left_out`` (email → why: suspended, archived, no first or last name)."""
     agents, token = {}, None
     left_out = {} if left_out is None else left_out
@@ -36,7 +38,7 @@ def directory_agents(service, domain: str, query: str = "", left_out: dict | Non
             kwargs["pageToken"] = token
         page = _page(service, kwargs)
         for user in page.get("users", []):
-            email = user["primaryEmail"].lower()
+            email = canonical_address(user["primaryEmail"])  # as the config reads it: an IDN domain in A-labels
             entry, why = _agent(user)
             if why:
                 left_out[email] = why
@@ -64,7 +66,7 @@ def _agent(user: dict) -> tuple[dict, str]:
 
 def left_out_lines(found: dict, left_out: dict, configured, query: str) -> list[str]:
     """What the admin is told about the users a sync does not add and the agents it does not find."""
-    configured = {email.lower() for email in configured}
+    configured = {canonical_address(email) for email in configured}
     lines = [f"not added {email}: {why}" for email, why in sorted(left_out.items()) if email not in configured]
     listed = f"not listed by the directory (query {query!r})" if query else "not listed by the directory"
     for email in sorted(configured - set(found)):
@@ -110,8 +112,8 @@ def _explained(exc, query: str) -> str:
 
 def new_agents(text: str, found: dict[str, dict]) -> dict[str, dict]:
     """The agents of ``found`` that the config file's text does not have yet (what a sync adds)."""
-    configured = {email.lower() for email in tomllib.loads(text).get("agents", {})}
-    return {email: entry for email, entry in found.items() if email.lower() not in configured}
+    configured = {canonical_address(email) for email in tomllib.loads(text).get("agents", {})}
+    return {email: entry for email, entry in found.items() if canonical_address(email) not in configured}
 
 
 def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
