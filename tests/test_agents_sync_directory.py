@@ -224,3 +224,50 @@ def test_agents_sync_on_an_internationalised_domain_adds_nobody_twice(tmp_path, 
     again = _sync(file)
     assert "0 agent(s) added, 3 already configured." in again.output, again.output
     assert file.read_text(encoding="utf-8") == written
+
+
+# 6. A labeldesk.toml the config reads but written otherwise than "[agents]" + one line per agent: agents as dotted
+#    keys (agents."anna@…" = {…}) stopped the sync with TOML's traceback "Cannot declare ('agents',) twice"; a line
+#    "[agents]" inside a multi-line string got the new agents written into that string, the admin's text changed
+#    and "1 agent(s) added" said although nobody was.
+def test_agents_sync_into_agents_written_as_dotted_keys(tmp_path, directory):
+    _support_team(directory)
+    text = ('agents."anna.kowalska@example.com" = {{ first_name = "Anna", last_name = "Kowalska" }}\n'
+            + CONFIG.replace('[agents]\n"anna.kowalska@example.com" = {{ first_name = "Anna", last_name = "Kowalska", '
+                             'title = "Lead" }}\n\n', ''))
+    file = _config(tmp_path, directory, text)
+    assert set(load_config(file, environ={}).agents) == {"anna.kowalska@example.com"}
+    result = _sync(file)
+    assert result.exit_code == 0, result.output
+    assert "3 agent(s) added, 1 already configured." in result.output
+    assert len(load_config(file, environ={}).agents) == 4
+    first, rest = text.format(root=directory.served_root).split("\n", 1)
+    written = file.read_text(encoding="utf-8")
+    assert written.startswith(first + '\nagents."ivan.petrov@example.com" = ') and written.endswith("\n" + rest)
+
+
+def test_agents_sync_never_writes_into_a_multi_line_string(tmp_path, directory):
+    _support_team(directory)
+    text = '[plugins.sla]\nnote = """\n[agents]\nis where agents go\n"""\n' + CONFIG.replace("[mailbox]", "\n[mailbox]")
+    file = _config(tmp_path, directory, text.replace("[agents]\n\"anna", "[agents] # our team\n\"anna", 1))
+    before = load_config(file, environ={}).plugin_raw
+    result = _sync(file)
+    assert result.exit_code == 0, result.output
+    assert "3 agent(s) added, 1 already configured." in result.output
+    config = load_config(file, environ={})
+    assert len(config.agents) == 4 and config.plugin_raw == before
+
+
+def test_agents_sync_that_cannot_add_to_the_file_as_written_says_what_to_add(tmp_path, directory):
+    _support_team(directory)
+    text = ('agents = {{ "anna.kowalska@example.com" = {{ first_name = "Anna", last_name = "Kowalska" }} }}\n'
+            + CONFIG.replace('[agents]\n"anna.kowalska@example.com" = {{ first_name = "Anna", last_name = "Kowalska", '
+                             'title = "Lead" }}\n\n', ''))
+    file = _config(tmp_path, directory, text)
+    before = file.read_bytes()
+    result = _sync(file)
+    assert result.exit_code == 1 and result.exc_info[0] is SystemExit, result.output
+    assert "nothing was written" in result.output and "by hand" in result.output
+    assert '"olga.nowak@example.com" = { first_name = "Olga", last_name = "Nowak", title = "Support Engineer" }' \
+        in result.output
+    assert file.read_bytes() == before

@@ -106,6 +106,8 @@ def register(cli: click.Group) -> None:
         except OSError as exc:  # a full disk, a read-only folder: the file was left as it was
             raise click.ClickException(f"cannot write {target} ({exc.strerror or exc}); it was left as it was: "
                                        "free space or make its folder writable, then run agents sync again")
+        except LabeldeskError as exc:
+            raise click.ClickException(str(exc))
         for line in notes:
             click.echo(line)
         click.echo(f"{added} agent(s) added, {kept} already configured.")

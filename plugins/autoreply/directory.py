@@ -116,10 +116,16 @@ def new_agents(text: str, found: dict[str, dict]) -> dict[str, dict]:
     return {email: entry for email, entry in found.items() if canonical_address(email) not in configured}
 
 
+class ConfigNotWritten(LabeldeskError):
+    """The new agents could not be added to labeldesk.toml as it is written; the file was left as it was."""
+
+
 def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
     """Add new agents to the config file; returns (added, already there). Each new agent is one line under
-    ``[agents]``: the rest of the file (the admin's comments, order, line endings, a byte order mark) stays as it
-    was. The file is replaced atomically with its own mode: a full disk or a crash leaves the old one whole."""
+    ``[agents]`` (or one ``agents."…" = {…}`` line beside the admin's own dotted keys): the rest of the file (the
+    admin's comments, order, line endings, a byte order mark) stays as it was. Whatever is written must read back
+    as the old settings plus the new agents, else :class:`ConfigNotWritten` names the lines to add by hand. The
+    file is replaced atomically with its own mode: a full disk or a crash leaves the old one whole."""
     from plugin_host.files import replace_file
 
     raw = path.read_bytes()
@@ -128,18 +134,31 @@ def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
     if not new:
         return 0, len(found)
     end = "\r\n" if b"\r\n" in raw else "\n"  # the file's own line ends (Notepad writes CRLF)
-    lines = "".join(f"{_quoted(email)} = {{ {', '.join(f'{k} = {_quoted(v)}' for k, v in entry.items())} }}{end}"
-                    for email, entry in new.items())
+    lines = [f"{_quoted(email)} = {{ {', '.join(f'{k} = {_quoted(v)}' for k, v in entry.items())} }}{end}"
+             for email, entry in new.items()]
     if text and not text.endswith("\n"):  # the last line ended too ("[agents]" may be it)
         text += end
-    header = re.search(r"^[ \t]*\[[ \t]*agents[ \t]*\][ \t]*(#[^\r\n]*)?\r?\n", text, re.M)
-    if header:
-        text = text[:header.end()] + lines + text[header.end():]
-    else:
-        text = text + f"{end}[agents]{end}" + lines
-    tomllib.loads(text)  # what was written must read back
-    replace_file(path, text.encode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"))
-    return len(new), len(found) - len(new)
+    expected = tomllib.loads(text)
+    expected["agents"] = {**expected.get("agents", {}), **new}
+    for candidate in _placements(text, lines, end):
+        try:
+            if tomllib.loads(candidate) == expected:  # what was written must read back, and mean what it should
+                replace_file(path, candidate.encode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"))
+                return len(new), len(found) - len(new)
+        except tomllib.TOMLDecodeError:
+            continue
+    raise ConfigNotWritten(f"cannot add agents to {path} as its [agents] is written (an inline table?); nothing was "
+                           f"written: add these lines under [agents] by hand:\n" + "".join(lines).rstrip())
+
+
+def _placements(text: str, lines: list[str], end: str):
+    """Where the new agents' lines may go, most likely first: under an ``[agents]`` line (one inside a
+    multi-line string reads back wrong and is passed over), beside ``agents."…" = `` dotted keys, or at the end."""
+    for header in re.finditer(r"^[ \t]*\[[ \t]*agents[ \t]*\][ \t]*(#[^\r\n]*)?\r?\n", text, re.M):
+        yield text[:header.end()] + "".join(lines) + text[header.end():]
+    for dotted in reversed(list(re.finditer(r"^[ \t]*agents[ \t]*\.[^\n]*\n", text, re.M))):  # after the last
+        yield text[:dotted.end()] + "".join("agents." + line for line in lines) + text[dotted.end():]
+    yield text + f"{end}[agents]{end}" + "".join(lines)
 
 
 def _quoted(value: str) -> str:
