@@ -271,3 +271,21 @@ def test_agents_sync_that_cannot_add_to_the_file_as_written_says_what_to_add(tmp
     assert '"olga.nowak@example.com" = { first_name = "Olga", last_name = "Nowak", title = "Support Engineer" }' \
         in result.output
     assert file.read_bytes() == before
+
+
+# 7. The shared support mailbox is a user of the directory too, often in the support unit: agents sync added
+#    support@… ("Support Team") as an agent, so the desk's own address counted as a colleague.
+def test_agents_sync_does_not_add_the_support_mailbox_itself(tmp_path, directory):
+    _support_team(directory)
+    directory.add_directory_user("support@example.com", "Support", "Team", orgUnitPath="/Support",
+                                 aliases=["help@example.com"])
+    directory.add_directory_user("help@example.com", "Help", "Desk", orgUnitPath="/Support")
+    text = CONFIG.replace('address = "support@example.com"\n', 'address = "support@example.com"\n'
+                                                                'aliases = ["Help@example.com"]\n')
+    file = _config(tmp_path, directory, text)
+    result = _sync(file)
+    assert result.exit_code == 0, result.output
+    assert "3 agent(s) added, 1 already configured." in result.output
+    agents = load_config(file, environ={}).agents
+    assert "support@example.com" not in agents and "help@example.com" not in agents
+    assert "not added support@example.com: the support mailbox itself" in result.output.splitlines()

@@ -74,7 +74,8 @@ def register(cli: click.Group) -> None:
         from plugin_host.errors import LabeldeskError
         from plugin_host.plugins import make_plugin_manager, validate_plugin_settings
 
-        from .directory import build_directory, directory_agents, left_out_lines, merge_into_config, new_agents
+        from .directory import (build_directory, directory_agents, left_out_lines, merge_into_config, new_agents,
+                                without_the_mailbox)
 
         try:
             config = load_config(config_path)
@@ -87,7 +88,8 @@ def register(cli: click.Group) -> None:
         query = query if query is not None else settings.directory_query
         left_out: dict[str, str] = {}
         try:
-            found = directory_agents(service, domain, query, left_out)
+            found = without_the_mailbox(directory_agents(service, domain, query, left_out), left_out,
+                                        (config.mailbox.address, *config.mailbox.aliases))
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
         target = config.path or find_config_file(config_path)

@@ -64,6 +64,14 @@ def _agent(user: dict) -> tuple[dict, str]:
     return entry, ""
 
 
+def without_the_mailbox(found: dict, left_out: dict, addresses) -> dict:
+    """``found`` less the support mailbox (its address and aliases are directory users too, not agents)."""
+    ours = {canonical_address(address) for address in addresses}
+    for email in ours & set(found):
+        left_out[email] = "the support mailbox itself"
+    return {email: entry for email, entry in found.items() if email not in ours}
+
+
 def left_out_lines(found: dict, left_out: dict, configured, query: str) -> list[str]:
     """What the admin is told about the users a sync does not add and the agents it does not find."""
     configured = {canonical_address(email) for email in configured}
