@@ -289,3 +289,18 @@ def test_agents_sync_does_not_add_the_support_mailbox_itself(tmp_path, directory
     agents = load_config(file, environ={}).agents
     assert "support@example.com" not in agents and "help@example.com" not in agents
     assert "not added support@example.com: the support mailbox itself" in result.output.splitlines()
+
+
+# 8. A support address on a secondary domain of the Workspace account (support@help.example.com, the agents'
+#    own accounts @example.com): agents sync asked users.list for domain=help.example.com only, found nobody and said
+#    "0 agent(s) added". Google recommends customer=my_customer: every domain of the account.
+def test_agents_sync_for_a_support_address_on_a_secondary_domain(tmp_path, directory):
+    _support_team(directory)
+    directory.add_directory_user("support@help.example.com", "Support", "Team", orgUnitPath="/Support")
+    directory.add_directory_user("olga@example.pl", "Olga", "Wiśniewska", orgUnitPath="/Support")
+    text = CONFIG.replace('address = "support@example.com"', 'address = "support@help.example.com"')
+    file = _config(tmp_path, directory, text)
+    result = _sync(file)
+    assert result.exit_code == 0, result.output
+    assert "4 agent(s) added, 1 already configured." in result.output
+    assert "olga@example.pl" in load_config(file, environ={}).agents

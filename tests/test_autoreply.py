@@ -196,7 +196,7 @@ def test_agents_sync_from_the_workspace_directory(tmp_path):
                         "name": {"givenName": "Anna", "familyName": "Kowalska"}}]}
     http = HttpMockSequence([({"status": "200"}, json.dumps(page1)), ({"status": "200"}, json.dumps(page2))])
     service = build("admin", "directory_v1", http=http, static_discovery=True)
-    found = directory_agents(service, "example.com", "orgUnitPath='/Support'")
+    found = directory_agents(service, "orgUnitPath='/Support'")
     assert found == {"olga.nowak@example.com": {"first_name": "Olga", "last_name": "Nowak", "title": "Support Engineer"},
                      "anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}}
     config = tmp_path / "labeldesk.toml"

@@ -84,11 +84,10 @@ def register(cli: click.Group) -> None:
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
         settings = config.plugin("autoreply")
-        domain = config.mailbox.address.split("@")[1]
         query = query if query is not None else settings.directory_query
         left_out: dict[str, str] = {}
         try:
-            found = without_the_mailbox(directory_agents(service, domain, query, left_out), left_out,
+            found = without_the_mailbox(directory_agents(service, query, left_out), left_out,
                                         (config.mailbox.address, *config.mailbox.aliases))
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))

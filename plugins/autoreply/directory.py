@@ -24,14 +24,14 @@ class DirectoryError(LabeldeskError):
     """users.list failed: the message says what Google answered and what the admin changes; nothing was written."""
 
 
-def directory_agents(service, domain: str, query: str = "", left_out: dict | None = None) -> dict[str, dict]:
-    """email (as the config reads it) → {first_name, last_name, title?} for active users of the domain matching
-    ``query``. The users
+def directory_agents(service, query: str = "", left_out: dict | None = None) -> dict[str, dict]:
+    """email (as the config reads it) → {first_name, last_name, title?} for active users of the Workspace account
+    (every domain of it: agents' own addresses need not share the support address's) matching ``query``. The users
     it leaves out go to ``left_out`` (email → why: suspended, archived, no first or last name)."""
     agents, token = {}, None
     left_out = {} if left_out is None else left_out
     while True:
-        kwargs = {"domain": domain, "maxResults": PAGE_SIZE, "orderBy": "email", "projection": "full"}
+        kwargs = {"customer": "my_customer", "maxResults": PAGE_SIZE, "orderBy": "email", "projection": "full"}
         if query:
             kwargs["query"] = query
         if token:
@@ -111,9 +111,10 @@ def _explained(exc, query: str) -> str:
     if status == 400:
         asked = f"the query {query!r}" if query else "the request"
         return (f"{said}: Google refused {asked}; fix directory_query or --query (Admin SDK user search, e.g. "
-                "orgUnitPath=/Support or orgUnitPath='/Support Team') and the mailbox domain; nothing was written")
+                "orgUnitPath=/Support or orgUnitPath='/Support Team'); nothing was written")
     if status == 404:
-        return f"{said}: the Workspace account or domain was not found; check [mailbox] address; nothing was written"
+        return (f"{said}: the Workspace account was not found: directory_admin must be a user of the account; "
+                "nothing was written")
     return (f"{said} after {RETRIES + 1} tries: Google's directory is unavailable for now; run agents sync again "
             "later; nothing was written")
 
