@@ -304,3 +304,27 @@ def test_agents_sync_for_a_support_address_on_a_secondary_domain(tmp_path, direc
     assert result.exit_code == 0, result.output
     assert "4 agent(s) added, 1 already configured." in result.output
     assert "olga@example.pl" in load_config(file, environ={}).agents
+
+
+def test_agents_sync_reads_every_page_and_query_overrides_directory_query(tmp_path, directory, monkeypatch):
+    monkeypatch.setattr("plugins.autoreply.directory.PAGE_SIZE", 2)
+    for n in range(7):
+        directory.add_directory_user(f"agent{n}@example.com", "Agent", f"Number {n}", orgUnitPath="/Support")
+    directory.add_directory_user("sam@example.com", "Sam", "Seller", "Sales", orgUnitPath="/Sales")
+    file = _config(tmp_path, directory)
+    result = _sync(file)
+    assert result.exit_code == 0 and "7 agent(s) added, 0 already configured." in result.output, result.output
+    assert directory.app.calls["directory.users.list"] == 4  # 2 + 2 + 2 + 1
+    sales = _sync(file, "--query", "orgUnitPath=/Sales")
+    assert sales.exit_code == 0 and "1 agent(s) added" in sales.output, sales.output
+    assert load_config(file, environ={}).agent("sam@example.com").title == "Sales"
+
+
+# 9. A query that matches nobody (a unit's name mistyped) said only "0 agent(s) added, 0 already configured."
+def test_agents_sync_whose_query_matches_nobody_says_to_check_it(tmp_path, directory):
+    _support_team(directory)
+    file = _config(tmp_path, directory)
+    result = _sync(file, "--query", "orgUnitPath=/Suport")
+    assert result.exit_code == 0, result.output
+    assert ("the directory lists nobody for the query 'orgUnitPath=/Suport': check directory_query or --query"
+            in result.output)

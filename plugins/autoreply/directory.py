@@ -74,6 +74,10 @@ def without_the_mailbox(found: dict, left_out: dict, addresses) -> dict:
 
 def left_out_lines(found: dict, left_out: dict, configured, query: str) -> list[str]:
     """What the admin is told about the users a sync does not add and the agents it does not find."""
+    if not found and not left_out:  # a mistyped unit, most likely: not a reason to call every agent gone
+        asked = f"for the query {query!r}: check directory_query or --query" if query else (
+            "in the Workspace account: check that directory_admin's account is the support team's")
+        return [f"the directory lists nobody {asked}"]
     configured = {canonical_address(email) for email in configured}
     lines = [f"not added {email}: {why}" for email, why in sorted(left_out.items()) if email not in configured]
     listed = f"not listed by the directory (query {query!r})" if query else "not listed by the directory"
