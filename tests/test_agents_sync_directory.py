@@ -328,3 +328,18 @@ def test_agents_sync_whose_query_matches_nobody_says_to_check_it(tmp_path, direc
     assert result.exit_code == 0, result.output
     assert ("the directory lists nobody for the query 'orgUnitPath=/Suport': check directory_query or --query"
             in result.output)
+
+
+# 10. An agent the admin configured under an alias (anna@, the address she writes from) was called gone: "not
+#     listed by the directory ... remove it by hand if they left", though the directory lists her under her primary
+#     address (which the add-on knows her by, so the sync adds it).
+def test_agents_sync_recognises_an_agent_configured_under_an_alias(tmp_path, directory):
+    directory.add_directory_user("anna.kowalska@example.com", "Anna", "Kowalska", orgUnitPath="/Support",
+                                 aliases=["anna@example.com"], nonEditableAliases=["anna@example.test-google-a.com"])
+    text = CONFIG.replace('"anna.kowalska@example.com" = ', '"Anna@example.com" = ')
+    file = _config(tmp_path, directory, text)
+    result = _sync(file)
+    assert result.exit_code == 0, result.output
+    assert ("still in [agents] anna@example.com: an alias of anna.kowalska@example.com in the directory"
+            in result.output.splitlines())
+    assert "left" not in result.output and "1 agent(s) added" in result.output

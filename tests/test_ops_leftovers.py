@@ -68,7 +68,7 @@ def test_agents_sync_that_cannot_write_says_so_and_leaves_the_file(tmp_path, mon
     file = tmp_path / "labeldesk.toml"
     file.write_text(FILE, encoding="utf-8")
     monkeypatch.setattr(directory, "build_directory", lambda config: object())
-    monkeypatch.setattr(directory, "directory_agents", lambda service, query, left_out=None: {
+    monkeypatch.setattr(directory, "directory_agents", lambda service, query, left_out=None, aliases=None: {
         "olga@example.com": {"first_name": "Olga", "last_name": "Nowak"}})
 
     def full_disk(*args, **kwargs):

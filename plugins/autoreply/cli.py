@@ -86,13 +86,14 @@ def register(cli: click.Group) -> None:
         settings = config.plugin("autoreply")
         query = query if query is not None else settings.directory_query
         left_out: dict[str, str] = {}
+        aliases: dict[str, str] = {}
         try:
-            found = without_the_mailbox(directory_agents(service, query, left_out), left_out,
+            found = without_the_mailbox(directory_agents(service, query, left_out, aliases), left_out,
                                         (config.mailbox.address, *config.mailbox.aliases))
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
         target = config.path or find_config_file(config_path)
-        notes = left_out_lines(found, left_out, config.agents, query)
+        notes = left_out_lines(found, left_out, config.agents, query, aliases)
         if dry_run:
             new = new_agents(target.read_bytes().decode("utf-8-sig"), found)
             for email, entry in sorted(new.items()):

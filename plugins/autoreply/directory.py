@@ -24,10 +24,12 @@ class DirectoryError(LabeldeskError):
     """users.list failed: the message says what Google answered and what the admin changes; nothing was written."""
 
 
-def directory_agents(service, query: str = "", left_out: dict | None = None) -> dict[str, dict]:
+def directory_agents(service, query: str = "", left_out: dict | None = None,
+                     aliases: dict | None = None) -> dict[str, dict]:
     """email (as the config reads it) → {first_name, last_name, title?} for active users of the Workspace account
     (every domain of it: agents' own addresses need not share the support address's) matching ``query``. The users
-    it leaves out go to ``left_out`` (email → why: suspended, archived, no first or last name)."""
+    it leaves out go to ``left_out`` (email → why: suspended, archived, no first or last name), the users'
+    aliases to ``aliases`` (alias → primary address)."""
     agents, token = {}, None
     left_out = {} if left_out is None else left_out
     while True:
@@ -39,6 +41,9 @@ def directory_agents(service, query: str = "", left_out: dict | None = None) -> 
         page = _page(service, kwargs)
         for user in page.get("users", []):
             email = canonical_address(user["primaryEmail"])  # as the config reads it: an IDN domain in A-labels
+            if aliases is not None:
+                for alias in (*user.get("aliases", ()), *user.get("nonEditableAliases", ())):
+                    aliases[canonical_address(alias)] = email
             entry, why = _agent(user)
             if why:
                 left_out[email] = why
@@ -72,7 +77,7 @@ def without_the_mailbox(found: dict, left_out: dict, addresses) -> dict:
     return {email: entry for email, entry in found.items() if email not in ours}
 
 
-def left_out_lines(found: dict, left_out: dict, configured, query: str) -> list[str]:
+def left_out_lines(found: dict, left_out: dict, configured, query: str, aliases: dict | None = None) -> list[str]:
     """What the admin is told about the users a sync does not add and the agents it does not find."""
     if not found and not left_out:  # a mistyped unit, most likely: not a reason to call every agent gone
         asked = f"for the query {query!r}: check directory_query or --query" if query else (
@@ -82,6 +87,9 @@ def left_out_lines(found: dict, left_out: dict, configured, query: str) -> list[
     lines = [f"not added {email}: {why}" for email, why in sorted(left_out.items()) if email not in configured]
     listed = f"not listed by the directory (query {query!r})" if query else "not listed by the directory"
     for email in sorted(configured - set(found)):
+        if email in (aliases or {}) and email not in left_out:
+            lines.append(f"still in [agents] {email}: an alias of {aliases[email]} in the directory")
+            continue
         why = left_out.get(email, listed).split(" (fill", 1)[0]
         lines.append(f"still in [agents] {email}: {why}; remove it by hand if they left")
     return lines
