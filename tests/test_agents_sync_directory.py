@@ -343,3 +343,61 @@ def test_agents_sync_recognises_an_agent_configured_under_an_alias(tmp_path, dir
     assert ("still in [agents] anna@example.com: an alias of anna.kowalska@example.com in the directory"
             in result.output.splitlines())
     assert "left" not in result.output and "1 agent(s) added" in result.output
+
+
+# 11. The service account's key file missing or not a key, Google refusing it a token (domain-wide delegation not
+#     granted for the directory's scope) or Google's token service out of reach: each was a Python traceback.
+def _workspace_config(tmp_path, key: dict | None):
+    if key is not None:
+        (tmp_path / "sa.json").write_text(__import__("json").dumps(key), encoding="utf-8")
+    file = tmp_path / "labeldesk.toml"
+    file.write_text('[mailbox]\naddress = "support@example.com"\ncredentials = "sa.json"\n[plugins]\n'
+                    'enabled = ["autoreply"]\n[plugins.autoreply]\ndirectory_admin = "admin@example.com"\n',
+                    encoding="utf-8")
+    return file
+
+
+def _key(token_uri: str) -> dict:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    return {"type": "service_account", "project_id": "desk", "private_key_id": "1", "private_key": pem,
+            "client_email": "labeldesk@desk.iam.gserviceaccount.com", "client_id": "1234567890",
+            "token_uri": token_uri}
+
+
+def test_agents_sync_with_a_missing_or_broken_key_file_names_it(tmp_path):
+    missing = _sync(_workspace_config(tmp_path, None))
+    assert missing.exit_code == 1 and missing.exc_info[0] is SystemExit, missing.output
+    assert "mailbox.credentials" in missing.output and "does not exist" in missing.output
+    broken = _sync(_workspace_config(tmp_path, {"type": "service_account"}))
+    assert broken.exit_code == 1 and broken.exc_info[0] is SystemExit, broken.output
+    assert "is not a service account key file" in broken.output
+
+
+def test_agents_sync_refused_a_token_says_to_grant_the_scope(tmp_path, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)  # google-auth's and googleapiclient's backoff
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    def token_service(environ, start_response):
+        return Response('{"error": "unauthorized_client", "error_description": "Client is unauthorized to retrieve '
+                        'access tokens using this method, or client not authorized for any of the scopes '
+                        'requested."}', status=401, content_type="application/json")(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, token_service)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        refused = _sync(_workspace_config(tmp_path, _key(f"http://127.0.0.1:{server.server_port}/token")))
+    finally:
+        server.shutdown()
+        thread.join(10)
+    assert refused.exit_code == 1 and refused.exc_info[0] is SystemExit, refused.output
+    assert "unauthorized_client" in refused.output and "Domain-wide delegation" in refused.output
+    assert "admin.directory.user.readonly" in refused.output and "client_id" in refused.output
+    down = _sync(_workspace_config(tmp_path, _key(f"http://127.0.0.1:{server.server_port}/token")))  # closed now
+    assert down.exit_code == 1 and down.exc_info[0] is SystemExit, down.output
+    assert "cannot reach Google" in down.output and "nothing was written" in down.output

@@ -97,7 +97,7 @@ def left_out_lines(found: dict, left_out: dict, configured, query: str, aliases:
 
 def _page(service, kwargs: dict) -> dict:
     """One page of users.list; Google's refusals as a :class:`DirectoryError` that says what to fix."""
-    from google.auth.exceptions import RefreshError
+    from google.auth.exceptions import RefreshError, TransportError
     from googleapiclient.errors import HttpError
 
     try:
@@ -106,11 +106,12 @@ def _page(service, kwargs: dict) -> dict:
         raise DirectoryError(_explained(exc, kwargs.get("query", ""))) from None
     except RefreshError as exc:  # the service account may not act as directory_admin with this scope
         raise DirectoryError(f"Google refused the service account's token ({exc.args[0] if exc.args else exc}): in "
-                             f"the Admin console, Security > API controls > Domain-wide delegation, give its client "
-                             f"ID the scope {SCOPE}; nothing was written") from None
-    except (OSError, ConnectionError) as exc:
-        raise DirectoryError(f"cannot reach Google's directory ({exc}): check the network and run agents sync "
-                             "again; nothing was written") from None
+                             "the Admin console, Security > API controls > Domain-wide delegation, give its client ID "
+                             f"(client_id in the [mailbox] credentials file) the scope {SCOPE}, and check that "
+                             "directory_admin is a user of the account; nothing was written") from None
+    except (OSError, ConnectionError, TransportError) as exc:
+        raise DirectoryError(f"cannot reach Google ({exc}): check the network and run agents sync again; nothing "
+                             "was written") from None
 
 
 def _explained(exc, query: str) -> str:
@@ -208,7 +209,11 @@ def build_directory(config):
         raise ConfigError("plugins.autoreply.directory_admin",
                           "agents sync needs [mailbox] credentials (a service account with domain-wide delegation) "
                           "and directory_admin = an admin's address")
-    from google.oauth2 import service_account
+    from dataclasses import replace
 
-    creds = service_account.Credentials.from_service_account_file(config.mailbox.credentials, scopes=[SCOPE])
-    return build("admin", "directory_v1", credentials=creds.with_subject(admin), **options)
+    from plugin_host.auth import credentials_for
+
+    # The key file checked as the mailbox's is (missing, unreadable, not a key: a ConfigError naming it), acting
+    # as directory_admin.
+    creds = credentials_for(replace(config.mailbox, delegated_user=admin, api_root=""), scopes=[SCOPE])
+    return build("admin", "directory_v1", credentials=creds, **options)
