@@ -401,3 +401,17 @@ def test_agents_sync_refused_a_token_says_to_grant_the_scope(tmp_path, monkeypat
     down = _sync(_workspace_config(tmp_path, _key(f"http://127.0.0.1:{server.server_port}/token")))  # closed now
     assert down.exit_code == 1 and down.exc_info[0] is SystemExit, down.output
     assert "cannot reach Google" in down.output and "nothing was written" in down.output
+
+
+# 12. A job title set by a provisioning tool (an HR sync, the API) on an organisation not marked primary was dropped:
+#     the agent came without a title although the directory has one.
+def test_agents_sync_takes_a_title_not_marked_primary(tmp_path, directory):
+    directory.add_directory_user("olga@example.com", "Olga", "Nowak", orgUnitPath="/Support",
+                                 organizations=[{"department": "Support"},
+                                                {"title": "Support Engineer", "customType": "", "department": "Desk"}])
+    directory.add_directory_user("ivan@example.com", "Ivan", "Petrov", orgUnitPath="/Support",
+                                 organizations=[{"title": "Old title"}, {"title": "Team Lead", "primary": True}])
+    file = _config(tmp_path, directory)
+    assert _sync(file).exit_code == 0
+    agents = load_config(file, environ={}).agents
+    assert agents["olga@example.com"].title == "Support Engineer" and agents["ivan@example.com"].title == "Team Lead"

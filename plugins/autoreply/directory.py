@@ -63,7 +63,9 @@ def _agent(user: dict) -> tuple[dict, str]:
     if not first or not last:  # never sign with half a name
         return {}, f"no {'first' if not first else 'last'} name in the directory (fill it in the Admin console)"
     entry = {"first_name": first, "last_name": last}
-    title = next((o.get("title") for o in user.get("organizations", []) if o.get("primary") and o.get("title")), "")
+    titled = [o for o in user.get("organizations") or [] if isinstance(o, dict) and (o.get("title") or "").strip()]
+    primary = [o for o in titled if o.get("primary")]  # the primary organisation's title, else the first one's
+    title = (primary or titled)[0]["title"].strip() if titled else ""
     if title:
         entry["title"] = title
     return entry, ""
