@@ -690,17 +690,29 @@ class WebhookLog:
 
     def __init__(self, state_dir: Path):
         self.path = Path(state_dir) / "webhook-posted.json"
+        self._warned = False
 
     def _load(self) -> dict[str, float]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+        except FileNotFoundError:
             return {}
+        except ValueError:
+            return self._damaged("is not JSON")
         if not isinstance(data, dict):
-            return {}
+            return self._damaged("does not hold an object of alert keys")
         now = datetime.now(timezone.utc).timestamp()  # a key whose time is damaged was posted: kept, as if now
         return {str(k): float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else now
                 for k, v in data.items()}
+
+    def _damaged(self, problem: str) -> dict[str, float]:
+        """A damaged log is read as empty, once with a warning: a keyed alert it held may be posted again (Google
+        Chat's requestId still keeps that one message), and the next post writes the file anew."""
+        if not self._warned:
+            self._warned = True
+            log.warning("%s %s; read as no chat alert posted yet (an alert may be posted again; Google Chat keeps one "
+                        "message per key), it is written anew with the next alert", self.path, problem)
+        return {}
 
     def has(self, key: str) -> bool:
         return key in self._load()

@@ -343,12 +343,16 @@ def test_a_long_sync_reads_threads_batch_by_batch(tmp_path):
 
 # 12. A damaged webhook log (the record of chat alerts posted) is read as far as it makes sense, never a crash.
 @pytest.mark.parametrize("text", ['{"sla:1": null, "sla:2": "x", "sla:3": 1700000000}', "[1, 2]", "{oops"])
-def test_a_damaged_webhook_log_is_read_not_raised(tmp_path, text):
+def test_a_damaged_webhook_log_is_read_not_raised(tmp_path, text, caplog):
     from plugin_host.executor import WebhookLog
 
     (tmp_path / "webhook-posted.json").write_text(text)
     log = WebhookLog(tmp_path)
     assert log.has("sla:3") == text.startswith("{\"")
+    assert log.has("sla:3") == text.startswith("{\"")  # read twice: warned once
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == (0 if text.startswith("{\"") else 1)
+    assert all("webhook-posted.json" in w and "written anew" in w for w in warnings)
     log.add("sla:4")
     assert log.has("sla:4")
 
