@@ -69,6 +69,7 @@ class Cursor:
             log.warning("%s holds no history id (%r); the next sync is a full sync", path, history_id)
             history_id = None
         strikes = data.get("strikes") if isinstance(data.get("strikes"), dict) else {}
+        strikes = {k: n for k, n in strikes.items() if type(n) is int and n > 0}  # a hand edit's "x" would raise later
         renewed = data.get("watch_renewed_at")
         renewed = float(renewed) if isinstance(renewed, (int, float)) and not isinstance(renewed, bool) else 0.0
         sent = [i for i in data["sent"] if isinstance(i, str)] if isinstance(data.get("sent"), list) else []

@@ -216,6 +216,17 @@ def test_a_damaged_cursor_file_costs_a_full_sync(tmp_path, text):
     assert ChangeFeed(host).cursor.history_id == report.history_id
 
 
+def test_damaged_strike_counts_in_the_cursor_are_dropped_not_added_to(tmp_path):
+    """A hand-edited cursor whose strike count for a thread is no number ("x", true, 1.5) made the next failure of
+    that thread a TypeError in the middle of a sync; such counts are dropped, the good ones kept."""
+    from plugin_host.sync import Cursor
+
+    (tmp_path / "cursor.json").write_text(json.dumps({"history_id": "5",
+                                                      "strikes": {"t1": "x", "t2": 2, "t3": True, "t4": 1.5, "t5": -1}}))
+    cursor = Cursor.load(tmp_path)
+    assert cursor.strikes == {"t2": 2} and cursor.history_id == "5"
+
+
 def test_a_cursor_path_that_cannot_be_read_is_named(tmp_path):
     from plugin_host.errors import ConfigError
     from plugin_host.sync import ChangeFeed
