@@ -223,3 +223,22 @@ def test_the_agent_the_list_is_for_is_told_not_only_shown_in_bold(demo):
         tree = Tree(client.get(f"/preview/?agent={agent.email}").get_data(as_text=True))
         links = [a for a in tree.all("a") if a.attrs.get("href", "").startswith("?agent=")]
         assert [a.all_text() for a in links if a.attrs.get("aria-current") == "true"] == [agent.full_name]
+
+
+def test_each_articles_buttons_are_told_apart_by_the_article(demo):
+    """Every suggested article has the same "Insert link", "Insert answer" and "Open": a screen reader listing the
+    panel's buttons read three identical sets. The card gives each button ``altText`` naming its article (the
+    visible text first, so the spoken name still contains it), which Gmail reads out and the preview labels."""
+    local, host, client = demo
+    names = []
+    for thread_id in local.mailbox.threads:
+        tree = page(demo, f"/preview/{thread_id}")
+        controls = [e for e in tree.all("button") + tree.all("a") if e.all_text().strip() in
+                    ("Insert link", "Insert answer", "Open")]
+        for control in controls:
+            name = control.attrs.get("aria-label", "")
+            assert name.startswith(control.all_text().strip() + ": "), (control.all_text(), name)
+        names = [c.attrs["aria-label"] for c in controls]
+        if len(names) >= 6:
+            break
+    assert len(names) >= 6 and len(set(names)) == len(names)

@@ -246,13 +246,16 @@ def ticket_sections(ticket, agent, settings, now, urls):
         buttons = []
         # A link goes into the reply to the customer: only a public page (an internal Doc is opened, not sent).
         inserts = (("Insert link", "kb.insert_link"),) if s.url.startswith("https://") else ()
+        # Each article has the same three buttons: a screen reader names them by the article too (the visible
+        # text first, so a spoken "Insert link" still finds it).
         for label, action in (*inserts, ("Insert answer", "kb.insert_answer")):
-            buttons.append({"text": label, "onClick": {"action": {"function": urls("action"), "parameters": [
-                {"key": "name", "value": action}, {"key": "article", "value": s.article_id},
-                {"key": "threadId", "value": ticket.thread_id}]}}})
+            buttons.append({"text": label, "altText": f"{label}: {s.title}", "onClick": {"action": {
+                "function": urls("action"), "parameters": [
+                    {"key": "name", "value": action}, {"key": "article", "value": s.article_id},
+                    {"key": "threadId", "value": ticket.thread_id}]}}})
         opens = s.link or s.url
         if opens.startswith("https://"):
-            buttons.append({"text": "Open", "onClick": {"openLink": {"url": opens}}})
+            buttons.append({"text": "Open", "altText": f"Open: {s.title}", "onClick": {"openLink": {"url": opens}}})
         widgets.append({"buttonList": {"buttons": buttons}})
     return [{"header": "Help articles", "widgets": widgets}]
 
