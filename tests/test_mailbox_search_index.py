@@ -216,3 +216,27 @@ def test_in_snoozed_answers_400_naming_it():
     with pytest.raises(HttpError) as caught:
         LocalMailbox().gmail().users().messages().list(userId="me", q="in:snoozed").execute()
     assert caught.value.resp.status == 400 and "snoozed" in str(caught.value)
+
+
+def test_an_or_of_many_dates_or_labels_builds_each_candidate_set_once(monkeypatch):
+    """Each part of an OR (or {…}) became a set of message ids before they were joined: a date part a set of
+    every message on its side of the date, so 2,000 "after:" dates in an OR on 5,000 messages built ten million
+    ids and took 6.7 s (the scan before the index: 0.5 s). The OR is now planned as one whole (the parts' ids
+    joined once, its dates as one range around theirs); the matcher still decides, so the answer is the scan's."""
+    from plugin_host.mailbox.index import SearchIndex
+
+    box, rng = Mailbox(clock=lambda: NOW.timestamp()), random.Random(3)
+    for n in range(200):
+        box.add_message(raw(rng, n), ["INBOX"] if n % 2 else ["SENT"],
+                        internal_date=int((NOW - timedelta(hours=n)).timestamp() * 1000))
+    built = []
+    real = SearchIndex._ids
+    monkeypatch.setattr(SearchIndex, "_ids", lambda self, plan: built.append(len(found := real(self, plan))) or found)
+    now = int(NOW.timestamp())
+    for q in (" OR ".join(f"after:{now - 3600 * k}" for k in range(1, 150)),
+              "{" + " ".join(f"before:{now - 3600 * k}" for k in range(1, 150)) + "}",
+              " OR ".join(f"(in:inbox after:{now - 3600 * k})" for k in range(1, 150)),
+              " OR ".join(f"(in:sent before:{now - 3600 * k})" for k in range(1, 150))):
+        built.clear()
+        assert [m.id for m in select(box, q)] == scan(box, q), q
+        assert sum(built) <= 2 * len(box.messages), q  # not a set of up to 200 ids for each of the 149 parts

@@ -135,7 +135,7 @@ class SearchIndex:
             parts = [self._plan(c, names, now, owner) for c in node.children_]
             if not parts or any(p is _ANYTHING for p in parts):
                 return _ANYTHING
-            return (set().union(*(self._ids(p) for p in parts)), None, None)
+            return _around(parts)
         ids = self._leaf_ids(node, names, owner)
         if ids is not None:
             return (ids, None, None)
@@ -197,6 +197,18 @@ def _intersect(plans: list) -> tuple:
     lows = [p[1] for p in plans if p[1] is not None]
     highs = [p[2] for p in plans if p[2] is not None]
     return (ids, max(lows) if lows else None, min(highs) if highs else None)
+
+
+def _around(plans: list) -> tuple | None:
+    """One plan holding every message any of ``plans`` holds (an OR's): their ids joined, each set once (an OR
+    of one label many times), and the dates from the lowest to the highest of theirs. Joined as one, not each
+    plan made a set first: 2,000 dates in an OR made as many sets of every message after each."""
+    ids = None
+    if all(p[0] is not None for p in plans):
+        ids = _union({id(p[0]): p[0] for p in plans}.values())
+    low = None if any(p[1] is None for p in plans) else min(p[1] for p in plans)
+    high = None if any(p[2] is None for p in plans) else max(p[2] for p in plans)
+    return _ANYTHING if ids is None and low is None and high is None else (ids, low, high)
 
 
 def _union(sets: Iterable[set[str]]) -> set[str]:
