@@ -306,3 +306,23 @@ def test_the_html_report_forbids_scripts_in_itself():
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; '
             'base-uri \'none\'; form-action \'none\'">') in page
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_resolver_answer_that_is_no_address_is_a_clear_error_not_a_traceback(tmp_path, monkeypatch, allow_private):
+    """getaddrinfo's entries were trusted to be (family, type, proto, name, (address, port…)) with an IP address:
+    a hostile or broken resolver's answer ('not-an-ip', an empty or missing socket address, an AF_UNIX path)
+    stopped kb import with a ValueError, IndexError or TypeError traceback, with or without
+    --allow-private-addresses. It is now refused, naming the host, before any connection."""
+    answers = [[(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("not-an-ip", 443))],
+               [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ())],
+               [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (12345, 443))],
+               [(socket.AF_INET, socket.SOCK_STREAM, 6, "", None)],
+               [(socket.AF_UNIX, socket.SOCK_STREAM, 0, "", "/tmp/help.sock")],
+               [(socket.AF_INET, socket.SOCK_STREAM)]]
+    made = connects(monkeypatch)
+    for answer in answers:
+        monkeypatch.setattr(socket, "getaddrinfo", lambda *args, answer=answer, **kwargs: answer)
+        with pytest.raises(helpcentre.ArticleError, match="help.example.com: its name server answered"):
+            helpcentre.import_sitemap("http://help.example.com/sitemap.xml", tmp_path, allow_private=allow_private)
+    assert made == []

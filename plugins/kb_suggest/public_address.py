@@ -52,6 +52,8 @@ def vetted_addresses(host: str, port: int, allow_private: bool = False) -> list[
     """The name's addresses (``getaddrinfo`` entries), resolved once; InternalAddress when any of them is not
     public, unless ``allow_private``. An answer mixing a public address with an internal one is refused whole."""
     entries = socket.getaddrinfo(host.strip("[]"), port, allowed_gai_family(), socket.SOCK_STREAM)
+    for entry in entries:
+        _check_entry(entry, host)
     if not allow_private:
         internal = sorted({sa[0] for *_, sa in entries if not is_public(sa[0])})
         if internal:
@@ -59,6 +61,19 @@ def vetted_addresses(host: str, port: int, allow_private: bool = False) -> list[
             raise InternalAddress(f"{where} is an address on this machine or its network; not fetched "
                                   f"(--allow-private-addresses imports from a help centre there)")
     return entries
+
+
+def _check_entry(entry, host: str) -> None:
+    """ArticleError unless ``entry`` is a getaddrinfo entry of an IPv4 or IPv6 address (a hostile or broken
+    resolver's answer is refused by name, not met later as a traceback while connecting)."""
+    try:
+        family, _, _, _, sockaddr = entry
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            raise ValueError(family)
+        ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+    except (TypeError, ValueError, IndexError, AttributeError):
+        raise ArticleError(f"{host}: its name server answered {str(entry)[:100]}, which is no IP address; "
+                           "not fetched (check the help centre's DNS)") from None
 
 
 class _Pinned:
