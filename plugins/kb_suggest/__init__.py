@@ -243,19 +243,19 @@ def ticket_sections(ticket, agent, settings, now, urls):
         widgets.append({"decoratedText": {"topLabel": html.escape(shorten(s.reason, 120)),
                                           "text": f"<b>{html.escape(s.title)}</b>",
                                           "bottomLabel": html.escape(shorten(s.snippet, 200)), "wrapText": True}})
-        buttons = []
+        buttons, title = [], html.escape(s.title)  # escaped like every text of the card
         # A link goes into the reply to the customer: only a public page (an internal Doc is opened, not sent).
         inserts = (("Insert link", "kb.insert_link"),) if s.url.startswith("https://") else ()
         # Each article has the same three buttons: a screen reader names them by the article too (the visible
         # text first, so a spoken "Insert link" still finds it).
         for label, action in (*inserts, ("Insert answer", "kb.insert_answer")):
-            buttons.append({"text": label, "altText": f"{label}: {s.title}", "onClick": {"action": {
+            buttons.append({"text": label, "altText": f"{label}: {title}", "onClick": {"action": {
                 "function": urls("action"), "parameters": [
                     {"key": "name", "value": action}, {"key": "article", "value": s.article_id},
                     {"key": "threadId", "value": ticket.thread_id}]}}})
         opens = s.link or s.url
         if opens.startswith("https://"):
-            buttons.append({"text": "Open", "altText": f"Open: {s.title}", "onClick": {"openLink": {"url": opens}}})
+            buttons.append({"text": "Open", "altText": f"Open: {title}", "onClick": {"openLink": {"url": opens}}})
         widgets.append({"buttonList": {"buttons": buttons}})
     return [{"header": "Help articles", "widgets": widgets}]
 
