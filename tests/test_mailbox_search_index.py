@@ -240,3 +240,17 @@ def test_an_or_of_many_dates_or_labels_builds_each_candidate_set_once(monkeypatc
         built.clear()
         assert [m.id for m in select(box, q)] == scan(box, q), q
         assert sum(built) <= 2 * len(box.messages), q  # not a set of up to 200 ids for each of the 149 parts
+
+
+def test_a_query_too_long_for_a_url_is_answered_as_gmail_does(tmp_path):
+    """googleapiclient sends a GET whose URL passes 2,000 characters as a POST with X-HTTP-Method-Override: GET and
+    the parameters as a form body; Gmail answers it, the local mailbox said "Invalid JSON payload received."."""
+    rng = random.Random(7)
+    local = LocalMailbox(clock=lambda: NOW.timestamp(), data_dir=tmp_path)
+    fill(local, rng, 60)
+    people = " OR ".join(f"from:nobody{n}@example.org" for n in range(120))
+    q = f"({people} OR from:ann@example.org) -in:chats"
+    assert len(q) > 2500
+    found = local.gmail().users().messages().list(userId="me", q=q, maxResults=500).execute()
+    expected = scan(local.mailbox, q)
+    assert expected and [m["id"] for m in found.get("messages", [])] == expected
