@@ -30,6 +30,7 @@ from pathlib import Path
 from .actions import Action, Actions, Draft, LabelChange, Notification, Reply, Task
 from .alerts import AlertBudget
 from .config import Config
+from .mailpolicy import OUTGOING
 from .errors import GmailError
 from .sent import SentLedger
 from .ticket import Ticket
@@ -364,7 +365,7 @@ class Executor:
 
     def compose(self, reply: Reply | Draft, ticket: Ticket, automatic: bool = True, from_name: str = "") -> bytes:
         answered = next((m for m in ticket.messages if m.id == reply.in_reply_to), ticket.latest_customer_message)
-        msg = EmailMessage(policy=SMTP)
+        msg = EmailMessage(policy=OUTGOING)
         domain = ticket.support_address.split("@")[-1]
         display = clean_header_text(getattr(reply, "from_name", "") or from_name)
         msg["From"] = Address(display_name=display, addr_spec=ticket.support_address)
@@ -573,7 +574,7 @@ class Executor:
     def _send_notification(self, note: Notification, outcome: Outcome) -> None:
         if note.channel == "email":
             msgid = self._notification_id(note)
-            msg = EmailMessage(policy=SMTP)
+            msg = EmailMessage(policy=OUTGOING)
             msg["From"] = Address(display_name="Labeldesk", addr_spec=self.config.mailbox.address)
             msg["To"] = note.to
             msg["Subject"] = clean_header_text(note.subject)
