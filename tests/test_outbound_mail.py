@@ -112,3 +112,44 @@ def test_outgoing_policy_folds_any_subject_without_losing_a_character():
         assert email.message_from_bytes(raw, policy=email.policy.strict)["Subject"] == subject
         assert max(len(line) for line in raw.split(b"\r\n")) <= 78
         assert all(len(word) <= 75 for word in re.findall(rb"=\?utf-8\?[bq]\?[^?]*\?=", raw, re.I))
+
+
+ARTICLE = """---
+title: How refunds work
+url: https://help.example.com/en/refunds
+lang: en
+---
+Refunds are paid back within 5 business days. If yours is late, [write to us](mailto:billing@example.com) or
+read the [older refund rules](http://legacy.example.com/refunds); the [current policy](https://help.example.com/policy)
+applies to new orders.
+"""
+
+
+def test_insert_answer_draft_html_says_what_its_text_says(tmp_path):
+    """An inserted answer's HTML part (what Gmail shows and sends) dropped the targets of mailto: and http:// links
+    that its plain-text part gives: 'If yours is late, write to us or read the older refund rules' with no address
+    and no page, while the text said 'write to us (billing@example.com)'."""
+    from plugin_host.text import html_to_text
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text(ARTICLE, encoding="utf-8")
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
+            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder), "semantic": "off"}},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "labeldesk.toml", data=data, environ={})
+    local = LocalMailbox("support@example.com")
+    host = build_host(config, http=local.http)
+    thread_id = ask(local, "Refund is late", "late", sender="Jane Cooper <jane@example.org>")
+    agent = config.agents["anna.kowalska@example.com"]
+    reply = host.card_action("kb.insert_answer", {"article": "refunds"}, {}, thread_id, agent)
+    host.reply_draft(host.ticket(thread_id), agent, reply.insert_text, reply.insert_type, reply.insert_plain)
+    [(raw, _)] = outgoing(local, "insert-")
+    msg = email.message_from_bytes(raw, policy=email.policy.strict)
+    text, markup = (msg.get_body((kind,)).get_content() for kind in ("plain", "html"))
+    for target in ("billing@example.com", "http://legacy.example.com/refunds", "https://help.example.com/policy"):
+        assert target in text
+    shown = html_to_text(markup)
+    assert "write to us (billing@example.com)" in shown and "older refund rules (http://legacy.example.com/refunds)" in shown
+    assert '<a href="https://help.example.com/policy">current policy</a>' in markup
+    assert "<a href=\"mailto" not in markup and "<a href=\"http:" not in markup  # only https targets become links

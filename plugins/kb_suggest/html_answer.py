@@ -4,7 +4,8 @@ Gmail's compose panel inserts HTML (``MUTABLE_HTML``), so an answer keeps its bo
 clickable links. Safety by construction, not by cleaning afterwards: markdown-it escapes every text
 and attribute it writes, and the rules below decide the rest — the article's own HTML is never
 copied (a block becomes its escaped text, an inline tag is dropped but ``<br>``), a link keeps its
-tag only for an https target (other links keep their text), an image shows its alt text, and a
+tag only for an https target (other links keep their text, followed by the target the plain-text answer shows:
+an http:// page or an address, so both parts of a reply say the same), an image shows its alt text, and a
 heading that opens the body (the title again) is left out, as in the plain-text answer.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from functools import lru_cache
 
 from plugin_host.text import html_to_text
 
-from .rendering import _without_hidden
+from .rendering import _without_hidden, shown_target
 
 BR = re.compile(r"<br\s*/?>", re.I)
 
@@ -56,14 +57,25 @@ def _html_inline(self, tokens, idx, options, env) -> str:
 
 
 def _link_open(self, tokens, idx, options, env) -> str:
+    """An https link stays a link; any other target the plain-text answer shows after the label (http://, an
+    address) is written after it here too, as text, so the HTML part of a reply says what its text part says."""
     href = str(tokens[idx].attrGet("href") or "")
     kept = href.startswith("https://")
-    env["links"].append(kept)
+    env["links"].append((kept, "" if kept else shown_target(href, _label(self, tokens, idx, options, env))))
     return f'<a href="{html.escape(href)}">' if kept else ""
 
 
 def _link_close(self, tokens, idx, options, env) -> str:
-    return "</a>" if env["links"] and env["links"].pop() else ""
+    if not env["links"]:
+        return ""
+    kept, after = env["links"].pop()
+    return "</a>" if kept else html.escape(after, quote=False)
+
+
+def _label(self, tokens, idx, options, env) -> str:
+    """The text of the link opened at ``tokens[idx]`` (up to its own close; links do not nest)."""
+    close = next((i for i in range(idx + 1, len(tokens)) if tokens[i].type == "link_close"), len(tokens))
+    return self.renderInlineAsText(tokens[idx + 1:close], options, env)
 
 
 def _image(self, tokens, idx, options, env) -> str:

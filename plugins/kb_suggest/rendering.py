@@ -140,10 +140,16 @@ class _Walk:
 
     def target(self, href: str, label: str) -> str:
         """What follows a link's label: its target in a reply, when it is one a customer can open."""
-        shown = href.removeprefix("mailto:")
-        if not self.links or not href.startswith(SHOWN_TARGETS) or shown == label.strip():
-            return ""
-        return f" ({shown})"
+        return shown_target(href, label) if self.links else ""
+
+
+def shown_target(href: str, label: str) -> str:
+    """What follows a link's label in a reply to a customer: " (target)" for one they can open (https, http, an
+    address without its mailto:), "" for others and for a label that already says it."""
+    shown = href.removeprefix("mailto:")
+    if not href.startswith(SHOWN_TARGETS) or shown == label.strip():
+        return ""
+    return f" ({shown})"
 
 
 def _closed_later(children, name: str) -> bool:
