@@ -415,3 +415,17 @@ def test_agents_sync_takes_a_title_not_marked_primary(tmp_path, directory):
     assert _sync(file).exit_code == 0
     agents = load_config(file, environ={}).agents
     assert agents["olga@example.com"].title == "Support Engineer" and agents["ivan@example.com"].title == "Team Lead"
+
+
+# 6. A directory user with no Gmail mailbox (no Gmail licence, or one created minutes ago and not yet set up:
+#    isMailboxSetup false) was added as an agent, although they cannot open the support mailbox, answer a ticket
+#    or own one. They are left out with the reason, so the admin knows to run the sync again once it is set up.
+def test_agents_sync_leaves_out_users_without_a_gmail_mailbox(tmp_path, directory):
+    _support_team(directory)
+    directory.add_directory_user("new.hire@example.com", "New", "Hire", orgUnitPath="/Support", isMailboxSetup=False)
+    file = _config(tmp_path, directory, CONFIG)
+    result = _sync(file)
+    assert result.exit_code == 0, result.output
+    assert ("not added new.hire@example.com: no Gmail mailbox yet (a Gmail licence, or a new user's mailbox not "
+            "set up yet); run agents sync again once they can sign in to Gmail") in result.output.splitlines()
+    assert "new.hire@example.com" not in load_config(file, environ={}).agents

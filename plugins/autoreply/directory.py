@@ -28,7 +28,7 @@ def directory_agents(service, query: str = "", left_out: dict | None = None,
                      aliases: dict | None = None) -> dict[str, dict]:
     """email (as the config reads it) → {first_name, last_name, title?} for active users of the Workspace account
     (every domain of it: agents' own addresses need not share the support address's) matching ``query``. The users
-    it leaves out go to ``left_out`` (email → why: suspended, archived, no first or last name), the users'
+    it leaves out go to ``left_out`` (email → why: suspended, archived, no Gmail mailbox, no first or last name), the users'
     aliases to ``aliases`` (alias → primary address)."""
     agents, token = {}, None
     left_out = {} if left_out is None else left_out
@@ -58,6 +58,9 @@ def _agent(user: dict) -> tuple[dict, str]:
     """(the agent's entry, "") for a directory user, or ({}, why they are no agent)."""
     if user.get("suspended") or user.get("archived"):
         return {}, "suspended in the directory" if user.get("suspended") else "archived in the directory"
+    if user.get("isMailboxSetup") is False:  # no Gmail licence, or not provisioned yet: cannot answer a ticket
+        return {}, ("no Gmail mailbox yet (a Gmail licence, or a new user's mailbox not set up yet); "
+                    "run agents sync again once they can sign in to Gmail")
     name = user.get("name") or {}
     first, last = (name.get("givenName") or "").strip(), (name.get("familyName") or "").strip()
     if not first or not last:  # never sign with half a name
