@@ -317,6 +317,39 @@ def sweep(config_path, dry_run) -> None:
     click.echo(f"sweep: {len(results)} ticket(s) visited")
 
 
+def _customer_address(ctx, param, value):
+    from .config import EMAIL_RE
+
+    if not EMAIL_RE.match(value.strip()):
+        raise click.BadParameter(f"{value!r} is not an email address: give the customer's, e.g. jane@example.org")
+    return value.strip().lower()
+
+
+@cli.command()
+@click.argument("address", callback=_customer_address)
+@_config_option
+def forget(address, config_path) -> None:
+    """Remove what Labeldesk keeps about a customer outside Gmail (a request to erase their data): delete their
+    threads in Gmail too. Safe while `serve` runs."""
+    from .privacy import forget_customer
+
+    host = _host(config_path)
+    try:
+        result = forget_customer(host, address)
+    except LabeldeskError as exc:  # the state folder cannot be written, or serve held a file too long
+        _fail(exc)
+    for line in result.removed:
+        click.echo(f"removed {line}")
+    if not result.removed:
+        click.echo(f"Nothing about {address} was kept in {host.config.state_path}.")
+    click.echo(f"Gmail is the database: delete their threads there (search: {address}), and the escalation tasks "
+               "in Google Tasks that name them.")
+    for problem in result.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if result.problems:
+        sys.exit(1)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")

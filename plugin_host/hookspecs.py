@@ -262,3 +262,27 @@ def register_settings(register) -> None:
 
     :param register: the host's settings registry callback.
     """
+
+
+# ---------------------------------------------------------------------------------------------
+# Data hooks: what plugins keep about customers outside Gmail.
+# ---------------------------------------------------------------------------------------------
+
+@hookspec
+def forget_customer(addresses, digests, threads, settings) -> list[str]:
+    """Remove everything this plugin keeps outside Gmail about one customer (``labeldesk forget``: a request
+    to erase their data, GDPR art. 17); return one line per kind of thing removed, e.g.
+    ``"kb-feedback.jsonl: 2 inserts"``, or nothing when it kept nothing of theirs.
+
+    Gmail is the database, so a plugin that keeps only what it derives from threads has nothing to do: the
+    support team deletes the customer's threads. A plugin that copies a customer's words, address or name into
+    a file of its own implements this. It may run while ``labeldesk serve`` writes the same files: take the
+    lock the writers take, and replace a file atomically (``plugin_host.files``).
+
+    :param addresses: the customer's addresses, lower case.
+    :param digests: ``plugin_host.privacy.customer_digest`` of each address, for files that name a customer
+        only by digest.
+    :param threads: ids of the customer's threads Gmail still holds (from, to or copied; trash and spam
+        included), for entries that name only a thread; empty once the threads are deleted.
+    :param settings: the host's :class:`~plugin_host.config.Config`.
+    """

@@ -87,6 +87,11 @@ class EveryHook:
         actions.add_labels(parameters["label"])
         return CardReply(notification="Tagged")
 
+    @hookimpl
+    def forget_customer(self, addresses, digests, threads, settings):
+        self.seen("forget_customer", addresses=addresses, digests=digests, threads=threads)
+        return [f"everyhook: {len(threads)} thread(s)"]
+
 
 def test_every_hook_is_called_with_documented_arguments(tmp_path):
     plugin = EveryHook()
@@ -118,6 +123,11 @@ def test_every_hook_is_called_with_documented_arguments(tmp_path):
     host.pm.hook.register_commands(cli=group)
     assert "everyhook" in group.commands
     assert plugin.calls["on_sweep"]["completed_tasks"] == frozenset()
+    from plugin_host.privacy import customer_digest, forget_customer
+
+    assert forget_customer(host, "Jane@Example.org").removed == ["everyhook: 1 thread(s)"]
+    assert plugin.calls["forget_customer"] == {"addresses": ["jane@example.org"], "threads": {ref["threadId"]},
+                                               "digests": [customer_digest("jane@example.org")]}
     assert {"register_settings", "register_routes", "register_commands", "sweep_queries", "on_sweep", "sweep_tasklists",
             "ticket_deadline", "suggest_articles", "ticket_sections", "compose_suggestions",
-            "homepage_sections", "on_card_action"} <= set(plugin.calls)
+            "homepage_sections", "on_card_action", "forget_customer"} <= set(plugin.calls)

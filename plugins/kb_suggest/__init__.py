@@ -307,7 +307,8 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     if name == "kb.insert_link" and not article.url and article.link:
         return CardReply(notification=f"“{article.title}” is an internal Doc customers cannot open: insert its answer.")
     if ticket is not None and not ticket.drafts:  # with a draft there the host refuses the insert: nothing learnt
-        remember_insert(settings.state_path, ticket.question, article.id, article.content_digest, ticket.thread_id)
+        remember_insert(settings.state_path, ticket.question, article.id, article.content_digest, ticket.thread_id,
+                        customers=_whose(ticket))
     if name == "kb.insert_link":
         link = article.url if article.url.startswith(("https://", "http://")) else ""  # never javascript: and such
         text = f"{article.title}: {link}" if link else article.title
@@ -320,6 +321,25 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     return CardReply(insert_text=_as_reply(body, ticket, agent, whole_reply_html), insert_type="HTML",
                      insert_plain=_as_reply(text, ticket, agent, whole_reply),
                      notification=f"Inserted “{article.title}”.")
+
+
+def _whose(ticket) -> tuple[str, ...]:
+    """Digests of whose question an insert learns: the ticket's customer, and the writer of the message asked
+    (a colleague they copied may ask the latest question), so ``labeldesk forget`` finds it for either."""
+    from plugin_host.privacy import customer_digest
+
+    writers = (ticket.customer.email, ticket.asking_message.sender.email)
+    return tuple(dict.fromkeys(customer_digest(a) for a in writers if a))
+
+
+@hookimpl
+def forget_customer(addresses, digests, threads, settings):
+    """Remove the customer's questions from the agents' inserts (``kb-feedback.jsonl``); the index is rebuilt
+    without them at its next use (the file changed)."""
+    from .store import forget_customer as forget
+
+    removed = forget(settings.state_path, addresses, digests, threads)
+    return [f"kb-feedback.jsonl: {removed} insert{'s' if removed != 1 else ''}"] if removed else []
 
 
 def _as_reply(body: str, ticket, agent, compose) -> str:

@@ -10,12 +10,13 @@ import binascii
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from plugin_host.files import replace_file, write_private_json
+from plugin_host.files import Busy, exclusive, replace_file, write_private_json
 
 from .articles import Article, load_folder, load_jsonl
 
@@ -36,6 +37,9 @@ FEEDBACK_PER_ARTICLE = 50
 # each article) and, if that is still over half of it, to the newest inserts that fit in half: every insert
 # rebuilds the index from the whole file, and a long-running ``serve`` would otherwise append to it forever.
 FEEDBACK_FILE_BYTES = 4 * 1024 * 1024
+# ``kb-feedback.lock``: an insert (``serve``) and ``labeldesk forget`` (another process) take turns on the file.
+# An insert waits this long at most: a forget rewrites a few MB at most; the agent's draft does not wait on it.
+FEEDBACK_LOCK_SECONDS = 10.0
 
 
 def load_prepared(state_dir: Path, notify=None) -> dict:
@@ -112,37 +116,80 @@ def feedback_path(state_dir: Path) -> Path:
     return Path(state_dir) / "kb-feedback.jsonl"
 
 
-def remember_insert(state_dir: Path, question: str, article_id: str, content_digest: str = "", thread: str = "") -> None:
+def remember_insert(state_dir: Path, question: str, article_id: str, content_digest: str = "", thread: str = "",
+                    customers: tuple[str, ...] = ()) -> None:
     """An agent inserted this article for this question: later similar questions rank it higher. The
     article's content digest lets the insert follow the article when its file is renamed or moved. With ``thread``,
     one insert of an article in a ticket is learnt once: pressed again (Gmail failed the draft, the process was
-    restarted, a double click) it teaches nothing new, and would rank the article up twice."""
+    restarted, a double click) it teaches nothing new, and would rank the article up twice. ``customers``: the
+    digests (``plugin_host.privacy.customer_digest``) of whose question it is, so ``labeldesk forget`` finds it."""
     path = feedback_path(state_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     item = {"question": question[:1000], "article": article_id, **({"content": content_digest} if content_digest else {}),
-            **({"thread": thread} if thread else {})}
+            **({"thread": thread} if thread else {}), **({"customers": list(customers)} if customers else {})}
     line = json.dumps(item, ensure_ascii=False) + "\n"
     with _lock:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a+b") as fh:
-            end = fh.seek(0, os.SEEK_END)
-            if thread and _learnt_lately(fh, end, thread, article_id):
-                return
-            if end:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":  # a line cut short by a crash stays alone; this insert is not lost
-                    line = "\n" + line
-            fh.write(line.encode("utf-8"))
-            full = end + len(line.encode("utf-8")) > FEEDBACK_FILE_BYTES
-        if full:
-            _compact_feedback(path)
+        try:
+            with exclusive(state_dir, "kb-feedback", wait=FEEDBACK_LOCK_SECONDS):
+                _append(path, line, thread, article_id)
+        except Busy:
+            log.warning("knowledge base: insert of %s not learnt: %s is held by `labeldesk forget` (or another "
+                        "process) for over %.0f s", article_id, path, FEEDBACK_LOCK_SECONDS)
+
+
+def _append(path: Path, line: str, thread: str, article_id: str) -> None:
+    """Append ``line`` (unless this insert was learnt lately); compact the file past its bound. Under the locks."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a+b") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        if thread and _learnt_lately(fh, end, thread, article_id):
+            return
+        if end:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":  # a line cut short by a crash stays alone; this insert is not lost
+                line = "\n" + line
+        fh.write(line.encode("utf-8"))
+        full = end + len(line.encode("utf-8")) > FEEDBACK_FILE_BYTES
+    if full:
+        _compact_feedback(path)
+
+
+def forget_customer(state_dir: Path, addresses: list[str], digests: list[str], threads: frozenset) -> int:
+    """Remove the inserts of one customer's questions: those naming one of ``digests``, those of one of their
+    ``threads`` (older versions named no customer), and any line whose text holds one of their ``addresses``.
+    Under the insert's locks, the file replaced atomically; returns how many lines went."""
+    path = feedback_path(state_dir)
+    if not path.exists():
+        return 0
+    with _lock, exclusive(state_dir, "kb-feedback"):
+        lines = path.read_bytes().splitlines()
+        kept = [raw for raw in lines if not _names_customer(raw, addresses, set(digests), threads)]
+        if len(kept) < len(lines):
+            replace_file(path, b"".join(raw + b"\n" for raw in kept))
+    return len(lines) - len(kept)
+
+
+def _names_customer(raw: bytes, addresses: list[str], digests: set[str], threads: frozenset) -> bool:
+    text = raw.decode("utf-8", errors="replace").lower()
+    if any(re.search(rf"(?<![\w.+-]){re.escape(address)}(?![\w-]|\.\w)", text) for address in addresses):
+        return True  # also in a line cut short by a crash; never in another address that ends with this one
+    try:
+        item = json.loads(raw)
+    except ValueError:
+        return False
+    if not isinstance(item, dict):
+        return False
+    customers = item.get("customers")
+    return (isinstance(customers, list) and bool(digests.intersection(map(str, customers)))) \
+        or (isinstance(item.get("thread"), str) and item["thread"] in threads)
 
 
 def _compact_feedback(path: Path) -> None:
     """Rewrite the feedback file with only what ``load_feedback`` can still use: the latest
     FEEDBACK_PER_ARTICLE inserts of each article (by id and content digest, so a renamed article's inserts
     keep following it), then only the newest of those within half of FEEDBACK_FILE_BYTES. Lines keep their
-    order, so the newest inserts stay at the end where ``_learnt_lately`` looks. Called under ``_lock``."""
+    order, so the newest inserts stay at the end where ``_learnt_lately`` looks. Called under ``_lock`` and
+    ``kb-feedback.lock``."""
     lines = path.read_bytes().splitlines()
     seen: dict[tuple[str, str], int] = {}
     kept: list[bytes] = []

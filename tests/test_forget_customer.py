@@ -1,0 +1,116 @@
+"""``labeldesk forget``: a customer who asked to be forgotten (GDPR art. 17) leaves nothing in the state folder.
+
+The support team deletes the customer's threads in Gmail; what Labeldesk copied out of them (the questions an
+agent answered with an article, kept in ``kb-feedback.jsonl`` so later questions rank it) goes with one command,
+also while ``serve`` runs and writes the same file."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from plugin_host.cli import get_cli
+from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugins.kb_suggest import store
+
+from .conftest import deliver, make_email
+
+AGENTS = {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}}
+
+
+def kb_host(tmp_path, local=None):
+    folder = tmp_path / "kb"
+    folder.mkdir(exist_ok=True)
+    (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/r\n---\n"
+                                       "Refunds reach your card within 5 business days.\n")
+    data = {"mailbox": {"address": "support@example.com"}, "agents": AGENTS,
+            "plugins": {"enabled": ["kb_suggest"], "kb_suggest": {"articles": str(folder)}},
+            "host": {"state_dir": str(tmp_path / "state")}}
+    local = local or LocalMailbox()
+    return local, build_host(load_config(tmp_path / "labeldesk.toml", data=data, environ={}), http=local.http)
+
+
+def insert_for(local, host, sender: str, body: str) -> str:
+    """A customer writes; an agent presses Insert answer in the side panel. Returns the thread id."""
+    ref = deliver(local.gmail(), make_email(sender=sender, subject="Refund", body=body,
+                                            message_id=f"<{body[:8].replace(' ', '')}@example.org>"))
+    agent = host.config.agents["anna.kowalska@example.com"]
+    reply = host.card_action("kb.insert_answer", {"article": "refunds"}, {}, ref["threadId"], agent)
+    assert "Inserted" in reply.notification
+    return ref["threadId"]
+
+
+def feedback(tmp_path) -> list[dict]:
+    path = tmp_path / "state" / "kb-feedback.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def forgetting(tmp_path, monkeypatch):
+    """Two customers' inserts; Jane asked to be forgotten and her thread was deleted in Gmail."""
+    import plugin_host.runtime as runtime
+
+    local, host = kb_host(tmp_path)
+    jane = insert_for(local, host, "Jane Cooper <Jane.Cooper@example.org>", "When will my refund reach my card?")
+    insert_for(local, host, "Bob <bob@example.net>", "Refund for order 77 still missing")
+    local.gmail().users().threads().delete(userId="me", id=jane).execute()
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
+    return local, host
+
+
+def test_forget_removes_the_customers_inserts_and_says_so(tmp_path, forgetting):
+    result = CliRunner().invoke(get_cli(), ["forget", "jane.cooper@EXAMPLE.org"])
+    assert result.exit_code == 0, result.output
+    assert "kb-feedback.jsonl: 1 insert" in result.output
+    questions = [item["question"] for item in feedback(tmp_path)]
+    assert questions == ["Refund\nRefund for order 77 still missing"]
+    assert "jane" not in (tmp_path / "state" / "kb-feedback.jsonl").read_text().lower()
+    again = CliRunner().invoke(get_cli(), ["forget", "jane.cooper@example.org"])
+    assert again.exit_code == 0 and "nothing" in again.output.lower()
+
+
+def test_an_insert_names_its_customer_only_by_a_digest(tmp_path, forgetting):
+    """The file needs to know whose question it is only to forget it: no address in it, in clear."""
+    text = (tmp_path / "state" / "kb-feedback.jsonl").read_text()
+    assert "@" not in text and all(item.get("customers") for item in feedback(tmp_path))
+
+
+def test_forget_finds_the_inserts_older_versions_wrote(tmp_path, forgetting):
+    """Lines written before inserts named their customer: by the customer's threads Gmail still holds, or by
+    the address in the question's text."""
+    local, host = forgetting
+    path = tmp_path / "state" / "kb-feedback.jsonl"
+    kept = path.read_text()
+    thread = deliver(local.gmail(), make_email(sender="jane.cooper@example.org", subject="Again",
+                                               message_id="<again@example.org>"))["threadId"]
+    older = [{"question": "refund please", "article": "refunds", "content": "0123456789abcdef", "thread": thread},
+             {"question": "my login is jane.cooper@example.org, refund?", "article": "refunds"},
+             {"question": "someone else's refund", "article": "refunds", "thread": "19affff"}]
+    path.write_text("".join(json.dumps(item) + "\n" for item in older) + kept)
+    result = CliRunner().invoke(get_cli(), ["forget", "jane.cooper@example.org"])
+    assert result.exit_code == 0 and "kb-feedback.jsonl: 3 inserts" in result.output, result.output
+    assert [item["question"] for item in feedback(tmp_path)] == ["someone else's refund",
+                                                                 "Refund\nRefund for order 77 still missing"]
+
+
+def test_forget_refuses_what_is_no_address(forgetting):
+    result = CliRunner().invoke(get_cli(), ["forget", "jane"])
+    assert result.exit_code == 2 and "not an email address" in result.output
+
+
+def test_an_insert_while_forget_holds_the_file_is_not_lost(tmp_path, forgetting, monkeypatch):
+    """``serve`` appends while ``forget`` rewrites: both take ``kb-feedback.lock``, so an insert is never written
+    into the file forget is about to replace. One that cannot get the lock in time is not learnt, with a warning
+    (the agent's draft is made all the same)."""
+    from plugin_host.files import exclusive
+
+    monkeypatch.setattr(store, "FEEDBACK_LOCK_SECONDS", 0.05)
+    before = (tmp_path / "state" / "kb-feedback.jsonl").read_text()
+    with exclusive(tmp_path / "state", "kb-feedback"):
+        store.remember_insert(tmp_path / "state", "refund?", "refunds", thread="19a9", customers=("x",))
+    assert (tmp_path / "state" / "kb-feedback.jsonl").read_text() == before
+    store.remember_insert(tmp_path / "state", "refund?", "refunds", thread="19a9", customers=("x",))
+    assert feedback(tmp_path)[-1]["question"] == "refund?"
