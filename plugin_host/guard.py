@@ -23,11 +23,12 @@ class Verdict:
 
 
 def unaddressable(recipient: str) -> str:
-    """Why an automatic reply cannot be addressed to ``recipient``, or ""."""
+    """Why an automatic reply cannot be addressed to ``recipient``, or "". The reasons name no customer: they are
+    logged, and the log outlives a customer who asked to be forgotten (the thread's id names the ticket)."""
     if not is_plain_address(recipient):
-        return f"recipient {recipient!r} is not a plain email address"
+        return "the recipient is not a plain email address"
     if not recipient.isascii():  # a non-ASCII local part (jän@…) needs SMTPUTF8; domains are A-labels already
-        return f"recipient {recipient!r} is an internationalised address: answer it by hand"
+        return "the recipient has an internationalised address: answer it by hand"
     return ""
 
 
@@ -45,13 +46,13 @@ def reply_verdict(reply, ticket: Ticket, config: Config, ledger) -> Verdict:
         why = answered.automatic_reason if answered is not None else "message not in thread"
         return Verdict(False, f"answered message is not from a customer ({why})")
     if recipient != answered.sender.email:
-        return Verdict(False, f"recipient {recipient} did not write the answered message")
+        return Verdict(False, "the recipient did not write the answered message")
     if reply.reply_kind != "acknowledgement":
         return Verdict(True)
     if any(marker.startswith("ack") for marker in ticket.markers):
         return Verdict(False, "thread already holds an acknowledgement")
     earlier = ledger.acknowledgement_to(recipient, ticket.thread_id, timedelta(days=config.mailbox.ack_window_days))
     if earlier:
-        return Verdict(False, f"{recipient} was acknowledged within {config.mailbox.ack_window_days:g} days "
+        return Verdict(False, f"the customer was acknowledged within {config.mailbox.ack_window_days:g} days "
                               f"(thread {earlier})")
     return Verdict(True)

@@ -114,3 +114,30 @@ def test_an_insert_while_forget_holds_the_file_is_not_lost(tmp_path, forgetting,
     assert (tmp_path / "state" / "kb-feedback.jsonl").read_text() == before
     store.remember_insert(tmp_path / "state", "refund?", "refunds", thread="19a9", customers=("x",))
     assert feedback(tmp_path)[-1]["question"] == "refund?"
+
+
+def test_the_log_does_not_name_the_customer_a_skipped_acknowledgement_was_for(tmp_path, caplog):
+    """The log outlives a forgotten customer (journald, log files): an acknowledgement left out says why and names
+    the thread, not the customer's address (``labeldesk sync`` prints both to the admin running it)."""
+    import logging
+
+    from plugin_host.sync import ChangeFeed
+
+    from .test_host_sync import make_host
+
+    config = {"mailbox": {"address": "support@example.com"}, "plugins": {"enabled": ["autoreply", "sla"]}}
+    local, host, _ = make_host(tmp_path, config=config)
+    g = local.gmail()
+    deliver(g, make_email(sender="Jane <jane.cooper@example.org>", message_id="<log1@example.org>", subject="One"))
+    deliver(g, make_email(sender="Jane <jane.cooper@example.org>", message_id="<log2@example.org>", subject="Two"))
+    deliver(g, make_email(message_id="<log3@example.org>", subject="Three").replace(
+        b"From: Jane Customer <jane@example.org>", "From: Jän <jän@example.org>".encode()))
+    with caplog.at_level(logging.INFO):
+        report = ChangeFeed(host).sync()
+    skipped = [line for p in report.threads for line in p.outcome.skipped]
+    assert any("acknowledged within" in line for line in skipped)
+    assert any("internationalised address" in line for line in skipped)
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("acknowledged within" in line for line in logged)
+    assert not [line for line in logged if "jane.cooper@" in line or "jän@" in line]
+
