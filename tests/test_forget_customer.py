@@ -141,3 +141,25 @@ def test_the_log_does_not_name_the_customer_a_skipped_acknowledgement_was_for(tm
     assert any("acknowledged within" in line for line in logged)
     assert not [line for line in logged if "jane.cooper@" in line or "jän@" in line]
 
+
+def test_a_search_that_gmail_failed_is_logged_without_the_customers_address(tmp_path, caplog):
+    """The "acknowledged lately?" search (``in:sent to:<customer>``) retried after Gmail's 503, then failing: the log
+    line and the error (logged by the sync) name the method and the search without the address."""
+    import logging
+
+    from plugin_host.errors import GmailError
+
+    from .test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    host.client.sleep = lambda seconds: None
+    local.app.faults.fail_next("gmail.users.messages.list", 1)
+    with caplog.at_level(logging.INFO):
+        host.client.list_message_ids(q="in:sent to:jane.cooper@example.org after:1")
+    local.app.faults.fail_next("gmail.users.messages.list", 20)
+    with pytest.raises(GmailError) as failed:
+        host.client.list_message_ids(q="in:sent to:jane.cooper@example.org after:1")
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("gmail.users.messages.list in:sent to:… after:1" in line for line in logged), logged
+    assert "in:sent to:… after:1" in str(failed.value) and "jane" not in str(failed.value)
+    assert not [line for line in logged if "jane" in line]
