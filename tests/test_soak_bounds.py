@@ -33,3 +33,21 @@ def test_feedback_of_many_articles_is_cut_to_the_newest_inserts(tmp_path, monkey
     assert feedback["article-399"] == ["Question 399", "Question 799", "Question 1199", "Question 1599",
                                        "Question 1999"][-len(feedback["article-399"]):]
     assert "Question 1999" in feedback["article-399"] and sum(map(len, feedback.values())) >= 100
+
+
+def test_feedback_keeps_no_question_the_index_no_longer_reads(tmp_path):
+    """The index reads each article's latest 50 inserts; the customers' questions before those taught nothing any
+    more, yet stayed in the file until it passed 4 MB (years for a small team). Past 50 + 10 inserts of an article
+    the file is compacted to what the index reads, whatever its size."""
+    from plugins.kb_suggest import store
+
+    for n in range(store.FEEDBACK_PER_ARTICLE + store.FEEDBACK_UNREAD + 1):
+        store.remember_insert(tmp_path, f"Question {n} from a customer", "refunds", "d0", thread=f"19a{n:05x}")
+    store.remember_insert(tmp_path, "Another article's question", "shipping", "d1", thread="19b00001")
+    lines = store.feedback_path(tmp_path).read_text().splitlines()
+    assert len(lines) <= store.FEEDBACK_PER_ARTICLE + store.FEEDBACK_UNREAD + 1
+    assert "Question 0 from a customer" not in "\n".join(lines)
+    last = store.FEEDBACK_PER_ARTICLE + store.FEEDBACK_UNREAD
+    assert store.load_feedback(tmp_path) == {
+        "refunds": [f"Question {n} from a customer" for n in range(last + 1)][-store.FEEDBACK_PER_ARTICLE:],
+        "shipping": ["Another article's question"]}

@@ -33,9 +33,11 @@ def load_articles(source: str) -> list[Article]:
 
 INDEX_VERSION = 3  # 3: words and vectors of the rendered text, not the raw Markdown
 FEEDBACK_PER_ARTICLE = 50
+FEEDBACK_UNREAD = 10  # inserts of an article the index no longer reads kept before a compaction drops them
 # The feedback file's bound. Past it the file is compacted to what load_feedback reads (the latest inserts of
 # each article) and, if that is still over half of it, to the newest inserts that fit in half: every insert
-# rebuilds the index from the whole file, and a long-running ``serve`` would otherwise append to it forever.
+# rebuilds the index from the whole file, and a long-running ``serve`` would otherwise append to it forever. An
+# article's inserts past FEEDBACK_PER_ARTICLE + FEEDBACK_UNREAD compact it too: the older questions teach nothing.
 FEEDBACK_FILE_BYTES = 4 * 1024 * 1024
 # ``kb-feedback.lock``: an insert (``serve``) and ``labeldesk forget`` (another process) take turns on the file.
 # An insert waits this long at most: a forget rewrites a few MB at most; the agent's draft does not wait on it.
@@ -131,14 +133,16 @@ def remember_insert(state_dir: Path, question: str, article_id: str, content_dig
     with _lock:
         try:
             with exclusive(state_dir, "kb-feedback", wait=FEEDBACK_LOCK_SECONDS):
-                _append(path, line, thread, article_id)
+                _append(path, line, thread, article_id, content_digest)
         except Busy:
             log.warning("knowledge base: insert of %s not learnt: %s is held by `labeldesk forget` (or another "
                         "process) for over %.0f s", article_id, path, FEEDBACK_LOCK_SECONDS)
 
 
-def _append(path: Path, line: str, thread: str, article_id: str) -> None:
-    """Append ``line`` (unless this insert was learnt lately); compact the file past its bound. Under the locks."""
+def _append(path: Path, line: str, thread: str, article_id: str, content_digest: str) -> None:
+    """Append ``line`` (unless this insert was learnt lately); compact the file past its bound, or once the article
+    has FEEDBACK_UNREAD inserts more than the index reads (customers' questions that teach nothing). Under the
+    locks."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a+b") as fh:
         end = fh.seek(0, os.SEEK_END)
@@ -150,8 +154,22 @@ def _append(path: Path, line: str, thread: str, article_id: str) -> None:
                 line = "\n" + line
         fh.write(line.encode("utf-8"))
         full = end + len(line.encode("utf-8")) > FEEDBACK_FILE_BYTES
-    if full:
+    if full or _inserts_of(path, article_id, content_digest) > FEEDBACK_PER_ARTICLE + FEEDBACK_UNREAD:
         _compact_feedback(path)
+
+
+def _inserts_of(path: Path, article_id: str, content_digest: str) -> int:
+    """How many lines of the feedback file are inserts of this article (by id and content digest, as
+    ``_compact_feedback`` groups them). Reads the file (4 MB at most), as the index rebuild after an insert does."""
+    count = 0
+    for raw in path.read_bytes().splitlines():
+        try:
+            item = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and item.get("article") == article_id and item.get("content", "") == content_digest:
+            count += 1
+    return count
 
 
 def forget_customer(state_dir: Path, addresses: list[str], digests: list[str], threads: frozenset) -> int:
