@@ -5,7 +5,8 @@ notices, second notices: one per key) must not go out twice, also when the proce
 moment ago and a new one starts. :class:`SentLedger` answers from three sources, cheapest first:
 
 1. this process's memory of what it sent (Gmail's search lags behind a send by seconds);
-2. Gmail's search (``rfc822msgid:``, ``in:sent to:``), which finds what was sent before that lag;
+2. Gmail's search (``rfc822msgid:``, ``in:sent to:``), which finds what was sent before that lag (Trash and Spam
+   included: a mail an agent binned was sent all the same);
 3. what the search may not show yet, read once a process on first need: Sent's listing, which shows a message as
    soon as it is stored, from the newest back to the first message older than the process's start less
    ``SEARCH_LAG``. Only the headers of the messages the search does not show are read, so a restart after a
@@ -101,7 +102,9 @@ class SentLedger:
                      and mail.key.startswith("ack") and address in mail.to and mail.at > now - window), None)
 
     def _searched_acknowledgement(self, address: str, thread_id: str, since: datetime) -> str | None:
-        for ref in self.client.list_message_ids(q=f"in:sent to:{address} after:{int(since.timestamp())}"):
+        # Trash and Spam too: an acknowledgement an agent binned (with its thread) was still sent to this customer.
+        for ref in self.client.list_message_ids(q=f"in:sent to:{address} after:{int(since.timestamp())}",
+                                                include_spam_trash=True):
             if ref["threadId"] == thread_id:
                 continue
             message = self.client.get_message(ref["id"], format="metadata", metadata_headers=["X-Labeldesk"])
@@ -121,7 +124,7 @@ class SentLedger:
 
     def _read_unindexed(self) -> list[SentMail]:
         since = self.started - SEARCH_LAG
-        listed = self.client.list_message_ids(label_ids=["SENT"], max_results=MOST_READ)
+        listed = self.client.list_message_ids(label_ids=["SENT"], max_results=MOST_READ, include_spam_trash=True)
         with self._lock:
             mine = {mail.id for mail in self._by_message_id.values()}
         refs = [ref for ref in listed if ref["id"] not in mine]
@@ -130,7 +133,8 @@ class SentLedger:
         newest = self.client.sent_headers(refs[:1])
         if newest and newest[0].at < since:  # a quiet mailbox: nothing was sent within the search's lag
             return []
-        searched = self.client.list_message_ids(q=f"in:sent after:{int(since.timestamp())}", max_results=MOST_READ)
+        searched = self.client.list_message_ids(q=f"in:sent after:{int(since.timestamp())}", max_results=MOST_READ,
+                                                include_spam_trash=True)
         indexed = {ref["id"] for ref in searched}
         found = list(newest)
         missing = [ref for ref in refs[1:] if ref["id"] not in indexed]

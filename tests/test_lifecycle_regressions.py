@@ -1,0 +1,62 @@
+"""Regressions the model-based lifecycle test (tests/test_lifecycle_model.py) found, each shrunk to a plain test."""
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import datetime, timedelta, timezone
+
+from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugin_host.sync import ChangeFeed
+
+from .conftest import deliver, make_email
+
+SUPPORT = "support@example.com"
+MONDAY = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+
+
+class Inbox:
+    """The local mailbox and a Labeldesk process on it (restartable), with a clock the test moves."""
+
+    def __init__(self, tmp_path, enabled=("autoreply", "sla")):
+        self.now = MONDAY
+        self.tmp_path, self.enabled = tmp_path, list(enabled)
+        self.local = LocalMailbox(SUPPORT, clock=lambda: self.now.timestamp())
+        self.gmail = self.local.gmail()
+        self.restart()
+        self.feed.sync()
+
+    def restart(self) -> None:
+        data = {"mailbox": {"address": SUPPORT},
+                "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+                "plugins": {"enabled": self.enabled}, "host": {"state_dir": str(self.tmp_path / "state")}}
+        config = load_config(self.tmp_path / "labeldesk.toml", data=data, environ={})
+        self.host = build_host(config, http=self.local.http, now=lambda: self.now)
+        self.host.client.sleep = lambda seconds: None
+        self.feed = ChangeFeed(self.host)
+
+    def customer_writes(self, subject: str, message_id: str) -> str:
+        return deliver(self.gmail, make_email(subject=subject, message_id=message_id, date=self.now))["threadId"]
+
+    def acknowledgements(self) -> list[str]:
+        """The recipients of every acknowledgement in the mailbox, Trash and Spam included."""
+        return [email.message_from_bytes(m.raw, policy=email.policy.default)["To"]
+                for m in self.local.mailbox.messages.values()
+                if "SENT" in m.label_ids and b"X-Labeldesk: ack" in m.raw]
+
+
+def test_a_customer_whose_acknowledged_thread_was_trashed_gets_no_second_acknowledgement_within_the_window(tmp_path):
+    """An agent binned a customer's first ticket (a duplicate, a mistake) with our acknowledgement in it; the
+    customer wrote again an hour later and got a second "we received your request": the per-sender window searched
+    Sent without Trash and Spam, though an acknowledgement an agent deleted still counts (docs/architecture.md)."""
+    inbox = Inbox(tmp_path)
+    first = inbox.customer_writes("Order 1 is late", "<one@example.org>")
+    assert inbox.feed.sync().ok
+    assert len(inbox.acknowledgements()) == 1
+    inbox.gmail.users().threads().trash(userId="me", id=first).execute()
+    inbox.now += timedelta(hours=1)
+    inbox.restart()  # a new process (cron, a deploy): it no longer remembers what it sent
+    inbox.customer_writes("Order 2 is late too", "<two@example.org>")
+    assert inbox.feed.sync().ok
+    assert len(inbox.acknowledgements()) == 1
