@@ -296,7 +296,8 @@ class Host:
         ids = [i for i in re.findall(r"<[^<>\s]+>", f"{first.references} {first.in_reply_to}")
                if SEARCHABLE_ID.fullmatch(i)]
         for message_id in list(dict.fromkeys(reversed(ids)))[:FOLLOW_UP_LOOKUPS]:
-            found = self.client.list_message_ids(q=f"rfc822msgid:{message_id}", max_results=5)
+            # Trash and Spam too: a conversation an agent binned is still one the customer is answering.
+            found = self.client.list_message_ids(q=f"rfc822msgid:{message_id}", max_results=5, include_spam_trash=True)
             other = next((ref["threadId"] for ref in found if ref["threadId"] != ticket.thread_id), "")
             if other:
                 return other

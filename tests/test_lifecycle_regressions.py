@@ -60,3 +60,26 @@ def test_a_customer_whose_acknowledged_thread_was_trashed_gets_no_second_acknowl
     inbox.customer_writes("Order 2 is late too", "<two@example.org>")
     assert inbox.feed.sync().ok
     assert len(inbox.acknowledgements()) == 1
+
+
+def test_a_reply_under_a_new_subject_to_a_binned_conversation_is_not_acknowledged_as_a_new_request(tmp_path):
+    """An agent wrote to a customer, then binned that conversation; the customer answered it under a new subject,
+    which Gmail puts in a thread of its own. That is the customer writing again in a conversation of ours, no new
+    request (docs/autoreply.md), but they got "we received your request": the look-up of the message they
+    answered searched without Trash and Spam, so it found nothing."""
+    from .conftest import b64
+
+    inbox = Inbox(tmp_path)
+    ours = make_email(sender=f"Anna Kowalska <{SUPPORT}>", to="Jane Customer <jane@example.org>",
+                      subject="Your call today", body="Hello Jane, as promised on the phone: the refund is on its "
+                      "way.\n\nBest regards,\nAnna Kowalska", message_id="<call@example.com>", date=inbox.now)
+    started = inbox.gmail.users().messages().send(userId="me", body={"raw": b64(ours)}).execute()
+    assert inbox.feed.sync().ok
+    inbox.gmail.users().threads().trash(userId="me", id=started["threadId"]).execute()
+    inbox.now += timedelta(minutes=30)
+    answer = make_email(subject="One more question", body="Thank you. When will the refund reach my card?",
+                        message_id="<again@example.org>", in_reply_to="<call@example.com>", date=inbox.now)
+    reply = deliver(inbox.gmail, answer)
+    assert reply["threadId"] != started["threadId"]  # Gmail threads apart what changed the subject
+    assert inbox.feed.sync().ok
+    assert inbox.acknowledgements() == []
