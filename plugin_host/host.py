@@ -309,7 +309,7 @@ class Host:
         ``Continued``, which makes it the customer's next message (the SLA clock runs the next-response target
         from it, reports count no new ticket; read back from Gmail after a restart, so it costs no call of its
         own), and the owner, so the agent who has the customer keeps them. Returns the ticket as the hooks see it
-        and the labels to add."""
+        (with both labels: an agent's answer read in the same batch takes no second owner) and the labels to add."""
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
         try:
             earlier = self.ticket(origin)
@@ -319,9 +319,12 @@ class Host:
         if earlier is None or not self.personal_addresses(earlier) & self.personal_addresses(ticket):
             return ticket, actions
         actions.add_labels(CONTINUED)
+        labels = set(ticket.labels)
         if earlier.owner_name and not ticket.owner_name:
-            actions.add_labels(f"Owner/{earlier.owner_name}")
-        return dataclasses.replace(ticket, continues_conversation=True), actions
+            owner = f"Owner/{earlier.owner_name}"
+            actions.add_labels(owner)
+            labels.add(ticket.full_label(owner))  # the hooks see the owner: an agent's answer in this batch takes none
+        return dataclasses.replace(ticket, continues_conversation=True, labels=frozenset(labels)), actions
 
     def personal_addresses(self, ticket: Ticket) -> set[str]:
         """The customer's own addresses, by which two threads are one customer's: not a web form's or robot's
@@ -357,6 +360,7 @@ class Host:
         if opened and (origin or ticket.continues_conversation):
             result.events = [e if e != "on_ticket_opened" else "on_customer_replied" for e in result.events]
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
+        in_gmail = ticket  # the labels the thread carries: what the executor adds and removes is measured on them
         if origin:
             ticket, carried = self.carried_over(origin, ticket)
             result.ticket = ticket
@@ -364,7 +368,7 @@ class Host:
         for event in result.events:
             actions.recorded.extend(self.dispatch(event, ticket, **(extra if event == "on_sweep" else {})).recorded)
         actions.recorded.extend(self.state_labels(ticket).recorded)
-        result.outcome = self.executor.execute(actions, ticket, dry_run=dry_run)
+        result.outcome = self.executor.execute(actions, in_gmail, dry_run=dry_run)
         return result
 
     def state_labels(self, ticket: Ticket) -> Actions:

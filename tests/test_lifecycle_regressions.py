@@ -29,7 +29,8 @@ class Inbox:
 
     def restart(self) -> None:
         data = {"mailbox": {"address": SUPPORT},
-                "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+                "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"},
+                           "ivan.petrov@example.com": {"first_name": "Ivan", "last_name": "Petrov"}},
                 "plugins": {"enabled": self.enabled}, "host": {"state_dir": str(self.tmp_path / "state")}}
         config = load_config(self.tmp_path / "labeldesk.toml", data=data, environ={})
         self.host = build_host(config, http=self.local.http, now=lambda: self.now)
@@ -83,3 +84,33 @@ def test_a_reply_under_a_new_subject_to_a_binned_conversation_is_not_acknowledge
     assert reply["threadId"] != started["threadId"]  # Gmail threads apart what changed the subject
     assert inbox.feed.sync().ok
     assert inbox.acknowledgements() == []
+
+
+def test_a_split_off_reply_answered_before_the_sync_read_it_keeps_one_owner(tmp_path):
+    """Anna owned Jane's conversation; Jane answered under a new subject (a thread of its own) and Ivan answered
+    that before the next sync read it. The sync carried Anna's Owner label over to the new thread and, in the same
+    label change, made Ivan its owner too: two Owner labels, so the side panel, the SLA alerts and round robin each
+    picked one. The owner carried over is the ticket's owner when the hooks run: one owner, Anna."""
+    from .conftest import send
+
+    inbox = Inbox(tmp_path)
+    inbox.customer_writes("Order 1 is late", "<one@example.org>")
+    assert inbox.feed.sync().ok
+    thread = next(t for t, ids in inbox.local.mailbox.threads.items() if ids)
+    inbox.now += timedelta(minutes=10)
+    send(inbox.gmail, make_email(sender=f"Anna Kowalska <{SUPPORT}>", to="jane@example.org", subject="Re: Order 1 is late",
+                                 body="It is on its way.\n\nBest regards,\nAnna Kowalska", message_id="<a1@example.com>",
+                                 in_reply_to="<one@example.org>", date=inbox.now), thread)
+    assert inbox.feed.sync().ok
+    inbox.now += timedelta(minutes=10)
+    split = deliver(inbox.gmail, make_email(subject="Another question", body="And can I change the address?",
+                                            message_id="<two@example.org>", in_reply_to="<a1@example.com>",
+                                            date=inbox.now))["threadId"]
+    assert split != thread
+    inbox.now += timedelta(minutes=1)
+    send(inbox.gmail, make_email(sender=f"Ivan Petrov <{SUPPORT}>", to="jane@example.org", subject="Re: Another question",
+                                 body="Yes, done.\n\nBest regards,\nIvan Petrov", message_id="<i1@example.com>",
+                                 in_reply_to="<two@example.org>", date=inbox.now), split)
+    assert inbox.feed.sync().ok
+    owners = sorted(name for name in inbox.host.ticket(split).labels if name.startswith("Helpdesk/Owner/"))
+    assert owners == ["Helpdesk/Owner/Anna Kowalska"]
