@@ -48,6 +48,19 @@ def signer():
     return TokenSigner()
 
 
+def cli_runner():
+    """A click test runner whose results keep stderr apart from stdout (``result.stdout``, ``result.stderr``).
+
+    click 8.2 always does; 8.1 (which pyproject allows) mixes them unless asked with ``mix_stderr=False``,
+    an argument 8.2 removed."""
+    from click.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False)
+    except TypeError:  # click 8.2 and later
+        return CliRunner()
+
+
 def make_email(sender="Jane Customer <jane@example.org>", to="support@example.com", subject="Order 1234 is late",
                body="Hello, my order has not arrived yet. Can you check?", message_id=None, in_reply_to=None,
                references=None, date=None, headers=None) -> bytes:

@@ -13,7 +13,7 @@ from plugin_host.mailbox import LocalMailbox
 from plugin_host.runtime import build_host
 from plugin_host.web import create_app
 
-from .conftest import deliver, make_email
+from .conftest import cli_runner, deliver, make_email
 from .tokens import CERTS_URL, TokenSigner, serve_certs
 
 BASE = "https://labeldesk.example.com"
@@ -591,30 +591,26 @@ def test_a_button_reads_its_thread_once_before_and_once_after_the_action(env, si
 def test_manifest_warns_when_its_url_is_not_the_configured_base_url(tmp_path):
     # --config was read by nothing: a manifest for another URL than [addon] base_url makes Google sign tokens
     # for endpoints the host does not accept, and every request is a 401.
-    from click.testing import CliRunner
-
     from plugin_host.cli import get_cli
 
     config = tmp_path / "labeldesk.toml"
     config.write_text(f'[mailbox]\naddress = "support@example.com"\n[addon]\nbase_url = "{BASE}"\n')
-    other = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", "https://other.example.com",
+    other = cli_runner().invoke(get_cli(), ["addon", "manifest", "--base-url", "https://other.example.com",
                                            "--config", str(config)])
     assert other.exit_code == 0 and json.loads(other.stdout)
     assert f"[addon] base_url is {BASE}" in other.stderr
-    same = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", BASE + "/", "--config", str(config)])
+    same = cli_runner().invoke(get_cli(), ["addon", "manifest", "--base-url", BASE + "/", "--config", str(config)])
     assert same.exit_code == 0 and same.stderr == ""
 
 
 def test_manifest_warns_when_the_configuration_has_no_base_url_yet(tmp_path):
     # docs/addon.md, Deploying, step 3: the manifest warns when its URL is not [addon] base_url. With base_url not
     # set at all every request is refused (503) just the same, and the warning said nothing.
-    from click.testing import CliRunner
-
     from plugin_host.cli import get_cli
 
     config = tmp_path / "labeldesk.toml"
     config.write_text('[mailbox]\naddress = "support@example.com"\n')
-    result = CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", BASE, "--config", str(config)])
+    result = cli_runner().invoke(get_cli(), ["addon", "manifest", "--base-url", BASE, "--config", str(config)])
     assert result.exit_code == 0 and json.loads(result.stdout)
     assert "[addon] base_url is not set" in result.stderr and f'base_url = "{BASE}"' in result.stderr
 

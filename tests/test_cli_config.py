@@ -16,7 +16,7 @@ from plugin_host.cli_inspect import eml_files, inspect_file
 from plugin_host.config import load_config
 from plugin_host.errors import ConfigError
 
-from .conftest import make_email
+from .conftest import cli_runner, make_email
 
 GOOD = {"mailbox": {"address": "support@example.com"},
         "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}}}
@@ -442,7 +442,7 @@ def test_an_enabled_plugin_left_out_by_labeldesk_load_plugins_says_so(tmp_path, 
         make_plugin_manager(enabled=("sla", "kb_sugest"))
     config = tmp_path / "labeldesk.toml"
     config.write_text('[mailbox]\naddress = "s@example.com"\n[plugins]\nenabled = ["sla", "kb_suggest"]\n')
-    result = CliRunner().invoke(get_cli(), ["plugins", "--config", str(config)])
+    result = cli_runner().invoke(get_cli(), ["plugins", "--config", str(config)])
     assert "kb_suggest" in result.stderr and "LABELDESK_LOAD_PLUGINS" in result.stderr
     assert "not installed" not in result.stderr
 

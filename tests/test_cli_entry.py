@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 from plugin_host.cli import get_cli, main
 
+from .conftest import cli_runner
+
 
 def run_main(monkeypatch, capsys, *args):
     """``labeldesk ARGS`` as the installed script runs it: (exit code, stdout, stderr)."""
@@ -50,7 +52,7 @@ def test_mailbox_serve_names_its_root_and_warns_when_others_can_reach_it(tmp_pat
 
     served = []
     monkeypatch.setattr(mailbox_module, "serve", lambda local, host, port: served.append((host, port)))
-    result = CliRunner().invoke(get_cli(), ["mailbox", "serve", "--host", bind, "--data", str(tmp_path / "box")])
+    result = cli_runner().invoke(get_cli(), ["mailbox", "serve", "--host", bind, "--data", str(tmp_path / "box")])
     assert result.exit_code == 0, result.output
     assert served == [(bind, 8025)]
     assert f'api_root = "{root}"' in result.stdout and f"persisted in {tmp_path / 'box'}" in result.stdout

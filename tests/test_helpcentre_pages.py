@@ -6,6 +6,8 @@ import responses
 from plugins.kb_suggest.articles import parse_front_matter
 from plugins.kb_suggest.helpcentre import import_sitemap, page_article
 
+from .conftest import cli_runner
+
 SITEMAP = "https://help.example.com/sitemap.xml"
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 
@@ -116,13 +118,11 @@ def test_a_page_the_help_centre_deleted_leaves_the_knowledge_base_at_the_next_im
 @responses.activate
 def test_kb_import_shows_its_progress_on_stderr(tmp_path):
     # Was: nothing on the terminal until the last of thousands of pages was fetched.
-    from click.testing import CliRunner
-
     from plugin_host.cli import get_cli
 
     responses.add("GET", SITEMAP, body=urlset("https://help.example.com/a"))
     responses.add("GET", "https://help.example.com/a", body="<main><h1>A</h1><p>Text.</p></main>")
-    result = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", SITEMAP, "--out", str(tmp_path / "kb")])
+    result = cli_runner().invoke(get_cli(), ["kb", "import", "--sitemap", SITEMAP, "--out", str(tmp_path / "kb")])
     assert result.exit_code == 0 and "Importing pages" in result.stderr
     assert result.stdout == f"1 article written to {tmp_path / 'kb'}.\n"
 
@@ -149,18 +149,16 @@ def test_a_reimport_leaves_unchanged_articles_untouched(tmp_path):
 @responses.activate
 def test_kb_import_of_pages_on_plain_http_says_customers_will_not_get_them(tmp_path):
     """Acknowledgements link only https pages: an http help centre's articles were silently never linked."""
-    from click.testing import CliRunner
-
     from plugin_host.cli import get_cli
 
     plain = "http://help.example.com/sitemap.xml"
     responses.add("GET", plain, body=urlset("http://help.example.com/a", "http://help.example.com/b"))
     for page in "ab":
         responses.add("GET", f"http://help.example.com/{page}", body=f"<main><h1>{page}</h1><p>Text.</p></main>")
-    result = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", plain, "--out", str(tmp_path / "kb")])
+    result = cli_runner().invoke(get_cli(), ["kb", "import", "--sitemap", plain, "--out", str(tmp_path / "kb")])
     assert result.exit_code == 0 and "2 articles link to http:// pages" in result.stderr
     assert "agents only" in result.stderr
     responses.add("GET", SITEMAP, body=urlset("https://help.example.com/a"))
     responses.add("GET", "https://help.example.com/a", body="<main><h1>A</h1><p>Text.</p></main>")
-    secure = CliRunner().invoke(get_cli(), ["kb", "import", "--sitemap", SITEMAP, "--out", str(tmp_path / "kb2")])
+    secure = cli_runner().invoke(get_cli(), ["kb", "import", "--sitemap", SITEMAP, "--out", str(tmp_path / "kb2")])
     assert secure.exit_code == 0 and "warning" not in secure.stderr

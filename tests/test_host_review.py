@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from plugin_host.loopguard import should_acknowledge
-from tests.conftest import deliver, fake_waitress, lose_first_response, make_email, search_lags
+from tests.conftest import cli_runner, deliver, fake_waitress, lose_first_response, make_email, search_lags
 from tests.test_host_sync import sent_acks, synced_host
 
 
@@ -449,7 +449,6 @@ def test_progress_is_logged_every_ten_seconds_and_at_the_end(caplog):
 
 # 16. `labeldesk serve` says where it listens and for which mailbox, without -v.
 def test_serve_announces_where_it_listens(tmp_path, monkeypatch):
-
     from plugin_host.scheduler import run_server
     from tests.test_host_sync import make_host
 
@@ -473,15 +472,13 @@ def test_a_flag_override_that_is_no_flag_is_an_error(tmp_path):
 
 
 def test_plugins_command_suggests_the_plugin_a_misspelt_name_means(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
     from plugin_host.cli import get_cli
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LABELDESK_CONFIG", raising=False)
     (tmp_path / "labeldesk.toml").write_text('[mailbox]\naddress = "s@example.com"\n[plugins]\nenabled = ["kb_sugest"]\n')
-    result = CliRunner().invoke(get_cli(), ["plugins", "--json"])
-    assert "kb_sugest, which is not installed (did you mean 'kb_suggest'?)" in result.output
+    result = cli_runner().invoke(get_cli(), ["plugins", "--json"])
+    assert "kb_sugest, which is not installed (did you mean 'kb_suggest'?)" in result.stderr
     assert json.loads(result.stdout)  # the warning goes to stderr: stdout stays one JSON document
 
 
@@ -586,8 +583,6 @@ def test_one_acknowledgement_per_sender_while_search_lags(tmp_path):
 
 # 25. `labeldesk sync` names the threads that failed and why (on stderr), not only how many.
 def test_sync_command_names_failed_threads(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
     import plugin_host.runtime
     from plugin_host.cli import get_cli
 
@@ -595,7 +590,7 @@ def test_sync_command_names_failed_threads(tmp_path, monkeypatch):
     ref = deliver(local.gmail(), make_email(message_id="<failing@example.org>"))
     local.app.faults.fail_next("gmail.users.messages.get", count=50, status=500)
     monkeypatch.setattr(plugin_host.runtime, "host_from_cli", lambda config_path=None: host)
-    result = CliRunner().invoke(get_cli(), ["sync"])
+    result = cli_runner().invoke(get_cli(), ["sync"])
     assert result.exit_code == 1
     assert f"failed: thread {ref['threadId']}: GmailError" in result.stderr and "HTTP 500" in result.stderr
     assert f"1 failed, cursor stays at {feed.cursor.history_id}" in result.stdout  # not the newest history id

@@ -17,6 +17,8 @@ from plugins.kb_suggest.engine import KnowledgeBase
 from plugins.kb_suggest.evaluate import Query, evaluate, metrics
 from plugins.kb_suggest.gaps import group_questions
 
+from .conftest import cli_runner
+
 ARTICLES = [
     Article("refund", "How refunds work", "Refunds are paid back to the original card within 5 business days.",
             "https://help.example.com/refunds"),
@@ -171,11 +173,11 @@ def test_eval_command_json_last_line(tmp_path):
 def test_eval_command_explains_bad_sets(tmp_path):
     articles, queries = tmp_path / "a.jsonl", tmp_path / "q.jsonl"
     queries.write_text(json.dumps({"id": "1", "text": "where is my refund", "lang": "en", "expected": ["gone"]}))
-    run = lambda: CliRunner().invoke(get_cli(), ["kb", "eval", "--articles", str(articles), "--queries", str(queries)])  # noqa: E731
+    run = lambda: cli_runner().invoke(get_cli(), ["kb", "eval", "--articles", str(articles), "--queries", str(queries)])  # noqa: E731
     articles.write_text("")
-    assert run().exit_code == 1 and "has no articles" in run().output
+    assert run().exit_code == 1 and "has no articles" in run().stderr
     articles.write_text('{"id": "x", "title": "A", "body": "b"}\n{"id": "x", "title": "B", "body": "c"}\n')
-    assert run().exit_code == 1 and "a.jsonl:2: article id 'x' is already used on line 1" in run().output
+    assert run().exit_code == 1 and "a.jsonl:2: article id 'x' is already used on line 1" in run().stderr
     articles.write_text('{"id": "x", "title": "", "body": ""}\n')  # nothing to index: nothing suggested, no crash
     result = run()
     assert result.exit_code == 0 and "not in" in result.stderr and "gone" in result.stderr

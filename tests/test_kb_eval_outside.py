@@ -7,6 +7,8 @@ from click.testing import CliRunner
 
 from plugin_host.cli import get_cli
 
+from .conftest import cli_runner
+
 
 def _write(path, rows):
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
@@ -155,7 +157,9 @@ def test_articles_with_neither_title_nor_body_are_pointed_out(tmp_path, caplog):
 def test_eval_shows_the_index_being_built(tmp_path):
     """10,000 articles take seconds to analyse before the first question is measured: a bar on stderr says so,
     as kb search's does, instead of "Measuring suggestions" standing still at 0; stdout keeps only results."""
-    result = _eval(_write(tmp_path / "a.jsonl", ARTICLES), _write(tmp_path / "q.jsonl", QUERIES))
+    result = cli_runner().invoke(get_cli(), ["kb", "eval", "--articles", _write(tmp_path / "a.jsonl", ARTICLES),
+                                             "--queries", _write(tmp_path / "q.jsonl", QUERIES), "--semantic", "off",
+                                             "--json"])
     assert result.exit_code == 0, result.output
     assert result.stderr.index("Indexing articles") < result.stderr.index("Measuring suggestions")
     assert "Indexing" not in result.stdout and json.loads(result.stdout.splitlines()[-1])["recall@1"] == 1.0
@@ -174,8 +178,8 @@ def test_files_joined_with_their_byte_order_marks_are_read(tmp_path):
 def test_a_metric_with_no_questions_to_measure_reads_n_a_in_the_table(tmp_path):
     """A set with no out-of-scope questions has no no-suggestion rate: the table says "n/a" (the JSON null), not
     Python's "None"."""
-    result = CliRunner().invoke(get_cli(), ["kb", "eval", "--articles", _write(tmp_path / "a.jsonl", ARTICLES),
-                                            "--queries", _write(tmp_path / "q.jsonl", QUERIES), "--semantic", "off"])
+    result = cli_runner().invoke(get_cli(), ["kb", "eval", "--articles", _write(tmp_path / "a.jsonl", ARTICLES),
+                                             "--queries", _write(tmp_path / "q.jsonl", QUERIES), "--semantic", "off"])
     assert result.exit_code == 0, result.output
     [row] = [line for line in result.stdout.splitlines() if line.startswith("no_suggestion_rate")]
     assert row.split()[1:] == ["n/a", "n/a"] and "None" not in result.stdout

@@ -10,6 +10,8 @@ import responses
 from plugins.kb_suggest.articles import ArticleError, load_folder, load_jsonl, parse_front_matter
 from plugins.kb_suggest.helpcentre import _main_part, import_sitemap, sitemap_urls
 
+from .conftest import cli_runner
+
 SITEMAP = "https://help.example.com/sitemap.xml"
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 
@@ -178,13 +180,13 @@ def test_import_asks_for_an_http_sitemap_url(tmp_path, sitemap):
     assert "leads off" not in result.output and not (tmp_path / "kb").exists()
 
 
-def eval_cli(articles, queries):
+def eval_cli(articles, queries, runner=None):
     from click.testing import CliRunner
 
     from plugin_host.cli import get_cli
 
-    return CliRunner().invoke(get_cli(), ["kb", "eval", "--semantic", "off", "--json",
-                                          "--articles", str(articles), "--queries", str(queries)])
+    return (runner or CliRunner()).invoke(get_cli(), ["kb", "eval", "--semantic", "off", "--json",
+                                                    "--articles", str(articles), "--queries", str(queries)])
 
 
 def test_eval_article_with_null_title_or_body_is_empty_not_the_word_none(tmp_path):
@@ -228,9 +230,9 @@ def test_eval_expected_as_one_id_is_that_id_not_its_letters(tmp_path):
     queries.write_text('{"id": 1, "text": "which helmet sizes do you have", "lang": "en", "expected": "helmet"}\n'
                        '{"id": 2, "text": "helmet sizes?", "lang": "en", "expected": 7}\n')
     assert [q.expected for q in load_queries(queries)] == [("helmet",), ("7",)]
-    result = eval_cli(articles, queries)
+    result = eval_cli(articles, queries, cli_runner())
     assert result.exit_code == 0 and "'h'" not in result.stderr and ", h," not in result.stderr
-    assert json.loads(result.output.splitlines()[-1])["recall@1"] == 0.5
+    assert json.loads(result.stdout.splitlines()[-1])["recall@1"] == 0.5
 
 
 @pytest.mark.parametrize("expected", ['[["x"]]', '{"x": 1}', '[null]'])

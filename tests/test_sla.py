@@ -18,7 +18,7 @@ from plugin_host.sync import ChangeFeed
 from plugins.sla.calendar import BusinessCalendar, parse_duration
 from plugins.sla.policy import urgency_keyword, validate
 
-from .conftest import deliver, make_email, send
+from .conftest import cli_runner, deliver, make_email, send
 
 WAW = ZoneInfo("Europe/Warsaw")
 
@@ -269,7 +269,7 @@ def test_report_command_json_and_html(tmp_path, monkeypatch):
     ChangeFeed(host).sync()
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(get_cli(), ["report", "--since", "30d", "--json", "--html", str(out)])
+    result = cli_runner().invoke(get_cli(), ["report", "--since", "30d", "--json", "--html", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)  # `report --json --html F | jq`: "Wrote F" is said on stderr
     assert f"Wrote {out}" in result.stderr

@@ -12,7 +12,7 @@ from plugins.sla.calendar import BusinessCalendar, parse_duration
 from plugins.sla.clock import sla_state
 from plugins.sla.policy import priority_of, validate
 
-from .conftest import deliver, make_email, send
+from .conftest import cli_runner, deliver, make_email, send
 from .test_sla import answered, labels_of, monday, setup
 
 UTC = timezone.utc
@@ -608,8 +608,6 @@ def test_report_shows_progress_and_says_when_the_period_has_more_conversations_t
         tmp_path, monkeypatch, threads, cut):
     """A report reads at most REPORT_THREADS conversations (newest first). A 60-day report of a 5,000-thread
     inbox counted the newest 2,000 — 24 days — as the whole period, silently, after minutes without output."""
-    from click.testing import CliRunner
-
     import plugin_host.cli as cli_module
     import plugin_host.runtime as runtime
 
@@ -619,7 +617,7 @@ def test_report_shows_progress_and_says_when_the_period_has_more_conversations_t
         answered(local, f"cut{n}", f"Question {n}", asked, asked + timedelta(hours=1))
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
     monkeypatch.setattr(cli_module, "REPORT_THREADS", 3)
-    result = CliRunner().invoke(cli_module.get_cli(), ["report", "--since", "30d", "--json"])
+    result = cli_runner().invoke(cli_module.get_cli(), ["report", "--since", "30d", "--json"])
     assert result.exit_code == 0, result.output
     import json
 

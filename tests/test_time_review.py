@@ -12,6 +12,7 @@ from plugins.sla import escalation
 from plugins.sla.clock import sla_state
 from plugins.sla.policy import validate
 
+from .conftest import cli_runner
 from .test_sla_fixes import message, ticket
 
 UTC = timezone.utc
@@ -49,8 +50,6 @@ def validate_settings():
 def test_the_report_counts_open_tickets_by_the_hosts_clock(tmp_path, monkeypatch):
     import json
 
-    from click.testing import CliRunner
-
     import plugin_host.runtime as runtime
     from plugin_host.cli import get_cli
 
@@ -61,7 +60,7 @@ def test_the_report_counts_open_tickets_by_the_hosts_clock(tmp_path, monkeypatch
     ref = deliver(local.gmail(), make_email(message_id="<open@example.org>", date=monday(9)))
     local.mailbox.messages[ref["id"]].internal_date = int(monday(9).timestamp() * 1000)
     monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
-    result = CliRunner().invoke(get_cli(), ["report", "--json"])
+    result = cli_runner().invoke(get_cli(), ["report", "--json"])
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)  # the progress bar is on stderr
     assert metrics["tickets"] == 1
