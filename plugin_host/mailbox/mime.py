@@ -187,8 +187,22 @@ OUR_LETTERS = set("ąćęłńóśźżĄĆĘŁŃÓŚŹŻéèàáâäëïîôöü�
 
 
 def _reads_right(text: str) -> int:
-    """How many non-ASCII characters of ``text`` are our languages' letters, less those that are not."""
-    return sum(1 if ch in OUR_LETTERS else -1 for ch in text if not ch.isascii())
+    """How many non-ASCII characters of ``text`` are our languages' letters, less those that are not and those
+    of words in jumbled case. The Cyrillic code pages put the same letters at other bytes: KOI8-R "Мария" read
+    as Windows-1251 is "нБТЙС", "Иван" as ISO 8859-5 "щзСЮ" — Cyrillic letters all, but no one writes so."""
+    return sum(_word_reads_right(word) for word in text.split() if not word.isascii())
+
+
+def _word_reads_right(word: str) -> int:
+    jumbled = _jumbled_case(word)
+    return sum(1 if ch in OUR_LETTERS and not jumbled else -1 for ch in word if not ch.isascii())
+
+
+def _jumbled_case(word: str) -> bool:
+    """Whether ``word`` is neither lower case, Capitalised nor in CAPITALS ("нБТЙС", "фЭЩдвЩЪ")."""
+    letters = [ch for ch in word if ch.isalpha()]
+    rest = letters[1:]
+    return any(ch.isupper() for ch in rest) and (letters[0].islower() or any(ch.islower() for ch in rest))
 
 
 def guess_charset(data: bytes) -> str:
