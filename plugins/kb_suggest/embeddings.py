@@ -55,7 +55,7 @@ class StaticEmbedder:
 
     def __init__(self):
         import wordllama
-        from tokenizers import Tokenizer
+        from tokenizers import Tokenizer, normalizers
         from wordllama import WordLlama
 
         logging.getLogger("wordllama").setLevel(logging.WARNING)
@@ -68,7 +68,7 @@ class StaticEmbedder:
         self.tokenizer.no_truncation()
         # The same BPE without the normaliser: it tokenizes words already written with "▁".
         self.words = Tokenizer.from_str(self.tokenizer.to_str())
-        self.words.normalizer = None
+        self.words.normalizer = normalizers.Sequence([])
         self._pieces: dict[str, list[int]] = {}
         # Its special tokens ("<s>", "</s>", "<unk>") are cut out of a text before the spaces are written as "▁":
         # a text holding one is tokenized whole, the tokenizer's way.
