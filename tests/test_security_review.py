@@ -34,7 +34,7 @@ REBOUND = "rebound.evil.example:8080"
 
 
 def test_the_demo_answers_only_requests_addressed_to_this_machine(tmp_path):
-    from werkzeug.test import Client
+    from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
     from plugin_host.demo import demo_host
     from plugin_host.web import create_app
@@ -52,7 +52,9 @@ def test_the_demo_answers_only_requests_addressed_to_this_machine(tmp_path):
         assert response.status_code == 400, path
         assert b"support@" not in response.data
     for name in ("[::1", "[evil]:80", "127.0.0.1:80@evil.example"):  # not even a host name: refused, not a 500
-        assert client.get("/healthz", headers={"Host": name}).status_code == 400, name
+        # Straight to the app: werkzeug's test Client before 3.1.8 cannot itself make a URL of such a Host.
+        environ = EnvironBuilder(path="/healthz").get_environ() | {"HTTP_HOST": name}
+        assert run_wsgi_app(demo_app(local, host, feed=None), environ)[1].startswith("400 "), name
     for name in ("127.0.0.1:8080", "localhost:8080", "[::1]:8080", "localhost"):
         assert client.get("/healthz", headers={"Host": name}).status_code == 200, name
     assert client.get("/mailbox/gmail/v1/users/me/messages", headers={"Host": "127.0.0.1:8080"}).status_code == 200
