@@ -93,7 +93,7 @@ def compute(tickets, policy, config, now: datetime) -> dict:
         "business_hours": policy.business_hours,
         "calendar_hours": policy.calendar_priorities(),  # each ticket is measured in its priority's hours
         "first_response": {**_summary(first), "within_target": attainment(answers), **counts(answers),
-                           "unanswered": len(tickets) - len(first), "longest_waiting_h": max(waiting) if waiting else None},
+                           "unanswered": len(waiting), "longest_waiting_h": max(waiting) if waiting else None},
         "resolution": {**_summary(resolution), "within_target": attainment(resolutions), **counts(resolutions),
                        "open_past_target": open_overdue},
         "replies_until_resolved": round(statistics.mean(replies), 2) if replies else None,
