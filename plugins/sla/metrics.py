@@ -14,6 +14,7 @@ import statistics
 from collections import Counter
 from datetime import datetime, timedelta
 
+import numpy
 from jinja2 import Environment, select_autoescape
 
 from .clock import is_resolved
@@ -25,11 +26,12 @@ def _hours(delta: timedelta) -> float:
 
 
 def _summary(values: list[float]) -> dict:
+    """Count, median (the middle value, the mean of the two middle ones for an even count: ``statistics.median``),
+    p90 (the observed value nearest the 90th percentile: ``numpy.percentile(method="nearest")``) and max."""
     if not values:
         return {"count": 0, "median_h": None, "p90_h": None, "max_h": None}
-    ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
-    return {"count": len(values), "median_h": round(statistics.median(ordered), 2), "p90_h": p90, "max_h": ordered[-1]}
+    p90 = float(numpy.percentile(values, 90, method="nearest"))
+    return {"count": len(values), "median_h": round(statistics.median(values), 2), "p90_h": p90, "max_h": max(values)}
 
 
 MET, BREACHED, PENDING = "met", "breached", "pending"
