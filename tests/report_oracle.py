@@ -269,8 +269,8 @@ def percentile_90(values: list[float]) -> float:
 
 def summary(values: list[float]) -> dict:
     if not values:
-        return {"count": 0, "median_h": None, "p90_h": None, "max_h": None}
-    return {"count": len(values), "median_h": statistics.median(values), "p90_h": percentile_90(values),
+        return {"count": 0, "mean_h": None, "median_h": None, "p90_h": None, "max_h": None}
+    return {"count": len(values), "mean_h": sum(values) / len(values), "median_h": statistics.median(values), "p90_h": percentile_90(values),
             "max_h": max(values)}
 
 

@@ -48,3 +48,16 @@ def test_a_ticket_resolved_unanswered_is_not_counted_as_unanswered(tmp_path, mon
     first = report_json(host, monkeypatch)["first_response"]
     assert (first["unanswered"], first["longest_waiting_h"]) == (1, 8.0)
     assert first["met"] + first["breached"] + first["pending"] == 1  # the spam owed no answer: no outcome either
+
+
+def test_the_report_gives_the_average_first_response_the_practice_asks_for(tmp_path, monkeypatch):
+    """support-practice.md, "Measuring": time to first response — average, share within target, longest wait."""
+    from .test_sla import answered
+
+    local, host, clock = setup(tmp_path, monday(17))
+    answered(local, "a1", "One", monday(9), monday(10))
+    answered(local, "a2", "Two", monday(9), monday(11))
+    answered(local, "a3", "Three", monday(9), monday(15))
+    ChangeFeed(host).sync()
+    first = report_json(host, monkeypatch)["first_response"]
+    assert (first["mean_h"], first["median_h"], first["max_h"]) == (3.0, 2.0, 6.0)

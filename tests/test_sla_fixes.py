@@ -541,14 +541,14 @@ def test_the_text_report_shows_a_dash_where_nothing_was_measured():
     from plugins.sla.metrics import render_text
 
     metrics = {"tickets": 2, "business_hours": True,
-               "first_response": {"count": 1, "median_h": 0.5, "p90_h": 0.5, "max_h": 0.5, "within_target": 0.279,
+               "first_response": {"count": 1, "mean_h": 0.5, "median_h": 0.5, "p90_h": 0.5, "max_h": 0.5, "within_target": 0.279,
                                   "unanswered": 1},
-               "resolution": {"count": 0, "median_h": None, "p90_h": None, "max_h": None, "within_target": None,
+               "resolution": {"count": 0, "mean_h": None, "median_h": None, "p90_h": None, "max_h": None, "within_target": None,
                               "open_past_target": 0},
                "replies_until_resolved": None, "sla_attainment": {"normal": 0.5}, "volume_by_label": {},
                "volume_by_agent": {}}
     text = render_text(metrics)
-    assert "None" not in text and "Resolution (h): median –, p90 –, max –; within target –" in text
+    assert "None" not in text and "Resolution (h): mean –, median –, p90 –, max –; within target –" in text
     assert "Replies until resolved: –" in text and "within target 28%" in text
 
 

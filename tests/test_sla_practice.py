@@ -225,7 +225,7 @@ def test_the_html_report_shows_a_dash_not_none_in_empty_cells(tmp_path):
     waiting = ticket([message(1, "customer", monday(9))])  # nothing answered or resolved yet: no times to show
     page = render_html(compute([waiting], policy_of(host.config), host.config, monday(10)))
     assert "None" not in page
-    assert "<td>–</td><td>–</td><td>–</td>" in page  # median, p90, max of first response
+    assert "<td>–</td><td>–</td><td>–</td><td>–</td>" in page  # mean, median, p90, max of first response
     assert "<td>0</td>" in page  # a count of nothing is 0, not a dash
 
 

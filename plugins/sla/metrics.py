@@ -26,12 +26,13 @@ def _hours(delta: timedelta) -> float:
 
 
 def _summary(values: list[float]) -> dict:
-    """Count, median (the middle value, the mean of the two middle ones for an even count: ``statistics.median``),
+    """Count, mean, median (the middle value, the mean of the two middle ones for an even count: ``statistics.median``),
     p90 (the observed value nearest the 90th percentile: ``numpy.percentile(method="nearest")``) and max."""
     if not values:
-        return {"count": 0, "median_h": None, "p90_h": None, "max_h": None}
+        return {"count": 0, "mean_h": None, "median_h": None, "p90_h": None, "max_h": None}
     p90 = float(numpy.percentile(values, 90, method="nearest"))
-    return {"count": len(values), "median_h": round(statistics.median(values), 2), "p90_h": p90, "max_h": max(values)}
+    return {"count": len(values), "mean_h": round(statistics.mean(values), 2),
+            "median_h": round(statistics.median(values), 2), "p90_h": p90, "max_h": max(values)}
 
 
 MET, BREACHED, PENDING = "met", "breached", "pending"
@@ -143,10 +144,10 @@ def render_text(metrics: dict) -> str:
               for part in ("first_response", "resolution"))
     replies = "–" if metrics["replies_until_resolved"] is None else metrics["replies_until_resolved"]
     lines = [f"Tickets: {metrics['tickets']}{continued_phrase(metrics)}",
-             f"First response (h, {hours_phrase(metrics)}): median {fr['median_h']}, "
+             f"First response (h, {hours_phrase(metrics)}): mean {fr['mean_h']}, median {fr['median_h']}, "
              f"p90 {fr['p90_h']}, max {fr['max_h']}; within target {fr['within_target']}{outcomes(fr)}; "
              f"unanswered {fr['unanswered']} (longest waiting {fr.get('longest_waiting_h', '–')})",
-             f"Resolution (h): median {rs['median_h']}, p90 {rs['p90_h']}, max {rs['max_h']}; within target "
+             f"Resolution (h): mean {rs['mean_h']}, median {rs['median_h']}, p90 {rs['p90_h']}, max {rs['max_h']}; within target "
              f"{rs['within_target']}{outcomes(rs)}; open past target {rs['open_past_target']}",
              f"Replies until resolved: {replies}",
              "SLA attainment: " + listed({p: percent(v) for p, v in metrics["sla_attainment"].items()}),
@@ -163,16 +164,16 @@ form-action 'none'"><title>Labeldesk report</title>
 .bar{background:#4a86e8;height:12px}</style></head><body><main>
 <h1>Support report</h1><p>{{ m.tickets }} tickets{{ continued }}.</p>
 <h2>First response{{ hours }}</h2>
-<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
+<table><tr><th>mean h</th><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
 <th>unanswered</th><th>longest waiting h</th></tr>
-<tr><td>{{ m.first_response.median_h }}</td><td>{{ m.first_response.p90_h }}</td><td>{{ m.first_response.max_h }}</td>
+<tr><td>{{ m.first_response.mean_h }}</td><td>{{ m.first_response.median_h }}</td><td>{{ m.first_response.p90_h }}</td><td>{{ m.first_response.max_h }}</td>
 <td>{{ m.first_response.within_target|percent }}</td><td>{{ m.first_response.met }}</td><td>{{ m.first_response.breached }}</td>
 <td>{{ m.first_response.pending }}</td><td>{{ m.first_response.unanswered }}</td>
 <td>{{ m.first_response.longest_waiting_h }}</td></tr></table>
 <h2>Resolution{{ hours }}</h2>
-<table><tr><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
+<table><tr><th>mean h</th><th>median h</th><th>p90 h</th><th>max h</th><th>within target</th><th>met</th><th>breached</th><th>pending</th>
 <th>open past target</th></tr>
-<tr><td>{{ m.resolution.median_h }}</td><td>{{ m.resolution.p90_h }}</td><td>{{ m.resolution.max_h }}</td>
+<tr><td>{{ m.resolution.mean_h }}</td><td>{{ m.resolution.median_h }}</td><td>{{ m.resolution.p90_h }}</td><td>{{ m.resolution.max_h }}</td>
 <td>{{ m.resolution.within_target|percent }}</td><td>{{ m.resolution.met }}</td><td>{{ m.resolution.breached }}</td>
 <td>{{ m.resolution.pending }}</td><td>{{ m.resolution.open_past_target }}</td></tr></table>
 <h2>First-response SLA attainment per priority</h2><table>
