@@ -108,7 +108,6 @@ class World:
         return wrong
 
     def customer_writes(self, c: Conversation, said) -> None:
-        n = len(self.last_id) + sum(1 for _ in c.said)
         message_id = f"<{c.key}.{said.when.timestamp():.0f}@example.org>"
         urgent = "URGENT: " if c.priority == "urgent" else ""
         subject = f"{'Re: ' if c.thread_id else ''}{urgent}Order {c.key}"
@@ -117,7 +116,7 @@ class World:
             subject, in_reply_to = f"Another question {c.key}", self.ack_ids[c.continues]
         elif c.continues:
             subject = f"Re: Another question {c.key}"
-        body = {"customer": FOLLOW_UP if c.thread_id else ASKED.format(n=n), "thanks": THANKS}[said.kind]
+        body = {"customer": FOLLOW_UP if c.thread_id else ASKED.format(n=c.key), "thanks": THANKS}[said.kind]
         raw = make_email(sender=f"Customer {c.key} <{c.customer}>", subject=subject, body=body,
                          message_id=message_id, in_reply_to=in_reply_to, date=said.when)
         labels = ["INBOX", "UNREAD"] + ([self.label_id("Minor")] if c.priority == "low" and not c.thread_id else [])
