@@ -71,6 +71,24 @@ class Task:
 
 
 @dataclass(frozen=True)
+class TaskDone:
+    """Complete the open Google Tasks of ``tasklist`` that carry one of these keys, each with its line appended
+    to the notes saying why ("Answered by Anna Kowalska on 2026-12-07 14:05 CET"). A task already completed
+    (by a person, or before) or deleted is left as it is: nothing is reopened or completed twice.
+    ``remove_labels`` come off the thread only once no such task is left open (a failure keeps them, the record
+    that a later run must try again)."""
+
+    tasklist: str
+    reasons: tuple[tuple[str, str], ...]  # (key, the line to append)
+    thread_id: str = ""
+    remove_labels: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return ",".join(key for key, _ in self.reasons)
+
+
+@dataclass(frozen=True)
 class Notification:
     """Tell a person something: by email (``channel='email'``) or a chat webhook URL."""
 
@@ -82,7 +100,7 @@ class Notification:
     thread_id: str = ""
 
 
-Action = LabelChange | Reply | Draft | Task | Notification
+Action = LabelChange | Reply | Draft | Task | TaskDone | Notification
 
 
 @dataclass
@@ -111,6 +129,10 @@ class Actions:
     def task(self, **fields) -> None:
         fields.setdefault("thread_id", self.thread_id)
         self.recorded.append(Task(**fields))
+
+    def complete_tasks(self, **fields) -> None:
+        fields.setdefault("thread_id", self.thread_id)
+        self.recorded.append(TaskDone(**fields))
 
     def notify(self, **fields) -> None:
         fields.setdefault("thread_id", self.thread_id)

@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from .actions import Action, Actions, Draft, LabelChange, Notification, Reply, Task
+from .actions import Action, Actions, Draft, LabelChange, Notification, Reply, Task, TaskDone
 from .alerts import AlertBudget
 from .config import Config
 from .mailpolicy import OUTGOING
@@ -47,6 +47,7 @@ MAX_REFERENCES = 20  # message ids in the References of what we send
 MESSAGE_ID = re.compile(r'<(?:"(?:[^"\\<>\x00-\x1f\x7f]|\\[^<>\x00-\x1f\x7f])*"|[^"<>\s\x00-\x1f\x7f])+>')
 SYSTEM_LABELS = {"INBOX", "UNREAD", "STARRED", "IMPORTANT", "SPAM", "TRASH"}
 MADE = ("task created", "sent ", "notified ", "posted ", "drafted ")
+TASK_KEY = re.compile(r"\[labeldesk:([^\]]+)\]")  # the idempotency key a task's notes end with
 LABEL_COLORS = {
     "SLA/Breached": {"backgroundColor": "#cc3a21", "textColor": "#ffffff"},
     "SLA/At risk": {"backgroundColor": "#ffad47", "textColor": "#000000"},
@@ -208,6 +209,9 @@ class Executor:
                 lines.append(f"skip task ({action.key}): exists")
             elif isinstance(action, Task):
                 lines.append(f"task ({action.key}) {action.title}")
+            elif isinstance(action, TaskDone):
+                lines += [f"complete task ({key}) {task.get('title', '')}: {line}"
+                          for task, key, line in self.open_tasks(action)]
             elif isinstance(action, Notification) and self.notified(action):
                 lines.append(f"skip notification ({action.key}): already sent")
             elif isinstance(action, Notification) and not by_agent and (held := self._would_hold_back()):
@@ -281,6 +285,11 @@ class Executor:
                 self.create_draft(action, ticket, outcome)
             elif isinstance(action, (Task, Notification)):
                 failed += self.carry_out_alert(action, outcome, by_agent)
+            elif isinstance(action, TaskDone):
+                problems = self.carry_out_alert(action, outcome)
+                failed += problems
+                if action.remove_labels and not problems:  # the label stays the record of a task left open
+                    extra_labels.append(LabelChange(action.thread_id, remove=action.remove_labels))
         self.apply_labels(list(actions) + extra_labels, ticket, outcome)
         outage = next((exc for exc in failed if getattr(exc, "unavailable", False)), None)
         if outage is not None:
@@ -290,12 +299,15 @@ class Executor:
                       ticket.thread_id if ticket else "-", f"{type(exc).__name__}: {exc}"[:300])
         return outcome
 
-    def carry_out_alert(self, action: Task | Notification, outcome: Outcome, by_agent: bool = False) -> list[Exception]:
-        """A task or notification; its failure (Tasks or a webhook down) is returned, not raised, so the
+    def carry_out_alert(self, action: Task | TaskDone | Notification, outcome: Outcome,
+                        by_agent: bool = False) -> list[Exception]:
+        """A task (made or completed) or notification; its failure (Tasks or a webhook down) is returned, not raised, so the
         other alerts and the labels still happen. Its key makes the next run try it again, once."""
         try:
             if isinstance(action, Task):
                 self.create_task(action, outcome)
+            elif isinstance(action, TaskDone):
+                self.complete_tasks(action, outcome)
             else:
                 self.notify(action, outcome, by_agent)
         except Exception as exc:
@@ -492,6 +504,37 @@ class Executor:
         if read is not None and list_id in read:
             read[list_id].append(created)
         outcome.done.append(f"task created: {task.title}")
+        return True
+
+    def open_tasks(self, done: TaskDone):
+        """(task, key, line) for each open task of ``done``'s list that carries one of its keys (reads only; in a
+        sweep the list read once serves every ticket). Completed tasks and deleted ones (Tasks lists them only on
+        request) are not open."""
+        list_id = self.tasklist_id(done.tasklist, create=False)
+        reasons = dict(done.reasons)
+        if list_id is None or not reasons:
+            return
+        for task in self.list_tasks(list_id):
+            if task.get("status") == "completed" or task.get("deleted"):
+                continue
+            key = next((k for k in TASK_KEY.findall(task.get("notes") or "") if k in reasons), None)
+            if key is not None:
+                yield task, key, reasons[key]
+
+    def complete_tasks(self, done: TaskDone, outcome: Outcome) -> None:
+        """Complete each open task of ``done`` in one ``tasks.patch`` (status and the line why together), once: the
+        task's id stays claimed in this process, and a later run reads it completed."""
+        list_id = self.tasklist_id(done.tasklist, create=False)
+        for task, key, line in list(self.open_tasks(done)):
+            self._keyed(("task-done", list_id, task["id"]), lambda: self._complete_task(list_id, task, line, outcome),
+                        outcome, f"task {key} completed by another run of this process")
+
+    def _complete_task(self, list_id: str, task: dict, line: str, outcome: Outcome) -> bool:
+        notes = (task.get("notes") or "").rstrip("\n")
+        patched = self.client.patch_task(list_id, task["id"], {"status": "completed",
+                                                               "notes": f"{notes}\n{line}"[-8192:]})
+        task.update(patched)  # the sweep's read of the list now says so too
+        outcome.done.append(f"task completed: {task.get('title', '')} ({line})")
         return True
 
     def _notification_id(self, note: Notification) -> str | None:

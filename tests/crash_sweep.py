@@ -263,7 +263,8 @@ class World:
         for list_id, items in box.tasks.items():
             title = box.tasklists.get(list_id, {}).get("title", list_id)
             for task in items.values():
-                tasks[(title, task.get("title", ""), task.get("status", ""))] += 1
+                why = (task.get("notes") or "").rpartition("]")[2].strip()  # the lines a completion appended
+                tasks[(title, task.get("title", ""), task.get("status", ""), why)] += 1
         learnt = self.state / "kb-feedback.jsonl"  # inserts agents made: each ranks its article up once
         inserts = Counter(learnt.read_text(encoding="utf-8").splitlines()) if learnt.exists() else Counter()
         return {"sent": sent, "drafts": drafts, "tasks": tasks, "kb inserts learnt": inserts,

@@ -117,6 +117,23 @@ def many_overdue_tickets(w: World) -> None:
     w.clock.now = MONDAY + timedelta(hours=6, minutes=10)
 
 
+def breach_answered(w: World) -> None:
+    """The breaches of the sweep above made (their tasks), then Anna answers Friday's ticket: the sync that sees
+    her answer completes its breach task, once, with the line why."""
+    overdue_tickets(w)
+    w.host.sweep()
+    w.clock.now += timedelta(minutes=20)
+    friday = next(t for t in w.local.mailbox.threads if b"Invoice 77" in w.local.mailbox.thread_messages(t)[0].raw)
+    answer = make_email(sender="Anna Kowalska <support@example.com>", to="tom@example.net", body="Fixed, sorry.",
+                        subject="Re: Invoice 77 is wrong", message_id="<a1@example.com>", in_reply_to="<c1@example.org>")
+    w.gmail.users().messages().send(userId="me", body={"raw": base64.urlsafe_b64encode(answer).decode(),
+                                                       "threadId": friday}).execute()
+
+
+BREACH_ANSWERED = Scenario("sync of an answer to a breached ticket", world, breach_answered, lambda w: w.feed.sync(),
+                           again=lambda w: (w.feed.sync(), w.host.sweep()))
+
+
 # The process is killed at each of its calls; the other modes keep the process (and its memory of what it sent).
 MANY_ALERTS = Scenario("SLA sweep of twelve breaches", world, many_overdue_tickets, lambda w: w.host.sweep(),
                        modes=KILLS)
@@ -183,7 +200,7 @@ def certs(signer):
         yield
 
 
-@pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, SWEEP, MANY_ALERTS, *BUTTONS, PUSHED], ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, SWEEP, BREACH_ANSWERED, MANY_ALERTS, *BUTTONS, PUSHED], ids=lambda s: s.name)
 def test_every_call_of_a_write_path_broken_in_turn_loses_nothing_and_repeats_nothing(scenario, tmp_path):
     """Also when serve, killed, starts again at once: Gmail's search does not show yet what it sent (an
     acknowledgement, an alert), and the new process remembers nothing of it."""

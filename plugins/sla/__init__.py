@@ -7,7 +7,7 @@ customer has written past is removed. The sweep finds candidates with Gmail
 search (labels plus ``before:`` epoch bounds), so its cost grows with open tickets, not mailbox
 size. Escalation ladder: at risk → the owner is notified (nobody owns it yet: the team lead, else the team's chat); breached → a Google Task for the team lead
 and a notification (email or Google Chat webhook); still breached after ``second_step_after`` →
-a second notification.
+a second notification; answered or resolved → the breach task is completed, with a line why.
 """
 from __future__ import annotations
 
@@ -48,7 +48,11 @@ def record_state(ticket, actions, settings, now) -> None:
     actions.add_labels(level)
     actions.remove_labels(*[o for o in others if ticket.has_label(o)])
     actions.add_labels(AT_RISK) if state.at_risk else actions.remove_labels(AT_RISK)
-    actions.add_labels(BREACHED) if state.breached else actions.remove_labels(BREACHED)
+    settled = escalation.settle_breaches(ticket, state, policy, actions, settings, now, BREACHED)
+    if state.breached:
+        actions.add_labels(BREACHED)
+    elif not settled:  # else it comes off once the breach tasks are completed
+        actions.remove_labels(BREACHED)
     stale = stale_hold_labels(ticket, policy)
     if stale:
         actions.remove_labels(*stale)

@@ -53,6 +53,20 @@ def clock_start(ticket) -> tuple[str, datetime | None]:
     return "next_response", waiting[0].sent_at
 
 
+def answered_clocks(ticket) -> list[tuple[datetime, object]]:
+    """Each response clock of the thread that an agent has since answered: (its start, as :func:`clock_start` gave
+    it while it ran, and the agent's message that stopped it), oldest first."""
+    answered, start = [], None if ticket.continues_conversation else ticket.first_customer_at
+    for message in ticket.messages:
+        if message.kind == "agent":
+            if start is not None and message.sent_at > start:
+                answered.append((start, message))
+            start = None
+        elif start is None and ticket.owes_answer(message):
+            start = message.sent_at
+    return answered
+
+
 def stale_hold_labels(ticket, policy: SlaPolicy) -> list[str]:
     """Waiting/resolved labels the customer has written past: set before their latest message.
 

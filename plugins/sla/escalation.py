@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .clock import SlaState, human_duration
+from .clock import SlaState, answered_clocks, human_duration
 
 
 def summary(ticket, limit: int = 600) -> str:
@@ -42,7 +42,7 @@ def team_time(when: datetime, policy) -> str:
 def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) -> None:
     if state.started_at is None or not (state.at_risk or state.breached):
         return
-    clock = f"{ticket.thread_id}:{int(state.started_at.timestamp())}"
+    clock = breach_key(ticket, state.started_at).removeprefix("breach:")
     owner = _owner_email(ticket, settings)
     if state.at_risk and policy.notify_owner_at_risk:
         warn_at_risk(ticket, state, policy, actions, owner, f"atrisk:{clock}")
@@ -67,6 +67,36 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
         late = human_duration(overdue) + (" business time" if policy.business(state.priority) else "")
         actions.notify(to=lead, subject=f"Still unanswered: {ticket.subject}", key=f"breach2:{clock}",
                        text=f"Breached {late} ago ({what}) and still unanswered.\n{ticket.gmail_url}")
+
+
+def breach_key(ticket, started: datetime) -> str:
+    return f"breach:{ticket.thread_id}:{int(started.timestamp())}"
+
+
+def settle_breaches(ticket, state: SlaState, policy, actions, settings, now: datetime, label: str) -> bool:
+    """Complete the breach tasks of the clocks an agent has since answered, or all of them once the ticket is
+    resolved, each with a line why in the team's zone; ``label`` (``SLA/Breached``) comes off once they are
+    (a run that cannot reach Tasks leaves it on, so the sweep tries again). Only for a thread carrying
+    ``label``: a ticket that never breached costs no Tasks call. Returns whether anything was recorded."""
+    if not ticket.has_label(label):
+        return False
+    reasons = {breach_key(ticket, start): f"Answered by {_agent_name(answer, settings)} on "
+                                          f"{team_time(answer.sent_at, policy)}"
+               for start, answer in answered_clocks(ticket)}
+    if state.resolved and state.started_at is not None:
+        reasons.setdefault(breach_key(ticket, state.started_at), f"Resolved as of {team_time(now, policy)}")
+    if state.breached:
+        reasons.pop(breach_key(ticket, state.started_at), None)  # the breach still running keeps its task open
+    if not reasons:
+        return False
+    actions.complete_tasks(tasklist=policy.tasklist, reasons=tuple(reasons.items()),
+                           remove_labels=() if state.breached else (label,))
+    return True
+
+
+def _agent_name(message, settings) -> str:
+    agent = settings.agent(message.from_email or message.sender.email)
+    return agent.full_name if agent else message.sender.name or message.sender.email
 
 
 def warn_at_risk(ticket, state: SlaState, policy, actions, owner: str, key: str) -> None:
