@@ -51,3 +51,23 @@ def test_feedback_keeps_no_question_the_index_no_longer_reads(tmp_path):
     assert store.load_feedback(tmp_path) == {
         "refunds": [f"Question {n} from a customer" for n in range(last + 1)][-store.FEEDBACK_PER_ARTICLE:],
         "shipping": ["Another article's question"]}
+
+
+def test_feedback_keeps_no_question_of_an_edited_article_the_index_no_longer_reads(tmp_path):
+    """An article's content digest changes with every edit, and the index reads the latest 50 inserts of the
+    article whatever its content was then; the compaction kept 50 per article and digest, so the questions
+    inserted before an edit stayed in the file, taught nothing, and were never dropped."""
+    from plugins.kb_suggest import store
+    from plugins.kb_suggest.articles import Article
+
+    most = store.FEEDBACK_PER_ARTICLE + store.FEEDBACK_UNREAD
+    for n in range(store.FEEDBACK_PER_ARTICLE):
+        store.remember_insert(tmp_path, f"Question {n} before the edit", "refunds", "d-before", thread=f"19a{n:05x}")
+    for n in range(most + 1):
+        store.remember_insert(tmp_path, f"Question {n} after the edit", "refunds", "d-after", thread=f"19b{n:05x}")
+    kept = store.feedback_path(tmp_path).read_text()
+    assert "before the edit" not in kept
+    assert len(kept.splitlines()) <= most
+    refunds = Article(id="refunds", title="Refunds", body="Refunds take five days.")
+    assert store.load_feedback(tmp_path, [refunds]) == {
+        "refunds": [f"Question {n} after the edit" for n in range(most + 1)][-store.FEEDBACK_PER_ARTICLE:]}

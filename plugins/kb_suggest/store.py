@@ -133,13 +133,13 @@ def remember_insert(state_dir: Path, question: str, article_id: str, content_dig
     with _lock:
         try:
             with exclusive(state_dir, "kb-feedback", wait=FEEDBACK_LOCK_SECONDS):
-                _append(path, line, thread, article_id, content_digest)
+                _append(path, line, thread, article_id)
         except Busy:
             log.warning("knowledge base: insert of %s not learnt: %s is held by `labeldesk forget` (or another "
                         "process) for over %.0f s", article_id, path, FEEDBACK_LOCK_SECONDS)
 
 
-def _append(path: Path, line: str, thread: str, article_id: str, content_digest: str) -> None:
+def _append(path: Path, line: str, thread: str, article_id: str) -> None:
     """Append ``line`` (unless this insert was learnt lately); compact the file past its bound, or once the article
     has FEEDBACK_UNREAD inserts more than the index reads (customers' questions that teach nothing). Under the
     locks."""
@@ -154,20 +154,21 @@ def _append(path: Path, line: str, thread: str, article_id: str, content_digest:
                 line = "\n" + line
         fh.write(line.encode("utf-8"))
         full = end + len(line.encode("utf-8")) > FEEDBACK_FILE_BYTES
-    if full or _inserts_of(path, article_id, content_digest) > FEEDBACK_PER_ARTICLE + FEEDBACK_UNREAD:
+    if full or _inserts_of(path, article_id) > FEEDBACK_PER_ARTICLE + FEEDBACK_UNREAD:
         _compact_feedback(path)
 
 
-def _inserts_of(path: Path, article_id: str, content_digest: str) -> int:
-    """How many lines of the feedback file are inserts of this article (by id and content digest, as
-    ``_compact_feedback`` groups them). Reads the file (4 MB at most), as the index rebuild after an insert does."""
+def _inserts_of(path: Path, article_id: str) -> int:
+    """How many lines of the feedback file are inserts of this article (by id, whatever its content was then, as
+    ``load_feedback`` and ``_compact_feedback`` group them). Reads the file (4 MB at most), as the index rebuild
+    after an insert does."""
     count = 0
     for raw in path.read_bytes().splitlines():
         try:
             item = json.loads(raw)
         except ValueError:
             continue
-        if isinstance(item, dict) and item.get("article") == article_id and item.get("content", "") == content_digest:
+        if isinstance(item, dict) and item.get("article") == article_id:
             count += 1
     return count
 
@@ -204,17 +205,17 @@ def _names_customer(raw: bytes, addresses: list[str], digests: set[str], threads
 
 def _compact_feedback(path: Path) -> None:
     """Rewrite the feedback file with only what ``load_feedback`` can still use: the latest
-    FEEDBACK_PER_ARTICLE inserts of each article (by id and content digest, so a renamed article's inserts
+    FEEDBACK_PER_ARTICLE inserts of each article (by id, whatever the article's content was then: the index reads
+    them so, and an edit changes the content digest; each line keeps its digest, so a renamed article's inserts
     keep following it), then only the newest of those within half of FEEDBACK_FILE_BYTES. Lines keep their
     order, so the newest inserts stay at the end where ``_learnt_lately`` looks. Called under ``_lock`` and
     ``kb-feedback.lock``."""
     lines = path.read_bytes().splitlines()
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[str, int] = {}
     kept: list[bytes] = []
     for raw in reversed(lines):
         try:
-            item = json.loads(raw)
-            group = (str(item["article"]), str(item.get("content", "")))
+            group = str(json.loads(raw)["article"])
         except (ValueError, KeyError, TypeError):  # a line cut short by a crash teaches nothing
             continue
         seen[group] = seen.get(group, 0) + 1
