@@ -612,12 +612,13 @@ class GmailClient:
         return data.decode("utf-8-sig") if isinstance(data, bytes) else str(data)
 
 
-# An address in a search (``in:sent to:jane@…``, the add-on's ``{from:… to:…}``), not a Message-ID's
-# (``rfc822msgid:<…@…>``, which names no one's mailbox).
-SEARCHED_ADDRESS = re.compile(r"(?<![\w.+<-])(?<!rfc822msgid:)[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+# An address in a search (``in:sent to:jane@…``, the add-on's ``{from:… to:…}``); a Message-ID
+# (``rfc822msgid:<CAGx=…@mail.gmail.com>``, which names no one's mailbox) is matched whole first and kept.
+SEARCHED_ADDRESS = re.compile(r"(?P<message_id>rfc822msgid:\S+)|(?<![\w.+<-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 
 
 def search_detail(q: str | None) -> str:
     """A search as retries and errors name it: the customers' addresses in it left out, since the log outlives a
-    customer who asked to be forgotten (the method, the operators and the status are what an admin needs)."""
-    return SEARCHED_ADDRESS.sub("…", q or "")
+    customer who asked to be forgotten (the method, the operators, the Message-IDs and the status are what an
+    admin needs)."""
+    return SEARCHED_ADDRESS.sub(lambda found: found["message_id"] or "…", q or "")

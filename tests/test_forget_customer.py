@@ -163,3 +163,14 @@ def test_a_search_that_gmail_failed_is_logged_without_the_customers_address(tmp_
     assert any("gmail.users.messages.list in:sent to:… after:1" in line for line in logged), logged
     assert "in:sent to:… after:1" in str(failed.value) and "jane" not in str(failed.value)
     assert not [line for line in logged if "jane" in line]
+
+
+@pytest.mark.parametrize("message_id", ["<CAGx=Ab+cD_eF@mail.gmail.com>", "<0100018c$a1%b@email.amazonses.com>"])
+def test_a_failed_message_id_search_keeps_the_message_id(message_id):
+    """A Message-ID names no one's mailbox and is what the admin looks the message up by; Gmail's own ones hold
+    '=' (and other senders' '$', '%'), after which the rest of the id read as an address and was cut out
+    ("rfc822msgid:<CAGx=…>"). The addresses searched for are still left out."""
+    from plugin_host.gmail import search_detail
+
+    assert search_detail(f"in:anywhere rfc822msgid:{message_id}") == f"in:anywhere rfc822msgid:{message_id}"
+    assert search_detail(f"rfc822msgid:{message_id} OR to:jane@example.org") == f"rfc822msgid:{message_id} OR to:…"
