@@ -249,7 +249,8 @@ def test_a_name_in_undeclared_8bit_bytes_is_read_in_a_european_charset(tmp_path)
     "Мария Иванова" as "暿ﾒﾉﾑ 鰊ﾁﾎﾏﾗﾁ" (cp932) and a Windows-1252 "José Müller" as "Josﻠ Mﮰller" (cp1006):
     the customer's name on the card and in ``inspect``. Among the Cyrillic code pages every reading is Cyrillic
     letters: KOI8-R "Дмитрий Кузнецов" came out as "фЭЩдвЩЪ ыекЮХУЯз", "Иван" as "щзСЮ" (and with
-    charset-normalizer before 3.4.9 "Мария Иванова" as "нБТЙС йЧБОПЧБ"); a reading in jumbled case loses."""
+    charset-normalizer before 3.4.9 "Мария Иванова" as "нБТЙС йЧБОПЧБ"); a reading in jumbled case loses, judged
+    part by part in a double-barrelled name (ISO 8859-2 "Anna Kowalska-Wiśniewska" had become "Kowalska-Wi¶niewska")."""
     from plugin_host.cli_inspect import inspect_file
     from plugin_host.config import load_config
     from plugin_host.tickets import ticket_from_eml
@@ -257,7 +258,10 @@ def test_a_name_in_undeclared_8bit_bytes_is_read_in_a_european_charset(tmp_path)
     config = load_config(tmp_path / "x.toml", data={"mailbox": {"address": "support@example.com"}}, environ={})
     path = tmp_path / "raw.eml"
     for name, charset in (("Мария Иванова", "koi8-r"), ("José Müller", "cp1252"), ("Łukasz Wiśniewski", "cp1250"),
-                          ("Дмитрий Кузнецов", "koi8-r"), ("Иван", "koi8-r"), ("Ольга Смирнова", "cp1251")):
+                          ("Дмитрий Кузнецов", "koi8-r"), ("Иван", "koi8-r"), ("Ольга Смирнова", "cp1251"),
+                          # A double-barrelled name is no word in jumbled case: each part is Capitalised.
+                          ("Anna Kowalska-Wiśniewska", "iso-8859-2"), ("Nowak-Żółć", "cp1250"),
+                          ("Жан-Поль Сартр", "koi8-r")):
         raw = make_email().replace(b"Jane Customer <", name.encode(charset) + b" <")
         assert ticket_from_eml(raw, config).customer.name == name  # as the mailbox and the host read it
         path.write_bytes(raw)

@@ -189,12 +189,16 @@ OUR_LETTERS = set("ąćęłńóśźżĄĆĘŁŃÓŚŹŻéèàáâäëïîôöü�
 def _reads_right(text: str) -> int:
     """How many non-ASCII characters of ``text`` are our languages' letters, less those that are not and those
     of words in jumbled case. The Cyrillic code pages put the same letters at other bytes: KOI8-R "Мария" read
-    as Windows-1251 is "нБТЙС", "Иван" as ISO 8859-5 "щзСЮ" — Cyrillic letters all, but no one writes so."""
+    as Windows-1251 is "нБТЙС", "Иван" as ISO 8859-5 "щзСЮ" — Cyrillic letters all, but no one writes so. A word is
+    a run of letters: each part of "Kowalska-Wiśniewska" or "Жан-Поль" is Capitalised on its own."""
     return sum(_word_reads_right(word) for word in text.split() if not word.isascii())
 
 
+LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
 def _word_reads_right(word: str) -> int:
-    jumbled = _jumbled_case(word)
+    jumbled = any(_jumbled_case(run) for run in LETTER_RUN.findall(word))
     return sum(1 if ch in OUR_LETTERS and not jumbled else -1 for ch in word if not ch.isascii())
 
 
