@@ -50,6 +50,7 @@ from plugin_host.sync import ChangeFeed
 
 from .conftest import b64
 from .crash_sweep import Injector, ProcessKilled, quick_restarts
+from .inbox_simulation import AGENT_TEXT, FOLLOW_UP, THANKS  # the customers' and agents' words, shared
 
 WAW = ZoneInfo("Europe/Warsaw")
 START = datetime(2026, 12, 7, 8, 30, tzinfo=WAW)  # a Monday morning, before opening time
@@ -74,17 +75,10 @@ REQUESTS = {
             "Dzień dobry, moje zamówienie {n} jeszcze nie dotarło. Czy możecie sprawdzić?"),
            ("Pytanie o fakturę {n}", "Dzień dobry, na fakturze {n} jest zła kwota. Proszę o korektę.")],
 }
-FOLLOW_UP = {"en": "Any news about my request? I am still waiting for an answer.",
-             "ru": "Есть новости по моему запросу? Я всё ещё жду ответа.",
-             "pl": "Czy są jakieś wieści w mojej sprawie? Nadal czekam na odpowiedź."}
-THANKS = {"en": "Thanks, that worked!", "ru": "Спасибо за помощь!", "pl": "Dziękuję, wszystko działa"}
 # Gmail's own attribution line above quoted history, in the customer's language.
 ATTRIBUTION = {"en": "On Mon, 7 Dec 2026 at 10:05, Support <support@example.com> wrote:",
                "ru": "пн, 7 дек. 2026 г. в 10:05, Support <support@example.com>:",
                "pl": "pon., 7 gru 2026 o 10:05 Support <support@example.com> napisał(a):"}
-AGENT_TEXT = {"en": "Hello,\n\nwe have checked it and fixed the problem.\n\nBest regards,\n{name}",
-              "ru": "Здравствуйте!\n\nМы проверили и исправили проблему.\n\nС уважением,\n{name}",
-              "pl": "Dzień dobry,\n\nsprawdziliśmy i naprawiliśmy problem.\n\nPozdrawiam,\n{name}"}
 HOLDS = ("Waiting on customer", "Resolved")
 FAULTS = ("killed_before", "killed_after", "lost", "error", "outage")
 
