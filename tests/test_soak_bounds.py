@@ -71,3 +71,26 @@ def test_feedback_keeps_no_question_of_an_edited_article_the_index_no_longer_rea
     refunds = Article(id="refunds", title="Refunds", body="Refunds take five days.")
     assert store.load_feedback(tmp_path, [refunds]) == {
         "refunds": [f"Question {n} after the edit" for n in range(most + 1)][-store.FEEDBACK_PER_ARTICLE:]}
+
+
+def test_inserts_another_process_wrote_count_towards_an_articles_bound(tmp_path):
+    """An insert counts the article's inserts without reading the whole file again when the file is as this
+    process left it; lines written before this process started, or by another process since (a second host,
+    ``labeldesk forget``), count all the same."""
+    import json
+
+    from plugins.kb_suggest import store
+
+    path = store.feedback_path(tmp_path)
+    half = (store.FEEDBACK_PER_ARTICLE + store.FEEDBACK_UNREAD) // 2
+
+    def written_elsewhere(numbers):
+        with path.open("a", encoding="utf-8") as fh:
+            fh.writelines(json.dumps({"question": f"Question {n}", "article": "refunds"}) + "\n" for n in numbers)
+
+    written_elsewhere(range(half))  # before this process's first insert (an older serve)
+    store.remember_insert(tmp_path, f"Question {half}", "refunds", "d0", thread="19a0")
+    written_elsewhere(range(half + 1, 2 * half + 1))  # after it, while this process's count stands
+    store.remember_insert(tmp_path, f"Question {2 * half + 1}", "refunds", "d0", thread="19a1")
+    questions = [json.loads(raw)["question"] for raw in path.read_text().splitlines()]
+    assert questions == [f"Question {n}" for n in range(2 * half + 2)][-store.FEEDBACK_PER_ARTICLE:]

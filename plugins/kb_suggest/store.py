@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -142,35 +143,57 @@ def remember_insert(state_dir: Path, question: str, article_id: str, content_dig
 def _append(path: Path, line: str, thread: str, article_id: str) -> None:
     """Append ``line`` (unless this insert was learnt lately); compact the file past its bound, or once the article
     has FEEDBACK_UNREAD inserts more than the index reads (customers' questions that teach nothing). Under the
-    locks."""
+    locks. The article's inserts are counted without reading the file again (``_inserts``)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a+b") as fh:
         end = fh.seek(0, os.SEEK_END)
         if thread and _learnt_lately(fh, end, thread, article_id):
             return
+        counts = _inserts(fh, path)
         if end:
             fh.seek(-1, os.SEEK_END)
             if fh.read(1) != b"\n":  # a line cut short by a crash stays alone; this insert is not lost
                 line = "\n" + line
         fh.write(line.encode("utf-8"))
+        fh.flush()
+        counts[article_id] += 1
+        _counted[str(path)] = (_identity(os.fstat(fh.fileno())), counts)
         full = end + len(line.encode("utf-8")) > FEEDBACK_FILE_BYTES
-    if full or _inserts_of(path, article_id) > FEEDBACK_PER_ARTICLE + FEEDBACK_UNREAD:
+    if full or counts[article_id] > FEEDBACK_PER_ARTICLE + FEEDBACK_UNREAD:
         _compact_feedback(path)
 
 
-def _inserts_of(path: Path, article_id: str) -> int:
-    """How many lines of the feedback file are inserts of this article (by id, whatever its content was then, as
-    ``load_feedback`` and ``_compact_feedback`` group them). Reads the file (4 MB at most), as the index rebuild
-    after an insert does."""
-    count = 0
-    for raw in path.read_bytes().splitlines():
+# Each article's inserts in the feedback file as this process last wrote it, by path: (the file's identity, counts).
+# An insert adds one instead of reading the file (4 MB at most) inside the agent's request; a file another process
+# wrote since (``labeldesk forget``'s rewrite, another host's insert) has another inode, size or time: read again.
+_counted: dict[str, tuple[tuple[int, int, int], Counter]] = {}
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _inserts(fh, path: Path) -> Counter:
+    """How many lines of the open feedback file are inserts of each article (by id, whatever its content was then,
+    as ``load_feedback`` and ``_compact_feedback`` group them): what this process counted when the file is as it
+    left it, else read from the file."""
+    known = _counted.get(str(path))
+    if known is not None and known[0] == _identity(os.fstat(fh.fileno())):
+        return known[1]
+    fh.seek(0)
+    return _count_inserts(fh.read().splitlines())
+
+
+def _count_inserts(lines: list[bytes]) -> Counter:
+    counts: Counter = Counter()
+    for raw in lines:
         try:
             item = json.loads(raw)
-        except ValueError:
+        except ValueError:  # a line cut short by a crash
             continue
-        if isinstance(item, dict) and item.get("article") == article_id:
-            count += 1
-    return count
+        if isinstance(item, dict) and "article" in item:
+            counts[str(item["article"])] += 1
+    return counts
 
 
 def forget_customer(state_dir: Path, addresses: list[str], digests: list[str], threads: frozenset) -> int:
@@ -228,6 +251,7 @@ def _compact_feedback(path: Path) -> None:
             break
         newest.append(raw)
     replace_file(path, b"".join(raw + b"\n" for raw in reversed(newest)))
+    _counted[str(path)] = (_identity(path.stat()), _count_inserts(newest))
     log.info("knowledge base: %s compacted from %d to %d inserts", path, len(lines), len(newest))
 
 
