@@ -174,3 +174,34 @@ def test_a_failed_message_id_search_keeps_the_message_id(message_id):
 
     assert search_detail(f"in:anywhere rfc822msgid:{message_id}") == f"in:anywhere rfc822msgid:{message_id}"
     assert search_detail(f"rfc822msgid:{message_id} OR to:jane@example.org") == f"rfc822msgid:{message_id} OR to:…"
+
+
+def test_a_press_waits_for_the_file_no_longer_than_its_own_bound_while_another_press_waits(tmp_path, monkeypatch):
+    """While ``labeldesk forget`` (or a stuck process) holds ``kb-feedback.lock``, every press in ``serve`` waits
+    FEEDBACK_LOCK_SECONDS at most, then makes its draft unlearnt; the presses made meanwhile do not queue behind
+    each other's waits (the fifth agent's draft made after five waits)."""
+    import threading
+
+    from plugin_host.files import exclusive
+
+    state = tmp_path / "state"
+    waiting, first_done = threading.Event(), threading.Event()
+    real = store.exclusive
+
+    def announced(*args, **kwargs):
+        waiting.set()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "exclusive", announced)
+    with exclusive(state, "kb-feedback"):
+        monkeypatch.setattr(store, "FEEDBACK_LOCK_SECONDS", 20.0)
+        first = threading.Thread(target=lambda: (store.remember_insert(state, "one?", "refunds", thread="19b1"),
+                                                 first_done.set()))
+        first.start()
+        assert waiting.wait(10)
+        monkeypatch.setattr(store, "FEEDBACK_LOCK_SECONDS", 0.05)
+        store.remember_insert(state, "two?", "refunds", thread="19b2")
+        assert not first_done.is_set()  # the second press gave up while the first still waited
+    first.join(60)
+    questions = [item["question"] for item in feedback(tmp_path)]
+    assert "one?" in questions and "two?" not in questions

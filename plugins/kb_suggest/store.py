@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -131,13 +132,20 @@ def remember_insert(state_dir: Path, question: str, article_id: str, content_dig
     item = {"question": question[:1000], "article": article_id, **({"content": content_digest} if content_digest else {}),
             **({"thread": thread} if thread else {}), **({"customers": list(customers)} if customers else {})}
     line = json.dumps(item, ensure_ascii=False) + "\n"
-    with _lock:
+    # One bound for the whole wait, the other presses of this process's queue included: each agent's draft is made
+    # within FEEDBACK_LOCK_SECONDS, not after the waits of every press made before it.
+    deadline = time.monotonic() + FEEDBACK_LOCK_SECONDS
+    try:
+        if not _lock.acquire(timeout=FEEDBACK_LOCK_SECONDS):
+            raise Busy("kb-feedback")
         try:
-            with exclusive(state_dir, "kb-feedback", wait=FEEDBACK_LOCK_SECONDS):
+            with exclusive(state_dir, "kb-feedback", wait=max(0.0, deadline - time.monotonic())):
                 _append(path, line, thread, article_id)
-        except Busy:
-            log.warning("knowledge base: insert of %s not learnt: %s is held by `labeldesk forget` (or another "
-                        "process) for over %.0f s", article_id, path, FEEDBACK_LOCK_SECONDS)
+        finally:
+            _lock.release()
+    except Busy:
+        log.warning("knowledge base: insert of %s not learnt: %s is held by `labeldesk forget` (or another "
+                    "process) for over %.0f s", article_id, path, FEEDBACK_LOCK_SECONDS)
 
 
 def _append(path: Path, line: str, thread: str, article_id: str) -> None:
