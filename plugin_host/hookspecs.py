@@ -80,7 +80,9 @@ def sweep_tasklists(settings) -> list[str]:
 
     The host reads each list once per sweep and passes the idempotency keys of completed tasks
     to :func:`on_sweep` as ``completed_tasks`` (closing the loop on escalations); a key that
-    also has an open task (made again for a problem that came back) is not completed.
+    also has an open task (made again for a problem that came back) is not completed. The ticket
+    of each open Labeldesk task (the ``Thread:`` link of ``Ticket.gmail_url`` in its notes) is
+    swept too, even when no :func:`sweep_queries` search finds it.
 
     :param settings: the validated configuration.
     """

@@ -19,10 +19,10 @@ from typing import Callable
 from .actions import Actions
 from .config import Config
 from .errors import ConfigError, GmailError
-from .executor import Executor, Outcome
+from .executor import TASK_KEY, Executor, Outcome
 from .files import exclusive, remove_stale_temp_files
 from .loopguard import ROBOT_LOCAL
-from .ticket import CONTINUED, CardReply, Ticket, is_plain_address
+from .ticket import CONTINUED, THREAD_LINK, CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
 
 log = logging.getLogger(__name__)
@@ -500,18 +500,20 @@ class Host:
         search = " OR ".join(f"({q})" for q in queries) if len(queries) > 1 else "".join(queries)
         refs = self.client.list_message_ids(q=search) if search else []
         thread_ids = list(dict.fromkeys(ref["threadId"] for ref in refs))
-        # A ticket Gmail refused last time goes last: one thread Gmail cannot serve must not stop every sweep.
-        thread_ids.sort(key=lambda t: t in self._sweep_refused)
         # Each task list read once this sweep, not once per escalation; one warning for the alerts held back.
         with self.executor.tasks_read_once(), self.executor.alert_run("sweep"):
-            return self._sweep(thread_ids, dry_run, progress)
+            try:
+                completed, open_threads = self.watched_tasks()
+            except Exception:  # Google Tasks down or not allowed: deadlines and alerts still go on
+                log.exception("reading completed tasks failed; no escalation is closed this sweep")
+                completed, open_threads = frozenset(), []
+            # A ticket with an open task is visited though no query finds it: an older version took its label off.
+            thread_ids = list(dict.fromkeys(thread_ids + open_threads))
+            # A ticket Gmail refused last time goes last: one thread Gmail cannot serve must not stop every sweep.
+            thread_ids.sort(key=lambda t: t in self._sweep_refused)
+            return self._sweep(thread_ids, dry_run, progress, completed)
 
-    def _sweep(self, thread_ids: list[str], dry_run: bool, progress) -> list[Processed]:
-        try:
-            completed = self.completed_tasks()
-        except Exception:  # Google Tasks down or not allowed: deadlines and alerts still go on
-            log.exception("reading completed tasks failed; no escalation is closed this sweep")
-            completed = frozenset()
+    def _sweep(self, thread_ids: list[str], dry_run: bool, progress, completed: frozenset) -> list[Processed]:
         results = []
         try:
             self._sweep_each(thread_ids, dry_run, progress, completed, results)
@@ -570,22 +572,24 @@ class Host:
                 jobs.append((float(every), name, lambda job=job: job(self.client)))
         return jobs
 
-    def completed_tasks(self) -> frozenset[str]:
-        """Keys (``[labeldesk:KEY]`` in notes) of the lists plugins watch whose tasks are all completed
-        (a key made again for a problem that came back is open until its new task is done)."""
-        import re
-
+    def watched_tasks(self) -> tuple[frozenset[str], list[str]]:
+        """Of the lists plugins watch: the keys (``[labeldesk:KEY]`` in notes) whose tasks are all completed (a
+        key made again for a problem that came back is open until its new task is done), and the threads of the
+        open Labeldesk tasks (the ``Thread:`` link of :attr:`Ticket.gmail_url` in their notes)."""
         titles = {t for ts in self.pm.hook.sweep_tasklists(settings=self.config) for t in (ts or [])}
         if not titles:
-            return frozenset()
-        done, open_ = set(), set()
+            return frozenset(), []
+        done, open_, threads = set(), set(), []
         for tasklist in self.client.list_tasklists():
             if not any(tasklist.get("title", "").startswith(t) for t in titles):
                 continue
             for task in self.executor.list_tasks(tasklist["id"]):
-                keys = re.findall(r"\[labeldesk:([^\]]+)\]", task.get("notes") or "")
+                notes = task.get("notes") or ""
+                keys = TASK_KEY.findall(notes)
                 (done if task.get("status") == "completed" else open_).update(keys)
-        return frozenset(done - open_)
+                if keys and task.get("status") != "completed" and not task.get("deleted"):
+                    threads += THREAD_LINK.findall(notes)[:1]
+        return frozenset(done - open_), list(dict.fromkeys(threads))
 
 
 def customer_query(email: str) -> str:

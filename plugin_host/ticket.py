@@ -79,6 +79,8 @@ MessageKind = Literal["customer", "agent", "internal", "automatic"]
 # The host's label on a thread Gmail split off a customer's conversation (a reply with a new subject, a thread
 # past 100 messages): the record, kept in Gmail, that its first message is the customer writing again.
 CONTINUED = "Continued"
+# The "Thread:" line of a task's notes (a Ticket.gmail_url): the ticket it is about, for the sweep.
+THREAD_LINK = re.compile(r"^Thread: https://mail\.google\.com/mail/u/[^/\s]+/#all/([0-9A-Za-z]+)$", re.M)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from plugins.kb_suggest.store import load_feedback, remember_insert
 
 from .conftest import deliver, make_email
 from .test_host_sync import make_host, sent_acks
+from .test_sla_breach_tasks import answer, breach_task, breached, warsaw
 
 # cursor.json as each version saved it (history id filled in by the test)
 CURSORS = {
@@ -90,3 +91,22 @@ def test_feedback_lines_of_every_older_version_teach_and_survive_a_new_insert(tm
     for raw in path.read_text().splitlines()[-1:]:  # what older versions read of the new line
         item = json.loads(raw)
         assert isinstance(item["question"], str) and isinstance(item["article"], str)
+
+
+def test_a_breach_task_an_older_version_left_open_is_completed_by_the_next_sweep(tmp_path):
+    """Before cef1b28 the sync that read an agent's answer took SLA/Breached off and left the breach task open
+    (no version completed tasks). Upgraded — or after a rollback — the answered ticket has no label, no sweep
+    query finds it, and its task stayed open in the lead's list for good; the next sweep completes it, once."""
+    local, host, clock, feed, thread_id = breached(tmp_path)
+    clock["now"] = warsaw(14, 10)
+    answer(local, thread_id, warsaw(14, 5))
+    label = next(l["id"] for l in local.gmail().users().labels().list(userId="me").execute()["labels"]
+                 if l["name"].endswith("/SLA/Breached"))
+    local.gmail().users().threads().modify(userId="me", id=thread_id, body={"removeLabelIds": [label]}).execute()
+    feed.sync()  # as e24db1a read the answer: no label, the task open
+    assert breach_task(local)["status"] == "needsAction"
+    host.sweep()
+    task = breach_task(local)
+    assert task["status"] == "completed" and task["notes"].endswith("\nAnswered by Anna Kowalska on 2026-11-23 14:05 CET")
+    host.sweep()
+    assert breach_task(local)["notes"] == task["notes"] and not host.ticket(thread_id).has_label("SLA/Breached")

@@ -40,7 +40,7 @@ def owned_labels(settings):
     return [AT_RISK, BREACHED]  # claims about time nobody re-checks once sla is off; priorities stay
 
 
-def record_state(ticket, actions, settings, now) -> None:
+def record_state(ticket, actions, settings, now, swept: bool = False) -> None:
     policy = policy_of(settings)
     state = sla_state(ticket, policy, now)
     level = f"Priority/{state.priority.capitalize()}"
@@ -48,7 +48,7 @@ def record_state(ticket, actions, settings, now) -> None:
     actions.add_labels(level)
     actions.remove_labels(*[o for o in others if ticket.has_label(o)])
     actions.add_labels(AT_RISK) if state.at_risk else actions.remove_labels(AT_RISK)
-    settled = escalation.settle_breaches(ticket, state, policy, actions, settings, now, BREACHED)
+    settled = escalation.settle_breaches(ticket, state, policy, actions, settings, now, BREACHED, swept)
     if state.breached:
         actions.add_labels(BREACHED)
     elif not settled:  # else it comes off once the breach tasks are completed
@@ -76,7 +76,7 @@ def on_agent_replied(ticket, actions, settings, now):
 
 @hookimpl
 def on_sweep(ticket, actions, settings, now, completed_tasks):
-    record_state(ticket, actions, settings, now)
+    record_state(ticket, actions, settings, now, swept=True)
     escalation.close_the_loop(ticket, completed_tasks or frozenset(), actions, policy_of(settings))
 
 

@@ -73,12 +73,15 @@ def breach_key(ticket, started: datetime) -> str:
     return f"breach:{ticket.thread_id}:{int(started.timestamp())}"
 
 
-def settle_breaches(ticket, state: SlaState, policy, actions, settings, now: datetime, label: str) -> bool:
+def settle_breaches(ticket, state: SlaState, policy, actions, settings, now: datetime, label: str,
+                    swept: bool = False) -> bool:
     """Complete the breach tasks of the clocks an agent has since answered, or all of them once the ticket is
     resolved, each with a line why in the team's zone; ``label`` (``SLA/Breached``) comes off once they are
     (a run that cannot reach Tasks leaves it on, so the sweep tries again). Only for a thread carrying
-    ``label``: a ticket that never breached costs no Tasks call. Returns whether anything was recorded."""
-    if not ticket.has_label(label):
+    ``label``: a ticket that never breached costs no Tasks call. In a sweep (``swept``), which reads the list
+    once for every ticket, the label is not needed: versions before cef1b28 took it off and left the task open
+    (the sweep visits the tickets of open tasks). Returns whether anything was recorded."""
+    if not (swept or ticket.has_label(label)):
         return False
     reasons = {breach_key(ticket, start): f"Answered by {_agent_name(answer, settings)} on "
                                           f"{team_time(answer.sent_at, policy)}"
