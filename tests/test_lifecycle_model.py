@@ -427,7 +427,8 @@ class Lifecycle(RuleBasedStateMachine):
         policy = self.policy()
         owing = [m for m in customers if not thread.agent_messages() or m.at > thread.agent_messages()[-1].at]
         started = (owing or customers)[0].at
-        target = policy.target("normal", "next_response" if thread.agent_messages() else "first_response", "email")
+        kind = "next_response" if thread.agent_messages() or thread.continues else "first_response"
+        target = policy.target("normal", kind, "email")
         share = policy.at_risk_share if point == "at risk" else 1
         moment = policy.calendar.add_business_time(started, target * share) + timedelta(minutes=off)
         if moment > self.now:
@@ -690,8 +691,8 @@ class Lifecycle(RuleBasedStateMachine):
     def expected_sla(self, thread: Thread, policy) -> tuple[bool, bool]:
         agents = thread.agent_messages()
         customers = thread.customer_messages()
-        if not agents:
-            kind, started = "first_response", customers[0].at
+        if not agents:  # a thread Gmail split off a conversation continues it: the customer writing again
+            kind, started = "next_response" if thread.continues else "first_response", customers[0].at
         else:
             owing = [m for m in customers if m.at > agents[-1].at and m.kind != "thanks"]
             if not owing:
