@@ -122,6 +122,9 @@ class Thread:
     to: str = SUPPORT
     messages: list[Message] = field(default_factory=list)
     continues: str = ""  # the thread Gmail split this one off (the customer changed the subject in a reply)
+    # that thread was the same customer's, by a message of theirs (docs/architecture.md): Continued, next-response
+    # clock; None when all their messages there were in Trash or Spam (the docs leave it open: not checked)
+    continued: bool | None = False
     holds: dict = field(default_factory=dict)  # hold label → when a person set it
     read_stale: bool = False  # a person changed Awaiting reply or took messages out of Trash/Spam since the last mail
 
@@ -308,6 +311,8 @@ class Lifecycle(RuleBasedStateMachine):
         new.subject, new.customer, new.name, new.language, new.to = (subject, thread.customer, thread.name,
                                                                      thread.language, thread.to)
         new.continues = thread.thread_id
+        theirs = [m for m in thread.messages if m.customer]
+        new.continued = None if theirs and all(m.binned for m in theirs) else bool(theirs)
         self.say(f"{thread.customer} answers {thread.thread_id} under a new subject: {new.thread_id}")
 
     def ours_in(self, thread: Thread) -> list[str]:
@@ -427,7 +432,7 @@ class Lifecycle(RuleBasedStateMachine):
         policy = self.policy()
         owing = [m for m in customers if not thread.agent_messages() or m.at > thread.agent_messages()[-1].at]
         started = (owing or customers)[0].at
-        kind = "next_response" if thread.agent_messages() or thread.continues else "first_response"
+        kind = "next_response" if thread.agent_messages() or thread.continued else "first_response"
         target = policy.target("normal", kind, "email")
         share = policy.at_risk_share if point == "at risk" else 1
         moment = policy.calendar.add_business_time(started, target * share) + timedelta(minutes=off)
@@ -679,7 +684,8 @@ class Lifecycle(RuleBasedStateMachine):
 
         policy = policy_of(self.host.config)
         for thread in self.tickets():
-            if thread.read_stale or any(m.binned for m in thread.messages) or not thread.customer_messages():
+            if thread.read_stale or any(m.binned for m in thread.messages) or not thread.customer_messages() \
+                    or thread.continued is None:
                 continue
             labels = self.labels(thread.thread_id)
             expected = self.expected_sla(thread, policy)
@@ -692,7 +698,7 @@ class Lifecycle(RuleBasedStateMachine):
         agents = thread.agent_messages()
         customers = thread.customer_messages()
         if not agents:  # a thread Gmail split off a conversation continues it: the customer writing again
-            kind, started = "next_response" if thread.continues else "first_response", customers[0].at
+            kind, started = "next_response" if thread.continued else "first_response", customers[0].at
         else:
             owing = [m for m in customers if m.at > agents[-1].at and m.kind != "thanks"]
             if not owing:
