@@ -593,7 +593,9 @@ class Lifecycle(RuleBasedStateMachine):
             answered = next((m for m in thread.messages if m.message_id == str(parsed["In-Reply-To"])), None)
             if answered is None or not answered.customer:
                 self.fail(f"the acknowledgement in {thread_id} answers {parsed['In-Reply-To']}, no customer's mail")
-            if thread.continues:
+            earlier = [m for m in thread.messages if m.at < answered.at]
+            if thread.continues and not (earlier and all(m.ever_binned for m in earlier)):
+                # accepted by design: writing again under a conversation all of which was binned is a new request
                 self.fail(f"{thread_id} continues {thread.continues} (a reply under a new subject), yet was "
                           "acknowledged")
             if any(m.kind == "agent" and m.at < at and not m.ever_binned for m in thread.messages):
