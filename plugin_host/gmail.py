@@ -140,8 +140,13 @@ def _has_message_id(message: dict, message_id: str) -> bool:
 
 
 def retryable(exc: Exception) -> bool:
-    if not isinstance(exc, HttpError):  # httplib2's failed name lookup (DNS down a moment) is no OSError
-        return isinstance(exc, (ConnectionError, TimeoutError, OSError, httplib2.ServerNotFoundError))
+    from google.auth.exceptions import RefreshError, TransportError
+
+    if isinstance(exc, RefreshError):  # the token endpoint down (google-auth asked it 3 times), not a refusal
+        return exc.retryable
+    if not isinstance(exc, HttpError):  # httplib2's failed name lookup (DNS down a moment) is no OSError, nor is
+        # google-auth's TransportError, which wraps it when it happens while the token is refreshed
+        return isinstance(exc, (ConnectionError, TimeoutError, OSError, httplib2.ServerNotFoundError, TransportError))
     status = _status(exc)
     return status in RETRY_STATUSES or (status == 403 and _reason(exc) in RATE_REASONS)
 
