@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
 import httplib2
+from google.auth.exceptions import GoogleAuthError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
@@ -31,6 +32,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 from .config import MailboxSettings
 from .errors import GmailError
 from .quota import TokenBucket, units_for
+from .refusals import explain
 
 log = logging.getLogger(__name__)
 GOOGLE_ROOTS = {"gmail": "https://gmail.googleapis.com/", "tasks": "https://tasks.googleapis.com/",
@@ -139,6 +141,16 @@ def _has_message_id(message: dict, message_id: str) -> bool:
     return any(h["name"].lower() == "message-id" and h["value"].strip().strip("<>") == message_id for h in headers)
 
 
+def said_by_auth(exc: Exception) -> str:
+    """An exception's text for the log; of google-auth's RefreshError only the token endpoint's error code and
+    description (its second argument is the endpoint's whole answer)."""
+    from google.auth.exceptions import RefreshError
+
+    if isinstance(exc, RefreshError) and exc.args:
+        return str(exc.args[0])[:300]
+    return str(exc)
+
+
 def retryable(exc: Exception) -> bool:
     from google.auth.exceptions import RefreshError, TransportError
 
@@ -191,6 +203,7 @@ class GmailClient:
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.stats: dict[str, Counter] = {"calls": Counter(), "units": Counter(), "retries": Counter()}
         self._connections = threading.local()  # per thread: credentials id -> its own httplib2 connection
+        self._credentials = {"gmail": credentials, "tasks": credentials}  # per API, to explain a refusal
         self.gmail = self._build("gmail", credentials)
         self.tasks = self._build("tasks", credentials)
         self._drive_credentials = drive_credentials
@@ -228,6 +241,7 @@ class GmailClient:
         """Drive v3, built on first use with read-only Drive credentials (only the KB's Drive source needs it)."""
         if self._drive is None:
             credentials = self._drive_credentials() if self._drive_credentials and self.http is None else None
+            self._credentials["drive"] = credentials
             self._drive = self._build("drive", credentials)
         return self._drive
 
@@ -264,20 +278,27 @@ class GmailClient:
                     raise self.failure(method_id, describe, exc) from exc
                 self.stats["retries"][method_id] += 1
                 log.info("%s %s on %s failed (%s); retry in %.2fs", method_id, describe, self.address,
-                         _status(exc) if isinstance(exc, HttpError) else exc, delay)
+                         _status(exc) if isinstance(exc, HttpError) else said_by_auth(exc), delay)
                 self.sleep(delay)
 
     def failure(self, method_id: str, describe: str, exc: Exception) -> GmailError:
-        if isinstance(exc, HttpError):
+        api = method_id.split(".", 1)[0]
+        refusal = explain(exc, api, self._credentials.get(api), self.settings.credentials)
+        if refusal is not None:  # the cause and the admin's next step, in one line
+            detail = refusal.advice
+        elif isinstance(exc, HttpError):
             detail = f"HTTP {_status(exc)} {_reason(exc) or exc.reason}"
         else:
-            detail = f"{type(exc).__name__}: {exc}"
+            detail = f"{type(exc).__name__}: {said_by_auth(exc)}"
         error = GmailError(f"mailbox {self.address}: {method_id}{' ' + describe if describe else ''} failed: {detail}")
         error.status = _status(exc) if isinstance(exc, HttpError) else 0
         error.method = method_id  # for /readyz, which names the call and the status, not the text
-        # Gmail out of quota, down or unreachable: later calls would fail too. Google Tasks (or Drive) down says
-        # nothing about Gmail (an escalation's task failing must not stop a sync or sweep of the other tickets).
-        error.unavailable = retryable(exc) and method_id.startswith("gmail.")
+        error.refusal = refusal  # lasts until an admin acts: said once by `serve`, not at every poll
+        # Gmail out of quota, down, unreachable or refusing us: later calls would fail too. Google Tasks (or Drive)
+        # down or not enabled says nothing about Gmail (an escalation's task failing must not stop a sync or sweep
+        # of the other tickets), but Tasks' token is Gmail's: refused for one, it is refused for both.
+        shared_token = api == "tasks" and isinstance(exc, GoogleAuthError)
+        error.unavailable = (retryable(exc) or refusal is not None) and (api == "gmail" or shared_token)
         return error
 
     def batch(self, calls: list[tuple[Any, str]]) -> list[Any]:

@@ -276,7 +276,8 @@ class ChangeFeed:
         ``its_own``) sets the thread aside after STRIKES syncs in a row, so one poisoned thread cannot stop the
         mailbox for good."""
         detail = f"{type(exc).__name__}: {exc}"[:300]
-        mailbox_wide = isinstance(exc, GmailError) and getattr(exc, "status", 0) not in THREAD_STATUSES
+        mailbox_wide = isinstance(exc, GmailError) and (getattr(exc, "status", 0) not in THREAD_STATUSES
+                                                        or getattr(exc, "refusal", None) is not None)  # no Gmail licence: 400
         refused = mailbox_wide and not dry_run
         if refused and thread_id not in self.cursor.refused:
             self.cursor.refused.append(thread_id)  # tried after the others next time, its own refusal or not

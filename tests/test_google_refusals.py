@@ -6,7 +6,6 @@ Each case goes through google-auth, google-auth-httplib2 and googleapiclient as 
 from __future__ import annotations
 
 import json
-import logging
 
 import httplib2
 import pytest
@@ -71,3 +70,80 @@ def test_a_token_endpoint_blip_is_retried_like_any_call(desk, blip):
     assert report.ok and len(report.threads) == 3
     assert _acknowledged(desk.local) == 3
     assert host.client.stats["retries"]["gmail.users.getProfile"] == 1
+
+
+def _labeldesk(desk_dir, *args):
+    """``labeldesk <args> --config <desk_dir>/labeldesk.toml`` as the console script runs it (main()'s handler)."""
+    from click.testing import CliRunner
+
+    from plugin_host import cli
+
+    cli._load_plugin_commands()
+    runner = CliRunner()
+    with pytest.raises(SystemExit) as exited:
+        with runner.isolated_filesystem():
+            import sys
+            argv, sys.argv = sys.argv, ["labeldesk", *args, "--config", str(desk_dir / "labeldesk.toml")]
+            try:
+                cli.main()
+            finally:
+                sys.argv = argv
+    return exited.value.code
+
+
+def _no_secret(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text, secret
+
+
+# 2. Google refusing for good said "RefreshError: ('invalid_grant: …', {'error': …})" or "HTTP 403
+#    accessNotConfigured": no cause an admin can act on. Each lasting refusal is now one line naming the cause and
+#    the next step (the key to replace, the scopes to grant and where, the API to enable and its page, `labeldesk
+#    auth` again), and the sync stops at the first (the rest would hit the same wall).
+from .google_refusals import (CLIENT_REFUSED, DAILY_LIMIT, DELEGATION_MISSING, DOMAIN_POLICY, KEY_DELETED,  # noqa: E402
+                              NO_GMAIL, TOKEN_REVOKED, api_disabled, scope_missing)
+
+ALL_SCOPES = ("https://www.googleapis.com/auth/gmail.modify https://www.googleapis.com/auth/gmail.send "
+              "https://www.googleapis.com/auth/gmail.settings.basic https://www.googleapis.com/auth/tasks")
+GMAIL_OFF = api_disabled("gmail.googleapis.com", "Gmail API")
+
+
+@pytest.mark.parametrize("token, refuse, oauth, expected", [
+    (KEY_DELETED, None, False, ["Invalid JWT Signature", "sa.json", "new key for labeldesk@desk.iam.gserviceaccount.com"]),
+    (DELEGATION_MISSING, None, False, ["unauthorized_client", "Manage Domain Wide Delegation",
+                                       "client ID 104123456789012345678", f"exactly these scopes: {ALL_SCOPES}"]),
+    (TOKEN_REVOKED, None, True, ["Token has been expired or revoked", "7 days", "labeldesk auth --client-secrets"]),
+    (CLIENT_REFUSED, None, True, ["invalid_client", "APIs & Services > Credentials", "labeldesk auth"]),
+    (GRANTED, GMAIL_OFF, False, ["Gmail API is not enabled", "accessNotConfigured",
+                                 "https://console.developers.google.com/apis/api/gmail.googleapis.com/overview?project="]),
+    (GRANTED, NO_GMAIL, False, ["no Gmail", "Mail service not enabled", "licence"]),
+    (GRANTED, DOMAIN_POLICY, False, ["domainPolicy", "API controls"]),
+    (GRANTED, DAILY_LIMIT, False, ["daily quota", "dailyLimitExceeded", "midnight Pacific"]),
+], ids=["key-deleted", "delegation", "token-revoked", "client-secret", "gmail-off", "no-licence", "domain-policy",
+        "daily-limit"])
+def test_a_lasting_refusal_says_its_cause_and_the_way_out(desk, tmp_path, capsys, caplog, token, refuse, oauth,
+                                                          expected):
+    host, google = desk(token_answers=[token], refuse=(lambda uri, method: refuse) if refuse else None, oauth=oauth)
+    code = _labeldesk(tmp_path, "sync")
+    said = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in said
+    line = next(line for line in said.splitlines() if line.startswith("Error:"))
+    for words in expected:
+        assert words in line, (words, line)
+    _no_secret(said + caplog.text)
+    assert google.token_requests == 1 and len(google.api_requests) <= 1  # asked once, not once a thread
+    assert _acknowledged(desk.local) == 0
+
+
+# A token that may read but not send (the consent screen's box for sending left unticked): the first refused send
+# stops the sync, instead of each of the tickets trying its own and logging it.
+def test_a_send_refused_for_its_scope_stops_the_sync_at_the_first(desk, caplog):
+    refused = scope_missing("gmail.googleapis.com", "caribou.api.proto.MailboxService.SendMessage")
+    host, google = desk(refuse=lambda uri, method: refused if uri.split("?")[0].endswith("/messages/send") else None,
+                        oauth=True)
+    report = _sync(host)
+    sends = [r for r in google.api_requests if "/messages/send" in r.split("?")[0]]
+    assert len(sends) == 1 and len(report.failed) == 3
+    assert "no scope for the Gmail API" in caplog.text and "labeldesk auth --client-secrets" in caplog.text
+    assert "not tried" in report.failed[-1][1]
+    _no_secret(caplog.text)
