@@ -14,6 +14,7 @@ import re
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from plugin_host.errors import GmailError, LabeldeskError, VerificationError
+from plugin_host.refusals import level
 
 from . import cards
 from .verify import verify_system_token, verify_user
@@ -116,7 +117,7 @@ def _handle(handler, push=cards.push_card, failed=cards.error_card):
     except AddonError as exc:
         return jsonify(push(cards.message_card("Labeldesk", str(exc))))
     except LabeldeskError as exc:  # Gmail down or out of quota: the message says it all, a traceback would not
-        log.error("add-on %s failed: %s", request.path, exc)
+        log.log(level(exc), "add-on %s failed: %s", request.path, exc)
         return jsonify(push(failed()))
     except Exception:  # a bug: the agent sees a friendly card; the details go to the log
         log.exception("add-on %s failed", request.path)

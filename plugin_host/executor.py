@@ -32,6 +32,7 @@ from .alerts import AlertBudget
 from .config import Config
 from .mailpolicy import OUTGOING
 from .errors import GmailError
+from .refusals import level
 from .sent import SentLedger
 from .ticket import Ticket
 
@@ -295,8 +296,9 @@ class Executor:
         if outage is not None:
             raise outage  # after the labels: Gmail itself is down or out of quota, the batch stops
         for exc in failed:  # Tasks or a chat webhook down: the reply and labels went through; keys retry it
-            log.error("an alert for thread %s did not go out (%s); the next run tries again",
-                      ticket.thread_id if ticket else "-", f"{type(exc).__name__}: {exc}"[:300])
+            said = str(exc) if getattr(exc, "refusal", None) else f"{type(exc).__name__}: {exc}"[:300]  # a refusal whole
+            log.log(level(exc), "an alert for thread %s did not go out (%s); the next run tries again",
+                    ticket.thread_id if ticket else "-", said)
         return outcome
 
     def carry_out_alert(self, action: Task | TaskDone | Notification, outcome: Outcome,

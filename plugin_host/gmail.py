@@ -32,7 +32,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 from .config import MailboxSettings
 from .errors import GmailError
 from .quota import TokenBucket, units_for
-from .refusals import explain
+from .refusals import SaidOnce, explain
 
 log = logging.getLogger(__name__)
 GOOGLE_ROOTS = {"gmail": "https://gmail.googleapis.com/", "tasks": "https://tasks.googleapis.com/",
@@ -204,6 +204,7 @@ class GmailClient:
         self.stats: dict[str, Counter] = {"calls": Counter(), "units": Counter(), "retries": Counter()}
         self._connections = threading.local()  # per thread: credentials id -> its own httplib2 connection
         self._credentials = {"gmail": credentials, "tasks": credentials}  # per API, to explain a refusal
+        self.refusals = SaidOnce()
         self.gmail = self._build("gmail", credentials)
         self.tasks = self._build("tasks", credentials)
         self._drive_credentials = drive_credentials
@@ -267,7 +268,7 @@ class GmailClient:
             self.stats["calls"][method_id] += 1
             self.stats["units"][method_id] += units_for(method_id)
             try:
-                return request.execute(num_retries=0)
+                answer = request.execute(num_retries=0)
             except Exception as exc:
                 if not retryable(exc) or attempt == self.max_attempts - 1:
                     raise self.failure(method_id, describe, exc) from exc
@@ -280,6 +281,9 @@ class GmailClient:
                 log.info("%s %s on %s failed (%s); retry in %.2fs", method_id, describe, self.address,
                          _status(exc) if isinstance(exc, HttpError) else said_by_auth(exc), delay)
                 self.sleep(delay)
+            else:
+                self.refusals.worked(method_id.split(".", 1)[0])
+                return answer
 
     def failure(self, method_id: str, describe: str, exc: Exception) -> GmailError:
         api = method_id.split(".", 1)[0]
@@ -294,6 +298,7 @@ class GmailClient:
         error.status = _status(exc) if isinstance(exc, HttpError) else 0
         error.method = method_id  # for /readyz, which names the call and the status, not the text
         error.refusal = refusal  # lasts until an admin acts: said once by `serve`, not at every poll
+        error.said_before = refusal is not None and not self.refusals.first(api, refusal)
         # Gmail out of quota, down, unreachable or refusing us: later calls would fail too. Google Tasks (or Drive)
         # down or not enabled says nothing about Gmail (an escalation's task failing must not stop a sync or sweep
         # of the other tickets), but Tasks' token is Gmail's: refused for one, it is refused for both.
@@ -317,6 +322,7 @@ class GmailClient:
                         failed.append((index, exception))
                     else:
                         results[index] = response
+                        self.refusals.worked(calls[index][1].split(".", 1)[0])
                 for position, index in enumerate(chunk):
                     request, method_id = calls[index]
                     self.bucket.take(units_for(method_id))

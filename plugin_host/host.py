@@ -18,10 +18,11 @@ from typing import Callable
 
 from .actions import Actions
 from .config import Config
-from .errors import ConfigError, GmailError
+from .errors import ConfigError, GmailError, LabeldeskError
 from .executor import TASK_KEY, Executor, Outcome
 from .files import exclusive, remove_stale_temp_files
 from .loopguard import ROBOT_LOCAL
+from .refusals import level
 from .ticket import CONTINUED, THREAD_LINK, CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
 
@@ -493,6 +494,8 @@ class Host:
         try:
             self.retire_labels(dry_run)
         except GmailError as exc:  # tidying up must not keep the tickets from their deadlines; the next sweep retries
+            if getattr(exc, "unavailable", False):  # Gmail down or refusing us: the sweep's own calls would fail too
+                raise
             log.error("deleting the labels of plugins that are not enabled failed: %s", exc)
         queries = [q for qs in self.pm.hook.sweep_queries(settings=self.config, now=now) for q in (qs or [])]
         queries = list(dict.fromkeys(queries))
@@ -504,7 +507,10 @@ class Host:
         with self.executor.tasks_read_once(), self.executor.alert_run("sweep"):
             try:
                 completed, open_threads = self.watched_tasks()
-            except Exception:  # Google Tasks down or not allowed: deadlines and alerts still go on
+            except LabeldeskError as exc:  # Google Tasks down or not allowed: deadlines and alerts still go on
+                log.log(level(exc), "reading completed tasks failed: %s; no escalation is closed this sweep", exc)
+                completed, open_threads = frozenset(), []
+            except Exception:  # a bug: its traceback is what a developer needs
                 log.exception("reading completed tasks failed; no escalation is closed this sweep")
                 completed, open_threads = frozenset(), []
             # A ticket with an open task is visited though no query finds it: an older version took its label off.
@@ -535,9 +541,12 @@ class Host:
                 results.append(self.process_thread(thread_id, dry_run=dry_run, events=["on_sweep"],
                                                    completed_tasks=completed))
             except Exception as exc:  # one bad ticket must not keep the others from their deadlines
-                log.exception("sweeping thread %s failed", thread_id)
+                if isinstance(exc, LabeldeskError):  # Gmail refusing: its message names the call and the answer
+                    log.log(level(exc), "sweeping thread %s failed: %s", thread_id, exc)
+                else:  # a plugin or parser bug: the traceback is what a developer needs
+                    log.exception("sweeping thread %s failed", thread_id)
                 if getattr(exc, "unavailable", False):  # Gmail out of quota or down: the rest would fail alike
-                    log.error("sweep stopped: Gmail refused; the next sweep visits the other tickets first")
+                    log.log(level(exc), "sweep stopped: Gmail refused; the next sweep visits the other tickets first")
                     self._sweep_refused.add(thread_id)
                     break
             else:

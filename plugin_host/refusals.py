@@ -16,6 +16,8 @@ endpoint's whole answer, and nothing of a token, client secret or key is ever qu
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,3 +153,32 @@ def _client_id(key_file: str) -> str:
         return str(json.loads(Path(key_file).read_text(encoding="utf-8")).get("client_id") or "(client_id in the key file)")
     except (OSError, ValueError, AttributeError):
         return "(client_id in the [mailbox] credentials file)"
+
+
+class SaidOnce:
+    """The lasting refusals already said, per API. `serve` meets the same one at every poll, sweep, push and card
+    until an admin acts: the log says it once (ERROR), then at INFO, and again only after a call to that API
+    worked in between (the refusal was mended, and came back)."""
+
+    def __init__(self):
+        self._said: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def first(self, api: str, refusal: Refusal) -> bool:
+        """Whether ``refusal`` (met calling ``api``) was not said since that API last worked; notes it as said."""
+        with self._lock:
+            if (api, refusal.advice) in self._said:
+                return False
+            self._said.add((api, refusal.advice))
+            return True
+
+    def worked(self, api: str) -> None:
+        """A call to ``api`` worked: what it refused before is news again when it comes back."""
+        if self._said:  # the usual case, checked at every call: nothing to forget
+            with self._lock:
+                self._said = {said for said in self._said if said[0] != api}
+
+
+def level(exc: BaseException) -> int:
+    """The log level for a failure: ERROR, or INFO for a lasting refusal already said (see :class:`SaidOnce`)."""
+    return logging.INFO if getattr(exc, "said_before", False) else logging.ERROR

@@ -12,6 +12,7 @@ import time
 
 from .errors import LabeldeskError
 from .files import Busy, check_writable
+from .refusals import level
 
 log = logging.getLogger(__name__)
 SERVER_THREADS = 8  # add-on cards, pushes and health checks at once; syncs run on their own threads
@@ -55,7 +56,8 @@ class Scheduler:
             return
         except LabeldeskError as exc:  # Gmail down or out of quota, a state folder full: the message says it all
             self.failures[name] = self.failures.get(name, 0) + 1
-            log.error("%s failed: %s; %s", name, exc, then() if callable(then) else then)
+            # Credentials refused, an API off: said once, not at every round (see refusals.SaidOnce)
+            log.log(level(exc), "%s failed: %s; %s", name, exc, then() if callable(then) else then)
             return
         except Exception:  # a bug: its traceback is what a developer needs
             self.failures[name] = self.failures.get(name, 0) + 1

@@ -21,6 +21,7 @@ from .errors import ConfigError, GmailError, LabeldeskError
 from .files import Busy, exclusive, write_private_json
 from .health import SyncHealth, public_reason
 from .host import Host, Processed
+from .refusals import level
 
 log = logging.getLogger(__name__)
 WATCH_RENEW_SECONDS = 24 * 3600
@@ -138,7 +139,7 @@ class ChangeFeed:
             except Busy as exc:  # another process is syncing the same mail: nothing is wrong here
                 log.warning("background sync after push skipped: %s", exc)
             except LabeldeskError as exc:  # Gmail down or out of quota, a full state folder: the message says it all
-                log.error("background sync after push failed: %s; the next push or poll retries", exc)
+                log.log(level(exc), "background sync after push failed: %s; the next push or poll retries", exc)
             except Exception:  # a bug: its traceback is what a developer needs; the next push or poll retries
                 log.exception("background sync after push failed")
 
@@ -238,7 +239,7 @@ class ChangeFeed:
                     answered = True
                 except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
                     if isinstance(exc, GmailError):  # its message names the call and Gmail's answer
-                        log.error("processing thread %s failed: %s", thread_id, exc)
+                        log.log(level(exc), "processing thread %s failed: %s", thread_id, exc)
                     else:  # a parser or plugin bug: the traceback is what a developer needs
                         log.exception("processing thread %s failed", thread_id)
                     # Gmail's 5xx after it answered others is this thread's (quota and credentials never are; nor
@@ -266,7 +267,7 @@ class ChangeFeed:
             report.failed.extend((t, f"not tried: {exc}") for t in thread_ids)
             return
         if thread_ids:
-            log.error("Gmail refused (%s); %d more thread(s) left for the next sync", exc, len(thread_ids))
+            log.log(level(exc), "Gmail refused (%s); %d more thread(s) left for the next sync", exc, len(thread_ids))
         report.failed.extend((t, "not tried: Gmail refused an earlier thread of this batch") for t in thread_ids)
 
     def _strike(self, thread_id: str, exc: Exception, report: SyncReport, dry_run: bool, its_own: bool = False) -> None:
@@ -275,7 +276,7 @@ class ChangeFeed:
         read, a request Gmail calls bad for this thread alone, or refuses after answering the threads before it:
         ``its_own``) sets the thread aside after STRIKES syncs in a row, so one poisoned thread cannot stop the
         mailbox for good."""
-        detail = f"{type(exc).__name__}: {exc}"[:300]
+        detail = str(exc) if getattr(exc, "refusal", None) else f"{type(exc).__name__}: {exc}"[:300]  # a refusal whole
         mailbox_wide = isinstance(exc, GmailError) and (getattr(exc, "status", 0) not in THREAD_STATUSES
                                                         or getattr(exc, "refusal", None) is not None)  # no Gmail licence: 400
         refused = mailbox_wide and not dry_run

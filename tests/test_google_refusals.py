@@ -6,6 +6,7 @@ Each case goes through google-auth, google-auth-httplib2 and googleapiclient as 
 from __future__ import annotations
 
 import json
+import logging
 
 import httplib2
 import pytest
@@ -147,3 +148,58 @@ def test_a_send_refused_for_its_scope_stops_the_sync_at_the_first(desk, caplog):
     assert "no scope for the Gmail API" in caplog.text and "labeldesk auth --client-secrets" in caplog.text
     assert "not tried" in report.failed[-1][1]
     _no_secret(caplog.text)
+
+
+def _errors(caplog, words: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and words in r.getMessage()]
+
+
+# 3. `serve` logged a lasting refusal at every round of every loop (poll, sweep, each push's sync, each card), with
+#    the backoff at most every 10 minutes for days. It now says it once; the rounds after it are at INFO (-v), the
+#    round that works says so, and a refusal that comes back after that is said again. Nothing is lost or sent
+#    twice once the admin has fixed it.
+def test_serve_says_a_lasting_refusal_once_and_catches_up_when_it_clears(desk, caplog):
+    from plugin_host.scheduler import Scheduler
+    from plugin_host.sync import ChangeFeed
+
+    host, google = desk(token_answers=[DELEGATION_MISSING])
+    feed = ChangeFeed(host)
+    scheduler = Scheduler(host, feed)
+    caplog.set_level(logging.INFO)
+    for _ in range(3):
+        scheduler.once(feed.sync, "poll", "retrying")
+        scheduler.once(host.sweep, "sweep", "retrying")
+        feed._background_sync()  # a push
+    said = _errors(caplog, "Manage Domain Wide Delegation")
+    assert len(said) == 1 and said[0].startswith("poll failed: mailbox support@example.com"), said
+    assert "Traceback" not in caplog.text
+    again = [r for r in caplog.records if "Manage Domain Wide Delegation" in r.getMessage() and r.levelno == logging.INFO]
+    assert len(again) >= 8  # the other rounds of poll, sweep and pushes, at INFO
+
+    google.token_answers = [GRANTED]  # the admin granted the scopes
+    scheduler.once(feed.sync, "poll", "retrying")
+    assert "poll works again after 3 failed round(s)" in caplog.text
+    assert _acknowledged(desk.local) == 3 and feed.cursor.history_id
+    scheduler.once(feed.sync, "poll", "retrying")
+    assert _acknowledged(desk.local) == 3
+
+    google.token_answers = [TOKEN_REVOKED]  # gone again later: news again
+    host.client._credentials["gmail"].token = None  # google-auth refreshes an hour later
+    scheduler.once(feed.sync, "poll", "retrying")
+    assert len(_errors(caplog, "Invalid JWT") + _errors(caplog, "Token has been expired")) == 1
+
+
+# 4. An optional API refused (Google Tasks not enabled in the project): every sweep logged "reading completed tasks
+#    failed" with a traceback. The sweep goes on with the tickets' deadlines; the cause is said once, without one.
+def test_the_sweep_goes_on_without_google_tasks_and_says_why_once(desk, caplog):
+    tasks_off = api_disabled("tasks.googleapis.com", "Google Tasks API")
+    host, google = desk(refuse=lambda uri, method: tasks_off if "/tasks/v1/" in uri else None)
+    assert _sync(host).ok and _acknowledged(desk.local) == 3
+    caplog.set_level(logging.INFO)
+    host.sweep()
+    host.sweep()
+    assert "Traceback" not in caplog.text
+    said = _errors(caplog, "Google Tasks API is not enabled")
+    assert len(said) == 1 and "https://console.developers.google.com/apis/api/tasks.googleapis.com" in said[0]
+    assert any("gmail.users.messages.list" in call or "/messages?" in call for call in google.api_requests)
+
