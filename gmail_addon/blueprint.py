@@ -118,7 +118,7 @@ def _handle(handler, push=cards.push_card, failed=cards.error_card):
         return jsonify(push(cards.message_card("Labeldesk", str(exc))))
     except LabeldeskError as exc:  # Gmail down or out of quota: the message says it all, a traceback would not
         log.log(level(exc), "add-on %s failed: %s", request.path, exc)
-        return jsonify(push(failed()))
+        return jsonify(push(cards.refused_card() if getattr(exc, "refusal", None) else failed()))
     except Exception:  # a bug: the agent sees a friendly card; the details go to the log
         log.exception("add-on %s failed", request.path)
         return jsonify(push(failed()))

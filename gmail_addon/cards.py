@@ -186,6 +186,14 @@ def error_card() -> dict:
                         "minute; if it keeps happening, tell your admin.")
 
 
+def refused_card() -> dict:
+    """Google refuses Labeldesk itself (credentials revoked, an API not enabled, a scope not granted): "try again
+    in a minute" would not help, and the agent cannot fix it; the admin can, with what the log says."""
+    return message_card("Labeldesk needs your admin", "Google refuses Labeldesk access to the support mailbox (its "
+                        "credentials, an API or a permission), and this will not clear by itself. Tell your admin: "
+                        "Labeldesk's log says what to change. Until then, answer in Gmail as usual.")
+
+
 def button_error_card() -> dict:
     """A button failed midway (Gmail or Tasks down): what was asked may be partly done, so say so."""
     return message_card("Something went wrong", "What you asked may not have been done: Gmail or Google Tasks did "

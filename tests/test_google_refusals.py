@@ -203,3 +203,36 @@ def test_the_sweep_goes_on_without_google_tasks_and_says_why_once(desk, caplog):
     assert len(said) == 1 and "https://console.developers.google.com/apis/api/tasks.googleapis.com" in said[0]
     assert any("gmail.users.messages.list" in call or "/messages?" in call for call in google.api_requests)
 
+
+# 5. An agent opening a card while Google refuses Labeldesk's credentials was told "Try again in a minute", at
+#    every card, and the log said it at every card. The card now says that it will not clear by itself and that the
+#    admin must act; the log says why once.
+def test_the_side_panel_sends_the_agent_to_the_admin_when_google_refuses_for_good(tmp_path, signer, caplog,
+                                                                                    monkeypatch):
+    import responses
+    from googleapiclient.errors import HttpError
+
+    from plugin_host.web import create_app
+
+    from .test_addon import addon_host, body_for, post, pushed, validate_card
+    from .tokens import serve_certs
+
+    local, host = addon_host(tmp_path)
+    ref = deliver(local.gmail(), make_email())
+    status, body = GMAIL_OFF
+    refused = HttpError(httplib2.Response({"status": str(status)}), json.dumps(body).encode())
+    monkeypatch.setattr(host, "ticket", lambda *a, **k: (_ for _ in ()).throw(
+        host.client.failure("gmail.users.threads.get", ref["threadId"], refused)))
+    client = create_app(host).test_client()
+    caplog.set_level(logging.INFO)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_certs(mock, signer)
+        answers = [post(client, signer, "/addon/message", body_for(signer, threadId=ref["threadId"])) for _ in range(3)]
+    for answer in answers:
+        card = pushed(answer)
+        validate_card(card)
+        text = json.dumps(card)
+        assert "Tell your admin" in text and "will not clear by itself" in text and "Try again" not in text
+        assert "console.developers.google.com" not in text  # the way out is the admin's, in the log
+    assert len(_errors(caplog, "Gmail API is not enabled")) == 1
+    assert sum("Gmail API is not enabled" in r.getMessage() for r in caplog.records) == 3
