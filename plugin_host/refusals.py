@@ -26,6 +26,7 @@ APIS = {"gmail": ("Gmail API", "gmail.googleapis.com"), "tasks": ("Google Tasks 
         "drive": ("Google Drive API", "drive.googleapis.com"), "admin": ("Admin SDK API", "admin.googleapis.com")}
 DELEGATION_PAGE = ("the Admin console (admin.google.com), Security > Access and data control > API controls > "
                    "Manage Domain Wide Delegation")
+API_DISABLED = {"accessNotConfigured", "SERVICE_DISABLED"}
 TESTING_APPS = ('an OAuth app left in "Testing" on its consent screen gets refresh tokens that expire after 7 days: '
                 'publish it (In production) to keep them')
 
@@ -51,7 +52,7 @@ def explain(exc: Exception, api: str, credentials=None, key_file: str = "") -> R
 
 
 def _refused_credentials(exc, credentials, key_file: str) -> Refusal:
-    code, description = _token_error(exc)
+    code, description = token_error(exc)
     said = f"{code}: {description}" if description else code
     scopes = " ".join(getattr(credentials, "scopes", None) or ())
     if _service_account(credentials):
@@ -81,20 +82,31 @@ def _refused_credentials(exc, credentials, key_file: str) -> Refusal:
     return Refusal(f"Google refused the stored OAuth token ({said}); {again}")
 
 
+def reasons(exc) -> set[str]:
+    """The reasons of an API's error answer: its ``errors[].reason`` and its ErrorInfo's ``reason``."""
+    error = _api_error(exc)
+    found = {str(e.get("reason", "")) for e in error.get("errors") or [] if isinstance(e, dict)}
+    found.add(str(_error_info(error).get("reason", "")))
+    return found - {""}
+
+
+def _error_info(error: dict) -> dict:
+    return next((d for d in error.get("details") or [] if isinstance(d, dict)
+                 and str(d.get("@type", "")).endswith("google.rpc.ErrorInfo")), {})
+
+
 def _refused_call(exc, api: str, credentials, key_file: str) -> Refusal | None:
     error = _api_error(exc)
-    reasons = {e.get("reason", "") for e in error.get("errors") or [] if isinstance(e, dict)}
-    info = next((d for d in error.get("details") or [] if isinstance(d, dict)
-                 and str(d.get("@type", "")).endswith("google.rpc.ErrorInfo")), {})
-    reasons.add(str(info.get("reason", "")))
+    info = _error_info(error)
+    reasons_ = reasons(exc)
     status = int(getattr(exc.resp, "status", 0) or 0)
     name, service = APIS.get(api, (f"the {api} API", f"{api}.googleapis.com"))
-    said = f"HTTP {status} {' '.join(sorted(r for r in reasons if r))}"
-    if reasons & {"accessNotConfigured", "SERVICE_DISABLED"}:
+    said = f"HTTP {status} {' '.join(sorted(r for r in reasons_))}"
+    if reasons_ & API_DISABLED:
         where = (info.get("metadata") or {}).get("activationUrl") or f"https://console.cloud.google.com/apis/library/{service}"
         return Refusal(f"the {name} is not enabled in the Cloud project of Labeldesk's credentials ({said}): enable "
-                       f"it at {where}, then allow a few minutes; Labeldesk tries again by itself")
-    if reasons & {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}:
+                       f"it at {where}, then allow a few minutes for it to apply")
+    if reasons_ & {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}:
         scopes = " ".join(getattr(credentials, "scopes", None) or ())
         if _service_account(credentials):
             return Refusal(f"the service account's token has no scope for the {name} ({said}): in {DELEGATION_PAGE}, "
@@ -102,21 +114,21 @@ def _refused_call(exc, api: str, credentials, key_file: str) -> Refusal | None:
         return Refusal(f"the stored OAuth token has no scope for the {name} ({said}; the consent screen's box for it "
                        "left unticked?): run `labeldesk auth --client-secrets <client.json>` again (add --drive for a "
                        "Drive knowledge base) and allow every access")
-    if "domainPolicy" in reasons:
+    if "domainPolicy" in reasons_:
         return Refusal(f"the Workspace domain's administrators do not let this app use the {name} ({said}): in the "
                        "Admin console, Security > Access and data control > API controls, trust the app (its client "
                        "ID) or allow the service")
-    if "failedPrecondition" in reasons and "mail service not enabled" in str(error.get("message", "")).lower():
+    if "failedPrecondition" in reasons_ and "mail service not enabled" in str(error.get("message", "")).lower():
         return Refusal(f"the mailbox's user has no Gmail ({said} Mail service not enabled): give [mailbox] "
                        "delegated_user (or address) a Google Workspace licence with Gmail turned on, or fix the "
                        "address")
-    if "dailyLimitExceeded" in reasons:
+    if "dailyLimitExceeded" in reasons_:
         return Refusal(f"the Cloud project's daily quota for the {name} is spent ({said}): it comes back after "
-                       "midnight Pacific time; Labeldesk tries again by itself (the console's Quotas page shows it)")
+                       "midnight Pacific time (the console's Quotas page shows it)")
     return None
 
 
-def _token_error(exc) -> tuple[str, str]:
+def token_error(exc) -> tuple[str, str]:
     """(error code, description) of the token endpoint's answer, and nothing else of it."""
     answer = exc.args[1] if len(exc.args) > 1 else None
     if isinstance(answer, str):

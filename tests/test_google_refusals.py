@@ -236,3 +236,34 @@ def test_the_side_panel_sends_the_agent_to_the_admin_when_google_refuses_for_goo
         assert "console.developers.google.com" not in text  # the way out is the admin's, in the log
     assert len(_errors(caplog, "Gmail API is not enabled")) == 1
     assert sum("Gmail API is not enabled" in r.getMessage() for r in caplog.records) == 3
+
+
+# 6. `agents sync` with the Admin SDK API not enabled in the project told the admin that directory_admin must be a
+#    Workspace admin and to grant a scope; with the service account's key deleted, to grant the scope too. Neither
+#    helps: it now names the API to enable (its page) and the key to replace.
+@pytest.mark.parametrize("token, refuse, expected", [
+    (GRANTED, api_disabled("admin.googleapis.com", "Admin SDK API"),
+     ["Admin SDK API is not enabled", "apis/api/admin.googleapis.com/overview?project=", "nothing was written"]),
+    (KEY_DELETED, None, ["Invalid JWT Signature", "IAM & Admin > Service accounts > Keys", "nothing was written"]),
+], ids=["admin-sdk-off", "key-deleted"])
+def test_agents_sync_names_the_api_to_enable_or_the_key_to_replace(tmp_path, monkeypatch, token, refuse, expected):
+    from click.testing import CliRunner
+
+    from plugin_host.cli import get_cli
+    from plugin_host.mailbox import LocalMailbox
+
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    google = Google(LocalMailbox(), [token], (lambda uri, method: refuse) if refuse else None)
+    monkeypatch.setattr("googleapiclient.http.build_http", lambda: google)
+    (tmp_path / "sa.json").write_text(json.dumps(service_account_key()), encoding="utf-8")
+    (tmp_path / "labeldesk.toml").write_text(
+        '[mailbox]\naddress = "support@example.com"\ncredentials = "sa.json"\n[plugins]\nenabled = ["autoreply"]\n'
+        '[plugins.autoreply]\ndirectory_admin = "admin@example.com"\n', encoding="utf-8")
+    before = (tmp_path / "labeldesk.toml").read_text(encoding="utf-8")
+    result = CliRunner().invoke(get_cli(), ["agents", "sync", "--config", str(tmp_path / "labeldesk.toml")])
+    assert result.exit_code == 1, result.output
+    for words in expected:
+        assert words in result.output, (words, result.output)
+    assert "directory_admin must be a Workspace admin" not in result.output and "Traceback" not in result.output
+    _no_secret(result.output)
+    assert (tmp_path / "labeldesk.toml").read_text(encoding="utf-8") == before

@@ -105,11 +105,19 @@ def _page(service, kwargs: dict) -> dict:
     from google.auth.exceptions import RefreshError, TransportError
     from googleapiclient.errors import HttpError
 
+    from plugin_host.refusals import API_DISABLED, explain, reasons, token_error
+
     try:
         return service.users().list(**kwargs).execute(num_retries=RETRIES)
     except HttpError as exc:
+        if reasons(exc) & API_DISABLED:  # the Admin SDK API not enabled in the project: no admin's rights help
+            raise DirectoryError(f"{explain(exc, 'admin').advice}; nothing was written") from None
         raise DirectoryError(_explained(exc, kwargs.get("query", ""))) from None
-    except RefreshError as exc:  # the service account may not act as directory_admin with this scope
+    except RefreshError as exc:
+        if token_error(exc)[0] == "invalid_grant":  # the key deleted, the clock off: no scope helps
+            credentials = getattr(getattr(service, "_http", None), "credentials", None)
+            raise DirectoryError(f"{explain(exc, 'admin', credentials).advice}; nothing was written") from None
+        # the service account may not act as directory_admin with this scope
         raise DirectoryError(f"Google refused the service account's token ({exc.args[0] if exc.args else exc}): in "
                              "the Admin console, Security > API controls > Domain-wide delegation, give its client ID "
                              f"(client_id in the [mailbox] credentials file) the scope {SCOPE}, and check that "
