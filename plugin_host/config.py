@@ -36,6 +36,9 @@ class Agent:
     last_name: str
     title: str = ""
     team_lead: bool = False
+    # False: they left the support team (``agents sync`` marks them so). They stay here because their past replies
+    # are still the team's; they sign nothing, get no ticket, no alert and no side panel.
+    active: bool = True
 
     @property
     def full_name(self) -> str:
@@ -112,6 +115,11 @@ class Config:
 
     def agent(self, email: str) -> Agent | None:
         return self.agents.get(canonical_address(email))
+
+    @property
+    def active_agents(self) -> dict[str, Agent]:
+        """The agents on the roster: those who left (``active = false``) sign, own and hear of nothing new."""
+        return {email: agent for email, agent in self.agents.items() if agent.active}
 
     def is_own_address(self, email: str) -> bool:
         """Whether ``email`` reaches this mailbox: the address or an alias, in any case, with any +tag."""
@@ -506,7 +514,7 @@ def _quota_rate(value) -> float:
     return rate
 
 
-AGENT_KEYS = ("first_name", "last_name", "title", "team_lead")
+AGENT_KEYS = ("first_name", "last_name", "title", "team_lead", "active")
 
 
 def _agents(section: Any) -> dict[str, Agent]:
@@ -524,5 +532,6 @@ def _agents(section: Any) -> dict[str, Agent]:
         if not last:
             raise ConfigError(f"{key}.last_name", "is required: replies are signed with first AND last name")
         agents[address] = Agent(address, first, last, _str(info, "title", key),
-                                read_flag(info.get("team_lead", False), f"{key}.team_lead"))
+                                read_flag(info.get("team_lead", False), f"{key}.team_lead"),
+                                read_flag(info.get("active", True), f"{key}.active"))
     return agents

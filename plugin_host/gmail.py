@@ -401,10 +401,13 @@ class GmailClient:
             **{k: v for k, v in options.items() if v}), "messages", "gmail.users.messages.list", search_detail(q),
             max_results)
 
-    def list_threads(self, q: str | None = None, max_results: int | None = None) -> list[dict]:
-        """``[{id, historyId, snippet}]`` of the threads a search finds, newest first, up to ``max_results``."""
+    def list_threads(self, q: str | None = None, max_results: int | None = None,
+                     label_ids: list[str] | None = None) -> list[dict]:
+        """``[{id, historyId, snippet}]`` of the threads a search finds (with every label of ``label_ids``),
+        newest first, up to ``max_results``."""
         return self._pages(lambda token: self.users.threads().list(
-            userId="me", maxResults=min(500, max_results or 500), pageToken=token, **({"q": q} if q else {})),
+            userId="me", maxResults=min(500, max_results or 500), pageToken=token, **({"q": q} if q else {}),
+            **({"labelIds": label_ids} if label_ids else {})),
             "threads", "gmail.users.threads.list", search_detail(q), max_results)
 
     def _pages(self, request_for: Callable[[str | None], Any], key: str, method: str, detail: str = "",

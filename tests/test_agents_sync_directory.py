@@ -193,12 +193,13 @@ def test_agents_sync_says_whom_it_left_out_and_why(tmp_path, directory):
     assert "not added mono@example.com: no last name in the directory (fill it in the Admin console)" in lines
     assert "not added nameless@example.com: no first name in the directory (fill it in the Admin console)" in lines
     assert "not added gone@example.com: suspended in the directory" in lines
-    assert ("still in [agents] kept@example.com: archived in the directory; remove it by hand if they left"
+    # agents who left are marked inactive, not removed (tests/test_departed_agents.py)
+    assert "marked inactive kept@example.com (Kept Archive): archived in the directory" in lines
+    assert ("marked inactive left@example.com (Left Us): not listed by the directory (query 'orgUnitPath=/Support')"
             in lines)
-    assert ("still in [agents] left@example.com: not listed by the directory (query 'orgUnitPath=/Support'); "
-            "remove it by hand if they left") in lines
     agents = load_config(file, environ={}).agents
     assert {"kept@example.com", "left@example.com"} <= set(agents) and "mono@example.com" not in agents
+    assert not agents["kept@example.com"].active and not agents["left@example.com"].active
     dry = _sync(file, "--dry-run")
     assert "not added gone@example.com: suspended in the directory" in dry.output.splitlines()
 

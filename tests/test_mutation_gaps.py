@@ -154,8 +154,8 @@ def test_notify_owner_at_risk_decides_whether_the_owner_hears_of_an_at_risk_tick
     now = MON9 + timedelta(hours=7)  # 7h of the default 8h first-response target
     state = sla_state(owned, policy, now)
     assert state.at_risk and not state.breached
-    settings = SimpleNamespace(agents={"anna@example.com": SimpleNamespace(full_name="Anna Kowalska",
-                                                                            email="anna@example.com")})
+    anna = {"anna@example.com": SimpleNamespace(full_name="Anna Kowalska", email="anna@example.com")}
+    settings = SimpleNamespace(agents=anna, active_agents=anna)
     actions = Actions(thread_id="t")
     ladder(owned, state, policy, actions, settings, now)
     notes = [a for a in actions if isinstance(a, Notification)]

@@ -56,14 +56,17 @@ def skip_reason(ticket, settings, config, now: datetime) -> str:
 
 
 def on_duty_agents(settings, config) -> list:
-    emails = settings.on_duty or tuple(config.agents)
-    return [config.agents[e] for e in emails if e in config.agents]
+    """Who signs and, with round robin, gets new tickets: ``on_duty`` (else every agent), less those who left."""
+    roster = config.active_agents
+    emails = settings.on_duty or tuple(roster)
+    return [roster[e] for e in emails if e in roster]
 
 
 def owner_of(ticket, settings, config):
     """(owner agent or None, whether the owner is newly assigned by round robin)."""
     if ticket.owner_name:
-        owner = next((a for a in config.agents.values() if a.full_name == ticket.owner_name), None)
+        # An owner who left signs nothing: an on-duty agent does, as for a ticket nobody owns.
+        owner = next((a for a in config.active_agents.values() if a.full_name == ticket.owner_name), None)
         return owner, False
     if settings.round_robin:
         return round_robin(ticket.thread_id, on_duty_agents(settings, config)), True

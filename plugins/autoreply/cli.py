@@ -74,8 +74,8 @@ def register(cli: click.Group) -> None:
         from plugin_host.errors import LabeldeskError
         from plugin_host.plugins import make_plugin_manager, validate_plugin_settings
 
-        from .directory import (build_directory, directory_agents, left_out_lines, merge_into_config, new_agents,
-                                without_the_mailbox)
+        from .directory import (build_directory, directory_agents, mark_active, merge_into_config, new_agents,
+                                roster_changes, without_the_mailbox)
 
         try:
             config = load_config(config_path)
@@ -87,32 +87,43 @@ def register(cli: click.Group) -> None:
         query = query if query is not None else settings.directory_query
         left_out: dict[str, str] = {}
         aliases: dict[str, str] = {}
-        try:
+        try:  # every page is read before anything is judged or written: a failed page changes nothing
             found = without_the_mailbox(directory_agents(service, query, left_out, aliases), left_out,
                                         (config.mailbox.address, *config.mailbox.aliases))
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
         target = config.path or find_config_file(config_path)
-        notes = left_out_lines(found, left_out, config.agents, query, aliases)
+        left, back, notes = roster_changes(found, left_out, config.agents, query, aliases)
+        would = "would " if dry_run else ""
         if dry_run:
             new = new_agents(target.read_bytes().decode("utf-8-sig"), found)
             for email, entry in sorted(new.items()):
                 click.echo(f"{email}: {entry['first_name']} {entry['last_name']} {entry.get('title', '')}".rstrip())
-            for line in notes:
+        else:
+            try:
+                added, kept = merge_into_config(target, found)
+                mark_active(target, {**{email: False for email in left}, **{email: True for email in back}})
+            except OSError as exc:  # a full disk, a read-only folder: the file was left as it was
+                raise click.ClickException(f"cannot write {target} ({exc.strerror or exc}); it was left as it was: "
+                                           "free space or make its folder writable, then run agents sync again")
+            except LabeldeskError as exc:
+                raise click.ClickException(str(exc))
+        for email, why in left.items():
+            click.echo(f"{would}mark{'' if dry_run else 'ed'} inactive {email} ({config.agents[email].full_name}): {why}")
+            for line in _tickets_left(config, config.agents[email].full_name):
                 click.echo(line)
+        for email, why in back.items():
+            click.echo(f"{would + 'mark ' if dry_run else ''}active again {email} ({config.agents[email].full_name}): "
+                       f"{why}")
+        for line in notes:
+            click.echo(line)
+        if dry_run:
             click.echo(f"{len(new)} agent(s) would be added, {len(found) - len(new)} already configured "
                        "(dry run: nothing written).")
             return
-        try:
-            added, kept = merge_into_config(target, found)
-        except OSError as exc:  # a full disk, a read-only folder: the file was left as it was
-            raise click.ClickException(f"cannot write {target} ({exc.strerror or exc}); it was left as it was: "
-                                       "free space or make its folder writable, then run agents sync again")
-        except LabeldeskError as exc:
-            raise click.ClickException(str(exc))
-        for line in notes:
-            click.echo(line)
         click.echo(f"{added} agent(s) added, {kept} already configured.")
+        if left or back:
+            click.echo(f"{len(left)} agent(s) marked inactive, {len(back)} active again.")
 
     @cli.group("signatures")
     def signatures():
@@ -140,6 +151,28 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(str(exc))
         for line in lines:
             click.echo(line)
+
+
+def _tickets_left(config, full_name: str) -> list[str]:
+    """What the admin is told of the open tickets an agent who left owns: how many, the newest by subject and
+    link, and where their SLA warnings go now. Read from the mailbox; when it cannot be, said so."""
+    from plugin_host.auth import credentials_for
+    from plugin_host.errors import LabeldeskError
+    from plugin_host.gmail import GmailClient
+
+    from .directory import owned_open_tickets
+
+    label = f"{config.mailbox.label_root}/Owner/{full_name}" if config.mailbox.label_root else f"Owner/{full_name}"
+    try:
+        client = GmailClient(config.mailbox, credentials=credentials_for(config.mailbox, config.state_path))
+        count, shown = owned_open_tickets(client, config.mailbox, full_name)
+    except LabeldeskError as exc:
+        return [f"  could not list the open tickets {full_name} owns ({exc}): see the label {label} in Gmail"]
+    if not count:
+        return [f"  {full_name} owns no open ticket"]
+    return ([f"  {full_name} owns {count} open ticket(s) (label {label}); their SLA warnings go to the team lead "
+             "until someone takes them (Take in the side panel):"] + [f"    {line}" for line in shown]
+            + ([f"    … and {count - len(shown)} more"] if count > len(shown) else []))
 
 
 def _recent(ticket, now):

@@ -2,7 +2,9 @@
 
 Reads first name, last name and title of the users matching a query (e.g. the support
 organisational unit) and merges them into ``labeldesk.toml``: existing agents keep what an admin
-typed, new ones are added. Needs a service account with domain-wide delegation to an admin and
+typed, new ones are added. Agents who left — suspended, archived, deleted or out of the query's unit — are
+marked ``active = false`` (not removed: their past replies in every thread stay the team's), and marked active
+again when the directory lists them again. Needs a service account with domain-wide delegation to an admin and
 the scope ``admin.directory.user.readonly``.
 """
 from __future__ import annotations
@@ -82,22 +84,50 @@ def without_the_mailbox(found: dict, left_out: dict, addresses) -> dict:
     return {email: entry for email, entry in found.items() if email not in ours}
 
 
-def left_out_lines(found: dict, left_out: dict, configured, query: str, aliases: dict | None = None) -> list[str]:
-    """What the admin is told about the users a sync does not add and the agents it does not find."""
+GONE = ("suspended in the directory", "archived in the directory")  # what makes a configured agent one who left
+
+
+def not_listed(query: str) -> str:
+    return f"not listed by the directory (query {query!r})" if query else "not listed by the directory"
+
+
+def roster_changes(found: dict, left_out: dict, configured: dict, query: str,
+                   aliases: dict | None = None) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(agents who left: email → why, agents back: email → why, what the admin is told about the others) from
+    one complete read of the directory. An agent left when the directory lists them suspended or archived, or
+    does not list them although it lists other users of their domain (deleted, or moved out of the query's unit);
+    an address at a domain it lists nobody of (a contractor's) is not its to judge. A read that lists none of
+    the active agents (a query naming another unit, most likely) marks none of those it does not list."""
     if not found and not left_out:  # a mistyped unit, most likely: not a reason to call every agent gone
         asked = f"for the query {query!r}: check directory_query or --query" if query else (
             "in the Workspace account: check that directory_admin's account is the support team's")
-        return [f"the directory lists nobody {asked}"]
-    configured = {canonical_address(email) for email in configured}
-    lines = [f"not added {email}: {why}" for email, why in sorted(left_out.items()) if email not in configured]
-    listed = f"not listed by the directory (query {query!r})" if query else "not listed by the directory"
-    for email in sorted(configured - set(found)):
+        return {}, {}, [f"the directory lists nobody {asked}"]
+    agents = {canonical_address(email): agent for email, agent in configured.items()}
+    lines = [f"not added {email}: {why}" for email, why in sorted(left_out.items()) if email not in agents]
+    domains = {email.rsplit("@", 1)[-1] for email in (*found, *left_out)}
+    left, back = {}, {}
+    for email, agent in sorted(agents.items()):
+        if email in found:
+            if not agent.active:
+                back[email] = "listed by the directory"
+            continue
         if email in (aliases or {}) and email not in left_out:
             lines.append(f"still in [agents] {email}: an alias of {aliases[email]} in the directory")
-            continue
-        why = left_out.get(email, listed).split(" (fill", 1)[0]
-        lines.append(f"still in [agents] {email}: {why}; remove it by hand if they left")
-    return lines
+        elif left_out.get(email) in GONE or (email not in left_out and email.rsplit("@", 1)[-1] in domains):
+            if agent.active:
+                left[email] = left_out.get(email, not_listed(query))
+        elif email not in left_out:
+            lines.append(f"still in [agents] {email}: the directory lists nobody at {email.rsplit('@', 1)[-1]}; "
+                         "set active = false by hand if they left")
+        else:
+            lines.append(f"still in [agents] {email}: {left_out[email].split(' (fill', 1)[0]}")
+    unlisted = [email for email, why in left.items() if why not in GONE]
+    if unlisted and not set(found) & {email for email, agent in agents.items() if agent.active}:
+        asked = f"for the query {query!r}" if query else "in the Workspace account"
+        lines.append(f"the directory lists none of the active agents in [agents] {asked}: the {len(unlisted)} it "
+                     "does not list were not marked inactive; check directory_query or --query")
+        left = {email: why for email, why in left.items() if why in GONE}
+    return left, back, lines
 
 
 def _page(service, kwargs: dict) -> dict:
@@ -152,7 +182,7 @@ def new_agents(text: str, found: dict[str, dict]) -> dict[str, dict]:
 
 
 class ConfigNotWritten(LabeldeskError):
-    """The new agents could not be added to labeldesk.toml as it is written; the file was left as it was."""
+    """Agents could not be added to or marked in labeldesk.toml as it is written; the file was left as it was."""
 
 
 def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
@@ -194,6 +224,82 @@ def _placements(text: str, lines: list[str], end: str):
     for dotted in reversed(list(re.finditer(r"^[ \t]*agents[ \t]*\.[^\n]*\n", text, re.M))):  # after the last
         yield text[:dotted.end()] + "".join("agents." + line for line in lines) + text[dotted.end():]
     yield text + f"{end}[agents]{end}" + "".join(lines)
+
+
+def mark_active(path: Path, changes: dict[str, bool]) -> None:
+    """Set each agent's ``active`` flag (email → True / False) in the config file: ``active = false`` added to
+    the agent's one-line table or under its ``[agents."…"]`` header, taken out again for True; the rest of the
+    file stays as written. Each edit must read back as the old settings with that flag alone changed, else
+    :class:`ConfigNotWritten` says what to set by hand (nothing is written). Replaced atomically, as above."""
+    from plugin_host.files import replace_file
+
+    raw = path.read_bytes()
+    text = raw.decode("utf-8-sig")
+    for email, active in changes.items():
+        expected = tomllib.loads(text)
+        key = next(k for k in expected.get("agents", {}) if canonical_address(k) == canonical_address(email))
+        entry = expected["agents"][key]
+        entry.pop("active", None)
+        if not active:
+            entry["active"] = False
+        for candidate in _flagged(text, active):
+            try:
+                if tomllib.loads(candidate) == expected:
+                    text = candidate
+                    break
+            except tomllib.TOMLDecodeError:
+                continue
+        else:
+            what = "remove its active = false" if active else "add active = false to it"
+            raise ConfigNotWritten(f"cannot mark {email} {'active' if active else 'inactive'} in {path} as its "
+                                   f"[agents] entry is written; nothing was written: {what} by hand")
+    replace_file(path, text.encode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"))
+
+
+_ENTRY = re.compile(r"^(?P<head>[ \t]*(agents[ \t]*\.[ \t]*)?(\"[^\"\r\n]*\"|'[^'\r\n]*')[ \t]*=[ \t]*\{)(?P<body>[^\r\n]*?)"
+                    r"(?P<tail>\}[ \t]*(#[^\r\n]*)?)$", re.M)
+_TABLE = re.compile(r"^[ \t]*\[[ \t]*agents[ \t]*\.[^\r\n]*\][ \t]*(#[^\r\n]*)?(?P<end>\r?\n|$)", re.M)
+_FLAG = re.compile(r"[ \t]*,?[ \t]*\bactive[ \t]*=[ \t]*(false|true)[ \t]*(?=,|$)|\bactive[ \t]*=[ \t]*(false|true)[ \t]*,[ \t]*")
+
+
+def _flagged(text: str, active: bool):
+    """The file with one agent's flag changed, for every place it may be written; which one is the agent's is
+    decided by reading each back (:func:`mark_active`)."""
+    for entry in _ENTRY.finditer(text):
+        body = _FLAG.sub("", entry["body"]).rstrip()
+        if not active:
+            body = f"{body}, active = false " if body.strip() else " active = false "
+        else:
+            body += " "
+        yield text[:entry.start("body")] + body + text[entry.end("body"):]
+    for table in _TABLE.finditer(text):
+        nxt = re.compile(r"^[ \t]*\[", re.M).search(text, table.end())
+        stop = nxt.start() if nxt else len(text)
+        inside = re.sub(r"^[ \t]*active[ \t]*=[ \t]*(false|true)[ \t]*(#[^\r\n]*)?(\r?\n|$)", "",
+                        text[table.end():stop], flags=re.M)
+        end = table["end"] or "\n"
+        added = "" if active else f"active = false{end}"
+        yield text[:table.end()] + (end if not table["end"] else "") + added + inside + text[stop:]
+
+
+def owned_open_tickets(client, mailbox, full_name: str, shown: int = 10) -> tuple[int, list[str]]:
+    """How many tickets awaiting a reply carry ``Owner/<full_name>`` (at most 500 are counted), and the subject
+    and Gmail link of the newest ``shown``: what an agent who left leaves to the team."""
+    from urllib.parse import quote
+
+    labels = {label["name"]: label["id"] for label in client.list_labels()}
+    prefix = f"{mailbox.label_root}/" if mailbox.label_root else ""
+    owner, waiting = labels.get(f"{prefix}Owner/{full_name}"), labels.get(f"{prefix}Awaiting reply")
+    if not owner or not waiting:
+        return 0, []
+    threads = client.list_threads(label_ids=[owner, waiting], max_results=500)
+    lines = []
+    for ref in threads[:shown]:
+        message = client.get_thread(ref["id"], format="metadata")["messages"][0]
+        headers = {h["name"].lower(): h["value"] for h in message.get("payload", {}).get("headers", [])}
+        url = f"https://mail.google.com/mail/u/{quote(mailbox.address, safe='@')}/#all/{ref['id']}"
+        lines.append(f"{headers.get('subject') or '(no subject)'} {url}")
+    return len(threads), lines
 
 
 def _quoted(value: str) -> str:

@@ -2,7 +2,7 @@
 
 With a Workspace service account each agent's own mailbox is patched (delegation as the agent);
 against a single mailbox (consumer Gmail, the local mailbox) the support address's send-as entry
-gets the signature of the first agent in ``[agents]`` (one send-as entry: docs/autoreply.md).
+gets the signature of the first active agent in ``[agents]`` (one send-as entry: docs/autoreply.md).
 """
 from __future__ import annotations
 
@@ -25,10 +25,16 @@ def signature_html(agent) -> str:
 
 
 def sync_signatures(host, dry_run: bool = False) -> list[str]:
+    """Each active agent's signature set (an agent who left, ``active = false``, has a suspended mailbox or none
+    of ours to sign from: named and left out)."""
     config = host.config
-    out = []
     if not config.agents:
         return ["No [agents] configured: nothing to do."]
+    out = [f"{agent.email}: left out (active = false: no longer an agent)"
+           for agent in config.agents.values() if not agent.active]
+    agents = list(config.active_agents.values())
+    if not agents:
+        return out + ["No active [agents] configured: nothing to do."]
     if config.mailbox.credentials:
         from dataclasses import replace
 
@@ -36,7 +42,7 @@ def sync_signatures(host, dry_run: bool = False) -> list[str]:
         from plugin_host.gmail import GmailClient
 
         failed = 0
-        for agent in config.agents.values():
+        for agent in agents:
             body = {"signature": signature_html(agent)}
             if dry_run:
                 out.append(f"(dry run) {agent.email}: {body['signature']}")
@@ -52,12 +58,12 @@ def sync_signatures(host, dry_run: bool = False) -> list[str]:
                 continue
             out.append(f"{agent.email}: signature set for {config.mailbox.address}")
         if failed:
-            raise SignaturesNotSet(f"signatures set for {len(config.agents) - failed} of {len(config.agents)} "
+            raise SignaturesNotSet(f"signatures set for {len(agents) - failed} of {len(agents)} "
                                    "agents; see above for the rest", out)
         return out
-    agent = next(iter(config.agents.values()))
+    agent = agents[0]
     body = {"signature": signature_html(agent)}
     if dry_run:
-        return [f"(dry run) {config.mailbox.address}: {body['signature']}"]
+        return out + [f"(dry run) {config.mailbox.address}: {body['signature']}"]
     host.client.patch_send_as(config.mailbox.address, body)
-    return [f"{config.mailbox.address}: signature of {agent.full_name} set"]
+    return out + [f"{config.mailbox.address}: signature of {agent.full_name} set"]

@@ -18,8 +18,18 @@ def summary(ticket, limit: int = 600) -> str:
 
 
 def _owner_email(ticket, settings) -> str:
+    """The owner's address, or "" when nobody owns the ticket or its owner left the team (``active = false``: their
+    mailbox is suspended or nobody reads it), so that whoever hears of unowned tickets is told instead."""
     name = ticket.owner_name
-    return next((a.email for a in settings.agents.values() if a.full_name == name), "") if name else ""
+    return next((a.email for a in settings.active_agents.values() if a.full_name == name), "") if name else ""
+
+
+def _unowned(ticket, short: bool = False) -> str:
+    """Why nobody is warned as the owner: the ticket has none yet, or its owner is no longer an active agent."""
+    if ticket.owner_name:
+        return (f"its owner {ticket.owner_name} left" if short else
+                f"{ticket.owner_name}, who owns it, is no longer an active agent: give it to someone with Take.")
+    return "nobody owns it yet" if short else "Nobody owns it yet."
 
 
 def chat_text(text: str) -> str:
@@ -109,13 +119,13 @@ def warn_at_risk(ticket, state: SlaState, policy, actions, owner: str, key: str)
     target = state.kind.replace("_", " ")
     text = f"The {target} for {ticket.customer.email} is due {team_time(state.due, policy)}."
     if owner or policy.team_lead:
-        nobody = "" if owner else " Nobody owns it yet."
+        nobody = "" if owner else " " + _unowned(ticket)
         actions.notify(to=owner or policy.team_lead, subject=f"At risk: {ticket.subject}", key=key,
                        text=f"{text}{nobody}\n{ticket.gmail_url}")
     elif policy.chat_webhook:
         actions.notify(to="team", channel=policy.chat_webhook, subject="SLA at risk", key=key,
-                       text=chat_text(f"At risk ({state.priority}, {target}), nobody owns it yet: {ticket.subject}\n"
-                                      f"{text}\n{ticket.gmail_url}"))
+                       text=chat_text(f"At risk ({state.priority}, {target}), {_unowned(ticket, short=True)}: "
+                                      f"{ticket.subject}\n{text}\n{ticket.gmail_url}"))
 
 
 def escalate(ticket, team: str, agent, policy, actions, now: datetime) -> None:
