@@ -98,6 +98,9 @@ class Notification:
     channel: str = "email"
     key: str = ""
     thread_id: str = ""
+    # Keys of the earlier notifications of the same conversation, oldest first (an SLA breach notice follows the
+    # ticket's at-risk notice): an email answers those that went out (In-Reply-To, References, Gmail's thread).
+    follows: tuple[str, ...] = ()
 
 
 Action = LabelChange | Reply | Draft | Task | TaskDone | Notification

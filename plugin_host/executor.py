@@ -20,7 +20,7 @@ import re
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -625,11 +625,15 @@ class Executor:
             msg["Subject"] = clean_header_text(note.subject)
             if msgid:
                 msg["Message-ID"] = msgid
+            earlier, thread = self._conversation(note)
+            if earlier:  # the notice answers the last one that went out: one conversation in the reader's Gmail
+                msg["In-Reply-To"] = earlier[-1]
+                msg["References"] = " ".join(earlier)
             msg["X-Labeldesk"] = "notify:" + (note.key or "once")
             msg["Auto-Submitted"] = "auto-generated"
             msg["X-Auto-Response-Suppress"] = "All"
             msg.set_content(note.text)
-            sent = self.client.send(msg.as_bytes())
+            sent = self.client.send(msg.as_bytes(), thread_id=thread)
             self.sent_ids.add(sent.get("id", ""))
             if msgid:
                 self.sent.record(sent, msgid, note.to, "notify:" + note.key)
@@ -640,6 +644,17 @@ class Executor:
             if note.key:
                 self._record_posted(posted, note.key)
             outcome.done.append(f"posted to chat webhook: {note.subject}")
+
+    def _conversation(self, note: Notification) -> tuple[list[str], str | None]:
+        """(the Message-IDs of the earlier notifications ``note`` follows that went out, oldest first; the thread
+        of the last one) — Gmail keeps a message in a thread only with its threadId, references and the same
+        subject. References name only mail that was sent: an unknown Message-ID would join no conversation."""
+        if not note.follows or not note.key:
+            return [], None
+        ids = [self._notification_id(replace(note, key=key)) for key in note.follows]
+        found = self.sent.threads_of(ids)
+        earlier = [message_id for message_id in ids if message_id in found]
+        return earlier, found[earlier[-1]] if earlier else None
 
     def _record_posted(self, posted: "WebhookLog", key: str) -> None:
         """Write a posted alert's key to the webhook log. The post went out: when the state folder cannot take

@@ -85,6 +85,26 @@ class SentLedger:
             return True
         return any(mail.message_id == message_id for mail in self.unindexed())
 
+    def threads_of(self, message_ids: list[str]) -> dict[str, str]:
+        """Message-ID → thread id of those of ``message_ids`` (alert emails) that are in the mailbox: this process's
+        memory, then one ``rfc822msgid:`` search each, then what the search may not show yet."""
+        found, rest = {}, []
+        with self._lock:
+            for message_id in (m.strip() for m in message_ids):
+                mail = self._by_message_id.get(message_id)
+                if mail is not None:
+                    found[message_id] = mail.thread_id
+                else:
+                    rest.append(message_id)
+        for message_id in rest:
+            refs = self.client.list_message_ids(q=f"rfc822msgid:{message_id}", include_spam_trash=True)
+            if refs:
+                found[message_id] = refs[0]["threadId"]
+        if set(rest) - set(found):
+            found.update({mail.message_id: mail.thread_id for mail in self.unindexed()
+                          if mail.message_id in rest and mail.message_id not in found})
+        return found
+
     def acknowledgement_to(self, address: str, thread_id: str, window: timedelta) -> str | None:
         """Thread id of an acknowledgement sent to ``address`` within ``window`` in another thread than
         ``thread_id``, if any; ``None`` too when the window is zero (every thread is acknowledged)."""

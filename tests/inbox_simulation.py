@@ -661,12 +661,14 @@ class Simulation:
         if thread is None:
             self.fail(f"a notice for an unknown thread: {url}")
         at_risk, breached, kind, due, priority = self.expected_sla(thread)
-        subject = str(notice["Subject"])
-        self.stats["notice " + subject.split(":")[0]] += 1
+        subject = str(notice["Subject"])  # one subject for all of a ticket's notices: the marker says which step
+        step = {"atrisk": "At risk", "breach": "SLA breached", "breach2": "Still unanswered"}.get(
+            str(notice["X-Labeldesk"]).split(":")[1], subject)
+        self.stats["notice " + step] += 1
         late = breached and self.policy().calendar.business_time_between(due, self.now) >= timedelta(hours=4)
         if {"SLA breached": breached, "At risk": at_risk or breached, "Still unanswered": late}.get(
-                subject.split(":")[0], True) is False:
-            self.fail(f"{subject!r} for {thread.thread_id} ({priority}, {kind or 'no clock'}), due {due}, at {self.now}")
+                step, True) is False:
+            self.fail(f"{step}: {subject!r} for {thread.thread_id} ({priority}, {kind or 'no clock'}), due {due}, at {self.now}")
 
     def check_report(self) -> None:
         """`labeldesk report`'s counts equal counts from the simulation's own record."""

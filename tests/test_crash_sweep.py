@@ -1,7 +1,7 @@
 """Every Gmail call of every write path broken in turn (tests/crash_sweep.py): nothing lost or sent twice.
 
 Write paths: the sync of new customer mail (acknowledgements, labels), the SLA sweep (at-risk and breach labels,
-alert emails, breach tasks, second notices), the add-on's buttons (Take, Set priority, Escalate, Insert answer)
+alert emails, breach tasks, second notices, a breach notice answering its at-risk notice), the add-on's buttons (Take, Set priority, Escalate, Insert answer)
 and a Gmail push. Each runs on a small mailbox so that every call can be broken in every way and the whole
 file stays fast.
 """
@@ -134,6 +134,21 @@ BREACH_ANSWERED = Scenario("sync of an answer to a breached ticket", world, brea
                            again=lambda w: (w.feed.sync(), w.host.sweep()))
 
 
+def warned_then_breached(w: World) -> None:
+    """A morning ticket nobody owns: at 12:10 the lead was warned it is at risk; at 13:10 it breached. The sweep's
+    breach notice answers the warning (found by its Message-ID for its thread): one conversation, sent once."""
+    w.clock.now = MONDAY
+    w.deliver(customer("Jane Cooper", "jane@example.org", "Order 12 has not arrived", 1), at=MONDAY)
+    w.feed.sync()
+    w.clock.now = MONDAY + timedelta(hours=3, minutes=10)
+    w.host.sweep()
+    w.clock.now = MONDAY + timedelta(hours=4, minutes=10)
+
+
+WARNED_THEN_BREACHED = Scenario("SLA sweep of a breach after its at-risk notice", world, warned_then_breached,
+                                lambda w: w.host.sweep())
+
+
 # The process is killed at each of its calls; the other modes keep the process (and its memory of what it sent).
 MANY_ALERTS = Scenario("SLA sweep of twelve breaches", world, many_overdue_tickets, lambda w: w.host.sweep(),
                        modes=KILLS)
@@ -200,7 +215,8 @@ def certs(signer):
         yield
 
 
-@pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, SWEEP, BREACH_ANSWERED, MANY_ALERTS, *BUTTONS, PUSHED], ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, SWEEP, BREACH_ANSWERED, WARNED_THEN_BREACHED, MANY_ALERTS, *BUTTONS,
+                                      PUSHED], ids=lambda s: s.name)
 def test_every_call_of_a_write_path_broken_in_turn_loses_nothing_and_repeats_nothing(scenario, tmp_path):
     """Also when serve, killed, starts again at once: Gmail's search does not show yet what it sent (an
     acknowledgement, an alert), and the new process remembers nothing of it."""

@@ -159,7 +159,7 @@ def test_notify_owner_at_risk_decides_whether_the_owner_hears_of_an_at_risk_tick
     actions = Actions(thread_id="t")
     ladder(owned, state, policy, actions, settings, now)
     notes = [a for a in actions if isinstance(a, Notification)]
-    assert [(n.to, n.subject) for n in notes] == ([("anna@example.com", "At risk: Order")] if told else [])
+    assert [(n.to, n.subject) for n in notes] == ([("anna@example.com", "SLA: Order")] if told else [])
 
 
 class NoticeOrAck:

@@ -74,14 +74,14 @@ def test_acknowledgement_subject_reads_as_the_customer_wrote_it(tmp_path, subjec
 
 @pytest.mark.parametrize("subject", GLUED, ids=range(len(GLUED)))
 def test_notification_and_draft_subjects_keep_their_spaces(tmp_path, subject):
-    """The team lead's 'At risk: …' and the side panel's reply drafts went out with words glued as well."""
+    """The team lead's 'SLA: …' notices and the side panel's reply drafts went out with words glued as well."""
     local, host, clock = product(tmp_path)
     thread_id = ask(local, subject, "glued")
     ChangeFeed(host).sync()
     clock["now"] = datetime(2026, 11, 23, 12, 50, tzinfo=timezone.utc)  # 3h20 of 4h: at risk
     host.sweep()
     [(notice, _)] = outgoing(local, "notify:atrisk")
-    assert subject_as_read(notice) == f"At risk: {subject}"
+    assert subject_as_read(notice) == f"SLA: {subject}"
     agent = host.config.agents["anna.kowalska@example.com"]
     host.reply_draft(host.ticket(thread_id), agent, "<p>Zwrot: <b>30 dni</b></p>", "HTML")
     [(draft, _)] = outgoing(local, "insert-")

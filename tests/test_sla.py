@@ -150,7 +150,7 @@ def test_labels_follow_the_clock_and_escalate_once(tmp_path):
     assert len(tasks) == 1 and "SLA breached" in tasks[0]["title"] and ref["threadId"] in tasks[0]["notes"]
     notes = [m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw]
     # the lead heard of it twice: at risk (nobody owned it yet), then breached — once each
-    assert sorted(n.raw.split(b"Subject: ")[1].split(b":")[0] for n in notes) == [b"At risk", b"SLA breached"]
+    assert sorted(n.raw.split(b"X-Labeldesk: notify:")[1].split(b":")[0] for n in notes) == [b"atrisk", b"breach"]
     reply = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject="Re: Question",
                        message_id="<s1r@example.com>", in_reply_to="<s1@example.org>", body="Done.\nAnna Kowalska")
     send(g, reply, ref["threadId"])

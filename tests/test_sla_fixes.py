@@ -293,7 +293,7 @@ def test_still_unanswered_waits_for_working_time_not_the_night(tmp_path):
     local.mailbox.messages[ref["id"]].internal_date = int(friday.timestamp() * 1000)
 
     def still_unanswered():
-        return [m for m in local.mailbox.messages.values() if b"Subject: Still unanswered" in m.raw]
+        return [m for m in local.mailbox.messages.values() if b"X-Labeldesk: notify:breach2:" in m.raw]
 
     for now in (monday(17, 30, days=-3), monday(22, days=-3), monday(11, days=2 - 4)):  # Fri 17:30, 22:00, Sun
         clock["now"] = now

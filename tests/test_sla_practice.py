@@ -97,7 +97,7 @@ def test_sla_due_takes_a_priority_and_counts_its_hours(tmp_path, monkeypatch):
 # -- 2. before anyone owns a ticket, its at-risk warning goes to the team lead (or the team's chat), once ----
 
 def _at_risk_mails(local, to: bytes = b"") -> list:
-    return [m for m in local.mailbox.messages.values() if b"Subject: At risk" in m.raw and to in m.raw]
+    return [m for m in local.mailbox.messages.values() if b"X-Labeldesk: notify:atrisk:" in m.raw and to in m.raw]
 
 
 def _unowned_question(local, host, key: str) -> str:
@@ -264,7 +264,7 @@ def test_a_calendar_hours_priority_is_overdue_round_the_clock_and_says_no_busine
     business calendar would count none until Monday), and the notice does not call them business time."""
     policy = validate({**CALENDAR_URGENT, "team_lead": "lead@example.com"})
     notices = _second_notice(policy, FRIDAY_EVENING + timedelta(hours=6))
-    assert len(notices) == 1 and "Breached 5h" in notices[0].text and "business time" not in notices[0].text
+    assert len(notices) == 1 and "breached 5h" in notices[0].text and "business time" not in notices[0].text
 
 
 def test_a_calendar_hours_target_need_not_fit_the_business_calendar():
@@ -321,14 +321,14 @@ def _ladder_notices(policy, now):
 def test_a_breach_first_seen_past_the_second_step_mails_the_lead_once():
     policy = validate({**CALENDAR_URGENT, "team_lead": "lead@example.com"})
     just_breached = _ladder_notices(policy, FRIDAY_EVENING + timedelta(hours=1, minutes=30))
-    assert [n.subject.split(":")[0] for n in just_breached] == ["SLA breached"]
+    assert [n.key.split(":")[0] for n in just_breached] == ["breach"]
     long_overdue = _ladder_notices(policy, FRIDAY_EVENING + timedelta(hours=6))
-    assert [n.subject.split(":")[0] for n in long_overdue] == ["Still unanswered"]
-    assert "Breached 5h 00m ago (urgent, first response) and still unanswered" in long_overdue[0].text
+    assert [n.key.split(":")[0] for n in long_overdue] == ["breach2"]
+    assert "Still unanswered: breached 5h 00m ago (urgent, first response)." in long_overdue[0].text
 
 
 def test_a_chat_webhook_still_gets_its_post_when_the_breach_is_first_seen_late():
     policy = validate({**CALENDAR_URGENT, "team_lead": "lead@example.com",
                        "chat_webhook": "https://chat.googleapis.com/v1/spaces/AAA/messages?key=k&token=t"})
     notices = _ladder_notices(policy, FRIDAY_EVENING + timedelta(hours=6))
-    assert sorted(n.subject.split(":")[0] for n in notices) == ["SLA breached", "Still unanswered"]
+    assert sorted(n.key.split(":")[0] for n in notices) == ["breach", "breach2"]  # the chat's post, the lead's mail

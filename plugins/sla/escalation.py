@@ -66,17 +66,24 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
                                        f"{summary(ticket)}")
     what = f"{state.priority}, {state.kind.replace('_', ' ')}"
     text = f"SLA breached ({what}): {ticket.subject}\n{ticket.gmail_url}"
+    atrisk, breach = f"atrisk:{clock}", f"breach:{clock}"
     overdue = policy.elapsed(state.due, now, state.priority)  # in the priority's hours, like its targets
     second_step = bool(lead) and overdue >= policy.second_step_after
     if policy.chat_webhook:
         actions.notify(to="team", channel=policy.chat_webhook, subject="SLA breached", text=chat_text(text),
                        key=f"breach:{clock}")
     elif lead and not second_step:  # a breach first seen long after (a backlog, sweeps down): one email, below
-        actions.notify(to=lead, subject=f"SLA breached: {ticket.subject}", text=text, key=f"breach:{clock}")
+        actions.notify(to=lead, subject=notice_subject(ticket), text=text, key=breach, follows=(atrisk,))
     if second_step:
         late = human_duration(overdue) + (" business time" if policy.business(state.priority) else "")
-        actions.notify(to=lead, subject=f"Still unanswered: {ticket.subject}", key=f"breach2:{clock}",
-                       text=f"Breached {late} ago ({what}) and still unanswered.\n{ticket.gmail_url}")
+        actions.notify(to=lead, subject=notice_subject(ticket), key=f"breach2:{clock}", follows=(atrisk, breach),
+                       text=f"Still unanswered: breached {late} ago ({what}).\n{ticket.gmail_url}")
+
+
+def notice_subject(ticket) -> str:
+    """The one subject of every email notice about a ticket: Gmail threads a notice with the one before only when
+    the subjects match, so what the notice says (at risk, breached, still unanswered) opens its text instead."""
+    return f"SLA: {ticket.subject}"
 
 
 def breach_key(ticket, started: datetime) -> str:
@@ -120,8 +127,8 @@ def warn_at_risk(ticket, state: SlaState, policy, actions, owner: str, key: str)
     text = f"The {target} for {ticket.customer.email} is due {team_time(state.due, policy)}."
     if owner or policy.team_lead:
         nobody = "" if owner else " " + _unowned(ticket)
-        actions.notify(to=owner or policy.team_lead, subject=f"At risk: {ticket.subject}", key=key,
-                       text=f"{text}{nobody}\n{ticket.gmail_url}")
+        actions.notify(to=owner or policy.team_lead, subject=notice_subject(ticket), key=key,
+                       text=f"At risk: {text[0].lower()}{text[1:]}{nobody}\n{ticket.gmail_url}")
     elif policy.chat_webhook:
         actions.notify(to="team", channel=policy.chat_webhook, subject="SLA at risk", key=key,
                        text=chat_text(f"At risk ({state.priority}, {target}), {_unowned(ticket, short=True)}: "
