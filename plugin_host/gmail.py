@@ -19,6 +19,7 @@ import random
 import re
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from collections import Counter
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
@@ -46,7 +47,9 @@ DRIVE_DOCUMENT = "application/vnd.google-apps.document"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
 BATCH_SIZE = 50
-NEWEST_CHECKED = 10  # newest messages of a label read to find a lost send outside any thread (55 units, on a retry)
+NEWEST_CHECKED = 10  # messages of a label read per batch to find a lost send outside any thread (55 units, on a retry)
+SENT_WALKED = 500  # at most this many of them (one listing page), back to the time the send began
+SEND_CLOCK_SLACK = timedelta(minutes=5)  # Gmail's internalDate against this host's clock, and the send's own time
 LONGEST_WAIT = 120.0  # a Retry-After beyond this is not slept through (it holds the sync); the next run retries
 
 
@@ -210,6 +213,7 @@ class GmailClient:
         self._drive_credentials = drive_credentials
         self._drive = None
         self.root = self.settings.api_root or GOOGLE_ROOTS["gmail"]
+        self.now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # the Host sets its own clock
 
     def _build(self, api: str, credentials):
         root = self.settings.api_root or GOOGLE_ROOTS[api]
@@ -459,15 +463,17 @@ class GmailClient:
         body = {"raw": base64.urlsafe_b64encode(raw).decode()}
         if thread_id:
             body["threadId"] = thread_id
+        since = self.now() - SEND_CLOCK_SLACK  # what Sent got after this, the lost send may be among
         return self.execute(self.users.messages().send(userId="me", body=body), "gmail.users.messages.send",
                             thread_id or "", settled=self._already_there(raw, thread_id=thread_id,
-                                                                         label=None if thread_id else "SENT"))
+                                                                         label=None if thread_id else "SENT",
+                                                                         since=since))
 
     def _already_there(self, raw: bytes, scope: str = "", thread_id: str | None = None,
-                       label: str | None = None) -> Callable[[], dict | None]:
+                       label: str | None = None, since: datetime | None = None) -> Callable[[], dict | None]:
         """A check for a message we wrote (by its Message-ID) having reached the mailbox anyway: in its thread
-        first, or among the newest under ``label`` (both read at once), then by search (whose index may lag a
-        message sent a second ago)."""
+        first, or under ``label`` among the newest and those stored ``since`` (both read at once), then by search
+        (whose index may lag a message sent a second ago)."""
         from email.parser import BytesHeaderParser
 
         message_id = (BytesHeaderParser().parsebytes(raw).get("Message-ID") or "").strip().strip("<>")
@@ -478,7 +484,7 @@ class GmailClient:
             try:
                 found = self._in_thread(thread_id, message_id) if thread_id else None
                 if found is None and label:
-                    found = self._newest_under(label, message_id)
+                    found = self._newest_under(label, message_id, since)
                 if found is None:
                     refs = self.list_message_ids(q=f"{scope}rfc822msgid:{message_id}", max_results=1)
                     found = {"id": refs[0]["id"], "threadId": refs[0]["threadId"]} if refs else None
@@ -497,12 +503,19 @@ class GmailClient:
                 return {"id": message["id"], "threadId": message.get("threadId", thread_id)}
         return None
 
-    def _newest_under(self, label: str, message_id: str) -> dict | None:
-        """``{id, threadId}`` of the message whose Message-ID header is ``message_id`` among the newest few
-        under ``label``: a label's listing shows a message as soon as it is stored, unlike the search index."""
-        for ref in self.list_message_ids(label_ids=[label], max_results=NEWEST_CHECKED):
-            if _has_message_id(self.get_message(ref["id"], format="metadata", metadata_headers=["Message-ID"]), message_id):
-                return {"id": ref["id"], "threadId": ref["threadId"]}
+    def _newest_under(self, label: str, message_id: str, since: datetime | None = None) -> dict | None:
+        """``{id, threadId}`` of the message whose Message-ID header is ``message_id`` under ``label``: a label's
+        listing shows a message as soon as it is stored, unlike the search index. The newest ten are read, and
+        then ten at a time back to the first stored before ``since`` (when the send began: in a busy mailbox agents
+        sent more than ten while a retry waited), at most ``SENT_WALKED``; a retry only, never a normal send."""
+        refs = self.list_message_ids(label_ids=[label], max_results=SENT_WALKED if since else NEWEST_CHECKED)
+        for start in range(0, len(refs), NEWEST_CHECKED):
+            mails = self.sent_headers(refs[start:start + NEWEST_CHECKED])
+            for mail in mails:
+                if mail.message_id.strip().strip("<>") == message_id:
+                    return {"id": mail.id, "threadId": mail.thread_id}
+            if since is None or any(mail.at < since for mail in mails):  # older than the send: it is not there
+                return None
         return None
 
     def sent_headers(self, refs: list[dict]) -> list:

@@ -61,6 +61,7 @@ class Host:
         self.pm = pm
         self.client = client
         self.now = now or (lambda: datetime.now(timezone.utc))
+        client.now = self.now  # a lost send is looked for in Sent back to when it began, by this clock
         self.executor = Executor(config, client, now=self.now)
         self._tickets: dict = {}
         self._subjects: dict[str, str] = {}  # message id → Subject (the customer's earlier tickets on the card)

@@ -29,3 +29,38 @@ def test_an_acknowledgement_refused_with_503_goes_out_once_on_the_retry(tmp_path
     feed.sync()
     assert local.app.faults.injected == 1 and host.client.stats["retries"]["gmail.users.messages.send"] == 1
     assert [a["To"] for a in acks(local)] == ["jane@example.org"]
+
+
+def test_a_lost_send_is_found_in_sent_though_more_than_ten_were_sent_after_it():
+    """A busy mailbox: while the retry waited, agents sent twelve replies from it. The check read only Sent's
+    newest ten, the search did not show the lost alert yet, and the lead got it twice; now Sent is read back to
+    the time the send began, ten at a time."""
+    import base64
+
+    from plugin_host.mailbox import LocalMailbox
+
+    from .conftest import make_email
+    from .test_gmail_client import client_for
+
+    local = LocalMailbox()
+    client = client_for(local)
+    raw = make_email(message_id="<alert@example.org>", sender="support@example.com", to="lead@example.com")
+    original, lost = local.http.request, []
+
+    def others_sent_then_search_lags(uri, method="GET", body=None, headers=None, **kw):
+        if "rfc822msgid" in uri:  # the search index has not caught up yet
+            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
+        response = original(uri, method, body, headers, **kw)
+        if "/messages/send" in uri and not lost:
+            lost.append(uri)
+            for n in range(12):
+                other = make_email(message_id=f"<reply{n}@example.com>", sender="support@example.com")
+                local.gmail().users().messages().send(userId="me", body={
+                    "raw": base64.urlsafe_b64encode(other).decode()}).execute()
+            raise TimeoutError("timed out reading the response")
+        return response
+
+    local.http.request = others_sent_then_search_lags
+    client.send(raw)
+    assert lost
+    assert len([m for m in local.mailbox.messages.values() if b"<alert@example.org>" in m.raw]) == 1
