@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from email.message import Message
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from .language import UNMARKED
 from .mailbox.mime import decode_text, html_to_text, own_parts
@@ -557,3 +558,37 @@ def shorten(text: str, limit: int) -> str:
     if space >= limit // 2:
         head = head[:space]
     return head.rstrip(" ,;:-–—") + "…"
+
+
+ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+STAY_ENCODED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}  # controls, bidi/format marks, unassigned, spaces
+
+
+def readable_url(url: str) -> str:
+    """An http(s) URL as people read it (an IRI, RFC 3987 §3.2): percent-escapes in the path, query and fragment
+    become the letters they encode; reserved and other ASCII characters (%2F, %3F, %23, %25, %26, %3D…), spaces,
+    controls, bidi controls and bytes that are no UTF-8 stay encoded, so the text still names the same page and
+    reads in one direction. The scheme and host stay exactly as written (a Unicode host can pass for another
+    site). For showing only: links and stored URLs keep ``url``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return url
+    start = url.index(parts.netloc) + len(parts.netloc)
+    return url[:start] + ESCAPES.sub(_readable_escapes, url[start:])
+
+
+def _readable_escapes(run: re.Match) -> str:
+    # surrogateescape: each byte that is no UTF-8 comes back as one lone surrogate, put back as its escape
+    text = unquote_to_bytes(run.group()).decode("utf-8", "surrogateescape")
+    return "".join(_readable_character(ch) for ch in text)
+
+
+def _readable_character(ch: str) -> str:
+    if "\udc80" <= ch <= "\udcff":
+        return f"%{ord(ch) - 0xDC00:02X}"
+    if ch.isascii() or unicodedata.category(ch) in STAY_ENCODED:
+        return quote(ch, safe="")  # unreserved ASCII (letters, digits, -._~) reads the same either way
+    return ch

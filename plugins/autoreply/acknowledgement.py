@@ -14,6 +14,7 @@ from plugin_host.datetext import customer_time
 
 from .hours import office_hours
 from plugin_host.people import round_robin, safe_first_name
+from plugin_host.text import readable_url
 from .templates import render, written_language
 
 OWNER_PHRASE = {
@@ -168,7 +169,8 @@ def compose(ticket, settings, config, now: datetime) -> dict:
         "owner_name": owner.full_name if owner else "",  # for languages we ship no owner_phrase in
         "expectation": expectation(deadline, settings, written_in, now),  # an admin may add languages
         "deadline": deadline_text(deadline, written_in, now),  # for them to word it in their own language
-        "articles": [{"title": a.title, "url": a.url} for a in articles(ticket, settings, config)],
+        "articles": [{"title": a.title, "url": a.url, "readable_url": readable_url(a.url)}
+                     for a in articles(ticket, settings, config)],
         "agent_name": agent.full_name if agent else "Customer Support",
         "agent_title": agent.title if agent else "",
         "holiday": holiday_today(deadline, hours, now, written_in),

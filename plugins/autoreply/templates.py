@@ -79,7 +79,8 @@ SAMPLE_CONTEXT = {"first_name": "Anna", "subject": "Order 1234", "owner_phrase":
                   "owner_name": "Anna Kowalska",
                   "expectation": "We usually answer within one business day.",
                   "deadline": "Monday, 23 November 2026, 17:00 (Europe/Warsaw, UTC+01:00)",
-                  "articles": [{"title": "Refunds", "url": "https://help.example.com/refunds"}],
+                  "articles": [{"title": "Refunds", "url": "https://help.example.com/refunds",
+                                "readable_url": "https://help.example.com/refunds"}],
                   "agent_name": "Anna Kowalska", "agent_title": "Support", "holiday": "",
                   "back_at": "Monday, 23 November 2026, 09:00 (Europe/Warsaw, UTC+01:00)"}
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import click
 
 from plugin_host.cli import PERIOD
-from plugin_host.text import one_line
+from plugin_host.text import one_line, readable_url
 
 
 class Share(click.ParamType):
@@ -150,7 +150,7 @@ def register(cli: click.Group) -> None:
         plain = [a for a in load_folder(folder) if str(a.url or "").startswith("http://")]
         if plain:
             click.echo(f"warning: {len(plain)} article{'s' if len(plain) != 1 else ''} link to http:// pages "
-                       f"(e.g. {one_line(plain[0].url)}); acknowledgements link customers only to https pages, so "
+                       f"(e.g. {one_line(readable_url(plain[0].url))}); acknowledgements link customers only to https pages, so "
                        "these are suggested to agents only — import from the help centre's https address if it has "
                        "one", err=True)
 
@@ -196,6 +196,8 @@ def register(cli: click.Group) -> None:
             linked = "  (linked in acknowledgements)" if linkable else ""
             click.echo(f"{rank}. {one_line(h.article.title)}  [{one_line(h.article.id)}]{linked}\n"
                        f"   confidence {h.confidence:.2f}; why: {one_line(reason(h))}\n   {one_line(h.passage)}")
+            if h.article.url:  # the page, in its own letters (the link itself stays as stored)
+                click.echo(f"   {one_line(readable_url(h.article.url))}")
 
     @kb.command("eval")
     @click.option("--articles", "articles_path", required=True, type=click.Path(exists=True, dir_okay=False),
