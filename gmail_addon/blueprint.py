@@ -111,7 +111,7 @@ def _handle(handler, push=cards.push_card, failed=cards.error_card):
     host, body, caller = _verified()
     agent = host.config.agent(caller.email)
     if agent is None or not agent.active:  # one who left the team (active = false) is no agent any more
-        return jsonify(push(cards.not_agent_card(caller.email)))
+        return jsonify(push(cards.not_agent_card(caller.email, left=agent is not None)))
     try:
         return jsonify(handler(host, body, agent))
     except AddonError as exc:

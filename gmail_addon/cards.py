@@ -201,7 +201,13 @@ def button_error_card() -> dict:
                         "it keeps happening, tell your admin.")
 
 
-def not_agent_card(email: str) -> dict:
+def not_agent_card(email: str, left: bool = False) -> dict:
+    """For someone not on the team; ``left``: on the roster but marked as having left it (``active = false``),
+    where "add you to [agents]" would send the admin looking for a name that is there."""
+    if left:
+        return message_card("Not a Labeldesk agent", f"{email} is marked as having left the support team "
+                            "(active = false in [agents], as agents sync marks those the directory no longer lists). "
+                            "If you are back on the team, ask your admin to set active = true.")
     return message_card("Not a Labeldesk agent", f"{email} is not configured as an agent. Ask your admin to add you "
                         "to [agents] in labeldesk.toml.")
 
