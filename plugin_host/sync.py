@@ -119,6 +119,7 @@ class ChangeFeed:
         self._queue_guard = threading.Lock()
         self._queue = threading.Lock()  # held by the one background sync that runs or waits its turn
         self._waiting = threading.Event()  # a background sync is queued and has not started yet
+        self._rounds_left_for_later = 0  # syncs in a row that left threads for the next one (see _left_for_later)
 
     def sync_soon(self) -> bool:
         """Sync in the background (after a push). A burst of pushes costs one running sync and at most
@@ -305,19 +306,37 @@ class ChangeFeed:
         sent = sorted(self.host.executor.sent_ids - self._sent_before)
         if dry_run or not report.ok or latest is None:
             if report.failed:
-                log.log(logging.WARNING if self.host.stopping.is_set() else logging.ERROR,
-                        "%d thread(s) failed or not tried; cursor stays at %s", len(report.failed),
-                        self.cursor.history_id)
+                self._left_for_later(report, dry_run)
             if sent and not dry_run:  # the cursor stays: what we sent lies after it, beside last run's
                 self.cursor.sent = sorted(set(self.cursor.sent) | set(sent))
                 self.cursor.save()
             return
+        if self._rounds_left_for_later:  # the end of it is news too, as the scheduler says of its rounds
+            log.warning("sync: the cursor moves again (to %s) after %d sync(s) that left threads for later",
+                        latest, self._rounds_left_for_later)
+            self._rounds_left_for_later = 0
         self.cursor.history_id = str(latest)
         self.cursor.sent = sent
         self.cursor.save()
         # What was sent before this sync has its history at or before ``latest``, which the cursor has now
         # passed: forget it, so a long-running ``serve`` does not remember every message it ever sent.
         self.host.executor.sent_ids.difference_update(self._sent_before)
+
+    def _left_for_later(self, report: SyncReport, dry_run: bool) -> None:
+        """Say that threads wait for the next sync: an ERROR the first time, then INFO until a sync moves the
+        cursor again. A refusal that lasts (a token that may read but not send) meets every poll mid-batch; the
+        refusal itself is said once (refusals.SaidOnce), and this summary of it must not repeat every minute."""
+        if self.host.stopping.is_set():  # SIGTERM: expected, and the next process starts here
+            severity, note = logging.WARNING, ""
+        elif dry_run:
+            severity, note = logging.ERROR, ""
+        else:
+            self._rounds_left_for_later += 1
+            first = self._rounds_left_for_later == 1
+            severity = logging.ERROR if first else logging.INFO
+            note = "" if first else f" ({self._rounds_left_for_later} syncs in a row; said as an error at the first)"
+        log.log(severity, "%d thread(s) failed or not tried; cursor stays at %s%s", len(report.failed),
+                self.cursor.history_id, note)
 
     # -- watch -------------------------------------------------------------------------------
 
