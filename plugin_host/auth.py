@@ -10,21 +10,13 @@ from pathlib import Path
 from .config import MailboxSettings, is_local
 from .errors import ConfigError
 from .files import write_private_json
-
-SCOPES = [
-    "https://www.googleapis.com/auth/gmail.modify",
-    "https://www.googleapis.com/auth/gmail.send",
-    "https://www.googleapis.com/auth/gmail.settings.basic",
-    "https://www.googleapis.com/auth/tasks",
-]
-# Asked for only when the knowledge base is a Drive folder (`labeldesk auth --drive`; for a service
-# account, the admin adds this scope to its domain-wide delegation).
-DRIVE_SCOPES = ["https://www.googleapis.com/auth/drive.readonly"]
+from .scopes import GMAIL
 
 
 def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = None, scopes: list[str] | None = None):
-    """Credentials for ``settings`` (Gmail and Tasks scopes unless ``scopes``) or None for a local mailbox."""
-    scopes = scopes or SCOPES
+    """Credentials for ``settings`` asking for ``scopes`` (Gmail alone unless given: what the configuration uses is
+    :func:`plugin_host.scopes.needed`), or None for a local mailbox."""
+    scopes = scopes or [GMAIL]
     if settings.api_root and is_local(settings.api_root):
         return None
     if settings.credentials:
@@ -67,11 +59,12 @@ def unreadable(key: str, path, exc: OSError) -> ConfigError:
 
 
 def run_oauth_flow(client_secrets: str, token_path: str, scopes: list[str] | None = None) -> None:
-    """Installed-app OAuth in the browser; stores the refresh token with mode 0600."""
+    """Installed-app OAuth in the browser asking for ``scopes`` (Gmail alone unless given); stores the refresh token
+    with mode 0600."""
     from google_auth_oauthlib.flow import InstalledAppFlow
 
     try:
-        flow = InstalledAppFlow.from_client_secrets_file(client_secrets, scopes or SCOPES)
+        flow = InstalledAppFlow.from_client_secrets_file(client_secrets, scopes or [GMAIL])
     except (ValueError, KeyError, OSError) as exc:  # json errors are ValueErrors
         raise ConfigError("--client-secrets", f"{client_secrets} is not an OAuth client file for a Desktop app "
                                               f"({type(exc).__name__}); download it again from the Cloud console") from None

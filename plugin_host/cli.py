@@ -220,21 +220,46 @@ def _config_flag(target) -> str:
 
 @cli.command()
 @_config_option
-@click.option("--client-secrets", required=True, type=click.Path(exists=True),
+@click.option("--client-secrets", type=click.Path(exists=True),
               help="OAuth client JSON (Desktop app) from Google Cloud console.")
-@click.option("--drive", is_flag=True, help="Also allow reading Google Docs (knowledge base in a Drive folder).")
-def auth(config_path, client_secrets, drive) -> None:
-    """Authorise a consumer Gmail account (installed-app OAuth); stores the token with mode 0600."""
-    from .auth import DRIVE_SCOPES, SCOPES, run_oauth_flow
+@click.option("--drive", is_flag=True, help="Also allow reading Google Docs, before [plugins.kb_suggest] drive_folder "
+                                            "is set (with it set, Drive is asked for anyway).")
+@click.option("--scopes", "print_scopes", is_flag=True,
+              help="Print the scopes this configuration uses (the comma-separated list for the Admin console's "
+                   "domain-wide delegation, then who needs each) and stop.")
+def auth(config_path, client_secrets, drive, print_scopes) -> None:
+    """Authorise a consumer Gmail account (installed-app OAuth) for the scopes the enabled plugins use; stores the
+    token with mode 0600."""
+    from .auth import run_oauth_flow
+    from .scopes import DRIVE, admin_console_list, described
+
+    config, scopes = _scopes_of(config_path)
+    if print_scopes:
+        click.echo(admin_console_list(scopes))
+        for line in described(scopes):
+            click.echo(f"  {line}")
+        return
+    if not client_secrets:
+        raise click.UsageError("Missing option '--client-secrets' (or --scopes to print the scopes).")
+    token = config.mailbox.oauth_token or str(config.state_path / "token.json")
+    asked = [scope.url for scope in scopes]
+    run_oauth_flow(client_secrets, token, asked + ([DRIVE] if drive and DRIVE not in asked else []))
+    click.echo(f"Token stored in {token}. Set [mailbox] oauth_token = \"{token}\" if it is not already.")
+
+
+def _scopes_of(config_path):
+    """(configuration, the Google scopes it uses): plugins loaded and their settings checked, no Google call."""
     from .config import load_config
+    from .plugins import make_plugin_manager, validate_plugin_settings
+    from .scopes import needed
 
     try:
         config = load_config(config_path)
+        pm = make_plugin_manager(enabled=config.enabled_plugins)
+        validate_plugin_settings(pm, config)
     except LabeldeskError as exc:
         _fail(exc)
-    token = config.mailbox.oauth_token or str(config.state_path / "token.json")
-    run_oauth_flow(client_secrets, token, SCOPES + (DRIVE_SCOPES if drive else []))
-    click.echo(f"Token stored in {token}. Set [mailbox] oauth_token = \"{token}\" if it is not already.")
+    return config, needed(pm, config)
 
 
 def _host(config_path):

@@ -196,8 +196,11 @@ class GmailClient:
 
     def __init__(self, settings: MailboxSettings, credentials=None, http=None, bucket: TokenBucket | None = None,
                  drive_credentials: Callable[[], Any] | None = None, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 max_attempts: int = 6, base_delay: float = 0.5, max_delay: float = 32.0):
+                 max_attempts: int = 6, base_delay: float = 0.5, max_delay: float = 32.0,
+                 delegation_scopes: list[str] | None = None):
         self.settings = settings
+        # every scope the configuration uses: what a refused delegation is told to grant (one list per client ID)
+        self.delegation_scopes = delegation_scopes
         self.address = settings.address
         self.http = http
         self.bucket = bucket or TokenBucket(250.0, capacity=500.0, sleep=sleep)
@@ -291,7 +294,7 @@ class GmailClient:
 
     def failure(self, method_id: str, describe: str, exc: Exception) -> GmailError:
         api = method_id.split(".", 1)[0]
-        refusal = explain(exc, api, self._credentials.get(api), self.settings.credentials)
+        refusal = explain(exc, api, self._credentials.get(api), self.settings.credentials, self.delegation_scopes)
         if refusal is not None:  # the cause and the admin's next step, in one line
             detail = refusal.advice
         elif isinstance(exc, HttpError):

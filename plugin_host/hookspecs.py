@@ -266,6 +266,20 @@ def register_settings(register) -> None:
     """
 
 
+@hookspec
+def google_scopes(settings) -> list:
+    """The Google OAuth scopes this plugin needs with these settings, and what each is for.
+
+    Return :class:`~plugin_host.scopes.Scope` items: ``Scope(url, purpose, command="", plugin="<name>")``, where
+    ``purpose`` says what stops working without it and ``command`` names the ``labeldesk`` command that alone uses
+    it (e.g. ``"signatures sync"``). Name a scope only when the settings use it (a Drive source configured): the
+    host asks Google for the host's scope and the enabled plugins' ones and nothing else, because a domain-wide
+    delegation lacking any scope asked for refuses the whole token. ``labeldesk auth --scopes`` prints them.
+
+    :param settings: the validated configuration.
+    """
+
+
 # ---------------------------------------------------------------------------------------------
 # Data hooks: what plugins keep about customers outside Gmail.
 # ---------------------------------------------------------------------------------------------

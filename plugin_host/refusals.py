@@ -38,23 +38,30 @@ class Refusal:
     advice: str
 
 
-def explain(exc: Exception, api: str, credentials=None, key_file: str = "") -> Refusal | None:
+def explain(exc: Exception, api: str, credentials=None, key_file: str = "",
+            scopes: list[str] | None = None) -> Refusal | None:
     """The lasting refusal ``exc`` is (from a call to ``api``: gmail, tasks, drive, admin, with ``credentials``,
-    a service account's read from ``key_file``), or None for anything a retry or the next run may mend."""
+    a service account's read from ``key_file``; ``scopes``: every scope the configuration uses, else those of
+    ``credentials``), or None for anything a retry or the next run may mend."""
     from google.auth.exceptions import RefreshError
     from googleapiclient.errors import HttpError
 
     if isinstance(exc, RefreshError) and not exc.retryable:
-        return _refused_credentials(exc, credentials, key_file)
+        return _refused_credentials(exc, credentials, key_file, _listed(scopes, credentials))
     if isinstance(exc, HttpError):
-        return _refused_call(exc, api, credentials, key_file)
+        return _refused_call(exc, api, credentials, key_file, _listed(scopes, credentials))
     return None
 
 
-def _refused_credentials(exc, credentials, key_file: str) -> Refusal:
+def _listed(scopes, credentials) -> str:
+    """The scopes to grant, comma-separated as the Admin console's domain-wide delegation takes them: all the
+    configuration uses (a delegation is one list per client ID: listing one token's would drop the others')."""
+    return ",".join(scopes or getattr(credentials, "scopes", None) or ())
+
+
+def _refused_credentials(exc, credentials, key_file: str, scopes: str) -> Refusal:
     code, description = token_error(exc)
     said = f"{code}: {description}" if description else code
-    scopes = " ".join(getattr(credentials, "scopes", None) or ())
     if _service_account(credentials):
         account = getattr(credentials, "service_account_email", "") or "the service account"
         if code == "unauthorized_client":
@@ -78,7 +85,7 @@ def _refused_credentials(exc, credentials, key_file: str) -> Refusal:
                        f"{again}")
     if code == "invalid_scope":
         return Refusal(f"the stored OAuth token was not granted every scope Labeldesk asks for ({said}; it asks "
-                       f"for {scopes}): {again} (add --drive for a Drive knowledge base) and allow every access")
+                       f"for {scopes}): {again} and allow every access")
     return Refusal(f"Google refused the stored OAuth token ({said}); {again}")
 
 
@@ -95,7 +102,7 @@ def _error_info(error: dict) -> dict:
                  and str(d.get("@type", "")).endswith("google.rpc.ErrorInfo")), {})
 
 
-def _refused_call(exc, api: str, credentials, key_file: str) -> Refusal | None:
+def _refused_call(exc, api: str, credentials, key_file: str, scopes: str) -> Refusal | None:
     error = _api_error(exc)
     info = _error_info(error)
     reasons_ = reasons(exc)
@@ -107,13 +114,12 @@ def _refused_call(exc, api: str, credentials, key_file: str) -> Refusal | None:
         return Refusal(f"the {name} is not enabled in the Cloud project of Labeldesk's credentials ({said}): enable "
                        f"it at {where}, then allow a few minutes for it to apply")
     if reasons_ & {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}:
-        scopes = " ".join(getattr(credentials, "scopes", None) or ())
         if _service_account(credentials):
             return Refusal(f"the service account's token has no scope for the {name} ({said}): in {DELEGATION_PAGE}, "
                            f"give client ID {_client_id(key_file)} exactly these scopes: {scopes}")
         return Refusal(f"the stored OAuth token has no scope for the {name} ({said}; the consent screen's box for it "
-                       "left unticked?): run `labeldesk auth --client-secrets <client.json>` again (add --drive for a "
-                       "Drive knowledge base) and allow every access")
+                       "left unticked?): run `labeldesk auth --client-secrets <client.json>` again and allow every "
+                       "access")
     if "domainPolicy" in reasons_:
         return Refusal(f"the Workspace domain's administrators do not let this app use the {name} ({said}): in the "
                        "Admin console, Security > Access and data control > API controls, trust the app (its client "

@@ -31,18 +31,21 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     from .config import is_local
     from .quota import TokenBucket
 
-    credentials = None if http is not None else credentials_for(config.mailbox, config.state_path)
+    from .scopes import DRIVE, for_host, needed
+
+    scopes = needed(pm, config)
+    credentials = None if http is not None else credentials_for(config.mailbox, config.state_path,
+                                                                     for_host(scopes, bool(config.mailbox.credentials)))
     local = http is not None or is_local(config.mailbox.api_root)
     # Gmail's per-user ceiling is 250 units/s; a local mailbox has none unless it simulates one.
     rate = config.mailbox.quota_units_per_second or (1e9 if local else 250.0)
     def drive_credentials():
-        from .auth import DRIVE_SCOPES
-
-        return credentials_for(config.mailbox, config.state_path, scopes=DRIVE_SCOPES)
+        return credentials_for(config.mailbox, config.state_path, scopes=[DRIVE])
 
     client = GmailClient(config.mailbox, credentials=credentials, http=http,
                          bucket=TokenBucket(rate, capacity=max(rate, 500.0)),
-                         drive_credentials=None if local else drive_credentials)
+                         drive_credentials=None if local else drive_credentials,
+                         delegation_scopes=[scope.url for scope in scopes])
     return Host(config, pm, client, now=now)
 
 

@@ -90,16 +90,19 @@ def answer(status: int, body: dict, headers: dict | None = None):
 class Google:
     """The token endpoint and API refusals in front of ``local`` (a LocalMailbox). ``token_answers`` are given in
     turn (the last one again and again; an exception is raised); ``refuse(uri, method)`` may return an answer for
-    an API request instead of the mailbox's. ``token_requests`` and ``api_requests`` count what was asked."""
+    an API request instead of the mailbox's. ``token_requests`` and ``api_requests`` count what was asked,
+    ``token_bodies`` keeps each token request's form (a service account's JWT assertion names the scopes asked)."""
 
     def __init__(self, local, token_answers=(GRANTED,), refuse=None):
         self.local, self.token_answers, self.refuse = local, list(token_answers), refuse
         self.token_requests = 0
+        self.token_bodies: list[str] = []
         self.api_requests: list[str] = []
 
     def request(self, uri, method="GET", body=None, headers=None, redirections=5, connection_type=None):
         if uri.startswith(TOKEN_URI):
             self.token_requests += 1
+            self.token_bodies.append(body.decode() if isinstance(body, bytes) else str(body or ""))
             given = self.token_answers.pop(0) if len(self.token_answers) > 1 else self.token_answers[0]
             if isinstance(given, Exception):
                 raise given

@@ -149,10 +149,10 @@ def test_credentials_for_each_kind_of_mailbox(tmp_path):
     token.write_text(_json.dumps({"refresh_token": "r", "client_id": "c", "client_secret": "s", "type": "authorized_user"}))
     user = credentials_for(MailboxSettings(address="me@gmail.com", oauth_token=str(token)))
     assert user.refresh_token == "r"
-    from plugin_host.auth import DRIVE_SCOPES
+    from plugin_host.scopes import DRIVE
 
-    drive = credentials_for(MailboxSettings(address="support@example.com", credentials=str(key)), scopes=DRIVE_SCOPES)
-    assert drive._scopes == DRIVE_SCOPES  # Drive is asked for read-only, and only when a Drive source needs it
+    drive = credentials_for(MailboxSettings(address="support@example.com", credentials=str(key)), scopes=[DRIVE])
+    assert drive._scopes == [DRIVE]  # Drive is asked for read-only, and only when a Drive source needs it
 
 
 def test_drive_client_is_built_on_first_use_with_read_only_drive_credentials(tmp_path):

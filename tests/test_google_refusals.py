@@ -104,8 +104,9 @@ def _no_secret(text: str) -> None:
 from .google_refusals import (CLIENT_REFUSED, DAILY_LIMIT, DELEGATION_MISSING, DOMAIN_POLICY, KEY_DELETED,  # noqa: E402
                               NO_GMAIL, TOKEN_REVOKED, api_disabled, scope_missing)
 
-ALL_SCOPES = ("https://www.googleapis.com/auth/gmail.modify https://www.googleapis.com/auth/gmail.send "
-              "https://www.googleapis.com/auth/gmail.settings.basic https://www.googleapis.com/auth/tasks")
+# every scope autoreply + sla use (review 55), comma-separated as the Admin console takes them
+ALL_SCOPES = ("https://www.googleapis.com/auth/gmail.modify,https://www.googleapis.com/auth/gmail.settings.basic,"
+              "https://www.googleapis.com/auth/tasks")
 GMAIL_OFF = api_disabled("gmail.googleapis.com", "Gmail API")
 
 

@@ -32,6 +32,16 @@ def register_settings(register):
 
 
 @hookimpl
+def google_scopes(settings):
+    from plugin_host.scopes import DIRECTORY, SEND_AS, Scope
+
+    wanted = [Scope(SEND_AS, "agents' full-name signatures in Gmail's send-as settings", "signatures sync", NAME)]
+    if getattr(_settings(settings), "directory_admin", "") and settings.mailbox.credentials:  # a service account
+        wanted.append(Scope(DIRECTORY, "reading the agents from the Workspace directory", "agents sync", NAME))
+    return wanted
+
+
+@hookimpl
 def on_ticket_opened(ticket, actions, settings, now):
     options = _settings(settings)
     reason = acknowledgement.skip_reason(ticket, options, settings, now)

@@ -40,6 +40,7 @@ def sync_signatures(host, dry_run: bool = False) -> list[str]:
 
         from plugin_host.auth import credentials_for
         from plugin_host.gmail import GmailClient
+        from plugin_host.scopes import SEND_AS
 
         failed = 0
         for agent in agents:
@@ -48,7 +49,9 @@ def sync_signatures(host, dry_run: bool = False) -> list[str]:
                 out.append(f"(dry run) {agent.email}: {body['signature']}")
                 continue
             settings = replace(config.mailbox, delegated_user=agent.email)
-            client = GmailClient(settings, credentials=credentials_for(settings, config.state_path))
+            # the send-as settings alone: a delegation granting the host's scopes but not this one refuses only this
+            client = GmailClient(settings, credentials=credentials_for(settings, config.state_path, [SEND_AS]),
+                                 delegation_scopes=host.client.delegation_scopes)
             try:  # one agent's mailbox refusing (no such send-as, delegation denied) does not stop the others
                 client.patch_send_as(config.mailbox.address, body)
             except GmailError as exc:

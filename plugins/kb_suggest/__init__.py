@@ -210,6 +210,16 @@ def register_settings(register):
 
 
 @hookimpl
+def google_scopes(settings):
+    from plugin_host.scopes import DRIVE, Scope
+
+    found = settings.plugin(NAME)
+    if not (found if isinstance(found, KbSettings) else validate(found or {})).drive_folder:
+        return []
+    return [Scope(DRIVE, "help articles from the Drive folder (drive_folder)", plugin="kb_suggest")]
+
+
+@hookimpl
 def background_jobs(settings):
     """Keep the Drive copy of the knowledge base fresh while the host runs (every 15 minutes)."""
     folder = options(settings).drive_folder

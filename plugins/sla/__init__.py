@@ -81,6 +81,13 @@ def on_sweep(ticket, actions, settings, now, completed_tasks):
 
 
 @hookimpl
+def google_scopes(settings):
+    from plugin_host.scopes import TASKS, Scope
+
+    return [Scope(TASKS, "breach and escalation tasks for the team lead (Google Tasks)", plugin="sla")]
+
+
+@hookimpl
 def sweep_tasklists(settings):
     return [policy_of(settings).tasklist]
 

@@ -1,0 +1,115 @@
+"""Labeldesk asks Google for the scopes the enabled plugins use, and no others (review 55).
+
+A service account's token is refused whole (``unauthorized_client``) when the Admin console's delegation lacks any
+scope asked for, so an admin who never granted Tasks (no SLA plugin) or the send-as settings (no signatures) could
+not run Labeldesk at all. Each case goes through google-auth and googleapiclient as against Google (the stand-in in
+``google_refusals.py`` answers the token endpoint, the local mailbox the rest)."""
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import parse_qs
+
+import pytest
+
+from .conftest import deliver, make_email
+from .google_refusals import DELEGATION_MISSING, GRANTED, Google, service_account_key
+from .test_google_refusals import _labeldesk
+
+GMAIL = "https://www.googleapis.com/auth/gmail.modify"
+TASKS = "https://www.googleapis.com/auth/tasks"
+SEND_AS = "https://www.googleapis.com/auth/gmail.settings.basic"
+DRIVE = "https://www.googleapis.com/auth/drive.readonly"
+DIRECTORY = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+FOLDER = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+
+
+def write_config(folder, plugins, extra: str = "", credentials: str = 'credentials = "sa.json"'):
+    (folder / "sa.json").write_text(json.dumps(service_account_key()), encoding="utf-8")
+    (folder / "labeldesk.toml").write_text(
+        f'[mailbox]\naddress = "support@example.com"\n{credentials}\n[host]\nstate_dir = "state"\n'
+        f'[plugins]\nenabled = {json.dumps(list(plugins))}\n{extra}', encoding="utf-8")
+    return folder / "labeldesk.toml"
+
+
+@pytest.fixture
+def desk(tmp_path, monkeypatch):
+    """``desk(plugins, token_answers)`` → (host, google): a host on a service account, one ticket waiting."""
+    from plugin_host.config import load_config
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    local = LocalMailbox("support@example.com")
+    deliver(local.gmail(), make_email(sender="Customer <c@example.org>", subject="Order late", body="Where is it?"))
+
+    def make(plugins, token_answers=(GRANTED,), extra=""):
+        google = Google(local, token_answers)
+        monkeypatch.setattr("plugin_host.gmail.AnswerOrError", lambda timeout=60: google)
+        host = build_host(load_config(write_config(tmp_path, plugins, extra), environ={}))
+        host.client.sleep = lambda seconds: None
+        return host, google
+    return make
+
+
+def asked_for(body: str) -> list[str]:
+    """The scopes a service account's token request asks for (its JWT assertion's ``scope`` claim)."""
+    assertion = parse_qs(body)["assertion"][0]
+    claims = assertion.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["scope"].split()
+
+
+# 1. Every install asked for Gmail send, send-as settings and Google Tasks: a delegation without Tasks (SLA plugin
+#    off) or without gmail.settings.basic (no signatures) was refused whole, and Labeldesk could not run at all.
+#    The running host now asks for Gmail, and for Tasks only while the SLA plugin (which makes tasks) is enabled.
+@pytest.mark.parametrize("plugins, expected", [(("autoreply",), [GMAIL]), (("autoreply", "sla"), [GMAIL, TASKS]),
+                                               (("kb_suggest",), [GMAIL])], ids=["no-sla", "sla", "kb-only"])
+def test_the_host_asks_google_only_for_what_the_enabled_plugins_use(desk, plugins, expected):
+    from plugin_host.sync import ChangeFeed
+
+    host, google = desk(plugins)
+    assert ChangeFeed(host).sync().ok
+    assert google.token_requests == 1
+    assert asked_for(google.token_bodies[0]) == expected
+
+
+def test_signatures_sync_asks_each_agent_mailbox_for_the_send_as_scope_only(tmp_path, monkeypatch):
+    from plugin_host.mailbox import LocalMailbox
+
+    google = Google(LocalMailbox("support@example.com"), [DELEGATION_MISSING])
+    monkeypatch.setattr("plugin_host.gmail.AnswerOrError", lambda timeout=60: google)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    write_config(tmp_path, ["autoreply"], '[agents]\n"anna@example.com" = { first_name = "Anna", last_name = "Kowalska" }\n')
+    _labeldesk(tmp_path, "signatures", "sync")
+    assert google.token_bodies and asked_for(google.token_bodies[-1]) == [SEND_AS]
+
+
+# 2. The README listed one fixed set of scopes for the Admin console, and nothing printed the list for a given
+#    configuration. `labeldesk auth --scopes` prints the comma-separated list to paste, and who needs each scope.
+def test_auth_scopes_prints_the_admin_console_list_for_this_config(tmp_path, capsys):
+    write_config(tmp_path, ["autoreply", "sla", "kb_suggest"],
+                 f'[plugins.kb_suggest]\ndrive_folder = "{FOLDER}"\n[plugins.autoreply]\ndirectory_admin = "admin@example.com"\n')
+    assert _labeldesk(tmp_path, "auth", "--scopes") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ",".join([GMAIL, SEND_AS, DIRECTORY, TASKS, DRIVE])
+    said = "\n".join(out[1:])
+    for words in ("gmail.modify: the host", "tasks: plugin sla", "drive.readonly: plugin kb_suggest",
+                  "gmail.settings.basic: plugin autoreply, `labeldesk signatures sync` only",
+                  "admin.directory.user.readonly: plugin autoreply, `labeldesk agents sync` only"):
+        assert words in said, (words, said)
+
+
+def test_auth_scopes_leaves_out_what_the_config_does_not_use(tmp_path, capsys):
+    write_config(tmp_path, ["kb_suggest"])
+    assert _labeldesk(tmp_path, "auth", "--scopes") == 0
+    assert capsys.readouterr().out.splitlines()[0] == GMAIL
+
+
+# 3. The delegation refusal said "give client ID … exactly these scopes:" and listed only the scopes of the token
+#    refused: following it for the Gmail token dropped Drive from the delegation, and for the Drive token Gmail.
+#    It now lists every scope the configuration uses, comma-separated as the Admin console takes them.
+def test_the_delegation_refusal_lists_every_scope_the_config_uses(desk, tmp_path, capsys):
+    desk(("autoreply", "sla", "kb_suggest"), [DELEGATION_MISSING], extra=f'[plugins.kb_suggest]\ndrive_folder = "{FOLDER}"\n')
+    assert _labeldesk(tmp_path, "sync") != 0
+    line = next(line for line in capsys.readouterr().err.splitlines() if line.startswith("Error:"))
+    assert f"exactly these scopes: {','.join([GMAIL, SEND_AS, TASKS, DRIVE])}" in line, line
