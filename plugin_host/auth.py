@@ -5,6 +5,8 @@ Secrets are never logged; token files are written with mode 0600.
 from __future__ import annotations
 
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from .config import MailboxSettings, is_local
@@ -58,22 +60,45 @@ def unreadable(key: str, path, exc: OSError) -> ConfigError:
                             "mode (the host's user must read it; 0600 is enough)")
 
 
-def run_oauth_flow(client_secrets: str, token_path: str, scopes: list[str] | None = None) -> None:
+def run_oauth_flow(client_secrets: str, token_path: str, scopes: list[str] | None = None) -> list[str]:
     """Installed-app OAuth in the browser asking for ``scopes`` (Gmail alone unless given); stores the refresh token
-    with mode 0600."""
+    with mode 0600, listing the scopes Google granted, and returns those."""
     from google_auth_oauthlib.flow import InstalledAppFlow
 
+    scopes = scopes or [GMAIL]
     try:
-        flow = InstalledAppFlow.from_client_secrets_file(client_secrets, scopes or [GMAIL])
+        flow = InstalledAppFlow.from_client_secrets_file(client_secrets, scopes)
     except (ValueError, KeyError, OSError) as exc:  # json errors are ValueErrors
         raise ConfigError("--client-secrets", f"{client_secrets} is not an OAuth client file for a Desktop app "
                                               f"({type(exc).__name__}); download it again from the Cloud console") from None
-    creds = flow.run_local_server(port=0)
+    with _granular_consent():
+        creds = flow.run_local_server(port=0)
+    # Google answers with the scopes the user left ticked (google-auth-oauthlib keeps them as granted_scopes);
+    # without that answer, what was asked was granted.
+    granted = list(getattr(creds, "granted_scopes", None) or scopes)
     path = Path(token_path)
     try:
         # A new file (mode 0600) put in place whole: never half a token, never written through a link planted
-        # where token.json was, and an old 0644 token.json is replaced, not reused.
-        write_private_json(path, json.loads(creds.to_json()))
+        # where token.json was, and an old 0644 token.json is replaced, not reused. Its "scopes" are the granted
+        # ones: what the host may ask this token for (asking a refresh for more is refused: invalid_scope).
+        write_private_json(path, {**json.loads(creds.to_json()), "scopes": granted})
     except OSError as exc:
         raise ConfigError("mailbox.oauth_token", f"{path} cannot be written ({exc.strerror or type(exc).__name__}): "
                                                  "point oauth_token at a writable file and run `labeldesk auth` again") from None
+    return granted
+
+
+@contextmanager
+def _granular_consent():
+    """Google's consent screen lets the user untick scopes; oauthlib then raises ``Warning("Scope has changed
+    …")`` out of the code exchange unless OAUTHLIB_RELAX_TOKEN_SCOPE is set. Set for the exchange alone: what was
+    granted is compared with what is needed afterwards, and said."""
+    before = os.environ.get("OAUTHLIB_RELAX_TOKEN_SCOPE")
+    os.environ["OAUTHLIB_RELAX_TOKEN_SCOPE"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("OAUTHLIB_RELAX_TOKEN_SCOPE", None)
+        else:
+            os.environ["OAUTHLIB_RELAX_TOKEN_SCOPE"] = before

@@ -243,8 +243,30 @@ def auth(config_path, client_secrets, drive, print_scopes) -> None:
         raise click.UsageError("Missing option '--client-secrets' (or --scopes to print the scopes).")
     token = config.mailbox.oauth_token or str(config.state_path / "token.json")
     asked = [scope.url for scope in scopes]
-    run_oauth_flow(client_secrets, token, asked + ([DRIVE] if drive and DRIVE not in asked else []))
+    try:
+        granted = run_oauth_flow(client_secrets, token, asked + ([DRIVE] if drive and DRIVE not in asked else []))
+    except LabeldeskError as exc:
+        _fail(exc)
     click.echo(f"Token stored in {token}. Set [mailbox] oauth_token = \"{token}\" if it is not already.")
+    _say_granted(scopes, granted)
+
+
+def _say_granted(scopes, granted) -> None:
+    """Which needed scopes the consent screen left unticked, and what will not work without them."""
+    from .scopes import GMAIL, missing_lines, not_granted
+
+    missing = not_granted(scopes, granted)
+    if not missing:
+        return
+    again = ("run `labeldesk auth --client-secrets <client.json>` again and allow every access (leave every box "
+             "ticked on Google's consent screen)")
+    if any(scope.url == GMAIL for scope in missing):
+        raise click.ClickException(f"Google did not grant {GMAIL} (the consent screen's box for Gmail was unticked): "
+                                   f"nothing can work without it; {again}")
+    click.echo("Google did not grant every scope this configuration uses:")
+    for line in missing_lines(missing):
+        click.echo(f"  {line}")
+    click.echo(f"The rest works. To fix it, {again}.")
 
 
 def _scopes_of(config_path):

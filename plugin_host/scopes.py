@@ -61,6 +61,22 @@ def for_host(scopes: list[Scope], service_account: bool) -> list[str]:
     return [s.url for s in scopes if not (s.command and service_account) and s.url != DRIVE]
 
 
+def not_granted(scopes: list[Scope], granted) -> list[Scope]:
+    """The needed ``scopes`` a token was not granted."""
+    held = set(granted or ())
+    return [scope for scope in scopes if scope.url not in held]
+
+
+def missing_lines(missing: list[Scope]) -> list[str]:
+    """What will not work, one line per scope not granted."""
+    lines = []
+    for scope in missing:
+        who = "the host" if scope.plugin == "host" else f"plugin {scope.plugin}"
+        what = f"`labeldesk {scope.command}`" if scope.command else scope.purpose
+        lines.append(f"{scope.name} was not granted ({who}): {what} will not work")
+    return lines
+
+
 def described(scopes: list[Scope]) -> list[str]:
     """One line per scope: who needs it and what for."""
     lines = []

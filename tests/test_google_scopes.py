@@ -113,3 +113,65 @@ def test_the_delegation_refusal_lists_every_scope_the_config_uses(desk, tmp_path
     assert _labeldesk(tmp_path, "sync") != 0
     line = next(line for line in capsys.readouterr().err.splitlines() if line.startswith("Error:"))
     assert f"exactly these scopes: {','.join([GMAIL, SEND_AS, TASKS, DRIVE])}" in line, line
+
+
+# 4. `labeldesk auth` did not look at what Google granted. Google's consent screen lets a user untick each box
+#    (granular consent); oauthlib then raised "Warning: Scope has changed from … to …" out of the command (a
+#    traceback, no token), or, with OAUTHLIB_RELAX_TOKEN_SCOPE set, the token was stored listing every scope asked
+#    for and the first task or send failed later. Now the granted scopes are compared with the needed ones: the
+#    token is stored with what Google granted, and the command says which are missing and what will not work.
+def consent(monkeypatch, tmp_path, granted: list[str]):
+    """The consent screen answered with ``granted`` ticked: the browser step is skipped, the code is exchanged at
+    the token endpoint (``responses``) by google-auth-oauthlib's own fetch_token."""
+    import responses
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    from .google_refusals import ACCESS_TOKEN, REFRESH_TOKEN, TOKEN_URI
+
+    (tmp_path / "client.json").write_text(json.dumps({"installed": {
+        "client_id": "1234-desk.apps.googleusercontent.com", "client_secret": "GOCSPX-SECRET-CLIENT-SECRET",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth", "token_uri": TOKEN_URI,
+        "redirect_uris": ["http://localhost"]}}), encoding="utf-8")
+
+    def browser(self, **kwargs):
+        self.redirect_uri = "http://localhost:8765/"
+        self.fetch_token(code="4/0AQSTgQ-code")
+        return self.credentials
+    monkeypatch.setattr(InstalledAppFlow, "run_local_server", browser)
+    mock = responses.RequestsMock(assert_all_requests_are_fired=True)
+    mock.add(responses.POST, TOKEN_URI, json={"access_token": ACCESS_TOKEN, "refresh_token": REFRESH_TOKEN,
+                                              "expires_in": 3599, "token_type": "Bearer", "scope": " ".join(granted)})
+    return mock
+
+
+def test_auth_says_which_scopes_the_consent_screen_left_out(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OAUTHLIB_RELAX_TOKEN_SCOPE", raising=False)
+    write_config(tmp_path, ["autoreply", "sla"], credentials='oauth_token = "token.json"')
+    with consent(monkeypatch, tmp_path, [GMAIL, SEND_AS]):
+        code = _labeldesk(tmp_path, "auth", "--client-secrets", str(tmp_path / "client.json"))
+    said = capsys.readouterr()
+    assert code == 0 and "Traceback" not in said.err, said.err
+    assert "Token stored" in said.out
+    assert "tasks" in said.out and "was not granted" in said.out and "plugin sla" in said.out
+    assert "breach and escalation tasks for the team lead" in said.out and "labeldesk auth" in said.out
+    stored = json.loads((tmp_path / "token.json").read_text(encoding="utf-8"))
+    assert sorted(stored["scopes"]) == sorted([GMAIL, SEND_AS])  # what Google granted, not what was asked
+    import os
+    assert "OAUTHLIB_RELAX_TOKEN_SCOPE" not in os.environ  # relaxed for the exchange only
+
+
+def test_auth_without_gmail_granted_fails_plainly(tmp_path, monkeypatch, capsys):
+    write_config(tmp_path, ["autoreply", "sla"], credentials='oauth_token = "token.json"')
+    with consent(monkeypatch, tmp_path, [TASKS]):
+        code = _labeldesk(tmp_path, "auth", "--client-secrets", str(tmp_path / "client.json"))
+    said = capsys.readouterr()
+    assert code == 1 and "Traceback" not in said.err, said.err
+    assert "gmail.modify" in said.err and "nothing" in said.err.lower() and "labeldesk auth" in said.err
+
+
+def test_auth_with_every_box_ticked_says_nothing_is_missing(tmp_path, monkeypatch, capsys):
+    write_config(tmp_path, ["autoreply", "sla"], credentials='oauth_token = "token.json"')
+    with consent(monkeypatch, tmp_path, [TASKS, GMAIL, SEND_AS]):  # Google's order is its own
+        code = _labeldesk(tmp_path, "auth", "--client-secrets", str(tmp_path / "client.json"))
+    said = capsys.readouterr()
+    assert code == 0 and "not granted" not in said.out and "Token stored" in said.out

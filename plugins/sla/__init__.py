@@ -84,7 +84,7 @@ def on_sweep(ticket, actions, settings, now, completed_tasks):
 def google_scopes(settings):
     from plugin_host.scopes import TASKS, Scope
 
-    return [Scope(TASKS, "breach and escalation tasks for the team lead (Google Tasks)", plugin="sla")]
+    return [Scope(TASKS, "breach and escalation tasks for the team lead, in Google Tasks", plugin="sla")]
 
 
 @hookimpl
