@@ -34,12 +34,13 @@ def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = No
         except OSError as exc:
             raise unreadable("mailbox.credentials", path, exc) from None
         return creds.with_subject(settings.delegated_user or settings.address)
-    token = settings.oauth_token or (str(Path(state_dir) / "token.json") if state_dir else "")
+    token = token_path(settings, state_dir)
     if token and Path(token).is_file():
         from google.oauth2.credentials import Credentials
 
-        try:
-            return Credentials.from_authorized_user_file(token, scopes)
+        held = token_scopes(token)
+        try:  # refreshed for no scope the token was not granted: the token endpoint would refuse it whole
+            return Credentials.from_authorized_user_file(token, [s for s in scopes if held is None or s in held])
         except (ValueError, KeyError):
             raise ConfigError("mailbox.oauth_token", f"{token} is not an authorized-user token file; run `labeldesk auth`") from None
         except OSError as exc:
@@ -52,6 +53,20 @@ def credentials_for(settings: MailboxSettings, state_dir: Path | str | None = No
     raise ConfigError("mailbox.credentials",
                       "no credentials: set credentials (+ delegated_user) for Workspace, run `labeldesk auth` "
                       "for consumer Gmail, or set api_root to a local mailbox")
+
+
+def token_path(settings: MailboxSettings, state_dir: Path | str | None = None) -> str:
+    """Where the installed-app token is: ``oauth_token``, else ``<state_dir>/token.json``."""
+    return settings.oauth_token or (str(Path(state_dir) / "token.json") if state_dir else "")
+
+
+def token_scopes(token: str) -> list[str] | None:
+    """The scopes a stored token lists (`labeldesk auth` writes those Google granted), or None when it says none."""
+    try:
+        listed = json.loads(Path(token).read_text(encoding="utf-8")).get("scopes")
+    except (OSError, ValueError, AttributeError):
+        return None  # credentials_for says what is wrong with the file
+    return listed.split() if isinstance(listed, str) else list(listed) if isinstance(listed, list) else None
 
 
 def unreadable(key: str, path, exc: OSError) -> ConfigError:

@@ -34,6 +34,8 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     from .scopes import DRIVE, for_host, needed
 
     scopes = needed(pm, config)
+    if http is None:
+        _check_stored_token(config, scopes)
     credentials = None if http is not None else credentials_for(config.mailbox, config.state_path,
                                                                      for_host(scopes, bool(config.mailbox.credentials)))
     local = http is not None or is_local(config.mailbox.api_root)
@@ -47,6 +49,28 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
                          drive_credentials=None if local else drive_credentials,
                          delegation_scopes=[scope.url for scope in scopes])
     return Host(config, pm, client, now=now)
+
+
+def _check_stored_token(config: Config, scopes) -> None:
+    """An installed-app token without a scope the configuration uses (a plugin enabled after `labeldesk auth`, a
+    box unticked): said at start, with what will not work and what to do, rather than at the first refused call."""
+    from pathlib import Path
+
+    from .auth import token_path, token_scopes
+    from .config import is_local
+    from .scopes import GMAIL, missing_lines, not_granted
+
+    token = token_path(config.mailbox, config.state_path)
+    if config.mailbox.credentials or is_local(config.mailbox.api_root) or not Path(token).is_file():
+        return
+    held = token_scopes(token)
+    missing = not_granted(scopes, held) if held is not None else []
+    again = "run `labeldesk auth --client-secrets <client.json>` again and allow every access"
+    if any(scope.url == GMAIL for scope in missing):
+        raise ConfigError("mailbox.oauth_token", f"the stored OAuth token {token} was not granted {GMAIL}: nothing "
+                                                 f"can work without it; {again}")
+    for line in missing_lines(missing):
+        log.warning("the stored OAuth token %s: %s; %s", token, line, again)
 
 
 def _warn_unused(config: Config) -> None:

@@ -175,3 +175,54 @@ def test_auth_with_every_box_ticked_says_nothing_is_missing(tmp_path, monkeypatc
         code = _labeldesk(tmp_path, "auth", "--client-secrets", str(tmp_path / "client.json"))
     said = capsys.readouterr()
     assert code == 0 and "not granted" not in said.out and "Token stored" in said.out
+
+
+# 5. A stored OAuth token made before a plugin was enabled (SLA switched on later) lacks that plugin's scope: the
+#    host asked Google to refresh it with the new scope too, which a token endpoint refuses (RFC 6749 §6:
+#    invalid_scope, the whole token), or the first task failed with a 403. Now the start says which scope is missing,
+#    which plugin needs it and to run `labeldesk auth` again, and the token is refreshed for what it holds.
+def oauth_desk(tmp_path, monkeypatch, plugins, token_scopes):
+    from plugin_host.config import load_config
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.runtime import build_host
+
+    from .google_refusals import authorized_user_token
+
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    local = LocalMailbox("support@example.com")
+    deliver(local.gmail(), make_email(sender="Customer <c@example.org>", subject="Order late", body="Where is it?"))
+    (tmp_path / "token.json").write_text(json.dumps({**authorized_user_token(), "scopes": token_scopes}))
+    google = Google(local)
+    monkeypatch.setattr("plugin_host.gmail.AnswerOrError", lambda timeout=60: google)
+    return lambda: build_host(load_config(write_config(tmp_path, plugins, credentials='oauth_token = "token.json"'),
+                                          environ={})), google
+
+
+def test_a_stored_token_without_a_new_plugins_scope_is_named_at_start(tmp_path, monkeypatch, caplog):
+    from plugin_host.sync import ChangeFeed
+
+    start, google = oauth_desk(tmp_path, monkeypatch, ["autoreply", "sla"], [GMAIL])
+    with caplog.at_level("WARNING"):
+        host = start()
+    said = caplog.text
+    assert "tasks was not granted (plugin sla)" in said and "breach and escalation tasks" in said, said
+    assert "labeldesk auth --client-secrets" in said and "token.json" in said
+    host.client.sleep = lambda seconds: None
+    assert ChangeFeed(host).sync().ok  # the rest works: acknowledgements, labels
+    assert parse_qs(google.token_bodies[0])["scope"] == [GMAIL]  # refreshed for what the token holds, no more
+
+
+def test_a_stored_token_without_gmail_stops_the_start(tmp_path, monkeypatch):
+    from plugin_host.errors import ConfigError
+
+    start, google = oauth_desk(tmp_path, monkeypatch, ["sla"], [TASKS])
+    with pytest.raises(ConfigError, match="gmail.modify.*labeldesk auth --client-secrets"):
+        start()
+    assert google.token_requests == 0
+
+
+def test_a_token_holding_every_scope_starts_quietly(tmp_path, monkeypatch, caplog):
+    start, google = oauth_desk(tmp_path, monkeypatch, ["autoreply", "sla"], [GMAIL, SEND_AS, TASKS])
+    with caplog.at_level("WARNING"):
+        start()
+    assert "not granted" not in caplog.text
