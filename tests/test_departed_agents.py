@@ -3,6 +3,7 @@ directory says they are gone, says so by name with the open tickets they own, an
 assigning, alerting and serving them; their past replies stay the team's."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from plugin_host.config import load_config
@@ -191,3 +192,46 @@ def test_signatures_sync_leaves_out_inactive_agents(tmp_path):
     lines = sync_signatures(host, dry_run=True)
     assert not any("Anna Kowalska" in line and "set" in line for line in lines), lines
     assert any("Olga Nowak" in line for line in lines)
+
+
+def test_a_ticket_an_inactive_agent_owns_is_acknowledged_in_an_active_agents_name(tmp_path):
+    from plugin_host.sync import ChangeFeed
+
+    local, host, _ = _product(tmp_path, {"autoreply": {"hours": "24/7"}})
+    gmail = local.gmail()
+    owner = gmail.users().labels().create(userId="me", body={"name": "Helpdesk/Owner/Anna Kowalska"}).execute()
+    ref = deliver(gmail, make_email(subject="Refund for order 12", message_id="<owned@example.org>", date=MONDAY),
+                  labels=("INBOX", owner["id"]))
+    local.mailbox.messages[ref["id"]].internal_date = int(MONDAY.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    [ack] = _sent(local, "ack")
+    assert "Anna Kowalska" not in str(ack["From"]) and "Olga Nowak" in str(ack["From"])
+    assert "Anna" not in ack.get_payload(decode=True).decode()
+
+
+def test_the_sla_notices_of_a_ticket_an_inactive_agent_owns_reach_the_lead_as_one_conversation(tmp_path):
+    """At risk, breached, still unanswered: all three to the team lead (the owner's mailbox is nobody's now), one
+    subject, each answering the ones before, in one Gmail thread."""
+    from plugin_host.sync import ChangeFeed
+
+    local, host, clock = _product(tmp_path, {"autoreply": {"hours": "24/7"}})
+    ref = deliver(local.gmail(), make_email(subject="Order 9 is late", message_id="<late2@example.org>", date=MONDAY))
+    local.mailbox.messages[ref["id"]].internal_date = int(MONDAY.timestamp() * 1000)
+    ChangeFeed(host).sync()
+    label = local.gmail().users().labels().create(userId="me", body={"name": "Helpdesk/Owner/Anna Kowalska"}).execute()
+    local.gmail().users().threads().modify(userId="me", id=ref["threadId"], body={"addLabelIds": [label["id"]]}).execute()
+    for hour, minute in ((12, 50), (13, 40), (23, 0)):  # at risk, breached, then long past the second step
+        clock["now"] = datetime(2026, 11, 23 + (hour == 23), hour if hour != 23 else 16, minute, tzinfo=timezone.utc)
+        host.sweep()
+    notices = _sent(local, "notify:")
+    steps = [n["X-Labeldesk"].split(":")[1] for n in notices]
+    assert sorted(steps) == ["atrisk", "breach", "breach2"], steps
+    by_step = dict(zip(steps, notices))
+    assert {n["To"] for n in notices} == {"lead@example.com"}
+    assert {n["Subject"] for n in notices} == {"SLA: Order 9 is late"}
+    assert by_step["breach"]["In-Reply-To"] == by_step["atrisk"]["Message-ID"]
+    assert by_step["breach2"]["References"].split() == [by_step["atrisk"]["Message-ID"], by_step["breach"]["Message-ID"]]
+    threads = {m.thread_id for m in local.mailbox.messages.values()
+               if "SENT" in m.label_ids and b"X-Labeldesk: notify:" in m.raw}
+    assert len(threads) == 1 and ref["threadId"] not in threads
+

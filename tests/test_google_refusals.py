@@ -189,6 +189,14 @@ def test_serve_says_a_lasting_refusal_once_and_catches_up_when_it_clears(desk, c
     scheduler.once(feed.sync, "poll", "retrying")
     assert len(_errors(caplog, "Invalid JWT") + _errors(caplog, "Token has been expired")) == 1
 
+    google.token_answers = [GRANTED]  # mended once more, and then the same refusal again: said again, as news
+    host.client._credentials["gmail"].token = None
+    scheduler.once(feed.sync, "poll", "retrying")
+    google.token_answers = [TOKEN_REVOKED]
+    host.client._credentials["gmail"].token = None
+    scheduler.once(feed.sync, "poll", "retrying")
+    assert len(_errors(caplog, "Invalid JWT") + _errors(caplog, "Token has been expired")) == 2
+
 
 # 4. An optional API refused (Google Tasks not enabled in the project): every sweep logged "reading completed tasks
 #    failed" with a traceback. The sweep goes on with the tickets' deadlines; the cause is said once, without one.

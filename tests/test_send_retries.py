@@ -64,3 +64,28 @@ def test_a_lost_send_is_found_in_sent_though_more_than_ten_were_sent_after_it():
     client.send(raw)
     assert lost
     assert len([m for m in local.mailbox.messages.values() if b"<alert@example.org>" in m.raw]) == 1
+
+
+def test_the_retry_reads_sent_no_further_back_than_the_send_began():
+    """The walk back through Sent stops at the first batch of mail older than the send: a busy mailbox's whole
+    Sent (up to 500 messages, 50 batches) is not read at every retry."""
+    import base64
+    from datetime import datetime, timedelta, timezone
+
+    from plugin_host.mailbox import LocalMailbox
+
+    from .test_gmail_client import client_for
+
+    local = LocalMailbox()
+    client = client_for(local)
+    client.sleep = lambda seconds: None
+    an_hour_ago = int((datetime.now(timezone.utc) - timedelta(hours=1)).timestamp() * 1000)
+    for n in range(40):  # sent before this send began
+        other = make_email(message_id=f"<old{n}@example.com>", sender="support@example.com")
+        sent = local.gmail().users().messages().send(userId="me", body={
+            "raw": base64.urlsafe_b64encode(other).decode()}).execute()
+        local.mailbox.messages[sent["id"]].internal_date = an_hour_ago
+    local.app.faults.fail_next("gmail.users.messages.send", 1, 503)
+    client.send(make_email(message_id="<alert2@example.org>", sender="support@example.com", to="lead@example.com"))
+    assert len([m for m in local.mailbox.messages.values() if b"<alert2@example.org>" in m.raw]) == 1
+    assert client.stats["calls"]["gmail.users.messages.get"] <= 10, client.stats["calls"]
