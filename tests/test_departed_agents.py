@@ -235,3 +235,38 @@ def test_the_sla_notices_of_a_ticket_an_inactive_agent_owns_reach_the_lead_as_on
                if "SENT" in m.label_ids and b"X-Labeldesk: notify:" in m.raw}
     assert len(threads) == 1 and ref["threadId"] not in threads
 
+
+def test_a_google_refusal_on_a_later_page_of_the_directory_marks_nobody_inactive(tmp_path, directory, monkeypatch):
+    """The first page lists Anna and not the others: judged on it alone, the rest of the team would have left. The
+    read stops at the refusal (the Admin SDK API turned off midway) and nothing is written."""
+    import json
+
+    import httplib2
+    from googleapiclient.errors import HttpError
+
+    from plugins.autoreply import directory as roster
+
+    _support_team(directory)
+    file = _team_config(tmp_path, directory)
+    before = file.read_bytes()
+    pages = iter([{"users": [{"primaryEmail": "anna.kowalska@example.com", "isMailboxSetup": True,
+                              "name": {"givenName": "Anna", "familyName": "Kowalska"}}], "nextPageToken": "2"}])
+    disabled = {"error": {"code": 403, "message": "Admin SDK API has not been used in project 1 or it is disabled.",
+                          "errors": [{"reason": "accessNotConfigured"}]}}
+
+    class Listing:
+        def execute(self, num_retries=0):
+            page = next(pages, None)
+            if page is None:
+                raise HttpError(httplib2.Response({"status": "403"}), json.dumps(disabled).encode())
+            return page
+
+    class Service:
+        def users(self):
+            return type("Users", (), {"list": lambda self, **kwargs: Listing()})()
+
+    monkeypatch.setattr(roster, "build_directory", lambda config: Service())
+    result = _sync(file)
+    assert result.exit_code == 1, result.output
+    assert "Admin SDK API" in result.output and "nothing was written" in result.output
+    assert "marked inactive" not in result.output and file.read_bytes() == before
