@@ -3,7 +3,6 @@ directory says they are gone, says so by name with the open tickets they own, an
 assigning, alerting and serving them; their past replies stay the team's."""
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timezone
 
 from plugin_host.config import load_config
@@ -270,3 +269,19 @@ def test_a_google_refusal_on_a_later_page_of_the_directory_marks_nobody_inactive
     assert result.exit_code == 1, result.output
     assert "Admin SDK API" in result.output and "nothing was written" in result.output
     assert "marked inactive" not in result.output and file.read_bytes() == before
+
+
+# 3. When an agent could not be marked (an entry written as dotted sub-keys), the command said "nothing was
+#    written" although the new agents had already been added in a first write: both edits are one write now.
+def test_agents_sync_that_cannot_mark_an_agent_writes_nothing_at_all(tmp_path, directory):
+    _support_team(directory)
+    for user in directory.mailbox.directory_users:
+        user["suspended"] = user["primaryEmail"] == "olga.nowak@example.com"
+    file = _config(tmp_path, directory, CONFIG.replace(
+        '[agents]\n', '[agents]\n"olga.nowak@example.com".first_name = "Olga"\n'
+                      '"olga.nowak@example.com".last_name = "Nowak"\n'))
+    before = file.read_bytes()
+    result = _sync(file)
+    assert result.exit_code == 1, result.output
+    assert "cannot mark olga.nowak@example.com inactive" in result.output and "nothing was written" in result.output
+    assert file.read_bytes() == before  # ivan and lukasz were not added behind the message's back

@@ -74,7 +74,7 @@ def register(cli: click.Group) -> None:
         from plugin_host.errors import LabeldeskError
         from plugin_host.plugins import make_plugin_manager, validate_plugin_settings
 
-        from .directory import (build_directory, directory_agents, mark_active, merge_into_config, new_agents,
+        from .directory import (build_directory, directory_agents, new_agents, update_config,
                                 roster_changes, without_the_mailbox)
 
         try:
@@ -101,8 +101,8 @@ def register(cli: click.Group) -> None:
                 click.echo(f"{email}: {entry['first_name']} {entry['last_name']} {entry.get('title', '')}".rstrip())
         else:
             try:
-                added, kept = merge_into_config(target, found)
-                mark_active(target, {**{email: False for email in left}, **{email: True for email in back}})
+                added, kept = update_config(target, found, {**{email: False for email in left},
+                                                            **{email: True for email in back}})
             except OSError as exc:  # a full disk, a read-only folder: the file was left as it was
                 raise click.ClickException(f"cannot write {target} ({exc.strerror or exc}); it was left as it was: "
                                            "free space or make its folder writable, then run agents sync again")

@@ -186,19 +186,41 @@ class ConfigNotWritten(LabeldeskError):
 
 
 def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
-    """Add new agents to the config file; returns (added, already there). Each new agent is one line under
-    ``[agents]`` (or one ``agents."…" = {…}`` line beside the admin's own dotted keys): the rest of the file (the
-    admin's comments, order, line endings, a byte order mark) stays as it was. Whatever is written must read back
-    as the old settings plus the new agents, else :class:`ConfigNotWritten` names the lines to add by hand. The
-    file is replaced atomically with its own mode: a full disk or a crash leaves the old one whole."""
+    """Add new agents to the config file; returns (added, already there). See :func:`update_config`."""
+    return update_config(path, found, {})
+
+
+def mark_active(path: Path, changes: dict[str, bool]) -> None:
+    """Set each agent's ``active`` flag (email → True / False) in the config file. See :func:`update_config`."""
+    update_config(path, {}, changes)
+
+
+def update_config(path: Path, found: dict[str, dict], changes: dict[str, bool]) -> tuple[int, int]:
+    """Add the new agents of ``found`` and set the ``active`` flags of ``changes`` in the config file, in one
+    write; returns (added, already there). Each new agent is one line under ``[agents]`` (or one
+    ``agents."…" = {…}`` line beside the admin's own dotted keys); ``active = false`` is added to an agent's
+    one-line table or under its ``[agents."…"]`` header, and taken out again for True. The rest of the file (the
+    admin's comments, order, line endings, a byte order mark) stays as it was. Every edit must read back as the
+    old settings with that change alone, else :class:`ConfigNotWritten` says what to do by hand and nothing is
+    written. The file is replaced atomically with its own mode: a full disk or a crash leaves the old one whole."""
     from plugin_host.files import replace_file
 
     raw = path.read_bytes()
     text = raw.decode("utf-8-sig")
+    text, added = _with_new_agents(path, text, "\r\n" if b"\r\n" in raw else "\n", found)
+    for email, active in changes.items():
+        text = _with_flag(path, text, email, active)
+    if added or changes:
+        replace_file(path, text.encode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"))
+    return added, len(found) - added
+
+
+def _with_new_agents(path: Path, text: str, end: str, found: dict[str, dict]) -> tuple[str, int]:
+    """``text`` with the agents of ``found`` it lacks added (``end``: the file's own line ends, as Notepad writes
+    CRLF), and how many were added."""
     new = new_agents(text, found)
     if not new:
-        return 0, len(found)
-    end = "\r\n" if b"\r\n" in raw else "\n"  # the file's own line ends (Notepad writes CRLF)
+        return text, 0
     lines = [f"{_quoted(email)} = {{ {', '.join(f'{k} = {_quoted(v)}' for k, v in entry.items())} }}{end}"
              for email, entry in new.items()]
     if text and not text.endswith("\n"):  # the last line ended too ("[agents]" may be it)
@@ -208,8 +230,7 @@ def merge_into_config(path: Path, found: dict[str, dict]) -> tuple[int, int]:
     for candidate in _placements(text, lines, end):
         try:
             if tomllib.loads(candidate) == expected:  # what was written must read back, and mean what it should
-                replace_file(path, candidate.encode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"))
-                return len(new), len(found) - len(new)
+                return candidate, len(new)
         except tomllib.TOMLDecodeError:
             continue
     raise ConfigNotWritten(f"cannot add agents to {path} as its [agents] is written (an inline table?); nothing was "
@@ -226,34 +247,23 @@ def _placements(text: str, lines: list[str], end: str):
     yield text + f"{end}[agents]{end}" + "".join(lines)
 
 
-def mark_active(path: Path, changes: dict[str, bool]) -> None:
-    """Set each agent's ``active`` flag (email → True / False) in the config file: ``active = false`` added to
-    the agent's one-line table or under its ``[agents."…"]`` header, taken out again for True; the rest of the
-    file stays as written. Each edit must read back as the old settings with that flag alone changed, else
-    :class:`ConfigNotWritten` says what to set by hand (nothing is written). Replaced atomically, as above."""
-    from plugin_host.files import replace_file
-
-    raw = path.read_bytes()
-    text = raw.decode("utf-8-sig")
-    for email, active in changes.items():
-        expected = tomllib.loads(text)
-        key = next(k for k in expected.get("agents", {}) if canonical_address(k) == canonical_address(email))
-        entry = expected["agents"][key]
-        entry.pop("active", None)
-        if not active:
-            entry["active"] = False
-        for candidate in _flagged(text, active):
-            try:
-                if tomllib.loads(candidate) == expected:
-                    text = candidate
-                    break
-            except tomllib.TOMLDecodeError:
-                continue
-        else:
-            what = "remove its active = false" if active else "add active = false to it"
-            raise ConfigNotWritten(f"cannot mark {email} {'active' if active else 'inactive'} in {path} as its "
-                                   f"[agents] entry is written; nothing was written: {what} by hand")
-    replace_file(path, text.encode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"))
+def _with_flag(path: Path, text: str, email: str, active: bool) -> str:
+    """``text`` with one agent's ``active`` flag set; the one candidate edit that reads back as that change alone."""
+    expected = tomllib.loads(text)
+    key = next(k for k in expected.get("agents", {}) if canonical_address(k) == canonical_address(email))
+    entry = expected["agents"][key]
+    entry.pop("active", None)
+    if not active:
+        entry["active"] = False
+    for candidate in _flagged(text, active):
+        try:
+            if tomllib.loads(candidate) == expected:
+                return candidate
+        except tomllib.TOMLDecodeError:
+            continue
+    what = "remove its active = false" if active else "add active = false to it"
+    raise ConfigNotWritten(f"cannot mark {email} {'active' if active else 'inactive'} in {path} as its "
+                           f"[agents] entry is written; nothing was written: {what} by hand")
 
 
 _ENTRY = re.compile(r"^(?P<head>[ \t]*(agents[ \t]*\.[ \t]*)?(\"[^\"\r\n]*\"|'[^'\r\n]*')[ \t]*=[ \t]*\{)(?P<body>[^\r\n]*?)"
