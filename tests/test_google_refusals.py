@@ -30,7 +30,7 @@ def desk(tmp_path, monkeypatch):
         deliver(local.gmail(), make_email(sender=f"Customer {number} <c{number}@example.org>",
                                           subject=f"Order {number} is late", body=f"Where is order {number}?"))
 
-    def make(token_answers=(GRANTED,), refuse=None, oauth=False, plugins=("autoreply", "sla")):
+    def make(token_answers=(GRANTED,), refuse=None, oauth=False, plugins=("autoreply", "sla"), now=None):
         if oauth:
             (tmp_path / "token.json").write_text(json.dumps(authorized_user_token()), encoding="utf-8")
             credentials = 'oauth_token = "token.json"'
@@ -42,7 +42,7 @@ def desk(tmp_path, monkeypatch):
             f'[plugins]\nenabled = {json.dumps(list(plugins))}\n', encoding="utf-8")
         google = Google(local, token_answers, refuse)
         monkeypatch.setattr("plugin_host.gmail.AnswerOrError", lambda timeout=60: google)
-        host = build_host(load_config(tmp_path / "labeldesk.toml", environ={}))
+        host = build_host(load_config(tmp_path / "labeldesk.toml", environ={}), now=now)
         host.client.sleep = lambda seconds: None
         return host, google
     make.local = local
@@ -211,6 +211,30 @@ def test_the_sweep_goes_on_without_google_tasks_and_says_why_once(desk, caplog):
     said = _errors(caplog, "Google Tasks API is not enabled")
     assert len(said) == 1 and "https://console.developers.google.com/apis/api/tasks.googleapis.com" in said[0]
     assert any("gmail.users.messages.list" in call or "/messages?" in call for call in google.api_requests)
+
+
+# The breach task's Google Tasks shares the stored OAuth token with Gmail: Tasks refusing the token (revoked, its
+# refresh answered invalid_grant) is Gmail refusing it too, and the sweep stops at the first ticket like Gmail's own
+# refusal; Tasks refusing because its API is not enabled says nothing about Gmail, and every ticket is swept.
+TASK_TOKEN_REFUSED = (401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.",
+                                      "status": "UNAUTHENTICATED"}})
+
+
+@pytest.mark.parametrize("refused, swept", [(TASK_TOKEN_REFUSED, 1),
+                                            (api_disabled("tasks.googleapis.com", "Google Tasks API"), 3)],
+                         ids=["token-revoked", "tasks-not-enabled"])
+def test_tasks_refusing_the_shared_token_stops_the_sweep_but_tasks_not_enabled_does_not(desk, refused, swept):
+    from datetime import datetime, timedelta, timezone
+
+    clock = {"now": datetime.now(timezone.utc)}
+    host, google = desk(token_answers=[GRANTED, TOKEN_REVOKED], oauth=True, now=lambda: clock["now"],
+                        refuse=lambda uri, method: refused if "/tasks/v1/" in uri else None)
+    assert _sync(host).ok and _acknowledged(desk.local) == 3
+    clock["now"] += timedelta(days=30)  # every ticket breached: each sweep visit makes its breach task
+    host.sweep()
+    breached = [t for t in {m.thread_id for m in desk.local.mailbox.messages.values()}
+                if host.ticket(t).has_label("SLA/Breached")]
+    assert len(breached) == swept
 
 
 # 5. An agent opening a card while Google refuses Labeldesk's credentials was told "Try again in a minute", at
