@@ -237,6 +237,23 @@ def test_tasks_refusing_the_shared_token_stops_the_sweep_but_tasks_not_enabled_d
     assert len(breached) == swept
 
 
+# A user whose Gmail licence was taken away: Gmail answers every read with 400 failedPrecondition "Mail service not
+# enabled". A 400 is otherwise one thread's own bad request (three syncs set it aside), but this refusal is the
+# mailbox's: no thread strikes, and once the licence is back every ticket is handled, none left to answer by hand.
+def test_a_mailbox_without_gmail_strikes_no_thread_and_sets_none_aside(desk):
+    from plugin_host.sync import STRIKES, ChangeFeed
+
+    licence = {"taken": True}
+    host, google = desk(refuse=lambda uri, method: NO_GMAIL if licence["taken"] and (
+        "/threads/" in uri or uri.split("?")[0].endswith("/batch")) else None)
+    feed = ChangeFeed(host)
+    reports = [feed.sync() for _ in range(STRIKES + 1)]
+    assert not any(r.set_aside for r in reports) and feed.cursor.strikes == {}
+    assert all(not r.ok and "Mail service not enabled" in r.failed[0][1] for r in reports)
+    licence["taken"] = False
+    assert feed.sync().ok and _acknowledged(desk.local) == 3
+
+
 # 5. An agent opening a card while Google refuses Labeldesk's credentials was told "Try again in a minute", at
 #    every card, and the log said it at every card. The card now says that it will not clear by itself and that the
 #    admin must act; the log says why once.
