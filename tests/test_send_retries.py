@@ -89,3 +89,38 @@ def test_the_retry_reads_sent_no_further_back_than_the_send_began():
     client.send(make_email(message_id="<alert2@example.org>", sender="support@example.com", to="lead@example.com"))
     assert len([m for m in local.mailbox.messages.values() if b"<alert2@example.org>" in m.raw]) == 1
     assert client.stats["calls"]["gmail.users.messages.get"] <= 10, client.stats["calls"]
+
+
+def test_a_host_on_its_own_clock_finds_its_lost_notice_in_sent_by_that_clock(tmp_path):
+    """The walk back through Sent stops at mail older than when the send began, by the host's clock (the one its
+    mailbox dates mail by in the demo and the tests, two weeks behind the wall clock here). Timed by the wall clock
+    instead, every message in Sent looked older than the send, the walk stopped at the newest ten, and the lead got
+    the breach notice twice."""
+    import base64
+
+    from plugin_host.mailbox import LocalMailbox
+
+    local, host, clock = sla_setup(tmp_path, monday(9), local=LocalMailbox())
+    local.mailbox.clock = lambda: clock["now"].timestamp()  # the mailbox dates its mail by the host's clock
+    deliver(local.gmail(), make_email(message_id="<slow@example.org>", subject="Question"))
+    ChangeFeed(host).sync()
+    clock["now"] = monday(14)  # breached at 13:00: the lead is mailed (in no thread)
+    original, lost = local.http.request, []
+
+    def others_sent_then_search_lags(uri, method="GET", body=None, headers=None, **kw):
+        if "rfc822msgid" in uri:  # the search index has not caught up yet
+            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
+        response = original(uri, method, body, headers, **kw)
+        if "/messages/send" in uri and not lost:
+            lost.append(uri)
+            for n in range(12):  # agents answering from the mailbox while the retry waits
+                other = make_email(message_id=f"<reply{n}@example.com>", sender="support@example.com")
+                local.gmail().users().messages().send(userId="me", body={
+                    "raw": base64.urlsafe_b64encode(other).decode()}).execute()
+            raise TimeoutError("timed out reading the response")
+        return response
+
+    local.http.request = others_sent_then_search_lags
+    host.sweep()
+    assert lost
+    assert len([m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw]) == 1
