@@ -80,3 +80,27 @@ def test_a_breach_seen_only_late_is_one_notice_that_starts_the_conversation(tmp_
     [(notice, _)] = notices(local)
     assert str(notice["X-Labeldesk"]).startswith("notify:breach2:")
     assert notice["In-Reply-To"] is None and notice["References"] is None
+
+
+def test_a_breach_notice_joins_an_at_risk_notice_the_search_does_not_show_yet(tmp_path):
+    """The at-risk notice went out from another process a moment before this one started, and Gmail's search does
+    not show it yet: it is found in Sent's listing, and the breach notice still answers it in its thread."""
+    from .test_sent import search_lags_for
+
+    local, host, clock = product(tmp_path)
+    local.mailbox.clock = lambda: clock["now"].timestamp()  # mail dated by the host's clock
+    ask(local, "Order 1234 is late", "late")
+    ChangeFeed(host).sync()
+    clock["now"] = AT_RISK
+    host.sweep()
+    [(_, at_risk_thread)] = notices(local)
+    from plugin_host.runtime import build_host
+
+    clock["now"] = AT_RISK + timedelta(minutes=2)
+    again = build_host(host.config, http=local.http, now=lambda: clock["now"])
+    search_lags_for(again, {m.id for m in local.mailbox.messages.values() if m.thread_id == at_risk_thread})
+    clock["now"] = BREACHED
+    again.sweep()
+    sent = notices(local)
+    assert len(sent) == 2 and sent[1][1] == at_risk_thread
+    assert sent[1][0]["In-Reply-To"] == str(sent[0][0]["Message-ID"])
