@@ -75,6 +75,20 @@ def test_english_questions_in_other_words_are_grouped_by_their_meaning_where_a_m
     assert question_groups(questions, embed=same) in ([[0, 1]], [[1, 0]])
 
 
+def test_one_question_touching_two_topics_does_not_chain_them_into_one_group():
+    """Refunds and password resets are two missing articles; one customer asks about both. Single linkage would
+    merge the two topics through that one question (each is close to it); average linkage keeps them apart."""
+    refunds = ["How do I get a refund for my order?", "Can I get a refund for a damaged order?",
+               "When will my refund for the order arrive?"]
+    passwords = ["I forgot my password and cannot log in to my account", "How do I reset the password of my account?",
+                 "My account password reset link does not work"]
+    bridge = "Do I need my account password to get a refund for my order?"
+    groups = group_questions([(text, "en") for text in refunds + passwords + [bridge]])
+    assert [g["count"] for g in groups] == [4, 3]
+    assert "refund" in groups[0]["keywords"] and "refund" not in groups[1]["keywords"]
+    assert "password" in groups[1]["keywords"] and groups[1]["example"] in passwords
+
+
 def test_a_question_with_no_content_word_makes_no_group():
     assert group_questions([("Hello?", "en"), ("Thanks!", "en"), ("Do you ship to Iceland?", "en")]) == [
         {"count": 1, "example": "Do you ship to Iceland?", "language": "en", "keywords": ["iceland", "ship"]}]
