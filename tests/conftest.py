@@ -96,20 +96,36 @@ def send(gmail, raw: bytes, thread_id: str | None = None) -> dict:
     return gmail.users().messages().send(userId="me", body=body).execute()
 
 
-def lose_first_response(local, matches) -> list:
+def lose_first_response(local, matches, meanwhile=None) -> list:
     """The first request ``matches(uri, method)`` accepts goes through, but its response is lost (a timeout),
-    as when Gmail or Tasks did the work and the connection dropped. Returns the list of lost URIs."""
+    as when Gmail or Tasks did the work and the connection dropped; ``meanwhile()`` runs before the timeout
+    (others at work while the client waits). Returns the list of lost URIs."""
     original, lost = local.http.request, []
 
     def response_lost(uri, method="GET", body=None, headers=None, **kw):
         response = original(uri, method, body, headers, **kw)
         if matches(uri, method) and not lost:
             lost.append(uri)
+            if meanwhile:
+                meanwhile()
             raise TimeoutError("timed out reading the response")
         return response
 
     local.http.request = response_lost
     return lost
+
+
+def lose_a_send_while_others_are_sent(local, others: int) -> list:
+    """The first messages.send goes through but its answer is lost while ``others`` replies go out from the
+    mailbox (agents answering while the retry waits), and the search does not find it by Message-ID yet: the
+    retry can only find it by reading Sent. Returns the list of lost URIs."""
+    def agents_answer():
+        for n in range(others):
+            other = make_email(message_id=f"<reply{n}@example.com>", sender="support@example.com")
+            local.gmail().users().messages().send(userId="me", body={"raw": b64(other)}).execute()
+
+    search_lags(local)
+    return lose_first_response(local, lambda uri, method: "/messages/send" in uri, meanwhile=agents_answer)
 
 
 def search_lags(local) -> None:

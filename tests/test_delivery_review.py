@@ -6,7 +6,7 @@ import httplib2
 from plugin_host.errors import GmailError
 from plugin_host.mailbox import LocalMailbox
 
-from .conftest import deliver, make_email
+from .conftest import deliver, lose_a_send_while_others_are_sent, make_email
 from .test_gmail_client import client_for
 
 
@@ -88,27 +88,10 @@ def test_a_lost_notification_send_is_found_in_sent_while_search_lags(tmp_path):
 
 def test_a_lost_send_is_found_in_sent_though_a_few_others_were_sent_after_it():
     """The newest few in Sent are read, not only the newest: the feed's acknowledgements go out the same second."""
-    import base64
-
     local = LocalMailbox()
     client = client_for(local)
     raw = make_email(message_id="<alert@example.org>", sender="support@example.com", to="lead@example.com")
-    original, lost = local.http.request, []
-
-    def others_sent_then_search_lags(uri, method="GET", body=None, headers=None, **kw):
-        if "rfc822msgid" in uri:  # the search index has not caught up yet
-            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
-        response = original(uri, method, body, headers, **kw)
-        if "/messages/send" in uri and not lost:
-            lost.append(uri)
-            for n in range(3):
-                other = make_email(message_id=f"<ack{n}@example.org>", sender="support@example.com")
-                local.gmail().users().messages().send(userId="me", body={
-                    "raw": base64.urlsafe_b64encode(other).decode()}).execute()
-            raise TimeoutError("timed out reading the response")
-        return response
-
-    local.http.request = others_sent_then_search_lags
+    lost = lose_a_send_while_others_are_sent(local, 3)
     client.send(raw)
     assert lost
     assert len([m for m in local.mailbox.messages.values() if b"<alert@example.org>" in m.raw]) == 1

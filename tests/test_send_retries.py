@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from plugin_host.sync import ChangeFeed
 
-from .conftest import deliver, make_email
+from .conftest import deliver, lose_a_send_while_others_are_sent, make_email
 from .test_autoreply import acks, setup as autoreply_setup
 from .test_sla import monday, setup as sla_setup
 
@@ -35,8 +35,6 @@ def test_a_lost_send_is_found_in_sent_though_more_than_ten_were_sent_after_it():
     """A busy mailbox: while the retry waited, agents sent twelve replies from it. The check read only Sent's
     newest ten, the search did not show the lost alert yet, and the lead got it twice; now Sent is read back to
     the time the send began, ten at a time."""
-    import base64
-
     from plugin_host.mailbox import LocalMailbox
 
     from .conftest import make_email
@@ -45,22 +43,7 @@ def test_a_lost_send_is_found_in_sent_though_more_than_ten_were_sent_after_it():
     local = LocalMailbox()
     client = client_for(local)
     raw = make_email(message_id="<alert@example.org>", sender="support@example.com", to="lead@example.com")
-    original, lost = local.http.request, []
-
-    def others_sent_then_search_lags(uri, method="GET", body=None, headers=None, **kw):
-        if "rfc822msgid" in uri:  # the search index has not caught up yet
-            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
-        response = original(uri, method, body, headers, **kw)
-        if "/messages/send" in uri and not lost:
-            lost.append(uri)
-            for n in range(12):
-                other = make_email(message_id=f"<reply{n}@example.com>", sender="support@example.com")
-                local.gmail().users().messages().send(userId="me", body={
-                    "raw": base64.urlsafe_b64encode(other).decode()}).execute()
-            raise TimeoutError("timed out reading the response")
-        return response
-
-    local.http.request = others_sent_then_search_lags
+    lost = lose_a_send_while_others_are_sent(local, 12)
     client.send(raw)
     assert lost
     assert len([m for m in local.mailbox.messages.values() if b"<alert@example.org>" in m.raw]) == 1
@@ -96,8 +79,6 @@ def test_a_host_on_its_own_clock_finds_its_lost_notice_in_sent_by_that_clock(tmp
     mailbox dates mail by in the demo and the tests, two weeks behind the wall clock here). Timed by the wall clock
     instead, every message in Sent looked older than the send, the walk stopped at the newest ten, and the lead got
     the breach notice twice."""
-    import base64
-
     from plugin_host.mailbox import LocalMailbox
 
     local, host, clock = sla_setup(tmp_path, monday(9), local=LocalMailbox())
@@ -105,22 +86,7 @@ def test_a_host_on_its_own_clock_finds_its_lost_notice_in_sent_by_that_clock(tmp
     deliver(local.gmail(), make_email(message_id="<slow@example.org>", subject="Question"))
     ChangeFeed(host).sync()
     clock["now"] = monday(14)  # breached at 13:00: the lead is mailed (in no thread)
-    original, lost = local.http.request, []
-
-    def others_sent_then_search_lags(uri, method="GET", body=None, headers=None, **kw):
-        if "rfc822msgid" in uri:  # the search index has not caught up yet
-            uri = uri.replace("rfc822msgid", "rfc822msgid-not-indexed-yet")
-        response = original(uri, method, body, headers, **kw)
-        if "/messages/send" in uri and not lost:
-            lost.append(uri)
-            for n in range(12):  # agents answering from the mailbox while the retry waits
-                other = make_email(message_id=f"<reply{n}@example.com>", sender="support@example.com")
-                local.gmail().users().messages().send(userId="me", body={
-                    "raw": base64.urlsafe_b64encode(other).decode()}).execute()
-            raise TimeoutError("timed out reading the response")
-        return response
-
-    local.http.request = others_sent_then_search_lags
+    lost = lose_a_send_while_others_are_sent(local, 12)
     host.sweep()
     assert lost
     assert len([m for m in local.mailbox.messages.values() if b"To: lead@example.com" in m.raw]) == 1
