@@ -45,9 +45,15 @@ def card_text(value) -> str:
     return "".join(parser.out)
 
 
+def _agents(host) -> list:
+    """The agents the preview can act as: those on the team (one who left would only see "Not a Labeldesk agent")."""
+    return list(host.config.active_agents.values())
+
+
 def _agent(host):
+    """The agent asked for (``?agent=``), else the first on the team."""
     wanted = request.args.get("agent") or request.form.get("agent")
-    agents = list(host.config.agents.values())
+    agents = _agents(host)
     return next((a for a in agents if a.email == wanted), agents[0] if agents else None)
 
 
@@ -84,7 +90,7 @@ def index():
     host = current_app.extensions["labeldesk"]
     tickets = host.search_tickets(host.newer_than(30), limit=100)
     return render_template("preview_index.html", tickets=tickets, agent=_agent(host),
-                           agents=list(host.config.agents.values()))
+                           agents=_agents(host))
 
 
 def _same_origin() -> bool:
@@ -150,5 +156,5 @@ def thread(thread_id):
                          "lang": detect_language(text, default=ticket.language),  # read aloud in its language
                          "labels": [names.get(l, l) for l in m.get("labelIds", [])]})
     return render_template("preview_thread.html", card=card, compose=compose, note=note, inserted=inserted,
-                           ticket=ticket, messages=messages, agent=agent, agents=list(host.config.agents.values()),
+                           ticket=ticket, messages=messages, agent=agent, agents=_agents(host),
                            thread_id=thread_id, card_text=card_text, json=json)

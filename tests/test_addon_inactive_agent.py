@@ -70,3 +70,26 @@ def test_someone_never_on_the_team_is_still_told_to_ask_to_be_added(desk, signer
     answer = post(client, signer, "/addon/homepage", body_for(signer, user="guest@example.com")).get_json()
     card = shown(answer)
     assert card["header"]["title"] == "Not a Labeldesk agent" and "Ask your admin to add you" in str(card)
+
+
+def test_the_demo_preview_offers_only_agents_on_the_team(tmp_path):
+    """The preview's agent picker: an agent who left is neither listed nor the default (their panel would be the
+    "Not a Labeldesk agent" card), and asking for them by address shows the panel of one on the team."""
+    from plugin_host.demo import demo_host
+    from plugin_host.sync import ChangeFeed
+    from plugin_host.web import create_app
+
+    local, host = demo_host(str(tmp_path))
+    ChangeFeed(host).sync()
+    first = next(iter(host.config.agents))
+    host.config.agents[first] = dataclasses.replace(host.config.agents[first], active=False)
+    client = create_app(host, demo=True).test_client()
+    index = client.get("/preview/").get_data(as_text=True)
+    picker = index.split('<nav aria-label="Agent">', 1)[1].split("</nav>", 1)[0]
+    assert first not in picker and host.config.agents[first].full_name not in picker
+    assert 'aria-current="true"' in picker and f"agent={first}" not in index  # the default is one on the team
+    thread_id = next(t for t in local.mailbox.threads if host.ticket(t) is not None)
+    for query in ("", f"?agent={first}"):
+        page = client.get(f"/preview/{thread_id}{query}").get_data(as_text=True)
+        assert "Not a Labeldesk agent" not in page and "Service level" in page
+        assert f"agent={first}" not in page and f'value="{first}"' not in page
