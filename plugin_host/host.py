@@ -509,6 +509,8 @@ class Host:
             try:
                 completed, open_threads = self.watched_tasks()
             except LabeldeskError as exc:  # Google Tasks down or not allowed: deadlines and alerts still go on
+                if getattr(exc, "unavailable", False):  # the shared token refused: Gmail's calls would fail too
+                    raise
                 log.log(level(exc), "reading completed tasks failed: %s; no escalation is closed this sweep", exc)
                 completed, open_threads = frozenset(), []
             except Exception:  # a bug: its traceback is what a developer needs

@@ -214,27 +214,44 @@ def test_the_sweep_goes_on_without_google_tasks_and_says_why_once(desk, caplog):
 
 
 # The breach task's Google Tasks shares the stored OAuth token with Gmail: Tasks refusing the token (revoked, its
-# refresh answered invalid_grant) is Gmail refusing it too, and the sweep stops at the first ticket like Gmail's own
-# refusal; Tasks refusing because its API is not enabled says nothing about Gmail, and every ticket is swept.
+# refresh answered invalid_grant) is Gmail refusing it too. Met where the sweep reads the watched task lists, it was
+# logged as "reading completed tasks failed ... no escalation is closed this sweep" and the sweep went on to its
+# first ticket, whose breach task asked Google again (a second refresh) before stopping. It now stops the sweep at
+# once, said once by `serve` ("sweep failed", then INFO), no ticket visited; Tasks refusing because its API is not
+# enabled says nothing about Gmail, and every ticket is swept.
 TASK_TOKEN_REFUSED = (401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.",
                                       "status": "UNAUTHENTICATED"}})
 
 
-@pytest.mark.parametrize("refused, swept", [(TASK_TOKEN_REFUSED, 1),
-                                            (api_disabled("tasks.googleapis.com", "Google Tasks API"), 3)],
-                         ids=["token-revoked", "tasks-not-enabled"])
-def test_tasks_refusing_the_shared_token_stops_the_sweep_but_tasks_not_enabled_does_not(desk, refused, swept):
+@pytest.mark.parametrize("refused, swept, said", [
+    (TASK_TOKEN_REFUSED, 0, "sweep failed: mailbox support@example.com: tasks.tasklists.list failed: Google no longer "
+                            "accepts the stored OAuth token (invalid_grant"),
+    (api_disabled("tasks.googleapis.com", "Google Tasks API"), 3,
+     "reading completed tasks failed: mailbox support@example.com: tasks.tasklists.list failed: the Google Tasks API "
+     "is not enabled")], ids=["token-revoked", "tasks-not-enabled"])
+def test_tasks_refusing_the_shared_token_stops_the_sweep_but_tasks_not_enabled_does_not(desk, caplog, refused, swept,
+                                                                                       said):
     from datetime import datetime, timedelta, timezone
+
+    from plugin_host.scheduler import Scheduler
+    from plugin_host.sync import ChangeFeed
 
     clock = {"now": datetime.now(timezone.utc)}
     host, google = desk(token_answers=[GRANTED, TOKEN_REVOKED], oauth=True, now=lambda: clock["now"],
                         refuse=lambda uri, method: refused if "/tasks/v1/" in uri else None)
     assert _sync(host).ok and _acknowledged(desk.local) == 3
     clock["now"] += timedelta(days=30)  # every ticket breached: each sweep visit makes its breach task
-    host.sweep()
+    scheduler = Scheduler(host, ChangeFeed(host))
+    for _ in range(2):  # two rounds of `serve`'s sweep
+        scheduler.once(host.sweep, "sweep", "retrying")
     breached = [t for t in {m.thread_id for m in desk.local.mailbox.messages.values()}
                 if host.ticket(t).has_label("SLA/Breached")]
     assert len(breached) == swept
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].startswith(said), errors
+    if not swept:  # one read of the task lists a round, no ticket's breach task asking Google again
+        assert sum("/tasks/v1/" in call for call in google.api_requests) == 2 and not host._sweep_refused
+        assert "no escalation is closed" not in caplog.text
 
 
 # A user whose Gmail licence was taken away: Gmail answers every read with 400 failedPrecondition "Mail service not
