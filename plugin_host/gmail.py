@@ -197,7 +197,7 @@ class GmailClient:
     def __init__(self, settings: MailboxSettings, credentials=None, http=None, bucket: TokenBucket | None = None,
                  drive_credentials: Callable[[], Any] | None = None, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
                  max_attempts: int = 6, base_delay: float = 0.5, max_delay: float = 32.0,
-                 delegation_scopes: list[str] | None = None):
+                 delegation_scopes: list[str] | None = None, tasks_credentials=None):
         self.settings = settings
         # every scope the configuration uses: what a refused delegation is told to grant (one list per client ID)
         self.delegation_scopes = delegation_scopes
@@ -209,10 +209,12 @@ class GmailClient:
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.stats: dict[str, Counter] = {"calls": Counter(), "units": Counter(), "retries": Counter()}
         self._connections = threading.local()  # per thread: credentials id -> its own httplib2 connection
-        self._credentials = {"gmail": credentials, "tasks": credentials}  # per API, to explain a refusal
+        # Tasks on Gmail's token unless given its own (a service account's: see runtime.build_host)
+        tasks_credentials = credentials if tasks_credentials is None else tasks_credentials
+        self._credentials = {"gmail": credentials, "tasks": tasks_credentials}  # per API, to explain a refusal
         self.refusals = SaidOnce()
         self.gmail = self._build("gmail", credentials)
-        self.tasks = self._build("tasks", credentials)
+        self.tasks = self._build("tasks", tasks_credentials)
         self._drive_credentials = drive_credentials
         self._drive = None
         self.root = self.settings.api_root or GOOGLE_ROOTS["gmail"]
@@ -308,8 +310,10 @@ class GmailClient:
         error.said_before = refusal is not None and not self.refusals.first(api, refusal)
         # Gmail out of quota, down, unreachable or refusing us: later calls would fail too. Google Tasks (or Drive)
         # down or not enabled says nothing about Gmail (an escalation's task failing must not stop a sync or sweep
-        # of the other tickets), but Tasks' token is Gmail's: refused for one, it is refused for both.
-        shared_token = api == "tasks" and isinstance(exc, GoogleAuthError)
+        # of the other tickets), nor does Tasks' own token refused (a service account's); but an installed-app
+        # token is Gmail's too: refused for one, it is refused for both.
+        shared_token = (api == "tasks" and isinstance(exc, GoogleAuthError)
+                        and self._credentials["tasks"] is self._credentials["gmail"])
         error.unavailable = (retryable(exc) or refusal is not None) and (api == "gmail" or shared_token)
         return error
 

@@ -31,20 +31,25 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     from .config import is_local
     from .quota import TokenBucket
 
-    from .scopes import DRIVE, for_host, needed
+    from .scopes import DRIVE, TASKS, for_host, needed
 
     scopes = needed(pm, config)
     if http is None:
         _check_stored_token(config, scopes)
+    service_account = bool(config.mailbox.credentials)
     credentials = None if http is not None else credentials_for(config.mailbox, config.state_path,
-                                                                     for_host(scopes, bool(config.mailbox.credentials)))
+                                                                     for_host(scopes, service_account))
+    # A service account's token is refused whole when the delegation lacks one scope it asks for: Tasks asks for its
+    # own (same account and user), so a delegation without Tasks refuses the breach tasks alone, not Gmail.
+    tasks_credentials = (credentials_for(config.mailbox, config.state_path, scopes=[TASKS])
+                         if credentials is not None and service_account else credentials)
     local = http is not None or is_local(config.mailbox.api_root)
     # Gmail's per-user ceiling is 250 units/s; a local mailbox has none unless it simulates one.
     rate = config.mailbox.quota_units_per_second or (1e9 if local else 250.0)
     def drive_credentials():
         return credentials_for(config.mailbox, config.state_path, scopes=[DRIVE])
 
-    client = GmailClient(config.mailbox, credentials=credentials, http=http,
+    client = GmailClient(config.mailbox, credentials=credentials, tasks_credentials=tasks_credentials, http=http,
                          bucket=TokenBucket(rate, capacity=max(rate, 500.0)),
                          drive_credentials=None if local else drive_credentials,
                          delegation_scopes=[scope.url for scope in scopes])

@@ -55,10 +55,11 @@ def admin_console_list(scopes: list[Scope]) -> str:
 
 
 def for_host(scopes: list[Scope], service_account: bool) -> list[str]:
-    """What the running host's Gmail (and Tasks) token asks for: not Drive (a token of its own, so that Drive refused
-    stops nothing else), and, for a service account, no command's scope (a command asks for its own token then;
-    an installed-app token is one for everything)."""
-    return [s.url for s in scopes if not (s.command and service_account) and s.url != DRIVE]
+    """What the running host's Gmail token asks for: not Drive (a token of its own, so that Drive refused stops
+    nothing else), and, for a service account, neither Tasks (its own token too: a delegation without Tasks must not
+    refuse Gmail's) nor a command's scope (a command asks for its own token then). An installed-app token is one
+    for everything, Tasks included."""
+    return [s.url for s in scopes if not (service_account and (s.command or s.url == TASKS)) and s.url != DRIVE]
 
 
 def not_granted(scopes: list[Scope], granted) -> list[Scope]:

@@ -12,7 +12,9 @@ and ids are made up.
 """
 from __future__ import annotations
 
+import base64
 import json
+from urllib.parse import parse_qs
 
 import httplib2
 
@@ -91,10 +93,13 @@ class Google:
     """The token endpoint and API refusals in front of ``local`` (a LocalMailbox). ``token_answers`` are given in
     turn (the last one again and again; an exception is raised); ``refuse(uri, method)`` may return an answer for
     an API request instead of the mailbox's. ``token_requests`` and ``api_requests`` count what was asked,
-    ``token_bodies`` keeps each token request's form (a service account's JWT assertion names the scopes asked)."""
+    ``token_bodies`` keeps each token request's form (a service account's JWT assertion names the scopes asked).
+    ``delegated``, when given, is the Admin console's domain-wide delegation: a service account's token request
+    asking for any scope not in it is refused whole (``unauthorized_client``), as Google does."""
 
-    def __init__(self, local, token_answers=(GRANTED,), refuse=None):
+    def __init__(self, local, token_answers=(GRANTED,), refuse=None, delegated=None):
         self.local, self.token_answers, self.refuse = local, list(token_answers), refuse
+        self.delegated = delegated
         self.token_requests = 0
         self.token_bodies: list[str] = []
         self.api_requests: list[str] = []
@@ -104,6 +109,8 @@ class Google:
             self.token_requests += 1
             self.token_bodies.append(body.decode() if isinstance(body, bytes) else str(body or ""))
             given = self.token_answers.pop(0) if len(self.token_answers) > 1 else self.token_answers[0]
+            if self.delegated is not None and not set(asked_for(self.token_bodies[-1])) <= set(self.delegated):
+                given = DELEGATION_MISSING
             if isinstance(given, Exception):
                 raise given
             return answer(*given)
@@ -117,6 +124,13 @@ class Google:
 
     def close(self):
         pass
+
+
+def asked_for(body: str) -> list[str]:
+    """The scopes a service account's token request asks for (its JWT assertion's ``scope`` claim)."""
+    assertion = parse_qs(body)["assertion"][0]
+    claims = assertion.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["scope"].split()
 
 
 def service_account_key() -> dict:

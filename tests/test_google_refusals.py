@@ -30,7 +30,8 @@ def desk(tmp_path, monkeypatch):
         deliver(local.gmail(), make_email(sender=f"Customer {number} <c{number}@example.org>",
                                           subject=f"Order {number} is late", body=f"Where is order {number}?"))
 
-    def make(token_answers=(GRANTED,), refuse=None, oauth=False, plugins=("autoreply", "sla"), now=None):
+    def make(token_answers=(GRANTED,), refuse=None, oauth=False, plugins=("autoreply", "sla"), now=None,
+             delegated=None, extra=""):
         if oauth:
             (tmp_path / "token.json").write_text(json.dumps(authorized_user_token()), encoding="utf-8")
             credentials = 'oauth_token = "token.json"'
@@ -39,8 +40,8 @@ def desk(tmp_path, monkeypatch):
             credentials = 'credentials = "sa.json"'
         (tmp_path / "labeldesk.toml").write_text(
             f'[mailbox]\naddress = "support@example.com"\n{credentials}\n[host]\nstate_dir = "state"\n'
-            f'[plugins]\nenabled = {json.dumps(list(plugins))}\n', encoding="utf-8")
-        google = Google(local, token_answers, refuse)
+            f'[plugins]\nenabled = {json.dumps(list(plugins))}\n{extra}', encoding="utf-8")
+        google = Google(local, token_answers, refuse, delegated)
         monkeypatch.setattr("plugin_host.gmail.AnswerOrError", lambda timeout=60: google)
         host = build_host(load_config(tmp_path / "labeldesk.toml", environ={}), now=now)
         host.client.sleep = lambda seconds: None
@@ -107,6 +108,8 @@ from .google_refusals import (CLIENT_REFUSED, DAILY_LIMIT, DELEGATION_MISSING, D
 # every scope autoreply + sla use (review 55), comma-separated as the Admin console takes them
 ALL_SCOPES = ("https://www.googleapis.com/auth/gmail.modify,https://www.googleapis.com/auth/gmail.settings.basic,"
               "https://www.googleapis.com/auth/tasks")
+GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
+SEND_AS_SCOPE = "https://www.googleapis.com/auth/gmail.settings.basic"
 GMAIL_OFF = api_disabled("gmail.googleapis.com", "Gmail API")
 
 
@@ -252,6 +255,32 @@ def test_tasks_refusing_the_shared_token_stops_the_sweep_but_tasks_not_enabled_d
     if not swept:  # one read of the task lists a round, no ticket's breach task asking Google again
         assert sum("/tasks/v1/" in call for call in google.api_requests) == 2 and not host._sweep_refused
         assert "no escalation is closed" not in caplog.text
+
+
+# A service account whose domain-wide delegation lacks Google Tasks (the SLA plugin enabled later, the Admin console
+# not updated): the host's one token asked for gmail.modify and tasks, Google refused it whole (unauthorized_client),
+# and labels, acknowledgements and the lead's alert emails stopped with the breach tasks. Tasks now has a token of
+# its own (same service account and user, the tasks scope alone): only Tasks is refused, said once, and the sync and
+# sweep go on without it as when the Tasks API is not enabled.
+def test_a_delegation_without_tasks_refuses_only_the_breach_tasks(desk, caplog):
+    from datetime import datetime, timedelta, timezone
+
+    clock = {"now": datetime.now(timezone.utc)}
+    host, google = desk(delegated=[GMAIL_SCOPE, SEND_AS_SCOPE], now=lambda: clock["now"],
+                        extra='[plugins.sla]\nteam_lead = "lead@example.com"\n')
+    assert _sync(host).ok and _acknowledged(desk.local) == 3
+    caplog.set_level(logging.INFO)
+    clock["now"] += timedelta(days=30)  # every ticket breached: each wants its breach task and the lead's notice
+    host.sweep()
+    host.sweep()
+    tickets = [host.ticket(t) for t in {m.thread_id for m in desk.local.mailbox.messages.values()}]
+    assert len([t for t in tickets if t and t.has_label("SLA/Breached")]) == 3
+    notices = [m for m in desk.local.mailbox.messages.values() if "SENT" in m.label_ids and b"lead@example.com" in m.raw]
+    assert len(notices) == 3  # the lead hears of each breach by mail
+    said = _errors(caplog, "Manage Domain Wide Delegation")
+    assert len(said) == 1 and "tasks" in said[0] and f"exactly these scopes: {ALL_SCOPES}" in said[0], said
+    assert "Traceback" not in caplog.text
+    _no_secret(caplog.text)
 
 
 # A user whose Gmail licence was taken away: Gmail answers every read with 400 failedPrecondition "Mail service not

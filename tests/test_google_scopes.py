@@ -6,14 +6,13 @@ not run Labeldesk at all. Each case goes through google-auth and googleapiclient
 ``google_refusals.py`` answers the token endpoint, the local mailbox the rest)."""
 from __future__ import annotations
 
-import base64
 import json
 from urllib.parse import parse_qs
 
 import pytest
 
 from .conftest import deliver, make_email
-from .google_refusals import DELEGATION_MISSING, GRANTED, Google, service_account_key
+from .google_refusals import DELEGATION_MISSING, GRANTED, Google, asked_for, service_account_key
 from .test_google_refusals import _labeldesk
 
 GMAIL = "https://www.googleapis.com/auth/gmail.modify"
@@ -43,34 +42,47 @@ def desk(tmp_path, monkeypatch):
     local = LocalMailbox("support@example.com")
     deliver(local.gmail(), make_email(sender="Customer <c@example.org>", subject="Order late", body="Where is it?"))
 
-    def make(plugins, token_answers=(GRANTED,), extra=""):
+    def make(plugins, token_answers=(GRANTED,), extra="", now=None):
         google = Google(local, token_answers)
         monkeypatch.setattr("plugin_host.gmail.AnswerOrError", lambda timeout=60: google)
-        host = build_host(load_config(write_config(tmp_path, plugins, extra), environ={}))
+        host = build_host(load_config(write_config(tmp_path, plugins, extra), environ={}), now=now)
         host.client.sleep = lambda seconds: None
         return host, google
     return make
 
 
-def asked_for(body: str) -> list[str]:
-    """The scopes a service account's token request asks for (its JWT assertion's ``scope`` claim)."""
-    assertion = parse_qs(body)["assertion"][0]
-    claims = assertion.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["scope"].split()
-
-
 # 1. Every install asked for Gmail send, send-as settings and Google Tasks: a delegation without Tasks (SLA plugin
 #    off) or without gmail.settings.basic (no signatures) was refused whole, and Labeldesk could not run at all.
-#    The running host now asks for Gmail, and for Tasks only while the SLA plugin (which makes tasks) is enabled.
-@pytest.mark.parametrize("plugins, expected", [(("autoreply",), [GMAIL]), (("autoreply", "sla"), [GMAIL, TASKS]),
-                                               (("kb_suggest",), [GMAIL])], ids=["no-sla", "sla", "kb-only"])
-def test_the_host_asks_google_only_for_what_the_enabled_plugins_use(desk, plugins, expected):
+#    The running host now asks for Gmail, and for Tasks only while the SLA plugin (which makes tasks) is enabled,
+#    with a token of its own (review 60), so that a delegation without Tasks refuses the breach tasks alone.
+@pytest.mark.parametrize("plugins", [("autoreply",), ("autoreply", "sla"), ("kb_suggest",)],
+                         ids=["no-sla", "sla", "kb-only"])
+def test_the_host_asks_google_only_for_what_the_enabled_plugins_use(desk, plugins):
     from plugin_host.sync import ChangeFeed
 
     host, google = desk(plugins)
     assert ChangeFeed(host).sync().ok
     assert google.token_requests == 1
-    assert asked_for(google.token_bodies[0]) == expected
+    assert asked_for(google.token_bodies[0]) == [GMAIL]
+
+
+# Tasks' own token costs one more token request per token lifetime (an hour), not one per Tasks call: a sync and
+# sweeps making and reading breach tasks ask the token endpoint once for Gmail and once for Tasks.
+def test_the_tasks_token_is_asked_for_once_however_many_tasks_calls(desk):
+    from datetime import datetime, timedelta, timezone
+
+    from plugin_host.sync import ChangeFeed
+
+    clock = {"now": datetime.now(timezone.utc)}
+    host, google = desk(("autoreply", "sla"), extra='[plugins.sla]\nteam_lead = "lead@example.com"\n',
+                        now=lambda: clock["now"])
+    assert ChangeFeed(host).sync().ok
+    clock["now"] += timedelta(days=30)  # breached: the sweep makes its breach task
+    host.sweep()
+    host.sweep()
+    tasks_calls = sum(n for method, n in host.client.stats["calls"].items() if method.startswith("tasks."))
+    assert tasks_calls >= 3 and host.client.stats["calls"]["tasks.tasks.insert"] == 1
+    assert sorted(asked_for(body) for body in google.token_bodies) == [[GMAIL], [TASKS]]
 
 
 def test_signatures_sync_asks_each_agent_mailbox_for_the_send_as_scope_only(tmp_path, monkeypatch):
