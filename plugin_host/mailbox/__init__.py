@@ -53,6 +53,7 @@ class LocalMailbox:
         now = now or datetime.now(timezone.utc)
         for alias in SAMPLE_ALIASES:
             self.mailbox.add_send_as(alias)
+        self._seed_directory()
         count = 0
         threads: dict[str, str] = {}
         for seed in sample_inbox(now, support=self.mailbox.email):
@@ -63,6 +64,19 @@ class LocalMailbox:
             count += 1
         self.app.persist()
         return count
+
+    def _seed_directory(self) -> None:
+        """The sample team in the Workspace directory stand-in, so that ``labeldesk agents sync --dry-run`` against
+        the sample mailbox shows what it adds and leaves out: the three sample agents in ``/Support``, the support
+        mailbox itself and a former agent, suspended."""
+        from .sample import AGENTS
+
+        for email, agent in AGENTS.items():
+            self.add_directory_user(email, agent["first_name"], agent["last_name"], agent["title"],
+                                    orgUnitPath="/Support")
+        self.add_directory_user(self.mailbox.email, "Support", "Team", orgUnitPath="/")
+        self.add_directory_user("olga.nowak@example.com", "Olga", "Nowak", "Support Engineer", orgUnitPath="/Support",
+                                suspended=True)
 
     def gmail(self):
         """A googleapiclient Gmail v1 resource talking to this mailbox in-process."""

@@ -1,0 +1,52 @@
+"""Review 61: the admin-facing commands followed literally from the README and docs, as a new admin would run them."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from plugin_host.cli import get_cli
+from plugin_host.mailbox import LocalMailbox
+
+
+@pytest.fixture
+def served_sample():
+    """`labeldesk mailbox serve --seed sample` on a loopback port."""
+    from plugin_host.mailbox import serve
+
+    local = LocalMailbox(seed="sample")
+    ready, servers = threading.Event(), []
+
+    def started(server):
+        servers.append(server)
+        ready.set()
+
+    thread = threading.Thread(target=serve, args=(local,), kwargs={"port": 0, "ready": started}, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    local.served_root = f"http://127.0.0.1:{servers[0].server_port}/"
+    yield local
+    servers[0].shutdown()
+    thread.join(10)
+
+
+def _starter(tmp_path, monkeypatch, local):
+    """`labeldesk init && sed -i 's#^api_root = ""#api_root = "<root>"#' labeldesk.toml`, as the README says."""
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(get_cli(), ["init"]).exit_code == 0
+    file = tmp_path / "labeldesk.toml"
+    file.write_text(file.read_text().replace('api_root = ""', f'api_root = "{local.served_root}"', 1))
+    return file
+
+
+def test_agents_sync_dry_run_against_the_sample_mailbox_shows_the_sample_team(tmp_path, monkeypatch, served_sample):
+    _starter(tmp_path, monkeypatch, served_sample)
+    result = CliRunner().invoke(get_cli(), ["agents", "sync", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "ivan.petrov@example.com: Ivan Petrov Support Engineer" in lines
+    assert "sam.taylor@example.com: Sam Taylor Team Lead" in lines
+    assert "not added support@example.com: the support mailbox itself" in lines
+    assert any(line.startswith("not added olga.nowak@example.com: suspended") for line in lines)
+    assert lines[-1] == "2 agent(s) would be added, 1 already configured (dry run: nothing written)."
