@@ -50,3 +50,24 @@ def test_agents_sync_dry_run_against_the_sample_mailbox_shows_the_sample_team(tm
     assert "not added support@example.com: the support mailbox itself" in lines
     assert any(line.startswith("not added olga.nowak@example.com: suspended") for line in lines)
     assert lines[-1] == "2 agent(s) would be added, 1 already configured (dry run: nothing written)."
+
+
+def test_the_breach_notice_states_the_deadline_missed_and_who_owns_the_ticket(tmp_path):
+    """docs/sla.md: notices state deadlines in the calendar's zone; the lead's breach email said only the subject."""
+    from plugin_host.sync import ChangeFeed
+
+    from .test_outbound_mail import ask, product
+    from .test_sla_notice_threads import AT_RISK, BREACHED, notices
+
+    local, host, clock = product(tmp_path)
+    ask(local, "Order 1234 is late", "late")
+    ChangeFeed(host).sync()
+    for now in (AT_RISK, BREACHED):
+        clock["now"] = now
+        host.sweep()
+    (at_risk, _), (breach, _) = notices(local)
+    due = at_risk.get_content().split(" is due ", 1)[1].split(".", 1)[0]  # "2026-11-23 13:00 UTC"
+    lines = breach.get_content().splitlines()
+    assert lines[0].startswith("SLA breached (normal, first response): Order 1234 is late")
+    assert lines[1].endswith(f"was due {due}. Nobody owns it yet."), lines
+    assert lines[2].startswith("https://mail.google.com/")

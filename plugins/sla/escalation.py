@@ -65,7 +65,9 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
                                                      f"Due: {team_time(state.due, policy)}\nThread: {ticket.gmail_url}\n\n"
                                        f"{summary(ticket)}")
     what = f"{state.priority}, {state.kind.replace('_', ' ')}"
-    text = f"SLA breached ({what}): {ticket.subject}\n{ticket.gmail_url}"
+    owned = f"{ticket.owner_name} owns it." if owner else _unowned(ticket)
+    missed = f"The {state.kind.replace('_', ' ')} for {ticket.customer.email} was due {team_time(state.due, policy)}."
+    text = f"SLA breached ({what}): {ticket.subject}\n{missed} {owned}\n{ticket.gmail_url}"
     atrisk, breach = f"atrisk:{clock}", f"breach:{clock}"
     overdue = policy.elapsed(state.due, now, state.priority)  # in the priority's hours, like its targets
     second_step = bool(lead) and overdue >= policy.second_step_after
