@@ -71,3 +71,28 @@ def test_the_breach_notice_states_the_deadline_missed_and_who_owns_the_ticket(tm
     assert lines[0].startswith("SLA breached (normal, first response): Order 1234 is late")
     assert lines[1].endswith(f"was due {due}. Nobody owns it yet."), lines
     assert lines[2].startswith("https://mail.google.com/")
+
+
+def test_kb_gaps_without_articles_says_every_question_is_listed(tmp_path, monkeypatch):
+    """The starter file leaves `articles` commented out: kb search refused, kb gaps listed every question as a gap
+    without a word that the knowledge base is empty."""
+    from types import SimpleNamespace
+
+    import plugin_host.runtime as runtime
+    from plugin_host.config import load_config
+    from plugin_host.runtime import build_host
+
+    from .test_kb_admin import kb_cli
+
+    data = {"mailbox": {"address": "support@example.com"},
+            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": ["kb_suggest"]}, "host": {"state_dir": str(tmp_path / "state")}}
+    host = build_host(load_config(tmp_path / "x.toml", data=data, environ={}), http=LocalMailbox().http)
+    tickets = [SimpleNamespace(question="Do you ship to Iceland?", language="en")] * 2
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None: host)
+    monkeypatch.setattr(host, "tickets_since", lambda days, limit, progress=None: (tickets, False))
+    result = kb_cli("gaps")
+    assert result.exit_code == 0, result.output
+    assert "Do you ship to Iceland?" in result.stdout
+    assert "the knowledge base has no articles" in result.stderr and "every question" in result.stderr
+    assert "[plugins.kb_suggest] articles" in result.stderr

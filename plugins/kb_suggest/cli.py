@@ -272,6 +272,10 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(str(exc))
         with _progress("Indexing articles") as progress:
             kb = knowledge_base(host.config, wait=True, progress=progress)
+        if not kb.articles:  # still useful (what to write first), but not what an admin with a help centre expects
+            click.echo("Note: the knowledge base has no articles, so every question is listed: set "
+                       "[plugins.kb_suggest] articles (a folder of Markdown files or a .jsonl file) or drive_folder "
+                       "to list only those no article answers.", err=True)
         with click.progressbar(length=len(tickets), label="Reading questions", file=sys.stderr) as bar:
             found = gaps(tickets, kb, progress=bar.update)
         if as_json:
