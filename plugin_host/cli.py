@@ -247,7 +247,9 @@ def auth(config_path, client_secrets, drive, print_scopes) -> None:
         granted = run_oauth_flow(client_secrets, token, asked + ([DRIVE] if drive and DRIVE not in asked else []))
     except LabeldeskError as exc:
         _fail(exc)
-    click.echo(f"Token stored in {token}. Set [mailbox] oauth_token = \"{token}\" if it is not already.")
+    where = ("[mailbox] oauth_token" if config.mailbox.oauth_token
+             else "[mailbox] oauth_token is not set: the host reads it there")
+    click.echo(f"Token stored in {token} ({where}).")
     _say_granted(scopes, granted)
 
 

@@ -96,3 +96,33 @@ def test_kb_gaps_without_articles_says_every_question_is_listed(tmp_path, monkey
     assert "Do you ship to Iceland?" in result.stdout
     assert "the knowledge base has no articles" in result.stderr and "every question" in result.stderr
     assert "[plugins.kb_suggest] articles" in result.stderr
+
+
+def test_auth_does_not_ask_to_set_oauth_token_when_the_host_reads_the_default_file(tmp_path, monkeypatch):
+    """README: without [mailbox] oauth_token the token goes to <state_dir>/token.json, 'where the host then reads
+    it'; the command told the admin to set oauth_token to it 'if it is not already', which it never needs."""
+    import json
+
+    from google_auth_oauthlib import flow
+
+    class Flow:
+        def run_local_server(self, port):
+            return type("Creds", (), {"to_json": lambda self: json.dumps({"refresh_token": "REFRESH"})})()
+
+    monkeypatch.setattr(flow.InstalledAppFlow, "from_client_secrets_file", classmethod(lambda cls, p, scopes: Flow()))
+    (tmp_path / "client.json").write_text("{}")
+    config = tmp_path / "labeldesk.toml"
+    config.write_text(f'[mailbox]\naddress = "me@gmail.com"\n[host]\nstate_dir = "{tmp_path / "state"}"\n')
+    result = CliRunner().invoke(get_cli(), ["auth", "--config", str(config), "--client-secrets",
+                                            str(tmp_path / "client.json")])
+    assert result.exit_code == 0, result.output
+    token = tmp_path / "state" / "token.json"
+    assert f"Token stored in {token}" in result.output and "Set [mailbox] oauth_token" not in result.output
+    assert "the host reads it there" in result.output
+
+    mine = tmp_path / "elsewhere.json"
+    config.write_text(f'[mailbox]\naddress = "me@gmail.com"\noauth_token = "{mine}"\n'
+                      f'[host]\nstate_dir = "{tmp_path / "state"}"\n')
+    result = CliRunner().invoke(get_cli(), ["auth", "--config", str(config), "--client-secrets",
+                                            str(tmp_path / "client.json")])
+    assert result.exit_code == 0 and f"Token stored in {mine} ([mailbox] oauth_token)." in result.output

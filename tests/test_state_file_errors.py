@@ -84,7 +84,7 @@ def test_auth_stores_the_token_in_the_state_folder_with_mode_0600(tmp_path, monk
                                                 str(tmp_path / "client.json"), *extra])
         assert result.exit_code == 0, result.output
     token = tmp_path / "state" / "token.json"
-    assert f"Token stored in {token}." in result.output
+    assert f"Token stored in {token} (" in result.output
     # with no granted scopes in Google's answer, what was asked is what the token lists (review 55)
     assert json.loads(token.read_text()) == {"refresh_token": "REFRESH", "scopes": asked[1]}
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
