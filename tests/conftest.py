@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -126,6 +128,29 @@ def lose_a_send_while_others_are_sent(local, others: int) -> list:
 
     search_lags(local)
     return lose_first_response(local, lambda uri, method: "/messages/send" in uri, meanwhile=agents_answer)
+
+
+@contextmanager
+def served(local):
+    """``local`` served on a loopback port, as `labeldesk mailbox serve` does; ``local.served_root`` is its API
+    root (what ``[mailbox] api_root`` names) while the block runs."""
+    from plugin_host.mailbox import serve
+
+    ready, servers = threading.Event(), []
+
+    def started(server):
+        servers.append(server)
+        ready.set()
+
+    thread = threading.Thread(target=serve, args=(local,), kwargs={"port": 0, "ready": started}, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    local.served_root = f"http://127.0.0.1:{servers[0].server_port}/"
+    try:
+        yield local
+    finally:
+        servers[0].shutdown()
+        thread.join(10)
 
 
 def search_lags(local) -> None:

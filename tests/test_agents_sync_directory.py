@@ -11,6 +11,8 @@ from plugin_host.cli import get_cli
 from plugin_host.config import load_config
 from plugin_host.mailbox import LocalMailbox
 
+from .conftest import served
+
 CONFIG = ('# our desk: keep this comment\n[mailbox]\naddress = "support@example.com"\napi_root = "{root}"\n\n'
           '[agents]\n"anna.kowalska@example.com" = {{ first_name = "Anna", last_name = "Kowalska", title = "Lead" }}\n\n'
           '[plugins]\nenabled = ["autoreply"]\n\n[plugins.autoreply]\ndirectory_query = "orgUnitPath=/Support"\n'
@@ -20,23 +22,9 @@ CONFIG = ('# our desk: keep this comment\n[mailbox]\naddress = "support@example.
 @pytest.fixture
 def directory():
     """A local mailbox served on a loopback port: its Workspace directory is what `agents sync` reads."""
-    from plugin_host.mailbox import serve
-
     local = LocalMailbox()
-    ready = threading.Event()
-    servers = []
-
-    def started(server):
-        servers.append(server)
-        ready.set()
-
-    thread = threading.Thread(target=serve, args=(local,), kwargs={"port": 0, "ready": started}, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    local.served_root = f"http://127.0.0.1:{servers[0].server_port}/"
-    yield local
-    servers[0].shutdown()
-    thread.join(10)
+    with served(local):
+        yield local
 
 
 def _config(tmp_path, local, text=CONFIG):

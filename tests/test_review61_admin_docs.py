@@ -1,34 +1,21 @@
 """Review 61: the admin-facing commands followed literally from the README and docs, as a new admin would run them."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from click.testing import CliRunner
 
 from plugin_host.cli import get_cli
 from plugin_host.mailbox import LocalMailbox
 
+from .conftest import served
+
 
 @pytest.fixture
 def served_sample():
     """`labeldesk mailbox serve --seed sample` on a loopback port."""
-    from plugin_host.mailbox import serve
-
     local = LocalMailbox(seed="sample")
-    ready, servers = threading.Event(), []
-
-    def started(server):
-        servers.append(server)
-        ready.set()
-
-    thread = threading.Thread(target=serve, args=(local,), kwargs={"port": 0, "ready": started}, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    local.served_root = f"http://127.0.0.1:{servers[0].server_port}/"
-    yield local
-    servers[0].shutdown()
-    thread.join(10)
+    with served(local):
+        yield local
 
 
 def _starter(tmp_path, monkeypatch, local):
