@@ -126,3 +126,15 @@ def test_kb_gaps_on_the_local_mailbox_groups_the_unanswered_questions_and_counts
         assert group["count"] == 3 and group["language"] == language
     assert all(by_example[text]["count"] == 1 for text, _ in UNRELATED)
     assert set(groups[0]) == {"count", "example", "language", "keywords"}
+
+
+def test_keywords_are_words_the_customers_wrote_not_stems():
+    """An admin read stems without their diacritics ("blad", "dlug", "anyth"): each keyword is now the form the
+    customers used most for that stem, as they wrote it (lower case)."""
+    polish = [("Błąd płatności przy zamówieniu", "pl"), ("Ciągle błąd płatności kartą", "pl"),
+              ("Dlaczego jest błąd płatności?", "pl")]
+    groups = group_questions(polish)
+    assert groups[0]["count"] == 3
+    assert {"błąd", "płatności"} <= set(groups[0]["keywords"]), groups[0]["keywords"]
+    english = group_questions([("Delete anything in my account", "en"), ("How to delete my account", "en")])
+    assert {"delete", "account"} <= set(english[0]["keywords"]), english[0]["keywords"]

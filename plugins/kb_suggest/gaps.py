@@ -6,7 +6,7 @@ TF-IDF of their stems (a stem that only one question uses says nothing about gro
 for English with a model loaded, by WordLlama sentence vectors too, in equal parts. The questions are
 sorted first, so the groups do not depend on the order the tickets came in. Each group reports how many
 tickets asked it, its most representative question (the one most similar to the rest of the group) and
-its most frequent words — the articles worth writing next. Measured in benchmarks/RESULTS.md
+its most frequent words as the customers wrote them — the articles worth writing next. Measured in benchmarks/RESULTS.md
 ("Knowledge gaps"): the greedy single pass this replaced grouped almost no Russian or Polish paraphrases.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from scipy import sparse
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from .analysis import stems
+from .analysis import _stem, content_words, stems
 
 # Cosine distance (1 - mean similarity between two groups) at which average linkage stops merging; chosen
 # once on the dev sets (banking77, saas, ru_telecom, pl_shop) and reported on held-out ones.
@@ -98,9 +98,21 @@ def _summary(texts: list[str], language: str, similarity: np.ndarray) -> dict:
     """A group as ``kb gaps`` shows it; the example is the question closest to all the others (ties: the first
     sorted)."""
     example = texts[int(np.argmax(similarity.sum(axis=1)))]
-    words = Counter(term for text in texts for term in set(stems(text, language)))
     return {"count": len(texts), "example": example.strip()[:200], "language": language,
-            "keywords": [w for w, _ in sorted(words.items(), key=lambda item: (-item[1], item[0]))[:8]]}
+            "keywords": _keywords(texts, language)}
+
+
+def _keywords(texts: list[str], language: str, shown: int = 8) -> list[str]:
+    """The stems most of ``texts`` share, each shown as the word the customers wrote most for it ("błąd", not the
+    stem "blad"); ties alphabetical by stem: a set's order changes from run to run."""
+    asked, written = Counter(), {}
+    for text in texts:
+        pairs = {(_stem(word, language), word) for word in content_words(text, language)}
+        asked.update({stem for stem, _ in pairs})
+        for stem, word in pairs:
+            written.setdefault(stem, Counter())[word] += 1
+    top = sorted(asked.items(), key=lambda item: (-item[1], item[0]))[:shown]
+    return [min(written[stem].items(), key=lambda item: (-item[1], item[0]))[0] for stem, _ in top]
 
 
 def unanswered(tickets, kb, progress=None) -> list[tuple[str, str]]:
