@@ -245,6 +245,14 @@ def test_gaps_and_search_show_progress_on_stderr_only(tmp_path, monkeypatch):
     assert json.loads(result.stdout)[0]["id"] == "refunds"
 
 
+def test_search_json_carries_each_articles_page_and_whether_acknowledgements_link_it(tmp_path):
+    config = kb_config(tmp_path)
+    found = json.loads(kb_cli("search", "--json", "--config", str(config), "how long do refunds take").stdout)
+    assert found[0]["url"] == "https://help.example.com/refunds" and found[0]["linked_in_acknowledgements"] is True
+    found = json.loads(kb_cli("search", "--json", "--config", str(config), "reset my password").stdout)
+    assert found[0]["id"] == "password" and found[0]["url"] == "" and found[0]["linked_in_acknowledgements"] is False
+
+
 def test_search_says_why_in_words_an_admin_reads(tmp_path, monkeypatch):
     from types import SimpleNamespace
 

@@ -54,6 +54,12 @@ def _progress(label: str):
             bar.__exit__(None, None, None)
 
 
+def _linkable(hit) -> bool:
+    """Whether an acknowledgement could link this article, as plugins/autoreply/acknowledgement.py chooses:
+    confident enough for customers, with an https page."""
+    return bool(hit.confident and hit.for_customers and str(hit.article.url or "").startswith("https://"))
+
+
 def register(cli: click.Group) -> None:
     @cli.group("kb")
     def kb():
@@ -180,9 +186,10 @@ def register(cli: click.Group) -> None:
                 "or a .jsonl file) or drive_folder in the configuration, then run `labeldesk kb index`")
         hits = kb.search(text, language, limit=3, threshold=threshold)
         if as_json:
-            click.echo(json.dumps([{"id": h.article.id, "title": h.article.title, "confidence": h.confidence,
-                                    "confident": h.confident, "for_customers": h.for_customers, "why": reason(h),
-                                    "matched": list(h.matched),
+            click.echo(json.dumps([{"id": h.article.id, "title": h.article.title, "url": h.article.url or "",
+                                    "confidence": h.confidence, "confident": h.confident,
+                                    "for_customers": h.for_customers, "linked_in_acknowledgements": _linkable(h),
+                                    "why": reason(h), "matched": list(h.matched),
                                     "passage": h.passage} for h in hits], ensure_ascii=False))
             return
         gate = f"gate: {threshold} (--threshold)" if threshold is not None else kb.describe_gate(language)
@@ -191,9 +198,7 @@ def register(cli: click.Group) -> None:
             click.echo("Nothing confident enough to suggest.")
         for rank, h in enumerate(hits, 1):  # in ranking order; the confidence is what the gate judged
             # Titles, ids and passages come from imported pages, Drive and file names: one line each, no ESC.
-            # As acknowledgements choose (plugins/autoreply/acknowledgement.py): confident for customers, https.
-            linkable = h.confident and h.for_customers and str(h.article.url or "").startswith("https://")
-            linked = "  (linked in acknowledgements)" if linkable else ""
+            linked = "  (linked in acknowledgements)" if _linkable(h) else ""
             click.echo(f"{rank}. {one_line(h.article.title)}  [{one_line(h.article.id)}]{linked}\n"
                        f"   confidence {h.confidence:.2f}; why: {one_line(reason(h))}\n   {one_line(h.passage)}")
             if h.article.url:  # the page, in its own letters (the link itself stays as stored)
