@@ -8,6 +8,8 @@ SCOPES = [
     "https://www.googleapis.com/auth/gmail.addons.current.message.metadata",
     "https://www.googleapis.com/auth/gmail.addons.current.action.compose",
     "https://www.googleapis.com/auth/userinfo.email",
+    # with useLocaleFromApp: Google sends the agent's timeZone (the cards' times) only when this scope is listed too
+    "https://www.googleapis.com/auth/script.locale",
 ]
 
 

@@ -261,6 +261,18 @@ def test_manifest_is_a_valid_deployment():
     assert CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", "http://insecure"]).exit_code != 0
 
 
+def test_manifest_asks_for_the_agents_zone_as_google_documents():
+    # The cards show times in the agent's own zone from commonEventObject.timeZone, but Google sends userLocale and
+    # timeZone only when the deployment sets addOns.common.useLocaleFromApp AND lists the script.locale scope
+    # (developers.google.com/workspace/add-ons/guides/access-user-locale-timezone). Without the scope every agent
+    # saw the team's zone.
+    from gmail_addon.manifest import deployment
+
+    manifest = deployment(BASE)
+    assert manifest["addOns"]["common"]["useLocaleFromApp"] is True
+    assert "https://www.googleapis.com/auth/script.locale" in manifest["oauthScopes"]
+
+
 def test_demo_preview_renders_cards_with_working_buttons(tmp_path):
     from plugin_host.demo import demo_host
 
