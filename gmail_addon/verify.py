@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from plugin_host.errors import VerificationError
+from plugin_host.errors import VerificationError, WrongAudience
 from plugin_host.push import bearer_token, verify_google_token
 
 log = logging.getLogger(__name__)
+# Where the admin finds the right values: the log names the setting and this, never the token's value to copy
+# (anyone can have Google sign a token of their own service account, for any audience).
+AUTHORIZATION = "`gcloud workspace-add-ons get-authorization` prints for the deployment's project"
 
 
 @dataclass(frozen=True)
@@ -25,10 +28,15 @@ class Caller:
 def verify_system_token(headers, endpoint_url: str, addon_settings, demo_signer=None) -> dict:
     """The bearer token Google signs for the add-on's service account, audience = the endpoint URL."""
     token = bearer_token(headers.get("Authorization", ""))
-    claims = _verify(token, endpoint_url, addon_settings, demo_signer)
+    try:
+        claims = _verify(token, endpoint_url, addon_settings, demo_signer)
+    except WrongAudience as exc:
+        raise VerificationError(f"system token: {exc}: [addon] base_url must be the --base-url of the deployment "
+                                "(labeldesk addon manifest), whose endpoints Google calls") from None
     expected = addon_settings.service_account_email if demo_signer is None else demo_signer.service_account
     if not expected or (claims.get("email") or "").lower() != expected.lower():
-        raise VerificationError("system token issued to another service account")
+        raise VerificationError(f"system token issued to {claims.get('email')!r}, not [addon] service_account_email "
+                                f"{expected!r}: it must be the serviceAccountEmail that {AUTHORIZATION}")
     if claims.get("email_verified") is not True:
         raise VerificationError("system token email not verified")
     return claims
@@ -41,7 +49,11 @@ def verify_user(body: dict, addon_settings, demo_signer=None) -> Caller:
     if not isinstance(user_token, str) or not user_token:
         raise VerificationError("no userIdToken: set addOns.httpOptions so Google sends it")
     audience = addon_settings.oauth_client_id if demo_signer is None else demo_signer.client_id
-    user = _verify(user_token, audience, addon_settings, demo_signer)
+    try:
+        user = _verify(user_token, audience, addon_settings, demo_signer)
+    except WrongAudience as exc:
+        raise VerificationError(f"userIdToken: {exc}: [addon] oauth_client_id must be the oauthClientId that "
+                                f"{AUTHORIZATION}") from None
     if user.get("email_verified") is not True or not user.get("email"):
         raise VerificationError("user token has no verified email")
     return Caller(user["email"].lower(), user)

@@ -25,3 +25,11 @@ class GmailError(LabeldeskError):
 
 class VerificationError(LabeldeskError):
     """An inbound request could not be verified (bad or missing token)."""
+
+
+class WrongAudience(VerificationError):
+    """A token Google signed, but for another audience (another URL, another OAuth client): a setting to check."""
+
+    def __init__(self, audience, expected: str):
+        self.audience, self.expected = audience, expected
+        super().__init__(f"Google signed it for {audience!r}, not {expected!r}")

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .errors import VerificationError
+from .errors import VerificationError, WrongAudience
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 ISSUERS = ("accounts.google.com", "https://accounts.google.com")
@@ -109,13 +109,15 @@ def verify_google_token(token: str, audience: str, certs_url: str | None = None,
     if not audience:
         raise VerificationError("no audience configured")
     request = request or cached_request()
-    try:
-        claims = id_token.verify_token(token, request, audience=audience, certs_url=certs_url or GOOGLE_CERTS_URL,
+    try:  # the audience is compared below, once the signature is known good: a wrong one names a setting
+        claims = id_token.verify_token(token, request, audience=None, certs_url=certs_url or GOOGLE_CERTS_URL,
                                        clock_skew_in_seconds=CLOCK_SKEW_SECONDS)
     except (ValueError, TypeError, AttributeError, exceptions.GoogleAuthError) as exc:  # signed claims of odd types too
         raise VerificationError(f"token rejected: {exc.__class__.__name__}") from None
     if claims.get("iss") not in ISSUERS:
         raise VerificationError("token not issued by Google")
+    if claims.get("aud") != audience:
+        raise WrongAudience(claims.get("aud"), audience)
     return claims
 
 

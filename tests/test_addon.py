@@ -261,6 +261,37 @@ def test_manifest_is_a_valid_deployment():
     assert CliRunner().invoke(get_cli(), ["addon", "manifest", "--base-url", "http://insecure"]).exit_code != 0
 
 
+def test_a_wrong_addon_setting_is_named_in_the_log(env, signer, caplog):
+    # An admin who copied the wrong value (the delegation's numeric client id for oauth_client_id, another project's
+    # service account, the URL before a move) saw every side panel fail and a log saying only "token rejected:
+    # ValueError" or "issued to another service account": nothing said which [addon] setting to check, nor where its
+    # right value comes from. The agent still gets a bare 401.
+    local, host, client = env
+    cases = {
+        "base_url": (signer.token("https://old.example.com/addon/homepage", ADDON_SA), body_for(signer)),
+        "service_account_email": (signer.token(BASE + "/addon/homepage", "service-7@gcp-sa-gsuiteaddons.iam."
+                                               "gserviceaccount.com"), body_for(signer)),
+        "oauth_client_id": (None, {**body_for(signer), "authorizationEventObject": {
+            "userIdToken": signer.token("1122334455", "anna.kowalska@example.com")}}),
+    }
+    for setting, (token, body) in cases.items():
+        caplog.clear()
+        response = post(client, signer, "/addon/homepage", body, token=token)
+        assert response.status_code == 401 and b"addon" not in response.data.lower()
+        said = caplog.text
+        assert f"[addon] {setting}" in said, (setting, said)
+        if setting != "base_url":
+            assert "gcloud workspace-add-ons get-authorization" in said, said
+    assert "https://old.example.com/addon/homepage" in post_log(client, signer, caplog, cases["base_url"])
+    assert "1122334455" in post_log(client, signer, caplog, cases["oauth_client_id"])
+
+
+def post_log(client, signer, caplog, case) -> str:
+    caplog.clear()
+    post(client, signer, "/addon/homepage", case[1], token=case[0])
+    return caplog.text
+
+
 def test_manifest_asks_for_the_agents_zone_as_google_documents():
     # The cards show times in the agent's own zone from commonEventObject.timeZone, but Google sends userLocale and
     # timeZone only when the deployment sets addOns.common.useLocaleFromApp AND lists the script.locale scope
