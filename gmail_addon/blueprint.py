@@ -18,6 +18,7 @@ from plugin_host.refusals import level
 
 from . import cards
 from .verify import verify_system_token, verify_user
+from .viewer import open_message_header_id
 
 log = logging.getLogger(__name__)
 addon = Blueprint("addon", __name__, url_prefix="/addon")
@@ -132,8 +133,9 @@ def _event(body: dict) -> tuple[dict, dict, dict]:
     return body.get("gmail") or {}, parameters, inputs
 
 
-def thread_id_of(host, gmail: dict, parameters: dict) -> str | None:
-    """The API thread id for the event: hex ids as they are, else resolved through the message."""
+def thread_id_of(host, gmail: dict, parameters: dict, user_token: str = "") -> str | None:
+    """The API thread id for the event: hex ids as they are, else resolved through the message: the support
+    mailbox's own, or the agent's copy of it in their own mailbox (found by its Message-ID header)."""
     for candidate in (parameters.get("threadId"), gmail.get("threadId")):
         if candidate and HEX_ID.match(candidate):
             return candidate
@@ -144,12 +146,30 @@ def thread_id_of(host, gmail: dict, parameters: dict) -> str | None:
         except GmailError as exc:
             if getattr(exc, "status", 0) not in (400, 404):  # busy or failing: the "try again" card
                 raise
-            raise AddonError("This message could not be opened by Labeldesk.") from None
+        return _thread_of_copy(host, gmail, user_token)
     return None
 
 
-def _ticket(host, gmail, parameters):
-    thread_id = thread_id_of(host, gmail, parameters)
+def _thread_of_copy(host, gmail: dict, user_token: str) -> str:
+    """The support mailbox's thread of the message the agent opened in their own mailbox (a Google Group's copy)."""
+    header_id = open_message_header_id(gmail.get("messageId", ""), user_token, gmail.get("accessToken", ""),
+                                       host.client.root, current_app.extensions.get("labeldesk.viewer_http"))
+    found = host.client.list_message_ids(q=f"rfc822msgid:{header_id}", max_results=1) if header_id else []
+    if not found:
+        raise AddonError(f"Labeldesk did not find this message in the support mailbox ({host.client.address}), "
+                         "so it shows no ticket for it.")
+    return found[0]["threadId"]
+
+
+def _user_token(body: dict) -> str:
+    """The agent's OAuth token for the open message (``authorizationEventObject.userOAuthToken``), or ""."""
+    event = body.get("authorizationEventObject")
+    token = event.get("userOAuthToken") if isinstance(event, dict) else None
+    return token if isinstance(token, str) else ""
+
+
+def _ticket(host, gmail, parameters, user_token=""):
+    thread_id = thread_id_of(host, gmail, parameters, user_token)
     return host.ticket(thread_id) if thread_id else None
 
 
@@ -187,7 +207,7 @@ def message():
     """The ticket card for the opened message."""
     def build(host, body, agent):
         gmail, parameters, _ = _event(body)
-        ticket = _ticket(host, gmail, parameters)
+        ticket = _ticket(host, gmail, parameters, _user_token(body))
         if ticket is None:
             return cards.push_card(cards.message_card("Not a ticket", "This thread has no customer message to a "
                                                       "support address (internal or automatic mail)."))
@@ -200,7 +220,11 @@ def compose():
     """Text to insert into the draft: signature, handover line, articles…"""
     def build(host, body, agent):
         gmail, parameters, _ = _event(body)
-        ticket = _ticket(host, gmail, parameters) if (gmail.get("threadId") or gmail.get("messageId")) else None
+        try:
+            ticket = (_ticket(host, gmail, parameters, _user_token(body))
+                      if (gmail.get("threadId") or gmail.get("messageId")) else None)
+        except AddonError:  # a reply to mail the support mailbox does not have: what needs no ticket still helps
+            ticket = None
         return cards.push_card(cards.compose_card(host.compose_suggestions(ticket, agent), urls))
     return _handle(build)
 
@@ -227,7 +251,8 @@ def action():
     def build(host, body, agent):
         gmail, parameters, inputs = _event(body)
         name = parameters.get("name", "")
-        thread_id = thread_id_of(host, gmail, parameters) if (parameters.get("threadId") or gmail) else None
+        thread_id = (thread_id_of(host, gmail, parameters, _user_token(body))
+                     if (parameters.get("threadId") or gmail) else None)
         if name not in ("compose.insert", "ticket.refresh"):  # a plugin's button: the host reads the thread once
             return _plugin_button(host, name, parameters, inputs, thread_id, agent, _zone(body))
         ticket = host.ticket(thread_id) if thread_id else None

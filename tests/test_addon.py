@@ -540,7 +540,7 @@ def test_message_that_cannot_be_read_now_is_not_called_unreadable(env, signer, m
     local, host, client = env
     opened = {"messageId": "msg-f:1234567890", "threadId": "thread-f:1234567890"}
     card = pushed(post(client, signer, "/addon/message", body_for(signer, **opened)))
-    assert "could not be opened" in json.dumps(card)  # not a message of this mailbox
+    assert "did not find this message in the support mailbox" in json.dumps(card)  # not a message of this mailbox
 
     def busy(*args, **kwargs):
         error = GmailError("mailbox support@example.com: gmail.users.messages.get failed: HTTP 429 rateLimitExceeded")
@@ -550,7 +550,7 @@ def test_message_that_cannot_be_read_now_is_not_called_unreadable(env, signer, m
     monkeypatch.setattr(host.client, "get_message", busy)
     card = pushed(post(client, signer, "/addon/message", body_for(signer, **opened)))
     validate_card(card)
-    assert "could not be opened" not in json.dumps(card) and "Try again" in json.dumps(card)
+    assert "did not find" not in json.dumps(card) and "Try again" in json.dumps(card)
 
 
 def test_plugin_sections_are_held_to_the_card_limits():
