@@ -230,7 +230,7 @@ def update_card(built: dict) -> dict:
 
 
 def notify(message: str, built: dict | None = None) -> dict:
-    action = {"notification": {"text": message[:200]}}
+    action = {"notification": {"text": shorten(message, 200)}}  # between words, as every card text
     if built is not None:
         action["navigations"] = [{"updateCard": built}]
     return {"renderActions": {"action": action}}

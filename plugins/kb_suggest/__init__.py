@@ -306,6 +306,11 @@ def _article_content(suggestion, settings) -> dict:
     return {"content": answer_html(article.body), "content_type": "MUTABLE_HTML"}
 
 
+def _toast_title(article) -> str:
+    """The title as a toast names it: short enough that what follows it (the reason, what to do) stays shown."""
+    return shorten(article.title, 80)
+
+
 @hookimpl
 def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settings, now):
     if name not in ("kb.insert_link", "kb.insert_answer"):
@@ -315,7 +320,8 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
     if article is None:
         return CardReply(notification="That article no longer exists.")
     if name == "kb.insert_link" and not article.url and article.link:
-        return CardReply(notification=f"“{article.title}” is an internal Doc customers cannot open: insert its answer.")
+        return CardReply(notification=f"“{_toast_title(article)}” is an internal Doc customers cannot open: insert "
+                                      "its answer.")
     if ticket is not None and not ticket.drafts:  # with a draft there the host refuses the insert: nothing learnt
         remember_insert(settings.state_path, ticket.question, article.id, article.content_digest, ticket.thread_id,
                         customers=_whose(ticket))
@@ -330,7 +336,7 @@ def on_card_action(name, parameters, form_inputs, ticket, agent, actions, settin
         text, body = article.answer, answer_html(article.body)
     return CardReply(insert_text=_as_reply(body, ticket, agent, whole_reply_html), insert_type="HTML",
                      insert_plain=_as_reply(text, ticket, agent, whole_reply),
-                     notification=f"Inserted “{article.title}”.")
+                     notification=f"Inserted “{_toast_title(article)}”.")
 
 
 def _whose(ticket) -> tuple[str, ...]:
