@@ -26,10 +26,13 @@ def text(value: str, limit: int = 500) -> str:
     return html.escape(shorten(value or "", limit), quote=False)
 
 
-def _capped(widgets: list[dict]) -> list[dict]:
-    if len(widgets) <= MAX_WIDGETS:
+def _capped(widgets: list[dict], total: int | None = None) -> list[dict]:
+    """At most MAX_WIDGETS, the last saying how many more there are; ``total``: how many ``widgets`` stand for
+    when only the first were built."""
+    total = len(widgets) if total is None else total
+    if total <= MAX_WIDGETS:
         return widgets
-    return widgets[:MAX_WIDGETS - 1] + [{"textParagraph": {"text": f"… {len(widgets) - MAX_WIDGETS + 1} more"}}]
+    return widgets[:MAX_WIDGETS - 1] + [{"textParagraph": {"text": f"… {total - MAX_WIDGETS + 1} more"}}]
 
 
 def section(header: str, widgets: list[dict], collapsible: bool = False) -> dict:
@@ -162,7 +165,8 @@ def homepage_card(agent, rows: list[tuple], counts: dict, plugin_sections: list[
     if not queue:
         queue = [{"textParagraph": {"text": "Nothing is waiting for a reply. 🎉"}}]
     return card(f"Queue of {agent.full_name}", "Tickets awaiting a reply",
-                [section("Today", summary), section("Queue", queue)] + list(plugin_sections))
+                [section("Today", summary), section("Queue", _capped(queue, max(len(rows), len(queue))))]
+                + list(plugin_sections))
 
 
 def insert_key(item: dict) -> str:

@@ -27,3 +27,22 @@ def test_a_long_internal_doc_title_leaves_the_toast_its_instruction(monkeypatch)
 def test_a_toast_over_the_limit_is_cut_between_words():
     toast = cards.notify("word " * 60)["renderActions"]["action"]["notification"]["text"]
     assert len(toast) <= 200 and toast.endswith("word…")
+
+
+def test_a_queue_of_more_tickets_than_a_section_holds_says_how_many_more():
+    # 150 tickets awaiting a reply: the queue showed the first 100 and nothing said that 50 more were left out.
+    from datetime import datetime, timezone
+
+    from plugin_host.ticket import Person, Ticket, TicketMessage
+
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    rows = []
+    for n in range(150):
+        customer = Person("", f"c{n}@example.org")
+        message = TicketMessage(str(n), f"t{n}", f"<{n}@x>", customer, (), (), f"Question {n}", now, "customer", "text")
+        rows.append((Ticket(f"t{n}", f"Question {n}", customer, "support@example.com", (message,), "en", frozenset(),
+                            now, None, "customer"), None))
+    card = cards.homepage_card(SimpleNamespace(full_name="Anna Kowalska"), rows, {"open": 150}, [],
+                               lambda n: f"https://desk.example.com/addon/{n}")
+    queue = next(s for s in card["sections"] if s["header"] == "Queue")["widgets"]
+    assert len(queue) <= 100 and queue[-1] == {"textParagraph": {"text": "… 51 more"}}
