@@ -16,7 +16,8 @@ class ConfigError(LabeldeskError):
 
 
 class PluginError(LabeldeskError):
-    """An enabled plugin broke at start-up (its own bug or a version mismatch); the message names it and the way out."""
+    """An enabled plugin broke (its own bug or a version mismatch), at start-up or in a hook while a ticket was
+    handled; the message names it and, at start-up, the way out."""
 
 
 class GmailError(LabeldeskError):

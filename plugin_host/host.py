@@ -18,7 +18,7 @@ from typing import Callable
 
 from .actions import Actions
 from .config import Config
-from .errors import ConfigError, GmailError, LabeldeskError
+from .errors import ConfigError, GmailError, LabeldeskError, PluginError
 from .executor import TASK_KEY, Executor, Outcome
 from .files import exclusive, remove_stale_temp_files
 from .loopguard import ROBOT_LOCAL
@@ -334,12 +334,31 @@ class Host:
         return {a for a in ticket.customer_addresses
                 if not ROBOT_LOCAL.match(a.partition("@")[0]) and not self.config.is_own_address(a)}
 
-    def dispatch(self, event: str, ticket: Ticket, **extra) -> Actions:
-        """Call one event hook for a ticket; the only place event hooks are called."""
+    def dispatch(self, event: str, ticket: Ticket, **extra) -> tuple[Actions, list[str]]:
+        """Call one event hook for a ticket; the only place event hooks are called. Each plugin is called on its
+        own, in pluggy's order, so that one that raises (a third-party plugin's bug) is named and keeps no other
+        plugin from the ticket: what it recorded is dropped, and it is returned beside the others' actions as one
+        line saying what broke. Gmail refusing (a :class:`GmailError` from a facts hook) still stops the thread."""
         actions = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root)
-        hook = getattr(self.pm.hook, event)
-        hook(ticket=ticket, actions=actions, settings=self.config, now=self.now(), **extra)
-        return actions
+        failures = []
+        impls = getattr(self.pm.hook, event).get_hookimpls()
+        now = self.now()
+        for impl in reversed(impls):
+            own = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root,
+                          source=impl.plugin_name)
+            call = self.pm.subset_hook_caller(event, remove_plugins=[i.plugin for i in impls if i is not impl])
+            try:
+                call(ticket=ticket, actions=own, settings=self.config, now=now, **extra)
+            except GmailError:
+                raise
+            except Exception as exc:
+                failure = f"plugin {impl.plugin_name} failed in {event} ({type(exc).__name__}: {exc})"[:300]
+                log.error("thread %s: %s; what it recorded is dropped, the other plugins' actions are carried out",
+                          ticket.thread_id, failure, exc_info=exc)
+                failures.append(failure)
+                continue
+            actions.recorded.extend(own.recorded)
+        return actions, failures
 
     def process_thread(self, thread_id: str, new_message_ids: set[str] | None = None,
                        dry_run: bool = False, events: list[str] | None = None, **extra) -> Processed:
@@ -367,10 +386,15 @@ class Host:
             ticket, carried = self.carried_over(origin, ticket)
             result.ticket = ticket
             actions.recorded.extend(carried.recorded)
+        failures = []
         for event in result.events:
-            actions.recorded.extend(self.dispatch(event, ticket, **(extra if event == "on_sweep" else {})).recorded)
+            recorded, failed = self.dispatch(event, ticket, **(extra if event == "on_sweep" else {}))
+            actions.recorded.extend(recorded.recorded)
+            failures += failed
         actions.recorded.extend(self.state_labels(ticket).recorded)
         result.outcome = self.executor.execute(actions, in_gmail, dry_run=dry_run)
+        if failures:  # after the other plugins' actions: the thread fails, so the broken plugin is tried again
+            raise PluginError("; ".join(failures) + "; the other plugins' actions were carried out")
         return result
 
     def state_labels(self, ticket: Ticket) -> Actions:

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .errors import ConfigError, GmailError, LabeldeskError
+from .errors import ConfigError, GmailError, LabeldeskError, PluginError
 from .files import Busy, exclusive, write_private_json
 from .health import SyncHealth, public_reason
 from .host import Host, Processed
@@ -239,8 +239,8 @@ class ChangeFeed:
                         self.cursor.refused.remove(thread_id)
                     answered = True
                 except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
-                    if isinstance(exc, GmailError):  # its message names the call and Gmail's answer
-                        log.log(level(exc), "processing thread %s failed: %s", thread_id, exc)
+                    if isinstance(exc, (GmailError, PluginError)):  # names the call and Gmail's answer, or the plugin
+                        log.log(level(exc), "processing thread %s failed: %s", thread_id, exc)  # (traceback logged)
                     else:  # a parser or plugin bug: the traceback is what a developer needs
                         log.exception("processing thread %s failed", thread_id)
                     # Gmail's 5xx after it answered others is this thread's (quota and credentials never are; nor

@@ -1,0 +1,76 @@
+"""A third-party plugin, as its author meets the host: discovered through the documented entry-point group,
+enabled in ``[plugins] enabled``, its own settings section, and a host that names it when it breaks and lets the
+other plugins go on (review 62)."""
+from __future__ import annotations
+
+import logging
+
+from plugin_host import hookimpl
+from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugin_host.sync import ChangeFeed
+
+from .conftest import deliver, make_email
+from .test_host_sync import CONFIG, Acknowledger, sent_acks, thread_label_names
+
+
+class Buggy:
+    """A third-party plugin with a bug in its event hook (after recording a label of its own)."""
+
+    @hookimpl
+    def on_ticket_opened(self, ticket, actions):
+        actions.add_labels("VIP")
+        raise RuntimeError("vip list not loaded")
+
+    @hookimpl
+    def on_sweep(self, ticket, actions):
+        raise RuntimeError("vip list not loaded")
+
+
+def two_plugin_host(tmp_path, **plugins):
+    data = {**CONFIG, "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "labeldesk.toml", data=data, environ={})
+    local = LocalMailbox("support@example.com")
+    host = build_host(config, http=local.http, extra_plugins=plugins)
+    host.client.sleep = lambda seconds: None
+    return local, host
+
+
+def test_a_plugin_that_raises_names_itself_and_the_other_plugins_still_act(tmp_path, caplog):
+    """A third-party plugin's bug in on_ticket_opened used to fail the whole thread: no acknowledgement from the
+    other plugins, no Awaiting reply label (so no place in the agents' queue), and after three syncs the ticket was
+    set aside for good; the log said only 'processing thread … failed' with pluggy's traceback."""
+    local, host = two_plugin_host(tmp_path, ack=Acknowledger(), vipdesk=Buggy())
+    feed = ChangeFeed(host)
+    feed.sync()
+    ref = deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id="<vip@x>"))
+    with caplog.at_level(logging.ERROR):
+        report = feed.sync()
+    assert len(sent_acks(local)) == 1  # the other plugin's acknowledgement went out
+    labels = thread_label_names(local, ref["threadId"])
+    assert {"Helpdesk/Acknowledged", "Helpdesk/Awaiting reply"} <= labels  # in the queue
+    assert "Helpdesk/VIP" not in labels  # what the broken plugin recorded before it raised is dropped
+    [(thread, detail)] = report.failed  # still a failure: the broken plugin is tried again next sync
+    assert thread == ref["threadId"] and "plugin vipdesk" in detail and "on_ticket_opened" in detail
+    assert "RuntimeError: vip list not loaded" in detail
+    said = [r for r in caplog.records if r.levelno >= logging.ERROR and "vipdesk" in r.getMessage()]
+    assert said and said[0].exc_info  # the traceback, for the plugin's author, with the plugin named
+    reports = [feed.sync() for _ in range(2)]  # retried; the acknowledgement is not sent twice
+    assert len(sent_acks(local)) == 1 and [t for t, _ in reports[-1].set_aside] == [ref["threadId"]]
+
+
+def test_a_plugin_that_raises_in_the_sweep_keeps_no_other_plugin_from_the_ticket(tmp_path):
+    class Sweeper:
+        @hookimpl
+        def sweep_queries(self, settings, now):
+            return ["in:inbox"]
+
+        @hookimpl
+        def on_sweep(self, ticket, actions):
+            actions.add_labels("Swept")
+
+    local, host = two_plugin_host(tmp_path, sweeper=Sweeper(), vipdesk=Buggy())
+    ref = deliver(local.gmail(), make_email(message_id="<swept@x>"))
+    host.sweep()
+    assert "Helpdesk/Swept" in thread_label_names(local, ref["threadId"])
