@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from .ticket import is_plain_address
+
 
 @dataclass(frozen=True)
 class LabelChange:
@@ -116,10 +118,10 @@ class Actions:
     source: str = ""  # the plugin currently recording, set by the host for logs
 
     def add_labels(self, *names: str) -> None:
-        self.recorded.append(LabelChange(self.thread_id, add=tuple(names)))
+        self.recorded.append(LabelChange(self.thread_id, add=label_names(names)))
 
     def remove_labels(self, *names: str) -> None:
-        self.recorded.append(LabelChange(self.thread_id, remove=tuple(names)))
+        self.recorded.append(LabelChange(self.thread_id, remove=label_names(names)))
 
     def reply(self, **fields) -> None:
         fields.setdefault("thread_id", self.thread_id)
@@ -139,6 +141,9 @@ class Actions:
 
     def notify(self, **fields) -> None:
         fields.setdefault("thread_id", self.thread_id)
+        if fields.get("channel", "email") == "email" and not is_plain_address(fields.get("to", "")):
+            raise ValueError(f"notify(to={fields.get('to')!r}): an email notification goes to one plain address "
+                             "(or give channel= a chat webhook URL)")
         self.recorded.append(Notification(**fields))
 
     def __iter__(self):
@@ -146,3 +151,18 @@ class Actions:
 
     def __len__(self) -> int:
         return len(self.recorded)
+
+
+def label_names(names) -> tuple[str, ...]:
+    """``names`` as recorded, each one a label Gmail can make: a string of ``/``-separated levels, none empty or with
+    blanks around it (Gmail trims them, so the name would never be found again) nor a control character. A mistake
+    is refused here, in the plugin's own hook, which the host then names, not later in the executor, when the
+    thread's other labels would fail with it."""
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"label name {name!r}: a string, one per argument (add_labels(\"VIP\", \"Priority/High\"))")
+        if any(not level or level != level.strip() for level in name.split("/")) or \
+                any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            raise ValueError(f"label name {name!r}: levels separated by single '/', none empty, no blanks around "
+                             "them, no control characters")
+    return tuple(names)

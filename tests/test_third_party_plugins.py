@@ -74,3 +74,27 @@ def test_a_plugin_that_raises_in_the_sweep_keeps_no_other_plugin_from_the_ticket
     ref = deliver(local.gmail(), make_email(message_id="<swept@x>"))
     host.sweep()
     assert "Helpdesk/Swept" in thread_label_names(local, ref["threadId"])
+
+
+def test_a_label_or_alert_address_no_gmail_takes_is_refused_in_the_plugin_that_records_it(tmp_path):
+    """Recorded, these failed only in the executor: None or a list as a label name was an AttributeError
+    ('list' object has no attribute 'startswith') after the acknowledgement went out, with every plugin's labels
+    lost and the thread set aside after three syncs; "" made a label 'Helpdesk/' and 'Team//Billing' one with an
+    empty level; an alert to 'the team lead' was a 400 from messages.send logged as 'the next run tries again',
+    though no run would. Now the recorder refuses each, so the plugin that made the mistake is named."""
+    import pytest
+
+    from plugin_host.actions import Actions
+
+    actions = Actions(thread_id="t1")
+    for bad in (None, ["VIP", "Gold"], "", " ", "Team//Billing", "VIP/", "/VIP", "VIP\r"):
+        with pytest.raises((TypeError, ValueError), match="label"):
+            actions.add_labels(bad)
+        with pytest.raises((TypeError, ValueError), match="label"):
+            actions.remove_labels("VIP", bad)
+    with pytest.raises(ValueError, match="the team lead"):
+        actions.notify(to="the team lead", subject="Refund asked twice", text="…")
+    actions.add_labels("VIP", "Priority/High", "Helpdesk/Escalated", "Ärger über Rechnung")
+    actions.notify(to="lead@example.com", subject="Refund asked twice", text="…", key="refund:t1")
+    actions.notify(to="team", channel="https://chat.googleapis.com/v1/spaces/X/messages?key=k", subject="s", text="t")
+    assert len(actions) == 3
