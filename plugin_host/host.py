@@ -22,6 +22,7 @@ from .errors import ConfigError, GmailError, LabeldeskError, PluginError
 from .executor import TASK_KEY, Executor, Outcome
 from .files import exclusive, remove_stale_temp_files
 from .loopguard import ROBOT_LOCAL
+from .plugins import listed_answers, log_broken
 from .refusals import level
 from .ticket import CONTINUED, THREAD_LINK, CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
@@ -522,8 +523,8 @@ class Host:
             if getattr(exc, "unavailable", False):  # Gmail down or refusing us: the sweep's own calls would fail too
                 raise
             log.error("deleting the labels of plugins that are not enabled failed: %s", exc)
-        queries = [q for qs in self.pm.hook.sweep_queries(settings=self.config, now=now) for q in (qs or [])]
-        queries = list(dict.fromkeys(queries))
+        queries = list(dict.fromkeys(listed_answers(self.pm, "sweep_queries", str, log_broken, settings=self.config,
+                                                    now=now)))
         # One search for all of them (5 units, not 5 a query): Gmail groups with parentheses and ORs them.
         search = " OR ".join(f"({q})" for q in queries) if len(queries) > 1 else "".join(queries)
         refs = self.client.list_message_ids(q=search) if search else []
@@ -612,7 +613,7 @@ class Host:
         """Of the lists plugins watch: the keys (``[labeldesk:KEY]`` in notes) whose tasks are all completed (a
         key made again for a problem that came back is open until its new task is done), and the threads of the
         open Labeldesk tasks (the ``Thread:`` link of :attr:`Ticket.gmail_url` in their notes)."""
-        titles = {t for ts in self.pm.hook.sweep_tasklists(settings=self.config) for t in (ts or [])}
+        titles = set(listed_answers(self.pm, "sweep_tasklists", str, log_broken, settings=self.config))
         if not titles:
             return frozenset(), []
         done, open_, threads = set(), set(), []

@@ -130,6 +130,39 @@ def hook_callers(pm: pluggy.PluginManager, hook: str) -> Iterator[tuple[str, Cal
         yield impl.plugin_name, call
 
 
+def listed_answers(pm: pluggy.PluginManager, hook: str, item: type | tuple[type, ...],
+                   broken: Callable[[PluginError], None], **kwargs) -> list:
+    """The items the plugins answer to a hook that returns a list (``sweep_queries``, ``google_scopes``…), each
+    plugin asked on its own, in pluggy's order. One that raises, or answers anything but a list or tuple of ``item``
+    (a bare string would be read letter by letter), is handed to ``broken`` as a :class:`PluginError` naming it and
+    the hook, and its answer is left out: ``broken`` raises to stop (at start-up), or logs so the others go on."""
+    impls = getattr(pm.hook, hook).get_hookimpls()
+    found = []
+    for impl in reversed(impls):
+        if impl.hookwrapper or impl.wrapper:
+            continue
+        call = pm.subset_hook_caller(hook, remove_plugins=[i.plugin for i in impls if i is not impl])
+        try:
+            answers = call(**kwargs)
+        except Exception as exc:
+            error = PluginError(f"plugin {impl.plugin_name} failed in {hook} ({type(exc).__name__}: {exc})"[:300])
+            error.__cause__ = exc
+            broken(error)
+            continue
+        answer = answers[0] if answers else []
+        if not isinstance(answer, (list, tuple)) or not all(isinstance(one, item) for one in answer):
+            wanted = " or ".join(t.__name__ for t in (item if isinstance(item, tuple) else (item,)))
+            broken(PluginError(f"plugin {impl.plugin_name}: {hook} returned {answer!r:.120}, not a list of {wanted}"))
+            continue
+        found.extend(answer)
+    return found
+
+
+def log_broken(error: PluginError) -> None:
+    """For :func:`listed_answers` while the host runs: said with the plugin's traceback, its answer left out."""
+    log.error("%s; left out, the other plugins' answers are used", error, exc_info=error.__cause__)
+
+
 def plugin_infos(pm_all: pluggy.PluginManager, enabled: tuple[str, ...] | None) -> list[PluginInfo]:
     """Name, version, enabled flag and implemented hooks of every installed plugin."""
     versions = {name: version for name, (_m, version) in installed_plugins().items()}
@@ -265,7 +298,7 @@ def disabled_plugins_labels(config, enabled_pm: pluggy.PluginManager) -> set[str
         except Exception as exc:
             log.warning("%s is not enabled; asking which labels it owns failed (%s: %s): its labels are kept",
                         plugin, type(exc).__name__, exc)
-    kept = {label for labels in enabled_pm.hook.owned_labels(settings=config) for label in labels or []}
+    kept = set(listed_answers(enabled_pm, "owned_labels", str, log_broken, settings=config))
     hosts = {label for label in owned - kept if host_label(label, config.mailbox.label_root)}
     for label in sorted(hosts):
         log.warning("a plugin that is not enabled claims the label %s, which Labeldesk itself keeps: it is kept",

@@ -43,7 +43,12 @@ def needed(pm, config) -> list[Scope]:
     """Every scope the configuration uses: the host's, then each enabled plugin's (one entry per scope, the first
     that names it)."""
     order = {name: place for place, name in enumerate(config.enabled_plugins)}
-    declared = [scope for answer in pm.hook.google_scopes(settings=config) for scope in answer or ()]
+    from .plugins import listed_answers
+
+    def broken(error):  # asked at start: the host cannot know which token to ask Google for
+        raise type(error)(f"{error}: update or reinstall it, or take it out of [plugins] enabled") from error.__cause__
+
+    declared = listed_answers(pm, "google_scopes", Scope, broken, settings=config)
     found = [HOST] + sorted(declared, key=lambda scope: order.get(scope.plugin, len(order)))  # as [plugins] enabled
     seen: set[str] = set()
     return [scope for scope in found if not (scope.url in seen or seen.add(scope.url))]

@@ -98,3 +98,54 @@ def test_a_label_or_alert_address_no_gmail_takes_is_refused_in_the_plugin_that_r
     actions.notify(to="lead@example.com", subject="Refund asked twice", text="…", key="refund:t1")
     actions.notify(to="team", channel="https://chat.googleapis.com/v1/spaces/X/messages?key=k", subject="s", text="t")
     assert len(actions) == 3
+
+
+def test_a_plugin_answering_a_string_or_raising_in_sweep_queries_keeps_the_others_sweeping(tmp_path, caplog):
+    """``return "label:vip"`` instead of ``["label:vip"]`` was read letter by letter: the sweep searched
+    '(l) OR (a) OR (b) …', and a plugin raising in sweep_queries stopped every sweep (SLA breaches included)."""
+    class Sweeper:
+        @hookimpl
+        def sweep_queries(self, settings, now):
+            return ["in:inbox"]
+
+        @hookimpl
+        def on_sweep(self, ticket, actions):
+            actions.add_labels("Swept")
+
+    class OneString:
+        @hookimpl
+        def sweep_queries(self, settings, now):
+            return "label:vip"
+
+    class Raising:
+        @hookimpl
+        def sweep_queries(self, settings, now):
+            raise KeyError("vip")
+
+    local, host = two_plugin_host(tmp_path, sweeper=Sweeper(), vipdesk=OneString(), refunds=Raising())
+    ref = deliver(local.gmail(), make_email(message_id="<swept@x>"))
+    searched = []
+    list_ids = host.client.list_message_ids
+    host.client.list_message_ids = lambda q, **kw: searched.append(q) or list_ids(q=q, **kw)
+    with caplog.at_level(logging.ERROR):
+        host.sweep()
+    assert "Helpdesk/Swept" in thread_label_names(local, ref["threadId"])
+    assert "(l)" not in " ".join(searched)
+    said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+    assert "plugin vipdesk" in said and "sweep_queries" in said and "'label:vip'" in said
+    assert "plugin refunds" in said and "KeyError" in said
+
+
+def test_a_plugin_answering_google_scopes_with_a_string_stops_start_up_naming_it(tmp_path):
+    """It was an AttributeError traceback ('str' object has no attribute 'plugin') from every command."""
+    import pytest
+
+    from plugin_host.errors import PluginError
+
+    class OneScope:
+        @hookimpl
+        def google_scopes(self, settings):
+            return "https://www.googleapis.com/auth/calendar.readonly"
+
+    with pytest.raises(PluginError, match=r"plugin vipdesk.*google_scopes.*calendar\.readonly.*Scope"):
+        two_plugin_host(tmp_path, vipdesk=OneScope())
