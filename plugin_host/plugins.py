@@ -66,6 +66,17 @@ def left_out_by_environment(name: str) -> str:
             f"variable, or take it out of [plugins] enabled")
 
 
+def load_failure(name: str) -> str:
+    """Why the installed plugin ``name`` does not load (its entry point raises on import), or "" when it loads or is
+    not installed."""
+    for ep in metadata.entry_points(group=GROUP, name=name):
+        try:
+            ep.load()
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
 def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str, Any] | None = None) -> pluggy.PluginManager:
     """A manager with every enabled installed plugin (all of them when ``enabled`` is None).
 
@@ -78,9 +89,13 @@ def make_plugin_manager(enabled: tuple[str, ...] | None = None, extra: dict[str,
         unknown = [n for n in enabled if n not in available and n not in (extra or {})]
         if unknown and left_out_by_environment(unknown[0]):
             raise ConfigError("plugins.enabled", left_out_by_environment(unknown[0]))
+        if unknown and (why := load_failure(unknown[0])):
+            raise PluginError(f"plugin {unknown[0]} is installed but does not load ({why}): install what it needs, "
+                              "update or reinstall it, or take it out of [plugins] enabled")
         if unknown:
-            raise ConfigError("plugins.enabled", f"unknown plugin {unknown[0]!r}{did_you_mean(unknown[0], available, repr)}; "
-                                                 f"installed: {sorted(available)}")
+            raise ConfigError("plugins.enabled", f"unknown plugin {unknown[0]!r}{did_you_mean(unknown[0], available, repr)}"
+                                                 f": install its package where Labeldesk runs, or take it out of "
+                                                 f"[plugins] enabled; installed: {sorted(available)}")
     for name, (module, _version) in available.items():
         if enabled is None or name in enabled or name in ALWAYS_ON:
             _register(pm, module, name, broken_is_fatal=enabled is not None)

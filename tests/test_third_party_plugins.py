@@ -149,3 +149,94 @@ def test_a_plugin_answering_google_scopes_with_a_string_stops_start_up_naming_it
 
     with pytest.raises(PluginError, match=r"plugin vipdesk.*google_scopes.*calendar\.readonly.*Scope"):
         two_plugin_host(tmp_path, vipdesk=OneScope())
+
+
+# -- a plugin installed from a package of its own, as docs/hooks.md tells its author --------------------------
+
+VIPDESK = '''
+"""Tickets from VIP customers' domains get a label and a priority."""
+from plugin_host import hookimpl
+from plugin_host.config import ConfigError
+
+
+def validate(raw):
+    domains = raw.get("domains", [])
+    if not isinstance(domains, list):
+        raise ConfigError("plugins.vipdesk.domains", "a list of domains")
+    return {"domains": [d.lower() for d in domains], "label": raw.get("label", "VIP")}
+
+
+@hookimpl
+def register_settings(register):
+    register("vipdesk", validate)
+
+
+@hookimpl
+def on_ticket_opened(ticket, actions, settings):
+    mine = settings.plugin("vipdesk")
+    if ticket.customer.email.rpartition("@")[2] in mine["domains"]:
+        actions.add_labels(mine["label"])
+'''
+
+
+def install(site, module: str, source: str, entry_point: str = "") -> None:
+    """What ``pip install`` leaves of a plugin package: its module and a dist-info whose entry_points.txt puts it in
+    the ``labeldesk`` group."""
+    (site / f"{module}.py").write_text(source)
+    info = site / f"labeldesk_{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: labeldesk-{module}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[labeldesk]\n{entry_point or module} = {module}\n")
+
+
+def installed_host(tmp_path, enabled, sections):
+    data = {**CONFIG, "plugins": {"enabled": enabled, **sections}, "host": {"state_dir": str(tmp_path / "state")}}
+    config = load_config(tmp_path / "labeldesk.toml", data=data, environ={})
+    local = LocalMailbox("support@example.com")
+    host = build_host(config, http=local.http)
+    host.client.sleep = lambda seconds: None
+    return local, host
+
+
+def test_a_plugin_package_in_the_entry_point_group_is_enabled_by_name_and_reads_its_own_section(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    install(site, "vipdesk", VIPDESK)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(__import__("sys").modules, "vipdesk", raising=False)
+    local, host = installed_host(tmp_path, ["vipdesk"], {"vipdesk": {"domains": ["BigCorp.example"]}})
+    assert host.pm.has_plugin("vipdesk")
+    feed = ChangeFeed(host)
+    feed.sync()
+    vip = deliver(local.gmail(), make_email(sender="Tom <tom@bigcorp.example>", message_id="<vip@x>"))
+    other = deliver(local.gmail(), make_email(sender="Jo <jo@example.org>", message_id="<jo@x>"))
+    assert feed.sync().ok
+    assert "Helpdesk/VIP" in thread_label_names(local, vip["threadId"])
+    assert "Helpdesk/VIP" not in thread_label_names(local, other["threadId"])
+
+
+def test_an_enabled_plugin_that_is_installed_but_does_not_import_is_named_as_such(tmp_path, monkeypatch):
+    """It was 'plugins.enabled: unknown plugin 'vipdesk'; installed: [...]' — as if it were not installed — below a
+    separate log line saying it failed to load."""
+    import pytest
+
+    from plugin_host.errors import PluginError
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install(site, "vipdesk_broken", "import vipdesk_needs_this_module\n", entry_point="vipdesk")
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(PluginError) as raised:
+        installed_host(tmp_path, ["vipdesk"], {})
+    said = str(raised.value)
+    assert "plugin vipdesk is installed but does not load" in said and "vipdesk_needs_this_module" in said
+    assert "[plugins] enabled" in said
+
+
+def test_an_enabled_plugin_that_is_not_installed_says_to_install_it(tmp_path):
+    import pytest
+
+    from plugin_host.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"unknown plugin 'vipdesk'.*install its package.*\[plugins\] enabled"):
+        installed_host(tmp_path, ["vipdesk"], {})
