@@ -15,6 +15,35 @@ from . import hookspecs
 BANNER = re.compile(r"^# -{10,}\n# (?P<title>[^:\n]+): (?P<about>[^\n]*)\n# -{10,}$", re.M)
 
 
+# What a third-party plugin's author needs beside the hooks (tests/test_third_party_plugins.py keeps it true).
+WRITING_A_PLUGIN = """\
+## Writing a plugin
+
+- **Installing.** In the plugin's own package, `[project.entry-points.labeldesk]` with `vipdesk = "vipdesk"` (the
+  module holding the hook functions). That name, `vipdesk`, is the plugin's: admins put it in `[plugins] enabled`,
+  its settings are `[plugins.vipdesk]`, and `labeldesk plugins` lists it. Install it where Labeldesk runs.
+- **Settings.** Declare them under the same name: `register("vipdesk", validate)` in `register_settings`. Every
+  hook's `settings` is the host's whole configuration; yours are `settings.plugin("vipdesk")`, what `validate`
+  returned (the section's raw dict when you declared none).
+- **Actions.** Event hooks and `on_card_action` record on `actions` (`plugin_host.actions`): `add_labels(*names)`,
+  `remove_labels(*names)` (under `[mailbox] label_root` unless given whole, `/` for levels), and `reply`, `draft`,
+  `task`, `complete_tasks`, `notify` taking the fields of `Reply`, `Draft`, `Task`, `TaskDone` and `Notification`.
+  Give every reply, draft, task and notification a `key` of your own (`"vipdesk-refund:" + ticket.thread_id`):
+  the other plugins use keys too, and a run is repeated after a failure, so a keyed action is done once and one
+  without a key again. A label name that is no string or has an empty level, or an email notification to something
+  that is not an address, raises at once, in your hook.
+  `Priority/…` is the `sla` plugin's: to make your label raise a ticket's priority, set `[plugins.sla]
+  label_priorities` (docs/sla.md).
+- **When it breaks.** A plugin that raises in an event hook is logged by name with its traceback; what it recorded
+  is dropped, the other plugins' actions are carried out, and the ticket is tried again at the next sync (set
+  aside after three). A list hook that raises or answers something else is logged and left out. At start, an
+  enabled plugin that is not installed, does not import, does not fit these hooks, or fails declaring or checking
+  its settings stops start-up with an error naming it; one installed but not enabled only logs a warning.
+- **Trying it.** `labeldesk mailbox serve --seed sample` and `labeldesk sync --dry-run` (README, *Command line*);
+  `LABELDESK_TRACE_HOOKS=1 labeldesk -v sync` logs each hook call. `labeldesk demo` runs the shipped plugins
+  only."""
+
+
 def hook_names() -> list[str]:
     return [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
             if hasattr(fn, "labeldesk_spec")]
@@ -38,7 +67,8 @@ def render() -> str:
     lines = ["# Labeldesk plugin hooks", "",
              "Generated from `plugin_host/hookspecs.py` by `python -m plugin_host.hookdocs`; do not edit by hand.",
              "", "Implement hooks with `from plugin_host import hookimpl` and register the module under the",
-             "`labeldesk` entry-point group. Hooks are called with keyword arguments; accept only the ones you need.", ""]
+             "`labeldesk` entry-point group. Hooks are called with keyword arguments; accept only the ones you need.",
+             "", *WRITING_A_PLUGIN.splitlines(), ""]
     for title, about, names in groups():
         lines += [f"## {title}", ""] + ([about[:1].upper() + about[1:], ""] if about else [])
         for name in names:

@@ -42,7 +42,8 @@ def on_customer_replied(ticket, actions, settings, now) -> None:
     ``Continued``, so it stays true after a restart): its first message is the customer's next message, not a
     new request.
 
-    :param ticket: the ticket, its latest message the customer's.
+    :param ticket: the ticket. Its latest customer message is ``ticket.latest_customer_message``; when an agent
+        answered too since the last sync, :func:`on_agent_replied` follows and ``ticket.latest_message`` is theirs.
     :param actions: the recorder for this ticket.
     :param settings: the validated configuration.
     :param now: the current time, timezone-aware UTC.
@@ -55,7 +56,8 @@ def on_agent_replied(ticket, actions, settings, now) -> None:
     none of the customers (a forward to engineering) is internal and fires no event; a draft Labeldesk
     prepared counts once the agent sends it.
 
-    :param ticket: the ticket, its latest message the agent's.
+    :param ticket: the ticket. The agent's reply is ``ticket.agent_messages[-1]``; when the customer wrote again
+        since the last sync, :func:`on_customer_replied` came first and ``ticket.latest_message`` is theirs.
     :param actions: the recorder for this ticket.
     :param settings: the validated configuration.
     :param now: the current time, timezone-aware UTC.

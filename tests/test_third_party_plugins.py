@@ -240,3 +240,33 @@ def test_an_enabled_plugin_that_is_not_installed_says_to_install_it(tmp_path):
 
     with pytest.raises(ConfigError, match=r"unknown plugin 'vipdesk'.*install its package.*\[plugins\] enabled"):
         installed_host(tmp_path, ["vipdesk"], {})
+
+
+def test_an_agent_reply_and_the_customers_answer_in_one_sync_are_where_docs_hooks_md_says(tmp_path):
+    """docs/hooks.md said on_agent_replied's ticket has 'its latest message the agent's'; when the customer answered
+    before the next sync, it is the customer's, and the agent's reply is ``agent_messages[-1]``."""
+    from .conftest import send
+    from .test_host_sync import synced_host
+
+    seen = []
+
+    class Spy:
+        @hookimpl
+        def on_customer_replied(self, ticket):
+            seen.append(("customer", ticket.latest_customer_message.text, ticket.latest_message.kind))
+
+        @hookimpl
+        def on_agent_replied(self, ticket):
+            seen.append(("agent", ticket.agent_messages[-1].text, ticket.latest_message.kind))
+
+    local, host, _, feed = synced_host(tmp_path, plugin=Spy())
+    gmail = local.gmail()
+    ref = deliver(gmail, make_email(message_id="<q1@x>"))
+    feed.sync()
+    send(gmail, make_email(sender="Anna Kowalska <anna.kowalska@example.com>", to="jane@example.org",
+                           subject="Re: Order 1234 is late", message_id="<a1@x>", in_reply_to="<q1@x>",
+                           body="Shipped today."), thread_id=ref["threadId"])
+    deliver(gmail, make_email(subject="Re: Order 1234 is late", message_id="<q2@x>", in_reply_to="<a1@x>",
+                              body="Still late, where is it?"), threadId=ref["threadId"])
+    feed.sync()
+    assert seen == [("customer", "Still late, where is it?", "customer"), ("agent", "Shipped today.", "customer")]
