@@ -441,17 +441,11 @@ class Host:
         return sorted(names, key=lambda name: (listed.get(name, len(listed)), name))
 
     def _in_admin_order(self, hook_name: str, **kwargs) -> list:
-        """A UI hook's answers (lists) joined in :meth:`plugin_order`. Each plugin is called on its own
+        """A UI hook's answers (lists of dicts) joined in :meth:`plugin_order`. Each plugin is called on its own
         (``subset_hook_caller``, which hook-call monitoring and tracing still see): pluggy drops None answers
-        from a joint call, so a joint call's results cannot be matched to the plugins that gave them."""
-        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
-        names = self.plugin_order({impl.plugin_name for impl in impls})
-        joined = []
-        for name in names:
-            others = [impl.plugin for impl in impls if impl.plugin_name != name]
-            for answer in self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs):
-                joined.extend(answer or [])
-        return joined
+        from a joint call, so a joint call's results cannot be matched to the plugins that gave them. One that
+        raises or answers something else is logged by name and left out: the agent still sees the others'."""
+        return listed_answers(self.pm, hook_name, dict, log_broken, order=self.plugin_order, **kwargs)
 
     def card_action(self, name: str, parameters: dict, form_inputs: dict, ticket: Ticket | str | None, agent,
                     dry_run: bool = False):

@@ -18,7 +18,7 @@ import pluggy
 
 from . import hookspecs
 from .config import did_you_mean, from_environment
-from .errors import ConfigError, PluginError
+from .errors import ConfigError, GmailError, PluginError
 from .ticket import CONTINUED
 
 log = logging.getLogger(__name__)
@@ -146,19 +146,27 @@ def hook_callers(pm: pluggy.PluginManager, hook: str) -> Iterator[tuple[str, Cal
 
 
 def listed_answers(pm: pluggy.PluginManager, hook: str, item: type | tuple[type, ...],
-                   broken: Callable[[PluginError], None], **kwargs) -> list:
-    """The items the plugins answer to a hook that returns a list (``sweep_queries``, ``google_scopes``…), each
-    plugin asked on its own, in pluggy's order. One that raises, or answers anything but a list or tuple of ``item``
-    (a bare string would be read letter by letter), is handed to ``broken`` as a :class:`PluginError` naming it and
-    the hook, and its answer is left out: ``broken`` raises to stop (at start-up), or logs so the others go on."""
+                   broken: Callable[[PluginError], None], order: Callable[[list[str]], list[str]] | None = None,
+                   **kwargs) -> list:
+    """The items the plugins answer to a hook that returns a list (``sweep_queries``, ``google_scopes``, the side
+    panel's sections…), each plugin asked on its own, in pluggy's order or by ``order(plugin names)``. One that
+    raises, or answers anything but a list or tuple of ``item`` (a bare string would be read letter by letter), is
+    handed to ``broken`` as a :class:`PluginError` naming it and the hook, and its answer is left out: ``broken``
+    raises to stop (at start-up), or logs so the others go on. Gmail refusing (a :class:`GmailError`) is raised."""
     impls = getattr(pm.hook, hook).get_hookimpls()
+    asked = list(reversed(impls))
+    if order is not None:
+        place = {name: at for at, name in enumerate(order([impl.plugin_name for impl in impls]))}
+        asked.sort(key=lambda impl: place[impl.plugin_name])
     found = []
-    for impl in reversed(impls):
+    for impl in asked:
         if impl.hookwrapper or impl.wrapper:
             continue
         call = pm.subset_hook_caller(hook, remove_plugins=[i.plugin for i in impls if i is not impl])
         try:
             answers = call(**kwargs)
+        except GmailError:
+            raise
         except Exception as exc:
             error = PluginError(f"plugin {impl.plugin_name} failed in {hook} ({type(exc).__name__}: {exc})"[:300])
             error.__cause__ = exc

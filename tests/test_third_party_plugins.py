@@ -270,3 +270,32 @@ def test_an_agent_reply_and_the_customers_answer_in_one_sync_are_where_docs_hook
                               body="Still late, where is it?"), threadId=ref["threadId"])
     feed.sync()
     assert seen == [("customer", "Still late, where is it?", "customer"), ("agent", "Shipped today.", "customer")]
+
+
+def test_a_plugin_whose_side_panel_section_breaks_leaves_the_others_sections_to_the_agent(tmp_path, caplog):
+    """One plugin's ticket_sections raising turned the whole side panel into the add-on's error card (the SLA
+    deadline and article suggestions gone with it), and a bare dict answered for a list put its keys in the card
+    as sections."""
+    class Good:
+        @hookimpl
+        def ticket_sections(self, ticket):
+            return [{"header": "Deadline", "widgets": []}]
+
+    class Raising:
+        @hookimpl
+        def ticket_sections(self, ticket):
+            raise KeyError("vip")
+
+    class OneDict:
+        @hookimpl
+        def ticket_sections(self, ticket):
+            return {"header": "VIP", "widgets": []}
+
+    local, host = two_plugin_host(tmp_path, good=Good(), raising=Raising(), onedict=OneDict())
+    ref = deliver(local.gmail(), make_email(message_id="<panel@x>"))
+    ticket = host.ticket(ref["threadId"])
+    with caplog.at_level(logging.ERROR):
+        sections = host.side_panel_sections(ticket, host.config.agent("anna.kowalska@example.com"), urls=str)
+    assert sections == [{"header": "Deadline", "widgets": []}]
+    said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+    assert "plugin raising failed in ticket_sections" in said and "plugin onedict: ticket_sections returned" in said
