@@ -36,9 +36,10 @@ WRITING_A_PLUGIN = """\
   label_priorities` (docs/sla.md).
 - **When it breaks.** A plugin that raises in an event hook is logged by name with its traceback; what it recorded
   is dropped, the other plugins' actions are carried out, and the ticket is tried again at the next sync (set
-  aside after three). A list hook (the side panel's sections too) that raises or answers something else is logged and left out. At start, an
-  enabled plugin that is not installed, does not import, does not fit these hooks, or fails declaring or checking
-  its settings stops start-up with an error naming it; one installed but not enabled only logs a warning.
+  aside after three). A list hook (the side panel's sections too) that raises or answers something else is logged
+  and left out. At start, an enabled plugin that is not installed, does not import, does not fit these hooks, or
+  fails declaring or checking its settings stops start-up with an error naming it; one installed but not enabled
+  only logs a warning.
 - **Trying it.** `labeldesk mailbox serve --seed sample` and `labeldesk sync --dry-run` (README, *Command line*);
   `LABELDESK_TRACE_HOOKS=1 labeldesk -v sync` logs each hook call. `labeldesk demo` runs the shipped plugins
   only."""
