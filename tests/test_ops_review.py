@@ -94,8 +94,15 @@ def test_sigterm_mid_sync_finishes_the_ticket_in_hand_and_the_restart_sends_noth
 
 
 def test_sigterm_mid_sweep_leaves_the_other_tickets_for_the_next_sweep(tmp_path):
+    from plugin_host import hookimpl
+
+    class Inbox:
+        @hookimpl
+        def sweep_queries(self):
+            return ["in:inbox"]
+
     local, host, _ = make_host(tmp_path)
-    host.pm.hook.sweep_queries = lambda **kw: [["in:inbox"]]
+    host.pm.register(Inbox(), name="inbox")
     deliver(local.gmail(), make_email())
     assert len(host.sweep()) == 1
     host.stopping.set()
