@@ -116,6 +116,10 @@ class Actions:
     label_root: str = "Helpdesk"
     recorded: list[Action] = field(default_factory=list)
     source: str = ""  # the plugin currently recording, set by the host for logs
+    # The event hook and message being handled ("on_ticket_opened:<message id>"), set by the host: a reply, draft,
+    # task or notification recorded without a key gets one naming the plugin, the event and the message, so a
+    # ticket tried again (another plugin raised, Gmail failed half-way) does not do it twice.
+    event: str = ""
 
     def add_labels(self, *names: str) -> None:
         self.recorded.append(LabelChange(self.thread_id, add=label_names(names)))
@@ -125,15 +129,15 @@ class Actions:
 
     def reply(self, **fields) -> None:
         fields.setdefault("thread_id", self.thread_id)
-        self.recorded.append(Reply(**fields))
+        self.recorded.append(Reply(**self._keyed("reply", fields)))
 
     def draft(self, **fields) -> None:
         fields.setdefault("thread_id", self.thread_id)
-        self.recorded.append(Draft(**fields))
+        self.recorded.append(Draft(**self._keyed("draft", fields)))
 
     def task(self, **fields) -> None:
         fields.setdefault("thread_id", self.thread_id)
-        self.recorded.append(Task(**fields))
+        self.recorded.append(Task(**self._keyed("task", fields)))
 
     def complete_tasks(self, **fields) -> None:
         fields.setdefault("thread_id", self.thread_id)
@@ -144,7 +148,16 @@ class Actions:
         if fields.get("channel", "email") == "email" and not is_plain_address(fields.get("to", "")):
             raise ValueError(f"notify(to={fields.get('to')!r}): an email notification goes to one plain address "
                              "(or give channel= a chat webhook URL)")
-        self.recorded.append(Notification(**fields))
+        self.recorded.append(Notification(**self._keyed("notify", fields)))
+
+    def _keyed(self, kind: str, fields: dict) -> dict:
+        """``fields`` with a key of the event's own when an event hook gave none (see ``event``); the n-th such
+        action of a kind is ``<plugin>:<event>:<message id>:<kind><n>``, the same at every try of the ticket."""
+        if self.event and not fields.get("key"):
+            kinds = {"reply": Reply, "draft": Draft, "task": Task, "notify": Notification}
+            n = 1 + sum(isinstance(a, kinds[kind]) for a in self.recorded)
+            fields["key"] = f"{self.source}:{self.event}:{kind}{n}"
+        return fields
 
     def __iter__(self):
         return iter(self.recorded)

@@ -28,10 +28,12 @@ WRITING_A_PLUGIN = """\
 - **Actions.** Event hooks and `on_card_action` record on `actions` (`plugin_host.actions`): `add_labels(*names)`,
   `remove_labels(*names)` (under `[mailbox] label_root` unless given whole, `/` for levels), and `reply`, `draft`,
   `task`, `complete_tasks`, `notify` taking the fields of `Reply`, `Draft`, `Task`, `TaskDone` and `Notification`.
-  Give every reply, draft, task and notification a `key` of your own (`"vipdesk-refund:" + ticket.thread_id`):
-  the other plugins use keys too, and a run is repeated after a failure, so a keyed action is done once and one
-  without a key again. A label name that is no string or has an empty level, or an email notification to something
-  that is not an address, raises at once, in your hook.
+  A reply, draft, task or notification is done once per `key`, and a ticket is tried again after a failure (yours,
+  another plugin's, Gmail's). Without a key, an event hook's action gets one naming your plugin, the event and the
+  latest message a person wrote: once per event and message, whatever the retries. Give a `key` of your own
+  (`"vipdesk-refund:" + ticket.thread_id`) for once per ticket, or to repeat on purpose (a date in it).
+  A label name that is no string or has an empty level, or an email notification to something that is not an
+  address, raises at once, in your hook.
   `Priority/…` is the `sla` plugin's: to make your label raise a ticket's priority, set `[plugins.sla]
   label_priorities` (docs/sla.md).
 - **When it breaks.** A plugin that raises in an event hook is logged by name with its traceback; what it recorded

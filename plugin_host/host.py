@@ -56,6 +56,13 @@ class EarlierTicket:
     subject: str
 
 
+def event_message_id(ticket: Ticket) -> str:
+    """The message an event is about: the thread's latest one a person wrote (Labeldesk's own replies, sent
+    while the ticket was handled, do not make the next try of the same event a new one)."""
+    people = [m for m in ticket.messages if m.kind != "automatic"]
+    return (people or list(ticket.messages))[-1].id
+
+
 class Host:
     def __init__(self, config: Config, pm, client, now: Callable[[], datetime] | None = None):
         self.config = config
@@ -346,7 +353,7 @@ class Host:
         now = self.now()
         for impl in reversed(impls):
             own = Actions(thread_id=ticket.thread_id, label_root=self.config.mailbox.label_root,
-                          source=impl.plugin_name)
+                          source=impl.plugin_name, event=f"{event}:{event_message_id(ticket)}")
             call = self.pm.subset_hook_caller(event, remove_plugins=[i.plugin for i in impls if i is not impl])
             try:
                 call(ticket=ticket, actions=own, settings=self.config, now=now, **extra)

@@ -299,3 +299,32 @@ def test_a_plugin_whose_side_panel_section_breaks_leaves_the_others_sections_to_
     assert sections == [{"header": "Deadline", "widgets": []}]
     said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
     assert "plugin raising failed in ticket_sections" in said and "plugin onedict: ticket_sections returned" in said
+
+
+class Notifier:
+    """A third-party plugin that tells the lead about new tickets, its reply and notification given no key."""
+
+    @hookimpl
+    def on_ticket_opened(self, ticket, actions):
+        actions.notify(to="lead@example.com", subject=f"New: {ticket.subject}", text="A new ticket.")
+        actions.reply(in_reply_to=ticket.latest_message.id, to=ticket.customer.email, subject="Re: " + ticket.subject,
+                      text="We have it.", reply_kind="notice")
+
+
+def sent_with(local, words: bytes) -> int:
+    return sum(1 for m in local.mailbox.messages.values() if "SENT" in m.label_ids and words in m.raw)
+
+
+def test_a_plugins_keyless_notice_and_reply_go_once_though_another_plugins_bug_has_the_ticket_tried_again(tmp_path):
+    """A ticket is tried again while another plugin raises; a reply or notification recorded without a key was sent
+    again at each try (three notices to the lead, and every plugin's keyless reply took the one key 'reply', so a
+    second plugin's was never sent). Now an event hook's action without a key gets one naming the plugin, the
+    event and the message it is about: once per message, whatever the retries."""
+    local, host = two_plugin_host(tmp_path, notifier=Notifier(), vipdesk=Buggy())
+    feed = ChangeFeed(host)
+    feed.sync()
+    deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id="<new@x>"))
+    for _ in range(3):
+        feed.sync()
+    assert sent_with(local, b"A new ticket.") == 1
+    assert sent_with(local, b"We have it.") == 1
