@@ -469,6 +469,22 @@ def test_tasks_api(local):
     assert status_of(tasks.tasklists().get(tasklist=team["id"])) == 404
 
 
+def test_a_deleted_task_is_listed_only_when_deleted_tasks_are_asked_for(local):
+    """Google's tasks.delete marks the task ``deleted``: tasks.list shows it only with ``showDeleted=true`` (the
+    discovery document's flag), so whoever lists deleted tasks still reads its title and notes. The local mailbox
+    dropped it outright, so nothing could show what a deleted task still holds."""
+    tasks = local.tasks()
+    team = tasks.tasklists().insert(body={"title": "Escalations"}).execute()
+    kept = tasks.tasks().insert(tasklist=team["id"], body={"title": "Kept"}).execute()
+    gone = tasks.tasks().insert(tasklist=team["id"], body={"title": "Gone", "notes": "Customer: x@example.org"}).execute()
+    tasks.tasks().delete(tasklist=team["id"], task=gone["id"]).execute()
+    listed = tasks.tasks().list(tasklist=team["id"], showHidden=True).execute()["items"]
+    assert [t["id"] for t in listed] == [kept["id"]]
+    with_deleted = tasks.tasks().list(tasklist=team["id"], showDeleted=True).execute()["items"]
+    assert [(t["title"], t.get("deleted", False)) for t in with_deleted] == [("Kept", False), ("Gone", True)]
+    assert with_deleted[1]["notes"] == "Customer: x@example.org"
+
+
 def test_fields_partial_response(gmail):
     deliver(gmail, make_email())
     body = gmail.users().messages().list(userId="me", fields="messages(id),resultSizeEstimate").execute()

@@ -125,12 +125,14 @@ def _public_task(list_id: str, task: dict) -> dict:
 def tasks_list(r):
     """Like Google: pages of ``maxResults`` (default 20, at most 100) with ``nextPageToken``; completed
     tasks only with ``showCompleted`` (default true); hidden ones (completed in Gmail or the Tasks app,
-    or cleared) only with ``showHidden``."""
+    or cleared) only with ``showHidden``; deleted ones only with ``showDeleted``."""
     list_id = _list_id(r)
     show_completed = str(r.args.get("showCompleted", "true")).lower() == "true"
     show_hidden = str(r.args.get("showHidden", "false")).lower() == "true"
+    show_deleted = str(r.args.get("showDeleted", "false")).lower() == "true"
     items = [t for t in r.box.tasks[list_id].values()
-             if (show_completed or t["status"] != "completed") and (show_hidden or not t.get("hidden"))]
+             if (show_completed or t["status"] != "completed") and (show_hidden or not t.get("hidden"))
+             and (show_deleted or not t.get("deleted"))]
     size, start = _page(r, default=20, most=100)
     body = {"kind": "tasks#tasks", "etag": '"local"'}
     if items[start:start + size]:
@@ -143,7 +145,7 @@ def tasks_list(r):
 def _task(r) -> tuple[str, dict]:
     list_id = _list_id(r)
     task = r.box.tasks[list_id].get(r.params["task"])
-    if task is None:
+    if task is None or task.get("deleted"):
         raise ApiError(404, "Requested entity was not found.", "notFound")
     return list_id, task
 
@@ -170,8 +172,10 @@ def tasks_patch(r):
 
 
 def tasks_delete(r):
-    list_id, task = _task(r)
-    del r.box.tasks[list_id][task["id"]]
+    """Google keeps a deleted task, marked ``deleted``, for ``tasks.list(showDeleted=true)``."""
+    _, task = _task(r)
+    task["deleted"] = True
+    task["updated"] = rfc3339(time.time())
     return None
 
 
