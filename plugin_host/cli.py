@@ -376,23 +376,29 @@ def _customer_address(ctx, param, value):
 
 @cli.command()
 @click.argument("address", callback=_customer_address)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @_config_option
-def forget(address, config_path) -> None:
-    """Remove what Labeldesk keeps about a customer outside Gmail (a request to erase their data): delete their
-    threads in Gmail too. Safe while `serve` runs."""
+def forget(address, dry_run, config_path) -> None:
+    """Remove what Labeldesk keeps and wrote about a customer (a request to erase their data): the state folder's
+    entries, Labeldesk's tasks in Google Tasks, its notices in the mailbox (to the Trash). Deleting their threads in
+    Gmail stays the team's decision. Exits 1 when something could not be removed: run it again. Safe while `serve`
+    runs."""
     from .privacy import forget_customer
 
     host = _host(config_path)
     try:
-        result = forget_customer(host, address)
+        result = forget_customer(host, address, dry_run=dry_run)
     except LabeldeskError as exc:  # the state folder cannot be written, or serve held a file too long
         _fail(exc)
-    for line in result.removed:
-        click.echo(f"removed {line}")
+    for line in result.removed:  # a dry run's lines say "would …" themselves
+        click.echo(line if dry_run else f"removed {line}")
     if not result.removed:
-        click.echo(f"Nothing about {address} was kept in {host.config.state_path}.")
-    click.echo(f"Gmail is the database: delete their threads there (search: {address}), and the escalation tasks "
-               "in Google Tasks that name them.")
+        click.echo(f"Nothing about {address} was found in {host.config.state_path}, Google Tasks or Labeldesk's "
+                   "notices.")
+    for line in result.left:
+        click.echo(f"left: {line}")
+    click.echo(f"Gmail is the database: deleting their threads is the team's decision (search: in:anywhere {address}); "
+               "while a thread is kept, a sweep may write tasks and notices about it again.")
     for problem in result.problems:
         click.echo(f"warning: {problem}", err=True)
     if result.problems:

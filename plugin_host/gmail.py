@@ -623,6 +623,22 @@ class GmailClient:
     def patch_task(self, tasklist: str, task: str, body: dict) -> dict:
         return self.execute(self.tasks.tasks().patch(tasklist=tasklist, task=task, body=body), "tasks.tasks.patch", task)
 
+    def delete_task(self, tasklist: str, task: str) -> None:
+        self.execute(self.tasks.tasks().delete(tasklist=tasklist, task=task), "tasks.tasks.delete", task)
+
+    def read_threads(self, thread_ids: list[str]) -> list:
+        """Each thread (``format=full``, 10 units) in HTTP batches; one Gmail could not give is a
+        :class:`GmailError` in its place."""
+        return self.batch([(self.users.threads().get(userId="me", id=thread_id, format="full"),
+                            "gmail.users.threads.get") for thread_id in thread_ids])
+
+    def trash_messages(self, message_ids: list[str]) -> list:
+        """Move messages to the Trash (``messages.trash``, 5 units each, in HTTP batches), which Gmail empties after
+        30 days; deleting at once would need the full ``https://mail.google.com/`` scope. A message Gmail did not
+        trash is a :class:`GmailError` in its place."""
+        return self.batch([(self.users.messages().trash(userId="me", id=message_id), "gmail.users.messages.trash")
+                           for message_id in message_ids])
+
     # -- Drive: a folder of Google Docs as help articles --------------------------------------------
 
     def drive_folder_files(self, folder_id: str, max_depth: int = 5) -> list[dict]:

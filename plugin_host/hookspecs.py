@@ -287,15 +287,18 @@ def google_scopes(settings) -> list:
 # ---------------------------------------------------------------------------------------------
 
 @hookspec
-def forget_customer(addresses, digests, threads, settings) -> list[str]:
+def forget_customer(addresses, digests, threads, settings, dry_run) -> list[str]:
     """Remove everything this plugin keeps outside Gmail about one customer (``labeldesk forget``: a request
     to erase their data, GDPR art. 17); return one line per kind of thing removed, e.g.
     ``"kb-feedback.jsonl: 2 inserts"``, or nothing when it kept nothing of theirs.
 
     Gmail is the database, so a plugin that keeps only what it derives from threads has nothing to do: the
-    support team deletes the customer's threads. A plugin that copies a customer's words, address or name into
-    a file of its own implements this. It may run while ``labeldesk serve`` writes the same files: take the
-    lock the writers take, and replace a file atomically (``plugin_host.files``).
+    support team deletes the customer's threads. Nor has a plugin for the tasks and email notices it recorded
+    as Actions: the host finds them by its own markers and removes them (docs/architecture.md, "Personal data
+    outside Gmail"): a task's notes name the customer (``Customer: <address>``) above the first blank line, a
+    notice's text their address (or it follows, in ``Notification.follows``, one that does). A plugin that copies a customer's words, address or name into a file of its own implements this. It
+    may run while ``labeldesk serve`` writes the same files: take the lock the writers take, and replace a file
+    atomically (``plugin_host.files``).
 
     :param addresses: the customer's addresses, lower case.
     :param digests: ``plugin_host.privacy.customer_digest`` of each address, for files that name a customer
@@ -303,4 +306,6 @@ def forget_customer(addresses, digests, threads, settings) -> list[str]:
     :param threads: ids of the customer's threads Gmail still holds (from, to or copied; trash and spam
         included), for entries that name only a thread; empty once the threads are deleted.
     :param settings: the host's :class:`~plugin_host.config.Config`.
+    :param dry_run: ``labeldesk forget --dry-run``: change nothing, return what would be removed. An
+        implementation that does not take this argument is not called in a dry run (it would remove).
     """

@@ -1,11 +1,12 @@
-"""Forgetting a customer: what Labeldesk keeps about them outside Gmail goes with ``labeldesk forget``.
+"""Forgetting a customer: what Labeldesk keeps and wrote about them goes with ``labeldesk forget``.
 
 Gmail is the database: a customer who asks to have their data erased (GDPR art. 17) is forgotten when the
 support team deletes their threads, except for what a plugin copied into a file of its own (the knowledge base's
-``kb-feedback.jsonl`` keeps the questions agents answered with an article). The host's own state files hold
-thread and message ids and times, never an address or a customer's words (docs/architecture.md, "Personal data
-outside Gmail"). A file that needs to know whose entry it is names the customer by :func:`customer_digest`,
-not by address.
+``kb-feedback.jsonl`` keeps the questions agents answered with an article) and what Labeldesk itself wrote to Google
+about their tickets: tasks in Google Tasks and email notices in the support mailbox (:mod:`plugin_host.erasure`).
+The host's own state files hold thread and message ids and times, never an address or a customer's words
+(docs/architecture.md, "Personal data outside Gmail"). A file that needs to know whose entry it is names the
+customer by :func:`customer_digest`, not by address.
 """
 from __future__ import annotations
 
@@ -26,32 +27,67 @@ def customer_digest(address: str) -> str:
 
 @dataclass
 class Forgotten:
-    """What ``labeldesk forget`` removed (one line per kind of thing) and what it could not check."""
+    """What ``labeldesk forget`` removed (one line per kind of thing; in a dry run, what it would remove), what is
+    left for people to delete (no run of Labeldesk can), and what it could not do (a later run can)."""
 
     removed: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
-def customer_threads(host, address: str) -> set[str]:
-    """Ids of the threads Gmail still holds that the customer wrote, was written to or copied on (trash and spam
-    too); empty once the support team deleted them."""
+def customer_threads(host, address: str) -> tuple[set[str], set[str]]:
+    """Ids of the threads Gmail still holds (trash and spam too) that the customer wrote, was written to or copied
+    on, and of those that also name them anywhere (a forward of their mail, a colleague quoting them); both empty
+    once the support team deleted them."""
+    parties = {t["id"] for t in host.client.list_threads(f"in:anywhere (from:{address} OR to:{address} OR "
+                                                         f"cc:{address})", max_results=MAX_THREADS)}
     query = f'in:anywhere (from:{address} OR to:{address} OR cc:{address} OR "{address}")'
-    return {t["id"] for t in host.client.list_threads(query, max_results=MAX_THREADS)}
+    return parties, parties | {t["id"] for t in host.client.list_threads(query, max_results=MAX_THREADS)}
 
 
-def forget_customer(host, address: str) -> Forgotten:
-    """Ask every plugin to remove what it keeps about ``address`` (the one place ``forget_customer`` is called).
-    Gmail is searched first for the customer's threads, for entries that older versions wrote naming only a
-    thread; when Gmail cannot be read the plugins still remove what names the customer, and the problem is said."""
+def forget_customer(host, address: str, dry_run: bool = False) -> Forgotten:
+    """Ask every plugin to remove what it keeps about ``address`` (the one place ``forget_customer`` is called),
+    then remove what Labeldesk wrote about them to Google (tasks, email notices). Gmail is searched first for the
+    customer's threads, for entries that older versions wrote naming only a thread; when Gmail cannot be read the
+    plugins still remove what names the customer, and the problem is said. ``dry_run``: only say what would go."""
     address = address.strip().lower()
     result = Forgotten()
     try:
-        threads = customer_threads(host, address)
+        theirs, threads = customer_threads(host, address)
     except LabeldeskError as exc:
-        threads = set()
+        theirs, threads = set(), set()
         result.problems.append(f"Gmail could not be searched for their threads ({exc}): entries that name only a "
                                "thread were kept; run `labeldesk forget` again when Gmail answers")
-    for lines in host.pm.hook.forget_customer(addresses=[address], digests=[customer_digest(address)],
-                                              threads=frozenset(threads), settings=host.config):
+    hook = host.pm.hook.forget_customer
+    if dry_run:  # a plugin that cannot say what it would remove without removing it is not asked
+        blind = [impl for impl in hook.get_hookimpls() if "dry_run" not in impl.argnames]
+        hook = host.pm.subset_hook_caller("forget_customer", remove_plugins=[impl.plugin for impl in blind])
+        result.left += [f"plugin {impl.plugin_name} was not asked (it cannot tell what it keeps without removing "
+                        "it): run without --dry-run" for impl in blind]
+    for lines in hook(addresses=[address], digests=[customer_digest(address)], threads=frozenset(threads),
+                      settings=host.config, dry_run=dry_run):
         result.removed.extend(lines or [])
+    _erase_in_google(host, address, frozenset(theirs), dry_run, result)
     return result
+
+
+def _erase_in_google(host, address: str, threads: frozenset, dry_run: bool, result: Forgotten) -> None:
+    """``threads``: those the customer wrote, was written to or copied on (a thread that only names them is
+    another customer's ticket, whose tasks stay)."""
+    from .erasure import Erasure, erase_notices, erase_tasks
+    from .executor import WebhookLog
+    from .scopes import TASKS, needed
+
+    erased = Erasure()
+    if any(scope.url == TASKS for scope in needed(host.pm, host.config)):
+        erase_tasks(host.client, address, threads, dry_run, erased)
+    else:
+        erased.left.append("Google Tasks was not checked: no enabled plugin uses it (tasks a plugin made while it was "
+                           "on, such as sla's, stay until it is on again and `labeldesk forget` runs)")
+    erase_notices(host.client, host.config, address, dry_run, erased)
+    if WebhookLog(host.config.state_path).path.exists():
+        erased.left.append("Google Chat: posts about their tickets cannot be deleted through an incoming webhook; "
+                           f"delete those naming {address} in the space")
+    result.removed += erased.removed
+    result.left += erased.left
+    result.problems += erased.problems

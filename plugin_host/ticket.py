@@ -81,6 +81,8 @@ MessageKind = Literal["customer", "agent", "internal", "automatic"]
 CONTINUED = "Continued"
 # The "Thread:" line of a task's notes (a Ticket.gmail_url): the ticket it is about, for the sweep.
 THREAD_LINK = re.compile(r"^Thread: https://mail\.google\.com/mail/u/[^/\s]+/#all/([0-9A-Za-z]+)$", re.M)
+# The "Customer:" line of a task's notes: whose ticket it is, for ``labeldesk forget`` once the thread is deleted.
+CUSTOMER_LINE = re.compile(r"^Customer: (\S+)$", re.M)
 
 
 @dataclass(frozen=True)

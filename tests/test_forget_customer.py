@@ -205,3 +205,33 @@ def test_a_press_waits_for_the_file_no_longer_than_its_own_bound_while_another_p
     first.join(60)
     questions = [item["question"] for item in feedback(tmp_path)]
     assert "one?" in questions and "two?" not in questions
+
+
+def test_a_dry_run_counts_the_inserts_and_asks_no_plugin_that_would_remove_them(tmp_path, forgetting):
+    """``forget --dry-run`` changes nothing: the knowledge base counts what it would remove; a plugin whose
+    ``forget_customer`` takes no ``dry_run`` (written before it existed) would remove, so it is not asked, and said."""
+    from plugin_host import hookimpl
+
+    local, host = forgetting
+    calls = []
+
+    class Older:
+        @hookimpl
+        def forget_customer(self, addresses, digests, threads, settings):
+            calls.append(addresses)
+            return ["crm.json: 1 contact"]
+
+    path = tmp_path / "state" / "kb-feedback.jsonl"
+    before = path.read_text()
+    host.pm.register(Older(), name="older")
+    try:
+        dry = CliRunner().invoke(get_cli(), ["forget", "--dry-run", "jane.cooper@example.org"])
+        assert dry.exit_code == 0, dry.output
+        assert "kb-feedback.jsonl: would remove 1 insert" in dry.output and "removed" not in dry.output
+        assert "left: plugin older was not asked" in dry.output and not calls
+        assert path.read_text() == before
+        done = CliRunner().invoke(get_cli(), ["forget", "jane.cooper@example.org"])
+        assert "removed kb-feedback.jsonl: 1 insert" in done.output and "removed crm.json: 1 contact" in done.output
+        assert calls == [["jane.cooper@example.org"]]
+    finally:
+        host.pm.unregister(name="older")

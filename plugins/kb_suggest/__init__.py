@@ -349,13 +349,14 @@ def _whose(ticket) -> tuple[str, ...]:
 
 
 @hookimpl
-def forget_customer(addresses, digests, threads, settings):
+def forget_customer(addresses, digests, threads, settings, dry_run):
     """Remove the customer's questions from the agents' inserts (``kb-feedback.jsonl``); the index is rebuilt
-    without them at its next use (the file changed)."""
+    without them at its next use (the file changed). ``dry_run``: count them only."""
     from .store import forget_customer as forget
 
-    removed = forget(settings.state_path, addresses, digests, threads)
-    return [f"kb-feedback.jsonl: {removed} insert{'s' if removed != 1 else ''}"] if removed else []
+    removed = forget(settings.state_path, addresses, digests, threads, dry_run=dry_run)
+    inserts = f"{removed} insert{'s' if removed != 1 else ''}"
+    return [f"kb-feedback.jsonl: {'would remove ' if dry_run else ''}{inserts}"] if removed else []
 
 
 def _as_reply(body: str, ticket, agent, compose) -> str:

@@ -204,17 +204,19 @@ def _count_inserts(lines: list[bytes]) -> Counter:
     return counts
 
 
-def forget_customer(state_dir: Path, addresses: list[str], digests: list[str], threads: frozenset) -> int:
+def forget_customer(state_dir: Path, addresses: list[str], digests: list[str], threads: frozenset,
+                    dry_run: bool = False) -> int:
     """Remove the inserts of one customer's questions: those naming one of ``digests``, those of one of their
     ``threads`` (older versions named no customer), and any line whose text holds one of their ``addresses``.
-    Under the insert's locks, the file replaced atomically; returns how many lines went."""
+    Under the insert's locks, the file replaced atomically; returns how many lines went (``dry_run``: would go,
+    the file left as it is)."""
     path = feedback_path(state_dir)
     if not path.exists():
         return 0
     with _lock, exclusive(state_dir, "kb-feedback"):
         lines = path.read_bytes().splitlines()
         kept = [raw for raw in lines if not _names_customer(raw, addresses, set(digests), threads)]
-        if len(kept) < len(lines):
+        if len(kept) < len(lines) and not dry_run:
             replace_file(path, b"".join(raw + b"\n" for raw in kept))
     return len(lines) - len(kept)
 
