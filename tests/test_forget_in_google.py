@@ -211,3 +211,24 @@ def test_chat_posts_are_said_to_be_left_for_people(desk, tmp_path):
     assert "left: Google Chat: posts about their tickets cannot be deleted through an incoming webhook" in result.output
 
 
+
+
+def test_a_still_unanswered_notice_that_went_out_alone_is_found_too(tmp_path, monkeypatch):
+    """A backlog's first sweep (or a team whose first notices go to Chat) mails only "Still unanswered", which named
+    no customer: no search for the customer found it, and forget left it with her subject in the lead's Sent. It now
+    names the customer as the other notices do."""
+    import plugin_host.runtime as runtime
+
+    local, host, clock = setup(tmp_path, warsaw(9), sla={"timezone": "Europe/Warsaw", "second_step_after": "1h"})
+    jane = ask(local, f"Jane Customer <{JANE}>", "jane", "Production is down, urgent")
+    ChangeFeed(host).sync()
+    clock["now"] = warsaw(15, 0)
+    host.sweep()
+    [notice] = [m for m in sent_mail(local) if header(m, "X-Labeldesk").startswith("notify:")]
+    assert header(notice, "X-Labeldesk").startswith(f"notify:breach2:{jane}:")
+    local.gmail().users().threads().delete(userId="me", id=jane).execute()
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
+    result = forget(JANE)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "removed Gmail: 1 notice moved to the Trash" in result.output
+    assert "TRASH" in local.gmail().users().messages().get(userId="me", id=notice["id"]).execute()["labelIds"]

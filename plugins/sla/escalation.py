@@ -79,7 +79,7 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
     if second_step:
         late = human_duration(overdue) + (" business time" if policy.business(state.priority) else "")
         actions.notify(to=lead, subject=notice_subject(ticket), key=f"breach2:{clock}", follows=(atrisk, breach),
-                       text=f"Still unanswered: breached {late} ago ({what}).\n{ticket.gmail_url}")
+                       text=f"Still unanswered: breached {late} ago ({what}).\n{missed} {owned}\n{ticket.gmail_url}")
 
 
 def notice_subject(ticket) -> str:
