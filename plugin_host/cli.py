@@ -305,6 +305,20 @@ def _print_results(results, echo=click.echo) -> None:
             echo(f"{ticket.thread_id} {ticket.customer.email}: {line}")
 
 
+def progress_bar(label: str, length: int = 1):
+    """click's progress bar on stderr while a person watches the command; off a terminal (cron, a systemd timer, a
+    pipe) it writes nothing, where click would still write its label: cron mails every run that writes to stderr,
+    and stderr is for problems. For plugins' commands too."""
+    import io
+
+    return click.progressbar(length=length, label=label, file=sys.stderr if on_terminal() else io.StringIO())
+
+
+def on_terminal() -> bool:
+    """Whether a person watches stderr (a terminal), not cron, a systemd unit or a pipe."""
+    return sys.stderr.isatty()
+
+
 def _advance_bar(bar, done: int, total: int) -> None:
     bar.length = total
     bar.pos = done
@@ -318,7 +332,7 @@ def period_tickets(host, days: int) -> list:
     """The tickets of the last ``days`` days for a report (``labeldesk report``, ``kb gaps``), with a progress bar
     on stderr while Gmail is read. A period with more than REPORT_THREADS conversations is cut to the newest:
     a note says so and from when the tickets counted start, so no figure passes for the whole period."""
-    with click.progressbar(length=1, label="Reading conversations", file=sys.stderr) as bar:
+    with progress_bar("Reading conversations") as bar:
         tickets, cut = host.tickets_since(days, REPORT_THREADS, progress=lambda done, total: _advance_bar(bar, done, total))
     if cut:
         since = min((t.first_customer_at for t in tickets if t.first_customer_at), default=None)
@@ -337,7 +351,7 @@ def sync(config_path, full, dry_run) -> None:
     from .sync import ChangeFeed
 
     host = _host(config_path)
-    with click.progressbar(length=1, label="Syncing", file=sys.stderr) as bar:
+    with progress_bar("Syncing") as bar:
         feed = ChangeFeed(host, progress=lambda done, total: _advance_bar(bar, done, total))
         report = feed.sync(full=full, dry_run=dry_run)
     _print_results(report.threads)
@@ -360,7 +374,7 @@ def sync(config_path, full, dry_run) -> None:
 def sweep(config_path, dry_run) -> None:
     """Run the sweep hook once (SLA deadlines, escalations)."""
     host = _host(config_path)
-    with click.progressbar(length=1, label="Sweeping", file=sys.stderr) as bar:
+    with progress_bar("Sweeping") as bar:
         results = host.sweep(dry_run=dry_run, progress=lambda done, total: _advance_bar(bar, done, total))
     _print_results(results)
     click.echo(f"sweep: {len(results)} ticket(s) visited")

@@ -116,8 +116,9 @@ def test_a_page_the_help_centre_deleted_leaves_the_knowledge_base_at_the_next_im
 
 
 @responses.activate
-def test_kb_import_shows_its_progress_on_stderr(tmp_path):
+def test_kb_import_shows_its_progress_on_stderr(tmp_path, monkeypatch):
     # Was: nothing on the terminal until the last of thousands of pages was fetched.
+    monkeypatch.setattr("plugin_host.cli.on_terminal", lambda: True)  # bars are drawn for a person watching
     from plugin_host.cli import get_cli
 
     responses.add("GET", SITEMAP, body=urlset("https://help.example.com/a"))

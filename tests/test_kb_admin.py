@@ -215,7 +215,8 @@ def test_eval_ids_written_as_7_0_are_article_7(tmp_path):
 
 
 
-def test_eval_progress_goes_to_stderr_and_json_stays_parseable(tmp_path):
+def test_eval_progress_goes_to_stderr_and_json_stays_parseable(tmp_path, monkeypatch):
+    monkeypatch.setattr("plugin_host.cli.on_terminal", lambda: True)  # bars are drawn for a person watching
     files = eval_files(tmp_path, ARTICLES, [{"id": n, "text": "refund please", "expected": [7]} for n in range(30)])
     result = kb_cli("eval", "--semantic", "off", "--json", *files)
     assert result.exit_code == 0, result.output
@@ -224,6 +225,7 @@ def test_eval_progress_goes_to_stderr_and_json_stays_parseable(tmp_path):
 
 
 def test_gaps_and_search_show_progress_on_stderr_only(tmp_path, monkeypatch):
+    monkeypatch.setattr("plugin_host.cli.on_terminal", lambda: True)  # bars are drawn for a person watching
     from types import SimpleNamespace
 
     import plugin_host.runtime as runtime

@@ -154,9 +154,12 @@ def test_articles_with_neither_title_nor_body_are_pointed_out(tmp_path, caplog):
             'no question can find them') in caplog.text
 
 
-def test_eval_shows_the_index_being_built(tmp_path):
+def test_eval_shows_the_index_being_built(tmp_path, monkeypatch):
     """10,000 articles take seconds to analyse before the first question is measured: a bar on stderr says so,
     as kb search's does, instead of "Measuring suggestions" standing still at 0; stdout keeps only results."""
+    import plugin_host.cli
+
+    monkeypatch.setattr(plugin_host.cli, "on_terminal", lambda: True)  # bars are drawn for a person watching
     result = cli_runner().invoke(get_cli(), ["kb", "eval", "--articles", _write(tmp_path / "a.jsonl", ARTICLES),
                                              "--queries", _write(tmp_path / "q.jsonl", QUERIES), "--semantic", "off",
                                              "--json"])

@@ -608,6 +608,7 @@ def test_report_shows_progress_and_says_when_the_period_has_more_conversations_t
         tmp_path, monkeypatch, threads, cut):
     """A report reads at most REPORT_THREADS conversations (newest first). A 60-day report of a 5,000-thread
     inbox counted the newest 2,000 — 24 days — as the whole period, silently, after minutes without output."""
+    monkeypatch.setattr("plugin_host.cli.on_terminal", lambda: True)  # bars are drawn for a person watching
     import plugin_host.cli as cli_module
     import plugin_host.runtime as runtime
 

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from contextlib import contextmanager
 
 import click
 
-from plugin_host.cli import PERIOD
+from plugin_host.cli import PERIOD, progress_bar
 from plugin_host.text import one_line, readable_url
 
 
@@ -39,7 +38,7 @@ def _progress(label: str):
     def update(done, total):
         nonlocal bar, finished
         if bar is None:
-            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar = progress_bar(label, length=total)
             bar.__enter__()
         if not finished:
             bar.update(done - bar.pos)
@@ -89,7 +88,7 @@ def register(cli: click.Group) -> None:
         if not articles:
             raise click.ClickException("no articles: set [plugins.kb_suggest] articles = \"path/to/folder\" "
                                        "or drive_folder = \"<Drive folder id>\"")
-        with click.progressbar(length=len(articles), label="Indexing articles", file=sys.stderr) as bar:
+        with progress_bar("Indexing articles", length=len(articles)) as bar:
             changed, total = update_cache(config.state_path, articles, progress=lambda n: bar.update(1),
                                           settings=settings, notify=lambda message: click.echo(message, err=True))
         click.echo(f"{total} article{'s' if total != 1 else ''}, {changed} new or changed.")
@@ -102,7 +101,7 @@ def register(cli: click.Group) -> None:
 
         try:
             client = host_from_cli(config_path).client
-            with click.progressbar(length=0, label="Reading Drive folder", file=sys.stderr) as bar:
+            with progress_bar("Reading Drive folder", length=0) as bar:
                 def progress(done, total):
                     bar.length = total
                     bar.update(1)
@@ -281,7 +280,7 @@ def register(cli: click.Group) -> None:
             click.echo("Note: the knowledge base has no articles, so every question is listed: set "
                        "[plugins.kb_suggest] articles (a folder of Markdown files or a .jsonl file) or drive_folder "
                        "to list only those no article answers.", err=True)
-        with click.progressbar(length=len(tickets), label="Reading questions", file=sys.stderr) as bar:
+        with progress_bar("Reading questions", length=len(tickets)) as bar:
             found = gaps(tickets, kb, progress=bar.update)
         if as_json:
             click.echo(json.dumps(found, ensure_ascii=False))
