@@ -229,7 +229,10 @@ def apply_environment(data: dict, environ) -> dict:
                 raise ConfigError(name, "overrides a value that is not a table")
         key = parts[-1]
         existing = target.get(key)
-        if isinstance(existing, list) or key in {"aliases", "enabled", "admins"}:
+        written = _written_as_toml(name, value, existing)
+        if written is not None:
+            target[key] = written
+        elif isinstance(existing, list) or key in {"aliases", "enabled", "admins"}:
             target[key] = [v.strip() for v in value.split(",") if v.strip()]
         elif isinstance(existing, bool):
             if value.strip().lower() not in FLAGS:  # "ture" must not quietly switch a setting off
@@ -246,6 +249,22 @@ def apply_environment(data: dict, environ) -> dict:
         else:
             target[key] = value
     return merged
+
+
+def _written_as_toml(name: str, value: str, existing):
+    """The list or table an override writes as in labeldesk.toml (``["sla", "autoreply"]``, ``{ business_hours =
+    false }``), else None. Split at its commas, ``'["sla"]'`` would name a plugin '["sla"]'. Text that only begins
+    with a bracket stays text where the file gives the setting as text (a label root "[Support]")."""
+    text = value.strip()
+    if not text.startswith(("[", "{")):
+        return None
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError as exc:
+        if isinstance(existing, str):
+            return None
+        raise ConfigError(name, f"is not valid TOML ({exc}): write a list as in labeldesk.toml, e.g. "
+                                '["sla", "autoreply"], or separated by commas: sla,autoreply') from None
 
 
 def _check_single_underscore(name: str) -> None:

@@ -30,3 +30,39 @@ def test_a_clean_run_writes_nothing_to_stderr_off_a_terminal(tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert ("sync:" if command == "sync" else "sweep:") in result.stdout
+
+
+# 2. An environment override of a list written as in labeldesk.toml was read as one comma-separated string:
+#    LABELDESK_MAILBOX__ALIASES='["help@example.com", "sales@example.com"]' passed validation as the two
+#    "addresses" '["help@example.com"' and '"sales@example.com"]' (so mail from either alias was a stranger's),
+#    and LABELDESK_PLUGINS__ENABLED='["sla"]' named a plugin '["sla"]'. A value in TOML's brackets or braces is
+#    now read as TOML; one that is not valid TOML is an error naming the variable.
+def test_an_environment_override_written_as_a_toml_array_is_read_as_one(tmp_path):
+    from plugin_host.config import load_config
+
+    data = {"mailbox": {"address": "support@example.com"}, "plugins": {"enabled": ["autoreply"]}}
+    environ = {"LABELDESK_MAILBOX__ALIASES": '["help@example.com", "Sales@example.com"]',
+               "LABELDESK_PLUGINS__ENABLED": '["sla"]',
+               "LABELDESK_PLUGINS__SLA__HOLIDAYS": "['PL', 'DE-BY']",
+               "LABELDESK_PLUGINS__SLA__TARGETS__URGENT": "{ business_hours = false }"}
+    config = load_config(tmp_path / "x.toml", data=data, environ=environ)
+    assert config.mailbox.aliases == ("help@example.com", "sales@example.com")
+    assert config.enabled_plugins == ("sla",)
+    assert config.plugin_raw["sla"]["holidays"] == ["PL", "DE-BY"]
+    assert config.plugin_raw["sla"]["targets"]["urgent"] == {"business_hours": False}
+    commas = load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_PLUGINS__ENABLED": "sla, autoreply"})
+    assert commas.enabled_plugins == ("sla", "autoreply")  # the comma-separated form still works
+
+
+def test_an_environment_override_in_broken_toml_brackets_names_the_variable(tmp_path):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    data = {"mailbox": {"address": "support@example.com", "label_root": "Helpdesk"}}
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_PLUGINS__ENABLED": '["sla"'})
+    assert "LABELDESK_PLUGINS__ENABLED" in str(raised.value) and "TOML" in str(raised.value)
+    assert 'e.g. ["sla", "autoreply"]' in str(raised.value) and "sla,autoreply" in str(raised.value)
+    # A text setting may begin with a bracket: it stays text.
+    config = load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_MAILBOX__LABEL_ROOT": "[Support]"})
+    assert config.mailbox.label_root == "[Support]"
