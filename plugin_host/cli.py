@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -342,6 +346,45 @@ def period_tickets(host, days: int) -> list:
     return tickets
 
 
+@contextmanager
+def stop_on_signals(host):
+    """While a sync or sweep runs, SIGTERM (systemd stopping its unit, `timeout`, a shutdown) or Ctrl-C stops it as
+    it stops `serve`: the ticket in hand is finished (its mail sent, its labels set), no other is taken, the cursor
+    stays before them. Yields the list the first signal's number is put in; a second signal stops at once. Without
+    this, SIGTERM ended the process silently mid-ticket and Ctrl-C said only "Aborted!"."""
+    caught: list[int] = []
+
+    def ask_to_stop(signum, frame):
+        if caught:  # the second: stop now (the next run repeats the ticket in hand; nothing is sent twice)
+            raise KeyboardInterrupt
+        caught.append(signum)
+        host.stopping.set()
+        click.echo(f"{signal.Signals(signum).name}: stopping after the ticket in hand (a second one stops at once)",
+                   err=True)
+
+    names = (signal.SIGINT, signal.SIGTERM)
+    on_main = threading.current_thread() is threading.main_thread()  # signal handlers are the main thread's
+    previous = {number: signal.signal(number, ask_to_stop) for number in names} if on_main else {}
+    try:
+        yield caught
+    except KeyboardInterrupt:
+        click.echo("stopped at once: the ticket in hand may be half done; the next run finishes it", err=True)
+        end_by_signal(caught[0] if caught else signal.SIGINT)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def end_by_signal(signum: int) -> None:
+    """End this process by ``signum`` as if it had not been caught, so cron, systemd (for which a unit stopped by
+    SIGTERM stopped cleanly) and shells (exit status 128 + signum) see a run that was stopped, not one that failed
+    or finished."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 @cli.command()
 @_config_option
 @click.option("--full", is_flag=True, help="Ignore the cursor and sync recent mail from scratch.")
@@ -350,20 +393,26 @@ def sync(config_path, full, dry_run) -> None:
     """Process the mailbox's changes since the cursor once, then exit."""
     from .sync import ChangeFeed
 
+    from .sync import STOPPING
+
     host = _host(config_path)
-    with progress_bar("Syncing") as bar:
+    with stop_on_signals(host) as stopped, progress_bar("Syncing") as bar:
         feed = ChangeFeed(host, progress=lambda done, total: _advance_bar(bar, done, total))
         report = feed.sync(full=full, dry_run=dry_run)
     _print_results(report.threads)
     moved = "stays at" if report.failed or dry_run else "at"  # the cursor moves only past work that was done
     click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
                f"{len(report.failed)} failed, cursor {moved} {feed.cursor.history_id or '(none)'}")
-    for thread_id, why in report.failed[:20]:
+    failed = [(thread_id, why) for thread_id, why in report.failed if why != f"not tried: {STOPPING}"]
+    for thread_id, why in failed[:20]:
         click.echo(f"failed: thread {thread_id}: {why}", err=True)
-    if len(report.failed) > 20:
-        click.echo(f"… and {len(report.failed) - 20} more; the next sync tries them all again", err=True)
+    if len(failed) > 20:
+        click.echo(f"… and {len(failed) - 20} more; the next sync tries them all again", err=True)
     for thread_id, why in report.set_aside:
         click.echo(f"set aside after failing 3 syncs in a row: thread {thread_id} ({why}); answer it by hand", err=True)
+    if stopped:
+        click.echo("stopped: the next sync takes the threads this one did not reach", err=True)
+        end_by_signal(stopped[0])
     if report.failed:
         sys.exit(1)
 
@@ -374,10 +423,13 @@ def sync(config_path, full, dry_run) -> None:
 def sweep(config_path, dry_run) -> None:
     """Run the sweep hook once (SLA deadlines, escalations)."""
     host = _host(config_path)
-    with progress_bar("Sweeping") as bar:
+    with stop_on_signals(host) as stopped, progress_bar("Sweeping") as bar:
         results = host.sweep(dry_run=dry_run, progress=lambda done, total: _advance_bar(bar, done, total))
     _print_results(results)
     click.echo(f"sweep: {len(results)} ticket(s) visited")
+    if stopped:
+        click.echo("stopped: the next sweep visits the tickets this one did not reach", err=True)
+        end_by_signal(stopped[0])
 
 
 def _customer_address(ctx, param, value):

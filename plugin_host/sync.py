@@ -30,6 +30,7 @@ STRIKES = 3  # a thread that fails this many syncs in a row for a reason that is
 PREFETCH = 50  # threads read ahead in one HTTP batch (Gmail's recommended batch size)
 THREAD_STATUSES = {400, 404}  # Gmail refusing one thread's request (bad address, label name; gone): its own problem
 LOGGED_FROM = 20  # a sync of this many threads or more logs its progress when nobody watches a progress bar
+STOPPING = "the host is stopping"  # why a thread was not tried: SIGTERM or Ctrl-C (serve, or a cron sync)
 
 
 @dataclass
@@ -228,7 +229,7 @@ class ChangeFeed:
         try:
             for done, thread_id in enumerate(order, 1):
                 if self.host.stopping.is_set():  # SIGTERM: the cursor stays, the next process starts here
-                    self._not_tried(order[done - 1:], "the host is stopping", report)
+                    self._not_tried(order[done - 1:], STOPPING, report)
                     break
                 if done % PREFETCH == 1:  # read the next batch as we go: memory holds one batch, progress moves
                     self._prefetch({t: changes[t] for t in order[done - 1:done - 1 + PREFETCH]})

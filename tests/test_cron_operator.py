@@ -2,12 +2,18 @@
 stop, and what the environment can set."""
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import threading
+
 import pytest
 
 from plugin_host.cli import get_cli
 
-from .conftest import cli_runner, deliver, make_email
-from .test_host_sync import make_host
+from .conftest import ROOT, cli_runner, deliver, make_email, served
+from .test_host_sync import make_host, sent_acks, thread_label_names
 
 
 def hosted(monkeypatch, host) -> None:
@@ -66,3 +72,70 @@ def test_an_environment_override_in_broken_toml_brackets_names_the_variable(tmp_
     # A text setting may begin with a bracket: it stays text.
     config = load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_MAILBOX__LABEL_ROOT": "[Support]"})
     assert config.mailbox.label_root == "[Support]"
+
+
+class HeldAtFirstSend:
+    """The local mailbox's WSGI app, holding the first messages.send until ``release`` is set: the ticket in hand
+    when a signal comes (``in_hand`` is set once the send has arrived)."""
+
+    def __init__(self, app):
+        self.app, self.in_hand, self.release = app, threading.Event(), threading.Event()
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/messages/send") \
+                and not self.in_hand.is_set():
+            self.in_hand.set()
+            assert self.release.wait(60)
+        return self.app(environ, start_response)
+
+    def __getattr__(self, name):
+        return getattr(self.app, name)
+
+
+def sync_process(config, *args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "plugin_host.cli", "sync", "--config", str(config), *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# 3. systemd stops a timer's unit (and `timeout` its command) with SIGTERM: a cron `labeldesk sync` died on the
+#    spot, mid-ticket and without a word, and Ctrl-C said only "Aborted!". It now stops as `serve` does: the ticket
+#    in hand is finished (its acknowledgement sent and its labels set), no other is taken, the cursor stays before
+#    them, one line says so, and the process ends by the signal (systemd counts a unit stopped by SIGTERM as
+#    stopped cleanly). The next run acknowledges the others, each once.
+def test_sigterm_during_a_cron_sync_finishes_the_ticket_in_hand_and_the_next_run_sends_nothing_twice(tmp_path):
+    from plugin_host.mailbox import LocalMailbox
+
+    local = LocalMailbox("support@example.com")
+    for n in range(3):
+        deliver(local.gmail(), make_email(sender=f"customer{n}@example.org", subject=f"Question {n}",
+                                          message_id=f"<q{n}@example.org>"))
+    held = local.app = HeldAtFirstSend(local.app)
+    with served(local):
+        config = tmp_path / "labeldesk.toml"
+        config.write_text(f'[mailbox]\naddress = "support@example.com"\napi_root = "{local.served_root}"\n'
+                          '[agents]\n"anna.kowalska@example.com" = { first_name = "Anna", last_name = "Kowalska" }\n'
+                          '[plugins]\nenabled = ["autoreply"]\n[host]\nstate_dir = "state"\n')
+        stopped = sync_process(config)
+        try:
+            assert held.in_hand.wait(60)
+            stopped.send_signal(signal.SIGTERM)
+            said = stopped.stderr.readline()  # the signal is taken before the ticket in hand goes on
+            held.release.set()
+            out, err = stopped.communicate(timeout=60)
+        finally:
+            held.release.set()
+            stopped.kill()
+        assert said.startswith("SIGTERM: stopping after the ticket in hand"), said + err
+        assert stopped.returncode == -signal.SIGTERM, err
+        assert "Traceback" not in err and "stopped: the next sync takes the threads this one did not reach" in err
+        assert "failed: thread" not in err  # the threads not reached are no failures
+        assert len(sent_acks(local)) == 1  # the ticket in hand was finished, no other taken
+        (answered,) = sent_acks(local)
+        assert "Helpdesk/Acknowledged" in thread_label_names(local, answered.thread_id)
+        assert json.loads((tmp_path / "state" / "cursor.json").read_text())["history_id"] is None
+
+        again = sync_process(config)
+        out, err = again.communicate(timeout=60)
+        assert again.returncode == 0, err
+    assert sorted(m.raw.split(b"\nTo: ")[1].split(b"\r")[0].split(b"\n")[0] for m in sent_acks(local)) == [
+        b"customer0@example.org", b"customer1@example.org", b"customer2@example.org"]
