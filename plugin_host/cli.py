@@ -426,10 +426,21 @@ def sweep(config_path, dry_run) -> None:
     with stop_on_signals(host) as stopped, progress_bar("Sweeping") as bar:
         results = host.sweep(dry_run=dry_run, progress=lambda done, total: _advance_bar(bar, done, total))
     _print_results(results)
-    click.echo(f"sweep: {len(results)} ticket(s) visited")
+    failed = f", {len(results.failed)} failed" if results.failed else ""
+    left = f", {results.not_reached} not reached" if results.not_reached else ""
+    click.echo(f"sweep: {len(results)} ticket(s) visited{failed}{left}")
+    for thread_id, why in results.failed[:20]:
+        click.echo(f"failed: thread {thread_id}: {why}", err=True)
+    if len(results.failed) > 20:
+        click.echo(f"… and {len(results.failed) - 20} more; the next sweep visits them again", err=True)
     if stopped:
         click.echo("stopped: the next sweep visits the tickets this one did not reach", err=True)
         end_by_signal(stopped[0])
+    if results.not_reached:
+        click.echo(f"{results.not_reached} ticket(s) not reached: Gmail refused; the next sweep visits them",
+                   err=True)
+    if results.failed:
+        sys.exit(1)
 
 
 def _customer_address(ctx, param, value):

@@ -50,6 +50,17 @@ class Processed:
     outcome: Outcome = field(default_factory=Outcome)
 
 
+class SweepReport(list):
+    """The tickets a sweep visited (:class:`Processed`, in order), and what it did not do: ``failed`` (thread id,
+    why) for each ticket that failed, and ``not_reached``, how many it left when Gmail refused (the next sweep visits
+    them first) or the host was stopping."""
+
+    def __init__(self):
+        super().__init__()
+        self.failed: list[tuple[str, str]] = []
+        self.not_reached = 0
+
+
 @dataclass(frozen=True)
 class EarlierTicket:
     thread_id: str
@@ -510,13 +521,13 @@ class Host:
 
     # -- sweep -------------------------------------------------------------------------------
 
-    def sweep(self, dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> list[Processed]:
+    def sweep(self, dry_run: bool = False, progress: Callable[[int, int], None] | None = None) -> SweepReport:
         """Visit the tickets the plugins' sweep queries find and run ``on_sweep`` on each; ``progress(done,
         total)`` after each (the CLI's bar)."""
         with exclusive(self.state_dir, "sweep"):  # one sweep at a time across processes (cron beside serve)
             return self._sweep_locked(dry_run, progress)
 
-    def _sweep_locked(self, dry_run: bool, progress) -> list[Processed]:
+    def _sweep_locked(self, dry_run: bool, progress) -> SweepReport:
         now = self.now()
         try:
             self.retire_labels(dry_run)
@@ -548,19 +559,20 @@ class Host:
             thread_ids.sort(key=lambda t: t in self._sweep_refused)
             return self._sweep(thread_ids, dry_run, progress, completed)
 
-    def _sweep(self, thread_ids: list[str], dry_run: bool, progress, completed: frozenset) -> list[Processed]:
-        results = []
+    def _sweep(self, thread_ids: list[str], dry_run: bool, progress, completed: frozenset) -> SweepReport:
+        results = SweepReport()
         try:
             self._sweep_each(thread_ids, dry_run, progress, completed, results)
         finally:
             self.drop_prefetched()  # what a stopped sweep read ahead would be stale by the next one
         return results
 
-    def _sweep_each(self, thread_ids: list[str], dry_run: bool, progress, completed, results: list) -> None:
+    def _sweep_each(self, thread_ids: list[str], dry_run: bool, progress, completed, results: SweepReport) -> None:
         for done, thread_id in enumerate(thread_ids, 1):
             if self.stopping.is_set():  # the next sweep visits them; a deadline label is a few minutes late
+                results.not_reached = len(thread_ids) - done + 1
                 log.warning("sweep stopped: the host is stopping; %d ticket(s) left for the next sweep",
-                            len(thread_ids) - done + 1)
+                            results.not_reached)
                 break
             # One HTTP round trip for the next 50 tickets, not one each; from the second ticket on, once Gmail has
             # answered: when it refuses (out of quota, down), one ticket's retries say so, not a whole batch's.
@@ -574,9 +586,12 @@ class Host:
                     log.log(level(exc), "sweeping thread %s failed: %s", thread_id, exc)
                 else:  # a plugin or parser bug: the traceback is what a developer needs
                     log.exception("sweeping thread %s failed", thread_id)
+                results.failed.append((thread_id, str(exc) if isinstance(exc, LabeldeskError)
+                                       else f"{type(exc).__name__}: {exc}"[:300]))
                 if getattr(exc, "unavailable", False):  # Gmail out of quota or down: the rest would fail alike
                     log.log(level(exc), "sweep stopped: Gmail refused; the next sweep visits the other tickets first")
                     self._sweep_refused.add(thread_id)
+                    results.not_reached = len(thread_ids) - done
                     break
             else:
                 self._sweep_refused.discard(thread_id)

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from plugin_host import hookimpl
 from plugin_host.cli import get_cli
 
 from .conftest import ROOT, cli_runner, deliver, make_email, served
@@ -139,3 +140,44 @@ def test_sigterm_during_a_cron_sync_finishes_the_ticket_in_hand_and_the_next_run
         assert again.returncode == 0, err
     assert sorted(m.raw.split(b"\nTo: ")[1].split(b"\r")[0].split(b"\n")[0] for m in sent_acks(local)) == [
         b"customer0@example.org", b"customer1@example.org", b"customer2@example.org"]
+
+
+class SweepsInbox:
+    """A one-off plugin whose sweep visits every inbox thread and breaks on the one asking about "boom"."""
+
+    @hookimpl
+    def sweep_queries(self, settings, now):
+        return ["in:inbox"]
+
+    @hookimpl
+    def on_sweep(self, ticket, actions):
+        if "boom" in ticket.subject:
+            raise RuntimeError("a plugin bug")
+        actions.add_labels("Swept")
+
+
+# 4. A cron `labeldesk sweep` exited 0 ("sweep: N ticket(s) visited") when a ticket failed, and when Gmail refused
+#    halfway and the sweep stopped with tickets not reached: cron and systemd saw a sweep that did its job, unlike
+#    `labeldesk sync`, which exits 1 when a thread fails. It now names what failed on stderr and exits 1.
+def test_a_sweep_that_failed_a_ticket_exits_non_zero_and_names_it(tmp_path, monkeypatch):
+    local, host, _ = make_host(tmp_path, plugin=SweepsInbox())
+    broken = deliver(local.gmail(), make_email(subject="boom", message_id="<boom@example.org>"))
+    deliver(local.gmail(), make_email(subject="fine", message_id="<fine@example.org>", sender="b@example.org"))
+    hosted(monkeypatch, host)
+    result = cli_runner().invoke(get_cli(), ["sweep"])
+    assert result.exit_code == 1, result.output
+    assert "sweep: 1 ticket(s) visited, 1 failed" in result.stdout
+    assert f"failed: thread {broken['threadId']}: RuntimeError: a plugin bug" in result.stderr
+
+
+def test_a_sweep_gmail_stopped_halfway_exits_non_zero_and_says_what_was_not_reached(tmp_path, monkeypatch):
+    local, host, _ = make_host(tmp_path, plugin=SweepsInbox())
+    for n in range(3):
+        deliver(local.gmail(), make_email(subject=f"fine {n}", message_id=f"<fine{n}@example.org>",
+                                          sender=f"c{n}@example.org"))
+    hosted(monkeypatch, host)
+    local.app.faults.fail_next("gmail.users.threads.get", count=100, status=503)
+    result = cli_runner().invoke(get_cli(), ["sweep"])
+    assert result.exit_code == 1, result.output
+    assert "sweep: 0 ticket(s) visited, 1 failed, 2 not reached" in result.stdout
+    assert "HTTP 503" in result.stderr and "the next sweep visits them" in result.stderr
