@@ -235,9 +235,11 @@ def auth(config_path, client_secrets, drive, print_scopes) -> None:
     """Authorise a consumer Gmail account (installed-app OAuth) for the scopes the enabled plugins use; stores the
     token with mode 0600."""
     from .auth import run_oauth_flow
-    from .scopes import DRIVE, admin_console_list, described
+    from .scopes import DRIVE, Scope, admin_console_list, described
 
     config, scopes = _scopes_of(config_path)
+    if drive and DRIVE not in {scope.url for scope in scopes}:  # for the consent screen and the Admin console alike
+        scopes.append(Scope(DRIVE, "help articles from a Drive folder (drive_folder, not set yet)", plugin="kb_suggest"))
     if print_scopes:
         click.echo(admin_console_list(scopes))
         for line in described(scopes):
@@ -246,9 +248,8 @@ def auth(config_path, client_secrets, drive, print_scopes) -> None:
     if not client_secrets:
         raise click.UsageError("Missing option '--client-secrets' (or --scopes to print the scopes).")
     token = config.mailbox.oauth_token or str(config.state_path / "token.json")
-    asked = [scope.url for scope in scopes]
     try:
-        granted = run_oauth_flow(client_secrets, token, asked + ([DRIVE] if drive and DRIVE not in asked else []))
+        granted = run_oauth_flow(client_secrets, token, [scope.url for scope in scopes])
     except LabeldeskError as exc:
         _fail(exc)
     where = ("[mailbox] oauth_token" if config.mailbox.oauth_token

@@ -181,3 +181,19 @@ def test_a_sweep_gmail_stopped_halfway_exits_non_zero_and_says_what_was_not_reac
     assert result.exit_code == 1, result.output
     assert "sweep: 0 ticket(s) visited, 1 failed, 2 not reached" in result.stdout
     assert "HTTP 503" in result.stderr and "the next sweep visits them" in result.stderr
+
+
+# 5. `labeldesk auth --scopes --drive` printed the Admin console's list without Drive: --drive (allow Drive before
+#    drive_folder is set) counted only for the consent screen, so a Workspace admin preparing the delegation ahead of
+#    the Drive folder pasted a list that Google then refused the Drive token for.
+def test_auth_scopes_with_drive_lists_drive_before_drive_folder_is_set(tmp_path):
+    from .test_google_scopes import DRIVE, GMAIL, write_config
+
+    config = write_config(tmp_path, ["kb_suggest"])
+    result = cli_runner().invoke(get_cli(), ["auth", "--scopes", "--drive", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{GMAIL},{DRIVE}"
+    assert "drive.readonly: plugin kb_suggest (help articles from a Drive folder" in result.stdout
+    plain = cli_runner().invoke(get_cli(), ["auth", "--scopes", "--config", str(config)])
+    assert plain.stdout.splitlines()[0] == GMAIL
