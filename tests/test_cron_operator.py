@@ -197,3 +197,22 @@ def test_auth_scopes_with_drive_lists_drive_before_drive_folder_is_set(tmp_path)
     assert "drive.readonly: plugin kb_suggest (help articles from a Drive folder" in result.stdout
     plain = cli_runner().invoke(get_cli(), ["auth", "--scopes", "--config", str(config)])
     assert plain.stdout.splitlines()[0] == GMAIL
+
+
+# 6. `labeldesk agents sync` against a local mailbox with no directory users (`labeldesk mailbox serve` without
+#    --seed sample) said to "check that directory_admin's account is the support team's": a setting a local mailbox
+#    does not use (it needs no admin and no credentials). It now says the local mailbox lists no users and how it
+#    gets some.
+def test_agents_sync_against_an_unseeded_local_mailbox_does_not_blame_directory_admin(tmp_path, monkeypatch):
+    from plugin_host.mailbox import LocalMailbox
+
+    local = LocalMailbox("support@example.com")
+    with served(local):
+        config = tmp_path / "labeldesk.toml"
+        config.write_text(f'[mailbox]\naddress = "support@example.com"\napi_root = "{local.served_root}"\n'
+                          '[plugins]\nenabled = ["autoreply"]\n')
+        result = cli_runner().invoke(get_cli(), ["agents", "sync", "--dry-run", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "directory_admin" not in result.output
+    assert f"the local mailbox at {local.served_root} lists no directory users" in result.output
+    assert "--seed sample" in result.output

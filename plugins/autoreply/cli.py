@@ -70,7 +70,7 @@ def register(cli: click.Group) -> None:
     @click.option("--dry-run", is_flag=True, help="Print who would be added; write nothing.")
     def agents_sync(config_path, query, dry_run):
         """Add agents (first name, last name, title) from the Google Workspace directory."""
-        from plugin_host.config import find_config_file, load_config
+        from plugin_host.config import find_config_file, is_local, load_config
         from plugin_host.errors import LabeldeskError
         from plugin_host.plugins import make_plugin_manager, validate_plugin_settings
 
@@ -93,7 +93,8 @@ def register(cli: click.Group) -> None:
         except LabeldeskError as exc:
             raise click.ClickException(str(exc))
         target = config.path or find_config_file(config_path)
-        left, back, notes = roster_changes(found, left_out, config.agents, query, aliases)
+        local = config.mailbox.api_root if is_local(config.mailbox.api_root) else ""
+        left, back, notes = roster_changes(found, left_out, config.agents, query, aliases, local_root=local)
         would = "would " if dry_run else ""
         if dry_run:
             new = new_agents(target.read_bytes().decode("utf-8-sig"), found)

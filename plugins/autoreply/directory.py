@@ -92,13 +92,17 @@ def not_listed(query: str) -> str:
 
 
 def roster_changes(found: dict, left_out: dict, configured: dict, query: str,
-                   aliases: dict | None = None) -> tuple[dict[str, str], dict[str, str], list[str]]:
+                   aliases: dict | None = None, local_root: str = "") -> tuple[dict[str, str], dict[str, str], list[str]]:
     """(agents who left: email → why, agents back: email → why, what the admin is told about the others) from
     one complete read of the directory. An agent left when the directory lists them suspended or archived, or
     does not list them although it lists other users of their domain (deleted, or moved out of the query's unit);
     an address at a domain it lists nobody of (a contractor's) is not its to judge. A read that lists none of
-    the active agents (a query naming another unit, most likely) marks none of those it does not list."""
+    the active agents (a query naming another unit, most likely) marks none of those it does not list.
+    ``local_root``: the local mailbox read instead of Google's directory (it has no directory_admin)."""
     if not found and not left_out:  # a mistyped unit, most likely: not a reason to call every agent gone
+        if local_root and not query:
+            return {}, {}, [f"the local mailbox at {local_root} lists no directory users: start it with --seed sample "
+                            "(the sample team), or add users with LocalMailbox.add_directory_user"]
         asked = f"for the query {query!r}: check directory_query or --query" if query else (
             "in the Workspace account: check that directory_admin's account is the support team's")
         return {}, {}, [f"the directory lists nobody {asked}"]
