@@ -414,7 +414,7 @@ def sync(config_path, full, dry_run) -> None:
     if stopped:
         click.echo("stopped: the next sync takes the threads this one did not reach", err=True)
         end_by_signal(stopped[0])
-    if report.failed:
+    if report.failed or report.set_aside:  # a thread set aside waits for a person: the run did not do all its job
         sys.exit(1)
 
 

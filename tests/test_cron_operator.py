@@ -216,3 +216,21 @@ def test_agents_sync_against_an_unseeded_local_mailbox_does_not_blame_directory_
     assert "directory_admin" not in result.output
     assert f"the local mailbox at {local.served_root} lists no directory users" in result.output
     assert "--seed sample" in result.output
+
+
+# 7. The cron run in which a thread failed its third sync in a row and was set aside ("answer it by hand") exited 0:
+#    the two runs before it exited 1, and the one run that asks a person to act looked like a run that did its job
+#    to systemd (OnFailure=) and to a cron wrapper that mails on a failed exit. It now exits 1 too.
+def test_the_sync_that_sets_a_thread_aside_exits_non_zero(tmp_path, monkeypatch):
+    from .test_host_sync import synced_host
+
+    local, host, _, feed = synced_host(tmp_path)
+    bad = deliver(local.gmail(), make_email(sender="Bad Address <bad@example.org>", message_id="<bad400@example.org>"))
+    local.app.faults.fail_next("gmail.users.messages.send", count=100, status=400)
+    hosted(monkeypatch, host)
+    runs = [cli_runner().invoke(get_cli(), ["sync"]) for _ in range(3)]
+    assert [run.exit_code for run in runs] == [1, 1, 1]
+    assert f"set aside after failing 3 syncs in a row: thread {bad['threadId']}" in runs[2].stderr
+    assert "0 failed, cursor at" in runs[2].stdout  # the cursor moved on: the others are not held for it
+    local.app.faults.scheduled.clear()
+    assert cli_runner().invoke(get_cli(), ["sync"]).exit_code == 0
