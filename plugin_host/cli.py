@@ -394,7 +394,9 @@ def sync(config_path, full, dry_run) -> None:
     """Process the mailbox's changes since the cursor once, then exit."""
     from .sync import ChangeFeed
 
-    from .sync import STOPPING
+    from collections import Counter
+
+    from .sync import NOT_TRIED
 
     host = _host(config_path)
     with stop_on_signals(host) as stopped, progress_bar("Syncing") as bar:
@@ -404,15 +406,18 @@ def sync(config_path, full, dry_run) -> None:
     moved = "stays at" if report.failed or dry_run else "at"  # the cursor moves only past work that was done
     click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
                f"{len(report.failed)} failed, cursor {moved} {feed.cursor.history_id or '(none)'}")
-    failed = [(thread_id, why) for thread_id, why in report.failed if why != f"not tried: {STOPPING}"]
+    failed = [(thread_id, why) for thread_id, why in report.failed if not why.startswith(NOT_TRIED)]
     for thread_id, why in failed[:20]:
         click.echo(f"failed: thread {thread_id}: {why}", err=True)
     if len(failed) > 20:
         click.echo(f"… and {len(failed) - 20} more; the next sync tries them all again", err=True)
+    # Those not reached (Gmail refused an earlier one, or a stop) are one line, not one each in every cron mail.
+    for why, count in Counter(why for _, why in report.failed if why.startswith(NOT_TRIED)).items():
+        click.echo(f"{count} thread(s) {why}; the next sync tries them", err=True)
     for thread_id, why in report.set_aside:
         click.echo(f"set aside after failing 3 syncs in a row: thread {thread_id} ({why}); answer it by hand", err=True)
     if stopped:
-        click.echo("stopped: the next sync takes the threads this one did not reach", err=True)
+        click.echo("stopped.", err=True)
         end_by_signal(stopped[0])
     if report.failed or report.set_aside:  # a thread set aside waits for a person: the run did not do all its job
         sys.exit(1)

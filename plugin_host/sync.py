@@ -30,7 +30,7 @@ STRIKES = 3  # a thread that fails this many syncs in a row for a reason that is
 PREFETCH = 50  # threads read ahead in one HTTP batch (Gmail's recommended batch size)
 THREAD_STATUSES = {400, 404}  # Gmail refusing one thread's request (bad address, label name; gone): its own problem
 LOGGED_FROM = 20  # a sync of this many threads or more logs its progress when nobody watches a progress bar
-STOPPING = "the host is stopping"  # why a thread was not tried: SIGTERM or Ctrl-C (serve, or a cron sync)
+NOT_TRIED = "not tried: "  # how a thread a sync did not reach is reported (after a refusal, or while stopping)
 
 
 @dataclass
@@ -229,7 +229,7 @@ class ChangeFeed:
         try:
             for done, thread_id in enumerate(order, 1):
                 if self.host.stopping.is_set():  # SIGTERM: the cursor stays, the next process starts here
-                    self._not_tried(order[done - 1:], STOPPING, report)
+                    self._not_tried(order[done - 1:], "the host is stopping", report)
                     break
                 if done % PREFETCH == 1:  # read the next batch as we go: memory holds one batch, progress moves
                     self._prefetch({t: changes[t] for t in order[done - 1:done - 1 + PREFETCH]})
@@ -266,11 +266,11 @@ class ChangeFeed:
         waits for the next sync (the cursor stays)."""
         if isinstance(exc, str):
             log.warning("%s; %d thread(s) left for the next sync", exc, len(thread_ids))
-            report.failed.extend((t, f"not tried: {exc}") for t in thread_ids)
+            report.failed.extend((t, f"{NOT_TRIED}{exc}") for t in thread_ids)
             return
         if thread_ids:
             log.log(level(exc), "Gmail refused (%s); %d more thread(s) left for the next sync", exc, len(thread_ids))
-        report.failed.extend((t, "not tried: Gmail refused an earlier thread of this batch") for t in thread_ids)
+        report.failed.extend((t, f"{NOT_TRIED}Gmail refused an earlier thread of this batch") for t in thread_ids)
 
     def _strike(self, thread_id: str, exc: Exception, report: SyncReport, dry_run: bool, its_own: bool = False) -> None:
         """A failure holds the cursor, so the thread is tried again. Gmail's failures (outages, quota, refused

@@ -128,7 +128,8 @@ def test_sigterm_during_a_cron_sync_finishes_the_ticket_in_hand_and_the_next_run
             stopped.kill()
         assert said.startswith("SIGTERM: stopping after the ticket in hand"), said + err
         assert stopped.returncode == -signal.SIGTERM, err
-        assert "Traceback" not in err and "stopped: the next sync takes the threads this one did not reach" in err
+        assert "Traceback" not in err and err.endswith("stopped.\n")
+        assert "2 thread(s) not tried: the host is stopping; the next sync tries them" in err
         assert "failed: thread" not in err  # the threads not reached are no failures
         assert len(sent_acks(local)) == 1  # the ticket in hand was finished, no other taken
         (answered,) = sent_acks(local)
@@ -234,3 +235,24 @@ def test_the_sync_that_sets_a_thread_aside_exits_non_zero(tmp_path, monkeypatch)
     assert "0 failed, cursor at" in runs[2].stdout  # the cursor moved on: the others are not held for it
     local.app.faults.scheduled.clear()
     assert cli_runner().invoke(get_cli(), ["sync"]).exit_code == 0
+
+
+# 8. When Gmail refused a send mid-batch (out of quota, down), the threads after it were not tried, and the sync
+#    listed each on stderr as "failed: thread …: not tried: Gmail refused an earlier thread of this batch": twenty
+#    such lines and "… and 10 more" after the refusal itself, in cron's mail every run while it lasted. The threads
+#    not tried are now one line with their number; the threads that failed are still named.
+def test_threads_not_tried_after_a_refusal_are_one_line_not_one_each(tmp_path, monkeypatch):
+    from .test_host_sync import synced_host
+
+    local, host, _, feed = synced_host(tmp_path)
+    first = deliver(local.gmail(), make_email(sender="c0@example.org", subject="Q 0", message_id="<q0@example.org>"))
+    for n in range(1, 30):
+        deliver(local.gmail(), make_email(sender=f"c{n}@example.org", subject=f"Q {n}", message_id=f"<q{n}@example.org>"))
+    local.app.faults.fail_next("gmail.users.messages.send", count=100, status=503)
+    hosted(monkeypatch, host)
+    result = cli_runner().invoke(get_cli(), ["sync"])
+    assert result.exit_code == 1
+    said = [line for line in result.stderr.splitlines() if not line[:4].isdigit()]  # not the log's lines
+    assert said == [f"failed: thread {first['threadId']}: GmailError: mailbox support@example.com: "
+                    f"gmail.users.messages.send {first['threadId']} failed: HTTP 503 backendError",
+                    "29 thread(s) not tried: Gmail refused an earlier thread of this batch; the next sync tries them"]
