@@ -7,6 +7,7 @@ seconds, so a person can watch tickets being acknowledged, labelled and escalate
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import tempfile
 import threading
@@ -119,14 +120,40 @@ def demo_app(local, host, feed):
 def _serve_demo(local, host, feed, port: int, interval: float, echo) -> int:
     from werkzeug.serving import make_server
 
-    from .mailbox.sample import new_customer_message
-
     app = demo_app(local, host, feed)
     try:
         server = make_server("127.0.0.1", port, app, threaded=True)  # bound before any URL is printed
     except OSError as exc:
         echo(f"Cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}): try `labeldesk demo --port 8081`.")
         return 1
+    # From here on SIGTERM (`timeout`, a closed terminal, `docker stop`) stops the demo as Ctrl-C does, so the
+    # temporary state folder is removed; and either one, wherever it lands, ends in "stopped.".
+    previous = _stop_on_sigterm()
+    try:
+        _announce_and_serve(local, host, feed, server, port, interval, echo)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    echo("stopped.")
+    return 0
+
+
+def _stop_on_sigterm():
+    """Let SIGTERM interrupt as Ctrl-C does; returns the handler it replaced (None off the main thread)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _announce_and_serve(local, host, feed, server, port: int, interval: float, echo) -> None:
+    from .mailbox.sample import new_customer_message
+
     base = f"http://127.0.0.1:{port}"
     echo(f"Labeldesk demo for {host.config.mailbox.address}")
     echo(f"  add-on preview:  {base}/preview/")
@@ -153,10 +180,6 @@ def _serve_demo(local, host, feed, port: int, interval: float, echo) -> int:
 
     threading.Thread(target=feeder, daemon=True).start()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        echo("stopped.")
+        server.serve_forever()  # werkzeug's returns on Ctrl-C (it takes the KeyboardInterrupt)
     finally:
         stop.set()
-        server.server_close()
-    return 0

@@ -256,3 +256,37 @@ def test_threads_not_tried_after_a_refusal_are_one_line_not_one_each(tmp_path, m
     assert said == [f"failed: thread {first['threadId']}: GmailError: mailbox support@example.com: "
                     f"gmail.users.messages.send {first['threadId']} failed: HTTP 503 backendError",
                     "29 thread(s) not tried: Gmail refused an earlier thread of this batch; the next sync tries them"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# 9. `labeldesk demo` stopped by SIGTERM (`timeout`, a terminal closed, `docker stop`) died on the spot and left its
+#    temporary state folder behind in /tmp, one per run; and Ctrl-C never printed the "stopped." its code meant to
+#    (the web server swallows the interrupt). Both now stop the demo cleanly: "stopped.", exit 0, nothing left.
+@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT])
+def test_the_demo_stopped_by_a_signal_says_so_and_leaves_no_state_folder(tmp_path, stop_with):
+    import os
+
+    demo = subprocess.Popen([sys.executable, "-m", "plugin_host.cli", "demo", "--port", str(_free_port())], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        said = []
+        for line in demo.stdout:
+            said.append(line)
+            if "Ctrl-C stops" in line:
+                break
+        assert any(p.name.startswith("labeldesk-demo-") for p in tmp_path.iterdir())
+        demo.send_signal(stop_with)
+        out, _ = demo.communicate(timeout=60)
+    finally:
+        demo.kill()
+    assert demo.returncode == 0, "".join(said) + out
+    assert out.endswith("stopped.\n") and "Aborted" not in out and "Traceback" not in out
+    assert not any(p.name.startswith("labeldesk-demo-") for p in tmp_path.iterdir())
