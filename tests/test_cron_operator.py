@@ -168,7 +168,8 @@ def test_a_sweep_that_failed_a_ticket_exits_non_zero_and_names_it(tmp_path, monk
     result = cli_runner().invoke(get_cli(), ["sweep"])
     assert result.exit_code == 1, result.output
     assert "sweep: 1 ticket(s) visited, 1 failed" in result.stdout
-    assert f"failed: thread {broken['threadId']}: RuntimeError: a plugin bug" in result.stderr
+    assert f"failed: thread {broken['threadId']}: plugin test-ack failed in on_sweep (RuntimeError: a plugin bug)" \
+        in result.stderr
 
 
 def test_a_sweep_gmail_stopped_halfway_exits_non_zero_and_says_what_was_not_reached(tmp_path, monkeypatch):
