@@ -106,6 +106,12 @@ class Config:
     plugin_settings: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)  # dotted key → LABELDESK_… variable that set it
     hook: Any = None  # the plugin manager's hook relay, set by the Host (plugins asking plugins)
+    switched_on: dict[str, Any] = field(default_factory=dict)  # plugin → datetime or None, set by the Host
+
+    def switched_on_at(self, name: str):
+        """When plugin ``name`` was switched on (a datetime), or None when it counts as on from the start (see
+        ``plugin_host/switch_ons.py``): what was over before that time, such as a deadline missed, is not its news."""
+        return self.switched_on.get(name)
 
     def plugin(self, name: str) -> Any:
         """The validated settings object of plugin ``name`` (raw dict if it declared none)."""

@@ -23,6 +23,7 @@ from .executor import TASK_KEY, Executor, Outcome
 from .files import exclusive, remove_stale_temp_files
 from .loopguard import ROBOT_LOCAL
 from .plugins import listed_answers, log_broken
+from . import switch_ons
 from .refusals import level
 from .ticket import CONTINUED, THREAD_LINK, CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
@@ -91,6 +92,7 @@ class Host:
         self._thread_locks = [threading.RLock() for _ in range(64)]
         self._warned_group_writable = False
         self._swept_temp_files = False
+        self._recorded_switch_ons = False
         self._sweep_refused: set[str] = set()  # tickets whose read stopped a sweep: visited last next time
         # Set when ``serve`` is told to stop: syncs and sweeps finish the ticket in hand and take no other.
         self.stopping = threading.Event()
@@ -118,6 +120,9 @@ class Host:
         if not self._swept_temp_files:  # once a process: a state file's write a kill cut short left its temp file
             self._swept_temp_files = True
             remove_stale_temp_files(path)
+        if not self._recorded_switch_ons:  # once a process, before any ticket: which plugins were switched on when
+            self._recorded_switch_ons = True
+            self.config.switched_on = switch_ons.record(path, self.config.enabled_plugins, self.now())
         return path
 
     # -- reading tickets ---------------------------------------------------------------------

@@ -56,7 +56,7 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
     owner = _owner_email(ticket, settings)
     if state.at_risk and policy.notify_owner_at_risk:
         warn_at_risk(ticket, state, policy, actions, owner, f"atrisk:{clock}")
-    if not state.breached:
+    if not state.breached or missed_before_switched_on(state, settings):
         return
     lead = policy.team_lead or owner
     actions.task(title=f"SLA breached: {ticket.subject}"[:1024], key=f"breach:{clock}", tasklist=policy.tasklist,
@@ -80,6 +80,15 @@ def ladder(ticket, state: SlaState, policy, actions, settings, now: datetime) ->
         late = human_duration(overdue) + (" business time" if policy.business(state.priority) else "")
         actions.notify(to=lead, subject=notice_subject(ticket), key=f"breach2:{clock}", follows=(atrisk, breach),
                        text=f"Still unanswered: breached {late} ago ({what}).\n{missed} {owned}\n{ticket.gmail_url}")
+
+
+def missed_before_switched_on(state: SlaState, settings) -> bool:
+    """Whether the deadline passed before the SLA plugin was switched on: a backlog's breach of weeks ago, or one
+    of the days it was off. The label shows it; a task, a notice or a chat post for it would be news to nobody (a
+    help desk applies a new SLA policy to what happens from then on). Plugins on from the start escalate all."""
+    asked = getattr(settings, "switched_on_at", None)  # a test's stand-in settings may not know it
+    switched_on = asked("sla") if asked else None
+    return switched_on is not None and state.due is not None and state.due < switched_on
 
 
 def notice_subject(ticket) -> str:

@@ -1,0 +1,58 @@
+"""When each enabled plugin was switched on, kept in ``<state_dir>/plugins-on.json``.
+
+Admins switch plugins on one by one, on a mailbox with weeks of history. A help desk applies a new policy to what
+happens from then on (Zendesk applies a new SLA policy to a ticket only at its next update), so a plugin may ask
+``Config.switched_on_at(name)`` and leave alone what was over before it was on: the SLA plugin labels a deadline
+missed weeks ago but escalates nobody for it. Gmail dates no label, so the host keeps the time itself: the first
+run (sync, sweep, `serve`) that finds a plugin enabled records it; a run that finds it off forgets it, so switching
+it on again starts a new period. Plugins enabled when the record is first written (a new install, or an upgrade
+from a version that kept none) count as on from the start (``None``): they act as they did before.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+FILE = "plugins-on.json"
+
+
+def record(state_dir: Path | str, enabled: tuple[str, ...], now: datetime) -> dict[str, datetime | None]:
+    """The switch-on time of each plugin in ``enabled`` (``None``: on from the start), written when it changed.
+    A file that cannot be read or written costs no run: logged, and the times are kept in memory."""
+    path = Path(state_dir) / FILE
+    known = _load(path)
+    if known is None:  # the first record: whatever is on now was on before anything was kept
+        times = {name: None for name in enabled}
+    else:
+        times = {name: known[name] if name in known else now for name in enabled}
+    if known != times:
+        for name in (n for n in times if known is not None and n not in known):
+            log.info("plugin %s switched on at %s: what was over before is left as it was", name, now.isoformat())
+        _save(path, times)
+    return times
+
+
+def _load(path: Path) -> dict[str, datetime | None] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))["switched_on"]
+        return {str(name): None if when is None else datetime.fromisoformat(when) for name, when in data.items()}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("%s cannot be read (%s): every enabled plugin counts as on from the start", path,
+                    type(exc).__name__)
+        return None
+
+
+def _save(path: Path, times: dict[str, datetime | None]) -> None:
+    from .files import write_private_json
+
+    try:
+        write_private_json(path, {"switched_on": {name: None if when is None else when.isoformat()
+                                                  for name, when in sorted(times.items())}})
+    except OSError as exc:
+        log.warning("%s cannot be written (%s): when plugins were switched on is kept until this process ends",
+                    path, exc.strerror or exc)

@@ -1,0 +1,121 @@
+"""Admins switch plugins on one by one, on a mailbox with history: what switching each on, off and on again does.
+
+A help desk applies a new SLA policy to what happens from then on (Zendesk: "a newly created SLA policy is not
+applied to existing tickets" until they are updated). Switched on over a backlog, the SLA plugin labels what is
+overdue but tells nobody about deadlines that passed before it was on: no breach task, no notice, no chat post."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from plugin_host.config import load_config
+from plugin_host.mailbox import LocalMailbox
+from plugin_host.runtime import build_host
+from plugin_host.sync import ChangeFeed
+
+from .conftest import deliver, make_email, send
+
+LEAD = "lead@example.com"
+SLA = {"hours": "24/7", "timezone": "UTC", "team_lead": LEAD, "targets": {"normal": {"first_response": "4h"}}}
+START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
+
+
+def host_with(tmp_path, local, enabled, now):
+    data = {"mailbox": {"address": "support@example.com"},
+            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": enabled, "sla": SLA},
+            "host": {"state_dir": str(tmp_path / "state"), "alerts_per_hour": 0}}
+    host = build_host(load_config(tmp_path / "labeldesk.toml", data=data, environ={}), http=local.http,
+                      now=lambda: now)
+    host.client.sleep = lambda s: None
+    return host
+
+
+def question(local, n, when) -> str:
+    ref = deliver(local.gmail(), make_email(sender=f"Customer {n} <c{n}@example.org>", subject=f"Order {n}",
+                                            message_id=f"<q{n}@example.org>", date=when))
+    local.mailbox.messages[ref["id"]].internal_date = int(when.timestamp() * 1000)
+    return ref["threadId"]
+
+
+def lead_mails(local) -> list[str]:
+    return sorted(m.parse().subject or "" for m in local.mailbox.messages.values()
+                  if b"To: " + LEAD.encode() in m.raw and b"X-Labeldesk: notify:" in m.raw)
+
+
+def breach_tasks(host) -> list[dict]:
+    listed = host.client.list_tasks(host.executor.tasklist_id("Labeldesk escalations"))
+    return [t for t in listed if "[labeldesk:breach:" in t.get("notes", "")]
+
+
+def test_sla_switched_on_over_a_backlog_labels_old_breaches_and_escalates_only_new_ones(tmp_path):
+    """Three weeks with acknowledgements only: ten questions wait unanswered. Switched on, the SLA plugin labels
+    them breached, but the lead gets no task or email for deadlines missed before it was on; a question that
+    arrives afterwards and waits past its deadline is escalated as always."""
+    local = LocalMailbox()
+    old = [question(local, n, START + timedelta(days=n)) for n in range(10)]
+    ChangeFeed(host_with(tmp_path, local, ["autoreply"], START + timedelta(days=10))).sync()
+
+    switched = START + timedelta(days=21)
+    host = host_with(tmp_path, local, ["autoreply", "sla"], switched)
+    ChangeFeed(host).sync()
+    host.sweep()
+    assert all(host.ticket(t).has_label("SLA/Breached") for t in old)  # the state is shown
+    assert lead_mails(local) == [] and breach_tasks(host) == []  # but nobody is told of what is weeks old
+
+    new = question(local, 99, switched + timedelta(minutes=5))
+    later = host_with(tmp_path, local, ["autoreply", "sla"], switched + timedelta(hours=5))
+    ChangeFeed(later).sync()
+    later.sweep()
+    assert host.ticket(new).has_label("SLA/Breached")
+    assert lead_mails(local) == ["SLA: Order 99"]
+    assert [t["title"] for t in breach_tasks(later)] == ["SLA breached: Order 99"]
+    state = json.loads((tmp_path / "state" / "plugins-on.json").read_text())
+    assert state["switched_on"] == {"autoreply": None, "sla": switched.isoformat()}
+
+
+def test_sla_switched_off_and_on_again_escalates_no_breach_of_the_weeks_it_was_off(tmp_path):
+    """On from the start: a breach is escalated once. Off for two weeks (a run with it off is what says so):
+    nothing. On again: the breaches of those weeks are labelled, not escalated, and the one told before is not
+    told again; a breach after it is back on is."""
+    local = LocalMailbox()
+    first = question(local, 1, START)
+    host = host_with(tmp_path, local, ["sla"], START + timedelta(hours=5))
+    ChangeFeed(host).sync()
+    host.sweep()
+    assert lead_mails(local) == ["SLA: Order 1"] and len(breach_tasks(host)) == 1
+
+    off = host_with(tmp_path, local, ["autoreply"], START + timedelta(days=1))
+    meanwhile = question(local, 2, START + timedelta(days=2))
+    ticket = off.ticket(first)
+    send(local.gmail(), make_email(sender="Anna Kowalska <support@example.com>", to=ticket.customer.email,
+                                   subject="Re: Order 1", in_reply_to=ticket.messages[0].message_id,
+                                   message_id="<a1@example.com>", body="Sorted.\nAnna Kowalska",
+                                   date=START + timedelta(days=3)), first)
+    ChangeFeed(off).sync()
+    off.sweep()
+
+    back = START + timedelta(days=15)
+    on = host_with(tmp_path, local, ["autoreply", "sla"], back)
+    ChangeFeed(on).sync()
+    on.sweep()
+    assert on.ticket(meanwhile).has_label("SLA/Breached")
+    assert lead_mails(local) == ["SLA: Order 1"]
+    [task] = breach_tasks(on)  # made before sla was off, left open meanwhile, completed now that it is answered
+    assert task["status"] == "completed" and "Answered by Anna Kowalska" in task["notes"]
+
+    question(local, 3, back + timedelta(minutes=1))
+    later = host_with(tmp_path, local, ["autoreply", "sla"], back + timedelta(hours=5))
+    ChangeFeed(later).sync()
+    later.sweep()
+    assert lead_mails(local) == ["SLA: Order 1", "SLA: Order 3"]
+
+
+def test_a_first_run_with_sla_on_keeps_escalating_the_backlog_it_finds(tmp_path):
+    """Installed (or upgraded from a version that kept no record) with sla on: no record says when it was
+    switched on, so the backlog is escalated as before, within [host] alerts_per_hour."""
+    local = LocalMailbox()
+    question(local, 1, START)
+    host = host_with(tmp_path, local, ["sla"], START + timedelta(hours=5))
+    ChangeFeed(host).sync()
+    assert lead_mails(local) == ["SLA: Order 1"]
