@@ -160,6 +160,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.gmail = self.local.gmail()
         self.threads: dict[str, Thread] = {}
         self.enabled = ["autoreply", "sla"]
+        self.autoreply_since = None  # when the admin last switched autoreply on (None: on from the first run)
         self.unsynced: set[str] = set()  # gmail ids delivered since the last sync that ended well
         self.swept = False  # a sweep ran since the last change the SLA labels depend on
         self.n = 100
@@ -507,8 +508,12 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule(autoreply=st.booleans(), sla=st.booleans())
     def admin_switches_plugins(self, autoreply, sla):
+        was_on = "autoreply" in self.enabled
         self.enabled = [name for name, on in (("autoreply", autoreply), ("sla", sla)) if on]
         self.restart()
+        self.host.state_dir  # the new process records at once which plugins are on (plugins-on.json)
+        if autoreply and not was_on:
+            self.autoreply_since = self.now
         self.swept = False
         self.say(f"the admin enables {self.enabled or 'no plugin'}")
 
@@ -531,8 +536,8 @@ class Lifecycle(RuleBasedStateMachine):
         """Groups of threads of one sender, one of which this sync had to acknowledge and none of which was
         (docs/autoreply.md, "When no acknowledgement is recorded", and the loop guard): a customer's request read
         as new (an incremental sync's new first message, or any thread on a full sync, which judges from the
-        thread alone), no agent wrote in the thread, at most ``max_age_hours`` old, its sender not acknowledged
-        within ``ack_window_days``."""
+        thread alone), no agent wrote in the thread, at most ``max_age_hours`` old and not older than the admin's
+        switching autoreply on, its sender not acknowledged within ``ack_window_days``."""
         acks = self.acknowledgements()
         acked = {thread_id for thread_id, _, _, _ in acks}
         candidates: dict[str, list[str]] = {}
@@ -542,6 +547,8 @@ class Lifecycle(RuleBasedStateMachine):
                 continue
             first = customers[0]
             if (not full and first.gmail_id not in self.unsynced) or self.now - first.at > MAX_AGE:
+                continue
+            if self.autoreply_since is not None and first.at < self.autoreply_since:  # came while it was off
                 continue
             if thread.thread_id not in acked:
                 candidates.setdefault(thread.customer, []).append(thread.thread_id)

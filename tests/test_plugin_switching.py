@@ -119,3 +119,28 @@ def test_a_first_run_with_sla_on_keeps_escalating_the_backlog_it_finds(tmp_path)
     host = host_with(tmp_path, local, ["sla"], START + timedelta(hours=5))
     ChangeFeed(host).sync()
     assert lead_mails(local) == ["SLA: Order 1"]
+
+
+def acknowledgements(local) -> list[str]:
+    return sorted(m.parse().to or "" for m in local.mailbox.messages.values() if b"X-Labeldesk: ack" in m.raw)
+
+
+def test_autoreply_switched_on_acknowledges_no_request_that_came_before_it_not_even_at_a_full_sync(tmp_path):
+    """Two questions came while only sla was on (one at 00:00, one at 08:00). Autoreply is switched on at 10:00:
+    `labeldesk sync`, `sync --full` and the sweep send neither customer a "we received your request" hours late;
+    the question at 10:05 is acknowledged."""
+    local = LocalMailbox()
+    day = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    question(local, 1, day)
+    question(local, 2, day + timedelta(hours=8))
+    ChangeFeed(host_with(tmp_path, local, ["sla"], day + timedelta(hours=9))).sync()
+
+    host = host_with(tmp_path, local, ["sla", "autoreply"], day + timedelta(hours=10))
+    ChangeFeed(host).sync()
+    host.sweep()
+    ChangeFeed(host).sync(full=True)
+    assert acknowledgements(local) == []
+
+    question(local, 3, day + timedelta(hours=10, minutes=5))
+    ChangeFeed(host_with(tmp_path, local, ["sla", "autoreply"], day + timedelta(hours=10, minutes=6))).sync()
+    assert acknowledgements(local) == ["c3@example.org"]

@@ -53,6 +53,9 @@ def skip_reason(ticket, settings, config, now: datetime) -> str:
         return "label opted out"
     if now - first.sent_at > timedelta(hours=settings.max_age_hours):
         return f"request older than {settings.max_age_hours:g} hours"
+    switched_on = config.switched_on_at("autoreply") if config is not None else None
+    if switched_on is not None and first.sent_at < switched_on:  # a full sync reads it again: hours late, no news
+        return "request received before autoreply was switched on"
     return ""
 
 
