@@ -296,9 +296,11 @@ def forget_customer(addresses, digests, threads, settings, dry_run) -> list[str]
     support team deletes the customer's threads. Nor has a plugin for the tasks and email notices it recorded
     as Actions: the host finds them by its own markers and removes them (docs/architecture.md, "Personal data
     outside Gmail"): a task's notes name the customer (``Customer: <address>``) above the first blank line, a
-    notice's text their address (or it follows, in ``Notification.follows``, one that does). A plugin that copies a customer's words, address or name into a file of its own implements this. It
-    may run while ``labeldesk serve`` writes the same files: take the lock the writers take, and replace a file
-    atomically (``plugin_host.files``).
+    notice's text their address (or it follows, in ``Notification.follows``, one that does). A plugin that
+    copies a customer's words, address or name into a file of its own implements this. It may run while
+    ``labeldesk serve`` writes the same files: take the lock the writers take, and replace a file atomically
+    (``plugin_host.files``). It is asked also when it is installed but not enabled (switched off, its files
+    wait for it): then ``settings.plugin(...)`` is its raw section, unchecked.
 
     :param addresses: the customer's addresses, lower case.
     :param digests: ``plugin_host.privacy.customer_digest`` of each address, for files that name a customer

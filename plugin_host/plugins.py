@@ -297,6 +297,11 @@ def _disabled_plugins(config, enabled_pm: pluggy.PluginManager, wanted: Callable
     return disabled
 
 
+def disabled_plugin_manager(config, enabled_pm: pluggy.PluginManager) -> pluggy.PluginManager:
+    """The installed plugins that are not enabled, to ask about what they keep (``forget_customer``)."""
+    return _disabled_plugins(config, enabled_pm, lambda name: True)
+
+
 def _paths_beside_config(raw: dict, paths: tuple[str, ...], config_file) -> dict:
     """Relative path settings, read from the configuration file's folder (like ``state_dir``)."""
     for key in paths:

@@ -58,17 +58,44 @@ def forget_customer(host, address: str, dry_run: bool = False) -> Forgotten:
         theirs, threads = set(), set()
         result.problems.append(f"Gmail could not be searched for their threads ({exc}): entries that name only a "
                                "thread were kept; run `labeldesk forget` again when Gmail answers")
+    asked = dict(addresses=[address], digests=[customer_digest(address)], threads=frozenset(threads),
+                 settings=host.config, dry_run=dry_run)
     hook = host.pm.hook.forget_customer
     if dry_run:  # a plugin that cannot say what it would remove without removing it is not asked
         blind = [impl for impl in hook.get_hookimpls() if "dry_run" not in impl.argnames]
         hook = host.pm.subset_hook_caller("forget_customer", remove_plugins=[impl.plugin for impl in blind])
-        result.left += [f"plugin {impl.plugin_name} was not asked (it cannot tell what it keeps without removing "
-                        "it): run without --dry-run" for impl in blind]
-    for lines in hook(addresses=[address], digests=[customer_digest(address)], threads=frozenset(threads),
-                      settings=host.config, dry_run=dry_run):
+        result.left += [_not_asked(impl.plugin_name) for impl in blind]
+    for lines in hook(**asked):
         result.removed.extend(lines or [])
+    forget_in_plugins_switched_off(host, asked, result)
     _erase_in_google(host, address, frozenset(theirs), dry_run, result)
     return result
+
+
+def _not_asked(plugin: str) -> str:
+    return (f"plugin {plugin} was not asked (it cannot tell what it keeps without removing it): run without "
+            "--dry-run")
+
+
+def forget_in_plugins_switched_off(host, asked: dict, result: Forgotten) -> None:
+    """A plugin switched off keeps its files for when it is on again (kb_suggest its agents' inserts): the
+    customer's part of them goes too. One that raises is said as a problem naming it; the others still forget."""
+    from .plugins import disabled_plugin_manager, hook_callers
+
+    disabled = disabled_plugin_manager(host.config, host.pm)
+    blind = {impl.plugin_name for impl in disabled.hook.forget_customer.get_hookimpls()
+             if "dry_run" not in impl.argnames}
+    for plugin, call in hook_callers(disabled, "forget_customer"):
+        if asked["dry_run"] and plugin in blind:
+            result.left.append(_not_asked(plugin))
+            continue
+        try:
+            for lines in call(**asked):
+                result.removed.extend(lines or [])
+        except Exception as exc:  # a plugin that is off must not keep the others from forgetting
+            result.problems.append(f"{plugin} (not enabled) could not remove what it keeps about them "
+                                   f"({type(exc).__name__}: {exc}); enable it or fix it, and run `labeldesk forget` "
+                                   "again")
 
 
 def _erase_in_google(host, address: str, threads: frozenset, dry_run: bool, result: Forgotten) -> None:

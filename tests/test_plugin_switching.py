@@ -144,3 +144,36 @@ def test_autoreply_switched_on_acknowledges_no_request_that_came_before_it_not_e
     question(local, 3, day + timedelta(hours=10, minutes=5))
     ChangeFeed(host_with(tmp_path, local, ["sla", "autoreply"], day + timedelta(hours=10, minutes=6))).sync()
     assert acknowledgements(local) == ["c3@example.org"]
+
+
+def test_forget_removes_a_customers_questions_kept_by_kb_suggest_after_it_was_switched_off(tmp_path):
+    """kb_suggest kept the questions agents answered with an article (kb-feedback.jsonl). Switched off, its file
+    stays for when it is on again; a customer who then asks to be forgotten must leave it all the same."""
+    from plugin_host.privacy import forget_customer
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text("---\ntitle: How refunds work\nurl: https://help.example.com/r\n---\n"
+                                       "Refunds reach your card within 5 business days.\n")
+
+    def host(enabled):
+        data = {"mailbox": {"address": "support@example.com"},
+                "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+                "plugins": {"enabled": enabled, "kb_suggest": {"articles": str(folder)}},
+                "host": {"state_dir": str(tmp_path / "state")}}
+        return build_host(load_config(tmp_path / "labeldesk.toml", data=data, environ={}), http=local.http)
+
+    local = LocalMailbox()
+    on = host(["kb_suggest"])
+    ref = deliver(local.gmail(), make_email(sender="Jane Cooper <jane@example.org>", subject="Refund",
+                                            body="When will my refund reach my card?"))
+    on.card_action("kb.insert_answer", {"article": "refunds"}, {}, ref["threadId"],
+                   on.config.agents["anna.kowalska@example.com"])
+    path = tmp_path / "state" / "kb-feedback.jsonl"
+    assert "refund reach my card" in path.read_text()
+
+    planned = forget_customer(host(["autoreply"]), "jane@example.org", dry_run=True)  # says, removes nothing
+    assert "refund reach my card" in path.read_text() and planned.removed
+    forgotten = forget_customer(host(["autoreply"]), "jane@example.org")
+    assert "refund reach my card" not in path.read_text()
+    assert forgotten.removed
