@@ -120,12 +120,24 @@ class ChangeFeed:
         self._queue_guard = threading.Lock()
         self._queue = threading.Lock()  # held by the one background sync that runs or waits its turn
         self._waiting = threading.Event()  # a background sync is queued and has not started yet
+        self._asked_for: int | None = 0  # the newest history id pushes asked the waiting sync for (0, None: sync)
         self._rounds_left_for_later = 0  # syncs in a row that left threads for the next one (see _left_for_later)
 
-    def sync_soon(self) -> bool:
-        """Sync in the background (after a push). A burst of pushes costs one running sync and at most
-        one waiting behind it, not one each: the waiting one will see every change. False: one already waits."""
+    def covers(self, history_id: int) -> bool:
+        """Whether the cursor already reaches ``history_id`` (a push's): every change up to it was processed."""
+        cursor = self.cursor.history_id
+        return cursor is not None and int(cursor) >= history_id
+
+    def sync_soon(self, history_id: int | None = None) -> bool:
+        """Sync in the background (after a push telling of ``history_id``). A burst of pushes costs one running
+        sync and at most one waiting behind it, not one each: the waiting one will see every change, and reads no
+        history when the sync before it already reached every id it was asked for (Pub/Sub's backlog after the
+        host was down, or notices delivered late and out of order). False: none was started."""
         with self._queue_guard:
+            if history_id is not None and self.covers(history_id):
+                return False
+            asked = self._asked_for
+            self._asked_for = None if history_id is None or asked is None else max(asked, history_id)
             if self._waiting.is_set():
                 return False
             self._waiting.set()
@@ -136,6 +148,11 @@ class ChangeFeed:
         with self._queue:
             with self._queue_guard:
                 self._waiting.clear()  # from here on a new push must queue another sync: this one may miss it
+                asked, self._asked_for = self._asked_for, 0
+            if asked and self.covers(asked):  # the sync before this one passed every push it waited for
+                log.debug("sync after push skipped: the cursor (%s) already reaches history id %s",
+                          self.cursor.history_id, asked)
+                return
             try:
                 self.sync()
             except Busy as exc:  # another process is syncing the same mail: nothing is wrong here

@@ -169,6 +169,10 @@ def gmail_push():
         log.warning("push message %s received again: ignored (a replay or a duplicate delivery)", notice.message_id)
         return {"duplicate": True}, 200
     feed = current_app.extensions.get("labeldesk.feed")
+    if feed is not None and feed.covers(notice.history_id):
+        # Pub/Sub delivers late and out of order: the last sync already passed this notice. Reading history for
+        # it would cost quota and find nothing.
+        return {"accepted": True, "historyId": str(notice.history_id), "synced_already": True}, 200
     if feed is not None:
-        feed.sync_soon()
+        feed.sync_soon(notice.history_id)
     return {"accepted": True, "historyId": str(notice.history_id)}, 200

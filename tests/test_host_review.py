@@ -130,7 +130,7 @@ def test_a_replayed_push_is_refused_and_starts_no_sync(tmp_path):
     serve_certs(responses, signer)
     _, _, feed, client = push_app(tmp_path)
     syncs = []
-    feed.sync_soon = lambda: syncs.append(1) or True
+    feed.sync_soon = lambda *history_id: syncs.append(1) or True
     auth = {"Authorization": "Bearer " + signer.token(AUDIENCE, PUSHER)}
     assert client.post("/gmail/push", data=push_body(), headers=auth).status_code == 200
     replay = client.post("/gmail/push", data=push_body(), headers=auth)

@@ -1,0 +1,113 @@
+"""Gmail push as Pub/Sub delivers it in production: at least once, out of order, in bursts (a backlog after the
+host was down), for other mailboxes of a shared topic; and the watch that makes Gmail push at all."""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+
+import pytest
+import responses
+
+from .conftest import deliver, make_email
+from .test_push import AUDIENCE, PUSHER, push_app
+from .tokens import serve_certs
+
+_ids = itertools.count(1)
+
+
+def pubsub_push(history_id: int, address: str = "support@example.com", message_id: str | None = None) -> bytes:
+    """A Pub/Sub push request body carrying Gmail's notification, each with its own messageId by default."""
+    data = json.dumps({"emailAddress": address, "historyId": history_id}).encode()
+    return json.dumps({"message": {"data": base64.urlsafe_b64encode(data).decode(), "attributes": {},
+                                   "messageId": message_id or f"pubsub-{next(_ids)}",
+                                   "publishTime": "2026-11-23T10:00:00.000Z"},
+                       "subscription": "projects/p/subscriptions/labeldesk"}).encode()
+
+
+def settle(feed) -> None:
+    """Wait until the syncs pushes started have ended (no timing: the queue's lock is held while one runs)."""
+    while True:
+        with feed._queue:
+            pass
+        if not feed._waiting.is_set() and not feed._queue.locked():
+            return
+
+
+@pytest.fixture
+def pushed(tmp_path, signer):
+    """(local mailbox, feed, post) with the cursor set by a first sync; ``post(body)`` answers like serve."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_certs(mock, signer)
+        local, host, feed, client = push_app(tmp_path)
+        feed.sync()
+        auth = {"Authorization": "Bearer " + signer.token(AUDIENCE, PUSHER)}
+        yield local, feed, lambda body: client.post("/gmail/push", data=body, headers=auth)
+
+
+def counting_history_reads(feed, gate: threading.Event | None = None) -> list:
+    """history.list calls of the feed's client from here on; with ``gate``, the first one waits for it."""
+    calls, real = [], feed.host.client.list_history
+
+    def list_history(*args, **kwargs):
+        calls.append(args[0])
+        if gate is not None and len(calls) == 1:
+            gate.wait(10)
+        return real(*args, **kwargs)
+
+    feed.host.client.list_history = list_history
+    return calls
+
+
+def test_a_push_for_changes_the_cursor_already_passed_reads_no_history(pushed):
+    """Pub/Sub delivers out of order and late: a notification older than what the last sync applied has nothing
+    to tell, and reading history for it spent quota (2 units each) for nothing."""
+    local, feed, post = pushed
+    deliver(local.gmail(), make_email(message_id="<late@example.org>"))
+    newest = local.mailbox.history_id
+    reads = counting_history_reads(feed)
+    answer = post(pubsub_push(newest))
+    settle(feed)
+    assert answer.status_code == 200 and answer.json["accepted"] and len(reads) == 1
+    assert int(feed.cursor.history_id) >= newest
+    for older in (newest, newest - 1, newest - 3):  # Gmail's earlier notices, delivered after the newer one
+        late = post(pubsub_push(older))
+        assert late.status_code == 200 and late.json["accepted"] and late.json["synced_already"]
+    settle(feed)
+    assert len(reads) == 1
+
+
+def test_a_backlog_of_pushes_costs_one_history_read(pushed):
+    """After the host was down Pub/Sub delivers its backlog at once: hundreds of notices within seconds. One
+    sync runs and one waits; the waiting one had nothing left to do once the first one passed every notice, but it
+    read history again, and so did each sync after it while the backlog lasted."""
+    local, feed, post = pushed
+    g = local.gmail()
+    for n in range(5):
+        deliver(g, make_email(sender=f"Customer {n} <c{n}@example.org>", message_id=f"<b{n}@example.org>"))
+    newest = local.mailbox.history_id
+    gate = threading.Event()
+    reads = counting_history_reads(feed, gate)
+    assert post(pubsub_push(newest)).status_code == 200  # starts a sync, held inside its history read
+    while not reads:
+        threading.Event().wait(0.01)
+    answers = [post(pubsub_push(history_id)) for history_id in range(newest - 40, newest + 1)]
+    assert {a.status_code for a in answers} == {200}
+    gate.set()
+    settle(feed)
+    assert len(reads) == 1
+    assert int(feed.cursor.history_id) >= newest
+
+
+def test_a_push_newer_than_the_cursor_still_syncs(pushed):
+    local, feed, post = pushed
+    reads = counting_history_reads(feed)
+    deliver(local.gmail(), make_email(message_id="<first@example.org>"))
+    post(pubsub_push(local.mailbox.history_id))
+    settle(feed)
+    deliver(local.gmail(), make_email(sender="Bob <bob@example.org>", message_id="<second@example.org>"))
+    answer = post(pubsub_push(local.mailbox.history_id))
+    settle(feed)
+    assert not answer.json.get("synced_already") and len(reads) == 2
+    assert sum(b"X-Labeldesk: ack" in m.raw for m in local.mailbox.messages.values()) == 2
