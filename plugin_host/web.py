@@ -17,6 +17,7 @@ from .push import SeenMessages
 
 log = logging.getLogger(__name__)
 push = Blueprint("push", __name__)
+OTHER_MAILBOXES_NAMED = 1000  # other mailboxes' addresses remembered (each said once); past that, DEBUG only
 
 
 def create_app(host, feed=None, test_config: dict | None = None, demo: bool = False) -> Flask:
@@ -29,6 +30,7 @@ def create_app(host, feed=None, test_config: dict | None = None, demo: bool = Fa
     app.extensions["labeldesk"] = host
     app.extensions["labeldesk.feed"] = feed
     app.extensions["labeldesk.pushes"] = SeenMessages()
+    app.extensions["labeldesk.other_mailboxes"] = set()  # addresses of other mailboxes' pushes, each said once
     if app.config["LABELDESK_DEMO"]:
         app.wsgi_app = loopback_only(app.wsgi_app)
     app.register_blueprint(push)
@@ -161,7 +163,16 @@ def gmail_push():
         log.error("malformed push acknowledged and dropped (%s); the next push or poll syncs", exc)
         return {"malformed": True}, 200
     if notice.email_address.lower() != settings.address:
-        log.warning("push for %s ignored: this host serves %s", notice.email_address, settings.address)
+        # Google recommends one topic for all of an application's Gmail pushes: with another mailbox watched on it,
+        # this subscription gets that mailbox's notices too, up to one a second. Said once per address.
+        others = current_app.extensions["labeldesk.other_mailboxes"]
+        if notice.email_address not in others and len(others) < OTHER_MAILBOXES_NAMED:
+            others.add(notice.email_address)
+            log.warning("push for %s ignored: this host serves %s (said once for that address; its pushes come on "
+                        "a topic shared with another mailbox, or %s is this account's address and [mailbox] address "
+                        "should say so)", notice.email_address, settings.address, notice.email_address)
+        else:
+            log.debug("push for %s ignored: this host serves %s", notice.email_address, settings.address)
         return {"ignored": True}, 200
     if not current_app.extensions["labeldesk.pushes"].first_time(notice.message_id):
         # A replay, or Pub/Sub's own duplicate delivery: no sync. A 2xx acknowledges it; an error status

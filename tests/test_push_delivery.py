@@ -111,3 +111,18 @@ def test_a_push_newer_than_the_cursor_still_syncs(pushed):
     settle(feed)
     assert not answer.json.get("synced_already") and len(reads) == 2
     assert sum(b"X-Labeldesk: ack" in m.raw for m in local.mailbox.messages.values()) == 2
+
+
+def test_pushes_for_other_mailboxes_of_a_shared_topic_are_said_once(pushed, caplog):
+    """Google recommends one Pub/Sub topic for all of an application's Gmail pushes, so a host's subscription
+    gets every other mailbox's notices too (up to one a second each): each was a WARNING, a line a second."""
+    _, feed, post = pushed
+    with caplog.at_level("DEBUG", logger="plugin_host"):
+        for n in range(30):
+            answer = post(pubsub_push(2000 + n, address="sales@example.com"))
+            assert answer.status_code == 200 and answer.json == {"ignored": True}  # never ours: not redelivered
+        post(pubsub_push(5000, address="billing@example.com"))
+    said = [r for r in caplog.records if r.levelname == "WARNING" and "ignored" in r.getMessage()]
+    assert [("sales@example.com" in r.getMessage(), "billing@example.com" in r.getMessage()) for r in said] == [
+        (True, False), (False, True)]
+    assert "support@example.com" in said[0].getMessage() and "once" in said[0].getMessage()
