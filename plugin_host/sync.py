@@ -45,6 +45,7 @@ class Cursor:
     sent: list = field(default_factory=list)  # ids of messages we sent after history_id: the next process skips them
     refused: list = field(default_factory=list)  # threads Gmail refused last time: tried after the others
     watch_expires_at: float = 0.0  # when Gmail stops pushing unless the watch is renewed (users.watch expiration)
+    watch_topic: str = ""  # the topic the last renewal watched ("": not known, a cursor of an older version)
 
     @classmethod
     def load(cls, state_dir: Path, mailbox: str = "") -> "Cursor":
@@ -78,14 +79,16 @@ class Cursor:
         refused = [i for i in data["refused"] if isinstance(i, str)] if isinstance(data.get("refused"), list) else []
         expires = data.get("watch_expires_at")
         expires = float(expires) if isinstance(expires, (int, float)) and not isinstance(expires, bool) else 0.0
+        topic = data.get("watch_topic") if isinstance(data.get("watch_topic"), str) else ""
         return cls(path, str(history_id) if history_id is not None else None, renewed, strikes, mailbox, sent,
-                   refused, expires)
+                   refused, expires, topic)
 
     def save(self) -> None:
         try:
             write_private_json(self.path, {"mailbox": self.mailbox, "history_id": self.history_id,
                                            "watch_renewed_at": self.watch_renewed_at,
                                            "watch_expires_at": self.watch_expires_at,
+                                           "watch_topic": self.watch_topic,
                                            "strikes": dict(self.strikes),  # a copy: renewal saves beside a sync
                                            "sent": list(self.sent), "refused": list(self.refused)})
         except OSError as exc:
@@ -359,17 +362,22 @@ class ChangeFeed:
     # -- watch -------------------------------------------------------------------------------
 
     def renew_watch(self, topic: str | None, force: bool = False) -> bool:
-        """Re-issue ``users.watch`` at most daily (Google asks for at least weekly)."""
+        """Re-issue ``users.watch`` at most daily (Google asks for at least weekly), and at once for another topic
+        than the last renewal's (Gmail publishes to the old one until then)."""
         if not topic:
             return False
         # Under the sync lock, on the cursor as saved: another process's sync may have moved it since ours, and a
         # sync that loaded it before the renewal would save over the renewal's date.
         with self.lock, exclusive(self.host.state_dir, "sync"):
             self._reload_cursor()
-            if not force and time.time() - self.cursor.watch_renewed_at < WATCH_RENEW_SECONDS:
+            moved = self.cursor.watch_topic not in ("", topic)
+            if not force and not moved and time.time() - self.cursor.watch_renewed_at < WATCH_RENEW_SECONDS:
                 return False
+            if moved:
+                log.warning("push topic changed from %s to %s: watching the new one now", self.cursor.watch_topic,
+                            topic)
             answer = self.host.client.watch(topic, label_ids=["INBOX"]) or {}
-            self.cursor.watch_renewed_at = time.time()
+            self.cursor.watch_renewed_at, self.cursor.watch_topic = time.time(), topic
             expiration = str(answer.get("expiration", ""))  # epoch milliseconds, as a string
             self.cursor.watch_expires_at = int(expiration) / 1000 if expiration.isdigit() else 0.0
             self.cursor.save()

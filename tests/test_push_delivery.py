@@ -126,3 +126,34 @@ def test_pushes_for_other_mailboxes_of_a_shared_topic_are_said_once(pushed, capl
     assert [("sales@example.com" in r.getMessage(), "billing@example.com" in r.getMessage()) for r in said] == [
         (True, False), (False, True)]
     assert "support@example.com" in said[0].getMessage() and "once" in said[0].getMessage()
+
+
+def test_a_new_watch_topic_is_watched_at_the_next_start_not_a_day_later(tmp_path):
+    """The admin moves the push to another topic (a new project, a renamed topic) and restarts: Gmail went on
+    publishing to the old topic until the daily renewal came due, up to 24 hours of polling only."""
+    from plugin_host.sync import ChangeFeed
+
+    from .test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    assert ChangeFeed(host).renew_watch("projects/p/topics/gmail") is True
+    assert ChangeFeed(host).renew_watch("projects/p/topics/gmail") is False  # a restart: renewed less than a day ago
+    assert ChangeFeed(host).renew_watch("projects/q/topics/labeldesk") is True
+    assert local.mailbox.watch_state["topicName"] == "projects/q/topics/labeldesk"
+    assert ChangeFeed(host).renew_watch("projects/q/topics/labeldesk") is False
+
+
+def test_a_cursor_from_before_the_topic_was_kept_renews_no_sooner(tmp_path):
+    """Upgraded on a cursor.json that does not name the watched topic: the daily rhythm goes on, no extra watch."""
+    import time as clock
+
+    from plugin_host.sync import ChangeFeed
+
+    from .test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    (tmp_path / "state").mkdir(mode=0o700, exist_ok=True)
+    (tmp_path / "state" / "cursor.json").write_text(json.dumps({"mailbox": "support@example.com", "history_id": "5",
+                                                                "watch_renewed_at": clock.time() - 3600}))
+    assert ChangeFeed(host).renew_watch("projects/p/topics/gmail") is False
+    assert local.mailbox.watch_state is None
