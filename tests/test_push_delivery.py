@@ -157,3 +157,62 @@ def test_a_cursor_from_before_the_topic_was_kept_renews_no_sooner(tmp_path):
                                                                 "watch_renewed_at": clock.time() - 3600}))
     assert ChangeFeed(host).renew_watch("projects/p/topics/gmail") is False
     assert local.mailbox.watch_state is None
+
+
+def test_the_local_mailbox_stops_pushing_when_the_watch_expires_as_gmail_does(tmp_path):
+    """Gmail stops publishing once a watch's expiration passes (7 days after users.watch); the local mailbox went
+    on pushing for ever, so a host that never renewed passed its tests and went quiet in production."""
+    from plugin_host.mailbox import LocalMailbox
+
+    now = {"t": 1_790_000_000.0}
+    local = LocalMailbox(clock=lambda: now["t"])
+    pushes = []
+    local.app.push_callback = pushes.append
+    g = local.gmail()
+    answer = g.users().watch(userId="me", body={"topicName": "projects/p/topics/gmail", "labelIds": ["INBOX"]}).execute()
+    assert int(answer["expiration"]) == int((now["t"] + 7 * 86400) * 1000)  # by the mailbox's clock
+    deliver(g, make_email(message_id="<in-time@example.org>"))
+    assert len(pushes) == 1
+    now["t"] += 7 * 86400 + 1
+    deliver(g, make_email(sender="Bob <bob@example.org>", message_id="<too-late@example.org>"))
+    assert len(pushes) == 1
+    g.users().watch(userId="me", body={"topicName": "projects/p/topics/gmail", "labelIds": ["INBOX"]}).execute()
+    deliver(g, make_email(sender="Eve <eve@example.org>", message_id="<renewed@example.org>"))
+    assert len(pushes) == 2
+
+
+def test_a_watch_that_expired_while_the_host_was_down_is_renewed_at_start_and_the_poll_fills_the_gap(tmp_path,
+                                                                                                       monkeypatch):
+    """serve's first run after 8 days away: the watch is renewed (Gmail stopped pushing a day ago) and the first
+    poll brings in the mail of the whole gap, each customer acknowledged once."""
+    import plugin_host.sync as sync_module
+    from plugin_host.mailbox import LocalMailbox
+    from plugin_host.scheduler import Scheduler
+    from plugin_host.sync import ChangeFeed
+
+    from .test_host_sync import make_host, sent_acks
+
+    now = {"t": 1_790_000_000.0}
+    monkeypatch.setattr(sync_module.time, "time", lambda: now["t"])
+    local = LocalMailbox(clock=lambda: now["t"])
+    pushes = []
+    local.app.push_callback = pushes.append
+    topic = "projects/p/topics/gmail"
+    _, host, _ = make_host(tmp_path, local=local)
+    feed = ChangeFeed(host)
+    assert feed.renew_watch(topic) and feed.sync().ok  # running, then stopped
+    now["t"] += 8 * 86400
+    g = local.gmail()
+    for n in range(3):
+        deliver(g, make_email(sender=f"C{n} <c{n}@example.org>", message_id=f"<gap{n}@example.org>"))
+    assert pushes == []  # the watch had expired: Gmail told nobody
+    _, host, _ = make_host(tmp_path, local=local)  # serve starts again
+    feed = ChangeFeed(host)
+    scheduler = Scheduler(host, feed, topic=topic)
+    scheduler.once(lambda: feed.renew_watch(topic), "watch renewal", "polling continues")  # as first_run does
+    scheduler.once(feed.sync, "poll", "polling will retry")
+    assert local.mailbox.watch_state["expiration"] > now["t"] * 1000
+    assert len(sent_acks(local)) == 3 and not feed.sync().threads
+    pushed_before = len(pushes)  # the labels and acknowledgements of the gap's tickets were pushed already
+    deliver(g, make_email(sender="Dan <dan@example.org>", message_id="<after@example.org>"))
+    assert len(pushes) == pushed_before + 1  # Gmail pushes again

@@ -294,6 +294,8 @@ class LocalMailboxApp:
         watch = self.mailbox.watch_state
         if not watch or not (self.push_url or self.push_callback) or not watched(watch, changes):
             return
+        if watch.get("expiration") and self.mailbox.clock() * 1000 >= int(watch["expiration"]):
+            return  # Gmail publishes nothing once a watch expires: users.watch again renews it
         if self.faults.drop_push():
             self.pushes_dropped += 1
             return

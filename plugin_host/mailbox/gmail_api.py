@@ -11,7 +11,6 @@ import email
 import email.policy
 import json
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime, make_msgid, parsedate_to_datetime
@@ -165,13 +164,16 @@ def get_profile(r: Request):
             "historyId": str(box.history_id)}
 
 
+WATCH_DAYS = 7  # Gmail stops pushing this long after users.watch unless it is called again
+
+
 def watch(r: Request):
     data = r.json()
     topic = data.get("topicName", "")
     if not re.match(r"^projects/[^/]+/topics/[^/]+$", topic or ""):
         raise ApiError(400, "Invalid topicName does not match projects/SOME-PROJECT/topics/SOME-TOPIC",
                        "invalidArgument")
-    expiration = int((time.time() + 7 * 86400) * 1000)
+    expiration = int((r.box.clock() + WATCH_DAYS * 86400) * 1000)
     r.box.watch_state = {"topicName": topic, "labelIds": data.get("labelIds", []),
                          "labelFilterBehavior": data.get("labelFilterBehavior") or data.get("labelFilterAction")
                          or "include",
