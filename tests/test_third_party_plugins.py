@@ -328,3 +328,25 @@ def test_a_plugins_keyless_notice_and_reply_go_once_though_another_plugins_bug_h
         feed.sync()
     assert sent_with(local, b"A new ticket.") == 1
     assert sent_with(local, b"We have it.") == 1
+
+
+class TwoNotices:
+    """A third-party plugin telling two people about a new ticket, neither notification given a key."""
+
+    @hookimpl
+    def on_ticket_opened(self, ticket, actions):
+        actions.notify(to="lead@example.com", subject=f"New: {ticket.subject}", text="For the lead.")
+        actions.notify(to="owner@example.com", subject=f"New: {ticket.subject}", text="For the owner.")
+
+
+def test_two_keyless_notices_of_one_hook_both_go_out_once(tmp_path):
+    """The key an event hook's keyless action gets counts its kind (``notify1``, ``notify2``): had both taken one
+    key, the owner's notice would pass for the lead's, already sent, and never go out."""
+    local, host = two_plugin_host(tmp_path, twonotices=TwoNotices(), vipdesk=Buggy())
+    feed = ChangeFeed(host)
+    feed.sync()
+    deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id="<two@x>"))
+    for _ in range(2):  # tried again: Buggy raises
+        feed.sync()
+    assert sent_with(local, b"For the lead.") == 1
+    assert sent_with(local, b"For the owner.") == 1
