@@ -87,7 +87,7 @@ def test_a_label_or_alert_address_no_gmail_takes_is_refused_in_the_plugin_that_r
     from plugin_host.actions import Actions
 
     actions = Actions(thread_id="t1")
-    for bad in (None, ["VIP", "Gold"], "", " ", "Team//Billing", "VIP/", "/VIP", "VIP\r"):
+    for bad in (None, ["VIP", "Gold"], "", " ", "Team//Billing", "VIP/", "/VIP", "VIP\r", "VIP\tGold", "VIP\x00"):
         with pytest.raises((TypeError, ValueError), match="label"):
             actions.add_labels(bad)
         with pytest.raises((TypeError, ValueError), match="label"):
