@@ -350,3 +350,39 @@ def test_two_keyless_notices_of_one_hook_both_go_out_once(tmp_path):
         feed.sync()
     assert sent_with(local, b"For the lead.") == 1
     assert sent_with(local, b"For the owner.") == 1
+
+
+def test_a_list_of_the_wrong_items_is_left_out_like_a_wrong_answer(tmp_path, caplog):
+    """A list is not enough: ``[None]`` from sweep_queries was searched as '(None)', and ``["VIP"]`` from
+    ticket_sections put a text where the card wants a section. Each is logged naming the plugin and left out."""
+    class Sweeper:
+        @hookimpl
+        def sweep_queries(self, settings, now):
+            return ["in:inbox"]
+
+        @hookimpl
+        def ticket_sections(self, ticket):
+            return [{"header": "Deadline", "widgets": []}]
+
+    class WrongItems:
+        @hookimpl
+        def sweep_queries(self, settings, now):
+            return [None]
+
+        @hookimpl
+        def ticket_sections(self, ticket):
+            return ["VIP"]
+
+    local, host = two_plugin_host(tmp_path, sweeper=Sweeper(), vipdesk=WrongItems())
+    ref = deliver(local.gmail(), make_email(message_id="<items@x>"))
+    searched = []
+    list_ids = host.client.list_message_ids
+    host.client.list_message_ids = lambda q, **kw: searched.append(q) or list_ids(q=q, **kw)
+    with caplog.at_level(logging.ERROR):
+        host.sweep()
+        sections = host.side_panel_sections(host.ticket(ref["threadId"]), None, urls=str)
+    assert searched == ["in:inbox"]
+    assert sections == [{"header": "Deadline", "widgets": []}]
+    said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+    assert "plugin vipdesk: sweep_queries returned [None], not a list of str" in said
+    assert "plugin vipdesk: ticket_sections returned ['VIP'], not a list of dict" in said
