@@ -386,3 +386,47 @@ def test_a_list_of_the_wrong_items_is_left_out_like_a_wrong_answer(tmp_path, cap
     said = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
     assert "plugin vipdesk: sweep_queries returned [None], not a list of str" in said
     assert "plugin vipdesk: ticket_sections returned ['VIP'], not a list of dict" in said
+
+
+def quota_spent():
+    from plugin_host.errors import GmailError
+
+    error = GmailError("support@example.com: gmail.users.messages.list: 429 Quota exceeded")
+    error.status, error.unavailable = 429, True
+    return error
+
+
+class AsksGmail:
+    """A plugin whose hook reads Gmail through the host (a facts hook, the customer's earlier tickets), and Gmail
+    is out of quota."""
+
+    @hookimpl
+    def on_ticket_opened(self, ticket, actions):
+        raise quota_spent()
+
+    @hookimpl
+    def ticket_sections(self, ticket):
+        raise quota_spent()
+
+
+def test_gmail_refusing_inside_a_plugins_hook_is_gmail_s_refusal_not_the_plugins_bug(tmp_path, caplog):
+    """Gmail out of quota while a hook reads it stops the batch as any refusal does: no strike, so no ticket is set
+    aside for a quota, and the side panel answers 'try again' rather than dropping a section as a broken plugin's."""
+    import pytest
+
+    from plugin_host.errors import GmailError
+    from plugin_host.sync import NOT_TRIED
+
+    local, host = two_plugin_host(tmp_path, ack=Acknowledger(), vipdesk=AsksGmail())
+    feed = ChangeFeed(host)
+    feed.sync()
+    for n in range(2):
+        deliver(local.gmail(), make_email(sender=f"C{n} <c{n}@example.org>", message_id=f"<quota{n}@x>"))
+    reports = [feed.sync() for _ in range(3)]
+    assert all(not report.set_aside for report in reports)
+    [(_, first), (_, second)] = reports[-1].failed
+    assert "429 Quota exceeded" in first and "plugin vipdesk" not in first and second.startswith(NOT_TRIED)
+    ticket = host.ticket(reports[-1].failed[0][0])
+    with caplog.at_level(logging.ERROR), pytest.raises(GmailError):
+        host.side_panel_sections(ticket, None, urls=str)
+    assert not [r for r in caplog.records if "plugin vipdesk" in r.getMessage()]
