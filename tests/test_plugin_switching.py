@@ -177,3 +177,22 @@ def test_forget_removes_a_customers_questions_kept_by_kb_suggest_after_it_was_sw
     forgotten = forget_customer(host(["autoreply"]), "jane@example.org")
     assert "refund reach my card" not in path.read_text()
     assert forgotten.removed
+
+
+def test_a_switched_off_plugin_failing_to_forget_is_named_and_keeps_nothing_else_from_going(tmp_path, monkeypatch):
+    """kb_suggest off and its file unreadable: forget says so as a problem naming it (exit 1: run it again), and
+    still removes what Labeldesk wrote to Google. Raised, it ended forget with a traceback before Google was asked."""
+    import plugins.kb_suggest.store as store
+    from plugin_host.privacy import forget_customer
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "kb-feedback.jsonl")
+
+    monkeypatch.setattr(store, "forget_customer", unreadable)
+    local = LocalMailbox()
+    host = host_with(tmp_path, local, ["autoreply", "sla"], START)
+    local.app.reset_counters()
+    forgotten = forget_customer(host, "jane@example.org")
+    [problem] = forgotten.problems
+    assert problem.startswith("kb_suggest (not enabled) could not remove what it keeps about them (PermissionError")
+    assert local.app.calls["tasks.tasklists.list"] == 1  # Google Tasks was still searched for her tasks
