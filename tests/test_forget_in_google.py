@@ -232,3 +232,15 @@ def test_a_still_unanswered_notice_that_went_out_alone_is_found_too(tmp_path, mo
     assert result.exit_code == 0, result.output + result.stderr
     assert "removed Gmail: 1 notice moved to the Trash" in result.output
     assert "TRASH" in local.gmail().users().messages().get(userId="me", id=notice["id"]).execute()["labelIds"]
+
+
+def test_a_colleagues_address_that_holds_hers_is_not_hers():
+    """Whose a notice or task is goes by a whole address: forgetting jane@ leaves mary.jane@'s, jane@'s at another
+    domain, and a plus address of someone else's."""
+    from plugin_host.erasure import names_address
+
+    for other in ("mary.jane@example.org", "mary-jane@example.org", "x+jane@example.org", "jane@example.org.uk",
+                  "jane@example.organic"):
+        assert not names_address(f"The first response for {other} was due", JANE), other
+    for hers in (f"for {JANE} was due", f"<{JANE}>", f"({JANE.upper()}).", f"{JANE}, owned by nobody"):
+        assert names_address(hers, JANE), hers
