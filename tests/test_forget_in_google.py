@@ -244,3 +244,23 @@ def test_a_colleagues_address_that_holds_hers_is_not_hers():
         assert not names_address(f"The first response for {other} was due", JANE), other
     for hers in (f"for {JANE} was due", f"<{JANE}>", f"({JANE.upper()}).", f"{JANE}, owned by nobody"):
         assert names_address(hers, JANE), hers
+
+
+def send_in_thread(local, thread_id: str, headers: str, body: str) -> dict:
+    return local.gmail().users().messages().send(userId="me", body={
+        "raw": _raw(f"From: support@example.com\r\n{headers}\r\n\r\n{body}\r\n"), "threadId": thread_id}).execute()
+
+
+def test_bobs_notices_stay_though_an_agent_named_her_in_their_conversation(desk):
+    """The search finds a conversation of Bob's notices when an agent, answering the lead there, named Jane: Bob's
+    notices are trashed only when one of them names her, never because someone else's message does."""
+    local, host, jane, bob = desk
+    bobs = [m for m in sent_mail(local) if f":{bob}:" in header(m, "X-Labeldesk")]
+    answered = header(bobs[-1], "Message-ID")
+    said = send_in_thread(local, bobs[0]["threadId"], f"To: lead@example.com\r\nSubject: Re: SLA: Refund missing\r\n"
+                          f"In-Reply-To: {answered}\r\nReferences: {answered}", f"Bob is {JANE}'s husband; she will call.")
+    assert said["threadId"] == bobs[0]["threadId"]
+    result = forget(JANE)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "removed Gmail: 3 notices moved to the Trash" in result.output
+    assert not [m for m in sent_mail(local) if m["id"] in {b["id"] for b in bobs} and "TRASH" in m["labelIds"]]
