@@ -264,3 +264,17 @@ def test_bobs_notices_stay_though_an_agent_named_her_in_their_conversation(desk)
     assert result.exit_code == 0, result.output + result.stderr
     assert "removed Gmail: 3 notices moved to the Trash" in result.output
     assert not [m for m in sent_mail(local) if m["id"] in {b["id"] for b in bobs} and "TRASH" in m["labelIds"]]
+
+
+def test_an_acknowledgement_to_another_customer_that_names_her_stays(desk):
+    """Bob's ticket names Jane in its subject, so Labeldesk's acknowledgement to him does too, with Labeldesk's
+    Message-ID: it is Bob's mail, not a notice about her (only ``X-Labeldesk: notify:`` is), and stays."""
+    local, host, jane, bob = desk
+    ack = send_in_thread(local, bob, f"To: {BOB}\r\nSubject: Re: Refund missing for {JANE}\r\nX-Labeldesk: ack\r\n"
+                                     "Message-ID: <labeldesk.0123456789abcdef0123@example.com>\r\n"
+                                     "In-Reply-To: <bob@example.org>\r\nReferences: <bob@example.org>",
+                         f'We have received your request "Refund missing for {JANE}".')
+    result = forget(JANE)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "removed Gmail: 3 notices moved to the Trash" in result.output
+    assert "TRASH" not in local.gmail().users().messages().get(userId="me", id=ack["id"]).execute()["labelIds"]
