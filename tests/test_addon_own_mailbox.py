@@ -98,3 +98,17 @@ def test_composing_in_the_own_mailbox_keeps_the_inserts_without_a_ticket(env, si
     card = pushed(post(client, signer, "/addon/compose", body))
     validate_card(card)
     assert card["sections"][0]["widgets"][0]["buttonList"]["buttons"], json.dumps(card)
+
+
+def test_a_message_id_holding_a_search_shows_no_other_ticket(env, signer):
+    # Anyone writing to an agent chooses their Message-ID. One holding search words would, as an rfc822msgid: term,
+    # find another customer's ticket, and the agent's Take or Insert would act on it: such a header is searched for
+    # nothing, and the card says the support mailbox lacks the message.
+    local, host, client = env
+    mine, _ = own_mailbox(client.application)
+    deliver(local.gmail(), make_email(subject="Refund for order 77", message_id="<refund-77@customer.example.org>"))
+    raw = make_email(sender="Mallory <m@example.net>", to=ANNA, subject="Hi", message_id="<x@example.net>")
+    odd = deliver(mine.gmail(), raw.replace(b"<x@example.net>", b"<x@example.net> OR subject:Refund"))
+    card = pushed(post(client, signer, "/addon/message", with_user_token(body_for(signer, **opened(odd)))))
+    said = json.dumps(card)
+    assert "support mailbox (support@example.com)" in said and "Refund for order 77" not in said
