@@ -27,12 +27,22 @@ def record(state_dir: Path | str, enabled: tuple[str, ...], now: datetime) -> di
     if known is None:  # the first record: whatever is on now was on before anything was kept
         times = {name: None for name in enabled}
     else:
-        times = {name: known[name] if name in known else now for name in enabled}
+        times = {name: _not_after(name, known[name], now) if name in known else now for name in enabled}
     if known != times:
         for name in (n for n in times if known is not None and n not in known):
             log.info("plugin %s switched on at %s: what was over before is left as it was", name, now.isoformat())
         _save(path, times)
     return times
+
+
+def _not_after(name: str, when: datetime | None, now: datetime) -> datetime | None:
+    """A recorded time later than now was written while the clock ran ahead (then set right): kept, every deadline
+    until then would count as missed before the plugin was on. It counts as now."""
+    if when is None or when <= now:
+        return when
+    log.warning("plugin %s was recorded as switched on at %s, later than now (the clock was ahead then?): it counts "
+                "as switched on now, %s", name, when.isoformat(), now.isoformat())
+    return now
 
 
 def _load(path: Path) -> dict[str, datetime | None] | None:

@@ -196,3 +196,22 @@ def test_a_switched_off_plugin_failing_to_forget_is_named_and_keeps_nothing_else
     [problem] = forgotten.problems
     assert problem.startswith("kb_suggest (not enabled) could not remove what it keeps about them (PermissionError")
     assert local.app.calls["tasks.tasklists.list"] == 1  # Google Tasks was still searched for her tasks
+
+
+def test_a_switch_on_time_ahead_of_the_clock_does_not_silence_sla(tmp_path):
+    """The host's clock ran a year ahead when sla was switched on, then was set right (NTP, a VM restored). The
+    time recorded stayed ahead: every deadline passed 'before sla was on', so no breach was escalated for a year.
+    A switch-on time later than now cannot be right: the run that finds it counts it as now, with a warning."""
+    local = LocalMailbox()
+    ChangeFeed(host_with(tmp_path, local, ["autoreply"], START)).sync()
+    ChangeFeed(host_with(tmp_path, local, ["autoreply", "sla"], START + timedelta(days=365))).sync()  # clock ahead
+
+    righted = START + timedelta(hours=1)  # the clock set right
+    ChangeFeed(host_with(tmp_path, local, ["autoreply", "sla"], righted)).sync()
+    state = json.loads((tmp_path / "state" / "plugins-on.json").read_text())
+    assert state["switched_on"] == {"autoreply": None, "sla": righted.isoformat()}
+    question(local, 1, righted + timedelta(minutes=5))
+    host = host_with(tmp_path, local, ["autoreply", "sla"], righted + timedelta(hours=5))
+    ChangeFeed(host).sync()
+    host.sweep()
+    assert lead_mails(local) == ["SLA: Order 1"] and len(breach_tasks(host)) == 1
