@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,19 @@ def _not_after(name: str, when: datetime | None, now: datetime) -> datetime | No
 def _load(path: Path) -> dict[str, datetime | None] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))["switched_on"]
-        return {str(name): None if when is None else datetime.fromisoformat(when) for name, when in data.items()}
+        return {str(name): None if when is None else _aware(datetime.fromisoformat(when)) for name, when in data.items()}
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("%s cannot be read (%s): every enabled plugin counts as on from the start", path,
                     type(exc).__name__)
         return None
+
+
+def _aware(when: datetime) -> datetime:
+    """A time as the host writes it (with its offset); one without (the file edited by hand) is read as UTC, so it
+    can be compared with deadlines at all."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def _save(path: Path, times: dict[str, datetime | None]) -> None:

@@ -215,3 +215,20 @@ def test_a_switch_on_time_ahead_of_the_clock_does_not_silence_sla(tmp_path):
     ChangeFeed(host).sync()
     host.sweep()
     assert lead_mails(local) == ["SLA: Order 1"] and len(breach_tasks(host)) == 1
+
+
+def test_a_switch_on_time_written_without_its_zone_is_read_as_utc(tmp_path):
+    """plugins-on.json edited by hand ('2026-11-02T09:00:00', no offset): comparing it with the deadlines raised
+    TypeError in every ticket's sla hook (and at start, against the clock). It is read as UTC, as the host writes."""
+    local = LocalMailbox()
+    old = question(local, 1, START - timedelta(days=3))
+    (tmp_path / "state").mkdir(mode=0o700)
+    (tmp_path / "state" / "plugins-on.json").write_text(json.dumps({"switched_on": {"sla": "2026-11-02T09:00:00"}}))
+    question(local, 2, START + timedelta(minutes=5))
+    host = host_with(tmp_path, local, ["sla"], START + timedelta(hours=5))
+    report = ChangeFeed(host).sync()
+    assert not report.failed
+    assert not host.sweep().failed
+    assert host.ticket(old).has_label("SLA/Breached")
+    assert lead_mails(local) == ["SLA: Order 2"]
+    assert host.config.switched_on_at("sla") == START
