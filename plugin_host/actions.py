@@ -151,12 +151,14 @@ class Actions:
         self.recorded.append(Notification(**self._keyed("notify", fields)))
 
     def _keyed(self, kind: str, fields: dict) -> dict:
-        """``fields`` with a key of the event's own when an event hook gave none (see ``event``); the n-th such
+        """``fields`` with a key of the event's own when an event hook gave none (see ``event``); the n-th keyless
         action of a kind is ``<plugin>:<event>:<message id>:<kind><n>``, the same at every try of the ticket."""
         if self.event and not fields.get("key"):
-            kinds = {"reply": Reply, "draft": Draft, "task": Task, "notify": Notification}
-            n = 1 + sum(isinstance(a, kinds[kind]) for a in self.recorded)
-            fields["key"] = f"{self.source}:{self.event}:{kind}{n}"
+            # Counting only these (not the plugin's keyed ones, which may come and go between tries) keeps the n-th
+            # keyless action's key the same at every try.
+            own = f"{self.source}:{self.event}:{kind}"
+            n = 1 + sum(str(getattr(a, "key", "")).startswith(own) for a in self.recorded)
+            fields["key"] = f"{own}{n}"
         return fields
 
     def __iter__(self):

@@ -430,3 +430,28 @@ def test_gmail_refusing_inside_a_plugins_hook_is_gmail_s_refusal_not_the_plugins
     with caplog.at_level(logging.ERROR), pytest.raises(GmailError):
         host.side_panel_sections(ticket, None, urls=str)
     assert not [r for r in caplog.records if "plugin vipdesk" in r.getMessage()]
+
+
+class VipNotifier:
+    """Tells the account manager about a VIP's ticket (its own key) and the lead about every ticket (no key); the
+    ticket is VIP once its label is on, which this plugin adds at the first try."""
+
+    @hookimpl
+    def on_ticket_opened(self, ticket, actions):
+        if ticket.has_label("VIP"):
+            actions.notify(to="manager@example.com", subject="VIP", text="A VIP wrote.", key=f"vip:{ticket.thread_id}")
+        actions.add_labels("VIP")
+        actions.notify(to="lead@example.com", subject=f"New: {ticket.subject}", text="For the lead.")
+
+
+def test_a_keyless_notice_keeps_its_key_when_a_keyed_one_comes_before_it_at_the_next_try(tmp_path):
+    """The keyless notice was numbered among all of its kind: at the retry the keyed VIP notice came first, the
+    lead's became notify2, a new key, and the lead got the ticket twice. Only keyless actions are counted."""
+    local, host = two_plugin_host(tmp_path, vipnotifier=VipNotifier(), vipdesk=Buggy())
+    feed = ChangeFeed(host)
+    feed.sync()
+    deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id="<vipn@x>"))
+    for _ in range(2):  # tried again: Buggy raises
+        feed.sync()
+    assert sent_with(local, b"A VIP wrote.") == 1
+    assert sent_with(local, b"For the lead.") == 1
