@@ -402,7 +402,7 @@ def sync(config_path, full, dry_run) -> None:
     with stop_on_signals(host) as stopped, progress_bar("Syncing") as bar:
         feed = ChangeFeed(host, progress=lambda done, total: _advance_bar(bar, done, total))
         report = feed.sync(full=full, dry_run=dry_run)
-    _print_results(report.threads)
+    _print_results([*report.threads, *report.partly])  # what was done, on the threads that failed too
     moved = "stays at" if report.failed or dry_run else "at"  # the cursor moves only past work that was done
     click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
                f"{len(report.failed)} failed, cursor {moved} {feed.cursor.history_id or '(none)'}")
@@ -431,7 +431,7 @@ def sweep(config_path, dry_run) -> None:
     host = _host(config_path)
     with stop_on_signals(host) as stopped, progress_bar("Sweeping") as bar:
         results = host.sweep(dry_run=dry_run, progress=lambda done, total: _advance_bar(bar, done, total))
-    _print_results(results)
+    _print_results([*results, *results.partly])  # what was done, on the tickets that failed too
     failed = f", {len(results.failed)} failed" if results.failed else ""
     left = f", {results.not_reached} not reached" if results.not_reached else ""
     click.echo(f"sweep: {len(results)} ticket(s) visited{failed}{left}")

@@ -19,6 +19,10 @@ class PluginError(LabeldeskError):
     """An enabled plugin broke (its own bug or a version mismatch), at start-up or in a hook while a ticket was
     handled; the message names it and, at start-up, the way out."""
 
+    # Raised while a ticket was handled, after the other plugins' actions were carried out: what they did (the
+    # host's ``Processed``), for the run's output to list like any other ticket's.
+    processed = None
+
 
 class GmailError(LabeldeskError):
     """A Gmail/Tasks API call failed after retries; says which mailbox and call."""

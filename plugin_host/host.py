@@ -60,6 +60,7 @@ class SweepReport(list):
         super().__init__()
         self.failed: list[tuple[str, str]] = []
         self.not_reached = 0
+        self.partly: list[Processed] = []  # failed tickets on which the other plugins' actions were carried out
 
 
 @dataclass(frozen=True)
@@ -418,7 +419,9 @@ class Host:
         actions.recorded.extend(self.state_labels(ticket).recorded)
         result.outcome = self.executor.execute(actions, in_gmail, dry_run=dry_run)
         if failures:  # after the other plugins' actions: the thread fails, so the broken plugin is tried again
-            raise PluginError("; ".join(failures) + "; the other plugins' actions were carried out")
+            error = PluginError("; ".join(failures) + "; the other plugins' actions were carried out")
+            error.processed = result
+            raise error
         return result
 
     def state_labels(self, ticket: Ticket) -> Actions:
@@ -593,6 +596,8 @@ class Host:
                     log.exception("sweeping thread %s failed", thread_id)
                 results.failed.append((thread_id, str(exc) if isinstance(exc, LabeldeskError)
                                        else f"{type(exc).__name__}: {exc}"[:300]))
+                if getattr(exc, "processed", None) is not None:  # another plugin's actions went through
+                    results.partly.append(exc.processed)
                 if getattr(exc, "unavailable", False):  # Gmail out of quota or down: the rest would fail alike
                     log.log(level(exc), "sweep stopped: Gmail refused; the next sweep visits the other tickets first")
                     self._sweep_refused.add(thread_id)

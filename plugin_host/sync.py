@@ -102,6 +102,7 @@ class SyncReport:
     threads: list[Processed] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     set_aside: list[tuple[str, str]] = field(default_factory=list)  # failed STRIKES times: logged, skipped
+    partly: list[Processed] = field(default_factory=list)  # failed, but the other plugins' actions were carried out
     history_id: str | None = None
 
     @property
@@ -267,6 +268,8 @@ class ChangeFeed:
                     # Gmail's 5xx after it answered others is this thread's (quota and credentials never are; nor
                     # Google Tasks down: its errors are not ``unavailable``, and every escalation would strike out).
                     its_own = answered and getattr(exc, "unavailable", False) and getattr(exc, "status", 0) >= 500
+                    if getattr(exc, "processed", None) is not None:  # a plugin broke; the others' actions went through
+                        report.partly.append(exc.processed)
                     self._strike(thread_id, exc, report, dry_run, its_own=its_own)
                     if getattr(exc, "unavailable", False):  # out of quota or down: the others would fail alike
                         self._not_tried(order[done:], exc, report)
