@@ -404,9 +404,11 @@ def sync(config_path, full, dry_run) -> None:
         report = feed.sync(full=full, dry_run=dry_run)
     _print_results([*report.threads, *report.partly])  # what was done, on the threads that failed too
     moved = "stays at" if report.failed or dry_run else "at"  # the cursor moves only past work that was done
-    click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
-               f"{len(report.failed)} failed, cursor {moved} {feed.cursor.history_id or '(none)'}")
     failed = [(thread_id, why) for thread_id, why in report.failed if not why.startswith(NOT_TRIED)]
+    not_tried = len(report.failed) - len(failed)
+    click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
+               f"{len(failed)} failed{f', {not_tried} not tried' if not_tried else ''}, "
+               f"cursor {moved} {feed.cursor.history_id or '(none)'}")
     for thread_id, why in failed[:20]:
         click.echo(f"failed: thread {thread_id}: {why}", err=True)
     if len(failed) > 20:

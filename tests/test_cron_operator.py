@@ -341,3 +341,20 @@ def test_what_the_other_plugins_did_in_a_sweep_on_a_ticket_a_plugin_broke_is_on_
     assert "Helpdesk/Swept" in thread_label_names(local, ref["threadId"])
     assert any(line.startswith(ref["threadId"]) and "Helpdesk/Swept" in line
                for line in result.stdout.splitlines()), result.stdout
+
+
+# 7. The summary line of a sync Gmail stopped mid-batch counted every thread not tried as failed
+#    ("incremental sync: 0 thread(s), 30 failed") while stderr said one failed and 29 were not tried; the sweep's
+#    says "1 failed, 2 not reached". It now says how many failed and how many were not tried.
+def test_the_sync_summary_counts_threads_not_tried_apart_from_those_that_failed(tmp_path, monkeypatch):
+    from .test_host_sync import synced_host
+
+    local, host, _, feed = synced_host(tmp_path)
+    for n in range(3):
+        deliver(local.gmail(), make_email(sender=f"c{n}@example.org", subject=f"Q {n}", message_id=f"<q{n}@example.org>"))
+    local.app.faults.fail_next("gmail.users.messages.send", count=100, status=503)
+    hosted(monkeypatch, host)
+    result = cli_runner().invoke(get_cli(), ["sync"])
+    assert result.exit_code == 1
+    assert f"incremental sync: 0 thread(s), 1 failed, 2 not tried, cursor stays at {feed.cursor.history_id}" \
+        in result.stdout, result.stdout
