@@ -22,9 +22,10 @@ WRITING_A_PLUGIN = """\
 - **Installing.** In the plugin's own package, `[project.entry-points.labeldesk]` with `vipdesk = "vipdesk"` (the
   module holding the hook functions). That name, `vipdesk`, is the plugin's: admins put it in `[plugins] enabled`,
   its settings are `[plugins.vipdesk]`, and `labeldesk plugins` lists it. Install it where Labeldesk runs.
-- **Settings.** Declare them under the same name: `register("vipdesk", validate)` in `register_settings`. Every
-  hook's `settings` is the host's whole configuration; yours are `settings.plugin("vipdesk")`, what `validate`
-  returned (the section's raw dict when you declared none).
+- **Settings.** Declare them under the same name: `register("vipdesk", validate)` in `register_settings`; a bad value
+  is `raise ConfigError("plugins.vipdesk.domains", "a list of domains")` (`plugin_host.config`: the key, then what
+  is wrong), which stops start-up with that line. Every hook's `settings` is the host's whole configuration; yours
+  are `settings.plugin("vipdesk")`, what `validate` returned (the section's raw dict when you declared none).
 - **Actions.** Event hooks and `on_card_action` record on `actions` (`plugin_host.actions`): `add_labels(*names)`,
   `remove_labels(*names)` (under `[mailbox] label_root` unless given whole, `/` for levels), and `reply`, `draft`,
   `task`, `complete_tasks`, `notify` taking the fields of `Reply`, `Draft`, `Task`, `TaskDone` and `Notification`.

@@ -257,7 +257,8 @@ def register_settings(register) -> None:
     """Declare this plugin's ``[plugins.<name>]`` settings.
 
     Call ``register(name, validate)`` where ``validate(raw: dict) -> object`` returns the parsed
-    settings or raises :class:`~plugin_host.config.ConfigError` naming the bad key. Duplicate names
+    settings or raises :class:`~plugin_host.config.ConfigError` naming the bad key and what is wrong with it,
+    ``ConfigError("plugins.vipdesk.domains", "a list of domains")``. Duplicate names
     are rejected at start-up. ``register(name, validate, paths=("templates_dir",))`` names settings
     that are file or folder paths: a relative one is made absolute from the configuration file's
     folder before ``validate`` sees it, so it means the same whichever directory a command runs in.
