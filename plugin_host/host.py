@@ -94,6 +94,7 @@ class Host:
         self._warned_group_writable = False
         self._swept_temp_files = False
         self._recorded_switch_ons = False
+        self._kept_switch_ons = False
         self._sweep_refused: set[str] = set()  # tickets whose read stopped a sweep: visited last next time
         # Set when ``serve`` is told to stop: syncs and sweeps finish the ticket in hand and take no other.
         self.stopping = threading.Event()
@@ -122,9 +123,16 @@ class Host:
             self._swept_temp_files = True
             remove_stale_temp_files(path)
         if not self._recorded_switch_ons:  # once a process, before any ticket: which plugins were switched on when
-            self._recorded_switch_ons = True
-            self.config.switched_on = switch_ons.record(path, self.config.enabled_plugins, self.now())
+            self._recorded_switch_ons = True  # (written by the first run that acts: ``keep_switch_ons``)
+            self.config.switched_on = switch_ons.record(path, self.config.enabled_plugins, self.now(), save=False)
         return path
+
+    def keep_switch_ons(self) -> None:
+        """A sync or sweep that acts (not a dry run) makes when each plugin was switched on what later runs go by
+        (``plugins-on.json``); once a process."""
+        if not self._kept_switch_ons:
+            self._kept_switch_ons = True
+            switch_ons.keep(self.state_dir, self.config.switched_on)
 
     # -- reading tickets ---------------------------------------------------------------------
 
@@ -533,6 +541,8 @@ class Host:
         """Visit the tickets the plugins' sweep queries find and run ``on_sweep`` on each; ``progress(done,
         total)`` after each (the CLI's bar)."""
         with exclusive(self.state_dir, "sweep"):  # one sweep at a time across processes (cron beside serve)
+            if not dry_run:
+                self.keep_switch_ons()
             return self._sweep_locked(dry_run, progress)
 
     def _sweep_locked(self, dry_run: bool, progress) -> SweepReport:

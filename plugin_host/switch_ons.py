@@ -6,7 +6,10 @@ happens from then on (Zendesk applies a new SLA policy to a ticket only at its n
 missed weeks ago but escalates nobody for it. Gmail dates no label, so the host keeps the time itself: the first
 run (sync, sweep, `serve`) that finds a plugin enabled records it; a run that finds it off forgets it, so switching
 it on again starts a new period. Plugins enabled when the record is first written (a new install, or an upgrade
-from a version that kept none) count as on from the start (``None``): they act as they did before.
+from a version that kept none) count as on from the start (``None``): they act as they did before. Only a run that
+acts writes the record: a dry run, a report or a search reads what a run would go by and keeps it to itself, so a
+preview with a plugin enabled (which ``serve``, recording once at start, would never take back) does not switch
+it on days before the admin does.
 """
 from __future__ import annotations
 
@@ -19,19 +22,19 @@ log = logging.getLogger(__name__)
 FILE = "plugins-on.json"
 
 
-def record(state_dir: Path | str, enabled: tuple[str, ...], now: datetime) -> dict[str, datetime | None]:
-    """The switch-on time of each plugin in ``enabled`` (``None``: on from the start), written when it changed.
-    A file that cannot be read or written costs no run: logged, and the times are kept in memory."""
+def record(state_dir: Path | str, enabled: tuple[str, ...], now: datetime,
+           save: bool = True) -> dict[str, datetime | None]:
+    """The switch-on time of each plugin in ``enabled`` (``None``: on from the start), written when it changed and
+    ``save`` (else see :func:`keep`). A file that cannot be read or written costs no run: logged, and the times are
+    kept in memory."""
     path = Path(state_dir) / FILE
     known = _load(path)
     if known is None:  # the first record: whatever is on now was on before anything was kept
         times = {name: None for name in enabled}
     else:
         times = {name: _not_after(name, known[name], now) if name in known else now for name in enabled}
-    if known != times:
-        for name in (n for n in times if known is not None and n not in known):
-            log.info("plugin %s switched on at %s: what was over before is left as it was", name, now.isoformat())
-        _save(path, times)
+    if save:
+        _keep(path, times, known)
     return times
 
 
@@ -45,15 +48,30 @@ def _not_after(name: str, when: datetime | None, now: datetime) -> datetime | No
     return now
 
 
-def _load(path: Path) -> dict[str, datetime | None] | None:
+def keep(state_dir: Path | str, times: dict[str, datetime | None]) -> None:
+    """Write ``times`` (from ``record(..., save=False)``) as what later runs go by, when the file says otherwise."""
+    path = Path(state_dir) / FILE
+    _keep(path, times, _load(path, quiet=True))
+
+
+def _keep(path: Path, times: dict[str, datetime | None], known: dict[str, datetime | None] | None) -> None:
+    if known != times:
+        for name, when in times.items():
+            if known is not None and name not in known and when is not None:
+                log.info("plugin %s switched on at %s: what was over before is left as it was", name, when.isoformat())
+        _save(path, times)
+
+
+def _load(path: Path, quiet: bool = False) -> dict[str, datetime | None] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))["switched_on"]
         return {str(name): None if when is None else _aware(datetime.fromisoformat(when)) for name, when in data.items()}
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        log.warning("%s cannot be read (%s): every enabled plugin counts as on from the start", path,
-                    type(exc).__name__)
+        if not quiet:
+            log.warning("%s cannot be read (%s): every enabled plugin counts as on from the start", path,
+                        type(exc).__name__)
         return None
 
 

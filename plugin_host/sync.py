@@ -184,6 +184,8 @@ class ChangeFeed:
 
     def _sync(self, full: bool, dry_run: bool) -> SyncReport:
         with exclusive(self.host.state_dir, "sync"):
+            if not dry_run:
+                self.host.keep_switch_ons()
             self._reload_cursor()
             self._sent_before = set(self.host.executor.sent_ids)
             if full or not self.cursor.history_id:

@@ -232,3 +232,30 @@ def test_a_switch_on_time_written_without_its_zone_is_read_as_utc(tmp_path):
     assert host.ticket(old).has_label("SLA/Breached")
     assert lead_mails(local) == ["SLA: Order 2"]
     assert host.config.switched_on_at("sla") == START
+
+
+def test_a_dry_run_with_sla_enabled_does_not_switch_it_on(tmp_path):
+    """An admin previewing sla (`labeldesk sweep --dry-run` with it in enabled, or LABELDESK_PLUGINS__ENABLED) while
+    `serve` runs without it: the dry run recorded sla as switched on then, `serve` (which records once, at start)
+    never took it back, and when sla was switched on for real ten days later, every deadline missed in those ten
+    days was escalated, as if sla had been on. A dry run changes nothing: it previews with sla switched on now."""
+    local = LocalMailbox()
+    ChangeFeed(host_with(tmp_path, local, ["autoreply"], START)).sync()
+    state = tmp_path / "state" / "plugins-on.json"
+    before = state.read_text()
+
+    preview = host_with(tmp_path, local, ["autoreply", "sla"], START + timedelta(days=1))
+    question(local, 1, START + timedelta(hours=12))  # breached before the preview: labelled, not escalated
+    report = ChangeFeed(preview).sync(dry_run=True)
+    swept = preview.sweep(dry_run=True)
+    assert state.read_text() == before
+    planned = [line for p in [*report.threads, *swept] for line in p.outcome.done]
+    assert planned and not [line for line in planned if "task" in line or "notify" in line], planned
+
+    question(local, 2, START + timedelta(days=2))  # breached while sla was still off
+    switched = START + timedelta(days=10)
+    host = host_with(tmp_path, local, ["autoreply", "sla"], switched)
+    ChangeFeed(host).sync()
+    host.sweep()
+    assert lead_mails(local) == [] and breach_tasks(host) == []
+    assert json.loads(state.read_text())["switched_on"]["sla"] == switched.isoformat()
