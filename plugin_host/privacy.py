@@ -109,8 +109,10 @@ def _erase_in_google(host, address: str, threads: frozenset, dry_run: bool, resu
     if any(scope.url == TASKS for scope in needed(host.pm, host.config)):
         erase_tasks(host.client, address, threads, dry_run, erased)
     else:
-        erased.left.append("Google Tasks was not checked: no enabled plugin uses it (tasks a plugin made while it was "
-                           "on, such as sla's, stay until it is on again and `labeldesk forget` runs)")
+        erased.left.append("Google Tasks was not checked: no enabled plugin uses it. Tasks a plugin made while it was "
+                           "on (sla's breach and escalation tasks, in its `tasklist`) may name them: in Google Tasks, "
+                           f"delete the tasks naming {address} (a `Customer:` line in their notes), or switch that "
+                           "plugin on again and run `labeldesk forget`")
     erase_notices(host.client, host.config, address, dry_run, erased)
     if WebhookLog(host.config.state_path).path.exists():
         erased.left.append("Google Chat: posts about their tickets cannot be deleted through an incoming webhook; "

@@ -202,6 +202,20 @@ def test_without_a_plugin_using_tasks_it_says_tasks_were_not_checked(tmp_path, m
     assert not [m for m, n in local.app.calls.items() if m.startswith("tasks.") and n]
 
 
+def test_tasks_not_checked_says_what_a_person_can_do_about_them(tmp_path, monkeypatch):
+    """A data-protection officer read only that the tasks 'stay until it is on again and `labeldesk forget` runs':
+    switching the SLA plugin on again (escalations and all) was the one way out named. Every other `left:` line
+    says what a person deletes; this one now does too."""
+    import plugin_host.runtime as runtime
+
+    from .test_forget_customer import kb_host
+
+    local, host = kb_host(tmp_path)
+    monkeypatch.setattr(runtime, "host_from_cli", lambda path=None, http=None: host)
+    said = [line for line in forget(JANE).output.splitlines() if line.startswith("left: Google Tasks")]
+    assert said and f"delete the tasks naming {JANE}" in said[0], said
+
+
 def test_chat_posts_are_said_to_be_left_for_people(desk, tmp_path):
     local, host, jane, bob = desk
     from plugin_host.executor import WebhookLog
