@@ -1,4 +1,9 @@
-"""The one table of Gmail and Tasks quota units per API method, and a per-mailbox token bucket.
+"""The two tables of Gmail quota units per API method (a Cloud project's), and a per-mailbox token bucket.
+
+Google changed the Gmail API's usage limits on 1 May 2026 (Gmail "Usage limits" page): Cloud projects created
+from then on ("new") pay more for reading mail and may spend 6,000 units per user per minute; projects that used
+the Gmail API between November 2025 and April 2026 ("old") keep 15,000 units per user per minute and the costs
+before. Every install made today has a new project, so "new" is the default (``[mailbox] quota_table``).
 
 Units marked (ref) are from ../shared/reference/gmail-api.md; the others are Google's published
 per-method costs (Gmail "Usage limits" page), and Tasks calls are counted as 1 unit each (Tasks has
@@ -10,7 +15,7 @@ import threading
 import time
 from typing import Callable
 
-UNITS: dict[str, int] = {
+OLD: dict[str, int] = {
     "gmail.users.getProfile": 1,
     "gmail.users.watch": 100,  # (ref)
     "gmail.users.stop": 50,
@@ -22,7 +27,7 @@ UNITS: dict[str, int] = {
     "gmail.users.labels.update": 5,
     "gmail.users.labels.delete": 5,
     "gmail.users.messages.list": 5,
-    "gmail.users.messages.get": 5,  # (ref; 20 for projects created from May 2026)
+    "gmail.users.messages.get": 5,  # (ref)
     "gmail.users.messages.attachments.get": 5,
     "gmail.users.messages.send": 100,  # (ref)
     "gmail.users.messages.insert": 25,
@@ -50,14 +55,26 @@ UNITS: dict[str, int] = {
     "gmail.users.settings.sendAs.patch": 100,
     "gmail.users.settings.sendAs.update": 100,
 }
+# What a project created from May 2026 pays where it differs: messages.get 20 (ref); drafts.get,
+# messages.attachments.get and messages.trash 20 (Google's table); threads.get 40 (Google's table as Nylas's
+# "Gmail API quotas and limits in 2026" quotes it; the copy of Google's page at hand ends before threads.*).
+NEW: dict[str, int] = {**OLD, "gmail.users.messages.get": 20, "gmail.users.drafts.get": 20,
+                       "gmail.users.messages.attachments.get": 20, "gmail.users.messages.trash": 20,
+                       "gmail.users.threads.get": 40}
+TABLES: dict[str, dict[str, int]] = {"new": NEW, "old": OLD}
+PER_USER_PER_MINUTE = {"new": 6_000, "old": 15_000}  # (ref) Gmail's per-user limit, the ceiling of one mailbox
+DEFAULT_TABLE = "new"
+UNITS = NEW  # the default table
 TASKS_UNITS = 1
 DEFAULT_UNITS = 5
 
 
-def units_for(method_id: str) -> int:
-    """Quota units one call of ``method_id`` (a discovery id like ``gmail.users.messages.get``) costs."""
-    if method_id in UNITS:
-        return UNITS[method_id]
+def units_for(method_id: str, table: str = DEFAULT_TABLE) -> int:
+    """Quota units one call of ``method_id`` (a discovery id like ``gmail.users.messages.get``) costs a Cloud
+    project on ``table`` ("new": created from May 2026; "old")."""
+    units = TABLES[table]
+    if method_id in units:
+        return units[method_id]
     if method_id.startswith("tasks."):
         return TASKS_UNITS
     if method_id.startswith(("drive.", "directory.")):

@@ -114,7 +114,8 @@ def test_token_bucket_waits_for_units():
 
 
 def test_quota_table_matches_reference():
-    assert units_for("gmail.users.messages.get") == 5
+    assert units_for("gmail.users.messages.get") == 20  # a Cloud project created from May 2026
+    assert units_for("gmail.users.messages.get", "old") == 5
     assert units_for("gmail.users.messages.send") == 100
     assert units_for("gmail.users.history.list") == 2
     assert units_for("gmail.users.messages.batchModify") == 50

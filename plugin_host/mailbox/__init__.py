@@ -29,7 +29,7 @@ class LocalMailbox:
     def __init__(self, email: str = "support@example.com", *, data_dir: str | Path | None = None,
                  seed: str | None = None, now: datetime | None = None, faults: FaultPlan | None = None,
                  rate_limit_units_per_s: float | None = None, history_retention: int = 100_000,
-                 clock=time.time):
+                 clock=time.time, quota_table: str = "new", per_user_limit: bool = False):
         box = Mailbox.load(data_dir, clock=clock) if data_dir else None
         fresh = box is None
         if box is None:
@@ -38,7 +38,8 @@ class LocalMailbox:
         self.mailbox = box
         self.app = LocalMailboxApp(box, data_dir=str(data_dir) if data_dir else None,
                                    faults=faults or FaultPlan(),
-                                   rate_limit_units_per_s=rate_limit_units_per_s)
+                                   rate_limit_units_per_s=rate_limit_units_per_s, quota_table=quota_table,
+                                   per_user_limit=per_user_limit)
         self.http = InProcessHttp(self.app)
         self.root = IN_PROCESS_ROOT
         if seed and fresh:

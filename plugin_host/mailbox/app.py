@@ -2,8 +2,9 @@
 
 ``googleapiclient.discovery.build("gmail", "v1", static_discovery=True,
 client_options={"api_endpoint": ROOT})`` works against it unmodified, and so does the HTTP batch
-endpoint at ``ROOT + "batch"``. Quota units are counted per method (one table:
-:mod:`plugin_host.quota`); an optional per-user rate limit answers 429 like Gmail; seeded fault
+endpoint at ``ROOT + "batch"``. Quota units are counted per method (the Cloud project's table, ``quota_table``,
+from :mod:`plugin_host.quota`); ``per_user_limit`` refuses past the table's units per user per minute as Gmail
+does (403 ``userRateLimitExceeded``), an optional units-a-second limit answers 429; seeded fault
 injection adds errors, latency and dropped push notifications for failure tests.
 """
 from __future__ import annotations
@@ -93,6 +94,8 @@ class LocalMailboxApp:
     mailbox: Mailbox = field(default_factory=Mailbox)
     data_dir: str | None = None
     rate_limit_units_per_s: float | None = None
+    quota_table: str = "new"  # a Cloud project created from May 2026, as every one made today
+    per_user_limit: bool = False  # Gmail's per-user limit of the table, units per user per minute
     faults: FaultPlan = field(default_factory=FaultPlan)
     push_url: str | None = None
     push_callback: Callable[[dict], None] | None = None
@@ -104,6 +107,7 @@ class LocalMailboxApp:
     def __post_init__(self) -> None:
         self.routes = _routes()
         self._window: list[tuple[float, int]] = []
+        self._minute: list[tuple[float, int]] = []  # the last minute's calls, for ``per_user_limit``
         self._lock = threading.Lock()
         self._push_counter = 0
         self._uploads: dict[str, ResumableUpload] = {}  # resumable upload sessions by upload_id
@@ -262,9 +266,15 @@ class LocalMailboxApp:
     # -- quota -----------------------------------------------------------------------------
 
     def account(self, method_id: str) -> None:
-        from plugin_host.quota import units_for
-        units = units_for(method_id)
+        from plugin_host.quota import PER_USER_PER_MINUTE, units_for
+        units = units_for(method_id, self.quota_table)
         with self._lock:
+            if self.per_user_limit:  # Google's limit is units per user per minute: a burst may spend it all at once
+                now = self.clock()
+                self._minute = [(t, u) for t, u in self._minute if now - t < 60.0]
+                if sum(u for _, u in self._minute) + units > PER_USER_PER_MINUTE[self.quota_table]:
+                    raise ApiError(403, "User Rate Limit Exceeded", "userRateLimitExceeded", domain="usageLimits")
+                self._minute.append((now, units))
             if self.rate_limit_units_per_s:
                 now = self.clock()
                 self._window = [(t, u) for t, u in self._window if now - t < 1.0]
