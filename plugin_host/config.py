@@ -58,7 +58,8 @@ class MailboxSettings:
     push_service_account: str = ""
     ack_window_days: float = 4.0
     full_sync_days: int = 30
-    quota_units_per_second: float = 0.0  # 0 = Gmail's 250 (unlimited for a local mailbox)
+    quota_units_per_second: float = 0.0  # 0 = 90% of the project's per-user limit (unlimited for a local mailbox)
+    quota_table: str = "new"  # the Cloud project's Gmail quota: "new" (created from May 2026) or "old"
     watch_topic: str = ""  # projects/<p>/topics/<t>: users.watch is renewed daily when set
 
     @property
@@ -411,7 +412,7 @@ def validate(data: dict, file: Path | None) -> Config:
 
 MAILBOX_KEYS = ("address", "aliases", "api_root", "credentials", "delegated_user", "oauth_token", "label_root",
                 "push_audience", "push_service_account", "ack_window_days", "full_sync_days",
-                "quota_units_per_second", "watch_topic")
+                "quota_units_per_second", "quota_table", "watch_topic")
 
 
 def _table(data: dict, name: str, known: tuple[str, ...]) -> dict:
@@ -470,7 +471,8 @@ def _mailbox(section: Any) -> MailboxSettings:
         push_audience=_https_or_local(_str(section, "push_audience", "mailbox"), "mailbox.push_audience"),
         push_service_account=_optional_email(section, "push_service_account"),
         ack_window_days=window, full_sync_days=full_days,
-        quota_units_per_second=_quota_rate(section.get("quota_units_per_second", 0)),
+        quota_table=(table := _quota_table(section.get("quota_table", "new"))),
+        quota_units_per_second=_quota_rate(section.get("quota_units_per_second", 0), table),
         watch_topic=_topic(_str(section, "watch_topic", "mailbox")),
     )))
 
@@ -524,18 +526,32 @@ def _positive(value, key: str, what: str = "a number") -> float:
     return number
 
 
-QUOTA_RATES = (10.0, 250.0)  # below 10 a send (100 units) waits over 10 s; Gmail answers above 250 per user with 429s
+LOWEST_RATE = 10.0  # below 10 a send (100 units) waits over 10 s
+QUOTA_TABLES = {"new": "a Cloud project created from May 2026: 6,000 units per user per minute, messages.get 20",
+                "old": "a project that used the Gmail API before May 2026: 15,000 units per user per minute"}
 
 
-def _quota_rate(value) -> float:
-    """``[mailbox] quota_units_per_second``: 0 (the default) or a rate the host can live with."""
+def _quota_table(value) -> str:
+    """``[mailbox] quota_table``: which of Google's two Gmail quota tables the credentials' Cloud project is on."""
+    if value not in QUOTA_TABLES:
+        raise ConfigError("mailbox.quota_table", f"must be \"new\" ({QUOTA_TABLES['new']}) or \"old\" "
+                                                 f"({QUOTA_TABLES['old']}), got {value!r}")
+    return value
+
+
+def _quota_rate(value, table: str) -> float:
+    """``[mailbox] quota_units_per_second``: 0 (the default) or a rate the host can live with, within the per-user
+    limit of the project's table (Gmail refuses past it)."""
+    from .quota import PER_USER_PER_MINUTE
+
     key = "mailbox.quota_units_per_second"
     rate = _positive(value, key)
-    low, high = QUOTA_RATES
-    if rate and not low <= rate <= high:
-        raise ConfigError(key, f"must be between {low:g} and {high:g} units a second (Gmail's per-user limit), "
-                               f"or 0 for the default, got {value!r}: below {low:g} every message sent (100 units) "
-                               "waits longer than 10 s for its quota (at 0.001, more than a day)")
+    high = PER_USER_PER_MINUTE[table] / 60
+    if rate and not LOWEST_RATE <= rate <= high:
+        raise ConfigError(key, f"must be between {LOWEST_RATE:g} and {high:g} units a second (Gmail's per-user "
+                               f"limit for {QUOTA_TABLES[table]}; [mailbox] quota_table = \"{table}\"), or 0 for the "
+                               f"default, got {value!r}: below {LOWEST_RATE:g} every message sent (100 units) waits "
+                               "longer than 10 s for its quota (at 0.001, more than a day)")
     return rate
 
 

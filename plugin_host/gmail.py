@@ -32,7 +32,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from .config import MailboxSettings
 from .errors import GmailError
-from .quota import TokenBucket, units_for
+from .quota import TokenBucket, bucket_for, units_for
 from .refusals import SaidOnce, explain
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,9 @@ class GmailClient:
         self.delegation_scopes = delegation_scopes
         self.address = settings.address
         self.http = http
-        self.bucket = bucket or TokenBucket(250.0, capacity=500.0, sleep=sleep)
+        from .config import is_local
+
+        self.bucket = bucket or bucket_for(settings, local=http is not None or is_local(settings.api_root), sleep=sleep)
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
@@ -257,6 +259,10 @@ class GmailClient:
 
     # -- the core: one call with quota, retries and a clear error -------------------------------
 
+    def units_for(self, method_id: str) -> int:
+        """What one call costs the Cloud project of this mailbox's credentials (``[mailbox] quota_table``)."""
+        return units_for(method_id, self.settings.quota_table)
+
     def backoff(self, attempt: int, exc: Exception) -> float:
         delay = min(self.max_delay, self.base_delay * (2 ** attempt))
         delay = delay / 2 + self.rng.uniform(0, delay / 2)  # jitter in [delay/2, delay]
@@ -273,9 +279,9 @@ class GmailClient:
                 if done is not None:
                     log.info("%s %s on %s had gone through; not repeated", method_id, describe, self.address)
                     return done
-            self.bucket.take(units_for(method_id))
+            self.bucket.take(self.units_for(method_id))
             self.stats["calls"][method_id] += 1
-            self.stats["units"][method_id] += units_for(method_id)
+            self.stats["units"][method_id] += self.units_for(method_id)
             try:
                 answer = request.execute(num_retries=0)
             except Exception as exc:
@@ -323,8 +329,7 @@ class GmailClient:
         pending = list(range(len(calls)))
         for attempt in range(self.max_attempts):
             failed: list[tuple[int, Exception]] = []
-            for start in range(0, len(pending), BATCH_SIZE):
-                chunk = pending[start:start + BATCH_SIZE]
+            for chunk in self._chunks(pending, calls):
                 batch = BatchHttpRequest(batch_uri=self.root + "batch")
 
                 def callback(request_id, response, exception, _chunk=chunk):
@@ -334,11 +339,12 @@ class GmailClient:
                     else:
                         results[index] = response
                         self.refusals.worked(calls[index][1].split(".", 1)[0])
+                # Gmail counts a batch's calls when it arrives: their units are taken at once, just before
+                self.bucket.take(sum(self.units_for(calls[index][1]) for index in chunk))
                 for position, index in enumerate(chunk):
                     request, method_id = calls[index]
-                    self.bucket.take(units_for(method_id))
                     self.stats["calls"][method_id] += 1
-                    self.stats["units"][method_id] += units_for(method_id)
+                    self.stats["units"][method_id] += self.units_for(method_id)
                     batch.add(request, callback=callback, request_id=str(position))
                 self.stats["calls"]["batch"] += 1
                 try:
@@ -362,6 +368,21 @@ class GmailClient:
             self.sleep(delay)
             pending = sorted(i for i, _ in retry)
         return results
+
+    def _chunks(self, pending: list[int], calls: list[tuple[Any, str]]):
+        """``pending`` in HTTP batches of ≤50 calls whose units together fit the bucket's capacity (what may be
+        spent at once), so that no minute of Gmail's counting holds more than the bucket allows."""
+        chunk: list[int] = []
+        units = 0
+        for index in pending:
+            cost = self.units_for(calls[index][1])
+            if chunk and (len(chunk) == BATCH_SIZE or units + cost > self.bucket.capacity):
+                yield chunk
+                chunk, units = [], 0
+            chunk.append(index)
+            units += cost
+        if chunk:
+            yield chunk
 
     # -- convenience methods the host uses ------------------------------------------------------
 

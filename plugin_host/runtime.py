@@ -29,7 +29,7 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     warn_disabled_settings(config, pm)
     _warn_unused(config)
     from .config import is_local
-    from .quota import TokenBucket
+    from .quota import bucket_for
 
     from .scopes import DRIVE, TASKS, for_host, needed
 
@@ -44,13 +44,11 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
     tasks_credentials = (credentials_for(config.mailbox, config.state_path, scopes=[TASKS])
                          if credentials is not None and service_account else credentials)
     local = http is not None or is_local(config.mailbox.api_root)
-    # Gmail's per-user ceiling is 250 units/s; a local mailbox has none unless it simulates one.
-    rate = config.mailbox.quota_units_per_second or (1e9 if local else 250.0)
     def drive_credentials():
         return credentials_for(config.mailbox, config.state_path, scopes=[DRIVE])
 
     client = GmailClient(config.mailbox, credentials=credentials, tasks_credentials=tasks_credentials, http=http,
-                         bucket=TokenBucket(rate, capacity=max(rate, 500.0)),
+                         bucket=bucket_for(config.mailbox, local=local),
                          drive_credentials=None if local else drive_credentials,
                          delegation_scopes=[scope.url for scope in scopes])
     return Host(config, pm, client, now=now)

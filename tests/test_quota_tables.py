@@ -42,3 +42,79 @@ def test_the_local_mailbox_refuses_past_the_per_user_minute_as_gmail_does(table,
     assert error["errors"][0]["domain"] == "usageLimits"
     clock[0] = 60.0  # a minute after the first call: its units are free again
     g.users().messages().list(userId="me").execute(num_retries=0)
+
+
+# -- the host: which table it counts by, and how fast it spends ---------------------------------------------------
+
+from plugin_host.config import load_config  # noqa: E402
+from plugin_host.errors import ConfigError  # noqa: E402
+from plugin_host.sync import ChangeFeed  # noqa: E402
+
+
+def config_for(tmp_path, **mailbox):
+    data = {"mailbox": {"address": "support@example.com", **mailbox}, "host": {"state_dir": str(tmp_path)},
+            "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
+            "plugins": {"enabled": ["autoreply", "sla"]}}
+    return load_config(tmp_path / "labeldesk.toml", data=data, environ={})
+
+
+def test_a_new_install_counts_and_spends_by_a_new_projects_table(tmp_path):
+    from plugin_host.quota import bucket_for
+
+    config = config_for(tmp_path)
+    assert config.mailbox.quota_table == "new"
+    for table, limit in (("new", 6_000), ("old", 15_000)):
+        settings = config_for(tmp_path, quota_table=table).mailbox
+        bucket = bucket_for(settings)
+        # Gmail counts units per user per minute: whatever the host did before, no minute may hold more
+        assert bucket.capacity + 60 * bucket.rate <= limit and bucket.capacity >= 100  # a send (100) fits
+    with pytest.raises(ConfigError, match="mailbox.quota_table"):
+        config_for(tmp_path, quota_table="2025")
+
+
+def test_a_units_a_second_above_the_projects_limit_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"mailbox.quota_units_per_second.*100"):
+        config_for(tmp_path, quota_units_per_second=250)  # a new project's 6,000 a minute is 100 a second
+    assert config_for(tmp_path, quota_units_per_second=250, quota_table="old").mailbox.quota_units_per_second == 250
+
+
+class VirtualTime:
+    """The host's and the mailbox's clock: sleeping moves it, nothing waits."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += max(0.0, seconds)
+
+
+def limited_host(tmp_path, table="new", time=None, **mailbox):
+    """A host on a local mailbox that limits as Gmail does for a project on ``table``, with the bucket the host
+    builds for real Gmail (a local mailbox is otherwise not limited), on virtual time."""
+    from plugin_host.quota import bucket_for
+    from plugin_host.runtime import build_host
+
+    time = time or VirtualTime()
+    local = LocalMailbox(quota_table=table, per_user_limit=True)
+    local.app.clock = time.clock
+    config = config_for(tmp_path, **mailbox)
+    host = build_host(config, http=local.http)
+    host.client.bucket = bucket_for(config.mailbox, clock=time.clock, sleep=time.sleep)
+    host.client.sleep = time.sleep
+    return local, host, time
+
+
+def test_a_burst_of_new_mail_on_a_new_project_meets_no_refusal(tmp_path):
+    local, host, time = limited_host(tmp_path)
+    feed = ChangeFeed(host)
+    feed.sync()
+    for n in range(150):
+        local.mailbox.add_message(make_email(sender=f"c{n}@example.org", subject=f"Question {n}",
+                                             message_id=f"<q{n}@example.org>"), ["INBOX", "UNREAD"])
+    assert feed.sync().ok
+    assert sum(host.client.stats["retries"].values()) == 0, host.client.stats["retries"]
+    assert host.client.stats["units"]["gmail.users.messages.get"] == 150 * 20  # counted as Google counts
+    assert time.now > 60  # paced: more than a minute's units, so it took more than a minute
