@@ -46,6 +46,7 @@ DRIVE_FOLDER = "application/vnd.google-apps.folder"
 DRIVE_DOCUMENT = "application/vnd.google-apps.document"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
+QUOTA_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}  # Gmail's units per minute, per user or project
 BATCH_SIZE = 50
 NEWEST_CHECKED = 10  # messages of a label read per batch to find a lost send outside any thread (55 units, on a retry)
 SENT_WALKED = 500  # at most this many of them (one listing page), back to the time the send began
@@ -154,6 +155,27 @@ def said_by_auth(exc: Exception) -> str:
     return str(exc)
 
 
+def quota_refusal(exc: Exception) -> bool:
+    """Gmail refused for its units per minute (per user, or the project's): 403 ``userRateLimitExceeded`` or
+    ``rateLimitExceeded``, or a 429 (Google answers either; "Resolve errors" and "Usage limits" pages)."""
+    return isinstance(exc, HttpError) and (_status(exc) == 429 or (_status(exc) == 403 and _reason(exc) in QUOTA_REASONS))
+
+
+class _SaidByUs(logging.Filter):
+    """googleapiclient logs a WARNING for every 403 it is answered ("Encountered 403 Forbidden with reason
+    "userRateLimitExceeded""): a burst at Gmail's quota made a hundred of them. The client says it once, in words."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.getMessage().startswith("Encountered 403 Forbidden with reason")
+                    and any(f'"{reason}"' in record.getMessage() for reason in QUOTA_REASONS))
+
+
+def _quiet_googleapiclient() -> None:
+    logger = logging.getLogger("googleapiclient.http")
+    if not any(isinstance(f, _SaidByUs) for f in logger.filters):
+        logger.addFilter(_SaidByUs())
+
+
 def retryable(exc: Exception) -> bool:
     from google.auth.exceptions import RefreshError, TransportError
 
@@ -215,6 +237,7 @@ class GmailClient:
         tasks_credentials = credentials if tasks_credentials is None else tasks_credentials
         self._credentials = {"gmail": credentials, "tasks": tasks_credentials}  # per API, to explain a refusal
         self.refusals = SaidOnce()
+        _quiet_googleapiclient()
         self.gmail = self._build("gmail", credentials)
         self.tasks = self._build("tasks", tasks_credentials)
         self._drive_credentials = drive_credentials
@@ -264,9 +287,11 @@ class GmailClient:
         return units_for(method_id, self.settings.quota_table)
 
     def backoff(self, attempt: int, exc: Exception) -> float:
+        hinted = retry_after_seconds(exc) if isinstance(exc, HttpError) else None
+        if hinted is None and quota_refusal(exc):  # Gmail counts a minute: 2, 4, 8, 16, 32 s (+ up to 1 s) outlast it
+            return min(2 * self.max_delay, 2.0 ** (attempt + 1)) + self.rng.uniform(0, 1)
         delay = min(self.max_delay, self.base_delay * (2 ** attempt))
         delay = delay / 2 + self.rng.uniform(0, delay / 2)  # jitter in [delay/2, delay]
-        hinted = retry_after_seconds(exc) if isinstance(exc, HttpError) else None
         return max(delay, hinted) if hinted is not None else delay
 
     def execute(self, request, method_id: str, describe: str = "", settled: Callable[[], Any] | None = None) -> Any:
@@ -293,12 +318,36 @@ class GmailClient:
                                 describe, self.address, delay)
                     raise self.failure(method_id, describe, exc) from exc
                 self.stats["retries"][method_id] += 1
+                if quota_refusal(exc):
+                    self.slow_down(exc)
                 log.info("%s %s on %s failed (%s); retry in %.2fs", method_id, describe, self.address,
                          _status(exc) if isinstance(exc, HttpError) else said_by_auth(exc), delay)
                 self.sleep(delay)
             else:
                 self.refusals.worked(method_id.split(".", 1)[0])
                 return answer
+
+    def slow_down(self, exc: HttpError) -> None:
+        """Gmail refused for its units per minute: the bucket slows down; said as a WARNING when it was at full
+        speed (the first refusal, or the first since the host came back to its rate), else at INFO."""
+        full = self.bucket.rate == self.bucket.full_rate
+        before, now = self.bucket.slow_down()
+        from .quota import PER_USER_PER_MINUTE
+
+        table = self.settings.quota_table
+        if table == "old":
+            why = (f"[mailbox] quota_table = \"old\" expects {PER_USER_PER_MINUTE['old']:,} units per user a minute, "
+                   f"but a Cloud project created from May 2026 has {PER_USER_PER_MINUTE['new']:,} (and pays 20 units "
+                   "for messages.get): if this one is, set quota_table = \"new\"")
+        else:
+            why = (f"the project allows {PER_USER_PER_MINUTE[table]:,} units per user a minute and Labeldesk "
+                   "keeps under it, so something else spends this user's quota in the same Cloud project "
+                   "(another Labeldesk process or program with the same credentials); lower [mailbox] "
+                   "quota_units_per_second to leave it room")
+        log.log(logging.WARNING if full else logging.INFO,
+                "Gmail refused a call on %s for its quota (HTTP %s %s): slowing from %g to %g units a second and "
+                "waiting out Gmail's minute before trying again (back to full speed after quiet minutes); %s",
+                self.address, _status(exc), _reason(exc) or "rate limit", before, now, why)
 
     def failure(self, method_id: str, describe: str, exc: Exception) -> GmailError:
         api = method_id.split(".", 1)[0]
@@ -365,6 +414,14 @@ class GmailClient:
                 for index, exc in retry:
                     results[index] = self.failure(calls[index][1], "(in batch)", exc)
                 break
+            quota = [e for _, e in retry if quota_refusal(e)]
+            if quota:
+                self.slow_down(quota[0])
+            for index, exc in retry:
+                self.stats["retries"][calls[index][1]] += 1
+            log.info("%d call(s) in a batch on %s failed (%s); retry in %.2fs", len(retry), self.address,
+                     ", ".join(sorted({str(_status(e)) if isinstance(e, HttpError) else type(e).__name__
+                                       for _, e in retry})), delay)
             self.sleep(delay)
             pending = sorted(i for i, _ in retry)
         return results

@@ -68,6 +68,8 @@ UNITS = NEW  # the default table
 TASKS_UNITS = 1
 DEFAULT_UNITS = 5
 LARGEST_CALL = 100  # messages.send, watch: the bucket must hold one
+LOWEST_RATE = 10.0  # slowing down stops here: a send (100 units) waits 10 s
+RECOVERY_SECONDS = 60.0  # Gmail counts units per minute
 
 
 def units_for(method_id: str, table: str = DEFAULT_TABLE) -> int:
@@ -110,11 +112,27 @@ class TokenBucket:
         self.updated = clock()
         self.lock = threading.Lock()
         self.waited = 0.0
+        self.full_rate = self.rate  # what slow_down comes back to
+        self.slowed_at: float | None = None
 
     def _refill(self) -> None:
         now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
+        if self.slowed_at is not None and now - self.slowed_at >= RECOVERY_SECONDS:  # a minute without refusal
+            self.rate = min(self.full_rate, self.rate + self.full_rate / 10)
+            self.slowed_at = None if self.rate == self.full_rate else now
+
+    def slow_down(self) -> tuple[float, float]:
+        """Gmail refused for its per-user (or project) rate: spend nothing more now, and half as fast from now on,
+        a tenth of the full rate back after each minute without a refusal. Returns (rate before, rate now)."""
+        with self.lock:
+            self._refill()
+            before = self.rate
+            self.rate = max(min(LOWEST_RATE, self.full_rate), self.rate / 2)
+            self.tokens = min(self.tokens, 0.0)
+            self.slowed_at = self.clock()
+            return before, self.rate
 
     def take(self, units: float) -> float:
         """Consume ``units`` (capped at capacity), sleeping as needed; returns seconds waited."""

@@ -118,3 +118,28 @@ def test_a_burst_of_new_mail_on_a_new_project_meets_no_refusal(tmp_path):
     assert sum(host.client.stats["retries"].values()) == 0, host.client.stats["retries"]
     assert host.client.stats["units"]["gmail.users.messages.get"] == 150 * 20  # counted as Google counts
     assert time.now > 60  # paced: more than a minute's units, so it took more than a minute
+
+
+def test_gmail_refusing_for_its_per_user_quota_slows_the_host_down_and_is_said_once_in_words(tmp_path, caplog):
+    """An admin who says "old" for a new project (or another process spending the same user's quota): Gmail
+    refuses past 6,000 units a minute. The host waits out Gmail's minute instead of giving up after 15 s, slows to
+    half its rate, and says so once, with what to change; the sync ends with every ticket done, none twice."""
+    import logging
+
+    local, host, time = limited_host(tmp_path, quota_table="old")
+    feed = ChangeFeed(host)
+    feed.sync()
+    for n in range(150):
+        local.mailbox.add_message(make_email(sender=f"c{n}@example.org", subject=f"Question {n}",
+                                             message_id=f"<q{n}@example.org>"), ["INBOX", "UNREAD"])
+    with caplog.at_level(logging.INFO):
+        report = feed.sync()
+    assert report.ok and not report.failed
+    acks = [m for m in local.mailbox.messages.values() if b"X-Labeldesk: ack" in m.raw]
+    assert len(acks) == len({m.thread_id for m in acks}) == 150
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [s for s in said if "Encountered 403" in s], said  # googleapiclient's line for each refusal
+    words = [s for s in said if "userRateLimitExceeded" in s]
+    assert len(words) == 1, said
+    assert "quota_table" in words[0] and "6,000" in words[0] and "units a second" in words[0]
+    assert host.client.bucket.rate < 212.5  # slowed down from the old table's rate
