@@ -5,7 +5,10 @@ Builds local mailboxes of 100, 1,000 and 10,000 threads where the same 20 ticket
 reads the mailbox's call and quota counters. Time is reported as measured; the Gmail calls are the
 point.
 
-    python benchmarks/sweep.py [--sizes 100,1000,10000]
+Units are what the Cloud project's table charges (``--quota-table new``, the default: a project created from May
+2026, threads.get 40; ``old``: 10).
+
+    python benchmarks/sweep.py [--sizes 100,1000,10000] [--quota-table new]
 """
 from __future__ import annotations
 
@@ -28,8 +31,8 @@ from tests.conftest import make_email  # noqa: E402
 OPEN = 20
 
 
-def mailbox_with(threads: int, now: datetime) -> tuple[LocalMailbox, object]:
-    local = LocalMailbox()
+def mailbox_with(threads: int, now: datetime, table: str = "new") -> tuple[LocalMailbox, object]:
+    local = LocalMailbox(quota_table=table)
     box = local.mailbox
     for i in range(threads - OPEN):  # closed history: answered long ago, archived
         when = now - timedelta(days=31 + i % 300)
@@ -37,7 +40,7 @@ def mailbox_with(threads: int, now: datetime) -> tuple[LocalMailbox, object]:
                                    message_id=f"<old{i}@example.org>", date=when), [],
                         internal_date=int(when.timestamp() * 1000))
     tmp = tempfile.mkdtemp()
-    data = {"mailbox": {"address": "support@example.com"},
+    data = {"mailbox": {"address": "support@example.com", "quota_table": table},
             "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
             "plugins": {"enabled": ["sla"], "sla": {"hours": "24/7"}}, "host": {"state_dir": tmp}}
     config = load_config(Path(tmp) / "x.toml", data=data, environ={})
@@ -52,9 +55,9 @@ def mailbox_with(threads: int, now: datetime) -> tuple[LocalMailbox, object]:
     return local, host
 
 
-def measure(threads: int) -> dict:
+def measure(threads: int, table: str = "new") -> dict:
     now = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-    local, host = mailbox_with(threads, now)
+    local, host = mailbox_with(threads, now, table)
     local.app.reset_counters()
     began = time.perf_counter()
     visited = host.sweep()
@@ -66,8 +69,9 @@ def measure(threads: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--quota-table", choices=("new", "old"), default="new")
     args = parser.parse_args()
-    print(json.dumps([measure(int(n)) for n in args.sizes.split(",")], indent=2))
+    print(json.dumps([measure(int(n), args.quota_table) for n in args.sizes.split(",")], indent=2))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ batch, one read (messages.get), one label change (messages.modify) and one send.
 
 The same with a new process for each sync (``labeldesk sync`` from cron) is reported beside it.
 
-    python benchmarks/sync.py [--batches 5] [--per-batch 20] [--plugins autoreply,sla,kb_suggest]
+Units are what the Cloud project's table charges (``--quota-table``): ``new`` for a project created from May 2026
+(messages.get 20, threads.get 40: every install made today), ``old`` for one from before (5 and 10).
+
+    python benchmarks/sync.py [--batches 5] [--per-batch 20] [--plugins autoreply,sla,kb_suggest] [--quota-table new]
 """
 from __future__ import annotations
 
@@ -44,14 +47,14 @@ def customer_email(n: int) -> bytes:
     return msg.as_bytes()
 
 
-def run(batches: int, per_batch: int, plugins: list[str], new_process: bool = False) -> dict:
+def run(batches: int, per_batch: int, plugins: list[str], new_process: bool = False, table: str = "new") -> dict:
     """``new_process``: each sync by a new host and feed (``labeldesk sync`` from cron), not one serving process."""
     with tempfile.TemporaryDirectory() as state:
-        data = {"mailbox": {"address": "support@example.com"},
+        data = {"mailbox": {"address": "support@example.com", "quota_table": table},
                 "agents": {"anna.kowalska@example.com": {"first_name": "Anna", "last_name": "Kowalska"}},
                 "plugins": {"enabled": plugins}, "host": {"state_dir": state}}
         config = load_config(Path(state) / "labeldesk.toml", data=data, environ={})
-        local = LocalMailbox("support@example.com")
+        local = LocalMailbox("support@example.com", quota_table=table)
         host = build_host(config, http=local.http)
         feed = ChangeFeed(host)
         feed.sync()  # initial full sync of the empty mailbox sets the cursor
@@ -68,8 +71,8 @@ def run(batches: int, per_batch: int, plugins: list[str], new_process: bool = Fa
         units, calls = Counter(local.app.units), Counter(local.app.calls)
         http_requests = local.http.requests - requests_before
     tickets = batches * per_batch
-    minimum = (units_for("gmail.users.history.list") / per_batch + units_for("gmail.users.messages.get")
-               + units_for("gmail.users.messages.modify") + units_for("gmail.users.messages.send"))
+    minimum = (units_for("gmail.users.history.list", table) / per_batch + units_for("gmail.users.messages.get", table)
+               + units_for("gmail.users.messages.modify", table) + units_for("gmail.users.messages.send", table))
     return {"tickets": tickets, "plugins": plugins, "units_per_ticket": round(sum(units.values()) / tickets, 2),
             "calls_per_ticket": round(sum(calls.values()) / tickets, 2),
             "http_requests_per_ticket": round(http_requests / tickets, 2), "minimum_units_per_ticket": round(minimum, 2),
@@ -82,11 +85,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--per-batch", type=int, default=20)
     parser.add_argument("--plugins", default="autoreply,sla,kb_suggest")
+    parser.add_argument("--quota-table", choices=("new", "old"), default="new")
     args = parser.parse_args()
     plugins = [p for p in args.plugins.split(",") if p]
-    result = run(args.batches, args.per_batch, plugins)
-    bare = run(args.batches, args.per_batch, [])
-    cron = run(args.batches, args.per_batch, plugins, new_process=True)
+    result = run(args.batches, args.per_batch, plugins, table=args.quota_table)
+    bare = run(args.batches, args.per_batch, [], table=args.quota_table)
+    cron = run(args.batches, args.per_batch, plugins, new_process=True, table=args.quota_table)
     print(json.dumps({"with_plugins": result, "host_only": bare, "with_plugins_new_process_each_sync": cron}, indent=2))
 
 
