@@ -318,22 +318,10 @@ def test_what_the_other_plugins_did_on_a_ticket_a_plugin_broke_is_on_stdout(tmp_
     assert "plugin vipdesk failed in on_ticket_opened" in result.stderr
 
 
-class SweepsAndBreaks:
-    """Labels every inbox ticket in the sweep, beside a plugin that breaks on it."""
-
-    @hookimpl
-    def sweep_queries(self, settings, now):
-        return ["in:inbox"]
-
-    @hookimpl
-    def on_sweep(self, ticket, actions):
-        actions.add_labels("Swept")
-
-
 def test_what_the_other_plugins_did_in_a_sweep_on_a_ticket_a_plugin_broke_is_on_stdout(tmp_path, monkeypatch):
-    from .test_third_party_plugins import Buggy, two_plugin_host
+    from .test_third_party_plugins import Buggy, Sweeper, two_plugin_host
 
-    local, host = two_plugin_host(tmp_path, sweeper=SweepsAndBreaks(), vipdesk=Buggy())
+    local, host = two_plugin_host(tmp_path, sweeper=Sweeper(), vipdesk=Buggy())
     ref = deliver(local.gmail(), make_email(subject="boom", message_id="<boom@example.org>"))
     hosted(monkeypatch, host)
     result = cli_runner().invoke(get_cli(), ["sweep"])

@@ -28,6 +28,18 @@ class Buggy:
         raise RuntimeError("vip list not loaded")
 
 
+class Sweeper:
+    """A plugin that labels every inbox ticket in the sweep."""
+
+    @hookimpl
+    def sweep_queries(self, settings, now):
+        return ["in:inbox"]
+
+    @hookimpl
+    def on_sweep(self, ticket, actions):
+        actions.add_labels("Swept")
+
+
 def two_plugin_host(tmp_path, **plugins):
     data = {**CONFIG, "host": {"state_dir": str(tmp_path / "state")}}
     config = load_config(tmp_path / "labeldesk.toml", data=data, environ={})
@@ -61,15 +73,6 @@ def test_a_plugin_that_raises_names_itself_and_the_other_plugins_still_act(tmp_p
 
 
 def test_a_plugin_that_raises_in_the_sweep_keeps_no_other_plugin_from_the_ticket(tmp_path):
-    class Sweeper:
-        @hookimpl
-        def sweep_queries(self, settings, now):
-            return ["in:inbox"]
-
-        @hookimpl
-        def on_sweep(self, ticket, actions):
-            actions.add_labels("Swept")
-
     local, host = two_plugin_host(tmp_path, sweeper=Sweeper(), vipdesk=Buggy())
     ref = deliver(local.gmail(), make_email(message_id="<swept@x>"))
     host.sweep()
@@ -103,15 +106,6 @@ def test_a_label_or_alert_address_no_gmail_takes_is_refused_in_the_plugin_that_r
 def test_a_plugin_answering_a_string_or_raising_in_sweep_queries_keeps_the_others_sweeping(tmp_path, caplog):
     """``return "label:vip"`` instead of ``["label:vip"]`` was read letter by letter: the sweep searched
     '(l) OR (a) OR (b) …', and a plugin raising in sweep_queries stopped every sweep (SLA breaches included)."""
-    class Sweeper:
-        @hookimpl
-        def sweep_queries(self, settings, now):
-            return ["in:inbox"]
-
-        @hookimpl
-        def on_sweep(self, ticket, actions):
-            actions.add_labels("Swept")
-
     class OneString:
         @hookimpl
         def sweep_queries(self, settings, now):
