@@ -305,6 +305,18 @@ class Notifier:
                       text="We have it.", reply_kind="notice")
 
 
+def tried_again_beside_a_broken_plugin(tmp_path, message_id: str, tries: int, **plugin):
+    """A local mailbox where a customer's new ticket was synced ``tries`` times beside Buggy, which raises on it
+    (so the ticket is tried again each time) and the one plugin given."""
+    local, host = two_plugin_host(tmp_path, **plugin, vipdesk=Buggy())
+    feed = ChangeFeed(host)
+    feed.sync()
+    deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id=message_id))
+    for _ in range(tries):
+        feed.sync()
+    return local
+
+
 def sent_with(local, words: bytes) -> int:
     return sum(1 for m in local.mailbox.messages.values() if "SENT" in m.label_ids and words in m.raw)
 
@@ -314,12 +326,8 @@ def test_a_plugins_keyless_notice_and_reply_go_once_though_another_plugins_bug_h
     again at each try (three notices to the lead, and every plugin's keyless reply took the one key 'reply', so a
     second plugin's was never sent). Now an event hook's action without a key gets one naming the plugin, the
     event and the message it is about: once per message, whatever the retries."""
-    local, host = two_plugin_host(tmp_path, notifier=Notifier(), vipdesk=Buggy())
-    feed = ChangeFeed(host)
-    feed.sync()
-    deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id="<new@x>"))
-    for _ in range(3):
-        feed.sync()
+    local = tried_again_beside_a_broken_plugin(tmp_path, notifier=Notifier(), message_id="<new@x>",
+                                               tries=3)
     assert sent_with(local, b"A new ticket.") == 1
     assert sent_with(local, b"We have it.") == 1
 
@@ -336,12 +344,8 @@ class TwoNotices:
 def test_two_keyless_notices_of_one_hook_both_go_out_once(tmp_path):
     """The key an event hook's keyless action gets counts its kind (``notify1``, ``notify2``): had both taken one
     key, the owner's notice would pass for the lead's, already sent, and never go out."""
-    local, host = two_plugin_host(tmp_path, twonotices=TwoNotices(), vipdesk=Buggy())
-    feed = ChangeFeed(host)
-    feed.sync()
-    deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id="<two@x>"))
-    for _ in range(2):  # tried again: Buggy raises
-        feed.sync()
+    local = tried_again_beside_a_broken_plugin(tmp_path, twonotices=TwoNotices(), message_id="<two@x>",
+                                               tries=2)
     assert sent_with(local, b"For the lead.") == 1
     assert sent_with(local, b"For the owner.") == 1
 
@@ -441,11 +445,7 @@ class VipNotifier:
 def test_a_keyless_notice_keeps_its_key_when_a_keyed_one_comes_before_it_at_the_next_try(tmp_path):
     """The keyless notice was numbered among all of its kind: at the retry the keyed VIP notice came first, the
     lead's became notify2, a new key, and the lead got the ticket twice. Only keyless actions are counted."""
-    local, host = two_plugin_host(tmp_path, vipnotifier=VipNotifier(), vipdesk=Buggy())
-    feed = ChangeFeed(host)
-    feed.sync()
-    deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id="<vipn@x>"))
-    for _ in range(2):  # tried again: Buggy raises
-        feed.sync()
+    local = tried_again_beside_a_broken_plugin(tmp_path, vipnotifier=VipNotifier(), message_id="<vipn@x>",
+                                               tries=2)
     assert sent_with(local, b"A VIP wrote.") == 1
     assert sent_with(local, b"For the lead.") == 1
