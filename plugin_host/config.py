@@ -236,7 +236,11 @@ def apply_environment(data: dict, environ) -> dict:
                 raise ConfigError(name, "overrides a value that is not a table")
         key = parts[-1]
         existing = target.get(key)
-        written = _written_as_toml(name, value, existing)
+        if parts[0] == "agents":
+            raise ConfigError(name, "cannot set an agent: agents are keyed by their email address, which a "
+                                    "variable's name cannot hold; list them under [agents] in labeldesk.toml")
+        is_text = isinstance(existing, str) or (existing is None and ".".join(parts) in _text_settings())
+        written = _written_as_toml(name, value, is_text)
         if written is not None:
             target[key] = written
         elif isinstance(existing, list) or key in {"aliases", "enabled", "admins"}:
@@ -258,17 +262,24 @@ def apply_environment(data: dict, environ) -> dict:
     return merged
 
 
-def _written_as_toml(name: str, value: str, existing):
+def _text_settings() -> set[str]:
+    """The host's settings that are text (``mailbox.label_root``, …), as dotted keys."""
+    sections = {"mailbox": MailboxSettings, "addon": AddonSettings, "host": HostSettings}
+    return {f"{name}.{f.name}" for name, cls in sections.items() for f in dataclasses.fields(cls)
+            if f.type in (str, "str")}
+
+
+def _written_as_toml(name: str, value: str, is_text: bool):
     """The list or table an override writes as in labeldesk.toml (``["sla", "autoreply"]``, ``{ business_hours =
     false }``), else None. Split at its commas, ``'["sla"]'`` would name a plugin '["sla"]'. Text that only begins
-    with a bracket stays text where the file gives the setting as text (a label root "[Support]")."""
+    with a bracket stays text where the setting is text (a label root "[Support]"), whether the file sets it or not."""
     text = value.strip()
     if not text.startswith(("[", "{")):
         return None
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError as exc:
-        if isinstance(existing, str):
+        if is_text:
             return None
         raise ConfigError(name, f"is not valid TOML ({exc}): write a list as in labeldesk.toml, e.g. "
                                 '["sla", "autoreply"], or separated by commas: sla,autoreply') from None

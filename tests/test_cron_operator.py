@@ -75,6 +75,36 @@ def test_an_environment_override_in_broken_toml_brackets_names_the_variable(tmp_
     assert config.mailbox.label_root == "[Support]"
 
 
+# A label root "[Support]" set only in the environment (the file leaves label_root to its default) was refused as
+# broken TOML, and a setting that is text decides, not whether the file happens to write it.
+def test_a_text_setting_the_file_leaves_out_may_begin_with_a_bracket_in_the_environment(tmp_path):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    data = {"mailbox": {"address": "support@example.com"}}
+    config = load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_MAILBOX__LABEL_ROOT": "[Support]"})
+    assert config.mailbox.label_root == "[Support]"
+    for name, value in (("LABELDESK_MAILBOX__ALIASES", '["help@example.com"'),
+                        ("LABELDESK_PLUGINS__ENABLED", "[sla"),
+                        ("LABELDESK_PLUGINS__SLA__TARGETS__URGENT", "{ business_hours = }")):
+        with pytest.raises(ConfigError) as raised:  # a list or table left out of the file is still TOML or wrong
+            load_config(tmp_path / "x.toml", data=data, environ={name: value})
+        assert name in str(raised.value) and "TOML" in str(raised.value)
+
+
+# An agent set from the environment (LABELDESK_AGENTS__ANNA=…) was refused as `agents."anna": 'anna' is not an
+# email address`, naming neither the variable nor what to do: a variable's name cannot hold an address.
+def test_an_agent_set_from_the_environment_names_the_variable_and_where_agents_go(tmp_path):
+    from plugin_host.config import load_config
+    from plugin_host.errors import ConfigError
+
+    data = {"mailbox": {"address": "support@example.com"}}
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "x.toml", data=data, environ={"LABELDESK_AGENTS__ANNA": "Anna Kowalska"})
+    message = str(raised.value)
+    assert "LABELDESK_AGENTS__ANNA" in message and "[agents]" in message and "labeldesk.toml" in message
+
+
 class HeldAtFirstSend:
     """The local mailbox's WSGI app, holding the first messages.send until ``release`` is set: the ticket in hand
     when a signal comes (``in_hand`` is set once the send has arrived)."""
