@@ -662,6 +662,10 @@ class GmailClient:
         body = {"topicName": topic, "labelIds": label_ids or ["INBOX"], "labelFilterBehavior": "include"}
         return self.execute(self.users.watch(userId="me", body=body), "gmail.users.watch", topic)
 
+    def stop_watch(self) -> None:
+        """``users.stop``: Gmail publishes no more of this mailbox's changes."""
+        self.execute(self.users.stop(userId="me"), "gmail.users.stop")
+
     def patch_send_as(self, send_as_email: str, body: dict) -> dict:
         return self.execute(self.users.settings().sendAs().patch(userId="me", sendAsEmail=send_as_email, body=body),
                             "gmail.users.settings.sendAs.patch", send_as_email)

@@ -125,8 +125,8 @@ def run_server(host, bind: str, port: int, announce=None) -> None:
     app.extensions["labeldesk.config_watch"] = scheduler.config_watch
 
     def first_run() -> None:
-        if topic:
-            scheduler.once(lambda: feed.renew_watch(topic), "watch renewal", "polling continues")
+        # Without a topic too: a watch left on by an earlier run with push is stopped.
+        scheduler.once(lambda: feed.renew_watch(topic), "watch renewal", "polling continues")
         scheduler.once(feed.sync, "poll", "polling will retry")  # the first poll that works says Gmail is back
 
     def terminate(signum, frame):  # platforms stop services with SIGTERM: shut down as on Ctrl-C

@@ -25,6 +25,7 @@ from .refusals import level
 
 log = logging.getLogger(__name__)
 WATCH_RENEW_SECONDS = 24 * 3600
+WATCH_LIFETIME_SECONDS = 7 * 86400  # a watch Gmail was not told the end of ends 7 days after users.watch
 IGNORED_LABELS = {"DRAFT", "SPAM", "TRASH"}
 STRIKES = 3  # a thread that fails this many syncs in a row for a reason that is not Gmail's is set aside
 PREFETCH = 50  # threads read ahead in one HTTP batch (Gmail's recommended batch size)
@@ -368,9 +369,10 @@ class ChangeFeed:
 
     def renew_watch(self, topic: str | None, force: bool = False) -> bool:
         """Re-issue ``users.watch`` at most daily (Google asks for at least weekly), and at once for another topic
-        than the last renewal's (Gmail publishes to the old one until then)."""
+        than the last renewal's (Gmail publishes to the old one until then). Without a topic, a watch still live
+        from an earlier run is stopped."""
         if not topic:
-            return False
+            return self._stop_watch_left_on()
         # Under the sync lock, on the cursor as saved: another process's sync may have moved it since ours, and a
         # sync that loaded it before the renewal would save over the renewal's date.
         with self.lock, exclusive(self.host.state_dir, "sync"):
@@ -387,6 +389,27 @@ class ChangeFeed:
             self.cursor.watch_expires_at = int(expiration) / 1000 if expiration.isdigit() else 0.0
             self.cursor.save()
             return True
+
+    def _stop_watch_left_on(self) -> bool:
+        """Push switched off (``watch_topic`` removed): Gmail would go on publishing to the old topic until the
+        watch expires, up to 7 days, each push refused here. ``users.stop`` once, when the cursor says a watch is
+        live. Not while this host still takes pushes (``push_audience`` set): another host renews the watch."""
+        if not self.cursor.watch_renewed_at or self.host.config.mailbox.push_audience:
+            return False
+        with self.lock, exclusive(self.host.state_dir, "sync"):
+            self._reload_cursor()
+            renewed, expires, topic = (self.cursor.watch_renewed_at, self.cursor.watch_expires_at,
+                                       self.cursor.watch_topic)
+            if not renewed:
+                return False
+            live = time.time() < (expires or renewed + WATCH_LIFETIME_SECONDS)
+            if live:
+                self.host.client.stop_watch()
+                log.info("push switched off ([mailbox] watch_topic is empty): asked Gmail to stop publishing to %s",
+                         topic or "the topic watched before")
+            self.cursor.watch_renewed_at, self.cursor.watch_expires_at, self.cursor.watch_topic = 0.0, 0.0, ""
+            self.cursor.save()
+            return live
 
 
 def watch_state(feed, topic: str | None, now: float | None = None) -> dict | None:

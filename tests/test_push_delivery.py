@@ -216,3 +216,58 @@ def test_a_watch_that_expired_while_the_host_was_down_is_renewed_at_start_and_th
     pushed_before = len(pushes)  # the labels and acknowledgements of the gap's tickets were pushed already
     deliver(g, make_email(sender="Dan <dan@example.org>", message_id="<after@example.org>"))
     assert len(pushes) == pushed_before + 1  # Gmail pushes again
+
+
+def test_push_switched_off_tells_gmail_to_stop_publishing(tmp_path, caplog):
+    """The admin removes watch_topic (back to polling) and restarts: nothing told Gmail, which went on publishing
+    every change to the topic for up to 7 days, each push refused by /gmail/push. The first renewal round without a
+    topic now calls users.stop once, and says so."""
+    import logging
+
+    from plugin_host.sync import ChangeFeed
+
+    from .test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    assert ChangeFeed(host).renew_watch("projects/p/topics/gmail") is True
+    assert local.mailbox.watch_state is not None
+    with caplog.at_level(logging.INFO, logger="plugin_host"):
+        assert ChangeFeed(host).renew_watch(None) is True
+    assert local.mailbox.watch_state is None
+    said = [r.getMessage() for r in caplog.records if "stop" in r.getMessage()]
+    assert len(said) == 1 and "projects/p/topics/gmail" in said[0] and "watch_topic" in said[0], said
+    assert local.app.calls["gmail.users.stop"] == 1
+    assert ChangeFeed(host).renew_watch(None) is False  # once: the next start asks nothing
+    assert local.app.calls["gmail.users.stop"] == 1
+
+
+def test_no_stop_for_a_watch_that_already_expired(tmp_path):
+    """Gmail stopped pushing by itself 7 days after the last renewal: no call, no word, the record is cleared."""
+    import time as clock
+
+    from plugin_host.sync import ChangeFeed
+
+    from .test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    (tmp_path / "state").mkdir(mode=0o700, exist_ok=True)
+    (tmp_path / "state" / "cursor.json").write_text(json.dumps({
+        "mailbox": "support@example.com", "history_id": "5", "watch_renewed_at": clock.time() - 9 * 86400,
+        "watch_expires_at": clock.time() - 2 * 86400, "watch_topic": "projects/p/topics/gmail"}))
+    assert ChangeFeed(host).renew_watch(None) is False
+    assert local.app.calls["gmail.users.stop"] == 0
+
+
+def test_a_host_that_takes_pushes_another_renews_stops_no_watch(tmp_path):
+    """README's set-up of a host with push_audience and no watch_topic (another host renews the watch, over the
+    same state folder): it must not stop the other's watch."""
+    from plugin_host.sync import ChangeFeed
+
+    from .test_host_sync import CONFIG, make_host
+
+    config = {**CONFIG, "mailbox": {**CONFIG["mailbox"], "push_audience": "https://desk.example.com/gmail/push",
+                                    "push_service_account": "push@p.iam.gserviceaccount.com"}}
+    local, host, _ = make_host(tmp_path, config=config)
+    assert ChangeFeed(host).renew_watch("projects/p/topics/gmail") is True  # the other host, same state folder
+    assert ChangeFeed(host).renew_watch(None) is False
+    assert local.mailbox.watch_state is not None and local.app.calls["gmail.users.stop"] == 0
