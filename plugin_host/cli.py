@@ -121,7 +121,8 @@ def plugins(as_json: bool, config_path: str | None) -> None:
         return
     for info in infos:
         state = "enabled" if info.enabled else "disabled"
-        click.echo(f"{info.name:<12} {info.version:<8} {state:<9} {', '.join(info.hooks)}")
+        shown = f"broken: {info.broken}" if info.broken else ", ".join(info.hooks)
+        click.echo(f"{info.name:<12} {info.version:<8} {state:<9} {shown}")
 
 
 

@@ -46,7 +46,7 @@ WRITING_A_PLUGIN = """\
   aside after three). A list hook (the side panel's sections too) that raises or answers something else is logged
   and left out. At start, an enabled plugin that is not installed, does not import, does not fit these hooks, or
   fails declaring or checking its settings stops start-up with an error naming it; one installed but not enabled
-  only logs a warning.
+  only logs a warning, once a run, and `labeldesk plugins` lists it as broken with the reason.
 - **Trying it.** `labeldesk mailbox serve --seed sample` and `labeldesk sync --dry-run` (README, *Command line*);
   `LABELDESK_TRACE_HOOKS=1 labeldesk -v sync` logs each hook call. `labeldesk demo` runs the shipped plugins
   only."""

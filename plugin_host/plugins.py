@@ -27,6 +27,19 @@ ALWAYS_ON = {"addon"}  # parts of the product packaged as plugins, not features 
 # Names of hooks called in this process (with at least one implementation); tests use it to prove
 # every hook is exercised.
 HOOKS_CALLED: set[str] = set()
+# Installed plugins left out because they are broken (name → why), as said in this process: each is said once a
+# run, at WARNING (an enabled one stops start-up with its own error), and `labeldesk plugins` lists them.
+BROKEN: dict[str, str] = {}
+
+
+def left_out_as_broken(name: str, problem: str) -> None:
+    """Record and say, once a process, that the installed plugin ``name`` is left out and why."""
+    problem = " ".join(problem.split())  # pluggy's explanation spans lines: one log line each
+    if BROKEN.get(name) == problem:
+        log.debug("plugin %s left out again: %s", name, problem)
+        return
+    BROKEN[name] = problem
+    log.warning("plugin %s left out: %s; update or uninstall it (enabled, it stops start-up)", name, problem)
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,7 @@ class PluginInfo:
     version: str
     enabled: bool
     hooks: tuple[str, ...]
+    broken: str = ""  # why it is left out ("it does not load (…)"), or "" when it loaded
 
 
 def installed_plugins() -> dict[str, tuple[Any, str]]:
@@ -50,7 +64,7 @@ def installed_plugins() -> dict[str, tuple[Any, str]]:
         try:
             module = ep.load()
         except Exception as exc:  # a broken third-party plugin must not take the host down
-            log.error("plugin %s failed to load: %s", ep.name, exc)
+            left_out_as_broken(ep.name, f"it does not load ({type(exc).__name__}: {exc})")
             continue
         version = ep.dist.version if ep.dist else "?"
         found[ep.name] = (module, version)
@@ -123,7 +137,7 @@ def _register(pm: pluggy.PluginManager, module, name: str, broken_is_fatal: bool
         if broken_is_fatal:
             raise PluginError(f"plugin {name} does not fit this Labeldesk ({exc}): update it, or take it out of "
                               "[plugins] enabled") from None
-        log.error("plugin %s left out: it does not fit this Labeldesk (%s); update or uninstall it", name, exc)
+        left_out_as_broken(name, f"it does not fit this Labeldesk ({exc})")
         return False
     return True
 
@@ -187,14 +201,17 @@ def log_broken(error: PluginError) -> None:
 
 
 def plugin_infos(pm_all: pluggy.PluginManager, enabled: tuple[str, ...] | None) -> list[PluginInfo]:
-    """Name, version, enabled flag and implemented hooks of every installed plugin."""
-    versions = {name: version for name, (_m, version) in installed_plugins().items()}
+    """Name, version, enabled flag and implemented hooks of every installed plugin, the broken ones too."""
+    versions = {ep.name: ep.dist.version if ep.dist else "?" for ep in metadata.entry_points(group=GROUP)}
+    on = lambda name: enabled is None or name in enabled or name in ALWAYS_ON  # noqa: E731
     infos = []
-    for name, plugin in sorted(pm_all.list_name_plugin()):
+    for name, plugin in pm_all.list_name_plugin():
         hooks = tuple(sorted(h.name for h in pm_all.get_hookcallers(plugin) or ()))
-        infos.append(PluginInfo(name, versions.get(name, "?"), enabled is None or name in enabled or name in ALWAYS_ON,
-                                hooks))
-    return infos
+        infos.append(PluginInfo(name, versions.get(name, "?"), on(name), hooks))
+    for name, problem in BROKEN.items():
+        if name in versions and not pm_all.has_plugin(name):
+            infos.append(PluginInfo(name, versions[name], on(name), (), problem))
+    return sorted(infos, key=lambda info: info.name)
 
 
 def check_plugin_sections(config, extra: dict[str, Any] | None = None) -> None:
@@ -292,8 +309,7 @@ def _disabled_plugins(config, enabled_pm: pluggy.PluginManager, wanted: Callable
             try:
                 disabled.register(module, name=name)
             except pluggy.PluginValidationError as exc:
-                log.warning("%s is not enabled, and does not fit this Labeldesk (%s): update it before enabling it",
-                            name, exc)
+                left_out_as_broken(name, f"it does not fit this Labeldesk ({exc})")
     return disabled
 
 

@@ -30,6 +30,14 @@ def shared():
     return path
 
 
+@pytest.fixture(autouse=True)
+def broken_plugins_said_afresh():
+    """A broken plugin is said once a process: once a test, here."""
+    from plugin_host import plugins
+
+    plugins.BROKEN.clear()
+
+
 @pytest.fixture
 def local():
     from plugin_host.mailbox import LocalMailbox

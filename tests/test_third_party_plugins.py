@@ -449,3 +449,51 @@ def test_a_keyless_notice_keeps_its_key_when_a_keyed_one_comes_before_it_at_the_
                                                tries=2)
     assert sent_with(local, b"A VIP wrote.") == 1
     assert sent_with(local, b"For the lead.") == 1
+
+
+MISFIT = '''
+from pluggy import HookimplMarker
+
+hookimpl = HookimplMarker("labeldesk")
+
+
+@hookimpl
+def register_settings(register, colour):
+    register("misfit", lambda raw: raw)
+'''
+
+
+def test_a_switched_off_plugin_that_is_broken_is_one_warning_a_run_and_a_row_in_labeldesk_plugins(tmp_path,
+                                                                                                   monkeypatch):
+    """Installed, not enabled, and broken (one that does not import, one written for another Labeldesk): every
+    `labeldesk sync` from cron logged ERROR for them, the one that does not import three times, though nothing of
+    the help desk depends on them. Now one WARNING each per run, and `labeldesk plugins` lists them as broken."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, served
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install(site, "vipdesk_broken", "import vipdesk_needs_this_module\n", entry_point="vipdesk")
+    install(site, "misfit", MISFIT)
+    local = LocalMailbox("support@example.com")
+    deliver(local.gmail(), make_email())
+    env = {**os.environ, "PYTHONPATH": f"{site}:{ROOT}"}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "plugin_host.cli", *args],  # noqa: E731
+                                       cwd=ROOT, env=env, capture_output=True, text=True)
+    with served(local):
+        config = tmp_path / "labeldesk.toml"
+        config.write_text(f'[mailbox]\naddress = "support@example.com"\napi_root = "{local.served_root}"\n'
+                          f'[host]\nstate_dir = "{tmp_path / "state"}"\n[plugins]\nenabled = ["autoreply"]\n')
+        synced = run("sync", "--dry-run", "--config", str(config))
+        listed = run("plugins", "--config", str(config))
+    assert synced.returncode == 0, synced.stderr
+    lines = synced.stderr.splitlines()
+    assert not [line for line in lines if "ERROR" in line], synced.stderr
+    assert len([line for line in lines if "vipdesk" in line]) == 1, synced.stderr
+    assert len([line for line in lines if "plugin misfit" in line]) == 1, synced.stderr
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()}
+    assert "broken" in rows["vipdesk"] and "vipdesk_needs_this_module" in rows["vipdesk"], listed.stdout
+    assert "broken" in rows["misfit"] and "colour" in rows["misfit"], listed.stdout
