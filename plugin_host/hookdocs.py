@@ -31,7 +31,9 @@ WRITING_A_PLUGIN = """\
   `task`, `complete_tasks`, `notify` taking the fields of `Reply`, `Draft`, `Task`, `TaskDone` and `Notification`.
   A reply, draft, task or notification is done once per `key`, and a ticket is tried again after a failure (yours,
   another plugin's, Gmail's). Without a key, an event hook's action gets one naming your plugin, the event and the
-  latest message a person wrote: once per event and message, whatever the retries. Give a `key` of your own
+  latest message a person wrote: once per event and message, whatever the retries; a button's (`on_card_action`)
+  one naming the button and that message, so a second press does nothing until the customer writes again. Give a
+  `key` of your own
   (`"vipdesk-refund:" + ticket.thread_id`) for once per ticket, or to repeat on purpose (a date in it).
   A label name that is no string or has an empty level, or an email notification to something that is not an
   address, raises at once, in your hook.

@@ -522,7 +522,10 @@ class Host:
         return others if len(others) <= MAX_COPIED else ()
 
     def _card_action(self, name, parameters, form_inputs, ticket, agent, dry_run):
-        actions = Actions(thread_id=ticket.thread_id if ticket else "", label_root=self.config.mailbox.label_root)
+        # A reply, draft, task or notice the button records without a key is keyed by the button and the message it
+        # answers: pressed twice (or the press sent again), it acts once; after the customer writes again, anew.
+        actions = Actions(thread_id=ticket.thread_id if ticket else "", label_root=self.config.mailbox.label_root,
+                          source="card", event=f"{name}:{event_message_id(ticket)}" if ticket else "")
         reply = self.pm.hook.on_card_action(name=name, parameters=parameters, form_inputs=form_inputs,
                                             ticket=ticket, agent=agent, actions=actions, settings=self.config,
                                             now=self.now())

@@ -497,3 +497,40 @@ def test_a_switched_off_plugin_that_is_broken_is_one_warning_a_run_and_a_row_in_
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()}
     assert "broken" in rows["vipdesk"] and "vipdesk_needs_this_module" in rows["vipdesk"], listed.stdout
     assert "broken" in rows["misfit"] and "colour" in rows["misfit"], listed.stdout
+
+
+from plugin_host.ticket import CardReply  # noqa: E402
+
+
+class SurveyButton:
+    """A third-party side-panel button sending the customer a survey, its reply recorded without a key."""
+
+    @hookimpl
+    def on_card_action(self, name, ticket, actions):
+        if name != "survey.send":
+            return None
+        actions.reply(in_reply_to=ticket.latest_message.id, to=ticket.customer.email, subject="Re: " + ticket.subject,
+                      text="How did we do?", reply_kind="notice")
+        return CardReply(notification="Survey sent.")
+
+
+def test_a_buttons_keyless_reply_goes_once_a_message_not_once_a_thread_for_ever(tmp_path):
+    """A button's reply recorded without a key took the one key 'reply' for its thread: the survey went at the first
+    press and never again on that thread, weeks and messages later, while the panel said "Survey sent.". Now a
+    button's keyless action is keyed by the button and the latest message a person wrote: a second press (or
+    Gmail sending the press again) sends nothing more; after the customer writes again, it goes."""
+    local, host = two_plugin_host(tmp_path, survey=SurveyButton())
+    feed = ChangeFeed(host)
+    feed.sync()
+    first = deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id="<s1@x>"))
+    feed.sync()
+    agent = host.config.agent("anna.kowalska@example.com")
+    host.card_action("survey.send", {}, {}, first["threadId"], agent)
+    host.card_action("survey.send", {}, {}, first["threadId"], agent)
+    assert sent_with(local, b"How did we do?") == 1
+    deliver(local.gmail(), make_email(sender="Jane <jane@bigcorp.example>", message_id="<s2@x>",
+                                      in_reply_to="<s1@x>", body="Thanks, one more question."),
+            threadId=first["threadId"])
+    feed.sync()
+    host.card_action("survey.send", {}, {}, first["threadId"], agent)
+    assert sent_with(local, b"How did we do?") == 2
