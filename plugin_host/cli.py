@@ -35,11 +35,40 @@ CODE_LOGGERS = ("google_auth_oauthlib",)
 def cli(verbose: int) -> None:
     """Labeldesk: a help desk inside a shared Gmail inbox."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JournalFormatter() if stderr_is_the_journal() else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     for name in SECRET_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.INFO))
     for name in CODE_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def stderr_is_the_journal() -> bool:
+    """Whether stderr is systemd's journal stream: systemd sets ``JOURNAL_STREAM`` to its ``device:inode``
+    (systemd.exec(5)), which a command redirecting stderr elsewhere no longer matches."""
+    try:
+        device, inode = (int(n) for n in os.environ.get("JOURNAL_STREAM", "").split(":"))
+        stat = os.fstat(sys.stderr.fileno())
+    except (ValueError, OSError, AttributeError):  # unset, malformed, or stderr is no file (a test's capture)
+        return False
+    return (stat.st_dev, stat.st_ino) == (device, inode)
+
+
+class JournalFormatter(logging.Formatter):
+    """A line for the journal: its syslog priority as sd-daemon(3)'s ``<N>`` prefix (``journalctl -p warning``
+    filters by it) and no timestamp, which the journal adds itself."""
+
+    PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+    def __init__(self):
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = next((p for level, p in self.PRIORITIES.items() if record.levelno >= level), 7)
+        # Every line of a traceback gets the prefix, or the journal would take them as the unit's default priority.
+        return "\n".join(f"<{priority}>{line}" for line in super().format(record).splitlines())
 
 
 class Period(click.ParamType):

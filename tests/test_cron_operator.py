@@ -376,3 +376,43 @@ def test_the_sync_summary_counts_threads_not_tried_apart_from_those_that_failed(
     assert result.exit_code == 1
     assert f"incremental sync: 0 thread(s), 1 failed, 2 not tried, cursor stays at {feed.cursor.history_id}" \
         in result.stdout, result.stdout
+
+
+# Under systemd, stderr goes to the journal, which stamps each line itself: every line showed two timestamps, and
+# `journalctl -p warning` could not tell a WARNING from an INFO (all at the unit's default priority). When stderr is
+# the journal's stream (systemd sets JOURNAL_STREAM to its device and inode), a line carries the syslog priority
+# prefix journald reads ("<4>") and no timestamp of ours; anywhere else (a terminal, a file, cron) it is as before.
+def test_under_systemd_log_lines_carry_the_journals_priority_and_not_a_second_timestamp(tmp_path):
+    import base64
+    import os
+    from datetime import datetime, timedelta, timezone
+
+    from plugin_host.mailbox import LocalMailbox
+
+    def logged(config, journal: bool) -> str:
+        read, write = os.pipe()
+        stat = os.fstat(write)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # Not our stderr's inode: a unit whose command sends stderr to a file of its own.
+        env["JOURNAL_STREAM"] = f"{stat.st_dev}:{stat.st_ino if journal else stat.st_ino + 1}"
+        subprocess.run([sys.executable, "-m", "plugin_host.cli", "-v", "sync", "--config", str(config)],
+                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=write, timeout=60)
+        os.close(write)
+        with os.fdopen(read) as stream:
+            return stream.read()
+
+    local = LocalMailbox("support@example.com")
+    old = datetime.now(timezone.utc) - timedelta(days=3)  # too old to acknowledge: autoreply says why, at INFO
+    local.gmail().users().messages().import_(userId="me", internalDateSource="dateHeader", body={
+        "raw": base64.urlsafe_b64encode(make_email(date=old)).decode(), "labelIds": ["INBOX"]}).execute()
+    with served(local):
+        for name in ("journal", "elsewhere"):  # each its own state: the same first sync twice
+            (tmp_path / f"{name}.toml").write_text(
+                f'[mailbox]\naddress = "support@example.com"\napi_root = "{local.served_root}"\n'
+                f'[plugins]\nenabled = ["autoreply"]\n[host]\nstate_dir = "{tmp_path / name}"\n')
+        journal, elsewhere = logged(tmp_path / "journal.toml", True), logged(tmp_path / "elsewhere.toml", False)
+    lines = journal.splitlines()
+    assert lines and all(line[:3] in ("<6>", "<4>", "<3>") for line in lines), journal
+    assert any(line.startswith("<6>INFO ") for line in lines), journal
+    assert not any(line[3:4].isdigit() for line in lines), journal  # no timestamp after the prefix
+    assert elsewhere and elsewhere[:4].isdigit(), elsewhere  # a file's lines keep our timestamp
