@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 WATCH_RENEW_SECONDS = 24 * 3600
 WATCH_LIFETIME_SECONDS = 7 * 86400  # a watch Gmail was not told the end of ends 7 days after users.watch
 IGNORED_LABELS = {"DRAFT", "SPAM", "TRASH"}
+BINS = {"SPAM", "TRASH"}  # taken off a message, it comes back into its ticket
 STRIKES = 3  # a thread that fails this many syncs in a row for a reason that is not Gmail's is set aside
 PREFETCH = 50  # threads read ahead in one HTTP batch (Gmail's recommended batch size)
 THREAD_STATUSES = {400, 404}  # Gmail refusing one thread's request (bad address, label name; gone): its own problem
@@ -209,11 +210,13 @@ class ChangeFeed:
         self.cursor = Cursor.load(self.host.state_dir, self.host.config.mailbox.address)
         self.host.executor.sent_ids.update(self.cursor.sent)
 
-    def _changes_since(self, start: str) -> tuple[dict[str, set[str]], str]:
-        """thread id → ids of messages added since ``start``, and the newest history id."""
-        changes: dict[str, set[str]] = {}
+    def _changes_since(self, start: str) -> tuple[dict[str, set[str] | None], str]:
+        """thread id → ids of messages added since ``start`` (None: a thread with messages taken out of Spam or
+        the Trash, judged from the thread alone as a full sync does), and the newest history id."""
+        changes: dict[str, set[str] | None] = {}
         ours: dict[str, set[str]] = {}
-        records, latest = self.host.client.list_history(start, history_types=["messageAdded"])
+        records, latest = self.host.client.list_history(start, history_types=["messageAdded", "labelRemoved"])
+        restored = {t: None for record in records for t in restored_threads(record)}
         for record in records:
             for added in record.get("messagesAdded", []):
                 message = added["message"]
@@ -226,7 +229,7 @@ class ChangeFeed:
         for thread_id, sent in ours.items():
             if thread_id in changes:  # read it whole, our message included (a retry must see our acknowledgement)
                 changes[thread_id] |= sent
-        return changes, latest
+        return {**changes, **restored}, latest
 
     def _full_sync(self, dry_run: bool) -> SyncReport:
         latest = self.host.client.profile()["historyId"]  # taken first, so nothing slips between
@@ -421,6 +424,16 @@ def watch_state(feed, topic: str | None, now: float | None = None) -> dict | Non
     now = time.time() if now is None else now
     at = datetime.fromtimestamp(expires, timezone.utc).isoformat(timespec="seconds") if expires else None
     return {"watch_expires_at": at, "watch_expired": bool(expires) and expires <= now}
+
+
+def restored_threads(record: dict) -> list[str]:
+    """The threads of a history record's messages an agent took out of Spam ("Not spam") or the Trash: mail
+    Labeldesk left alone while it was there, which is part of its ticket now. Other label changes (read,
+    archived, labelled) are no news. A message that is still in Spam, the Trash or a draft is left out when Gmail
+    gives its labels; the ticket checks again."""
+    return [removed["message"]["threadId"] for removed in record.get("labelsRemoved", [])
+            if BINS & set(removed.get("labelIds", []))
+            and not IGNORED_LABELS & set(removed["message"].get("labelIds", []))]
 
 
 def _failure_summary(report: SyncReport) -> str:

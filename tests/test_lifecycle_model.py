@@ -402,8 +402,8 @@ class Lifecycle(RuleBasedStateMachine):
             if message.gmail_id in box.messages:
                 message.binned = bool({"SPAM", "TRASH"} & set(box.messages[message.gmail_id].label_ids))
                 message.ever_binned |= message.binned
-        # Untrashing is no new message: the host reads the thread again only when mail arrives (history:
-        # messageAdded) or a sweep finds it, so what it decided without the binned messages stands until then.
+        # Untrashing is no new message: the next sync reads the thread again (history: labelRemoved), judging it
+        # from the thread alone; until that sync what the host decided without the binned messages stands.
         thread.read_stale |= what in ("untrash", "not spam")
         self.swept = False
         self.say(f"a person does {what} on {thread.thread_id}")
