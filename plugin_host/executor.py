@@ -31,6 +31,7 @@ from .actions import Action, Actions, Draft, LabelChange, Notification, Reply, T
 from .alerts import AlertBudget
 from .config import Config
 from .mailpolicy import OUTGOING
+from .own_labels import OwnLabels
 from .errors import GmailError
 from .refusals import level
 from .sent import SentLedger
@@ -100,6 +101,7 @@ class Executor:
         self.client = client
         self.now = now or (lambda: datetime.now(timezone.utc))
         self._labels: dict[str, str] | None = None
+        self.own_labels = OwnLabels(config.state_path, config.mailbox.label_root)  # ours by id: renamed in Gmail
         self._tasklist_ids: dict[str, str] = {}
         # Ids of messages this process sent: their history records need no second look.
         self.sent_ids: set[str] = set()
@@ -150,6 +152,7 @@ class Executor:
     def _label_id(self, full_name: str) -> str:
         labels = self.label_ids()
         if full_name in labels:
+            self.own_labels.know(full_name, labels[full_name])
             return labels[full_name]
         root = self.config.mailbox.label_root
         short = full_name[len(root) + 1:] if root and full_name.startswith(root + "/") else full_name
@@ -159,12 +162,29 @@ class Executor:
             parent = "/".join(parts[:depth])
             if parent not in labels:
                 labels[parent] = self.client.create_label(parent)["id"]
+                self.own_labels.know(parent, labels[parent])
         labels[full_name] = self.client.create_label(full_name, color=LABEL_COLORS.get(short))["id"]
+        self.own_labels.know(full_name, labels[full_name])
         return labels[full_name]
 
     def forget_labels(self) -> None:
         with self._lock:
             self._labels = None
+
+    def check_labels(self, dry_run: bool = False) -> list[str]:
+        """List the mailbox's labels again (1 unit) and give Labeldesk's labels an agent renamed, moved or
+        re-cased in Gmail their names back; the names whose threads lost them (deleted) are returned
+        (:mod:`plugin_host.own_labels`)."""
+        with self._lock:
+            listed = self.client.list_labels()
+            self._labels = {l["name"]: l["id"] for l in listed}
+
+            def rename(label_id: str, name: str) -> None:
+                self.client.rename_label(label_id, name)
+                self._labels = {n: i for n, i in self._labels.items() if i != label_id}
+                self._labels[name] = label_id
+
+            return self.own_labels.check(listed, rename, dry_run)
 
     def label_names(self) -> dict[str, str]:
         with self._lock:  # _label_id adds to the same dict from other threads

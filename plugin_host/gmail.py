@@ -467,6 +467,11 @@ class GmailClient:
                 raise
             return existing
 
+    def rename_label(self, label_id: str, name: str) -> dict:
+        """Give a label another name (``labels.patch``: its id, and so every thread carrying it, stays)."""
+        return self.execute(self.users.labels().patch(userId="me", id=label_id, body={"name": name}),
+                            "gmail.users.labels.patch", label_id)
+
     def delete_label(self, label_id: str) -> None:
         """Delete a label: Gmail takes it off every message at once (5 units, however many threads)."""
         self.execute(self.users.labels().delete(userId="me", id=label_id), "gmail.users.labels.delete", label_id)

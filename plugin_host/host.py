@@ -636,6 +636,7 @@ class Host:
                         "it would be deleted (dry run)" if dry_run else "deleted")
             if not dry_run:
                 self.client.delete_label(present[name])
+                self.executor.own_labels.forget(name)
         if gone and not dry_run:
             self.executor.forget_labels()
         return gone

@@ -190,6 +190,7 @@ class ChangeFeed:
                 self.host.keep_switch_ons()
             self._reload_cursor()
             self._sent_before = set(self.host.executor.sent_ids)
+            full = self._labels_lost(dry_run) or full
             if full or not self.cursor.history_id:
                 return self._full_sync(dry_run)
             try:
@@ -203,6 +204,20 @@ class ChangeFeed:
             self._apply(changes, report, dry_run)
             self._advance(report, latest, dry_run)
             return report
+
+    def _labels_lost(self, dry_run: bool) -> bool:
+        """Check Labeldesk's labels (renamed ones get their names back); True when ``Awaiting reply`` was
+        deleted in Gmail, which took it off every open ticket: a full sync labels them again. The cursor is
+        cleared first, so a full sync that fails is tried again by the next sync."""
+        awaiting = self.host.executor.full_name("Awaiting reply")
+        if awaiting not in self.host.executor.check_labels(dry_run):
+            return False
+        log.warning("%s was taken off every thread in Gmail: a full sync of the last %d days labels the open "
+                    "tickets again", awaiting, self.host.config.mailbox.full_sync_days)
+        if not dry_run:
+            self.cursor.history_id = None
+            self.cursor.save()
+        return True
 
     def _reload_cursor(self) -> None:
         """The cursor as the last sync of any process left it: another process (a cron ``sync`` beside

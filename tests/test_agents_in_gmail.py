@@ -3,6 +3,8 @@ rename, nest or delete Labeldesk's labels. The thread is the ticket and its labe
 must leave the help desk as if nobody had touched it (docs/architecture.md, "What agents may do in Gmail")."""
 from __future__ import annotations
 
+import pytest
+
 from plugin_host.config import load_config
 from plugin_host.mailbox import LocalMailbox
 from plugin_host.runtime import build_host
@@ -87,3 +89,96 @@ def test_marking_read_or_archiving_reads_no_thread(tmp_path):
     g.users().threads().modify(userId="me", id=ref["threadId"],
                                body={"removeLabelIds": ["UNREAD", "INBOX"]}).execute()
     assert feed.sync().threads == []
+
+
+# -- Labeldesk's labels renamed, moved, re-cased or deleted in Gmail ------------------------------------------
+
+def open_ticket(local, feed, clock) -> str:
+    """Jane's unanswered request of 09:00 (the thread id): it must stay in the queue and reach its deadline."""
+    ref = arrived(local, deliver(local.gmail(), make_email(message_id="<open@example.org>", subject="Refund please")),
+                  monday(9))
+    feed.sync()
+    return ref["threadId"]
+
+
+def label_named(local, name: str) -> dict:
+    return next(l for l in local.mailbox.labels.values() if l["name"] == name)
+
+
+def rename(local, name: str, new_name: str) -> None:
+    local.gmail().users().labels().patch(userId="me", id=label_named(local, name)["id"],
+                                         body={"name": new_name}).execute()
+
+
+def kept_in_the_queue_and_swept(local, host, clock, thread_id) -> None:
+    assert AWAITING in thread_label_names(local, thread_id)
+    assert [t.thread_id for t in host.open_tickets()] == [thread_id]
+    clock["now"] = monday(18)  # past the 8 business hours of a first answer
+    assert thread_id in [p.thread_id for p in host.sweep()]
+    assert "Helpdesk/SLA/Breached" in thread_label_names(local, thread_id)
+
+
+@pytest.mark.parametrize("new_name", ["Helpdesk/Waiting for us", "Team/Awaiting reply", "helpdesk/awaiting reply"])
+def test_a_label_an_agent_renamed_moved_or_recased_gets_its_name_back(tmp_path, new_name, caplog):
+    """Anna renamed Awaiting reply in Gmail (or nested it under Team, or wrote it in lower case). Gmail kept the id
+    on Jane's thread under the new name, so the sweep's search and the queue found no open ticket, for good: no
+    deadline was kept. The next sync gives the label its name back and says why."""
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    rename(local, AWAITING, new_name)
+    assert feed.sync().ok
+    assert any("renamed back" in r.getMessage() and "label_root" in r.getMessage() for r in caplog.records)
+    kept_in_the_queue_and_swept(local, host, clock, thread_id)
+    assert new_name not in {l["name"] for l in local.mailbox.labels.values()}
+
+
+def test_a_label_renamed_while_labeldesk_was_stopped_gets_its_name_back(tmp_path):
+    """A cron sync is a new process each time: it knows Labeldesk's labels by id from the state folder."""
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    rename(local, AWAITING, "Helpdesk/Waiting for us")
+    local, host, clock, feed = help_desk(tmp_path, local=local, now=monday(10))
+    kept_in_the_queue_and_swept(local, host, clock, thread_id)
+
+
+def test_a_deleted_label_is_put_back_on_the_open_tickets(tmp_path, caplog):
+    """Deleting Awaiting reply took it off every thread: Jane's request left the queue and the sweep. The next
+    sync finds the label gone and reads recent mail again (a full sync), which labels the open tickets."""
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    local.gmail().users().labels().delete(userId="me", id=label_named(local, AWAITING)["id"]).execute()
+    report = feed.sync()
+    assert report.ok and report.full
+    assert any("deleted" in r.getMessage() for r in caplog.records)
+    kept_in_the_queue_and_swept(local, host, clock, thread_id)
+
+
+def test_a_label_renamed_while_another_took_its_name_is_the_agents_own(tmp_path):
+    """Renamed, then made again under the old name (by hand, or by a Labeldesk that did not know the id): the
+    new label is Labeldesk's, the renamed one the agents', and the open tickets are labelled again."""
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    rename(local, AWAITING, "Helpdesk/Old queue")
+    local.gmail().users().labels().create(userId="me", body={"name": AWAITING}).execute()
+    assert feed.sync().full
+    kept_in_the_queue_and_swept(local, host, clock, thread_id)
+    assert "Helpdesk/Old queue" in {l["name"] for l in local.mailbox.labels.values()}
+
+
+def test_an_agents_label_differing_only_in_case_is_taken_and_spelt_as_labeldesk_spells_it(tmp_path):
+    """Gmail allows one label per name in any case: an agent's 'helpdesk/awaiting reply' made before Labeldesk ran
+    is the label Labeldesk uses. Plugins and searches read Labeldesk's spelling, so it gets that spelling; and
+    after a restart the answered ticket's label still comes off."""
+    local = LocalMailbox()
+    local.gmail().users().labels().create(userId="me", body={"name": "helpdesk/awaiting reply"}).execute()
+    local, host, clock, feed = help_desk(tmp_path, local=local)
+    thread_id = open_ticket(local, feed, clock)
+    assert feed.sync().ok
+    assert {l["name"] for l in local.mailbox.labels.values()} >= {AWAITING}
+    assert "helpdesk/awaiting reply" not in {l["name"] for l in local.mailbox.labels.values()}
+    local, host, clock, feed = help_desk(tmp_path, local=local, now=monday(10))
+    send(local.gmail(), make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org",
+                                   subject="Re: Refund please", in_reply_to="<open@example.org>",
+                                   message_id="<done@example.com>", body="Refunded.\n\nAnna Kowalska"), thread_id)
+    assert feed.sync().ok
+    assert AWAITING not in thread_label_names(local, thread_id)
