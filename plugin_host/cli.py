@@ -418,10 +418,13 @@ def end_by_signal(signum: int) -> None:
 
 @cli.command()
 @_config_option
-@click.option("--full", is_flag=True, help="Ignore the cursor and sync recent mail from scratch.")
+@click.option("--full", is_flag=True, help="Ignore the cursor and sync recent mail from scratch (a full sync "
+              "stopped before goes on where it stopped).")
+@click.option("--restart", is_flag=True, help="A full sync from the first thread, even when one stopped before.")
 @click.option("--dry-run", is_flag=True, help="Print the actions instead of executing them.")
-def sync(config_path, full, dry_run) -> None:
-    """Process the mailbox's changes since the cursor once, then exit."""
+def sync(config_path, full, restart, dry_run) -> None:
+    """Process the mailbox's changes since the cursor once, then exit. A full sync stopped half-way (a signal,
+    Gmail refusing) goes on where it stopped at the next run."""
     from .sync import ChangeFeed
 
     from collections import Counter
@@ -431,12 +434,15 @@ def sync(config_path, full, dry_run) -> None:
     host = _host(config_path)
     with stop_on_signals(host) as stopped, progress_bar("Syncing") as bar:
         feed = ChangeFeed(host, progress=lambda done, total: _advance_bar(bar, done, total))
-        report = feed.sync(full=full, dry_run=dry_run)
+        report = feed.sync(full=full, dry_run=dry_run, restart=restart)
     _print_results([*report.threads, *report.partly])  # what was done, on the threads that failed too
     moved = "stays at" if report.failed or dry_run else "at"  # the cursor moves only past work that was done
     failed = [(thread_id, why) for thread_id, why in report.failed if not why.startswith(NOT_TRIED)]
     not_tried = len(report.failed) - len(failed)
-    click.echo(f"{'full' if report.full else 'incremental'} sync: {len(report.threads)} thread(s), "
+    kind = "full" if report.full else "incremental"
+    if report.continued:
+        kind = f"full (continued from thread {report.continued[0]} of {report.continued[1]})"
+    click.echo(f"{kind} sync: {len(report.threads)} thread(s), "
                f"{len(failed)} failed{f', {not_tried} not tried' if not_tried else ''}, "
                f"cursor {moved} {feed.cursor.history_id or '(none)'}")
     for thread_id, why in failed[:20]:

@@ -537,6 +537,18 @@ class GmailClient:
             if not token:
                 return records, latest
 
+    def keeps_history(self, start_history_id: str) -> bool:
+        """Whether Gmail still keeps the history after ``start_history_id`` (one ``history.list`` of one record:
+        2 units; False on its 404)."""
+        try:
+            self.execute(self.users.history().list(userId="me", startHistoryId=start_history_id, maxResults=1),
+                         "gmail.users.history.list", f"startHistoryId={start_history_id}")
+        except GmailError as exc:
+            if getattr(exc, "status", 0) == 404:
+                return False
+            raise
+        return True
+
     def modify_thread(self, thread_id: str, add: list[str], remove: list[str]) -> dict:
         body = {"addLabelIds": add, "removeLabelIds": remove}
         return self.execute(self.users.threads().modify(userId="me", id=thread_id, body=body),

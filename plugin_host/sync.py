@@ -19,6 +19,7 @@ from typing import Callable
 
 from .errors import ConfigError, GmailError, LabeldeskError, PluginError
 from .files import Busy, exclusive, write_private_json
+from .full_sync import FullSync, shape
 from .health import SyncHealth, public_reason
 from .host import Host, Processed
 from .refusals import level
@@ -106,6 +107,7 @@ class SyncReport:
     set_aside: list[tuple[str, str]] = field(default_factory=list)  # failed STRIKES times: logged, skipped
     partly: list[Processed] = field(default_factory=list)  # failed, but the other plugins' actions were carried out
     history_id: str | None = None
+    continued: tuple[int, int] | None = None  # a full sync stopped before: (threads done then, threads listed)
 
     @property
     def ok(self) -> bool:
@@ -168,13 +170,14 @@ class ChangeFeed:
             except Exception:  # a bug: its traceback is what a developer needs; the next push or poll retries
                 log.exception("background sync after push failed")
 
-    def sync(self, full: bool = False, dry_run: bool = False) -> SyncReport:
+    def sync(self, full: bool = False, dry_run: bool = False, restart: bool = False) -> SyncReport:
         """Process the changes since the cursor (all recent mail when ``full`` or without a cursor); the
-        outcome is recorded in ``health`` for ``/readyz``."""
+        outcome is recorded in ``health`` for ``/readyz``. A full sync a run stopped half-way goes on where it
+        stopped, whatever this sync was asked to do, unless ``restart`` (a full sync from the start)."""
         with self.lock:
             self.health.began()
             try:
-                report = self._sync(full, dry_run)
+                report = self._sync(full or restart, dry_run, restart)
             except Busy:  # another process syncs this mailbox: no news about Gmail or this host
                 self.health.skipped()
                 raise
@@ -184,13 +187,17 @@ class ChangeFeed:
             self.health.ended(_failure_summary(report))
             return report
 
-    def _sync(self, full: bool, dry_run: bool) -> SyncReport:
+    def _sync(self, full: bool, dry_run: bool, restart: bool = False) -> SyncReport:
         with exclusive(self.host.state_dir, "sync"):
             if not dry_run:
                 self.host.keep_switch_ons()
             self._reload_cursor()
             self._sent_before = set(self.host.executor.sent_ids)
-            full = self._labels_lost(dry_run) or full
+            lost = self._labels_lost(dry_run)  # Awaiting reply deleted: every open ticket is labelled again
+            full = lost or full
+            stopped = None if restart or lost else self._stopped_full_sync(dry_run)
+            if stopped is not None:
+                return self._full_sync(dry_run, stopped)
             if full or not self.cursor.history_id:
                 return self._full_sync(dry_run)
             try:
@@ -246,25 +253,77 @@ class ChangeFeed:
                 changes[thread_id] |= sent
         return {**changes, **restored}, latest
 
-    def _full_sync(self, dry_run: bool) -> SyncReport:
+    def _full_sync(self, dry_run: bool, stopped: FullSync | None = None) -> SyncReport:
+        """Every thread of recent mail, from the first or, ``stopped``, from where a run stopped. The cursor ends
+        at the history id taken when it began, so mail that came meanwhile is read from history after it."""
+        if stopped is None:
+            marker = self._list_full_sync()
+            if not dry_run:
+                marker.save()
+            report = SyncReport(full=True, history_id=marker.history_id)
+        else:
+            marker = stopped
+            report = SyncReport(full=True, history_id=marker.history_id, continued=(marker.stopped_at, marker.listed))
+            began = datetime.fromtimestamp(marker.began_at, timezone.utc).isoformat(timespec="minutes")
+            log.warning("continuing a full sync stopped at thread %d of %d (begun %s at history id %s; `labeldesk "
+                        "sync --restart` starts it over)", marker.stopped_at, marker.listed, began, marker.history_id)
+        self._apply({t: None for t in marker.left}, report, dry_run, None if dry_run else marker)
+        self._advance(report, marker.history_id, dry_run)
+        if not dry_run and self.covers(int(marker.history_id)):  # done: the cursor is where it began
+            marker.remove()
+        return report
+
+    def _list_full_sync(self) -> FullSync:
+        """The threads of the last ``full_sync_days``, and the history id before them."""
         latest = self.host.client.profile()["historyId"]  # taken first, so nothing slips between
         days = self.host.config.mailbox.full_sync_days
         thread_ids: dict[str, None] = {}
         for ref in self.host.client.list_message_ids(q=f"{self.host.newer_than(days)} -in:chats"):
             thread_ids.setdefault(ref["threadId"], None)
-        report = SyncReport(full=True, history_id=latest)
-        self._apply({t: None for t in thread_ids}, report, dry_run)
-        self._advance(report, latest, dry_run)
-        return report
+        return FullSync.begin(self.host.state_dir, self.host.config.mailbox.address, latest, list(thread_ids),
+                              shape(self.host.config), self.host.now().timestamp())
 
-    def _apply(self, changes: dict, report: SyncReport, dry_run: bool) -> None:
+    def _stopped_full_sync(self, dry_run: bool) -> FullSync | None:
+        """The full sync a run stopped half-way, when it can go on; one that cannot is said, and dropped."""
+        marker, why = FullSync.load(self.host.state_dir, self.host.config.mailbox.address)
+        if marker is not None and self.covers(int(marker.history_id)):
+            marker = None  # finished: killed before its file was removed (or an older version's full sync since)
+        elif marker is not None:
+            why = self._why_not_continued(marker)
+            if not why:
+                return marker
+            why = f"the full sync stopped at thread {marker.stopped_at} of {marker.listed} cannot go on: {why}"
+        if why:
+            log.warning("%s; the full sync starts over", why)
+        if not dry_run:
+            (Path(self.host.state_dir) / "full-sync.json").unlink(missing_ok=True)
+        return None
+
+    def _why_not_continued(self, marker: FullSync) -> str:
+        """"" when ``marker`` can go on, else why not."""
+        now = shape(self.host.config)
+        changed = [key for key in now if marker.settings.get(key) != now[key]]
+        if changed:
+            return f"{' and '.join(changed)} changed since it began"
+        if not self.host.client.keeps_history(marker.history_id):
+            return (f"Gmail no longer keeps the history since it began (history id {marker.history_id}), so mail "
+                    f"of the time it was stopped could be missed")
+        return ""
+
+    def _apply(self, changes: dict, report: SyncReport, dry_run: bool, marker: FullSync | None = None) -> None:
         order = list(changes)
         progress = self.progress or ProgressLog(report.full)
+        if report.continued:  # counted over the whole full sync, as the run before counted
+            before, listed = report.continued
+            progress = _offset(progress, before, listed)
         # Escalations check their task list once, not once per task; one warning for the alerts held back.
         with self.host.executor.tasks_read_once(), self.host.executor.alert_run("full sync" if report.full else "sync"):
-            self._apply_in_order(order, changes, report, dry_run, progress)
+            self._apply_in_order(order, changes, report, dry_run, progress, marker)
 
-    def _apply_in_order(self, order: list[str], changes: dict, report: SyncReport, dry_run: bool, progress) -> None:
+    def _apply_in_order(self, order: list[str], changes: dict, report: SyncReport, dry_run: bool, progress,
+                        marker: FullSync | None = None) -> None:
+        """Process ``order``; ``marker`` (a full sync's) learns each thread done, and is saved before each batch
+        is read and when the run stops, so that the next run goes on from there."""
         # What failed before goes last: a thread Gmail refuses for itself alone cannot keep the others waiting.
         order = sorted(order, key=lambda t: t in self.cursor.refused)
         answered = False  # Gmail answered a thread of this sync: a refusal after that is the thread's own
@@ -274,12 +333,16 @@ class ChangeFeed:
                     self._not_tried(order[done - 1:], "the host is stopping", report)
                     break
                 if done % PREFETCH == 1:  # read the next batch as we go: memory holds one batch, progress moves
+                    if marker is not None and done > 1:
+                        marker.save()  # a process killed from here on reads again this batch at most
                     self._prefetch({t: changes[t] for t in order[done - 1:done - 1 + PREFETCH]})
                 try:
                     report.threads.append(self.host.process_thread(thread_id, changes[thread_id], dry_run=dry_run))
                     self.cursor.strikes.pop(thread_id, None)
                     if thread_id in self.cursor.refused:
                         self.cursor.refused.remove(thread_id)
+                    if marker is not None:
+                        marker.done(thread_id)
                     answered = True
                 except Exception as exc:  # one bad thread must not stop the batch; the cursor stays
                     if isinstance(exc, (GmailError, PluginError)):  # names the call and Gmail's answer, or the plugin
@@ -292,10 +355,14 @@ class ChangeFeed:
                     if getattr(exc, "processed", None) is not None:  # a plugin broke; the others' actions went through
                         report.partly.append(exc.processed)
                     self._strike(thread_id, exc, report, dry_run, its_own=its_own)
+                    if marker is not None and report.set_aside and report.set_aside[-1][0] == thread_id:
+                        marker.done(thread_id)  # set aside: a person answers it
                     if getattr(exc, "unavailable", False):  # out of quota or down: the others would fail alike
                         self._not_tried(order[done:], exc, report)
                         break
                 progress(done, len(order))
+            if marker is not None:  # not in ``finally``: a process killed mid-batch never gets here either
+                marker.save()
         finally:
             self.host.drop_prefetched()  # what a stopped batch read ahead would be stale by the next sync
 
@@ -349,6 +416,8 @@ class ChangeFeed:
         """Move the cursor to ``latest`` and record what this sync sent (its history comes after ``latest``,
         and a new process — the next cron run — would otherwise read each answered thread again)."""
         sent = sorted(self.host.executor.sent_ids - self._sent_before)
+        if report.continued:  # what the runs before it sent lies after ``latest`` too
+            sent = sorted(set(sent) | set(self.cursor.sent))
         if dry_run or not report.ok or latest is None:
             if report.failed:
                 self._left_for_later(report, dry_run)
@@ -449,6 +518,11 @@ def restored_threads(record: dict) -> list[str]:
     return [removed["message"]["threadId"] for removed in record.get("labelsRemoved", [])
             if BINS & set(removed.get("labelIds", []))
             and not IGNORED_LABELS & set(removed["message"].get("labelIds", []))]
+
+
+def _offset(progress: Callable[[int, int], None], before: int, listed: int) -> Callable[[int, int], None]:
+    """``progress`` of a continued full sync, counted from the ``before`` threads done by the runs before it."""
+    return lambda done, total: progress(before + done, max(listed, before + total))
 
 
 def _failure_summary(report: SyncReport) -> str:

@@ -11,10 +11,13 @@ import base64
 import json
 import threading
 from datetime import datetime, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
 import responses
+
+from plugin_host.sync import ChangeFeed
 
 from .conftest import make_email
 from .crash_sweep import KILLS, LEAD, SUPPORT, SWEPT, Scenario, World, sweep
@@ -86,6 +89,40 @@ def first_mail(w: World) -> None:
 
 SYNC = Scenario("sync of new mail", world, new_mail, lambda w: w.feed.sync())
 FULL_SYNC = Scenario("first (full) sync", world, first_mail, lambda w: w.feed.sync())
+
+
+def full_sync_stopped(w: World) -> None:
+    """A first (full) sync of five tickets stopped by SIGTERM after two; while it was stopped a sixth customer
+    wrote and one of the two done wrote again; then serve starts again, and goes on where it stopped."""
+    w.clock.now = MONDAY
+    for n in range(1, 6):
+        w.deliver(customer(f"Customer {n}", f"customer{n}@example.net", f"Order {n} is missing", n), at=MONDAY)
+
+    def sigterm(done, total):
+        if done == 2:
+            w.host.stopping.set()
+
+    ChangeFeed(w.host, progress=sigterm).sync()
+    w.clock.now = MONDAY + timedelta(minutes=30)
+    w.deliver(customer("Customer 6", "customer6@example.net", "Order 6 is missing", 6), at=w.clock.now)
+    done = next(t for t in w.local.mailbox.threads if b"Order 5 is" in w.local.mailbox.thread_messages(t)[0].raw)
+    w.deliver(customer("Customer 5", "customer5@example.net", "Re: Order 5 is missing", 7, in_reply_to="<c5@example.org>",
+                       body="Any news on my order?"), at=w.clock.now, threadId=done)
+    w.restart()
+
+
+def marker_every_two(operation):
+    """``operation`` with the full sync's place-marker saved every two threads (every 50 in production), so that
+    the process is killed on both sides of each save."""
+    def run(w: World):
+        with mock.patch("plugin_host.sync.PREFETCH", 2):
+            return operation(w)
+    return run
+
+
+FULL_SYNC_CONTINUED = Scenario("full sync continued after a stop", world, full_sync_stopped,
+                               marker_every_two(lambda w: w.feed.sync()),
+                               again=marker_every_two(lambda w: (w.feed.sync(), w.feed.sync())))
 
 
 # -- the SLA sweep ------------------------------------------------------------------------------------
@@ -215,7 +252,7 @@ def certs(signer):
         yield
 
 
-@pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, SWEEP, BREACH_ANSWERED, WARNED_THEN_BREACHED, MANY_ALERTS, *BUTTONS,
+@pytest.mark.parametrize("scenario", [SYNC, FULL_SYNC, FULL_SYNC_CONTINUED, SWEEP, BREACH_ANSWERED, WARNED_THEN_BREACHED, MANY_ALERTS, *BUTTONS,
                                       PUSHED], ids=lambda s: s.name)
 def test_every_call_of_a_write_path_broken_in_turn_loses_nothing_and_repeats_nothing(scenario, tmp_path):
     """Also when serve, killed, starts again at once: Gmail's search does not show yet what it sent (an
@@ -224,6 +261,51 @@ def test_every_call_of_a_write_path_broken_in_turn_loses_nothing_and_repeats_not
     assert result.http_calls and result.api_calls
     assert set(result.points) == set(scenario.modes or SWEPT)
     assert not result.broken, "\n".join(map(str, result.broken[:20]))
+
+
+FIRST_FULL_SYNC_IN_TWOS = Scenario("first (full) sync, marker every two threads", world, first_mail,
+                                   marker_every_two(lambda w: w.feed.sync()))
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("scenario", [FIRST_FULL_SYNC_IN_TWOS, FULL_SYNC_CONTINUED], ids=lambda s: s.name)
+def test_a_full_sync_killed_at_each_save_of_its_place_marker_loses_nothing_and_repeats_nothing(scenario, when,
+                                                                                               tmp_path):
+    """The HTTP requests around each save are swept above; here the process dies at the save itself, before the
+    file is replaced or right after, at each save of a first full sync and of one continued after a stop."""
+    from plugin_host.full_sync import FullSync
+
+    from .crash_sweep import ProcessKilled, differences, quick_restarts
+
+    with quick_restarts():
+        origin = scenario.make_world(tmp_path / "setup")
+        scenario.setup(origin)
+        origin.save(tmp_path / "image")
+        base = origin.fork(tmp_path / "image", tmp_path / "baseline")
+        real_save, saves = FullSync.save, []
+        with mock.patch.object(FullSync, "save", lambda marker: (saves.append(1), real_save(marker))):
+            scenario.operation(base)
+        (scenario.again or scenario.operation)(base)
+        expected = base.snapshot()
+        assert len(saves) >= 2
+        for at in range(1, len(saves) + 1):
+            w = origin.fork(tmp_path / "image", tmp_path / f"{when}{at}")
+            count = []
+
+            def dying(marker, at=at):
+                count.append(1)
+                if len(count) == at and when == "before":
+                    raise ProcessKilled(f"killed before save {at}")
+                real_save(marker)
+                if len(count) == at:
+                    raise ProcessKilled(f"killed after save {at}")
+
+            with mock.patch.object(FullSync, "save", dying), pytest.raises(ProcessKilled):
+                scenario.operation(w)
+            w.restart()
+            (scenario.again or scenario.operation)(w)
+            assert not w.unreadable_state_files()
+            assert not differences(expected, w.snapshot()), (when, at)
 
 
 def test_an_article_inserted_again_in_the_same_ticket_is_learnt_once(tmp_path):
