@@ -31,7 +31,8 @@ FILE = "full-sync.json"
 @dataclass
 class FullSync:
     """A full sync under way: begun at ``history_id``, ``left`` the listed threads not done yet (in listing
-    order). Saved as ``<state>/full-sync.json`` (mode 0600) after each batch and when a run stops."""
+    order). Saved as ``<state>/full-sync.json`` (mode 0600) when it begins, after each batch of threads, and when
+    a run stops."""
 
     path: Path
     mailbox: str
@@ -84,6 +85,11 @@ class FullSync:
     def done(self, thread_id: str) -> None:
         """``thread_id`` was processed (or set aside): the next run need not read it again."""
         self._done.add(thread_id)
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether threads were done since the last save."""
+        return bool(self._done)
 
     def save(self) -> None:
         if self._done:

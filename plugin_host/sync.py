@@ -322,8 +322,8 @@ class ChangeFeed:
 
     def _apply_in_order(self, order: list[str], changes: dict, report: SyncReport, dry_run: bool, progress,
                         marker: FullSync | None = None) -> None:
-        """Process ``order``; ``marker`` (a full sync's) learns each thread done, and is saved before each batch
-        is read and when the run stops, so that the next run goes on from there."""
+        """Process ``order``; ``marker`` (a full sync's) learns each thread done, and is saved after each batch
+        and when the run stops, so that the next run goes on from there."""
         # What failed before goes last: a thread Gmail refuses for itself alone cannot keep the others waiting.
         order = sorted(order, key=lambda t: t in self.cursor.refused)
         answered = False  # Gmail answered a thread of this sync: a refusal after that is the thread's own
@@ -333,8 +333,6 @@ class ChangeFeed:
                     self._not_tried(order[done - 1:], "the host is stopping", report)
                     break
                 if done % PREFETCH == 1:  # read the next batch as we go: memory holds one batch, progress moves
-                    if marker is not None and done > 1:
-                        marker.save()  # a process killed from here on reads again this batch at most
                     self._prefetch({t: changes[t] for t in order[done - 1:done - 1 + PREFETCH]})
                 try:
                     report.threads.append(self.host.process_thread(thread_id, changes[thread_id], dry_run=dry_run))
@@ -360,8 +358,10 @@ class ChangeFeed:
                     if getattr(exc, "unavailable", False):  # out of quota or down: the others would fail alike
                         self._not_tried(order[done:], exc, report)
                         break
+                if marker is not None and done % PREFETCH == 0:
+                    marker.save()  # a process killed from here on reads again the next batch at most
                 progress(done, len(order))
-            if marker is not None:  # not in ``finally``: a process killed mid-batch never gets here either
+            if marker is not None and marker.unsaved:  # not in ``finally``: a process killed never gets here
                 marker.save()
         finally:
             self.host.drop_prefetched()  # what a stopped batch read ahead would be stale by the next sync
