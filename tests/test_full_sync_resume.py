@@ -251,3 +251,18 @@ def test_sync_full_goes_on_with_a_stopped_full_sync_and_restart_starts_it_over(t
     assert f"full (continued from thread {K} of {N}) sync: {N - K} thread(s), 0 failed" in went_on.stdout
     assert over.exit_code == 0, over.output
     assert f"full sync: {N} thread(s), 0 failed" in over.stdout
+
+
+def test_awaiting_reply_deleted_while_a_full_sync_is_stopped_starts_it_over(tmp_path):
+    """The threads done before the stop lost Awaiting reply with the label: continuing from the stop would leave
+    them out of the queue for good. The full sync starts over, so every open ticket is labelled again; nothing is
+    acknowledged twice."""
+    local, host, refs = mailbox_of(tmp_path)
+    assert not ChangeFeed(host, progress=stop_after(host, K)).sync().ok
+    awaiting = next(l for l in local.mailbox.labels.values() if l["name"] == "Helpdesk/Awaiting reply")
+    local.gmail().users().labels().delete(userId="me", id=awaiting["id"]).execute()
+    report = restarted(tmp_path, local).sync()
+    assert report.ok and report.full and len(report.threads) == N
+    assert all("Helpdesk/Awaiting reply" in thread_label_names(local, r["threadId"]) for r in refs)
+    assert sorted(m.thread_id for m in sent_acks(local)) == sorted(r["threadId"] for r in refs)  # each once
+    assert not (tmp_path / "state" / "full-sync.json").exists()
