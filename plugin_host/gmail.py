@@ -219,7 +219,7 @@ class GmailClient:
     def __init__(self, settings: MailboxSettings, credentials=None, http=None, bucket: TokenBucket | None = None,
                  drive_credentials: Callable[[], Any] | None = None, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
                  max_attempts: int = 6, base_delay: float = 0.5, max_delay: float = 32.0,
-                 delegation_scopes: list[str] | None = None, tasks_credentials=None):
+                 delegation_scopes: list[str] | None = None, tasks_credentials=None, state_dir=None):
         self.settings = settings
         # every scope the configuration uses: what a refused delegation is told to grant (one list per client ID)
         self.delegation_scopes = delegation_scopes
@@ -227,7 +227,9 @@ class GmailClient:
         self.http = http
         from .config import is_local
 
-        self.bucket = bucket or bucket_for(settings, local=http is not None or is_local(settings.api_root), sleep=sleep)
+        # ``state_dir``: the quota shared with the other Labeldesk processes on it (quota.SharedBucket)
+        self.bucket = bucket or bucket_for(settings, local=http is not None or is_local(settings.api_root), sleep=sleep,
+                                           state_dir=state_dir)
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
@@ -330,8 +332,8 @@ class GmailClient:
     def slow_down(self, exc: HttpError) -> None:
         """Gmail refused for its units per minute: the bucket slows down; said as a WARNING when it was at full
         speed (the first refusal, or the first since the host came back to its rate), else at INFO."""
-        full = self.bucket.rate == self.bucket.full_rate
         before, now = self.bucket.slow_down()
+        full = before == self.bucket.full_rate  # another process sharing the bucket may have slowed it already
         from .quota import PER_USER_PER_MINUTE
 
         table = self.settings.quota_table
@@ -339,6 +341,11 @@ class GmailClient:
             why = (f"[mailbox] quota_table = \"old\" expects {PER_USER_PER_MINUTE['old']:,} units per user a minute, "
                    f"but a Cloud project created from May 2026 has {PER_USER_PER_MINUTE['new']:,} (and pays 20 units "
                    "for messages.get): if this one is, set quota_table = \"new\"")
+        elif getattr(self.bucket, "shared", False):
+            why = (f"the project allows {PER_USER_PER_MINUTE[table]:,} units per user a minute and the Labeldesk "
+                   "processes on this state folder keep under it together, so something else spends this user's "
+                   "quota in the same Cloud project (another program with the same credentials, or a Labeldesk "
+                   "with another state_dir); lower [mailbox] quota_units_per_second to leave it room")
         else:
             why = (f"the project allows {PER_USER_PER_MINUTE[table]:,} units per user a minute and Labeldesk "
                    "keeps under it, so something else spends this user's quota in the same Cloud project "

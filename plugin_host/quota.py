@@ -11,9 +11,17 @@ a request quota rather than units).
 """
 from __future__ import annotations
 
+import json
+import logging
+import math
+import os
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable
+
+log = logging.getLogger(__name__)
 
 OLD: dict[str, int] = {
     "gmail.users.getProfile": 1,
@@ -85,17 +93,24 @@ def units_for(method_id: str, table: str = DEFAULT_TABLE) -> int:
     return DEFAULT_UNITS
 
 
-def bucket_for(settings, local: bool = False, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> "TokenBucket":
+def bucket_for(settings, local: bool = False, clock: Callable[[], float] | None = None,
+               sleep: Callable[[float], None] = time.sleep, state_dir: Path | str | None = None) -> "TokenBucket":
     """The token bucket of a mailbox (``MailboxSettings``): Gmail counts units per user per minute, so the bucket
     never lets a minute hold more than the project's limit (its capacity plus a minute at its rate): by default 85%
     of the limit's rate (85 units/s on a new project, 212.5 on an old one) and 15% of a minute's units at once
     (900, 2,250: an HTTP batch is sent when its calls' units are there, so it holds at most that).
-    A local mailbox has no limit unless ``quota_units_per_second`` asks for one."""
+    A local mailbox has no limit unless ``quota_units_per_second`` asks for one.
+
+    With ``state_dir`` the bucket is the one every Labeldesk process on that state folder shares
+    (:class:`SharedBucket`): ``serve`` and a cron sweep together keep under the limit, not each by itself."""
     limit = PER_USER_PER_MINUTE[settings.quota_table]
     rate = settings.quota_units_per_second or (1e9 if local else 0.85 * limit / 60)
-    capacity = max(LARGEST_CALL, limit - 60 * rate) if rate < 1e9 else rate
-    return TokenBucket(rate, capacity=capacity, clock=clock, sleep=sleep)
+    if rate >= 1e9:
+        return TokenBucket(rate, capacity=rate, clock=clock or time.monotonic, sleep=sleep)
+    capacity = max(LARGEST_CALL, limit - 60 * rate)
+    if state_dir is not None:
+        return SharedBucket(state_dir, settings.address, rate, capacity, clock=clock or time.time, sleep=sleep)
+    return TokenBucket(rate, capacity=capacity, clock=clock or time.monotonic, sleep=sleep)
 
 
 class TokenBucket:
@@ -127,12 +142,15 @@ class TokenBucket:
         """Gmail refused for its per-user (or project) rate: spend nothing more now, and half as fast from now on,
         a tenth of the full rate back after each minute without a refusal. Returns (rate before, rate now)."""
         with self.lock:
-            self._refill()
-            before = self.rate
-            self.rate = max(min(LOWEST_RATE, self.full_rate), self.rate / 2)
-            self.tokens = min(self.tokens, 0.0)
-            self.slowed_at = self.clock()
-            return before, self.rate
+            return self._slow_down()
+
+    def _slow_down(self) -> tuple[float, float]:
+        self._refill()
+        before = self.rate
+        self.rate = max(min(LOWEST_RATE, self.full_rate), self.rate / 2)
+        self.tokens = min(self.tokens, 0.0)
+        self.slowed_at = self.clock()
+        return before, self.rate
 
     def take(self, units: float) -> float:
         """Consume ``units`` (capped at capacity), sleeping as needed; returns seconds waited."""
@@ -148,3 +166,143 @@ class TokenBucket:
                 delay = (units - self.tokens) / self.rate
                 self.sleep(delay)
                 waited += delay
+
+
+class SharedBucket(TokenBucket):
+    """The token bucket of one mailbox shared by every Labeldesk process on its state folder: ``serve``, cron's
+    ``labeldesk sweep`` and ``sync``, and an admin's ``kb gaps``, ``forget`` or ``agents sync`` spend one user's
+    Gmail quota, so its units, rate and slowing live in ``<state>/quota.json``, read and written under
+    ``quota.lock`` (``filelock``, like the sync's and the alert budget's locks) for each call or HTTP batch.
+
+    A call reserves its units at once, however far that takes the bucket below empty, and its process then sleeps
+    off its share outside the lock: the others reserve behind it. A process that dies holding a reservation wasted
+    no more than those units (at most the capacity, some ten seconds of the rate), which the bucket refills as ever;
+    the operating system frees the lock of a killed process. Times are the wall clock's: a time ahead of the clock
+    (set back, or another machine's) counts as now.
+
+    A state folder whose file system takes no locks (or a file that cannot be written) leaves the process pacing
+    itself alone, as before it shared, said once; a lock another process holds too long (stopped, not ended) is
+    passed over for that call, said once too."""
+
+    FILE = "quota.json"
+    LOCK_WAIT_SECONDS = 5.0  # the lock is held for one small read and write, never across a call or a sleep
+
+    def __init__(self, state_dir: Path | str, mailbox: str, rate_units_per_s: float, capacity: float,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+        super().__init__(rate_units_per_s, capacity=capacity, clock=clock, sleep=sleep)
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / self.FILE
+        self.mailbox = mailbox.lower()
+        self.shared = True  # False once the state folder could not be locked: this process paces itself alone
+        self._said_busy = False
+        self._file_lock = None
+
+    def take(self, units: float) -> float:
+        """Reserve ``units`` (capped at capacity) in the shared bucket, then sleep until they are there; returns
+        seconds waited."""
+        units = min(float(units), self.capacity)
+        with self.lock, self._ledger():
+            self._refill()
+            self.tokens -= units
+            delay = max(0.0, -self.tokens / self.rate)
+            self.waited += delay
+        if delay > 1e-9:
+            self.sleep(delay)
+        return delay
+
+    def slow_down(self) -> tuple[float, float]:
+        with self.lock, self._ledger():
+            return self._slow_down()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.updated = min(self.updated, now)  # written ahead of this clock: from now on
+        if self.slowed_at is not None:
+            self.slowed_at = min(self.slowed_at, now)
+        super()._refill()
+
+    # -- the file --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _ledger(self):
+        """``quota.lock`` held and this mailbox's bucket read from ``quota.json`` for the block, written back after
+        it; this process's own copy alone when the state folder cannot share it."""
+        lock = self._locked()
+        if lock is None:
+            yield
+            return
+        try:
+            data = self._load()
+            yield
+            try:
+                self._save(data)
+            except OSError as exc:  # a full disk: what this process reserved is not shared, nor from now on
+                self._alone(exc)
+        finally:
+            lock.release()
+
+    def _locked(self):
+        """``quota.lock``, acquired; None when the state folder cannot share the bucket (said once)."""
+        from filelock import FileLock, Timeout
+
+        if not self.shared:
+            return None
+        try:
+            if self._file_lock is None:
+                self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._file_lock = FileLock(self.state_dir / "quota.lock", mode=0o600)
+            lock = self._file_lock
+            lock.acquire(timeout=self.LOCK_WAIT_SECONDS)
+        except Timeout:
+            if not self._said_busy:
+                self._said_busy = True
+                log.warning("%s was held by another Labeldesk process for over %.0f s (stopped?); this process "
+                            "paces its Gmail calls by itself while it is", lock.lock_file, self.LOCK_WAIT_SECONDS)
+            return None
+        except (OSError, NotImplementedError) as exc:  # NotImplementedError: filelock before 3.30 on a no-flock disk
+            self._alone(exc)
+            return None
+        return lock
+
+    def _alone(self, exc: BaseException) -> None:
+        self.shared = False
+        log.warning("%s cannot be shared (%s): this process keeps under Gmail's per-user limit by itself, not "
+                    "together with the other Labeldesk processes on %s, so two at once (`serve` and a cron sweep) "
+                    "may meet Gmail's refusals; put [host] state_dir on a local disk", self.path,
+                    getattr(exc, "strerror", None) or str(exc) or type(exc).__name__, self.mailbox)
+
+    def _load(self) -> dict:
+        """The whole file (other mailboxes' buckets are kept); this mailbox's bucket into this object. A missing or
+        damaged entry leaves this process's own copy, which is written back."""
+        try:
+            data = json.loads(self.path.read_bytes() or b"{}")
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        mine = data.get(self.mailbox)
+        try:
+            tokens, updated, rate = float(mine["units"]), float(mine["at"]), float(mine["rate"])
+            slowed_at = None if mine.get("slowed_at") is None else float(mine["slowed_at"])
+        except (TypeError, KeyError, ValueError):
+            return data
+        if not all(math.isfinite(v) for v in (tokens, updated, rate, slowed_at or 0.0)) or rate <= 0:
+            return data
+        self.tokens = min(tokens, self.capacity)
+        self.updated = updated
+        self.rate = max(min(LOWEST_RATE, self.full_rate), min(rate, self.full_rate))
+        self.slowed_at = slowed_at
+        return data
+
+    def _save(self, data: dict) -> None:
+        """Written in place, under the lock that every reader takes: a rename per Gmail call cost 20 times as much
+        (0.5 ms). A write cut short (a kill, a power cut) leaves a damaged file, read as a full bucket: at worst
+        one minute's units at once, which Gmail may refuse once."""
+        data[self.mailbox] = {"units": self.tokens, "at": self.updated, "rate": self.rate, "slowed_at": self.slowed_at}
+        text = json.dumps(data).encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, text)
+            os.ftruncate(fd, len(text))
+        finally:
+            os.close(fd)

@@ -48,7 +48,7 @@ def build_host(config: Config, http=None, extra_plugins: dict | None = None, now
         return credentials_for(config.mailbox, config.state_path, scopes=[DRIVE])
 
     client = GmailClient(config.mailbox, credentials=credentials, tasks_credentials=tasks_credentials, http=http,
-                         bucket=bucket_for(config.mailbox, local=local),
+                         bucket=bucket_for(config.mailbox, local=local, state_dir=config.state_path),
                          drive_credentials=None if local else drive_credentials,
                          delegation_scopes=[scope.url for scope in scopes])
     return Host(config, pm, client, now=now)

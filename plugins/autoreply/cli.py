@@ -165,7 +165,8 @@ def _tickets_left(config, full_name: str) -> list[str]:
 
     label = f"{config.mailbox.label_root}/Owner/{full_name}" if config.mailbox.label_root else f"Owner/{full_name}"
     try:
-        client = GmailClient(config.mailbox, credentials=credentials_for(config.mailbox, config.state_path))
+        client = GmailClient(config.mailbox, credentials=credentials_for(config.mailbox, config.state_path),
+                             state_dir=config.state_path)
         count, shown = owned_open_tickets(client, config.mailbox, full_name)
     except LabeldeskError as exc:
         return [f"  could not list the open tickets {full_name} owns ({exc}): see the label {label} in Gmail"]
