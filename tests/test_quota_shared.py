@@ -162,40 +162,36 @@ def test_a_process_that_died_holding_a_reservation_delays_the_next_by_that_reser
 
 
 def test_a_lock_another_process_holds_too_long_is_passed_over_once_said(tmp_path, caplog, monkeypatch):
-    from filelock import FileLock
+    import fcntl
+    import os
 
     monkeypatch.setattr(SharedBucket, "LOCK_WAIT_SECONDS", 0.05)
-    stopped = FileLock(tmp_path / "quota.lock")
-    stopped.acquire()  # a process stopped (kill -STOP, a debugger) while it held the ledger
+    stopped = os.open(tmp_path / "quota.json", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(stopped, fcntl.LOCK_EX)  # a process stopped (kill -STOP, a debugger) while it held the file
     try:
         clock = Clock()
         serve = bucket(tmp_path, clock)
         with caplog.at_level(logging.WARNING):
             assert serve.take(900) == 0 and abs(serve.take(85) - 1.0) < 1e-6  # paced by itself meanwhile
     finally:
-        stopped.release()
+        os.close(stopped)
     said = [r.getMessage() for r in caplog.records]
-    assert len(said) == 1 and "quota.lock" in said[0] and "by itself" in said[0], said
+    assert len(said) == 1 and "quota.json" in said[0] and "by itself" in said[0], said
     assert serve.shared  # shared again once it is free
     serve.take(10)
-    assert (tmp_path / "quota.json").exists()
+    assert (tmp_path / "quota.json").read_text().startswith('{"support@example.com"')
 
 
 def test_a_state_folder_without_working_locks_leaves_each_process_pacing_itself_said_once(tmp_path, caplog,
                                                                                            monkeypatch):
-    """An NFS share without a lock daemon answers ENOLCK: the processes pace themselves as before they shared,
+    """An NFS share without its lock daemon answers ENOLCK: the processes pace themselves as before they shared,
     and the admin reads once why two of them at once may meet Gmail's refusals."""
     import errno
+    import fcntl
 
-    from filelock import FileLock
-
-    acquire = FileLock.acquire
-
-    def no_locks(self, *args, **kwargs):
-        if str(self.lock_file).endswith("quota.lock"):
-            raise OSError(errno.ENOLCK, "No locks available")
-        return acquire(self, *args, **kwargs)
-    monkeypatch.setattr(FileLock, "acquire", no_locks)
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(fcntl, "flock", no_locks)
     clock = Clock()
     serve = bucket(tmp_path, clock)
     with caplog.at_level(logging.WARNING):
@@ -205,7 +201,7 @@ def test_a_state_folder_without_working_locks_leaves_each_process_pacing_itself_
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1, said
     assert "No locks available" in said[0] and "by itself" in said[0] and "state_dir" in said[0]
-    assert not serve.shared and not (tmp_path / "quota.json").exists()
+    assert not serve.shared and (tmp_path / "quota.json").read_bytes() == b""
 
 
 def test_a_damaged_ledger_counts_as_a_full_bucket_and_is_written_anew(tmp_path):
