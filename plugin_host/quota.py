@@ -1,4 +1,5 @@
-"""The two tables of Gmail quota units per API method (a Cloud project's), and a per-mailbox token bucket.
+"""The two tables of Gmail quota units per API method (a Cloud project's), and a per-mailbox token bucket, shared
+by every Labeldesk process on the state folder (``SharedBucket``: Gmail counts one user's units whoever spends them).
 
 Google changed the Gmail API's usage limits on 1 May 2026 (Gmail "Usage limits" page): Cloud projects created
 from then on ("new") pay more for reading mail and may spend 6,000 units per user per minute; projects that used
@@ -253,7 +254,8 @@ class SharedBucket(TokenBucket):
             self._alone(exc)
             return None
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            # never through a link planted in the folder: the host would write into a file of someone else's choosing
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError as exc:
             self._alone(exc)
             return None

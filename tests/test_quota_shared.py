@@ -256,3 +256,12 @@ def a_quota_refusal():
 
     content = b'{"error": {"code": 403, "errors": [{"reason": "userRateLimitExceeded"}]}}'
     return HttpError(Response({"status": "403"}), content)
+
+
+def test_a_link_planted_as_the_ledger_is_not_written_through(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("someone else's file")
+    (tmp_path / "quota.json").symlink_to(victim)
+    serve = bucket(tmp_path, Clock())
+    assert serve.take(900) == 0 and not serve.shared
+    assert victim.read_text() == "someone else's file"
