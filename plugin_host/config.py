@@ -58,7 +58,7 @@ class MailboxSettings:
     push_service_account: str = ""
     ack_window_days: float = 4.0
     full_sync_days: int = 30
-    quota_units_per_second: float = 0.0  # 0 = 90% of the project's per-user limit (unlimited for a local mailbox)
+    quota_units_per_second: float = 0.0  # 0 = 85% of the project's per-user limit (unlimited for a local mailbox)
     quota_table: str = "new"  # the Cloud project's Gmail quota: "new" (created from May 2026) or "old"
     watch_topic: str = ""  # projects/<p>/topics/<t>: users.watch is renewed daily when set
 
