@@ -25,6 +25,7 @@ from .loopguard import ROBOT_LOCAL
 from .plugins import listed_answers, log_broken
 from . import switch_ons
 from .refusals import level
+from .sent import last_sent_by_labeldesk
 from .ticket import CONTINUED, THREAD_LINK, CardReply, Ticket, is_plain_address
 from .tickets import build_ticket
 
@@ -94,6 +95,7 @@ class Host:
         self._warned_group_writable = False
         self._swept_temp_files = False
         self._recorded_switch_ons = False
+        self._switch_ons_unsure = False  # the record is lost or damaged: the mailbox is asked (keep_switch_ons)
         self._kept_switch_ons = False
         self._sweep_refused: set[str] = set()  # tickets whose read stopped a sweep: visited last next time
         # Set when ``serve`` is told to stop: syncs and sweeps finish the ticket in hand and take no other.
@@ -124,15 +126,27 @@ class Host:
             remove_stale_temp_files(path)
         if not self._recorded_switch_ons:  # once a process, before any ticket: which plugins were switched on when
             self._recorded_switch_ons = True  # (written by the first run that acts: ``keep_switch_ons``)
-            self.config.switched_on = switch_ons.record(path, self.config.enabled_plugins, self.now(), save=False)
+            enabled, now = self.config.enabled_plugins, self.now()
+            if switch_ons.lost(path):  # the mailbox says, asked by the first run that acts; until then: now
+                self._switch_ons_unsure = True
+                self.config.switched_on = {name: now for name in enabled}
+            else:
+                self.config.switched_on = switch_ons.record(path, enabled, now, save=False)
         return path
 
     def keep_switch_ons(self) -> None:
         """A sync or sweep that acts (not a dry run) makes when each plugin was switched on what later runs go by
-        (``plugins-on.json``); once a process."""
+        (``plugins-on.json``); once a process. A lost or damaged record is first recovered from the mailbox (when
+        Labeldesk last sent mail from it); Gmail failing fails this sync or sweep, and the next one asks again."""
+        path = self.state_dir
+        if self._switch_ons_unsure:
+            self.config.switched_on = switch_ons.record(
+                path, self.config.enabled_plugins, self.now(), save=False,
+                worked_since=lambda: last_sent_by_labeldesk(self.client, self.config.mailbox.label_root))
+            self._switch_ons_unsure = False
         if not self._kept_switch_ons:
             self._kept_switch_ons = True
-            switch_ons.keep(self.state_dir, self.config.switched_on)
+            switch_ons.keep(path, self.config.switched_on)
 
     # -- reading tickets ---------------------------------------------------------------------
 

@@ -170,6 +170,23 @@ class SentLedger:
         return found
 
 
+def last_sent_by_labeldesk(client, label_root: str) -> datetime | None:
+    """When Labeldesk last sent mail from this mailbox (an acknowledgement, a notice: a message in Sent with an
+    X-Labeldesk key), or None when nothing says it worked this mailbox before: no label under ``label_root`` in
+    Gmail (a first install costs this one ``labels.list``), or no such mail among the newest ``MOST_READ`` sent.
+    Asked only when the state folder keeps no record of when the plugins were switched on (``switch_ons``)."""
+    root = label_root.lower()
+    if root and not any(label["name"].lower() == root or label["name"].lower().startswith(root + "/")
+                        for label in client.list_labels()):
+        return None
+    listed = client.list_message_ids(label_ids=["SENT"], max_results=MOST_READ, include_spam_trash=True)
+    for start in range(0, len(listed), CHUNK):  # newest first: agents' replies lie between Labeldesk's mail
+        for mail in client.sent_headers(listed[start:start + CHUNK]):
+            if mail.key:
+                return mail.at
+    return None
+
+
 def sent_mail(ref: dict, message: dict) -> SentMail:
     """A :class:`SentMail` from ``messages.get`` (format metadata) of the listed ``ref``."""
     headers = {h["name"].lower(): h["value"] for h in message.get("payload", {}).get("headers", [])}

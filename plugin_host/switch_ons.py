@@ -10,6 +10,14 @@ from a version that kept none) count as on from the start (``None``): they act a
 acts writes the record: a dry run, a report or a search reads what a run would go by and keeps it to itself, so a
 preview with a plugin enabled (which ``serve``, recording once at start, would never take back) does not switch
 it on days before the admin does.
+
+A state folder lost (a disk replaced, a container recreated without its volume) or a record damaged is no first
+run: the mailbox shows Labeldesk worked it (its labels, its mail in Sent), and counting its plugins on from the
+start would have the SLA plugin escalate the backlog it was switched on over, weeks later. So when no record can
+be read and none was expected to be missing — the record is damaged, or the folder has no cursor either (a new
+folder, not an upgrade) — the enabled plugins count as switched on when Labeldesk last sent mail from the mailbox
+(``worked_since``): what the earlier host saw stays as it left it, what happened after (while the host was down)
+is handled. Found none (a first install), they are on from the start.
 """
 from __future__ import annotations
 
@@ -17,18 +25,33 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 log = logging.getLogger(__name__)
 FILE = "plugins-on.json"
+CURSOR = "cursor.json"  # beside a record that is missing, an upgrade from a version that kept none
 
 
-def record(state_dir: Path | str, enabled: tuple[str, ...], now: datetime,
-           save: bool = True) -> dict[str, datetime | None]:
+def record(state_dir: Path | str, enabled: tuple[str, ...], now: datetime, save: bool = True,
+           worked_since: Callable[[], datetime | None] | None = None) -> dict[str, datetime | None]:
     """The switch-on time of each plugin in ``enabled`` (``None``: on from the start), written when it changed and
     ``save`` (else see :func:`keep`). A file that cannot be read or written costs no run: logged, and the times are
-    kept in memory."""
+    kept in memory. ``worked_since`` says when Labeldesk last sent mail from the mailbox (None: never); it is asked
+    only when the record is damaged, or missing from a folder without a cursor (see the module docstring), and
+    what it raises (Gmail unreachable) is raised."""
     path = Path(state_dir) / FILE
     known = _load(path)
+    if known is None and worked_since is not None and lost(state_dir):
+        since = worked_since()
+        if since is not None:
+            since = min(since, now)
+            log.warning("%s is %s, and Labeldesk has worked this mailbox before (its newest mail in Sent is of %s): "
+                        "the enabled plugins count as switched on then, and what was over before is left as it was",
+                        path, "damaged" if path.exists() else "missing", since.isoformat())
+            times = {name: since for name in enabled}
+            if save:
+                _keep(path, times, known)
+            return times
     if known is None:  # the first record: whatever is on now was on before anything was kept
         times = {name: None for name in enabled}
     else:
@@ -36,6 +59,16 @@ def record(state_dir: Path | str, enabled: tuple[str, ...], now: datetime,
     if save:
         _keep(path, times, known)
     return times
+
+
+def lost(state_dir: Path | str) -> bool:
+    """Whether the record is damaged, or missing from a folder that has no cursor either (a new folder: a lost one
+    or a first install, which only the mailbox tells apart); not when it is missing beside a cursor (an upgrade from
+    a version that kept none: on from the start, as decided)."""
+    path = Path(state_dir) / FILE
+    if not path.exists():
+        return not (path.parent / CURSOR).exists()
+    return _load(path, quiet=True) is None
 
 
 def _not_after(name: str, when: datetime | None, now: datetime) -> datetime | None:
