@@ -41,8 +41,9 @@ WRITING_A_PLUGIN = """\
   label_priorities` (docs/sla.md).
 - **Switched on over history.** Admins switch plugins on one by one on a mailbox with weeks of mail.
   `settings.switched_on_at("vipdesk")` says when yours was switched on (the first sync or sweep that found it in
-  `enabled`; switched off and on again, the later time), or `None` when it counts as on from the start (a new
-  install, an upgrade): leave alone what was over before, as the `sla` plugin escalates no deadline missed then.
+  `enabled`; switched off and on again, the later time; after the state folder was lost, when Labeldesk last sent
+  mail from the mailbox), or `None` when it counts as on from the start (a new install, an upgrade): leave alone
+  what was over before, as the `sla` plugin escalates no deadline missed then.
 - **When it breaks.** A plugin that raises in an event hook is logged by name with its traceback; what it recorded
   is dropped, the other plugins' actions are carried out, and the ticket is tried again at the next sync (set
   aside after three). A list hook (the side panel's sections too) that raises or answers something else is logged
