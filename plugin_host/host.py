@@ -134,17 +134,18 @@ class Host:
                 self.config.switched_on = switch_ons.record(path, enabled, now, save=False)
         return path
 
-    def keep_switch_ons(self) -> None:
+    def keep_switch_ons(self, dry_run: bool = False) -> None:
         """A sync or sweep that acts (not a dry run) makes when each plugin was switched on what later runs go by
         (``plugins-on.json``); once a process. A lost or damaged record is first recovered from the mailbox (when
-        Labeldesk last sent mail from it); Gmail failing fails this sync or sweep, and the next one asks again."""
+        Labeldesk last sent mail from it), by a dry run too, which writes nothing; Gmail failing fails this sync or
+        sweep, and the next one asks again."""
         path = self.state_dir
         if self._switch_ons_unsure:
             self.config.switched_on = switch_ons.record(
                 path, self.config.enabled_plugins, self.now(), save=False,
                 worked_since=lambda: last_sent_by_labeldesk(self.client, self.config.mailbox.label_root))
             self._switch_ons_unsure = False
-        if not self._kept_switch_ons:
+        if not self._kept_switch_ons and not dry_run:
             self._kept_switch_ons = True
             switch_ons.keep(path, self.config.switched_on)
 
@@ -558,8 +559,7 @@ class Host:
         """Visit the tickets the plugins' sweep queries find and run ``on_sweep`` on each; ``progress(done,
         total)`` after each (the CLI's bar)."""
         with exclusive(self.state_dir, "sweep"):  # one sweep at a time across processes (cron beside serve)
-            if not dry_run:
-                self.keep_switch_ons()
+            self.keep_switch_ons(dry_run)
             return self._sweep_locked(dry_run, progress)
 
     def _sweep_locked(self, dry_run: bool, progress) -> SweepReport:

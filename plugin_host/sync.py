@@ -189,8 +189,7 @@ class ChangeFeed:
 
     def _sync(self, full: bool, dry_run: bool, restart: bool = False) -> SyncReport:
         with exclusive(self.host.state_dir, "sync"):
-            if not dry_run:
-                self.host.keep_switch_ons()
+            self.host.keep_switch_ons(dry_run)
             self._reload_cursor()
             self._sent_before = set(self.host.executor.sent_ids)
             lost = self._labels_lost(dry_run)  # Awaiting reply deleted: every open ticket is labelled again

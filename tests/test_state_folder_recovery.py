@@ -193,3 +193,17 @@ def test_gmail_failing_while_a_lost_record_is_recovered_fails_that_sync_and_the_
     host.sweep()
     assert desk.ours() == before
     assert json.loads((desk.state / "plugins-on.json").read_text())["switched_on"]["sla"] is not None
+
+
+def test_a_dry_run_on_a_lost_folder_previews_what_the_real_run_will_do_and_writes_nothing(tmp_path):
+    """`labeldesk sync --dry-run` first on the empty folder asks the mailbox too (a first install's preview still
+    shows its backlog escalated), plans nothing for the old backlog, and leaves the folder without a record."""
+    desk = Desk(tmp_path)
+    weeks_of_work(desk)
+    shutil.rmtree(desk.state)
+    desk.question(60, START + timedelta(days=14, hours=6))  # while the host is down
+    desk.now = START + timedelta(days=15)
+    report = ChangeFeed(desk.host(BOTH)).sync(dry_run=True)
+    planned = [line for p in report.threads for line in p.outcome.done if "task" in line or "notify" in line]
+    assert planned and all("Order 60" in line for line in planned), planned
+    assert not (desk.state / "plugins-on.json").exists()
