@@ -317,3 +317,23 @@ def test_a_message_to_bcc_recipients_only_is_sent(gmail):
     # The usual To of such mail is an empty RFC 5322 group.
     undisclosed = raw.replace(b"Bcc:", b"To: undisclosed-recipients:;\r\nBcc:")
     assert send(gmail, undisclosed)["labelIds"] == ["SENT"]
+
+
+def test_a_message_delivered_twice_is_kept_once(gmail):
+    """Gmail keeps one copy of a received message per Message-ID and drops later copies on arrival, with the
+    first copy's labels (github.com/rgladwell/imap-upload/issues/22; "Gmail only keeps one copy of a message per
+    user and message ID", a Hacker News thread, news.wingman.actor/item/46993618): mail to support@ and an alias of it, or through our Google Group
+    as well, is one message. The local mailbox stored each copy, so a test could see two tickets Gmail never makes."""
+    start = gmail.users().getProfile(userId="me").execute()["historyId"]
+    raw = make_email(to="support@example.com, sales@example.com", subject="Quote", message_id="<twice@cust.example>")
+    first = deliver(gmail, raw)
+    again = deliver(gmail, raw, labels=("INBOX", "UNREAD", "STARRED"))
+    imported = gmail.users().messages().import_(userId="me", body={"raw": b64(raw), "labelIds": ["INBOX"]}).execute()
+    assert again["id"] == imported["id"] == first["id"] and again["threadId"] == first["threadId"]
+    assert "STARRED" not in again["labelIds"]
+    listed = gmail.users().messages().list(userId="me", q="rfc822msgid:<twice@cust.example>").execute()["messages"]
+    assert [m["id"] for m in listed] == [first["id"]]
+    history = gmail.users().history().list(userId="me", startHistoryId=start).execute()["history"]
+    assert sum(len(record.get("messagesAdded", [])) for record in history) == 1
+    other = deliver(gmail, make_email(subject="Quote", message_id="<other@cust.example>"))
+    assert other["id"] != first["id"]  # another Message-ID is another message

@@ -252,6 +252,20 @@ class Mailbox:
         self.notify()
         return message
 
+    def received_copy(self, raw: bytes) -> StoredMessage | None:
+        """The message already kept with ``raw``'s Message-ID (not a draft), or None. Gmail keeps one copy of a
+        received message per Message-ID and drops later ones on arrival (mail to support@ and an alias of it,
+        or through a Google Group of ours as well): github.com/rgladwell/imap-upload/issues/22, and "Gmail only
+        keeps one copy of a message per user and message ID" (news.wingman.actor/item/46993618)."""
+        found = (mime.parse_raw(raw).message_id or "").strip().strip("<>").lower()
+        if not found:
+            return None
+        with self.lock:
+            self.index._read_headers()
+            kept = sorted((self.messages[i] for i in self.index.by_message_id.get(found, ())
+                           if "DRAFT" not in self.messages[i].label_ids), key=lambda m: (m.internal_date, m.id))
+        return kept[0] if kept else None
+
     def reindex(self) -> None:
         """Index every message again (messages put in ``messages`` past :meth:`store`)."""
         with self.lock:
