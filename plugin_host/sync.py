@@ -27,7 +27,7 @@ from .refusals import level
 log = logging.getLogger(__name__)
 WATCH_RENEW_SECONDS = 24 * 3600
 WATCH_LIFETIME_SECONDS = 7 * 86400  # a watch Gmail was not told the end of ends 7 days after users.watch
-IGNORED_LABELS = {"DRAFT", "SPAM", "TRASH"}
+IGNORED_LABELS = {"DRAFT", "SPAM", "TRASH", "CHAT"}  # CHAT: chat history kept in Gmail, no mail (tickets.py)
 BINS = {"SPAM", "TRASH"}  # taken off a message, it comes back into its ticket
 STRIKES = 3  # a thread that fails this many syncs in a row for a reason that is not Gmail's is set aside
 PREFETCH = 50  # threads read ahead in one HTTP batch (Gmail's recommended batch size)
@@ -242,7 +242,7 @@ class ChangeFeed:
             for added in record.get("messagesAdded", []):
                 message = added["message"]
                 if IGNORED_LABELS & set(message.get("labelIds", [])):  # when Gmail says; tickets check again
-                    continue  # drafts change nothing; spam and trash are never tickets (no backscatter)
+                    continue  # drafts change nothing; spam, trash and chats are never tickets (no backscatter)
                 if message["id"] in self.host.executor.sent_ids:
                     ours.setdefault(message["threadId"], set()).add(message["id"])
                     continue  # a thread whose only news is what we just sent changes nothing

@@ -161,6 +161,8 @@ def build_ticket(thread: dict, config: Config, label_names: dict[str, str] | Non
     label_names = label_names or {}
     conversation, drafts, originals, binned = [], [], {}, []
     for raw in sorted(thread.get("messages", []), key=lambda m: (int(m.get("internalDate", "0")), m["id"])):
+        if "CHAT" in raw.get("labelIds", []):
+            continue  # chat history kept in Gmail: no mail to answer by mail (a full sync lists -in:chats too)
         message, msg = ticket_message(raw, config)
         if {"SPAM", "TRASH"} & message.label_ids:
             binned.append(message)  # still sent: an acknowledgement an agent deleted must not go out again

@@ -50,3 +50,27 @@ def test_one_message_to_support_and_an_alias_is_one_ticket_and_one_acknowledgeme
         feed.sync()
         assert awaiting(local) == [first["threadId"]]
         assert [m.thread_id for m in sent_acks(local)] == [first["threadId"]]
+
+
+# -- chats --------------------------------------------------------------------------------------------------
+
+def chat_message(local, body="hi, are you there?", **headers):
+    """A chat kept in the mailbox as Gmail keeps chat history (label CHAT, which no API call may set: stored as the
+    mailbox stores it)."""
+    raw = make_email(sender="Jane Customer <jane@example.org>", to="support@example.com", subject="", body=body,
+                     message_id=f"<chat-{abs(hash(body))}@example.org>", **headers)
+    return local.mailbox.add_message(raw, ["CHAT", "UNREAD"], explicit_thread=False)
+
+
+def test_a_chat_in_the_mailbox_is_no_ticket(tmp_path):
+    """Chat history kept in Gmail (label CHAT) opened a ticket at the next sync: an email "we received your
+    request" went to Jane for a chat line, into the chat's own thread, and it waited in the queue for an email
+    answer. A full sync leaves chats out (`-in:chats`); the change feed read them. Zendesk, Help Scout and Front
+    make tickets of mail, not of the mailbox owner's chats: a chat is no ticket, whichever sync reads it."""
+    local, host, clock, feed = help_desk(tmp_path)
+    chat = chat_message(local)
+    report = feed.sync()
+    assert [p.events for p in report.threads if p.thread_id == chat.thread_id] in ([], [[]])
+    assert sent_acks(local) == [] and awaiting(local) == []
+    assert host.ticket(chat.thread_id) is None  # the sweep, the side panel and a full sync read it the same way
+
