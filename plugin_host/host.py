@@ -21,7 +21,7 @@ from .config import Config
 from .errors import ConfigError, GmailError, LabeldeskError, PluginError
 from .executor import TASK_KEY, Executor, Outcome
 from .files import exclusive, remove_stale_temp_files
-from .loopguard import ROBOT_LOCAL
+from .loopguard import ROBOT_LOCAL, google_group_in
 from .plugins import listed_answers, log_broken
 from . import switch_ons
 from .refusals import level
@@ -93,6 +93,7 @@ class Host:
         # One reader-planner-writer per Gmail thread at a time (feed, sweep, add-on requests): striped locks.
         self._thread_locks = [threading.RLock() for _ in range(64)]
         self._warned_group_writable = False
+        self._unlisted_groups: set[str] = set()  # our domain's Google Groups said to be no alias
         self._swept_temp_files = False
         self._recorded_switch_ons = False
         self._switch_ons_unsure = False  # the record is lost or damaged: the mailbox is asked (keep_switch_ons)
@@ -230,10 +231,27 @@ class Host:
         cached = self._tickets.get(key)
         if cached is None:
             cached = build_ticket(thread, self.config, names)
+            if cached is None:
+                self._say_unlisted_group(thread_id, thread)
             if len(self._tickets) > 512:
                 self._tickets.clear()
             self._tickets[key] = cached
         return cached
+
+    def _say_unlisted_group(self, thread_id: str, thread: dict) -> None:
+        """Warn once per group when a thread is no ticket and came through a Google Group at one of our own domains
+        that is not among our addresses: when support@ is such a group delivering into the mailbox, every request
+        is a mailing-list post (no ticket, no acknowledgement) until the admin adds it to ``[mailbox] aliases``.
+        Only a warning: an all-staff@ group of the same domain is a real mailing list."""
+        domains = {a.rpartition("@")[2] for a in self.config.mailbox.own_addresses}
+        for message in thread.get("messages", []):
+            group = google_group_in((message.get("payload") or {}).get("headers") or [])
+            if group and group not in self._unlisted_groups and group.rpartition("@")[2] in domains \
+                    and not self.config.is_own_address(group):
+                self._unlisted_groups.add(group)
+                log.warning("thread %s came through the Google Group %s and is read as a mailing list's (no ticket, "
+                            "no acknowledgement); if customers write to %s, add it to [mailbox] aliases",
+                            thread_id, group, group)
 
     def newer_than(self, days: int) -> str:
         """Gmail search terms for "the last ``days`` days" by this host's clock (``after:`` in epoch seconds),

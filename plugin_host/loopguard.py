@@ -308,6 +308,20 @@ GROUP_LIST_HEADERS = ("List-Id", "List-Post", "List-Help", "List-Unsubscribe", "
 GROUP_VIA_NAME = re.compile(r"^\s*'?(?P<name>.*?)'?\s+via\s+.+$")
 
 
+GOOGLE_GROUP = re.compile(r"^\s*list\s+([^\s;<>]+@[^\s;<>]+)\s*;", re.I)
+
+
+def google_group_in(headers: list[dict]) -> str:
+    """The address of the Google Group that delivered a message, from the ``Mailing-list: list help@example.com;
+    contact help+owners@example.com`` header Google Groups adds (``headers``: a Gmail message part's), or ""."""
+    for h in headers:
+        if str(h.get("name", "")).lower() == "mailing-list":
+            found = GOOGLE_GROUP.match(str(h.get("value", "")))
+            if found:
+                return found.group(1).lower()
+    return ""
+
+
 def own_group(msg: Message, own_addresses: frozenset[str], among_others: bool = False) -> str:
     """Our own address that delivered this message as a Google Group, or "": its ``List-Id`` is exactly the
     address with "@" as a dot (help@example.com → ``<help.example.com>``), as Google Groups writes it. With

@@ -74,3 +74,28 @@ def test_a_chat_in_the_mailbox_is_no_ticket(tmp_path):
     assert sent_acks(local) == [] and awaiting(local) == []
     assert host.ticket(chat.thread_id) is None  # the sweep, the side panel and a full sync read it the same way
 
+
+
+# -- a Google Group of ours that is not configured ---------------------------------------------------------
+
+def test_a_google_group_of_ours_left_out_of_the_aliases_is_said_once(tmp_path, caplog):
+    """support@ is a Google Group delivering into the team's mailbox, and the admin configured the mailbox without
+    it among the aliases: the group's List-Id and Precedence: list made every customer's request a mailing-list
+    post, and the help desk did nothing at all, silently. Which list is the team's own cannot be told from the
+    mail (an all-staff@ group is a real list), so it stays no ticket, but the sync says what to change, once."""
+    from .test_threads_review import GROUP_HEADERS
+
+    local, host, clock, feed = help_desk(tmp_path, aliases=())
+    g = local.gmail()
+    for n in range(2):
+        deliver(g, make_email(sender="Jane Cooper <jane@corp.example>", to="help@example.com", subject=f"Q{n}",
+                              message_id=f"<group{n}@corp.example>", headers=GROUP_HEADERS))
+    deliver(g, make_email(sender="News <news@lists.other.example>", subject="Digest", message_id="<list@other.example>",
+                          headers={"List-Id": "<news.other.example>", "Precedence": "list",
+                                   "Mailing-list": "list news@other.example; contact news+owners@other.example"}))
+    with caplog.at_level("WARNING"):
+        feed.sync()
+    said = [r.getMessage() for r in caplog.records if "help@example.com" in r.getMessage()]
+    assert len(said) == 1 and "[mailbox] aliases" in said[0]
+    assert not any("news@other.example" in r.getMessage() for r in caplog.records)
+    assert sent_acks(local) == [] and awaiting(local) == []
