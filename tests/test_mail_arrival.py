@@ -99,3 +99,60 @@ def test_a_google_group_of_ours_left_out_of_the_aliases_is_said_once(tmp_path, c
     assert len(said) == 1 and "[mailbox] aliases" in said[0]
     assert not any("news@other.example" in r.getMessage() for r in caplog.records)
     assert sent_acks(local) == [] and awaiting(local) == []
+
+
+# -- an agent's draft in the ticket's thread ------------------------------------------------------------------
+
+def test_an_agents_unsent_draft_is_nobodys_message_until_it_is_sent(tmp_path):
+    """Gmail's threads.get returns an agent's unsent draft (label DRAFT) among the thread's messages. It is no
+    answer (the clock runs, the ticket stays in the queue), no customer message, not what the side panel answers;
+    a draft rewritten (a new message id) or deleted changes nothing, and the draft sent is the agent's reply."""
+    local, host, clock, feed = help_desk(tmp_path)
+    g = local.gmail()
+    ref = arrived(local, deliver(g, make_email(message_id="<q@example.org>", subject="Refund")), monday(9))
+    feed.sync()
+
+    def draft(body):
+        raw = make_email(sender="Anna Kowalska <support@example.com>", to="jane@example.org", subject="Re: Refund",
+                         in_reply_to="<q@example.org>", message_id=f"<{abs(hash(body))}@example.com>", body=body)
+        return {"message": {"raw": b64(raw), "threadId": ref["threadId"]}}
+
+    clock["now"] = monday(9, 30)
+    kept = g.users().drafts().create(userId="me", body=draft("Refund on its way.\n\nAnna Kowalska")).execute()
+    binned = g.users().drafts().create(userId="me", body=draft("Sorry, no.\n\nAnna Kowalska")).execute()
+    g.users().drafts().update(userId="me", id=kept["id"], body=draft("Refund sent today.\n\nAnna Kowalska")).execute()
+    g.users().drafts().delete(userId="me", id=binned["id"]).execute()
+    assert all(p.events == [] for p in feed.sync().threads)
+    ticket = host.ticket(ref["threadId"])
+    assert len(ticket.drafts) == 1 and [m.kind for m in ticket.messages] == ["customer", "automatic"]
+    assert ticket.awaiting_reply and ticket.first_agent_reply_at is None and ticket.last_speaker == "customer"
+    assert ticket.latest_customer_message.sender.email == "jane@example.org"
+    assert host.deadline(ticket).target == "first_response"
+    clock["now"] = monday(10)
+    g.users().drafts().send(userId="me", body={"id": kept["id"]}).execute()
+    assert [p.events for p in feed.sync().threads] == [["on_agent_replied"]]
+    assert AWAITING not in thread_label_names(local, ref["threadId"])
+    assert host.ticket(ref["threadId"]).first_agent_reply_at is not None
+
+
+# -- the support address on copy, or only in the envelope ------------------------------------------------------
+
+def test_the_support_address_on_copy_or_in_the_envelope_only_still_opens_the_ticket(tmp_path):
+    """Jane writes to her supplier's engineer and copies support@, or blind-copies it (no address of ours in To
+    or Cc: Gmail delivers by the envelope, Delivered-To), or writes to sales@, an alias: each is a request, to
+    the address it reached, acknowledged to Jane alone (not to the others she wrote to)."""
+    local, host, clock, feed = help_desk(tmp_path)
+    g = local.gmail()
+    cases = {"support@example.com": {"Cc": "support@example.com"},
+             "sales@example.com": {"Delivered-To": "sales@example.com"}}
+    refs = {address: deliver(g, make_email(to="Bob <bob@supplier.example>", subject=f"Parts {n}",
+                                           message_id=f"<parts{n}@example.org>", headers=headers))
+            for n, (address, headers) in enumerate(cases.items())}
+    clock["now"] = monday(9, 1)
+    feed.sync()
+    for address, ref in refs.items():
+        ticket = host.ticket(ref["threadId"])
+        assert ticket.customer.email == "jane@example.org" and ticket.support_address == address
+    acks = sent_acks(local)
+    assert len(acks) == 1 and b"bob@supplier.example" not in acks[0].raw  # one per sender within the window
+    assert awaiting(local) == sorted(ref["threadId"] for ref in refs.values())
