@@ -548,7 +548,11 @@ class Host:
         the person answered, our own addresses (aliases, +tags) or an agent (they read the shared inbox). The
         headers are the customer's to write: an entry that is no plain ASCII address (a bare word, a space, a
         non-ASCII name no Cc header can carry) is left out, not allowed to stop the draft. A message to more than
-        ``MAX_COPIED`` others is a mailing: nobody is copied, or one Send would mail a stranger's list from us."""
+        ``MAX_COPIED`` others is a mailing: nobody is copied, or one Send would mail a stranger's list from us. A
+        message that reached us blind-copied (none of our addresses in To or Cc) copies nobody either: Reply all
+        from a blind copy would tell the others the writer had copied us."""
+        if not any(self.config.is_own_address(a) for a in (*message.to, *message.cc)):
+            return ()
         others = tuple(dict.fromkeys(a for a in (*message.to, *message.cc)
                                      if addressable(a) and a != message.sender.email
                                      and not self.config.is_own_address(a) and self.config.agent(a) is None))

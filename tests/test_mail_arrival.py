@@ -156,3 +156,27 @@ def test_the_support_address_on_copy_or_in_the_envelope_only_still_opens_the_tic
     acks = sent_acks(local)
     assert len(acks) == 1 and b"bob@supplier.example" not in acks[0].raw  # one per sender within the window
     assert awaiting(local) == sorted(ref["threadId"] for ref in refs.values())
+
+
+def test_the_side_panels_draft_to_a_blind_copied_request_answers_its_writer_alone(tmp_path):
+    """Jane wrote to her supplier's engineer and blind-copied support@ (the supplier is not to know). The side
+    panel's Insert made a "Reply all" draft that copied Bob, so one Send told him Jane had blind-copied us: a
+    reply-all from a blind-copied recipient is the classic way a blind copy gets exposed.
+    Where none of our addresses was in To or Cc, the draft answers Jane alone; on copy, Bob stays on copy."""
+    from email import message_from_bytes
+
+    local, host, clock, feed = help_desk(tmp_path)
+    g = local.gmail()
+    blind = deliver(g, make_email(to="Bob <bob@supplier.example>", subject="Parts", message_id="<b@example.org>",
+                                  headers={"Delivered-To": "support@example.com"}))
+    copied = deliver(g, make_email(to="Bob <bob@supplier.example>", subject="Parts 2", message_id="<c@example.org>",
+                                   headers={"Cc": "support@example.com"}))
+    feed.sync()
+
+    def draft_to(ref):
+        made = host.reply_draft(host.ticket(ref["threadId"]), None, "Hello Jane")
+        sent = message_from_bytes(local.mailbox.messages[made["message"]["id"]].raw)
+        return sent["To"], sent["Cc"]
+
+    assert draft_to(blind) == ("jane@example.org", None)
+    assert draft_to(copied) == ("jane@example.org", "bob@supplier.example")
