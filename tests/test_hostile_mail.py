@@ -36,7 +36,7 @@ def test_a_date_header_beyond_year_9999_previews_as_received_now(tmp_path):
 
 def nested_multiparts(levels: int) -> bytes:
     lines = [b"From: Jane <jane@example.org>\r\nTo: support@example.com\r\nSubject: Deep\r\n"
-             b"Message-ID: <deep@example.org>\r\nContent-Type: multipart/mixed; boundary=z0\r\n\r\n"]
+             b"Message-ID: <deep%d@example.org>\r\nContent-Type: multipart/mixed; boundary=z0\r\n\r\n" % levels]
     for level in range(1, levels):
         lines.append(b"--z%d\r\nContent-Type: multipart/mixed; boundary=z%d\r\n\r\n" % (level - 1, level))
     lines.append(b"--z%d\r\nContent-Type: text/plain\r\n\r\nMy order is late.\r\n" % (levels - 1))

@@ -339,11 +339,12 @@ def _store_received(r: Request, default_source: str):
     labels = meta.get("labelIds", [])
     if r.bool_arg("deleted"):
         labels = []
-    kept = r.box.received_copy(raw)
+    parsed = mime.parse_raw(raw) if raw else None
+    kept = r.box.received_copy(parsed) if parsed else None
     if kept is not None:  # Gmail keeps one copy per Message-ID: a later one is dropped, the first stays as it is
         return {"id": kept.id, "threadId": kept.thread_id, "labelIds": sorted(kept.label_ids)}
     message = r.box.add_message(raw, labels, thread_id=meta.get("threadId"), internal_date=internal,
-                                explicit_thread=False)  # received mail: threaded by its headers too
+                                explicit_thread=False, parsed=parsed)  # received mail: threaded by its headers too
     return {"id": message.id, "threadId": message.thread_id, "labelIds": sorted(message.label_ids)}
 
 

@@ -230,12 +230,14 @@ class Mailbox:
         return message
 
     def add_message(self, raw: bytes, label_ids: Iterable[str], *, thread_id: str | None = None,
-                    internal_date: int | None = None, explicit_thread: bool = True) -> StoredMessage:
-        """Store a message (send, insert, import, draft) and thread it like Gmail does."""
+                    internal_date: int | None = None, explicit_thread: bool = True,
+                    parsed: mime.ParsedMessage | None = None) -> StoredMessage:
+        """Store a message (send, insert, import, draft) and thread it like Gmail does (``parsed``: ``raw`` parsed
+        already)."""
         if not raw:
             raise ApiError(400, "'raw' RFC822 payload message string or uploading message via /upload/* URL required",
                            "invalidArgument")
-        parsed = mime.parse_raw(raw)
+        parsed = parsed or mime.parse_raw(raw)
         labels = set(label_ids)
         with self.lock:
             for label_id in labels:
@@ -252,12 +254,12 @@ class Mailbox:
         self.notify()
         return message
 
-    def received_copy(self, raw: bytes) -> StoredMessage | None:
-        """The message already kept with ``raw``'s Message-ID (not a draft), or None. Gmail keeps one copy of a
+    def received_copy(self, parsed: mime.ParsedMessage) -> StoredMessage | None:
+        """The message already kept with ``parsed``'s Message-ID (not a draft), or None. Gmail keeps one copy of a
         received message per Message-ID and drops later ones on arrival (mail to support@ and an alias of it,
         or through a Google Group of ours as well): github.com/rgladwell/imap-upload/issues/22, and "Gmail only
         keeps one copy of a message per user and message ID" (news.wingman.actor/item/46993618)."""
-        found = (mime.parse_raw(raw).message_id or "").strip().strip("<>").lower()
+        found = (parsed.message_id or "").strip().strip("<>").lower()
         if not found:
             return None
         with self.lock:
