@@ -180,3 +180,28 @@ def test_the_side_panels_draft_to_a_blind_copied_request_answers_its_writer_alon
 
     assert draft_to(blind) == ("jane@example.org", None)
     assert draft_to(copied) == ("jane@example.org", "bob@supplier.example")
+
+
+# -- calendar invitations ------------------------------------------------------------------------------------------
+
+def test_a_customers_calendar_invitation_is_a_request_and_its_answers_are_not(tmp_path):
+    """Zendesk, Help Scout and Front make a ticket (a conversation) of an invitation mailed to the support address,
+    as of any mail a person sent: Jane inviting support@ to a call is a request, acknowledged and in the queue. The
+    calendar's answers to an invitation (iTIP METHOD:REPLY, "Accepted: …") ask nothing and open none."""
+    local, host, clock, feed = help_desk(tmp_path)
+    g = local.gmail()
+
+    def calendar_mail(method, subject, sender, message_id):
+        return (f"From: {sender}\r\nTo: support@example.com\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\n"
+                f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                f"Content-Type: text/plain\r\n\r\nCan we go through the invoices on a call?\r\n--b\r\n"
+                f"Content-Type: text/calendar; method={method}\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:{method}\r\n"
+                f"END:VCALENDAR\r\n--b--\r\n").encode()
+
+    invitation = deliver(g, calendar_mail("REQUEST", "Invitation: Invoices @ Tue 10:00", "Jane <jane@example.org>",
+                                          "<invite@example.org>"))
+    answer = deliver(g, calendar_mail("REPLY", "Accepted: Demo @ Wed 11:00", "Bob <bob@example.net>", "<rsvp@example.net>"))
+    feed.sync()
+    assert host.ticket(invitation["threadId"]).customer.email == "jane@example.org"
+    assert host.ticket(answer["threadId"]) is None
+    assert awaiting(local) == [invitation["threadId"]] and len(sent_acks(local)) == 1
