@@ -59,8 +59,9 @@ def test_resumable_uploads_store_the_message_and_its_metadata(local, gmail):
                                     media_body=MediaInMemoryUpload(CRLF_MESSAGE, mimetype="message/rfc822",
                                                                    resumable=True)).execute()
     assert updated["id"] == draft["id"] and updated["message"]["snippet"] == "Hello upload"
+    another = CRLF_MESSAGE.replace(b"Message-ID: <upload-1@", b"Message-ID: <upload-3@")  # one id is one message
     imported = users.messages().import_(userId="me", body={"labelIds": ["INBOX"]},
-                                        media_body=MediaInMemoryUpload(CRLF_MESSAGE, mimetype="message/rfc822",
+                                        media_body=MediaInMemoryUpload(another, mimetype="message/rfc822",
                                                                        resumable=True)).execute()
     # import takes internalDate from the Date header by default
     assert users.messages().get(userId="me", id=imported["id"], format="minimal").execute()["internalDate"] \
