@@ -14,10 +14,9 @@ run, on TICKETS open tickets:
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from trees import measure_in
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -55,9 +54,7 @@ print(json.dumps(out))
 
 
 def run(tree: Path, tickets: int) -> dict:
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(tickets)], cwd=tree, capture_output=True, text=True,
-                          check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return measure_in(tree, MEASURE, tickets, isolated=False)
 
 
 def main() -> None:

@@ -11,10 +11,9 @@ baseline's forget reads Gmail for the customer's threads and removes nothing in 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from trees import measure_in
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -68,9 +67,7 @@ print(json.dumps({"gmail_units": sum(v for k, v in local.app.units.items() if k.
 
 
 def run(code: Path, others: int, mine: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(others), str(mine)], cwd=code, check=True,
-                         capture_output=True, text=True, env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure_in(code, MEASURE, others, mine)
 
 
 def main() -> None:

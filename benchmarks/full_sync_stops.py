@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from trees import measure_in
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -127,10 +127,7 @@ def stops_for(scenario: str, threads: int) -> list:
 
 
 def run(code: Path, threads: int, kind: str, stops: list, cap: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(threads), kind, json.dumps(stops), str(cap)], cwd=code,
-                         check=True, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure_in(code, MEASURE, threads, kind, json.dumps(stops), cap)
 
 
 def main() -> None:

@@ -15,10 +15,9 @@ run, each in its own process.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from trees import measure_in
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -79,9 +78,7 @@ print(json.dumps({"insert_cpu": insert_cpu, "sync_cpu": sync_cpu, "sync_units": 
 
 
 def run(tree: Path, tickets: int, pairs: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(tickets), str(pairs)], cwd=tree, capture_output=True,
-                         text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure_in(tree, MEASURE, tickets, pairs, isolated=False)
 
 
 def main() -> None:

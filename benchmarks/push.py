@@ -17,10 +17,9 @@ same run.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from trees import measure_in
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -112,10 +111,7 @@ with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
 
 
 def run(code: Path, scenario: str, burst: int, new: int, late: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, scenario, str(burst), str(new), str(late)], cwd=code,
-                         check=True, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure_in(code, MEASURE, scenario, burst, new, late)
 
 
 def main() -> None:

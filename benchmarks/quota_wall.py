@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from trees import measure_in
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -194,10 +194,7 @@ print(json.dumps({"seconds": round(took), "syncs": rounds, "done": ok, "refused"
 
 
 def run(code: Path, scenario: str, project: str, setting: str, threads: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, scenario, project, setting, str(threads)], cwd=code,
-                         check=True, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure_in(code, MEASURE, scenario, project, setting, threads)
 
 
 def main() -> None:

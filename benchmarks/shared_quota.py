@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
+
+from trees import measure_in
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -165,10 +166,7 @@ print(json.dumps({
 
 
 def run(code: Path, scenario: str, burst: int, breached: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, scenario, str(burst), str(breached),
-                          str(HERE / "tests" / "virtual_time.py")], cwd=code, check=True, capture_output=True,
-                         text=True, env={"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure_in(code, MEASURE, scenario, burst, breached, HERE / "tests" / "virtual_time.py")
 
 
 def overhead(calls: int = 5000) -> dict:

@@ -12,10 +12,9 @@ Labeldesk never worked) pays for telling the two apart.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from trees import measure_in
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -96,9 +95,7 @@ print(json.dumps({"calls": sum(stats["calls"].values()), "units": sum(stats["uni
 
 
 def run(tree: Path, backlog: int, week: int) -> dict:
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(backlog), str(week)], cwd=tree, capture_output=True,
-                          text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return measure_in(tree, MEASURE, backlog, week, isolated=False)
 
 
 def main() -> None:
