@@ -205,10 +205,11 @@ def test_a_state_folder_without_working_locks_leaves_each_process_pacing_itself_
 
 
 def test_a_damaged_ledger_counts_as_a_full_bucket_and_is_written_anew(tmp_path):
-    (tmp_path / "quota.json").write_text("{not json")
-    clock = Clock()
-    assert bucket(tmp_path, clock).take(900) == 0
-    assert abs(bucket(tmp_path, clock).take(85) - 1.0) < 1e-6
+    for damaged in ["{not json", "[]", '"units"']:  # cut short, or JSON but not the ledger's
+        (tmp_path / "quota.json").write_text(damaged)
+        clock = Clock()
+        assert bucket(tmp_path, clock).take(900) == 0
+        assert abs(bucket(tmp_path, clock).take(85) - 1.0) < 1e-6
 
 
 def test_one_process_alone_is_paced_as_before_it_shared(tmp_path):
@@ -218,7 +219,7 @@ def test_one_process_alone_is_paced_as_before_it_shared(tmp_path):
     shared_clock, own_clock = Clock(), Clock()
     shared = bucket(tmp_path, shared_clock)
     own = TokenBucket(85.0, capacity=900.0, clock=own_clock, sleep=own_clock.sleep)
-    for units in [40] * 30 + [900, 5, 100, 20] * 5:
+    for units in [40] * 30 + [900, 5, 100, 20] * 5 + [2000, 40]:  # a batch worth more than the bucket holds too
         assert abs(shared.take(units) - own.take(units)) < 1e-6
     assert abs(shared_clock.now - own_clock.now) < 1e-6
 
@@ -265,3 +266,63 @@ def test_a_link_planted_as_the_ledger_is_not_written_through(tmp_path):
     serve = bucket(tmp_path, Clock())
     assert serve.take(900) == 0 and not serve.shared
     assert victim.read_text() == "someone else's file"
+
+
+# -- what the ledger is trusted with: another clock's times, an entry out of range ----------------------------------
+
+def ledger(tmp_path, **entry):
+    """quota.json as another process (another machine's clock, an older version, a damaged write) left it."""
+    import json
+
+    (tmp_path / "quota.json").write_text(json.dumps({"support@example.com": {"slowed_at": None, **entry}}))
+
+
+def test_a_ledger_written_by_a_clock_ahead_of_this_one_counts_as_written_now(tmp_path):
+    """A clock set back (or a state folder on a share written from another machine): an hour "ahead" must not hold
+    this process back for the hour's units, nor put off the rate's recovery by an hour."""
+    clock = Clock()
+    ledger(tmp_path, units=900.0, at=clock.now + 3600, rate=85.0)
+    assert bucket(tmp_path, clock).take(85) == 0
+    ledger(tmp_path, units=900.0, at=clock.now, rate=42.5, slowed_at=clock.now + 3600)
+    serve = bucket(tmp_path, clock)
+    serve.take(1)  # slowed "in an hour" counts as slowed now
+    clock.now += 61
+    serve.take(1)
+    assert abs(serve.rate - (42.5 + 8.5)) < 1e-6  # a minute without refusal since: a tenth back
+
+
+def test_a_ledger_holding_more_than_the_bucket_or_a_faster_rate_is_held_to_this_processs_settings(tmp_path):
+    clock = Clock()
+    ledger(tmp_path, units=1e6, at=clock.now, rate=85.0)
+    serve = bucket(tmp_path, clock)
+    assert serve.take(900) == 0 and abs(serve.take(85) - 1.0) < 1e-6  # 900 at once, as the capacity allows
+    ledger(tmp_path, units=0.0, at=clock.now, rate=1e6)
+    assert abs(bucket(tmp_path, clock).take(85) - 1.0) < 1e-6  # at 85 units a second, not a million
+
+
+def test_an_entry_out_of_range_is_not_taken_and_is_written_anew(tmp_path):
+    """A rate of nought or below, or a count that is no number (json writes and reads Infinity and NaN): the
+    process keeps its own full bucket rather than wait for ever or divide by nought."""
+    import json
+
+    for entry in [{"units": 0.0, "rate": 0.0}, {"units": 0.0, "rate": -85.0}, {"units": float("-inf"), "rate": 85.0},
+                  {"units": 0.0, "rate": 85.0, "slowed_at": float("nan")}]:
+        clock = Clock()
+        ledger(tmp_path, at=clock.now, **entry)
+        assert bucket(tmp_path, clock).take(900) == 0, entry
+        written = json.loads((tmp_path / "quota.json").read_text())["support@example.com"]
+        assert written["rate"] == 85.0 and written["units"] == 0.0, entry
+
+
+def test_a_rate_slowed_by_one_process_comes_back_in_every_process(tmp_path):
+    """serve slowed down after a refusal; a minute without one, cron's calls bring back a tenth of the rate, and
+    the ledger keeps counting the minutes until the rate is whole."""
+    clock = Clock()
+    serve, cron = bucket(tmp_path, clock), bucket(tmp_path, clock)
+    serve.slow_down()
+    clock.now += 61
+    cron.take(1)
+    assert abs(cron.rate - 85 * 0.6) < 1e-6
+    clock.now += 61
+    serve.take(1)
+    assert abs(serve.rate - 85 * 0.7) < 1e-6
