@@ -266,3 +266,101 @@ def test_awaiting_reply_deleted_while_a_full_sync_is_stopped_starts_it_over(tmp_
     assert all("Helpdesk/Awaiting reply" in thread_label_names(local, r["threadId"]) for r in refs)
     assert sorted(m.thread_id for m in sent_acks(local)) == sorted(r["threadId"] for r in refs)  # each once
     assert not (tmp_path / "state" / "full-sync.json").exists()
+
+
+def test_a_place_marker_of_another_shape_is_damaged(tmp_path, caplog):
+    """JSON, but not a marker (a history id that is no number, a list): taken as it was, the next sync would have
+    failed on it, as every run after, instead of starting over."""
+    left = ["19a0000000000001"]
+    for n, marker in enumerate([{"history_id": "12a"}, {"history_id": ""}, {"history_id": "-5"}, {"history_id": 12},
+                                {"history_id": "12", "left": "19a0000000000001"}, [], "12"]):
+        local, host, refs = mailbox_of(tmp_path / str(n))
+        (tmp_path / str(n) / "state").mkdir(parents=True, exist_ok=True)
+        if isinstance(marker, dict):
+            marker = {"mailbox": "support@example.com", "left": left, **marker}
+        (tmp_path / str(n) / "state" / "full-sync.json").write_text(json.dumps(marker))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="plugin_host.sync"):
+            report = ChangeFeed(host).sync()
+        assert report.ok and report.continued is None and len(report.threads) == N, marker
+        assert "is damaged" in caplog.text
+
+
+def test_a_full_sync_stopped_before_a_plugin_was_switched_on_starts_over(tmp_path, caplog):
+    """The threads done before the stop were done without the plugin: going on would leave them so."""
+    local, host, refs = mailbox_of(tmp_path)
+    ChangeFeed(host, progress=stop_after(host, K)).sync()
+    config = {"mailbox": {"address": "support@example.com"}, "plugins": {"enabled": ["sla"], "sla": {"hours": "24/7"}}}
+    local.app.reset_counters()
+    with caplog.at_level(logging.WARNING, logger="plugin_host.sync"):
+        report = ChangeFeed(make_host(tmp_path, local=local, config=config)[1]).sync()
+    assert report.ok and report.continued is None and threads_read(local) == N
+    assert "cannot go on: plugins changed since it began; the full sync starts over" in caplog.text
+
+
+def test_a_place_marker_counting_fewer_listed_than_left_counts_what_is_left(tmp_path):
+    local, host, refs = mailbox_of(tmp_path)
+    ChangeFeed(host, progress=stop_after(host, K)).sync()
+    path = tmp_path / "state" / "full-sync.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "listed": 2}))
+    report = restarted(tmp_path, local).sync()
+    assert report.ok and report.continued == (0, N - K)
+
+
+class Killed(BaseException):
+    """kill -9 at that point: nothing after it runs, no ``finally`` that saves."""
+
+
+def killed_after(k: int):
+    def progress(done, total):
+        if done == k:
+            raise Killed()
+    return progress
+
+
+def test_a_sync_full_killed_in_its_first_batch_is_still_a_full_sync_at_the_next_run(tmp_path):
+    """The marker is saved when the full sync begins: an admin's `sync --full` on a running install, killed before
+    its first batch of 50 ended, is not lost to an incremental sync from the cursor."""
+    local, host, refs = mailbox_of(tmp_path)
+    assert ChangeFeed(host).sync().ok  # the first run: the cursor is set
+    killed = make_host(tmp_path, local=local)[1]
+    try:
+        ChangeFeed(killed, progress=killed_after(K)).sync(full=True)
+    except Killed:
+        pass
+    report = restarted(tmp_path, local).sync()
+    assert report.ok and report.full and report.continued == (0, N)
+
+
+def test_a_full_sync_killed_right_after_a_batch_reads_none_of_that_batch_again(tmp_path):
+    local, host, refs = mailbox_of(tmp_path, n=60)
+    try:
+        ChangeFeed(host, progress=killed_after(50)).sync()
+    except Killed:
+        pass
+    local.app.reset_counters()
+    report = restarted(tmp_path, local).sync()
+    assert report.ok and report.continued == (50, 60) and threads_read(local) == 10
+
+
+def test_a_thread_set_aside_leaves_the_place_marker_though_the_run_does_not_end_the_full_sync(tmp_path):
+    """Set aside (a person answers it), it is not read again by the runs that go on with the full sync."""
+    from plugin_host.errors import GmailError
+
+    local, host, refs = mailbox_of(tmp_path)
+    poisoned, refused = refs[3]["threadId"], refs[7]["threadId"]
+    real = host.process_thread
+
+    def failing(thread_id, *args, **kwargs):
+        if thread_id == poisoned:
+            raise ValueError("a message the parser cannot read")
+        if thread_id == refused:
+            raise GmailError("Gmail refused this thread")  # Gmail's reason: tried again, never set aside
+        return real(thread_id, *args, **kwargs)
+
+    host.process_thread = failing
+    feed = ChangeFeed(host)
+    for run in range(3):
+        report = feed.sync()
+    assert [t for t, _ in report.set_aside] == [poisoned]
+    assert marker_of(tmp_path)["left"] == [refused]
