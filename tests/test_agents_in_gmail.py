@@ -91,6 +91,39 @@ def test_marking_read_or_archiving_reads_no_thread(tmp_path):
     assert feed.sync().threads == []
 
 
+
+def test_a_customers_mail_taken_out_of_spam_beside_her_follow_up_opens_the_ticket_once(tmp_path):
+    """Jane's request went to spam; she wrote again (to the inbox, the same thread) and an agent pressed "Not spam"
+    before the next sync: the thread is judged whole, her first message included, and acknowledged once."""
+    local, host, clock, feed = help_desk(tmp_path)
+    g = local.gmail()
+    ref = arrived(local, deliver(g, make_email(message_id="<refund@example.org>", subject="Refund please"),
+                                 labels=("SPAM", "UNREAD")), monday(9))
+    feed.sync()
+    clock["now"] = monday(10)
+    again = arrived(local, deliver(g, make_email(message_id="<again@example.org>", subject="Re: Refund please",
+                                                 in_reply_to="<refund@example.org>"), threadId=ref["threadId"]),
+                    monday(9, 55))
+    assert again["threadId"] == ref["threadId"]
+    g.users().messages().modify(userId="me", id=ref["id"],
+                                body={"removeLabelIds": ["SPAM"], "addLabelIds": ["INBOX"]}).execute()
+    report = feed.sync()
+    assert [p.events for p in report.threads if p.thread_id == ref["threadId"]] == [["on_ticket_opened"]]
+    assert len([m for m in local.mailbox.messages.values() if "SENT" in m.label_ids]) == 1
+
+
+def test_only_a_message_taken_out_of_spam_or_the_trash_and_left_out_of_them_is_restored():
+    from plugin_host.sync import restored_threads
+
+    def removed(removed_ids, still):
+        return {"labelsRemoved": [{"message": {"id": "m", "threadId": "t", "labelIds": still},
+                                   "labelIds": removed_ids}]}
+    assert restored_threads(removed(["SPAM"], ["INBOX"])) == ["t"]
+    assert restored_threads(removed(["TRASH"], ["INBOX", "UNREAD"])) == ["t"]
+    assert restored_threads(removed(["DRAFT"], ["SENT"])) == []  # a draft sent: Labeldesk's own feed sees it
+    assert restored_threads(removed(["UNREAD", "INBOX"], [])) == []  # read, archived
+    assert restored_threads(removed(["TRASH"], ["SPAM"])) == []  # from the Trash into spam: still left alone
+
 # -- Labeldesk's labels renamed, moved, re-cased or deleted in Gmail ------------------------------------------
 
 def open_ticket(local, feed, clock) -> str:
@@ -182,3 +215,107 @@ def test_an_agents_label_differing_only_in_case_is_taken_and_spelt_as_labeldesk_
                                    message_id="<done@example.com>", body="Refunded.\n\nAnna Kowalska"), thread_id)
     assert feed.sync().ok
     assert AWAITING not in thread_label_names(local, thread_id)
+
+
+def test_a_dry_run_after_awaiting_reply_was_deleted_shows_the_full_sync_it_would_run(tmp_path):
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    local.gmail().users().labels().delete(userId="me", id=label_named(local, AWAITING)["id"]).execute()
+    report = feed.sync(dry_run=True)
+    assert report.full and thread_id in [p.thread_id for p in report.threads]
+    assert AWAITING not in thread_label_names(local, thread_id)  # nothing done
+    assert feed.sync().full  # nor forgotten: the sync after it puts the label back
+    kept_in_the_queue_and_swept(local, host, clock, thread_id)
+
+
+def test_a_dry_run_renames_no_label(tmp_path, caplog):
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    rename(local, AWAITING, "Helpdesk/Waiting for us")
+    assert feed.sync(dry_run=True).ok
+    assert any("it would be renamed back (dry run)" in r.getMessage() for r in caplog.records)
+    assert "Helpdesk/Waiting for us" in thread_label_names(local, thread_id)
+    assert feed.sync().ok
+    kept_in_the_queue_and_swept(local, host, clock, thread_id)
+
+
+def test_an_upgrade_learns_the_labels_an_older_version_made_by_id(tmp_path):
+    """No labels.json yet (made by a version before it): the first sync writes down the labels under the root, so
+    that one an agent renames before the next cron run is recognised by it."""
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    (tmp_path / "state" / "labels.json").unlink()
+    local, host, clock, feed = help_desk(tmp_path, local=local)  # the upgraded version's first run
+    rename(local, AWAITING, "Helpdesk/Waiting for us")
+    local, host, clock, feed = help_desk(tmp_path, local=local)
+    kept_in_the_queue_and_swept(local, host, clock, thread_id)
+
+
+def test_an_agents_label_beside_the_root_is_theirs_to_rename(tmp_path):
+    """'Helpdesk archive' begins with 'Helpdesk' but is not under Helpdesk/: Labeldesk leaves its name alone."""
+    local = LocalMailbox()
+    local.gmail().users().labels().create(userId="me", body={"name": "Helpdesk archive"}).execute()
+    local, host, clock, feed = help_desk(tmp_path, local=local)
+    rename(local, "Helpdesk archive", "Old tickets")
+    assert feed.sync().ok
+    assert "Old tickets" in {l["name"] for l in local.mailbox.labels.values()}
+
+
+def test_a_full_sync_that_failed_after_awaiting_reply_was_deleted_is_tried_again(tmp_path):
+    """The sync that found the label deleted gives its id up: if its full sync fails before it could note where it
+    was (Gmail down as it lists the mail), the next sync must still be a full sync, or the open tickets stay out of
+    the queue for good."""
+    from plugin_host.errors import GmailError
+
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    local.gmail().users().labels().delete(userId="me", id=label_named(local, AWAITING)["id"]).execute()
+    listing = host.client.list_message_ids
+
+    def gmail_down(*args, **kwargs):
+        raise GmailError("gmail.users.messages.list: Gmail answered 503")
+    host.client.list_message_ids = gmail_down
+    with pytest.raises(GmailError):
+        feed.sync()
+    host.client.list_message_ids = listing
+    report = ChangeFeed(host).sync()
+    assert report.ok and report.full
+    kept_in_the_queue_and_swept(local, host, clock, thread_id)
+
+
+def test_a_deleted_label_is_said_once(tmp_path, caplog):
+    """SLA/Breached deleted in Gmail (no ticket breached since): said at the next sync, not at every poll after."""
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    clock["now"] = monday(18)
+    assert thread_id in [p.thread_id for p in host.sweep()]
+    local.gmail().users().labels().delete(userId="me", id=label_named(local, "Helpdesk/SLA/Breached")["id"]).execute()
+    caplog.clear()
+    for _ in range(3):
+        assert feed.sync().ok
+    said = [r.getMessage() for r in caplog.records if "deleted in Gmail" in r.getMessage()]
+    assert len(said) == 1 and "Helpdesk/SLA/Breached" in said[0], said
+
+
+def test_the_root_label_renamed_in_gmail_gets_its_name_back(tmp_path):
+    """Helpdesk itself, made with its first nested label, is Labeldesk's too."""
+    local, host, clock, feed = help_desk(tmp_path)
+    open_ticket(local, feed, clock)
+    rename(local, "Helpdesk", "Support")
+    assert feed.sync().ok
+    assert "Helpdesk" in {l["name"] for l in local.mailbox.labels.values()}
+    assert "Support" not in {l["name"] for l in local.mailbox.labels.values()}
+
+
+def test_a_label_an_agent_made_under_the_root_is_labeldesks_once_it_uses_it(tmp_path):
+    """An agent (or a Labeldesk on another state folder) made Helpdesk/SLA/Breached before the first breach:
+    the sweep labels with it, so it is Labeldesk's, and renamed later it gets its name back."""
+    local, host, clock, feed = help_desk(tmp_path)
+    thread_id = open_ticket(local, feed, clock)
+    local.gmail().users().labels().create(userId="me", body={"name": "Helpdesk/SLA/Breached"}).execute()
+    assert feed.sync().ok  # the label list is read again
+    clock["now"] = monday(18)
+    assert thread_id in [p.thread_id for p in host.sweep()]
+    rename(local, "Helpdesk/SLA/Breached", "Helpdesk/Late")
+    assert feed.sync().ok
+    assert "Helpdesk/SLA/Breached" in thread_label_names(local, thread_id)

@@ -384,6 +384,9 @@ def test_a_disabled_plugin_claiming_the_hosts_labels_cannot_get_them_deleted(tmp
     assert "Helpdesk/Awaiting reply" in thread_label_names(local, ref["threadId"])
     assert gone == ["Helpdesk/Extra/Old"]  # what the plugin does own still goes
     assert any("Awaiting reply" in r.getMessage() and "kept" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    assert ChangeFeed(host).sync().ok  # deleted by Labeldesk itself: no news of an agent deleting it
+    assert not any("deleted in Gmail" in r.getMessage() for r in caplog.records)
 
 
 def test_a_socket_that_cannot_be_asked_is_taken_for_closed():
