@@ -416,3 +416,20 @@ def test_under_systemd_log_lines_carry_the_journals_priority_and_not_a_second_ti
     assert any(line.startswith("<6>INFO ") for line in lines), journal
     assert not any(line[3:4].isdigit() for line in lines), journal  # no timestamp after the prefix
     assert elsewhere and elsewhere[:4].isdigit(), elsewhere  # a file's lines keep our timestamp
+
+
+def test_a_traceback_for_the_journal_carries_the_priority_on_each_of_its_lines():
+    """journald takes each line as an entry of its own: a line without the prefix would be at the unit's default
+    priority, so `journalctl -p err` would show the ERROR's first line without its traceback."""
+    import logging
+
+    from plugin_host.cli import JournalFormatter
+
+    try:
+        raise ValueError("a message the parser cannot read")
+    except ValueError:
+        record = logging.LogRecord("plugin_host.sync", logging.ERROR, __file__, 1, "processing thread %s failed",
+                                   ("19a0000000000001",), sys.exc_info())
+    lines = JournalFormatter().format(record).splitlines()
+    assert len(lines) > 3 and all(line.startswith("<3>") for line in lines), lines
+    assert lines[0] == "<3>ERROR plugin_host.sync: processing thread 19a0000000000001 failed"

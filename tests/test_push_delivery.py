@@ -271,3 +271,35 @@ def test_a_host_that_takes_pushes_another_renews_stops_no_watch(tmp_path):
     assert ChangeFeed(host).renew_watch("projects/p/topics/gmail") is True  # the other host, same state folder
     assert ChangeFeed(host).renew_watch(None) is False
     assert local.mailbox.watch_state is not None and local.app.calls["gmail.users.stop"] == 0
+
+
+def test_a_watch_renewed_two_days_ago_by_a_version_that_kept_no_end_is_stopped(tmp_path):
+    """A cursor without watch_expires_at (an older version renewed the watch): Gmail publishes for 7 days after a
+    renewal, so one of two days ago is still live."""
+    import time as clock
+
+    from plugin_host.sync import ChangeFeed
+
+    from .test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    (tmp_path / "state").mkdir(mode=0o700, exist_ok=True)
+    (tmp_path / "state" / "cursor.json").write_text(json.dumps({
+        "mailbox": "support@example.com", "history_id": "5", "watch_renewed_at": clock.time() - 2 * 86400}))
+    assert ChangeFeed(host).renew_watch(None) is True
+    assert local.app.calls["gmail.users.stop"] == 1
+
+
+def test_serve_started_without_a_topic_stops_the_watch_an_earlier_run_left(tmp_path, monkeypatch):
+    from plugin_host.scheduler import run_server
+    from plugin_host.sync import ChangeFeed
+
+    from .conftest import fake_waitress
+    from .test_host_sync import make_host
+
+    local, host, _ = make_host(tmp_path)
+    assert ChangeFeed(host).renew_watch("projects/p/topics/gmail")  # the run before, with push
+    fake_waitress(monkeypatch)
+    monkeypatch.setattr("plugin_host.scheduler.Scheduler.jobs", lambda self: [])
+    run_server(host, "127.0.0.1", 8099, announce=lambda text: None)  # watch_topic removed since
+    assert local.app.calls["gmail.users.stop"] == 1 and local.mailbox.watch_state is None

@@ -497,6 +497,7 @@ def test_a_switched_off_plugin_that_is_broken_is_one_warning_a_run_and_a_row_in_
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()}
     assert "broken" in rows["vipdesk"] and "vipdesk_needs_this_module" in rows["vipdesk"], listed.stdout
     assert "broken" in rows["misfit"] and "colour" in rows["misfit"], listed.stdout
+    assert list(rows) == sorted(rows), listed.stdout  # the broken among the others, by name
 
 
 from plugin_host.ticket import CardReply  # noqa: E402
