@@ -37,13 +37,14 @@ class OwnLabels:
         self._lock = threading.Lock()
         self.ids: dict[str, str] = self._load()
 
-    def _load(self) -> dict[str, str]:
+    def _load(self, quiet: bool = False) -> dict[str, str]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            log.warning("%s cannot be read (%s); labels renamed in Gmail before now are not recognised", self.path, exc)
+            if not quiet:  # said at start; the next save writes it anew
+                log.warning("%s cannot be read (%s); labels renamed in Gmail before now are not recognised", self.path, exc)
             return {}
         return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} \
             if isinstance(data, dict) else {}
@@ -57,14 +58,21 @@ class OwnLabels:
         if not self.is_ours(name) or self.ids.get(name) == label_id:
             return
         with self._lock:
+            self.ids = self._latest()
             self.ids[name] = label_id
             self._save()
 
     def forget(self, name: str) -> None:
         """A label Labeldesk deleted itself (a plugin switched off): no longer one to look after."""
         with self._lock:
+            self.ids = self._latest()
             if self.ids.pop(name, None) is not None:
                 self._save()
+
+    def _latest(self) -> dict[str, str]:
+        """The ids as the state folder holds them now: another process (cron's sync beside ``serve``) may have
+        learnt a label made again since this one read them; this process's own when the file is gone or damaged."""
+        return self._load(quiet=True) or dict(self.ids)
 
     def _save(self) -> None:
         try:
@@ -81,6 +89,7 @@ class OwnLabels:
         by_name = {l["name"].casefold(): l["id"] for l in listed}
         lost: list[str] = []
         with self._lock:
+            self.ids = self._latest()
             if not self.ids:
                 self.ids = {name: i for i, name in by_id.items() if self.is_ours(name)}
                 if self.ids and not dry_run:

@@ -217,6 +217,23 @@ def test_an_agents_label_differing_only_in_case_is_taken_and_spelt_as_labeldesk_
     assert AWAITING not in thread_label_names(local, thread_id)
 
 
+def test_a_deleted_label_is_put_back_by_one_process_not_by_each(tmp_path, caplog):
+    """serve runs beside cron's `labeldesk sync`, on one state folder. Cron's sync found Awaiting reply deleted, put
+    it back on the open tickets (a full sync) and learnt the new label's id; serve, which still held the old id from
+    its start, called the label deleted again and ran a second full sync of every recent thread."""
+    local, serve_host, clock, serve = help_desk(tmp_path)
+    thread_id = open_ticket(local, serve, clock)
+    local.gmail().users().labels().delete(userId="me", id=label_named(local, AWAITING)["id"]).execute()
+    local, cron_host, clock, cron = help_desk(tmp_path, local=local)  # its first sync: the full sync
+    assert AWAITING in thread_label_names(local, thread_id)
+    caplog.clear()
+    local.app.reset_counters()
+    report = serve.sync()
+    assert report.ok and not report.full
+    assert not any("deleted" in r.getMessage() for r in caplog.records)
+    assert local.app.calls["gmail.users.threads.get"] == 0
+
+
 def test_a_dry_run_after_awaiting_reply_was_deleted_shows_the_full_sync_it_would_run(tmp_path):
     local, host, clock, feed = help_desk(tmp_path)
     thread_id = open_ticket(local, feed, clock)
