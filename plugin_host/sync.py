@@ -194,10 +194,10 @@ class ChangeFeed:
             self._sent_before = set(self.host.executor.sent_ids)
             lost = self._labels_lost(dry_run)  # Awaiting reply deleted: every open ticket is labelled again
             full = lost or full
-            stopped = None if restart or lost else self._stopped_full_sync(dry_run)
+            stopped, over = (None, False) if restart or lost else self._stopped_full_sync(dry_run)
             if stopped is not None:
                 return self._full_sync(dry_run, stopped)
-            if full or not self.cursor.history_id:
+            if full or over or not self.cursor.history_id:
                 return self._full_sync(dry_run)
             try:
                 changes, latest = self._changes_since(self.cursor.history_id)
@@ -282,21 +282,23 @@ class ChangeFeed:
         return FullSync.begin(self.host.state_dir, self.host.config.mailbox.address, latest, list(thread_ids),
                               shape(self.host.config), self.host.now().timestamp())
 
-    def _stopped_full_sync(self, dry_run: bool) -> FullSync | None:
-        """The full sync a run stopped half-way, when it can go on; one that cannot is said, and dropped."""
+    def _stopped_full_sync(self, dry_run: bool) -> tuple[FullSync | None, bool]:
+        """The full sync a run stopped half-way, when it can go on; one that cannot is said, and dropped, and
+        whether a full sync starts over instead (True: the cursor, when a ``sync --full`` left one, is no reason to
+        sync less than was asked)."""
         marker, why = FullSync.load(self.host.state_dir, self.host.config.mailbox.address)
         if marker is not None and self.covers(int(marker.history_id)):
             marker = None  # finished: killed before its file was removed (or an older version's full sync since)
         elif marker is not None:
             why = self._why_not_continued(marker)
             if not why:
-                return marker
+                return marker, False
             why = f"the full sync stopped at thread {marker.stopped_at} of {marker.listed} cannot go on: {why}"
         if why:
             log.warning("%s; the full sync starts over", why)
         if not dry_run:
             (Path(self.host.state_dir) / "full-sync.json").unlink(missing_ok=True)
-        return None
+        return None, bool(why)
 
     def _why_not_continued(self, marker: FullSync) -> str:
         """"" when ``marker`` can go on, else why not."""

@@ -268,6 +268,23 @@ def test_awaiting_reply_deleted_while_a_full_sync_is_stopped_starts_it_over(tmp_
     assert not (tmp_path / "state" / "full-sync.json").exists()
 
 
+def test_a_full_sync_that_cannot_go_on_starts_over_on_a_running_install_too(tmp_path, caplog):
+    """An admin's `sync --full` on an install already running (the cursor set) was stopped at thread K, and
+    full_sync_days changed before the next run. That run said "the full sync starts over", dropped the marker and
+    synced incrementally from the cursor: the threads after the stop never had the full sync asked for."""
+    local, host, refs = mailbox_of(tmp_path)
+    assert ChangeFeed(host).sync().ok  # the first run: the cursor is set
+    stopping = make_host(tmp_path, local=local)[1]
+    assert not ChangeFeed(stopping, progress=stop_after(stopping, K)).sync(full=True).ok
+    config = {"mailbox": {"address": "support@example.com", "full_sync_days": 60}, "plugins": {"enabled": []}}
+    local.app.reset_counters()
+    with caplog.at_level(logging.WARNING, logger="plugin_host.sync"):
+        report = ChangeFeed(make_host(tmp_path, local=local, config=config)[1]).sync()
+    assert "the full sync starts over" in caplog.text
+    assert report.ok and report.full and report.continued is None and threads_read(local) == N
+    assert not (tmp_path / "state" / "full-sync.json").exists()
+
+
 def test_a_place_marker_of_another_shape_is_damaged(tmp_path, caplog):
     """JSON, but not a marker (a history id that is no number, a list): taken as it was, the next sync would have
     failed on it, as every run after, instead of starting over."""
