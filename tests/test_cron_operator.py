@@ -304,9 +304,12 @@ def _free_port() -> int:
 def test_the_demo_stopped_by_a_signal_says_so_and_leaves_no_state_folder(tmp_path, stop_with):
     import os
 
+    # Ctrl-C reaches a demo in a terminal's foreground; a suite started in the background of a script (`&`) runs
+    # with SIGINT ignored, which the demo would inherit and never see the signal.
     demo = subprocess.Popen([sys.executable, "-m", "plugin_host.cli", "demo", "--port", str(_free_port())], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "TMPDIR": str(tmp_path)})
+                            env={**os.environ, "TMPDIR": str(tmp_path)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         said = []
         for line in demo.stdout:
