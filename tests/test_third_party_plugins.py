@@ -103,6 +103,14 @@ def test_a_label_or_alert_address_no_gmail_takes_is_refused_in_the_plugin_that_r
     assert len(actions) == 3
 
 
+def searches_of(host) -> list[str]:
+    """The Gmail searches ``host`` makes from now on, as they are made (the sweep's query among them)."""
+    searched = []
+    list_ids = host.client.list_message_ids
+    host.client.list_message_ids = lambda q, **kw: searched.append(q) or list_ids(q=q, **kw)
+    return searched
+
+
 def test_a_plugin_answering_a_string_or_raising_in_sweep_queries_keeps_the_others_sweeping(tmp_path, caplog):
     """``return "label:vip"`` instead of ``["label:vip"]`` was read letter by letter: the sweep searched
     '(l) OR (a) OR (b) …', and a plugin raising in sweep_queries stopped every sweep (SLA breaches included)."""
@@ -118,9 +126,7 @@ def test_a_plugin_answering_a_string_or_raising_in_sweep_queries_keeps_the_other
 
     local, host = two_plugin_host(tmp_path, sweeper=Sweeper(), vipdesk=OneString(), refunds=Raising())
     ref = deliver(local.gmail(), make_email(message_id="<swept@x>"))
-    searched = []
-    list_ids = host.client.list_message_ids
-    host.client.list_message_ids = lambda q, **kw: searched.append(q) or list_ids(q=q, **kw)
+    searched = searches_of(host)
     with caplog.at_level(logging.ERROR):
         host.sweep()
     assert "Helpdesk/Swept" in thread_label_names(local, ref["threadId"])
@@ -373,9 +379,7 @@ def test_a_list_of_the_wrong_items_is_left_out_like_a_wrong_answer(tmp_path, cap
 
     local, host = two_plugin_host(tmp_path, sweeper=Sweeper(), vipdesk=WrongItems())
     ref = deliver(local.gmail(), make_email(message_id="<items@x>"))
-    searched = []
-    list_ids = host.client.list_message_ids
-    host.client.list_message_ids = lambda q, **kw: searched.append(q) or list_ids(q=q, **kw)
+    searched = searches_of(host)
     with caplog.at_level(logging.ERROR):
         host.sweep()
         sections = host.side_panel_sections(host.ticket(ref["threadId"]), None, urls=str)
